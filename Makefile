@@ -1,0 +1,112 @@
+# cxl-dsm build. `make` builds everything into build/; `make test` runs every
+# test (and the unit/stress tests again under ASan+UBSan); `make demo` runs the
+# main job. Both install missing Debian packages first (scripts/deps.sh).
+
+CC      ?= gcc
+CLANG   ?= clang
+BUILD   ?= build
+OPT     ?= -O2
+CFLAGS_COMMON = -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+                -Wno-missing-field-initializers -fPIC -pthread -Iinclude -Isrc/lib
+CFLAGS  ?=
+ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS)
+LDLIBS  = -lsodium -lnuma -lpthread -lm
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRCS   := $(sort $(wildcard src/lib/*.c))
+LIB_HDRS   := $(wildcard include/cxl/*.h src/lib/*.h)
+
+# Programs: one folder each under src/, binary name = folder's program name.
+PROGRAMS   := cxl_shm
+cxl_shm_SRCS := $(wildcard src/shm_tool/*.c)
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+TEST_PROGS := ring_stress
+BENCHES    := ring_pingpong
+FUZZERS    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+
+.PHONY: all deps test test-fast test-asan fuzz fuzz-long demo bench clean
+all: $(BUILD)/lib/libcxldsm.a $(PROGRAMS:%=$(BUILD)/bin/%) \
+     $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_PROGS:%=$(BUILD)/tests/%) \
+     $(BENCHES:%=$(BUILD)/bench/%)
+
+deps:
+	@bash scripts/deps.sh test
+
+# --- library (normal and sanitizer flavours) --------------------------------
+$(BUILD)/obj/%.o: src/%.c $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/asan/obj/%.o: src/%.c $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/lib/libcxldsm.a: $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(BUILD)/asan/lib/libcxldsm.a: $(LIB_SRCS:src/%.c=$(BUILD)/asan/obj/%.o)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+# --- programs ----------------------------------------------------------------
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(%_SRCS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+
+# --- tests and benches (normal and sanitizer flavours) -------------------------
+$(BUILD)/tests/%: tests/unit/%.c tests/check.h $(BUILD)/lib/libcxldsm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+
+$(BUILD)/asan/tests/%: tests/unit/%.c tests/check.h $(BUILD)/asan/lib/libcxldsm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/lib/libcxldsm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+
+$(BUILD)/asan/tests/%: tests/%.c tests/check.h $(BUILD)/asan/lib/libcxldsm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+
+# --- fuzzing (clang + libFuzzer) -----------------------------------------------
+FUZZ_FLAGS = -std=gnu11 -g -O1 -Iinclude -Isrc/lib -fsanitize=fuzzer,address,undefined
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
+	@for f in $(FUZZERS); do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	  echo "fuzz: $$f (bounded run, $${FUZZ_SECONDS:-20}s)"; \
+	  $(BUILD)/fuzz/$$f -max_total_time=$${FUZZ_SECONDS:-20} -print_final_stats=1 \
+	     $(BUILD)/fuzz/corpus-$$f fuzz/seeds/$$f 2>&1 | tail -n 4 || exit 1; \
+	done
+
+fuzz-long:
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-1800}
+
+# --- the two commands ------------------------------------------------------------
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_TESTS:%=$(BUILD)/asan/tests/%) \
+	    $(TEST_PROGS:%=$(BUILD)/asan/tests/%) $(FUZZERS:%=$(BUILD)/fuzz/%)
+	@bash tests/run.sh $(BUILD)
+
+demo:
+	@bash scripts/deps.sh demo
+	@$(MAKE) --no-print-directory all
+	@bash scripts/demo.sh $(BUILD)
+
+bench: all
+	@bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

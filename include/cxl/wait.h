@@ -1,0 +1,61 @@
+/* cxl/wait.h - clocks, waiting with back-off, and the delay model.
+ *
+ * cxl_backoff: call cxl_backoff_wait() each time a poll finds nothing and
+ * cxl_backoff_done() when it finds work. It spins with pause, then yields, then
+ * sleeps with growing intervals up to max_sleep_us, and accounts the time spent
+ * waiting. While work keeps arriving it costs nothing but a counter.
+ */
+#ifndef CXL_WAIT_H
+#define CXL_WAIT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CXL_BACKOFF_SPIN_STEPS 8u   /* 1, 2, 4 .. 128 pauses */
+#define CXL_BACKOFF_YIELD_STEPS 16u
+#define CXL_BACKOFF_DEFAULT_MAX_SLEEP_US 1000u
+
+struct cxl_backoff {
+    uint32_t step;
+    uint32_t max_sleep_us;
+    uint32_t sleep_us;
+    uint32_t pad_;
+    uint64_t wait_start_ns; /* 0 while not waiting */
+    uint64_t waited_ns;     /* total time between first miss and work */
+    uint64_t spins, yields, sleeps;
+    uint64_t slept_ns;      /* time asked for in sleeps */
+};
+
+void cxl_backoff_init(struct cxl_backoff *b, uint32_t max_sleep_us);
+void cxl_backoff_wait(struct cxl_backoff *b);
+void cxl_backoff_done(struct cxl_backoff *b);
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t cxl_now_ns(void);
+
+static inline void cxl_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* Delay model: a calibrated busy wait. ticks come from cxl_delay_ticks(ns). */
+uint64_t cxl_delay_ticks(uint32_t ns);
+void cxl_delay_spin(uint64_t ticks);
+
+/* CXL_SHM_DELAY_NS from the environment (0 if unset); a bad value is an
+ * error (CXL_EINVAL) with a message. */
+int cxl_delay_from_env(uint32_t *ns);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# deps.sh - install the Debian packages cxl-dsm needs, only those missing.
+# Idempotent: a second run installs nothing and does not touch the network.
+# Usage: scripts/deps.sh [build|test|demo|vm|all]   (default: all but vm)
+set -euo pipefail
+
+want_build=(gcc make pkg-config libsodium-dev libnuma-dev libc6-dev)
+want_test=(clang libclang-rt-14-dev redis-server redis-tools python3 python3-redis procps psmisc)
+want_demo=(gnuplot-nox numactl)
+want_vm=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod iproute2)
+
+case "${1:-default}" in
+  build) pkgs=("${want_build[@]}") ;;
+  test) pkgs=("${want_build[@]}" "${want_test[@]}") ;;
+  demo|default) pkgs=("${want_build[@]}" "${want_test[@]}" "${want_demo[@]}") ;;
+  vm) pkgs=("${want_vm[@]}") ;;
+  all) pkgs=("${want_build[@]}" "${want_test[@]}" "${want_demo[@]}" "${want_vm[@]}") ;;
+  *) echo "deps.sh: unknown set '$1' (build, test, demo, vm, all)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages: ${missing[*]}" >&2
+  echo "deps.sh: run as root (or: sudo apt-get install ${missing[*]})" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts a redis-server on 6379 where an init system runs; the project
+# starts its own servers on free ports, so the packaged one is left alone.
+echo "deps.sh: done"

@@ -1,0 +1,292 @@
+/* medium.c - open and map a shared medium: regular file (/dev/shm included),
+ * PCI BAR resource file, UIO device or device-DAX node. Owns the mapping, the
+ * size/alignment rules of each kind, NUMA binding and pre-faulting. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <numa.h>
+#include <numaif.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cxl/error.h"
+#include "cxl/medium.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+struct cxl_medium {
+    enum cxl_medium_kind kind;
+    char path[256];
+    int fd;
+    void *map;          /* what mmap returned */
+    size_t map_len;     /* what was passed to mmap */
+    uint8_t *base;      /* start of the usable range (map + alignment slack) */
+    uint64_t size;      /* usable bytes */
+    uint64_t offset;    /* offset into the backing */
+    int numa_node;
+    int prefaulted;
+};
+
+void cxl_medium_config_init(struct cxl_medium_config *cfg)
+{
+    *cfg = (struct cxl_medium_config){
+        .path = CXL_DEFAULT_PATH,
+        .map_size = CXL_DEFAULT_MAP_SIZE,
+        .numa_node = -1,
+    };
+}
+
+const char *cxl_medium_kind_name(enum cxl_medium_kind kind)
+{
+    switch (kind) {
+    case CXL_MEDIUM_FILE: return "file";
+    case CXL_MEDIUM_PCI_BAR: return "pci-bar";
+    case CXL_MEDIUM_UIO: return "uio";
+    case CXL_MEDIUM_DAX: return "devdax";
+    }
+    return "?";
+}
+
+static int read_sysfs_u64(const char *file, uint64_t *out)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return cxl_fail_errno(CXL_ESYS, "cannot read %s", file);
+    unsigned long long v;
+    int ok = fscanf(f, "%lli", (long long *)&v) == 1;
+    fclose(f);
+    if (!ok)
+        return cxl_fail(CXL_ESYS, "%s does not hold a number", file);
+    *out = v;
+    return 0;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Decide the kind from the path and what it is. */
+static int classify(const char *path, const struct stat *st, int exists,
+                    enum cxl_medium_kind *kind)
+{
+    if (!exists || S_ISREG(st->st_mode)) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        *kind = (has_prefix(path, "/sys/") && has_prefix(base, "resource"))
+                    ? CXL_MEDIUM_PCI_BAR : CXL_MEDIUM_FILE;
+        return 0;
+    }
+    if (S_ISCHR(st->st_mode)) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        if (has_prefix(base, "uio")) {
+            *kind = CXL_MEDIUM_UIO;
+            return 0;
+        }
+        if (has_prefix(base, "dax")) {
+            *kind = CXL_MEDIUM_DAX;
+            return 0;
+        }
+        return cxl_fail(CXL_EINVAL, "%s: character device is neither /dev/uioN nor /dev/daxX.Y", path);
+    }
+    return cxl_fail(CXL_EINVAL, "%s: not a regular file, PCI resource, UIO or DAX device", path);
+}
+
+/* Backing size and mmap granularity for each kind. For UIO, *pgoff is the
+ * mmap offset that selects the map. */
+static int backing_geometry(struct cxl_medium *m, const struct cxl_medium_config *cfg,
+                            const struct stat *st, uint64_t *total, uint64_t *align,
+                            uint64_t *pgoff)
+{
+    char file[512];
+    long page = sysconf(_SC_PAGESIZE);
+    *align = (uint64_t)page;
+    *pgoff = 0;
+    switch (m->kind) {
+    case CXL_MEDIUM_FILE:
+    case CXL_MEDIUM_PCI_BAR:
+        *total = (uint64_t)st->st_size;
+        return 0;
+    case CXL_MEDIUM_UIO: {
+        const char *name = strrchr(m->path, '/') + 1;
+        if (cfg->uio_map < 0 || cfg->uio_map > 4)
+            return cxl_fail(CXL_EINVAL, "uio map index %d out of range [0, 4]", cfg->uio_map);
+        snprintf(file, sizeof file, "/sys/class/uio/%s/maps/map%d/size", name, cfg->uio_map);
+        *pgoff = (uint64_t)cfg->uio_map * (uint64_t)page;
+        return read_sysfs_u64(file, total);
+    }
+    case CXL_MEDIUM_DAX: {
+        snprintf(file, sizeof file, "/sys/dev/char/%u:%u/size", major(st->st_rdev),
+                 minor(st->st_rdev));
+        int rc = read_sysfs_u64(file, total);
+        if (rc)
+            return rc;
+        snprintf(file, sizeof file, "/sys/dev/char/%u:%u/align", major(st->st_rdev),
+                 minor(st->st_rdev));
+        if (read_sysfs_u64(file, align) != 0 || *align == 0)
+            *align = 2u << 20;
+        return 0;
+    }
+    }
+    return cxl_fail(CXL_EINVAL, "unknown medium kind");
+}
+
+/* Create or grow a regular file so that offset + size fits. */
+static int size_file(struct cxl_medium *m, const struct cxl_medium_config *cfg,
+                     uint64_t *total)
+{
+    uint64_t need = cfg->map_offset + cfg->map_size;
+    if (cfg->map_size == 0 || *total >= need)
+        return 0;
+    if (!cfg->create)
+        return cxl_fail(CXL_ETOOSMALL,
+                        "%s is %" PRIu64 " bytes but map offset %" PRIu64 " + map size %" PRIu64
+                        " needs %" PRIu64 " (create it with cxl_shm init, or pass a smaller --map-size)",
+                        m->path, *total, cfg->map_offset, cfg->map_size, need);
+    if (ftruncate(m->fd, (off_t)need) != 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot size %s to %" PRIu64 " bytes", m->path, need);
+    *total = need;
+    return 0;
+}
+
+static int bind_numa(struct cxl_medium *m, int node)
+{
+    if (numa_available() < 0)
+        return cxl_fail(CXL_EINVAL, "NUMA binding to node %d requested but this kernel has no NUMA support", node);
+    if (node > numa_max_node())
+        return cxl_fail(CXL_EINVAL, "NUMA node %d does not exist (max node %d)", node, numa_max_node());
+    unsigned long mask[16] = {0};
+    mask[node / (8 * sizeof(unsigned long))] |= 1ul << (node % (8 * sizeof(unsigned long)));
+    if (mbind(m->map, m->map_len, MPOL_BIND, mask, sizeof mask * 8, MPOL_MF_MOVE) != 0)
+        return cxl_fail_errno(CXL_ESYS, "mbind of %s to NUMA node %d", m->path, node);
+    m->numa_node = node;
+    return 0;
+}
+
+static void prefault(struct cxl_medium *m)
+{
+    if (madvise(m->map, m->map_len, MADV_POPULATE_WRITE) != 0) {
+        long page = sysconf(_SC_PAGESIZE);
+        for (size_t off = 0; off < m->map_len; off += (size_t)page)
+            (void)*(volatile uint8_t *)((uint8_t *)m->map + off);
+    }
+    m->prefaulted = 1;
+}
+
+static int map_medium(struct cxl_medium *m, const struct cxl_medium_config *cfg)
+{
+    struct stat st;
+    int exists = stat(m->path, &st) == 0;
+    if (!exists && !(cfg->create && errno == ENOENT))
+        return cxl_fail_errno(CXL_ESYS, "cannot open medium %s", m->path);
+    int rc = classify(m->path, &st, exists, &m->kind);
+    if (rc)
+        return rc;
+    int flags = O_RDWR | O_CLOEXEC;
+    if (m->kind == CXL_MEDIUM_FILE && cfg->create)
+        flags |= O_CREAT;
+    m->fd = open(m->path, flags, 0660);
+    if (m->fd < 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot open medium %s", m->path);
+    if (fstat(m->fd, &st) != 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot stat %s", m->path);
+    uint64_t total, align, pgoff;
+    if ((rc = backing_geometry(m, cfg, &st, &total, &align, &pgoff)) != 0)
+        return rc;
+    if (m->kind == CXL_MEDIUM_FILE && (rc = size_file(m, cfg, &total)) != 0)
+        return rc;
+    if (cfg->map_offset >= total)
+        return cxl_fail(CXL_ETOOSMALL, "%s: map offset %" PRIu64 " is past its end (%" PRIu64 " bytes)",
+                        m->path, cfg->map_offset, total);
+    uint64_t size = cfg->map_size ? cfg->map_size : total - cfg->map_offset;
+    if (size > total - cfg->map_offset)
+        return cxl_fail(CXL_ETOOSMALL,
+                        "%s (%s) is %" PRIu64 " bytes; map offset %" PRIu64 " + map size %" PRIu64 " does not fit",
+                        m->path, cxl_medium_kind_name(m->kind), total, cfg->map_offset, size);
+    /* Map from the aligned-down offset; the slack is skipped in base. */
+    uint64_t slack = cfg->map_offset % align;
+    uint64_t file_off = cfg->map_offset - slack;
+    if (m->kind == CXL_MEDIUM_UIO) { /* UIO selects the map by offset */
+        slack = cfg->map_offset;
+        file_off = pgoff;
+    }
+    uint64_t len = slack + size;
+    if (m->kind == CXL_MEDIUM_DAX) /* device-DAX maps whole alignment units */
+        len = (len + align - 1) / align * align;
+    m->map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, (off_t)file_off);
+    if (m->map == MAP_FAILED) {
+        m->map = NULL;
+        return cxl_fail_errno(CXL_ESYS, "mmap of %" PRIu64 " bytes of %s at offset %" PRIu64,
+                              len, m->path, file_off);
+    }
+    m->map_len = len;
+    m->base = (uint8_t *)m->map + slack;
+    m->size = size;
+    m->offset = cfg->map_offset;
+    if (cfg->numa_node >= 0 && (rc = bind_numa(m, cfg->numa_node)) != 0)
+        return rc;
+    if (cfg->prefault)
+        prefault(m);
+    return 0;
+}
+
+int cxl_medium_open(const struct cxl_medium_config *cfg, struct cxl_medium **out)
+{
+    struct cxl_medium_config defaults;
+    if (!cfg) {
+        cxl_medium_config_init(&defaults);
+        cfg = &defaults;
+    }
+    const char *path = cfg->path && *cfg->path ? cfg->path : CXL_DEFAULT_PATH;
+    if (strlen(path) >= sizeof(((struct cxl_medium *)0)->path))
+        return cxl_fail(CXL_EINVAL, "medium path too long: %s", path);
+    struct cxl_medium *m = calloc(1, sizeof *m);
+    if (!m)
+        return cxl_fail(CXL_ESYS, "out of memory");
+    strcpy(m->path, path);
+    m->fd = -1;
+    m->numa_node = -1;
+    int rc = map_medium(m, cfg);
+    if (rc) {
+        cxl_medium_close(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+void cxl_medium_close(struct cxl_medium *m)
+{
+    if (!m)
+        return;
+    if (m->map)
+        munmap(m->map, m->map_len);
+    if (m->fd >= 0)
+        close(m->fd);
+    free(m);
+}
+
+void *cxl_medium_base(const struct cxl_medium *m) { return m->base; }
+uint64_t cxl_medium_size(const struct cxl_medium *m) { return m->size; }
+enum cxl_medium_kind cxl_medium_kind(const struct cxl_medium *m) { return m->kind; }
+const char *cxl_medium_path(const struct cxl_medium *m) { return m->path; }
+
+const char *cxl_medium_describe(const struct cxl_medium *m, char *buf, size_t len)
+{
+    char numa[32] = "no numa binding";
+    if (m->numa_node >= 0)
+        snprintf(numa, sizeof numa, "numa node %d", m->numa_node);
+    snprintf(buf, len, "%s %s: %" PRIu64 " bytes at offset %" PRIu64 ", %s, %s",
+             cxl_medium_kind_name(m->kind), m->path, m->size, m->offset, numa,
+             m->prefaulted ? "prefaulted" : "faulted on demand");
+    return buf;
+}

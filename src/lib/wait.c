@@ -1,0 +1,104 @@
+/* wait.c - monotonic clock, spin/yield/sleep back-off, and the calibrated
+ * busy wait of the delay model (docs/RING.md, "Waiting" and "The delay model"). */
+#include <sched.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "cxl/error.h"
+#include "cxl/util.h"
+#include "cxl/wait.h"
+
+uint64_t cxl_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void cxl_backoff_init(struct cxl_backoff *b, uint32_t max_sleep_us)
+{
+    *b = (struct cxl_backoff){0};
+    b->max_sleep_us = max_sleep_us ? max_sleep_us : CXL_BACKOFF_DEFAULT_MAX_SLEEP_US;
+}
+
+void cxl_backoff_wait(struct cxl_backoff *b)
+{
+    if (b->wait_start_ns == 0)
+        b->wait_start_ns = cxl_now_ns();
+    uint32_t step = b->step++;
+    if (step < CXL_BACKOFF_SPIN_STEPS) {
+        for (uint32_t i = 0; i < (1u << step); i++)
+            cxl_cpu_relax();
+        b->spins++;
+        return;
+    }
+    if (step < CXL_BACKOFF_SPIN_STEPS + CXL_BACKOFF_YIELD_STEPS) {
+        sched_yield();
+        b->yields++;
+        return;
+    }
+    b->sleep_us = b->sleep_us ? b->sleep_us * 2 : 1;
+    if (b->sleep_us > b->max_sleep_us)
+        b->sleep_us = b->max_sleep_us;
+    struct timespec ts = {0, (long)b->sleep_us * 1000};
+    nanosleep(&ts, NULL);
+    b->sleeps++;
+    b->slept_ns += (uint64_t)b->sleep_us * 1000;
+}
+
+void cxl_backoff_done(struct cxl_backoff *b)
+{
+    if (b->wait_start_ns) {
+        b->waited_ns += cxl_now_ns() - b->wait_start_ns;
+        b->wait_start_ns = 0;
+    }
+    b->step = 0;
+    b->sleep_us = 0;
+}
+
+/* --- delay model ----------------------------------------------------------- */
+
+#if defined(__x86_64__) || defined(__i386__)
+static inline uint64_t read_ticks(void) { return __builtin_ia32_rdtsc(); }
+#else
+static inline uint64_t read_ticks(void) { return cxl_now_ns(); }
+#endif
+
+/* Ticks per microsecond, measured once against CLOCK_MONOTONIC over ~5 ms. */
+static double ticks_per_us(void)
+{
+    static double cached;
+    if (cached > 0)
+        return cached;
+    uint64_t t0 = cxl_now_ns(), c0 = read_ticks();
+    while (cxl_now_ns() - t0 < 5000000ull)
+        cxl_cpu_relax();
+    uint64_t t1 = cxl_now_ns(), c1 = read_ticks();
+    double v = (double)(c1 - c0) * 1000.0 / (double)(t1 - t0);
+    cached = v > 0 ? v : 1000.0;
+    return cached;
+}
+
+uint64_t cxl_delay_ticks(uint32_t ns)
+{
+    if (ns == 0)
+        return 0;
+    uint64_t t = (uint64_t)(ticks_per_us() * ns / 1000.0);
+    return t ? t : 1;
+}
+
+void cxl_delay_spin(uint64_t ticks)
+{
+    uint64_t end = read_ticks() + ticks;
+    while ((int64_t)(read_ticks() - end) < 0)
+        cxl_cpu_relax();
+}
+
+int cxl_delay_from_env(uint32_t *ns)
+{
+    const char *v = getenv("CXL_SHM_DELAY_NS");
+    *ns = 0;
+    if (!v || !*v)
+        return 0;
+    return cxl_parse_u32("CXL_SHM_DELAY_NS", v, 0, 1000000, ns);
+}
