@@ -19,6 +19,7 @@ LIB_HDRS   := $(wildcard include/cxl/*.h src/lib/*.h)
 # Programs: one folder each under src/, binary name = folder's program name.
 PROGRAMS   := cxl_shm
 cxl_shm_SRCS := $(wildcard src/shm_tool/*.c)
+cxl_shm_HDRS := $(wildcard src/shm_tool/*.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 TEST_PROGS := ring_stress
@@ -52,7 +53,7 @@ $(BUILD)/asan/lib/libcxldsm.a: $(LIB_SRCS:src/%.c=$(BUILD)/asan/obj/%.o)
 
 # --- programs ----------------------------------------------------------------
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(%_SRCS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
+$(BUILD)/bin/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(BUILD)/lib/libcxldsm.a $(LDLIBS)
 

@@ -30,7 +30,8 @@ enum cxl_medium_kind {
 struct cxl_medium_config {
     const char *path;    /* NULL: CXL_DEFAULT_PATH */
     uint64_t map_size;   /* bytes to map; 0: all of it past map_offset */
-    uint64_t map_offset; /* byte offset into the backing; page aligned */
+    uint64_t map_offset; /* byte offset into the backing; any value maps, but
+                          * a ring layout needs a multiple of 128 (use 4096) */
     int create;          /* regular file: create it / grow it to fit */
     int numa_node;       /* file: bind pages to this node; -1: no binding */
     int prefault;        /* touch every page after mapping */

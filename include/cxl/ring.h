@@ -111,6 +111,11 @@ int cxl_layout_format(struct cxl_medium *m, const struct cxl_format_params *p,
 /* Attach to a formatted medium: validates the header and every ring index. */
 int cxl_layout_attach(struct cxl_medium *m, struct cxl_layout **out);
 
+/* Attach checking the header only, not the ring indices: for inspection
+ * tools that must show a medium with a broken ring. Queue operations still
+ * validate every index they load. */
+int cxl_layout_inspect(struct cxl_medium *m, struct cxl_layout **out);
+
 /* Attach; if the medium is not formatted at all (zero magic), format it with p.
  * A medium formatted with another geometry than p asks for is an error
  * (CXL_EGEOMETRY) unless p's fields are 0 ("whatever is there"). */
@@ -215,12 +220,12 @@ void cxl_queue_release(struct cxl_queue *q);
 void cxl_queue_rewind(struct cxl_queue *q, const struct cxl_msg *m);
 
 /* Consumer: drop everything published so far (recovery after corruption).
- * Producer: make the queue look empty from this end if the consumer's index
- * is out of range. Returns slots dropped, or CXL_ECORRUPT if the other side's
- * index is still unusable. */
+ * Producer: drop unsubmitted reservations; if the consumer's index is out of
+ * range, make the queue look empty from this end. Returns the slots dropped,
+ * or CXL_ECORRUPT if the other side's index is unusable. */
 int64_t cxl_queue_resync(struct cxl_queue *q);
 
-/* Either end: messages (consumer: slots) published and not yet consumed. */
+/* Either end: slots published and not yet released by the consumer. */
 uint64_t cxl_queue_backlog(struct cxl_queue *q);
 
 /* --- ownership -------------------------------------------------------------- */

@@ -147,18 +147,35 @@ int cxl_layout_check_ring(const struct cxl_layout *l, uint32_t ring)
                        cxl_load_acquire(&r->resp_tail.value), l->geo.slots);
 }
 
-int cxl_layout_validate(const void *base, uint64_t mapped, struct cxl_geometry *out)
+/* Shared words must be naturally aligned (the owner CAS must not be a split
+ * lock) and every index block must start a cache line. */
+static int check_base(const void *base)
 {
-    struct cxl_layout l = {.base = (uint8_t *)base};
-    int rc = check_header(base, mapped, &l.geo);
+    if ((uintptr_t)base % CXL_IDX_BLOCK)
+        return cxl_fail(CXL_EINVAL, "layout start is not %u-byte aligned: the map offset must be a "
+                        "multiple of %u (4096 recommended)", CXL_IDX_BLOCK, CXL_IDX_BLOCK);
+    return 0;
+}
+
+static int validate(const void *base, uint64_t mapped, int check_rings, struct cxl_geometry *out)
+{
+    int rc = check_base(base);
     if (rc)
         return rc;
-    for (uint32_t i = 0; i < l.geo.ring_count; i++)
+    struct cxl_layout l = {.base = (uint8_t *)base};
+    if ((rc = check_header(base, mapped, &l.geo)) != 0)
+        return rc;
+    for (uint32_t i = 0; check_rings && i < l.geo.ring_count; i++)
         if ((rc = cxl_layout_check_ring(&l, i)) != 0)
             return rc;
     if (out)
         *out = l.geo;
     return 0;
+}
+
+int cxl_layout_validate(const void *base, uint64_t mapped, struct cxl_geometry *out)
+{
+    return validate(base, mapped, 1, out);
 }
 
 static int new_layout(struct cxl_medium *m, const struct cxl_geometry *g, struct cxl_layout **out)
@@ -181,7 +198,16 @@ static int new_layout(struct cxl_medium *m, const struct cxl_geometry *g, struct
 int cxl_layout_attach(struct cxl_medium *m, struct cxl_layout **out)
 {
     struct cxl_geometry g;
-    int rc = cxl_layout_validate(cxl_medium_base(m), cxl_medium_size(m), &g);
+    int rc = validate(cxl_medium_base(m), cxl_medium_size(m), 1, &g);
+    if (rc)
+        return rc;
+    return new_layout(m, &g, out);
+}
+
+int cxl_layout_inspect(struct cxl_medium *m, struct cxl_layout **out)
+{
+    struct cxl_geometry g;
+    int rc = validate(cxl_medium_base(m), cxl_medium_size(m), 0, &g);
     if (rc)
         return rc;
     return new_layout(m, &g, out);
@@ -191,7 +217,9 @@ int cxl_layout_format(struct cxl_medium *m, const struct cxl_format_params *p,
                       struct cxl_layout **out)
 {
     struct cxl_geometry g;
-    int rc = cxl_layout_plan(p, cxl_medium_size(m), &g);
+    int rc = check_base(cxl_medium_base(m));
+    if (rc == 0)
+        rc = cxl_layout_plan(p, cxl_medium_size(m), &g);
     if (rc)
         return rc;
     if ((rc = cxl_random_bytes(&g.format_id, sizeof g.format_id)) != 0)
@@ -236,9 +264,12 @@ int cxl_layout_open(struct cxl_medium *m, const struct cxl_format_params *p,
                     struct cxl_layout **out)
 {
     const struct cxl_hdr *h = cxl_medium_base(m);
+    int rc = check_base(h);
+    if (rc)
+        return rc;
     if (cxl_medium_size(m) >= CXL_HEADER_SIZE && h->magic == 0)
         return cxl_layout_format(m, p, out);
-    int rc = cxl_layout_attach(m, out);
+    rc = cxl_layout_attach(m, out);
     if (rc || !p)
         return rc;
     if ((rc = same_geometry(p, &(*out)->geo)) != 0) {

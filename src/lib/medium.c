@@ -246,7 +246,9 @@ int cxl_medium_open(const struct cxl_medium_config *cfg, struct cxl_medium **out
         cxl_medium_config_init(&defaults);
         cfg = &defaults;
     }
-    const char *path = cfg->path && *cfg->path ? cfg->path : CXL_DEFAULT_PATH;
+    const char *path = cfg->path ? cfg->path : CXL_DEFAULT_PATH;
+    if (!*path)
+        return cxl_fail(CXL_EINVAL, "medium path is empty");
     if (strlen(path) >= sizeof(((struct cxl_medium *)0)->path))
         return cxl_fail(CXL_EINVAL, "medium path too long: %s", path);
     struct cxl_medium *m = calloc(1, sizeof *m);

@@ -19,7 +19,8 @@ static int parse_unsigned(const char *flag, const char *text, uint64_t *out, cha
     if (*p == '-' || *p == '+')
         return cxl_fail(CXL_EINVAL, "%s: '%s' is not an unsigned number", flag, text);
     errno = 0;
-    unsigned long long v = strtoull(p, end, 0);
+    int base = (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) ? 16 : 10; /* no octal */
+    unsigned long long v = strtoull(p, end, base);
     if (*end == p)
         return cxl_fail(CXL_EINVAL, "%s: '%s' is not a number", flag, text);
     if (errno == ERANGE)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# run.sh - run every test of cxl-dsm; one line per test, logs of failures,
+# a summary, exit 1 if anything failed. Called by `make test` with the build
+# directory. TESTS=pattern runs only the tests whose name matches.
+set -uo pipefail
+build=${1:-build}
+logdir=$build/test-logs
+mkdir -p "$logdir"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+pass=0 fail=0 failed=()
+start_all=$(date +%s)
+
+t() { # t NAME CMD... : run one test
+  local name=$1; shift
+  if [ -n "${TESTS:-}" ] && [[ ! "$name" =~ ${TESTS} ]]; then return; fi
+  local log="$logdir/$(echo "$name" | tr ' /:' '___').log"
+  local t0=$(date +%s%N)
+  "$@" >"$log" 2>&1
+  local rc=$?
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  local dt=$(printf '%d.%d' $((ms / 1000)) $(((ms % 1000) / 100)))
+  if [ $rc -eq 0 ]; then
+    pass=$((pass + 1)); printf 'PASS  %-40s %6.1fs  %s\n' "$name" "$dt" "$(tail -n 1 "$log" | cut -c1-70)"
+  else
+    fail=$((fail + 1)); failed+=("$name")
+    printf 'FAIL  %-40s %6.1fs  (exit %d, log %s)\n' "$name" "$dt" "$rc" "$log"
+    tail -n 25 "$log" | sed 's/^/      | /'
+  fi
+}
+
+# unit tests, then the same under ASan+UBSan
+for bin in "$build"/tests/test_*; do
+  t "unit: $(basename "$bin")" "$bin"
+done
+for bin in "$build"/asan/tests/test_*; do
+  t "asan: $(basename "$bin")" "$bin"
+done
+
+# two-process stress through every ring
+t "stress: 4 rings, 256 B slots" "$build/tests/ring_stress" --messages 1000000
+t "stress: 4 rings, 4 KiB slots" "$build/tests/ring_stress" --messages 100000 --slot-size 4096 --max-slots 3 --map-size 64M
+t "stress: 1 ring, 64 B slots" "$build/tests/ring_stress" --messages 300000 --rings 1 --slot-size 64 --max-slots 8 --map-size 1M
+t "asan: stress" "$build/asan/tests/ring_stress" --messages 50000
+
+# command-line tools
+for sh in tests/cli_*.sh; do
+  [ -f "$sh" ] && t "cli: $(basename "$sh" .sh)" bash "$sh" "$build"
+done
+
+# fuzz targets: a short bounded run each (make fuzz-long for the long one)
+for fz in "$build"/fuzz/fuzz_*; do
+  [ -x "$fz" ] || continue
+  name=$(basename "$fz")
+  mkdir -p "$build/fuzz/corpus-$name"
+  seeds=fuzz/seeds/$name; [ -d "$seeds" ] || seeds=
+  t "fuzz: $name" "$fz" -max_total_time="${FUZZ_SECONDS:-15}" -print_final_stats=1 "$build/fuzz/corpus-$name" $seeds
+done
+
+# later suites (redis, security, gateway, ...) drop a runner in tests/suites/
+for s in tests/suites/*.sh; do
+  [ -f "$s" ] && source "$s"
+done
+
+total=$(( $(date +%s) - start_all ))
+echo
+echo "tests: $pass passed, $fail failed, ${total}s"
+if [ $fail -gt 0 ]; then
+  printf '  failed: %s\n' "${failed[@]}"
+  exit 1
+fi

@@ -1,0 +1,144 @@
+/* test_medium.c - opening media: /dev/shm and a disk file, creating and
+ * growing, offsets, NUMA binding and pre-faulting, bad paths and sizes; and
+ * the flag parsers every tool uses. */
+#include <sys/stat.h>
+
+#include "check.h"
+#include "fixture.h"
+#include "cxl/util.h"
+
+static struct cxl_medium_config cfg_for(const char *path, uint64_t size, int create)
+{
+    struct cxl_medium_config cfg;
+    cxl_medium_config_init(&cfg);
+    cfg.path = path;
+    cfg.map_size = size;
+    cfg.create = create;
+    return cfg;
+}
+
+/* Two independent mappings of one file see each other's writes. */
+static void test_file_in(const char *dir)
+{
+    struct fixture f;
+    fixture_path(&f, dir, "medium");
+    struct cxl_medium *a, *b;
+    struct cxl_medium_config cfg = cfg_for(f.path, 2 << 20, 0);
+    CHECK_FAILS(cxl_medium_open(&cfg, &a), CXL_ESYS, "No such file");
+    cfg.create = 1;
+    CHECK_EQ(cxl_medium_open(&cfg, &a), 0);
+    CHECK_EQ(cxl_medium_size(a), 2 << 20);
+    CHECK_EQ(cxl_medium_kind(a), CXL_MEDIUM_FILE);
+    struct stat st;
+    CHECK_EQ(stat(f.path, &st), 0);
+    CHECK_EQ(st.st_size, 2 << 20);
+    cfg = cfg_for(f.path, 0, 0); /* whole file */
+    cfg.prefault = 1;
+    CHECK_EQ(cxl_medium_open(&cfg, &b), 0);
+    CHECK_EQ(cxl_medium_size(b), 2 << 20);
+    CHECK(cxl_medium_base(a) != cxl_medium_base(b));
+    strcpy((char *)cxl_medium_base(a) + 4096, "hello-from-a");
+    CHECK(strcmp((char *)cxl_medium_base(b) + 4096, "hello-from-a") == 0);
+    char desc[256];
+    cxl_medium_describe(b, desc, sizeof desc);
+    CHECK(strstr(desc, "file") && strstr(desc, "2097152 bytes") && strstr(desc, "prefaulted"));
+    cxl_medium_close(b);
+
+    /* an offset window sees the same bytes shifted */
+    cfg = cfg_for(f.path, 8192, 0);
+    cfg.map_offset = 4096;
+    CHECK_EQ(cxl_medium_open(&cfg, &b), 0);
+    CHECK(strcmp((char *)cxl_medium_base(b), "hello-from-a") == 0);
+    cxl_medium_close(b);
+    cfg.map_offset = 4096 + 100; /* unaligned offsets work too */
+    CHECK_EQ(cxl_medium_open(&cfg, &b), 0);
+    CHECK(memcmp(cxl_medium_base(b), (char *)cxl_medium_base(a) + 4196, 64) == 0);
+    cxl_medium_close(b);
+
+    /* too small without create; grown with create */
+    cfg = cfg_for(f.path, 4 << 20, 0);
+    CHECK_FAILS(cxl_medium_open(&cfg, &b), CXL_ETOOSMALL, "needs 4194304");
+    cfg.map_offset = 3 << 20;
+    cfg.map_size = 0;
+    CHECK_FAILS(cxl_medium_open(&cfg, &b), CXL_ETOOSMALL, "past its end");
+    cfg = cfg_for(f.path, 4 << 20, 1);
+    CHECK_EQ(cxl_medium_open(&cfg, &b), 0);
+    CHECK(strcmp((char *)cxl_medium_base(b) + 4096, "hello-from-a") == 0); /* kept */
+    cxl_medium_close(b);
+    cxl_medium_close(a);
+    unlink(f.path);
+}
+
+static void test_numa(void)
+{
+    struct fixture f;
+    fixture_path(&f, "/dev/shm", "numa");
+    struct cxl_medium *m;
+    struct cxl_medium_config cfg = cfg_for(f.path, 1 << 20, 1);
+    cfg.numa_node = 0;
+    cfg.prefault = 1;
+    CHECK_EQ(cxl_medium_open(&cfg, &m), 0);
+    char desc[256];
+    CHECK(strstr(cxl_medium_describe(m, desc, sizeof desc), "numa node 0") != NULL);
+    cxl_medium_close(m);
+    cfg.numa_node = 63;
+    CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EINVAL, "NUMA node 63");
+    unlink(f.path);
+}
+
+static void test_bad_paths(void)
+{
+    struct cxl_medium *m;
+    struct cxl_medium_config cfg = cfg_for("/tmp", 4096, 0);
+    CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EINVAL, "not a regular file");
+    cfg = cfg_for("/dev/null", 4096, 0);
+    CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EINVAL, "neither /dev/uioN nor /dev/daxX.Y");
+    cfg = cfg_for("/nonexistent-dir/x.raw", 4096, 1);
+    CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_ESYS, "/nonexistent-dir/x.raw");
+    cfg = cfg_for("/dev/uio9", 4096, 0);
+    CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_ESYS, "/dev/uio9");
+}
+
+static void test_parsers(void)
+{
+    uint64_t v;
+    uint32_t u;
+    CHECK_EQ(cxl_parse_size("--map-size", "4096", &v), 0);
+    CHECK_EQ(v, 4096);
+    CHECK_EQ(cxl_parse_size("--map-size", "64M", &v), 0);
+    CHECK_EQ(v, 64ull << 20);
+    CHECK_EQ(cxl_parse_size("--map-size", "1GiB", &v), 0);
+    CHECK_EQ(v, 1ull << 30);
+    CHECK_EQ(cxl_parse_size("--map-size", "0x1000", &v), 0);
+    CHECK_EQ(v, 4096);
+    CHECK_FAILS(cxl_parse_size("--map-size", "12Q", &v), CXL_EINVAL, "--map-size: unknown size unit");
+    CHECK_FAILS(cxl_parse_size("--map-size", "-5", &v), CXL_EINVAL, "not an unsigned number");
+    CHECK_FAILS(cxl_parse_size("--map-size", "", &v), CXL_EINVAL, "missing value");
+    CHECK_FAILS(cxl_parse_size("--map-size", "99999999999T", &v), CXL_EINVAL, "too large");
+    CHECK_EQ(cxl_parse_u32("--rings", "010", 1, 256, &u), 0); /* decimal, not octal */
+    CHECK_EQ(u, 10);
+    CHECK_EQ(cxl_parse_size("--offset", "08", &v), 0);
+    CHECK_EQ(v, 8);
+    CHECK_EQ(cxl_parse_u32("--rings", "4", 1, 256, &u), 0);
+    CHECK_EQ(u, 4);
+    CHECK_FAILS(cxl_parse_u32("--rings", "0", 1, 256, &u), CXL_EINVAL, "--rings: 0 is out of range [1, 256]");
+    CHECK_FAILS(cxl_parse_u32("--rings", "4x", 1, 256, &u), CXL_EINVAL, "not a whole number");
+    CHECK_FAILS(cxl_parse_u32("--rings", "abc", 1, 256, &u), CXL_EINVAL, "not a number");
+    char host[64];
+    uint16_t port;
+    CHECK_EQ(cxl_parse_hostport("--sec-mgr", "127.0.0.1:19001", host, sizeof host, &port), 0);
+    CHECK(strcmp(host, "127.0.0.1") == 0);
+    CHECK_EQ(port, 19001);
+    CHECK_FAILS(cxl_parse_hostport("--sec-mgr", "127.0.0.1", host, sizeof host, &port), CXL_EINVAL, "HOST:PORT");
+    CHECK_FAILS(cxl_parse_hostport("--sec-mgr", "h:70000", host, sizeof host, &port), CXL_EINVAL, "out of range");
+}
+
+int main(void)
+{
+    test_file_in("/dev/shm");
+    test_file_in("/tmp");
+    test_numa();
+    test_bad_paths();
+    test_parsers();
+    return check_summary("test_medium");
+}
