@@ -26,7 +26,7 @@ TEST_PROGS := ring_stress
 BENCHES    := ring_pingpong
 FUZZERS    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps test test-fast test-asan fuzz fuzz-long demo bench clean
+.PHONY: all deps test fuzz fuzz-long fuzz-seeds demo bench clean
 all: $(BUILD)/lib/libcxldsm.a $(PROGRAMS:%=$(BUILD)/bin/%) \
      $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_PROGS:%=$(BUILD)/tests/%) \
      $(BENCHES:%=$(BUILD)/bench/%)
@@ -89,8 +89,13 @@ fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
 	  echo "fuzz: $$f (bounded run, $${FUZZ_SECONDS:-20}s)"; \
 	  $(BUILD)/fuzz/$$f -max_total_time=$${FUZZ_SECONDS:-20} -print_final_stats=1 \
-	     $(BUILD)/fuzz/corpus-$$f fuzz/seeds/$$f 2>&1 | tail -n 4 || exit 1; \
+	     -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-$$f fuzz/seeds/$$f \
+	     >$(BUILD)/fuzz/$$f.log 2>&1; rc=$$?; tail -n 4 $(BUILD)/fuzz/$$f.log; \
+	  [ $$rc -eq 0 ] || { echo "fuzz: $$f failed, see $(BUILD)/fuzz/$$f.log"; exit 1; }; \
 	done
+
+fuzz-seeds:
+	@bash fuzz/make_seeds.sh
 
 fuzz-long:
 	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-1800}

@@ -41,7 +41,7 @@ done
 t "stress: 4 rings, 256 B slots" "$build/tests/ring_stress" --messages 1000000
 t "stress: 4 rings, 4 KiB slots" "$build/tests/ring_stress" --messages 100000 --slot-size 4096 --max-slots 3 --map-size 64M
 t "stress: 1 ring, 64 B slots" "$build/tests/ring_stress" --messages 300000 --rings 1 --slot-size 64 --max-slots 8 --map-size 1M
-t "asan: stress" "$build/asan/tests/ring_stress" --messages 50000
+t "asan: stress" "$build/asan/tests/ring_stress" --messages 200000
 
 # command-line tools
 for sh in tests/cli_*.sh; do
@@ -54,7 +54,8 @@ for fz in "$build"/fuzz/fuzz_*; do
   name=$(basename "$fz")
   mkdir -p "$build/fuzz/corpus-$name"
   seeds=fuzz/seeds/$name; [ -d "$seeds" ] || seeds=
-  t "fuzz: $name" "$fz" -max_total_time="${FUZZ_SECONDS:-15}" -print_final_stats=1 "$build/fuzz/corpus-$name" $seeds
+  t "fuzz: $name" "$fz" -max_total_time="${FUZZ_SECONDS:-15}" -print_final_stats=1 \
+    -artifact_prefix="$build/fuzz/" "$build/fuzz/corpus-$name" $seeds
 done
 
 # later suites (redis, security, gateway, ...) drop a runner in tests/suites/

@@ -104,12 +104,12 @@ static int check_header(const struct cxl_hdr *h, uint64_t mapped, struct cxl_geo
                         c.data_off, data_offset(c.ring_count), c.ring_count);
     /* slots < 2^32, slot_size <= 2^20, rings <= 2^8: the product fits in 61 bits */
     uint64_t end = c.data_off + 2ull * c.ring_count * c.slots * c.slot_size;
-    if (c.layout_size < end)
-        return cxl_fail(CXL_EGEOMETRY, "layout_size = %" PRIu64 " but %u rings x 2 queues x %u slots x %u B end at %" PRIu64,
-                        c.layout_size, c.ring_count, c.slots, c.slot_size, end);
     if (c.layout_size > mapped)
         return cxl_fail(CXL_ETOOSMALL, "medium too small: layout_size = %" PRIu64 " but only %" PRIu64
                         " bytes are mapped (map size too small?)", c.layout_size, mapped);
+    if (c.layout_size != end)
+        return cxl_fail(CXL_EGEOMETRY, "layout_size = %" PRIu64 " but %u rings x 2 queues x %u slots x %u B end at %" PRIu64,
+                        c.layout_size, c.ring_count, c.slots, c.slot_size, end);
     if (c.flags & ~CXL_LAYOUT_F_KNOWN)
         return cxl_fail(CXL_EGEOMETRY, "flags = 0x%x: unknown bits 0x%x", c.flags, c.flags & ~CXL_LAYOUT_F_KNOWN);
     *g = (struct cxl_geometry){
@@ -128,9 +128,9 @@ static int check_header(const struct cxl_hdr *h, uint64_t mapped, struct cxl_geo
 
 static int check_queue(uint32_t ring, const char *name, uint64_t head, uint64_t tail, uint32_t slots)
 {
-    if (tail - head > slots)
+    if (head >= CXL_POS_LIMIT || tail >= CXL_POS_LIMIT || tail - head > slots)
         return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: head %" PRIu64 " / tail %" PRIu64
-                        " out of range (tail - head must be 0..%u)", ring, name, head, tail, slots);
+                        " out of range (tail - head must be 0..%u, both below 2^63)", ring, name, head, tail, slots);
     return 0;
 }
 

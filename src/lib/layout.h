@@ -32,6 +32,9 @@
 #define CXL_MAGIC 0x004d53442d4c5843ull /* "CXL-DSM\0" */
 #define CXL_STATE_READY 0x59444552u     /* "REDY" */
 #define CXL_IDX_BLOCK 128u
+/* Positions at or above 2^63 are corrupt: keeps pos % slots continuous
+ * (no 2^64 wrap) for centuries at 10^9 messages/s. */
+#define CXL_POS_LIMIT (1ull << 63)
 
 struct cxl_hdr {
     /* line 0 [fmt]: identity and geometry, covered by checksum */

@@ -45,10 +45,16 @@ static int owner_dead(const struct cxl_ring_ctl *r, struct owner_watch *w, uint6
 static void adopt_queues(struct cxl_ring_ctl *r, uint32_t slots)
 {
     uint64_t head = cxl_load_acquire(&r->req_head.value);
-    if (cxl_load_acquire(&r->req_tail.value) - head > slots)
+    uint64_t tail = cxl_load_acquire(&r->req_tail.value);
+    if (head >= CXL_POS_LIMIT)
+        head = 0; /* the server resets its own index when it sees this */
+    if (tail >= CXL_POS_LIMIT || tail - head > slots)
         cxl_store_release(&r->req_tail.value, head);
-    uint64_t tail = cxl_load_acquire(&r->resp_tail.value);
-    if (tail - cxl_load_acquire(&r->resp_head.value) > slots)
+    tail = cxl_load_acquire(&r->resp_tail.value);
+    head = cxl_load_acquire(&r->resp_head.value);
+    if (tail >= CXL_POS_LIMIT)
+        tail = 0;
+    if (head >= CXL_POS_LIMIT || tail - head > slots)
         cxl_store_release(&r->resp_head.value, tail);
 }
 

@@ -77,12 +77,15 @@ static int producer_refresh(struct cxl_queue *q)
 {
     uint64_t head = cxl_load_acquire(q->theirs);
     medium_access(q);
-    if (__builtin_expect(q->published - head > q->nslots, 0)) {
+    if (__builtin_expect(head >= CXL_POS_LIMIT || q->published >= CXL_POS_LIMIT ||
+                         q->published - head > q->nslots, 0)) {
         q->stats.corrupt++;
         return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: consumer head %" PRIu64 " out of range "
                         "(tail %" PRIu64 ", %u slots)", q->ring, queue_name(q), head, q->published, q->nslots);
     }
     q->limit = head + q->nslots;
+    if (q->limit >= CXL_POS_LIMIT) /* a tail never reaches 2^63 (forged indices only) */
+        q->limit = CXL_POS_LIMIT - 1;
     return 0;
 }
 
@@ -148,7 +151,9 @@ static int consumer_refresh(struct cxl_queue *q)
 {
     uint64_t tail = cxl_load_acquire(q->theirs);
     medium_access(q);
-    if (__builtin_expect(tail - q->published > q->nslots || tail - q->pos > q->nslots, 0)) {
+    if (__builtin_expect(tail >= CXL_POS_LIMIT || q->published >= CXL_POS_LIMIT ||
+                         tail - q->published > q->nslots ||
+                         tail - q->pos > q->nslots, 0)) {
         q->stats.corrupt++;
         return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: producer tail %" PRIu64 " out of range "
                         "(head %" PRIu64 ", %u slots)", q->ring, queue_name(q), tail, q->published, q->nslots);
@@ -246,29 +251,36 @@ static void reposition(struct cxl_queue *q, uint64_t pos)
 int64_t cxl_queue_resync(struct cxl_queue *q)
 {
     uint64_t other = cxl_load_acquire(q->theirs);
-    if (q->role == CXL_CONSUMER) {
-        if (other - q->published > q->nslots)
+    if (q->role == CXL_CONSUMER) { /* adopt the producer's tail, if usable */
+        if (other >= CXL_POS_LIMIT)
             return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: cannot resync, producer tail %" PRIu64
-                            " out of range (head %" PRIu64 ")", q->ring, queue_name(q), other, q->published);
-        int64_t dropped = (int64_t)(other - q->published);
+                            " is past 2^63", q->ring, queue_name(q), other);
+        uint64_t behind = other - q->published;
+        int64_t dropped = (int64_t)(behind <= q->nslots ? behind : q->nslots);
         reposition(q, other);
         q->limit = other;
         return dropped;
     }
-    if (q->published - other <= q->nslots) { /* sane: drop unsubmitted reservations */
+    if (other < CXL_POS_LIMIT && q->published < CXL_POS_LIMIT &&
+        q->published - other <= q->nslots) { /* sane: drop unsubmitted reservations */
         reposition(q, q->published);
         q->limit = q->pos;
         return 0;
     }
+    if (other >= CXL_POS_LIMIT)
+        return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: cannot resync, consumer head %" PRIu64
+                        " is past 2^63", q->ring, queue_name(q), other);
     int64_t dropped = (int64_t)q->nslots;
     reposition(q, other); /* make the queue empty from our side */
-    q->limit = other + q->nslots;
+    q->limit = q->pos;       /* next reserve loads and checks the head again */
     return dropped;
 }
 
 uint64_t cxl_queue_backlog(struct cxl_queue *q)
 {
     uint64_t other = cxl_load_acquire(q->theirs);
+    if (other >= CXL_POS_LIMIT || q->published >= CXL_POS_LIMIT)
+        return 0;
     uint64_t v = q->role == CXL_PRODUCER ? q->published - other : other - q->published;
     return v <= q->nslots ? v : 0;
 }

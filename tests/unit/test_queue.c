@@ -222,9 +222,10 @@ static void test_resync(struct cxl_layout *l)
     CHECK_EQ(m.hdr.ref, 42);
     cxl_queue_release(&c);
 
-    /* producer side: consumer head garbage -> producer makes the queue empty */
+    /* producer side: consumer head out of range -> producer makes the queue
+     * empty from its side */
     struct cxl_ring_ctl *r = cxl_ring_ctl_of(l, 0);
-    r->req_head.value = 0xdeadbeefdeadbeefull;
+    r->req_head.value = r->req_tail.value + 1000000;
     CHECK_EQ(cxl_queue_init(&p, l, 0, CXL_REQ, CXL_PRODUCER), 0); /* no cached room */
     CHECK_EQ(cxl_queue_reserve(&p, 8, &h), CXL_ECORRUPT);
     CHECK(cxl_queue_resync(&p) > 0);
@@ -236,6 +237,22 @@ static void test_resync(struct cxl_layout *l)
     CHECK_EQ(cxl_queue_init(&c2, l, 0, CXL_REQ, CXL_CONSUMER), 0);
     CHECK_EQ(cxl_queue_peek(&c2, &m), 1);
     CHECK_EQ(m.hdr.ref, 43);
+    cxl_queue_release(&c2);
+
+    /* a head at or past 2^63 cannot be adopted by the producer; the consumer
+     * (who owns it) resyncs it to the tail */
+    r->req_head.value = 0xdeadbeefdeadbeefull;
+    CHECK_EQ(cxl_queue_init(&p, l, 0, CXL_REQ, CXL_PRODUCER), 0);
+    CHECK_EQ(cxl_queue_reserve(&p, 8, &h), CXL_ECORRUPT);
+    CHECK_FAILS((int)cxl_queue_resync(&p), CXL_ECORRUPT, "past 2^63");
+    CHECK_EQ(cxl_queue_init(&c2, l, 0, CXL_REQ, CXL_CONSUMER), 0);
+    CHECK(cxl_queue_resync(&c2) >= 0);
+    CHECK_EQ(cxl_layout_check_ring(l, 0), 0);
+    CHECK_EQ(cxl_queue_reserve(&p, 8, &h), 0);
+    h->ref = 44;
+    cxl_queue_submit(&p);
+    CHECK_EQ(cxl_queue_peek(&c2, &m), 1);
+    CHECK_EQ(m.hdr.ref, 44);
     cxl_queue_release(&c2);
 }
 
