@@ -17,17 +17,22 @@ LIB_SRCS   := $(sort $(wildcard src/lib/*.c))
 LIB_HDRS   := $(wildcard include/cxl/*.h src/lib/*.h)
 
 # Programs: one folder each under src/, binary name = folder's program name.
-PROGRAMS   := cxl_shm
+PROGRAMS   := cxl_shm cxl_ring_direct
 cxl_shm_SRCS := $(wildcard src/shm_tool/*.c)
 cxl_shm_HDRS := $(wildcard src/shm_tool/*.h)
+cxl_ring_direct_SRCS := $(wildcard src/client/*.c)
+cxl_ring_direct_HDRS := $(wildcard src/client/*.h)
+
+MODULE_SRCS := $(wildcard src/redis_module/*.c)
+MODULE_HDRS := $(wildcard src/redis_module/*.h)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-TEST_PROGS := ring_stress
+TEST_PROGS := ring_stress redis_ring
 BENCHES    := ring_pingpong
 FUZZERS    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps test fuzz fuzz-long fuzz-seeds demo bench clean
-all: $(BUILD)/lib/libcxldsm.a $(PROGRAMS:%=$(BUILD)/bin/%) \
+all: $(BUILD)/lib/libcxldsm.a $(PROGRAMS:%=$(BUILD)/bin/%) $(BUILD)/cxl_ring.so \
      $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_PROGS:%=$(BUILD)/tests/%) \
      $(BENCHES:%=$(BUILD)/bench/%)
 
@@ -56,6 +61,13 @@ $(BUILD)/asan/lib/libcxldsm.a: $(LIB_SRCS:src/%.c=$(BUILD)/asan/obj/%.o)
 $(BUILD)/bin/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+
+# --- the Redis module: libcxldsm linked in, only the module entry points
+# exported (-fvisibility=hidden, --exclude-libs) --------------------------------
+$(BUILD)/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -shared -o $@ $(MODULE_SRCS) $(BUILD)/lib/libcxldsm.a \
+	    -Wl,--exclude-libs,ALL -Wl,-z,defs $(LDLIBS)
 
 # --- tests and benches (normal and sanitizer flavours) -------------------------
 $(BUILD)/tests/%: tests/unit/%.c tests/check.h $(BUILD)/lib/libcxldsm.a

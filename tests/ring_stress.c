@@ -139,7 +139,7 @@ static int run_server(const struct opts *o)
             return fail("server", r, 0, "queue init");
     }
     struct cxl_backoff b;
-    cxl_backoff_init(&b, 100);
+    cxl_backoff_init(&b, 20, 200, 100);
     uint32_t ended = 0;
     while (ended < o->rings) {
         int work = 0;
@@ -231,7 +231,7 @@ static int run_client(const struct opts *o)
     }
     uint64_t rng = 0x1234567, t0 = cxl_now_ns(), last = t0, done_rings = 0;
     struct cxl_backoff b;
-    cxl_backoff_init(&b, 100);
+    cxl_backoff_init(&b, 20, 200, 100);
     while (done_rings < o->rings) {
         int work = 0;
         done_rings = 0;

@@ -43,6 +43,9 @@ t "stress: 4 rings, 4 KiB slots" "$build/tests/ring_stress" --messages 100000 --
 t "stress: 1 ring, 64 B slots" "$build/tests/ring_stress" --messages 300000 --rings 1 --slot-size 64 --max-slots 8 --map-size 1M
 t "asan: stress" "$build/asan/tests/ring_stress" --messages 200000
 
+# Redis with the module, real redis-server, real clients
+t "redis: module + client vs redis-server" "$build/tests/redis_ring" "$build"
+
 # command-line tools
 for sh in tests/cli_*.sh; do
   [ -f "$sh" ] && t "cli: $(basename "$sh" .sh)" bash "$sh" "$build"

@@ -108,13 +108,13 @@ int cxl_layout_plan(const struct cxl_format_params *p, uint64_t mapped_size,
 int cxl_layout_format(struct cxl_medium *m, const struct cxl_format_params *p,
                       struct cxl_layout **out);
 
-/* Attach to a formatted medium: validates the header and every ring index. */
+/* Attach to a formatted medium: validates the header (every field, against
+ * the mapped size). Ring indices are not checked here, so that one broken
+ * ring cannot keep anybody from using the others: cxl_ring_claim() checks and
+ * repairs the ring it claims, the server marks rings it cannot use as broken,
+ * every queue operation checks the index it loads, and cxl_layout_check_ring()
+ * / cxl_layout_validate() report them. */
 int cxl_layout_attach(struct cxl_medium *m, struct cxl_layout **out);
-
-/* Attach checking the header only, not the ring indices: for inspection
- * tools that must show a medium with a broken ring. Queue operations still
- * validate every index they load. */
-int cxl_layout_inspect(struct cxl_medium *m, struct cxl_layout **out);
 
 /* Attach; if the medium is not formatted at all (zero magic), format it with p.
  * A medium formatted with another geometry than p asks for is an error
@@ -122,7 +122,8 @@ int cxl_layout_inspect(struct cxl_medium *m, struct cxl_layout **out);
 int cxl_layout_open(struct cxl_medium *m, const struct cxl_format_params *p,
                     struct cxl_layout **out);
 
-/* Validate a header image without attaching (mapped_size bytes at base). */
+/* Validate a layout image without attaching (mapped_size bytes at base): the
+ * header and every ring's indices. */
 int cxl_layout_validate(const void *base, uint64_t mapped_size,
                         struct cxl_geometry *out);
 
@@ -211,6 +212,11 @@ uint64_t cxl_queue_room(struct cxl_queue *q);
 /* Consumer: next message. 1 = *m filled (the cursor moves past it), 0 = empty,
  * CXL_ECORRUPT = bad index or header (cxl_last_error() names it). */
 int cxl_queue_peek(struct cxl_queue *q, struct cxl_msg *m);
+
+/* Consumer: is a message waiting? 1 = yes, 0 = empty, CXL_ECORRUPT = the
+ * producer's index is out of range. Loads the producer index only when the
+ * cached copy says empty. */
+int cxl_queue_ready(struct cxl_queue *q);
 
 /* Consumer: the caller is done with every message peeked so far; publish. */
 void cxl_queue_release(struct cxl_queue *q);

@@ -1,9 +1,10 @@
 /* cxl/wait.h - clocks, waiting with back-off, and the delay model.
  *
  * cxl_backoff: call cxl_backoff_wait() each time a poll finds nothing and
- * cxl_backoff_done() when it finds work. It spins with pause, then yields, then
- * sleeps with growing intervals up to max_sleep_us, and accounts the time spent
- * waiting. While work keeps arriving it costs nothing but a counter.
+ * cxl_backoff_done() when it finds work. For the first spin_us of a wait it
+ * spins with pause, until yield_us it yields the CPU, then it sleeps with
+ * doubling intervals up to max_sleep_us. It accounts the time spent waiting.
+ * While work keeps arriving it costs nothing but a counter.
  */
 #ifndef CXL_WAIT_H
 #define CXL_WAIT_H
@@ -14,8 +15,6 @@
 extern "C" {
 #endif
 
-#define CXL_BACKOFF_SPIN_STEPS 8u   /* 1, 2, 4 .. 128 pauses */
-#define CXL_BACKOFF_YIELD_STEPS 16u
 #define CXL_BACKOFF_DEFAULT_MAX_SLEEP_US 1000u
 
 struct cxl_backoff {
@@ -23,13 +22,16 @@ struct cxl_backoff {
     uint32_t max_sleep_us;
     uint32_t sleep_us;
     uint32_t pad_;
+    uint64_t spin_ns, yield_ns; /* phase ends, from the start of a wait */
     uint64_t wait_start_ns; /* 0 while not waiting */
+    uint64_t now_ns;        /* clock at the last check */
     uint64_t waited_ns;     /* total time between first miss and work */
     uint64_t spins, yields, sleeps;
     uint64_t slept_ns;      /* time asked for in sleeps */
 };
 
-void cxl_backoff_init(struct cxl_backoff *b, uint32_t max_sleep_us);
+void cxl_backoff_init(struct cxl_backoff *b, uint32_t spin_us, uint32_t yield_us,
+                      uint32_t max_sleep_us);
 void cxl_backoff_wait(struct cxl_backoff *b);
 void cxl_backoff_done(struct cxl_backoff *b);
 

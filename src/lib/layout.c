@@ -198,20 +198,13 @@ static int new_layout(struct cxl_medium *m, const struct cxl_geometry *g, struct
 int cxl_layout_attach(struct cxl_medium *m, struct cxl_layout **out)
 {
     struct cxl_geometry g;
-    int rc = validate(cxl_medium_base(m), cxl_medium_size(m), 1, &g);
-    if (rc)
-        return rc;
-    return new_layout(m, &g, out);
-}
-
-int cxl_layout_inspect(struct cxl_medium *m, struct cxl_layout **out)
-{
-    struct cxl_geometry g;
     int rc = validate(cxl_medium_base(m), cxl_medium_size(m), 0, &g);
     if (rc)
         return rc;
     return new_layout(m, &g, out);
 }
+
+
 
 int cxl_layout_format(struct cxl_medium *m, const struct cxl_format_params *p,
                       struct cxl_layout **out)

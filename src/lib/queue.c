@@ -223,6 +223,16 @@ int cxl_queue_peek(struct cxl_queue *q, struct cxl_msg *m)
     }
 }
 
+int cxl_queue_ready(struct cxl_queue *q)
+{
+    if (q->pos != q->limit)
+        return 1;
+    int rc = consumer_refresh(q);
+    if (rc)
+        return rc;
+    return q->pos != q->limit;
+}
+
 void cxl_queue_release(struct cxl_queue *q)
 {
     if (q->pos == q->published)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "cxl/error.h"
 #include "cxl/util.h"
@@ -146,4 +147,35 @@ uint64_t cxl_host_id(void)
     uint64_t h = cxl_fnv1a64(buf, strlen(buf));
     cached = h ? h : 1;
     return cached;
+}
+
+/* mkdir -p of the directory part of path */
+static int make_parent_dirs(const char *path)
+{
+    char dir[512];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return cxl_fail(CXL_EINVAL, "path too long: %s", path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0775) != 0 && errno != EEXIST)
+            return cxl_fail_errno(CXL_ESYS, "cannot create directory %s", dir);
+        *p = '/';
+    }
+    return 0;
+}
+
+FILE *cxl_csv_append(const char *path, const char *header)
+{
+    if (make_parent_dirs(path) != 0)
+        return NULL;
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        cxl_fail_errno(CXL_ESYS, "cannot open %s", path);
+        return NULL;
+    }
+    if (ftell(f) == 0)
+        fprintf(f, "%s\n", header);
+    return f;
 }

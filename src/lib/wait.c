@@ -15,24 +15,30 @@ uint64_t cxl_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void cxl_backoff_init(struct cxl_backoff *b, uint32_t max_sleep_us)
+void cxl_backoff_init(struct cxl_backoff *b, uint32_t spin_us, uint32_t yield_us,
+                      uint32_t max_sleep_us)
 {
     *b = (struct cxl_backoff){0};
+    b->spin_ns = (uint64_t)spin_us * 1000;
+    b->yield_ns = b->spin_ns + (uint64_t)yield_us * 1000;
     b->max_sleep_us = max_sleep_us ? max_sleep_us : CXL_BACKOFF_DEFAULT_MAX_SLEEP_US;
 }
 
 void cxl_backoff_wait(struct cxl_backoff *b)
 {
-    if (b->wait_start_ns == 0)
-        b->wait_start_ns = cxl_now_ns();
     uint32_t step = b->step++;
-    if (step < CXL_BACKOFF_SPIN_STEPS) {
-        for (uint32_t i = 0; i < (1u << step); i++)
+    if (b->wait_start_ns == 0)
+        b->wait_start_ns = b->now_ns = cxl_now_ns();
+    else if (step % 16 == 0 || b->now_ns - b->wait_start_ns >= b->spin_ns)
+        b->now_ns = cxl_now_ns(); /* while spinning, read the clock now and then */
+    uint64_t waited = b->now_ns - b->wait_start_ns;
+    if (waited < b->spin_ns) {
+        for (int i = 0; i < 4; i++)
             cxl_cpu_relax();
         b->spins++;
         return;
     }
-    if (step < CXL_BACKOFF_SPIN_STEPS + CXL_BACKOFF_YIELD_STEPS) {
+    if (waited < b->yield_ns) {
         sched_yield();
         b->yields++;
         return;

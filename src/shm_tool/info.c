@@ -64,7 +64,7 @@ int shm_cmd_info(const struct shm_opts *o)
     if (shm_open_medium(o, 0, &m) != 0)
         return shm_runtime_error("info");
     struct cxl_layout *l;
-    if (cxl_layout_inspect(m, &l) != 0) { /* header only: show broken rings too */
+    if (cxl_layout_attach(m, &l) != 0) { /* header only: show broken rings too */
         int rc = shm_runtime_error("info");
         cxl_medium_close(m);
         return rc;

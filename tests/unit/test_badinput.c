@@ -116,6 +116,19 @@ static uint64_t ring_idx_off(uint32_t ring, size_t field)
     return CXL_HEADER_SIZE + (uint64_t)ring * CXL_RING_CTL_SIZE + field;
 }
 
+/* Attach, then check every ring's indices: the full validation. */
+static int attach_checked(struct cxl_medium *m, struct cxl_layout **l)
+{
+    int rc = cxl_layout_attach(m, l);
+    for (uint32_t r = 0; rc == 0 && r < cxl_layout_geometry(*l)->ring_count; r++)
+        rc = cxl_layout_check_ring(*l, r);
+    if (rc && *l) {
+        cxl_layout_close(*l);
+        *l = NULL;
+    }
+    return rc;
+}
+
 /* Attach to m, expecting status and text in the message (status 0: success).
  * The mapping is read-only during the call (a write would fault) and compared
  * with a snapshot afterwards (cmp_len bytes from the start). */
@@ -128,7 +141,7 @@ static void expect_attach_on(struct cxl_medium *m, uint64_t cmp_len, int status,
     struct cxl_layout *l = NULL;
     clear_error();
     protect(m, 1);
-    int rc = cxl_layout_attach(m, &l);
+    int rc = attach_checked(m, &l);
     protect(m, 0);
     if (status == 0) {
         CHECK_EQ(rc, 0);
@@ -336,7 +349,7 @@ static void test_geometry_fields(void)
         struct cxl_layout *l = NULL;
         clear_error();
         protect(fx.medium, 1);
-        int rc = cxl_layout_attach(fx.medium, &l);
+        int rc = attach_checked(fx.medium, &l);
         protect(fx.medium, 0);
         CHECK(memcmp(snapshot, base, good_len) == 0);
         if (rc == 0) {
@@ -703,7 +716,7 @@ static void test_random(void)
         struct cxl_layout *l = NULL;
         clear_error();
         protect(fx.medium, 1);
-        int rc = cxl_layout_attach(fx.medium, &l);
+        int rc = attach_checked(fx.medium, &l);
         protect(fx.medium, 0);
         CHECK(memcmp(snapshot, base, cmp_len) == 0);
         if (rc == 0) {

@@ -1,0 +1,85 @@
+/* cxl/kvserver.h - the serving engine: polls every ring of a layout, decodes
+ * and validates KV requests, hands them to an executor, writes the replies,
+ * and recovers rings that go bad. The Redis module plugs Redis into it (the
+ * executor); docs/SERVER.md says how and why.
+ *
+ * Threading: one thread calls cxl_kv_server_poll()/run(). The executor's
+ * begin()/end() bracket each batch (the module takes Redis's lock there).
+ * cxl_kv_server_stats() may be called from any thread (counters are read
+ * without tearing, not as one snapshot). */
+#ifndef CXL_KVSERVER_H
+#define CXL_KVSERVER_H
+
+#include <stdint.h>
+
+#include "cxl/kvproto.h"
+#include "cxl/ring.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where an executor writes its one reply for one request. */
+struct cxl_kv_reply;
+
+/* Reply with a status and payload (copied into the response slot). */
+void cxl_kv_reply(struct cxl_kv_reply *rp, uint16_t status, const void *data, uint32_t len);
+void cxl_kv_reply_int(struct cxl_kv_reply *rp, int64_t value);
+void cxl_kv_reply_error(struct cxl_kv_reply *rp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+struct cxl_kv_executor {
+    void *ud;
+    void (*begin)(void *ud); /* before a batch (may be NULL) */
+    void (*end)(void *ud);   /* after a batch (may be NULL) */
+    void (*execute)(void *ud, const struct cxl_kv_request *req, struct cxl_kv_reply *rp);
+};
+
+struct cxl_kv_server_config {
+    uint32_t batch;         /* max requests per ring per pass (default 64) */
+    uint32_t spin_us;       /* idle: spin this long (default 50) */
+    uint32_t yield_us;      /* then yield this long (default 1000) */
+    uint32_t max_sleep_us;  /* then sleep, up to this (default 1000) */
+    uint32_t node_id;       /* announced in the header */
+};
+
+struct cxl_kv_ring_stats {
+    uint64_t requests;  /* requests executed */
+    uint64_t errors;    /* ERR replies (Redis errors included) */
+    uint64_t rejected;  /* invalid or stale requests, not executed */
+    uint64_t resyncs;   /* times the request stream was dropped as corrupt */
+    uint64_t resp_lost; /* replies lost because the response queue was corrupt */
+    uint64_t stalls;    /* replies parked because the response queue was full */
+    uint64_t bytes_in, bytes_out;
+    uint64_t batches;
+    uint32_t broken;    /* ring unusable right now (indices out of range) */
+};
+
+struct cxl_kv_server_wait {
+    uint64_t waited_ns, sleeps, yields, polls;
+};
+
+struct cxl_kv_server;
+
+int cxl_kv_server_create(struct cxl_layout *l, const struct cxl_kv_server_config *cfg,
+                         const struct cxl_kv_executor *ex, struct cxl_kv_server **out);
+void cxl_kv_server_destroy(struct cxl_kv_server *s);
+
+/* One pass over every ring: returns the number of requests handled. */
+int cxl_kv_server_poll(struct cxl_kv_server *s);
+
+/* Does any ring have requests waiting? (cheap; for wake-up decisions) */
+int cxl_kv_server_pending(struct cxl_kv_server *s);
+
+/* Poll until *stop becomes non-zero, backing off when idle; beats the
+ * server heartbeat. */
+void cxl_kv_server_run(struct cxl_kv_server *s, volatile int *stop);
+
+void cxl_kv_server_stats(const struct cxl_kv_server *s, uint32_t ring,
+                         struct cxl_kv_ring_stats *st);
+void cxl_kv_server_wait_stats(const struct cxl_kv_server *s, struct cxl_kv_server_wait *w);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,103 @@
+/* oneshot.c - one command over the ring, its reply printed as redis-cli
+ * prints it. GET, SET (with EX/PX) and DEL of one key take the fast paths;
+ * everything else goes as a generic command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "client.h"
+#include "cxl/resp.h"
+
+/* SET k v [EX s | PX ms]: fast path; 0 with *ttl_ms, or -1 if it needs CMD */
+static int fast_set_ttl(int argc, char **argv, uint64_t *ttl_ms)
+{
+    *ttl_ms = 0;
+    if (argc == 3)
+        return 0;
+    if (argc != 5)
+        return -1;
+    char *end;
+    unsigned long long v = strtoull(argv[4], &end, 10);
+    if (*end || v == 0 || argv[4][0] == '-')
+        return -1;
+    if (strcasecmp(argv[3], "PX") == 0)
+        *ttl_ms = v;
+    else if (strcasecmp(argv[3], "EX") == 0 && v < (1ull << 40))
+        *ttl_ms = v * 1000;
+    else
+        return -1;
+    return 0;
+}
+
+static int submit(struct cxl_kv *kv, int argc, char **argv)
+{
+    uint64_t ttl;
+    if (argc == 2 && strcasecmp(argv[0], "GET") == 0)
+        return cxl_kv_submit_get(kv, argv[1], (uint32_t)strlen(argv[1]), 0);
+    if (argc == 2 && strcasecmp(argv[0], "DEL") == 0)
+        return cxl_kv_submit_del(kv, argv[1], (uint32_t)strlen(argv[1]), 0);
+    if (argc >= 3 && strcasecmp(argv[0], "SET") == 0 && fast_set_ttl(argc, argv, &ttl) == 0)
+        return cxl_kv_submit_set(kv, argv[1], (uint32_t)strlen(argv[1]), argv[2],
+                                 (uint32_t)strlen(argv[2]), ttl, 0);
+    size_t *lens = malloc((size_t)argc * sizeof *lens);
+    if (!lens)
+        return CXL_ESYS;
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    int rc = cxl_kv_submit_command(kv, argc, (const char *const *)argv, lens, 0);
+    free(lens);
+    return rc;
+}
+
+/* Print a fast-path result the way redis-cli prints the equivalent reply. */
+static int print_result(const struct cxl_kv_result *r, int raw)
+{
+    switch (r->status) {
+    case CXL_KV_OK:
+        if (r->op == CXL_KV_GET) {
+            if (raw)
+                fwrite(r->data, 1, r->len, stdout);
+            else
+                cxl_resp_print_quoted(stdout, r->data, r->len);
+            putchar('\n');
+        } else {
+            puts("OK");
+        }
+        return 0;
+    case CXL_KV_NIL: puts(raw ? "" : "(nil)"); return 0;
+    case CXL_KV_INT: printf(raw ? "%lld\n" : "(integer) %lld\n", (long long)r->integer); return 0;
+    case CXL_KV_ERR:
+        printf(raw ? "%.*s\n\n" : "(error) %.*s\n", (int)r->len, (const char *)r->data);
+        return 0;
+    case CXL_KV_REPLY:
+        if (cxl_resp_print(stdout, r->data, r->len, raw) < 0) {
+            fprintf(stderr, "cxl_ring_direct: bad reply from the server: %s\n", cxl_last_error());
+            return -1;
+        }
+        return 0;
+    default:
+        fprintf(stderr, "cxl_ring_direct: %s: %.*s\n", cxl_strerror(r->status), (int)r->len,
+                (const char *)r->data);
+        return -1;
+    }
+}
+
+int oneshot_run(const struct client_opts *o)
+{
+    struct cxl_kv_config cfg = o->kv;
+    cfg.claim_wait_ms = cfg.claim_wait_ms ? cfg.claim_wait_ms : 3000;
+    struct cxl_kv *kv;
+    if (cxl_kv_open(&cfg, &kv) != 0) {
+        fprintf(stderr, "cxl_ring_direct: %s\n", cxl_last_error());
+        return CLIENT_EXIT_FAIL;
+    }
+    int rc = submit(kv, o->argc, o->argv);
+    struct cxl_kv_result r;
+    if (rc == 0)
+        rc = cxl_kv_wait(kv, &r) == 1 ? print_result(&r, o->raw) : -1;
+    else
+        fprintf(stderr, "cxl_ring_direct: %s\n", cxl_last_error());
+    cxl_kv_close(kv);
+    return rc == 0 ? CLIENT_EXIT_OK : CLIENT_EXIT_FAIL;
+}

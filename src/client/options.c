@@ -1,0 +1,162 @@
+/* options.c - cxl_ring_direct's flags (the seed's, plus --keyspace, --ops,
+ * --key-size, --val-size), validated with messages that name the flag. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cxl/util.h"
+
+static const char *op_names[OP_COUNT] = {"set", "get", "del", "incr", "ping", "cmd-set", "cmd-get"};
+
+const char *bench_op_name(enum bench_op op)
+{
+    return op < OP_COUNT ? op_names[op] : "?";
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: cxl_ring_direct [options] COMMAND [ARG...]     one command over the ring\n"
+        "       cxl_ring_direct [options] --bench N [bench options]\n"
+        "\n"
+        "medium and ring:\n"
+        "  --path P            medium (default " CXL_DEFAULT_PATH ")\n"
+        "  --map-size S        bytes to map (default: the whole medium)\n"
+        "  --map-offset O      offset of the layout in the medium (default 0)\n"
+        "  --ring R            claim ring R (default: any free ring; with --threads, the first)\n"
+        "  --node-id N         node id recorded as the ring owner (default 0)\n"
+        "  --timeout-ms T      per-request timeout (default 5000)\n"
+        "one-shot output:\n"
+        "  --raw / --no-raw    raw or redis-cli tty formatting (default: raw unless a terminal)\n"
+        "benchmark:\n"
+        "  --bench N           N requests per thread for each op\n"
+        "  --ops LIST          comma list of set,get,del,incr,ping,cmd-set,cmd-get (default set,get)\n"
+        "  --threads T         client threads, one ring each (default 1)\n"
+        "  --pipeline          keep up to --max-inflight requests outstanding (default: 1)\n"
+        "  --max-inflight M    outstanding requests per thread with --pipeline (default 256)\n"
+        "  --key-size K        key bytes (default 16)   --val-size V  value bytes (default 3)\n"
+        "  --keyspace N        distinct keys (default N x threads)\n"
+        "  --key-prefix S      keys are S<number> (default \"key:\")\n"
+        "  --latency           per-request latency: avg p50 p75 p90 p99 p99.9 p99.99 (us)\n"
+        "  --cost              submit retries (queue full) and time spent waiting\n"
+        "  --csv PATH          append results (default results/ring_metrics.csv)\n"
+        "  --label NAME        label of this run in the CSV (default ring)\n"
+        "  --quiet             no progress lines\n");
+}
+
+static int parse_ops(const char *text, struct client_opts *o)
+{
+    char buf[256];
+    if (snprintf(buf, sizeof buf, "%s", text) >= (int)sizeof buf)
+        return cxl_fail(CXL_EINVAL, "--ops: list too long");
+    o->nops = 0;
+    for (char *save, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int found = -1;
+        for (int i = 0; i < OP_COUNT; i++)
+            if (strcmp(tok, op_names[i]) == 0)
+                found = i;
+        if (found < 0)
+            return cxl_fail(CXL_EINVAL, "--ops: unknown op '%s' (set, get, del, incr, ping, cmd-set, cmd-get)", tok);
+        if (o->nops == MAX_OPS)
+            return cxl_fail(CXL_EINVAL, "--ops: at most %d ops", MAX_OPS);
+        o->ops[o->nops++] = (enum bench_op)found;
+    }
+    return o->nops ? 0 : cxl_fail(CXL_EINVAL, "--ops: empty list");
+}
+
+enum { O_PATH = 256, O_MAP_SIZE, O_MAP_OFFSET, O_RING, O_NODE, O_TIMEOUT, O_RAW, O_NO_RAW, O_BENCH,
+       O_OPS, O_THREADS, O_PIPELINE, O_INFLIGHT, O_KEY_SIZE, O_VAL_SIZE, O_KEYSPACE, O_LATENCY,
+       O_COST, O_CSV, O_LABEL, O_QUIET, O_KEY_PREFIX };
+
+static int parse_one(int c, const char *arg, struct client_opts *o)
+{
+    uint32_t u;
+    int rc = 0;
+    switch (c) {
+    case O_PATH: o->kv.medium.path = arg; break;
+    case O_MAP_SIZE: rc = cxl_parse_size("--map-size", arg, &o->kv.medium.map_size); break;
+    case O_MAP_OFFSET: rc = cxl_parse_size("--map-offset", arg, &o->kv.medium.map_offset); break;
+    case O_RING: rc = cxl_parse_u32("--ring", arg, 0, CXL_MAX_RINGS - 1, &u); o->kv.ring = (int)u; break;
+    case O_NODE: rc = cxl_parse_u32("--node-id", arg, 0, 65535, &u); o->kv.node_id = (uint16_t)u; break;
+    case O_TIMEOUT: rc = cxl_parse_u32("--timeout-ms", arg, 1, 3600000, &o->kv.timeout_ms); break;
+    case O_RAW: o->raw = 1; break;
+    case O_NO_RAW: o->raw = 0; break;
+    case O_BENCH: rc = cxl_parse_u64("--bench", arg, 1, 1ull << 40, &o->bench); break;
+    case O_OPS: rc = parse_ops(arg, o); break;
+    case O_THREADS: rc = cxl_parse_u32("--threads", arg, 1, MAX_THREADS, &o->threads); break;
+    case O_PIPELINE: o->pipeline = 1; break;
+    case O_INFLIGHT: rc = cxl_parse_u32("--max-inflight", arg, 1, 1u << 20, &o->max_inflight); break;
+    case O_KEY_SIZE: rc = cxl_parse_u32("--key-size", arg, 1, 1u << 20, &o->key_size); break;
+    case O_VAL_SIZE: rc = cxl_parse_u32("--val-size", arg, 0, 1u << 30, &o->val_size); break;
+    case O_KEYSPACE: rc = cxl_parse_u64("--keyspace", arg, 1, 1ull << 40, &o->keyspace); break;
+    case O_LATENCY: o->latency = 1; break;
+    case O_COST: o->cost = 1; break;
+    case O_CSV: o->csv = arg; break;
+    case O_LABEL: o->label = arg; break;
+    case O_QUIET: o->quiet = 1; break;
+    case O_KEY_PREFIX:
+        if (strlen(arg) > 64)
+            return cxl_fail(CXL_EINVAL, "--key-prefix: longer than 64 bytes");
+        o->key_prefix = arg;
+        break;
+    default: return cxl_fail(CXL_EINVAL, "unknown option");
+    }
+    return rc;
+}
+
+int options_parse(int argc, char **argv, struct client_opts *o)
+{
+    static const struct option longopts[] = {
+        {"path", 1, 0, O_PATH}, {"map-size", 1, 0, O_MAP_SIZE}, {"map-offset", 1, 0, O_MAP_OFFSET},
+        {"ring", 1, 0, O_RING}, {"node-id", 1, 0, O_NODE}, {"timeout-ms", 1, 0, O_TIMEOUT},
+        {"raw", 0, 0, O_RAW}, {"no-raw", 0, 0, O_NO_RAW}, {"bench", 1, 0, O_BENCH},
+        {"ops", 1, 0, O_OPS}, {"threads", 1, 0, O_THREADS}, {"pipeline", 0, 0, O_PIPELINE},
+        {"max-inflight", 1, 0, O_INFLIGHT}, {"key-size", 1, 0, O_KEY_SIZE},
+        {"val-size", 1, 0, O_VAL_SIZE}, {"keyspace", 1, 0, O_KEYSPACE}, {"latency", 0, 0, O_LATENCY},
+        {"cost", 0, 0, O_COST}, {"csv", 1, 0, O_CSV}, {"label", 1, 0, O_LABEL},
+        {"quiet", 0, 0, O_QUIET}, {"key-prefix", 1, 0, O_KEY_PREFIX}, {"help", 0, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    *o = (struct client_opts){.raw = -1, .threads = 1, .max_inflight = 256, .key_size = 16,
+                              .val_size = 3, .csv = "results/ring_metrics.csv", .label = "ring",
+                              .key_prefix = "key:",
+                              .nops = 2, .ops = {OP_SET, OP_GET}};
+    cxl_kv_config_init(&o->kv);
+    int c;
+    opterr = 0;
+    /* "+": stop at the first non-option, which starts the command */
+    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            exit(CLIENT_EXIT_OK);
+        }
+        if (c == '?' || c == ':') {
+            fprintf(stderr, "cxl_ring_direct: %s option '%s' (see --help)\n",
+                    c == ':' ? "missing value for" : "unknown or incomplete", argv[optind - 1]);
+            return CLIENT_EXIT_USAGE;
+        }
+        if (parse_one(c, optarg, o) != 0) {
+            fprintf(stderr, "cxl_ring_direct: %s\n", cxl_last_error());
+            return CLIENT_EXIT_USAGE;
+        }
+    }
+    o->argc = argc - optind;
+    o->argv = argv + optind;
+    if (o->bench && o->argc) {
+        fprintf(stderr, "cxl_ring_direct: --bench takes no command ('%s' given)\n", o->argv[0]);
+        return CLIENT_EXIT_USAGE;
+    }
+    if (!o->bench && o->argc == 0) {
+        fprintf(stderr, "cxl_ring_direct: give a command (GET k, SET k v, ...) or --bench N\n");
+        usage(stderr);
+        return CLIENT_EXIT_USAGE;
+    }
+    if (!o->pipeline)
+        o->max_inflight = 1;
+    if (o->raw < 0)
+        o->raw = !isatty(STDOUT_FILENO);
+    return CLIENT_EXIT_OK;
+}

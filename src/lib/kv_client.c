@@ -1,0 +1,439 @@
+/* kv_client.c - the client end of a ring (docs/KV.md, "Client matching"):
+ * claims a ring, keeps it alive, encodes requests straight into their slots,
+ * and matches responses to requests in order, turning missing answers into
+ * CXL_ELOST, silent servers into timeouts, and strays into "stale". */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cxl/kv.h"
+#include "cxl/wait.h"
+
+#define CLOCK_EVERY 64u        /* empty polls between clock reads */
+#define SERVER_SILENT_NS (1500ull * 1000 * 1000)
+
+struct pending {
+    uint64_t seq, tag, t_ns;
+    uint16_t op;
+};
+
+struct cxl_kv {
+    struct cxl_kv_config cfg;
+    struct cxl_medium *medium;
+    struct cxl_layout *layout;
+    struct cxl_claim claim;
+    struct cxl_queue req, resp;
+    struct pending *fifo; /* in-flight requests, oldest at head */
+    uint32_t cap, head, count;
+    int resp_held;        /* a result points into a peeked response */
+    uint64_t now_ns;      /* clock, read every CLOCK_EVERY empty polls */
+    uint32_t empty_polls;
+    uint64_t srv_beat, srv_beat_ns; /* last server heartbeat seen, and when */
+    char errbuf[160];     /* text of synthesized error results */
+    struct cxl_backoff backoff;
+    struct cxl_kv_stats st;
+    pthread_t hb_thread;
+    int hb_started;
+    volatile int hb_stop;
+    volatile int lost;
+};
+
+void cxl_kv_config_init(struct cxl_kv_config *c)
+{
+    *c = (struct cxl_kv_config){.ring = -1, .timeout_ms = 5000, .reclaim_ms = CXL_DEFAULT_RECLAIM_MS,
+                                .spin_us = 50, .yield_us = 500, .max_sleep_us = 50};
+    cxl_medium_config_init(&c->medium);
+    c->medium.map_size = 0; /* whatever the server made */
+}
+
+/* --- liveness -------------------------------------------------------------- */
+
+int cxl_kv_heartbeat(struct cxl_kv *kv)
+{
+    int rc = cxl_ring_heartbeat(&kv->claim);
+    if (rc == CXL_ELOST)
+        __atomic_store_n(&kv->lost, 1, __ATOMIC_RELEASE);
+    return rc;
+}
+
+static void *heartbeat_thread(void *arg)
+{
+    struct cxl_kv *kv = arg;
+    struct timespec ts = {0, CXL_HEARTBEAT_MS * 1000000L / 2};
+    while (!__atomic_load_n(&kv->hb_stop, __ATOMIC_ACQUIRE)) {
+        if (cxl_kv_heartbeat(kv) == CXL_ELOST)
+            break;
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static int check_lost(struct cxl_kv *kv)
+{
+    if (!__atomic_load_n(&kv->lost, __ATOMIC_ACQUIRE))
+        return 0;
+    return cxl_fail(CXL_ELOST, "ring %u was taken over by another client (this one was declared dead)",
+                    kv->claim.ring);
+}
+
+/* --- open / close ------------------------------------------------------------ */
+
+static int open_ring(struct cxl_kv *kv)
+{
+    int rc = cxl_medium_open(&kv->cfg.medium, &kv->medium);
+    if (rc == 0)
+        rc = cxl_layout_attach(kv->medium, &kv->layout);
+    if (rc)
+        return rc;
+    struct cxl_claim_opts co = {.reclaim_ms = kv->cfg.reclaim_ms,
+                                .wait_ms = kv->cfg.claim_wait_ms ? kv->cfg.claim_wait_ms
+                                                                 : kv->cfg.reclaim_ms + 1000};
+    if ((rc = cxl_ring_claim(kv->layout, kv->cfg.ring, kv->cfg.node_id, &co, &kv->claim)) != 0)
+        return rc;
+    rc = cxl_queue_init(&kv->req, kv->layout, kv->claim.ring, CXL_REQ, CXL_PRODUCER);
+    if (rc == 0)
+        rc = cxl_queue_init(&kv->resp, kv->layout, kv->claim.ring, CXL_RESP, CXL_CONSUMER);
+    return rc;
+}
+
+int cxl_kv_open(const struct cxl_kv_config *cfg, struct cxl_kv **out)
+{
+    struct cxl_kv *kv = calloc(1, sizeof *kv);
+    if (!kv)
+        return cxl_fail(CXL_ESYS, "out of memory");
+    if (cfg)
+        kv->cfg = *cfg;
+    else
+        cxl_kv_config_init(&kv->cfg);
+    if (!kv->cfg.timeout_ms)
+        kv->cfg.timeout_ms = 5000;
+    kv->cap = 256;
+    kv->fifo = malloc(kv->cap * sizeof *kv->fifo);
+    int rc = kv->fifo ? open_ring(kv) : cxl_fail(CXL_ESYS, "out of memory");
+    if (rc == 0 && !kv->cfg.no_heartbeat_thread) {
+        if (pthread_create(&kv->hb_thread, NULL, heartbeat_thread, kv) != 0)
+            rc = cxl_fail(CXL_ESYS, "cannot start the heartbeat thread");
+        kv->hb_started = rc == 0;
+    }
+    if (rc) {
+        cxl_kv_close(kv);
+        return rc;
+    }
+    cxl_backoff_init(&kv->backoff, kv->cfg.spin_us, kv->cfg.yield_us, kv->cfg.max_sleep_us);
+    kv->now_ns = cxl_now_ns();
+    *out = kv;
+    return 0;
+}
+
+void cxl_kv_close(struct cxl_kv *kv)
+{
+    if (!kv)
+        return;
+    if (kv->hb_started) {
+        __atomic_store_n(&kv->hb_stop, 1, __ATOMIC_RELEASE);
+        pthread_join(kv->hb_thread, NULL);
+    }
+    if (kv->claim.layout) {
+        if (kv->resp_held)
+            cxl_queue_release(&kv->resp);
+        cxl_ring_release(&kv->claim);
+    }
+    if (kv->layout)
+        cxl_layout_close(kv->layout);
+    if (kv->medium)
+        cxl_medium_close(kv->medium);
+    free(kv->fifo);
+    free(kv);
+}
+
+/* --- submitting -------------------------------------------------------------------- */
+
+/* Room for one more in-flight request (before reserving its slots). */
+static int fifo_room(struct cxl_kv *kv)
+{
+    if (kv->count < kv->cap)
+        return 0;
+    struct pending *f = malloc(2 * kv->cap * sizeof *f);
+    if (!f)
+        return cxl_fail(CXL_ESYS, "out of memory");
+    for (uint32_t i = 0; i < kv->count; i++)
+        f[i] = kv->fifo[(kv->head + i) % kv->cap];
+    free(kv->fifo);
+    kv->fifo = f;
+    kv->head = 0;
+    kv->cap *= 2;
+    return 0;
+}
+
+static void push_pending(struct cxl_kv *kv, uint64_t seq, uint64_t tag, uint16_t op)
+{
+    kv->fifo[(kv->head + kv->count) % kv->cap] = (struct pending){.seq = seq, .tag = tag,
+                                                                  .t_ns = kv->now_ns, .op = op};
+    kv->count++;
+}
+
+/* Reserve a request of len payload bytes with its header filled in. */
+static int begin_request(struct cxl_kv *kv, uint16_t op, uint32_t len, uint64_t tag,
+                         struct cxl_msg_hdr **hdr)
+{
+    int rc = check_lost(kv);
+    if (rc == 0)
+        rc = fifo_room(kv);
+    if (rc)
+        return rc;
+    rc = cxl_queue_reserve(&kv->req, len, hdr);
+    if (rc == CXL_EAGAIN) {
+        kv->st.full++;
+        return rc;
+    }
+    if (rc == CXL_ECORRUPT) /* the server's index is out of range */
+        cxl_queue_resync(&kv->req);
+    if (rc)
+        return rc;
+    push_pending(kv, (*hdr)->seq, tag, op);
+    struct cxl_msg_hdr *h = *hdr;
+    h->op = op;
+    h->ref = tag;
+    h->session = kv->claim.gen;
+    kv->st.submitted++;
+    return 0;
+}
+
+static int too_big(const char *what, uint64_t n)
+{
+    return cxl_fail(CXL_E2BIG, "%s of %" PRIu64 " bytes is larger than a message can be", what, n);
+}
+
+int cxl_kv_submit_get(struct cxl_kv *kv, const void *key, uint32_t klen, uint64_t tag)
+{
+    struct cxl_msg_hdr *h;
+    int rc = begin_request(kv, CXL_KV_GET, klen, tag, &h);
+    if (rc)
+        return rc;
+    h->arg0 = klen;
+    memcpy(cxl_msg_payload(h), key, klen);
+    return 0;
+}
+
+int cxl_kv_submit_del(struct cxl_kv *kv, const void *key, uint32_t klen, uint64_t tag)
+{
+    struct cxl_msg_hdr *h;
+    int rc = begin_request(kv, CXL_KV_DEL, klen, tag, &h);
+    if (rc)
+        return rc;
+    h->arg0 = klen;
+    memcpy(cxl_msg_payload(h), key, klen);
+    return 0;
+}
+
+int cxl_kv_submit_set(struct cxl_kv *kv, const void *key, uint32_t klen, const void *val,
+                      uint32_t vlen, uint64_t ttl_ms, uint64_t tag)
+{
+    uint64_t len = (uint64_t)klen + vlen;
+    if (len > UINT32_MAX)
+        return too_big("SET", len);
+    struct cxl_msg_hdr *h;
+    int rc = begin_request(kv, CXL_KV_SET, (uint32_t)len, tag, &h);
+    if (rc)
+        return rc;
+    h->arg0 = klen;
+    h->arg1 = ttl_ms ? CXL_KV_SET_F_EXPIRE : 0;
+    h->arg2 = ttl_ms;
+    memcpy(cxl_msg_payload(h), key, klen);
+    memcpy(cxl_msg_payload(h) + klen, val, vlen);
+    return 0;
+}
+
+int cxl_kv_submit_command(struct cxl_kv *kv, int argc, const char *const *argv,
+                          const size_t *argvlen, uint64_t tag)
+{
+    if (argc < 1 || (uint32_t)argc > CXL_KV_MAX_ARGC)
+        return cxl_fail(CXL_EINVAL, "a command needs 1..%u arguments, not %d", CXL_KV_MAX_ARGC, argc);
+    uint64_t len = cxl_kv_cmd_size(argc, argvlen);
+    if (len > UINT32_MAX)
+        return too_big("command", len);
+    struct cxl_msg_hdr *h;
+    int rc = begin_request(kv, CXL_KV_CMD, (uint32_t)len, tag, &h);
+    if (rc)
+        return rc;
+    h->arg0 = (uint32_t)argc;
+    cxl_kv_cmd_encode(cxl_msg_payload(h), argc, argv, argvlen);
+    return 0;
+}
+
+void cxl_kv_flush(struct cxl_kv *kv)
+{
+    cxl_queue_submit(&kv->req);
+}
+
+/* --- completing ------------------------------------------------------------------------- */
+
+static struct pending pop_pending(struct cxl_kv *kv)
+{
+    struct pending p = kv->fifo[kv->head];
+    kv->head = (kv->head + 1) % kv->cap;
+    kv->count--;
+    kv->st.completed++;
+    return p;
+}
+
+/* A result that did not come from the server. */
+static int synthesize(struct cxl_kv *kv, struct cxl_kv_result *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int synthesize(struct cxl_kv *kv, struct cxl_kv_result *r, int status, const char *fmt, ...)
+{
+    struct pending p = pop_pending(kv);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(kv->errbuf, sizeof kv->errbuf, fmt, ap);
+    va_end(ap);
+    *r = (struct cxl_kv_result){.tag = p.tag, .status = status, .op = p.op,
+                                .data = (const uint8_t *)kv->errbuf,
+                                .len = (uint32_t)(n < (int)sizeof kv->errbuf ? n : (int)sizeof kv->errbuf - 1)};
+    return 1;
+}
+
+/* Is the server alive? Tracks its heartbeat across calls. */
+static int server_silent(struct cxl_kv *kv, uint64_t now)
+{
+    struct cxl_server_state s;
+    cxl_server_state(kv->layout, &s);
+    if (s.heartbeat != kv->srv_beat || kv->srv_beat_ns == 0) {
+        kv->srv_beat = s.heartbeat;
+        kv->srv_beat_ns = now;
+        return 0;
+    }
+    return now - kv->srv_beat_ns > SERVER_SILENT_NS;
+}
+
+/* Nothing arrived: time out the oldest request if it waited too long. */
+static int check_timeout(struct cxl_kv *kv, struct cxl_kv_result *r)
+{
+    if (++kv->empty_polls % CLOCK_EVERY)
+        return 0;
+    uint64_t now = kv->now_ns = cxl_now_ns();
+    int silent = server_silent(kv, now);
+    if (kv->count == 0)
+        return 0;
+    uint64_t waited = now - kv->fifo[kv->head].t_ns;
+    if (waited < (uint64_t)kv->cfg.timeout_ms * 1000000u)
+        return 0;
+    kv->st.timeouts++;
+    if (silent)
+        return synthesize(kv, r, CXL_ESERVER, "no reply within %u ms: the server is not running "
+                          "(its heartbeat stopped)", kv->cfg.timeout_ms);
+    return synthesize(kv, r, CXL_ETIMEDOUT, "no reply within %u ms (the server is alive)",
+                      kv->cfg.timeout_ms);
+}
+
+static void fill_result(struct cxl_kv_result *r, const struct pending *p, const struct cxl_msg *m)
+{
+    *r = (struct cxl_kv_result){.tag = p->tag, .status = m->hdr.op, .op = p->op, .data = m->payload,
+                                .len = m->hdr.len, .integer = (int64_t)m->hdr.arg2};
+    if (r->status > CXL_KV_INT)
+        r->status = CXL_EPROTO;
+}
+
+/* 1 = result, 0 = go on reading, < 0 = error. */
+static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_result *r)
+{
+    uint64_t ref = m->hdr.ref;
+    if (m->hdr.arg1 & CXL_KV_RESP_F_RESYNC && m->hdr.op == CXL_KV_ERR) {
+        /* the server dropped every request before ref */
+        if (kv->count && kv->fifo[kv->head].seq < ref) {
+            cxl_queue_rewind(&kv->resp, m); /* fail the next one with it, too */
+            struct pending p = pop_pending(kv);
+            *r = (struct cxl_kv_result){.tag = p.tag, .status = CXL_KV_ERR, .op = p.op,
+                                        .data = m->payload, .len = m->hdr.len};
+            kv->resp_held = 1;
+            return 1;
+        }
+        kv->st.stale++;
+        return 0;
+    }
+    if (kv->count == 0 || ref < kv->fifo[kv->head].seq) {
+        kv->st.stale++; /* answers a request nobody waits for */
+        return 0;
+    }
+    if (ref > kv->fifo[kv->head].seq) { /* consumed but never answered */
+        cxl_queue_rewind(&kv->resp, m);
+        kv->st.lost++;
+        return synthesize(kv, r, CXL_ELOST, "request lost: the server took it but never answered "
+                          "(it restarted or dropped a corrupt stream)");
+    }
+    struct pending p = pop_pending(kv);
+    fill_result(r, &p, m);
+    kv->resp_held = 1;
+    return 1;
+}
+
+int cxl_kv_poll(struct cxl_kv *kv, struct cxl_kv_result *r)
+{
+    if (kv->resp_held) {
+        cxl_queue_release(&kv->resp);
+        kv->resp_held = 0;
+    }
+    int rc = check_lost(kv);
+    if (rc)
+        return rc;
+    struct cxl_msg m;
+    for (;;) {
+        rc = cxl_queue_peek(&kv->resp, &m);
+        if (rc == 0)
+            return check_timeout(kv, r);
+        if (rc < 0) { /* the response stream is corrupt: drop it and go on */
+            kv->st.resyncs++;
+            if (cxl_queue_resync(&kv->resp) < 0)
+                return check_timeout(kv, r);
+            continue;
+        }
+        kv->empty_polls = 0;
+        if ((rc = match(kv, &m, r)) != 0)
+            return rc;
+        cxl_queue_release(&kv->resp);
+    }
+}
+
+int cxl_kv_wait(struct cxl_kv *kv, struct cxl_kv_result *r)
+{
+    cxl_kv_flush(kv);
+    for (;;) {
+        int rc = cxl_kv_poll(kv, r);
+        if (rc != 0) {
+            cxl_backoff_done(&kv->backoff);
+            kv->st.waited_ns = kv->backoff.waited_ns;
+            kv->st.sleeps = kv->backoff.sleeps;
+            return rc;
+        }
+        if (kv->count == 0)
+            return 0;
+        cxl_backoff_wait(&kv->backoff);
+    }
+}
+
+int cxl_kv_command(struct cxl_kv *kv, int argc, const char *const *argv, const size_t *argvlen,
+                   struct cxl_kv_result *r)
+{
+    int rc = cxl_kv_submit_command(kv, argc, argv, argvlen, 0);
+    if (rc)
+        return rc;
+    rc = cxl_kv_wait(kv, r);
+    return rc == 1 ? r->status : rc < 0 ? rc : CXL_EPROTO;
+}
+
+uint32_t cxl_kv_inflight(const struct cxl_kv *kv) { return kv->count; }
+uint32_t cxl_kv_ring(const struct cxl_kv *kv) { return kv->claim.ring; }
+const struct cxl_geometry *cxl_kv_geometry(const struct cxl_kv *kv) { return cxl_layout_geometry(kv->layout); }
+struct cxl_layout *cxl_kv_layout(const struct cxl_kv *kv) { return kv->layout; }
+
+void cxl_kv_get_stats(const struct cxl_kv *kv, struct cxl_kv_stats *st)
+{
+    *st = kv->st;
+    st->waited_ns = kv->backoff.waited_ns;
+    st->sleeps = kv->backoff.sleeps;
+}

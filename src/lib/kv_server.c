@@ -1,0 +1,457 @@
+/* kv_server.c - the serving engine behind the Redis module: one pass over all
+ * rings finds those with requests, brackets the work with the executor's
+ * begin/end (Redis's lock), validates each request, executes it, writes the
+ * reply, and publishes replies and freed request slots once per ring and
+ * pass. Bad rings are recovered here: a corrupt request stream is dropped and
+ * answered with one RESYNC error; a full response queue parks one reply and
+ * pauses that ring only; unusable indices mark the ring broken until they are
+ * sane again. Nothing here blocks on a ring. (docs/SERVER.md, docs/KV.md) */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cxl/kvserver.h"
+#include "cxl/wait.h"
+#include "layout.h"
+
+/* Counters have one writer (the serving thread) and readers elsewhere. */
+#define STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+
+#define HEARTBEAT_NS (50ull * 1000 * 1000)
+#define BROKEN_REASON_INDICES 1u
+
+struct reply_fields {
+    uint64_t ref, integer;
+    uint32_t session, arg0, flags;
+    uint16_t status;
+};
+
+struct parked { /* a reply waiting for room in the response queue */
+    struct reply_fields f;
+    uint32_t len;
+    uint8_t data[];
+};
+
+struct kv_ring {
+    struct cxl_queue req, resp;
+    struct cxl_kv_ring_stats st;
+    struct parked *parked;
+    uint32_t index;
+    uint64_t owner_word; /* cached per pass */
+    int ready;
+};
+
+struct cxl_kv_reply {
+    struct kv_ring *ring;
+    const struct cxl_msg *req;
+    int done;
+};
+
+struct cxl_kv_server {
+    struct cxl_layout *layout;
+    struct cxl_kv_server_config cfg;
+    struct cxl_kv_executor ex;
+    uint32_t nrings;
+    struct kv_ring *rings;
+    struct cxl_backoff backoff;
+    uint64_t polls;
+    uint64_t last_beat_ns;
+};
+
+/* --- writing replies ------------------------------------------------------- */
+
+static void park(struct kv_ring *r, const struct reply_fields *f, const void *data, uint32_t len)
+{
+    struct parked *p = malloc(sizeof *p + len);
+    if (!p) { /* cannot even park: the reply is lost, the client times out */
+        STAT_ADD(r->st.resp_lost, 1);
+        return;
+    }
+    p->f = *f;
+    p->len = len;
+    memcpy(p->data, data, len);
+    r->parked = p;
+    STAT_ADD(r->st.stalls, 1);
+}
+
+static void fill(struct cxl_msg_hdr *h, const struct reply_fields *f, const void *data, uint32_t len)
+{
+    h->op = f->status;
+    h->ref = f->ref;
+    h->session = f->session;
+    h->arg0 = f->arg0;
+    h->arg1 = f->flags;
+    h->arg2 = f->integer;
+    memcpy(cxl_msg_payload(h), data, len);
+}
+
+/* The client's response index is out of range: drop the response stream. */
+static void lose_reply(struct kv_ring *r)
+{
+    STAT_ADD(r->st.resp_lost, 1);
+    cxl_queue_resync(&r->resp);
+}
+
+static void write_reply(struct kv_ring *r, const struct reply_fields *f, const void *data, uint32_t len)
+{
+    struct cxl_msg_hdr *h;
+    int rc = cxl_queue_reserve(&r->resp, len, &h);
+    if (rc == 0) {
+        fill(h, f, data, len);
+        STAT_ADD(r->st.bytes_out, len);
+    } else if (rc == CXL_EAGAIN) {
+        park(r, f, data, len);
+    } else if (rc == CXL_E2BIG) {
+        char text[160];
+        int n = snprintf(text, sizeof text, "ERR reply of %u bytes exceeds the ring's largest message "
+                         "(%u bytes); the command did run", len,
+                         (uint32_t)(((uint64_t)r->resp.max_msg_slots << r->resp.slot_shift) - CXL_MSG_HDR_SIZE));
+        struct reply_fields e = *f;
+        e.status = CXL_KV_ERR;
+        STAT_ADD(r->st.errors, 1);
+        write_reply(r, &e, text, (uint32_t)n);
+    } else {
+        lose_reply(r);
+    }
+}
+
+/* 1 when nothing is parked any more. */
+static int flush_parked(struct kv_ring *r)
+{
+    struct parked *p = r->parked;
+    if (!p)
+        return 1;
+    struct cxl_msg_hdr *h;
+    int rc = cxl_queue_reserve(&r->resp, p->len, &h);
+    if (rc == CXL_EAGAIN)
+        return 0;
+    if (rc == 0) {
+        fill(h, &p->f, p->data, p->len);
+        STAT_ADD(r->st.bytes_out, p->len);
+    } else {
+        lose_reply(r);
+    }
+    r->parked = NULL;
+    free(p);
+    return 1;
+}
+
+static void reply_to(struct cxl_kv_reply *rp, uint16_t status, uint64_t integer, const void *data,
+                     uint32_t len)
+{
+    if (rp->done)
+        return;
+    rp->done = 1;
+    struct kv_ring *r = rp->ring;
+    struct reply_fields f = {.ref = rp->req->hdr.seq, .integer = integer,
+                             .session = rp->req->hdr.session, .status = status};
+    if (status == CXL_KV_ERR || (status == CXL_KV_REPLY && len && *(const char *)data == '-'))
+        STAT_ADD(r->st.errors, 1); /* Redis's error replies count too */
+    write_reply(r, &f, data, len);
+}
+
+void cxl_kv_reply(struct cxl_kv_reply *rp, uint16_t status, const void *data, uint32_t len)
+{
+    reply_to(rp, status, 0, data, len);
+}
+
+void cxl_kv_reply_int(struct cxl_kv_reply *rp, int64_t value)
+{
+    reply_to(rp, CXL_KV_INT, (uint64_t)value, "", 0);
+}
+
+void cxl_kv_reply_error(struct cxl_kv_reply *rp, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof text)
+        n = sizeof text - 1;
+    reply_to(rp, CXL_KV_ERR, 0, text, (uint32_t)n);
+}
+
+/* --- requests ----------------------------------------------------------------- */
+
+static uint64_t owner_word(const struct cxl_kv_server *s, uint32_t ring)
+{
+    return __atomic_load_n(&cxl_ring_ctl_of(s->layout, ring)->owner_word, __ATOMIC_ACQUIRE);
+}
+
+/* A request belongs to the ring's current owner session. */
+static int session_ok(struct cxl_kv_server *s, struct kv_ring *r, uint32_t session)
+{
+    for (int fresh = 0; fresh < 2; fresh++) {
+        uint64_t w = r->owner_word;
+        if (cxl_owner_state(w) == CXL_OWNER_OWNED && cxl_owner_gen(w) == session)
+            return 1;
+        r->owner_word = owner_word(s, r->index); /* claimed since the pass began? */
+    }
+    return 0;
+}
+
+static void handle(struct cxl_kv_server *s, struct kv_ring *r, const struct cxl_msg *m)
+{
+    struct cxl_kv_reply rp = {.ring = r, .req = m};
+    struct cxl_kv_request req;
+    STAT_ADD(r->st.bytes_in, m->hdr.len);
+    if (!session_ok(s, r, m->hdr.session)) {
+        STAT_ADD(r->st.rejected, 1);
+        cxl_kv_reply_error(&rp, "ERR ring %u: request from session %u, but the ring's owner session is %u",
+                           r->index, m->hdr.session, cxl_owner_gen(r->owner_word));
+        return;
+    }
+    if (m->hdr.flags & CXL_MSG_F_SEALED) {
+        STAT_ADD(r->st.rejected, 1);
+        cxl_kv_reply_error(&rp, "ERR ring %u: sealed request but this server runs without security", r->index);
+        return;
+    }
+    if (cxl_kv_decode_request(&m->hdr, m->payload, &req) != 0) {
+        STAT_ADD(r->st.rejected, 1);
+        cxl_kv_reply_error(&rp, "ERR protocol: %s", cxl_last_error());
+        return;
+    }
+    s->ex.execute(s->ex.ud, &req, &rp);
+    STAT_ADD(r->st.requests, 1);
+    if (!rp.done)
+        cxl_kv_reply_error(&rp, "ERR the server produced no reply for %s", cxl_kv_op_name(req.op));
+}
+
+/* The request stream cannot be framed any more: drop what is published,
+ * tell the client once, carry on. */
+static void mark_broken(struct cxl_kv_server *s, struct kv_ring *r);
+
+static void handle_corrupt(struct cxl_kv_server *s, struct kv_ring *r, uint32_t session)
+{
+    char why[400];
+    snprintf(why, sizeof why, "%s", cxl_last_error());
+    int64_t dropped = cxl_queue_resync(&r->req);
+    if (dropped < 0) {
+        mark_broken(s, r);
+        return;
+    }
+    STAT_ADD(r->st.resyncs, 1);
+    char text[512];
+    int n = snprintf(text, sizeof text, "ERR ring %u: corrupt request stream (%s); dropped %" PRId64
+                     " slots of requests", r->index, why, dropped);
+    struct reply_fields f = {.ref = r->req.pos, .session = session, .status = CXL_KV_ERR,
+                             .flags = CXL_KV_RESP_F_RESYNC, .arg0 = (uint32_t)dropped};
+    STAT_ADD(r->st.errors, 1);
+    write_reply(r, &f, text, (uint32_t)(n < (int)sizeof text ? n : (int)sizeof text - 1));
+}
+
+static int serve_ring(struct cxl_kv_server *s, struct kv_ring *r)
+{
+    int n = 0;
+    struct cxl_msg m;
+    while ((uint32_t)n < s->cfg.batch && !r->parked) {
+        int rc = cxl_queue_peek(&r->req, &m);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            handle_corrupt(s, r, cxl_owner_gen(r->owner_word));
+            break;
+        }
+        handle(s, r, &m);
+        n++;
+    }
+    cxl_queue_submit(&r->resp); /* replies first: they may copy from requests */
+    cxl_queue_release(&r->req);
+    STAT_ADD(r->st.batches, 1);
+    return n;
+}
+
+/* --- rings that went bad ----------------------------------------------------------- */
+
+static int init_queues(struct cxl_kv_server *s, struct kv_ring *r)
+{
+    int rc = cxl_queue_init(&r->req, s->layout, r->index, CXL_REQ, CXL_CONSUMER);
+    if (rc == 0)
+        rc = cxl_queue_init(&r->resp, s->layout, r->index, CXL_RESP, CXL_PRODUCER);
+    return rc;
+}
+
+static void mark_broken(struct cxl_kv_server *s, struct kv_ring *r)
+{
+    if (!r->st.broken) {
+        r->st.broken = 1;
+        cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_BROKEN, BROKEN_REASON_INDICES);
+    }
+}
+
+/* A broken ring comes back when its indices are sane again: ours we reset,
+ * the client's it resets when it claims the ring (docs/RING.md). */
+static int try_recover(struct cxl_kv_server *s, struct kv_ring *r)
+{
+    struct cxl_ring_ctl *c = cxl_ring_ctl_of(s->layout, r->index);
+    if (cxl_load_acquire(&c->req_head.value) >= CXL_POS_LIMIT)
+        cxl_store_release(&c->req_head.value, cxl_load_acquire(&c->req_tail.value) & (CXL_POS_LIMIT - 1));
+    if (cxl_load_acquire(&c->resp_tail.value) >= CXL_POS_LIMIT)
+        cxl_store_release(&c->resp_tail.value, cxl_load_acquire(&c->resp_head.value) & (CXL_POS_LIMIT - 1));
+    if (cxl_layout_check_ring(s->layout, r->index) != 0 || init_queues(s, r) != 0)
+        return 0;
+    r->st.broken = 0;
+    cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_OK, 0);
+    return 1;
+}
+
+/* Does this ring need serving now? */
+static int ring_ready(struct cxl_kv_server *s, struct kv_ring *r)
+{
+    if (r->st.broken && !try_recover(s, r))
+        return 0;
+    if (r->parked && !flush_parked(r)) {
+        cxl_queue_submit(&r->resp);
+        return 0;
+    }
+    int rc = cxl_queue_ready(&r->req);
+    if (rc < 0) { /* the client's tail is out of range: drop to it if we can */
+        if (cxl_queue_resync(&r->req) < 0 || cxl_layout_check_ring(s->layout, r->index) != 0) {
+            mark_broken(s, r);
+            return 0;
+        }
+        STAT_ADD(r->st.resyncs, 1);
+        return 0;
+    }
+    return rc;
+}
+
+/* --- the engine ------------------------------------------------------------------------ */
+
+int cxl_kv_server_poll(struct cxl_kv_server *s)
+{
+    int any = 0;
+    for (uint32_t i = 0; i < s->nrings; i++)
+        any |= s->rings[i].ready = ring_ready(s, &s->rings[i]);
+    s->polls++;
+    if (!any)
+        return 0;
+    if (s->ex.begin)
+        s->ex.begin(s->ex.ud);
+    int n = 0;
+    for (uint32_t i = 0; i < s->nrings; i++) {
+        struct kv_ring *r = &s->rings[i];
+        if (!r->ready)
+            continue;
+        r->owner_word = owner_word(s, i);
+        n += serve_ring(s, r);
+    }
+    if (s->ex.end)
+        s->ex.end(s->ex.ud);
+    return n;
+}
+
+int cxl_kv_server_pending(struct cxl_kv_server *s)
+{
+    for (uint32_t i = 0; i < s->nrings; i++)
+        if (cxl_queue_ready(&s->rings[i].req) != 0 || s->rings[i].parked)
+            return 1;
+    return 0;
+}
+
+static void beat(struct cxl_kv_server *s)
+{
+    uint64_t now = cxl_now_ns();
+    if (now - s->last_beat_ns >= HEARTBEAT_NS) {
+        cxl_server_heartbeat(s->layout);
+        s->last_beat_ns = now;
+    }
+}
+
+void cxl_kv_server_run(struct cxl_kv_server *s, volatile int *stop)
+{
+    uint32_t since_beat = 0;
+    while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
+        if (cxl_kv_server_poll(s) > 0) {
+            cxl_backoff_done(&s->backoff);
+            if (++since_beat >= 4096) {
+                beat(s);
+                since_beat = 0;
+            }
+            continue;
+        }
+        beat(s);
+        cxl_backoff_wait(&s->backoff);
+    }
+}
+
+int cxl_kv_server_create(struct cxl_layout *l, const struct cxl_kv_server_config *cfg,
+                         const struct cxl_kv_executor *ex, struct cxl_kv_server **out)
+{
+    if (!ex || !ex->execute)
+        return cxl_fail(CXL_EINVAL, "kv server needs an executor");
+    struct cxl_kv_server *s = calloc(1, sizeof *s);
+    uint32_t n = cxl_layout_geometry(l)->ring_count;
+    if (!s || !(s->rings = calloc(n, sizeof *s->rings))) {
+        free(s);
+        return cxl_fail(CXL_ESYS, "out of memory");
+    }
+    s->layout = l;
+    s->cfg = cfg ? *cfg : (struct cxl_kv_server_config){0};
+    if (!s->cfg.batch)
+        s->cfg.batch = 64;
+    if (!s->cfg.spin_us)
+        s->cfg.spin_us = 50;
+    if (!s->cfg.yield_us)
+        s->cfg.yield_us = 1000;
+    s->ex = *ex;
+    s->nrings = n;
+    cxl_backoff_init(&s->backoff, s->cfg.spin_us, s->cfg.yield_us, s->cfg.max_sleep_us);
+    for (uint32_t i = 0; i < n; i++) {
+        struct kv_ring *r = &s->rings[i];
+        r->index = i;
+        init_queues(s, r);
+        if (cxl_layout_check_ring(l, i) != 0)
+            mark_broken(s, r);
+        else
+            cxl_server_set_ring_state(l, i, CXL_SRV_RING_OK, 0);
+    }
+    cxl_server_announce(l, s->cfg.node_id, NULL);
+    s->last_beat_ns = cxl_now_ns();
+    *out = s;
+    return 0;
+}
+
+void cxl_kv_server_destroy(struct cxl_kv_server *s)
+{
+    if (!s)
+        return;
+    for (uint32_t i = 0; i < s->nrings; i++)
+        free(s->rings[i].parked);
+    free(s->rings);
+    free(s);
+}
+
+void cxl_kv_server_stats(const struct cxl_kv_server *s, uint32_t ring, struct cxl_kv_ring_stats *st)
+{
+    if (ring >= s->nrings) {
+        *st = (struct cxl_kv_ring_stats){0};
+        return;
+    }
+    const struct cxl_kv_ring_stats *src = &s->rings[ring].st;
+    st->requests = __atomic_load_n(&src->requests, __ATOMIC_RELAXED);
+    st->errors = __atomic_load_n(&src->errors, __ATOMIC_RELAXED);
+    st->rejected = __atomic_load_n(&src->rejected, __ATOMIC_RELAXED);
+    st->resyncs = __atomic_load_n(&src->resyncs, __ATOMIC_RELAXED);
+    st->resp_lost = __atomic_load_n(&src->resp_lost, __ATOMIC_RELAXED);
+    st->stalls = __atomic_load_n(&src->stalls, __ATOMIC_RELAXED);
+    st->bytes_in = __atomic_load_n(&src->bytes_in, __ATOMIC_RELAXED);
+    st->bytes_out = __atomic_load_n(&src->bytes_out, __ATOMIC_RELAXED);
+    st->batches = __atomic_load_n(&src->batches, __ATOMIC_RELAXED);
+    st->broken = __atomic_load_n(&src->broken, __ATOMIC_RELAXED);
+}
+
+void cxl_kv_server_wait_stats(const struct cxl_kv_server *s, struct cxl_kv_server_wait *w)
+{
+    *w = (struct cxl_kv_server_wait){
+        .waited_ns = __atomic_load_n(&s->backoff.waited_ns, __ATOMIC_RELAXED),
+        .sleeps = __atomic_load_n(&s->backoff.sleeps, __ATOMIC_RELAXED),
+        .yields = __atomic_load_n(&s->backoff.yields, __ATOMIC_RELAXED),
+        .polls = __atomic_load_n(&s->polls, __ATOMIC_RELAXED),
+    };
+}

@@ -1,0 +1,119 @@
+/* config.c - cxl_ring.so arguments: "key=value" words after --loadmodule,
+ * with the seed's environment variables as defaults. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cxl/util.h"
+#include "cxl/wait.h"
+#include "module.h"
+
+const char *serve_mode_name(enum serve_mode m)
+{
+    return m == SERVE_EVENTLOOP ? "eventloop" : "thread";
+}
+
+static int say(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* One setting by name, from the environment or an argument. */
+static int apply(struct module_config *c, const char *key, const char *val, char *err, size_t errlen)
+{
+    int rc = 0;
+    uint32_t u;
+    if (strcmp(key, "path") == 0) {
+        if (!*val || strlen(val) >= sizeof c->path)
+            return say(err, errlen, "path: '%s' is empty or too long", val);
+        snprintf(c->path, sizeof c->path, "%s", val);
+    } else if (strcmp(key, "map_size") == 0) {
+        rc = cxl_parse_size(key, val, &c->medium.map_size);
+        if (rc == 0 && c->medium.map_size == 0)
+            return say(err, errlen, "map_size: must be greater than 0");
+    } else if (strcmp(key, "offset") == 0) {
+        rc = cxl_parse_size(key, val, &c->medium.map_offset);
+    } else if (strcmp(key, "rings") == 0) {
+        rc = cxl_parse_u32(key, val, 1, CXL_MAX_RINGS, &c->format.ring_count);
+    } else if (strcmp(key, "slot_size") == 0) {
+        rc = cxl_parse_u32(key, val, CXL_MIN_SLOT_SIZE, CXL_MAX_SLOT_SIZE, &c->format.slot_size);
+        if (rc == 0 && (c->format.slot_size & (c->format.slot_size - 1)))
+            return say(err, errlen, "slot_size: %s is not a power of two", val);
+    } else if (strcmp(key, "delay_ns") == 0) {
+        rc = cxl_parse_u32(key, val, 0, 1000000, &c->delay_ns);
+    } else if (strcmp(key, "batch") == 0) {
+        rc = cxl_parse_u32(key, val, 1, 4096, &c->batch);
+    } else if (strcmp(key, "max_sleep_us") == 0) {
+        rc = cxl_parse_u32(key, val, 1, 100000, &c->max_sleep_us);
+    } else if (strcmp(key, "node_id") == 0) {
+        rc = cxl_parse_u32(key, val, 0, 65535, &c->node_id);
+    } else if (strcmp(key, "numa_node") == 0) {
+        rc = cxl_parse_u32(key, val, 0, 1023, &u);
+        c->medium.numa_node = (int)u;
+    } else if (strcmp(key, "prefault") == 0) {
+        rc = cxl_parse_u32(key, val, 0, 1, &u);
+        c->medium.prefault = (int)u;
+    } else if (strcmp(key, "serve") == 0) {
+        if (strcmp(val, "thread") == 0)
+            c->serve = SERVE_THREAD;
+        else if (strcmp(val, "eventloop") == 0)
+            c->serve = SERVE_EVENTLOOP;
+        else
+            return say(err, errlen, "serve: '%s' is not 'thread' or 'eventloop'", val);
+    } else {
+        return say(err, errlen, "unknown argument '%s' (known: path map_size offset rings slot_size "
+                   "delay_ns batch max_sleep_us node_id numa_node prefault serve)", key);
+    }
+    return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;
+}
+
+static int apply_env(struct module_config *c, const char *env, const char *key, char *err, size_t errlen)
+{
+    const char *v = getenv(env);
+    if (!v || !*v)
+        return 0;
+    if (apply(c, key, v, err, errlen) == 0)
+        return 0;
+    size_t n = strlen(err);
+    snprintf(err + n, errlen - n, " (from %s)", env);
+    return -1;
+}
+
+int config_parse(struct module_config *c, RedisModuleString **argv, int argc, char *err, size_t errlen)
+{
+    *c = (struct module_config){0};
+    cxl_medium_config_init(&c->medium);
+    c->medium.create = 1;
+    snprintf(c->path, sizeof c->path, "%s", CXL_DEFAULT_PATH);
+    c->batch = 64;
+    c->max_sleep_us = 1000;
+    static const char *env[][2] = {
+        {"CXL_RING_PATH", "path"},      {"CXL_RING_MAP_SIZE", "map_size"},
+        {"CXL_RING_MAP_OFFSET", "offset"}, {"CXL_RING_COUNT", "rings"},
+        {"CXL_RING_SLOT_SIZE", "slot_size"}, {"CXL_SHM_DELAY_NS", "delay_ns"},
+    };
+    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
+        if (apply_env(c, env[i][0], env[i][1], err, errlen))
+            return -1;
+    for (int i = 0; i < argc; i++) {
+        size_t len;
+        const char *arg = rm.StringPtrLen(argv[i], &len);
+        const char *eq = memchr(arg, '=', len);
+        char key[64], val[512];
+        if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof key || len - (size_t)(eq - arg) > sizeof val)
+            return say(err, errlen, "argument '%.*s' is not key=value", (int)len, arg);
+        memcpy(key, arg, (size_t)(eq - arg));
+        key[eq - arg] = '\0';
+        memcpy(val, eq + 1, len - (size_t)(eq - arg) - 1);
+        val[len - (size_t)(eq - arg) - 1] = '\0';
+        if (apply(c, key, val, err, errlen))
+            return -1;
+    }
+    c->medium.path = c->path;
+    return 0;
+}

@@ -1,0 +1,83 @@
+/* rm_api.h - the part of the Redis module API that cxl_ring.so uses, declared
+ * here from the module API documentation (we ship no Redis source).
+ *
+ * Redis hands a module its API by name: the first word of the context passed
+ * to RedisModule_OnLoad is a lookup function, "RedisModule_GetApi", that
+ * fills a function pointer given its exported name ("RedisModule_OpenKey").
+ * rm_api_load() resolves every entry of struct rm_api that way and fails,
+ * naming the missing function, if this Redis lacks one. */
+#ifndef CXL_RM_API_H
+#define CXL_RM_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct RedisModuleCtx RedisModuleCtx;
+typedef struct RedisModuleString RedisModuleString;
+typedef struct RedisModuleKey RedisModuleKey;
+typedef struct RedisModuleCallReply RedisModuleCallReply;
+
+typedef int (*rm_cmd_fn)(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
+typedef void (*rm_eventloop_fn)(int fd, void *user_data, int mask);
+
+/* A server event id and the version of its data (RedisModuleEvent). */
+struct rm_event {
+    uint64_t id;
+    uint64_t dataver;
+};
+typedef void (*rm_event_fn)(RedisModuleCtx *ctx, struct rm_event e, uint64_t subevent, void *data);
+
+/* Values fixed by the module API (API version 1). */
+#define RM_OK 0
+#define RM_ERR 1
+#define RM_APIVER_1 1
+#define RM_READ (1 << 0)
+#define RM_WRITE (1 << 1)
+#define RM_KEYTYPE_EMPTY 0
+#define RM_KEYTYPE_STRING 1
+#define RM_REPLY_ERROR 1
+#define RM_EVENTLOOP_READABLE 1
+#define RM_EVENT_EVENTLOOP 15          /* server event: the event loop */
+#define RM_SUBEVENT_BEFORE_SLEEP 0
+#define RM_SUBEVENT_AFTER_SLEEP 1
+
+struct rm_api {
+    void (*SetModuleAttribs)(RedisModuleCtx *ctx, const char *name, int ver, int apiver);
+    int (*IsModuleNameBusy)(const char *name);
+    int (*CreateCommand)(RedisModuleCtx *ctx, const char *name, rm_cmd_fn fn, const char *flags,
+                         int firstkey, int lastkey, int keystep);
+    void (*Log)(RedisModuleCtx *ctx, const char *level, const char *fmt, ...);
+    const char *(*StringPtrLen)(const RedisModuleString *s, size_t *len);
+    RedisModuleString *(*CreateString)(RedisModuleCtx *ctx, const char *ptr, size_t len);
+    void (*FreeString)(RedisModuleCtx *ctx, RedisModuleString *s);
+    RedisModuleKey *(*OpenKey)(RedisModuleCtx *ctx, RedisModuleString *name, int mode);
+    void (*CloseKey)(RedisModuleKey *key);
+    int (*KeyType)(RedisModuleKey *key);
+    char *(*StringDMA)(RedisModuleKey *key, size_t *len, int mode);
+    int (*StringSet)(RedisModuleKey *key, RedisModuleString *s);
+    int (*DeleteKey)(RedisModuleKey *key);
+    int (*SetExpire)(RedisModuleKey *key, long long ms);
+    RedisModuleCallReply *(*Call)(RedisModuleCtx *ctx, const char *cmd, const char *fmt, ...);
+    const char *(*CallReplyProto)(RedisModuleCallReply *reply, size_t *len);
+    void (*FreeCallReply)(RedisModuleCallReply *reply);
+    RedisModuleCtx *(*GetDetachedThreadSafeContext)(RedisModuleCtx *ctx);
+    void (*FreeThreadSafeContext)(RedisModuleCtx *ctx);
+    void (*ThreadSafeContextLock)(RedisModuleCtx *ctx);
+    void (*ThreadSafeContextUnlock)(RedisModuleCtx *ctx);
+    int (*ReplyWithArray)(RedisModuleCtx *ctx, long len);
+    int (*ReplyWithLongLong)(RedisModuleCtx *ctx, long long v);
+    int (*ReplyWithSimpleString)(RedisModuleCtx *ctx, const char *s);
+    int (*ReplyWithStringBuffer)(RedisModuleCtx *ctx, const char *buf, size_t len);
+    int (*ReplyWithError)(RedisModuleCtx *ctx, const char *err);
+    int (*WrongArity)(RedisModuleCtx *ctx);
+    int (*EventLoopAdd)(int fd, int mask, rm_eventloop_fn fn, void *user_data);
+    int (*EventLoopDel)(int fd, int mask);
+    int (*SubscribeToServerEvent)(RedisModuleCtx *ctx, struct rm_event e, rm_event_fn fn);
+};
+
+extern struct rm_api rm;
+
+/* Resolve rm from the OnLoad context; 0 or -1 (the missing name in *missing). */
+int rm_api_load(RedisModuleCtx *ctx, const char **missing);
+
+#endif

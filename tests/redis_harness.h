@@ -1,0 +1,129 @@
+/* redis_harness.h - start and stop real redis-server processes with the
+ * cxl_ring module for the tests: a free port, a private directory for its
+ * log, readiness checked over TCP. */
+#ifndef CXL_TEST_REDIS_HARNESS_H
+#define CXL_TEST_REDIS_HARNESS_H
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cxl/resp_conn.h"
+
+extern char **environ;
+
+struct redis_proc {
+    pid_t pid;
+    uint16_t port;
+    char addr[64];
+    char log[400];
+};
+
+static inline uint16_t harness_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+        return 0;
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static inline void harness_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* Connect and PING until it answers (or timeout). 0 when ready. */
+static inline int redis_wait_ready(struct redis_proc *r, unsigned timeout_ms)
+{
+    for (unsigned waited = 0; waited < timeout_ms; waited += 50) {
+        struct cxl_conn *c;
+        if (cxl_conn_open(r->addr, 1000, &c) == 0) {
+            const char *argv[] = {"CXLRING.INFO"};
+            const uint8_t *rep;
+            size_t len;
+            int rc = cxl_conn_call(c, 1, argv, &rep, &len);
+            cxl_conn_close(c);
+            if (rc == 0 && rep[0] == '*')
+                return 0;
+        }
+        int status;
+        if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
+            r->pid = 0;
+            return -1; /* exited: the log says why */
+        }
+        harness_sleep_ms(50);
+    }
+    return -1;
+}
+
+/* Start redis-server on a free port with the module; module_args is a NULL
+ * terminated list of "key=value" words. Reuses r->port if set. */
+static inline int redis_start(struct redis_proc *r, const char *module, const char *const *module_args,
+                              const char *logdir)
+{
+    if (!r->port)
+        r->port = harness_free_port();
+    snprintf(r->addr, sizeof r->addr, "127.0.0.1:%u", r->port);
+    snprintf(r->log, sizeof r->log, "%s/redis-%u.log", logdir, r->port);
+    char port[8];
+    snprintf(port, sizeof port, "%u", r->port);
+    const char *argv[64] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--logfile", r->log, "--dir", logdir,
+                            "--loadmodule", module};
+    int n = 15;
+    for (int i = 0; module_args && module_args[i] && n < 62; i++)
+        argv[n++] = module_args[i];
+    argv[n] = NULL;
+    r->pid = fork();
+    if (r->pid < 0)
+        return -1;
+    if (r->pid == 0) { /* dies with the test, even if the test crashes */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execvp("redis-server", (char *const *)argv);
+        _exit(127);
+    }
+    return redis_wait_ready(r, 10000);
+}
+
+static inline void redis_stop(struct redis_proc *r, int sig)
+{
+    if (r->pid <= 0)
+        return;
+    kill(r->pid, sig);
+    int status;
+    waitpid(r->pid, &status, 0);
+    r->pid = 0;
+}
+
+/* One command over TCP; returns the reply bytes copied into buf (NUL-ended). */
+static inline int redis_tcp(const struct redis_proc *r, int argc, const char *const *argv, char *buf,
+                            size_t buflen)
+{
+    struct cxl_conn *c;
+    if (cxl_conn_open(r->addr, 5000, &c) != 0)
+        return -1;
+    const uint8_t *rep;
+    size_t len;
+    int rc = cxl_conn_call(c, argc, argv, &rep, &len);
+    if (rc == 0) {
+        size_t n = len < buflen - 1 ? len : buflen - 1;
+        memcpy(buf, rep, n);
+        buf[n] = '\0';
+    }
+    cxl_conn_close(c);
+    return rc;
+}
+
+#endif
