@@ -221,7 +221,7 @@ static void test_sizes(void)
     cxl_conn_close(c);
     CHECK_EQ(cxl_kv_submit_get(kv, "huge", 4, 100), 0);
     CHECK_EQ(wait_result(kv, &r), CXL_KV_ERR);
-    CHECK(r.len > 20 && strstr((const char *)r.data, "exceeds the ring's largest message"));
+    CHECK(memmem(r.data, r.len, "exceeds the ring's largest message", 34) != NULL);
     CHECK(RING(kv, &r, "PING") == CXL_KV_REPLY); /* the ring is fine */
     free(big);
     free(buf);
