@@ -26,6 +26,7 @@ cxl_ring_direct_HDRS := $(wildcard src/client/*.h)
 MODULE_SRCS := $(wildcard src/redis_module/*.c)
 MODULE_HDRS := $(wildcard src/redis_module/*.h)
 
+TEST_HDRS  := $(wildcard tests/*.h)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 TEST_PROGS := ring_stress redis_ring
 BENCHES    := ring_pingpong
@@ -69,20 +70,29 @@ $(BUILD)/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(BUILD)/lib/libcxldsm.a $(L
 	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -shared -o $@ $(MODULE_SRCS) $(BUILD)/lib/libcxldsm.a \
 	    -Wl,--exclude-libs,ALL -Wl,-z,defs $(LDLIBS)
 
+$(BUILD)/asan/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(BUILD)/asan/lib/libcxldsm.a $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -fvisibility=hidden -shared -o $@ $(MODULE_SRCS) \
+	    $(BUILD)/asan/lib/libcxldsm.a -Wl,--exclude-libs,ALL $(LDLIBS)
+
+$(BUILD)/asan/bin/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/asan/lib/libcxldsm.a $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $($*_SRCS) $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
+
 # --- tests and benches (normal and sanitizer flavours) -------------------------
-$(BUILD)/tests/%: tests/unit/%.c tests/check.h $(BUILD)/lib/libcxldsm.a
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_HDRS) $(BUILD)/lib/libcxldsm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/lib/libcxldsm.a $(LDLIBS)
 
-$(BUILD)/asan/tests/%: tests/unit/%.c tests/check.h $(BUILD)/asan/lib/libcxldsm.a
+$(BUILD)/asan/tests/%: tests/unit/%.c $(TEST_HDRS) $(BUILD)/asan/lib/libcxldsm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/check.h $(BUILD)/lib/libcxldsm.a
+$(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/lib/libcxldsm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/lib/libcxldsm.a $(LDLIBS)
 
-$(BUILD)/asan/tests/%: tests/%.c tests/check.h $(BUILD)/asan/lib/libcxldsm.a
+$(BUILD)/asan/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/asan/lib/libcxldsm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
 
@@ -115,7 +125,8 @@ fuzz-long:
 # --- the two commands ------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_TESTS:%=$(BUILD)/asan/tests/%) \
-	    $(TEST_PROGS:%=$(BUILD)/asan/tests/%) $(FUZZERS:%=$(BUILD)/fuzz/%)
+	    $(TEST_PROGS:%=$(BUILD)/asan/tests/%) $(FUZZERS:%=$(BUILD)/fuzz/%) \
+	    $(BUILD)/asan/cxl_ring.so $(PROGRAMS:%=$(BUILD)/asan/bin/%)
 	@bash tests/run.sh $(BUILD)
 
 demo:

@@ -4,7 +4,9 @@
 #ifndef CXL_TEST_REDIS_HARNESS_H
 #define CXL_TEST_REDIS_HARNESS_H
 
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -24,6 +26,7 @@ struct redis_proc {
     uint16_t port;
     char addr[64];
     char log[400];
+    char errlog[420]; /* redis-server's stderr: sanitizer reports land here */
 };
 
 static inline uint16_t harness_free_port(void)
@@ -53,9 +56,9 @@ static inline int redis_wait_ready(struct redis_proc *r, unsigned timeout_ms)
             const char *argv[] = {"CXLRING.INFO"};
             const uint8_t *rep;
             size_t len;
-            int rc = cxl_conn_call(c, 1, argv, &rep, &len);
+            int ok = cxl_conn_call(c, 1, argv, &rep, &len) == 0 && rep[0] == '*';
             cxl_conn_close(c);
-            if (rc == 0 && rep[0] == '*')
+            if (ok)
                 return 0;
         }
         int status;
@@ -77,6 +80,7 @@ static inline int redis_start(struct redis_proc *r, const char *module, const ch
         r->port = harness_free_port();
     snprintf(r->addr, sizeof r->addr, "127.0.0.1:%u", r->port);
     snprintf(r->log, sizeof r->log, "%s/redis-%u.log", logdir, r->port);
+    snprintf(r->errlog, sizeof r->errlog, "%s.stderr", r->log);
     char port[8];
     snprintf(port, sizeof port, "%u", r->port);
     const char *argv[64] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
@@ -91,10 +95,36 @@ static inline int redis_start(struct redis_proc *r, const char *module, const ch
         return -1;
     if (r->pid == 0) { /* dies with the test, even if the test crashes */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(r->errlog, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0)
+            dup2(fd, 2);
+        /* a sanitizer-built module needs the runtimes preloaded into Redis */
+        const char *preload = getenv("CXL_TEST_REDIS_PRELOAD");
+        if (preload && *preload) {
+            setenv("LD_PRELOAD", preload, 1);
+            setenv("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1", 1);
+            setenv("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1", 1);
+        }
         execvp("redis-server", (char *const *)argv);
         _exit(127);
     }
     return redis_wait_ready(r, 10000);
+}
+
+/* Did redis-server's stderr get a sanitizer report? */
+static inline int redis_sanitizer_report(const struct redis_proc *r)
+{
+    FILE *f = fopen(r->errlog, "r");
+    char line[512];
+    int found = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strstr(line, "ERROR: AddressSanitizer") || strstr(line, "runtime error:")) {
+            fprintf(stderr, "redis-server: %s", line);
+            found = 1;
+        }
+    if (f)
+        fclose(f);
+    return found;
 }
 
 static inline void redis_stop(struct redis_proc *r, int sig)

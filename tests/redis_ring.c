@@ -529,6 +529,7 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     redis_stop(&redis, SIGTERM);
+    CHECK(!redis_sanitizer_report(&redis));
     unlink(med.path);
     return check_summary("redis_ring");
 }

@@ -43,8 +43,12 @@ t "stress: 4 rings, 4 KiB slots" "$build/tests/ring_stress" --messages 100000 --
 t "stress: 1 ring, 64 B slots" "$build/tests/ring_stress" --messages 300000 --rings 1 --slot-size 64 --max-slots 8 --map-size 1M
 t "asan: stress" "$build/asan/tests/ring_stress" --messages 200000
 
-# Redis with the module, real redis-server, real clients
+# Redis with the module, real redis-server, real clients; then the same with
+# the module, the client tool and the test built with ASan+UBSan (the
+# runtimes preloaded into Debian's redis-server)
 t "redis: module + client vs redis-server" "$build/tests/redis_ring" "$build"
+CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+  t "asan: redis module + client" "$build/asan/tests/redis_ring" "$build/asan"
 
 # command-line tools
 for sh in tests/cli_*.sh; do

@@ -197,21 +197,83 @@ struct cxl_msg {
 int cxl_queue_init(struct cxl_queue *q, struct cxl_layout *l, uint32_t ring,
                    enum cxl_dir dir, enum cxl_role role);
 
+/* The hot calls below are inline: the common case is a few loads, compares
+ * and stores on the private cursor, with no call. Everything else (PAD, a
+ * stale cached index, the delay model, any check that fails) goes to the
+ * out-of-line *_slow functions in queue.c, which do the full work and write
+ * the error messages. Not for callers: use the calls below. */
+int cxl_queue_reserve_slow(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr **hdr);
+int cxl_queue_peek_slow(struct cxl_queue *q, struct cxl_msg *m);
+void cxl_queue_publish_slow(struct cxl_queue *q);
+
+static inline uint64_t cxl_queue_slots_for_(const struct cxl_queue *q, uint32_t len)
+{
+    return ((uint64_t)len + CXL_MSG_HDR_SIZE + (1u << q->slot_shift) - 1) >> q->slot_shift;
+}
+
+static inline void cxl_queue_advance_(struct cxl_queue *q, uint32_t n)
+{
+    q->pos += n;
+    q->idx += n; /* a message never wraps, so idx + n <= nslots */
+    if (q->idx == q->nslots)
+        q->idx = 0;
+}
+
 /* Producer: reserve room for a message of len payload bytes. On 0, *hdr points
  * at the message in the medium with seq and len set and the other fields zero;
  * fill it in, then cxl_queue_submit(). CXL_EAGAIN: not enough room now.
  * CXL_E2BIG: never fits. CXL_ECORRUPT: the consumer's index is out of range. */
-int cxl_queue_reserve(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr **hdr);
+static inline int cxl_queue_reserve(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr **hdr)
+{
+    uint64_t n = cxl_queue_slots_for_(q, len); /* n > max_msg_slots <=> CXL_E2BIG */
+    if (__builtin_expect(n > q->max_msg_slots || q->idx + n > q->nslots ||
+                         (int64_t)(q->limit - q->pos) < (int64_t)n || q->delay_ticks != 0, 0))
+        return cxl_queue_reserve_slow(q, len, hdr);
+    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)(q->slots + ((uint64_t)q->idx << q->slot_shift));
+    __builtin_memset(h, 0, sizeof *h);
+    h->seq = q->pos;
+    h->len = len;
+    cxl_queue_advance_(q, (uint32_t)n);
+    q->stats.msgs++;
+    q->stats.bytes += len;
+    *hdr = h;
+    return 0;
+}
 
 /* Producer: publish every message reserved so far (one release store). */
-void cxl_queue_submit(struct cxl_queue *q);
+static inline void cxl_queue_submit(struct cxl_queue *q)
+{
+    if (q->pos != q->published)
+        cxl_queue_publish_slow(q);
+}
 
 /* Producer: free slots right now (refreshes the cached consumer index). */
 uint64_t cxl_queue_room(struct cxl_queue *q);
 
 /* Consumer: next message. 1 = *m filled (the cursor moves past it), 0 = empty,
- * CXL_ECORRUPT = bad index or header (cxl_last_error() names it). */
-int cxl_queue_peek(struct cxl_queue *q, struct cxl_msg *m);
+ * CXL_ECORRUPT = bad index or header (cxl_last_error() names it). The inline
+ * part accepts a message below the cached tail whose private header copy
+ * passes every check of docs/RING.md (seq, ring flags, length, end of queue,
+ * tail); anything else, PAD included, is re-read and judged by the slow path. */
+static inline int cxl_queue_peek(struct cxl_queue *q, struct cxl_msg *m)
+{
+    if (__builtin_expect(q->pos == q->limit || q->delay_ticks != 0, 0))
+        return cxl_queue_peek_slow(q, m);
+    const uint8_t *slot = q->slots + ((uint64_t)q->idx << q->slot_shift);
+    __builtin_memcpy(&m->hdr, slot, sizeof m->hdr);
+    uint64_t n = cxl_queue_slots_for_(q, m->hdr.len);
+    if (__builtin_expect(m->hdr.seq != q->pos ||
+                         (m->hdr.flags & (CXL_MSG_F_RING_MASK & ~CXL_MSG_F_SEALED)) != 0 ||
+                         n > q->max_msg_slots || n > q->nslots - q->idx || n > q->limit - q->pos, 0))
+        return cxl_queue_peek_slow(q, m);
+    m->payload = slot + CXL_MSG_HDR_SIZE;
+    m->idx = q->idx;
+    m->nslots = (uint32_t)n;
+    cxl_queue_advance_(q, (uint32_t)n);
+    q->stats.msgs++;
+    q->stats.bytes += m->hdr.len;
+    return 1;
+}
 
 /* Consumer: is a message waiting? 1 = yes, 0 = empty, CXL_ECORRUPT = the
  * producer's index is out of range. Loads the producer index only when the
@@ -219,7 +281,11 @@ int cxl_queue_peek(struct cxl_queue *q, struct cxl_msg *m);
 int cxl_queue_ready(struct cxl_queue *q);
 
 /* Consumer: the caller is done with every message peeked so far; publish. */
-void cxl_queue_release(struct cxl_queue *q);
+static inline void cxl_queue_release(struct cxl_queue *q)
+{
+    if (q->pos != q->published)
+        cxl_queue_publish_slow(q);
+}
 
 /* Consumer: move the cursor back to m (m and the messages after it will be
  * peeked again). m must have been peeked since the last release. */

@@ -28,18 +28,6 @@ static inline void medium_access(const struct cxl_queue *q)
         cxl_delay_spin(q->delay_ticks);
 }
 
-static inline void advance(struct cxl_queue *q, uint32_t n)
-{
-    q->pos += n;
-    q->idx += n; /* a message never wraps, so idx + n <= nslots */
-    if (q->idx == q->nslots)
-        q->idx = 0;
-}
-
-static inline uint32_t slots_for(const struct cxl_queue *q, uint32_t len)
-{
-    return (uint32_t)(((uint64_t)len + CXL_MSG_HDR_SIZE + (1u << q->slot_shift) - 1) >> q->slot_shift);
-}
 
 int cxl_queue_init(struct cxl_queue *q, struct cxl_layout *l, uint32_t ring,
                    enum cxl_dir dir, enum cxl_role role)
@@ -94,14 +82,14 @@ static inline int has_room(const struct cxl_queue *q, uint32_t n)
     return (int64_t)(q->limit - q->pos) >= (int64_t)n;
 }
 
-int cxl_queue_reserve(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr **hdr)
+int cxl_queue_reserve_slow(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr **hdr)
 {
     uint64_t max = (uint64_t)q->max_msg_slots << q->slot_shift;
     if (__builtin_expect((uint64_t)len + CXL_MSG_HDR_SIZE > max, 0))
         return cxl_fail(CXL_E2BIG, "message of %u bytes does not fit a queue of %u slots of %u B "
                         "(largest payload %" PRIu64 ")", len, q->nslots, 1u << q->slot_shift,
                         max - CXL_MSG_HDR_SIZE);
-    uint32_t n = slots_for(q, len);
+    uint32_t n = (uint32_t)cxl_queue_slots_for_(q, len);
     uint32_t pad = q->idx + n > q->nslots ? q->nslots - q->idx : 0;
     if (!has_room(q, n + pad)) {
         int rc = producer_refresh(q);
@@ -116,22 +104,21 @@ int cxl_queue_reserve(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr **hd
     if (pad) {
         struct cxl_msg_hdr *p = (struct cxl_msg_hdr *)slot_at(q, q->idx);
         *p = (struct cxl_msg_hdr){.seq = q->pos, .flags = CXL_MSG_F_PAD};
-        advance(q, pad);
+        cxl_queue_advance_(q, pad);
         q->stats.pads++;
     }
     struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_at(q, q->idx);
     *h = (struct cxl_msg_hdr){.seq = q->pos, .len = len};
-    advance(q, n);
+    cxl_queue_advance_(q, n);
     q->stats.msgs++;
     q->stats.bytes += len;
     *hdr = h;
     return 0;
 }
 
-void cxl_queue_submit(struct cxl_queue *q)
+/* cxl_queue_submit and cxl_queue_release, when there is something to publish */
+void cxl_queue_publish_slow(struct cxl_queue *q)
 {
-    if (q->pos == q->published)
-        return;
     medium_access(q);
     cxl_store_release(q->mine, q->pos);
     q->published = q->pos;
@@ -182,7 +169,7 @@ static int check_header(struct cxl_queue *q, const struct cxl_msg_hdr *h, uint32
     } else {
         if (h->len > ((uint64_t)q->max_msg_slots << q->slot_shift) - CXL_MSG_HDR_SIZE)
             return bad_header(q, "has impossible length", h->len);
-        *n = slots_for(q, h->len);
+        *n = (uint32_t)cxl_queue_slots_for_(q, h->len);
         if (*n > to_end)
             return bad_header(q, "crosses the end of the queue with length", h->len);
     }
@@ -191,7 +178,7 @@ static int check_header(struct cxl_queue *q, const struct cxl_msg_hdr *h, uint32
     return 0;
 }
 
-int cxl_queue_peek(struct cxl_queue *q, struct cxl_msg *m)
+int cxl_queue_peek_slow(struct cxl_queue *q, struct cxl_msg *m)
 {
     for (;;) {
         if (q->pos == q->limit) {
@@ -209,14 +196,14 @@ int cxl_queue_peek(struct cxl_queue *q, struct cxl_msg *m)
         if (rc)
             return rc;
         if (m->hdr.flags & CXL_MSG_F_PAD) {
-            advance(q, n);
+            cxl_queue_advance_(q, n);
             q->stats.pads++;
             continue;
         }
         m->payload = slot + CXL_MSG_HDR_SIZE;
         m->idx = q->idx;
         m->nslots = n;
-        advance(q, n);
+        cxl_queue_advance_(q, n);
         q->stats.msgs++;
         q->stats.bytes += m->hdr.len;
         return 1;
@@ -231,15 +218,6 @@ int cxl_queue_ready(struct cxl_queue *q)
     if (rc)
         return rc;
     return q->pos != q->limit;
-}
-
-void cxl_queue_release(struct cxl_queue *q)
-{
-    if (q->pos == q->published)
-        return;
-    medium_access(q);
-    cxl_store_release(q->mine, q->pos);
-    q->published = q->pos;
 }
 
 void cxl_queue_rewind(struct cxl_queue *q, const struct cxl_msg *m)
