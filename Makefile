@@ -29,7 +29,11 @@ MODULE_HDRS := $(wildcard src/redis_module/*.h)
 TEST_HDRS  := $(wildcard tests/*.h)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 TEST_PROGS := ring_stress redis_ring
+
+# Benches: one folder each under bench/, binary build/bench/<name>.
 BENCHES    := ring_pingpong
+ring_pingpong_SRCS := $(wildcard bench/pingpong/*.c)
+ring_pingpong_HDRS := $(wildcard bench/pingpong/*.h)
 FUZZERS    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps test fuzz fuzz-long fuzz-seeds demo bench clean
@@ -96,9 +100,9 @@ $(BUILD)/asan/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/asan/lib/libcxldsm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
+$(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(BUILD)/lib/libcxldsm.a $(LDLIBS)
 
 # --- fuzzing (clang + libFuzzer) -----------------------------------------------
 FUZZ_FLAGS = -std=gnu11 -g -O1 -Iinclude -Isrc/lib -fsanitize=fuzzer,address,undefined

@@ -1,21 +1,10 @@
-/* latency.c - the log-linear latency histogram of the benchmarks. Bucket b
- * covers values whose top CXL_HIST_SUB_BITS+1 significant bits are equal;
- * values below 2^SUB_BITS have exact buckets. */
+/* latency.c - the log-linear latency histogram of the benchmarks (recording
+ * is inline in cxl/latency.h; merging and quantiles are here). */
 #include <string.h>
 
 #include "cxl/latency.h"
 
 #define SUB (1u << CXL_HIST_SUB_BITS)
-
-static uint32_t bucket_of(uint64_t v)
-{
-    if (v < SUB)
-        return (uint32_t)v;
-    uint32_t msb = 63u - (uint32_t)__builtin_clzll(v); /* >= SUB_BITS */
-    uint32_t shift = msb - CXL_HIST_SUB_BITS;
-    uint32_t sub = (uint32_t)(v >> shift) - SUB;     /* 0 .. SUB-1 */
-    return (shift + 1) * SUB + sub;
-}
 
 /* Largest value that falls in bucket b. */
 static uint64_t bucket_top(uint32_t b)
@@ -31,17 +20,6 @@ void cxl_hist_init(struct cxl_hist *h)
 {
     memset(h, 0, sizeof *h);
     h->min_ns = UINT64_MAX;
-}
-
-void cxl_hist_record(struct cxl_hist *h, uint64_t ns)
-{
-    h->bucket[bucket_of(ns)]++;
-    h->count++;
-    h->sum_ns += ns;
-    if (ns < h->min_ns)
-        h->min_ns = ns;
-    if (ns > h->max_ns)
-        h->max_ns = ns;
 }
 
 void cxl_hist_merge(struct cxl_hist *into, const struct cxl_hist *from)

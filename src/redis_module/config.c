@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cxl/util.h"
 #include "cxl/wait.h"
@@ -33,6 +34,7 @@ static int apply(struct module_config *c, const char *key, const char *val, char
             return say(err, errlen, "path: '%s' is empty or too long", val);
         snprintf(c->path, sizeof c->path, "%s", val);
     } else if (strcmp(key, "map_size") == 0) {
+        c->map_size_given = 1;
         rc = cxl_parse_size(key, val, &c->medium.map_size);
         if (rc == 0 && c->medium.map_size == 0)
             return say(err, errlen, "map_size: must be greater than 0");
@@ -115,5 +117,8 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
             return -1;
     }
     c->medium.path = c->path;
+    /* no map_size: an existing medium is mapped whole, a new file gets 1 GiB */
+    if (!c->map_size_given && access(c->path, F_OK) == 0)
+        c->medium.map_size = 0;
     return 0;
 }

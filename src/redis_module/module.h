@@ -22,6 +22,7 @@ struct module_config {
     uint32_t max_sleep_us;
     uint32_t node_id;
     enum serve_mode serve;
+    int map_size_given;
     char path[256];
 };
 

@@ -1,0 +1,207 @@
+/* echo.c - the echo server of the ring ping-pong benchmark (--role echo):
+ * a process of its own that maps the medium at its own address and echoes
+ * every request of ring 0 (library) or of the bare ring, until the stop
+ * message.
+ *
+ * Both servers run the same loop: peek every available request, reserve a
+ * response of the same length for each, copy the payload, then submit the
+ * responses and release the requests once per batch. They poll in a tight
+ * loop while work arrives and for --echo-spin empty polls after, then wait
+ * with cxl_backoff. On its --ready-fd the server writes a "ready" line when it
+ * serves and a "stats" line (its batches) when it stops. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "pingpong.h"
+
+/* Tight polling for echo_spin empty polls (one pause each), then cxl_backoff:
+ * its own spin phase is not used (the polls above are it), it yields for
+ * ECHO_YIELD_US, then sleeps 1, 2, 4 .. 1000 us. */
+#define ECHO_YIELD_US 1000u
+struct idle {
+    uint32_t polls;
+    struct cxl_backoff b;
+};
+
+static ALWAYS_INLINE void echo_idle(struct idle *s)
+{
+    if (s->polls < opt.echo_spin) {
+        s->polls++;
+        cxl_cpu_relax();
+    } else {
+        cxl_backoff_wait(&s->b);
+    }
+}
+
+static ALWAYS_INLINE void echo_busy(struct idle *s)
+{
+    if (s->polls) {
+        if (s->polls >= opt.echo_spin)
+            cxl_backoff_done(&s->b);
+        s->polls = 0;
+    }
+}
+
+/* Both servers copy payloads the same way: a constant-size copy for the
+ * common sizes (inline moves), libc for anything else. */
+static ALWAYS_INLINE void copy_payload(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+    if (len == 64)
+        memcpy(dst, src, 64);
+    else if (len == 128)
+        memcpy(dst, src, 128);
+    else
+        memcpy(dst, src, len);
+}
+
+static void echo_lib(struct cxl_queue *req, struct cxl_queue *resp, struct echo_stats *st)
+{
+    struct idle s = {0};
+    cxl_backoff_init(&s.b, 0, ECHO_YIELD_US, 0);
+    for (;;) {
+        struct cxl_msg m;
+        uint32_t n = 0;
+        int rc, stop = 0;
+        while ((rc = cxl_queue_peek(req, &m)) == 1) {
+            struct cxl_msg_hdr *h;
+            int rr = cxl_queue_reserve(resp, m.hdr.len, &h);
+            if (rr == CXL_EAGAIN) { /* responses full: answer it next batch */
+                cxl_queue_rewind(req, &m);
+                break;
+            }
+            if (rr)
+                die("libcxldsm: reserve response: %s: %s", cxl_strerror(rr), cxl_last_error());
+            h->op = m.hdr.op;
+            h->ref = m.hdr.ref;
+            copy_payload(cxl_msg_payload(h), m.payload, m.hdr.len);
+            n++;
+            if (m.hdr.op == OP_STOP) {
+                stop = 1;
+                break;
+            }
+        }
+        if (rc < 0)
+            die("libcxldsm: peek request: %s: %s", cxl_strerror(rc), cxl_last_error());
+        if (n) {
+            cxl_queue_submit(resp);
+            cxl_queue_release(req);
+            echo_busy(&s);
+            st->batches++;
+            st->msgs += n;
+        } else {
+            echo_idle(&s);
+            st->empty++;
+        }
+        if (stop)
+            return;
+    }
+}
+
+static void echo_bare(struct bare_q *req, struct bare_q *resp, struct echo_stats *st)
+{
+    struct idle s = {0};
+    cxl_backoff_init(&s.b, 0, ECHO_YIELD_US, 0);
+    for (;;) {
+        const uint8_t *in;
+        uint32_t n = 0;
+        int stop = 0;
+        while ((in = bare_peek(req)) != NULL) {
+            uint8_t *out = bare_reserve(resp);
+            if (!out) {
+                bare_unpeek(req);
+                break;
+            }
+            copy_payload(out, in, 64 * opt.bare_lines);
+            n++;
+            uint64_t seq;
+            memcpy(&seq, out, sizeof seq);
+            if (seq == STOP_SEQ) {
+                stop = 1;
+                break;
+            }
+        }
+        if (n) {
+            bare_publish(resp);
+            bare_publish(req);
+            echo_busy(&s);
+            st->batches++;
+            st->msgs += n;
+        } else {
+            echo_idle(&s);
+            st->empty++;
+        }
+        if (stop)
+            return;
+    }
+}
+
+/* The server's ends of ring 0 of the library medium. */
+static struct cxl_layout *attach_lib(struct cxl_medium *m, struct cxl_queue *req,
+                                     struct cxl_queue *resp)
+{
+    struct cxl_layout *l;
+    int rc;
+    if ((rc = cxl_layout_attach(m, &l)) != 0)
+        die("attach %s: %s: %s", opt.path, cxl_strerror(rc), cxl_last_error());
+    cxl_layout_set_delay_ns(l, opt.delay_ns);
+    if ((rc = cxl_queue_init(req, l, 0, CXL_REQ, CXL_CONSUMER)) != 0 ||
+        (rc = cxl_queue_init(resp, l, 0, CXL_RESP, CXL_PRODUCER)) != 0)
+        die("queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
+    cxl_server_announce(l, 1, NULL);
+    return l;
+}
+
+/* The server's ends of the bare ring (the client wrote its control page). */
+static void attach_bare(struct cxl_medium *m, struct bare_q *req, struct bare_q *resp)
+{
+    struct bare_ctl *c = bare_attach(m);
+    uint64_t dt = cxl_delay_ticks(opt.delay_ns);
+    bare_init(req, c, 0, 0, dt);
+    bare_init(resp, c, 1, 1, dt);
+    c->server_pid = (uint64_t)getpid();
+    c->server_base = (uint64_t)(uintptr_t)c;
+}
+
+int echo_main(void)
+{
+    prctl(PR_SET_NAME, "pingpong-echo"); /* tell it from the client in ps/perf */
+    if (opt.cpu >= 0)
+        pin_to(opt.cpu, "echo server");
+    if (!opt.path)
+        die("--role echo needs --path");
+    struct cxl_medium *m;
+    int rc = open_medium(opt.path, 0, &m);
+    if (rc)
+        die("open %s: %s: %s", opt.path, cxl_strerror(rc), cxl_last_error());
+    if (opt.hugepage)
+        advise_huge(m, "echo server");
+    struct cxl_queue req, resp;
+    struct bare_q breq, bresp;
+    struct cxl_layout *l = NULL;
+    const enum impl impl = opt.impl;
+    if (impl == IMPL_LIB)
+        l = attach_lib(m, &req, &resp);
+    else
+        attach_bare(m, &breq, &bresp);
+    if (opt.ready_fd >= 0)
+        dprintf(opt.ready_fd, "ready pid=%d base=%p cpu=%d\n", (int)getpid(), cxl_medium_base(m),
+                sched_getcpu());
+    struct echo_stats st = {0};
+    if (impl == IMPL_LIB)
+        echo_lib(&req, &resp, &st);
+    else
+        echo_bare(&breq, &bresp, &st);
+    if (opt.ready_fd >= 0) {
+        dprintf(opt.ready_fd, "stats batches=%" PRIu64 " msgs=%" PRIu64 " empty=%" PRIu64 "\n",
+                st.batches, st.msgs, st.empty);
+        close(opt.ready_fd);
+    }
+    if (l)
+        cxl_layout_close(l);
+    cxl_medium_close(m);
+    return 0;
+}

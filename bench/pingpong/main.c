@@ -1,0 +1,466 @@
+/* main.c - the ring ping-pong benchmark (build/bench/ring_pingpong): flags,
+ * the TSC calibration, and the rounds of every measurement.
+ *
+ * Round trips over one libcxldsm ring between two processes, against a bare
+ * hand-written SPSC ring (bare_ring.h) measured in the same run, so that
+ * every figure can be read as a ratio on a noisy machine. The bench process is
+ * the client; for every run it starts an echo server by exec'ing itself
+ * (spawn.c). Client and server are pinned to CPU 0 and CPU 1 (--no-pin to
+ * disable).
+ *
+ * Measurements, each split into --rounds rounds; a round runs the bare ring
+ * and the library back to back (order alternating: AB BA AB ...), so that
+ * both see the same machine and a per-round ratio can be formed:
+ *   latency     one 64 B message in flight, --round-trips round trips after
+ *               --warmup; one TSC stamp per round trip, so a sample is the
+ *               whole client cycle (fill, submit, wait, verify, release);
+ *   throughput  W messages in flight for each W of --inflight: reserve what
+ *               the window and the ring allow, submit once, peek every
+ *               response, release once; --messages round trips (or
+ *               --seconds); latency under load from one stamp per batch.
+ * Reported (report.c): percentiles over all samples of all rounds; round
+ * trips/s is the median of the rounds; lib/bare is the median of the
+ * per-round ratios.
+ *
+ * Diagnostics: --bare-lines 2 / --bare-slot-size S give the baseline the
+ * library's memory pattern (two cache lines per message, wide stride), which
+ * separates the cost of the message format from the cost of the code; the
+ * mean batch sizes and the preemption count tell how a run went.
+ *
+ * Output: a table on stdout, progress on stderr, and with --csv PATH one row
+ * per measurement and implementation appended to PATH (docs/BENCHMARKS.md). */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cxl/error.h"
+#include "cxl/util.h"
+
+#include "pingpong.h"
+
+struct opts opt = {
+    .map_size = 64ull << 20,
+    .slot_size = CXL_DEFAULT_SLOT_SIZE,
+    .ring_count = 1,
+    .round_trips = 1000000,
+    .warmup = 100000,
+    .inflight = {64, 512},
+    .n_inflight = 2,
+    .messages = 20000000,
+    .pin = 1,
+    .bare_slots = 4096,
+    .bare_lines = 1,
+    .rounds = 5,
+    .echo_spin = 1u << 16,
+    .run_bare = 1,
+    .run_lib = 1,
+    .ready_fd = -1,
+    .cpu = -1,
+};
+
+void die(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "\nring_pingpong%s: ", opt.role_echo ? " (echo server)" : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1); /* the client's atexit handler reaps the child and removes media */
+}
+
+/* --- clock -------------------------------------------------------------------- */
+
+double ticks_per_ns = 1.0;
+uint64_t ns_per_tick_q32 = 1ull << 32;
+
+static void calibrate_ticks(void)
+{
+    uint64_t n0 = cxl_now_ns(), t0 = ticks();
+    while (cxl_now_ns() - n0 < 50000000ull)
+        cxl_cpu_relax();
+    uint64_t n1 = cxl_now_ns(), t1 = ticks();
+    ticks_per_ns = (double)(t1 - t0) / (double)(n1 - n0);
+    if (ticks_per_ns <= 0)
+        ticks_per_ns = 1.0;
+    ns_per_tick_q32 = (uint64_t)(4294967296.0 / ticks_per_ns);
+}
+
+/* Cost of one timestamp call in ns (back-to-back calls). */
+static double stamp_overhead_ns(int use_clock)
+{
+    enum { N = 200000 };
+    volatile uint64_t sink = 0;
+    uint64_t t0 = cxl_now_ns();
+    for (int i = 0; i < N; i++)
+        sink += use_clock ? cxl_now_ns() : ticks();
+    (void)sink;
+    return (double)(cxl_now_ns() - t0) / N;
+}
+
+/* --- flags -------------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: ring_pingpong [flags]\n"
+        "  --path P          library medium (formatted here; default a unique /dev/shm temp file);\n"
+        "                    the baseline uses P.bare; files created here are removed at exit\n"
+        "  --map-size S      bytes of each medium (default 64M)\n"
+        "  --slot-size S     library slot size, power of two 64..1M (default 4096)\n"
+        "  --ring-count N    rings in the library layout; ring 0 is used (default 1)\n"
+        "  --delay-ns N      delay model per medium access, both rings (default CXL_SHM_DELAY_NS or 0)\n"
+        "  --round-trips N   latency phase round trips (default 1000000; 0 skips the phase)\n"
+        "  --warmup N        round trips before measuring, every phase (default 100000)\n"
+        "  --inflight LIST   throughput windows, e.g. 64,512 (default; 0 skips the phase)\n"
+        "  --messages N      round trips per throughput window (default 20000000)\n"
+        "  --seconds S       throughput phases run S seconds each instead of --messages\n"
+        "  --csv PATH        append one CSV row per measurement to PATH\n"
+        "  --no-pin          do not pin the client to CPU 0 and the server to CPU 1\n"
+        "  --prefault        open both media with .prefault = 1 (client and server)\n"
+        "  --hugepage        madvise(MADV_HUGEPAGE) + MADV_COLLAPSE on both media, report the result\n"
+        "  --bare-slots N    baseline ring slots, power of two (default 4096; 0: all of --map-size)\n"
+        "  --bare-lines N    diagnostic: 2 makes each baseline message two cache lines (128 B slot)\n"
+        "  --bare-slot-size S  diagnostic: baseline slot (stride) in bytes (default 64 x lines)\n"
+        "  --rounds R        split every measurement in R bare/library rounds (default 5)\n"
+        "  --echo-spin N     server: empty polls before backing off (default 65536; 0: back off at once)\n"
+        "  --impl WHICH      both (default), lib or bare\n");
+}
+
+static void parse_inflight(const char *text)
+{
+    char buf[256];
+    if (strlen(text) >= sizeof buf)
+        die("--inflight: list too long");
+    strcpy(buf, text);
+    opt.n_inflight = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        uint32_t v;
+        if (cxl_parse_u32("--inflight", tok, 0, 1u << 20, &v) != 0)
+            die("%s", cxl_last_error());
+        if (v == 0)
+            continue;
+        if (opt.n_inflight == MAX_INFLIGHT_SETS)
+            die("--inflight: at most %d windows", MAX_INFLIGHT_SETS);
+        opt.inflight[opt.n_inflight++] = v;
+    }
+}
+
+static int is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+
+#define NOT_MINE 1 /* a parse_*_flag result: f is not one of its flags */
+
+/* Is f the flag `name`? It takes a value, which must be there. */
+static int flag_is(const char *f, const char *name, const char *v)
+{
+    if (strcmp(f, name) != 0)
+        return 0;
+    if (!v)
+        die("%s needs a value (see --help)", f);
+    return 1;
+}
+
+/* Flags that shape the media: 0, a cxl_parse_* error, or NOT_MINE. */
+static int parse_medium_flag(const char *f, const char *v)
+{
+    int rc = 0;
+    uint64_t u;
+    if (flag_is(f, "--path", v)) {
+        opt.path = v;
+    } else if (flag_is(f, "--map-size", v)) {
+        rc = cxl_parse_size(f, v, &opt.map_size);
+    } else if (flag_is(f, "--slot-size", v)) {
+        if ((rc = cxl_parse_size(f, v, &u)) == 0) {
+            if (u < CXL_MIN_SLOT_SIZE || u > CXL_MAX_SLOT_SIZE || !is_pow2(u))
+                die("--slot-size %s: must be a power of two in [%u, %u]", v, CXL_MIN_SLOT_SIZE,
+                    CXL_MAX_SLOT_SIZE);
+            opt.slot_size = (uint32_t)u;
+        }
+    } else if (flag_is(f, "--ring-count", v)) {
+        rc = cxl_parse_u32(f, v, 1, CXL_MAX_RINGS, &opt.ring_count);
+    } else if (flag_is(f, "--delay-ns", v)) {
+        rc = cxl_parse_u32(f, v, 0, 1000000, &opt.delay_ns);
+        opt.delay_set = 1;
+    } else if (flag_is(f, "--bare-slots", v)) {
+        rc = cxl_parse_u64(f, v, 0, 1ull << 32, &opt.bare_slots);
+        if (!rc && opt.bare_slots && (opt.bare_slots < 2 || !is_pow2(opt.bare_slots)))
+            die("--bare-slots %s: must be a power of two >= 2, or 0", v);
+    } else if (flag_is(f, "--bare-lines", v)) {
+        rc = cxl_parse_u32(f, v, 1, 2, &opt.bare_lines);
+    } else if (flag_is(f, "--bare-slot-size", v)) {
+        if ((rc = cxl_parse_size(f, v, &opt.bare_slot)) == 0 && opt.bare_slot &&
+            (opt.bare_slot < 64 || opt.bare_slot > (1u << 20) || !is_pow2(opt.bare_slot)))
+            die("--bare-slot-size %s: must be a power of two in [64, 1M], or 0", v);
+    } else {
+        rc = NOT_MINE;
+    }
+    return rc;
+}
+
+static void parse_impl(const char *v)
+{
+    if (strcmp(v, "both") && strcmp(v, "lib") && strcmp(v, "libcxldsm") && strcmp(v, "bare"))
+        die("--impl %s: expected both, lib or bare", v);
+    opt.run_bare = strcmp(v, "lib") && strcmp(v, "libcxldsm");
+    opt.run_lib = strcmp(v, "bare") != 0;
+    opt.impl = opt.run_lib && !opt.run_bare ? IMPL_LIB : IMPL_BARE;
+}
+
+/* The echo server's flags, set by spawn.c: 0, an error, or NOT_MINE. */
+static int parse_echo_flag(const char *f, const char *v)
+{
+    int rc = 0;
+    uint32_t u = 0;
+    if (flag_is(f, "--role", v)) {
+        if (strcmp(v, "echo") != 0)
+            die("--role %s: the only role is echo", v);
+        opt.role_echo = 1;
+    } else if (flag_is(f, "--ready-fd", v)) {
+        rc = cxl_parse_u32(f, v, 0, 1u << 20, &u);
+        opt.ready_fd = (int)u;
+    } else if (flag_is(f, "--cpu", v)) {
+        if (strcmp(v, "-1") != 0)
+            rc = cxl_parse_u32(f, v, 0, CPU_SETSIZE - 1, &u);
+        opt.cpu = strcmp(v, "-1") ? (int)u : -1;
+    } else {
+        rc = NOT_MINE;
+    }
+    return rc;
+}
+
+/* Flags that shape the run: 0, a cxl_parse_* error, or NOT_MINE. */
+static int parse_run_flag(const char *f, const char *v)
+{
+    int rc = 0;
+    if (flag_is(f, "--round-trips", v))
+        rc = cxl_parse_u64(f, v, 0, 1ull << 32, &opt.round_trips);
+    else if (flag_is(f, "--warmup", v))
+        rc = cxl_parse_u64(f, v, 0, 1ull << 40, &opt.warmup);
+    else if (flag_is(f, "--inflight", v))
+        parse_inflight(v);
+    else if (flag_is(f, "--messages", v))
+        rc = cxl_parse_u64(f, v, 1, 1ull << 48, &opt.messages);
+    else if (flag_is(f, "--seconds", v))
+        rc = cxl_parse_u64(f, v, 0, 86400, &opt.seconds);
+    else if (flag_is(f, "--csv", v))
+        opt.csv = v;
+    else if (flag_is(f, "--rounds", v))
+        rc = cxl_parse_u32(f, v, 1, MAX_ROUNDS, &opt.rounds);
+    else if (flag_is(f, "--echo-spin", v))
+        rc = cxl_parse_u32(f, v, 0, UINT32_MAX, &opt.echo_spin);
+    else if (flag_is(f, "--impl", v))
+        parse_impl(v);
+    else
+        rc = parse_echo_flag(f, v);
+    return rc;
+}
+
+/* Flags without a value: 1 if f is one (and handled). */
+static int parse_switch(const char *f)
+{
+    if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
+        usage(stdout);
+        exit(0);
+    } else if (!strcmp(f, "--no-pin")) {
+        opt.pin = 0;
+    } else if (!strcmp(f, "--prefault")) {
+        opt.prefault = 1;
+    } else if (!strcmp(f, "--hugepage")) {
+        opt.hugepage = 1;
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static void parse_args(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        if (parse_switch(f))
+            continue;
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = parse_medium_flag(f, v);
+        if (rc == NOT_MINE)
+            rc = parse_run_flag(f, v);
+        if (rc == NOT_MINE) {
+            usage(stderr);
+            die("unknown flag %s", f);
+        }
+        if (rc)
+            die("%s", cxl_last_error());
+        i++;
+    }
+}
+
+/* What only the client checks, once all flags are known. */
+static void check_flags(void)
+{
+    if ((opt.round_trips && opt.round_trips < opt.rounds) ||
+        (opt.n_inflight && !opt.seconds && opt.messages < opt.rounds))
+        die("--round-trips and --messages must be at least --rounds (%u)", opt.rounds);
+    if (opt.bare_slot && opt.bare_slot < 64ull * opt.bare_lines)
+        die("--bare-slot-size %" PRIu64 " is smaller than --bare-lines %u x 64 B", opt.bare_slot,
+            opt.bare_lines);
+    if (!opt.delay_set) {
+        int rc = cxl_delay_from_env(&opt.delay_ns);
+        if (rc)
+            die("%s", cxl_last_error());
+    }
+    if (opt.pin) {
+        cpu_set_t allowed;
+        if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || !CPU_ISSET(0, &allowed) ||
+            !CPU_ISSET(1, &allowed))
+            die("CPUs 0 and 1 are not both available to this process (use --no-pin)");
+        pin_to(0, "client");
+    }
+}
+
+/* --- the measurements ------------------------------------------------------------ */
+
+static void print_setup(const struct client *c, double oh_tsc, double oh_clock)
+{
+    char desc[512];
+    printf("ring_pingpong: %u B messages; library slot %u B, %u slots/queue; bare ring %" PRIu64
+           " B slots%s, %" PRIu64 " slots/queue; delay %u ns; map %" PRIu64 " B%s%s; %u rounds\n",
+           MSG_SIZE, opt.slot_size, cxl_layout_geometry(c->layout)->slots, bare_slot_size(),
+           opt.bare_lines > 1 ? " (2 lines per message)" : "", c->breq.nslots, opt.delay_ns,
+           opt.map_size, opt.prefault ? ", prefaulted" : "", opt.hugepage ? ", MADV_HUGEPAGE" : "",
+           opt.rounds);
+    printf("client pid %d on CPU %d, echo server on CPU %s; library medium: %s\n", (int)getpid(),
+           sched_getcpu(), opt.pin ? "1" : "any (unpinned)",
+           cxl_medium_describe(c->lib_medium, desc, sizeof desc));
+    printf("timestamps: %s at %.3f ticks/ns, %.1f ns per call (clock_gettime: %.1f ns per call); "
+           "one stamp per round trip, its cost is inside every sample\n",
+           TICKS_NAME, ticks_per_ns, oh_tsc, oh_clock);
+    fflush(stdout);
+}
+
+/* Set up a measurement pair: w in flight (1: latency), room for its samples
+ * (latency) or its histogram (throughput). */
+static void alloc_pair(struct meas pair[2], uint32_t w, uint64_t total, int latency)
+{
+    for (int i = 0; i < 2; i++) {
+        struct meas *m = &pair[i];
+        m->impl = (enum impl)i;
+        m->inflight = w;
+        m->rounds = opt.rounds;
+        m->have = i == IMPL_LIB ? opt.run_lib : opt.run_bare;
+        if (!m->have)
+            continue;
+        if (latency && !(m->samples = malloc(total * sizeof *m->samples)))
+            die("out of memory for %" PRIu64 " samples", total);
+        if (!latency && !(m->h = malloc(sizeof *m->h)))
+            die("out of memory");
+        if (m->h)
+            cxl_hist_init(m->h);
+    }
+}
+
+/* Compute the figures of a pair and free what it recorded. */
+static void finish_pair(struct meas pair[2])
+{
+    for (int i = 0; i < 2; i++) {
+        finish_meas(&pair[i]);
+        free(pair[i].samples);
+        pair[i].samples = NULL;
+        free(pair[i].h);
+        pair[i].h = NULL;
+    }
+}
+
+/* One implementation in round r of a measurement (latency if w == 0):
+ * start its server, run n round trips, stop the server, account. */
+static void run_one(struct client *c, struct meas *m, uint32_t w, uint32_t r, uint64_t n)
+{
+    static int shown[2];
+    enum impl impl = m->impl;
+    char info[256], label[128];
+    uint64_t wall0 = cxl_now_ns();
+    spawn_echo(impl, info, sizeof info);
+    if (!shown[impl]) {
+        fprintf(stderr, "echo server (%s): %s; the client mapped it at %p\n", impl_names[impl], info,
+                cxl_medium_base(impl == IMPL_LIB ? c->lib_medium : c->bare_medium));
+        shown[impl] = 1;
+    }
+    double secs;
+    uint64_t done = n, csw0 = involuntary_switches();
+    if (w == 0) {
+        snprintf(label, sizeof label, "latency %s, round %u/%u", impl_names[impl], r + 1, opt.rounds);
+        secs = client_latency(c, impl, n, m->samples + m->round_trips, label);
+    } else {
+        snprintf(label, sizeof label, "throughput W=%u %s, round %u/%u", w, impl_names[impl], r + 1,
+                 opt.rounds);
+        double limit = opt.seconds ? (double)opt.seconds / opt.rounds : 0;
+        secs = client_throughput(c, impl, w, n, limit, m->h, &done, label);
+    }
+    struct echo_stats es;
+    m->preempted += involuntary_switches() - csw0;
+    m->preempted += stop_echo(c, impl, &es);
+    m->wall += (double)(cxl_now_ns() - wall0) / 1e9;
+    m->echo_batches += es.batches;
+    m->echo_msgs += es.msgs;
+    m->sends += c->sends;
+    m->recvs += c->recvs;
+    m->msgs += c->msgs;
+    c->sends = c->recvs = c->msgs = 0;
+    m->rate[r] = (double)done / secs;
+    m->round_trips += done;
+    m->seconds += secs;
+}
+
+/* A measurement: w in flight (0: the latency one), total round trips split
+ * over the rounds, bare and library alternating (AB BA AB ...). */
+static void run_measurement(struct client *c, struct meas pair[2], uint32_t w, uint64_t total)
+{
+    uint32_t R = opt.rounds;
+    alloc_pair(pair, w ? w : 1, total, w == 0);
+    for (uint32_t r = 0; r < R; r++) {
+        /* this round's share of the round trips; the last takes the rest */
+        uint64_t n = total / R + (r == R - 1 ? total % R : 0);
+        for (int k = 0; k < 2; k++) {
+            enum impl impl = (r & 1) ? (k ? IMPL_BARE : IMPL_LIB) : (k ? IMPL_LIB : IMPL_BARE);
+            if (pair[impl].have && n != 0)
+                run_one(c, &pair[impl], w, r, n);
+        }
+    }
+    finish_pair(pair);
+}
+
+int main(int argc, char **argv)
+{
+    parse_args(argc, argv);
+    if (opt.role_echo)
+        return echo_main();
+    install_cleanup();
+    check_flags();
+    label_impls();
+    calibrate_ticks();
+    double oh_tsc = stamp_overhead_ns(0), oh_clock = stamp_overhead_ns(1);
+
+    struct client c;
+    media_setup_client(&c);
+    print_setup(&c, oh_tsc, oh_clock);
+
+    struct meas lat[2], tp[MAX_INFLIGHT_SETS][2];
+    memset(lat, 0, sizeof lat);
+    memset(tp, 0, sizeof tp);
+    if (opt.round_trips)
+        run_measurement(&c, lat, 0, opt.round_trips);
+    for (int i = 0; i < opt.n_inflight; i++)
+        run_measurement(&c, tp[i], opt.inflight[i], opt.messages);
+    print_report(lat, tp);
+    if (opt.hugepage)
+        printf("huge pages: the client's library mapping has %" PRIu64 " kB, its bare mapping %" PRIu64
+               " kB mapped with 2 MiB pages (of %" PRIu64 " kB each)\n",
+               pmd_mapped_kb(cxl_medium_base(c.lib_medium)),
+               pmd_mapped_kb(cxl_medium_base(c.bare_medium)), opt.map_size >> 10);
+    if (opt.csv)
+        write_csv(lat, tp);
+    media_teardown_client(&c);
+    return 0;
+}

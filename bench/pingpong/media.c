@@ -1,0 +1,213 @@
+/* media.c - the two media of the ring ping-pong benchmark: the library medium
+ * (a ring layout, ring 0 used) and the bare medium (bare_ring.h). Their paths
+ * (--path and --path.bare, or unique /dev/shm temp files), their creation
+ * and removal, the geometry of the bare ring, the client's ends of both
+ * rings, and the huge-page diagnostics (--hugepage). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pingpong.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+static char g_path[2][256];       /* media: [0] library, [1] bare */
+static volatile int g_remove[2];  /* remove g_path[i] at exit (created here) */
+
+const char *media_path(enum impl impl)
+{
+    return g_path[impl == IMPL_LIB ? 0 : 1];
+}
+
+void media_remove(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (g_remove[i]) {
+            unlink(g_path[i]);
+            g_remove[i] = 0;
+        }
+}
+
+/* Medium i (0 library, 1 bare): --path (and --path.bare), or a unique temp
+ * file. Files created here are removed at exit; an existing --path is not. */
+static void make_medium_path(int i, const char *suffix)
+{
+    if (opt.path) {
+        if (strlen(opt.path) + strlen(".bare") >= sizeof g_path[i])
+            die("--path %s: too long", opt.path);
+        snprintf(g_path[i], sizeof g_path[i], i ? "%s.bare" : "%s", opt.path);
+        struct stat st;
+        g_remove[i] = stat(g_path[i], &st) != 0;
+        return;
+    }
+    snprintf(g_path[i], sizeof g_path[i], "/dev/shm/cxl_pingpong_%d_%s.XXXXXX", (int)getpid(), suffix);
+    int fd = mkstemp(g_path[i]);
+    if (fd < 0)
+        die("cannot create a temp file in /dev/shm: %s", strerror(errno));
+    close(fd);
+    g_remove[i] = 1;
+}
+
+int open_medium(const char *path, int create, struct cxl_medium **m)
+{
+    struct cxl_medium_config cfg;
+    cxl_medium_config_init(&cfg);
+    cfg.path = path;
+    cfg.map_size = opt.map_size;
+    cfg.create = create;
+    cfg.prefault = opt.prefault;
+    return cxl_medium_open(&cfg, m);
+}
+
+/* --- the bare ring's geometry -------------------------------------------------- */
+
+uint64_t bare_slot_size(void)
+{
+    return opt.bare_slot ? opt.bare_slot : 64ull * opt.bare_lines;
+}
+
+/* Bare ring slots per queue: --bare-slots, or the largest power of two the
+ * mapping holds. */
+static uint64_t bare_slot_count(void)
+{
+    uint64_t s = 1, sz = bare_slot_size();
+    while (bare_bytes(s * 2, sz) <= opt.map_size)
+        s *= 2;
+    if (opt.bare_slots == 0)
+        return s;
+    if (bare_bytes(opt.bare_slots, sz) > opt.map_size)
+        die("--bare-slots %" PRIu64 " needs %" PRIu64 " bytes but --map-size is %" PRIu64,
+            opt.bare_slots, bare_bytes(opt.bare_slots, sz), opt.map_size);
+    return opt.bare_slots;
+}
+
+/* Check the bare medium's control page (written by the client). */
+struct bare_ctl *bare_attach(struct cxl_medium *m)
+{
+    struct bare_ctl *c = cxl_medium_base(m);
+    if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != BARE_MAGIC)
+        die("bare medium %s: magic 0x%016" PRIx64 " is not BARERING", cxl_medium_path(m), c->magic);
+    uint64_t n = c->slots, sz = c->slot_size;
+    if (n < 2 || (n & (n - 1)) || sz != bare_slot_size() || bare_bytes(n, sz) > cxl_medium_size(m))
+        die("bare medium %s: %" PRIu64 " slots of %" PRIu64 " B impossible for %" PRIu64 " bytes",
+            cxl_medium_path(m), n, sz, cxl_medium_size(m));
+    return c;
+}
+
+/* --- the client's ends --------------------------------------------------------------- */
+
+/* Create and format the library medium, claim ring 0, check every window
+ * fits (twice the window, for PAD). */
+static void setup_lib(struct client *c)
+{
+    int rc;
+    make_medium_path(0, "lib");
+    if ((rc = open_medium(g_path[0], 1, &c->lib_medium)) != 0)
+        die("open %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
+    struct cxl_format_params p = {.ring_count = opt.ring_count, .slot_size = opt.slot_size};
+    if ((rc = cxl_layout_format(c->lib_medium, &p, &c->layout)) != 0)
+        die("format %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
+    cxl_layout_set_delay_ns(c->layout, opt.delay_ns);
+    if ((rc = cxl_ring_claim(c->layout, 0, 0, NULL, &c->claim)) != 0)
+        die("claim ring 0: %s: %s", cxl_strerror(rc), cxl_last_error());
+    if ((rc = cxl_queue_init(&c->req, c->layout, 0, CXL_REQ, CXL_PRODUCER)) != 0 ||
+        (rc = cxl_queue_init(&c->resp, c->layout, 0, CXL_RESP, CXL_CONSUMER)) != 0)
+        die("queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
+    const struct cxl_geometry *g = cxl_layout_geometry(c->layout);
+    uint32_t per_msg = (MSG_SIZE + CXL_MSG_HDR_SIZE + g->slot_size - 1) / g->slot_size;
+    for (int i = 0; i < opt.n_inflight; i++)
+        if ((uint64_t)opt.inflight[i] * per_msg * 2 > g->slots)
+            die("--inflight %u needs %u slots per queue (twice the window, for PAD), the layout has %u "
+                "(raise --map-size or lower --slot-size)", opt.inflight[i], opt.inflight[i] * per_msg * 2,
+                g->slots);
+    if (opt.hugepage)
+        advise_huge(c->lib_medium, "client, library medium");
+}
+
+/* Create the bare medium and write its control page. */
+static void setup_bare(struct client *c)
+{
+    int rc;
+    make_medium_path(1, "bare");
+    uint64_t slots = bare_slot_count();
+    for (int i = 0; i < opt.n_inflight; i++)
+        if (opt.inflight[i] > slots)
+            die("--inflight %u is more than the bare ring's %" PRIu64 " slots", opt.inflight[i], slots);
+    if ((rc = open_medium(g_path[1], 1, &c->bare_medium)) != 0)
+        die("open %s: %s: %s", g_path[1], cxl_strerror(rc), cxl_last_error());
+    struct bare_ctl *ctl = cxl_medium_base(c->bare_medium);
+    memset(ctl, 0, BARE_DATA_OFF);
+    ctl->slots = slots;
+    ctl->slot_size = bare_slot_size();
+    __atomic_store_n(&ctl->magic, BARE_MAGIC, __ATOMIC_RELEASE);
+    uint64_t dt = cxl_delay_ticks(opt.delay_ns);
+    bare_init(&c->breq, ctl, 0, 1, dt);
+    bare_init(&c->bresp, ctl, 1, 0, dt);
+    if (opt.hugepage)
+        advise_huge(c->bare_medium, "client, bare medium");
+}
+
+void media_setup_client(struct client *c)
+{
+    memset(c, 0, sizeof *c);
+    setup_lib(c);
+    setup_bare(c);
+}
+
+void media_teardown_client(struct client *c)
+{
+    cxl_ring_release(&c->claim);
+    cxl_layout_close(c->layout);
+    cxl_medium_close(c->lib_medium);
+    cxl_medium_close(c->bare_medium);
+}
+
+/* --- huge pages (diagnostic) ------------------------------------------------------------ */
+
+/* kB of the mapping at base that the kernel maps with 2 MiB entries. */
+uint64_t pmd_mapped_kb(const void *base)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return 0;
+    char line[512];
+    int in = 0;
+    uint64_t kb = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, v;
+        size_t tok = strcspn(line, " ");
+        if (tok > 0 && line[tok - 1] != ':' && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+            in = (uintptr_t)base >= lo && (uintptr_t)base < hi; /* a mapping's first line */
+        else if (in && (sscanf(line, "FilePmdMapped: %lu kB", &v) == 1 ||
+                        sscanf(line, "ShmemPmdMapped: %lu kB", &v) == 1))
+            kb += v;
+    }
+    fclose(f);
+    return kb;
+}
+
+/* --hugepage: ask for transparent huge pages on the mapping and try to
+ * collapse what is populated. On /dev/shm (tmpfs mounted without huge=) both
+ * are accepted or refused without effect; the client reports at the end how
+ * much of its mappings the kernel actually mapped with 2 MiB pages. */
+void advise_huge(struct cxl_medium *m, const char *who)
+{
+    uint8_t *base = cxl_medium_base(m);
+    uint64_t size = cxl_medium_size(m);
+    uint64_t huge = 2ull << 20;
+    uintptr_t lo = ((uintptr_t)base + huge - 1) & ~(uintptr_t)(huge - 1);
+    uintptr_t hi = ((uintptr_t)base + size) & ~(uintptr_t)(huge - 1);
+    int a = madvise(base, size, MADV_HUGEPAGE) == 0 ? 0 : errno;
+    int c = hi > lo ? (madvise((void *)lo, hi - lo, MADV_COLLAPSE) == 0 ? 0 : errno) : EINVAL;
+    if (!opt.role_echo) /* the server does the same, silently */
+        fprintf(stderr, "%s: MADV_HUGEPAGE %s, MADV_COLLAPSE %s, mapping %s 2 MiB aligned\n", who,
+                a ? strerror(a) : "ok", c ? strerror(c) : "ok",
+                ((uintptr_t)base & (huge - 1)) ? "not" : "is");
+}

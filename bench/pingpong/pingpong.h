@@ -1,0 +1,187 @@
+/* pingpong.h - what the files of the ring ping-pong benchmark share: the
+ * flags, the client's ends of both rings, the results of a measurement, the
+ * TSC clock, and the entry points of each file.
+ *
+ * The benchmark measures round trips over one libcxldsm ring between two
+ * processes, against a bare hand-written SPSC ring (bare_ring.h) in the same
+ * run, so every figure can be read as a ratio on a noisy machine
+ * (docs/BENCHMARKS.md). Files:
+ *   main.c    flags, clock calibration, the rounds of every measurement
+ *   client.c  the client loops (latency, throughput) and reply verification
+ *   echo.c    the echo server process (--role echo)
+ *   spawn.c   starting, stopping and reaping the echo server; cleanup on
+ *             every exit path
+ *   media.c   the two media: paths, creation, format, huge pages
+ *   report.c  progress, percentiles, the tables and the CSV rows */
+#ifndef BENCH_PINGPONG_H
+#define BENCH_PINGPONG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cxl/latency.h"
+#include "cxl/ring.h"
+#include "cxl/wait.h"
+
+#include "bare_ring.h"
+
+#define MSG_SIZE 64u            /* payload bytes of every message */
+#define OP_ECHO 1u
+#define OP_STOP 0xfffeu
+#define STOP_SEQ UINT64_MAX     /* sequence number of the stop message */
+#define MAX_INFLIGHT_SETS 8
+#define MAX_ROUNDS 64
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+enum impl { IMPL_BARE = 0, IMPL_LIB = 1 };
+extern const char *const impl_names[2];
+
+struct opts {
+    const char *path;       /* library medium; NULL: unique temp file */
+    uint64_t map_size;
+    uint32_t slot_size;
+    uint32_t ring_count;
+    uint32_t delay_ns;
+    int delay_set;
+    uint64_t round_trips;
+    uint64_t warmup;
+    uint32_t inflight[MAX_INFLIGHT_SETS];
+    int n_inflight;
+    uint64_t messages;
+    uint64_t seconds;
+    const char *csv;
+    int pin;
+    int prefault;
+    int hugepage;
+    uint64_t bare_slots;    /* 0: as many as --map-size holds */
+    uint32_t bare_lines;    /* cache lines per bare message: 1, or 2 (diagnostic) */
+    uint64_t bare_slot;     /* bare slot bytes; 0: 64 x bare_lines (diagnostic) */
+    uint32_t rounds;
+    uint32_t echo_spin;     /* empty polls before the server backs off */
+    int run_bare, run_lib;
+    /* internal, for the echo server */
+    int role_echo;
+    enum impl impl;
+    int ready_fd;
+    int cpu;
+};
+
+extern struct opts opt;
+
+/* Print "ring_pingpong: ..." and exit 1 (the client's exit handler kills the
+ * echo server and removes the media). */
+void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* --- clock: the TSC where there is one ------------------------------------- */
+
+#if defined(__x86_64__) || defined(__i386__)
+static ALWAYS_INLINE uint64_t ticks(void) { return __builtin_ia32_rdtsc(); }
+#define TICKS_NAME "rdtsc"
+#else
+static ALWAYS_INLINE uint64_t ticks(void) { return cxl_now_ns(); }
+#define TICKS_NAME "clock_gettime(CLOCK_MONOTONIC)"
+#endif
+
+extern double ticks_per_ns;   /* set by calibrate_ticks() */
+extern uint64_t ns_per_tick_q32; /* the same as a 32.32 fixed-point factor */
+
+static inline double ticks_to_us(double t) { return t / ticks_per_ns / 1000.0; }
+
+static ALWAYS_INLINE uint64_t ticks_to_ns(uint64_t t)
+{
+    return (uint64_t)(((unsigned __int128)t * ns_per_tick_q32) >> 32);
+}
+
+/* --- the client ----------------------------------------------------------------- */
+
+struct client {
+    struct cxl_medium *lib_medium, *bare_medium;
+    struct cxl_layout *layout;
+    struct cxl_claim claim;
+    struct cxl_queue req, resp;  /* library: request producer, response consumer */
+    struct bare_q breq, bresp;   /* baseline */
+    uint64_t stall_since;        /* ns when the current wait became long */
+    uint64_t sends, recvs;       /* throughput: batches submitted / received */
+    uint64_t msgs;               /* throughput: messages sent */
+};
+
+/* One message in flight, n measured round trips after --warmup; out[i] is the
+ * whole client cycle of round trip i, in ticks. Returns the measured seconds. */
+double client_latency(struct client *c, enum impl impl, uint64_t n, uint32_t *out,
+                      const char *label);
+/* w messages in flight, n measured round trips (or `seconds` if > 0); the
+ * batch-submit-to-receipt times go into h (ns). Returns the measured seconds,
+ * the measured round trips in *counted. */
+double client_throughput(struct client *c, enum impl impl, uint32_t w, uint64_t n,
+                         double seconds, struct cxl_hist *h, uint64_t *counted,
+                         const char *label);
+/* Send the stop message and check its echo. */
+void client_send_stop(struct client *c, enum impl impl);
+
+/* --- the echo server and its process ------------------------------------------ */
+
+/* What the server did, reported to the client when it stops. */
+struct echo_stats {
+    uint64_t batches, msgs, empty;
+};
+
+int echo_main(void);                             /* echo.c: --role echo */
+
+void install_cleanup(void);                      /* spawn.c */
+void pin_to(int cpu, const char *who);
+void spawn_echo(enum impl impl, char *info, size_t infolen);
+int echo_check_alive(const char *what);
+uint64_t stop_echo(struct client *c, enum impl impl, struct echo_stats *st);
+uint64_t involuntary_switches(void);
+
+/* --- media --------------------------------------------------------------------------- */
+
+int open_medium(const char *path, int create, struct cxl_medium **m);
+const char *media_path(enum impl impl);
+void media_remove(void);                         /* async-signal-safe */
+void media_setup_client(struct client *c);
+void media_teardown_client(struct client *c);
+struct bare_ctl *bare_attach(struct cxl_medium *m);
+uint64_t bare_slot_size(void);
+void advise_huge(struct cxl_medium *m, const char *who);
+uint64_t pmd_mapped_kb(const void *base);
+
+/* --- results ----------------------------------------------------------------------------- */
+
+/* One implementation in one measurement, over all its rounds. */
+struct meas {
+    int have;
+    enum impl impl;
+    uint32_t inflight;          /* 1: the latency measurement */
+    uint32_t rounds;
+    double rate[MAX_ROUNDS];    /* round trips/s of each round */
+    uint64_t round_trips;       /* measured, all rounds */
+    double seconds;             /* measured, all rounds */
+    uint32_t *samples;          /* latency: one per round trip, in ticks */
+    struct cxl_hist *h;         /* throughput: submit-to-receipt, in ns */
+    /* computed by finish_meas */
+    double p50, p99, p999, max; /* us */
+    double rt_per_s, rt_min, rt_max; /* median, min, max of the rounds */
+    uint64_t preempted;         /* involuntary context switches, client + server */
+    double wall;                /* seconds from server start to stop, all rounds */
+    uint64_t sends, recvs;      /* client batches: submits, non-empty peek rounds */
+    uint64_t msgs;              /* client messages, warm-up included */
+    uint64_t echo_batches, echo_msgs; /* server batches and messages */
+};
+
+struct progress {
+    const char *label;
+    uint64_t start_ns, last_ns;
+    int tty;
+};
+
+void progress_start(struct progress *p, const char *label);
+void progress_tick(struct progress *p, uint64_t done, uint64_t total);
+void progress_end(struct progress *p, const char *summary);
+
+void label_impls(void);
+void finish_meas(struct meas *m);
+void print_report(const struct meas lat[2], struct meas tp[][2]);
+void write_csv(const struct meas lat[2], struct meas tp[][2]);
+
+#endif

@@ -1,0 +1,252 @@
+/* spawn.c - the processes of the ring ping-pong benchmark: starting the echo
+ * server (fork + exec of /proc/self/exe --role echo, so it maps the medium on
+ * its own, like a second host), stopping and reaping it, pinning, and the
+ * cleanup that runs on every exit path of the client: exit (atexit),
+ * SIGINT/SIGTERM/SIGHUP/SIGQUIT, and PR_SET_PDEATHSIG for the server if the
+ * client is SIGKILLed. Cleanup kills and reaps the server and removes the
+ * media created by this run. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pingpong.h"
+
+#define READY_TIMEOUT_MS 10000
+
+static pid_t g_parent;            /* pid of the bench (client) process */
+static volatile pid_t g_child;    /* running echo server, 0 if none */
+static int g_child_fd = -1;       /* its ready/stats pipe */
+
+/* --- cleanup: the child and the media are released on every exit path ----- */
+
+static void reap_echo(void)
+{
+    pid_t p = g_child;
+    if (p > 0) {
+        kill(p, SIGKILL);
+        while (waitpid(p, NULL, 0) < 0 && errno == EINTR) {
+        }
+        g_child = 0;
+    }
+}
+
+static void cleanup(void)
+{
+    if (getpid() != g_parent)
+        return;
+    reap_echo();
+    media_remove();
+}
+
+static void on_signal(int sig)
+{
+    if (getpid() != g_parent) /* a child between fork and exec */
+        _exit(128 + sig);
+    cleanup();
+    static const char msg[] = "\nring_pingpong: interrupted: echo server killed, media removed\n";
+    ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)r;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void install_cleanup(void)
+{
+    g_parent = getpid();
+    atexit(cleanup);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
+}
+
+void pin_to(int cpu, const char *who)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        die("%s: cannot pin to CPU %d: %s (use --no-pin)", who, cpu, strerror(errno));
+}
+
+uint64_t involuntary_switches(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_nivcsw : 0;
+}
+
+/* --- starting the echo server --------------------------------------------------- */
+
+/* The server's command line: the flags it needs, as text. */
+struct echo_argv {
+    char map_size[32], delay[32], fd[16], cpu[16], spin[16], lines[16], bslot[32];
+    const char *argv[32];
+};
+
+static void echo_argv(struct echo_argv *e, enum impl impl, int ready_fd)
+{
+    snprintf(e->map_size, sizeof e->map_size, "%" PRIu64, opt.map_size);
+    snprintf(e->delay, sizeof e->delay, "%u", opt.delay_ns);
+    snprintf(e->fd, sizeof e->fd, "%d", ready_fd);
+    snprintf(e->cpu, sizeof e->cpu, "%d", opt.pin ? 1 : -1);
+    snprintf(e->spin, sizeof e->spin, "%u", opt.echo_spin);
+    snprintf(e->lines, sizeof e->lines, "%u", opt.bare_lines);
+    snprintf(e->bslot, sizeof e->bslot, "%" PRIu64, opt.bare_slot);
+    const char **a = e->argv;
+    *a++ = "ring_pingpong";
+    *a++ = "--role";           *a++ = "echo";
+    *a++ = "--impl";           *a++ = impl_names[impl];
+    *a++ = "--path";           *a++ = media_path(impl);
+    *a++ = "--map-size";       *a++ = e->map_size;
+    *a++ = "--delay-ns";       *a++ = e->delay;
+    *a++ = "--echo-spin";      *a++ = e->spin;
+    *a++ = "--ready-fd";       *a++ = e->fd;
+    *a++ = "--cpu";            *a++ = e->cpu;
+    *a++ = "--bare-lines";     *a++ = e->lines;
+    *a++ = "--bare-slot-size"; *a++ = e->bslot;
+    if (opt.prefault)
+        *a++ = "--prefault";
+    if (opt.hugepage)
+        *a++ = "--hugepage";
+    *a = NULL;
+}
+
+/* Fork and exec; the child keeps fds[1] as its ready fd. */
+static pid_t fork_echo(enum impl impl, int fds[2])
+{
+    struct echo_argv e;
+    echo_argv(&e, impl, fds[1]);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        /* die with the client even if it is SIGKILLed */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != g_parent)
+            _exit(1);
+        fcntl(fds[1], F_SETFD, 0); /* keep the ready fd across exec */
+        execv("/proc/self/exe", (char *const *)e.argv);
+        fprintf(stderr, "ring_pingpong: exec /proc/self/exe: %s\n", strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Read the server's first line into info (up to the newline). */
+static void read_ready_line(enum impl impl, pid_t pid, int fd, char *info, size_t infolen)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    size_t len = 0;
+    info[0] = '\0';
+    while (len + 1 < infolen) {
+        int r = poll(&p, 1, READY_TIMEOUT_MS);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            die("echo server (%s, pid %d) not ready after %d ms", impl_names[impl], (int)pid,
+                READY_TIMEOUT_MS);
+        ssize_t n = read(fd, info + len, infolen - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        info[len] = '\0';
+        if (strchr(info, '\n'))
+            break;
+    }
+}
+
+/* Start the server for impl and wait for its ready line (returned in info). */
+void spawn_echo(enum impl impl, char *info, size_t infolen)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        die("pipe: %s", strerror(errno));
+    pid_t pid = fork_echo(impl, fds);
+    g_child = pid;
+    close(fds[1]);
+    read_ready_line(impl, pid, fds[0], info, infolen);
+    g_child_fd = fds[0];
+    if (strncmp(info, "ready ", 6) != 0) {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        g_child = 0;
+        die("echo server (%s) failed to start (exit status %d)", impl_names[impl],
+            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+    char *nl = strchr(info, '\n');
+    if (nl)
+        *nl = '\0';
+}
+
+/* The client's watchdog: a server that died ends the run. Returns its pid. */
+int echo_check_alive(const char *what)
+{
+    int status;
+    pid_t p = g_child;
+    if (p > 0 && waitpid(p, &status, WNOHANG) == p) {
+        g_child = 0;
+        if (WIFSIGNALED(status))
+            die("echo server was killed by signal %d while the client %s", WTERMSIG(status), what);
+        die("echo server exited with status %d while the client %s", WEXITSTATUS(status), what);
+    }
+    return (int)p;
+}
+
+/* --- stopping it ------------------------------------------------------------------- */
+
+/* The server's stats line, read after it exited. */
+static void read_echo_stats(struct echo_stats *st)
+{
+    char buf[256];
+    size_t len = 0;
+    ssize_t n;
+    while (len + 1 < sizeof buf && (n = read(g_child_fd, buf + len, sizeof buf - 1 - len)) > 0)
+        len += (size_t)n;
+    buf[len] = '\0';
+    close(g_child_fd);
+    g_child_fd = -1;
+    *st = (struct echo_stats){0};
+    if (sscanf(buf, "stats batches=%" SCNu64 " msgs=%" SCNu64 " empty=%" SCNu64, &st->batches,
+               &st->msgs, &st->empty) != 3)
+        die("echo server did not report its stats (got '%s')", buf);
+}
+
+/* Send the stop message, check its echo, reap the server. Returns the
+ * server's involuntary context switches (it was preempted that often). */
+uint64_t stop_echo(struct client *c, enum impl impl, struct echo_stats *st)
+{
+    client_send_stop(c, impl);
+    pid_t pid = g_child;
+    int status = 0;
+    for (int i = 0; i < 5000; i++) {
+        struct rusage ru;
+        pid_t r = wait4(pid, &status, WNOHANG, &ru);
+        if (r == pid) {
+            g_child = 0;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                die("echo server (%s) ended badly (status 0x%x)", impl_names[impl], status);
+            read_echo_stats(st);
+            return (uint64_t)ru.ru_nivcsw;
+        }
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    die("echo server (%s, pid %d) did not exit after the stop message", impl_names[impl], (int)pid);
+}

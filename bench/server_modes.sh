@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bench/server_modes.sh - how should the module be driven? Measures, in one
+# run, the two serving drivers of cxl_ring.so (docs/SERVER.md):
+#   thread     a module thread polls the rings and takes Redis's lock per batch
+#   eventloop  Redis's main thread serves from its before-sleep hook, woken by
+#              an eventfd when requests arrive while it sleeps
+# For each: ring GET latency with 1 request in flight, GET throughput with 16
+# and 256 in flight, the same latency while redis-benchmark loads Redis over
+# TCP, and the CPU an idle Redis uses (10 s, from /proc).
+# Usage: bench/server_modes.sh [--requests N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source bench/lib.sh
+
+requests=200000
+[ "${1:-}" = --requests ] && requests=$2
+[[ $requests =~ ^[0-9]+$ && $requests -ge 1000 ]] || die "--requests: need a number >= 1000"
+stamp=$(date +%Y%m%d-%H%M%S)
+mkdir -p results
+csv=results/server_modes_$stamp.csv
+echo "mode,measure,value,unit" >"$csv"
+tool=$BUILD/bin/cxl_ring_direct
+
+ring_get() { # medium inflight extra-label -> "rps p50 p99"
+  local flags=() tmp=$WORK/ring.csv
+  [ "$2" -gt 1 ] && flags=(--pipeline --max-inflight "$2")
+  rm -f "$tmp"
+  "$tool" --path "$1" --bench "$requests" --ops get --keyspace 1000 --latency --quiet --csv "$tmp" \
+     "${flags[@]}" >/dev/null || die "cxl_ring_direct failed"
+  awk -F, 'NR == 2 { print $8, $10, $13 }' "$tmp"
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+for mode in thread eventloop; do
+  medium=/dev/shm/cxl_modes_$$_$mode.raw
+  start_redis "$mode" "$medium" map_size=64M rings=4 serve="$mode"
+  pid=${CLEANUP_PIDS[-1]}
+  progress "$mode: load"
+  "$tool" --path "$medium" --bench 1000 --ops set --keyspace 1000 --quiet --csv /dev/null >/dev/null
+  progress "$mode: latency, 1 in flight"
+  read -r rps p50 p99 < <(ring_get "$medium" 1)
+  echo "$mode,get_rps_1,$rps,req/s" >>"$csv"; echo "$mode,get_p50_1,$p50,us" >>"$csv"; echo "$mode,get_p99_1,$p99,us" >>"$csv"
+  for w in 16 256; do
+    progress "$mode: throughput, $w in flight"
+    read -r rps p50 p99 < <(ring_get "$medium" $w)
+    echo "$mode,get_rps_$w,$rps,req/s" >>"$csv"
+  done
+  progress "$mode: latency under TCP load"
+  redis-benchmark -p "$REDIS_PORT" -c 4 -n 100000000 -t get -r 1000 -q >/dev/null 2>&1 &
+  loader=$!
+  CLEANUP_PIDS+=($loader)
+  sleep 1
+  read -r rps p50 p99 < <(ring_get "$medium" 1)
+  kill $loader 2>/dev/null; wait $loader 2>/dev/null || true
+  echo "$mode,get_p50_1_tcpload,$p50,us" >>"$csv"; echo "$mode,get_p99_1_tcpload,$p99,us" >>"$csv"
+  echo "$mode,get_rps_1_tcpload,$rps,req/s" >>"$csv"
+  progress "$mode: idle CPU (10 s)"
+  sleep 2
+  t0=$(cpu_ticks "$pid"); sleep 10; t1=$(cpu_ticks "$pid")
+  hz=$(getconf CLK_TCK)
+  echo "$mode,idle_cpu,$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz / 10 * 100 }'),% of a core" >>"$csv"
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  wait "$pid" 2>/dev/null || true
+done
+printf '%70s\r' '' >&2
+
+echo "| measure | thread | eventloop | unit |"
+echo "| --- | --- | --- | --- |"
+awk -F, 'NR > 1 { v[$1 "," $2] = $3; u[$2] = $4; if (!($2 in seen)) { seen[$2] = 1; order[n++] = $2 } }
+         END { for (i = 0; i < n; i++) { m = order[i]; printf "| %s | %s | %s | %s |\n", m, v["thread," m], v["eventloop," m], u[m] } }' "$csv"
+echo "csv: $csv"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# demo.sh - the main job, on the embedded default (processes sharing a
+# /dev/shm medium): format a medium, push checked messages through it between
+# two processes, start Redis with the cxl_ring module, show ring and TCP
+# clients sharing one keyspace, then a short ring-vs-TCP-vs-Unix benchmark
+# with a table. Everything it starts, it stops. Usage: scripts/demo.sh [BUILD]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+source bench/lib.sh
+
+step() { printf '\n== %s\n' "$*"; }
+medium=/dev/shm/cxl_demo_$$.raw
+CLEANUP_FILES+=("$medium")
+
+step "1. a shared medium: /dev/shm file, 64 MiB, 4 rings of 4 KiB slots"
+"$BUILD/bin/cxl_shm" --path "$medium" --map-size 64M init --rings 4 | sed -n '1,12p'
+
+step "2. two processes exchange 1,000,000 checked messages through every ring"
+"$BUILD/tests/ring_stress" --messages 250000 | grep -E "client:|ring_stress: (ok|FAILED)"
+
+step "3. Redis (Debian's redis-server) with the cxl_ring module on that medium"
+start_redis demo "$medium" rings=4
+grep -o 'cxl ring: enabled.*' "$REDIS_LOG" | cut -c1-150
+"$BUILD/bin/cxl_ring_direct" --path "$medium" SET greeting "hello over the ring" >/dev/null
+echo "  ring SET greeting    -> TCP redis-cli GET greeting: $(redis-cli -p "$REDIS_PORT" GET greeting)"
+redis-cli -p "$REDIS_PORT" HSET user:1 name ada lang c >/dev/null
+echo "  TCP HSET user:1      -> ring HGETALL user:1: $("$BUILD/bin/cxl_ring_direct" --path "$medium" HGETALL user:1 | paste -sd' ')"
+redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+
+step "4. Redis over ring vs TCP vs Unix socket (same server, same workload, every reply checked)"
+BUILD=$BUILD bench/kv.sh --requests 100000 --threads 2 --sizes 3
+
+step "done: the full benchmarks are 'make bench', bench/kv.sh and bench/server_modes.sh (docs/BENCHMARKS.md)"
