@@ -21,7 +21,7 @@
 #include "cxl/wait.h"
 #include "layout.h"
 
-static char module[512], tool[512], logdir[256];
+static char module[512], tool[512], logdir[300];
 static struct fixture med;
 static struct redis_proc redis;
 static const char *module_args[] = {NULL /* path=... */, "map_size=64M", "rings=4", NULL};
@@ -258,7 +258,7 @@ static int wait_exit(pid_t pid)
 
 static void test_parallel(void)
 {
-    char csv[300];
+    char csv[400];
     snprintf(csv, sizeof csv, "%s/parallel.csv", logdir);
     pid_t pids[4];
     for (int i = 0; i < 4; i++) {
@@ -509,6 +509,10 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd, "mkdir -p %s", logdir);
     if (system(cmd) != 0)
         return 1;
+    if (realpath(logdir, cmd)) /* redis-server chdirs to --dir: paths must be absolute */
+        snprintf(logdir, sizeof logdir, "%.299s", cmd);
+    if (realpath(tool, cmd))
+        snprintf(tool, sizeof tool, "%s", cmd);
     if (realpath(module, cmd))
         snprintf(module, sizeof module, "%s", cmd);
     fixture_path(&med, "/dev/shm", "redis");

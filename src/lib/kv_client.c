@@ -14,7 +14,7 @@
 #include "cxl/wait.h"
 
 #define CLOCK_EVERY 64u        /* empty polls between clock reads */
-#define SERVER_SILENT_NS (1500ull * 1000 * 1000)
+#define SERVER_SILENT_NS (500ull * 1000 * 1000) /* the server beats every 50 ms */
 
 struct pending {
     uint64_t seq, tag, t_ns;
@@ -125,6 +125,10 @@ int cxl_kv_open(const struct cxl_kv_config *cfg, struct cxl_kv **out)
     }
     cxl_backoff_init(&kv->backoff, kv->cfg.spin_us, kv->cfg.yield_us, kv->cfg.max_sleep_us);
     kv->now_ns = cxl_now_ns();
+    struct cxl_server_state s;
+    cxl_server_state(kv->layout, &s);
+    kv->srv_beat = s.heartbeat; /* watch the server's heartbeat from now on */
+    kv->srv_beat_ns = kv->now_ns;
     *out = kv;
     return 0;
 }
