@@ -9,7 +9,7 @@
 # Usage: bench/kv.sh [--requests N] [--threads T] [--sizes 3,1024] [--delay-ns D]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source bench/lib.sh
+source scripts/lib.sh
 
 requests=200000 threads=2 sizes=3,1024 delay=0
 while [ $# -gt 0 ]; do

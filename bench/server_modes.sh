@@ -10,7 +10,7 @@
 # Usage: bench/server_modes.sh [--requests N]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source bench/lib.sh
+source scripts/lib.sh
 
 requests=200000
 [ "${1:-}" = --requests ] && requests=$2

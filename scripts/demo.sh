@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
-source bench/lib.sh
+source scripts/lib.sh
 
 step() { printf '\n== %s\n' "$*"; }
 medium=/dev/shm/cxl_demo_$$.raw

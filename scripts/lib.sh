@@ -1,4 +1,5 @@
-# bench/lib.sh - shell helpers shared by the benchmark scripts and the demo:
+# scripts/lib.sh - shell helpers shared by the benchmark scripts, the shell
+# tests and the demo:
 # free ports, a redis-server with the cxl_ring module, cleanup of everything
 # started (on exit, Ctrl-C or failure), and redis-benchmark CSV parsing.
 # Source it; it sets BUILD (default build) and WORK (a private temp dir).

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# cli_ring.sh - cxl_ring_direct as a one-shot client against a real
+# redis-server with the module: every reply printed exactly as redis-cli
+# prints the same command's reply over TCP (tty style and raw), writes on one
+# side visible on the other, and flag errors. Usage: tests/cli_ring.sh [BUILD]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+source scripts/lib.sh
+set +e
+checks=0 failed=0
+check() { # DESC CONDITION(0 = ok)
+  checks=$((checks + 1))
+  if [ "$2" -ne 0 ]; then failed=$((failed + 1)); echo "cli_ring: FAIL: $1" >&2; fi
+}
+medium=/dev/shm/cxl_cli_ring_$$.raw
+start_redis cli "$medium" map_size=16M rings=2
+ring() { "$BUILD/bin/cxl_ring_direct" --path "$medium" "$@"; }
+tcp() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# state built through both doors
+ring SET s1 "hello world" >/dev/null
+tcp SET s2 'quote" and \ backslash' >/dev/null
+ring RPUSH list a "b c" "" >/dev/null
+tcp HSET hash f1 v1 f2 v2 >/dev/null
+ring SET counter 41 >/dev/null
+tcp SADD set only >/dev/null
+ring SET bin "$(printf 'x\ty\001')" >/dev/null
+
+# each read-only command printed the same by both, tty style and raw
+while IFS= read -r line; do
+  read -ra cmd <<<"$line"
+  for mode in --no-raw --raw; do
+    a=$(ring $mode "${cmd[@]}" 2>&1); b=$(tcp $mode "${cmd[@]}" 2>&1)
+    [ "$a" = "$b" ]; check "$mode ${cmd[*]}: ring '$a' vs redis-cli '$b'" $?
+  done
+done <<'CMDS'
+GET s1
+GET s2
+GET missing
+GET bin
+LRANGE list 0 -1
+LRANGE nolist 0 -1
+HGETALL hash
+SMEMBERS set
+EXISTS s1 s2 missing
+STRLEN s1
+TYPE list
+GET list
+NOSUCHCOMMAND x
+INCRBY counter 0
+CMDS
+
+# fast paths agree with the generic path and with TCP
+[ "$(ring INCR counter)" = 42 ]; check "INCR over the ring" $?
+[ "$(tcp GET counter)" = 42 ]; check "INCR visible over TCP" $?
+[ "$(ring DEL s1)" = 1 ] && [ "$(tcp EXISTS s1)" = 0 ]; check "DEL over the ring" $?
+ring SET ttl v EX 100 >/dev/null; t=$(tcp TTL ttl)
+[ "$t" -gt 90 ] && [ "$t" -le 100 ]; check "SET EX over the ring: TTL $t" $?
+ring SET ttl2 v PX 5000 >/dev/null; t=$(tcp PTTL ttl2)
+[ "$t" -gt 4000 ] && [ "$t" -le 5000 ]; check "SET PX over the ring: PTTL $t" $?
+
+# flag and usage errors: non-zero exit, a message naming the problem
+out=$(ring 2>&1); [ $? -eq 2 ] && grep -q "give a command" <<<"$out"; check "no command" $?
+out=$(ring --bench 0 2>&1); [ $? -eq 2 ] && grep -q -- "--bench" <<<"$out"; check "--bench 0" $?
+out=$(ring --bench 10 --ops set,bogus 2>&1); [ $? -eq 2 ] && grep -q "unknown op 'bogus'" <<<"$out"; check "--ops bogus" $?
+out=$(ring --threads 0 --bench 5 2>&1); [ $? -eq 2 ] && grep -q -- "--threads" <<<"$out"; check "--threads 0" $?
+out=$(ring --ring 7 GET x 2>&1); [ $? -eq 1 ] && grep -q "ring 7 does not exist" <<<"$out"; check "--ring past the rings" $?
+out=$("$BUILD/bin/cxl_ring_direct" --path /dev/shm/no_such_medium_$$ GET x 2>&1); [ $? -eq 1 ] && grep -q "no_such_medium" <<<"$out"; check "missing medium" $?
+out=$(ring --bench 5 GET x 2>&1); [ $? -eq 2 ] && grep -q "takes no command" <<<"$out"; check "--bench with a command" $?
+
+echo "cli_ring: $checks checks, $failed failed"
+[ "$failed" -eq 0 ]
