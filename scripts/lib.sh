@@ -9,11 +9,12 @@ WORK=$(mktemp -d /tmp/cxl-bench.XXXXXX)
 CLEANUP_PIDS=()
 CLEANUP_FILES=("$WORK")
 
-cleanup() {
-  local pid
-  for pid in "${CLEANUP_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${CLEANUP_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-  rm -rf "${CLEANUP_FILES[@]}"
+cleanup() { # never fails: under set -e a failing trap would change the exit code
+  local rc=$? pid
+  for pid in "${CLEANUP_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${CLEANUP_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "${CLEANUP_FILES[@]}" || true
+  return $rc
 }
 trap cleanup EXIT
 trap 'echo "interrupted" >&2; exit 130' INT TERM

@@ -3,10 +3,14 @@
  * and recovers rings that go bad. The Redis module plugs Redis into it (the
  * executor); docs/SERVER.md says how and why.
  *
- * Threading: one thread calls cxl_kv_server_poll()/run(). The executor's
- * begin()/end() bracket each batch (the module takes Redis's lock there).
- * cxl_kv_server_stats() may be called from any thread (counters are read
- * without tearing, not as one snapshot). */
+ * Threading: cxl_kv_server_poll() touches the engine's state and may be
+ * called by several threads only if they hold a common lock (the module: the
+ * Redis lock, held by Redis's main thread in its before-sleep hook and taken
+ * by the serving thread). cxl_kv_server_run() is the serving thread's loop: it
+ * checks for requests without touching the engine's state, and brackets each
+ * poll with the executor's begin()/end() (the module takes Redis's lock
+ * there). cxl_kv_server_pending(), cxl_kv_server_beat() and the stats calls
+ * may be called from any thread. */
 #ifndef CXL_KVSERVER_H
 #define CXL_KVSERVER_H
 
@@ -30,8 +34,8 @@ void cxl_kv_reply_error(struct cxl_kv_reply *rp, const char *fmt, ...)
 
 struct cxl_kv_executor {
     void *ud;
-    void (*begin)(void *ud); /* before a batch (may be NULL) */
-    void (*end)(void *ud);   /* after a batch (may be NULL) */
+    void (*begin)(void *ud); /* run(): before a poll (may be NULL) */
+    void (*end)(void *ud);   /* run(): after a poll (may be NULL) */
     void (*execute)(void *ud, const struct cxl_kv_request *req, struct cxl_kv_reply *rp);
 };
 
@@ -65,15 +69,21 @@ int cxl_kv_server_create(struct cxl_layout *l, const struct cxl_kv_server_config
                          const struct cxl_kv_executor *ex, struct cxl_kv_server **out);
 void cxl_kv_server_destroy(struct cxl_kv_server *s);
 
-/* One pass over every ring: returns the number of requests handled. */
+/* One pass over every ring: returns the number of requests handled. Does not
+ * call begin()/end(): the caller holds whatever lock that needs. */
 int cxl_kv_server_poll(struct cxl_kv_server *s);
 
-/* Does any ring have requests waiting? (cheap; for wake-up decisions) */
-int cxl_kv_server_pending(struct cxl_kv_server *s);
+/* Does any ring have requests waiting? Reads only the shared indices, so any
+ * thread may ask at any time (for wake-up decisions). */
+int cxl_kv_server_pending(const struct cxl_kv_server *s);
 
-/* Poll until *stop becomes non-zero, backing off when idle; beats the
- * server heartbeat. */
+/* Poll until *stop becomes non-zero: polls (within begin/end) when requests
+ * wait and every 10 ms regardless (parked replies, broken rings), backs off
+ * when idle, beats the server heartbeat. */
 void cxl_kv_server_run(struct cxl_kv_server *s, volatile int *stop);
+
+/* Beat the server heartbeat if 50 ms have passed (one thread only). */
+void cxl_kv_server_beat(struct cxl_kv_server *s);
 
 void cxl_kv_server_stats(const struct cxl_kv_server *s, uint32_t ring,
                          struct cxl_kv_ring_stats *st);

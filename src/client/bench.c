@@ -33,11 +33,23 @@ static uint64_t keyspace(const struct client_opts *o)
     return o->keyspace ? o->keyspace : o->bench * o->threads;
 }
 
+/* Decimal digits of k into the end of buf[24]; returns how many. */
+static int u64_digits(char buf[24], uint64_t k)
+{
+    int n = 0;
+    do {
+        buf[23 - n++] = (char)('0' + k % 10);
+        k /= 10;
+    } while (k);
+    memmove(buf, buf + 24 - n, (size_t)n);
+    return n;
+}
+
 /* <prefix><index>, the index zero-padded to key_size (or longer if it must be) */
 static uint32_t make_key(const struct client_opts *o, uint8_t *buf, uint64_t k)
 {
     char digits[24];
-    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)k);
+    int n = u64_digits(digits, k);
     uint32_t p = (uint32_t)strlen(o->key_prefix);
     uint32_t len = o->key_size > (uint32_t)n + p ? o->key_size : (uint32_t)n + p;
     memcpy(buf, o->key_prefix, p);
@@ -46,10 +58,13 @@ static uint32_t make_key(const struct client_opts *o, uint8_t *buf, uint64_t k)
     return len;
 }
 
+/* The value of key k: the alphabet, starting at letter (7k mod 26). */
 static void make_value(const struct client_opts *o, uint8_t *buf, uint64_t k)
 {
-    for (uint32_t j = 0; j < o->val_size; j++)
-        buf[j] = (uint8_t)('a' + (k * 7 + j) % 26);
+    static const char twice[] = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz";
+    const char *from = twice + (k * 7) % 26;
+    for (uint32_t j = 0; j < o->val_size; j += 26)
+        memcpy(buf + j, from, o->val_size - j < 26 ? o->val_size - j : 26);
 }
 
 static void error_at(struct worker *w, uint64_t tag, const char *what, const struct cxl_kv_result *r)

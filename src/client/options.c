@@ -29,6 +29,9 @@ static void usage(FILE *out)
         "  --ring R            claim ring R (default: any free ring; with --threads, the first)\n"
         "  --node-id N         node id recorded as the ring owner (default 0)\n"
         "  --timeout-ms T      per-request timeout (default 5000)\n"
+        "  --spin-us S         waiting for replies: spin S us (default 50; 2 when the\n"
+        "                      client threads and the server outnumber the CPUs), then\n"
+        "  --yield-us Y        yield the CPU for Y us (default 500), then sleep\n"
         "one-shot output:\n"
         "  --raw / --no-raw    raw or redis-cli tty formatting (default: raw unless a terminal)\n"
         "benchmark:\n"
@@ -67,9 +70,11 @@ static int parse_ops(const char *text, struct client_opts *o)
     return o->nops ? 0 : cxl_fail(CXL_EINVAL, "--ops: empty list");
 }
 
+static int spin_given;
+
 enum { O_PATH = 256, O_MAP_SIZE, O_MAP_OFFSET, O_RING, O_NODE, O_TIMEOUT, O_RAW, O_NO_RAW, O_BENCH,
        O_OPS, O_THREADS, O_PIPELINE, O_INFLIGHT, O_KEY_SIZE, O_VAL_SIZE, O_KEYSPACE, O_LATENCY,
-       O_COST, O_CSV, O_LABEL, O_QUIET, O_KEY_PREFIX };
+       O_COST, O_CSV, O_LABEL, O_QUIET, O_KEY_PREFIX, O_SPIN, O_YIELD };
 
 static int parse_one(int c, const char *arg, struct client_opts *o)
 {
@@ -97,6 +102,11 @@ static int parse_one(int c, const char *arg, struct client_opts *o)
     case O_CSV: o->csv = arg; break;
     case O_LABEL: o->label = arg; break;
     case O_QUIET: o->quiet = 1; break;
+    case O_SPIN:
+        rc = cxl_parse_u32("--spin-us", arg, 0, 1000000, &o->kv.spin_us);
+        spin_given = 1;
+        break;
+    case O_YIELD: rc = cxl_parse_u32("--yield-us", arg, 0, 10000000, &o->kv.yield_us); break;
     case O_KEY_PREFIX:
         if (strlen(arg) > 64)
             return cxl_fail(CXL_EINVAL, "--key-prefix: longer than 64 bytes");
@@ -117,7 +127,8 @@ int options_parse(int argc, char **argv, struct client_opts *o)
         {"max-inflight", 1, 0, O_INFLIGHT}, {"key-size", 1, 0, O_KEY_SIZE},
         {"val-size", 1, 0, O_VAL_SIZE}, {"keyspace", 1, 0, O_KEYSPACE}, {"latency", 0, 0, O_LATENCY},
         {"cost", 0, 0, O_COST}, {"csv", 1, 0, O_CSV}, {"label", 1, 0, O_LABEL},
-        {"quiet", 0, 0, O_QUIET}, {"key-prefix", 1, 0, O_KEY_PREFIX}, {"help", 0, 0, 'h'},
+        {"quiet", 0, 0, O_QUIET}, {"key-prefix", 1, 0, O_KEY_PREFIX}, {"spin-us", 1, 0, O_SPIN},
+        {"yield-us", 1, 0, O_YIELD}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0},
     };
     *o = (struct client_opts){.raw = -1, .threads = 1, .max_inflight = 256, .key_size = 16,
@@ -156,6 +167,9 @@ int options_parse(int argc, char **argv, struct client_opts *o)
     }
     if (!o->pipeline)
         o->max_inflight = 1;
+    /* Threads that spin while the server waits for a CPU slow everybody. */
+    if (!spin_given && o->threads + 1 > (uint32_t)sysconf(_SC_NPROCESSORS_ONLN))
+        o->kv.spin_us = 2;
     if (o->raw < 0)
         o->raw = !isatty(STDOUT_FILENO);
     return CLIENT_EXIT_OK;

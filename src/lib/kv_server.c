@@ -20,6 +20,7 @@
 #define STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
 
 #define HEARTBEAT_NS (50ull * 1000 * 1000)
+#define HOUSEKEEPING_NS (10ull * 1000 * 1000) /* run(): poll at least this often */
 #define BROKEN_REASON_INDICES 1u
 
 struct reply_fields {
@@ -40,7 +41,6 @@ struct kv_ring {
     struct parked *parked;
     uint32_t index;
     uint64_t owner_word; /* cached per pass */
-    int ready;
 };
 
 struct cxl_kv_reply {
@@ -325,36 +325,30 @@ static int ring_ready(struct cxl_kv_server *s, struct kv_ring *r)
 
 int cxl_kv_server_poll(struct cxl_kv_server *s)
 {
-    int any = 0;
-    for (uint32_t i = 0; i < s->nrings; i++)
-        any |= s->rings[i].ready = ring_ready(s, &s->rings[i]);
-    s->polls++;
-    if (!any)
-        return 0;
-    if (s->ex.begin)
-        s->ex.begin(s->ex.ud);
     int n = 0;
+    __atomic_store_n(&s->polls, s->polls + 1, __ATOMIC_RELAXED);
     for (uint32_t i = 0; i < s->nrings; i++) {
         struct kv_ring *r = &s->rings[i];
-        if (!r->ready)
+        if (!ring_ready(s, r))
             continue;
         r->owner_word = owner_word(s, i);
         n += serve_ring(s, r);
     }
-    if (s->ex.end)
-        s->ex.end(s->ex.ud);
     return n;
 }
 
-int cxl_kv_server_pending(struct cxl_kv_server *s)
+int cxl_kv_server_pending(const struct cxl_kv_server *s)
 {
-    for (uint32_t i = 0; i < s->nrings; i++)
-        if (cxl_queue_ready(&s->rings[i].req) != 0 || s->rings[i].parked)
+    for (uint32_t i = 0; i < s->nrings; i++) {
+        const struct cxl_ring_ctl *c = cxl_ring_ctl_of(s->layout, i);
+        if (cxl_load_acquire(&c->req_tail.value) != cxl_load_acquire(&c->req_head.value) ||
+            __atomic_load_n(&s->rings[i].parked, __ATOMIC_RELAXED)) /* a hint; poll decides */
             return 1;
+    }
     return 0;
 }
 
-static void beat(struct cxl_kv_server *s)
+void cxl_kv_server_beat(struct cxl_kv_server *s)
 {
     uint64_t now = cxl_now_ns();
     if (now - s->last_beat_ns >= HEARTBEAT_NS) {
@@ -363,20 +357,36 @@ static void beat(struct cxl_kv_server *s)
     }
 }
 
+static int locked_poll(struct cxl_kv_server *s)
+{
+    if (s->ex.begin)
+        s->ex.begin(s->ex.ud);
+    int n = cxl_kv_server_poll(s);
+    if (s->ex.end)
+        s->ex.end(s->ex.ud);
+    return n;
+}
+
 void cxl_kv_server_run(struct cxl_kv_server *s, volatile int *stop)
 {
-    uint32_t since_beat = 0;
+    uint32_t busy = 0;
+    uint64_t last_poll = cxl_now_ns();
     while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
-        if (cxl_kv_server_poll(s) > 0) {
+        if (cxl_kv_server_pending(s) && locked_poll(s) > 0) {
             cxl_backoff_done(&s->backoff);
-            if (++since_beat >= 4096) {
-                beat(s);
-                since_beat = 0;
+            if (++busy % 4096 == 0) {
+                last_poll = cxl_now_ns();
+                cxl_kv_server_beat(s);
             }
             continue;
         }
-        beat(s);
         cxl_backoff_wait(&s->backoff);
+        uint64_t now = s->backoff.now_ns;
+        if (now - last_poll >= HOUSEKEEPING_NS) { /* parked replies, broken rings */
+            locked_poll(s);
+            last_poll = now;
+            cxl_kv_server_beat(s);
+        }
     }
 }
 

@@ -12,7 +12,7 @@
 
 const char *serve_mode_name(enum serve_mode m)
 {
-    return m == SERVE_EVENTLOOP ? "eventloop" : "thread";
+    return m == SERVE_EVENTLOOP ? "eventloop" : m == SERVE_THREAD_ONLY ? "thread-only" : "thread";
 }
 
 static int say(char *err, size_t errlen, const char *fmt, ...)
@@ -65,8 +65,10 @@ static int apply(struct module_config *c, const char *key, const char *val, char
             c->serve = SERVE_THREAD;
         else if (strcmp(val, "eventloop") == 0)
             c->serve = SERVE_EVENTLOOP;
+        else if (strcmp(val, "thread-only") == 0)
+            c->serve = SERVE_THREAD_ONLY;
         else
-            return say(err, errlen, "serve: '%s' is not 'thread' or 'eventloop'", val);
+            return say(err, errlen, "serve: '%s' is not thread, thread-only or eventloop", val);
     } else {
         return say(err, errlen, "unknown argument '%s' (known: path map_size offset rings slot_size "
                    "delay_ns batch max_sleep_us node_id numa_node prefault serve)", key);

@@ -1,12 +1,17 @@
-/* driver.c - who calls the serving engine, and when (docs/SERVER.md).
+/* driver.c - who calls the serving engine, and when (docs/SERVER.md has the
+ * measurements behind the choice).
  *
- * thread (default): a module thread polls every ring; when requests are
- *   waiting it takes Redis's lock (the module GIL, free while Redis sleeps in
- *   epoll) for one batch over all rings. Busy rings cost no syscalls; idle
- *   rings back off to sleeps of max_sleep_us.
- * eventloop: Redis's main thread serves the rings from the event loop's
- *   before-sleep hook; a watcher thread that sees requests while Redis
- *   sleeps wakes it through an eventfd registered with EventLoopAdd. */
+ * thread (default): a module thread watches the rings; when requests wait it
+ *   takes Redis's lock (the module GIL, free while Redis sleeps in epoll) and
+ *   serves a batch over all rings. While Redis is busy with its own clients it
+ *   seldom sleeps, so Redis's main thread also serves the rings from its
+ *   before-sleep hook (once per event-loop iteration, lock already held).
+ *   The two never run at once: both hold the lock. No syscall on the hot path;
+ *   idle rings back off to sleeps of max_sleep_us.
+ * thread-only: the thread without the hook (kept to measure the hook).
+ * eventloop: only Redis's main thread serves, from the before-sleep hook; a
+ *   watcher thread that sees requests while Redis sleeps wakes it through an
+ *   eventfd registered with EventLoopAdd. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -38,20 +43,35 @@ static void *serve_thread(void *arg)
     return NULL;
 }
 
-/* --- eventloop ------------------------------------------------------------------- */
+/* --- the before-sleep hook (thread and eventloop) ---------------------------------- */
 
-static struct driver *eventloop_driver; /* the event callback has no user data */
+static struct driver *hooked_driver; /* the event callback has no user data */
 
 static void on_event_loop(RedisModuleCtx *ctx, struct rm_event e, uint64_t sub, void *data)
 {
     (void)ctx, (void)e, (void)data;
-    struct driver *d = eventloop_driver;
+    struct driver *d = hooked_driver;
     if (!d || sub != RM_SUBEVENT_BEFORE_SLEEP)
         return;
     __atomic_store_n(&d->wake_pending, 0, __ATOMIC_RELEASE);
-    for (int i = 0; i < EVENTLOOP_MAX_PASSES && cxl_kv_server_poll(d->server) > 0; i++)
+    /* Redis holds its lock here, so the serving thread is not polling */
+    for (int i = 0; i < EVENTLOOP_MAX_PASSES && cxl_kv_server_pending(d->server) &&
+                    cxl_kv_server_poll(d->server) > 0; i++)
         ;
 }
+
+static int hook_event_loop(RedisModuleCtx *ctx, struct driver *d, char *err, size_t errlen)
+{
+    hooked_driver = d;
+    struct rm_event ev = {RM_EVENT_EVENTLOOP, 1};
+    if (rm.SubscribeToServerEvent(ctx, ev, on_event_loop) != RM_OK) {
+        snprintf(err, errlen, "cannot subscribe to the event-loop server event");
+        return -1;
+    }
+    return 0;
+}
+
+/* --- eventloop -------------------------------------------------------------------------- */
 
 static void on_wake(int fd, void *user_data, int mask)
 {
@@ -77,6 +97,7 @@ static void *watch_thread(void *arg)
         } else {
             cxl_backoff_wait(&b);
         }
+        cxl_kv_server_beat(d->server); /* the main thread may sleep for long */
     }
     return NULL;
 }
@@ -92,12 +113,8 @@ static int start_eventloop(RedisModuleCtx *ctx, struct driver *d, char *err, siz
         snprintf(err, errlen, "EventLoopAdd failed");
         return -1;
     }
-    eventloop_driver = d;
-    struct rm_event ev = {RM_EVENT_EVENTLOOP, 1};
-    if (rm.SubscribeToServerEvent(ctx, ev, on_event_loop) != RM_OK) {
-        snprintf(err, errlen, "cannot subscribe to the event-loop server event");
+    if (hook_event_loop(ctx, d, err, errlen) != 0)
         return -1;
-    }
     if (pthread_create(&d->thread, NULL, watch_thread, d) != 0) {
         snprintf(err, errlen, "cannot start the watcher thread");
         return -1;
@@ -120,13 +137,13 @@ int driver_start(RedisModuleCtx *ctx, enum serve_mode mode, struct cxl_kv_server
     d->server = s;
     d->efd = -1;
     int rc;
-    if (mode == SERVE_THREAD) {
-        rc = pthread_create(&d->thread, NULL, serve_thread, d);
-        if (rc)
+    if (mode == SERVE_EVENTLOOP) {
+        rc = start_eventloop(ctx, d, err, errlen);
+    } else {
+        rc = mode == SERVE_THREAD ? hook_event_loop(ctx, d, err, errlen) : 0;
+        if (rc == 0 && (rc = pthread_create(&d->thread, NULL, serve_thread, d)) != 0)
             snprintf(err, errlen, "cannot start the serving thread");
         d->thread_started = rc == 0;
-    } else {
-        rc = start_eventloop(ctx, d, err, errlen);
     }
     if (rc) {
         driver_stop(d);
@@ -147,7 +164,7 @@ void driver_stop(struct driver *d)
         rm.EventLoopDel(d->efd, RM_EVENTLOOP_READABLE);
         close(d->efd);
     }
-    if (eventloop_driver == d)
-        eventloop_driver = NULL;
+    if (hooked_driver == d)
+        hooked_driver = NULL;
     free(d);
 }

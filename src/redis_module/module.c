@@ -35,7 +35,7 @@ static int open_rings(RedisModuleCtx *ctx)
     if (cxl_layout_open(cxl_mod.medium, &c->format, &cxl_mod.layout) != 0)
         return refuse(ctx, "layout", cxl_last_error());
     cxl_layout_set_delay_ns(cxl_mod.layout, c->delay_ns);
-    cxl_mod.exec = executor_create(ctx, c->serve == SERVE_THREAD);
+    cxl_mod.exec = executor_create(ctx, c->serve != SERVE_EVENTLOOP);
     if (!cxl_mod.exec)
         return refuse(ctx, "executor", "out of memory");
     struct cxl_kv_executor ex = executor_callbacks(cxl_mod.exec);

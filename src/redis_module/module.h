@@ -12,7 +12,7 @@
 #include "cxl/ring.h"
 #include "rm_api.h"
 
-enum serve_mode { SERVE_THREAD = 0, SERVE_EVENTLOOP = 1 };
+enum serve_mode { SERVE_THREAD = 0, SERVE_EVENTLOOP = 1, SERVE_THREAD_ONLY = 2 };
 
 struct module_config {
     struct cxl_medium_config medium;
