@@ -114,6 +114,21 @@ static void test_ops(void)
     CHECK_EQ(cxl_kv_submit_set(kv, "e", 1, "y", 1, 0, 13), 0);
     CHECK_EQ(wait_result(kv, &r), CXL_KV_OK);
     CHECK(strcmp(TCP("PTTL", "e"), ":-1\r\n") == 0);
+    /* SET over other encodings and types: a shared integer, a list */
+    CHECK(strcmp(TCP("SET", "n", "5"), "+OK\r\n") == 0);
+    CHECK_EQ(cxl_kv_submit_set(kv, "n", 1, "a longer string value", 21, 0, 20), 0);
+    CHECK_EQ(wait_result(kv, &r), CXL_KV_OK);
+    CHECK(strcmp(TCP("GET", "n"), "$21\r\na longer string value\r\n") == 0);
+    CHECK_EQ(cxl_kv_submit_set(kv, "n", 1, "x", 1, 0, 21), 0); /* shrink in place */
+    CHECK_EQ(wait_result(kv, &r), CXL_KV_OK);
+    CHECK(strcmp(TCP("GET", "n"), "$1\r\nx\r\n") == 0);
+    CHECK(strcmp(TCP("RPUSH", "alist", "a"), ":1\r\n") == 0);
+    CHECK_EQ(cxl_kv_submit_set(kv, "alist", 5, "now a string", 12, 0, 22), 0);
+    CHECK_EQ(wait_result(kv, &r), CXL_KV_OK);
+    CHECK(strcmp(TCP("TYPE", "alist"), "+string\r\n") == 0);
+    CHECK_EQ(cxl_kv_submit_set(kv, "zero", 4, "", 0, 0, 23), 0);
+    CHECK_EQ(wait_result(kv, &r), CXL_KV_OK);
+    CHECK(strcmp(TCP("EXISTS", "zero"), ":1\r\n") == 0);
     /* generic commands: the reply is Redis's own RESP */
     RING(kv, &r, "INCR", "c");
     RING(kv, &r, "INCR", "c");

@@ -49,19 +49,42 @@ static void exec_get(struct executor *e, const struct cxl_kv_request *r, struct 
     rm.FreeString(e->ctx, name);
 }
 
+/* The value written straight into the key's string: StringTruncate creates
+ * a missing key at the right size or resizes an existing string in place,
+ * then DMA: no value object to allocate, no delete and re-add of the key.
+ * A key of another type is replaced through StringSet. Either way, as SET
+ * does, an old expiry goes away. */
+static int set_value(struct executor *e, RedisModuleKey *k, const struct cxl_kv_request *r)
+{
+    int type = rm.KeyType(k);
+    /* (StringTruncate does not create a key of length 0: StringSet does) */
+    if (type == RM_KEYTYPE_STRING || (type == RM_KEYTYPE_EMPTY && r->vlen > 0)) {
+        if (type == RM_KEYTYPE_STRING && rm.GetExpire(k) != RM_NO_EXPIRE)
+            rm.SetExpire(k, RM_NO_EXPIRE);
+        size_t len;
+        char *p = rm.StringTruncate(k, r->vlen) == RM_OK ? rm.StringDMA(k, &len, RM_WRITE) : NULL;
+        if (!p || len != r->vlen)
+            return -1;
+        memcpy(p, r->val, r->vlen);
+        return 0;
+    }
+    RedisModuleString *val = rm.CreateString(e->ctx, (const char *)r->val, r->vlen);
+    int rc = rm.StringSet(k, val) == RM_OK ? 0 : -1;
+    rm.FreeString(e->ctx, val); /* the keyspace holds its own reference */
+    return rc;
+}
+
 static void exec_set(struct executor *e, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
 {
     RedisModuleString *name = rm.CreateString(e->ctx, (const char *)r->key, r->klen);
-    RedisModuleString *val = rm.CreateString(e->ctx, (const char *)r->val, r->vlen);
     RedisModuleKey *k = rm.OpenKey(e->ctx, name, RM_READ | RM_WRITE);
-    if (rm.StringSet(k, val) != RM_OK)
+    if (set_value(e, k, r) != 0)
         cxl_kv_reply_error(rp, "ERR SET failed");
     else if (r->expire_ms && rm.SetExpire(k, (long long)r->expire_ms) != RM_OK)
         cxl_kv_reply_error(rp, "ERR SET: cannot set the expiry");
     else
         cxl_kv_reply(rp, CXL_KV_OK, "", 0);
     rm.CloseKey(k);
-    rm.FreeString(e->ctx, val); /* the keyspace holds its own reference */
     rm.FreeString(e->ctx, name);
 }
 

@@ -14,7 +14,7 @@ int rm_api_load(RedisModuleCtx *ctx, const char **missing)
         ENTRY(SetModuleAttribs), ENTRY(IsModuleNameBusy), ENTRY(CreateCommand), ENTRY(Log),
         ENTRY(StringPtrLen), ENTRY(CreateString), ENTRY(FreeString), ENTRY(OpenKey),
         ENTRY(CloseKey), ENTRY(KeyType), ENTRY(StringDMA), ENTRY(StringSet), ENTRY(DeleteKey),
-        ENTRY(SetExpire), ENTRY(Call), ENTRY(CallReplyProto), ENTRY(FreeCallReply),
+        ENTRY(SetExpire), ENTRY(GetExpire), ENTRY(StringTruncate), ENTRY(Call), ENTRY(CallReplyProto), ENTRY(FreeCallReply),
         ENTRY(GetDetachedThreadSafeContext), ENTRY(FreeThreadSafeContext),
         ENTRY(ThreadSafeContextLock), ENTRY(ThreadSafeContextUnlock), ENTRY(ReplyWithArray),
         ENTRY(ReplyWithLongLong), ENTRY(ReplyWithSimpleString), ENTRY(ReplyWithStringBuffer),

@@ -35,6 +35,7 @@ typedef void (*rm_event_fn)(RedisModuleCtx *ctx, struct rm_event e, uint64_t sub
 #define RM_WRITE (1 << 1)
 #define RM_KEYTYPE_EMPTY 0
 #define RM_KEYTYPE_STRING 1
+#define RM_NO_EXPIRE -1
 #define RM_REPLY_ERROR 1
 #define RM_EVENTLOOP_READABLE 1
 #define RM_EVENT_EVENTLOOP 15          /* server event: the event loop */
@@ -57,6 +58,8 @@ struct rm_api {
     int (*StringSet)(RedisModuleKey *key, RedisModuleString *s);
     int (*DeleteKey)(RedisModuleKey *key);
     int (*SetExpire)(RedisModuleKey *key, long long ms);
+    long long (*GetExpire)(RedisModuleKey *key);
+    int (*StringTruncate)(RedisModuleKey *key, size_t newlen);
     RedisModuleCallReply *(*Call)(RedisModuleCtx *ctx, const char *cmd, const char *fmt, ...);
     const char *(*CallReplyProto)(RedisModuleCallReply *reply, size_t *len);
     void (*FreeCallReply)(RedisModuleCallReply *reply);
