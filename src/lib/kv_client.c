@@ -212,10 +212,11 @@ static int too_big(const char *what, uint64_t n)
     return cxl_fail(CXL_E2BIG, "%s of %" PRIu64 " bytes is larger than a message can be", what, n);
 }
 
-int cxl_kv_submit_get(struct cxl_kv *kv, const void *key, uint32_t klen, uint64_t tag)
+/* GET and DEL: the payload is the key */
+static int submit_key_op(struct cxl_kv *kv, uint16_t op, const void *key, uint32_t klen, uint64_t tag)
 {
     struct cxl_msg_hdr *h;
-    int rc = begin_request(kv, CXL_KV_GET, klen, tag, &h);
+    int rc = begin_request(kv, op, klen, tag, &h);
     if (rc)
         return rc;
     h->arg0 = klen;
@@ -223,15 +224,14 @@ int cxl_kv_submit_get(struct cxl_kv *kv, const void *key, uint32_t klen, uint64_
     return 0;
 }
 
+int cxl_kv_submit_get(struct cxl_kv *kv, const void *key, uint32_t klen, uint64_t tag)
+{
+    return submit_key_op(kv, CXL_KV_GET, key, klen, tag);
+}
+
 int cxl_kv_submit_del(struct cxl_kv *kv, const void *key, uint32_t klen, uint64_t tag)
 {
-    struct cxl_msg_hdr *h;
-    int rc = begin_request(kv, CXL_KV_DEL, klen, tag, &h);
-    if (rc)
-        return rc;
-    h->arg0 = klen;
-    memcpy(cxl_msg_payload(h), key, klen);
-    return 0;
+    return submit_key_op(kv, CXL_KV_DEL, key, klen, tag);
 }
 
 int cxl_kv_submit_set(struct cxl_kv *kv, const void *key, uint32_t klen, const void *val,
