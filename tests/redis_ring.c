@@ -503,6 +503,51 @@ static void test_garbage(void)
     cxl_medium_close(am);
 }
 
+/* --- bad module arguments: Redis refuses to start, the log says why ----------------------------- */
+
+static int log_has(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+static void test_bad_args(void)
+{
+    char path_arg[300], other[300];
+    snprintf(path_arg, sizeof path_arg, "path=%s", med.path); /* formatted: 4 rings */
+    snprintf(other, sizeof other, "path=%s.new", med.path);
+    struct { const char *args[4]; const char *why; } cases[] = {
+        {{other, "rings=0", NULL}, "rings: 0 is out of range"},
+        {{other, "slot_size=1000", NULL}, "slot_size: 1000 is not a power of two"},
+        {{other, "serve=bogus", NULL}, "serve: 'bogus' is not"},
+        {{other, "frobnicate=1", NULL}, "unknown argument 'frobnicate'"},
+        {{other, "map_size=12Q", NULL}, "map_size: unknown size unit"},
+        {{other, "norings", NULL}, "'norings' is not key=value"},
+        {{"path=/tmp", NULL}, "not a regular file"},
+        {{path_arg, "rings=8", NULL}, "formatted with 4 rings, 8 were asked for"},
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct redis_proc bad = {0};
+        int rc = redis_start(&bad, module, cases[i].args, logdir);
+        CHECK(rc != 0);
+        if (rc == 0)
+            redis_stop(&bad, SIGKILL);
+        int found = log_has(bad.log, cases[i].why) && log_has(bad.log, "cxl ring: cannot load");
+        if (!found)
+            fprintf(stderr, "  case %u: log %s lacks '%s'\n", i, bad.log, cases[i].why);
+        CHECK(found);
+    }
+    char newfile[320];
+    snprintf(newfile, sizeof newfile, "%s.new", med.path);
+    unlink(newfile);
+}
+
 /* --- main ------------------------------------------------------------------------------------- */
 
 static const struct {
@@ -511,6 +556,7 @@ static const struct {
 } tests[] = {
     {"ops", test_ops},         {"sizes", test_sizes},     {"parallel", test_parallel},
     {"killed", test_killed_client}, {"restart", test_restart}, {"garbage", test_garbage},
+    {"badargs", test_bad_args},
 };
 
 int main(int argc, char **argv)
