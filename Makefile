@@ -17,11 +17,13 @@ LIB_SRCS   := $(sort $(wildcard src/lib/*.c))
 LIB_HDRS   := $(wildcard include/cxl/*.h src/lib/*.h)
 
 # Programs: one folder each under src/, binary name = folder's program name.
-PROGRAMS   := cxl_shm cxl_ring_direct
+PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr
 cxl_shm_SRCS := $(wildcard src/shm_tool/*.c)
 cxl_shm_HDRS := $(wildcard src/shm_tool/*.h)
 cxl_ring_direct_SRCS := $(wildcard src/client/*.c)
 cxl_ring_direct_HDRS := $(wildcard src/client/*.h)
+cxl_sec_mgr_SRCS := $(wildcard src/sec_mgr/*.c)
+cxl_sec_mgr_HDRS := $(wildcard src/sec_mgr/*.h)
 
 MODULE_SRCS := $(wildcard src/redis_module/*.c)
 MODULE_HDRS := $(wildcard src/redis_module/*.h)

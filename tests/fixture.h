@@ -22,9 +22,9 @@ static inline void fixture_path(struct fixture *f, const char *dir, const char *
     snprintf(f->path, sizeof f->path, "%s/cxl_test_%s_%d_%d.raw", dir, tag, (int)getpid(), n++);
 }
 
-/* Create a medium of size bytes; format it unless rings == 0. */
-static inline int fixture_open(struct fixture *f, const char *dir, uint64_t size,
-                               uint32_t rings, uint32_t slot_size)
+/* Create a medium of size bytes; format it (with layout flags) unless rings == 0. */
+static inline int fixture_open_flags(struct fixture *f, const char *dir, uint64_t size,
+                                     uint32_t rings, uint32_t slot_size, uint32_t flags)
 {
     fixture_path(f, dir, "m");
     struct cxl_medium_config cfg;
@@ -36,8 +36,14 @@ static inline int fixture_open(struct fixture *f, const char *dir, uint64_t size
     int rc = cxl_medium_open(&cfg, &f->medium);
     if (rc || rings == 0)
         return rc;
-    struct cxl_format_params p = {.ring_count = rings, .slot_size = slot_size};
+    struct cxl_format_params p = {.ring_count = rings, .slot_size = slot_size, .flags = flags};
     return cxl_layout_format(f->medium, &p, &f->layout);
+}
+
+static inline int fixture_open(struct fixture *f, const char *dir, uint64_t size,
+                               uint32_t rings, uint32_t slot_size)
+{
+    return fixture_open_flags(f, dir, size, rings, slot_size, 0);
 }
 
 static inline void fixture_close(struct fixture *f)

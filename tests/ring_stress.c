@@ -130,7 +130,7 @@ static int serve_ring(const struct opts *o, struct srv_ring *s, uint32_t ring)
 static int run_server(const struct opts *o)
 {
     struct cxl_layout *l = attach(o);
-    cxl_server_announce(l, 0, NULL);
+    cxl_server_announce(l, 0, NULL, NULL);
     struct srv_ring rs[CXL_MAX_RINGS];
     for (uint32_t r = 0; r < o->rings; r++) {
         rs[r] = (struct srv_ring){0};

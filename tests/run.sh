@@ -54,6 +54,8 @@ CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-nam
 for sh in tests/cli_*.sh; do
   [ -f "$sh" ] && t "cli: $(basename "$sh" .sh)" bash "$sh" "$build"
 done
+# the key manager again, built with ASan+UBSan (a report fails the test)
+t "asan: cli sec_mgr" bash tests/cli_sec_mgr.sh "$build/asan"
 
 # fuzz targets: a short bounded run each (make fuzz-long for the long one)
 for fz in "$build"/fuzz/fuzz_*; do

@@ -151,7 +151,7 @@ static struct cxl_layout *attach_lib(struct cxl_medium *m, struct cxl_queue *req
     if ((rc = cxl_queue_init(req, l, 0, CXL_REQ, CXL_CONSUMER)) != 0 ||
         (rc = cxl_queue_init(resp, l, 0, CXL_RESP, CXL_PRODUCER)) != 0)
         die("queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
-    cxl_server_announce(l, 1, NULL);
+    cxl_server_announce(l, 1, NULL, NULL);
     return l;
 }
 

@@ -29,8 +29,11 @@
 extern "C" {
 #endif
 
+struct cxl_keyring;
+
 struct cxl_kv_config {
     struct cxl_medium_config medium;
+    struct cxl_keyring *keys; /* secure ring (cxl/keyring.h); NULL: plain */
     int ring;                /* ring to claim; -1: any free one */
     uint16_t node_id;
     uint32_t timeout_ms;     /* per request (default 5000) */
@@ -60,6 +63,7 @@ struct cxl_kv_stats {
     uint64_t timeouts;
     uint64_t stale;     /* responses to requests nobody waits for any more */
     uint64_t resyncs;   /* corrupt response streams dropped */
+    uint64_t rejected;  /* responses that failed to open (secure ring) */
     uint64_t waited_ns, sleeps;
 };
 

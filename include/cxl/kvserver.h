@@ -39,7 +39,10 @@ struct cxl_kv_executor {
     void (*execute)(void *ud, const struct cxl_kv_request *req, struct cxl_kv_reply *rp);
 };
 
+struct cxl_keyring;
+
 struct cxl_kv_server_config {
+    struct cxl_keyring *keys; /* secure ring (docs/SECURITY.md); NULL: plain */
     uint32_t batch;         /* max requests per ring per pass (default 64) */
     uint32_t spin_us;       /* idle: spin this long (default 50) */
     uint32_t yield_us;      /* then yield this long (default 1000) */
@@ -51,6 +54,7 @@ struct cxl_kv_ring_stats {
     uint64_t requests;  /* requests executed */
     uint64_t errors;    /* ERR replies (Redis errors included) */
     uint64_t rejected;  /* invalid or stale requests, not executed */
+    uint64_t rejected_crypto; /* of which: failed to open (tampered, replayed, wrong key or epoch) */
     uint64_t resyncs;   /* times the request stream was dropped as corrupt */
     uint64_t resp_lost; /* replies lost because the response queue was corrupt */
     uint64_t stalls;    /* replies parked because the response queue was full */

@@ -47,8 +47,9 @@ extern "C" {
 #define CXL_DEFAULT_SLOT_SIZE 4096u
 
 /* Layout flags (header, bit field). */
-#define CXL_LAYOUT_F_SECURE 0x1u /* rings carry only sealed messages */
-#define CXL_LAYOUT_F_KNOWN  0x1u
+#define CXL_LAYOUT_F_SECURE 0x1u  /* rings carry only sealed messages */
+#define CXL_LAYOUT_F_XCHACHA 0x2u /* secure cipher: XChaCha20-Poly1305, else AES-256-GCM */
+#define CXL_LAYOUT_F_KNOWN  0x3u
 
 /* Message flags. The ring layer owns PAD; the rest is for the layers above. */
 #define CXL_MSG_F_PAD    0x0001u /* filler up to the end of the queue */
@@ -337,10 +338,12 @@ struct cxl_server_state {
     uint64_t heartbeat;
     uint32_t pid;
     uint32_t node;
+    uint8_t nonce[16]; /* random per server instance (secure rings) */
 };
 
-/* A serving process announces itself (gen += 1) and then beats. */
-int cxl_server_announce(struct cxl_layout *l, uint32_t node_id, uint64_t *gen);
+/* A serving process announces itself: gen += 1, a fresh random nonce (its
+ * private copy returned in nonce if not NULL); then it beats. */
+int cxl_server_announce(struct cxl_layout *l, uint32_t node_id, uint64_t *gen, uint8_t nonce[16]);
 void cxl_server_heartbeat(struct cxl_layout *l);
 void cxl_server_state(const struct cxl_layout *l, struct cxl_server_state *st);
 

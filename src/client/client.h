@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "cxl/keyring.h"
 #include "cxl/kv.h"
 #include "cxl/latency.h"
 
@@ -19,6 +20,7 @@ enum bench_op { OP_SET, OP_GET, OP_DEL, OP_INCR, OP_PING, OP_CMD_SET, OP_CMD_GET
 
 struct client_opts {
     struct cxl_kv_config kv;
+    struct cxl_sec_opts sec; /* kv.keys is opened from these in main */
     /* one-shot */
     int argc;
     char **argv;

@@ -32,6 +32,11 @@ static void usage(FILE *out)
         "  --spin-us S         waiting for replies: spin S us (default 50; 2 when the\n"
         "                      client threads and the server outnumber the CPUs), then\n"
         "  --yield-us Y        yield the CPU for Y us (default 500), then sleep\n"
+        "security (docs/SECURITY.md):\n"
+        "  --secure            sealed messages, keys from cxl_sec_mgr; with\n"
+        "  --sec-mgr HOST:PORT --sec-node-id N --sec-key FILE  (this node's key file)\n"
+        "  --crypto            sealed messages, keys from a shared secret file:\n"
+        "  --sec-key-file FILE (env: CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY, CXL_SEC_KEY_FILE)\n"
         "one-shot output:\n"
         "  --raw / --no-raw    raw or redis-cli tty formatting (default: raw unless a terminal)\n"
         "benchmark:\n"
@@ -74,7 +79,8 @@ static int spin_given;
 
 enum { O_PATH = 256, O_MAP_SIZE, O_MAP_OFFSET, O_RING, O_NODE, O_TIMEOUT, O_RAW, O_NO_RAW, O_BENCH,
        O_OPS, O_THREADS, O_PIPELINE, O_INFLIGHT, O_KEY_SIZE, O_VAL_SIZE, O_KEYSPACE, O_LATENCY,
-       O_COST, O_CSV, O_LABEL, O_QUIET, O_KEY_PREFIX, O_SPIN, O_YIELD };
+       O_COST, O_CSV, O_LABEL, O_QUIET, O_KEY_PREFIX, O_SPIN, O_YIELD, O_SECURE, O_SEC_MGR,
+       O_SEC_NODE, O_SEC_KEY, O_CRYPTO, O_SEC_KEY_FILE };
 
 static int parse_one(int c, const char *arg, struct client_opts *o)
 {
@@ -107,6 +113,16 @@ static int parse_one(int c, const char *arg, struct client_opts *o)
         spin_given = 1;
         break;
     case O_YIELD: rc = cxl_parse_u32("--yield-us", arg, 0, 10000000, &o->kv.yield_us); break;
+    case O_SECURE: o->sec.secure = 1; break;
+    case O_CRYPTO: o->sec.crypto = 1; break;
+    case O_SEC_MGR: o->sec.mgr = arg; break;
+    case O_SEC_KEY: o->sec.key = arg; break;
+    case O_SEC_KEY_FILE: o->sec.key_file = arg; break;
+    case O_SEC_NODE:
+        rc = cxl_parse_u32("--sec-node-id", arg, 0, 65535, &u);
+        o->sec.node_id = o->kv.node_id = (uint16_t)u;
+        o->sec.node_id_given = 1;
+        break;
     case O_KEY_PREFIX:
         if (strlen(arg) > 64)
             return cxl_fail(CXL_EINVAL, "--key-prefix: longer than 64 bytes");
@@ -128,7 +144,9 @@ int options_parse(int argc, char **argv, struct client_opts *o)
         {"val-size", 1, 0, O_VAL_SIZE}, {"keyspace", 1, 0, O_KEYSPACE}, {"latency", 0, 0, O_LATENCY},
         {"cost", 0, 0, O_COST}, {"csv", 1, 0, O_CSV}, {"label", 1, 0, O_LABEL},
         {"quiet", 0, 0, O_QUIET}, {"key-prefix", 1, 0, O_KEY_PREFIX}, {"spin-us", 1, 0, O_SPIN},
-        {"yield-us", 1, 0, O_YIELD}, {"help", 0, 0, 'h'},
+        {"yield-us", 1, 0, O_YIELD}, {"secure", 0, 0, O_SECURE}, {"sec-mgr", 1, 0, O_SEC_MGR},
+        {"sec-node-id", 1, 0, O_SEC_NODE}, {"sec-key", 1, 0, O_SEC_KEY}, {"crypto", 0, 0, O_CRYPTO},
+        {"sec-key-file", 1, 0, O_SEC_KEY_FILE}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0},
     };
     *o = (struct client_opts){.raw = -1, .threads = 1, .max_inflight = 256, .key_size = 16,
@@ -165,6 +183,12 @@ int options_parse(int argc, char **argv, struct client_opts *o)
         usage(stderr);
         return CLIENT_EXIT_USAGE;
     }
+    if (cxl_sec_opts_finish(&o->sec) != 0) {
+        fprintf(stderr, "cxl_ring_direct: %s\n", cxl_last_error());
+        return CLIENT_EXIT_USAGE;
+    }
+    if (o->sec.node_id_given || o->sec.secure)
+        o->kv.node_id = o->sec.node_id;
     if (!o->pipeline)
         o->max_inflight = 1;
     /* Threads that spin while the server waits for a CPU slow everybody. */

@@ -1,7 +1,9 @@
 /* kv_client.c - the client end of a ring (docs/KV.md, "Client matching"):
  * claims a ring, keeps it alive, encodes requests straight into their slots,
  * and matches responses to requests in order, turning missing answers into
- * CXL_ELOST, silent servers into timeouts, and strays into "stale". */
+ * CXL_ELOST, silent servers into timeouts, and strays into "stale". On a
+ * secure medium requests are composed in private memory and sealed into
+ * their slots, responses opened into private memory (docs/SECURITY.md). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -10,8 +12,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "cxl/keyring.h"
 #include "cxl/kv.h"
 #include "cxl/wait.h"
+#include "secure_end.h"
 
 #define CLOCK_EVERY 64u        /* empty polls between clock reads */
 #define SERVER_SILENT_NS (500ull * 1000 * 1000) /* the server beats every 50 ms */
@@ -40,6 +44,8 @@ struct cxl_kv {
     int hb_started;
     volatile int hb_stop;
     volatile int lost;
+    struct secure_end *sec; /* NULL on a plain ring */
+    uint64_t srv_gen;       /* server instance the keys were derived for */
 };
 
 void cxl_kv_config_init(struct cxl_kv_config *c)
@@ -67,6 +73,8 @@ static void *heartbeat_thread(void *arg)
     while (!__atomic_load_n(&kv->hb_stop, __ATOMIC_ACQUIRE)) {
         if (cxl_kv_heartbeat(kv) == CXL_ELOST)
             break;
+        if (kv->sec && cxl_keyring_due(kv->cfg.keys, kv->claim.ring))
+            cxl_keyring_fetch(kv->cfg.keys, kv->claim.ring); /* refused: lookups fail, requests too */
         nanosleep(&ts, NULL);
     }
     return NULL;
@@ -81,6 +89,31 @@ static int check_lost(struct cxl_kv *kv)
 }
 
 /* --- open / close ------------------------------------------------------------ */
+
+/* Keys for the claimed ring, derived for this session and server instance. */
+static int rekey(struct cxl_kv *kv)
+{
+    struct cxl_server_state srv;
+    cxl_server_state(kv->layout, &srv);
+    kv->srv_gen = srv.gen;
+    return secure_end_rekey(kv->sec, kv->claim.gen, kv->claim.session, srv.nonce);
+}
+
+static int open_secure(struct cxl_kv *kv)
+{
+    int secure = (cxl_layout_geometry(kv->layout)->flags & CXL_LAYOUT_F_SECURE) != 0;
+    if (!kv->cfg.keys)
+        return secure ? cxl_fail(CXL_ECRYPTO, "the medium is secure: use --secure (with cxl_sec_mgr) "
+                                 "or --crypto (with a key file)") : 0;
+    if (!secure)
+        return cxl_fail(CXL_ECRYPTO, "the medium is formatted plain; a secure client needs a secure medium");
+    if (!(kv->sec = calloc(1, sizeof *kv->sec)))
+        return cxl_fail(CXL_ESYS, "out of memory");
+    int rc = secure_end_init(kv->sec, kv->cfg.keys, kv->layout, kv->claim.ring, CXL_PRODUCER);
+    if (rc == 0)
+        rc = cxl_keyring_fetch(kv->cfg.keys, kv->claim.ring);
+    return rc ? rc : rekey(kv);
+}
 
 static int open_ring(struct cxl_kv *kv)
 {
@@ -97,7 +130,7 @@ static int open_ring(struct cxl_kv *kv)
     rc = cxl_queue_init(&kv->req, kv->layout, kv->claim.ring, CXL_REQ, CXL_PRODUCER);
     if (rc == 0)
         rc = cxl_queue_init(&kv->resp, kv->layout, kv->claim.ring, CXL_RESP, CXL_CONSUMER);
-    return rc;
+    return rc ? rc : open_secure(kv);
 }
 
 int cxl_kv_open(const struct cxl_kv_config *cfg, struct cxl_kv **out)
@@ -146,6 +179,10 @@ void cxl_kv_close(struct cxl_kv *kv)
             cxl_queue_release(&kv->resp);
         cxl_ring_release(&kv->claim);
     }
+    if (kv->sec) {
+        secure_end_free(kv->sec);
+        free(kv->sec);
+    }
     if (kv->layout)
         cxl_layout_close(kv->layout);
     if (kv->medium)
@@ -180,16 +217,31 @@ static void push_pending(struct cxl_kv *kv, uint64_t seq, uint64_t tag, uint16_t
     kv->count++;
 }
 
-/* Reserve a request of len payload bytes with its header filled in. */
+/* Secure ring: keys up to date for this session, keyring and server? */
+static int keys_current(struct cxl_kv *kv)
+{
+    struct cxl_server_state srv;
+    cxl_server_state(kv->layout, &srv);
+    if (!secure_end_stale(kv->sec, kv->claim.gen) && srv.gen == kv->srv_gen)
+        return 0;
+    return rekey(kv);
+}
+
+/* Reserve a request of len payload bytes; *payload is where to write them
+ * (the slot, or private staging on a secure ring). end_request() finishes. */
 static int begin_request(struct cxl_kv *kv, uint16_t op, uint32_t len, uint64_t tag,
-                         struct cxl_msg_hdr **hdr)
+                         struct cxl_msg_hdr **hdr, uint8_t **payload)
 {
     int rc = check_lost(kv);
     if (rc == 0)
         rc = fifo_room(kv);
+    if (rc == 0 && kv->sec)
+        rc = keys_current(kv);
     if (rc)
         return rc;
-    rc = cxl_queue_reserve(&kv->req, len, hdr);
+    if (kv->sec && len > UINT32_MAX - CXL_SEAL_INNER)
+        return cxl_fail(CXL_E2BIG, "request of %u bytes is larger than a message can be", len);
+    rc = cxl_queue_reserve(&kv->req, kv->sec ? len + CXL_SEAL_INNER : len, hdr);
     if (rc == CXL_EAGAIN) {
         kv->st.full++;
         return rc;
@@ -199,12 +251,29 @@ static int begin_request(struct cxl_kv *kv, uint16_t op, uint32_t len, uint64_t 
     if (rc)
         return rc;
     push_pending(kv, (*hdr)->seq, tag, op);
-    struct cxl_msg_hdr *h = *hdr;
-    h->op = op;
-    h->ref = tag;
-    h->session = kv->claim.gen;
+    (*hdr)->ref = tag;
+    (*hdr)->session = kv->claim.gen;
+    *payload = kv->sec ? secure_end_stage(kv->sec) : cxl_msg_payload(*hdr);
     kv->st.submitted++;
     return 0;
+}
+
+static int end_request(struct cxl_kv *kv, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
+                       uint32_t len)
+{
+    if (!kv->sec) {
+        h->op = in->op;
+        h->arg0 = in->arg0;
+        h->arg1 = in->arg1;
+        h->arg2 = in->arg2;
+        return 0;
+    }
+    int rc = secure_end_seal(kv->sec, h, in, secure_end_stage(kv->sec), len);
+    if (rc) { /* left unsealed: the server refuses it; nobody waits for it */
+        kv->count--;
+        kv->st.submitted--;
+    }
+    return rc;
 }
 
 static int too_big(const char *what, uint64_t n)
@@ -216,12 +285,12 @@ static int too_big(const char *what, uint64_t n)
 static int submit_key_op(struct cxl_kv *kv, uint16_t op, const void *key, uint32_t klen, uint64_t tag)
 {
     struct cxl_msg_hdr *h;
-    int rc = begin_request(kv, op, klen, tag, &h);
+    uint8_t *p;
+    int rc = begin_request(kv, op, klen, tag, &h, &p);
     if (rc)
         return rc;
-    h->arg0 = klen;
-    memcpy(cxl_msg_payload(h), key, klen);
-    return 0;
+    memcpy(p, key, klen);
+    return end_request(kv, h, &(struct cxl_seal_inner){.op = op, .arg0 = klen}, klen);
 }
 
 int cxl_kv_submit_get(struct cxl_kv *kv, const void *key, uint32_t klen, uint64_t tag)
@@ -241,15 +310,15 @@ int cxl_kv_submit_set(struct cxl_kv *kv, const void *key, uint32_t klen, const v
     if (len > UINT32_MAX)
         return too_big("SET", len);
     struct cxl_msg_hdr *h;
-    int rc = begin_request(kv, CXL_KV_SET, (uint32_t)len, tag, &h);
+    uint8_t *p;
+    int rc = begin_request(kv, CXL_KV_SET, (uint32_t)len, tag, &h, &p);
     if (rc)
         return rc;
-    h->arg0 = klen;
-    h->arg1 = ttl_ms ? CXL_KV_SET_F_EXPIRE : 0;
-    h->arg2 = ttl_ms;
-    memcpy(cxl_msg_payload(h), key, klen);
-    memcpy(cxl_msg_payload(h) + klen, val, vlen);
-    return 0;
+    memcpy(p, key, klen);
+    memcpy(p + klen, val, vlen);
+    struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = klen, .arg1 = ttl_ms ? CXL_KV_SET_F_EXPIRE : 0,
+                                .arg2 = ttl_ms};
+    return end_request(kv, h, &in, (uint32_t)len);
 }
 
 int cxl_kv_submit_command(struct cxl_kv *kv, int argc, const char *const *argv,
@@ -261,12 +330,13 @@ int cxl_kv_submit_command(struct cxl_kv *kv, int argc, const char *const *argv,
     if (len > UINT32_MAX)
         return too_big("command", len);
     struct cxl_msg_hdr *h;
-    int rc = begin_request(kv, CXL_KV_CMD, (uint32_t)len, tag, &h);
+    uint8_t *p;
+    int rc = begin_request(kv, CXL_KV_CMD, (uint32_t)len, tag, &h, &p);
     if (rc)
         return rc;
-    h->arg0 = (uint32_t)argc;
-    cxl_kv_cmd_encode(cxl_msg_payload(h), argc, argv, argvlen);
-    return 0;
+    cxl_kv_cmd_encode(p, argc, argv, argvlen);
+    return end_request(kv, h, &(struct cxl_seal_inner){.op = CXL_KV_CMD, .arg0 = (uint32_t)argc},
+                       (uint32_t)len);
 }
 
 void cxl_kv_flush(struct cxl_kv *kv)
@@ -343,6 +413,31 @@ static void fill_result(struct cxl_kv_result *r, const struct pending *p, const 
         r->status = CXL_EPROTO;
 }
 
+/* Put m back to be read again by the next poll (a secure ring will open it
+ * again: let its window take that one position once more). */
+static void unread(struct cxl_kv *kv, const struct cxl_msg *m)
+{
+    cxl_queue_rewind(&kv->resp, m);
+    if (kv->sec)
+        kv->sec->open_next = kv->sec->open_cur.next = kv->sec->open_prev.next = m->hdr.seq;
+}
+
+/* Secure ring: open m into private memory. 0 = opened; 1 = a result (the
+ * request it claims to answer fails with CXL_ECRYPTO); -1 = skip it. */
+static int open_response(struct cxl_kv *kv, struct cxl_msg *m, struct cxl_kv_result *r)
+{
+    uint64_t claimed_ref = m->hdr.ref; /* not authenticated yet */
+    int rc = (m->hdr.flags & CXL_MSG_F_SEALED)
+                 ? secure_end_open(kv->sec, m)
+                 : cxl_fail(CXL_ECRYPTO, "ring %u: unsealed response on a secure ring", kv->claim.ring);
+    if (rc == 0)
+        return 0;
+    kv->st.rejected++;
+    if (kv->count && claimed_ref == kv->fifo[kv->head].seq)
+        return synthesize(kv, r, CXL_ECRYPTO, "%s", cxl_last_error());
+    return -1;
+}
+
 /* 1 = result, 0 = go on reading, < 0 = error. */
 static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_result *r)
 {
@@ -350,7 +445,7 @@ static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_resul
     if (m->hdr.arg1 & CXL_KV_RESP_F_RESYNC && m->hdr.op == CXL_KV_ERR) {
         /* the server dropped every request before ref */
         if (kv->count && kv->fifo[kv->head].seq < ref) {
-            cxl_queue_rewind(&kv->resp, m); /* fail the next one with it, too */
+            unread(kv, m); /* fail the next one with it, too */
             struct pending p = pop_pending(kv);
             *r = (struct cxl_kv_result){.tag = p.tag, .status = CXL_KV_ERR, .op = p.op,
                                         .data = m->payload, .len = m->hdr.len};
@@ -365,7 +460,7 @@ static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_resul
         return 0;
     }
     if (ref > kv->fifo[kv->head].seq) { /* consumed but never answered */
-        cxl_queue_rewind(&kv->resp, m);
+        unread(kv, m);
         kv->st.lost++;
         return synthesize(kv, r, CXL_ELOST, "request lost: the server took it but never answered "
                           "(it restarted or dropped a corrupt stream)");
@@ -397,6 +492,14 @@ int cxl_kv_poll(struct cxl_kv *kv, struct cxl_kv_result *r)
             continue;
         }
         kv->empty_polls = 0;
+        if (kv->sec && (rc = open_response(kv, &m, r)) != 0) {
+            if (rc == 1) {
+                kv->resp_held = 1;
+                return 1;
+            }
+            cxl_queue_release(&kv->resp);
+            continue;
+        }
         if ((rc = match(kv, &m, r)) != 0)
             return rc;
         cxl_queue_release(&kv->resp);

@@ -5,7 +5,9 @@
  * pass. Bad rings are recovered here: a corrupt request stream is dropped and
  * answered with one RESYNC error; a full response queue parks one reply and
  * pauses that ring only; unusable indices mark the ring broken until they are
- * sane again. Nothing here blocks on a ring. (docs/SERVER.md, docs/KV.md) */
+ * sane again. Nothing here blocks on a ring. On a secure medium every request
+ * is opened into private memory before anything acts on it and every reply is
+ * sealed (secure_end.c, docs/SECURITY.md). (docs/SERVER.md, docs/KV.md) */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "cxl/kvserver.h"
 #include "cxl/wait.h"
 #include "layout.h"
+#include "secure_end.h"
 
 /* Counters have one writer (the serving thread) and readers elsewhere. */
 #define STAT_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
@@ -41,6 +44,7 @@ struct kv_ring {
     struct parked *parked;
     uint32_t index;
     uint64_t owner_word; /* cached per pass */
+    struct secure_end *sec; /* NULL on a plain medium */
 };
 
 struct cxl_kv_reply {
@@ -58,6 +62,7 @@ struct cxl_kv_server {
     struct cxl_backoff backoff;
     uint64_t polls;
     uint64_t last_beat_ns;
+    uint8_t server_nonce[16]; /* private copy of this instance's nonce */
 };
 
 /* --- writing replies ------------------------------------------------------- */
@@ -76,15 +81,35 @@ static void park(struct kv_ring *r, const struct reply_fields *f, const void *da
     STAT_ADD(r->st.stalls, 1);
 }
 
-static void fill(struct cxl_msg_hdr *h, const struct reply_fields *f, const void *data, uint32_t len)
+/* A secure ring seals its replies once it has keys; until then (no grant,
+ * manager unreachable) they go out plain and the client refuses them. */
+static int sealing(const struct kv_ring *r)
 {
-    h->op = f->status;
+    return r->sec && r->sec->ready;
+}
+
+/* Write a reply into its reserved message (len = payload, + inner header
+ * when sealing). 0, or CXL_ECRYPTO if sealing is refused (rewound queue). */
+static int fill(struct kv_ring *r, struct cxl_msg_hdr *h, const struct reply_fields *f, const void *data,
+                uint32_t len)
+{
     h->ref = f->ref;
     h->session = f->session;
+    if (sealing(r)) {
+        struct cxl_seal_inner in = {.op = f->status, .arg0 = f->arg0, .arg1 = f->flags, .arg2 = f->integer};
+        return secure_end_seal(r->sec, h, &in, data, len);
+    }
+    h->op = f->status;
     h->arg0 = f->arg0;
     h->arg1 = f->flags;
     h->arg2 = f->integer;
     memcpy(cxl_msg_payload(h), data, len);
+    return 0;
+}
+
+static uint32_t framed(const struct kv_ring *r, uint32_t len)
+{
+    return sealing(r) ? len + CXL_SEAL_INNER : len;
 }
 
 /* The client's response index is out of range: drop the response stream. */
@@ -97,9 +122,10 @@ static void lose_reply(struct kv_ring *r)
 static void write_reply(struct kv_ring *r, const struct reply_fields *f, const void *data, uint32_t len)
 {
     struct cxl_msg_hdr *h;
-    int rc = cxl_queue_reserve(&r->resp, len, &h);
+    int rc = cxl_queue_reserve(&r->resp, framed(r, len), &h);
     if (rc == 0) {
-        fill(h, f, data, len);
+        if (fill(r, h, f, data, len) != 0)
+            STAT_ADD(r->st.resp_lost, 1); /* not sealed: the client rejects it */
         STAT_ADD(r->st.bytes_out, len);
     } else if (rc == CXL_EAGAIN) {
         park(r, f, data, len);
@@ -124,11 +150,12 @@ static int flush_parked(struct kv_ring *r)
     if (!p)
         return 1;
     struct cxl_msg_hdr *h;
-    int rc = cxl_queue_reserve(&r->resp, p->len, &h);
+    int rc = cxl_queue_reserve(&r->resp, framed(r, p->len), &h);
     if (rc == CXL_EAGAIN)
         return 0;
     if (rc == 0) {
-        fill(h, &p->f, p->data, p->len);
+        if (fill(r, h, &p->f, p->data, p->len) != 0)
+            STAT_ADD(r->st.resp_lost, 1);
         STAT_ADD(r->st.bytes_out, p->len);
     } else {
         lose_reply(r);
@@ -195,7 +222,31 @@ static int session_ok(struct cxl_kv_server *s, struct kv_ring *r, uint32_t sessi
     return 0;
 }
 
-static void handle(struct cxl_kv_server *s, struct kv_ring *r, const struct cxl_msg *m)
+/* Secure ring: open the request into private memory (keys re-derived when
+ * the session or the keyring changed). 0, or the reply is already sent. */
+static int open_request(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m,
+                        struct cxl_kv_reply *rp)
+{
+    if (!(m->hdr.flags & CXL_MSG_F_SEALED)) {
+        STAT_ADD(r->st.rejected_crypto, 1);
+        cxl_kv_reply_error(rp, "ERR ring %u: unsealed request on a secure ring", r->index);
+        return -1;
+    }
+    uint32_t gen = cxl_owner_gen(r->owner_word);
+    if (secure_end_stale(r->sec, gen)) {
+        uint8_t session[16];
+        memcpy(session, cxl_ring_ctl_of(s->layout, r->index)->session, sizeof session);
+        secure_end_rekey(r->sec, gen, session, s->server_nonce);
+    }
+    if (secure_end_open(r->sec, m) != 0) {
+        STAT_ADD(r->st.rejected_crypto, 1);
+        cxl_kv_reply_error(rp, "ERR ring %u: %s", r->index, cxl_last_error());
+        return -1;
+    }
+    return 0;
+}
+
+static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m)
 {
     struct cxl_kv_reply rp = {.ring = r, .req = m};
     struct cxl_kv_request req;
@@ -206,7 +257,12 @@ static void handle(struct cxl_kv_server *s, struct kv_ring *r, const struct cxl_
                            r->index, m->hdr.session, cxl_owner_gen(r->owner_word));
         return;
     }
-    if (m->hdr.flags & CXL_MSG_F_SEALED) {
+    if (r->sec) {
+        if (open_request(s, r, m, &rp) != 0) {
+            STAT_ADD(r->st.rejected, 1);
+            return;
+        }
+    } else if (m->hdr.flags & CXL_MSG_F_SEALED) {
         STAT_ADD(r->st.rejected, 1);
         cxl_kv_reply_error(&rp, "ERR ring %u: sealed request but this server runs without security", r->index);
         return;
@@ -412,7 +468,8 @@ int cxl_kv_server_create(struct cxl_layout *l, const struct cxl_kv_server_config
     s->ex = *ex;
     s->nrings = n;
     cxl_backoff_init(&s->backoff, s->cfg.spin_us, s->cfg.yield_us, s->cfg.max_sleep_us);
-    for (uint32_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
         struct kv_ring *r = &s->rings[i];
         r->index = i;
         init_queues(s, r);
@@ -420,8 +477,20 @@ int cxl_kv_server_create(struct cxl_layout *l, const struct cxl_kv_server_config
             mark_broken(s, r);
         else
             cxl_server_set_ring_state(l, i, CXL_SRV_RING_OK, 0);
+        if (s->cfg.keys && (r->sec = calloc(1, sizeof *r->sec)) == NULL)
+            rc = cxl_fail(CXL_ESYS, "out of memory");
+        if (r->sec && rc == 0)
+            rc = secure_end_init(r->sec, s->cfg.keys, l, i, CXL_CONSUMER);
     }
-    cxl_server_announce(l, s->cfg.node_id, NULL);
+    if (rc == 0 && !s->cfg.keys && (cxl_layout_geometry(l)->flags & CXL_LAYOUT_F_SECURE))
+        rc = cxl_fail(CXL_ECRYPTO, "the medium is formatted secure: the server needs keys "
+                      "(secure=1 with the manager, or crypto=1 with a key file)");
+    if (rc == 0)
+        rc = cxl_server_announce(l, s->cfg.node_id, NULL, s->server_nonce);
+    if (rc) {
+        cxl_kv_server_destroy(s);
+        return rc;
+    }
     s->last_beat_ns = cxl_now_ns();
     *out = s;
     return 0;
@@ -431,9 +500,15 @@ void cxl_kv_server_destroy(struct cxl_kv_server *s)
 {
     if (!s)
         return;
-    for (uint32_t i = 0; i < s->nrings; i++)
+    for (uint32_t i = 0; i < s->nrings; i++) {
         free(s->rings[i].parked);
+        if (s->rings[i].sec) {
+            secure_end_free(s->rings[i].sec);
+            free(s->rings[i].sec);
+        }
+    }
     free(s->rings);
+    sodium_memzero(s->server_nonce, sizeof s->server_nonce);
     free(s);
 }
 
@@ -447,6 +522,7 @@ void cxl_kv_server_stats(const struct cxl_kv_server *s, uint32_t ring, struct cx
     st->requests = __atomic_load_n(&src->requests, __ATOMIC_RELAXED);
     st->errors = __atomic_load_n(&src->errors, __ATOMIC_RELAXED);
     st->rejected = __atomic_load_n(&src->rejected, __ATOMIC_RELAXED);
+    st->rejected_crypto = __atomic_load_n(&src->rejected_crypto, __ATOMIC_RELAXED);
     st->resyncs = __atomic_load_n(&src->resyncs, __ATOMIC_RELAXED);
     st->resp_lost = __atomic_load_n(&src->resp_lost, __ATOMIC_RELAXED);
     st->stalls = __atomic_load_n(&src->stalls, __ATOMIC_RELAXED);

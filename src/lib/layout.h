@@ -59,6 +59,7 @@ struct cxl_hdr {
     uint64_t server_heartbeat;
     uint32_t server_pid;
     uint32_t server_node;
+    uint8_t server_nonce[16];
 };
 
 struct cxl_idx {

@@ -165,9 +165,16 @@ int cxl_ring_release(struct cxl_claim *c)
 
 /* --- server presence ------------------------------------------------------ */
 
-int cxl_server_announce(struct cxl_layout *l, uint32_t node_id, uint64_t *gen)
+int cxl_server_announce(struct cxl_layout *l, uint32_t node_id, uint64_t *gen, uint8_t nonce[16])
 {
     struct cxl_hdr *h = cxl_hdr_of(l);
+    uint8_t n[16];
+    int rc = cxl_random_bytes(n, sizeof n);
+    if (rc)
+        return rc;
+    memcpy(h->server_nonce, n, sizeof n); /* before the new gen is visible */
+    if (nonce)
+        memcpy(nonce, n, sizeof n);
     uint64_t g = __atomic_add_fetch(&h->server_gen, 1, __ATOMIC_SEQ_CST);
     h->server_pid = (uint32_t)getpid();
     h->server_node = node_id;
@@ -192,6 +199,7 @@ void cxl_server_state(const struct cxl_layout *l, struct cxl_server_state *st)
         .pid = h->server_pid,
         .node = h->server_node,
     };
+    memcpy(st->nonce, h->server_nonce, sizeof st->nonce);
 }
 
 void cxl_server_set_ring_state(struct cxl_layout *l, uint32_t ring, uint32_t state,

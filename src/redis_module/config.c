@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cxl/seal.h"
 #include "cxl/util.h"
 #include "cxl/wait.h"
 #include "module.h"
@@ -60,6 +61,14 @@ static int apply(struct module_config *c, const char *key, const char *val, char
     } else if (strcmp(key, "prefault") == 0) {
         rc = cxl_parse_u32(key, val, 0, 1, &u);
         c->medium.prefault = (int)u;
+    } else if (strcmp(key, "secure") == 0 || strcmp(key, "crypto") == 0) {
+        rc = cxl_parse_u32(key, val, 0, 1, &u);
+        *(key[0] == 's' ? &c->secure : &c->crypto) = (int)u;
+    } else if (strcmp(key, "sec_mgr") == 0 || strcmp(key, "key") == 0 || strcmp(key, "key_file") == 0) {
+        char *dst = key[0] == 's' ? c->sec_mgr : strcmp(key, "key") == 0 ? c->key : c->key_file;
+        if (!*val || strlen(val) >= sizeof c->key)
+            return say(err, errlen, "%s: '%s' is empty or too long", key, val);
+        snprintf(dst, sizeof c->key, "%s", val);
     } else if (strcmp(key, "serve") == 0) {
         if (strcmp(val, "thread") == 0)
             c->serve = SERVE_THREAD;
@@ -71,7 +80,8 @@ static int apply(struct module_config *c, const char *key, const char *val, char
             return say(err, errlen, "serve: '%s' is not thread, thread-only or eventloop", val);
     } else {
         return say(err, errlen, "unknown argument '%s' (known: path map_size offset rings slot_size "
-                   "delay_ns batch max_sleep_us node_id numa_node prefault serve)", key);
+                   "delay_ns batch max_sleep_us node_id numa_node prefault serve secure sec_mgr key "
+                   "crypto key_file)", key);
     }
     return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;
 }
@@ -100,6 +110,8 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
         {"CXL_RING_PATH", "path"},      {"CXL_RING_MAP_SIZE", "map_size"},
         {"CXL_RING_MAP_OFFSET", "offset"}, {"CXL_RING_COUNT", "rings"},
         {"CXL_RING_SLOT_SIZE", "slot_size"}, {"CXL_SHM_DELAY_NS", "delay_ns"},
+        {"CXL_SEC_MGR", "sec_mgr"}, {"CXL_SEC_NODE_ID", "node_id"}, {"CXL_SEC_KEY", "key"},
+        {"CXL_SEC_KEY_FILE", "key_file"},
     };
     for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
         if (apply_env(c, env[i][0], env[i][1], err, errlen))
@@ -118,6 +130,15 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
         if (apply(c, key, val, err, errlen))
             return -1;
     }
+    if (c->secure && c->crypto)
+        return say(err, errlen, "secure=1 and crypto=1 exclude each other");
+    if (c->secure && (!*c->sec_mgr || !*c->key))
+        return say(err, errlen, "secure=1 needs sec_mgr=HOST:PORT and key=FILE (this node's key)");
+    if (c->crypto && !*c->key_file)
+        return say(err, errlen, "crypto=1 needs key_file=FILE (the shared secret)");
+    if (c->secure || c->crypto) /* a blank medium is formatted secure */
+        c->format.flags |= CXL_LAYOUT_F_SECURE |
+                           (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
     c->medium.path = c->path;
     /* no map_size: an existing medium is mapped whole, a new file gets 1 GiB */
     if (!c->map_size_given && access(c->path, F_OK) == 0)

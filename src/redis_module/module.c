@@ -18,6 +18,8 @@ struct cxl_module cxl_mod;
 static int refuse(RedisModuleCtx *ctx, const char *what, const char *why)
 {
     rm.Log(ctx, "warning", "cxl ring: cannot load: %s: %s", what, why);
+    keys_stop(cxl_mod.refresher);
+    cxl_keyring_close(cxl_mod.keys);
     if (cxl_mod.layout)
         cxl_layout_close(cxl_mod.layout);
     if (cxl_mod.medium)
@@ -35,12 +37,16 @@ static int open_rings(RedisModuleCtx *ctx)
     if (cxl_layout_open(cxl_mod.medium, &c->format, &cxl_mod.layout) != 0)
         return refuse(ctx, "layout", cxl_last_error());
     cxl_layout_set_delay_ns(cxl_mod.layout, c->delay_ns);
+    char err[512];
+    if (keys_start(c, cxl_layout_geometry(cxl_mod.layout)->ring_count, &cxl_mod.keys,
+                   &cxl_mod.refresher, err, sizeof err) != 0)
+        return refuse(ctx, "keys", err);
     cxl_mod.exec = executor_create(ctx, c->serve != SERVE_EVENTLOOP);
     if (!cxl_mod.exec)
         return refuse(ctx, "executor", "out of memory");
     struct cxl_kv_executor ex = executor_callbacks(cxl_mod.exec);
     struct cxl_kv_server_config sc = {.batch = c->batch, .max_sleep_us = c->max_sleep_us,
-                                      .node_id = c->node_id};
+                                      .node_id = c->node_id, .keys = cxl_mod.keys};
     if (cxl_kv_server_create(cxl_mod.layout, &sc, &ex, &cxl_mod.server) != 0)
         return refuse(ctx, "server", cxl_last_error());
     return RM_OK;
@@ -52,10 +58,13 @@ static void log_enabled(RedisModuleCtx *ctx)
     const struct module_config *c = &cxl_mod.cfg;
     rm.Log(ctx, "notice",
            "cxl ring: enabled path=%s kind=%s map_size=%" PRIu64 " offset=%" PRIu64 " rings=%u "
-           "slots_per_ring=%u slot_size=%u max_payload=%u serve=%s delay_ns=%u format_id=%016" PRIx64,
+           "slots_per_ring=%u slot_size=%u max_payload=%u serve=%s delay_ns=%u format_id=%016" PRIx64
+           " security=%s%s%s",
            c->path, cxl_medium_kind_name(cxl_medium_kind(cxl_mod.medium)), cxl_medium_size(cxl_mod.medium),
            c->medium.map_offset, g->ring_count, g->slots, g->slot_size, g->max_payload,
-           serve_mode_name(c->serve), c->delay_ns, g->format_id);
+           serve_mode_name(c->serve), c->delay_ns, g->format_id, keys_mode_name(c),
+           (g->flags & CXL_LAYOUT_F_SECURE) ? " cipher=" : "",
+           (g->flags & CXL_LAYOUT_F_SECURE) ? ((g->flags & CXL_LAYOUT_F_XCHACHA) ? "xchacha20poly1305" : "aes256gcm") : "");
 }
 
 __attribute__((visibility("default")))

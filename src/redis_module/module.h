@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "cxl/keyring.h"
 #include "cxl/kvserver.h"
 #include "cxl/medium.h"
 #include "cxl/ring.h"
@@ -23,7 +24,11 @@ struct module_config {
     uint32_t node_id;
     enum serve_mode serve;
     int map_size_given;
+    int secure, crypto;    /* docs/SECURITY.md: manager keys, or a shared key file */
     char path[256];
+    char sec_mgr[256];     /* secure: HOST:PORT of cxl_sec_mgr */
+    char key[256];         /* secure: this node's key file */
+    char key_file[256];    /* crypto: the shared secret file */
 };
 
 /* Parse "key=value" module arguments over the CXL_RING_* environment
@@ -37,6 +42,13 @@ struct executor;
 struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock);
 void executor_destroy(struct executor *e);
 struct cxl_kv_executor executor_callbacks(struct executor *e);
+
+/* Keys of a secure ring: fetched at load, refreshed by a thread (keys.c). */
+struct keys_refresher;
+int keys_start(const struct module_config *c, uint32_t rings, struct cxl_keyring **kr,
+               struct keys_refresher **out, char *err, size_t errlen);
+void keys_stop(struct keys_refresher *k);
+const char *keys_mode_name(const struct module_config *c);
 
 /* Drivers. */
 struct driver;
@@ -52,6 +64,8 @@ struct cxl_module {
     struct cxl_kv_server *server;
     struct executor *exec;
     struct driver *driver;
+    struct cxl_keyring *keys;
+    struct keys_refresher *refresher;
 };
 extern struct cxl_module cxl_mod;
 

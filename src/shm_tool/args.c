@@ -13,6 +13,7 @@
 
 #include "cxl/error.h"
 #include "cxl/util.h"
+#include "cxl/seal.h"
 #include "shm_tool.h"
 
 enum opt_id {
@@ -133,7 +134,10 @@ static int apply_opt(struct shm_opts *o, int id, const char *arg)
     case OPT_PREFAULT: m->prefault = 1; break;
     case OPT_RINGS: rc = cxl_parse_u32("--rings", arg, 1, CXL_MAX_RINGS, &o->format.ring_count); break;
     case OPT_SLOT_SIZE: return parse_slot_size(arg, &o->format.slot_size);
-    case OPT_SECURE: o->format.flags |= CXL_LAYOUT_F_SECURE; break;
+    case OPT_SECURE:
+        o->format.flags |= CXL_LAYOUT_F_SECURE |
+                           (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
+        break;
     case OPT_OFFSET: rc = cxl_parse_size("--offset", arg, &o->offset); break;
     case OPT_LEN:
         if ((rc = cxl_parse_size("--len", arg, &o->len)) == 0 && o->len == 0)

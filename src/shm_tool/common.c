@@ -35,5 +35,7 @@ void shm_print_geometry(const struct cxl_geometry *g)
     printf("slots: %u\n", g->slots);
     printf("max_payload: %u\n", g->max_payload);
     printf("data_off: %" PRIu64 "\n", g->data_off);
-    printf("flags: 0x%x (%s)\n", g->flags, (g->flags & CXL_LAYOUT_F_SECURE) ? "secure" : "plain");
+    printf("flags: 0x%x (%s)\n", g->flags,
+           !(g->flags & CXL_LAYOUT_F_SECURE) ? "plain"
+           : (g->flags & CXL_LAYOUT_F_XCHACHA) ? "secure, xchacha20poly1305" : "secure, aes256gcm");
 }

@@ -188,14 +188,17 @@ static void test_server(struct cxl_layout *l)
 {
     uint64_t g1, g2;
     struct cxl_server_state st;
-    CHECK_EQ(cxl_server_announce(l, 5, &g1), 0);
-    CHECK_EQ(cxl_server_announce(l, 5, &g2), 0);
+    uint8_t n1[16], n2[16];
+    CHECK_EQ(cxl_server_announce(l, 5, &g1, n1), 0);
+    CHECK_EQ(cxl_server_announce(l, 5, &g2, n2), 0);
+    CHECK(memcmp(n1, n2, 16) != 0);
     CHECK_EQ(g2, g1 + 1);
     cxl_server_state(l, &st);
     uint64_t hb = st.heartbeat;
     CHECK_EQ(st.gen, g2);
     CHECK_EQ(st.pid, getpid());
     CHECK_EQ(st.node, 5);
+    CHECK(memcmp(st.nonce, n2, 16) == 0);
     cxl_server_heartbeat(l);
     cxl_server_state(l, &st);
     CHECK_EQ(st.heartbeat, hb + 1);

@@ -1,0 +1,69 @@
+/* cxl/keyring.h - the region keys a node holds for its rings, and where they
+ * come from: crypto mode (a 32-byte secret file on every node, epoch 0) or
+ * cxl_sec_mgr (fetched over the authenticated channel, valid for `refresh`
+ * seconds; docs/SECURITY.md). Thread-safe: a background thread fetches, the
+ * serving or client thread looks up cached copies and notices changes by the
+ * version number. Keys are wiped when replaced and on close. */
+#ifndef CXL_KEYRING_H
+#define CXL_KEYRING_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct cxl_keyring;
+
+/* The keys of one ring: the current epoch and, during a rotation's grace,
+ * the previous one. */
+struct cxl_ring_keys {
+    uint32_t epoch;
+    uint8_t key[32];
+    int has_prev;
+    uint32_t prev_epoch;
+    uint8_t prev_key[32];
+};
+
+int cxl_keyring_open_crypto(const char *secret_file, struct cxl_keyring **out);
+int cxl_keyring_open_manager(const char *mgr_hostport, uint16_t node_id, const char *key_file,
+                             struct cxl_keyring **out);
+void cxl_keyring_close(struct cxl_keyring *kr);
+
+/* Ask the manager now for ring's keys (crypto mode: derive). Blocking.
+ * CXL_EDENIED if the ACL refuses, CXL_ESYS/CXL_ECRYPTO if unreachable. */
+int cxl_keyring_fetch(struct cxl_keyring *kr, uint32_t ring);
+
+/* The cached keys of ring, if held and not expired: 0, or CXL_EAGAIN (never
+ * fetched) / CXL_ETIMEDOUT (expired: the manager was not reachable in time;
+ * fail closed) with a message. Never blocks on the network. */
+int cxl_keyring_lookup(struct cxl_keyring *kr, uint32_t ring, struct cxl_ring_keys *out);
+
+/* Is a fetch due for ring (half its validity elapsed, or never fetched)? */
+int cxl_keyring_due(struct cxl_keyring *kr, uint32_t ring);
+
+/* Bumps whenever any held key changes. */
+uint64_t cxl_keyring_version(const struct cxl_keyring *kr);
+
+void cxl_ring_keys_wipe(struct cxl_ring_keys *k);
+
+/* The security flags every client tool takes (--secure --sec-mgr --sec-node-id
+ * --sec-key / --crypto --sec-key-file), with the seed's environment variables
+ * CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY, CXL_SEC_KEY_FILE as defaults. */
+struct cxl_sec_opts {
+    int secure, crypto;
+    const char *mgr;      /* HOST:PORT */
+    const char *key;      /* this node's key file */
+    const char *key_file; /* crypto mode: the shared secret */
+    uint16_t node_id;
+    int node_id_given;
+};
+/* Fill unset fields from the environment; check the combination. */
+int cxl_sec_opts_finish(struct cxl_sec_opts *o);
+/* The keyring those options ask for; *out = NULL when neither is set. */
+int cxl_keyring_open_opts(const struct cxl_sec_opts *o, struct cxl_keyring **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,84 @@
+/* cxl/seal.h - the cryptography of the secure ring (docs/SECURITY.md):
+ * session keys per ring, direction, client session and server instance;
+ * sealing a message into its slot from private memory; opening it from the
+ * slot into private memory; the strictly increasing position window that
+ * stops replays and nonce reuse.
+ *
+ *     struct cxl_seal tx;
+ *     cxl_seal_derive(&tx, cipher, region_key, epoch, ring, CXL_REQ, format_id,
+ *                     client_session, server_nonce);
+ *     cxl_queue_reserve(&q, CXL_SEAL_INNER + len, &h);   // room for the inner header
+ *     cxl_seal_msg(&tx, ring, h, &inner, data, len, scratch);
+ *
+ *     cxl_queue_peek(&q, &m);
+ *     cxl_open_msg(&rx, &m, buf);   // m.hdr.op/args restored, m.payload = plaintext in buf
+ */
+#ifndef CXL_SEAL_H
+#define CXL_SEAL_H
+
+#include <sodium.h>
+#include <stdint.h>
+
+#include "cxl/ring.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CXL_SEAL_INNER 20u /* op u16, pad u16, arg0 u32, arg1 u32, arg2 u64 */
+
+enum cxl_cipher { CXL_CIPHER_AESGCM = 0, CXL_CIPHER_XCHACHA = 1 };
+
+/* sodium_init, once. CXL_ECRYPTO if libsodium cannot be used. */
+int cxl_crypto_init(void);
+/* AES-256-GCM where the CPU has AES-NI and CLMUL, else XChaCha20-Poly1305. */
+enum cxl_cipher cxl_cipher_default(void);
+const char *cxl_cipher_name(enum cxl_cipher c);
+/* The cipher a secure medium uses (from its layout flags); CXL_ECRYPTO with a
+ * message if this CPU cannot run it. */
+int cxl_cipher_of_layout(const struct cxl_geometry *g, enum cxl_cipher *c);
+
+/* The op and arguments that travel inside the ciphertext. */
+struct cxl_seal_inner {
+    uint16_t op;
+    uint32_t arg0, arg1;
+    uint64_t arg2;
+};
+
+/* One direction of one ring under one session key. */
+struct cxl_seal {
+    crypto_aead_aes256gcm_state aes; /* precomputed (AES-GCM) */
+    unsigned char key[32];           /* XChaCha20-Poly1305 */
+    enum cxl_cipher cipher;
+    uint32_t epoch;
+    uint32_t ring;
+    uint8_t dir;
+    int ready;
+    uint64_t format_id;
+    uint64_t next; /* lowest position this key may seal at / accept */
+};
+
+int cxl_seal_derive(struct cxl_seal *s, enum cxl_cipher cipher, const uint8_t region_key[32],
+                    uint32_t epoch, uint32_t ring, enum cxl_dir dir, uint64_t format_id,
+                    const uint8_t client_session[16], const uint8_t server_nonce[16]);
+void cxl_seal_wipe(struct cxl_seal *s);
+
+/* Seal into a reserved message h (len field = CXL_SEAL_INNER + len). data is
+ * private; scratch holds >= CXL_SEAL_INNER + len bytes (plaintext staging,
+ * wiped afterwards; data may already sit at scratch + CXL_SEAL_INNER). Sets h->flags SEALED, h->epoch, h->tag; zeroes h->op and
+ * h->arg*. CXL_ECRYPTO if h->seq is below s->next (the queue was rewound:
+ * sealing there would reuse a nonce). */
+int cxl_seal_msg(struct cxl_seal *s, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
+                 const void *data, uint32_t len, uint8_t *scratch);
+
+/* Open a peeked message into out (>= m->hdr.len bytes, private): copies the
+ * ciphertext out of the medium first (it may change under us), checks epoch,
+ * position window and tag, then rewrites *m: op/args from the inner header,
+ * payload = out + CXL_SEAL_INNER, hdr.len = plaintext length. CXL_ECRYPTO with
+ * a message naming the reason otherwise; out holds nothing useful then. */
+int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,107 @@
+/* secure_end.c - one end of a secure ring: key derivation from the keyring
+ * and the session values, epoch selection, windows kept across re-keying. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cxl/util.h"
+#include "secure_end.h"
+
+int secure_end_init(struct secure_end *e, struct cxl_keyring *keys, const struct cxl_layout *l,
+                    uint32_t ring, enum cxl_role role)
+{
+    memset(e, 0, sizeof *e);
+    const struct cxl_geometry *g = cxl_layout_geometry(l);
+    int rc = cxl_cipher_of_layout(g, &e->cipher);
+    if (rc)
+        return rc;
+    e->keys = keys;
+    e->ring = ring;
+    e->format_id = g->format_id;
+    e->open_dir = role == CXL_CONSUMER ? CXL_REQ : CXL_RESP;
+    e->seal_dir = role == CXL_CONSUMER ? CXL_RESP : CXL_REQ;
+    e->open_buf = malloc((size_t)CXL_SEAL_INNER + g->max_payload);
+    e->seal_buf = malloc((size_t)CXL_SEAL_INNER + g->max_payload);
+    if (!e->open_buf || !e->seal_buf) {
+        secure_end_free(e);
+        return cxl_fail(CXL_ESYS, "out of memory for the secure ring buffers");
+    }
+    return 0;
+}
+
+static void wipe_keys(struct secure_end *e)
+{
+    cxl_seal_wipe(&e->open_cur);
+    cxl_seal_wipe(&e->open_prev);
+    cxl_seal_wipe(&e->seal);
+    e->ready = 0;
+}
+
+void secure_end_free(struct secure_end *e)
+{
+    wipe_keys(e);
+    free(e->open_buf);
+    free(e->seal_buf);
+    e->open_buf = e->seal_buf = NULL;
+}
+
+int secure_end_rekey(struct secure_end *e, uint32_t gen, const uint8_t session[16],
+                     const uint8_t server_nonce[16])
+{
+    uint64_t version = cxl_keyring_version(e->keys);
+    struct cxl_ring_keys k;
+    wipe_keys(e);
+    int rc = cxl_keyring_lookup(e->keys, e->ring, &k);
+    if (rc)
+        return rc;
+    rc = cxl_seal_derive(&e->open_cur, e->cipher, k.key, k.epoch, e->ring, e->open_dir, e->format_id,
+                         session, server_nonce);
+    if (rc == 0)
+        rc = cxl_seal_derive(&e->seal, e->cipher, k.key, k.epoch, e->ring, e->seal_dir, e->format_id,
+                             session, server_nonce);
+    e->have_prev = rc == 0 && k.has_prev;
+    if (e->have_prev)
+        rc = cxl_seal_derive(&e->open_prev, e->cipher, k.prev_key, k.prev_epoch, e->ring, e->open_dir,
+                             e->format_id, session, server_nonce);
+    cxl_ring_keys_wipe(&k);
+    if (rc) {
+        wipe_keys(e);
+        return rc;
+    }
+    e->open_cur.next = e->open_prev.next = e->open_next;
+    e->seal.next = e->seal_next;
+    e->gen = gen;
+    memcpy(e->session, session, 16);
+    memcpy(e->server_nonce, server_nonce, 16);
+    e->keys_version = version;
+    e->ready = 1;
+    return 0;
+}
+
+int secure_end_open(struct secure_end *e, struct cxl_msg *m)
+{
+    if (!e->ready)
+        return cxl_fail(CXL_ECRYPTO, "ring %u: no keys (not granted, expired, or revoked)", e->ring);
+    struct cxl_seal *s = NULL;
+    if (m->hdr.epoch == e->open_cur.epoch)
+        s = &e->open_cur;
+    else if (e->have_prev && m->hdr.epoch == e->open_prev.epoch)
+        s = &e->open_prev;
+    if (!s)
+        return cxl_fail(CXL_ECRYPTO, "ring %u: message sealed for epoch %u, which is not accepted "
+                        "(current epoch %u)", e->ring, m->hdr.epoch, e->open_cur.epoch);
+    int rc = cxl_open_msg(s, m, e->open_buf);
+    if (rc == 0)
+        e->open_next = e->open_cur.next = e->open_prev.next = s->next;
+    return rc;
+}
+
+int secure_end_seal(struct secure_end *e, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
+                    const void *data, uint32_t len)
+{
+    if (!e->ready)
+        return cxl_fail(CXL_ECRYPTO, "ring %u: no keys to seal with", e->ring);
+    int rc = cxl_seal_msg(&e->seal, h, in, data, len, e->seal_buf);
+    if (rc == 0)
+        e->seal_next = e->seal.next;
+    return rc;
+}

@@ -1,0 +1,58 @@
+/* secure_end.h - one end of a secure ring (private to libcxldsm): the keys
+ * it opens with (current and previous epoch) and seals with, derived from the
+ * keyring, the ring's client session and the server instance; the position
+ * windows that outlive key changes; private plaintext buffers. The server end
+ * opens requests and seals replies, the client end the reverse.
+ * docs/SECURITY.md is the specification. */
+#ifndef CXL_SECURE_END_H
+#define CXL_SECURE_END_H
+
+#include "cxl/keyring.h"
+#include "cxl/seal.h"
+
+struct secure_end {
+    struct cxl_keyring *keys;
+    enum cxl_cipher cipher;
+    uint32_t ring;
+    enum cxl_dir open_dir, seal_dir;
+    uint64_t format_id;
+    uint64_t keys_version;   /* keyring version the keys were derived at */
+    uint32_t gen;            /* ring owner generation (session number) */
+    uint8_t session[16];     /* the client's session value */
+    uint8_t server_nonce[16];
+    struct cxl_seal open_cur, open_prev, seal;
+    int have_prev, ready;
+    uint64_t open_next, seal_next; /* position windows, kept across re-keying */
+    uint8_t *open_buf, *seal_buf;  /* CXL_SEAL_INNER + max_payload each */
+};
+
+/* role: CXL_CONSUMER for the server end (opens requests), CXL_PRODUCER for
+ * the client end (seals requests). */
+int secure_end_init(struct secure_end *e, struct cxl_keyring *keys, const struct cxl_layout *l,
+                    uint32_t ring, enum cxl_role role);
+void secure_end_free(struct secure_end *e);
+
+/* (Re)derive the keys for this session from the keyring's current keys. */
+int secure_end_rekey(struct secure_end *e, uint32_t gen, const uint8_t session[16],
+                     const uint8_t server_nonce[16]);
+
+/* Do the keys need re-deriving (keyring changed, other session)? */
+static inline int secure_end_stale(const struct secure_end *e, uint32_t gen)
+{
+    return !e->ready || e->gen != gen || cxl_keyring_version(e->keys) != e->keys_version;
+}
+
+/* Open a peeked message into open_buf (see cxl_open_msg), with the key of
+ * its epoch. */
+int secure_end_open(struct secure_end *e, struct cxl_msg *m);
+
+/* Seal data into the reserved h (its len = CXL_SEAL_INNER + len). data may be
+ * secure_end_stage(e), where callers compose a payload in private memory. */
+int secure_end_seal(struct secure_end *e, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
+                    const void *data, uint32_t len);
+static inline uint8_t *secure_end_stage(struct secure_end *e)
+{
+    return e->seal_buf + CXL_SEAL_INNER;
+}
+
+#endif

@@ -1,0 +1,185 @@
+/* control.c - the control socket of cxl_sec_mgr: a Unix socket of mode 0600
+ * that only the daemon's own user (or root) may use. One request line per
+ * connection, one reply line:
+ *
+ *   REVOKE <node name or id>   ->  OK revoked node=... | ERR ...
+ *   ROTATE [<region>]          ->  OK new epochs: ring0=3 ... | ERR ...
+ *   PING                       ->  OK pong
+ *
+ * The daemon's side (listen, peer check, the requests) and the clients
+ * behind `cxl_sec_mgr revoke` and `cxl_sec_mgr rotate`. */
+#define _GNU_SOURCE /* struct ucred */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cxl/error.h"
+#include "sec_mgr.h"
+
+#define CONTROL_TIMEOUT_MS 10000
+
+static int unix_addr(const char *path, struct sockaddr_un *a)
+{
+    memset(a, 0, sizeof *a);
+    a->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof a->sun_path)
+        return cxl_fail(CXL_EINVAL, "control socket path too long (at most %zu bytes): %s",
+                        sizeof a->sun_path - 1, path);
+    memcpy(a->sun_path, path, strlen(path));
+    return 0;
+}
+
+/* A socket file left by a daemon that died is removed; a live one is an error. */
+static int clear_stale(const char *path, const struct sockaddr_un *a)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return errno == ENOENT ? 0 : cxl_fail_errno(CXL_ESYS, "control socket %s", path);
+    if (!S_ISSOCK(st.st_mode))
+        return cxl_fail(CXL_EINVAL, "control socket %s: exists and is not a socket", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return cxl_fail_errno(CXL_ESYS, "socket");
+    int live = connect(fd, (const struct sockaddr *)a, sizeof *a) == 0;
+    close(fd);
+    if (live)
+        return cxl_fail(CXL_EBUSY, "control socket %s answers: another cxl_sec_mgr is running",
+                        path);
+    if (unlink(path) != 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot remove the stale socket %s", path);
+    return 0;
+}
+
+int control_listen(const char *path, int *out)
+{
+    struct sockaddr_un a;
+    int rc = unix_addr(path, &a);
+    if (rc || (rc = clear_stale(path, &a)) != 0)
+        return rc;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return cxl_fail_errno(CXL_ESYS, "socket");
+    mode_t old = umask(0177); /* the socket is born 0600 */
+    int bound = bind(fd, (const struct sockaddr *)&a, sizeof a);
+    umask(old);
+    if (bound != 0 || chmod(path, 0600) != 0 || listen(fd, 16) != 0) {
+        rc = cxl_fail_errno(CXL_ESYS, "control socket %s", path);
+        close(fd);
+        return rc;
+    }
+    *out = fd;
+    return 0;
+}
+
+int control_peer_ok(int fd)
+{
+    struct ucred cr;
+    socklen_t len = sizeof cr;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+        return 0;
+    return cr.uid == geteuid() || cr.uid == 0;
+}
+
+void control_handle(struct mgr_daemon *d, const char *line, char *reply, size_t cap)
+{
+    char msg[1536];
+    int rc;
+    msg[0] = '\0';
+    if (strcmp(line, "PING") == 0) {
+        snprintf(reply, cap, "OK pong");
+        return;
+    }
+    if (strncmp(line, "REVOKE ", 7) == 0 && line[7])
+        rc = policy_revoke(d, line + 7, msg, sizeof msg);
+    else if (strcmp(line, "ROTATE") == 0)
+        rc = policy_rotate(d, NULL, "request", msg, sizeof msg);
+    else if (strncmp(line, "ROTATE ", 7) == 0 && line[7])
+        rc = policy_rotate(d, line + 7, "request", msg, sizeof msg);
+    else
+        rc = CXL_EINVAL, snprintf(msg, sizeof msg, "unknown request (REVOKE NODE, ROTATE [REGION], PING)");
+    snprintf(reply, cap, "%s %s", rc ? "ERR" : "OK", msg);
+}
+
+/* ---- the clients ------------------------------------------------------------------------ */
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Send one line, read the reply line (bounded by CONTROL_TIMEOUT_MS). */
+static int control_call(const char *path, const char *line, char *reply, size_t cap)
+{
+    struct sockaddr_un a;
+    int rc = unix_addr(path, &a);
+    if (rc)
+        return rc;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return cxl_fail_errno(CXL_ESYS, "socket");
+    if (connect(fd, (const struct sockaddr *)&a, sizeof a) != 0) {
+        rc = cxl_fail_errno(CXL_ESYS, "control socket %s (is the daemon running?)", path);
+        close(fd);
+        return rc;
+    }
+    size_t have = 0;
+    rc = send_all(fd, line, strlen(line)) ? cxl_fail_errno(CXL_ESYS, "send") : 0;
+    while (rc == 0 && have < cap - 1 && !memchr(reply, '\n', have)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, CONTROL_TIMEOUT_MS);
+        ssize_t got = n > 0 ? recv(fd, reply + have, cap - 1 - have, 0) : -1;
+        if (n == 0)
+            rc = cxl_fail(CXL_ETIMEDOUT, "the daemon did not answer in %d ms", CONTROL_TIMEOUT_MS);
+        else if (got < 0 && errno != EINTR)
+            rc = cxl_fail_errno(CXL_ESYS, "control socket");
+        else if (got == 0)
+            break;
+        else if (got > 0)
+            have += (size_t)got;
+    }
+    close(fd);
+    reply[have] = '\0';
+    char *nl = strchr(reply, '\n');
+    if (nl)
+        *nl = '\0';
+    if (rc == 0 && !have)
+        rc = cxl_fail(CXL_EPROTO, "the daemon closed the control connection without a reply");
+    return rc;
+}
+
+int cmd_control(const struct mgr_opts *o)
+{
+    struct mgr_config c;
+    if (config_load(o->config, 0, &c, stderr) != 0) {
+        config_free(&c);
+        return MGR_EXIT_FAIL;
+    }
+    char line[160], reply[2048];
+    const char *verb = o->cmd == MGR_CMD_REVOKE ? "REVOKE" : "ROTATE";
+    snprintf(line, sizeof line, "%s%s%s\n", verb, o->arg ? " " : "", o->arg ? o->arg : "");
+    int rc = control_call(c.control, line, reply, sizeof reply);
+    config_free(&c);
+    if (rc) {
+        fprintf(stderr, "cxl_sec_mgr: %s\n", cxl_last_error());
+        return MGR_EXIT_FAIL;
+    }
+    if (strncmp(reply, "OK ", 3) == 0) {
+        printf("%s\n", reply + 3);
+        return MGR_EXIT_OK;
+    }
+    fprintf(stderr, "cxl_sec_mgr: %s\n", strncmp(reply, "ERR ", 4) == 0 ? reply + 4 : reply);
+    return MGR_EXIT_FAIL;
+}

@@ -1,0 +1,237 @@
+/* policy.c - the decisions of the running cxl_sec_mgr (docs/SECURITY.md,
+ * "Requests on the channel", "Revocation, bounded"): which node gets which
+ * region's keys, rotation (on request and periodic, with a grace of
+ * 2 x refresh for the previous epoch), revocation (the node's grants go, its
+ * key is refused for good, every region it held moves to a new epoch with
+ * no grace). Every grant, refusal, rotation and revocation is audited;
+ * refusals and revocations also go to stderr. */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cxl/error.h"
+#include "sec_mgr.h"
+
+static uint64_t grace_ms(const struct mgr_daemon *d)
+{
+    return 2ull * d->cfg.refresh_s * 1000u;
+}
+
+int policy_lookup(void *daemon, uint16_t id, uint8_t pub[32])
+{
+    const struct mgr_daemon *d = daemon;
+    const struct mgr_node *n = config_node_by_id(&d->cfg, id);
+    if (!n)
+        return -1;
+    memcpy(pub, n->pub, 32);
+    return 0;
+}
+
+void policy_refuse_peer(struct mgr_daemon *d, int have_id, uint16_t node_id, const char *reason,
+                        const char *peer)
+{
+    const struct mgr_node *n = have_id ? config_node_by_id(&d->cfg, node_id) : NULL;
+    char id[8] = "?";
+    if (have_id)
+        snprintf(id, sizeof id, "%u", node_id);
+    audit_log(&d->audit, 1, "refuse node=%s(%s) reason=%s peer=%s", id, n ? n->name : "?",
+              reason, peer);
+}
+
+/* ---- KEYS and PING ------------------------------------------------------------------- */
+
+static int refuse(struct mgr_daemon *d, const struct mgr_node *n, const char *region,
+                  const char *reason, uint8_t *reply, size_t cap)
+{
+    audit_log(&d->audit, 1, "refuse node=%u(%s) region=%s reason=%s", n->id, n->name, region,
+              reason);
+    return cxl_sec_reply_refuse(reason, reply, cap);
+}
+
+static int grant(struct mgr_daemon *d, const struct mgr_node *n, const struct mgr_region *cr,
+                 uint8_t *reply, size_t cap)
+{
+    struct mgr_region_state *r = state_region(&d->state, cr->name);
+    struct cxl_region_keys k;
+    if (!r) /* cannot happen: state_open gives every configured region an epoch */
+        return cxl_fail(CXL_EPROTO, "region %s has no state", cr->name);
+    int rc = state_keys(&d->state, r, d->cfg.refresh_s * 1000u, &k);
+    if (rc == 0)
+        rc = cxl_sec_reply_keys(&k, reply, cap);
+    cxl_region_keys_wipe(&k);
+    if (rc >= 0)
+        audit_log(&d->audit, 0, "grant node=%u(%s) region=%s epoch=%llu", n->id, n->name,
+                  cr->name, (unsigned long long)r->epoch);
+    return rc;
+}
+
+int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t *msg, size_t len,
+                   uint8_t *reply, size_t cap)
+{
+    struct cxl_sec_request q;
+    const struct mgr_node *n = config_node_by_id(&d->cfg, node_id);
+    int rc = cxl_sec_request_parse(msg, len, &q);
+    if (rc || !n)
+        return rc ? rc : cxl_fail(CXL_EPROTO, "node %u is not configured", node_id);
+    if (q.kind == CXL_SEC_REQ_PING)
+        return cxl_sec_reply_pong(reply, cap);
+    const struct mgr_region *r = q.kind == CXL_SEC_REQ_KEYS_RING
+                                     ? config_region_by_ring(&d->cfg, q.ring)
+                                     : config_region_by_name(&d->cfg, q.region);
+    char label[MGR_NAME_MAX + 16];
+    if (r)
+        snprintf(label, sizeof label, "%s", r->name);
+    else if (q.kind == CXL_SEC_REQ_KEYS_RING)
+        snprintf(label, sizeof label, "ring:%u", q.ring);
+    else
+        snprintf(label, sizeof label, "%s", q.region);
+    if (!r)
+        return refuse(d, n, label, "unknown-region", reply, cap);
+    if (n->revoked)
+        return refuse(d, n, label, "revoked", reply, cap);
+    if (!config_granted(&d->cfg, (size_t)(n - d->cfg.nodes), (size_t)(r - d->cfg.regions)))
+        return refuse(d, n, label, "no-grant", reply, cap);
+    return grant(d, n, r, reply, cap);
+}
+
+/* ---- rotate --------------------------------------------------------------------------- */
+
+static int rotate_one(struct mgr_daemon *d, const char *name, const char *reason, char *msg,
+                      size_t cap)
+{
+    struct mgr_region_state *r = state_region(&d->state, name);
+    if (!r)
+        return cxl_fail(CXL_EINVAL, "region %s has no state", name);
+    uint64_t before = r->epoch;
+    int rc = state_new_epoch(&d->state, r, grace_ms(d));
+    if (r->epoch == before)
+        return rc; /* no new epoch (the only failure after one: the state file) */
+    audit_log(&d->audit, 0, "rotate region=%s epoch=%llu reason=%s", name,
+              (unsigned long long)r->epoch, reason);
+    size_t used = strlen(msg);
+    snprintf(msg + used, cap - used, "%s%s=%llu", used ? " " : "", name,
+             (unsigned long long)r->epoch);
+    return rc;
+}
+
+static int state_not_saved(struct mgr_daemon *d, char *msg, size_t cap)
+{
+    char why[256];
+    snprintf(why, sizeof why, "%s", cxl_last_error());
+    size_t used = strlen(msg);
+    snprintf(msg + used, cap - used, "; but the state file %s was not saved (%s): a restart "
+             "now would return to the old epochs", d->state.path, why);
+    return CXL_ESYS;
+}
+
+int policy_rotate(struct mgr_daemon *d, const char *region, const char *reason, char *msg,
+                  size_t cap)
+{
+    int rc = 0;
+    msg[0] = '\0';
+    if (region && !config_region_by_name(&d->cfg, region)) {
+        snprintf(msg, cap, "unknown region '%s'", region);
+        return CXL_EINVAL;
+    }
+    snprintf(msg, cap, "new epochs:");
+    for (size_t i = 0; i < d->cfg.n_regions; i++) {
+        const char *name = d->cfg.regions[i].name;
+        if (region && strcmp(region, name) != 0)
+            continue;
+        int one = rotate_one(d, name, reason, msg, cap);
+        rc = rc ? rc : one;
+    }
+    return rc ? state_not_saved(d, msg, cap) : 0;
+}
+
+/* ---- revoke ---------------------------------------------------------------------------- */
+
+/* Every region n held: grant dropped, new epoch without grace; the names
+ * and epochs into regions / epochs. */
+static int revoke_regions(struct mgr_daemon *d, const struct mgr_node *n, char *regions,
+                          char *epochs, size_t cap)
+{
+    size_t ni = (size_t)(n - d->cfg.nodes);
+    int rc = 0;
+    regions[0] = epochs[0] = '\0';
+    for (size_t i = 0; i < d->cfg.n_grants; i++) {
+        struct mgr_grant *g = &d->cfg.grants[i];
+        if (g->node != ni || !g->active)
+            continue;
+        g->active = 0;
+        const char *name = d->cfg.regions[g->region].name;
+        struct mgr_region_state *r = state_region(&d->state, name);
+        int one = r ? state_new_epoch(&d->state, r, 0) : cxl_fail(CXL_EINVAL, "no state");
+        rc = rc ? rc : one;
+        size_t lr = strlen(regions), le = strlen(epochs);
+        snprintf(regions + lr, cap - lr, "%s%s", lr ? "," : "", name);
+        snprintf(epochs + le, cap - le, "%s%llu", le ? "," : "",
+                 (unsigned long long)(r ? r->epoch : 0));
+    }
+    if (!regions[0]) {
+        snprintf(regions, cap, "-");
+        snprintf(epochs, cap, "-");
+    }
+    return rc;
+}
+
+int policy_revoke(struct mgr_daemon *d, const char *node, char *msg, size_t cap)
+{
+    struct mgr_node *n = config_node_by_name(&d->cfg, node);
+    if (!n) {
+        snprintf(msg, cap, "unknown node '%s'", node);
+        return CXL_EINVAL;
+    }
+    if (n->revoked) {
+        snprintf(msg, cap, "node %u(%s) was already revoked", n->id, n->name);
+        return 0;
+    }
+    n->revoked = 1;
+    int rc = state_add_revoked(&d->state, n->pub, n->name);
+    char regions[1024], epochs[512];
+    int rrc = revoke_regions(d, n, regions, epochs, sizeof epochs);
+    rc = rc ? rc : rrc;
+    if (rc == 0)
+        rc = state_save(&d->state);
+    audit_log(&d->audit, 1, "revoke node=%u(%s) regions=%s epoch=%s", n->id, n->name, regions,
+              epochs);
+    snprintf(msg, cap, "revoked node=%u(%s) regions=%s epoch=%s; remove its node and grant "
+             "lines from %s (its key stays refused)", n->id, n->name, regions, epochs,
+             d->cfg.path);
+    return rc ? state_not_saved(d, msg, cap) : 0;
+}
+
+/* ---- the timer ---------------------------------------------------------------------------- */
+
+void policy_tick(struct mgr_daemon *d)
+{
+    uint64_t now_s = mgr_wall_ms() / 1000;
+    char msg[256];
+    for (size_t i = 0; d->cfg.rotate_s && i < d->cfg.n_regions; i++) {
+        const struct mgr_region_state *r = state_region(&d->state, d->cfg.regions[i].name);
+        if (r && now_s >= r->rotated_at_s + d->cfg.rotate_s) {
+            msg[0] = '\0';
+            if (rotate_one(d, r->name, "period", msg, sizeof msg) != 0)
+                fprintf(stderr, "cxl_sec_mgr: periodic rotation of %s: %s\n", r->name,
+                        cxl_last_error());
+        }
+    }
+    if (d->state.dirty) {
+        if (state_save(&d->state) == 0)
+            fprintf(stderr, "cxl_sec_mgr: state file %s saved\n", d->state.path);
+    }
+}
+
+int policy_next_ms(const struct mgr_daemon *d)
+{
+    uint64_t now = mgr_wall_ms(), best = 1000;
+    for (size_t i = 0; d->cfg.rotate_s && i < d->cfg.n_regions; i++) {
+        const struct mgr_region_state *r = state_region(&d->state, d->cfg.regions[i].name);
+        uint64_t due = r ? (r->rotated_at_s + d->cfg.rotate_s) * 1000u : now;
+        uint64_t left = due > now ? due - now : 0;
+        if (left < best)
+            best = left;
+    }
+    return (int)best;
+}

@@ -1,0 +1,215 @@
+/* sec_mgr.h - what the files of cxl_sec_mgr share (docs/SECURITY.md,
+ * "cxl_sec_mgr: the ACL and key authority").
+ *
+ *   main.c     the subcommand, and nothing else
+ *   args.c     command line -> struct mgr_opts, and the --help text
+ *   config.c   the configuration file: parser, and every error `check` reports
+ *   state.c    the master secret, epochs per region and revoked keys (the
+ *              state file), and the keys a node is handed
+ *   audit.c    the audit log
+ *   policy.c   decisions: a node's requests, rotate, revoke, the rotation timer
+ *   daemon.c   the listener, node and control connections (one poll loop)
+ *   control.c  the control socket: its listener and line protocol, and the
+ *              revoke/rotate clients
+ *   keygen.c   `keygen`, `check`, and the debugging `fetch` (a node's side)
+ */
+#ifndef SEC_MGR_H
+#define SEC_MGR_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cxl/sec.h"
+
+#define MGR_EXIT_OK 0
+#define MGR_EXIT_FAIL 1  /* refused, failed, or `check` found errors */
+#define MGR_EXIT_USAGE 2 /* bad flag, value or subcommand */
+
+#define MGR_NAME_MAX 64  /* node and region names: 1..63 bytes + NUL */
+#define MGR_PATH_MAX 1024
+
+/* ---- the configuration (config.c) ------------------------------------------------ */
+
+struct mgr_node {
+    uint16_t id;
+    char name[MGR_NAME_MAX];
+    uint8_t pub[32];
+    int line;
+    int revoked; /* set by the daemon (revoke, or a revoked key in the state file) */
+};
+
+enum mgr_region_kind { MGR_REGION_RING, MGR_REGION_RANGE };
+
+struct mgr_region {
+    char name[MGR_NAME_MAX];
+    enum mgr_region_kind kind;
+    uint32_t ring;          /* ring */
+    uint64_t offset, length; /* range */
+    int line;
+};
+
+struct mgr_grant {
+    size_t node, region; /* indices */
+    int line;
+    int active;          /* cleared by revoke in the running daemon */
+};
+
+struct mgr_config {
+    char path[MGR_PATH_MAX];
+    char manager_key[MGR_PATH_MAX], master[MGR_PATH_MAX], state[MGR_PATH_MAX],
+        audit[MGR_PATH_MAX], control[MGR_PATH_MAX];
+    int manager_key_line, master_line, state_line, audit_line, control_line;
+    uint32_t rotate_s;  /* 0: on demand only */
+    uint32_t refresh_s; /* = valid_for_ms / 1000 */
+    struct mgr_node *nodes;
+    size_t n_nodes;
+    struct mgr_region *regions;
+    size_t n_regions;
+    struct mgr_grant *grants;
+    size_t n_grants;
+};
+
+/* Parse path into c. Every error goes to errs (may be NULL) as
+ * "path:line: message". check_files: also examine the files the config
+ * names (manager key loadable, files 0600). Returns the number of errors
+ * (0: c is usable; free it in any case with config_free). */
+int config_load(const char *path, int check_files, struct mgr_config *c, FILE *errs);
+void config_free(struct mgr_config *c);
+
+struct mgr_node *config_node_by_id(const struct mgr_config *c, uint16_t id);
+struct mgr_node *config_node_by_name(const struct mgr_config *c, const char *name_or_id);
+struct mgr_region *config_region_by_ring(const struct mgr_config *c, uint32_t ring);
+struct mgr_region *config_region_by_name(const struct mgr_config *c, const char *name);
+/* An active grant of region ri to node ni. */
+int config_granted(const struct mgr_config *c, size_t ni, size_t ri);
+
+/* ---- the audit log (audit.c) ------------------------------------------------------- */
+
+struct mgr_audit {
+    int fd;
+};
+
+int audit_open(struct mgr_audit *a, const char *path);
+/* One line "<UTC time> <text>", one write(2), so each line is on disk as a
+ * whole when it returns. also_stderr: the same line on stderr. */
+void audit_log(struct mgr_audit *a, int also_stderr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void audit_close(struct mgr_audit *a);
+
+/* ---- master secret and epochs (state.c) -------------------------------------------- */
+
+struct mgr_region_state {
+    char name[MGR_NAME_MAX];
+    uint64_t epoch;          /* current, >= 1 */
+    uint64_t prev_epoch;     /* 0: none */
+    uint64_t grace_until_ms; /* wall clock: prev_epoch is handed out until then */
+    uint64_t rotated_at_s;   /* wall clock of the last new epoch */
+};
+
+struct mgr_state {
+    char path[MGR_PATH_MAX];
+    uint8_t master[32];
+    struct mgr_region_state *regions; /* configured ones and those only in the file */
+    size_t n_regions;
+    uint8_t (*revoked)[32];           /* public keys refused for good */
+    char (*revoked_names)[MGR_NAME_MAX];
+    size_t n_revoked;
+    int dirty;                        /* a save failed: retried by the timer */
+};
+
+/* Load or create the master secret, load the state file (if any), give each
+ * configured region without an epoch its first one (audited), save. */
+int state_open(struct mgr_state *s, const struct mgr_config *c, struct mgr_audit *a);
+int state_save(struct mgr_state *s);
+void state_close(struct mgr_state *s); /* wipes the master secret */
+
+struct mgr_region_state *state_region(const struct mgr_state *s, const char *name);
+/* A new epoch; grace_ms = 0 drops the previous one at once (revoke). */
+int state_new_epoch(struct mgr_state *s, struct mgr_region_state *r, uint64_t grace_ms);
+/* The keys of region r now, valid for valid_ms. */
+int state_keys(const struct mgr_state *s, const struct mgr_region_state *r, uint32_t valid_ms,
+               struct cxl_region_keys *out);
+int state_is_revoked(const struct mgr_state *s, const uint8_t pub[32]);
+int state_add_revoked(struct mgr_state *s, const uint8_t pub[32], const char *name);
+
+uint64_t mgr_wall_ms(void);
+uint64_t mgr_mono_ms(void);
+
+/* ---- the running daemon (daemon.c, policy.c, control.c) ------------------------------ */
+
+struct mgr_conn;
+
+struct mgr_daemon {
+    struct mgr_config cfg;
+    struct mgr_state state;
+    struct mgr_audit audit;
+    struct cxl_node_key key; /* the manager's key pair */
+    int listen_fd, control_fd;
+    char listen_addr[128];
+    struct mgr_conn **conns;
+    size_t n_conns;
+};
+
+int daemon_run(const char *config_path, const char *listen);
+
+/* policy.c */
+int policy_lookup(void *daemon, uint16_t id, uint8_t pub[32]);
+/* A decrypted request of node_id: the reply to seal (its length), or
+ * CXL_EPROTO for a request that is not one (the connection is closed). */
+int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t *msg, size_t len,
+                   uint8_t *reply, size_t cap);
+/* A handshake that failed: the audit line. known: the node id is configured. */
+void policy_refuse_peer(struct mgr_daemon *d, int have_id, uint16_t node_id, const char *reason,
+                        const char *peer);
+/* Control requests: 0 and a message, or an error with the message. */
+int policy_rotate(struct mgr_daemon *d, const char *region, const char *reason, char *msg,
+                  size_t cap);
+int policy_revoke(struct mgr_daemon *d, const char *node, char *msg, size_t cap);
+void policy_tick(struct mgr_daemon *d); /* periodic rotation, state retries */
+/* Milliseconds until policy_tick has something to do (at most 1000). */
+int policy_next_ms(const struct mgr_daemon *d);
+
+/* control.c */
+int control_listen(const char *path, int *fd);
+/* One request line from the control socket: the reply line (OK ... / ERR ...). */
+void control_handle(struct mgr_daemon *d, const char *line, char *reply, size_t cap);
+/* Is the peer of a control connection allowed (same user or root)? */
+int control_peer_ok(int fd);
+
+/* ---- subcommands ------------------------------------------------------------------------ */
+
+enum mgr_cmd { MGR_CMD_DAEMON, MGR_CMD_KEYGEN, MGR_CMD_CHECK, MGR_CMD_REVOKE, MGR_CMD_ROTATE,
+               MGR_CMD_FETCH };
+
+struct mgr_opts {
+    enum mgr_cmd cmd;
+    const char *config;   /* --config */
+    const char *listen;   /* --listen HOST:PORT (daemon) */
+    const char *out;      /* keygen --out */
+    int force;            /* keygen --force */
+    int manager;          /* keygen --manager */
+    uint16_t node_id;     /* keygen --id, fetch --node-id */
+    int node_id_given;
+    const char *name;     /* keygen --name */
+    const char *key;      /* fetch --key */
+    const char *mgr;      /* fetch --mgr HOST:PORT */
+    uint32_t ring;        /* fetch --ring */
+    int ring_given;
+    const char *region;   /* fetch --region */
+    int ping;             /* fetch --ping */
+    uint32_t timeout_ms;  /* fetch --timeout-ms */
+    const char *arg;      /* revoke NODE, rotate [REGION] */
+};
+
+/* args.c: MGR_EXIT_OK to go on, MGR_EXIT_USAGE after saying why, -1 after --help. */
+int mgr_parse_args(int argc, char **argv, struct mgr_opts *o);
+void mgr_usage(FILE *f);
+
+int cmd_keygen(const struct mgr_opts *o);
+int cmd_fetch(const struct mgr_opts *o);
+int cmd_check(const struct mgr_opts *o);
+int cmd_control(const struct mgr_opts *o); /* revoke, rotate */
+
+#endif

@@ -1,0 +1,290 @@
+/* test_secure.c - the secure ring in one process (crypto mode: keys from a
+ * shared secret file), the serving engine with a small executor, the client
+ * library; runs under ASan. Proves: round trips work sealed; no plaintext
+ * in the medium; tampering, replay, relocation to another position or ring,
+ * forged messages, a wrong key and a stale epoch are rejected and never
+ * executed; the client refuses forged responses; a plain client cannot use
+ * a secure medium. The full attacker with Redis and the manager is
+ * tests/attack.c. */
+#define _GNU_SOURCE
+#include "check.h"
+#include "fixture.h"
+#include "cxl/keyring.h"
+#include "cxl/kv.h"
+#include "cxl/kvserver.h"
+#include "cxl/seal.h"
+#include "cxl/sec.h"
+#include "layout.h"
+
+static struct fixture fx;
+static struct cxl_kv_server *srv;
+static struct cxl_keyring *srv_keys, *cli_keys;
+static char secret_path[256], other_path[256];
+static int executed;
+static char store_key[64], store_val[256];
+static uint32_t store_vlen;
+
+static void ex_execute(void *ud, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
+{
+    (void)ud;
+    executed++;
+    if (r->op == CXL_KV_SET && r->klen < sizeof store_key && r->vlen <= sizeof store_val) {
+        memcpy(store_key, r->key, r->klen);
+        store_key[r->klen] = '\0';
+        memcpy(store_val, r->val, r->vlen);
+        store_vlen = r->vlen;
+        return cxl_kv_reply(rp, CXL_KV_OK, "", 0);
+    }
+    if (r->op == CXL_KV_GET)
+        return cxl_kv_reply(rp, CXL_KV_OK, store_val, store_vlen);
+    cxl_kv_reply_error(rp, "ERR unsupported");
+}
+
+static void serve(int n)
+{
+    for (int i = 0; i < n; i++)
+        cxl_kv_server_poll(srv);
+}
+
+static struct cxl_kv *client(int ring, struct cxl_keyring *keys, int expect_rc)
+{
+    struct cxl_kv_config cfg;
+    cxl_kv_config_init(&cfg);
+    cfg.medium.path = fx.path;
+    cfg.ring = ring;
+    cfg.keys = keys;
+    cfg.timeout_ms = 300;
+    cfg.claim_wait_ms = 100;
+    cfg.no_heartbeat_thread = 1;
+    cfg.spin_us = cfg.yield_us = 1;
+    struct cxl_kv *kv = NULL;
+    CHECK_EQ(cxl_kv_open(&cfg, &kv), expect_rc);
+    return kv;
+}
+
+static int roundtrip(struct cxl_kv *kv, struct cxl_kv_result *r)
+{
+    cxl_kv_flush(kv);
+    for (int i = 0; i < 2000; i++) {
+        serve(1);
+        int rc = cxl_kv_poll(kv, r);
+        if (rc)
+            return rc == 1 ? r->status : rc;
+    }
+    return -999;
+}
+
+static const struct cxl_geometry *geo(void) { return cxl_layout_geometry(fx.layout); }
+
+static uint8_t *slot_of(uint32_t ring, enum cxl_dir dir, uint64_t pos)
+{
+    return cxl_queue_slots_of(fx.layout, ring, dir) + (pos % geo()->slots) * geo()->slot_size;
+}
+
+static struct cxl_ring_ctl *ctl(uint32_t ring) { return cxl_ring_ctl_of(fx.layout, ring); }
+
+static long long stat_of(uint32_t ring, int crypto)
+{
+    struct cxl_kv_ring_stats st;
+    cxl_kv_server_stats(srv, ring, &st);
+    return crypto ? (long long)st.rejected_crypto : (long long)st.rejected;
+}
+
+static void test_roundtrip_and_no_plaintext(void)
+{
+    struct cxl_kv *kv = client(0, cli_keys, 0);
+    struct cxl_kv_result r;
+    static const char key[] = "secret-key-PLAINTEXT-MARKER";
+    static const char val[] = "secret-value-PLAINTEXT-MARKER-0123456789";
+    CHECK_EQ(cxl_kv_submit_set(kv, key, sizeof key - 1, val, sizeof val - 1, 0, 1), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    CHECK(strcmp(store_key, key) == 0);
+    CHECK_EQ(cxl_kv_submit_get(kv, key, sizeof key - 1, 2), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    CHECK(r.len == sizeof val - 1 && memcmp(r.data, val, r.len) == 0);
+    /* the medium holds neither the key nor the value nor the secret */
+    uint8_t *base = cxl_medium_base(fx.medium);
+    uint64_t size = cxl_medium_size(fx.medium);
+    CHECK(memmem(base, size, "PLAINTEXT-MARKER", 16) == NULL);
+    uint8_t secret[32];
+    CHECK_EQ(cxl_secret_file_load(secret_path, secret), 0);
+    CHECK(memmem(base, size, secret, 32) == NULL);
+    sodium_memzero(secret, sizeof secret);
+    /* the headers carry no op or lengths in the clear */
+    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(0, CXL_REQ, ctl(0)->req_tail.value - 1);
+    CHECK(h->flags & CXL_MSG_F_SEALED);
+    CHECK(h->op == 0 && h->arg0 == 0 && h->arg2 == 0);
+    cxl_kv_close(kv);
+}
+
+/* Write a request, let the attacker change the medium before the server
+ * looks, and check it is rejected without being executed. */
+static void attack_request(const char *what, void (*attack)(uint64_t pos))
+{
+    struct cxl_kv *kv = client(1, cli_keys, 0);
+    struct cxl_kv_result r;
+    int before = executed;
+    long long rej = stat_of(1, 1);
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 7), 0);
+    cxl_kv_flush(kv);
+    attack(ctl(1)->req_tail.value - 1);
+    int rc = roundtrip(kv, &r);
+    if (rc == CXL_KV_OK)
+        fprintf(stderr, "attack '%s' was not detected\n", what);
+    CHECK(rc != CXL_KV_OK);
+    CHECK_EQ(executed, before);
+    CHECK(stat_of(1, 1) > rej || stat_of(1, 0) > rej);
+    /* and the ring still works */
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 8), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    cxl_kv_close(kv);
+}
+
+static void flip_payload(uint64_t pos) { slot_of(1, CXL_REQ, pos)[CXL_MSG_HDR_SIZE + 3] ^= 0x01; }
+static void flip_tag(uint64_t pos) { ((struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos))->tag[5] ^= 0x80; }
+static void flip_ref(uint64_t pos) { ((struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos))->ref ^= 1; }
+static void set_epoch(uint64_t pos) { ((struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos))->epoch = 5; }
+static void unseal_flag(uint64_t pos) { ((struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos))->flags &= ~CXL_MSG_F_SEALED; }
+
+static uint8_t saved[4096];
+static uint64_t saved_pos;
+/* replay: the request saved earlier, copied over the new one (a valid
+ * message from another position) */
+static void replay_old(uint64_t pos)
+{
+    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos);
+    uint64_t seq = h->seq;
+    memcpy(h, saved, geo()->slot_size);
+    h->seq = seq; /* the ring layer's check passes; the AEAD's must not */
+}
+
+/* relocation: a valid request of ring 2 copied into ring 1 */
+static uint8_t other_ring[4096];
+static void relocate_ring(uint64_t pos)
+{
+    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos);
+    uint64_t seq = h->seq;
+    uint32_t session = h->session;
+    memcpy(h, other_ring, geo()->slot_size);
+    h->seq = seq;
+    h->session = session;
+}
+
+static void test_attacks(void)
+{
+    attack_request("flip a payload bit", flip_payload);
+    attack_request("flip a tag bit", flip_tag);
+    attack_request("change ref (associated data)", flip_ref);
+    attack_request("claim another epoch", set_epoch);
+    attack_request("clear the sealed flag", unseal_flag);
+    /* capture a valid request of ring 1, then replay it later */
+    struct cxl_kv *kv = client(1, cli_keys, 0);
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 9), 0);
+    cxl_kv_flush(kv);
+    saved_pos = ctl(1)->req_tail.value - 1;
+    memcpy(saved, slot_of(1, CXL_REQ, saved_pos), geo()->slot_size);
+    struct cxl_kv_result r;
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    cxl_kv_close(kv);
+    attack_request("replay an old request at a new position", replay_old);
+    /* capture a valid request of ring 2 and relocate it into ring 1 */
+    kv = client(2, cli_keys, 0);
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 10), 0);
+    cxl_kv_flush(kv);
+    memcpy(other_ring, slot_of(2, CXL_REQ, ctl(2)->req_tail.value - 1), geo()->slot_size);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    cxl_kv_close(kv);
+    attack_request("relocate a request from ring 2", relocate_ring);
+}
+
+/* Replay at the same position: rewind the server's consumer index so that it
+ * reads a request it already executed. */
+static void test_replay_same_position(void)
+{
+    struct cxl_kv *kv = client(1, cli_keys, 0);
+    struct cxl_kv_result r;
+    CHECK_EQ(cxl_kv_submit_set(kv, "once", 4, "x", 1, 0, 1), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    int before = executed;
+    uint64_t head = ctl(1)->req_head.value;
+    /* the attacker moves the tail back too, making the old message "new" */
+    ctl(1)->req_tail.value = head;
+    ctl(1)->req_head.value = head - 1;
+    serve(3);
+    CHECK_EQ(executed, before);
+    cxl_kv_close(kv);
+}
+
+/* Responses: the client refuses a tampered or forged one. */
+static void test_response_attacks(void)
+{
+    struct cxl_kv *kv = client(3, cli_keys, 0);
+    struct cxl_kv_result r;
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 1), 0);
+    cxl_kv_flush(kv);
+    serve(1);
+    uint64_t pos = ctl(3)->resp_tail.value - 1;
+    slot_of(3, CXL_RESP, pos)[CXL_MSG_HDR_SIZE + 1] ^= 0x10;
+    int rc = cxl_kv_poll(kv, &r);
+    CHECK_EQ(rc, 1);
+    CHECK_EQ(r.status, CXL_ECRYPTO);
+    struct cxl_kv_stats st;
+    cxl_kv_get_stats(kv, &st);
+    CHECK_EQ(st.rejected, 1);
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 2), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    cxl_kv_close(kv);
+}
+
+/* Without the right keys: refused, and nothing gets executed. */
+static void test_wrong_keys(void)
+{
+    client(0, NULL, CXL_ECRYPTO); /* a plain client on a secure medium */
+    struct cxl_kv *kv = client(0, NULL, CXL_ECRYPTO);
+    CHECK(kv == NULL);
+    struct cxl_keyring *other;
+    CHECK_EQ(cxl_keyring_open_crypto(other_path, &other), 0);
+    kv = client(0, other, 0);
+    struct cxl_kv_result r;
+    int before = executed;
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 1), 0);
+    int rc = roundtrip(kv, &r);
+    CHECK(rc == CXL_ECRYPTO || rc == CXL_ETIMEDOUT || rc == CXL_ESERVER);
+    CHECK_EQ(executed, before);
+    cxl_kv_close(kv);
+    cxl_keyring_close(other);
+}
+
+int main(void)
+{
+    CHECK_EQ(cxl_crypto_init(), 0);
+    snprintf(secret_path, sizeof secret_path, "/dev/shm/cxl_test_secret_%d", (int)getpid());
+    snprintf(other_path, sizeof other_path, "/dev/shm/cxl_test_other_%d", (int)getpid());
+    uint8_t s[32];
+    CHECK_EQ(cxl_secret_file_create(secret_path, s), 0);
+    CHECK_EQ(cxl_secret_file_create(other_path, s), 0);
+    sodium_memzero(s, sizeof s);
+    uint32_t flags = CXL_LAYOUT_F_SECURE |
+                     (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
+    CHECK_EQ(fixture_open_flags(&fx, "/dev/shm", 1 << 20, 4, 256, flags), 0);
+    CHECK_EQ(cxl_keyring_open_crypto(secret_path, &srv_keys), 0);
+    CHECK_EQ(cxl_keyring_open_crypto(secret_path, &cli_keys), 0);
+    for (uint32_t i = 0; i < 4; i++)
+        CHECK_EQ(cxl_keyring_fetch(srv_keys, i), 0);
+    struct cxl_kv_executor ex = {.execute = ex_execute};
+    struct cxl_kv_server_config sc = {.keys = srv_keys};
+    CHECK_EQ(cxl_kv_server_create(fx.layout, &sc, &ex, &srv), 0);
+    printf("cipher: %s\n", cxl_cipher_name(cxl_cipher_default()));
+    test_roundtrip_and_no_plaintext();
+    test_attacks();
+    test_replay_same_position();
+    test_response_attacks();
+    test_wrong_keys();
+    cxl_kv_server_destroy(srv);
+    cxl_keyring_close(srv_keys);
+    cxl_keyring_close(cli_keys);
+    fixture_close(&fx);
+    unlink(secret_path);
+    unlink(other_path);
+    return check_summary("test_secure");
+}
