@@ -112,6 +112,8 @@ static int check_header(const struct cxl_hdr *h, uint64_t mapped, struct cxl_geo
                         c.layout_size, c.ring_count, c.slots, c.slot_size, end);
     if (c.flags & ~CXL_LAYOUT_F_KNOWN)
         return cxl_fail(CXL_EGEOMETRY, "flags = 0x%x: unknown bits 0x%x", c.flags, c.flags & ~CXL_LAYOUT_F_KNOWN);
+    if ((c.flags & CXL_LAYOUT_F_XCHACHA) && !(c.flags & CXL_LAYOUT_F_SECURE))
+        return cxl_fail(CXL_EGEOMETRY, "flags = 0x%x: a cipher bit on a plain medium", c.flags);
     *g = (struct cxl_geometry){
         .version = c.version,
         .ring_count = c.ring_count,

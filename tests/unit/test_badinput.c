@@ -291,10 +291,13 @@ static void test_geometry_fields(void)
                      geo.layout_size, RINGS, many[i], SLOT_SIZE,
                      geo.data_off + (uint64_t)2 * RINGS * many[i] * SLOT_SIZE);
 
-    const uint32_t flags[] = {0x2, UINT32_MAX, 0x80000000u, CXL_LAYOUT_F_SECURE | 0x100};
+    const uint32_t flags[] = {0x4, UINT32_MAX, 0x80000000u, CXL_LAYOUT_F_SECURE | 0x100};
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         bad_geometry("flags", HOFF(flags), 4, flags[i], CXL_EGEOMETRY,
                      "flags = 0x%x: unknown bits 0x%x", flags[i], flags[i] & ~CXL_LAYOUT_F_KNOWN);
+    /* a cipher on a plain medium means nothing: refused */
+    bad_geometry("flags", HOFF(flags), 4, CXL_LAYOUT_F_XCHACHA, CXL_EGEOMETRY,
+                 "flags = 0x%x: a cipher bit on a plain medium", CXL_LAYOUT_F_XCHACHA);
 
     const uint64_t tables[] = {0, UINT64_MAX, CXL_HEADER_SIZE - 1, CXL_HEADER_SIZE + 1,
                                2 * CXL_HEADER_SIZE, 1ull << 32 | CXL_HEADER_SIZE};
