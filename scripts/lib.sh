@@ -26,6 +26,8 @@ free_port() {
 }
 
 # start_redis NAME MEDIUM_PATH [module args...]: sets REDIS_PORT, REDIS_SOCK, REDIS_LOG
+# (REDIS_EXTRA, an array, adds redis-server options, e.g. a TLS port)
+REDIS_EXTRA=()
 start_redis() {
   local name=$1 medium=$2; shift 2
   REDIS_PORT=$(free_port)
@@ -33,7 +35,7 @@ start_redis() {
   REDIS_LOG=$WORK/$name.log
   CLEANUP_FILES+=("$medium")
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
-    --save '' --appendonly no --dir "$WORK" --logfile "$REDIS_LOG" \
+    --save '' --appendonly no --dir "$WORK" --logfile "$REDIS_LOG" "${REDIS_EXTRA[@]}" \
     --loadmodule "$(realpath "$BUILD/cxl_ring.so")" path="$medium" "$@" &
   CLEANUP_PIDS+=($!)
   local i
@@ -54,3 +56,29 @@ rb_field() {
 
 # one-screen progress line
 progress() { printf '  %-60s\r' "$*" >&2; }
+
+# provision_secure NRINGS: a cxl_sec_mgr in $WORK/sec with a server node (1)
+# and a client node (2) granted every ring; starts the daemon. Sets SEC_MGR
+# (HOST:PORT), SEC_DIR, SEC_SERVER_KEY, SEC_CLIENT_KEY.
+provision_secure() {
+  local n=$1 mgr i
+  mgr=$(realpath "$BUILD/bin/cxl_sec_mgr")
+  SEC_DIR=$WORK/sec
+  mkdir -p "$SEC_DIR"
+  (cd "$SEC_DIR" && "$mgr" keygen --manager --out mgr.key >/dev/null &&
+   printf 'manager-key mgr.key\nmaster master.secret\nstate sec.state\naudit sec.audit\ncontrol sec.sock\nrotate 0\nrefresh 5\n' >acl.conf &&
+   for i in $(seq 0 $((n - 1))); do echo "region ring$i ring $i" >>acl.conf; done &&
+   "$mgr" keygen --out server.key --config acl.conf --id 1 --name server >>acl.conf &&
+   "$mgr" keygen --out client.key --config acl.conf --id 2 --name client >>acl.conf &&
+   for i in $(seq 0 $((n - 1))); do printf 'grant server ring%s rw\ngrant client ring%s rw\n' $i $i >>acl.conf; done) ||
+    die "cannot provision cxl_sec_mgr in $SEC_DIR"
+  SEC_MGR=127.0.0.1:$(free_port)
+  "$mgr" --config "$SEC_DIR/acl.conf" --listen "$SEC_MGR" 2>"$SEC_DIR/daemon.log" &
+  CLEANUP_PIDS+=($!)
+  for i in $(seq 50); do
+    "$mgr" fetch --key "$SEC_DIR/client.key" --node-id 2 --mgr "$SEC_MGR" --ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  SEC_SERVER_KEY=$SEC_DIR/server.key
+  SEC_CLIENT_KEY=$SEC_DIR/client.key
+}
