@@ -443,9 +443,15 @@ static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_resul
 {
     uint64_t ref = m->hdr.ref;
     if (m->hdr.arg1 & CXL_KV_RESP_F_RESYNC && m->hdr.op == CXL_KV_ERR) {
-        /* the server dropped every request before ref */
+        /* the server dropped the requests in [arg2, ref); one before arg2
+         * still waiting ran or not, its answer is lost */
         if (kv->count && kv->fifo[kv->head].seq < ref) {
             unread(kv, m); /* fail the next one with it, too */
+            if (kv->fifo[kv->head].seq < m->hdr.arg2) {
+                kv->st.lost++;
+                return synthesize(kv, r, CXL_ELOST, "request lost: its answer never came (the "
+                                  "response stream was disturbed); it may or may not have run");
+            }
             struct pending p = pop_pending(kv);
             *r = (struct cxl_kv_result){.tag = p.tag, .status = CXL_KV_ERR, .op = p.op,
                                         .data = m->payload, .len = m->hdr.len};

@@ -251,6 +251,11 @@ static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m
     struct cxl_kv_reply rp = {.ring = r, .req = m};
     struct cxl_kv_request req;
     STAT_ADD(r->st.bytes_in, m->hdr.len);
+    if (r->sec && secure_end_answered(r->sec, m->hdr.seq)) {
+        STAT_ADD(r->st.rejected, 1); /* a replay, or read again after a rewind: */
+        STAT_ADD(r->st.rejected_crypto, 1); /* its position had its one answer */
+        return;
+    }
     if (!session_ok(s, r, m->hdr.session)) {
         STAT_ADD(r->st.rejected, 1);
         cxl_kv_reply_error(&rp, "ERR ring %u: request from session %u, but the ring's owner session is %u",
@@ -286,17 +291,20 @@ static void handle_corrupt(struct cxl_kv_server *s, struct kv_ring *r, uint32_t 
 {
     char why[400];
     snprintf(why, sizeof why, "%s", cxl_last_error());
+    uint64_t first = r->req.pos; /* the first position dropped */
     int64_t dropped = cxl_queue_resync(&r->req);
     if (dropped < 0) {
         mark_broken(s, r);
         return;
     }
+    if (r->sec) /* the RESYNC error answers every position dropped */
+        secure_end_skip(r->sec, r->req.pos);
     STAT_ADD(r->st.resyncs, 1);
     char text[512];
     int n = snprintf(text, sizeof text, "ERR ring %u: corrupt request stream (%s); dropped %" PRId64
                      " slots of requests", r->index, why, dropped);
     struct reply_fields f = {.ref = r->req.pos, .session = session, .status = CXL_KV_ERR,
-                             .flags = CXL_KV_RESP_F_RESYNC, .arg0 = (uint32_t)dropped};
+                             .flags = CXL_KV_RESP_F_RESYNC, .arg0 = (uint32_t)dropped, .integer = first};
     STAT_ADD(r->st.errors, 1);
     write_reply(r, &f, text, (uint32_t)(n < (int)sizeof text ? n : (int)sizeof text - 1));
 }
@@ -314,6 +322,8 @@ static int serve_ring(struct cxl_kv_server *s, struct kv_ring *r)
             break;
         }
         handle(s, r, &m);
+        if (r->sec) /* m's position has had its answer, whatever it was */
+            secure_end_skip(r->sec, r->req.pos);
         n++;
     }
     cxl_queue_submit(&r->resp); /* replies first: they may copy from requests */
@@ -371,6 +381,8 @@ static int ring_ready(struct cxl_kv_server *s, struct kv_ring *r)
             mark_broken(s, r);
             return 0;
         }
+        if (r->sec) /* positions skipped are never read later (no answer) */
+            secure_end_skip(r->sec, r->req.pos);
         STAT_ADD(r->st.resyncs, 1);
         return 0;
     }

@@ -167,6 +167,9 @@ int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out)
     if (h->len < CXL_SEAL_INNER)
         return cxl_fail(CXL_ECRYPTO, "ring %u: sealed message at %" PRIu64 " is too short (%u bytes)",
                         s->ring, h->seq, h->len);
+    if (h->op || h->arg0 || h->arg1 || h->arg2) /* they travel inside the ciphertext */
+        return cxl_fail(CXL_ECRYPTO, "ring %u: sealed message at %" PRIu64 " has clear op/argument fields",
+                        s->ring, h->seq);
     /* Private copy first: the medium may change between the tag check and
      * the decryption, which would hand out unauthenticated plaintext. */
     memcpy(out, m->payload, h->len);

@@ -42,6 +42,18 @@ static inline int secure_end_stale(const struct secure_end *e, uint32_t gen)
     return !e->ready || e->gen != gen || cxl_keyring_version(e->keys) != e->keys_version;
 }
 
+/* One answer per position: every position below open_next has had its
+ * answer (the request ran, was refused, or was dropped with a corrupt
+ * stream). A message there is neither opened nor answered again, whatever
+ * key it carries: else a position refused for a forgery could later run the
+ * genuine request (its client was told ERR), or a replay of a request that
+ * ran could be answered ERR (docs/SECURITY.md, "The secure message"). */
+static inline int secure_end_answered(const struct secure_end *e, uint64_t pos)
+{
+    return pos < e->open_next;
+}
+void secure_end_skip(struct secure_end *e, uint64_t next);
+
 /* Open a peeked message into open_buf (see cxl_open_msg), with the key of
  * its epoch. */
 int secure_end_open(struct secure_end *e, struct cxl_msg *m);

@@ -29,11 +29,12 @@ static int cmd_stats(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     for (uint32_t i = 0; i < n; i++) {
         struct cxl_kv_ring_stats st;
         cxl_kv_server_stats(cxl_mod.server, i, &st);
-        rm.ReplyWithArray(ctx, 22);
+        rm.ReplyWithArray(ctx, 24);
         pair_int(ctx, "ring", i);
         pair_int(ctx, "requests", (long long)st.requests);
         pair_int(ctx, "errors", (long long)st.errors);
         pair_int(ctx, "rejected", (long long)st.rejected);
+        pair_int(ctx, "rejected_crypto", (long long)st.rejected_crypto);
         pair_int(ctx, "resyncs", (long long)st.resyncs);
         pair_int(ctx, "replies_lost", (long long)st.resp_lost);
         pair_int(ctx, "stalls", (long long)st.stalls);

@@ -197,8 +197,21 @@ static void test_attacks(void)
     attack_request("relocate a request from ring 2", relocate_ring);
 }
 
-/* Replay at the same position: rewind the server's consumer index so that it
- * reads a request it already executed. */
+/* The attacker makes the server read [from, tail) of ring 1 again: it keeps
+ * its read position privately, but an impossible tail breaks the ring, and
+ * with the head moved back and the tail restored it recovers there
+ * (kv_server.c, try_recover). */
+static void rewind_server(uint64_t from, uint64_t tail)
+{
+    ctl(1)->req_tail.value = 1ull << 63;
+    serve(1);
+    ctl(1)->req_head.value = from;
+    ctl(1)->req_tail.value = tail;
+    serve(1);
+}
+
+/* Replay at the same position: the rewound server reads a request it
+ * executed; it refuses it, without a second answer. */
 static void test_replay_same_position(void)
 {
     struct cxl_kv *kv = client(1, cli_keys, 0);
@@ -206,12 +219,49 @@ static void test_replay_same_position(void)
     CHECK_EQ(cxl_kv_submit_set(kv, "once", 4, "x", 1, 0, 1), 0);
     CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
     int before = executed;
-    uint64_t head = ctl(1)->req_head.value;
-    /* the attacker moves the tail back too, making the old message "new" */
-    ctl(1)->req_tail.value = head;
-    ctl(1)->req_head.value = head - 1;
-    serve(3);
+    long long rej = stat_of(1, 0);
+    uint64_t tail = ctl(1)->req_tail.value, answers = ctl(1)->resp_tail.value;
+    rewind_server(tail - 1, tail);
     CHECK_EQ(executed, before);
+    CHECK_EQ(stat_of(1, 0), rej + 1);
+    CHECK_EQ(ctl(1)->resp_tail.value, answers);
+    cxl_kv_close(kv);
+}
+
+/* One answer per position: a forgery refused at p does not let the genuine
+ * request at p run later (its client was told ERR); a replay of a request
+ * that ran is not answered ERR (a client that lost the answer would take it). */
+static void test_one_answer_per_position(void)
+{
+    struct cxl_kv *kv = client(1, cli_keys, 0);
+    struct cxl_kv_result r;
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 1), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    uint64_t p = ctl(1)->req_tail.value;
+    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(1, CXL_REQ, p);
+    *h = (struct cxl_msg_hdr){.seq = p, .len = 40, .flags = CXL_MSG_F_SEALED,
+                              .session = cxl_owner_gen(ctl(1)->owner_word)};
+    ctl(1)->req_tail.value = p + 1;
+    serve(1); /* refused: a sealed ERR for p */
+    int before = executed;
+    CHECK_EQ(cxl_kv_submit_set(kv, "twice", 5, "x", 1, 0, 2), 0); /* lands at p */
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_ERR);
+    rewind_server(p, p + 1);
+    CHECK_EQ(executed, before);
+    cxl_kv_close(kv);
+
+    kv = client(1, cli_keys, 0);
+    p = ctl(1)->req_tail.value;
+    before = executed;
+    CHECK_EQ(cxl_kv_submit_set(kv, "once", 4, "y", 1, 0, 3), 0);
+    cxl_kv_flush(kv);
+    serve(1);
+    CHECK_EQ(executed, before + 1);
+    ((struct cxl_msg_hdr *)slot_of(1, CXL_RESP, ctl(1)->resp_tail.value - 1))->seq ^= 1; /* answer lost */
+    CHECK_EQ(cxl_kv_poll(kv, &r), 0);
+    rewind_server(p, p + 1);
+    CHECK(roundtrip(kv, &r) != CXL_KV_ERR);
+    CHECK_EQ(executed, before + 1);
     cxl_kv_close(kv);
 }
 
@@ -278,6 +328,7 @@ int main(void)
     test_roundtrip_and_no_plaintext();
     test_attacks();
     test_replay_same_position();
+    test_one_answer_per_position();
     test_response_attacks();
     test_wrong_keys();
     cxl_kv_server_destroy(srv);
