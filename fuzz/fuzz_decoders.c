@@ -92,15 +92,39 @@ static void sealed(const uint8_t *d, size_t n)
     free(out);
 }
 
+/* what a RESP server (the gateway) reads from a client */
+static void resp_request(const uint8_t *d, size_t n)
+{
+    static struct cxl_resp_args a;
+    uint8_t *copy = malloc(n ? n : 1);
+    memcpy(copy, d, n);
+    struct cxl_resp_limits lim = {.max_args = 4096, .max_bulk = 1 << 20, .max_inline = 4096};
+    size_t off = 0;
+    for (int i = 0; i < 64 && off < n; i++) {
+        int64_t used = cxl_resp_parse_request(copy + off, n - off, &lim, &a);
+        if (used <= 0)
+            break;
+        if ((size_t)used > n - off)
+            abort();
+        for (int k = 0; k < a.argc; k++)
+            if ((const uint8_t *)a.argv[k] < copy + off ||
+                (const uint8_t *)a.argv[k] + a.argvlen[k] > copy + off + (size_t)used)
+                abort();
+        off += (size_t)used;
+    }
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0: kv_request(data + 1, size - 1); break;
     case 1: resp_reply(data + 1, size - 1); break;
     case 2: sec_messages(data + 1, size - 1); break;
     case 3: sealed(data + 1, size - 1); break;
+    case 4: resp_request(data + 1, size - 1); break;
     }
     return 0;
 }

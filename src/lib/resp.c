@@ -1,5 +1,6 @@
 /* resp.c - RESP2 reply parsing, validation and redis-cli style printing. */
 #include <ctype.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -235,4 +236,113 @@ int64_t cxl_resp_print(FILE *out, const uint8_t *p, size_t len, int raw)
     if (n > 0)
         fputc('\n', out);
     return n;
+}
+
+/* --- requests -------------------------------------------------------------------- */
+
+static int push_arg(struct cxl_resp_args *a, const uint8_t *p, size_t n)
+{
+    if (a->argc == a->cap) {
+        int cap = a->cap ? a->cap * 2 : 16;
+        const char **v = realloc(a->argv, (size_t)cap * sizeof *v);
+        if (!v)
+            return cxl_fail(CXL_ESYS, "out of memory");
+        a->argv = v;
+        size_t *l = realloc(a->argvlen, (size_t)cap * sizeof *l);
+        if (!l)
+            return cxl_fail(CXL_ESYS, "out of memory");
+        a->argvlen = l;
+        a->cap = cap;
+    }
+    a->argv[a->argc] = (const char *)p;
+    a->argvlen[a->argc++] = n;
+    return 0;
+}
+
+void cxl_resp_args_free(struct cxl_resp_args *a)
+{
+    free(a->argv);
+    free(a->argvlen);
+    *a = (struct cxl_resp_args){0};
+}
+
+/* Inline: one line, blank-separated words. */
+static int64_t parse_inline(const uint8_t *p, size_t len, const struct cxl_resp_limits *lim,
+                            struct cxl_resp_args *a)
+{
+    const uint8_t *nl = memchr(p, '\n', len);
+    if (!nl)
+        return len > lim->max_inline ? cxl_fail(CXL_E2BIG, "inline command longer than %llu bytes",
+                                                (unsigned long long)lim->max_inline) : 0;
+    size_t end = (size_t)(nl - p);
+    size_t line = end > 0 && p[end - 1] == '\r' ? end - 1 : end;
+    if (line > lim->max_inline)
+        return cxl_fail(CXL_E2BIG, "inline command longer than %llu bytes", (unsigned long long)lim->max_inline);
+    for (size_t i = 0; i < line;) {
+        while (i < line && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        size_t start = i;
+        while (i < line && p[i] != ' ' && p[i] != '\t')
+            i++;
+        if (i > start) {
+            if ((uint32_t)a->argc >= lim->max_args)
+                return cxl_fail(CXL_E2BIG, "more than %u arguments", lim->max_args);
+            if (push_arg(a, p + start, i - start))
+                return CXL_ESYS;
+        }
+    }
+    return (int64_t)end + 1;
+}
+
+int64_t cxl_resp_parse_request(const uint8_t *p, size_t len, const struct cxl_resp_limits *limits,
+                               struct cxl_resp_args *a)
+{
+    static const struct cxl_resp_limits defaults = {1u << 20, 512ull << 20, 64u << 10};
+    const struct cxl_resp_limits *lim = limits ? limits : &defaults;
+    a->argc = 0;
+    if (len == 0)
+        return 0;
+    if (p[0] != '*')
+        return parse_inline(p, len, lim, a);
+    struct cxl_resp_elem e;
+    int64_t n = cxl_resp_elem(p, len, &e);
+    if (n <= 0)
+        return n;
+    if (e.nil || e.integer < 0)
+        return cxl_fail(CXL_EPROTO, "malformed RESP: bad multibulk length");
+    if ((uint64_t)e.integer > lim->max_args)
+        return cxl_fail(CXL_E2BIG, "command of %lld arguments is over the limit of %u",
+                        (long long)e.integer, lim->max_args);
+    size_t off = (size_t)n;
+    for (int64_t i = 0; i < e.integer; i++) {
+        if (off < len && p[off] != '$')
+            return cxl_fail(CXL_EPROTO, "malformed RESP: expected '$', got '%c'", isprint(p[off]) ? p[off] : '?');
+        /* check the announced size before waiting for the bytes */
+        struct cxl_resp_elem b;
+        int64_t m = cxl_resp_elem(p + off, len - off, &b);
+        if (m == 0 && len - off > 3) {
+            const uint8_t *cr = memchr(p + off, '\r', len - off);
+            if (cr) {
+                char num[24] = {0};
+                size_t k = (size_t)(cr - (p + off)) - 1;
+                if (k < sizeof num) {
+                    memcpy(num, p + off + 1, k);
+                    if (strtoull(num, NULL, 10) > lim->max_bulk)
+                        return cxl_fail(CXL_E2BIG, "argument of %s bytes is over the limit of %llu",
+                                        num, (unsigned long long)lim->max_bulk);
+                }
+            }
+        }
+        if (m <= 0)
+            return m;
+        if (b.type != '$' || b.nil)
+            return cxl_fail(CXL_EPROTO, "malformed RESP: arguments must be bulk strings");
+        if (b.len > lim->max_bulk)
+            return cxl_fail(CXL_E2BIG, "argument of %zu bytes is over the limit of %llu", b.len,
+                            (unsigned long long)lim->max_bulk);
+        if (push_arg(a, b.str, b.len))
+            return CXL_ESYS;
+        off += (size_t)m;
+    }
+    return (int64_t)off;
 }

@@ -1,0 +1,115 @@
+/* options.c - cxl_resp_gateway's flags, validated with messages naming them. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cxl/util.h"
+#include "gateway.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+        "usage: cxl_resp_gateway --path P [--listen HOST:PORT] [--unix PATH] [options]\n"
+        "RESP clients (redis-cli, redis-benchmark, client libraries) talk to Redis through\n"
+        "the shared medium: each command crosses the ring to the cxl_ring module.\n"
+        "  --path P              medium (default " CXL_DEFAULT_PATH ")\n"
+        "  --map-size S --map-offset O\n"
+        "  --listen HOST:PORT    TCP (default 127.0.0.1:6380 unless --unix is given)\n"
+        "  --unix PATH           a Unix socket\n"
+        "  --rings N             rings to claim, connections spread over them (default 1)\n"
+        "  --ring R              first ring to claim (default: any free)\n"
+        "  --max-clients N       (default 1024)\n"
+        "  --max-request BYTES   largest command (default: the ring's largest message)\n"
+        "  --max-output BYTES    replies a client may leave unread before it stops\n"
+        "                        being read (default 64M)\n"
+        "  --no-fast-paths       GET/SET/DEL as generic commands too (then they are\n"
+        "                        propagated to replicas/AOF like any command)\n"
+        "  --timeout-ms T        per command (default 5000)\n"
+        "  --secure --sec-mgr HOST:PORT --sec-node-id N --sec-key FILE | --crypto --sec-key-file F\n"
+        "  --quiet\n"
+        "Not through the gateway (an error reply): SUBSCRIBE and the other pub/sub commands,\n"
+        "MONITOR, MULTI/EXEC/WATCH, replication commands, AUTH, HELLO 3, SELECT other than 0.\n"
+        "Blocking commands (BLPOP ...) return at once, as if their timeout had expired.\n");
+}
+
+enum { G_PATH = 256, G_MAP_SIZE, G_MAP_OFFSET, G_LISTEN, G_UNIX, G_RINGS, G_RING, G_MAX_CLIENTS,
+       G_MAX_REQUEST, G_MAX_OUTPUT, G_NO_FAST, G_TIMEOUT, G_SECURE, G_SEC_MGR, G_SEC_NODE, G_SEC_KEY,
+       G_CRYPTO, G_SEC_KEY_FILE, G_QUIET };
+
+static int parse_one(int c, const char *arg, struct gw_opts *o)
+{
+    uint32_t u;
+    int rc = 0;
+    switch (c) {
+    case G_PATH: o->kv.medium.path = arg; break;
+    case G_MAP_SIZE: rc = cxl_parse_size("--map-size", arg, &o->kv.medium.map_size); break;
+    case G_MAP_OFFSET: rc = cxl_parse_size("--map-offset", arg, &o->kv.medium.map_offset); break;
+    case G_LISTEN: o->listen = arg; break;
+    case G_UNIX: o->unix_path = arg; break;
+    case G_RINGS: rc = cxl_parse_u32("--rings", arg, 1, GW_MAX_RINGS, &o->rings); break;
+    case G_RING: rc = cxl_parse_u32("--ring", arg, 0, CXL_MAX_RINGS - 1, &u); o->kv.ring = (int)u; break;
+    case G_MAX_CLIENTS: rc = cxl_parse_u32("--max-clients", arg, 1, 1u << 20, &o->max_clients); break;
+    case G_MAX_REQUEST: rc = cxl_parse_size("--max-request", arg, &o->max_request); break;
+    case G_MAX_OUTPUT: rc = cxl_parse_size("--max-output", arg, &o->max_output); break;
+    case G_NO_FAST: o->fast_paths = 0; break;
+    case G_TIMEOUT: rc = cxl_parse_u32("--timeout-ms", arg, 1, 3600000, &o->kv.timeout_ms); break;
+    case G_SECURE: o->sec.secure = 1; break;
+    case G_CRYPTO: o->sec.crypto = 1; break;
+    case G_SEC_MGR: o->sec.mgr = arg; break;
+    case G_SEC_KEY: o->sec.key = arg; break;
+    case G_SEC_KEY_FILE: o->sec.key_file = arg; break;
+    case G_SEC_NODE:
+        rc = cxl_parse_u32("--sec-node-id", arg, 0, 65535, &u);
+        o->sec.node_id = (uint16_t)u;
+        o->sec.node_id_given = 1;
+        break;
+    case G_QUIET: o->quiet = 1; break;
+    default: return cxl_fail(CXL_EINVAL, "unknown option");
+    }
+    return rc;
+}
+
+int gw_options_parse(int argc, char **argv, struct gw_opts *o)
+{
+    static const struct option longopts[] = {
+        {"path", 1, 0, G_PATH}, {"map-size", 1, 0, G_MAP_SIZE}, {"map-offset", 1, 0, G_MAP_OFFSET},
+        {"listen", 1, 0, G_LISTEN}, {"unix", 1, 0, G_UNIX}, {"rings", 1, 0, G_RINGS},
+        {"ring", 1, 0, G_RING}, {"max-clients", 1, 0, G_MAX_CLIENTS},
+        {"max-request", 1, 0, G_MAX_REQUEST}, {"max-output", 1, 0, G_MAX_OUTPUT},
+        {"no-fast-paths", 0, 0, G_NO_FAST}, {"timeout-ms", 1, 0, G_TIMEOUT},
+        {"secure", 0, 0, G_SECURE}, {"sec-mgr", 1, 0, G_SEC_MGR}, {"sec-node-id", 1, 0, G_SEC_NODE},
+        {"sec-key", 1, 0, G_SEC_KEY}, {"crypto", 0, 0, G_CRYPTO}, {"sec-key-file", 1, 0, G_SEC_KEY_FILE},
+        {"quiet", 0, 0, G_QUIET}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    *o = (struct gw_opts){.rings = 1, .max_clients = 1024, .max_output = 64ull << 20, .fast_paths = 1};
+    cxl_kv_config_init(&o->kv);
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            exit(GW_EXIT_OK);
+        }
+        if (c == '?' || c == ':') {
+            fprintf(stderr, "cxl_resp_gateway: unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
+            return GW_EXIT_USAGE;
+        }
+        if (parse_one(c, optarg, o) != 0) {
+            fprintf(stderr, "cxl_resp_gateway: %s\n", cxl_last_error());
+            return GW_EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "cxl_resp_gateway: unexpected argument '%s'\n", argv[optind]);
+        return GW_EXIT_USAGE;
+    }
+    if (!o->listen && !o->unix_path)
+        o->listen = "127.0.0.1:6380";
+    if (cxl_sec_opts_finish(&o->sec) != 0) {
+        fprintf(stderr, "cxl_resp_gateway: %s\n", cxl_last_error());
+        return GW_EXIT_USAGE;
+    }
+    o->kv.node_id = o->sec.node_id;
+    return GW_EXIT_OK;
+}

@@ -1,0 +1,114 @@
+/* route.c - what each command becomes at the gateway: forwarded over the
+ * ring (everything Redis can run through RedisModule_Call), a GET/SET/DEL
+ * fast path, answered here (QUIT, CLIENT SETNAME, SELECT 0), or refused with
+ * a clear error because it cannot work through a ring (pub/sub, MONITOR,
+ * transactions, replication, AUTH, RESP3). And how a ring result becomes RESP. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gateway.h"
+
+static int is(const struct cxl_resp_args *a, int i, const char *word)
+{
+    return i < a->argc && a->argvlen[i] == strlen(word) && strncasecmp(a->argv[i], word, a->argvlen[i]) == 0;
+}
+
+#define REPLY(text) (*reply = (text), *len = sizeof(text) - 1)
+
+static const char *const refused[] = {
+    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
+    "MONITOR", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", "SYNC", "PSYNC", "REPLICAOF",
+    "SLAVEOF", "WAIT", "WAITAOF", "RESET", NULL,
+};
+
+enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, const char **reply,
+                       size_t *len, int *close_after)
+{
+    *close_after = 0;
+    if (a->argc == 0) {
+        REPLY("");
+        return GW_LOCAL; /* an empty inline line: nothing to answer */
+    }
+    for (int i = 0; refused[i]; i++)
+        if (is(a, 0, refused[i])) {
+            REPLY("-ERR this command cannot run through the cxl ring gateway (pub/sub, MONITOR, "
+                  "transactions and replication need a direct connection; see README)\r\n");
+            return GW_REFUSE;
+        }
+    if (is(a, 0, "QUIT")) {
+        *close_after = 1;
+        REPLY("+OK\r\n");
+        return GW_LOCAL;
+    }
+    if (is(a, 0, "HELLO")) {
+        REPLY("-NOPROTO the cxl ring gateway speaks RESP2 only\r\n");
+        return GW_REFUSE;
+    }
+    if (is(a, 0, "AUTH")) {
+        REPLY("-ERR AUTH is not supported by the gateway: the ring is authorized by cxl_sec_mgr\r\n");
+        return GW_REFUSE;
+    }
+    if (is(a, 0, "SELECT")) {
+        if (a->argc == 2 && is(a, 1, "0")) {
+            REPLY("+OK\r\n");
+            return GW_LOCAL;
+        }
+        REPLY("-ERR the cxl ring gateway serves database 0 only\r\n");
+        return GW_REFUSE;
+    }
+    if (is(a, 0, "CLIENT") && (is(a, 1, "SETNAME") || is(a, 1, "SETINFO"))) {
+        REPLY("+OK\r\n");
+        return GW_LOCAL;
+    }
+    if (is(a, 0, "CLIENT") && is(a, 1, "GETNAME")) {
+        REPLY("$-1\r\n");
+        return GW_LOCAL;
+    }
+    if (o->fast_paths && ((a->argc == 2 && (is(a, 0, "GET") || is(a, 0, "DEL"))) ||
+                          (a->argc == 3 && is(a, 0, "SET"))))
+        return GW_FAST;
+    return GW_FORWARD;
+}
+
+/* An error text as one RESP error line (no CR/LF inside). */
+static int append_error(struct gw_buf *out, const char *prefix, const uint8_t *text, size_t n)
+{
+    if (gw_buf_reserve(out, strlen(prefix) + n + 3))
+        return -1;
+    gw_buf_append(out, "-", 1);
+    gw_buf_append(out, prefix, strlen(prefix));
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = text[i] == '\r' || text[i] == '\n' ? ' ' : text[i];
+        gw_buf_append(out, &c, 1);
+    }
+    return gw_buf_append(out, "\r\n", 2);
+}
+
+int gw_encode_result(struct gw_buf *out, const struct cxl_kv_result *r)
+{
+    char head[32];
+    int n;
+    switch (r->status) {
+    case CXL_KV_REPLY:
+        return gw_buf_append(out, r->data, r->len);
+    case CXL_KV_OK:
+        if (r->op != CXL_KV_GET)
+            return gw_buf_append(out, "+OK\r\n", 5);
+        n = snprintf(head, sizeof head, "$%u\r\n", r->len);
+        if (gw_buf_reserve(out, (size_t)n + r->len + 2))
+            return -1;
+        gw_buf_append(out, head, (size_t)n);
+        gw_buf_append(out, r->data, r->len);
+        return gw_buf_append(out, "\r\n", 2);
+    case CXL_KV_NIL:
+        return gw_buf_append(out, "$-1\r\n", 5);
+    case CXL_KV_INT:
+        n = snprintf(head, sizeof head, ":%lld\r\n", (long long)r->integer);
+        return gw_buf_append(out, head, (size_t)n);
+    case CXL_KV_ERR:
+        return append_error(out, "", r->data, r->len);
+    default: /* the transport failed for this command */
+        return append_error(out, "ERR gateway: ", r->data, r->len);
+    }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# cli_gateway.sh - cxl_resp_gateway with clients nobody here wrote: redis-cli
+# (replies byte-compared with redis-cli straight to Redis; --pipe mass
+# insertion), redis-benchmark at -P 1 and -P 16 over TCP and a Unix socket,
+# python3-redis (tests/gateway_clients.py), the secure ring (crypto mode),
+# flag errors and a clean stop. Usage: tests/cli_gateway.sh [BUILD]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+source scripts/lib.sh
+set +e
+checks=0 failed=0
+check() { checks=$((checks + 1)); if [ "$2" -ne 0 ]; then failed=$((failed + 1)); echo "cli_gateway: FAIL: $1" >&2; fi; }
+GW=$BUILD/bin/cxl_resp_gateway
+
+start_gateway() { # NAME ARGS...: sets GW_PORT
+  local name=$1; shift
+  GW_PORT=$(free_port)
+  "$GW" --listen 127.0.0.1:$GW_PORT --quiet "$@" 2>"$WORK/$name.err" &
+  CLEANUP_PIDS+=($!)
+  GW_PID=$!
+  for i in $(seq 50); do redis-cli -p $GW_PORT ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  cat "$WORK/$name.err" >&2; die "gateway $name did not start"
+}
+
+medium=/dev/shm/cxl_cli_gw_$$.raw
+start_redis gw "$medium" map_size=64M rings=4
+start_gateway plain --path "$medium" --rings 2 --unix "$WORK/gw.sock"
+g() { redis-cli -p "$GW_PORT" "$@"; }
+d() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# every reply as redis-cli prints it, through the gateway and straight to Redis
+g SET s1 "hello world" >/dev/null; d SET s2 'quote" and \ backslash' >/dev/null
+g RPUSH list a "b c" "" >/dev/null; d HSET hash f1 v1 f2 v2 >/dev/null; g SET counter 41 >/dev/null
+while IFS= read -r line; do
+  read -ra cmd <<<"$line"
+  for mode in --no-raw --raw; do
+    a=$(g $mode "${cmd[@]}" 2>&1); b=$(d $mode "${cmd[@]}" 2>&1)
+    [ "$a" = "$b" ]; check "$mode ${cmd[*]}: gateway '$a' vs direct '$b'" $?
+  done
+done <<'CMDS'
+GET s1
+GET s2
+GET missing
+LRANGE list 0 -1
+HGETALL hash
+EXISTS s1 s2 missing
+TYPE list
+GET list
+NOSUCHCOMMAND x
+GET counter
+CONFIG GET appendonly
+CMDS
+[ "$(redis-cli -s "$WORK/gw.sock" GET s1)" = "hello world" ]; check "Unix socket" $?
+out=$(g SUBSCRIBE ch 2>&1); grep -q "cannot run through the cxl ring gateway" <<<"$out"; check "SUBSCRIBE refused: $out" $?
+out=$(timeout 5 redis-cli -p $GW_PORT MULTI 2>&1); grep -q "cannot run through" <<<"$out"; check "MULTI refused" $?
+out=$(timeout 5 redis-cli -p $GW_PORT BLPOP nolist 0 2>&1); [ $? -ne 124 ]; check "BLPOP 0 returns (no hang): '$out'" $?
+
+# mass insertion, then every key seen straight in Redis
+for i in $(seq 1 50000); do echo "SET mass:$i v$i"; done >"$WORK/mass.txt"
+out=$(g --pipe <"$WORK/mass.txt" 2>&1); grep -q "errors: 0, replies: 50000" <<<"$out"; check "--pipe: $out" $?
+[ "$(d GET mass:49999)" = v49999 ]; check "--pipe keys visible over TCP" $?
+[ "$(d EVAL "return #redis.call('keys','mass:*')" 0)" = 50000 ]; check "--pipe inserted 50000 keys" $?
+
+# redis-benchmark through the gateway (TCP and Unix), pipelined or not
+for p in 1 16; do
+  out=$(redis-benchmark -p $GW_PORT -c 4 -n 20000 -P $p -t set,get,incr,lpush,lrange_100 -r 1000 --csv 2>&1)
+  n=$(grep -c '^"' <<<"$out"); [ "$n" -ge 6 ]; check "redis-benchmark -P $p via TCP: $n result lines" $?
+  out=$(redis-benchmark -s "$WORK/gw.sock" -c 4 -n 20000 -P $p -t set,get --csv 2>&1)
+  grep -q '"GET"' <<<"$out"; check "redis-benchmark -P $p via Unix socket" $?
+done
+[ "$(d GET key:__rand_int__ 2>/dev/null | wc -c)" -ge 0 ]; check "redis still answers" $?
+
+# python3-redis: mixed workload, malformed input, a client that does not read
+/usr/bin/python3 tests/gateway_clients.py $GW_PORT $REDIS_PORT >"$WORK/py.out" 2>&1; rc=$?
+tail -n 5 "$WORK/py.out" >&2; check "gateway_clients.py" $rc
+
+# flag errors
+out=$("$GW" --path "$medium" --listen nonsense 2>&1); [ $? -ne 0 ] && grep -q -- "--listen" <<<"$out"; check "bad --listen" $?
+out=$("$GW" --path /dev/shm/nope_$$ --listen 127.0.0.1:1 2>&1); [ $? -ne 0 ] && grep -q "nope_" <<<"$out"; check "missing medium" $?
+out=$("$GW" --rings 0 2>&1); [ $? -eq 2 ] && grep -q -- "--rings" <<<"$out"; check "--rings 0" $?
+out=$("$GW" --bogus 2>&1); [ $? -eq 2 ]; check "unknown flag" $?
+
+# a clean stop releases the rings
+kill -TERM $GW_PID; wait $GW_PID; check "SIGTERM: exit 0" $?
+[ "$("$BUILD/bin/cxl_shm" --path "$medium" info | grep -c 'owner=owned')" = 0 ]; check "rings released" $?
+
+# the secure ring (crypto mode) through the gateway
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/secret"; chmod 600 "$WORK/secret"
+start_redis gwsec /dev/shm/cxl_cli_gw_sec_$$.raw map_size=16M rings=2 crypto=1 key_file="$WORK/secret"
+start_gateway secure --path /dev/shm/cxl_cli_gw_sec_$$.raw --crypto --sec-key-file "$WORK/secret"
+g SET sec "over the secure ring" >/dev/null
+[ "$(d GET sec)" = "over the secure ring" ]; check "gateway on the secure ring" $?
+out=$(redis-benchmark -p $GW_PORT -c 2 -n 5000 -P 16 -t set,get --csv 2>&1); grep -q '"GET"' <<<"$out"; check "redis-benchmark on the secure ring" $?
+
+echo "cli_gateway: $checks checks, $failed failed"
+[ "$failed" -eq 0 ]
