@@ -17,9 +17,11 @@ LIB_SRCS   := $(sort $(wildcard src/lib/*.c))
 LIB_HDRS   := $(wildcard include/cxl/*.h src/lib/*.h)
 
 # Programs: one folder each under src/, binary name = folder's program name.
-PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr
+PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway
 cxl_shm_SRCS := $(wildcard src/shm_tool/*.c)
 cxl_shm_HDRS := $(wildcard src/shm_tool/*.h)
+cxl_resp_gateway_SRCS := $(wildcard src/gateway/*.c)
+cxl_resp_gateway_HDRS := $(wildcard src/gateway/*.h)
 cxl_ring_direct_SRCS := $(wildcard src/client/*.c)
 cxl_ring_direct_HDRS := $(wildcard src/client/*.h)
 cxl_sec_mgr_SRCS := $(wildcard src/sec_mgr/*.c)
@@ -31,6 +33,9 @@ MODULE_HDRS := $(wildcard src/redis_module/*.h)
 TEST_HDRS  := $(wildcard tests/*.h)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 TEST_PROGS := ring_stress redis_ring
+# The attacker suite: one program from the folder tests/attack/ (its rules below).
+ATTACK_SRCS := $(wildcard tests/attack/*.c)
+ATTACK_HDRS := $(wildcard tests/attack/*.h)
 
 # Benches: one folder each under bench/, binary build/bench/<name>.
 BENCHES    := ring_pingpong
@@ -40,7 +45,7 @@ FUZZERS    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps test fuzz fuzz-long fuzz-seeds demo bench clean
 all: $(BUILD)/lib/libcxldsm.a $(PROGRAMS:%=$(BUILD)/bin/%) $(BUILD)/cxl_ring.so \
-     $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_PROGS:%=$(BUILD)/tests/%) \
+     $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_PROGS:%=$(BUILD)/tests/%) $(BUILD)/tests/attack \
      $(BENCHES:%=$(BUILD)/bench/%)
 
 deps:
@@ -102,6 +107,14 @@ $(BUILD)/asan/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/asan/lib/libcxldsm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
 
+$(BUILD)/tests/attack: $(ATTACK_SRCS) $(ATTACK_HDRS) $(TEST_HDRS) $(BUILD)/lib/libcxldsm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(ATTACK_SRCS) $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+
+$(BUILD)/asan/tests/attack: $(ATTACK_SRCS) $(ATTACK_HDRS) $(TEST_HDRS) $(BUILD)/asan/lib/libcxldsm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $(ATTACK_SRCS) $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
+
 $(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(BUILD)/lib/libcxldsm.a $(LDLIBS)
@@ -131,7 +144,7 @@ fuzz-long:
 # --- the two commands ------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_TESTS:%=$(BUILD)/asan/tests/%) \
-	    $(TEST_PROGS:%=$(BUILD)/asan/tests/%) $(FUZZERS:%=$(BUILD)/fuzz/%) \
+	    $(TEST_PROGS:%=$(BUILD)/asan/tests/%) $(BUILD)/asan/tests/attack $(FUZZERS:%=$(BUILD)/fuzz/%) \
 	    $(BUILD)/asan/cxl_ring.so $(PROGRAMS:%=$(BUILD)/asan/bin/%)
 	@bash tests/run.sh $(BUILD)
 

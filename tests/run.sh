@@ -57,6 +57,13 @@ done
 # the key manager again, built with ASan+UBSan (a report fails the test)
 t "asan: cli sec_mgr" bash tests/cli_sec_mgr.sh "$build/asan"
 
+# the attacker suite: cxl_sec_mgr, Redis in secure mode, two honest clients
+# and a hostile host on the medium (docs/SECURITY.md); then the same with the
+# module, the manager and the test built with ASan+UBSan
+t "attack: hostile host vs the secure ring" "$build/tests/attack" "$build"
+CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+  t "asan: attack" "$build/asan/tests/attack" "$build/asan"
+
 # fuzz targets: a short bounded run each (make fuzz-long for the long one)
 for fz in "$build"/fuzz/fuzz_*; do
   [ -x "$fz" ] || continue

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/gateway.sh - redis-benchmark through cxl_resp_gateway (RESP over TCP
+# to the gateway, then the ring to Redis) against redis-benchmark straight to
+# Redis over TCP, same flags, one run, one server (issue 5's benchmark).
+# Usage: bench/gateway.sh [--requests N] [--clients C]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+requests=200000 clients=4
+while [ $# -gt 0 ]; do
+  case $1 in
+    --requests) requests=$2; shift 2 ;;
+    --clients) clients=$2; shift 2 ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+stamp=$(date +%Y%m%d-%H%M%S)
+mkdir -p results
+csv=results/gateway_$stamp.csv
+echo "label,op,clients,pipeline,requests,throughput_rps,p50_us,p99_us" >"$csv"
+medium=/dev/shm/cxl_gwbench_$$.raw
+start_redis gwbench "$medium" map_size=64M rings=4
+gw_port=$(free_port)
+"$BUILD/bin/cxl_resp_gateway" --path "$medium" --listen 127.0.0.1:$gw_port --rings 1 --quiet &
+CLEANUP_PIDS+=($!)
+for i in $(seq 50); do redis-cli -p $gw_port ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+run() { # label port pipeline
+  local out op
+  progress "$1 -P $3"
+  out=$(redis-benchmark -p "$2" -c "$clients" -n "$requests" -r 100000 -d 3 -P "$3" -t set,get --csv 2>/dev/null)
+  for op in SET GET; do
+    echo "$1,${op,,},$clients,$3,$requests,$(rb_field "$out" $op 2),$(awk -v v="$(rb_field "$out" $op 5)" 'BEGIN{print v*1000}'),$(awk -v v="$(rb_field "$out" $op 7)" 'BEGIN{print v*1000}')" >>"$csv"
+  done
+}
+for p in 1 16; do
+  run NativeTCP "$REDIS_PORT" $p
+  run Gateway "$gw_port" $p
+done
+printf '%70s\r' '' >&2
+echo "| path | op | pipeline | req/s | p50 us | p99 us | gateway / direct |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+awk -F, 'NR > 1 { k = $2 "," $4; if ($1 == "NativeTCP") base[k] = $6; rows[NR] = $0 }
+         END { for (i = 2; i <= NR; i++) { split(rows[i], f, ","); k = f[2] "," f[4]
+                 printf "| %s | %s | %s | %.0f | %.0f | %.0f | %.2f |\n", f[1], f[2], f[4], f[6], f[7], f[8], f[6] / base[k] } }' "$csv"
+echo "csv: $csv"
