@@ -9,17 +9,24 @@
 
 #include "gateway.h"
 
-static int is(const struct cxl_resp_args *a, int i, const char *word)
+struct word {
+    const char *text;
+    size_t len;
+};
+#define W(s) {s, sizeof(s) - 1}
+
+static int is_word(const struct cxl_resp_args *a, int i, struct word w)
 {
-    return i < a->argc && a->argvlen[i] == strlen(word) && strncasecmp(a->argv[i], word, a->argvlen[i]) == 0;
+    return i < a->argc && a->argvlen[i] == w.len && strncasecmp(a->argv[i], w.text, w.len) == 0;
 }
+#define is(a, i, s) is_word((a), (i), (struct word)W(s))
 
 #define REPLY(text) (*reply = (text), *len = sizeof(text) - 1)
 
-static const char *const refused[] = {
-    "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE",
-    "MONITOR", "MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH", "SYNC", "PSYNC", "REPLICAOF",
-    "SLAVEOF", "WAIT", "WAITAOF", "RESET", NULL,
+static const struct word refused[] = {
+    W("SUBSCRIBE"), W("PSUBSCRIBE"), W("SSUBSCRIBE"), W("UNSUBSCRIBE"), W("PUNSUBSCRIBE"),
+    W("SUNSUBSCRIBE"), W("MONITOR"), W("MULTI"), W("EXEC"), W("DISCARD"), W("WATCH"), W("UNWATCH"),
+    W("SYNC"), W("PSYNC"), W("REPLICAOF"), W("SLAVEOF"), W("WAIT"), W("WAITAOF"), W("RESET"), {NULL, 0},
 };
 
 enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, const char **reply,
@@ -30,8 +37,12 @@ enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, c
         REPLY("");
         return GW_LOCAL; /* an empty inline line: nothing to answer */
     }
-    for (int i = 0; refused[i]; i++)
-        if (is(a, 0, refused[i])) {
+    /* the common case first: the fast paths */
+    if (o->fast_paths && ((a->argc == 2 && (is(a, 0, "GET") || is(a, 0, "DEL"))) ||
+                          (a->argc == 3 && is(a, 0, "SET"))))
+        return GW_FAST;
+    for (int i = 0; refused[i].text; i++)
+        if (is_word(a, 0, refused[i])) {
             REPLY("-ERR this command cannot run through the cxl ring gateway (pub/sub, MONITOR, "
                   "transactions and replication need a direct connection; see README)\r\n");
             return GW_REFUSE;
@@ -65,9 +76,6 @@ enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, c
         REPLY("$-1\r\n");
         return GW_LOCAL;
     }
-    if (o->fast_paths && ((a->argc == 2 && (is(a, 0, "GET") || is(a, 0, "DEL"))) ||
-                          (a->argc == 3 && is(a, 0, "SET"))))
-        return GW_FAST;
     return GW_FORWARD;
 }
 

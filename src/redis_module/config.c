@@ -53,6 +53,10 @@ static int apply(struct module_config *c, const char *key, const char *val, char
         rc = cxl_parse_u32(key, val, 1, 4096, &c->batch);
     } else if (strcmp(key, "max_sleep_us") == 0) {
         rc = cxl_parse_u32(key, val, 1, 100000, &c->max_sleep_us);
+    } else if (strcmp(key, "spin_us") == 0) {
+        rc = cxl_parse_u32(key, val, 1, 100000, &c->spin_us);
+    } else if (strcmp(key, "yield_us") == 0) {
+        rc = cxl_parse_u32(key, val, 1, 1000000, &c->yield_us);
     } else if (strcmp(key, "node_id") == 0) {
         rc = cxl_parse_u32(key, val, 0, 65535, &c->node_id);
     } else if (strcmp(key, "numa_node") == 0) {
@@ -80,7 +84,7 @@ static int apply(struct module_config *c, const char *key, const char *val, char
             return say(err, errlen, "serve: '%s' is not thread, thread-only or eventloop", val);
     } else {
         return say(err, errlen, "unknown argument '%s' (known: path map_size offset rings slot_size "
-                   "delay_ns batch max_sleep_us node_id numa_node prefault serve secure sec_mgr key "
+                   "delay_ns batch max_sleep_us spin_us yield_us node_id numa_node prefault serve secure sec_mgr key "
                    "crypto key_file)", key);
     }
     return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;

@@ -46,6 +46,7 @@ static int open_rings(RedisModuleCtx *ctx)
         return refuse(ctx, "executor", "out of memory");
     struct cxl_kv_executor ex = executor_callbacks(cxl_mod.exec);
     struct cxl_kv_server_config sc = {.batch = c->batch, .max_sleep_us = c->max_sleep_us,
+                                      .spin_us = c->spin_us, .yield_us = c->yield_us,
                                       .node_id = c->node_id, .keys = cxl_mod.keys};
     if (cxl_kv_server_create(cxl_mod.layout, &sc, &ex, &cxl_mod.server) != 0)
         return refuse(ctx, "server", cxl_last_error());

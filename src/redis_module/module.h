@@ -21,6 +21,7 @@ struct module_config {
     uint32_t delay_ns;
     uint32_t batch;
     uint32_t max_sleep_us;
+    uint32_t spin_us, yield_us; /* idle back-off of the serving thread */
     uint32_t node_id;
     enum serve_mode serve;
     int map_size_given;
