@@ -10,7 +10,7 @@ CFLAGS_COMMON = -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-pro
                 -Wno-missing-field-initializers -fPIC -pthread -Iinclude -Isrc/lib
 CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS)
-LDLIBS  = -lsodium -lnuma -lpthread -lm
+LDLIBS  = -lsodium -lnuma -lssl -lcrypto -lpthread -lm
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRCS   := $(sort $(wildcard src/lib/*.c))

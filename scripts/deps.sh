@@ -4,9 +4,9 @@
 # Usage: scripts/deps.sh [build|test|demo|vm|all]   (default: all but vm)
 set -euo pipefail
 
-want_build=(gcc make pkg-config libsodium-dev libnuma-dev libc6-dev)
+want_build=(gcc make pkg-config libsodium-dev libnuma-dev libssl-dev libc6-dev)
 want_test=(clang libclang-rt-14-dev redis-server redis-tools python3 python3-redis procps psmisc)
-want_demo=(gnuplot-nox numactl)
+want_demo=(gnuplot-nox numactl openssl)
 want_vm=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod iproute2)
 
 case "${1:-default}" in

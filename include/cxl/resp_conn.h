@@ -15,7 +15,9 @@ extern "C" {
 
 struct cxl_conn;
 
-/* "127.0.0.1:6379" or "unix:/path/to/sock". timeout_ms applies to each read. */
+/* "127.0.0.1:6379", "unix:/path/to/sock" or "tls:127.0.0.1:6380" (the
+ * server's chain checked against CXL_TLS_CAFILE, else the system CAs).
+ * timeout_ms applies to each blocking read. */
 int cxl_conn_open(const char *addr, uint32_t timeout_ms, struct cxl_conn **out);
 void cxl_conn_close(struct cxl_conn *c);
 
@@ -24,6 +26,8 @@ int cxl_conn_send(struct cxl_conn *c, int argc, const char *const *argv, const s
 int cxl_conn_flush(struct cxl_conn *c);
 /* Next reply: *reply points at its RESP bytes (valid until the next call). */
 int cxl_conn_read(struct cxl_conn *c, const uint8_t **reply, size_t *len);
+/* The same without waiting: 1 = a reply, 0 = none yet, < 0 = error. */
+int cxl_conn_try_read(struct cxl_conn *c, const uint8_t **reply, size_t *len);
 
 /* Send one command of C strings and read its reply (for tests and tools). */
 int cxl_conn_call(struct cxl_conn *c, int argc, const char *const *argv, const uint8_t **reply,

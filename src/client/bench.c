@@ -16,7 +16,7 @@
 struct worker {
     const struct client_opts *o;
     uint32_t id;
-    struct cxl_kv *kv;
+    struct transport t;
     pthread_t thread;
     pthread_barrier_t *barrier;
     const enum bench_op *phase; /* op of the current phase (shared) */
@@ -131,24 +131,24 @@ static int submit(struct worker *w, enum bench_op op, uint64_t tag)
     switch (op) {
     case OP_SET:
         make_value(o, w->val, k);
-        return cxl_kv_submit_set(w->kv, w->key, klen, w->val, o->val_size, 0, tag);
-    case OP_GET: return cxl_kv_submit_get(w->kv, w->key, klen, tag);
-    case OP_DEL: return cxl_kv_submit_del(w->kv, w->key, klen, tag);
+        return w->t.set(w->t.h, w->key, klen, w->val, o->val_size, tag);
+    case OP_GET: return w->t.get(w->t.h, w->key, klen, tag);
+    case OP_DEL: return w->t.del(w->t.h, w->key, klen, tag);
     case OP_INCR:
         lens[1] = (size_t)snprintf(counter, sizeof counter, "counter:%u", w->id);
         argv[0] = "INCR", lens[0] = 4, argv[1] = counter;
-        return cxl_kv_submit_command(w->kv, 2, argv, lens, tag);
+        return w->t.cmd(w->t.h, 2, argv, lens, tag);
     case OP_PING:
         argv[0] = "PING", lens[0] = 4;
-        return cxl_kv_submit_command(w->kv, 1, argv, lens, tag);
+        return w->t.cmd(w->t.h, 1, argv, lens, tag);
     case OP_CMD_SET:
         make_value(o, w->val, k);
         argv[0] = "SET", lens[0] = 3, argv[1] = (const char *)w->key, lens[1] = klen;
         argv[2] = (const char *)w->val, lens[2] = o->val_size;
-        return cxl_kv_submit_command(w->kv, 3, argv, lens, tag);
+        return w->t.cmd(w->t.h, 3, argv, lens, tag);
     case OP_CMD_GET:
         argv[0] = "GET", lens[0] = 3, argv[1] = (const char *)w->key, lens[1] = klen;
-        return cxl_kv_submit_command(w->kv, 2, argv, lens, tag);
+        return w->t.cmd(w->t.h, 2, argv, lens, tag);
     default:
         return CXL_EINVAL;
     }
@@ -182,14 +182,14 @@ static int run_phase(struct worker *w, enum bench_op op)
                 w->t_submit[sent % window] = cxl_now_ns();
             sent++;
         }
-        int rc = cxl_kv_wait(w->kv, &r); /* flushes, then waits for one */
+        int rc = w->t.wait(w->t.h, &r); /* flushes, then waits for one */
         if (rc < 0 || (rc == 0 && sent == w->done)) {
             snprintf(w->first_error, sizeof w->first_error, "wait: %s", cxl_last_error());
             return -1;
         }
         if (rc == 1)
             complete(w, op, &r);
-        while (cxl_kv_poll(w->kv, &r) == 1)
+        while (w->t.poll(w->t.h, &r) == 1)
             complete(w, op, &r);
     }
     return 0;
@@ -219,9 +219,6 @@ static int open_workers(const struct client_opts *o, struct worker *ws, pthread_
     for (uint32_t i = 0; i < o->threads; i++) {
         struct worker *w = &ws[i];
         *w = (struct worker){.o = o, .id = i, .barrier = b, .phase = phase};
-        struct cxl_kv_config cfg = o->kv;
-        if (cfg.ring >= 0)
-            cfg.ring += (int)i;
         size_t kmax = o->key_size + strlen(o->key_prefix) + 32;
         w->key = malloc(kmax);
         w->val = malloc(o->val_size + 1);
@@ -231,7 +228,7 @@ static int open_workers(const struct client_opts *o, struct worker *ws, pthread_
             fprintf(stderr, "cxl_ring_direct: out of memory\n");
             return -1;
         }
-        if (cxl_kv_open(&cfg, &w->kv) != 0) {
+        if (transport_open(o, i, &w->t) != 0) {
             fprintf(stderr, "cxl_ring_direct: thread %u: %s\n", i, cxl_last_error());
             return -1;
         }
@@ -242,7 +239,7 @@ static int open_workers(const struct client_opts *o, struct worker *ws, pthread_
 static void close_workers(const struct client_opts *o, struct worker *ws)
 {
     for (uint32_t i = 0; i < o->threads; i++) {
-        cxl_kv_close(ws[i].kv);
+        transport_close(&ws[i].t);
         free(ws[i].key);
         free(ws[i].val);
         free(ws[i].expect);
@@ -256,17 +253,17 @@ static void phase(const struct client_opts *o, struct worker *ws, pthread_barrie
 {
     struct cxl_kv_stats before[MAX_THREADS];
     for (uint32_t i = 0; i < o->threads; i++)
-        cxl_kv_get_stats(ws[i].kv, &before[i]);
+        ws[i].t.stats(ws[i].t.h, &before[i]);
     *cur = op;
     pthread_barrier_wait(b); /* go */
     pthread_barrier_wait(b); /* all done */
     *p = (struct phase_result){.op = op, .requests = o->bench * o->threads,
-                               .rings = cxl_kv_geometry(ws[0].kv)->ring_count};
+                               .rings = ws[0].t.rings};
     double t0 = ws[0].t0, t1 = ws[0].t1;
     for (uint32_t i = 0; i < o->threads; i++) {
         struct worker *w = &ws[i];
         struct cxl_kv_stats s;
-        cxl_kv_get_stats(w->kv, &s);
+        w->t.stats(w->t.h, &s);
         t0 = w->t0 < t0 ? w->t0 : t0;
         t1 = w->t1 > t1 ? w->t1 : t1;
         p->errors += w->errors;

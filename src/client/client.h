@@ -35,6 +35,8 @@ struct client_opts {
     const char *label;
     uint32_t key_size, val_size;
     const char *key_prefix;
+    const char *via;         /* benchmark a RESP socket instead of the ring */
+    const char *compare_csv; /* also append rows in the compare matrix format */
     uint64_t keyspace;    /* 0: bench x threads */
     enum bench_op ops[MAX_OPS];
     uint32_t nops;
@@ -42,6 +44,22 @@ struct client_opts {
 };
 
 int options_parse(int argc, char **argv, struct client_opts *o);
+
+/* transport.c: a benchmark thread's ring or socket, behind one set of calls */
+struct transport {
+    void *h;
+    uint32_t rings; /* ring count of the medium (0 for a socket) */
+    int (*get)(void *h, const void *key, uint32_t klen, uint64_t tag);
+    int (*set)(void *h, const void *key, uint32_t klen, const void *val, uint32_t vlen, uint64_t tag);
+    int (*del)(void *h, const void *key, uint32_t klen, uint64_t tag);
+    int (*cmd)(void *h, int argc, const char *const *argv, const size_t *lens, uint64_t tag);
+    int (*poll)(void *h, struct cxl_kv_result *r);
+    int (*wait)(void *h, struct cxl_kv_result *r);
+    void (*stats)(void *h, struct cxl_kv_stats *st);
+    void (*close)(void *h);
+};
+int transport_open(const struct client_opts *o, uint32_t thread, struct transport *t);
+void transport_close(struct transport *t);
 const char *bench_op_name(enum bench_op op);
 
 int oneshot_run(const struct client_opts *o);

@@ -52,7 +52,11 @@ static void usage(FILE *out)
         "  --cost              submit retries (queue full) and time spent waiting\n"
         "  --csv PATH          append results (default results/ring_metrics.csv)\n"
         "  --label NAME        label of this run in the CSV (default ring)\n"
-        "  --quiet             no progress lines\n");
+        "  --quiet             no progress lines\n"
+        "  --via ADDR          benchmark a RESP server instead of the ring, with the same\n"
+        "                      workload and checks: HOST:PORT, unix:PATH, tls:HOST:PORT\n"
+        "                      (CXL_TLS_CAFILE names the CA to trust)\n"
+        "  --compare-csv PATH  also append rows in the compare matrix format\n");
 }
 
 static int parse_ops(const char *text, struct client_opts *o)
@@ -80,7 +84,7 @@ static int spin_given;
 enum { O_PATH = 256, O_MAP_SIZE, O_MAP_OFFSET, O_RING, O_NODE, O_TIMEOUT, O_RAW, O_NO_RAW, O_BENCH,
        O_OPS, O_THREADS, O_PIPELINE, O_INFLIGHT, O_KEY_SIZE, O_VAL_SIZE, O_KEYSPACE, O_LATENCY,
        O_COST, O_CSV, O_LABEL, O_QUIET, O_KEY_PREFIX, O_SPIN, O_YIELD, O_SECURE, O_SEC_MGR,
-       O_SEC_NODE, O_SEC_KEY, O_CRYPTO, O_SEC_KEY_FILE };
+       O_SEC_NODE, O_SEC_KEY, O_CRYPTO, O_SEC_KEY_FILE, O_VIA, O_COMPARE_CSV };
 
 static int parse_one(int c, const char *arg, struct client_opts *o)
 {
@@ -113,6 +117,8 @@ static int parse_one(int c, const char *arg, struct client_opts *o)
         spin_given = 1;
         break;
     case O_YIELD: rc = cxl_parse_u32("--yield-us", arg, 0, 10000000, &o->kv.yield_us); break;
+    case O_VIA: o->via = arg; break;
+    case O_COMPARE_CSV: o->compare_csv = arg; break;
     case O_SECURE: o->sec.secure = 1; break;
     case O_CRYPTO: o->sec.crypto = 1; break;
     case O_SEC_MGR: o->sec.mgr = arg; break;
@@ -146,7 +152,8 @@ int options_parse(int argc, char **argv, struct client_opts *o)
         {"quiet", 0, 0, O_QUIET}, {"key-prefix", 1, 0, O_KEY_PREFIX}, {"spin-us", 1, 0, O_SPIN},
         {"yield-us", 1, 0, O_YIELD}, {"secure", 0, 0, O_SECURE}, {"sec-mgr", 1, 0, O_SEC_MGR},
         {"sec-node-id", 1, 0, O_SEC_NODE}, {"sec-key", 1, 0, O_SEC_KEY}, {"crypto", 0, 0, O_CRYPTO},
-        {"sec-key-file", 1, 0, O_SEC_KEY_FILE}, {"help", 0, 0, 'h'},
+        {"sec-key-file", 1, 0, O_SEC_KEY_FILE}, {"via", 1, 0, O_VIA},
+        {"compare-csv", 1, 0, O_COMPARE_CSV}, {"help", 0, 0, 'h'},
         {0, 0, 0, 0},
     };
     *o = (struct client_opts){.raw = -1, .threads = 1, .max_inflight = 256, .key_size = 16,
@@ -181,6 +188,14 @@ int options_parse(int argc, char **argv, struct client_opts *o)
     if (!o->bench && o->argc == 0) {
         fprintf(stderr, "cxl_ring_direct: give a command (GET k, SET k v, ...) or --bench N\n");
         usage(stderr);
+        return CLIENT_EXIT_USAGE;
+    }
+    if (o->via && !o->bench) {
+        fprintf(stderr, "cxl_ring_direct: --via is for --bench (use redis-cli for one command)\n");
+        return CLIENT_EXIT_USAGE;
+    }
+    if (o->via && (o->sec.secure || o->sec.crypto)) {
+        fprintf(stderr, "cxl_ring_direct: --via talks RESP to a socket; --secure/--crypto are for the ring\n");
         return CLIENT_EXIT_USAGE;
     }
     if (cxl_sec_opts_finish(&o->sec) != 0) {

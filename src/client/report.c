@@ -31,8 +31,33 @@ void report_phase(const struct client_opts *o, const struct phase_result *p)
     fflush(stdout);
 }
 
+#define COMPARE_HEADER "label,op,threads,pipeline,value_size,requests,throughput_rps,p50_us,p99_us," \
+                       "p99.9_us,errors"
+
+/* The compare matrix's row (bench/compare.sh). */
+static int report_compare(const struct client_opts *o, const struct phase_result *p)
+{
+    FILE *f = cxl_csv_append(o->compare_csv, COMPARE_HEADER);
+    if (!f) {
+        fprintf(stderr, "cxl_ring_direct: --compare-csv: %s\n", cxl_last_error());
+        return -1;
+    }
+    double rps = p->seconds > 0 ? p->requests / p->seconds : 0;
+    fprintf(f, "%s,%s,%u,%u,%u,%llu,%.0f,", o->label, bench_op_name(p->op), o->threads, o->max_inflight,
+            o->val_size, (unsigned long long)p->requests, rps);
+    if (p->hist)
+        fprintf(f, "%.3f,%.3f,%.3f", cxl_hist_quantile(p->hist, 0.50) / 1e3,
+                cxl_hist_quantile(p->hist, 0.99) / 1e3, cxl_hist_quantile(p->hist, 0.999) / 1e3);
+    else
+        fprintf(f, ",,");
+    fprintf(f, ",%llu\n", (unsigned long long)p->errors);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 int report_csv(const struct client_opts *o, const struct phase_result *p)
 {
+    if (o->compare_csv && report_compare(o, p) != 0)
+        return -1;
     FILE *f = cxl_csv_append(o->csv, CSV_HEADER);
     if (!f) {
         fprintf(stderr, "cxl_ring_direct: --csv: %s\n", cxl_last_error());
