@@ -25,7 +25,7 @@ start_gateway() { # NAME ARGS...: sets GW_PORT
 
 medium=/dev/shm/cxl_cli_gw_$$.raw
 start_redis gw "$medium" map_size=64M rings=4
-start_gateway plain --path "$medium" --rings 2 --unix "$WORK/gw.sock"
+start_gateway plain --path "$medium" --rings 2 --unix "$WORK/gateway.sock"
 g() { redis-cli -p "$GW_PORT" "$@"; }
 d() { redis-cli -p "$REDIS_PORT" "$@"; }
 
@@ -51,7 +51,7 @@ NOSUCHCOMMAND x
 GET counter
 CONFIG GET appendonly
 CMDS
-[ "$(redis-cli -s "$WORK/gw.sock" GET s1)" = "hello world" ]; check "Unix socket" $?
+[ "$(redis-cli -s "$WORK/gateway.sock" GET s1)" = "hello world" ]; check "Unix socket" $?
 out=$(g SUBSCRIBE ch 2>&1); grep -q "cannot run through the cxl ring gateway" <<<"$out"; check "SUBSCRIBE refused: $out" $?
 out=$(timeout 5 redis-cli -p $GW_PORT MULTI 2>&1); grep -q "cannot run through" <<<"$out"; check "MULTI refused" $?
 out=$(timeout 5 redis-cli -p $GW_PORT BLPOP nolist 0 2>&1); [ $? -ne 124 ]; check "BLPOP 0 returns (no hang): '$out'" $?
@@ -66,7 +66,7 @@ out=$(g --pipe <"$WORK/mass.txt" 2>&1); grep -q "errors: 0, replies: 50000" <<<"
 for p in 1 16; do
   out=$(redis-benchmark -p $GW_PORT -c 4 -n 20000 -P $p -t set,get,incr,lpush,lrange_100 -r 1000 --csv 2>&1)
   n=$(grep -c '^"' <<<"$out"); [ "$n" -ge 6 ]; check "redis-benchmark -P $p via TCP: $n result lines" $?
-  out=$(redis-benchmark -s "$WORK/gw.sock" -c 4 -n 20000 -P $p -t set,get --csv 2>&1)
+  out=$(redis-benchmark -s "$WORK/gateway.sock" -c 4 -n 20000 -P $p -t set,get --csv 2>&1)
   grep -q '"GET"' <<<"$out"; check "redis-benchmark -P $p via Unix socket" $?
 done
 [ "$(d GET key:__rand_int__ 2>/dev/null | wc -c)" -ge 0 ]; check "redis still answers" $?

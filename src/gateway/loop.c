@@ -22,6 +22,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cxl/net.h"
 #include "cxl/util.h"
 #include "cxl/wait.h"
 #include "gateway.h"
@@ -49,44 +50,14 @@ static void on_signal(int sig) { (void)sig; stopping = 1; }
 
 /* --- listening --------------------------------------------------------------- */
 
-static int listen_tcp(const char *addr)
+/* flag: the option the address came from, for messages. */
+static int listen_on(const char *flag, const char *text)
 {
-    char host[256];
-    uint16_t port;
-    if (cxl_parse_hostport("--listen", addr, host, sizeof host, &port) != 0)
+    struct cxl_net_addr a;
+    if (cxl_net_addr_parse(flag, text, &a) != 0)
         return -1;
-    char ports[8];
-    snprintf(ports, sizeof ports, "%u", port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-    if (getaddrinfo(host, ports, &hints, &res) != 0)
-        return cxl_fail(CXL_EINVAL, "--listen: cannot resolve %s", host), -1;
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 512) != 0) {
-        cxl_fail_errno(CXL_ESYS, "--listen %s", addr);
-        if (fd >= 0)
-            close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-static int listen_unix(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof sa.sun_path)
-        return cxl_fail(CXL_EINVAL, "--unix: path too long"), -1;
-    strcpy(sa.sun_path, path);
-    unlink(path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 512) != 0) {
-        cxl_fail_errno(CXL_ESYS, "--unix %s", path);
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
+    int fd = cxl_net_listen(&a, 512);
+    return fd < 0 ? -1 : fd;
 }
 
 static int watch(struct gw *g, int fd, uint32_t id, uint32_t events, int op)
@@ -325,8 +296,10 @@ static int open_all(struct gw *g)
 {
     const struct gw_opts *o = g->o;
     g->ep = epoll_create1(EPOLL_CLOEXEC);
-    g->tcp_fd = o->listen ? listen_tcp(o->listen) : -1;
-    g->unix_fd = o->unix_path ? listen_unix(o->unix_path) : -1;
+    char unix_addr[128];
+    snprintf(unix_addr, sizeof unix_addr, "unix:%s", o->unix_path ? o->unix_path : "");
+    g->tcp_fd = o->listen ? listen_on("--listen", o->listen) : -1;
+    g->unix_fd = o->unix_path ? listen_on("--unix", unix_addr) : -1;
     if (g->ep < 0 || (o->listen && g->tcp_fd < 0) || (o->unix_path && g->unix_fd < 0))
         return -1;
     if (g->tcp_fd >= 0)

@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "cxl/error.h"
+#include "cxl/net.h"
 #include "cxl/resp.h"
 #include "cxl/resp_conn.h"
 #include "cxl/util.h"
@@ -31,47 +32,11 @@ struct cxl_conn {
     size_t in_start, in_end, in_cap;
 };
 
-static int connect_unix(const char *path)
+static int connect_to(const char *addr)
 {
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof sa.sun_path)
-        return cxl_fail(CXL_EINVAL, "unix socket path too long: %s", path);
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-        int rc = cxl_fail_errno(CXL_ESYS, "cannot connect to unix:%s", path);
-        if (fd >= 0)
-            close(fd);
-        return rc;
-    }
-    return fd;
-}
-
-static int connect_tcp(const char *addr)
-{
-    char host[256], port[8];
-    uint16_t p;
-    if (cxl_parse_hostport("address", addr, host, sizeof host, &p) != 0)
-        return CXL_EINVAL;
-    snprintf(port, sizeof port, "%u", p);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai != 0)
-        return cxl_fail(CXL_ESYS, "cannot resolve %s: %s", host, gai_strerror(gai));
-    int fd = -1;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        return cxl_fail_errno(CXL_ESYS, "cannot connect to %s", addr);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
+    struct cxl_net_addr a;
+    int rc = cxl_net_addr_parse("address", addr, &a);
+    return rc ? rc : cxl_net_connect(&a, 0, NULL);
 }
 
 static int tls_fail(const char *what)
@@ -102,7 +67,7 @@ static int start_tls(struct cxl_conn *c)
 int cxl_conn_open(const char *addr, uint32_t timeout_ms, struct cxl_conn **out)
 {
     int tls = strncmp(addr, "tls:", 4) == 0;
-    int fd = strncmp(addr, "unix:", 5) == 0 ? connect_unix(addr + 5) : connect_tcp(addr + (tls ? 4 : 0));
+    int fd = connect_to(addr + (tls ? 4 : 0));
     if (fd < 0)
         return fd;
     struct cxl_conn *c = calloc(1, sizeof *c);
