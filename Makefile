@@ -17,7 +17,7 @@ LIB_SRCS   := $(sort $(wildcard src/lib/*.c))
 LIB_HDRS   := $(wildcard include/cxl/*.h src/lib/*.h)
 
 # Programs: one folder each under src/, binary name = folder's program name.
-PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway
+PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway cxl_sodium_tunnel
 cxl_shm_SRCS := $(wildcard src/shm_tool/*.c)
 cxl_shm_HDRS := $(wildcard src/shm_tool/*.h)
 cxl_resp_gateway_SRCS := $(wildcard src/gateway/*.c)
@@ -26,6 +26,8 @@ cxl_ring_direct_SRCS := $(wildcard src/client/*.c)
 cxl_ring_direct_HDRS := $(wildcard src/client/*.h)
 cxl_sec_mgr_SRCS := $(wildcard src/sec_mgr/*.c)
 cxl_sec_mgr_HDRS := $(wildcard src/sec_mgr/*.h)
+cxl_sodium_tunnel_SRCS := $(wildcard src/tunnel/*.c)
+cxl_sodium_tunnel_HDRS := $(wildcard src/tunnel/*.h)
 
 MODULE_SRCS := $(wildcard src/redis_module/*.c)
 MODULE_HDRS := $(wildcard src/redis_module/*.h)
@@ -121,9 +123,12 @@ $(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
 
 # --- fuzzing (clang + libFuzzer) -----------------------------------------------
 FUZZ_FLAGS = -std=gnu11 -g -O1 -Iinclude -Isrc/lib -fsanitize=fuzzer,address,undefined
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
+# a target that reaches into a program names its sources: fuzz_<name>_SRCS
+fuzz_tunnel_SRCS := src/tunnel/crypt.c
+fuzz_tunnel_INCS := -Isrc/tunnel
+$(BUILD)/fuzz/%: fuzz/%.c $$(%_SRCS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS)
+	$(CLANG) $(FUZZ_FLAGS) $($*_INCS) -o $@ $< $($*_SRCS) $(LIB_SRCS) $(LDLIBS)
 
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \
@@ -155,6 +160,17 @@ demo:
 
 bench: all
 	@bash bench/run.sh $(BUILD)
+
+# --- the two-VM emulation (docs/VMS.md) -----------------------------------------------
+.PHONY: vm test-vm
+vm: all
+	@bash infra/build_guest.sh --build $(BUILD)
+
+test-vm:
+	@bash scripts/deps.sh test
+	@bash scripts/deps.sh vm
+	@$(MAKE) --no-print-directory vm
+	@bash tests/vm/run.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

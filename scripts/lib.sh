@@ -54,6 +54,31 @@ rb_field() {
   echo "$1" | awk -F'","' -v t="\"$2" -v c="$3" '$1 == t { gsub(/"/, "", $c); print $c }'
 }
 
+# wait_listen HOST:PORT|unix:PATH PID LOG: until something accepts there
+wait_listen() {
+  local addr=$1 pid=$2 log=$3 i
+  for i in $(seq 100); do
+    if [[ $addr == unix:* ]]; then [ -S "${addr#unix:}" ] && return 0
+    else (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null && return 0; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$log" >&2
+  die "nothing listens on $addr (log above: $log)"
+}
+
+# start_tunnel MODE LISTEN TARGET KEY PEER_KEY LOG [flags...]: one end of
+# cxl_sodium_tunnel (docs/TUNNEL.md), registered for cleanup; sets TUN_PID
+start_tunnel() {
+  local mode=$1 listen=$2 target=$3 key=$4 peer=$5 log=$6; shift 6
+  local flag=--connect; [ "$mode" = server ] && flag=--backend
+  "${TUNNEL_BIN:-$BUILD/bin/cxl_sodium_tunnel}" --mode "$mode" --listen "$listen" $flag "$target" --key "$key" \
+    --peer-key "$peer" "$@" 2>"$log" &
+  TUN_PID=$!
+  CLEANUP_PIDS+=($TUN_PID)
+  wait_listen "$listen" $TUN_PID "$log"
+}
+
 # one-screen progress line
 progress() { printf '  %-60s\r' "$*" >&2; }
 

@@ -1,0 +1,420 @@
+/* relay.c - cxl_sodium_tunnel's event loop: one thread, epoll
+ * (level-triggered). A pair joins a plain connection (the local client on the
+ * client end, the backend on the server end) and its encrypted one ("wire").
+ *
+ *   plain --read--> seal --> wire_out --write--> wire
+ *   wire --read--> wire_in --open--> plain_out --write--> plain
+ *
+ * Buffers have fixed sizes: when one fills, the side feeding it is no longer
+ * read (its epoll interest drops) and TCP flow control pushes back on the
+ * sender; other pairs are unaffected. Writes are tried as soon as there is
+ * something to write (no wait for an epoll round), EPOLLOUT only when the
+ * kernel's buffer is full. A fd with no interest is not registered at all,
+ * so a hung-up socket we no longer read does not wake the loop. Events carry
+ * the pair's slot and generation: an event for a pair closed earlier in the
+ * same batch is dropped. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cxl/error.h"
+#include "tunnel.h"
+
+#define WIRE_IN_CAP (2u * TUN_WIRE_MAX)
+#define WIRE_OUT_CAP (2u * TUN_WIRE_MAX)
+#define PLAIN_OUT_CAP (2u * TUN_PLAIN_MAX)
+#define MIN_SEAL 4096u /* read the plain side only when this much fits in a frame */
+#define SLOT_LISTEN 0xffffffu
+
+enum side { PLAIN = 0, WIRE = 1 };
+
+struct pair {
+    int fd[2];         /* PLAIN, WIRE; -1 if none (yet) */
+    int connecting[2]; /* a non-blocking connect in progress */
+    uint32_t mask[2];  /* registered epoll interest, 0 = not registered */
+    int eof[2];        /* read 0 bytes from it */
+    int shut[2];       /* we shut down our write side */
+    struct tun_buf wire_in, wire_out, plain_out;
+    struct tun_crypt *crypt;
+    uint64_t deadline_ms; /* handshake (and backend connect) deadline, 0 = met */
+    uint32_t gen;
+    int used;
+    char peer[64];
+};
+
+struct relay {
+    const struct tun_opts *o;
+    const struct tun_keys *k;
+    int ep, listen_fd;
+    struct pair *pairs;
+    uint32_t npairs, active, next_free;
+    uint64_t opened, failed;
+    uint8_t seal_buf[TUN_PLAIN_MAX];
+};
+
+static volatile sig_atomic_t stopping;
+static void on_signal(int sig) { (void)sig; stopping = 1; }
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static const char *mode_name(const struct relay *r) { return r->o->mode == TUN_CLIENT ? "client" : "server"; }
+
+static uint64_t event_id(uint32_t slot, uint32_t gen, enum side s)
+{
+    return (uint64_t)gen << 32 | (uint64_t)slot << 1 | (uint64_t)s;
+}
+
+/* Register, change or drop a fd's interest. */
+static void set_interest(struct relay *r, struct pair *p, enum side s, uint32_t want)
+{
+    if (p->fd[s] < 0 || p->mask[s] == want)
+        return;
+    struct epoll_event ev = {.events = want, .data.u64 = event_id((uint32_t)(p - r->pairs), p->gen, s)};
+    int op = !p->mask[s] ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+    epoll_ctl(r->ep, op, p->fd[s], &ev);
+    p->mask[s] = want;
+}
+
+/* ---- pairs ------------------------------------------------------------------------ */
+
+static int buf_init(struct tun_buf *b, size_t cap)
+{
+    b->data = malloc(cap);
+    b->start = b->end = 0;
+    b->cap = cap;
+    return b->data ? 0 : -1;
+}
+
+static void buf_free(struct tun_buf *b, int secret)
+{
+    if (b->data && secret)
+        sodium_memzero(b->data, b->cap);
+    free(b->data);
+    b->data = NULL;
+}
+
+/* abort: the plain side gets a reset, not a clean end (its data may be cut). */
+static void pair_close(struct relay *r, struct pair *p, int abort)
+{
+    for (int s = 0; s < 2; s++) {
+        if (p->fd[s] < 0)
+            continue;
+        if (abort && s == PLAIN) {
+            struct linger lg = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(p->fd[s], SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
+        close(p->fd[s]);
+    }
+    tun_crypt_free(p->crypt);
+    buf_free(&p->wire_in, 0);
+    buf_free(&p->wire_out, 0);
+    buf_free(&p->plain_out, 1);
+    uint32_t gen = p->gen + 1;
+    memset(p, 0, sizeof *p);
+    p->gen = gen;
+    p->fd[0] = p->fd[1] = -1;
+    r->active--;
+}
+
+static void pair_fail(struct relay *r, struct pair *p, const char *what)
+{
+    r->failed++;
+    fprintf(stderr, "cxl_sodium_tunnel %s: connection %s: %s%s%s\n", mode_name(r), p->peer, what,
+            what[0] ? ": " : "", cxl_last_error());
+    pair_close(r, p, 1);
+}
+
+static struct pair *pair_new(struct relay *r)
+{
+    for (uint32_t i = 0; i < r->npairs; i++) {
+        struct pair *p = &r->pairs[(r->next_free + i) % r->npairs];
+        if (p->used)
+            continue;
+        r->next_free = (uint32_t)(p - r->pairs + 1) % r->npairs;
+        p->used = 1;
+        p->fd[0] = p->fd[1] = -1;
+        if (buf_init(&p->wire_in, WIRE_IN_CAP) || buf_init(&p->wire_out, WIRE_OUT_CAP) ||
+            buf_init(&p->plain_out, PLAIN_OUT_CAP) ||
+            tun_crypt_new(r->k, r->o->mode == TUN_CLIENT, &p->crypt) != 0) {
+            r->active++;
+            pair_close(r, p, 0);
+            return NULL;
+        }
+        r->active++;
+        r->opened++;
+        p->deadline_ms = now_ms() + r->o->handshake_ms;
+        return p;
+    }
+    return NULL;
+}
+
+/* Connect the pair's other side: the server end (client mode) or the backend. */
+static int pair_connect(struct relay *r, struct pair *p, enum side s)
+{
+    int pending;
+    int fd = cxl_net_connect(&r->o->target, 1, &pending);
+    if (fd < 0)
+        return -1;
+    p->fd[s] = fd;
+    p->connecting[s] = pending;
+    if (!pending && s == WIRE)
+        return tun_crypt_start(p->crypt, &p->wire_out);
+    return 0;
+}
+
+static void on_accept(struct relay *r)
+{
+    for (int i = 0; i < 64; i++) {
+        int fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                fprintf(stderr, "cxl_sodium_tunnel %s: accept: %s\n", mode_name(r), strerror(errno));
+            return;
+        }
+        cxl_net_nodelay(fd);
+        char peer[64];
+        cxl_net_peer_name(fd, peer, sizeof peer);
+        struct pair *p = r->active < r->o->max_conns ? pair_new(r) : NULL;
+        if (!p) {
+            fprintf(stderr, "cxl_sodium_tunnel %s: connection %s refused: %s\n", mode_name(r), peer,
+                    r->active >= r->o->max_conns ? "--max-conns reached" : "out of memory");
+            close(fd);
+            continue;
+        }
+        snprintf(p->peer, sizeof p->peer, "%s", peer);
+        enum side s = r->o->mode == TUN_CLIENT ? PLAIN : WIRE;
+        p->fd[s] = fd;
+        if (s == PLAIN && pair_connect(r, p, WIRE) != 0) {
+            pair_fail(r, p, "cannot reach the server end");
+            continue;
+        }
+        set_interest(r, p, s, EPOLLIN);
+        if (p->fd[WIRE ^ s] >= 0)
+            set_interest(r, p, WIRE ^ s, EPOLLOUT);
+    }
+}
+
+/* ---- moving bytes ------------------------------------------------------------------ */
+
+/* Write what b holds; -1 on a broken connection. */
+static int flush(int fd, struct tun_buf *b)
+{
+    while (tun_buf_len(b)) {
+        ssize_t n = send(fd, b->data + b->start, tun_buf_len(b), MSG_NOSIGNAL);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : cxl_fail_errno(CXL_ESYS, "send");
+        b->start += (size_t)n;
+    }
+    b->start = b->end = 0;
+    return 0;
+}
+
+/* Read the wire into wire_in; -1 on error. */
+static int read_wire(struct pair *p)
+{
+    struct tun_buf *b = &p->wire_in;
+    if (!tun_buf_tail(b, 1))
+        return 0;
+    ssize_t n = recv(p->fd[WIRE], b->data + b->end, b->cap - b->end, 0);
+    if (n > 0)
+        b->end += (size_t)n;
+    else if (n == 0)
+        p->eof[WIRE] = 1;
+    else if (errno != EAGAIN && errno != EINTR)
+        return cxl_fail_errno(CXL_ESYS, "reading the encrypted connection");
+    return 0;
+}
+
+/* Read the plain side and seal it as one frame (or the final frame at its end). */
+static int read_plain(struct relay *r, struct pair *p)
+{
+    size_t room = tun_buf_room(&p->wire_out);
+    if (room < TUN_FRAME_OVERHEAD + MIN_SEAL)
+        return 0;
+    size_t want = room - TUN_FRAME_OVERHEAD;
+    if (want > TUN_PLAIN_MAX)
+        want = TUN_PLAIN_MAX;
+    ssize_t n = recv(p->fd[PLAIN], r->seal_buf, want, 0);
+    if (n < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : cxl_fail_errno(CXL_ESYS, "reading the plain side");
+    if (n == 0)
+        p->eof[PLAIN] = 1;
+    int rc = tun_crypt_seal(p->crypt, r->seal_buf, (size_t)n, n == 0, &p->wire_out);
+    sodium_memzero(r->seal_buf, (size_t)n);
+    return rc;
+}
+
+/* A non-blocking connect finished: 0, or -1 with a message. */
+static int connect_done(struct relay *r, struct pair *p, enum side s)
+{
+    int err = cxl_net_connect_result(p->fd[s]);
+    if (err)
+        return cxl_fail(CXL_ESYS, "cannot connect to %s: %s", r->o->target.text, strerror(err));
+    p->connecting[s] = 0;
+    return s == WIRE ? tun_crypt_start(p->crypt, &p->wire_out) : 0;
+}
+
+/* ---- one pair's progress -------------------------------------------------------------- */
+
+/* The interest each side needs now. */
+static void update_interest(struct relay *r, struct pair *p)
+{
+    uint32_t plain = 0, wire = 0;
+    if (p->connecting[WIRE] || tun_buf_len(&p->wire_out))
+        wire |= EPOLLOUT;
+    if (!p->connecting[WIRE] && !p->eof[WIRE] && tun_buf_room(&p->wire_in))
+        wire |= EPOLLIN;
+    if (p->connecting[PLAIN] || tun_buf_len(&p->plain_out))
+        plain |= EPOLLOUT;
+    if (!p->connecting[PLAIN] && !p->eof[PLAIN] && tun_crypt_can_send(p->crypt) &&
+        tun_buf_room(&p->wire_out) >= TUN_FRAME_OVERHEAD + MIN_SEAL)
+        plain |= EPOLLIN;
+    set_interest(r, p, WIRE, wire);
+    set_interest(r, p, PLAIN, plain);
+}
+
+/* Everything that can happen now without blocking. 0 = the pair lives on. */
+static int pump(struct relay *r, struct pair *p, int readable_plain, int readable_wire)
+{
+    if (readable_wire && read_wire(p) != 0)
+        return pair_fail(r, p, "closed"), -1;
+    if (tun_buf_len(&p->wire_in) && tun_crypt_input(p->crypt, &p->wire_in, &p->wire_out, &p->plain_out) != 0)
+        return pair_fail(r, p, tun_crypt_established(p->crypt) ? "closed" : "handshake failed"), -1;
+    if (r->o->mode == TUN_SERVER && p->fd[PLAIN] < 0 && tun_crypt_authenticated(p->crypt) &&
+        pair_connect(r, p, PLAIN) != 0)
+        return pair_fail(r, p, "backend"), -1;
+    if (readable_plain && p->fd[PLAIN] >= 0 && !p->connecting[PLAIN] && tun_crypt_can_send(p->crypt) &&
+        read_plain(r, p) != 0)
+        return pair_fail(r, p, "closed"), -1;
+    if (p->fd[PLAIN] >= 0 && !p->connecting[PLAIN] && flush(p->fd[PLAIN], &p->plain_out) != 0)
+        return pair_fail(r, p, "writing the plain side"), -1;
+    if (!p->connecting[WIRE] && flush(p->fd[WIRE], &p->wire_out) != 0)
+        return pair_fail(r, p, "writing the encrypted connection"), -1;
+    /* a wire that ended: fine after the peer's final frame, else a truncation
+     * (unless what is left waits only for room in plain_out) */
+    if (p->eof[WIRE] && !tun_crypt_finished(p->crypt) && tun_buf_room(&p->plain_out) >= TUN_PLAIN_MAX &&
+        tun_crypt_eof(p->crypt, tun_buf_len(&p->wire_in)) != 0)
+        return pair_fail(r, p, tun_crypt_established(p->crypt) ? "encrypted connection ended"
+                                                                : "handshake failed"), -1;
+    if (p->deadline_ms && tun_crypt_established(p->crypt) && p->fd[PLAIN] >= 0 && !p->connecting[PLAIN])
+        p->deadline_ms = 0;
+    /* half-closes: each direction ends on its own */
+    if (tun_crypt_finished(p->crypt) && !tun_buf_len(&p->plain_out) && !p->shut[PLAIN] && p->fd[PLAIN] >= 0 &&
+        !p->connecting[PLAIN]) {
+        shutdown(p->fd[PLAIN], SHUT_WR);
+        p->shut[PLAIN] = 1;
+    }
+    if (tun_crypt_final_sent(p->crypt) && !tun_buf_len(&p->wire_out) && !p->shut[WIRE]) {
+        shutdown(p->fd[WIRE], SHUT_WR);
+        p->shut[WIRE] = 1;
+    }
+    if (p->shut[PLAIN] && p->shut[WIRE]) {
+        pair_close(r, p, 0);
+        return -1;
+    }
+    update_interest(r, p);
+    return 0;
+}
+
+static void on_event(struct relay *r, const struct epoll_event *ev)
+{
+    uint32_t slot = (uint32_t)(ev->data.u64 >> 1) & 0x7fffffffu, gen = (uint32_t)(ev->data.u64 >> 32);
+    enum side s = (enum side)(ev->data.u64 & 1);
+    if (slot >= r->npairs)
+        return;
+    struct pair *p = &r->pairs[slot];
+    if (!p->used || p->gen != gen || p->fd[s] < 0)
+        return;
+    if (p->connecting[s] && connect_done(r, p, s) != 0) {
+        pair_fail(r, p, s == WIRE ? "cannot reach the server end" : "backend");
+        return;
+    }
+    int readable = (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
+    pump(r, p, s == PLAIN && readable, s == WIRE && readable);
+}
+
+/* Handshakes (and backend connects) past their deadline. */
+static void sweep(struct relay *r)
+{
+    uint64_t now = now_ms();
+    for (uint32_t i = 0; i < r->npairs; i++) {
+        struct pair *p = &r->pairs[i];
+        if (p->used && p->deadline_ms && now > p->deadline_ms) {
+            cxl_fail(CXL_ETIMEDOUT, "no handshake%s within %u ms",
+                     r->o->mode == TUN_SERVER ? " and backend connection" : "", r->o->handshake_ms);
+            pair_fail(r, p, "timed out");
+        }
+    }
+}
+
+int tun_run(const struct tun_opts *o, const struct tun_keys *k)
+{
+    struct relay *r = calloc(1, sizeof *r);
+    if (!r || !(r->pairs = calloc(o->max_conns, sizeof *r->pairs))) {
+        fprintf(stderr, "cxl_sodium_tunnel: out of memory\n");
+        free(r);
+        return TUN_EXIT_FAIL;
+    }
+    *r = (struct relay){.o = o, .k = k, .pairs = r->pairs, .npairs = o->max_conns};
+    for (uint32_t i = 0; i < r->npairs; i++)
+        r->pairs[i].fd[0] = r->pairs[i].fd[1] = -1;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    r->ep = epoll_create1(EPOLL_CLOEXEC);
+    r->listen_fd = cxl_net_listen(&o->listen, 1024);
+    if (r->ep < 0 || r->listen_fd < 0) {
+        fprintf(stderr, "cxl_sodium_tunnel: %s\n", r->ep < 0 ? strerror(errno) : cxl_last_error());
+        if (r->ep >= 0)
+            close(r->ep);
+        free(r->pairs);
+        free(r);
+        return TUN_EXIT_FAIL;
+    }
+    struct epoll_event lev = {.events = EPOLLIN, .data.u64 = (uint64_t)SLOT_LISTEN << 1};
+    epoll_ctl(r->ep, EPOLL_CTL_ADD, r->listen_fd, &lev);
+    char fp[CXL_SEC_FINGERPRINT_LEN + 1], pfp[CXL_SEC_FINGERPRINT_LEN + 1];
+    cxl_key_fingerprint(k->self.public_key, fp);
+    cxl_key_fingerprint(k->self.manager_public, pfp);
+    if (!o->quiet)
+        fprintf(stderr, "cxl_sodium_tunnel %s: %s -> %s (key %s, peer key %s)\n", mode_name(r), o->listen.text,
+                o->target.text, fp, pfp);
+    struct epoll_event evs[128];
+    while (!stopping) {
+        int n = epoll_wait(r->ep, evs, 128, 200);
+        for (int i = 0; i < n; i++) {
+            if ((evs[i].data.u64 >> 1) == SLOT_LISTEN)
+                on_accept(r);
+            else
+                on_event(r, &evs[i]);
+        }
+        sweep(r);
+    }
+    for (uint32_t i = 0; i < r->npairs; i++)
+        if (r->pairs[i].used)
+            pair_close(r, &r->pairs[i], 0);
+    close(r->listen_fd);
+    if (o->listen.is_unix)
+        unlink(o->listen.text + 5);
+    close(r->ep);
+    if (!o->quiet)
+        fprintf(stderr, "cxl_sodium_tunnel %s: stopped: %llu connections, %llu failed\n", mode_name(r),
+                (unsigned long long)r->opened, (unsigned long long)r->failed);
+    free(r->pairs);
+    free(r);
+    return TUN_EXIT_OK;
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# cli_tunnel.sh - cxl_sodium_tunnel between real Redis clients and a real
+# redis-server: redis-cli (replies byte-compared with redis-cli straight to
+# Redis, a 1 MiB binary value, --pipe), redis-benchmark at -P 1 and -P 16 with
+# 100 connections, Unix sockets; then the attacks of docs/TUNNEL.md: a client
+# or server end with another key, plain traffic to the server end, a recorded
+# session replayed, a flipped bit, a cut stream, a silent peer, a reader that
+# does not read; flag and key-file errors; a clean stop. Usage: tests/cli_tunnel.sh [BUILD]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+source scripts/lib.sh
+set +e
+checks=0 failed=0
+check() { checks=$((checks + 1)); if [ "$2" -ne 0 ]; then failed=$((failed + 1)); echo "cli_tunnel: FAIL: $1" >&2; fi; }
+TUN=${TUNNEL_BIN:-$BUILD/bin/cxl_sodium_tunnel} MGR=$BUILD/bin/cxl_sec_mgr # TUNNEL_BIN: e.g. the ASan build
+K=$WORK/keys; mkdir -p "$K"
+for n in server client other; do "$MGR" keygen --out "$K/$n.key" >/dev/null 2>&1 || die "keygen $n"; done
+sed -n 's/^public //p' "$K/server.key" >"$K/server.pub"; chmod 644 "$K/server.pub"
+
+# --- flags and key files -----------------------------------------------------------
+run() { rc=0; err=$(timeout 5 "$TUN" "$@" 2>&1 >/dev/null) || rc=$?; }
+bad() { # DESC STATUS WORDS ARGS...
+  local desc=$1 status=$2 words=$3; shift 3
+  run "$@"
+  [ "$rc" -eq "$status" ] && grep -qF -- "$words" <<<"$err"; check "$desc: exit $rc (want $status), '$err'" $?
+}
+p=$(free_port)
+C=(--key "$K/client.key" --peer-key "$K/server.key")
+bad "no flags" 2 "--mode" 
+bad "bad mode" 2 "--mode: 'client' or 'server'" --mode both --listen 127.0.0.1:$p --connect 127.0.0.1:1 "${C[@]}"
+bad "no listen" 2 "--listen ADDR is required" --mode client --connect 127.0.0.1:1 "${C[@]}"
+bad "client without --connect" 2 "--connect ADDR is required" --mode client --listen 127.0.0.1:$p "${C[@]}"
+bad "server with --connect" 2 "--connect is for --mode client" --mode server --listen 127.0.0.1:$p --connect 127.0.0.1:1 --backend 127.0.0.1:1 "${C[@]}"
+bad "no keys" 2 "--key FILE and --peer-key FILE are required" --mode client --listen 127.0.0.1:$p --connect 127.0.0.1:1
+bad "bad address" 2 "--listen: '127.0.0.1' is not HOST:PORT" --mode client --listen 127.0.0.1 --connect 127.0.0.1:1 "${C[@]}"
+bad "bad port" 2 "--connect" --mode client --listen 127.0.0.1:$p --connect 127.0.0.1:99999 "${C[@]}"
+bad "unresolvable host" 2 "cannot resolve" --mode client --listen no.such.host.invalid:1 --connect 127.0.0.1:1 "${C[@]}"
+bad "unknown flag" 2 "unknown or incomplete option" --mode client --secret abc
+bad "extra argument" 2 "unexpected argument 'x'" --mode client x
+bad "missing key file" 1 "--key $K/none.key" --mode client --listen 127.0.0.1:$p --connect 127.0.0.1:1 --key "$K/none.key" --peer-key "$K/server.key"
+cp "$K/client.key" "$K/open.key"; chmod 644 "$K/open.key"
+bad "key file not 0600" 1 "0600" --mode client --listen 127.0.0.1:$p --connect 127.0.0.1:1 --key "$K/open.key" --peer-key "$K/server.key"
+bad "peer key file with a secret, not 0600" 1 "holds a secret key and is not private" --mode client --listen 127.0.0.1:$p --connect 127.0.0.1:1 --key "$K/client.key" --peer-key "$K/open.key"
+echo "public 12zz" >"$K/junk.pub"
+bad "peer key without a public key" 1 "no public key" --mode client --listen 127.0.0.1:$p --connect 127.0.0.1:1 --key "$K/client.key" --peer-key "$K/junk.pub"
+printf 'public %064d\n' 0 | tr 0 g >"$K/nothex.pub"
+bad "peer key not hex" 1 "is not 64 hex digits" --mode client --listen 127.0.0.1:$p --connect 127.0.0.1:1 --key "$K/client.key" --peer-key "$K/nothex.pub"
+busy=$(free_port); python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',$busy)); s.listen(); time.sleep(3)" & sleep 0.3
+bad "port in use" 1 "cannot listen on 127.0.0.1:$busy" --mode client --listen 127.0.0.1:$busy --connect 127.0.0.1:1 "${C[@]}"
+touch "$WORK/plainfile"
+bad "unix path that is a file" 1 "is not a socket" --mode client --listen "unix:$WORK/plainfile" --connect 127.0.0.1:1 "${C[@]}"
+run --help; [ "$rc" -eq 0 ]; check "--help" $?
+
+# --- Redis through the tunnel ----------------------------------------------------------
+start_redis tun /dev/shm/cxl_cli_tunnel_$$.raw map_size=16M rings=1
+d() { redis-cli -p "$REDIS_PORT" "$@"; }
+conns() { d INFO stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p'; }
+srv=127.0.0.1:$(free_port) cli=127.0.0.1:$(free_port)
+start_tunnel server "$srv" "127.0.0.1:$REDIS_PORT" "$K/server.key" "$K/client.key" "$WORK/server.log" --handshake-ms 500
+SRV_PID=$TUN_PID
+start_tunnel client "$cli" "$srv" "$K/client.key" "$K/server.pub" "$WORK/client.log"
+CLI_PID=$TUN_PID
+t() { redis-cli -p "${cli#*:}" "$@"; }
+[ "$(t PING)" = PONG ]; check "PING through the tunnel" $?
+t SET s1 "hello world" >/dev/null; d RPUSH list a "b c" "" >/dev/null; d HSET hash f1 v1 f2 v2 >/dev/null
+for cmd in "GET s1" "GET missing" "LRANGE list 0 -1" "HGETALL hash" "EXISTS s1 missing" "NOSUCHCOMMAND x" "INCR s1" "DBSIZE"; do
+  for mode in --no-raw --raw; do
+    a=$(t $mode $cmd 2>&1); b=$(d $mode $cmd 2>&1)
+    [ "$a" = "$b" ]; check "$mode $cmd: tunnel '$a' vs direct '$b'" $?
+  done
+done
+{ head -c 1048575 /dev/urandom; printf x; } >"$WORK/big.bin" # redis-cli -x drops a final newline
+t -x SET big <"$WORK/big.bin" >/dev/null
+d --raw GET big | head -c 1048576 | cmp -s - "$WORK/big.bin"; check "1 MiB binary value in through the tunnel" $?
+t --raw GET big | head -c 1048576 | cmp -s - "$WORK/big.bin"; check "1 MiB binary value out through the tunnel" $?
+for i in $(seq 1 20000); do echo "SET pipe:$i v$i"; done >"$WORK/mass.txt"
+out=$(t --pipe <"$WORK/mass.txt" 2>&1); grep -q "errors: 0, replies: 20000" <<<"$out"; check "redis-cli --pipe: $out" $?
+[ "$(d GET pipe:20000)" = v20000 ] && [ "$(d EVAL "return #redis.call('keys','pipe:*')" 0)" = 20000 ]; check "--pipe keys in Redis" $?
+for P in 1 16; do
+  out=$(redis-benchmark -p "${cli#*:}" -t set,get,incr,lpush -n 20000 -c 100 -P $P -r 1000 --csv 2>&1)
+  for op in SET GET INCR LPUSH; do
+    r=$(rb_field "$out" $op 2); [ -n "$r" ] && [ "${r%.*}" -gt 0 ]; check "redis-benchmark -P $P $op ($r req/s)" $?
+  done
+done
+# Unix sockets at both ends
+usrv=unix:$WORK/tsrv.sock ucli=unix:$WORK/tcli.sock
+start_tunnel server "$usrv" "unix:$REDIS_SOCK" "$K/server.key" "$K/client.key" "$WORK/userver.log"
+start_tunnel client "$ucli" "$usrv" "$K/client.key" "$K/server.key" "$WORK/uclient.log"
+[ "$(redis-cli -s "${ucli#unix:}" GET s1)" = "hello world" ]; check "Unix sockets at both ends" $?
+
+# --- attacks ------------------------------------------------------------------------------
+# a client end with another key: refused, Redis never contacted
+c0=$(conns)
+bad_cli=127.0.0.1:$(free_port)
+start_tunnel client "$bad_cli" "$srv" "$K/other.key" "$K/server.key" "$WORK/badcli.log"
+out=$(timeout 5 redis-cli -p "${bad_cli#*:}" SET stolen 1 2>&1)
+[ "$out" != OK ] && [ -z "$(d GET stolen)" ]; check "client with another key refused (redis-cli: '$out')" $?
+sleep 0.2; grep -q "handshake failed" "$WORK/server.log"; check "server logs the failed handshake: $(cat "$WORK/server.log")" $?
+cat "$WORK/server.log"; [ "$(conns)" -eq $((c0 + 2)) ]; check "Redis saw no connection from the refused client ($(conns) vs $c0 + our 2)" $?
+# a server end with another key: the client end refuses it
+fake_srv=127.0.0.1:$(free_port) fcli=127.0.0.1:$(free_port)
+start_tunnel server "$fake_srv" "127.0.0.1:$REDIS_PORT" "$K/other.key" "$K/client.key" "$WORK/fakesrv.log"
+start_tunnel client "$fcli" "$fake_srv" "$K/client.key" "$K/server.key" "$WORK/fcli.log"
+out=$(timeout 5 redis-cli -p "${fcli#*:}" SET fake 1 2>&1)
+[ "$out" != OK ] && [ -z "$(d GET fake)" ]; check "server with another key: nothing reaches Redis ('$out')" $?
+sleep 0.2; grep -q "handshake failed" "$WORK/fcli.log"; check "client logs the failed handshake: $(tail -1 "$WORK/fcli.log")" $?
+# plain RESP to the server end
+out=$(timeout 5 redis-cli -p "${srv#*:}" SET plain 1 2>&1)
+[ "$out" != OK ] && [ -z "$(d GET plain)" ]; check "plain RESP to the server end refused" $?
+# a recorded session replayed
+mitm=$(free_port) mcli=127.0.0.1:$(free_port)
+python3 tests/tunnel_mitm.py relay "$mitm" "${srv#*:}" "$WORK/rec.bin" >"$WORK/mitm.log" 2>&1 &
+CLEANUP_PIDS+=($!); wait_listen 127.0.0.1:$mitm $! "$WORK/mitm.log"
+start_tunnel client "$mcli" "127.0.0.1:$mitm" "$K/client.key" "$K/server.key" "$WORK/mcli.log"
+[ "$(redis-cli -p "${mcli#*:}" SET replayed yes)" = OK ]; check "SET through the recording relay" $?
+sleep 0.3; d DEL replayed >/dev/null
+out=$(python3 tests/tunnel_mitm.py replay "${srv#*:}" "$WORK/rec.bin")
+[ -z "$(d GET replayed)" ]; check "replayed session not executed ($out)" $?
+grep -q "closed=1" <<<"$out"; check "replayed session closed by the server ($out)" $?
+# a flipped bit in a data frame, then a cut stream
+kill %python3 2>/dev/null; pkill -f "tunnel_mitm.py relay $mitm" ; sleep 0.2
+val=$(head -c 600 /dev/zero | tr '\0' x)
+for attack in "--flip 400" "--cut 400"; do
+  m2=$(free_port) c2=127.0.0.1:$(free_port)
+  python3 tests/tunnel_mitm.py relay "$m2" "${srv#*:}" "$WORK/rec2.bin" $attack >"$WORK/mitm2.log" 2>&1 &
+  CLEANUP_PIDS+=($!); wait_listen 127.0.0.1:$m2 $! "$WORK/mitm2.log"
+  start_tunnel client "$c2" "127.0.0.1:$m2" "$K/client.key" "$K/server.key" "$WORK/c2.log"
+  : >"$WORK/server.log.mark"; before=$(wc -l <"$WORK/server.log")
+  out=$(timeout 5 redis-cli -p "${c2#*:}" SET tampered "$val" 2>&1)
+  sleep 0.3
+  [ "$out" != OK ] && [ -z "$(d GET tampered)" ]; check "$attack: the command never ran ('$out')" $?
+  why=$(tail -n +$((before + 1)) "$WORK/server.log")
+  case $attack in
+    --flip*) grep -q "failed authentication" <<<"$why" ;;
+    --cut*) grep -qE "middle of a frame|truncated" <<<"$why" ;;
+  esac
+  check "$attack: the server says why: $why" $?
+done
+# a silent peer times out; --max-conns
+exec 7<>"/dev/tcp/127.0.0.1/${srv#*:}"; sleep 0.8
+grep -q "timed out" "$WORK/server.log"; check "a silent peer times out (--handshake-ms 500)" $?
+exec 7>&-
+mx=127.0.0.1:$(free_port)
+start_tunnel client "$mx" "$srv" "$K/client.key" "$K/server.key" "$WORK/mx.log" --max-conns 1
+exec 8<>"/dev/tcp/127.0.0.1/${mx#*:}"; sleep 0.2
+out=$(timeout 3 redis-cli -p "${mx#*:}" PING 2>&1)
+grep -q -- "--max-conns reached" "$WORK/mx.log"; check "--max-conns 1: second connection refused ('$out')" $?
+exec 8>&-
+# a reader that does not read: bounded memory, others served
+python3 - "${cli#*:}" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET big\r\n" * 200)   # 200 MiB of replies, never read
+time.sleep(4)
+PY
+hog=$!; sleep 1.5
+ok=0; for i in $(seq 100); do [ "$(t SET other$i v)" = OK ] && ok=$((ok + 1)); done
+[ $ok -eq 100 ]; check "100 SETs of another client while one does not read ($ok)" $?
+rss=$(awk '/VmRSS/ {print $2}' /proc/$CLI_PID/status)
+limit=65536; [ -n "${TUNNEL_BIN:-}" ] && limit=262144 # ASan: shadow memory and quarantine
+[ "$rss" -lt $limit ]; check "client end memory bounded while a reader stalls (${rss} kB < $limit kB)" $?
+echo "cli_tunnel: client end RSS while a reader stalls: $rss kB"
+kill $hog 2>/dev/null; wait $hog 2>/dev/null
+# the tunnel still serves, then stops cleanly
+[ "$(t GET s1)" = "hello world" ]; check "still serving after the attacks" $?
+kill -TERM $SRV_PID; wait $SRV_PID; rc=$?
+[ $rc -eq 0 ] && grep -q "stopped:" "$WORK/server.log"; check "SIGTERM: exit $rc, 'stopped' logged" $?
+
+echo "cli_tunnel: $checks checks, $failed failed"
+[ $failed -eq 0 ]
