@@ -7,7 +7,11 @@ set -euo pipefail
 want_build=(gcc make pkg-config libsodium-dev libnuma-dev libssl-dev libc6-dev)
 want_test=(clang libclang-rt-14-dev redis-server redis-tools python3 python3-redis procps psmisc)
 want_demo=(gnuplot-nox numactl openssl)
-want_vm=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod iproute2)
+# the two-VM emulation (docs/VMS.md): QEMU, the guest's pieces (the kernel
+# itself is fetched by infra/build_guest.sh with apt-get download, so the
+# host's kernel is not touched), the cloud-image path's tools
+want_vm=(qemu-system-x86 qemu-utils busybox-static cpio kmod gzip xz-utils binutils numactl psmisc
+         python3 redis-server redis-tools cloud-image-utils genisoimage mtools openssl)
 
 case "${1:-default}" in
   build) pkgs=("${want_build[@]}") ;;
