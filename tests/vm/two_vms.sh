@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# two_vms.sh - two QEMU VMs, one ivshmem medium (docs/VMS.md, "How the test
+# decides"). VM1 runs Redis with cxl_ring.so on BAR2 (plain ring at offset 0,
+# secure ring at 32 MiB with cxl_sec_mgr in VM1 on the VM link); VM2 runs
+# cxl_ring_direct: 1000 checked SETs and GETs, 1000 of VM1's values read back,
+# 1000 written for VM1 to check, over each ring, and the UIO path. Passes when
+# both VMs print CXL-VM-RESULT: PASS and the host, reading the backing file
+# afterwards, finds both layouts, plaintext in the plain region and none of
+# the secure run's values in the secure region.
+# Usage: tests/vm/two_vms.sh [BUILD]      (needs make vm; env: N=1000, TIMEOUT=240)
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${1:-build}
+source scripts/lib.sh
+set +e
+n=${N:-1000} timeout=${TIMEOUT:-240} region=32M region_bytes=$((32 << 20))
+MGR=$(realpath "$BUILD/bin/cxl_sec_mgr")
+[ -x "$MGR" ] || die "$BUILD/bin/cxl_sec_mgr is not built (make)"
+[ -f "$BUILD/vm/initramfs.cpio.gz" ] && [ -f "$BUILD/vm/vmlinuz" ] || die "no guest in $BUILD/vm (make vm)"
+
+checks=0 failed=0
+check() { # DESC STATUS(0 = ok)
+  checks=$((checks + 1))
+  if [ "$2" -eq 0 ]; then echo "ok: $1"; else failed=$((failed + 1)); echo "two_vms: FAIL: $1" >&2; fi
+}
+
+# the medium: 64 MiB in RAM, zero-filled
+medium=/dev/shm/cxl_vmtest_$$.raw
+CLEANUP_FILES+=("$medium")
+bash infra/create_cxl_shared.sh "$medium" 64M >/dev/null || die "cannot create $medium"
+
+# the secure ring's provisioning, on the host: the manager's ACL and keys go to
+# VM1 only, the client's key (with the manager's public key) to VM2 only
+ov1=$WORK/vm1 ov2=$WORK/vm2
+mkdir -p "$ov1/cxl/run/sec" "$ov2/cxl/run/sec"
+(cd "$ov1/cxl/run/sec" && "$MGR" keygen --manager --out mgr.key >/dev/null &&
+ printf 'manager-key mgr.key\nmaster master.secret\nstate sec.state\naudit sec.audit\ncontrol sec.sock\nrotate 0\nrefresh 5\n' >acl.conf &&
+ for i in 0 1 2 3; do echo "region ring$i ring $i"; done >>acl.conf &&
+ "$MGR" keygen --out server.key --config acl.conf --id 1 --name redis-vm1 >>acl.conf &&
+ "$MGR" keygen --out client.key --config acl.conf --id 2 --name client-vm2 >>acl.conf &&
+ for i in 0 1 2 3; do printf 'grant redis-vm1 ring%s rw\ngrant client-vm2 ring%s rw\n' $i $i; done >>acl.conf &&
+ "$MGR" check --config acl.conf >/dev/null) || die "cannot provision cxl_sec_mgr for the VMs"
+mv "$ov1/cxl/run/sec/client.key" "$ov2/cxl/run/sec/client.key"
+
+nonce=$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
+common="cxl.n=$n cxl.map_size=$region cxl.nonce=$nonce cxl.wait=$((timeout - 40))"
+numa=()
+if [ -d /sys/devices/system/node/node0 ] && command -v numactl >/dev/null; then
+  numa=(VM1_CPU_NODE=0 VM2_CPU_NODE=0 CXL_MEM_NODE=0) # the binding path, on node 0 (may be the only one)
+fi
+echo "two_vms: medium $medium (64 MiB: plain ring at 0, secure ring at $region), $n keys, nonce $nonce, ${numa[*]:-no NUMA binding}"
+t0=$(date +%s)
+env "${numa[@]}" bash infra/run_vms.sh --cxl "$medium" --cxl-size 64M \
+  --kernel "$BUILD/vm/vmlinuz" --initrd "$BUILD/vm/initramfs.cpio.gz" \
+  --vm1-role test-server --vm1-overlay "$ov1" --vm1-append "$common" \
+  --vm2-role test-client --vm2-overlay "$ov2" --vm2-append "$common" \
+  --timeout "$timeout" --label test-vm 2>&1 | tee "$WORK/run.out"
+rc=${PIPESTATUS[0]}
+echo "two_vms: the VMs ran $(( $(date +%s) - t0 )) s"
+check "both VMs report PASS (run_vms.sh exit $rc)" "$rc"
+logs=$(sed -n 's/^run_vms: .*logs in //p' "$WORK/run.out" | tail -n 1)
+[ -n "$logs" ] || logs=$(ls -d results/vm/*-test-vm 2>/dev/null | tail -n 1)
+for v in 1 2; do
+  grep -aq 'CXL-VM-RESULT: PASS' "$logs/vm$v.serial.log" 2>/dev/null
+  check "vm$v's serial log ends with CXL-VM-RESULT: PASS" $?
+done
+s2=$logs/vm2.serial.log
+for want in "plain ring: $n SETs + $n GETs across the VMs, every value checked" \
+            "plain ring: VM1's $n values read back (MGET) and equal" \
+            "secure ring: $n SETs + $n GETs across the VMs, every value checked" \
+            "secure ring: VM1's $n values read back (MGET) and equal" \
+            "secure ring: $n values written for VM1 (MSET)" \
+            "a 1M map of /dev/uio" "kind pci-bar" ; do
+  grep -aqF "$want" "$s2" "$logs/vm1.serial.log" 2>/dev/null
+  check "a VM logged '$want'" $?
+done
+grep -aqF "secure ring: the $n values VM2 wrote are in VM1's Redis" "$logs/vm1.serial.log" 2>/dev/null
+check "VM1 found VM2's values in its secure-ring Redis" $?
+
+# the host reads what the guests left in the file: it is their BAR2
+info=$("$BUILD/bin/cxl_shm" info --path "$medium" --map-size "$region" 2>&1)
+check "the host sees the plain layout VM1 formatted (cxl_shm info)" "$(grep -q 'ring_count: 4\|rings: 4\|4 rings' <<<"$info"; echo $?)"
+sinfo=$("$BUILD/bin/cxl_shm" info --path "$medium" --map-offset "$region" --map-size "$region" 2>&1)
+check "the host sees the secure layout at $region (cxl_shm info)" "$(grep -qi 'secure' <<<"$sinfo"; echo $?)"
+plain_hits=$(head -c "$region_bytes" "$medium" | grep -a -o "v1-[0-9]*-$nonce" | wc -l)
+secure_hits=$(tail -c "$region_bytes" "$medium" | grep -a -c "$nonce")
+check "the plain region holds the values in clear ($plain_hits found)" "$([ "$plain_hits" -gt 0 ]; echo $?)"
+check "the secure region holds none of the run's values ($secure_hits found)" "$([ "$secure_hits" -eq 0 ]; echo $?)"
+grep -a 'CXLRING\|ring stats\|req/s' "$logs"/vm*.serial.log | tr -d '\r' | sed 's/^/  /' | head -n 12
+
+if [ "$failed" -gt 0 ]; then
+  echo "two_vms: logs in $logs" >&2
+  echo "--- cxl_shm info (plain):" >&2; echo "$info" | head -n 12 >&2
+fi
+echo "two_vms: $checks checks, $failed failed"
+[ "$failed" -eq 0 ]
