@@ -2,8 +2,10 @@
 # demo.sh - the main job, on the embedded default (processes sharing a
 # /dev/shm medium): format a medium, push checked messages through it between
 # two processes, start Redis with the cxl_ring module, show ring and TCP
-# clients sharing one keyspace, then a short ring-vs-TCP-vs-Unix benchmark
-# with a table. Everything it starts, it stops. Usage: scripts/demo.sh [BUILD]
+# clients sharing one keyspace, then the compare matrix (bench/compare.sh,
+# short): the same workload over TCP, a Unix socket, TLS, the sodium tunnel,
+# the ring, the crypto ring and the secure ring, with a table and charts.
+# Everything it starts, it stops. Usage: scripts/demo.sh [BUILD]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -28,7 +30,7 @@ redis-cli -p "$REDIS_PORT" HSET user:1 name ada lang c >/dev/null
 echo "  TCP HSET user:1      -> ring HGETALL user:1: $("$BUILD/bin/cxl_ring_direct" --path "$medium" HGETALL user:1 | paste -sd' ')"
 redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 
-step "4. Redis over ring vs TCP vs Unix socket (same server, same workload, every reply checked)"
-BUILD=$BUILD bench/kv.sh --requests 100000 --threads 2 --sizes 3
+step "4. the compare matrix: one workload, every transport, every reply checked"
+BUILD=$BUILD bench/compare.sh --requests 20000 --pipeline 1,16
 
-step "done: the full benchmarks are 'make bench', bench/kv.sh and bench/server_modes.sh (docs/BENCHMARKS.md)"
+step "done: longer runs and sweeps: bench/compare.sh --help; the other benchmarks: docs/BENCHMARKS.md"

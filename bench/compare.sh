@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# bench/compare.sh - the compare matrix: one workload over every transport,
+# side by side, on the embedded default (processes sharing a /dev/shm medium):
+#   NativeTCP   Redis over TCP loopback          NativeUnix  over a Unix socket
+#   NativeTLS   Redis's own TLS                  SodiumTCP   TCP through cxl_sodium_tunnel
+#   Ring        the shared-memory ring           RingCrypto  the secure ring, shared key file
+#   RingSecure  the secure ring, keys and ACL from cxl_sec_mgr
+# Every label runs the same client (cxl_ring_direct --bench, --via for the
+# sockets) with the same ops, key and value sizes, threads, pipeline depth and
+# request count, and checks every reply. Output: a progress line per run,
+# results/compare_<time>.csv, a Markdown table with ratios against NativeTCP
+# (.md) and a chart per (threads, pipeline, value size) (.png).
+#
+# Usage: bench/compare.sh [--requests N] [--threads 1,2] [--pipeline 1,16,256]
+#          [--value-size 3,1024] [--ops set,get] [--labels L1,L2] [--delay-ns N]
+# Defaults: 20000 requests per op and thread, 1 thread, pipeline 1,16, 3 B
+# values, every label; CXL_SHM_DELAY_NS=150 (the remote-CXL delay model) on a
+# host with one NUMA node, else the medium is bound to a remote node.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+requests=20000 threads=1 pipelines=1,16 sizes=3 ops=set,get delay=
+labels=NativeTCP,NativeUnix,NativeTLS,SodiumTCP,Ring,RingCrypto,RingSecure
+while [ $# -gt 0 ]; do
+  case $1 in
+    --requests) requests=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --pipeline) pipelines=$2; shift 2 ;;
+    --value-size) sizes=$2; shift 2 ;;
+    --ops) ops=$2; shift 2 ;;
+    --labels) labels=$2; shift 2 ;;
+    --delay-ns) delay=$2; shift 2 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+list_ok() { [[ $1 =~ ^[0-9]+(,[0-9]+)*$ ]] || die "$2: need a comma list of numbers, not '$1'"; }
+list_ok "$requests" --requests; list_ok "$threads" --threads; list_ok "$pipelines" --pipeline
+list_ok "$sizes" --value-size
+[ -z "$delay" ] || [[ $delay =~ ^[0-9]+$ ]] || die "--delay-ns: need a number"
+for l in ${labels//,/ }; do
+  [[ ,NativeTCP,NativeUnix,NativeTLS,SodiumTCP,Ring,RingCrypto,RingSecure, == *",$l,"* ]] || die "--labels: unknown label $l"
+done
+wants() { [[ ,$labels, == *",$1,"* ]]; }
+for b in cxl_ring_direct cxl_sec_mgr $(wants SodiumTCP && echo cxl_sodium_tunnel); do
+  [ -x "$BUILD/bin/$b" ] || die "$BUILD/bin/$b is not built (make)"
+done
+
+# the remote-memory model
+nodes=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
+numa_args=()
+if [ -z "$delay" ]; then
+  if [ "$nodes" -ge 2 ]; then delay=0; numa_args=(numa_node=$((nodes - 1))); else delay=150; fi
+fi
+export CXL_SHM_DELAY_NS=$delay
+max_threads=$(echo "${threads//,/ }" | tr ' ' '\n' | sort -n | tail -1)
+rings=$(( max_threads > 4 ? max_threads : 4 ))
+stamp=$(date +%Y%m%d-%H%M%S)
+mkdir -p results
+csv=results/compare_$stamp.csv
+load=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load" -v c="$(nproc)" 'BEGIN { exit !(l > c / 4) }'; then
+  echo "compare: WARNING: load average $load before the run: other work competes for the CPUs and the figures will be noisy" >&2
+fi
+echo "compare: $(nproc) cores, $nodes NUMA node(s), CXL_SHM_DELAY_NS=$delay${numa_args:+ (medium on node $((nodes - 1)))}," \
+     "redis-server $(redis-server --version | awk '{print $3}' | cut -d= -f2), $requests requests per op and thread" >&2
+
+# --- servers (everything registered for cleanup by scripts/lib.sh) ----------
+step() { printf '  starting %s\n' "$*" >&2; }
+step "Redis (TCP, Unix, TLS) with the plain ring"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
+  -keyout "$WORK/tls.key" -out "$WORK/tls.crt" >/dev/null 2>&1 || die "openssl could not make a certificate"
+export CXL_TLS_CAFILE=$WORK/tls.crt
+tls_port=$(free_port)
+REDIS_EXTRA=(--tls-port "$tls_port" --tls-cert-file "$WORK/tls.crt" --tls-key-file "$WORK/tls.key"
+             --tls-ca-cert-file "$WORK/tls.crt" --tls-auth-clients no)
+plain=/dev/shm/cxl_compare_plain_$$.raw
+start_redis plain "$plain" map_size=256M rings=$rings delay_ns=$delay "${numa_args[@]}"
+REDIS_EXTRA=()
+tcp_port=$REDIS_PORT sock=$REDIS_SOCK plain_log=$REDIS_LOG
+
+if wants SodiumTCP; then
+step "cxl_sodium_tunnel (server -> Redis, client <- benchmark)"
+tun=$WORK/tunnel; mkdir -p "$tun"
+"$BUILD/bin/cxl_sec_mgr" keygen --out "$tun/server.key" >/dev/null 2>&1 && "$BUILD/bin/cxl_sec_mgr" keygen --out "$tun/client.key" >/dev/null 2>&1 ||
+  die "cannot make tunnel keys"
+tun_srv=127.0.0.1:$(free_port) tun_cli=127.0.0.1:$(free_port)
+start_tunnel server "$tun_srv" 127.0.0.1:$tcp_port "$tun/server.key" "$tun/client.key" "$tun/server.log"
+start_tunnel client "$tun_cli" "$tun_srv" "$tun/client.key" "$tun/server.key" "$tun/client.log"
+redis-cli -p "${tun_cli#*:}" ping >/dev/null 2>&1 || die "the sodium tunnel does not reach Redis (logs: $tun/*.log)"
+fi
+
+if wants RingCrypto; then
+step "Redis with the secure ring, crypto mode"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$WORK/crypto.secret"; chmod 600 "$WORK/crypto.secret"
+crypto=/dev/shm/cxl_compare_crypto_$$.raw
+start_redis crypto "$crypto" map_size=256M rings=$rings delay_ns=$delay crypto=1 key_file="$WORK/crypto.secret" "${numa_args[@]}"
+fi
+
+if wants RingSecure; then
+step "cxl_sec_mgr and Redis with the secure ring"
+provision_secure $rings
+secure=/dev/shm/cxl_compare_secure_$$.raw
+start_redis secure "$secure" map_size=256M rings=$rings delay_ns=$delay secure=1 sec_mgr="$SEC_MGR" node_id=1 \
+  key="$SEC_SERVER_KEY" "${numa_args[@]}"
+fi
+
+via_of() { # label -> cxl_ring_direct flags
+  case $1 in
+    NativeTCP) echo "--via 127.0.0.1:$tcp_port" ;;
+    NativeUnix) echo "--via unix:$sock" ;;
+    NativeTLS) echo "--via tls:127.0.0.1:$tls_port" ;;
+    SodiumTCP) echo "--via $tun_cli" ;;
+    Ring) echo "--path $plain" ;;
+    RingCrypto) echo "--path $crypto --crypto --sec-key-file $WORK/crypto.secret" ;;
+    RingSecure) echo "--path $secure --secure --sec-mgr $SEC_MGR --sec-node-id 2 --sec-key $SEC_CLIENT_KEY" ;;
+  esac
+}
+
+# --- the runs ------------------------------------------------------------------
+total=0
+for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do for l in ${labels//,/ }; do
+  total=$((total + 1)); done; done; done; done
+n=0
+for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do
+  for l in ${labels//,/ }; do
+    n=$((n + 1))
+    printf '  [%d/%d] %-10s threads=%s pipeline=%s value=%sB ops=%s\n' $n $total "$l" $t $p $v "$ops" >&2
+    flags=(--threads "$t" --bench "$requests" --val-size "$v" --ops "$ops" --keyspace 100000
+           --latency --quiet --csv /dev/null --compare-csv "$csv" --label "$l" --timeout-ms 30000)
+    [ "$p" -gt 1 ] && flags+=(--pipeline --max-inflight "$p")
+    read -ra via <<<"$(via_of "$l")"
+    if ! "$BUILD/bin/cxl_ring_direct" "${via[@]}" "${flags[@]}" >"$WORK/run.log" 2>&1; then
+      cat "$WORK/run.log" >&2
+      die "$l (threads=$t pipeline=$p value=$v) failed: see above and $plain_log"
+    fi
+  done
+done; done; done
+
+# --- the table and the charts ---------------------------------------------------
+md=${csv%.csv}.md
+{
+  echo "Same workload for every label: ops $ops, $requests requests per op and thread, keys of 16 B,"
+  echo "100,000 keys; $(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels. Every reply checked."
+  echo
+  echo "| label | op | threads | pipeline | value B | req/s | p50 us | p99 us | p99.9 us | errors | x NativeTCP req/s | NativeTCP p50 / p50 |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  awk -F, 'NR > 1 { k = $2 "," $3 "," $4 "," $5; if ($1 == "NativeTCP") { b[k] = $7; b50[k] = $8 } r[NR] = $0 }
+           END { for (i = 2; i <= NR; i++) { split(r[i], f, ","); k = f[2] "," f[3] "," f[4] "," f[5]
+                   printf "| %s | %s | %s | %s | %s | %.0f | %.1f | %.1f | %.1f | %s | %s | %s |\n", f[1], f[2], f[3],
+                          f[4], f[5], f[7], f[8], f[9], f[10], f[11],
+                          (k in b) ? sprintf("%.2f", f[7] / b[k]) : "-", (k in b50 && f[8] > 0) ? sprintf("%.1f", b50[k] / f[8]) : "-" } }' "$csv"
+} >"$md"
+cat "$md"
+charts=0
+if command -v gnuplot >/dev/null; then
+  for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do
+    png=${csv%.csv}_t${t}_p${p}_v${v}.png dat=$WORK/chart.dat
+    # one line per label: rps of each op, then p50 of each op
+    awk -F, -v t=$t -v p=$p -v v=$v -v ops="$ops" 'BEGIN { n = split(ops, o, ",") }
+        NR > 1 && $3 == t && $4 == p && $5 == v { rps[$1 "," $2] = $7; p50[$1 "," $2] = $8
+                                                 if (!($1 in seen)) { seen[$1] = 1; lab[++m] = $1 } }
+        END { for (i = 1; i <= m; i++) { printf "%s", lab[i]; for (j = 1; j <= n; j++) printf " %s", rps[lab[i] "," o[j]] + 0
+                                         for (j = 1; j <= n; j++) printf " %s", p50[lab[i] "," o[j]] + 0; printf "\n" } }' \
+        "$csv" >"$dat"
+    cols=$(echo "${ops//,/ }" | wc -w) plot_rps="" plot_lat=""
+    for j in $(seq 1 $cols); do
+      op=$(echo "$ops" | cut -d, -f$j)
+      plot_rps+="${plot_rps:+, }'$dat' using $((j + 1)):xtic(1) title '$op'"
+      plot_lat+="${plot_lat:+, }'$dat' using $((j + 1 + cols)):xtic(1) title '$op'"
+    done
+    gnuplot -e "set terminal pngcairo size 1400,520 noenhanced; set output '$png';
+      set multiplot layout 1,2 title 'cxl-dsm compare: $t client thread(s), $p in flight, $v B values, CXL_SHM_DELAY_NS=$delay (same workload for every label)';
+      set style data histograms; set style histogram clustered gap 1; set style fill solid border -1;
+      set logscale y; set grid y; set key top left; set xtics rotate by -30;
+      set ylabel 'requests/s (log, higher is better)'; plot $plot_rps;
+      set ylabel 'p50 latency, us (log, lower is better)'; set key top right; plot $plot_lat;
+      unset multiplot" 2>"$WORK/gnuplot.err" && charts=$((charts + 1)) || cat "$WORK/gnuplot.err" >&2
+  done; done; done
+fi
+echo
+echo "csv: $csv   table: $md   charts: $charts (${csv%.csv}_t*_p*_v*.png)"
