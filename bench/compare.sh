@@ -12,15 +12,17 @@
 # (.md) and a chart per (threads, pipeline, value size) (.png).
 #
 # Usage: bench/compare.sh [--requests N] [--threads 1,2] [--pipeline 1,16,256]
-#          [--value-size 3,1024] [--ops set,get] [--labels L1,L2] [--delay-ns N]
+#          [--value-size 3,1024] [--ops set,get] [--labels L1,L2] [--delay-ns N] [--rounds R]
 # Defaults: 20000 requests per op and thread, 1 thread, pipeline 1,16, 3 B
-# values, every label; CXL_SHM_DELAY_NS=150 (the remote-CXL delay model) on a
-# host with one NUMA node, else the medium is bound to a remote node.
+# values, every label, 3 rounds (each runs every label, in alternating order;
+# medians reported); CXL_SHM_DELAY_NS=150 (the remote-CXL delay model) on a
+# host with one NUMA node, else the medium is bound to a remote node. A failed
+# step names itself and keeps every log in results/compare_<time>_logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-requests=20000 threads=1 pipelines=1,16 sizes=3 ops=set,get delay=
+requests=20000 threads=1 pipelines=1,16 sizes=3 ops=set,get delay= rounds=3
 labels=NativeTCP,NativeUnix,NativeTLS,SodiumTCP,Ring,RingCrypto,RingSecure
 while [ $# -gt 0 ]; do
   case $1 in
@@ -31,13 +33,15 @@ while [ $# -gt 0 ]; do
     --ops) ops=$2; shift 2 ;;
     --labels) labels=$2; shift 2 ;;
     --delay-ns) delay=$2; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
 list_ok() { [[ $1 =~ ^[0-9]+(,[0-9]+)*$ ]] || die "$2: need a comma list of numbers, not '$1'"; }
 list_ok "$requests" --requests; list_ok "$threads" --threads; list_ok "$pipelines" --pipeline
 list_ok "$sizes" --value-size
+[[ $rounds =~ ^[1-9][0-9]?$ ]] || die "--rounds: 1..99, not '$rounds'"
 [ -z "$delay" ] || [[ $delay =~ ^[0-9]+$ ]] || die "--delay-ns: need a number"
 for l in ${labels//,/ }; do
   [[ ,NativeTCP,NativeUnix,NativeTLS,SodiumTCP,Ring,RingCrypto,RingSecure, == *",$l,"* ]] || die "--labels: unknown label $l"
@@ -59,6 +63,11 @@ rings=$(( max_threads > 4 ? max_threads : 4 ))
 stamp=$(date +%Y%m%d-%H%M%S)
 mkdir -p results
 csv=results/compare_$stamp.csv
+fail() { # keep every log of the run, then stop (cleanup stops what was started)
+  local logs=results/compare_${stamp}_logs
+  mkdir -p "$logs" && find "$WORK" -name '*.log' -exec cp {} "$logs/" \; 2>/dev/null
+  die "$*; logs: $logs/"
+}
 load=$(cut -d' ' -f1 /proc/loadavg)
 if awk -v l="$load" -v c="$(nproc)" 'BEGIN { exit !(l > c / 4) }'; then
   echo "compare: WARNING: load average $load before the run: other work competes for the CPUs and the figures will be noisy" >&2
@@ -88,7 +97,7 @@ tun=$WORK/tunnel; mkdir -p "$tun"
 tun_srv=127.0.0.1:$(free_port) tun_cli=127.0.0.1:$(free_port)
 start_tunnel server "$tun_srv" 127.0.0.1:$tcp_port "$tun/server.key" "$tun/client.key" "$tun/server.log"
 start_tunnel client "$tun_cli" "$tun_srv" "$tun/client.key" "$tun/server.key" "$tun/client.log"
-redis-cli -p "${tun_cli#*:}" ping >/dev/null 2>&1 || die "the sodium tunnel does not reach Redis (logs: $tun/*.log)"
+redis-cli -p "${tun_cli#*:}" ping >/dev/null 2>&1 || fail "the sodium tunnel does not reach Redis"
 fi
 
 if wants RingCrypto; then
@@ -118,40 +127,38 @@ via_of() { # label -> cxl_ring_direct flags
   esac
 }
 
-# --- the runs ------------------------------------------------------------------
-total=0
-for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do for l in ${labels//,/ }; do
-  total=$((total + 1)); done; done; done; done
-n=0
+# --- the runs: every round runs every label, in alternating order ----------------
+raw=$WORK/raw.csv
+order_of() { # round -> labels, forward in odd rounds, backward in even ones
+  if [ $(($1 % 2)) -eq 1 ]; then echo "${labels//,/ }"; else echo "${labels//,/ }" | tr ' ' '\n' | tac | tr '\n' ' '; fi
+}
+combos=0
+for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do combos=$((combos + 1)); done; done; done
+total=$((combos * rounds * $(echo "${labels//,/ }" | wc -w))) n=0
 for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do
-  for l in ${labels//,/ }; do
-    n=$((n + 1))
-    printf '  [%d/%d] %-10s threads=%s pipeline=%s value=%sB ops=%s\n' $n $total "$l" $t $p $v "$ops" >&2
-    flags=(--threads "$t" --bench "$requests" --val-size "$v" --ops "$ops" --keyspace 100000
-           --latency --quiet --csv /dev/null --compare-csv "$csv" --label "$l" --timeout-ms 30000)
-    [ "$p" -gt 1 ] && flags+=(--pipeline --max-inflight "$p")
-    read -ra via <<<"$(via_of "$l")"
-    if ! "$BUILD/bin/cxl_ring_direct" "${via[@]}" "${flags[@]}" >"$WORK/run.log" 2>&1; then
-      cat "$WORK/run.log" >&2
-      die "$l (threads=$t pipeline=$p value=$v) failed: see above and $plain_log"
-    fi
+  for r in $(seq 1 "$rounds"); do
+    for l in $(order_of "$r"); do
+      n=$((n + 1))
+      printf '  [%d/%d] round %d/%d %-10s threads=%s pipeline=%s value=%sB ops=%s\n' $n $total "$r" "$rounds" "$l" \
+        $t $p $v "$ops" >&2
+      flags=(--threads "$t" --bench "$requests" --val-size "$v" --ops "$ops" --keyspace 100000
+             --latency --quiet --csv /dev/null --compare-csv "$raw" --label "$l@$r" --timeout-ms 30000)
+      [ "$p" -gt 1 ] && flags+=(--pipeline --max-inflight "$p")
+      read -ra via <<<"$(via_of "$l")"
+      if ! "$BUILD/bin/cxl_ring_direct" "${via[@]}" "${flags[@]}" >"$WORK/run.log" 2>&1; then
+        cat "$WORK/run.log" >&2
+        fail "$l (threads=$t pipeline=$p value=$v) failed (its output above)"
+      fi
+    done
   done
 done; done; done
 
 # --- the table and the charts ---------------------------------------------------
 md=${csv%.csv}.md
-{
-  echo "Same workload for every label: ops $ops, $requests requests per op and thread, keys of 16 B,"
-  echo "100,000 keys; $(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels. Every reply checked."
-  echo
-  echo "| label | op | threads | pipeline | value B | req/s | p50 us | p99 us | p99.9 us | errors | x NativeTCP req/s | NativeTCP p50 / p50 |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-  awk -F, 'NR > 1 { k = $2 "," $3 "," $4 "," $5; if ($1 == "NativeTCP") { b[k] = $7; b50[k] = $8 } r[NR] = $0 }
-           END { for (i = 2; i <= NR; i++) { split(r[i], f, ","); k = f[2] "," f[3] "," f[4] "," f[5]
-                   printf "| %s | %s | %s | %s | %s | %.0f | %.1f | %.1f | %.1f | %s | %s | %s |\n", f[1], f[2], f[3],
-                          f[4], f[5], f[7], f[8], f[9], f[10], f[11],
-                          (k in b) ? sprintf("%.2f", f[7] / b[k]) : "-", (k in b50 && f[8] > 0) ? sprintf("%.1f", b50[k] / f[8]) : "-" } }' "$csv"
-} >"$md"
+/usr/bin/python3 bench/compare_report.py "$raw" "$csv" "$md" \
+  "Same workload for every label: ops $ops, $requests requests per op and client thread, keys of 16 B, 100,000 keys;
+$(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels; every reply checked. Medians of $rounds rounds (labels in
+alternating order); ratios are medians of the per-round ratios against NativeTCP." || fail "the report failed"
 cat "$md"
 charts=0
 if command -v gnuplot >/dev/null; then

@@ -31,6 +31,6 @@ echo "  TCP HSET user:1      -> ring HGETALL user:1: $("$BUILD/bin/cxl_ring_dire
 redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 
 step "4. the compare matrix: one workload, every transport, every reply checked"
-BUILD=$BUILD bench/compare.sh --requests 20000 --pipeline 1,16
+BUILD=$BUILD bench/compare.sh --requests 10000 --pipeline 1,16 --rounds 3
 
 step "done: longer runs and sweeps: bench/compare.sh --help; the other benchmarks: docs/BENCHMARKS.md"
