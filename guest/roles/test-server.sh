@@ -30,6 +30,7 @@ if [ -f $sec/acl.conf ]; then
     key=$sec/server.key || { show /tmp/sec_mgr.log; fail "the secure-ring Redis did not start"; }
   [ "$(redis-cli -p 6380 MSET $(kv_list vm1s:k: v1s "$n"))" = OK ] || fail "seeding $n keys (secure)"
   redis-cli -p 6380 SET cxl:vm1:ready 1 >/dev/null
+  redis-cli -p 6379 SET cxl:vm1:secure 1 >/dev/null # VM2 learns over the plain ring that it may start
 fi
 redis-cli -p 6379 SET cxl:vm1:ready 1 >/dev/null
 log "ready ($n keys seeded in each Redis); waiting for VM2"

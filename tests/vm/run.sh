@@ -31,7 +31,8 @@ t "vm: cloud-image scripts (offline)" bash tests/vm/cloud_scripts.sh
 t "vm: two VMs, plain + secure ring" bash tests/vm/two_vms.sh "$build"
 
 echo
-echo "test-vm: $pass passed, $fail failed, $(( $(date +%s) - start_all ))s"
+echo "test-vm: $pass passed, $fail failed"
+echo "test-vm: $(( $(date +%s) - start_all )) s"
 if [ $fail -gt 0 ]; then
   printf '  failed: %s\n' "${failed[@]}"
   exit 1
