@@ -23,6 +23,7 @@
 # Both: [--accel auto|kvm|tcg] (env CXL_VM_ACCEL; auto: KVM if a probe boot
 #       works, else TCG)  [--log-dir DIR] (default results/vm/<time>-<label>)
 #       [--dry-run] (print the QEMU command lines, start nothing)
+#   infra/run_vms.sh --print-accel          print kvm or tcg, what auto picks here
 # Environment: VM1_CPU_NODE, VM2_CPU_NODE (numactl --cpunodebind/--membind of
 #   each QEMU), CXL_MEM_NODE (host node of the shared memory), QEMU_BIN,
 #   VM_STATE_DIR, VMNET_ENABLE (1: the VM link), VMNET_VM1_MAC, VMNET_VM2_MAC,
@@ -32,9 +33,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PROG=run_vms.sh
 # shellcheck source=infra/lib.sh
 source "$ROOT/infra/lib.sh"
-usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
 
-cxl="" cxl_size="" accel=${CXL_VM_ACCEL:-auto} dry=0 stop=0 log_dir="" label="" timeout=300
+cxl="" cxl_size="" accel=${CXL_VM_ACCEL:-auto} dry=0 stop=0 print_accel=0 log_dir="" label="" timeout=300
 kernel="" initrd="" hostshare=$ROOT
 declare -A V=( [1,ssh]=2222 [2,ssh]=2223 )
 need() { [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"; }
@@ -53,6 +54,7 @@ while [ $# -gt 0 ]; do
     --label) need "$@"; label=$2; shift 2 ;;
     --dry-run) dry=1; shift ;;
     --stop) stop=1; shift ;;
+    --print-accel) print_accel=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage_error "unknown argument '$1' (see --help)" ;;
   esac
@@ -63,6 +65,76 @@ VM_STATE_DIR=${VM_STATE_DIR:-/tmp/cxl-vms-$(id -u)}
 VMNET_ENABLE=${VMNET_ENABLE:-1}
 MAC[1]=${VMNET_VM1_MAC:-52:54:00:12:34:01} MAC[2]=${VMNET_VM2_MAC:-52:54:00:12:34:02}
 IP[1]=${VMNET_VM1_IP:-192.168.100.1} IP[2]=${VMNET_VM2_IP:-192.168.100.2}
+
+PIDS=() TMPD=""
+cleanup() {
+  local rc=$? pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  [ -z "$TMPD" ] || rm -rf "$TMPD"
+  return $rc
+}
+trap cleanup EXIT
+trap 'echo "run_vms: interrupted: stopping the VMs" >&2; exit 130' INT TERM
+
+# --- KVM or TCG: KVM when a probe boot of the guest works ------------------------------------
+kvm_usable() { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
+probe_kvm() { # KERNEL INITRD: 0 if the guest kernel boots under KVM within 10 s
+  local plog=$TMPD/probe.log pid
+  { "$QEMU_BIN" -name probe -machine q35,accel=kvm -cpu host -m 256M -nodefaults -no-user-config \
+      -display none -serial "file:$plog" -no-reboot -kernel "$1" -initrd "$2" \
+      -append "console=ttyS0 quiet loglevel=3 panic=-1 cxl.role=probe cxl.name=probe cxl.timeout=5"
+  } >"$TMPD/probe.qemu.log" 2>&1 &
+  pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 100); do
+    grep -aq 'CXL-VM-RESULT: PASS' "$plog" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  grep -aq 'CXL-VM-RESULT: PASS' "$plog" 2>/dev/null
+}
+resolve_accel() { # sets accel (kvm|tcg) and accel_why
+  case $accel in auto|kvm|tcg) ;; *) usage_error "--accel '$accel': auto, kvm or tcg (CXL_VM_ACCEL)" ;; esac
+  accel_why=""
+  if [ "$accel" = auto ]; then
+    # the probe boots the initramfs guest; for cloud images too, when it is built
+    pk=${kernel:-$ROOT/build/vm/vmlinuz} pi=${initrd:-$ROOT/build/vm/initramfs.cpio.gz}
+    cache=$(dirname "$pi")/accel.$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+    if ! kvm_usable; then
+      accel=tcg accel_why="auto: no usable /dev/kvm"
+    elif [ -f "$cache" ]; then
+      accel=$(cat "$cache") accel_why="auto: probed earlier this boot ($cache)"
+    elif [ ! -f "$pk" ] || [ ! -f "$pi" ]; then
+      accel=kvm accel_why="auto: /dev/kvm, not probed (no guest built: make vm); CXL_VM_ACCEL=tcg if the guests hang"
+    elif [ $dry = 1 ]; then
+      accel=tcg accel_why="auto: not probed in a dry run"
+    else
+      echo "run_vms: probing KVM (a guest boot with a 10 s deadline) ..." >&2
+      if probe_kvm "$pk" "$pi"; then accel=kvm; else accel=tcg; fi
+      echo "$accel" >"$cache" 2>/dev/null || true
+      accel_why="auto: the KVM probe $([ $accel = kvm ] && echo booted || echo 'did not boot (nested KVM?)'); cached in $cache"
+    fi
+  else
+    accel_why="asked for"
+    if [ "$accel" = kvm ] && [ $dry = 0 ] && ! kvm_usable; then
+      die "--accel kvm: /dev/kvm is missing or not accessible"
+    fi
+  fi
+}
+
+# --- --print-accel: what auto (or CXL_VM_ACCEL) resolves to, probing if needed ---------------
+if [ $print_accel = 1 ]; then
+  TMPD=$(mktemp -d /tmp/cxl-vms.XXXXXX)
+  resolve_accel
+  echo "$accel"
+  exit 0
+fi
 
 # --- --stop: the cloud-image VMs ------------------------------------------------------
 if [ $stop = 1 ]; then
@@ -157,20 +229,6 @@ fi
 stamp=$(date +%Y%m%d-%H%M%S)
 label=${label:-$([ $cloud = 1 ] && echo cloud || echo "${V[1,role]:-${V[2,role]:-vm}}")}
 log_dir=${log_dir:-$ROOT/results/vm/$stamp-$label}
-PIDS=() TMPD=""
-cleanup() {
-  local rc=$? pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  [ -z "$TMPD" ] || rm -rf "$TMPD"
-  return $rc
-}
-trap cleanup EXIT
-trap 'echo "run_vms: interrupted: stopping the VMs" >&2; exit 130' INT TERM
 if [ $dry = 0 ]; then
   mkdir -p "$log_dir"
   log_dir=$(realpath "$log_dir")
@@ -178,48 +236,7 @@ if [ $dry = 0 ]; then
 fi
 
 # --- KVM or TCG -----------------------------------------------------------------------------
-kvm_usable() { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
-probe_kvm() { # KERNEL INITRD: 0 if the guest kernel boots under KVM within 10 s
-  local plog=$TMPD/probe.log pid
-  { "$QEMU_BIN" -name probe -machine q35,accel=kvm -cpu host -m 256M -nodefaults -no-user-config \
-      -display none -serial "file:$plog" -no-reboot -kernel "$1" -initrd "$2" \
-      -append "console=ttyS0 quiet loglevel=3 panic=-1 cxl.role=probe cxl.name=probe cxl.timeout=5"
-  } >"$TMPD/probe.qemu.log" 2>&1 &
-  pid=$!
-  PIDS+=("$pid")
-  for _ in $(seq 100); do
-    grep -aq 'CXL-VM-RESULT: PASS' "$plog" 2>/dev/null && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
-  grep -aq 'CXL-VM-RESULT: PASS' "$plog" 2>/dev/null
-}
-accel_why=""
-if [ "$accel" = auto ]; then
-  # the probe boots the initramfs guest; for cloud images too, when it is built
-  pk=${kernel:-$ROOT/build/vm/vmlinuz} pi=${initrd:-$ROOT/build/vm/initramfs.cpio.gz}
-  cache=$(dirname "$pi")/accel.$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
-  if ! kvm_usable; then
-    accel=tcg accel_why="auto: no usable /dev/kvm"
-  elif [ -f "$cache" ]; then
-    accel=$(cat "$cache") accel_why="auto: probed earlier this boot ($cache)"
-  elif [ ! -f "$pk" ] || [ ! -f "$pi" ]; then
-    accel=kvm accel_why="auto: /dev/kvm, not probed (no guest built: make vm); CXL_VM_ACCEL=tcg if the guests hang"
-  elif [ $dry = 1 ]; then
-    accel=tcg accel_why="auto: not probed in a dry run"
-  else
-    echo "run_vms: probing KVM (a guest boot with a 10 s deadline) ..." >&2
-    if probe_kvm "$pk" "$pi"; then accel=kvm; else accel=tcg; fi
-    echo "$accel" >"$cache" 2>/dev/null || true
-    accel_why="auto: the KVM probe $([ $accel = kvm ] && echo booted || echo 'did not boot (nested KVM?)'); cached in $cache"
-  fi
-else
-  accel_why="asked for"
-  if [ "$accel" = kvm ] && [ $dry = 0 ] && ! kvm_usable; then
-    die "--accel kvm: /dev/kvm is missing or not accessible"
-  fi
-fi
+resolve_accel
 if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 echo "run_vms: accel $accel ($accel_why)"
 
