@@ -47,33 +47,37 @@ mkdir -p "$out/kernel"
 out=$(realpath "$out")
 
 # --- the kernel -------------------------------------------------------------------
+kernel_pkg() { apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'; }
+fetch_kernel() { # PKG: the .deb into OUT/kernel (the only one kept there)
+  rm -f "$out/kernel/"linux-image-*.deb
+  echo "build_guest: downloading $1 (apt-get download)"
+  (cd "$out/kernel" && apt-get download "$1" >download.log 2>&1)
+}
 if [ -z "$kernel_deb" ]; then
   command -v apt-cache >/dev/null || die "no apt-cache: pass --kernel-deb FILE (a Debian linux-image-*-amd64 package)"
-  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
-  [ -n "$pkg" ] || { apt-get update -qq >/dev/null 2>&1 || true
-    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }'); }
+  pkg=$(kernel_pkg)
+  [ -n "$pkg" ] || { apt-get update -qq >/dev/null 2>&1 || true; pkg=$(kernel_pkg); }
   [ -n "$pkg" ] || die "apt-cache does not know linux-image-amd64 (apt-get update?); or pass --kernel-deb FILE"
   kernel_deb=$(ls "$out/kernel/${pkg}"_*.deb 2>/dev/null | tail -n 1 || true)
   if [ -z "$kernel_deb" ]; then
-    echo "build_guest: downloading $pkg (apt-get download)"
-    if ! (cd "$out/kernel" && apt-get download "$pkg" >download.log 2>&1); then
+    if ! fetch_kernel "$pkg"; then # stale package lists: the archive moved on
       apt-get update -qq >/dev/null 2>&1 || true
-      (cd "$out/kernel" && apt-get download "$pkg" >download.log 2>&1) ||
-        die "apt-get download $pkg failed: $(tail -n 3 "$out/kernel/download.log")"
+      pkg=$(kernel_pkg)
+      fetch_kernel "$pkg" || die "apt-get download $pkg failed: $(tail -n 3 "$out/kernel/download.log")"
     fi
     kernel_deb=$(ls "$out/kernel/${pkg}"_*.deb | tail -n 1)
   fi
 fi
 kernel_deb=$(realpath "$kernel_deb")
-kroot=$out/kernel/root
-if [ "$(cat "$out/kernel/unpacked" 2>/dev/null)" != "$kernel_deb" ]; then
-  rm -rf "$kroot"
-  dpkg-deb -x "$kernel_deb" "$kroot" || die "cannot unpack $kernel_deb"
-  echo "$kernel_deb" >"$out/kernel/unpacked"
-fi
+# unpacked for this build only (the package holds ~450 MB of modules; the
+# initramfs takes a few)
+rm -rf "$out/kernel/root" "$out/kernel/unpacked"
+kroot=$(mktemp -d "$out/kernel/unpacked.XXXXXX")
+trap 'rm -rf "$kroot"' EXIT
+dpkg-deb -x "$kernel_deb" "$kroot" || die "cannot unpack $kernel_deb"
 kver=$(ls "$kroot/lib/modules" 2>/dev/null | head -n 1)
 [ -n "$kver" ] && [ -f "$kroot/boot/vmlinuz-$kver" ] || die "$kernel_deb holds no /boot/vmlinuz-* and /lib/modules/*"
-[ -f "$kroot/lib/modules/$kver/modules.dep" ] || depmod -b "$kroot" "$kver" || die "depmod on $kroot failed"
+depmod -b "$kroot" "$kver" || die "depmod on $kroot failed"
 
 # --- the root file system ------------------------------------------------------------
 rootfs=$out/rootfs
