@@ -72,6 +72,22 @@ wait_for 200 "VM1's plain ring (cxl:vm1:ready over $M)" ready ring || {
 log "the medium as the library sees it: $(cxl_shm info --path "$M" --map-size "$ms" 2>&1 | head -n 3 | tr '\n' ' ' | cut -c1-200)"
 exercise ring plain vm1:k: v1 vm2:k: v2
 
+# any RESP client in VM2 reaches VM1's Redis through the medium: redis-cli via
+# cxl_resp_gateway (it listens on VM2's loopback only)
+cxl_resp_gateway --path "$M" --map-size "$ms" --listen 127.0.0.1:6380 --quiet 2>/tmp/gateway.log &
+if wait_for 30 "cxl_resp_gateway" redis-cli -p 6380 PING; then
+  want=$(val_list v1 8 | tail -n 1)
+  got=$(redis-cli -p 6380 GET vm1:k:7)
+  r=$(redis-cli -p 6380 SET gw:vm2 "gw-$(arg nonce x)")
+  if [ "$got" = "$want" ] && [ "$r" = OK ]; then
+    log "gateway: redis-cli in VM2 read vm1:k:7 = $got and wrote gw:vm2 through the ring"
+  else
+    bad "gateway: GET vm1:k:7 gave '$got' (want '$want'), SET gave '$r'"
+  fi
+else
+  show /tmp/gateway.log; bad "cxl_resp_gateway did not answer"
+fi
+
 if [ -f /cxl/run/sec/client.key ]; then
   # VM1 started its secure Redis before it marked the plain ring ready; a few
   # tries only, so that a refusal by the manager fails the run at once

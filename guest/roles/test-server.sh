@@ -53,6 +53,9 @@ check_keys() { # PORT KEY_PREFIX VALUE_TAG WHAT
   fi
 }
 check_keys 6379 vm2:k: v2 "plain ring"
+gw=$(redis-cli -p 6379 GET gw:vm2)
+if [ "$gw" = "gw-$(arg nonce x)" ]; then log "gateway: VM2's redis-cli SET through the ring is here"
+else log "FAIL: gateway: gw:vm2 is '$gw'"; ok=0; fi
 [ $secure = 1 ] && check_keys 6380 vm2s:k: v2s "secure ring"
 log "plain ring stats: $(redis-cli -p 6379 CXLRING.STATS | tr '\n' ' ' | cut -c1-200)"
 [ $secure = 1 ] && log "secure ring stats: $(redis-cli -p 6380 CXLRING.STATS | tr '\n' ' ' | cut -c1-200)"

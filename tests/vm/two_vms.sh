@@ -70,6 +70,7 @@ for want in "plain ring: $n SETs + $n GETs across the VMs, every value checked" 
             "secure ring: $n SETs + $n GETs across the VMs, every value checked" \
             "secure ring: VM1's $n values read back (MGET) and equal" \
             "secure ring: $n values written for VM1 (MSET)" \
+            "gateway: redis-cli in VM2 read vm1:k:7" "gateway: VM2's redis-cli SET through the ring is here" \
             "a 1M map of /dev/uio" "kind pci-bar" ; do
   grep -aqF "$want" "$s2" "$logs/vm1.serial.log" 2>/dev/null
   check "a VM logged '$want'" $?
