@@ -225,6 +225,14 @@ if [ $dry = 0 ]; then
   fi
 fi
 
+# absolute paths: QEMU started with -daemonize leaves the current directory
+cxl=$(realpath -m "$cxl") hostshare=$(realpath -m "$hostshare")
+[ -z "$kernel" ] || kernel=$(realpath -m "$kernel")
+[ -z "$initrd" ] || initrd=$(realpath -m "$initrd")
+for n in "${vms[@]}"; do
+  for k in disk seed overlay; do [ -z "${V[$n,$k]:-}" ] || V[$n,$k]=$(realpath -m "${V[$n,$k]}"); done
+done
+
 # --- where things go; cleanup -------------------------------------------------------------
 stamp=$(date +%Y%m%d-%H%M%S)
 label=${label:-$([ $cloud = 1 ] && echo cloud || echo "${V[1,role]:-${V[2,role]:-vm}}")}

@@ -277,5 +277,38 @@ if command -v qemu-img >/dev/null; then
   kill "$holder" 2>/dev/null
 fi
 
+# the cloud-image VMs really started (QEMU takes the command line: virtfs,
+# SSH forwards, disks, the shared memory), then stopped; the blank disks boot
+# nothing, which is all this needs
+if command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null && command -v cloud-localds >/dev/null; then
+  (cd "$WORK" && bash "$ROOT/infra/create_cxl_shared.sh" live.raw 4M >/dev/null)
+  s1=$(free_port) s2=$(free_port)
+  run bash -c "cd '$WORK' && bash '$ROOT/infra/run_vms.sh' --cxl live.raw --cxl-size 4M \
+    --vm1-disk img/vm1.qcow2 --vm1-seed ci/seed-vm1.img --vm2-disk img/vm2.qcow2 --vm2-seed ci/seed-vm2.img \
+    --vm1-ssh $s1 --vm2-ssh $s2 --vm1-mem 256M --vm2-mem 256M --vm1-cpus 1 --vm2-cpus 1 --log-dir '$WORK/live'"
+  expect_rc "cloud-image VMs start" 0
+  for v in 1 2; do [ -f "$VM_STATE_DIR/vm$v.pid" ] && CLEANUP_PIDS+=("$(cat "$VM_STATE_DIR/vm$v.pid")"); done
+  expect "cloud-image VMs start" "VM1: ssh ubuntu@127.0.0.1 -p $s1"
+  for v in 1 2; do
+    check "vm$v runs (pid file)" "$(kill -0 "$(cat "$VM_STATE_DIR/vm$v.pid" 2>/dev/null)" 2>/dev/null; echo $?)"
+    check "vm$v has a serial log" "$([ -f "$WORK/live/vm$v.serial.log" ]; echo $?)"
+    check "vm$v's command line is kept" "$(grep -q "mem-path=$WORK/live.raw" "$WORK/live/vm$v.cmd"; echo $?)"
+  done
+  check "SSH forwards listen on 127.0.0.1:$s1 and :$s2" \
+    "$(python3 -c 'import socket,sys
+for p in sys.argv[1:]: socket.create_connection(("127.0.0.1", int(p)), 2).close()' "$s1" "$s2" 2>/dev/null; echo $?)"
+  run bash infra/run_vms.sh --cxl "$WORK/live.raw" --cxl-size 4M --vm1-disk "$WORK/img/vm1.qcow2" \
+    --vm1-seed "$WORK/ci/seed-vm1.img" --vm2-disk "$WORK/img/vm2.qcow2" --vm2-seed "$WORK/ci/seed-vm2.img" \
+    --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)"
+  expect "a second start is refused" "vm1 is already running"
+  pid1=$(cat "$VM_STATE_DIR/vm1.pid" 2>/dev/null)
+  run bash infra/run_vms.sh --stop
+  expect_rc "--stop" 0
+  expect "--stop" "stopped vm1"
+  expect "--stop" "stopped vm2"
+  check "vm1 is gone after --stop" "$(! kill -0 "$pid1" 2>/dev/null; echo $?)"
+  [ -n "$pid1" ] && kill "$pid1" 2>/dev/null
+fi
+
 echo "cloud_scripts: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]
