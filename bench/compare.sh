@@ -135,20 +135,30 @@ order_of() { # round -> labels, forward in odd rounds, backward in even ones
 combos=0
 for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do combos=$((combos + 1)); done; done; done
 total=$((combos * rounds * $(echo "${labels//,/ }" | wc -w))) n=0
+# one label per Redis instance: its keyspace is loaded before the rounds
+warm_labels=$(for l in ${labels//,/ }; do case $l in RingCrypto|RingSecure) echo "$l" ;; *) echo plain:$l ;; esac; done |
+              awk -F: '!seen[$1]++ { print $NF }')
+run_one() { # LABEL CSV-LABEL CSV threads pipeline value ops
+  local flags=(--threads "$4" --bench "$requests" --val-size "$6" --ops "$7" --keyspace 100000
+               --latency --quiet --csv /dev/null --compare-csv "$3" --label "$2" --timeout-ms 30000) via
+  [ "$5" -gt 1 ] && flags+=(--pipeline --max-inflight "$5")
+  read -ra via <<<"$(via_of "$1")"
+  if ! "$BUILD/bin/cxl_ring_direct" "${via[@]}" "${flags[@]}" >"$WORK/run.log" 2>&1; then
+    cat "$WORK/run.log" >&2
+    fail "$1 (threads=$4 pipeline=$5 value=$6 ops=$7) failed (its output above)"
+  fi
+}
 for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do
+  for l in $warm_labels; do
+    printf '  loading the keyspace (%s, threads=%s value=%sB, untimed)\n' "$l" $t $v >&2
+    run_one "$l" warmup /dev/null $t $p $v set
+  done
   for r in $(seq 1 "$rounds"); do
     for l in $(order_of "$r"); do
       n=$((n + 1))
       printf '  [%d/%d] round %d/%d %-10s threads=%s pipeline=%s value=%sB ops=%s\n' $n $total "$r" "$rounds" "$l" \
         $t $p $v "$ops" >&2
-      flags=(--threads "$t" --bench "$requests" --val-size "$v" --ops "$ops" --keyspace 100000
-             --latency --quiet --csv /dev/null --compare-csv "$raw" --label "$l@$r" --timeout-ms 30000)
-      [ "$p" -gt 1 ] && flags+=(--pipeline --max-inflight "$p")
-      read -ra via <<<"$(via_of "$l")"
-      if ! "$BUILD/bin/cxl_ring_direct" "${via[@]}" "${flags[@]}" >"$WORK/run.log" 2>&1; then
-        cat "$WORK/run.log" >&2
-        fail "$l (threads=$t pipeline=$p value=$v) failed (its output above)"
-      fi
+      run_one "$l" "$l@$r" "$raw" $t $p $v "$ops"
     done
   done
 done; done; done
@@ -157,8 +167,9 @@ done; done; done
 md=${csv%.csv}.md
 /usr/bin/python3 bench/compare_report.py "$raw" "$csv" "$md" \
   "Same workload for every label: ops $ops, $requests requests per op and client thread, keys of 16 B, 100,000 keys;
-$(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels; every reply checked. Medians of $rounds rounds (labels in
-alternating order); ratios are medians of the per-round ratios against NativeTCP." || fail "the report failed"
+$(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels; every reply checked; the keys are loaded before the
+rounds (every SET overwrites a value of the same size). Medians of $rounds rounds (labels in alternating order); ratios
+are medians of the per-round ratios against NativeTCP." || fail "the report failed"
 cat "$md"
 charts=0
 if command -v gnuplot >/dev/null; then
