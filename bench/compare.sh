@@ -68,9 +68,11 @@ fail() { # keep every log of the run, then stop (cleanup stops what was started)
   mkdir -p "$logs" && find "$WORK" -name '*.log' -exec cp {} "$logs/" \; 2>/dev/null
   die "$*; logs: $logs/"
 }
-load=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$load" -v c="$(nproc)" 'BEGIN { exit !(l > c / 4) }'; then
-  echo "compare: WARNING: load average $load before the run: other work competes for the CPUs and the figures will be noisy" >&2
+# how busy the CPUs are before we start (1 s of /proc/stat): others' work makes noise
+busy=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; sleep 1; awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+busy=$(echo $busy | awk '{ b = $3 - $1; i = $4 - $2; printf "%d", (b + i) ? 100 * b / (b + i) : 0 }')
+if [ "$busy" -gt 20 ]; then
+  echo "compare: WARNING: the CPUs were ${busy}% busy before the run: other work competes and the figures will be noisy" >&2
 fi
 echo "compare: $(nproc) cores, $nodes NUMA node(s), CXL_SHM_DELAY_NS=$delay${numa_args:+ (medium on node $((nodes - 1)))}," \
      "redis-server $(redis-server --version | awk '{print $3}' | cut -d= -f2), $requests requests per op and thread" >&2

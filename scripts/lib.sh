@@ -90,13 +90,13 @@ provision_secure() {
   mgr=$(realpath "$BUILD/bin/cxl_sec_mgr")
   SEC_DIR=$WORK/sec
   mkdir -p "$SEC_DIR"
-  (cd "$SEC_DIR" && "$mgr" keygen --manager --out mgr.key >/dev/null &&
+  (cd "$SEC_DIR" && exec 2>keygen.log && "$mgr" keygen --manager --out mgr.key >/dev/null &&
    printf 'manager-key mgr.key\nmaster master.secret\nstate sec.state\naudit sec.audit\ncontrol sec.sock\nrotate 0\nrefresh 5\n' >acl.conf &&
    for i in $(seq 0 $((n - 1))); do echo "region ring$i ring $i" >>acl.conf; done &&
    "$mgr" keygen --out server.key --config acl.conf --id 1 --name server >>acl.conf &&
    "$mgr" keygen --out client.key --config acl.conf --id 2 --name client >>acl.conf &&
    for i in $(seq 0 $((n - 1))); do printf 'grant server ring%s rw\ngrant client ring%s rw\n' $i $i >>acl.conf; done) ||
-    die "cannot provision cxl_sec_mgr in $SEC_DIR"
+    { cat "$SEC_DIR/keygen.log" >&2; die "cannot provision cxl_sec_mgr in $SEC_DIR"; }
   SEC_MGR=127.0.0.1:$(free_port)
   "$mgr" --config "$SEC_DIR/acl.conf" --listen "$SEC_MGR" 2>"$SEC_DIR/daemon.log" &
   CLEANUP_PIDS+=($!)
