@@ -72,8 +72,12 @@ for cmd in "GET s1" "GET missing" "LRANGE list 0 -1" "HGETALL hash" "EXISTS s1 m
 done
 { head -c 1048575 /dev/urandom; printf x; } >"$WORK/big.bin" # redis-cli -x drops a final newline
 t -x SET big <"$WORK/big.bin" >/dev/null
-d --raw GET big | head -c 1048576 | cmp -s - "$WORK/big.bin"; check "1 MiB binary value in through the tunnel" $?
-t --raw GET big | head -c 1048576 | cmp -s - "$WORK/big.bin"; check "1 MiB binary value out through the tunnel" $?
+# (through files: with pipefail, redis-cli | head fails when head exits first)
+d --raw GET big >"$WORK/big.direct"; head -c 1048576 "$WORK/big.direct" | cmp -s - "$WORK/big.bin"
+check "1 MiB binary value in through the tunnel" $?
+t --raw GET big >"$WORK/big.out" 2>"$WORK/big.err"
+head -c 1048576 "$WORK/big.out" | cmp -s - "$WORK/big.bin"
+check "1 MiB binary value out through the tunnel ($(wc -c <"$WORK/big.out") bytes, '$(cat "$WORK/big.err")')" $?
 for i in $(seq 1 20000); do echo "SET pipe:$i v$i"; done >"$WORK/mass.txt"
 out=$(t --pipe <"$WORK/mass.txt" 2>&1); grep -q "errors: 0, replies: 20000" <<<"$out"; check "redis-cli --pipe: $out" $?
 [ "$(d GET pipe:20000)" = v20000 ] && [ "$(d EVAL "return #redis.call('keys','pipe:*')" 0)" = 20000 ]; check "--pipe keys in Redis" $?
@@ -167,5 +171,8 @@ kill $hog 2>/dev/null; wait $hog 2>/dev/null
 kill -TERM $SRV_PID; wait $SRV_PID; rc=$?
 [ $rc -eq 0 ] && grep -q "stopped:" "$WORK/server.log"; check "SIGTERM: exit $rc, 'stopped' logged" $?
 
+if [ $failed -ne 0 ]; then
+  for f in "$WORK"/*.log; do echo "--- $(basename "$f")"; tail -n 20 "$f"; done
+fi
 echo "cli_tunnel: $checks checks, $failed failed"
 [ $failed -eq 0 ]
