@@ -151,10 +151,13 @@ run_one() { # LABEL CSV-LABEL CSV threads pipeline value ops
   fi
 }
 for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do
-  for l in $warm_labels; do
-    printf '  loading the keyspace (%s, threads=%s value=%sB, untimed)\n' "$l" $t $v >&2
-    run_one "$l" warmup /dev/null $t $p $v set
-  done
+  if [ "$t/$v" != "${loaded:-}" ]; then # (the keys depend on threads and value size only)
+    for l in $warm_labels; do
+      printf '  loading the keyspace (%s, threads=%s value=%sB, untimed)\n' "$l" $t $v >&2
+      run_one "$l" warmup /dev/null $t $p $v set
+    done
+    loaded=$t/$v
+  fi
   for r in $(seq 1 "$rounds"); do
     for l in $(order_of "$r"); do
       n=$((n + 1))
