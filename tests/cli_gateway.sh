@@ -4,13 +4,7 @@
 # insertion), redis-benchmark at -P 1 and -P 16 over TCP and a Unix socket,
 # python3-redis (tests/gateway_clients.py), the secure ring (crypto mode),
 # flag errors and a clean stop. Usage: tests/cli_gateway.sh [BUILD]
-set -uo pipefail
-cd "$(dirname "$0")/.."
-BUILD=${1:-build}
-source scripts/lib.sh
-set +e
-checks=0 failed=0
-check() { checks=$((checks + 1)); if [ "$2" -ne 0 ]; then failed=$((failed + 1)); echo "cli_gateway: FAIL: $1" >&2; fi; }
+source "$(dirname "$0")/check.sh"
 GW=$BUILD/bin/cxl_resp_gateway
 
 start_gateway() { # NAME ARGS...: sets GW_PORT

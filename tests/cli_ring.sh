@@ -3,16 +3,7 @@
 # redis-server with the module: every reply printed exactly as redis-cli
 # prints the same command's reply over TCP (tty style and raw), writes on one
 # side visible on the other, and flag errors. Usage: tests/cli_ring.sh [BUILD]
-set -uo pipefail
-cd "$(dirname "$0")/.."
-BUILD=${1:-build}
-source scripts/lib.sh
-set +e
-checks=0 failed=0
-check() { # DESC CONDITION(0 = ok)
-  checks=$((checks + 1))
-  if [ "$2" -ne 0 ]; then failed=$((failed + 1)); echo "cli_ring: FAIL: $1" >&2; fi
-}
+source "$(dirname "$0")/check.sh"
 medium=/dev/shm/cxl_cli_ring_$$.raw
 start_redis cli "$medium" map_size=16M rings=2
 ring() { "$BUILD/bin/cxl_ring_direct" --path "$medium" "$@"; }

@@ -6,13 +6,7 @@
 # or server end with another key, plain traffic to the server end, a recorded
 # session replayed, a flipped bit, a cut stream, a silent peer, a reader that
 # does not read; flag and key-file errors; a clean stop. Usage: tests/cli_tunnel.sh [BUILD]
-set -uo pipefail
-cd "$(dirname "$0")/.."
-BUILD=${1:-build}
-source scripts/lib.sh
-set +e
-checks=0 failed=0
-check() { checks=$((checks + 1)); if [ "$2" -ne 0 ]; then failed=$((failed + 1)); echo "cli_tunnel: FAIL: $1" >&2; fi; }
+source "$(dirname "$0")/check.sh"
 TUN=${TUNNEL_BIN:-$BUILD/bin/cxl_sodium_tunnel} MGR=$BUILD/bin/cxl_sec_mgr # TUNNEL_BIN: e.g. the ASan build
 K=$WORK/keys; mkdir -p "$K"
 for n in server client other; do "$MGR" keygen --out "$K/$n.key" >/dev/null 2>&1 || die "keygen $n"; done
