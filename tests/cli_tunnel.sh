@@ -135,6 +135,20 @@ for attack in "--flip 400" "--cut 400"; do
   esac
   check "$attack: the server says why: $why" $?
 done
+# 300 peers that never authenticate cost the server end little memory
+rss0=$(awk '/VmRSS/ {print $2}' /proc/$SRV_PID/status)
+python3 - "${srv#*:}" <<'PY' &
+import socket, sys, time
+conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(300)]
+for c in conns:
+    c.sendall(b"\x27\x00\x00\x00CXLS")  # the start of a message 1, never finished
+time.sleep(0.4)
+PY
+peers=$!; sleep 0.3
+rss1=$(awk '/VmRSS/ {print $2}' /proc/$SRV_PID/status); wait $peers
+[ $((rss1 - rss0)) -lt 8192 ]; check "300 unauthenticated peers: server end +$((rss1 - rss0)) kB (< 8 MiB)" $?
+echo "cli_tunnel: 300 unauthenticated peers cost the server end $((rss1 - rss0)) kB"
+sleep 0.4
 # a silent peer times out; --max-conns
 exec 7<>"/dev/tcp/127.0.0.1/${srv#*:}"; sleep 0.8
 grep -q "timed out" "$WORK/server.log"; check "a silent peer times out (--handshake-ms 500)" $?

@@ -32,6 +32,9 @@
 #define WIRE_IN_CAP (2u * TUN_WIRE_MAX)
 #define WIRE_OUT_CAP (2u * TUN_WIRE_MAX)
 #define PLAIN_OUT_CAP (2u * TUN_PLAIN_MAX)
+/* The server end gives a peer that has not authenticated only this much:
+ * enough for the handshake's frames, not for data. */
+#define HANDSHAKE_CAP 4096u
 #define MIN_SEAL 4096u /* read the plain side only when this much fits in a frame */
 #define SLOT_LISTEN 0xffffffu
 
@@ -93,10 +96,26 @@ static void set_interest(struct relay *r, struct pair *p, enum side s, uint32_t 
 
 static int buf_init(struct tun_buf *b, size_t cap)
 {
-    b->data = malloc(cap);
+    b->data = cap ? malloc(cap) : NULL;
     b->start = b->end = 0;
     b->cap = cap;
-    return b->data ? 0 : -1;
+    return b->data || !cap ? 0 : -1;
+}
+
+/* Grow b to cap, keeping its bytes. */
+static int buf_grow(struct tun_buf *b, size_t cap)
+{
+    if (b->cap >= cap)
+        return 0;
+    uint8_t *d = malloc(cap);
+    if (!d)
+        return -1;
+    size_t n = tun_buf_len(b);
+    if (n)
+        memcpy(d, b->data + b->start, n);
+    free(b->data);
+    *b = (struct tun_buf){d, 0, n, cap};
+    return 0;
 }
 
 static void buf_free(struct tun_buf *b, int secret)
@@ -147,8 +166,10 @@ static struct pair *pair_new(struct relay *r)
         r->next_free = (uint32_t)(p - r->pairs + 1) % r->npairs;
         p->used = 1;
         p->fd[0] = p->fd[1] = -1;
-        if (buf_init(&p->wire_in, WIRE_IN_CAP) || buf_init(&p->wire_out, WIRE_OUT_CAP) ||
-            buf_init(&p->plain_out, PLAIN_OUT_CAP) ||
+        int server = r->o->mode == TUN_SERVER; /* full buffers once the peer authenticated */
+        if (buf_init(&p->wire_in, server ? HANDSHAKE_CAP : WIRE_IN_CAP) ||
+            buf_init(&p->wire_out, server ? HANDSHAKE_CAP : WIRE_OUT_CAP) ||
+            buf_init(&p->plain_out, server ? 0 : PLAIN_OUT_CAP) ||
             tun_crypt_new(r->k, r->o->mode == TUN_CLIENT, &p->crypt) != 0) {
             r->active++;
             pair_close(r, p, 0);
@@ -292,8 +313,16 @@ static int pump(struct relay *r, struct pair *p, int readable_plain, int readabl
 {
     if (readable_wire && read_wire(p) != 0)
         return pair_fail(r, p, "closed"), -1;
-    if (tun_buf_len(&p->wire_in) && tun_crypt_input(p->crypt, &p->wire_in, &p->wire_out, &p->plain_out) != 0)
-        return pair_fail(r, p, tun_crypt_established(p->crypt) ? "closed" : "handshake failed"), -1;
+    for (int pass = 0; pass < 2; pass++) {
+        if (tun_buf_len(&p->wire_in) && tun_crypt_input(p->crypt, &p->wire_in, &p->wire_out, &p->plain_out) != 0)
+            return pair_fail(r, p, tun_crypt_established(p->crypt) ? "closed" : "handshake failed"), -1;
+        if (p->plain_out.cap || !tun_crypt_authenticated(p->crypt))
+            break;
+        /* the server's peer just authenticated: now it gets data buffers */
+        if (buf_grow(&p->wire_in, WIRE_IN_CAP) || buf_grow(&p->wire_out, WIRE_OUT_CAP) ||
+            buf_grow(&p->plain_out, PLAIN_OUT_CAP))
+            return cxl_fail(CXL_ESYS, "out of memory"), pair_fail(r, p, "closed"), -1;
+    }
     if (r->o->mode == TUN_SERVER && p->fd[PLAIN] < 0 && tun_crypt_authenticated(p->crypt) &&
         pair_connect(r, p, PLAIN) != 0)
         return pair_fail(r, p, "backend"), -1;
