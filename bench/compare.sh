@@ -96,9 +96,10 @@ step "cxl_sodium_tunnel (server -> Redis, client <- benchmark)"
 tun=$WORK/tunnel; mkdir -p "$tun"
 "$BUILD/bin/cxl_sec_mgr" keygen --out "$tun/server.key" >/dev/null 2>&1 && "$BUILD/bin/cxl_sec_mgr" keygen --out "$tun/client.key" >/dev/null 2>&1 ||
   die "cannot make tunnel keys"
+for n in server client; do sed -n '/^public /p' "$tun/$n.key" >"$tun/$n.pub"; done # each end gets the other's public key only
 tun_srv=127.0.0.1:$(free_port) tun_cli=127.0.0.1:$(free_port)
-start_tunnel server "$tun_srv" 127.0.0.1:$tcp_port "$tun/server.key" "$tun/client.key" "$tun/server.log"
-start_tunnel client "$tun_cli" "$tun_srv" "$tun/client.key" "$tun/server.key" "$tun/client.log"
+start_tunnel server "$tun_srv" 127.0.0.1:$tcp_port "$tun/server.key" "$tun/client.pub" "$tun/server.log"
+start_tunnel client "$tun_cli" "$tun_srv" "$tun/client.key" "$tun/server.pub" "$tun/client.log"
 redis-cli -p "${tun_cli#*:}" ping >/dev/null 2>&1 || fail "the sodium tunnel does not reach Redis"
 fi
 
@@ -171,7 +172,7 @@ done; done; done
 # --- the table and the charts ---------------------------------------------------
 md=${csv%.csv}.md
 /usr/bin/python3 bench/compare_report.py "$raw" "$csv" "$md" \
-  "Same workload for every label: ops $ops, $requests requests per op and client thread, keys of 16 B, 100,000 keys;
+  "Same workload for every label: ops $ops, $requests requests per op and client thread, keys of 16 B (requests x threads distinct keys);
 $(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels; every reply checked; the keys are loaded before the
 rounds (every SET overwrites a value of the same size). Medians of $rounds rounds (labels in alternating order); ratios
 are medians of the per-round ratios against NativeTCP." || fail "the report failed"

@@ -32,12 +32,14 @@ struct bufs {
     struct tun_buf in, out, plain;
 };
 
-static void bufs_init(struct bufs *b)
+/* small: the server end's buffers before its peer authenticated (4 KiB in
+ * and out, no plain buffer), else the full ones */
+static void bufs_init(struct bufs *b, int small)
 {
     static uint8_t mem[3][2 * TUN_WIRE_MAX];
-    b->in = (struct tun_buf){mem[0], 0, 0, sizeof mem[0]};
-    b->out = (struct tun_buf){mem[1], 0, 0, sizeof mem[1]};
-    b->plain = (struct tun_buf){mem[2], 0, 0, sizeof mem[2]};
+    b->in = (struct tun_buf){mem[0], 0, 0, small ? 4096 : sizeof mem[0]};
+    b->out = (struct tun_buf){mem[1], 0, 0, small ? 4096 : sizeof mem[1]};
+    b->plain = (struct tun_buf){small ? NULL : mem[2], 0, 0, small ? 0 : sizeof mem[2]};
 }
 
 static void feed(struct tun_crypt *c, struct bufs *b, const uint8_t *data, size_t size)
@@ -121,9 +123,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     init_keys();
-    bufs_init(&b);
+    bufs_init(&b, data[0] % 3 == 0 && (data[0] & 0x80));
     switch (data[0] % 3) {
-    case 0:
+    case 0: /* (bit 7: with the pre-authentication buffers) */
         assert(tun_crypt_new(&server_keys, 0, &c) == 0);
         feed(c, &b, data + 1, size - 1);
         tun_crypt_free(c);

@@ -149,6 +149,76 @@ rss1=$(awk '/VmRSS/ {print $2}' /proc/$SRV_PID/status); wait $peers
 [ $((rss1 - rss0)) -lt 8192 ]; check "300 unauthenticated peers: server end +$((rss1 - rss0)) kB (< 8 MiB)" $?
 echo "cli_tunnel: 300 unauthenticated peers cost the server end $((rss1 - rss0)) kB"
 sleep 0.4
+# a client that pauses, then reads large replies: nothing may stay stuck in the tunnel
+out=$(timeout 60 python3 - "${cli#*:}" <<'PY'
+import random, socket, sys, time
+want = 4 * (len(b"$1048576\r\n") + 1048576 + 2)
+for run in range(6):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.settimeout(10)
+    s.sendall(b"GET big\r\n" * 4)
+    time.sleep(random.uniform(0.05, 0.5))
+    got = 0
+    try:
+        while got < want:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+            if random.random() < 0.05:
+                time.sleep(0.05)
+    except socket.timeout:
+        pass
+    s.close()
+    if got != want:
+        print(f"run {run}: {got} of {want} bytes")
+        sys.exit(1)
+print("ok")
+PY
+); check "pausing reader gets every byte of 4 x 1 MiB, 6 times ($out)" $?
+# a peer that closes in the middle of its handshake is let go at once, not at the deadline
+before=$(wc -l <"$WORK/server.log")
+python3 -c "import socket,sys; s=socket.create_connection(('127.0.0.1',int(sys.argv[1]))); s.sendall(b'\x27\x00\x00\x00CX'); s.close()" "${srv#*:}"
+sleep 0.2
+why=$(tail -n +$((before + 1)) "$WORK/server.log")
+grep -q "handshake failed: closed in the middle of a frame" <<<"$why"; check "close during the handshake noticed at once: $why" $?
+# --max-handshakes: silent peers past the limit push the oldest out; real clients get through
+hs=127.0.0.1:$(free_port) hcli=127.0.0.1:$(free_port)
+start_tunnel server "$hs" "127.0.0.1:$REDIS_PORT" "$K/server.key" "$K/client.key" "$WORK/hs.log" --max-handshakes 8
+start_tunnel client "$hcli" "$hs" "$K/client.key" "$K/server.key" "$WORK/hcli.log"
+python3 - "${hs#*:}" <<'PY' &
+import socket, sys, time
+conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(20)]
+time.sleep(2)
+PY
+silent=$!; sleep 0.3
+[ "$(redis-cli -p "${hcli#*:}" GET s1)" = "hello world" ]; check "--max-handshakes 8 with 20 silent peers: a real client is served" $?
+grep -q "dropped: --max-handshakes (8) in progress" "$WORK/hs.log"; check "the oldest silent peers were dropped" $?
+kill $silent 2>/dev/null; wait $silent 2>/dev/null
+# descriptors: the limit --max-conns needs is checked at start; a flood past
+# --max-conns is refused without a busy loop
+out=$( (ulimit -n 64; "$TUN" --mode server --listen 127.0.0.1:1 --backend 127.0.0.1:1 --key "$K/server.key" \
+        --peer-key "$K/client.key" --max-conns 1000) 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -q "needs 2032 file descriptors, the limit is 64" <<<"$out"; check "--max-conns beyond ulimit -n refused: $out" $?
+fdp=$(free_port)
+(ulimit -n 48; exec "$TUN" --mode server --listen 127.0.0.1:$fdp --backend 127.0.0.1:$REDIS_PORT --key "$K/server.key" \
+   --peer-key "$K/client.key" --max-conns 8 2>"$WORK/fd.log") &
+fdpid=$!; CLEANUP_PIDS+=($fdpid); wait_listen 127.0.0.1:$fdp $fdpid "$WORK/fd.log"
+python3 - "$fdp" <<'PY' &
+import socket, sys, time
+conns = []
+for _ in range(60):
+    try:
+        conns.append(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1))
+    except OSError:
+        pass
+time.sleep(2.5)
+PY
+flood=$!; sleep 0.5
+t0=$(awk '{print $14 + $15}' /proc/$fdpid/stat); sleep 1; t1=$(awk '{print $14 + $15}' /proc/$fdpid/stat)
+[ $((t1 - t0)) -lt 20 ]; check "60 connections against --max-conns 8: $((t1 - t0)) ticks of CPU in 1 s (no busy loop)" $?
+grep -q "refused: --max-conns reached" "$WORK/fd.log"; check "--max-conns refusals logged" $?
+kill $flood 2>/dev/null; wait $flood 2>/dev/null
 # a silent peer times out; --max-conns
 exec 7<>"/dev/tcp/127.0.0.1/${srv#*:}"; sleep 0.8
 grep -q "timed out" "$WORK/server.log"; check "a silent peer times out (--handshake-ms 500)" $?

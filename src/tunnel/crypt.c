@@ -196,11 +196,14 @@ static int data_frame(struct tun_crypt *c, const uint8_t *body, size_t len, stru
     if (crypto_secretstream_xchacha20poly1305_pull(&c->rx, dst, &got, &tag, body, len, NULL, 0) != 0)
         return fail(c, CXL_ECRYPTO, "a data frame failed authentication (tampered, replayed, "
                     "reordered or dropped)");
+    if (tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL &&
+        tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
+        sodium_memzero(dst, got);
+        return fail(c, CXL_EPROTO, "a data frame with an unknown tag");
+    }
     plain->end += got;
     if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)
         c->stage = DONE;
-    else if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE)
-        return fail(c, CXL_EPROTO, "a data frame with an unknown tag");
     return 0;
 }
 

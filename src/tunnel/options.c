@@ -25,12 +25,15 @@ static void usage(FILE *out)
         "  --peer-key FILE       the other end's public key: its key file, or a file with\n"
         "                        'public <64 hex>' or the 64 hex digits alone\n"
         "  --max-conns N         connections at once (default 1024)\n"
+        "  --max-handshakes N    server: connections still in their handshake (default 256);\n"
+        "                        beyond it the oldest is dropped, so peers that never\n"
+        "                        authenticate cannot hold every slot\n"
         "  --handshake-ms T      handshake and backend connect deadline (default 5000)\n"
         "  --quiet               log failures only\n");
 }
 
-enum { T_MODE = 256, T_LISTEN, T_CONNECT, T_BACKEND, T_KEY, T_PEER_KEY, T_MAX_CONNS, T_HS_MS,
-       T_QUIET };
+enum { T_MODE = 256, T_LISTEN, T_CONNECT, T_BACKEND, T_KEY, T_PEER_KEY, T_MAX_CONNS, T_MAX_HS,
+       T_HS_MS, T_QUIET };
 
 struct seen {
     const char *listen, *connect, *backend;
@@ -53,6 +56,7 @@ static int parse_one(int c, const char *arg, struct tun_opts *o, struct seen *s)
     case T_KEY: o->key_path = arg; return 0;
     case T_PEER_KEY: o->peer_key_path = arg; return 0;
     case T_MAX_CONNS: return cxl_parse_u32("--max-conns", arg, 1, 1u << 16, &o->max_conns);
+    case T_MAX_HS: return cxl_parse_u32("--max-handshakes", arg, 1, 1u << 16, &o->max_handshakes);
     case T_HS_MS: return cxl_parse_u32("--handshake-ms", arg, 10, 600000, &o->handshake_ms);
     case T_QUIET: o->quiet = 1; return 0;
     default: return cxl_fail(CXL_EINVAL, "unknown option");
@@ -88,10 +92,10 @@ int tun_options_parse(int argc, char **argv, struct tun_opts *o)
     static const struct option longopts[] = {
         {"mode", 1, 0, T_MODE}, {"listen", 1, 0, T_LISTEN}, {"connect", 1, 0, T_CONNECT},
         {"backend", 1, 0, T_BACKEND}, {"key", 1, 0, T_KEY}, {"peer-key", 1, 0, T_PEER_KEY},
-        {"max-conns", 1, 0, T_MAX_CONNS}, {"handshake-ms", 1, 0, T_HS_MS}, {"quiet", 0, 0, T_QUIET},
+        {"max-conns", 1, 0, T_MAX_CONNS}, {"max-handshakes", 1, 0, T_MAX_HS}, {"handshake-ms", 1, 0, T_HS_MS}, {"quiet", 0, 0, T_QUIET},
         {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
-    *o = (struct tun_opts){.max_conns = 1024, .handshake_ms = 5000};
+    *o = (struct tun_opts){.max_conns = 1024, .max_handshakes = 256, .handshake_ms = 5000};
     struct seen s = {0};
     int c, mode_given = 0;
     opterr = 0;

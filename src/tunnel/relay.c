@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,6 +61,9 @@ struct relay {
     int ep, listen_fd;
     struct pair *pairs;
     uint32_t npairs, active, next_free;
+    uint32_t handshaking;           /* pairs whose handshake (or backend connect) is not done */
+    uint64_t accept_paused_until;   /* out of descriptors: the listener rests until then */
+    uint64_t last_sweep, last_fd_warning;
     uint64_t opened, failed;
     uint8_t seal_buf[TUN_PLAIN_MAX];
 };
@@ -138,6 +142,8 @@ static void pair_close(struct relay *r, struct pair *p, int abort)
         }
         close(p->fd[s]);
     }
+    if (p->deadline_ms)
+        r->handshaking--;
     tun_crypt_free(p->crypt);
     buf_free(&p->wire_in, 0);
     buf_free(&p->wire_out, 0);
@@ -177,6 +183,7 @@ static struct pair *pair_new(struct relay *r)
         }
         r->active++;
         r->opened++;
+        r->handshaking++;
         p->deadline_ms = now_ms() + r->o->handshake_ms;
         return p;
     }
@@ -197,22 +204,68 @@ static int pair_connect(struct relay *r, struct pair *p, enum side s)
     return 0;
 }
 
+/* Out of descriptors (or memory): the listening socket stays readable, so
+ * rest it for 100 ms instead of spinning on accept, and say so once a second. */
+static void pause_accept(struct relay *r, const char *why)
+{
+    uint64_t now = now_ms();
+    epoll_ctl(r->ep, EPOLL_CTL_DEL, r->listen_fd, NULL);
+    r->accept_paused_until = now + 100;
+    if (now - r->last_fd_warning >= 1000) {
+        r->last_fd_warning = now;
+        fprintf(stderr, "cxl_sodium_tunnel %s: accept: %s (%u connections open): not accepting for 100 ms\n",
+                mode_name(r), why, r->active);
+    }
+}
+
+static void resume_accept(struct relay *r)
+{
+    struct epoll_event lev = {.events = EPOLLIN, .data.u64 = (uint64_t)SLOT_LISTEN << 1};
+    if (r->accept_paused_until && now_ms() >= r->accept_paused_until) {
+        epoll_ctl(r->ep, EPOLL_CTL_ADD, r->listen_fd, &lev);
+        r->accept_paused_until = 0;
+    }
+}
+
+/* The server end at --max-handshakes: the connection that has waited longest
+ * without authenticating makes room (peers that never authenticate must keep
+ * opening connections faster than the deadline to hold the slots). */
+static void evict_oldest_handshake(struct relay *r)
+{
+    struct pair *oldest = NULL;
+    for (uint32_t i = 0; i < r->npairs; i++) {
+        struct pair *p = &r->pairs[i];
+        if (p->used && p->deadline_ms && !tun_crypt_authenticated(p->crypt) &&
+            (!oldest || p->deadline_ms < oldest->deadline_ms))
+            oldest = p;
+    }
+    if (oldest) {
+        cxl_fail(CXL_EDENIED, "--max-handshakes (%u) in progress, this one the oldest", r->o->max_handshakes);
+        pair_fail(r, oldest, "dropped");
+    }
+}
+
 static void on_accept(struct relay *r)
 {
     for (int i = 0; i < 64; i++) {
         int fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accept(r, strerror(errno));
+            else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                 fprintf(stderr, "cxl_sodium_tunnel %s: accept: %s\n", mode_name(r), strerror(errno));
             return;
         }
         cxl_net_nodelay(fd);
         char peer[64];
         cxl_net_peer_name(fd, peer, sizeof peer);
-        struct pair *p = r->active < r->o->max_conns ? pair_new(r) : NULL;
+        if (r->o->mode == TUN_SERVER && r->handshaking >= r->o->max_handshakes)
+            evict_oldest_handshake(r);
+        int full = r->active >= r->o->max_conns;
+        struct pair *p = full ? NULL : pair_new(r);
         if (!p) {
             fprintf(stderr, "cxl_sodium_tunnel %s: connection %s refused: %s\n", mode_name(r), peer,
-                    r->active >= r->o->max_conns ? "--max-conns reached" : "out of memory");
+                    full ? "--max-conns reached" : "out of memory");
             close(fd);
             continue;
         }
@@ -308,39 +361,57 @@ static void update_interest(struct relay *r, struct pair *p)
     set_interest(r, p, PLAIN, plain);
 }
 
+/* Open what the wire brought and hand it to the plain side until neither
+ * moves. Input stops when plain_out is full; a flush that empties it must be
+ * followed by more input, or whole frames would wait in a full wire_in with
+ * no event left to wake them (the wire is not read while wire_in is full,
+ * and an empty plain_out asks for no EPOLLOUT). 0, or -1 = the pair failed. */
+static int deliver(struct relay *r, struct pair *p)
+{
+    for (;;) {
+        size_t in = tun_buf_len(&p->wire_in), out = tun_buf_len(&p->plain_out);
+        if (in && tun_crypt_input(p->crypt, &p->wire_in, &p->wire_out, &p->plain_out) != 0)
+            return pair_fail(r, p, tun_crypt_established(p->crypt) ? "closed" : "handshake failed"), -1;
+        if (!p->plain_out.cap && tun_crypt_authenticated(p->crypt)) {
+            /* the server's peer just authenticated: now it gets data buffers */
+            if (buf_grow(&p->wire_in, WIRE_IN_CAP) || buf_grow(&p->wire_out, WIRE_OUT_CAP) ||
+                buf_grow(&p->plain_out, PLAIN_OUT_CAP))
+                return cxl_fail(CXL_ESYS, "out of memory"), pair_fail(r, p, "closed"), -1;
+            continue;
+        }
+        if (r->o->mode == TUN_SERVER && p->fd[PLAIN] < 0 && tun_crypt_authenticated(p->crypt) &&
+            pair_connect(r, p, PLAIN) != 0)
+            return pair_fail(r, p, "backend"), -1;
+        if (p->fd[PLAIN] >= 0 && !p->connecting[PLAIN] && flush(p->fd[PLAIN], &p->plain_out) != 0)
+            return pair_fail(r, p, "writing the plain side"), -1;
+        int moved = tun_buf_len(&p->wire_in) != in || (out && !tun_buf_len(&p->plain_out));
+        if (!moved || !tun_buf_len(&p->wire_in) || tun_buf_len(&p->plain_out))
+            return 0;
+    }
+}
+
 /* Everything that can happen now without blocking. 0 = the pair lives on. */
 static int pump(struct relay *r, struct pair *p, int readable_plain, int readable_wire)
 {
     if (readable_wire && read_wire(p) != 0)
         return pair_fail(r, p, "closed"), -1;
-    for (int pass = 0; pass < 2; pass++) {
-        if (tun_buf_len(&p->wire_in) && tun_crypt_input(p->crypt, &p->wire_in, &p->wire_out, &p->plain_out) != 0)
-            return pair_fail(r, p, tun_crypt_established(p->crypt) ? "closed" : "handshake failed"), -1;
-        if (p->plain_out.cap || !tun_crypt_authenticated(p->crypt))
-            break;
-        /* the server's peer just authenticated: now it gets data buffers */
-        if (buf_grow(&p->wire_in, WIRE_IN_CAP) || buf_grow(&p->wire_out, WIRE_OUT_CAP) ||
-            buf_grow(&p->plain_out, PLAIN_OUT_CAP))
-            return cxl_fail(CXL_ESYS, "out of memory"), pair_fail(r, p, "closed"), -1;
-    }
-    if (r->o->mode == TUN_SERVER && p->fd[PLAIN] < 0 && tun_crypt_authenticated(p->crypt) &&
-        pair_connect(r, p, PLAIN) != 0)
-        return pair_fail(r, p, "backend"), -1;
+    if (deliver(r, p) != 0)
+        return -1;
     if (readable_plain && p->fd[PLAIN] >= 0 && !p->connecting[PLAIN] && tun_crypt_can_send(p->crypt) &&
         read_plain(r, p) != 0)
         return pair_fail(r, p, "closed"), -1;
-    if (p->fd[PLAIN] >= 0 && !p->connecting[PLAIN] && flush(p->fd[PLAIN], &p->plain_out) != 0)
-        return pair_fail(r, p, "writing the plain side"), -1;
     if (!p->connecting[WIRE] && flush(p->fd[WIRE], &p->wire_out) != 0)
         return pair_fail(r, p, "writing the encrypted connection"), -1;
     /* a wire that ended: fine after the peer's final frame, else a truncation
-     * (unless what is left waits only for room in plain_out) */
-    if (p->eof[WIRE] && !tun_crypt_finished(p->crypt) && tun_buf_room(&p->plain_out) >= TUN_PLAIN_MAX &&
+     * (unless whole frames still wait for the plain side to take plain_out) */
+    if (p->eof[WIRE] && !tun_crypt_finished(p->crypt) && !tun_buf_len(&p->plain_out) &&
         tun_crypt_eof(p->crypt, tun_buf_len(&p->wire_in)) != 0)
         return pair_fail(r, p, tun_crypt_established(p->crypt) ? "encrypted connection ended"
                                                                 : "handshake failed"), -1;
-    if (p->deadline_ms && tun_crypt_established(p->crypt) && p->fd[PLAIN] >= 0 && !p->connecting[PLAIN])
+    if (p->deadline_ms && tun_crypt_established(p->crypt) && p->fd[PLAIN] >= 0 && !p->connecting[PLAIN]) {
         p->deadline_ms = 0;
+        r->handshaking--;
+    }
     /* half-closes: each direction ends on its own */
     if (tun_crypt_finished(p->crypt) && !tun_buf_len(&p->plain_out) && !p->shut[PLAIN] && p->fd[PLAIN] >= 0 &&
         !p->connecting[PLAIN]) {
@@ -380,6 +451,9 @@ static void on_event(struct relay *r, const struct epoll_event *ev)
 static void sweep(struct relay *r)
 {
     uint64_t now = now_ms();
+    if (now - r->last_sweep < 100)
+        return;
+    r->last_sweep = now;
     for (uint32_t i = 0; i < r->npairs; i++) {
         struct pair *p = &r->pairs[i];
         if (p->used && p->deadline_ms && now > p->deadline_ms) {
@@ -388,6 +462,22 @@ static void sweep(struct relay *r)
             pair_fail(r, p, "timed out");
         }
     }
+}
+
+/* Each connection holds two descriptors: raise the soft limit to what
+ * --max-conns needs, or refuse to start with the numbers. */
+static int fd_budget(const struct tun_opts *o)
+{
+    struct rlimit rl;
+    rlim_t need = 2 * (rlim_t)o->max_conns + 32;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+        return 0;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+        return cxl_fail(CXL_EINVAL, "--max-conns %u needs %llu file descriptors, the limit is %llu "
+                        "(raise ulimit -n or lower --max-conns)", o->max_conns,
+                        (unsigned long long)need, (unsigned long long)rl.rlim_max);
+    rl.rlim_cur = need;
+    return setrlimit(RLIMIT_NOFILE, &rl) == 0 ? 0 : cxl_fail_errno(CXL_ESYS, "setrlimit(RLIMIT_NOFILE)");
 }
 
 int tun_run(const struct tun_opts *o, const struct tun_keys *k)
@@ -401,6 +491,12 @@ int tun_run(const struct tun_opts *o, const struct tun_keys *k)
     *r = (struct relay){.o = o, .k = k, .pairs = r->pairs, .npairs = o->max_conns};
     for (uint32_t i = 0; i < r->npairs; i++)
         r->pairs[i].fd[0] = r->pairs[i].fd[1] = -1;
+    if (fd_budget(o) != 0) {
+        fprintf(stderr, "cxl_sodium_tunnel: %s\n", cxl_last_error());
+        free(r->pairs);
+        free(r);
+        return TUN_EXIT_FAIL;
+    }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
@@ -432,6 +528,7 @@ int tun_run(const struct tun_opts *o, const struct tun_keys *k)
                 on_event(r, &evs[i]);
         }
         sweep(r);
+        resume_accept(r);
     }
     for (uint32_t i = 0; i < r->npairs; i++)
         if (r->pairs[i].used)

@@ -42,6 +42,7 @@ struct tun_opts {
     const char *key_path;      /* this end's key pair */
     const char *peer_key_path; /* the other end's public key */
     uint32_t max_conns;
+    uint32_t max_handshakes;   /* connections still in their handshake, at most */
     uint32_t handshake_ms;     /* handshake (and backend connect) deadline */
     int quiet;
 };
