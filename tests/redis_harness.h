@@ -56,7 +56,9 @@ static inline int redis_wait_ready(struct redis_proc *r, unsigned timeout_ms)
             const char *argv[] = {"CXLRING.INFO"};
             const uint8_t *rep;
             size_t len;
-            int ok = cxl_conn_call(c, 1, argv, &rep, &len) == 0 && rep[0] == '*';
+            /* a Redis that requires authentication answers NOAUTH: up, too */
+            int ok = cxl_conn_call(c, 1, argv, &rep, &len) == 0 &&
+                     (rep[0] == '*' || (len > 7 && memcmp(rep, "-NOAUTH", 7) == 0));
             cxl_conn_close(c);
             if (ok)
                 return 0;
@@ -71,10 +73,12 @@ static inline int redis_wait_ready(struct redis_proc *r, unsigned timeout_ms)
     return -1;
 }
 
-/* Start redis-server on a free port with the module; module_args is a NULL
- * terminated list of "key=value" words. Reuses r->port if set. */
-static inline int redis_start(struct redis_proc *r, const char *module, const char *const *module_args,
-                              const char *logdir)
+/* Start redis-server on a free port with the module; server_args (NULL or
+ * NULL terminated) are more redis-server arguments ("--requirepass", "x"),
+ * module_args a NULL terminated list of "key=value" words. Reuses r->port
+ * if set. */
+static inline int redis_start_with(struct redis_proc *r, const char *const *server_args, const char *module,
+                                   const char *const *module_args, const char *logdir)
 {
     if (!r->port)
         r->port = harness_free_port();
@@ -83,11 +87,14 @@ static inline int redis_start(struct redis_proc *r, const char *module, const ch
     snprintf(r->errlog, sizeof r->errlog, "%s.stderr", r->log);
     char port[8];
     snprintf(port, sizeof port, "%u", r->port);
-    const char *argv[64] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
-                            "--appendonly", "no", "--logfile", r->log, "--dir", logdir,
-                            "--loadmodule", module};
-    int n = 15;
-    for (int i = 0; module_args && module_args[i] && n < 62; i++)
+    const char *argv[96] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--logfile", r->log, "--dir", logdir};
+    int n = 13;
+    for (int i = 0; server_args && server_args[i] && n < 60; i++)
+        argv[n++] = server_args[i];
+    argv[n++] = "--loadmodule";
+    argv[n++] = module;
+    for (int i = 0; module_args && module_args[i] && n < 94; i++)
         argv[n++] = module_args[i];
     argv[n] = NULL;
     r->pid = fork();
@@ -109,6 +116,12 @@ static inline int redis_start(struct redis_proc *r, const char *module, const ch
         _exit(127);
     }
     return redis_wait_ready(r, 10000);
+}
+
+static inline int redis_start(struct redis_proc *r, const char *module, const char *const *module_args,
+                              const char *logdir)
+{
+    return redis_start_with(r, NULL, module, module_args, logdir);
 }
 
 /* Did redis-server's stderr get a sanitizer report? */

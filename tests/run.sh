@@ -49,6 +49,11 @@ t "asan: stress" "$build/asan/tests/ring_stress" --messages 200000
 t "redis: module + client vs redis-server" "$build/tests/redis_ring" "$build"
 CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
   t "asan: redis module + client" "$build/asan/tests/redis_ring" "$build/asan"
+# a ring client has exactly the rights a TCP client would (ACL users, NOAUTH,
+# protected commands, replica and OOM refusals), plain and under ASan+UBSan
+t "redis: ring rights = TCP rights" "$build/tests/redis_rights" "$build"
+CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+  t "asan: ring rights" "$build/asan/tests/redis_rights" "$build/asan"
 
 # command-line tools
 for sh in tests/cli_*.sh; do

@@ -95,6 +95,12 @@ int cxl_kv_wait(struct cxl_kv *kv, struct cxl_kv_result *r);
 int cxl_kv_command(struct cxl_kv *kv, int argc, const char *const *argv, const size_t *argvlen,
                    struct cxl_kv_result *r);
 
+/* The connection the next submits come from (0, the default, is the ring's
+ * own). A client that multiplexes several connections over one ring (the
+ * RESP gateway) names each, so that AUTH, HELLO ... AUTH and RESET change
+ * that connection's Redis user only (docs/KV.md, "Identity"). */
+void cxl_kv_set_conn(struct cxl_kv *kv, uint16_t conn);
+
 uint32_t cxl_kv_inflight(const struct cxl_kv *kv);
 uint32_t cxl_kv_ring(const struct cxl_kv *kv);
 const struct cxl_geometry *cxl_kv_geometry(const struct cxl_kv *kv);

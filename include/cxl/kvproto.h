@@ -25,6 +25,13 @@ enum cxl_kv_status {
 };
 
 #define CXL_KV_SET_F_EXPIRE 0x1u  /* request arg1: arg2 holds a TTL in ms */
+/* Request arg1, bits 16..31: the connection the request comes from, inside
+ * the ring's client (a gateway multiplexes many); 0 = the ring's own. The
+ * server keeps an identity (Redis ACL user) per connection: AUTH, HELLO AUTH
+ * and RESET change that connection's only (docs/KV.md, "Identity"). */
+#define CXL_KV_CONN_SHIFT 16u
+#define CXL_KV_MAX_CONN 0xffffu
+#define CXL_KV_ARG1_FLAGS 0xffffu
 #define CXL_KV_RESP_F_RESYNC 0x1u /* response arg1: requests before ref dropped */
 #define CXL_KV_MAX_ARGC (1u << 20)
 
@@ -32,6 +39,7 @@ enum cxl_kv_status {
  * message payload; lengths come from the validated private header. */
 struct cxl_kv_request {
     uint16_t op;
+    uint16_t conn;        /* connection inside the ring's client (arg1 >> 16) */
     const uint8_t *key;
     uint32_t klen;
     const uint8_t *val;   /* SET */
@@ -40,6 +48,10 @@ struct cxl_kv_request {
     uint32_t argc;        /* CMD */
     const uint8_t *args;  /* CMD: argc x (u32 length, bytes) */
     uint32_t args_len;
+    /* Where it came from, filled by the serving engine (not decoded): */
+    uint32_t ring;
+    uint32_t session;     /* the ring's claim generation (a new claim is a new client) */
+    uint16_t node;        /* node id of the ring's owner, as the claim recorded it */
 };
 
 /* Validate a request message and fill r. CXL_EPROTO with a message that says

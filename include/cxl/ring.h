@@ -174,6 +174,7 @@ struct cxl_queue {
     volatile uint64_t *mine;    /* index this end publishes */
     volatile uint64_t *theirs;  /* index the other end publishes */
     uint64_t pos;               /* private cursor (next reserve / peek) */
+    uint64_t reserved;          /* producer: position of the last reserved message */
     uint64_t published;         /* last value stored to *mine */
     uint64_t limit;             /* producer: head + slots; consumer: tail */
     uint32_t idx;               /* pos mod slots */
@@ -232,13 +233,21 @@ static inline int cxl_queue_reserve(struct cxl_queue *q, uint32_t len, struct cx
         return cxl_queue_reserve_slow(q, len, hdr);
     struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)(q->slots + ((uint64_t)q->idx << q->slot_shift));
     __builtin_memset(h, 0, sizeof *h);
-    h->seq = q->pos;
+    h->seq = q->reserved = q->pos;
     h->len = len;
     cxl_queue_advance_(q, (uint32_t)n);
     q->stats.msgs++;
     q->stats.bytes += len;
     *hdr = h;
     return 0;
+}
+
+/* Producer: the position (seq) of the message the last successful reserve
+ * returned, from private memory: a producer never reads back from the
+ * medium what it wrote there (another host may have changed it). */
+static inline uint64_t cxl_queue_reserved(const struct cxl_queue *q)
+{
+    return q->reserved;
 }
 
 /* Producer: publish every message reserved so far (one release store). */

@@ -7,8 +7,9 @@
  *     struct cxl_seal tx;
  *     cxl_seal_derive(&tx, cipher, region_key, epoch, ring, CXL_REQ, format_id,
  *                     client_session, server_nonce);
- *     cxl_queue_reserve(&q, CXL_SEAL_INNER + len, &h);   // room for the inner header
- *     cxl_seal_msg(&tx, ring, h, &inner, data, len, scratch);
+ *     cxl_queue_reserve(&q, CXL_SEAL_INNER + len, &slot);   // room for the inner header
+ *     struct cxl_msg_hdr h = {.seq = cxl_queue_reserved(&q), .len = CXL_SEAL_INNER + len, ...};
+ *     cxl_seal_msg(&tx, &h, slot, &inner, data, len, scratch);
  *
  *     cxl_queue_peek(&q, &m);
  *     cxl_open_msg(&rx, &m, buf);   // m.hdr.op/args restored, m.payload = plaintext in buf
@@ -63,13 +64,18 @@ int cxl_seal_derive(struct cxl_seal *s, enum cxl_cipher cipher, const uint8_t re
                     const uint8_t client_session[16], const uint8_t server_nonce[16]);
 void cxl_seal_wipe(struct cxl_seal *s);
 
-/* Seal into a reserved message h (len field = CXL_SEAL_INNER + len). data is
- * private; scratch holds >= CXL_SEAL_INNER + len bytes (plaintext staging,
- * wiped afterwards; data may already sit at scratch + CXL_SEAL_INNER). Sets h->flags SEALED, h->epoch, h->tag; zeroes h->op and
- * h->arg*. CXL_ECRYPTO if h->seq is below s->next (the queue was rewound:
- * sealing there would reuse a nonce). */
-int cxl_seal_msg(struct cxl_seal *s, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
-                 const void *data, uint32_t len, uint8_t *scratch);
+/* Seal into a reserved message. hdr is the producer's private header: seq
+ * and len as reserved (len = CXL_SEAL_INNER + len), and session, ref and
+ * flags as the message needs them; everything is computed from it, never
+ * read back from the medium (another host may rewrite the slot while we
+ * seal). The function completes hdr (flags SEALED, epoch, tag; op and args
+ * zero: they travel inside), encrypts into slot's payload and then writes
+ * hdr into slot. data is private; scratch holds >= CXL_SEAL_INNER + len
+ * bytes (plaintext staging, wiped afterwards; data may already sit at
+ * scratch + CXL_SEAL_INNER). CXL_ECRYPTO if hdr->seq is below s->next (the
+ * queue was rewound: sealing there would reuse a nonce). */
+int cxl_seal_msg(struct cxl_seal *s, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr *slot,
+                 const struct cxl_seal_inner *in, const void *data, uint32_t len, uint8_t *scratch);
 
 /* Open a peeked message into out (>= m->hdr.len bytes, private): copies the
  * ciphertext out of the medium first (it may change under us), checks epoch,

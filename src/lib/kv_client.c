@@ -45,6 +45,7 @@ struct cxl_kv {
     volatile int hb_stop;
     volatile int lost;
     struct secure_end *sec; /* NULL on a plain ring */
+    uint16_t conn;          /* connection number carried by submits (cxl_kv_set_conn) */
     uint64_t srv_gen;       /* server instance the keys were derived for */
 };
 
@@ -250,25 +251,33 @@ static int begin_request(struct cxl_kv *kv, uint16_t op, uint32_t len, uint64_t 
         cxl_queue_resync(&kv->req);
     if (rc)
         return rc;
-    push_pending(kv, (*hdr)->seq, tag, op);
-    (*hdr)->ref = tag;
-    (*hdr)->session = kv->claim.gen;
+    push_pending(kv, cxl_queue_reserved(&kv->req), tag, op);
     *payload = kv->sec ? secure_end_stage(kv->sec) : cxl_msg_payload(*hdr);
     kv->st.submitted++;
     return 0;
 }
 
+/* Fill in the reserved request h (in the medium) from private values only:
+ * a producer never reads back what it wrote there. */
 static int end_request(struct cxl_kv *kv, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
                        uint32_t len)
 {
+    const struct pending *p = &kv->fifo[(kv->head + kv->count - 1) % kv->cap];
+    uint32_t arg1 = in->arg1 | (uint32_t)kv->conn << CXL_KV_CONN_SHIFT;
     if (!kv->sec) {
+        h->ref = p->tag;
+        h->session = kv->claim.gen;
         h->op = in->op;
         h->arg0 = in->arg0;
-        h->arg1 = in->arg1;
+        h->arg1 = arg1;
         h->arg2 = in->arg2;
         return 0;
     }
-    int rc = secure_end_seal(kv->sec, h, in, secure_end_stage(kv->sec), len);
+    struct cxl_msg_hdr priv = {.seq = p->seq, .len = CXL_SEAL_INNER + len, .ref = p->tag,
+                               .session = kv->claim.gen};
+    struct cxl_seal_inner inner = *in;
+    inner.arg1 = arg1;
+    int rc = secure_end_seal(kv->sec, &priv, h, &inner, secure_end_stage(kv->sec), len);
     if (rc) { /* left unsealed: the server refuses it; nobody waits for it */
         kv->count--;
         kv->st.submitted--;
@@ -539,6 +548,7 @@ int cxl_kv_command(struct cxl_kv *kv, int argc, const char *const *argv, const s
     return rc == 1 ? r->status : rc < 0 ? rc : CXL_EPROTO;
 }
 
+void cxl_kv_set_conn(struct cxl_kv *kv, uint16_t conn) { kv->conn = conn; }
 uint32_t cxl_kv_inflight(const struct cxl_kv *kv) { return kv->count; }
 uint32_t cxl_kv_ring(const struct cxl_kv *kv) { return kv->claim.ring; }
 const struct cxl_geometry *cxl_kv_geometry(const struct cxl_kv *kv) { return cxl_layout_geometry(kv->layout); }

@@ -93,12 +93,14 @@ static int sealing(const struct kv_ring *r)
 static int fill(struct kv_ring *r, struct cxl_msg_hdr *h, const struct reply_fields *f, const void *data,
                 uint32_t len)
 {
+    if (sealing(r)) {
+        struct cxl_msg_hdr priv = {.seq = cxl_queue_reserved(&r->resp), .len = CXL_SEAL_INNER + len,
+                                   .ref = f->ref, .session = f->session};
+        struct cxl_seal_inner in = {.op = f->status, .arg0 = f->arg0, .arg1 = f->flags, .arg2 = f->integer};
+        return secure_end_seal(r->sec, &priv, h, &in, data, len);
+    }
     h->ref = f->ref;
     h->session = f->session;
-    if (sealing(r)) {
-        struct cxl_seal_inner in = {.op = f->status, .arg0 = f->arg0, .arg1 = f->flags, .arg2 = f->integer};
-        return secure_end_seal(r->sec, h, &in, data, len);
-    }
     h->op = f->status;
     h->arg0 = f->arg0;
     h->arg1 = f->flags;
@@ -277,6 +279,9 @@ static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m
         cxl_kv_reply_error(&rp, "ERR protocol: %s", cxl_last_error());
         return;
     }
+    req.ring = r->index;
+    req.session = m->hdr.session;
+    req.node = (uint16_t)cxl_owner_node(r->owner_word);
     s->ex.execute(s->ex.ud, &req, &rp);
     STAT_ADD(r->st.requests, 1);
     if (!rp.done)

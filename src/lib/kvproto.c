@@ -40,7 +40,12 @@ static int decode_cmd(const struct cxl_msg_hdr *h, const uint8_t *payload,
 int cxl_kv_decode_request(const struct cxl_msg_hdr *h, const uint8_t *payload,
                           struct cxl_kv_request *r)
 {
-    *r = (struct cxl_kv_request){.op = h->op};
+    *r = (struct cxl_kv_request){.op = h->op, .conn = (uint16_t)(h->arg1 >> CXL_KV_CONN_SHIFT)};
+    if (h->op < CXL_KV_GET || h->op > CXL_KV_CMD)
+        return cxl_fail(CXL_EPROTO, "unknown op %u", h->op);
+    uint32_t flags = h->arg1 & CXL_KV_ARG1_FLAGS;
+    if (flags & ~(h->op == CXL_KV_SET ? CXL_KV_SET_F_EXPIRE : 0u))
+        return cxl_fail(CXL_EPROTO, "%s: unknown flags 0x%x", cxl_kv_op_name(h->op), flags);
     switch (h->op) {
     case CXL_KV_GET:
     case CXL_KV_DEL:
@@ -53,8 +58,6 @@ int cxl_kv_decode_request(const struct cxl_msg_hdr *h, const uint8_t *payload,
     case CXL_KV_SET:
         if (h->arg0 > h->len)
             return cxl_fail(CXL_EPROTO, "SET: key length %u past the payload (%u bytes)", h->arg0, h->len);
-        if (h->arg1 & ~CXL_KV_SET_F_EXPIRE)
-            return cxl_fail(CXL_EPROTO, "SET: unknown flags 0x%x", h->arg1);
         if ((h->arg1 & CXL_KV_SET_F_EXPIRE) && (h->arg2 == 0 || h->arg2 > (1ull << 46)))
             return cxl_fail(CXL_EPROTO, "SET: expiry %" PRIu64 " ms out of range", h->arg2);
         r->key = payload;

@@ -109,6 +109,7 @@ int cxl_queue_reserve_slow(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr
     }
     struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_at(q, q->idx);
     *h = (struct cxl_msg_hdr){.seq = q->pos, .len = len};
+    q->reserved = q->pos;
     cxl_queue_advance_(q, n);
     q->stats.msgs++;
     q->stats.bytes += len;

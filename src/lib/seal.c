@@ -117,37 +117,39 @@ static void put_inner(uint8_t *p, const struct cxl_seal_inner *in)
     put64(p + 12, in->arg2);
 }
 
-int cxl_seal_msg(struct cxl_seal *s, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
-                 const void *data, uint32_t len, uint8_t *scratch)
+int cxl_seal_msg(struct cxl_seal *s, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr *slot,
+                 const struct cxl_seal_inner *in, const void *data, uint32_t len, uint8_t *scratch)
 {
     if (!s->ready)
         return cxl_fail(CXL_ECRYPTO, "ring %u: no key to seal with", s->ring);
-    if (h->seq < s->next)
+    if (hdr->seq < s->next)
         return cxl_fail(CXL_ECRYPTO, "ring %u: position %" PRIu64 " was already sealed under this key "
-                        "(queue rewound); the ring must be claimed again", s->ring, h->seq);
-    if (h->len != CXL_SEAL_INNER + len)
-        return cxl_fail(CXL_EINVAL, "seal: message length %u is not %u + %u", h->len, CXL_SEAL_INNER, len);
+                        "(queue rewound); the ring must be claimed again", s->ring, hdr->seq);
+    if (hdr->len != CXL_SEAL_INNER + len)
+        return cxl_fail(CXL_EINVAL, "seal: message length %u is not %u + %u", hdr->len, CXL_SEAL_INNER, len);
     put_inner(scratch, in);
     if (data != scratch + CXL_SEAL_INNER) /* the caller may stage it there itself */
         memcpy(scratch + CXL_SEAL_INNER, data, len);
-    h->flags |= CXL_MSG_F_SEALED;
-    h->epoch = s->epoch;
-    h->op = 0;
-    h->arg0 = h->arg1 = 0;
-    h->arg2 = 0;
+    hdr->flags |= CXL_MSG_F_SEALED;
+    hdr->epoch = s->epoch;
+    hdr->op = 0;
+    hdr->arg0 = hdr->arg1 = 0;
+    hdr->arg2 = 0;
     uint8_t ad[AD_LEN], nonce[24];
-    build_ad(s, h, ad);
-    build_nonce(h->seq, nonce);
-    uint8_t *ct = cxl_msg_payload(h);
+    build_ad(s, hdr, ad);
+    build_nonce(hdr->seq, nonce);
+    uint8_t *ct = cxl_msg_payload(slot);
     unsigned long long taglen;
     if (s->cipher == CXL_CIPHER_AESGCM)
-        crypto_aead_aes256gcm_encrypt_detached_afternm(ct, h->tag, &taglen, scratch, h->len, ad, AD_LEN,
+        crypto_aead_aes256gcm_encrypt_detached_afternm(ct, hdr->tag, &taglen, scratch, hdr->len, ad, AD_LEN,
                                                        NULL, nonce, &s->aes);
     else
-        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(ct, h->tag, &taglen, scratch, h->len, ad,
+        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(ct, hdr->tag, &taglen, scratch, hdr->len, ad,
                                                             AD_LEN, NULL, nonce, s->key);
-    sodium_memzero(scratch, h->len);
-    s->next = h->seq + 1;
+    sodium_memzero(scratch, hdr->len);
+    s->next = hdr->seq + 1;
+    if (slot != hdr) /* the medium only ever receives */
+        memcpy(slot, hdr, sizeof *hdr);
     return 0;
 }
 

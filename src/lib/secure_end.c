@@ -101,12 +101,12 @@ void secure_end_skip(struct secure_end *e, uint64_t next)
         e->open_next = e->open_cur.next = e->open_prev.next = next;
 }
 
-int secure_end_seal(struct secure_end *e, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
-                    const void *data, uint32_t len)
+int secure_end_seal(struct secure_end *e, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr *slot,
+                    const struct cxl_seal_inner *in, const void *data, uint32_t len)
 {
     if (!e->ready)
         return cxl_fail(CXL_ECRYPTO, "ring %u: no keys to seal with", e->ring);
-    int rc = cxl_seal_msg(&e->seal, h, in, data, len, e->seal_buf);
+    int rc = cxl_seal_msg(&e->seal, hdr, slot, in, data, len, e->seal_buf);
     if (rc == 0)
         e->seal_next = e->seal.next;
     return rc;

@@ -58,10 +58,11 @@ void secure_end_skip(struct secure_end *e, uint64_t next);
  * its epoch. */
 int secure_end_open(struct secure_end *e, struct cxl_msg *m);
 
-/* Seal data into the reserved h (its len = CXL_SEAL_INNER + len). data may be
- * secure_end_stage(e), where callers compose a payload in private memory. */
-int secure_end_seal(struct secure_end *e, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
-                    const void *data, uint32_t len);
+/* Seal data into the reserved message slot, from the private header hdr
+ * (see cxl_seal_msg). data may be secure_end_stage(e), where callers compose
+ * a payload in private memory. */
+int secure_end_seal(struct secure_end *e, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr *slot,
+                    const struct cxl_seal_inner *in, const void *data, uint32_t len);
 static inline uint8_t *secure_end_stage(struct secure_end *e)
 {
     return e->seal_buf + CXL_SEAL_INNER;

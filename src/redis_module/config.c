@@ -25,6 +25,27 @@ static int say(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/* user=NAME (every ring) or user.N=NAME (ring N): the Redis ACL user the
+ * ring's requests run as until a connection authenticates otherwise. */
+static int apply_user(struct module_config *c, const char *key, const char *val, char *err, size_t errlen)
+{
+    size_t n = strlen(val);
+    if (n == 0 || n >= CXL_USER_NAME_MAX)
+        return say(err, errlen, "%s: a user name of 1..%d characters", key, CXL_USER_NAME_MAX - 1);
+    for (size_t i = 0; i < n; i++)
+        if (val[i] <= ' ' || val[i] == 0x7f)
+            return say(err, errlen, "%s: '%s' has a blank or control character", key, val);
+    char *dst = c->user;
+    if (key[4] == '.') {
+        uint32_t ring;
+        if (cxl_parse_u32(key, key + 5, 0, CXL_MAX_RINGS - 1, &ring) != 0)
+            return say(err, errlen, "%s: the ring after 'user.' must be 0..%u", key, CXL_MAX_RINGS - 1);
+        dst = c->ring_user[ring];
+    }
+    memcpy(dst, val, n + 1);
+    return 0;
+}
+
 /* One setting by name, from the environment or an argument. */
 static int apply(struct module_config *c, const char *key, const char *val, char *err, size_t errlen)
 {
@@ -73,6 +94,10 @@ static int apply(struct module_config *c, const char *key, const char *val, char
         if (!*val || strlen(val) >= sizeof c->key)
             return say(err, errlen, "%s: '%s' is empty or too long", key, val);
         snprintf(dst, sizeof c->key, "%s", val);
+    } else if (strcmp(key, "user") == 0 || strncmp(key, "user.", 5) == 0) {
+        return apply_user(c, key, val, err, errlen);
+    } else if (strcmp(key, "max_conns") == 0) {
+        rc = cxl_parse_u32(key, val, 1, CXL_KV_MAX_CONN, &c->max_conns);
     } else if (strcmp(key, "serve") == 0) {
         if (strcmp(val, "thread") == 0)
             c->serve = SERVE_THREAD;
@@ -85,7 +110,7 @@ static int apply(struct module_config *c, const char *key, const char *val, char
     } else {
         return say(err, errlen, "unknown argument '%s' (known: path map_size offset rings slot_size "
                    "delay_ns batch max_sleep_us spin_us yield_us node_id numa_node prefault serve secure sec_mgr key "
-                   "crypto key_file)", key);
+                   "crypto key_file user user.N max_conns)", key);
     }
     return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;
 }
@@ -110,6 +135,7 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
     snprintf(c->path, sizeof c->path, "%s", CXL_DEFAULT_PATH);
     c->batch = 64;
     c->max_sleep_us = 1000;
+    c->max_conns = 1024;
     static const char *env[][2] = {
         {"CXL_RING_PATH", "path"},      {"CXL_RING_MAP_SIZE", "map_size"},
         {"CXL_RING_MAP_OFFSET", "offset"}, {"CXL_RING_COUNT", "rings"},

@@ -1,19 +1,27 @@
-/* exec.c - run ring requests inside Redis. GET/SET/DEL use the low-level key
- * API (no command parsing, no reply encoding); CMD runs any command through
- * RedisModule_Call and returns Redis's own RESP bytes. All of it runs with
- * Redis's lock held (thread driver) or on Redis's main thread (event-loop
- * driver), never concurrently with Redis. */
+/* exec.c - run ring requests inside Redis, as the Redis user the request's
+ * connection runs as (identity.c) and after the checks Redis would make for
+ * a TCP client (access.c). GET/SET/DEL use the low-level key API (no command
+ * parsing, no reply encoding); CMD runs any command through RedisModule_Call
+ * with ACL checks as that user and returns Redis's own RESP bytes. All of it
+ * runs with Redis's lock held (thread driver) or on Redis's main thread
+ * (event-loop driver), never concurrently with Redis. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "module.h"
 
 #define WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
-#define MAX_STACK_ARGS 64
+#define MAX_NAME 64      /* longest command name */
+#define CALL_B_MAX 16    /* arguments passed as C buffers (see call_command) */
 
 struct executor {
     RedisModuleCtx *ctx; /* detached thread-safe context: our fake client */
     int take_lock;
+    struct identity *id;
+    const char **arg_ptr; /* the current CMD's arguments (pointers into the request) */
+    size_t *arg_len;
+    uint32_t arg_cap;
 };
 
 static void lock(void *ud)
@@ -28,9 +36,10 @@ static void unlock(void *ud)
     rm.ThreadSafeContextUnlock(e->ctx);
 }
 
-static void exec_get(struct executor *e, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
+/* --- fast paths ------------------------------------------------------------------ */
+
+static void exec_get(struct executor *e, RedisModuleString *name, struct cxl_kv_reply *rp)
 {
-    RedisModuleString *name = rm.CreateString(e->ctx, (const char *)r->key, r->klen);
     RedisModuleKey *k = rm.OpenKey(e->ctx, name, RM_READ);
     int type = rm.KeyType(k);
     if (type == RM_KEYTYPE_EMPTY) {
@@ -46,7 +55,6 @@ static void exec_get(struct executor *e, const struct cxl_kv_request *r, struct 
         cxl_kv_reply_error(rp, WRONGTYPE);
     }
     rm.CloseKey(k);
-    rm.FreeString(e->ctx, name);
 }
 
 /* The value written straight into the key's string: StringTruncate creates
@@ -74,9 +82,9 @@ static int set_value(struct executor *e, RedisModuleKey *k, const struct cxl_kv_
     return rc;
 }
 
-static void exec_set(struct executor *e, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
+static void exec_set(struct executor *e, RedisModuleString *name, const struct cxl_kv_request *r,
+                     struct cxl_kv_reply *rp)
 {
-    RedisModuleString *name = rm.CreateString(e->ctx, (const char *)r->key, r->klen);
     RedisModuleKey *k = rm.OpenKey(e->ctx, name, RM_READ | RM_WRITE);
     if (set_value(e, k, r) != 0)
         cxl_kv_reply_error(rp, "ERR SET failed");
@@ -85,85 +93,244 @@ static void exec_set(struct executor *e, const struct cxl_kv_request *r, struct 
     else
         cxl_kv_reply(rp, CXL_KV_OK, "", 0);
     rm.CloseKey(k);
-    rm.FreeString(e->ctx, name);
 }
 
-static void exec_del(struct executor *e, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
+static void exec_del(struct executor *e, RedisModuleString *name, struct cxl_kv_reply *rp)
 {
-    RedisModuleString *name = rm.CreateString(e->ctx, (const char *)r->key, r->klen);
     RedisModuleKey *k = rm.OpenKey(e->ctx, name, RM_READ | RM_WRITE);
     int existed = rm.KeyType(k) != RM_KEYTYPE_EMPTY;
     if (existed)
         rm.DeleteKey(k);
     cxl_kv_reply_int(rp, existed);
     rm.CloseKey(k);
+}
+
+static void exec_key_op(struct executor *e, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
+{
+    RedisModuleString *user;
+    if (!identity_who(e->id, r, &user)) {
+        cxl_kv_reply_error(rp, "%s", identity_noauth_text());
+        return;
+    }
+    char text[200];
+    RedisModuleString *name = rm.CreateString(e->ctx, (const char *)r->key, r->klen);
+    const char *refused = access_fast_path(user, r->op, name, text, sizeof text);
+    if (refused)
+        cxl_kv_reply_error(rp, "%s", refused);
+    else if (r->op == CXL_KV_GET)
+        exec_get(e, name, rp);
+    else if (r->op == CXL_KV_SET)
+        exec_set(e, name, r, rp);
+    else
+        exec_del(e, name, rp);
     rm.FreeString(e->ctx, name);
 }
 
-/* Any command: argv[0] is the name; flags: '!' propagate to AOF/replicas like
- * a client command, 'E' return errors as replies, 'v' an argv array. */
-static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
+/* --- any command ------------------------------------------------------------------ */
+
+/* The request's arguments as pointers and lengths (into the request). */
+static int split_args(struct executor *e, const struct cxl_kv_request *r, struct cmd_args *a)
 {
-    RedisModuleString *stack[MAX_STACK_ARGS];
-    RedisModuleString **argv = r->argc <= MAX_STACK_ARGS ? stack : malloc(r->argc * sizeof *argv);
-    if (!argv) {
-        cxl_kv_reply_error(rp, "ERR out of memory for %u arguments", r->argc);
-        return;
+    if (r->argc > e->arg_cap) {
+        const char **p = realloc(e->arg_ptr, r->argc * sizeof *p);
+        if (p)
+            e->arg_ptr = p;
+        size_t *l = p ? realloc(e->arg_len, r->argc * sizeof *l) : NULL;
+        if (!l)
+            return cxl_fail(CXL_ESYS, "out of memory for %u arguments", r->argc);
+        e->arg_len = l;
+        e->arg_cap = r->argc;
     }
-    char name[64];
     struct cxl_kv_args it;
     cxl_kv_args_init(&it, r);
-    uint32_t n = 0, len;
     const uint8_t *arg;
+    uint32_t n = 0, len;
     int rc;
-    while ((rc = cxl_kv_args_next(&it, &arg, &len)) == 1)
-        argv[n++] = rm.CreateString(e->ctx, (const char *)arg, len);
-    if (rc < 0 || n != r->argc) {
-        cxl_kv_reply_error(rp, "ERR protocol: %s", rc < 0 ? cxl_last_error() : "argument count changed");
-    } else {
-        size_t nlen;
-        const char *p = rm.StringPtrLen(argv[0], &nlen);
-        if (nlen == 0 || nlen >= sizeof name || memchr(p, '\0', nlen)) {
-            cxl_kv_reply_error(rp, "ERR unknown command '%.*s'", (int)(nlen < 60 ? nlen : 60), p);
-        } else {
-            memcpy(name, p, nlen);
-            name[nlen] = '\0';
-            RedisModuleCallReply *reply = rm.Call(e->ctx, name, "!Ev", argv + 1, (size_t)(n - 1));
-            size_t plen = 0;
-            const char *proto = reply ? rm.CallReplyProto(reply, &plen) : NULL;
-            if (proto && plen <= UINT32_MAX)
-                cxl_kv_reply(rp, CXL_KV_REPLY, proto, (uint32_t)plen);
-            else
-                cxl_kv_reply_error(rp, "ERR command '%s' could not be run", name);
-            if (reply)
-                rm.FreeCallReply(reply);
-        }
+    while ((rc = cxl_kv_args_next(&it, &arg, &len)) == 1 && n < r->argc) {
+        e->arg_ptr[n] = (const char *)arg;
+        e->arg_len[n++] = len;
     }
+    if (rc < 0)
+        return rc;
+    if (n != r->argc)
+        return cxl_fail(CXL_EPROTO, "argument count changed");
+    *a = (struct cmd_args){.argc = n, .ptr = e->arg_ptr, .len = e->arg_len};
+    return 0;
+}
+
+/* RedisModule_Call with the arguments as C buffers ('b'): Redis makes its
+ * own string objects of them, which commands may then encode compactly
+ * (SET k 1 stores an integer, as over TCP); strings passed as objects ('v')
+ * are shared with us and stay raw. Up to CALL_B_MAX arguments; more go as
+ * objects. */
+#define B1 p[0], l[0]
+#define B2 B1, p[1], l[1]
+#define B3 B2, p[2], l[2]
+#define B4 B3, p[3], l[3]
+#define B5 B4, p[4], l[4]
+#define B6 B5, p[5], l[5]
+#define B7 B6, p[6], l[6]
+#define B8 B7, p[7], l[7]
+#define B9 B8, p[8], l[8]
+#define B10 B9, p[9], l[9]
+#define B11 B10, p[10], l[10]
+#define B12 B11, p[11], l[11]
+#define B13 B12, p[12], l[12]
+#define B14 B13, p[13], l[13]
+#define B15 B14, p[14], l[14]
+#define B16 B15, p[15], l[15]
+
+static RedisModuleCallReply *call_objects(RedisModuleCtx *ctx, const char *name, const char *flags,
+                                          const struct cmd_args *a)
+{
+    uint32_t n = a->argc - 1;
+    RedisModuleString **v = malloc(n * sizeof *v);
+    if (!v)
+        return NULL;
     for (uint32_t i = 0; i < n; i++)
-        rm.FreeString(e->ctx, argv[i]);
-    if (argv != stack)
-        free(argv);
+        v[i] = rm.CreateString(ctx, a->ptr[i + 1], a->len[i + 1]);
+    char fmt[16];
+    snprintf(fmt, sizeof fmt, "%sv", flags);
+    RedisModuleCallReply *reply = rm.Call(ctx, name, fmt, v, (size_t)n);
+    for (uint32_t i = 0; i < n; i++)
+        rm.FreeString(ctx, v[i]);
+    free(v);
+    return reply;
+}
+
+static RedisModuleCallReply *call_command(RedisModuleCtx *ctx, const char *name, const char *flags,
+                                          const struct cmd_args *a)
+{
+    uint32_t n = a->argc - 1;
+    if (n > CALL_B_MAX)
+        return call_objects(ctx, name, flags, a);
+    char fmt[16 + CALL_B_MAX];
+    size_t nf = strlen(flags);
+    memcpy(fmt, flags, nf);
+    memset(fmt + nf, 'b', n);
+    fmt[nf + n] = '\0';
+    const char *const *p = a->ptr + 1;
+    const size_t *l = a->len + 1;
+    switch (n) {
+    case 0: return rm.Call(ctx, name, fmt);
+    case 1: return rm.Call(ctx, name, fmt, B1);
+    case 2: return rm.Call(ctx, name, fmt, B2);
+    case 3: return rm.Call(ctx, name, fmt, B3);
+    case 4: return rm.Call(ctx, name, fmt, B4);
+    case 5: return rm.Call(ctx, name, fmt, B5);
+    case 6: return rm.Call(ctx, name, fmt, B6);
+    case 7: return rm.Call(ctx, name, fmt, B7);
+    case 8: return rm.Call(ctx, name, fmt, B8);
+    case 9: return rm.Call(ctx, name, fmt, B9);
+    case 10: return rm.Call(ctx, name, fmt, B10);
+    case 11: return rm.Call(ctx, name, fmt, B11);
+    case 12: return rm.Call(ctx, name, fmt, B12);
+    case 13: return rm.Call(ctx, name, fmt, B13);
+    case 14: return rm.Call(ctx, name, fmt, B14);
+    case 15: return rm.Call(ctx, name, fmt, B15);
+    default: return rm.Call(ctx, name, fmt, B16);
+    }
+}
+
+/* Redis's reply, or the refusal RedisModule_Call made in Redis's TCP words. */
+static void reply_with(struct executor *e, RedisModuleCallReply *reply, RedisModuleString *user,
+                       const struct cmd_args *a, struct cxl_kv_reply *rp)
+{
+    size_t plen = 0;
+    const char *proto = reply ? rm.CallReplyProto(reply, &plen) : NULL;
+    char text[200];
+    const char *refusal = proto && plen && proto[0] == '-'
+                              ? access_call_refusal(e->ctx, proto, plen, user, a, text, sizeof text)
+                              : NULL;
+    if (refusal)
+        cxl_kv_reply_error(rp, "%s", refusal);
+    else if (proto && plen <= UINT32_MAX)
+        cxl_kv_reply(rp, CXL_KV_REPLY, proto, (uint32_t)plen);
+    else
+        cxl_kv_reply_error(rp, "ERR command '%.*s' could not be run", (int)(a->len[0] < 60 ? a->len[0] : 60),
+                           a->ptr[0]);
+}
+
+/* Any command, as user: '!' propagate to AOF/replicas like a client command,
+ * 'E' errors as replies, 'C' ACL checks as the context's user, 'M' deny-oom
+ * when maxmemory has no eviction policy, 'W' no writes on a read-only
+ * replica. */
+static void run_as(struct executor *e, const char *name, RedisModuleString *user, const struct cmd_args *a,
+                   struct cxl_kv_reply *rp)
+{
+    size_t ulen;
+    const char *u = rm.StringPtrLen(user, &ulen);
+    char text[200];
+    if (rm.AuthenticateClientWithACLUser(e->ctx, u, ulen, NULL, NULL, NULL) != RM_OK) {
+        cxl_kv_reply_error(rp, "%s", access_no_user(user, text, sizeof text));
+        return;
+    }
+    char flags[8] = "!EC";
+    if (access_state.deny_oom)
+        strcat(flags, "M");
+    if (access_state.readonly_replica)
+        strcat(flags, "W");
+    RedisModuleCallReply *reply = call_command(e->ctx, name, flags, a);
+    reply_with(e, reply, user, a, rp);
+    if (reply)
+        rm.FreeCallReply(reply);
+    /* the command may have deleted the user: never keep pointing at it */
+    rm.AuthenticateClientWithACLUser(e->ctx, "default", 7, NULL, NULL, NULL);
+}
+
+static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
+{
+    struct cmd_args a;
+    if (split_args(e, r, &a) != 0) {
+        cxl_kv_reply_error(rp, "ERR protocol: %s", cxl_last_error());
+        return;
+    }
+    if (identity_command(e->id, r, &a, rp)) /* AUTH, HELLO, RESET */
+        return;
+    char name[MAX_NAME];
+    if (a.len[0] == 0 || a.len[0] >= sizeof name || memchr(a.ptr[0], '\0', a.len[0])) {
+        cxl_kv_reply_error(rp, "ERR unknown command '%.*s'", (int)(a.len[0] < 60 ? a.len[0] : 60), a.ptr[0]);
+        return;
+    }
+    memcpy(name, a.ptr[0], a.len[0]);
+    name[a.len[0]] = '\0';
+    RedisModuleString *user;
+    char text[400];
+    if (!identity_who(e->id, r, &user))
+        cxl_kv_reply_error(rp, "%s", identity_noauth_text());
+    else if (access_protected(&a, text, sizeof text))
+        cxl_kv_reply_error(rp, "%s", text);
+    else
+        run_as(e, name, user, &a, rp);
 }
 
 static void execute(void *ud, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
 {
     struct executor *e = ud;
+    access_refresh(e->ctx, 0);
     switch (r->op) {
-    case CXL_KV_GET: exec_get(e, r, rp); break;
-    case CXL_KV_SET: exec_set(e, r, rp); break;
-    case CXL_KV_DEL: exec_del(e, r, rp); break;
+    case CXL_KV_GET:
+    case CXL_KV_SET:
+    case CXL_KV_DEL: exec_key_op(e, r, rp); break;
     case CXL_KV_CMD: exec_cmd(e, r, rp); break;
     default: cxl_kv_reply_error(rp, "ERR unknown op %u", r->op); break;
     }
 }
 
-struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock)
+struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock, const struct module_config *c,
+                                 uint32_t rings)
 {
     struct executor *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->ctx = rm.GetDetachedThreadSafeContext(load_ctx);
     e->take_lock = take_lock;
+    e->id = identity_create(e->ctx, c, rings);
+    if (!e->id) {
+        executor_destroy(e);
+        return NULL;
+    }
+    access_init(e->ctx);
     return e;
 }
 
@@ -171,7 +338,11 @@ void executor_destroy(struct executor *e)
 {
     if (!e)
         return;
+    identity_destroy(e->id);
+    access_fini(e->ctx);
     rm.FreeThreadSafeContext(e->ctx);
+    free(e->arg_ptr);
+    free(e->arg_len);
     free(e);
 }
 

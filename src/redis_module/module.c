@@ -41,7 +41,8 @@ static int open_rings(RedisModuleCtx *ctx)
     if (keys_start(c, cxl_layout_geometry(cxl_mod.layout)->ring_count, &cxl_mod.keys,
                    &cxl_mod.refresher, err, sizeof err) != 0)
         return refuse(ctx, "keys", err);
-    cxl_mod.exec = executor_create(ctx, c->serve != SERVE_EVENTLOOP);
+    cxl_mod.exec = executor_create(ctx, c->serve != SERVE_EVENTLOOP, c,
+                                   cxl_layout_geometry(cxl_mod.layout)->ring_count);
     if (!cxl_mod.exec)
         return refuse(ctx, "executor", "out of memory");
     struct cxl_kv_executor ex = executor_callbacks(cxl_mod.exec);
@@ -51,6 +52,21 @@ static int open_rings(RedisModuleCtx *ctx)
     if (cxl_kv_server_create(cxl_mod.layout, &sc, &ex, &cxl_mod.server) != 0)
         return refuse(ctx, "server", cxl_last_error());
     return RM_OK;
+}
+
+/* Who the rings' requests run as, said once at load (docs/SERVER.md, "Rights"). */
+static void log_rights(RedisModuleCtx *ctx)
+{
+    const struct module_config *c = &cxl_mod.cfg;
+    int named = c->user[0] != 0;
+    for (uint32_t i = 0; i < CXL_MAX_RINGS && !named; i++)
+        named = c->ring_user[i][0] != 0;
+    if (!access_state.auth_required && !named)
+        rm.Log(ctx, "warning", "cxl ring: Redis requires no authentication and no user= is named: any process "
+               "that can map the medium can act as Redis's default user on every ring");
+    else if (access_state.auth_required)
+        rm.Log(ctx, "notice", "cxl ring: Redis requires authentication: a ring connection without a named "
+               "user answers NOAUTH until it authenticates");
 }
 
 static void log_enabled(RedisModuleCtx *ctx)
@@ -89,6 +105,7 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     if (driver_start(ctx, cxl_mod.cfg.serve, cxl_mod.server, &cxl_mod.driver, err, sizeof err) != 0)
         return refuse(ctx, "driver", err);
     log_enabled(ctx);
+    log_rights(ctx);
     return RM_OK;
 }
 

@@ -13,6 +13,8 @@
 #include "cxl/ring.h"
 #include "rm_api.h"
 
+#define CXL_USER_NAME_MAX 128 /* longest ACL user name in the module's arguments, + 1 */
+
 enum serve_mode { SERVE_THREAD = 0, SERVE_EVENTLOOP = 1, SERVE_THREAD_ONLY = 2 };
 
 struct module_config {
@@ -30,6 +32,9 @@ struct module_config {
     char sec_mgr[256];     /* secure: HOST:PORT of cxl_sec_mgr */
     char key[256];         /* secure: this node's key file */
     char key_file[256];    /* crypto: the shared secret file */
+    char user[CXL_USER_NAME_MAX];                  /* user=: every ring's Redis ACL user */
+    char ring_user[CXL_MAX_RINGS][CXL_USER_NAME_MAX]; /* user.N=: ring N's (over user=) */
+    uint32_t max_conns;    /* connections per ring with their own identity (a gateway's clients) */
 };
 
 /* Parse "key=value" module arguments over the CXL_RING_* environment
@@ -38,11 +43,56 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
                  size_t errlen);
 const char *serve_mode_name(enum serve_mode m);
 
-/* The executor: GET/SET/DEL on the key API, CMD through RedisModule_Call. */
+/* The executor: GET/SET/DEL on the key API, CMD through RedisModule_Call,
+ * each as its connection's Redis user (exec.c). */
 struct executor;
-struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock);
+struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock, const struct module_config *c,
+                                 uint32_t rings);
 void executor_destroy(struct executor *e);
 struct cxl_kv_executor executor_callbacks(struct executor *e);
+
+/* A CMD request's arguments (pointers into the request). */
+struct cmd_args {
+    uint32_t argc;
+    const char **ptr;
+    size_t *len;
+};
+
+/* Who a request runs as (identity.c). identity_who: 1 = *user is the
+ * Redis user the request's connection runs as; 0 = not authenticated
+ * (answer identity_noauth_text()). identity_command: AUTH, HELLO and RESET
+ * on the request's connection; 1 if it was one of them (answered). */
+struct identity;
+struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config *c, uint32_t rings);
+void identity_destroy(struct identity *id);
+int identity_who(struct identity *id, const struct cxl_kv_request *req, RedisModuleString **user);
+const char *identity_noauth_text(void);
+int identity_command(struct identity *id, const struct cxl_kv_request *req, const struct cmd_args *a,
+                     struct cxl_kv_reply *rp);
+
+/* The checks Redis makes for a TCP client that RedisModule_Call does not
+ * (access.c). What they depend on, read from Redis at most once a second. */
+struct access_state {
+    long long checked_ms;
+    int auth_required;    /* the default user has a password or is off */
+    int debug_allowed, module_allowed; /* enable-debug-command / enable-module-command yes */
+    int readonly_replica; /* writes refused */
+    int deny_oom;         /* maxmemory set without an eviction policy */
+};
+extern struct access_state access_state;
+void access_init(RedisModuleCtx *ctx);
+void access_fini(RedisModuleCtx *ctx);
+void access_refresh(RedisModuleCtx *ctx, int force);
+/* DEBUG / MODULE refused: 1 with Redis's text in text. */
+int access_protected(const struct cmd_args *a, char *text, size_t cap);
+/* GET/SET/DEL of key as user: NULL when allowed, else Redis's error text. */
+const char *access_fast_path(RedisModuleString *user, uint16_t op, RedisModuleString *key, char *text,
+                             size_t cap);
+const char *access_no_user(RedisModuleString *user, char *text, size_t cap);
+/* A refusal RedisModule_Call made (err = its error reply), in the words
+ * Redis uses for a TCP client; NULL if err is not one. */
+const char *access_call_refusal(RedisModuleCtx *ctx, const char *err, size_t len, RedisModuleString *user,
+                                const struct cmd_args *a, char *text, size_t cap);
 
 /* Keys of a secure ring: fetched at load, refreshed by a thread (keys.c). */
 struct keys_refresher;

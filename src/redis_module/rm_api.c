@@ -19,7 +19,11 @@ int rm_api_load(RedisModuleCtx *ctx, const char **missing)
         ENTRY(ThreadSafeContextLock), ENTRY(ThreadSafeContextUnlock), ENTRY(ReplyWithArray),
         ENTRY(ReplyWithLongLong), ENTRY(ReplyWithSimpleString), ENTRY(ReplyWithStringBuffer),
         ENTRY(ReplyWithError), ENTRY(WrongArity), ENTRY(EventLoopAdd), ENTRY(EventLoopDel),
-        ENTRY(SubscribeToServerEvent),
+        ENTRY(SubscribeToServerEvent), ENTRY(CallReplyType), ENTRY(CallReplyLength),
+        ENTRY(CallReplyArrayElement), ENTRY(CallReplyStringPtr), ENTRY(GetModuleUserFromUserName),
+        ENTRY(FreeModuleUser), ENTRY(ACLCheckCommandPermissions), ENTRY(ACLCheckKeyPermissions),
+        ENTRY(AuthenticateClientWithACLUser), ENTRY(GetContextFlags), ENTRY(GetServerVersion),
+        ENTRY(GetUsedMemoryRatio), ENTRY(Milliseconds),
     };
     /* The context's first word is Redis's lookup function. */
     int (*get_api)(const char *, void *) = (int (*)(const char *, void *))((void **)ctx)[0];

@@ -16,6 +16,8 @@ typedef struct RedisModuleCtx RedisModuleCtx;
 typedef struct RedisModuleString RedisModuleString;
 typedef struct RedisModuleKey RedisModuleKey;
 typedef struct RedisModuleCallReply RedisModuleCallReply;
+typedef struct RedisModuleUser RedisModuleUser;
+typedef void (*rm_user_changed_fn)(uint64_t client_id, void *privdata);
 
 typedef int (*rm_cmd_fn)(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
 typedef void (*rm_eventloop_fn)(int fd, void *user_data, int mask);
@@ -36,7 +38,19 @@ typedef void (*rm_event_fn)(RedisModuleCtx *ctx, struct rm_event e, uint64_t sub
 #define RM_KEYTYPE_EMPTY 0
 #define RM_KEYTYPE_STRING 1
 #define RM_NO_EXPIRE -1
+#define RM_REPLY_STRING 0
 #define RM_REPLY_ERROR 1
+#define RM_REPLY_INTEGER 2
+#define RM_REPLY_ARRAY 3
+#define RM_CTX_FLAGS_SLAVE (1 << 3)
+#define RM_CTX_FLAGS_READONLY (1 << 4)
+#define RM_CTX_FLAGS_CLUSTER (1 << 5)
+#define RM_CTX_FLAGS_MAXMEMORY (1 << 8)
+#define RM_CTX_FLAGS_EVICT (1 << 9)
+#define RM_CMD_KEY_ACCESS (1ULL << 4)
+#define RM_CMD_KEY_UPDATE (1ULL << 5)
+#define RM_CMD_KEY_INSERT (1ULL << 6)
+#define RM_CMD_KEY_DELETE (1ULL << 7)
 #define RM_EVENTLOOP_READABLE 1
 #define RM_EVENT_EVENTLOOP 15          /* server event: the event loop */
 #define RM_SUBEVENT_BEFORE_SLEEP 0
@@ -76,6 +90,23 @@ struct rm_api {
     int (*EventLoopAdd)(int fd, int mask, rm_eventloop_fn fn, void *user_data);
     int (*EventLoopDel)(int fd, int mask);
     int (*SubscribeToServerEvent)(RedisModuleCtx *ctx, struct rm_event e, rm_event_fn fn);
+    /* replies of internal calls */
+    int (*CallReplyType)(RedisModuleCallReply *reply);
+    size_t (*CallReplyLength)(RedisModuleCallReply *reply);
+    RedisModuleCallReply *(*CallReplyArrayElement)(RedisModuleCallReply *reply, size_t idx);
+    const char *(*CallReplyStringPtr)(RedisModuleCallReply *reply, size_t *len);
+    /* ACL users: who a ring request runs as */
+    RedisModuleUser *(*GetModuleUserFromUserName)(RedisModuleString *name);
+    void (*FreeModuleUser)(RedisModuleUser *user);
+    int (*ACLCheckCommandPermissions)(RedisModuleUser *user, RedisModuleString **argv, int argc);
+    int (*ACLCheckKeyPermissions)(RedisModuleUser *user, RedisModuleString *key, int flags);
+    int (*AuthenticateClientWithACLUser)(RedisModuleCtx *ctx, const char *name, size_t len,
+                                         rm_user_changed_fn callback, void *privdata, uint64_t *client_id);
+    /* the server's state */
+    int (*GetContextFlags)(RedisModuleCtx *ctx);
+    int (*GetServerVersion)(void);
+    float (*GetUsedMemoryRatio)(void);
+    long long (*Milliseconds)(void);
 };
 
 extern struct rm_api rm;

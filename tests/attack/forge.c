@@ -38,7 +38,7 @@ static void seal_set(uint8_t *msg, struct cxl_seal *s, uint64_t pos, uint32_t se
     h->ref = pos;
     struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = klen};
     s->next = 0;
-    cxl_seal_msg(s, h, &in, data, klen + vlen, scratch);
+    cxl_seal_msg(s, h, h, &in, data, klen + vlen, scratch);
 }
 
 /* A sealed GET answer carrying a value of the honest format: accepted, it
@@ -56,7 +56,7 @@ static void seal_answer(uint8_t *msg, struct cxl_seal *s, uint64_t pos, uint64_t
     h->ref = ref;
     struct cxl_seal_inner in = {.op = CXL_KV_OK};
     s->next = 0;
-    cxl_seal_msg(s, h, &in, data, VAL_LEN, scratch);
+    cxl_seal_msg(s, h, h, &in, data, VAL_LEN, scratch);
 }
 
 /* The forged SET under f's region key, for ring f->ring's coordinates

@@ -1,0 +1,229 @@
+/* access.c - the checks Redis makes for a TCP client before it runs a
+ * command, and that RedisModule_Call does not make, applied to every ring
+ * request (docs/SERVER.md, "Rights"): protected commands (DEBUG and MODULE,
+ * as enable-debug-command / enable-module-command say; a ring client counts
+ * as a remote connection), ACL permissions on the fast paths with Redis's
+ * own NOPERM texts, the ACL texts of commands refused inside
+ * RedisModule_Call, writes on a read-only replica, and deny-oom when
+ * maxmemory is reached without an eviction policy. What these depend on (the
+ * configuration, the default user's password state, the role) is read from
+ * Redis at load and again at most once per ACCESS_REFRESH_MS. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "module.h"
+
+#define ACCESS_REFRESH_MS 1000
+
+static const char NOPERM_KEYS[] = "NOPERM this user has no permissions to access one of the keys used as arguments";
+static const char READONLY_TEXT[] = "READONLY You can't write against a read only replica.";
+static const char OOM_TEXT[] = "OOM command not allowed when used memory > 'maxmemory'.";
+
+struct access_state access_state;
+
+/* --- what the checks depend on ------------------------------------------------- */
+
+/* CONFIG GET name -> "yes" */
+static int config_is_yes(RedisModuleCtx *ctx, const char *name)
+{
+    RedisModuleCallReply *r = rm.Call(ctx, "CONFIG", "cc", "GET", name);
+    int yes = 0;
+    if (r && rm.CallReplyType(r) == RM_REPLY_ARRAY && rm.CallReplyLength(r) == 2) {
+        size_t n;
+        const char *v = rm.CallReplyStringPtr(rm.CallReplyArrayElement(r, 1), &n);
+        yes = v && n == 3 && strncasecmp(v, "yes", 3) == 0;
+    }
+    if (r)
+        rm.FreeCallReply(r);
+    return yes;
+}
+
+/* Does Redis make a new connection authenticate? As authRequired() says for
+ * a client that has not: when the default user has a password or is off. */
+static int default_user_needs_auth(RedisModuleCtx *ctx)
+{
+    RedisModuleCallReply *r = rm.Call(ctx, "ACL", "cc", "GETUSER", "default");
+    int on = 0, nopass = 0;
+    size_t n = r && rm.CallReplyType(r) == RM_REPLY_ARRAY ? rm.CallReplyLength(r) : 0;
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        size_t klen;
+        const char *k = rm.CallReplyStringPtr(rm.CallReplyArrayElement(r, i), &klen);
+        if (!k || klen != 5 || memcmp(k, "flags", 5) != 0)
+            continue;
+        RedisModuleCallReply *flags = rm.CallReplyArrayElement(r, i + 1);
+        for (size_t j = 0; j < rm.CallReplyLength(flags); j++) {
+            size_t flen;
+            const char *f = rm.CallReplyStringPtr(rm.CallReplyArrayElement(flags, j), &flen);
+            on |= f && flen == 2 && memcmp(f, "on", 2) == 0;
+            nopass |= f && flen == 6 && memcmp(f, "nopass", 6) == 0;
+        }
+    }
+    if (r)
+        rm.FreeCallReply(r);
+    return !(on && nopass); /* no answer at all: fail closed */
+}
+
+void access_refresh(RedisModuleCtx *ctx, int force)
+{
+    long long now = rm.Milliseconds();
+    struct access_state *a = &access_state;
+    if (!force && now - a->checked_ms < ACCESS_REFRESH_MS)
+        return;
+    a->checked_ms = now;
+    a->auth_required = default_user_needs_auth(ctx);
+    int flags = rm.GetContextFlags(ctx);
+    a->readonly_replica = (flags & RM_CTX_FLAGS_SLAVE) && (flags & RM_CTX_FLAGS_READONLY);
+    a->deny_oom = (flags & RM_CTX_FLAGS_MAXMEMORY) && !(flags & RM_CTX_FLAGS_EVICT);
+    if (force) { /* immutable settings: read once */
+        a->debug_allowed = config_is_yes(ctx, "enable-debug-command");
+        a->module_allowed = config_is_yes(ctx, "enable-module-command");
+    }
+}
+
+/* --- protected commands ------------------------------------------------------------- */
+
+/* DEBUG, and the subcommands of MODULE that load or unload code (Redis 7.0
+ * flags those "protected"; MODULE LIST is not). */
+
+int access_protected(const struct cmd_args *a, char *text, size_t cap)
+{
+    static const char *module_protected[] = {"load", "loadex", "unload", NULL};
+    int debug = a->len[0] == 5 && strncasecmp(a->ptr[0], "debug", 5) == 0;
+    int module = a->len[0] == 6 && strncasecmp(a->ptr[0], "module", 6) == 0 && a->argc > 1;
+    for (int i = 0; module && module_protected[i]; i++)
+        if (a->len[1] == strlen(module_protected[i]) && strncasecmp(a->ptr[1], module_protected[i], a->len[1]) == 0)
+            module = 2;
+    if (!debug && module != 2)
+        return 0;
+    if (debug ? access_state.debug_allowed : access_state.module_allowed)
+        return 0;
+    snprintf(text, cap, "ERR %s command not allowed. If the %s option is set to \"local\", you can run it "
+             "from a local connection, otherwise you need to set this option in the configuration file, "
+             "and then restart the server.", debug ? "DEBUG" : "MODULE",
+             debug ? "enable-debug-command" : "enable-module-command");
+    return 1;
+}
+
+/* --- fast paths ------------------------------------------------------------------------ */
+
+static RedisModuleString *cmd_name[4];
+static RedisModuleString *empty_value;
+
+void access_init(RedisModuleCtx *ctx)
+{
+    static const char *names[] = {NULL, "GET", "SET", "DEL"};
+    for (int i = 1; i < 4; i++)
+        cmd_name[i] = rm.CreateString(ctx, names[i], 3);
+    empty_value = rm.CreateString(ctx, "", 0);
+    access_refresh(ctx, 1);
+}
+
+void access_fini(RedisModuleCtx *ctx)
+{
+    for (int i = 1; i < 4; i++)
+        if (cmd_name[i])
+            rm.FreeString(ctx, cmd_name[i]);
+    if (empty_value)
+        rm.FreeString(ctx, empty_value);
+    memset(cmd_name, 0, sizeof cmd_name);
+    empty_value = NULL;
+}
+
+/* GET/SET/DEL of key as user (user name: RedisModuleString). NULL when
+ * allowed, else the error text (as Redis answers a TCP client). */
+const char *access_fast_path(RedisModuleString *user_name, uint16_t op, RedisModuleString *key,
+                             char *text, size_t cap)
+{
+    int write = op != CXL_KV_GET;
+    if (write && access_state.readonly_replica)
+        return READONLY_TEXT;
+    if (op == CXL_KV_SET && access_state.deny_oom && rm.GetUsedMemoryRatio() > 1.0f)
+        return OOM_TEXT;
+    RedisModuleUser *u = rm.GetModuleUserFromUserName(user_name);
+    if (!u)
+        return access_no_user(user_name, text, cap);
+    RedisModuleString *argv[3] = {cmd_name[op], key, empty_value};
+    const char *why = NULL;
+    if (rm.ACLCheckCommandPermissions(u, argv, op == CXL_KV_SET ? 3 : 2) != RM_OK) {
+        int kflags = op == CXL_KV_GET ? RM_CMD_KEY_ACCESS
+                     : op == CXL_KV_SET ? RM_CMD_KEY_UPDATE | RM_CMD_KEY_INSERT : RM_CMD_KEY_DELETE;
+        if (rm.ACLCheckKeyPermissions(u, key, kflags) != RM_OK) {
+            why = NOPERM_KEYS;
+        } else {
+            snprintf(text, cap, "NOPERM this user has no permissions to run the '%s' command",
+                     op == CXL_KV_GET ? "get" : op == CXL_KV_SET ? "set" : "del");
+            why = text;
+        }
+    }
+    rm.FreeModuleUser(u);
+    return why;
+}
+
+const char *access_no_user(RedisModuleString *user_name, char *text, size_t cap)
+{
+    size_t n;
+    const char *p = rm.StringPtrLen(user_name, &n);
+    snprintf(text, cap, "NOAUTH the ACL user '%.*s' this ring connection runs as does not exist or is "
+             "disabled", (int)(n > 64 ? 64 : n), p);
+    return text;
+}
+
+/* --- texts of refusals inside RedisModule_Call ------------------------------------------- */
+
+/* ACL DRYRUN says why user may not run a command: "This user has no
+ * permissions to run the 'x' command" / "... access the 'k' key" / "... the
+ * 'c' channel". Redis answers a TCP client with the command's full name, or
+ * without naming the key or channel. */
+static int ends_quote(const char *q2, const char *end, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(end - q2) >= n && memcmp(q2, word, n) == 0;
+}
+
+static const char *denial_text(RedisModuleCtx *ctx, RedisModuleString *user_name, const struct cmd_args *a,
+                               char *text, size_t cap)
+{
+    RedisModuleString **dry = malloc(((size_t)a->argc + 2) * sizeof *dry);
+    if (!dry)
+        return NOPERM_KEYS;
+    dry[0] = rm.CreateString(ctx, "DRYRUN", 6);
+    dry[1] = user_name;
+    for (uint32_t i = 0; i < a->argc; i++)
+        dry[i + 2] = rm.CreateString(ctx, a->ptr[i], a->len[i]);
+    RedisModuleCallReply *r = rm.Call(ctx, "ACL", "v", dry, (size_t)a->argc + 2);
+    rm.FreeString(ctx, dry[0]);
+    for (uint32_t i = 0; i < a->argc; i++)
+        rm.FreeString(ctx, dry[i + 2]);
+    free(dry);
+    size_t n = 0;
+    const char *why = r && rm.CallReplyType(r) == RM_REPLY_STRING ? rm.CallReplyStringPtr(r, &n) : NULL;
+    const char *end = why ? why + n : NULL;
+    const char *q1 = why ? memchr(why, '\'', n) : NULL;
+    const char *q2 = q1 ? memchr(q1 + 1, '\'', (size_t)(end - q1 - 1)) : NULL;
+    const char *out = NOPERM_KEYS;
+    if (q2 && ends_quote(q2, end, "' command")) {
+        int len = (int)(q2 - q1 - 1);
+        snprintf(text, cap, "NOPERM this user has no permissions to run the '%.*s' command", len > 100 ? 100 : len,
+                 q1 + 1);
+        out = text;
+    } else if (q2 && ends_quote(q2, end, "' channel")) {
+        out = "NOPERM this user has no permissions to access one of the channels used as arguments";
+    }
+    if (r)
+        rm.FreeCallReply(r);
+    return out;
+}
+
+const char *access_call_refusal(RedisModuleCtx *ctx, const char *err, size_t len, RedisModuleString *user_name,
+                                const struct cmd_args *a, char *text, size_t cap)
+{
+    static const char acl[] = "-ERR acl verification failed";
+    static const char nowrite[] = "-ERR Write command '";
+    if (len >= sizeof acl - 1 && memcmp(err, acl, sizeof acl - 1) == 0)
+        return denial_text(ctx, user_name, a, text, cap);
+    if (len >= sizeof nowrite - 1 && memcmp(err, nowrite, sizeof nowrite - 1) == 0)
+        return READONLY_TEXT;
+    return NULL;
+}

@@ -1,0 +1,401 @@
+/* redis_rights.c - a ring client gets exactly the rights a TCP client of the
+ * same Redis would (docs/SERVER.md, "Rights"). Each scenario starts a real
+ * redis-server with the module and sends the same commands over the ring
+ * and over TCP (as the same Redis user), comparing the replies byte for
+ * byte:
+ *   protected  DEBUG and MODULE refused as enable-*-command says, protected
+ *              configs refused, the log warns that the rings run as the
+ *              default user; values stored with Redis's encodings
+ *   noauth     requirepass set, no user named: every command answers NOAUTH
+ *              (CONFIG GET requirepass, ACL SETUSER, DEBUG ... change
+ *              nothing); AUTH, HELLO 2 AUTH and RESET per connection; a new
+ *              claim of the ring forgets them
+ *   acl        user.N= names a restricted ACL user: command, key and
+ *              subcommand denials with Redis's texts; a named user that is
+ *              deleted (even by its own command) is refused, never used
+ *   replica    a read-only replica refuses ring writes as READONLY
+ *   oom        maxmemory reached without eviction: OOM, as over TCP
+ * Usage: redis_rights BUILD_DIR [scenario...] */
+#define _GNU_SOURCE
+#include "check.h"
+#include "fixture.h"
+#include "redis_harness.h"
+#include "cxl/kv.h"
+
+static char module[512], logdir[300];
+static struct fixture med;
+static struct redis_proc redis;
+static char path_arg[300];
+
+/* --- helpers ---------------------------------------------------------------- */
+
+static int start(const char *const *server_args, const char *const *extra_module_args)
+{
+    const char *args[16] = {path_arg, "map_size=16M", "rings=4", "slot_size=1024"};
+    int n = 4;
+    for (int i = 0; extra_module_args && extra_module_args[i] && n < 15; i++)
+        args[n++] = extra_module_args[i];
+    args[n] = NULL;
+    redis.port = 0;
+    unlink(med.path);
+    int rc = redis_start_with(&redis, server_args, module, args, logdir);
+    if (rc)
+        fprintf(stderr, "redis-server did not start; see %s\n", redis.log);
+    return rc;
+}
+
+static void stop(void)
+{
+    redis_stop(&redis, SIGTERM);
+    CHECK(!redis_sanitizer_report(&redis));
+}
+
+static struct cxl_kv *ring_open(int ring)
+{
+    struct cxl_kv_config cfg;
+    cxl_kv_config_init(&cfg);
+    cfg.medium.path = med.path;
+    cfg.ring = ring;
+    cfg.timeout_ms = 5000;
+    cfg.claim_wait_ms = 6000;
+    struct cxl_kv *kv = NULL;
+    CHECK_EQ(cxl_kv_open(&cfg, &kv), 0);
+    return kv;
+}
+
+/* A ring result as the RESP bytes Redis would have sent (the gateway's
+ * rendering). */
+static const char *as_resp(const struct cxl_kv_result *r, char *buf, size_t cap)
+{
+    switch (r->status) {
+    case CXL_KV_REPLY: snprintf(buf, cap, "%.*s", (int)r->len, (const char *)r->data); break;
+    case CXL_KV_OK:
+        if (r->op == CXL_KV_GET)
+            snprintf(buf, cap, "$%u\r\n%.*s\r\n", r->len, (int)r->len, (const char *)r->data);
+        else
+            snprintf(buf, cap, "+OK\r\n");
+        break;
+    case CXL_KV_NIL: snprintf(buf, cap, "$-1\r\n"); break;
+    case CXL_KV_INT: snprintf(buf, cap, ":%lld\r\n", (long long)r->integer); break;
+    case CXL_KV_ERR: snprintf(buf, cap, "-%.*s\r\n", (int)r->len, (const char *)r->data); break;
+    default: snprintf(buf, cap, "(transport error %d: %.*s)", r->status, (int)r->len, (const char *)r->data);
+    }
+    return buf;
+}
+
+static char ring_buf[1 << 16], tcp_buf[1 << 16];
+
+/* One command over the ring on connection conn. */
+static const char *ring_v(struct cxl_kv *kv, uint16_t conn, int argc, const char *const *argv)
+{
+    size_t lens[32];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    struct cxl_kv_result r;
+    cxl_kv_set_conn(kv, conn);
+    int rc = cxl_kv_command(kv, argc, argv, lens, &r);
+    if (rc < 0 && rc != r.status)
+        return snprintf(ring_buf, sizeof ring_buf, "(ring failed: %s)", cxl_last_error()), ring_buf;
+    return as_resp(&r, ring_buf, sizeof ring_buf);
+}
+
+/* GET/SET/DEL on the fast paths. */
+static const char *ring_fast(struct cxl_kv *kv, uint16_t conn, uint16_t op, const char *key, const char *val)
+{
+    cxl_kv_set_conn(kv, conn);
+    int rc = op == CXL_KV_GET   ? cxl_kv_submit_get(kv, key, (uint32_t)strlen(key), 1)
+             : op == CXL_KV_SET ? cxl_kv_submit_set(kv, key, (uint32_t)strlen(key), val, (uint32_t)strlen(val), 0, 1)
+                                : cxl_kv_submit_del(kv, key, (uint32_t)strlen(key), 1);
+    struct cxl_kv_result r;
+    if (rc != 0 || cxl_kv_wait(kv, &r) != 1)
+        return snprintf(ring_buf, sizeof ring_buf, "(ring failed: %s)", cxl_last_error()), ring_buf;
+    return as_resp(&r, ring_buf, sizeof ring_buf);
+}
+
+/* One command over TCP, first authenticated as user/pass if user is set. */
+static const char *tcp_v(const char *user, const char *pass, int argc, const char *const *argv)
+{
+    struct cxl_conn *c;
+    if (cxl_conn_open(redis.addr, 5000, &c) != 0)
+        return "(tcp connect failed)";
+    const uint8_t *rep;
+    size_t len;
+    if (user) {
+        const char *auth[] = {"AUTH", user, pass};
+        if (cxl_conn_call(c, 3, auth, &rep, &len) != 0 || len < 3 || memcmp(rep, "+OK", 3) != 0) {
+            cxl_conn_close(c);
+            return "(tcp auth failed)";
+        }
+    }
+    int rc = cxl_conn_call(c, argc, argv, &rep, &len);
+    snprintf(tcp_buf, sizeof tcp_buf, "%.*s", rc == 0 ? (int)len : 0, rc == 0 ? (const char *)rep : "");
+    cxl_conn_close(c);
+    return rc == 0 ? tcp_buf : "(tcp failed)";
+}
+
+#define ARGV(...) (int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *)), (const char *[]){__VA_ARGS__}
+#define RING(kv, conn, ...) ring_v(kv, conn, ARGV(__VA_ARGS__))
+#define TCP(...) tcp_v(NULL, NULL, ARGV(__VA_ARGS__))
+#define TCP_AS(user, pass, ...) tcp_v(user, pass, ARGV(__VA_ARGS__))
+
+static int same(const char *what, const char *ring, const char *tcp)
+{
+    if (strcmp(ring, tcp) == 0)
+        return 1;
+    fprintf(stderr, "  %s: ring answered '%s', TCP '%s'\n", what, ring, tcp);
+    return 0;
+}
+
+static int starts(const char *what, const char *got, const char *prefix)
+{
+    if (strncmp(got, prefix, strlen(prefix)) == 0)
+        return 1;
+    fprintf(stderr, "  %s: got '%s', expected '%s...'\n", what, got, prefix);
+    return 0;
+}
+
+static int log_has(const char *text)
+{
+    FILE *f = fopen(redis.log, "r");
+    char line[1024];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* --- scenarios ----------------------------------------------------------------- */
+
+static void test_protected(void)
+{
+    if (start(NULL, NULL) != 0)
+        return;
+    struct cxl_kv *kv = ring_open(0);
+    if (!kv)
+        return stop();
+    CHECK(log_has("any process that can map the medium"));
+    /* what Redis refuses to an unauthenticated local TCP client by default */
+    CHECK(same("DEBUG SLEEP", RING(kv, 0, "DEBUG", "SLEEP", "0"), TCP("DEBUG", "SLEEP", "0")));
+    CHECK(starts("DEBUG", RING(kv, 0, "debug", "segfault"), "-ERR DEBUG command not allowed."));
+    CHECK(same("MODULE LOAD", RING(kv, 0, "MODULE", "LOAD", "/tmp/x.so"), TCP("MODULE", "LOAD", "/tmp/x.so")));
+    CHECK(same("MODULE LIST", RING(kv, 0, "MODULE", "LIST"), TCP("MODULE", "LIST")));
+    CHECK(starts("CONFIG SET dir", RING(kv, 0, "CONFIG", "SET", "dir", "/tmp"), "-ERR CONFIG SET failed"));
+    CHECK(same("PING", RING(kv, 0, "PING"), TCP("PING")));
+    /* Redis's own encodings for what the generic path stores */
+    CHECK(same("SET int", RING(kv, 0, "SET", "n", "12345"), "+OK\r\n"));
+    CHECK(same("encoding int", TCP("OBJECT", "ENCODING", "n"), "$3\r\nint\r\n"));
+    CHECK(same("SET short", RING(kv, 0, "SET", "s", "abc"), "+OK\r\n"));
+    CHECK(same("encoding embstr", TCP("OBJECT", "ENCODING", "s"), "$6\r\nembstr\r\n"));
+    CHECK(same("MSET", RING(kv, 0, "MSET", "m1", "1", "m2", "2"), "+OK\r\n"));
+    CHECK(same("encoding mset", TCP("OBJECT", "ENCODING", "m2"), "$3\r\nint\r\n"));
+    CHECK(same("RPUSH", RING(kv, 0, "RPUSH", "l", "1", "2", "3"), ":3\r\n"));
+    CHECK(same("TCP RPUSH", TCP("RPUSH", "l2", "1", "2", "3"), ":3\r\n"));
+    CHECK(same("encoding list", TCP("OBJECT", "ENCODING", "l"), TCP("OBJECT", "ENCODING", "l2")));
+    CHECK(same("SADD ints", RING(kv, 0, "SADD", "si", "1", "2", "3"), ":3\r\n"));
+    CHECK(same("encoding intset", TCP("OBJECT", "ENCODING", "si"), "$6\r\nintset\r\n"));
+    /* no authentication configured: the rings are the default user, and a
+     * restriction of the default user holds for them too */
+    CHECK(same("ACL SETUSER default", TCP("ACL", "SETUSER", "default", "-flushall"), "+OK\r\n"));
+    CHECK(same("FLUSHALL by default", RING(kv, 0, "FLUSHALL"), TCP("FLUSHALL")));
+    CHECK(starts("FLUSHALL text", RING(kv, 0, "FLUSHALL"), "-NOPERM this user has no permissions to run the 'flushall'"));
+    CHECK(same("GET n", ring_fast(kv, 0, CXL_KV_GET, "n", NULL), "$5\r\n12345\r\n"));
+    cxl_kv_close(kv);
+    stop();
+}
+
+static void test_noauth(void)
+{
+    const char *server[] = {"--requirepass", "s3cret", "--enable-debug-command", "yes", NULL};
+    if (start(server, NULL) != 0)
+        return;
+    struct cxl_kv *kv = ring_open(1);
+    if (!kv)
+        return stop();
+    const char *noauth = "-NOAUTH Authentication required.\r\n";
+    CHECK(same("TCP without AUTH", TCP("GET", "k"), noauth));
+    CHECK(same("GET", ring_fast(kv, 0, CXL_KV_GET, "k", NULL), noauth));
+    CHECK(same("SET", ring_fast(kv, 0, CXL_KV_SET, "k", "v"), noauth));
+    CHECK(same("DEL", ring_fast(kv, 0, CXL_KV_DEL, "k", NULL), noauth));
+    CHECK(same("CONFIG GET requirepass", RING(kv, 0, "CONFIG", "GET", "requirepass"), noauth));
+    CHECK(same("ACL SETUSER", RING(kv, 0, "ACL", "SETUSER", "evil", "on", ">x", "+@all", "~*"), noauth));
+    CHECK(same("DEBUG SLEEP", RING(kv, 0, "DEBUG", "SLEEP", "0"), noauth));
+    CHECK(same("MODULE LOAD", RING(kv, 0, "MODULE", "LOAD", "/tmp/x.so"), noauth));
+    CHECK(same("evil was not created", TCP_AS("default", "s3cret", "ACL", "GETUSER", "evil"),
+               TCP_AS("default", "s3cret", "ACL", "GETUSER", "never-created")));
+    CHECK(same("k was not written", TCP_AS("default", "s3cret", "EXISTS", "k"), ":0\r\n"));
+    /* AUTH as over TCP, per connection of the ring */
+    CHECK(same("AUTH wrong", RING(kv, 0, "AUTH", "nope"), TCP("AUTH", "nope")));
+    CHECK(same("AUTH user wrong", RING(kv, 0, "AUTH", "default", "nope"), TCP("AUTH", "default", "nope")));
+    CHECK(same("AUTH", RING(kv, 0, "AUTH", "s3cret"), "+OK\r\n"));
+    CHECK(same("SET after AUTH", ring_fast(kv, 0, CXL_KV_SET, "k", "v"), "+OK\r\n"));
+    CHECK(same("GET after AUTH", ring_fast(kv, 0, CXL_KV_GET, "k", NULL), "$1\r\nv\r\n"));
+    CHECK(same("enable-debug-command yes", RING(kv, 0, "DEBUG", "SLEEP", "0"), "+OK\r\n"));
+    CHECK(same("connection 7 still unauthenticated", RING(kv, 7, "GET", "k"), noauth));
+    CHECK(same("HELLO before AUTH", RING(kv, 7, "HELLO", "2"), TCP("HELLO", "2")));
+    CHECK(starts("HELLO 2 AUTH", RING(kv, 7, "HELLO", "2", "AUTH", "default", "s3cret"), "*14\r\n$6\r\nserver\r\n"));
+    CHECK(same("GET on connection 7", RING(kv, 7, "GET", "k"), "$1\r\nv\r\n"));
+    CHECK(same("HELLO 3", RING(kv, 7, "HELLO", "3"), "-NOPROTO unsupported protocol version (the cxl ring speaks RESP2 only)\r\n"));
+    CHECK(same("HELLO 4", RING(kv, 7, "HELLO", "4"), TCP("HELLO", "4")));
+    CHECK(same("HELLO AUTH wrong", RING(kv, 8, "HELLO", "2", "AUTH", "default", "x"),
+               TCP("HELLO", "2", "AUTH", "default", "x")));
+    CHECK(same("RESET", RING(kv, 7, "RESET"), "+RESET\r\n"));
+    CHECK(same("after RESET", RING(kv, 7, "GET", "k"), noauth));
+    CHECK(same("connection 0 kept its AUTH", RING(kv, 0, "GET", "k"), "$1\r\nv\r\n"));
+    /* a new claim of the ring is a new client */
+    cxl_kv_close(kv);
+    kv = ring_open(1);
+    if (kv) {
+        CHECK(same("new claim", ring_fast(kv, 0, CXL_KV_GET, "k", NULL), noauth));
+        cxl_kv_close(kv);
+    }
+    stop();
+}
+
+static void test_acl(void)
+{
+    const char *server[] = {"--user", "alice", "on", ">pw", "~alice:*", "+@read", "+@write", "+ping", "-flushall",
+                            "resetchannels", "--user", "carol", "on", ">pw", "~*", "+@all", "--requirepass", "adminpw",
+                            NULL};
+    const char *margs[] = {"user.1=alice", "user.2=carol", "user.3=nobody", NULL};
+    if (start(server, margs) != 0)
+        return;
+    struct cxl_kv *a = ring_open(1), *c = ring_open(2), *n = ring_open(3);
+    if (!a || !c || !n)
+        return stop();
+    const char *alice = "alice", *pw = "pw";
+    /* ring 1 runs as alice: the same answers as alice over TCP */
+    CHECK(same("alice SET own key", ring_fast(a, 0, CXL_KV_SET, "alice:1", "x"), "+OK\r\n"));
+    CHECK(same("alice GET own key", ring_fast(a, 0, CXL_KV_GET, "alice:1", NULL), TCP_AS(alice, pw, "GET", "alice:1")));
+    CHECK(same("alice GET other key", ring_fast(a, 0, CXL_KV_GET, "bob:1", NULL), TCP_AS(alice, pw, "GET", "bob:1")));
+    CHECK(same("alice SET other key", ring_fast(a, 0, CXL_KV_SET, "bob:1", "y"), TCP_AS(alice, pw, "SET", "bob:1", "y")));
+    CHECK(same("alice DEL (no +del? @write has it)", ring_fast(a, 0, CXL_KV_DEL, "bob:1", NULL),
+               TCP_AS(alice, pw, "DEL", "bob:1")));
+    CHECK(same("alice MGET other", RING(a, 0, "MGET", "alice:1", "bob:1"), TCP_AS(alice, pw, "MGET", "alice:1", "bob:1")));
+    CHECK(same("alice FLUSHALL", RING(a, 0, "FLUSHALL"), TCP_AS(alice, pw, "FLUSHALL")));
+    CHECK(same("alice CONFIG GET", RING(a, 0, "CONFIG", "GET", "requirepass"),
+               TCP_AS(alice, pw, "CONFIG", "GET", "requirepass")));
+    CHECK(same("alice ACL SETUSER", RING(a, 0, "ACL", "SETUSER", "alice", "+@all"),
+               TCP_AS(alice, pw, "ACL", "SETUSER", "alice", "+@all")));
+    CHECK(same("alice PUBLISH", RING(a, 0, "PUBLISH", "ch", "m"), TCP_AS(alice, pw, "PUBLISH", "ch", "m")));
+    CHECK(same("alice EVAL reaching out", RING(a, 0, "EVAL", "return redis.call('GET', KEYS[1])", "1", "bob:1"),
+               TCP_AS(alice, pw, "EVAL", "return redis.call('GET', KEYS[1])", "1", "bob:1")));
+    CHECK(same("alice EVAL inside", RING(a, 0, "EVAL", "return redis.call('GET', 'bob:1')", "0"),
+               TCP_AS(alice, pw, "EVAL", "return redis.call('GET', 'bob:1')", "0")));
+    CHECK(same("alice unknown command", RING(a, 0, "NOSUCHCMD", "x"), TCP_AS(alice, pw, "NOSUCHCMD", "x")));
+    CHECK(same("nothing of bob written", TCP_AS("default", "adminpw", "EXISTS", "bob:1"), ":0\r\n"));
+    /* AUTH switches a connection to another user, as over TCP */
+    CHECK(same("AUTH carol on ring 1", RING(a, 4, "AUTH", "carol", "pw"), "+OK\r\n"));
+    CHECK(same("carol on ring 1 conn 4", RING(a, 4, "SET", "bob:1", "z"), "+OK\r\n"));
+    CHECK(same("conn 0 still alice", ring_fast(a, 0, CXL_KV_GET, "bob:1", NULL), TCP_AS(alice, pw, "GET", "bob:1")));
+    /* a user that does not exist is never used */
+    CHECK(starts("ring 3: no such user", ring_fast(n, 0, CXL_KV_GET, "k", NULL), "-NOAUTH the ACL user 'nobody'"));
+    CHECK(starts("ring 3 CMD: no such user", RING(n, 0, "PING"), "-NOAUTH the ACL user 'nobody'"));
+    /* a user deleted while its ring runs: refused from then on, no crash */
+    CHECK(same("carol deletes herself", RING(c, 0, "ACL", "DELUSER", "carol"), ":1\r\n"));
+    CHECK(starts("carol is gone", ring_fast(c, 0, CXL_KV_GET, "k", NULL), "-NOAUTH the ACL user 'carol'"));
+    CHECK(starts("carol is gone (CMD)", RING(c, 0, "PING"), "-NOAUTH the ACL user 'carol'"));
+    CHECK(starts("conn 4 authenticated as carol", RING(a, 4, "PING"), "-NOAUTH the ACL user 'carol'"));
+    CHECK(same("alice off", TCP_AS("default", "adminpw", "ACL", "SETUSER", "alice", "off"), "+OK\r\n"));
+    CHECK(starts("a disabled user is refused", RING(a, 0, "PING"), "-NOAUTH the ACL user 'alice'"));
+    cxl_kv_close(a);
+    cxl_kv_close(c);
+    cxl_kv_close(n);
+    stop();
+}
+
+static void test_replica(void)
+{
+    struct redis_proc master = {0};
+    const char *margs[] = {path_arg, "map_size=16M", NULL};
+    char mlogdir[320];
+    snprintf(mlogdir, sizeof mlogdir, "%s", logdir);
+    /* a plain Redis as the master (with the module on a medium of its own) */
+    char mpath[300];
+    snprintf(mpath, sizeof mpath, "path=%s.master", med.path);
+    margs[0] = mpath;
+    if (redis_start(&master, module, margs, mlogdir) != 0)
+        return;
+    char port[8];
+    snprintf(port, sizeof port, "%u", master.port);
+    const char *server[] = {"--replicaof", "127.0.0.1", port, NULL};
+    if (start(server, NULL) == 0) {
+        struct cxl_kv *kv = ring_open(0);
+        if (kv) {
+            const char *ro = "-READONLY You can't write against a read only replica.\r\n";
+            CHECK(same("TCP SET on replica", TCP("SET", "k", "v"), ro));
+            CHECK(same("ring SET", ring_fast(kv, 0, CXL_KV_SET, "k", "v"), ro));
+            CHECK(same("ring DEL", ring_fast(kv, 0, CXL_KV_DEL, "k", NULL), ro));
+            CHECK(same("ring CMD SET", RING(kv, 0, "SET", "k", "v"), ro));
+            CHECK(same("ring INCR", RING(kv, 0, "INCR", "c"), ro));
+            CHECK(same("ring GET", ring_fast(kv, 0, CXL_KV_GET, "k", NULL), "$-1\r\n"));
+            cxl_kv_close(kv);
+        }
+        stop();
+    }
+    redis_stop(&master, SIGTERM);
+    CHECK(!redis_sanitizer_report(&master));
+    snprintf(mpath, sizeof mpath, "%s.master", med.path);
+    unlink(mpath);
+}
+
+static void test_oom(void)
+{
+    if (start(NULL, NULL) != 0)
+        return;
+    struct cxl_kv *kv = ring_open(0);
+    if (!kv)
+        return stop();
+    CHECK(same("maxmemory", TCP("CONFIG", "SET", "maxmemory", "1"), "+OK\r\n"));
+    harness_sleep_ms(1100); /* the module reads the server's state once a second */
+    const char *oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    CHECK(same("TCP SET", TCP("SET", "k", "v"), oom));
+    CHECK(same("ring SET", ring_fast(kv, 0, CXL_KV_SET, "k", "v"), oom));
+    CHECK(same("ring CMD SET", RING(kv, 0, "SET", "k", "v"), oom));
+    CHECK(same("ring GET", ring_fast(kv, 0, CXL_KV_GET, "k", NULL), "$-1\r\n"));
+    CHECK(same("ring DEL (not deny-oom)", ring_fast(kv, 0, CXL_KV_DEL, "k", NULL), ":0\r\n"));
+    CHECK(same("maxmemory off", TCP("CONFIG", "SET", "maxmemory", "0"), "+OK\r\n"));
+    harness_sleep_ms(1100);
+    CHECK(same("ring SET again", ring_fast(kv, 0, CXL_KV_SET, "k", "v"), "+OK\r\n"));
+    cxl_kv_close(kv);
+    stop();
+}
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} scenarios[] = {
+    {"protected", test_protected}, {"noauth", test_noauth}, {"acl", test_acl},
+    {"replica", test_replica},     {"oom", test_oom},
+};
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *build = argc > 1 ? argv[1] : "build";
+    snprintf(module, sizeof module, "%s/cxl_ring.so", build);
+    snprintf(logdir, sizeof logdir, "%s/test-logs/redis_rights", build);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", logdir);
+    if (system(cmd) != 0)
+        return 1;
+    if (realpath(logdir, cmd)) /* redis-server chdirs to --dir: paths must be absolute */
+        snprintf(logdir, sizeof logdir, "%.299s", cmd);
+    if (realpath(module, cmd))
+        snprintf(module, sizeof module, "%s", cmd);
+    fixture_path(&med, "/dev/shm", "rights");
+    snprintf(path_arg, sizeof path_arg, "path=%s", med.path);
+    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
+        int wanted = argc <= 2;
+        for (int a = 2; a < argc; a++)
+            wanted |= strcmp(argv[a], scenarios[i].name) == 0;
+        if (!wanted)
+            continue;
+        int before = check_failures;
+        scenarios[i].fn();
+        printf("%s: %s\n", scenarios[i].name, check_failures == before ? "ok" : "FAILED");
+    }
+    unlink(med.path);
+    return check_summary("redis_rights");
+}
