@@ -7,6 +7,7 @@
  * a secure medium. The full attacker with Redis and the manager is
  * tests/attack.c. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include "check.h"
 #include "fixture.h"
 #include "cxl/keyring.h"
@@ -305,6 +306,68 @@ static void test_wrong_keys(void)
     cxl_keyring_close(other);
 }
 
+/* A host rewrites the header of the message being sealed, as fast as it
+ * can, while the producer seals: the seal must come only from the
+ * producer's private header (seq = nonce, len = bytes encrypted), so every
+ * message opens with the header the producer meant, and nothing is written
+ * past the message. */
+struct scribbler {
+    volatile struct cxl_msg_hdr *h;
+    volatile int stop;
+    uint64_t writes;
+};
+
+static void *scribble(void *arg)
+{
+    struct scribbler *s = arg;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    while (!s->stop) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        s->h->seq = x & 7;          /* a position already sealed: a nonce reuse if believed */
+        s->h->len = (uint32_t)(x >> 32); /* any length: an overflow if believed */
+        s->h->session = (uint32_t)x;
+        s->h->ref = x;
+        s->writes++;
+    }
+    return NULL;
+}
+
+static void test_seal_race(void)
+{
+    enum { LEN = 100, ROUNDS = 20000 };
+    uint8_t key[32] = {1}, sess[16] = {2}, nonce[16] = {3};
+    struct cxl_seal tx, rx;
+    enum cxl_cipher c = cxl_cipher_default();
+    CHECK_EQ(cxl_seal_derive(&tx, c, key, 1, 0, CXL_REQ, 42, sess, nonce), 0);
+    CHECK_EQ(cxl_seal_derive(&rx, c, key, 1, 0, CXL_REQ, 42, sess, nonce), 0);
+    uint8_t *slot = aligned_alloc(64, 4096), scratch[CXL_SEAL_INNER + LEN], plain[LEN], out[CXL_SEAL_INNER + LEN];
+    memset(slot, 0, 4096);
+    memset(plain, 'p', sizeof plain);
+    struct scribbler sc = {.h = (struct cxl_msg_hdr *)slot};
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, scribble, &sc), 0);
+    int bad = 0;
+    for (uint64_t pos = 8; pos < 8 + ROUNDS; pos++) {
+        struct cxl_msg_hdr h = {.seq = pos, .len = CXL_SEAL_INNER + LEN, .session = 5, .ref = pos};
+        struct cxl_seal_inner in = {.op = CXL_KV_GET, .arg0 = LEN};
+        if (cxl_seal_msg(&tx, &h, (struct cxl_msg_hdr *)slot, &in, plain, LEN, scratch) != 0) {
+            bad++;
+            continue;
+        }
+        /* open what the producer meant: its private header, the slot's ciphertext */
+        struct cxl_msg m = {.hdr = h, .payload = slot + CXL_MSG_HDR_SIZE};
+        if (cxl_open_msg(&rx, &m, out) != 0 || m.hdr.len != LEN || memcmp(m.payload, plain, LEN) != 0)
+            bad++;
+    }
+    sc.stop = 1;
+    pthread_join(t, NULL);
+    printf("seal race: %u messages sealed while another thread rewrote their header %" PRIu64 " times\n",
+           ROUNDS, sc.writes);
+    CHECK_EQ(bad, 0);
+    CHECK(sc.writes > 0);
+    free(slot);
+}
+
 int main(void)
 {
     CHECK_EQ(cxl_crypto_init(), 0);
@@ -331,6 +394,7 @@ int main(void)
     test_one_answer_per_position();
     test_response_attacks();
     test_wrong_keys();
+    test_seal_race();
     cxl_kv_server_destroy(srv);
     cxl_keyring_close(srv_keys);
     cxl_keyring_close(cli_keys);
