@@ -34,7 +34,7 @@ struct cxl_kv {
     struct pending *fifo; /* in-flight requests, oldest at head */
     uint32_t cap, head, count;
     int resp_held;        /* a result points into a peeked response */
-    uint64_t now_ns;      /* clock, read every CLOCK_EVERY empty polls */
+    uint64_t now_ns;      /* clock, read every CLOCK_EVERY empty polls or submits */
     uint32_t empty_polls;
     uint64_t srv_beat, srv_beat_ns; /* last server heartbeat seen, and when */
     char errbuf[160];     /* text of synthesized error results */
@@ -213,6 +213,11 @@ static int fifo_room(struct cxl_kv *kv)
 
 static void push_pending(struct cxl_kv *kv, uint64_t seq, uint64_t tag, uint16_t op)
 {
+    /* The cached clock is as old as the last empty poll: after an idle spell
+     * (nothing in flight) or a long run of answered polls it would date this
+     * request in the past and time it out at once. */
+    if (kv->count == 0 || kv->st.submitted % CLOCK_EVERY == 0)
+        kv->now_ns = cxl_now_ns();
     kv->fifo[(kv->head + kv->count) % kv->cap] = (struct pending){.seq = seq, .tag = tag,
                                                                   .t_ns = kv->now_ns, .op = op};
     kv->count++;
