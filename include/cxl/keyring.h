@@ -23,6 +23,8 @@ struct cxl_ring_keys {
     int has_prev;
     uint32_t prev_epoch;
     uint8_t prev_key[32];
+    uint64_t expires_ns;  /* cxl_now_ns() after which they must not be used
+                           * (fetched + valid_for + a slow fetch of slack); crypto mode: never */
 };
 
 int cxl_keyring_open_crypto(const char *secret_file, struct cxl_keyring **out);
@@ -36,7 +38,8 @@ int cxl_keyring_fetch(struct cxl_keyring *kr, uint32_t ring);
 
 /* The cached keys of ring, if held and not expired: 0, or CXL_EAGAIN (never
  * fetched) / CXL_ETIMEDOUT (expired: the manager was not reachable in time;
- * fail closed) with a message. Never blocks on the network. */
+ * fail closed) with a message. Never blocks on the network. Whoever keeps a
+ * copy must stop using it at out->expires_ns and look up again. */
 int cxl_keyring_lookup(struct cxl_keyring *kr, uint32_t ring, struct cxl_ring_keys *out);
 
 /* Is a fetch due for ring (half its validity elapsed, or never fetched)? */

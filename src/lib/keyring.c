@@ -173,8 +173,10 @@ int cxl_keyring_lookup(struct cxl_keyring *kr, uint32_t ring, struct cxl_ring_ke
         rc = cxl_fail(CXL_EAGAIN, "no keys for ring %u (not granted, or not fetched yet)", ring);
     else if (cxl_now_ns() - e->fetched_ns > e->valid_ns + EXPIRY_GRACE_NS)
         rc = cxl_fail(CXL_ETIMEDOUT, "keys for ring %u expired: the manager was not reachable", ring);
-    else
+    else {
         *out = e->k;
+        out->expires_ns = kr->manager ? e->fetched_ns + e->valid_ns + EXPIRY_GRACE_NS : UINT64_MAX;
+    }
     pthread_mutex_unlock(&kr->mu);
     return rc;
 }

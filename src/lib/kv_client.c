@@ -228,7 +228,7 @@ static int keys_current(struct cxl_kv *kv)
 {
     struct cxl_server_state srv;
     cxl_server_state(kv->layout, &srv);
-    if (!secure_end_stale(kv->sec, kv->claim.gen) && srv.gen == kv->srv_gen)
+    if (!secure_end_stale(kv->sec, kv->claim.gen, cxl_now_ns()) && srv.gen == kv->srv_gen)
         return 0;
     return rekey(kv);
 }

@@ -61,6 +61,7 @@ struct cxl_kv_server {
     struct kv_ring *rings;
     struct cxl_backoff backoff;
     uint64_t polls;
+    uint64_t pass_ns;     /* clock at the start of the current pass */
     uint64_t last_beat_ns;
     uint8_t server_nonce[16]; /* private copy of this instance's nonce */
 };
@@ -235,7 +236,7 @@ static int open_request(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_m
         return -1;
     }
     uint32_t gen = cxl_owner_gen(r->owner_word);
-    if (secure_end_stale(r->sec, gen)) {
+    if (secure_end_stale(r->sec, gen, s->pass_ns)) {
         uint8_t session[16];
         memcpy(session, cxl_ring_ctl_of(s->layout, r->index)->session, sizeof session);
         secure_end_rekey(r->sec, gen, session, s->server_nonce);
@@ -400,6 +401,8 @@ int cxl_kv_server_poll(struct cxl_kv_server *s)
 {
     int n = 0;
     __atomic_store_n(&s->polls, s->polls + 1, __ATOMIC_RELAXED);
+    if (s->cfg.keys) /* keys expire (fail closed): judged once per pass */
+        s->pass_ns = cxl_now_ns();
     for (uint32_t i = 0; i < s->nrings; i++) {
         struct kv_ring *r = &s->rings[i];
         if (!ring_ready(s, r))

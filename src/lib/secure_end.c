@@ -58,6 +58,7 @@ int secure_end_rekey(struct secure_end *e, uint32_t gen, const uint8_t session[1
     if (rc == 0)
         rc = cxl_seal_derive(&e->seal, e->cipher, k.key, k.epoch, e->ring, e->seal_dir, e->format_id,
                              session, server_nonce);
+    uint64_t expires = k.expires_ns;
     e->have_prev = rc == 0 && k.has_prev;
     if (e->have_prev)
         rc = cxl_seal_derive(&e->open_prev, e->cipher, k.prev_key, k.prev_epoch, e->ring, e->open_dir,
@@ -73,6 +74,7 @@ int secure_end_rekey(struct secure_end *e, uint32_t gen, const uint8_t session[1
     memcpy(e->session, session, 16);
     memcpy(e->server_nonce, server_nonce, 16);
     e->keys_version = version;
+    e->expires_ns = expires;
     e->ready = 1;
     return 0;
 }

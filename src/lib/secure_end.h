@@ -17,6 +17,7 @@ struct secure_end {
     enum cxl_dir open_dir, seal_dir;
     uint64_t format_id;
     uint64_t keys_version;   /* keyring version the keys were derived at */
+    uint64_t expires_ns;     /* the keys' end of validity (cxl_now_ns) */
     uint32_t gen;            /* ring owner generation (session number) */
     uint8_t session[16];     /* the client's session value */
     uint8_t server_nonce[16];
@@ -36,10 +37,13 @@ void secure_end_free(struct secure_end *e);
 int secure_end_rekey(struct secure_end *e, uint32_t gen, const uint8_t session[16],
                      const uint8_t server_nonce[16]);
 
-/* Do the keys need re-deriving (keyring changed, other session)? */
-static inline int secure_end_stale(const struct secure_end *e, uint32_t gen)
+/* Do the keys need re-deriving (keyring changed, other session, or they
+ * expired: a refresh that did not change them extends them, one that
+ * failed leaves the end without keys - fail closed)? now: cxl_now_ns(). */
+static inline int secure_end_stale(const struct secure_end *e, uint32_t gen, uint64_t now)
 {
-    return !e->ready || e->gen != gen || cxl_keyring_version(e->keys) != e->keys_version;
+    return !e->ready || e->gen != gen || cxl_keyring_version(e->keys) != e->keys_version ||
+           now >= e->expires_ns;
 }
 
 /* One answer per position: every position below open_next has had its

@@ -66,6 +66,7 @@
 #define CLIENT_TIMEOUT_MS 250u
 #define REFRESH_S 1u     /* the ACL's refresh */
 #define REVOKE_MARGIN_MS 500u
+#define KEY_GRACE_MS 500u /* keys are good for refresh + this after their fetch (keyring.c) */
 #define RUN_LIMIT_S 100
 #define MAX_NEEDLES 256u
 #define FILTER_BITS 20
@@ -76,7 +77,7 @@
 enum kind {
     K_SCAN_TEXT, K_SCAN_KEYS, K_FLIP_REQ, K_FLIP_RESP, K_REPLAY_OLD, K_REPLAY_NEW, K_RELOC_RING,
     K_RELOC_POS, K_FORGE_RANDOM, K_FORGE_NOKEY, K_CROSS_KEY, K_DOUBLE_ANSWER, K_LOST_ANSWER, K_MGR_CLAIM,
-    K_MGR_NOGRANT, K_REVOKED_RING, K_REVOKED_FETCH, K_COUNT
+    K_MGR_NOGRANT, K_MGR_DOWN, K_REVOKED_RING, K_REVOKED_FETCH, K_COUNT
 };
 
 

@@ -373,6 +373,59 @@ static void revoked_requests(void)
          "(the bound: refresh %u s + %u ms margin)", last_run, first_refused, REFRESH_S, REVOKE_MARGIN_MS);
 }
 
+/* M stops the manager (SIGSTOP: its port still accepts, nothing answers),
+ * so nobody can refresh keys; M keeps using its ring-3 keys, which nobody
+ * revoked. The server must stop serving them once they expire (fail
+ * closed: refresh + grace after its last fetch), and serve again once the
+ * manager is back. */
+static void manager_down(void)
+{
+    static struct sent sent[400];
+    unsigned n = 0;
+    uint64_t limit = REFRESH_S * 1000u + KEY_GRACE_MS + REVOKE_MARGIN_MS;
+    if (kill(mgr.pid, SIGSTOP) != 0) {
+        attacker_fail("M cannot stop the manager");
+        return;
+    }
+    uint64_t t0 = cxl_now_ns();
+    while (ms_since(t0) < limit + 1000 && n < 400) {
+        struct sent *s = &sent[n++];
+        snprintf(s->key, sizeof s->key, "MGR-DOWN-%u", n);
+        s->ms = ms_since(t0);
+        s->pos = m3_send(s->key, m_key3, m_epoch3);
+        usleep(10000);
+    }
+    med_wait_at_least(med_head_of(RING_M, CXL_REQ), sent[n - 1].pos + 1, 3000);
+    uint64_t head = cxl_load_acquire(med_head_of(RING_M, CXL_REQ));
+    long long last_run = -1;
+    for (unsigned i = 0; i < n; i++) {
+        int ran = med_tcp_exists(sent[i].key) != 0, consumed = head > sent[i].pos;
+        if (ran)
+            last_run = (long long)sent[i].ms;
+        if (sent[i].ms > limit)
+            med_outcome(K_MGR_DOWN, ran ? MISSED : consumed ? DETECTED : LATE,
+                        "%s sent %" PRIu64 " ms after the manager stopped ran", sent[i].key, sent[i].ms);
+    }
+    kill(mgr.pid, SIGCONT);
+    /* the control: once the manager answers again, M's keys work again */
+    int back = 0;
+    uint64_t t1 = cxl_now_ns();
+    for (unsigned i = 0; !back && ms_since(t1) < 15000; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "MGR-BACK-%u", i);
+        uint64_t pos = m3_send(key, m_key3, m_epoch3);
+        med_wait_at_least(med_head_of(RING_M, CXL_REQ), pos + 1, 1000);
+        back = med_tcp_exists(key) == 1;
+        if (!back)
+            usleep(100000);
+    }
+    if (!back)
+        attacker_fail("control: M's ring-3 requests did not run again after the manager came back");
+    med_note("manager down: M's unrevoked keys ran until %lld ms after the manager stopped (the bound: refresh "
+             "%u s + %u ms grace + %u ms margin), again %" PRIu64 " ms after it resumed", last_run, REFRESH_S,
+             KEY_GRACE_MS, REVOKE_MARGIN_MS, ms_since(t1));
+}
+
 static void revoked_fetches(void)
 {
     struct cxl_node_key mk;
@@ -455,6 +508,8 @@ static void attacks(void)
         forge_lost_answer_one();
     if (!gave_up)
         phase_manager();
+    if (!gave_up)
+        manager_down();
     if (!gave_up)
         revoked_requests();
     if (!gave_up)

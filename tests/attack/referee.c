@@ -32,6 +32,7 @@ const char *const kind_name[K_COUNT] = {
     "lose an answer, rewind: the replay answered",
     "manager: claim another node's id",
     "manager: region without a grant",
+    "manager unreachable: keys after refresh + grace",
     "revoked: old keys after refresh + margin",
     "revoked: ask the manager for keys",
 };
