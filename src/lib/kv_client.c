@@ -436,14 +436,21 @@ static void unread(struct cxl_kv *kv, const struct cxl_msg *m)
         kv->sec->open_next = kv->sec->open_cur.next = kv->sec->open_prev.next = m->hdr.seq;
 }
 
-/* Secure ring: open m into private memory. 0 = opened; 1 = a result (the
- * request it claims to answer fails with CXL_ECRYPTO); -1 = skip it. */
-static int open_response(struct cxl_kv *kv, struct cxl_msg *m, struct cxl_kv_result *r)
+/* A response this client can read: on a secure ring opened into private
+ * memory; on a plain ring never a sealed one (its op and arguments travel
+ * inside the ciphertext: read as plain, its zero op would say OK). 0 = go
+ * on; 1 = a result (the request it claims to answer fails with
+ * CXL_ECRYPTO); -1 = skip it. */
+static int accept_response(struct cxl_kv *kv, struct cxl_msg *m, struct cxl_kv_result *r)
 {
     uint64_t claimed_ref = m->hdr.ref; /* not authenticated yet */
-    int rc = (m->hdr.flags & CXL_MSG_F_SEALED)
-                 ? secure_end_open(kv->sec, m)
-                 : cxl_fail(CXL_ECRYPTO, "ring %u: unsealed response on a secure ring", kv->claim.ring);
+    int sealed = (m->hdr.flags & CXL_MSG_F_SEALED) != 0, rc = 0;
+    if (kv->sec)
+        rc = sealed ? secure_end_open(kv->sec, m)
+                    : cxl_fail(CXL_ECRYPTO, "ring %u: unsealed response on a secure ring", kv->claim.ring);
+    else if (sealed)
+        rc = cxl_fail(CXL_ECRYPTO, "ring %u: a sealed response, but this client runs without keys (is the "
+                      "medium's server secure? then use --secure or --crypto)", kv->claim.ring);
     if (rc == 0)
         return 0;
     kv->st.rejected++;
@@ -512,7 +519,7 @@ int cxl_kv_poll(struct cxl_kv *kv, struct cxl_kv_result *r)
             continue;
         }
         kv->empty_polls = 0;
-        if (kv->sec && (rc = open_response(kv, &m, r)) != 0) {
+        if ((rc = accept_response(kv, &m, r)) != 0) {
             if (rc == 1) {
                 kv->resp_held = 1;
                 return 1;

@@ -15,6 +15,7 @@
 #include "cxl/kvserver.h"
 #include "cxl/seal.h"
 #include "cxl/sec.h"
+#include "cxl/util.h"
 #include "layout.h"
 
 static struct fixture fx;
@@ -306,6 +307,32 @@ static void test_wrong_keys(void)
     cxl_keyring_close(other);
 }
 
+/* A host flips the medium's secure flag off (checksum recomputed): a client
+ * started without keys attaches, but the secure server's sealed answer must
+ * never read as a plain one (a sealed message's clear op is 0: "OK"). */
+static void test_flag_flipped(void)
+{
+    struct cxl_hdr *h = cxl_hdr_of(fx.layout);
+    uint32_t flags = h->flags;
+    h->flags &= ~(uint32_t)(CXL_LAYOUT_F_SECURE | CXL_LAYOUT_F_XCHACHA);
+    h->checksum = cxl_fnv1a64(h, 64);
+    struct cxl_kv *kv = client(2, NULL, 0); /* it looks plain now */
+    h->flags = flags;
+    h->checksum = cxl_fnv1a64(h, 64);
+    if (!kv)
+        return;
+    int before = executed;
+    struct cxl_kv_result r;
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 1), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_ECRYPTO); /* the server's sealed refusal, not "OK" */
+    CHECK(r.len > 0 && strstr((const char *)r.data, "sealed response") != NULL);
+    CHECK_EQ(executed, before);
+    struct cxl_kv_stats st;
+    cxl_kv_get_stats(kv, &st);
+    CHECK_EQ(st.rejected, 1);
+    cxl_kv_close(kv);
+}
+
 /* A host rewrites the header of the message being sealed, as fast as it
  * can, while the producer seals: the seal must come only from the
  * producer's private header (seq = nonce, len = bytes encrypted), so every
@@ -394,6 +421,7 @@ int main(void)
     test_one_answer_per_position();
     test_response_attacks();
     test_wrong_keys();
+    test_flag_flipped();
     test_seal_race();
     cxl_kv_server_destroy(srv);
     cxl_keyring_close(srv_keys);
