@@ -129,6 +129,24 @@ expect_fail "layout at an unaligned map offset" 1 "aligned" --path "$MED" --map-
 expect_ok "write garbage over the magic" --path "$MED" write --offset 0 --data "GARBAGE!"
 expect_fail "info on a foreign magic" 1 "foreign magic" --path "$MED" info
 
+# a medium file that another local user controls is refused unless allowed
+FOREIGN=$MED.foreign
+expect_ok "a new medium file" --path "$FOREIGN" --map-size 1M init
+check "a new medium file is mode 0600" "$([ "$(stat -c %a "$FOREIGN")" = 600 ]; echo $?)"
+chmod 0666 "$FOREIGN"
+expect_fail "a world-writable medium" 1 "writable by every local user (mode 0666)" --path "$FOREIGN" info
+expect_ok "a world-writable medium, allowed" --path "$FOREIGN" --allow-foreign-medium info
+chmod 0600 "$FOREIGN"
+ln -s "$FOREIGN" "$FOREIGN.link"
+expect_fail "a symbolic link" 1 "is a symbolic link" --path "$FOREIGN.link" info
+expect_fail "init through a symbolic link" 1 "is a symbolic link" --path "$FOREIGN.link" --map-size 1M init
+expect_ok "a symbolic link, allowed" --path "$FOREIGN.link" --allow-foreign-medium info
+if [ "$(id -u)" = 0 ]; then
+  chown 65534:65534 "$FOREIGN"
+  expect_fail "another user's medium" 1 "belongs to uid 65534" --path "$FOREIGN" info
+  expect_ok "another user's medium, allowed" --path "$FOREIGN" --allow-foreign-medium info
+fi
+
 expect_ok "--help" --help
 expect_out "--help" "usage: cxl_shm"
 

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "fixture.h"
@@ -519,9 +520,16 @@ static int log_has(const char *path, const char *text)
 
 static void test_bad_args(void)
 {
-    char path_arg[300], other[300];
+    char path_arg[300], other[300], open_arg[320], open_file[300];
     snprintf(path_arg, sizeof path_arg, "path=%s", med.path); /* formatted: 4 rings */
     snprintf(other, sizeof other, "path=%s.new", med.path);
+    /* a medium another local user could have made: writable by everyone */
+    snprintf(open_file, sizeof open_file, "%s.open", med.path);
+    snprintf(open_arg, sizeof open_arg, "path=%s", open_file);
+    int fd = open(open_file, O_RDWR | O_CREAT | O_TRUNC, 0666);
+    CHECK(fd >= 0 && fchmod(fd, 0666) == 0 && ftruncate(fd, 16 << 20) == 0);
+    if (fd >= 0)
+        close(fd);
     struct { const char *args[4]; const char *why; } cases[] = {
         {{other, "rings=0", NULL}, "rings: 0 is out of range"},
         {{other, "slot_size=1000", NULL}, "slot_size: 1000 is not a power of two"},
@@ -531,6 +539,7 @@ static void test_bad_args(void)
         {{other, "norings", NULL}, "'norings' is not key=value"},
         {{"path=/tmp", NULL}, "not a regular file"},
         {{path_arg, "rings=8", NULL}, "formatted with 4 rings, 8 were asked for"},
+        {{open_arg, NULL}, "writable by every local user (mode 0666)"},
     };
     for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct redis_proc bad = {0};
@@ -546,6 +555,12 @@ static void test_bad_args(void)
     char newfile[320];
     snprintf(newfile, sizeof newfile, "%s.new", med.path);
     unlink(newfile);
+    /* allowed explicitly, the same file serves */
+    struct redis_proc ok = {0};
+    const char *allow[] = {open_arg, "allow_foreign_medium=1", "map_size=16M", NULL};
+    CHECK_EQ(redis_start(&ok, module, allow, logdir), 0);
+    redis_stop(&ok, SIGTERM);
+    unlink(open_file);
 }
 
 /* --- main ------------------------------------------------------------------------------------- */

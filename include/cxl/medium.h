@@ -36,6 +36,9 @@ struct cxl_medium_config {
     int numa_node;       /* file: bind pages to this node; -1: no binding */
     int prefault;        /* touch every page after mapping */
     int uio_map;         /* /dev/uioN: which map (mmap offset map*page) */
+    int allow_foreign;   /* accept a path that another local user controls: a
+                          * symbolic link, a file owned by another user or
+                          * writable by everyone (refused by default) */
 };
 
 struct cxl_medium;
@@ -45,7 +48,10 @@ struct cxl_medium;
 void cxl_medium_config_init(struct cxl_medium_config *cfg);
 
 /* Open and map. On failure returns a CXL_E* code; cxl_last_error() says why
- * (the path, the sizes involved, the errno text). */
+ * (the path, the sizes involved, the errno text). A file it creates is mode
+ * 0600; a path another local user could control is refused with
+ * CXL_EDENIED unless cfg->allow_foreign (they would see and drive the
+ * rings: docs/SECURITY.md, "The medium's file"). */
 int cxl_medium_open(const struct cxl_medium_config *cfg, struct cxl_medium **out);
 void cxl_medium_close(struct cxl_medium *m);
 

@@ -182,21 +182,62 @@ static void prefault(struct cxl_medium *m)
     m->prefaulted = 1;
 }
 
+/* The path as it is, not followed: a symbolic link at the end of it could
+ * send us anywhere its owner likes. */
+static int look(const char *path, const struct cxl_medium_config *cfg, struct stat *st, int *exists)
+{
+    *exists = lstat(path, st) == 0;
+    if (!*exists)
+        return errno == ENOENT && cfg->create ? 0 : cxl_fail_errno(CXL_ESYS, "cannot open medium %s", path);
+    if (!S_ISLNK(st->st_mode))
+        return 0;
+    if (!cfg->allow_foreign)
+        return cxl_fail(CXL_EDENIED, "medium %s is a symbolic link: refused (its owner could point it anywhere); "
+                        "name the target, or allow it explicitly (--allow-foreign-medium)", path);
+    *exists = stat(path, st) == 0;
+    return *exists || (errno == ENOENT && cfg->create) ? 0 : cxl_fail_errno(CXL_ESYS, "cannot open medium %s", path);
+}
+
+/* A regular file: created 0600 if it is not there, opened without
+ * following a link; one that another local user controls is refused. */
+static int open_file(struct cxl_medium *m, const struct cxl_medium_config *cfg)
+{
+    int flags = O_RDWR | O_CLOEXEC | (cfg->allow_foreign ? 0 : O_NOFOLLOW);
+    m->fd = cfg->create ? open(m->path, flags | O_CREAT | O_EXCL, 0600) : -1;
+    if (m->fd < 0 && (!cfg->create || errno == EEXIST))
+        m->fd = open(m->path, flags);
+    if (m->fd < 0)
+        return cxl_fail_errno(errno == ELOOP ? CXL_EDENIED : CXL_ESYS, "cannot open medium %s", m->path);
+    struct stat st;
+    if (fstat(m->fd, &st) != 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot stat %s", m->path);
+    if (cfg->allow_foreign)
+        return 0;
+    if (st.st_uid != geteuid())
+        return cxl_fail(CXL_EDENIED, "medium %s belongs to uid %u, not to this user (uid %u): another local user "
+                        "could see and drive its rings; refused (chown it, or allow it explicitly with "
+                        "--allow-foreign-medium)", m->path, (unsigned)st.st_uid, (unsigned)geteuid());
+    if (st.st_mode & S_IWOTH)
+        return cxl_fail(CXL_EDENIED, "medium %s is writable by every local user (mode 0%o): refused (chmod o-w it, "
+                        "or allow it explicitly with --allow-foreign-medium)", m->path, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
 static int map_medium(struct cxl_medium *m, const struct cxl_medium_config *cfg)
 {
     struct stat st;
-    int exists = stat(m->path, &st) == 0;
-    if (!exists && !(cfg->create && errno == ENOENT))
-        return cxl_fail_errno(CXL_ESYS, "cannot open medium %s", m->path);
-    int rc = classify(m->path, &st, exists, &m->kind);
+    int exists;
+    int rc = look(m->path, cfg, &st, &exists);
     if (rc)
         return rc;
-    int flags = O_RDWR | O_CLOEXEC;
-    if (m->kind == CXL_MEDIUM_FILE && cfg->create)
-        flags |= O_CREAT;
-    m->fd = open(m->path, flags, 0660);
-    if (m->fd < 0)
+    if ((rc = classify(m->path, &st, exists, &m->kind)) != 0)
+        return rc;
+    if (m->kind == CXL_MEDIUM_FILE) {
+        if ((rc = open_file(m, cfg)) != 0)
+            return rc;
+    } else if ((m->fd = open(m->path, O_RDWR | O_CLOEXEC)) < 0) {
         return cxl_fail_errno(CXL_ESYS, "cannot open medium %s", m->path);
+    }
     if (fstat(m->fd, &st) != 0)
         return cxl_fail_errno(CXL_ESYS, "cannot stat %s", m->path);
     uint64_t total, align, pgoff;

@@ -83,6 +83,9 @@ static int apply(struct module_config *c, const char *key, const char *val, char
     } else if (strcmp(key, "numa_node") == 0) {
         rc = cxl_parse_u32(key, val, 0, 1023, &u);
         c->medium.numa_node = (int)u;
+    } else if (strcmp(key, "allow_foreign_medium") == 0) {
+        rc = cxl_parse_u32(key, val, 0, 1, &u);
+        c->medium.allow_foreign = (int)u;
     } else if (strcmp(key, "prefault") == 0) {
         rc = cxl_parse_u32(key, val, 0, 1, &u);
         c->medium.prefault = (int)u;
@@ -110,7 +113,7 @@ static int apply(struct module_config *c, const char *key, const char *val, char
     } else {
         return say(err, errlen, "unknown argument '%s' (known: path map_size offset rings slot_size "
                    "delay_ns batch max_sleep_us spin_us yield_us node_id numa_node prefault serve secure sec_mgr key "
-                   "crypto key_file user user.N max_conns)", key);
+                   "crypto key_file user user.N max_conns allow_foreign_medium)", key);
     }
     return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;
 }

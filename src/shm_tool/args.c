@@ -19,7 +19,7 @@
 enum opt_id {
     OPT_PATH = 256, OPT_MAP_SIZE, OPT_MAP_OFFSET, OPT_UIO_MAP, OPT_NUMA_NODE,
     OPT_PREFAULT, OPT_RINGS, OPT_SLOT_SIZE, OPT_SECURE, OPT_OFFSET, OPT_LEN,
-    OPT_DATA, OPT_HEX, OPT_END_
+    OPT_DATA, OPT_HEX, OPT_FOREIGN, OPT_END_
 };
 
 static const struct option long_opts[] = {
@@ -29,6 +29,7 @@ static const struct option long_opts[] = {
     {"uio-map", required_argument, NULL, OPT_UIO_MAP},
     {"numa-node", required_argument, NULL, OPT_NUMA_NODE},
     {"prefault", no_argument, NULL, OPT_PREFAULT},
+    {"allow-foreign-medium", no_argument, NULL, OPT_FOREIGN},
     {"rings", required_argument, NULL, OPT_RINGS},
     {"slot-size", required_argument, NULL, OPT_SLOT_SIZE},
     {"secure", no_argument, NULL, OPT_SECURE},
@@ -132,6 +133,7 @@ static int apply_opt(struct shm_opts *o, int id, const char *arg)
             m->numa_node = (int)u;
         break;
     case OPT_PREFAULT: m->prefault = 1; break;
+    case OPT_FOREIGN: m->allow_foreign = 1; break;
     case OPT_RINGS: rc = cxl_parse_u32("--rings", arg, 1, CXL_MAX_RINGS, &o->format.ring_count); break;
     case OPT_SLOT_SIZE: return parse_slot_size(arg, &o->format.slot_size);
     case OPT_SECURE:
@@ -259,6 +261,9 @@ void shm_usage(FILE *f)
 "  --uio-map N       /dev/uioN map index, 0..4 (default 0)\n"
 "  --numa-node N     bind the mapping's pages to NUMA node N\n"
 "  --prefault        touch every page after mapping\n"
+"  --allow-foreign-medium  accept a medium file of another user, writable by\n"
+"                    everyone, or a symbolic link (refused by default: its owner\n"
+"                    could see and drive the rings)\n"
 "  -h, --help        this text\n"
 "\n"
 "Sizes and offsets take K, M, G, T suffixes (powers of 1024) or 0x hex.\n"

@@ -2,6 +2,7 @@
  * growing, offsets, NUMA binding and pre-faulting, bad paths and sizes; and
  * the flag parsers every tool uses. */
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "fixture.h"
@@ -99,6 +100,59 @@ static void test_bad_paths(void)
     CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_ESYS, "/dev/uio9");
 }
 
+/* A file another local user controls is refused: it would see and drive
+ * the rings. New files are 0600 whatever the umask. */
+static void test_foreign(void)
+{
+    struct fixture f;
+    fixture_path(&f, "/dev/shm", "foreign");
+    struct cxl_medium *m;
+    struct cxl_medium_config cfg = cfg_for(f.path, 1 << 20, 1);
+    mode_t old = umask(0);
+    CHECK_EQ(cxl_medium_open(&cfg, &m), 0);
+    umask(old);
+    struct stat st;
+    CHECK_EQ(stat(f.path, &st), 0);
+    CHECK_EQ(st.st_mode & 07777, 0600);
+    cxl_medium_close(m);
+    /* writable by everyone (as `touch` under umask 0 or a hostile pre-creation leaves it) */
+    CHECK_EQ(chmod(f.path, 0666), 0);
+    CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, "writable by every local user (mode 0666)");
+    cfg.allow_foreign = 1;
+    CHECK_EQ(cxl_medium_open(&cfg, &m), 0);
+    cxl_medium_close(m);
+    cfg.allow_foreign = 0;
+    CHECK_EQ(chmod(f.path, 0660), 0); /* group-shared is fine */
+    CHECK_EQ(cxl_medium_open(&cfg, &m), 0);
+    cxl_medium_close(m);
+    /* owned by another user (only root can make one here) */
+    if (geteuid() == 0) {
+        CHECK_EQ(chown(f.path, 65534, 65534), 0);
+        CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, "belongs to uid 65534");
+        cfg.create = 0;
+        CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, "belongs to uid 65534");
+        cfg.allow_foreign = 1;
+        CHECK_EQ(cxl_medium_open(&cfg, &m), 0);
+        cxl_medium_close(m);
+        cfg.allow_foreign = 0;
+        cfg.create = 1;
+        CHECK_EQ(chown(f.path, 0, 0), 0);
+    }
+    /* a symbolic link, even to our own file */
+    char link[300];
+    snprintf(link, sizeof link, "%s.link", f.path);
+    CHECK_EQ(symlink(f.path, link), 0);
+    struct cxl_medium_config lc = cfg_for(link, 1 << 20, 1);
+    CHECK_FAILS(cxl_medium_open(&lc, &m), CXL_EDENIED, "is a symbolic link");
+    lc.create = 0;
+    CHECK_FAILS(cxl_medium_open(&lc, &m), CXL_EDENIED, "is a symbolic link");
+    lc.allow_foreign = 1;
+    CHECK_EQ(cxl_medium_open(&lc, &m), 0);
+    cxl_medium_close(m);
+    unlink(link);
+    unlink(f.path);
+}
+
 static void test_parsers(void)
 {
     uint64_t v;
@@ -139,6 +193,7 @@ int main(void)
     test_file_in("/tmp");
     test_numa();
     test_bad_paths();
+    test_foreign();
     test_parsers();
     return check_summary("test_medium");
 }
