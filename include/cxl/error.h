@@ -30,6 +30,7 @@ enum cxl_status {
     CXL_ECRYPTO = -13,   /* authentication failed (tampered, replayed, wrong key) */
     CXL_EDENIED = -14,   /* not authorized */
     CXL_ESERVER = -15,   /* server not running or restarted */
+    CXL_EUNKNOWN = -16,  /* a request's outcome is unknown: it may or may not have run */
 };
 
 /* Short name of a status code ("CXL_ECORRUPT"). Never NULL. */

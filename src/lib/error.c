@@ -27,6 +27,7 @@ const char *cxl_strerror(int status)
     case CXL_ECRYPTO: return "CXL_ECRYPTO";
     case CXL_EDENIED: return "CXL_EDENIED";
     case CXL_ESERVER: return "CXL_ESERVER";
+    case CXL_EUNKNOWN: return "CXL_EUNKNOWN";
     default: return "CXL_E?";
     }
 }

@@ -22,6 +22,7 @@
 
 struct pending {
     uint64_t seq, tag, t_ns;
+    uint64_t srv_gen; /* secure ring: the server instance it was sealed for */
     uint16_t op;
 };
 
@@ -218,8 +219,8 @@ static void push_pending(struct cxl_kv *kv, uint64_t seq, uint64_t tag, uint16_t
      * request in the past and time it out at once. */
     if (kv->count == 0 || kv->st.submitted % CLOCK_EVERY == 0)
         kv->now_ns = cxl_now_ns();
-    kv->fifo[(kv->head + kv->count) % kv->cap] = (struct pending){.seq = seq, .tag = tag,
-                                                                  .t_ns = kv->now_ns, .op = op};
+    kv->fifo[(kv->head + kv->count) % kv->cap] = (struct pending){.seq = seq, .tag = tag, .t_ns = kv->now_ns,
+                                                                  .srv_gen = kv->srv_gen, .op = op};
     kv->count++;
 }
 
@@ -459,6 +460,24 @@ static int accept_response(struct cxl_kv *kv, struct cxl_msg *m, struct cxl_kv_r
     return -1;
 }
 
+/* Secure ring: the response to the oldest request opened with the keys of
+ * another server instance than the one the request was sealed for. That
+ * instance could not open it, so its answer is a refusal; but the instance
+ * that could may have run it before it went away (and its answer was lost):
+ * nobody knows, and the request must not read as "not executed". */
+static int answered_by_another_server(const struct cxl_kv *kv)
+{
+    return kv->sec && kv->fifo[kv->head].srv_gen != kv->srv_gen;
+}
+
+static int outcome_unknown(struct cxl_kv *kv, struct cxl_kv_result *r)
+{
+    kv->st.lost++;
+    return synthesize(kv, r, CXL_EUNKNOWN, "outcome unknown: the server restarted after this request was "
+                      "sent (instance %" PRIu64 " took it, instance %" PRIu64 " answered); it may or may not "
+                      "have run", kv->fifo[kv->head].srv_gen, kv->srv_gen);
+}
+
 /* 1 = result, 0 = go on reading, < 0 = error. */
 static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_result *r)
 {
@@ -473,6 +492,8 @@ static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_resul
                 return synthesize(kv, r, CXL_ELOST, "request lost: its answer never came (the "
                                   "response stream was disturbed); it may or may not have run");
             }
+            if (answered_by_another_server(kv))
+                return outcome_unknown(kv, r);
             struct pending p = pop_pending(kv);
             *r = (struct cxl_kv_result){.tag = p.tag, .status = CXL_KV_ERR, .op = p.op,
                                         .data = m->payload, .len = m->hdr.len};
@@ -492,6 +513,8 @@ static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_resul
         return synthesize(kv, r, CXL_ELOST, "request lost: the server took it but never answered "
                           "(it restarted or dropped a corrupt stream)");
     }
+    if (answered_by_another_server(kv))
+        return outcome_unknown(kv, r);
     struct pending p = pop_pending(kv);
     fill_result(r, &p, m);
     kv->resp_held = 1;

@@ -307,6 +307,45 @@ static void test_wrong_keys(void)
     cxl_keyring_close(other);
 }
 
+static void start_server(void)
+{
+    struct cxl_kv_executor ex = {.execute = ex_execute};
+    struct cxl_kv_server_config sc = {.keys = srv_keys};
+    CHECK_EQ(cxl_kv_server_create(fx.layout, &sc, &ex, &srv), 0);
+}
+
+/* "ERR means not executed" across a server restart: the server runs a SET,
+ * a host without keys destroys the answer, the server restarts and the host
+ * rewinds the request queue, so the new instance reads the old request. It
+ * cannot open it (sealed for the old instance) and refuses it; the client
+ * must report that request's outcome as unknown, never as refused. */
+static void test_restart_outcome_unknown(void)
+{
+    struct cxl_kv *kv = client(2, cli_keys, 0);
+    if (!kv)
+        return;
+    struct cxl_ring_ctl *c = cxl_ring_ctl_of(fx.layout, 2);
+    uint64_t head0 = c->req_head.value, tail0 = c->resp_tail.value;
+    int before = executed;
+    struct cxl_kv_result r;
+    CHECK_EQ(cxl_kv_submit_set(kv, "ctr", 3, "1", 1, 0, 1), 0);
+    cxl_kv_flush(kv);
+    serve(1);
+    CHECK_EQ(executed, before + 1);       /* it ran */
+    c->resp_tail.value = tail0;           /* its answer is gone */
+    cxl_kv_server_destroy(srv);
+    c->req_head.value = head0;            /* the new server reads it again */
+    start_server();
+    CHECK_EQ(cxl_kv_submit_get(kv, "ctr", 3, 2), 0); /* sealed for the new instance */
+    CHECK_EQ(roundtrip(kv, &r), CXL_EUNKNOWN);
+    CHECK_EQ(r.tag, 1);
+    CHECK(strstr((const char *)r.data, "outcome unknown") != NULL);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK); /* the new instance serves the new request */
+    CHECK_EQ(r.tag, 2);
+    CHECK_EQ(executed, before + 2);
+    cxl_kv_close(kv);
+}
+
 /* A host flips the medium's secure flag off (checksum recomputed): a client
  * started without keys attaches, but the secure server's sealed answer must
  * never read as a plain one (a sealed message's clear op is 0: "OK"). */
@@ -422,6 +461,7 @@ int main(void)
     test_response_attacks();
     test_wrong_keys();
     test_flag_flipped();
+    test_restart_outcome_unknown();
     test_seal_race();
     cxl_kv_server_destroy(srv);
     cxl_keyring_close(srv_keys);
