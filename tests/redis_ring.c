@@ -504,6 +504,97 @@ static void test_garbage(void)
     cxl_medium_close(am);
 }
 
+/* --- a ring forged into the exhausted range ------------------------------------------------ */
+
+static void forge_all(struct cxl_layout *al, uint32_t ring, uint64_t v)
+{
+    struct cxl_ring_ctl *c = cxl_ring_ctl_of(al, ring);
+    __atomic_store_n(&c->req_tail.value, v, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->req_head.value, v, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->resp_tail.value, v, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->resp_head.value, v, __ATOMIC_RELEASE);
+}
+
+/* Run the one-shot client; its stdout+stderr in out. Returns its exit status. */
+static int oneshot(const char *ring, const char *cmd, char *out, size_t cap)
+{
+    char line[900];
+    snprintf(line, sizeof line, "%s --path %s --ring %s --timeout-ms 2000 %s 2>&1", tool, med.path, ring, cmd);
+    FILE *p = popen(line, "r");
+    size_t n = p ? fread(out, 1, cap - 1, p) : 0;
+    out[n] = '\0';
+    int st = p ? pclose(p) : -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Every index of a ring set to 2^63 - 1 (valid, but no room to move): a free
+ * ring is rebased before anyone claims it; a ring in use is rebased under
+ * its owner, which is told why and claims again; the one-shot client says
+ * what happened; a Redis started on such a medium rebases it at once. */
+static void test_exhausted(void)
+{
+    struct cxl_medium *am;
+    struct cxl_layout *al = attacker_layout(&am);
+    CHECK(al != NULL);
+    if (!al)
+        return;
+    const uint64_t worst = (1ull << 63) - 1;
+    /* a free ring */
+    long long repairs = ring_stat(1, "repairs");
+    forge_all(al, 1, worst);
+    harness_sleep_ms(200); /* the server's housekeeping, every 10 ms */
+    CHECK_EQ(ring_stat(1, "repairs"), repairs + 1);
+    char out[2000];
+    int rc = oneshot("1", "SET exhausted:1 yes", out, sizeof out);
+    if (rc != 0 || strcmp(out, "OK\n") != 0)
+        fprintf(stderr, "  one-shot on a rebased ring: exit %d, '%s'\n", rc, out);
+    CHECK(rc == 0 && strcmp(out, "OK\n") == 0);
+    /* a ring in use: every request completes, each failure says why, and
+     * the ring serves again (the same claim, or a new one after CXL_ELOST) */
+    struct cxl_kv *kv = kv_open(2, 300);
+    struct cxl_kv_result r;
+    CHECK_EQ(cxl_kv_submit_set(kv, "exhausted:2", 11, "a", 1, 0, 1), 0);
+    CHECK_EQ(wait_result(kv, &r), CXL_KV_OK);
+    forge_all(al, 2, worst);
+    int served = 0, failures = 0, reclaims = 0, silent = 0;
+    for (int i = 0; i < 100 && !served; i++) {
+        rc = cxl_kv_submit_get(kv, "exhausted:2", 11, 2);
+        if (rc == 0)
+            rc = wait_result(kv, &r);
+        served = rc == CXL_KV_OK && r.len == 1 && r.data[0] == 'a';
+        if (served)
+            break;
+        failures++;
+        silent += rc < 0 && rc != CXL_EAGAIN && !*cxl_last_error() && !(rc == r.status && r.len);
+        if (rc == CXL_ELOST) {
+            printf("ring in use, forged exhausted: %s\n", cxl_last_error());
+            cxl_kv_close(kv);
+            kv = kv_open(2, 300);
+            reclaims++;
+        }
+    }
+    printf("ring in use, forged exhausted: served again after %d failed requests, %d new claims\n", failures,
+           reclaims);
+    CHECK(served);
+    CHECK_EQ(silent, 0);
+    cxl_kv_close(kv);
+    /* the one-shot client, right after the forgery: a clear answer */
+    forge_all(al, 3, worst);
+    rc = oneshot("3", "PING", out, sizeof out);
+    printf("one-shot right after the forgery: exit %d: %s", rc, out);
+    CHECK(rc == 0 ? strcmp(out, "PONG\n") == 0 : strstr(out, "reset the ring") != NULL);
+    CHECK_EQ(oneshot("3", "PING", out, sizeof out), 0);
+    /* while Redis is down, then a restart */
+    redis_stop(&redis, SIGKILL);
+    forge_all(al, 0, worst);
+    CHECK_EQ(start_redis(), 0);
+    CHECK_EQ(oneshot("0", "SET exhausted:0 again", out, sizeof out), 0);
+    CHECK(strcmp(out, "OK\n") == 0);
+    CHECK_EQ(ring_stat(0, "repairs"), 1);
+    cxl_layout_close(al);
+    cxl_medium_close(am);
+}
+
 /* --- bad module arguments: Redis refuses to start, the log says why ----------------------------- */
 
 static int log_has(const char *path, const char *text)
@@ -571,7 +662,7 @@ static const struct {
 } tests[] = {
     {"ops", test_ops},         {"sizes", test_sizes},     {"parallel", test_parallel},
     {"killed", test_killed_client}, {"restart", test_restart}, {"garbage", test_garbage},
-    {"badargs", test_bad_args},
+    {"exhausted", test_exhausted}, {"badargs", test_bad_args},
 };
 
 int main(int argc, char **argv)

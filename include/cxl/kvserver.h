@@ -60,6 +60,7 @@ struct cxl_kv_ring_stats {
     uint64_t stalls;    /* replies parked because the response queue was full */
     uint64_t bytes_in, bytes_out;
     uint64_t batches;
+    uint64_t repairs;   /* times the ring was rebased (indices forged exhausted) */
     uint32_t broken;    /* ring unusable right now (indices out of range) */
 };
 

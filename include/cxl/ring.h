@@ -358,6 +358,10 @@ void cxl_server_state(const struct cxl_layout *l, struct cxl_server_state *st);
 
 #define CXL_SRV_RING_OK 0u
 #define CXL_SRV_RING_BROKEN 1u
+/* The server reset the ring (its indices had been forged into the
+ * exhausted range): reason = the last claim generation it refuses; that
+ * session's owner must claim the ring again. */
+#define CXL_SRV_RING_REPAIRED 2u
 void cxl_server_set_ring_state(struct cxl_layout *l, uint32_t ring,
                                uint32_t state, uint32_t reason);
 

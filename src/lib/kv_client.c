@@ -15,6 +15,7 @@
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
 #include "cxl/wait.h"
+#include "layout.h"
 #include "secure_end.h"
 
 #define CLOCK_EVERY 64u        /* empty polls between clock reads */
@@ -82,10 +83,25 @@ static void *heartbeat_thread(void *arg)
     return NULL;
 }
 
+/* The server rebased the ring under this claim (its indices had been forged
+ * into the exhausted range: kv_server.c, repair()); the session is over. */
+static int repaired_under_us(const struct cxl_kv *kv)
+{
+    const struct cxl_ring_ctl *c = cxl_ring_ctl_of(kv->layout, kv->claim.ring);
+    return __atomic_load_n(&c->srv_state, __ATOMIC_ACQUIRE) == CXL_SRV_RING_REPAIRED &&
+           __atomic_load_n(&c->srv_reason, __ATOMIC_ACQUIRE) >= kv->claim.gen;
+}
+
 static int check_lost(struct cxl_kv *kv)
 {
-    if (!__atomic_load_n(&kv->lost, __ATOMIC_ACQUIRE))
+    int lost = __atomic_load_n(&kv->lost, __ATOMIC_ACQUIRE);
+    if (!lost && repaired_under_us(kv))
+        __atomic_store_n(&kv->lost, lost = 2, __ATOMIC_RELEASE);
+    if (!lost)
         return 0;
+    if (lost == 2)
+        return cxl_fail(CXL_ELOST, "ring %u: another host forged its indices and the server reset the ring; "
+                        "this claim is over: open the ring again (a new claim)", kv->claim.ring);
     return cxl_fail(CXL_ELOST, "ring %u was taken over by another client (this one was declared dead)",
                     kv->claim.ring);
 }

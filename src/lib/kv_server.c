@@ -45,6 +45,8 @@ struct kv_ring {
     uint32_t index;
     uint64_t owner_word; /* cached per pass */
     struct secure_end *sec; /* NULL on a plain medium */
+    uint32_t refused_upto;  /* after a repair: sessions up to this one are refused */
+    int repaired;           /* state REPAIRED announced, no session served since */
 };
 
 struct cxl_kv_reply {
@@ -259,6 +261,10 @@ static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m
         STAT_ADD(r->st.rejected_crypto, 1); /* its position had its one answer */
         return;
     }
+    if (r->refused_upto && m->hdr.session <= r->refused_upto) {
+        STAT_ADD(r->st.rejected, 1); /* its session ended with the repair: no answer */
+        return;
+    }
     if (!session_ok(s, r, m->hdr.session)) {
         STAT_ADD(r->st.rejected, 1);
         cxl_kv_reply_error(&rp, "ERR ring %u: request from session %u, but the ring's owner session is %u",
@@ -279,6 +285,10 @@ static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m
         STAT_ADD(r->st.rejected, 1);
         cxl_kv_reply_error(&rp, "ERR protocol: %s", cxl_last_error());
         return;
+    }
+    if (r->repaired) { /* a session after the repair is served: say the ring is fine */
+        r->repaired = 0;
+        cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_OK, 0);
     }
     req.ring = r->index;
     req.session = m->hdr.session;
@@ -356,20 +366,58 @@ static void mark_broken(struct cxl_kv_server *s, struct kv_ring *r)
     }
 }
 
-/* A broken ring comes back when its indices are sane again: ours we reset,
- * the client's it resets when it claims the ring (docs/RING.md). */
-static int try_recover(struct cxl_kv_server *s, struct kv_ring *r)
+/* Indices forged into the exhausted range leave no room to move: the ring
+ * is rebased. Ours go back to 0 (the claimant's follow at the next claim,
+ * owner.c), the secure windows restart with them, and the session that was
+ * using the ring is over: positions restarting under its keys would let old
+ * messages of it be accepted again, so it is refused from now on (no
+ * answers) and its owner, told by the ring's state, claims the ring again
+ * (docs/RING.md, "Repair"). */
+static void repair(struct cxl_kv_server *s, struct kv_ring *r)
 {
     struct cxl_ring_ctl *c = cxl_ring_ctl_of(s->layout, r->index);
-    if (cxl_load_acquire(&c->req_head.value) >= CXL_POS_LIMIT)
-        cxl_store_release(&c->req_head.value, cxl_load_acquire(&c->req_tail.value) & (CXL_POS_LIMIT - 1));
-    if (cxl_load_acquire(&c->resp_tail.value) >= CXL_POS_LIMIT)
-        cxl_store_release(&c->resp_tail.value, cxl_load_acquire(&c->resp_head.value) & (CXL_POS_LIMIT - 1));
+    cxl_store_release(&c->req_head.value, 0);
+    cxl_store_release(&c->resp_tail.value, 0);
+    r->refused_upto = cxl_owner_gen(owner_word(s, r->index));
+    free(r->parked);
+    r->parked = NULL;
+    if (r->sec)
+        secure_end_restart(r->sec);
+    r->repaired = 1;
+    STAT_ADD(r->st.repairs, 1);
+    cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_REPAIRED, r->refused_upto);
+}
+
+static int exhausted(const struct cxl_kv_server *s, const struct kv_ring *r)
+{
+    const struct cxl_ring_ctl *c = cxl_ring_ctl_of(s->layout, r->index);
+    return cxl_load_acquire(&c->req_head.value) >= CXL_POS_REBASE ||
+           cxl_load_acquire(&c->resp_tail.value) >= CXL_POS_REBASE;
+}
+
+/* A broken ring comes back when its indices are sane again: ours we rebase
+ * if they are exhausted, the client's it resets when it claims the ring
+ * (docs/RING.md). Otherwise our positions are read back from the medium. */
+static int try_recover(struct cxl_kv_server *s, struct kv_ring *r)
+{
+    if (exhausted(s, r))
+        repair(s, r);
     if (cxl_layout_check_ring(s->layout, r->index) != 0 || init_queues(s, r) != 0)
         return 0;
     r->st.broken = 0;
-    cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_OK, 0);
+    if (!r->repaired)
+        cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_OK, 0);
     return 1;
+}
+
+/* A free ring whose indices were forged into the exhausted range is rebased
+ * before anyone claims it (checked when housekeeping). */
+static void check_free_ring(struct cxl_kv_server *s, struct kv_ring *r)
+{
+    if (cxl_owner_state(owner_word(s, r->index)) != CXL_OWNER_OWNED && exhausted(s, r)) {
+        repair(s, r);
+        mark_broken(s, r); /* picked up again by try_recover once sane */
+    }
 }
 
 /* Does this ring need serving now? */
@@ -395,12 +443,22 @@ static int ring_ready(struct cxl_kv_server *s, struct kv_ring *r)
     return rc;
 }
 
+/* Rare checks that no request triggers (a free ring forged exhausted). */
+static void housekeep(struct cxl_kv_server *s)
+{
+    for (uint32_t i = 0; i < s->nrings; i++)
+        if (!s->rings[i].st.broken)
+            check_free_ring(s, &s->rings[i]);
+}
+
 /* --- the engine ------------------------------------------------------------------------ */
 
 int cxl_kv_server_poll(struct cxl_kv_server *s)
 {
     int n = 0;
     __atomic_store_n(&s->polls, s->polls + 1, __ATOMIC_RELAXED);
+    if (s->polls % 4096 == 0) /* drivers without run() get it too */
+        housekeep(s);
     if (s->cfg.keys) /* keys expire (fail closed): judged once per pass */
         s->pass_ns = cxl_now_ns();
     for (uint32_t i = 0; i < s->nrings; i++) {
@@ -433,10 +491,12 @@ void cxl_kv_server_beat(struct cxl_kv_server *s)
     }
 }
 
-static int locked_poll(struct cxl_kv_server *s)
+static int locked_poll(struct cxl_kv_server *s, int housekeeping)
 {
     if (s->ex.begin)
         s->ex.begin(s->ex.ud);
+    if (housekeeping)
+        housekeep(s);
     int n = cxl_kv_server_poll(s);
     if (s->ex.end)
         s->ex.end(s->ex.ud);
@@ -448,7 +508,7 @@ void cxl_kv_server_run(struct cxl_kv_server *s, volatile int *stop)
     uint32_t busy = 0;
     uint64_t last_poll = cxl_now_ns();
     while (!__atomic_load_n(stop, __ATOMIC_ACQUIRE)) {
-        if (cxl_kv_server_pending(s) && locked_poll(s) > 0) {
+        if (cxl_kv_server_pending(s) && locked_poll(s, 0) > 0) {
             cxl_backoff_done(&s->backoff);
             if (++busy % 4096 == 0) {
                 last_poll = cxl_now_ns();
@@ -459,7 +519,7 @@ void cxl_kv_server_run(struct cxl_kv_server *s, volatile int *stop)
         cxl_backoff_wait(&s->backoff);
         uint64_t now = s->backoff.now_ns;
         if (now - last_poll >= HOUSEKEEPING_NS) { /* parked replies, broken rings */
-            locked_poll(s);
+            locked_poll(s, 1);
             last_poll = now;
             cxl_kv_server_beat(s);
         }
@@ -492,10 +552,12 @@ int cxl_kv_server_create(struct cxl_layout *l, const struct cxl_kv_server_config
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         struct kv_ring *r = &s->rings[i];
         r->index = i;
+        if (exhausted(s, r)) /* forged while no server ran */
+            repair(s, r);
         init_queues(s, r);
         if (cxl_layout_check_ring(l, i) != 0)
             mark_broken(s, r);
-        else
+        else if (!r->repaired)
             cxl_server_set_ring_state(l, i, CXL_SRV_RING_OK, 0);
         if (s->cfg.keys && (r->sec = calloc(1, sizeof *r->sec)) == NULL)
             rc = cxl_fail(CXL_ESYS, "out of memory");
@@ -550,6 +612,7 @@ void cxl_kv_server_stats(const struct cxl_kv_server *s, uint32_t ring, struct cx
     st->bytes_out = __atomic_load_n(&src->bytes_out, __ATOMIC_RELAXED);
     st->batches = __atomic_load_n(&src->batches, __ATOMIC_RELAXED);
     st->broken = __atomic_load_n(&src->broken, __ATOMIC_RELAXED);
+    st->repairs = __atomic_load_n(&src->repairs, __ATOMIC_RELAXED);
 }
 
 void cxl_kv_server_wait_stats(const struct cxl_kv_server *s, struct cxl_kv_server_wait *w)

@@ -35,6 +35,11 @@
 /* Positions at or above 2^63 are corrupt: keeps pos % slots continuous
  * (no 2^64 wrap) for centuries at 10^9 messages/s. */
 #define CXL_POS_LIMIT (1ull << 63)
+/* Positions at or above 2^62 are valid but "exhausted": an honest ring
+ * never gets there (146 years at 10^9 messages/s), so only a forged index
+ * puts a ring there, and the server rebases such a ring to 0 (repair(),
+ * kv_server.c; docs/RING.md, "Repair"). */
+#define CXL_POS_REBASE (1ull << 62)
 
 struct cxl_hdr {
     /* line 0 [fmt]: identity and geometry, covered by checksum */

@@ -41,20 +41,22 @@ static int owner_dead(const struct cxl_ring_ctl *r, struct owner_watch *w, uint6
     return quiet_ms >= reclaim_ms;
 }
 
-/* Client-owned indices that are out of range are reset to the server's. */
+/* Client-owned indices that are out of range, or in the exhausted range,
+ * are reset to the server's; a server index there counts as 0 (the server
+ * rebases its own: kv_server.c, repair()). */
 static void adopt_queues(struct cxl_ring_ctl *r, uint32_t slots)
 {
     uint64_t head = cxl_load_acquire(&r->req_head.value);
     uint64_t tail = cxl_load_acquire(&r->req_tail.value);
-    if (head >= CXL_POS_LIMIT)
-        head = 0; /* the server resets its own index when it sees this */
-    if (tail >= CXL_POS_LIMIT || tail - head > slots)
+    if (head >= CXL_POS_REBASE)
+        head = 0;
+    if (tail >= CXL_POS_REBASE || tail - head > slots)
         cxl_store_release(&r->req_tail.value, head);
     tail = cxl_load_acquire(&r->resp_tail.value);
     head = cxl_load_acquire(&r->resp_head.value);
-    if (tail >= CXL_POS_LIMIT)
+    if (tail >= CXL_POS_REBASE)
         tail = 0;
-    if (head >= CXL_POS_LIMIT || tail - head > slots)
+    if (head >= CXL_POS_REBASE || tail - head > slots)
         cxl_store_release(&r->resp_head.value, tail);
 }
 

@@ -71,9 +71,10 @@ static int producer_refresh(struct cxl_queue *q)
         return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: consumer head %" PRIu64 " out of range "
                         "(tail %" PRIu64 ", %u slots)", q->ring, queue_name(q), head, q->published, q->nslots);
     }
+    /* head < 2^63, so this cannot wrap; positions a forged head lets us
+     * reach past 2^63 are seen as corrupt by the consumer (no clamp here:
+     * it would leave a queue full for good instead of reporting it) */
     q->limit = head + q->nslots;
-    if (q->limit >= CXL_POS_LIMIT) /* a tail never reaches 2^63 (forged indices only) */
-        q->limit = CXL_POS_LIMIT - 1;
     return 0;
 }
 

@@ -97,6 +97,13 @@ int secure_end_open(struct secure_end *e, struct cxl_msg *m)
     return rc;
 }
 
+void secure_end_restart(struct secure_end *e)
+{
+    wipe_keys(e);
+    e->open_next = e->seal_next = 0;
+    e->gen = 0;
+}
+
 void secure_end_skip(struct secure_end *e, uint64_t next)
 {
     if (next > e->open_next)

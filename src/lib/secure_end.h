@@ -58,6 +58,10 @@ static inline int secure_end_answered(const struct secure_end *e, uint64_t pos)
 }
 void secure_end_skip(struct secure_end *e, uint64_t next);
 
+/* The ring was rebased: positions start again at 0. Keys are dropped (the
+ * session that held them is over) and the windows restart. */
+void secure_end_restart(struct secure_end *e);
+
 /* Open a peeked message into open_buf (see cxl_open_msg), with the key of
  * its epoch. */
 int secure_end_open(struct secure_end *e, struct cxl_msg *m);

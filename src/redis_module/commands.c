@@ -29,7 +29,7 @@ static int cmd_stats(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     for (uint32_t i = 0; i < n; i++) {
         struct cxl_kv_ring_stats st;
         cxl_kv_server_stats(cxl_mod.server, i, &st);
-        rm.ReplyWithArray(ctx, 24);
+        rm.ReplyWithArray(ctx, 26);
         pair_int(ctx, "ring", i);
         pair_int(ctx, "requests", (long long)st.requests);
         pair_int(ctx, "errors", (long long)st.errors);
@@ -42,6 +42,7 @@ static int cmd_stats(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
         pair_int(ctx, "bytes_out", (long long)st.bytes_out);
         pair_int(ctx, "batches", (long long)st.batches);
         pair_int(ctx, "broken", st.broken);
+        pair_int(ctx, "repairs", (long long)st.repairs);
     }
     struct cxl_kv_server_wait w;
     cxl_kv_server_wait_stats(cxl_mod.server, &w);

@@ -23,6 +23,8 @@ static const char *srv_state_name(uint32_t s, char *buf, size_t len)
         return "ok";
     if (s == CXL_SRV_RING_BROKEN)
         return "broken";
+    if (s == CXL_SRV_RING_REPAIRED)
+        return "repaired";
     snprintf(buf, len, "0x%x", s);
     return buf;
 }

@@ -346,6 +346,36 @@ static void test_restart_outcome_unknown(void)
     cxl_kv_close(kv);
 }
 
+/* The indices of a free secure ring forged to 2^63 - 1 (valid, no room to
+ * move): the server rebases it to 0, and the next session works from
+ * position 0, below where the server's windows were (they restart too). */
+static void test_exhausted_secure(void)
+{
+    struct cxl_kv *kv = client(1, cli_keys, 0);
+    if (!kv)
+        return;
+    struct cxl_kv_result r;
+    for (int i = 0; i < 20; i++) {
+        CHECK_EQ(cxl_kv_submit_set(kv, "k", 1, "v", 1, 0, 1), 0);
+        CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    }
+    cxl_kv_close(kv);
+    struct cxl_ring_ctl *c = cxl_ring_ctl_of(fx.layout, 1);
+    const uint64_t worst = (1ull << 63) - 1;
+    c->req_head.value = c->resp_tail.value = c->req_tail.value = c->resp_head.value = worst;
+    serve(4096); /* housekeeping finds it */
+    struct cxl_kv_ring_stats st;
+    cxl_kv_server_stats(srv, 1, &st);
+    CHECK_EQ(st.repairs, 1);
+    kv = client(1, cli_keys, 0);
+    if (!kv)
+        return;
+    CHECK(c->req_tail.value == 0 && c->req_head.value == 0 && c->resp_head.value == 0);
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 3), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    cxl_kv_close(kv);
+}
+
 /* A host flips the medium's secure flag off (checksum recomputed): a client
  * started without keys attaches, but the secure server's sealed answer must
  * never read as a plain one (a sealed message's clear op is 0: "OK"). */
@@ -462,6 +492,7 @@ int main(void)
     test_wrong_keys();
     test_flag_flipped();
     test_restart_outcome_unknown();
+    test_exhausted_secure();
     test_seal_race();
     cxl_kv_server_destroy(srv);
     cxl_keyring_close(srv_keys);
