@@ -129,6 +129,16 @@ expect_fail "layout at an unaligned map offset" 1 "aligned" --path "$MED" --map-
 expect_ok "write garbage over the magic" --path "$MED" write --offset 0 --data "GARBAGE!"
 expect_fail "info on a foreign magic" 1 "foreign magic" --path "$MED" info
 
+# formatting again zeroes what the old layout left in the slots (a plain
+# medium's values must not stay readable once it is formatted secure)
+expect_ok "init plain" --path "$MED" --map-size 64M init --rings 2 --slot-size 1024
+expect_ok "a value left in a slot" --path "$MED" write --offset $((8 << 20)) --data "PLAINTEXT-SECRET"
+expect_ok "init --secure" --path "$MED" --map-size 64M init --rings 2 --slot-size 1024 --secure
+expect_ok "read the slot again" --path "$MED" read --offset $((8 << 20)) --len 16
+check "the old value is gone" "$(! has "$out" "PLAINTEXT"; echo $?)"
+expect_out "zeros instead" '\x00\x00\x00\x00'
+check "the medium file stays sparse" "$([ "$(du -k "$MED" | cut -f1)" -lt 16384 ]; echo $?)"
+
 # a medium file that another local user controls is refused unless allowed
 FOREIGN=$MED.foreign
 expect_ok "a new medium file" --path "$FOREIGN" --map-size 1M init

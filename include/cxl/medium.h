@@ -61,6 +61,10 @@ enum cxl_medium_kind cxl_medium_kind(const struct cxl_medium *m);
 const char *cxl_medium_kind_name(enum cxl_medium_kind kind);
 const char *cxl_medium_path(const struct cxl_medium *m);
 
+/* Zero len bytes at off in the mapping (file media: the pages are given
+ * back, a hole in the file; devices: written with zeros). */
+int cxl_medium_zero(struct cxl_medium *m, uint64_t off, uint64_t len);
+
 /* One line describing what was mapped ("file /dev/shm/x: 1073741824 bytes at
  * offset 0, numa node 0, prefaulted"). Returns buf. */
 const char *cxl_medium_describe(const struct cxl_medium *m, char *buf, size_t len);

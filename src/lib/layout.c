@@ -221,9 +221,12 @@ int cxl_layout_format(struct cxl_medium *m, const struct cxl_format_params *p,
         return rc;
     struct cxl_hdr *h = cxl_medium_base(m);
     __atomic_store_n(&h->state, 0u, __ATOMIC_RELEASE);
-    /* Clear the header page and ring table; the slots need no clearing, since
-     * a message is only read below a published tail. */
-    memset((uint8_t *)h, 0, g.data_off);
+    /* Zero everything the layout covers, slots included: a reader never
+     * looks past a published tail, but what an earlier layout left there
+     * (plaintext values of a plain medium formatted secure) must not stay
+     * readable in the medium. */
+    if ((rc = cxl_medium_zero(m, 0, g.layout_size)) != 0)
+        return rc;
     h->magic = CXL_MAGIC;
     h->version = g.version;
     h->header_size = CXL_HEADER_SIZE;

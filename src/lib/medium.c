@@ -318,6 +318,25 @@ void cxl_medium_close(struct cxl_medium *m)
     free(m);
 }
 
+int cxl_medium_zero(struct cxl_medium *m, uint64_t off, uint64_t len)
+{
+    if (off > m->size || len > m->size - off)
+        return cxl_fail(CXL_EINVAL, "zeroing %" PRIu64 " bytes at %" PRIu64 " past the mapping (%" PRIu64 " bytes)",
+                        len, off, m->size);
+    /* whole pages of a file: punch a hole (cheap, and a sparse file stays
+     * sparse); the partial pages at either end, and devices: write zeros */
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), start = m->offset + off, end = start + len;
+    uint64_t a = (start + page - 1) / page * page, b = end / page * page;
+    if (m->kind == CXL_MEDIUM_FILE && b > a &&
+        fallocate(m->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)a, (off_t)(b - a)) == 0) {
+        memset(m->base + off, 0, a - start);
+        memset(m->base + (b - m->offset), 0, end - b);
+        return 0;
+    }
+    memset(m->base + off, 0, len);
+    return 0;
+}
+
 void *cxl_medium_base(const struct cxl_medium *m) { return m->base; }
 uint64_t cxl_medium_size(const struct cxl_medium *m) { return m->size; }
 enum cxl_medium_kind cxl_medium_kind(const struct cxl_medium *m) { return m->kind; }
