@@ -134,6 +134,16 @@ static void test_ops(void)
     RING(kv, &r, "INCR", "c");
     RING(kv, &r, "INCR", "c");
     CHECK(RING(kv, &r, "INCR", "c") == CXL_KV_REPLY && reply_is(&r, ":3\r\n"));
+    /* blocking commands: data at once is the answer; nothing yet is an
+     * error that says so (a ring request cannot block), never a timeout's nil */
+    CHECK(RING(kv, &r, "RPUSH", "bl", "x") == CXL_KV_REPLY && reply_is(&r, ":1\r\n"));
+    CHECK(RING(kv, &r, "BLPOP", "bl", "5") == CXL_KV_REPLY && reply_is(&r, "*2\r\n$2\r\nbl\r\n$1\r\nx\r\n"));
+    CHECK(RING(kv, &r, "BLPOP", "bl", "0.1") == CXL_KV_ERR && r.len > 20 &&
+          memcmp(r.data, "ERR BLPOP would block", 21) == 0);
+    CHECK(RING(kv, &r, "BZPOPMIN", "nozset", "0") == CXL_KV_ERR);
+    CHECK(RING(kv, &r, "XREAD", "BLOCK", "10", "STREAMS", "nostream", "$") == CXL_KV_ERR);
+    CHECK(RING(kv, &r, "XREAD", "STREAMS", "nostream", "0") == CXL_KV_REPLY && reply_is(&r, "*-1\r\n"));
+    CHECK(RING(kv, &r, "LPOP", "bl") == CXL_KV_REPLY && reply_is(&r, "$-1\r\n"));
     CHECK(RING(kv, &r, "HSET", "h", "a", "1", "b", "2") == CXL_KV_REPLY && reply_is(&r, ":2\r\n"));
     CHECK(RING(kv, &r, "HGETALL", "h") == CXL_KV_REPLY &&
           reply_is(&r, "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"));

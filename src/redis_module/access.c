@@ -170,6 +170,41 @@ const char *access_no_user(RedisModuleString *user_name, char *text, size_t cap)
     return text;
 }
 
+/* --- blocking commands ------------------------------------------------------------------- */
+
+/* Redis 7.0's commands flagged "blocking" (XREAD and XREADGROUP only with
+ * BLOCK). A ring request cannot block: the ring's later requests would wait
+ * behind it. RedisModule_Call runs them as if their timeout had passed at
+ * once; when that gives data it is the answer, when it gives the timeout's
+ * null the client is told that the command would have blocked, instead of
+ * a null that reads as "the timeout passed". */
+static int is_blocking(const struct cmd_args *a)
+{
+    static const char *always[] = {"blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax",
+                                   "bzmpop", NULL};
+    for (int i = 0; always[i]; i++)
+        if (a->len[0] == strlen(always[i]) && strncasecmp(a->ptr[0], always[i], a->len[0]) == 0)
+            return 1;
+    int xread = (a->len[0] == 5 && strncasecmp(a->ptr[0], "xread", 5) == 0) ||
+                (a->len[0] == 10 && strncasecmp(a->ptr[0], "xreadgroup", 10) == 0);
+    for (uint32_t i = 1; xread && i < a->argc; i++)
+        if (a->len[i] == 5 && strncasecmp(a->ptr[i], "block", 5) == 0)
+            return 1;
+    return 0;
+}
+
+const char *access_blocking_refusal(const struct cmd_args *a, const char *reply, size_t len, char *text,
+                                    size_t cap)
+{
+    int null = (len == 5 && (memcmp(reply, "*-1\r\n", 5) == 0 || memcmp(reply, "$-1\r\n", 5) == 0));
+    if (!null || !is_blocking(a))
+        return NULL;
+    snprintf(text, cap, "ERR %.*s would block: nothing to return yet, and commands over the cxl ring do not "
+             "block (the ring's later requests would wait behind it); poll again, or use a direct connection",
+             (int)(a->len[0] > 20 ? 20 : a->len[0]), a->ptr[0]);
+    return text;
+}
+
 /* --- texts of refusals inside RedisModule_Call ------------------------------------------- */
 
 /* ACL DRYRUN says why user may not run a command: "This user has no

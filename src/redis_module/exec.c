@@ -239,9 +239,9 @@ static void reply_with(struct executor *e, RedisModuleCallReply *reply, RedisMod
     size_t plen = 0;
     const char *proto = reply ? rm.CallReplyProto(reply, &plen) : NULL;
     char text[200];
-    const char *refusal = proto && plen && proto[0] == '-'
-                              ? access_call_refusal(e->ctx, proto, plen, user, a, text, sizeof text)
-                              : NULL;
+    const char *refusal = !proto || !plen   ? NULL
+                          : proto[0] == '-' ? access_call_refusal(e->ctx, proto, plen, user, a, text, sizeof text)
+                                            : access_blocking_refusal(a, proto, plen, text, sizeof text);
     if (refusal)
         cxl_kv_reply_error(rp, "%s", refusal);
     else if (proto && plen <= UINT32_MAX)
