@@ -22,7 +22,7 @@
 #include "redis_harness.h"
 #include "cxl/kv.h"
 
-static char module[512], logdir[300];
+static char module[512], tool[512], logdir[300];
 static struct fixture med;
 static struct redis_proc redis;
 static char path_arg[300];
@@ -154,6 +154,18 @@ static int starts(const char *what, const char *got, const char *prefix)
     return 0;
 }
 
+/* cxl_ring_direct with args; its stdout+stderr in out, its exit status. */
+static int tool_run(const char *args, char *out, size_t cap)
+{
+    char line[1200];
+    snprintf(line, sizeof line, "%s --path %s %s 2>&1", tool, med.path, args);
+    FILE *p = popen(line, "r");
+    size_t n = p ? fread(out, 1, cap - 1, p) : 0;
+    out[n] = '\0';
+    int st = p ? pclose(p) : -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static int log_has(const char *text)
 {
     FILE *f = fopen(redis.log, "r");
@@ -243,6 +255,23 @@ static void test_noauth(void)
     CHECK(same("RESET", RING(kv, 7, "RESET"), "+RESET\r\n"));
     CHECK(same("after RESET", RING(kv, 7, "GET", "k"), noauth));
     CHECK(same("connection 0 kept its AUTH", RING(kv, 0, "GET", "k"), "$1\r\nv\r\n"));
+    /* the tools authenticate as redis-cli does: --user/--pass */
+    char out[2000];
+    CHECK_EQ(tool_run("--ring 2 GET k", out, sizeof out), 0); /* an error reply, as redis-cli: exit 0 */
+    CHECK(strstr(out, "NOAUTH Authentication required.") != NULL);
+    CHECK_EQ(tool_run("--ring 2 --pass s3cret GET k", out, sizeof out), 0);
+    CHECK(strcmp(out, "v\n") == 0);
+    CHECK_EQ(tool_run("--ring 2 --user default --pass s3cret GET k", out, sizeof out), 0);
+    CHECK(tool_run("--ring 2 --pass wrong GET k", out, sizeof out) != 0);
+    CHECK(strstr(out, "WRONGPASS") != NULL);
+    char args[400];
+    snprintf(args, sizeof args, "--ring 2 --pass s3cret --bench 200 --quiet --csv /dev/null");
+    CHECK_EQ(tool_run(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "--via %s --pass s3cret --bench 200 --quiet --csv /dev/null", redis.addr);
+    CHECK_EQ(tool_run(args, out, sizeof out), 0);
+    snprintf(args, sizeof args, "--via %s --pass wrong --bench 200 --quiet --csv /dev/null", redis.addr);
+    CHECK(tool_run(args, out, sizeof out) != 0);
+    CHECK(strstr(out, "WRONGPASS") != NULL);
     /* a new claim of the ring is a new client */
     cxl_kv_close(kv);
     kv = ring_open(1);
@@ -384,6 +413,7 @@ int main(int argc, char **argv)
         snprintf(logdir, sizeof logdir, "%.299s", cmd);
     if (realpath(module, cmd))
         snprintf(module, sizeof module, "%s", cmd);
+    snprintf(tool, sizeof tool, "%s/bin/cxl_ring_direct", build);
     fixture_path(&med, "/dev/shm", "rights");
     snprintf(path_arg, sizeof path_arg, "path=%s", med.path);
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {

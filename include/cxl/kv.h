@@ -43,6 +43,8 @@ struct cxl_kv_config {
     uint32_t yield_us;       /* then yield this long (default 500) */
     uint32_t max_sleep_us;   /* then sleep, up to this (default 50) */
     int no_heartbeat_thread; /* the caller calls cxl_kv_heartbeat() itself */
+    const char *user;        /* with password: AUTH as this Redis ACL user on */
+    const char *password;    /* open (user NULL: the default user), as a TCP client would */
 };
 
 void cxl_kv_config_init(struct cxl_kv_config *c);
@@ -69,6 +71,8 @@ struct cxl_kv_stats {
 
 struct cxl_kv;
 
+/* Map, claim, and with cfg->password authenticate the ring's own connection
+ * (CXL_EDENIED with Redis's answer if it refuses). */
 int cxl_kv_open(const struct cxl_kv_config *cfg, struct cxl_kv **out);
 void cxl_kv_close(struct cxl_kv *kv);
 

@@ -21,6 +21,8 @@ struct cxl_kvs;
 /* addr as for cxl_conn_open: "HOST:PORT", "unix:PATH", "tls:HOST:PORT". */
 int cxl_kvs_open(const char *addr, uint32_t timeout_ms, struct cxl_kvs **out);
 void cxl_kvs_close(struct cxl_kvs *k);
+/* AUTH [user] password, waited for: 0, or CXL_EDENIED with Redis's answer. */
+int cxl_kvs_auth(struct cxl_kvs *k, const char *user, const char *password);
 
 int cxl_kvs_submit_get(struct cxl_kvs *k, const void *key, uint32_t klen, uint64_t tag);
 int cxl_kvs_submit_set(struct cxl_kvs *k, const void *key, uint32_t klen, const void *val,

@@ -30,6 +30,8 @@ static void usage(FILE *out)
         "                      everyone, or a symbolic link (refused by default)\n"
         "  --ring R            claim ring R (default: any free ring; with --threads, the first)\n"
         "  --node-id N         node id recorded as the ring owner (default 0)\n"
+        "  --user U --pass P   AUTH as Redis ACL user U (default user: --pass alone)\n"
+        "                      before the first command, as redis-cli does\n"
         "  --timeout-ms T      per-request timeout (default 5000)\n"
         "  --spin-us S         waiting for replies: spin S us (default 50; 2 when the\n"
         "                      client threads and the server outnumber the CPUs), then\n"
@@ -86,7 +88,7 @@ static int spin_given;
 enum { O_PATH = 256, O_MAP_SIZE, O_MAP_OFFSET, O_RING, O_NODE, O_TIMEOUT, O_RAW, O_NO_RAW, O_BENCH,
        O_OPS, O_THREADS, O_PIPELINE, O_INFLIGHT, O_KEY_SIZE, O_VAL_SIZE, O_KEYSPACE, O_LATENCY,
        O_COST, O_CSV, O_LABEL, O_QUIET, O_KEY_PREFIX, O_SPIN, O_YIELD, O_SECURE, O_SEC_MGR,
-       O_SEC_NODE, O_SEC_KEY, O_CRYPTO, O_SEC_KEY_FILE, O_VIA, O_COMPARE_CSV, O_FOREIGN };
+       O_SEC_NODE, O_SEC_KEY, O_CRYPTO, O_SEC_KEY_FILE, O_VIA, O_COMPARE_CSV, O_FOREIGN, O_USER, O_PASS };
 
 static int parse_one(int c, const char *arg, struct client_opts *o)
 {
@@ -97,6 +99,8 @@ static int parse_one(int c, const char *arg, struct client_opts *o)
     case O_MAP_SIZE: rc = cxl_parse_size("--map-size", arg, &o->kv.medium.map_size); break;
     case O_MAP_OFFSET: rc = cxl_parse_size("--map-offset", arg, &o->kv.medium.map_offset); break;
     case O_FOREIGN: o->kv.medium.allow_foreign = 1; break;
+    case O_USER: o->kv.user = arg; break;
+    case O_PASS: o->kv.password = arg; break;
     case O_RING: rc = cxl_parse_u32("--ring", arg, 0, CXL_MAX_RINGS - 1, &u); o->kv.ring = (int)u; break;
     case O_NODE: rc = cxl_parse_u32("--node-id", arg, 0, 65535, &u); o->kv.node_id = (uint16_t)u; break;
     case O_TIMEOUT: rc = cxl_parse_u32("--timeout-ms", arg, 1, 3600000, &o->kv.timeout_ms); break;
@@ -146,7 +150,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
 {
     static const struct option longopts[] = {
         {"path", 1, 0, O_PATH}, {"map-size", 1, 0, O_MAP_SIZE}, {"map-offset", 1, 0, O_MAP_OFFSET},
-        {"allow-foreign-medium", 0, 0, O_FOREIGN},
+        {"allow-foreign-medium", 0, 0, O_FOREIGN}, {"user", 1, 0, O_USER}, {"pass", 1, 0, O_PASS},
         {"ring", 1, 0, O_RING}, {"node-id", 1, 0, O_NODE}, {"timeout-ms", 1, 0, O_TIMEOUT},
         {"raw", 0, 0, O_RAW}, {"no-raw", 0, 0, O_NO_RAW}, {"bench", 1, 0, O_BENCH},
         {"ops", 1, 0, O_OPS}, {"threads", 1, 0, O_THREADS}, {"pipeline", 0, 0, O_PIPELINE},
@@ -200,6 +204,10 @@ int options_parse(int argc, char **argv, struct client_opts *o)
     }
     if (o->via && (o->sec.secure || o->sec.crypto)) {
         fprintf(stderr, "cxl_ring_direct: --via talks RESP to a socket; --secure/--crypto are for the ring\n");
+        return CLIENT_EXIT_USAGE;
+    }
+    if (o->kv.user && !o->kv.password) {
+        fprintf(stderr, "cxl_ring_direct: --user needs --pass\n");
         return CLIENT_EXIT_USAGE;
     }
     if (cxl_sec_opts_finish(&o->sec) != 0) {

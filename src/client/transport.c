@@ -48,7 +48,12 @@ int transport_open(const struct client_opts *o, uint32_t thread, struct transpor
     if (o->via) {
         *t = (struct transport){.get = s_get, .set = s_set, .del = s_del, .cmd = s_cmd, .poll = s_poll,
                                 .wait = s_wait, .stats = s_stats, .close = s_close};
-        return cxl_kvs_open(o->via, o->kv.timeout_ms, (struct cxl_kvs **)&t->h);
+        int rc = cxl_kvs_open(o->via, o->kv.timeout_ms, (struct cxl_kvs **)&t->h);
+        if (rc == 0 && o->kv.password && (rc = cxl_kvs_auth(t->h, o->kv.user, o->kv.password)) != 0) {
+            cxl_kvs_close(t->h);
+            t->h = NULL;
+        }
+        return rc;
     }
     *t = (struct transport){.get = r_get, .set = r_set, .del = r_del, .cmd = r_cmd, .poll = r_poll,
                             .wait = r_wait, .stats = r_stats, .close = r_close};

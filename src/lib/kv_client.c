@@ -151,6 +151,8 @@ static int open_ring(struct cxl_kv *kv)
     return rc ? rc : open_secure(kv);
 }
 
+static int authenticate(struct cxl_kv *kv);
+
 int cxl_kv_open(const struct cxl_kv_config *cfg, struct cxl_kv **out)
 {
     struct cxl_kv *kv = calloc(1, sizeof *kv);
@@ -180,6 +182,10 @@ int cxl_kv_open(const struct cxl_kv_config *cfg, struct cxl_kv **out)
     cxl_server_state(kv->layout, &s);
     kv->srv_beat = s.heartbeat; /* watch the server's heartbeat from now on */
     kv->srv_beat_ns = kv->now_ns;
+    if (kv->cfg.password && (rc = authenticate(kv)) != 0) {
+        cxl_kv_close(kv);
+        return rc;
+    }
     *out = kv;
     return 0;
 }
@@ -597,6 +603,30 @@ int cxl_kv_command(struct cxl_kv *kv, int argc, const char *const *argv, const s
         return rc;
     rc = cxl_kv_wait(kv, r);
     return rc == 1 ? r->status : rc < 0 ? rc : CXL_EPROTO;
+}
+
+/* AUTH [user] password on the ring's own connection, as a TCP client would. */
+static int authenticate(struct cxl_kv *kv)
+{
+    const char *argv[3] = {"AUTH"};
+    int argc = 1;
+    if (kv->cfg.user)
+        argv[argc++] = kv->cfg.user;
+    argv[argc++] = kv->cfg.password;
+    size_t lens[3];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    struct cxl_kv_result r;
+    int rc = cxl_kv_command(kv, argc, argv, lens, &r);
+    if (rc == CXL_KV_REPLY && r.len >= 3 && memcmp(r.data, "+OK", 3) == 0)
+        return 0;
+    if (rc < 0 && rc != r.status)
+        return rc;
+    int n = (int)r.len;
+    while (n > 0 && (r.data[n - 1] == '\n' || r.data[n - 1] == '\r'))
+        n--;
+    return cxl_fail(CXL_EDENIED, "AUTH refused on ring %u: %.*s", kv->claim.ring, n > 200 ? 200 : n,
+                    (const char *)r.data + (n && r.data[0] == '-'));
 }
 
 void cxl_kv_set_conn(struct cxl_kv *kv, uint16_t conn) { kv->conn = conn; }

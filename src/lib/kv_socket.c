@@ -36,6 +36,26 @@ int cxl_kvs_open(const char *addr, uint32_t timeout_ms, struct cxl_kvs **out)
     return 0;
 }
 
+int cxl_kvs_auth(struct cxl_kvs *k, const char *user, const char *password)
+{
+    const char *argv[3] = {"AUTH"};
+    int argc = 1;
+    if (user)
+        argv[argc++] = user;
+    argv[argc++] = password;
+    const uint8_t *rep;
+    size_t len;
+    int rc = cxl_conn_call(k->conn, argc, argv, &rep, &len);
+    if (rc)
+        return rc;
+    if (len >= 3 && memcmp(rep, "+OK", 3) == 0)
+        return 0;
+    int n = (int)len;
+    while (n > 0 && (rep[n - 1] == '\n' || rep[n - 1] == '\r'))
+        n--;
+    return cxl_fail(CXL_EDENIED, "AUTH refused: %.*s", n > 200 ? 200 : n, (const char *)rep + (n && rep[0] == '-'));
+}
+
 void cxl_kvs_close(struct cxl_kvs *k)
 {
     if (!k)
