@@ -321,6 +321,21 @@ static void test_acl(void)
     /* a user that does not exist is never used */
     CHECK(starts("ring 3: no such user", ring_fast(n, 0, CXL_KV_GET, "k", NULL), "-NOAUTH the ACL user 'nobody'"));
     CHECK(starts("ring 3 CMD: no such user", RING(n, 0, "PING"), "-NOAUTH the ACL user 'nobody'"));
+    /* an ACL change takes effect at the next request, even in one batch */
+    struct cxl_kv_result r;
+    const char *setuser[] = {"ACL", "SETUSER", "carol", "-get"};
+    size_t setlen[] = {3, 7, 5, 4};
+    cxl_kv_set_conn(c, 0);
+    CHECK_EQ(cxl_kv_submit_get(c, "k", 1, 1), 0);
+    CHECK_EQ(cxl_kv_submit_command(c, 4, setuser, setlen, 2), 0);
+    CHECK_EQ(cxl_kv_submit_get(c, "k", 1, 3), 0);
+    CHECK_EQ(cxl_kv_wait(c, &r), 1);
+    CHECK_EQ(r.status, CXL_KV_NIL);
+    CHECK_EQ(cxl_kv_wait(c, &r), 1);
+    CHECK_EQ(r.status, CXL_KV_REPLY);
+    CHECK_EQ(cxl_kv_wait(c, &r), 1);
+    CHECK(r.status == CXL_KV_ERR && r.len > 6 && memcmp(r.data, "NOPERM", 6) == 0);
+    CHECK(same("carol may GET again", TCP_AS("default", "adminpw", "ACL", "SETUSER", "carol", "+get"), "+OK\r\n"));
     /* a user deleted while its ring runs: refused from then on, no crash */
     CHECK(same("carol deletes herself", RING(c, 0, "ACL", "DELUSER", "carol"), ":1\r\n"));
     CHECK(starts("carol is gone", ring_fast(c, 0, CXL_KV_GET, "k", NULL), "-NOAUTH the ACL user 'carol'"));

@@ -122,6 +122,7 @@ void access_init(RedisModuleCtx *ctx)
 
 void access_fini(RedisModuleCtx *ctx)
 {
+    access_forget_users();
     for (int i = 1; i < 4; i++)
         if (cmd_name[i])
             rm.FreeString(ctx, cmd_name[i]);
@@ -129,6 +130,38 @@ void access_fini(RedisModuleCtx *ctx)
         rm.FreeString(ctx, empty_value);
     memset(cmd_name, 0, sizeof cmd_name);
     empty_value = NULL;
+}
+
+/* The ACL user of the last fast path, kept while nothing can have changed
+ * the ACL: within one pass, until a generic command runs (it could be ACL
+ * SETUSER or DELUSER) - never across passes, when Redis's own clients run. */
+static struct {
+    char name[CXL_USER_NAME_MAX];
+    size_t len;
+    RedisModuleUser *user;
+} last_user;
+
+void access_forget_users(void)
+{
+    if (last_user.user)
+        rm.FreeModuleUser(last_user.user);
+    last_user.user = NULL;
+}
+
+static RedisModuleUser *user_of(RedisModuleString *name)
+{
+    size_t n;
+    const char *p = rm.StringPtrLen(name, &n);
+    if (last_user.user && n == last_user.len && memcmp(p, last_user.name, n) == 0)
+        return last_user.user;
+    access_forget_users();
+    RedisModuleUser *u = rm.GetModuleUserFromUserName(name);
+    if (u && n < sizeof last_user.name) { /* longer names are not cached */
+        memcpy(last_user.name, p, n);
+        last_user.len = n;
+        last_user.user = u;
+    }
+    return u;
 }
 
 /* GET/SET/DEL of key as user (user name: RedisModuleString). NULL when
@@ -141,11 +174,12 @@ const char *access_fast_path(RedisModuleString *user_name, uint16_t op, RedisMod
         return READONLY_TEXT;
     if (op == CXL_KV_SET && access_state.deny_oom && rm.GetUsedMemoryRatio() > 1.0f)
         return OOM_TEXT;
-    RedisModuleUser *u = rm.GetModuleUserFromUserName(user_name);
+    RedisModuleUser *u = user_of(user_name);
     if (!u)
         return access_no_user(user_name, text, cap);
     RedisModuleString *argv[3] = {cmd_name[op], key, empty_value};
     const char *why = NULL;
+    int cached = u == last_user.user;
     if (rm.ACLCheckCommandPermissions(u, argv, op == CXL_KV_SET ? 3 : 2) != RM_OK) {
         int kflags = op == CXL_KV_GET ? RM_CMD_KEY_ACCESS
                      : op == CXL_KV_SET ? RM_CMD_KEY_UPDATE | RM_CMD_KEY_INSERT : RM_CMD_KEY_DELETE;
@@ -157,7 +191,8 @@ const char *access_fast_path(RedisModuleString *user_name, uint16_t op, RedisMod
             why = text;
         }
     }
-    rm.FreeModuleUser(u);
+    if (!cached)
+        rm.FreeModuleUser(u);
     return why;
 }
 

@@ -270,6 +270,7 @@ static void run_as(struct executor *e, const char *name, RedisModuleString *user
         strcat(flags, "M");
     if (access_state.readonly_replica)
         strcat(flags, "W");
+    access_forget_users(); /* the command may change the ACL */
     RedisModuleCallReply *reply = call_command(e->ctx, name, flags, a);
     reply_with(e, reply, user, a, rp);
     if (reply)
@@ -304,10 +305,17 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
         run_as(e, name, user, &a, rp);
 }
 
+/* A pass starts: Redis's own clients may have run since the last one. */
+static void begin_pass(void *ud)
+{
+    struct executor *e = ud;
+    access_forget_users();
+    access_refresh(e->ctx, 0);
+}
+
 static void execute(void *ud, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
 {
     struct executor *e = ud;
-    access_refresh(e->ctx, 0);
     switch (r->op) {
     case CXL_KV_GET:
     case CXL_KV_SET:
@@ -353,5 +361,6 @@ struct cxl_kv_executor executor_callbacks(struct executor *e)
         .begin = e->take_lock ? lock : NULL,
         .end = e->take_lock ? unlock : NULL,
         .execute = execute,
+        .pass = begin_pass,
     };
 }

@@ -83,6 +83,8 @@ extern struct access_state access_state;
 void access_init(RedisModuleCtx *ctx);
 void access_fini(RedisModuleCtx *ctx);
 void access_refresh(RedisModuleCtx *ctx, int force);
+/* Drop the cached ACL user (anything may have changed the ACL since). */
+void access_forget_users(void);
 /* DEBUG / MODULE refused: 1 with Redis's text in text. */
 int access_protected(const struct cmd_args *a, char *text, size_t cap);
 /* GET/SET/DEL of key as user: NULL when allowed, else Redis's error text. */
