@@ -1,11 +1,15 @@
 /* config.c - the configuration file of cxl_sec_mgr: one statement per line,
  * `#` starts a comment anywhere, words separated by blanks; relative paths
- * are relative to the file's directory. The parser reports every error with
- * its line number and goes on, so `check` lists them all: unknown keyword,
+ * are relative to the file's directory. Every keyword is a row of one table
+ * (keywords[]: settings with their range and default, and the repeatable
+ * node / region / grant statements with their parsers); grant modes are a
+ * table too (grant_modes[]). The parser reports every error with its line
+ * number and goes on, so `check` lists them all: unknown keyword,
  * wrong number of words, settings given twice, bad numbers, bad names,
  * duplicate node ids / names / keys, bad hex, duplicate regions and rings,
  * overlapping ranges, grants to unknown nodes or regions, duplicate grants,
- * and (check_files) files that are missing, unreadable or not 0600. */
+ * a per-source / per-node limit above its pool's, and (check_files) files
+ * that are missing, unreadable or not 0600. */
 #include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
@@ -26,7 +30,6 @@ struct parser {
     FILE *errs;
     int errors;
     int line;
-    int rotate_line, refresh_line;
     char dir[MGR_PATH_MAX];
 };
 
@@ -69,31 +72,6 @@ static int need_words(struct parser *p, int argc, int want, const char *usage)
     return -1;
 }
 
-/* ---- settings ------------------------------------------------------------------ */
-
-static void set_path(struct parser *p, char *dst, int *line, const char *kw, const char *val)
-{
-    if (*line) {
-        err(p, p->line, "'%s' given twice (first at line %d)", kw, *line);
-        return;
-    }
-    int n = val[0] == '/' ? snprintf(dst, MGR_PATH_MAX, "%s", val)
-                          : snprintf(dst, MGR_PATH_MAX, "%s/%s", p->dir, val);
-    if (n >= MGR_PATH_MAX)
-        err(p, p->line, "%s: path too long", kw);
-    *line = p->line;
-}
-
-static void set_seconds(struct parser *p, uint32_t *dst, int *line, const char *kw,
-                        const char *val, uint32_t min, uint32_t max)
-{
-    if (*line)
-        err(p, p->line, "'%s' given twice (first at line %d)", kw, *line);
-    else if (cxl_parse_u32(kw, val, min, max, dst) != 0)
-        err(p, p->line, "%s", cxl_last_error());
-    *line = p->line;
-}
-
 /* ---- node, region, grant ----------------------------------------------------------- */
 
 /* Room for element n of arr (capacity: 8, then doubling at powers of two). */
@@ -118,8 +96,9 @@ static int check_name(struct parser *p, const char *what, const char *name)
     return -1;
 }
 
-static void add_node(struct parser *p, char **w)
+static void add_node(struct parser *p, int argc, char **w)
 {
+    (void)argc;
     struct mgr_config *c = p->c;
     struct mgr_node n = {.line = p->line};
     uint32_t id;
@@ -213,22 +192,44 @@ static void add_region(struct parser *p, int argc, char **w)
     c->regions[c->n_regions++] = r;
 }
 
-static void add_grant(struct parser *p, char **w)
+/* Grant modes: what a region key lets a node do. To add one: a row here and
+ * an enum mgr_grant_mode value. */
+static const struct {
+    const char *name;
+    const char *meaning;
+} grant_modes[] = {
+    [MGR_GRANT_RW] = {"rw", "a region key both reads and writes"},
+};
+#define N_GRANT_MODES (sizeof grant_modes / sizeof grant_modes[0])
+
+static int parse_grant_mode(struct parser *p, const char *word, enum mgr_grant_mode *mode)
+{
+    char list[256] = "";
+    for (size_t i = 0, used = 0; i < N_GRANT_MODES; i++) {
+        if (strcmp(word, grant_modes[i].name) == 0)
+            return *mode = (enum mgr_grant_mode)i, 0;
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s'%s' (%s)", i ? ", " : "",
+                                 grant_modes[i].name, grant_modes[i].meaning);
+    }
+    err(p, p->line, "grant mode '%.16s': one of %s", word, list);
+    return -1;
+}
+
+static void add_grant(struct parser *p, int argc, char **w)
 {
     struct mgr_config *c = p->c;
     struct mgr_node *n = config_node_by_name(c, w[1]);
     struct mgr_region *r = config_region_by_name(c, w[2]);
+    enum mgr_grant_mode mode = MGR_GRANT_RW;
+    (void)argc;
     if (!n)
         err(p, p->line, "grant to unknown node '%.64s' (a node line must come first)", w[1]);
     if (!r)
         err(p, p->line, "grant of unknown region '%.64s' (a region line must come first)", w[2]);
-    if (strcmp(w[3], "rw") != 0)
-        err(p, p->line, "grant mode '%.16s': only 'rw' (a region key both reads and writes)",
-            w[3]);
-    if (!n || !r || strcmp(w[3], "rw") != 0)
+    if (parse_grant_mode(p, w[3], &mode) != 0 || !n || !r)
         return;
     struct mgr_grant g = {.node = (size_t)(n - c->nodes), .region = (size_t)(r - c->regions),
-                          .line = p->line, .active = 1};
+                          .mode = mode, .line = p->line, .active = 1};
     for (size_t i = 0; i < c->n_grants; i++)
         if (c->grants[i].node == g.node && c->grants[i].region == g.region) {
             err(p, p->line, "duplicate grant of %s to %s (first at line %d)", r->name, n->name,
@@ -239,43 +240,113 @@ static void add_grant(struct parser *p, char **w)
     c->grants[c->n_grants++] = g;
 }
 
-/* ---- one line ------------------------------------------------------------------------- */
+/* ---- the keyword table ----------------------------------------------------------------- */
+
+enum kw_type { KW_PATH, KW_NUMBER, KW_STATEMENT };
+
+/* One statement of the file. Settings (KW_PATH, KW_NUMBER) take one value,
+ * stored at off in struct mgr_config, and may be given once; statements
+ * (KW_STATEMENT) may repeat and have their own parser. To add one: a row
+ * here (and, for a setting, an enum mgr_setting value and a field). */
+struct keyword {
+    const char *kw;
+    enum kw_type type;
+    int setting;          /* settings: enum mgr_setting */
+    size_t off;           /* settings: char[MGR_PATH_MAX] or uint32_t in mgr_config */
+    uint32_t min, max, def; /* KW_NUMBER */
+    int required;         /* a config without it is an error */
+    int words;            /* statements: words including the keyword (0: the parser checks) */
+    const char *usage;    /* statements: shown for a wrong number of words */
+    void (*parse)(struct parser *p, int argc, char **w);
+};
+
+#define PATH(k, s, f) {k, KW_PATH, s, offsetof(struct mgr_config, f), 0, 0, 0, 1, 2, NULL, NULL}
+#define NUMBER(k, s, f, lo, hi, d) \
+    {k, KW_NUMBER, s, offsetof(struct mgr_config, f), lo, hi, d, 0, 2, NULL, NULL}
+#define STATEMENT(k, n, u, fn) {k, KW_STATEMENT, -1, 0, 0, 0, 0, 0, n, u, fn}
+
+static const struct keyword keywords[] = {
+    PATH("manager-key", MGR_SET_MANAGER_KEY, manager_key),
+    PATH("master", MGR_SET_MASTER, master),
+    PATH("state", MGR_SET_STATE, state),
+    PATH("audit", MGR_SET_AUDIT, audit),
+    PATH("control", MGR_SET_CONTROL, control),
+    NUMBER("rotate", MGR_SET_ROTATE, rotate_s, 0, 366u * 86400, 3600),
+    NUMBER("refresh", MGR_SET_REFRESH, refresh_s, 1, 86400, 1),
+    NUMBER("max-control", MGR_SET_MAX_CONTROL, lim.max_control, 1, 1024, 16),
+    NUMBER("max-channels", MGR_SET_MAX_CHANNELS, lim.max_channels, 1, 1000000, 1024),
+    NUMBER("max-channels-per-node", MGR_SET_MAX_CHANNELS_PER_NODE, lim.max_channels_per_node, 1,
+           1000000, 64),
+    NUMBER("max-handshakes", MGR_SET_MAX_HANDSHAKES, lim.max_handshakes, 1, 1000000, 256),
+    NUMBER("max-handshakes-per-source", MGR_SET_MAX_HANDSHAKES_PER_SOURCE,
+           lim.max_handshakes_per_source, 1, 1000000, 32),
+    NUMBER("handshake-timeout", MGR_SET_HANDSHAKE_TIMEOUT, lim.handshake_timeout_s, 1, 600, 5),
+    NUMBER("log-refusals", MGR_SET_LOG_REFUSALS, lim.log_refusals, 1, 100000, 10),
+    STATEMENT("node", 4, "node <id> <name> <public key>", add_node),
+    STATEMENT("region", 0, NULL, add_region),
+    STATEMENT("grant", 4, "grant <node> <region> <mode>", add_grant),
+};
+#define N_KEYWORDS (sizeof keywords / sizeof keywords[0])
+
+const char *config_setting_name(enum mgr_setting s)
+{
+    for (size_t i = 0; i < N_KEYWORDS; i++)
+        if (keywords[i].type != KW_STATEMENT && keywords[i].setting == (int)s)
+            return keywords[i].kw;
+    return "?";
+}
+
+static void set_value(struct parser *p, const struct keyword *k, const char *val)
+{
+    struct mgr_config *c = p->c;
+    int *line = &c->line[k->setting];
+    if (*line) {
+        err(p, p->line, "'%s' given twice (first at line %d)", k->kw, *line);
+        return;
+    }
+    *line = p->line;
+    if (k->type == KW_PATH) {
+        char *dst = (char *)c + k->off;
+        int n = val[0] == '/' ? snprintf(dst, MGR_PATH_MAX, "%s", val)
+                              : snprintf(dst, MGR_PATH_MAX, "%s/%s", p->dir, val);
+        if (n >= MGR_PATH_MAX)
+            err(p, p->line, "%s: path too long", k->kw);
+    } else if (cxl_parse_u32(k->kw, val, k->min, k->max, (uint32_t *)((char *)c + k->off)) != 0) {
+        err(p, p->line, "%s", cxl_last_error());
+    }
+}
+
+static void unknown_keyword(struct parser *p, const char *word)
+{
+    char list[512] = "";
+    for (size_t i = 0, used = 0; i < N_KEYWORDS && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                 keywords[i].kw);
+    err(p, p->line, "unknown keyword '%.32s' (%s)", word, list);
+}
 
 static void statement(struct parser *p, int argc, char **w)
 {
-    struct mgr_config *c = p->c;
-    static const struct { const char *kw; size_t off, line_off; } paths[] = {
-        {"manager-key", offsetof(struct mgr_config, manager_key), offsetof(struct mgr_config, manager_key_line)},
-        {"master", offsetof(struct mgr_config, master), offsetof(struct mgr_config, master_line)},
-        {"state", offsetof(struct mgr_config, state), offsetof(struct mgr_config, state_line)},
-        {"audit", offsetof(struct mgr_config, audit), offsetof(struct mgr_config, audit_line)},
-        {"control", offsetof(struct mgr_config, control), offsetof(struct mgr_config, control_line)},
-    };
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
-        if (strcmp(w[0], paths[i].kw) == 0) {
-            if (need_words(p, argc, 2, paths[i].kw) == 0)
-                set_path(p, (char *)c + paths[i].off, (int *)((char *)c + paths[i].line_off),
-                         paths[i].kw, w[1]);
+    for (size_t i = 0; i < N_KEYWORDS; i++) {
+        const struct keyword *k = &keywords[i];
+        if (strcmp(w[0], k->kw) != 0)
+            continue;
+        if (k->words && need_words(p, argc, k->words, k->usage ? k->usage : k->kw) != 0)
             return;
-        }
-    if (strcmp(w[0], "rotate") == 0) {
-        if (need_words(p, argc, 2, "rotate") == 0)
-            set_seconds(p, &c->rotate_s, &p->rotate_line, "rotate", w[1], 0, 366u * 86400);
-    } else if (strcmp(w[0], "refresh") == 0) {
-        if (need_words(p, argc, 2, "refresh") == 0)
-            set_seconds(p, &c->refresh_s, &p->refresh_line, "refresh", w[1], 1, 86400);
-    } else if (strcmp(w[0], "node") == 0) {
-        if (need_words(p, argc, 4, "node <id> <name> <public key>") == 0)
-            add_node(p, w);
-    } else if (strcmp(w[0], "region") == 0) {
-        add_region(p, argc, w);
-    } else if (strcmp(w[0], "grant") == 0) {
-        if (need_words(p, argc, 4, "grant <node> <region> rw") == 0)
-            add_grant(p, w);
-    } else {
-        err(p, p->line, "unknown keyword '%.32s' (manager-key, master, state, audit, control, "
-            "rotate, refresh, node, region, grant)", w[0]);
+        if (k->type == KW_STATEMENT)
+            k->parse(p, argc, w);
+        else
+            set_value(p, k, w[1]);
+        return;
     }
+    unknown_keyword(p, w[0]);
+}
+
+static void set_defaults(struct mgr_config *c)
+{
+    for (size_t i = 0; i < N_KEYWORDS; i++)
+        if (keywords[i].type == KW_NUMBER)
+            *(uint32_t *)((char *)c + keywords[i].off) = keywords[i].def;
 }
 
 /* ---- the files the config names ----------------------------------------------------- */
@@ -296,43 +367,54 @@ static void check_private(struct parser *p, const char *kw, const char *path, in
 static void check_files(struct parser *p)
 {
     struct mgr_config *c = p->c;
-    if (c->manager_key_line) {
+    const int *line = c->line;
+    if (line[MGR_SET_MANAGER_KEY]) {
         struct cxl_node_key k;
         if (cxl_node_key_load(c->manager_key, &k) != 0)
-            err(p, c->manager_key_line, "manager-key: %s", cxl_last_error());
+            err(p, line[MGR_SET_MANAGER_KEY], "manager-key: %s", cxl_last_error());
         cxl_node_key_wipe(&k);
     }
-    if (c->master_line)
-        check_private(p, "master", c->master, c->master_line, 0);
-    if (c->state_line)
-        check_private(p, "state", c->state, c->state_line, 0);
-    if (c->audit_line)
-        check_private(p, "audit", c->audit, c->audit_line, 0);
+    if (line[MGR_SET_MASTER])
+        check_private(p, "master", c->master, line[MGR_SET_MASTER], 0);
+    if (line[MGR_SET_STATE])
+        check_private(p, "state", c->state, line[MGR_SET_STATE], 0);
+    if (line[MGR_SET_AUDIT])
+        check_private(p, "audit", c->audit, line[MGR_SET_AUDIT], 0);
     struct stat st;
-    if (c->control_line && stat(c->control, &st) == 0 && !S_ISSOCK(st.st_mode))
-        err(p, c->control_line, "control %s: exists and is not a socket", c->control);
+    if (line[MGR_SET_CONTROL] && stat(c->control, &st) == 0 && !S_ISSOCK(st.st_mode))
+        err(p, line[MGR_SET_CONTROL], "control %s: exists and is not a socket", c->control);
+}
+
+/* A limit that must not exceed another (the per-source / per-node share of a pool). */
+static void check_share(struct parser *p, enum mgr_setting part, uint32_t pv, enum mgr_setting whole,
+                        uint32_t wv)
+{
+    const int *line = p->c->line;
+    if (pv > wv)
+        err(p, line[part] ? line[part] : line[whole], "%s %u: more than %s (%u)",
+            config_setting_name(part), pv, config_setting_name(whole), wv);
 }
 
 static void check_complete(struct parser *p)
 {
     const struct mgr_config *c = p->c;
-    const struct { const char *kw; int line; } need[] = {
-        {"manager-key", c->manager_key_line}, {"master", c->master_line},
-        {"state", c->state_line}, {"audit", c->audit_line}, {"control", c->control_line},
-    };
-    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
-        if (!need[i].line)
-            err(p, 0, "no '%s' statement", need[i].kw);
+    const int *line = c->line;
+    for (size_t i = 0; i < N_KEYWORDS; i++)
+        if (keywords[i].required && !line[keywords[i].setting])
+            err(p, 0, "no '%s' statement", keywords[i].kw);
     if (c->rotate_s && c->rotate_s < 2 * c->refresh_s)
-        err(p, p->rotate_line ? p->rotate_line : p->refresh_line,
+        err(p, line[MGR_SET_ROTATE] ? line[MGR_SET_ROTATE] : line[MGR_SET_REFRESH],
             "rotate %u: must be 0 or at least 2 x refresh (%u s)", c->rotate_s, c->refresh_s);
+    check_share(p, MGR_SET_MAX_CHANNELS_PER_NODE, c->lim.max_channels_per_node,
+                MGR_SET_MAX_CHANNELS, c->lim.max_channels);
+    check_share(p, MGR_SET_MAX_HANDSHAKES_PER_SOURCE, c->lim.max_handshakes_per_source,
+                MGR_SET_MAX_HANDSHAKES, c->lim.max_handshakes);
 }
 
 int config_load(const char *path, int files, struct mgr_config *c, FILE *errs)
 {
     memset(c, 0, sizeof *c);
-    c->rotate_s = 3600;
-    c->refresh_s = 1;
+    set_defaults(c);
     struct parser p = {.c = c, .errs = errs};
     snprintf(c->path, sizeof c->path, "%s", path);
     char tmp[MGR_PATH_MAX];

@@ -3,7 +3,8 @@
  *
  *   main.c     the subcommand, and nothing else
  *   args.c     command line -> struct mgr_opts, and the --help text
- *   config.c   the configuration file: parser, and every error `check` reports
+ *   config.c   the configuration file: the keyword table, the parser, and
+ *              every error `check` reports
  *   state.c    the master secret, epochs per region and revoked keys (the
  *              state file), and the keys a node is handed
  *   audit.c    the audit log
@@ -50,19 +51,43 @@ struct mgr_region {
     int line;
 };
 
+enum mgr_grant_mode { MGR_GRANT_RW }; /* config.c's grant_modes[] names them */
+
 struct mgr_grant {
     size_t node, region; /* indices */
+    enum mgr_grant_mode mode;
     int line;
     int active;          /* cleared by revoke in the running daemon */
+};
+
+/* Every setting (one value per statement); config.c's keyword table gives
+ * each its keyword, range and default. */
+enum mgr_setting {
+    MGR_SET_MANAGER_KEY, MGR_SET_MASTER, MGR_SET_STATE, MGR_SET_AUDIT, MGR_SET_CONTROL,
+    MGR_SET_ROTATE, MGR_SET_REFRESH, MGR_SET_MAX_CONTROL, MGR_SET_MAX_CHANNELS,
+    MGR_SET_MAX_CHANNELS_PER_NODE, MGR_SET_MAX_HANDSHAKES, MGR_SET_MAX_HANDSHAKES_PER_SOURCE,
+    MGR_SET_HANDSHAKE_TIMEOUT, MGR_SET_LOG_REFUSALS, MGR_SET_COUNT
+};
+
+/* The daemon's connection limits (docs/SECURITY.md, "Daemon limits"). */
+struct mgr_limits {
+    uint32_t max_control;               /* control connections at once */
+    uint32_t max_channels;              /* authenticated node channels */
+    uint32_t max_channels_per_node;     /* ... of one node id */
+    uint32_t max_handshakes;            /* unauthenticated peers */
+    uint32_t max_handshakes_per_source; /* ... from one address (IPv6: one /64) */
+    uint32_t handshake_timeout_s;       /* for the whole handshake */
+    uint32_t log_refusals;              /* lines per second per kind of noise */
 };
 
 struct mgr_config {
     char path[MGR_PATH_MAX];
     char manager_key[MGR_PATH_MAX], master[MGR_PATH_MAX], state[MGR_PATH_MAX],
         audit[MGR_PATH_MAX], control[MGR_PATH_MAX];
-    int manager_key_line, master_line, state_line, audit_line, control_line;
     uint32_t rotate_s;  /* 0: on demand only */
     uint32_t refresh_s; /* = valid_for_ms / 1000 */
+    struct mgr_limits lim;
+    int line[MGR_SET_COUNT]; /* where each setting was given; 0: its default */
     struct mgr_node *nodes;
     size_t n_nodes;
     struct mgr_region *regions;
@@ -84,6 +109,8 @@ struct mgr_region *config_region_by_ring(const struct mgr_config *c, uint32_t ri
 struct mgr_region *config_region_by_name(const struct mgr_config *c, const char *name);
 /* An active grant of region ri to node ni. */
 int config_granted(const struct mgr_config *c, size_t ni, size_t ri);
+/* The keyword of a setting, for messages. */
+const char *config_setting_name(enum mgr_setting s);
 
 /* ---- the audit log (audit.c) ------------------------------------------------------- */
 
