@@ -124,7 +124,7 @@ $(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
 # --- fuzzing (clang + libFuzzer) -----------------------------------------------
 FUZZ_FLAGS = -std=gnu11 -g -O1 -Iinclude -Isrc/lib -fsanitize=fuzzer,address,undefined
 # a target that reaches into a program names its sources: fuzz_<name>_SRCS
-fuzz_tunnel_SRCS := src/tunnel/crypt.c
+fuzz_tunnel_SRCS := src/tunnel/crypt.c src/tunnel/hello.c
 fuzz_tunnel_INCS := -Isrc/tunnel
 $(BUILD)/fuzz/%: fuzz/%.c $$(%_SRCS) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)

@@ -1,6 +1,8 @@
 /* fuzz_tunnel.c - the decoder of cxl_sodium_tunnel's encrypted connection
- * (src/tunnel/crypt.c). The first byte picks the case:
- *   0  arbitrary bytes to a fresh server end (what anyone can send it)
+ * (src/tunnel/crypt.c, src/tunnel/hello.c). The first byte picks the case:
+ *   0  arbitrary bytes to a fresh server end (what anyone can send it); with
+ *      bit 6, after a genuine first frame (message 1 and its proof), so the
+ *      bytes reach the later handshake steps
  *   1  arbitrary bytes to a client end that has sent message 1
  *   2  a real handshake between two ends in memory, then the input drives
  *      a conversation: chunks the client seals, split points and at most one
@@ -15,6 +17,7 @@
 #include "tunnel.h"
 
 static struct tun_keys server_keys, client_keys;
+static struct tun_hello *server_hello, *client_hello;
 
 static void init_keys(void)
 {
@@ -26,6 +29,7 @@ static void init_keys(void)
     memcpy(server_keys.self.manager_public, client_keys.self.public_key, 32);
     memcpy(client_keys.self.manager_public, server_keys.self.public_key, 32);
     server_keys.self.has_manager_public = client_keys.self.has_manager_public = 1;
+    assert(tun_hello_new(&server_keys, &server_hello) == 0 && tun_hello_new(&client_keys, &client_hello) == 0);
 }
 
 struct bufs {
@@ -57,6 +61,16 @@ static void feed(struct tun_crypt *c, struct bufs *b, const uint8_t *data, size_
     }
 }
 
+/* A real client end's first frame, taken by the server end c. */
+static void genuine_first_frame(struct tun_crypt *c, struct bufs *b)
+{
+    struct tun_crypt *cli;
+    assert(tun_crypt_new(&client_keys, client_hello, 1, &cli) == 0);
+    assert(tun_crypt_start(cli, &b->in) == 0);
+    assert(tun_crypt_input(c, &b->in, &b->out, &b->plain) == 0);
+    tun_crypt_free(cli);
+}
+
 /* Move everything in from to to, the byte at flip (if any) xor 0x20 */
 static void deliver(struct tun_buf *from, struct tun_buf *to, size_t *sent, size_t flip)
 {
@@ -82,7 +96,8 @@ static void conversation(const uint8_t *data, size_t size)
     size_t up = 0, down = 0, expected = 0, flip = SIZE_MAX;
     if (size >= 3 && data[0] & 1)
         flip = (size_t)data[1] << 8 | data[2];
-    assert(tun_crypt_new(&client_keys, 1, &cli) == 0 && tun_crypt_new(&server_keys, 0, &srv) == 0);
+    assert(tun_crypt_new(&client_keys, client_hello, 1, &cli) == 0 &&
+           tun_crypt_new(&server_keys, server_hello, 0, &srv) == 0);
     assert(tun_crypt_start(cli, &c_out) == 0);
     int failed = 0;
     for (size_t pos = 3; pos <= size && !failed; ) {
@@ -126,12 +141,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bufs_init(&b, data[0] % 3 == 0 && (data[0] & 0x80));
     switch (data[0] % 3) {
     case 0: /* (bit 7: with the pre-authentication buffers) */
-        assert(tun_crypt_new(&server_keys, 0, &c) == 0);
+        assert(tun_crypt_new(&server_keys, server_hello, 0, &c) == 0);
+        if (data[0] & 0x40)
+            genuine_first_frame(c, &b);
         feed(c, &b, data + 1, size - 1);
         tun_crypt_free(c);
         break;
     case 1:
-        assert(tun_crypt_new(&client_keys, 1, &c) == 0);
+        assert(tun_crypt_new(&client_keys, client_hello, 1, &c) == 0);
         assert(tun_crypt_start(c, &b.out) == 0);
         feed(c, &b, data + 1, size - 1);
         tun_crypt_free(c);

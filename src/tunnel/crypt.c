@@ -1,6 +1,7 @@
 /* crypt.c - the cryptography of one tunnel connection, on buffers
  * (docs/TUNNEL.md, "One connection"): the cxl_sec_mgr handshake with the
- * client end as the node and the server end as the manager, the exchange of
+ * client end as the node and the server end as the manager (its message 1
+ * carrying the proof of hello.c), the exchange of
  * secretstream keys inside its channel, then one
  * crypto_secretstream_xchacha20poly1305 stream per direction. No I/O here:
  * the relay moves the bytes. */
@@ -30,12 +31,14 @@ enum stage {
 
 struct tun_crypt {
     const struct tun_keys *keys;
+    struct tun_hello *hello;
     int initiator;
     enum stage stage;
     struct cxl_sec_hs *hs;
     struct cxl_sec_chan *chan;
     crypto_secretstream_xchacha20poly1305_state tx, rx;
     int can_send, authenticated, final_sent;
+    int vouched; /* server: the first frame was fresh and made with the peer's key */
 };
 
 static int fail(struct tun_crypt *c, int code, const char *what)
@@ -53,7 +56,8 @@ static int fail_kept(struct tun_crypt *c, int code)
     return code;
 }
 
-int tun_crypt_new(const struct tun_keys *keys, int initiator, struct tun_crypt **out)
+int tun_crypt_new(const struct tun_keys *keys, struct tun_hello *hello, int initiator,
+                  struct tun_crypt **out)
 {
     if (cxl_sec_init() != 0)
         return CXL_ECRYPTO;
@@ -61,6 +65,7 @@ int tun_crypt_new(const struct tun_keys *keys, int initiator, struct tun_crypt *
     if (!c)
         return cxl_fail(CXL_ESYS, "out of memory");
     c->keys = keys;
+    c->hello = hello;
     c->initiator = initiator;
     c->stage = initiator ? WAIT_MSG2 : WAIT_MSG1;
     *out = c;
@@ -91,12 +96,13 @@ static int put_frame(struct tun_crypt *c, struct tun_buf *out, const uint8_t *bo
 
 int tun_crypt_start(struct tun_crypt *c, struct tun_buf *out)
 {
-    uint8_t msg1[CXL_SEC_MSG1_BYTES];
+    uint8_t msg1[CXL_SEC_MSG1_BYTES], first[TUN_HELLO_BYTES];
     if (!c->initiator || c->hs)
         return fail(c, CXL_EPROTO, "the handshake was already started");
     if (cxl_sec_hs_start(&c->keys->self, TUN_NODE_ID, msg1, &c->hs) != 0)
         return fail_kept(c, CXL_ECRYPTO);
-    return put_frame(c, out, msg1, sizeof msg1);
+    tun_hello_seal(c->hello, msg1, first);
+    return put_frame(c, out, first, sizeof first);
 }
 
 /* This end's stream: a fresh key, its header, both sent in the channel. */
@@ -153,8 +159,13 @@ static int handshake_step(struct tun_crypt *c, const uint8_t *body, size_t len, 
     uint8_t msg[CXL_SEC_MSG2_BYTES];
     int rc;
     switch (c->stage) {
-    case WAIT_MSG1:
-        rc = cxl_sec_hs_answer(&c->keys->self, lookup_peer, (void *)c->keys, body, len, msg, &c->hs);
+    case WAIT_MSG1: /* the proof first: no X25519 for a frame anyone could make */
+        rc = tun_hello_check(c->hello, body, len);
+        if (rc < 0)
+            return fail_kept(c, rc);
+        c->vouched = rc == TUN_HELLO_FRESH;
+        rc = cxl_sec_hs_answer(&c->keys->self, lookup_peer, (void *)c->keys, body, CXL_SEC_MSG1_BYTES,
+                               msg, &c->hs);
         if (rc != 0)
             return fail_kept(c, rc);
         c->stage = WAIT_MSG3;
@@ -217,6 +228,9 @@ int tun_crypt_input(struct tun_crypt *c, struct tun_buf *in, struct tun_buf *out
         const uint8_t *hdr = in->data + in->start;
         if (cxl_sec_frame_len(hdr, &flen) != 0)
             return fail_kept(c, CXL_EPROTO);
+        if (c->stage == WAIT_MSG1 && flen != TUN_HELLO_BYTES) /* refused before its body comes */
+            return cxl_fail(CXL_EPROTO, "the first frame announces %u bytes, a tunnel client end's has %u",
+                            flen, TUN_HELLO_BYTES), fail_kept(c, CXL_EPROTO);
         if (avail < 4 + (size_t)flen)
             return 0;
         int rc;
@@ -267,6 +281,7 @@ int tun_crypt_eof(struct tun_crypt *c, size_t pending)
 }
 
 int tun_crypt_authenticated(const struct tun_crypt *c) { return c->authenticated && c->stage != FAILED; }
+int tun_crypt_vouched(const struct tun_crypt *c) { return c->vouched && c->stage != FAILED; }
 int tun_crypt_can_send(const struct tun_crypt *c) { return c->can_send && !c->final_sent; }
 int tun_crypt_established(const struct tun_crypt *c) { return c->stage == DATA || c->stage == DONE; }
 int tun_crypt_finished(const struct tun_crypt *c) { return c->stage == DONE; }

@@ -25,9 +25,10 @@ static void usage(FILE *out)
         "  --peer-key FILE       the other end's public key: its key file, or a file with\n"
         "                        'public <64 hex>' or the 64 hex digits alone\n"
         "  --max-conns N         connections at once (default 1024)\n"
-        "  --max-handshakes N    server: connections still in their handshake (default 256);\n"
-        "                        beyond it the oldest is dropped, so peers that never\n"
-        "                        authenticate cannot hold every slot\n"
+        "  --max-handshakes N    server: handshakes whose first frame has not proven the\n"
+        "                        client end's key (default 256); beyond it (or at\n"
+        "                        --max-conns) the oldest of them is dropped; one that\n"
+        "                        proved it is kept until --handshake-ms\n"
         "  --handshake-ms T      handshake and backend connect deadline (default 5000)\n"
         "  --quiet               log failures only\n");
 }

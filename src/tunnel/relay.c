@@ -12,10 +12,21 @@
  * kernel's buffer is full. A fd with no interest is not registered at all,
  * so a hung-up socket we no longer read does not wake the loop. Events carry
  * the pair's slot and generation: an event for a pair closed earlier in the
- * same batch is dropped. */
+ * same batch is dropped.
+ *
+ * Handshake slots (server end, docs/TUNNEL.md "Handshake slots"): a
+ * connection whose first frame has not (yet) proven the client end's key
+ * waits in a queue, oldest first; at --max-handshakes such connections, or
+ * at --max-conns, the oldest of them makes room for the new one. A
+ * connection whose first frame was a fresh proof leaves the queue: nothing
+ * that lacks the key can push it out before its deadline.
+ *
+ * Log lines about connections still in their handshake (anyone can cause
+ * them) go through a rate limit, with a count of the suppressed ones. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +39,7 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
+#include "cxl/ratelimit.h"
 #include "tunnel.h"
 
 #define WIRE_IN_CAP (2u * TUN_WIRE_MAX)
@@ -38,6 +50,10 @@
 #define HANDSHAKE_CAP 4096u
 #define MIN_SEAL 4096u /* read the plain side only when this much fits in a frame */
 #define SLOT_LISTEN 0xffffffu
+#define NONE UINT32_MAX
+#define NOISE_PER_SEC 10u /* log lines a second about unauthenticated connections, */
+#define NOISE_BURST 20u   /* in bursts of at most this many */
+#define NOISE_REPORT_MS 1000u
 
 enum side { PLAIN = 0, WIRE = 1 };
 
@@ -52,6 +68,8 @@ struct pair {
     uint64_t deadline_ms; /* handshake (and backend connect) deadline, 0 = met */
     uint32_t gen;
     int used;
+    int queued;              /* in the queue of unvouched handshakes (server) */
+    uint32_t q_prev, q_next; /* its neighbours there, older and newer */
     char peer[64];
 };
 
@@ -61,10 +79,12 @@ struct relay {
     int ep, listen_fd;
     struct pair *pairs;
     uint32_t npairs, active, next_free;
-    uint32_t handshaking;           /* pairs whose handshake (or backend connect) is not done */
+    uint32_t q_head, q_tail, queued; /* unvouched handshakes, oldest first (server) */
     uint64_t accept_paused_until;   /* out of descriptors: the listener rests until then */
     uint64_t last_sweep, last_fd_warning;
-    uint64_t opened, failed;
+    uint64_t opened, failed, dropped;
+    struct tun_hello *hello;
+    struct cxl_ratelimit noise;
     uint8_t seal_buf[TUN_PLAIN_MAX];
 };
 
@@ -94,6 +114,60 @@ static void set_interest(struct relay *r, struct pair *p, enum side s, uint32_t 
     int op = !p->mask[s] ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
     epoll_ctl(r->ep, op, p->fd[s], &ev);
     p->mask[s] = want;
+}
+
+/* A line about a connection that has not authenticated (or about the
+ * listener): at most NOISE_PER_SEC a second, the rest counted. */
+__attribute__((format(printf, 2, 3))) static void noise(struct relay *r, const char *fmt, ...)
+{
+    if (!cxl_ratelimit_allow(&r->noise, now_ms()))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+/* How many noise lines were held back (at most once a second; always at the end). */
+static void noise_report(struct relay *r, int final)
+{
+    uint64_t n = cxl_ratelimit_report(&r->noise, now_ms(), final ? 0 : NOISE_REPORT_MS);
+    if (n)
+        fprintf(stderr, "cxl_sodium_tunnel %s: %llu similar messages about unauthenticated connections "
+                "suppressed (at most %u a second are written)\n", mode_name(r), (unsigned long long)n,
+                NOISE_PER_SEC);
+}
+
+/* ---- the queue of unvouched handshakes (server end) ---------------------------------- */
+
+static void queue_push(struct relay *r, struct pair *p)
+{
+    uint32_t i = (uint32_t)(p - r->pairs);
+    p->queued = 1;
+    p->q_prev = r->q_tail;
+    p->q_next = NONE;
+    if (r->q_tail != NONE)
+        r->pairs[r->q_tail].q_next = i;
+    else
+        r->q_head = i;
+    r->q_tail = i;
+    r->queued++;
+}
+
+static void queue_drop(struct relay *r, struct pair *p)
+{
+    if (!p->queued)
+        return;
+    if (p->q_prev != NONE)
+        r->pairs[p->q_prev].q_next = p->q_next;
+    else
+        r->q_head = p->q_next;
+    if (p->q_next != NONE)
+        r->pairs[p->q_next].q_prev = p->q_prev;
+    else
+        r->q_tail = p->q_prev;
+    p->queued = 0;
+    r->queued--;
 }
 
 /* ---- pairs ------------------------------------------------------------------------ */
@@ -142,8 +216,7 @@ static void pair_close(struct relay *r, struct pair *p, int abort)
         }
         close(p->fd[s]);
     }
-    if (p->deadline_ms)
-        r->handshaking--;
+    queue_drop(r, p);
     tun_crypt_free(p->crypt);
     buf_free(&p->wire_in, 0);
     buf_free(&p->wire_out, 0);
@@ -155,11 +228,15 @@ static void pair_close(struct relay *r, struct pair *p, int abort)
     r->active--;
 }
 
+/* A failure during the handshake is noise (rate-limited), after it a line. */
 static void pair_fail(struct relay *r, struct pair *p, const char *what)
 {
+    static const char fmt[] = "cxl_sodium_tunnel %s: connection %s: %s%s%s\n";
     r->failed++;
-    fprintf(stderr, "cxl_sodium_tunnel %s: connection %s: %s%s%s\n", mode_name(r), p->peer, what,
-            what[0] ? ": " : "", cxl_last_error());
+    if (p->deadline_ms)
+        noise(r, fmt, mode_name(r), p->peer, what, what[0] ? ": " : "", cxl_last_error());
+    else
+        fprintf(stderr, fmt, mode_name(r), p->peer, what, what[0] ? ": " : "", cxl_last_error());
     pair_close(r, p, 1);
 }
 
@@ -176,15 +253,16 @@ static struct pair *pair_new(struct relay *r)
         if (buf_init(&p->wire_in, server ? HANDSHAKE_CAP : WIRE_IN_CAP) ||
             buf_init(&p->wire_out, server ? HANDSHAKE_CAP : WIRE_OUT_CAP) ||
             buf_init(&p->plain_out, server ? 0 : PLAIN_OUT_CAP) ||
-            tun_crypt_new(r->k, r->o->mode == TUN_CLIENT, &p->crypt) != 0) {
+            tun_crypt_new(r->k, r->hello, r->o->mode == TUN_CLIENT, &p->crypt) != 0) {
             r->active++;
             pair_close(r, p, 0);
             return NULL;
         }
         r->active++;
         r->opened++;
-        r->handshaking++;
         p->deadline_ms = now_ms() + r->o->handshake_ms;
+        if (server)
+            queue_push(r, p);
         return p;
     }
     return NULL;
@@ -213,8 +291,8 @@ static void pause_accept(struct relay *r, const char *why)
     r->accept_paused_until = now + 100;
     if (now - r->last_fd_warning >= 1000) {
         r->last_fd_warning = now;
-        fprintf(stderr, "cxl_sodium_tunnel %s: accept: %s (%u connections open): not accepting for 100 ms\n",
-                mode_name(r), why, r->active);
+        noise(r, "cxl_sodium_tunnel %s: accept: %s (%u connections open): not accepting for 100 ms\n",
+              mode_name(r), why, r->active);
     }
 }
 
@@ -227,22 +305,23 @@ static void resume_accept(struct relay *r)
     }
 }
 
-/* The server end at --max-handshakes: the connection that has waited longest
- * without authenticating makes room (peers that never authenticate must keep
- * opening connections faster than the deadline to hold the slots). */
-static void evict_oldest_handshake(struct relay *r)
+/* The server end at --max-handshakes unvouched handshakes, or at
+ * --max-conns: the oldest connection whose first frame has not proven the
+ * client end's key makes room for the new one (which has not sent anything
+ * yet either). Connections that proved it are never dropped for room. */
+static void make_room(struct relay *r)
 {
-    struct pair *oldest = NULL;
-    for (uint32_t i = 0; i < r->npairs; i++) {
-        struct pair *p = &r->pairs[i];
-        if (p->used && p->deadline_ms && !tun_crypt_authenticated(p->crypt) &&
-            (!oldest || p->deadline_ms < oldest->deadline_ms))
-            oldest = p;
-    }
-    if (oldest) {
-        cxl_fail(CXL_EDENIED, "--max-handshakes (%u) in progress, this one the oldest", r->o->max_handshakes);
-        pair_fail(r, oldest, "dropped");
-    }
+    int crowded = r->queued >= r->o->max_handshakes;
+    if (r->o->mode != TUN_SERVER || r->q_head == NONE || (!crowded && r->active < r->o->max_conns))
+        return;
+    if (crowded)
+        cxl_fail(CXL_EDENIED, "--max-handshakes (%u) in progress, this one the oldest without a fresh proof of "
+                 "the client end's key", r->o->max_handshakes);
+    else
+        cxl_fail(CXL_EDENIED, "--max-conns (%u) reached, this one the oldest handshake without a fresh proof of "
+                 "the client end's key", r->o->max_conns);
+    r->dropped++;
+    pair_fail(r, &r->pairs[r->q_head], "dropped");
 }
 
 static void on_accept(struct relay *r)
@@ -253,19 +332,18 @@ static void on_accept(struct relay *r)
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 pause_accept(r, strerror(errno));
             else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                fprintf(stderr, "cxl_sodium_tunnel %s: accept: %s\n", mode_name(r), strerror(errno));
+                noise(r, "cxl_sodium_tunnel %s: accept: %s\n", mode_name(r), strerror(errno));
             return;
         }
         cxl_net_nodelay(fd);
         char peer[64];
         cxl_net_peer_name(fd, peer, sizeof peer);
-        if (r->o->mode == TUN_SERVER && r->handshaking >= r->o->max_handshakes)
-            evict_oldest_handshake(r);
+        make_room(r);
         int full = r->active >= r->o->max_conns;
         struct pair *p = full ? NULL : pair_new(r);
         if (!p) {
-            fprintf(stderr, "cxl_sodium_tunnel %s: connection %s refused: %s\n", mode_name(r), peer,
-                    full ? "--max-conns reached" : "out of memory");
+            noise(r, "cxl_sodium_tunnel %s: connection %s refused: %s\n", mode_name(r), peer,
+                  full ? "--max-conns reached" : "out of memory");
             close(fd);
             continue;
         }
@@ -397,6 +475,8 @@ static int pump(struct relay *r, struct pair *p, int readable_plain, int readabl
         return pair_fail(r, p, "closed"), -1;
     if (deliver(r, p) != 0)
         return -1;
+    if (p->queued && (tun_crypt_vouched(p->crypt) || tun_crypt_authenticated(p->crypt)))
+        queue_drop(r, p); /* it proved the key: no longer the one to make room */
     if (readable_plain && p->fd[PLAIN] >= 0 && !p->connecting[PLAIN] && tun_crypt_can_send(p->crypt) &&
         read_plain(r, p) != 0)
         return pair_fail(r, p, "closed"), -1;
@@ -408,10 +488,8 @@ static int pump(struct relay *r, struct pair *p, int readable_plain, int readabl
         tun_crypt_eof(p->crypt, tun_buf_len(&p->wire_in)) != 0)
         return pair_fail(r, p, tun_crypt_established(p->crypt) ? "encrypted connection ended"
                                                                 : "handshake failed"), -1;
-    if (p->deadline_ms && tun_crypt_established(p->crypt) && p->fd[PLAIN] >= 0 && !p->connecting[PLAIN]) {
+    if (p->deadline_ms && tun_crypt_established(p->crypt) && p->fd[PLAIN] >= 0 && !p->connecting[PLAIN])
         p->deadline_ms = 0;
-        r->handshaking--;
-    }
     /* half-closes: each direction ends on its own */
     if (tun_crypt_finished(p->crypt) && !tun_buf_len(&p->plain_out) && !p->shut[PLAIN] && p->fd[PLAIN] >= 0 &&
         !p->connecting[PLAIN]) {
@@ -454,6 +532,7 @@ static void sweep(struct relay *r)
     if (now - r->last_sweep < 100)
         return;
     r->last_sweep = now;
+    noise_report(r, 0);
     for (uint32_t i = 0; i < r->npairs; i++) {
         struct pair *p = &r->pairs[i];
         if (p->used && p->deadline_ms && now > p->deadline_ms) {
@@ -488,10 +567,11 @@ int tun_run(const struct tun_opts *o, const struct tun_keys *k)
         free(r);
         return TUN_EXIT_FAIL;
     }
-    *r = (struct relay){.o = o, .k = k, .pairs = r->pairs, .npairs = o->max_conns};
+    *r = (struct relay){.o = o, .k = k, .pairs = r->pairs, .npairs = o->max_conns, .q_head = NONE, .q_tail = NONE};
     for (uint32_t i = 0; i < r->npairs; i++)
         r->pairs[i].fd[0] = r->pairs[i].fd[1] = -1;
-    if (fd_budget(o) != 0) {
+    cxl_ratelimit_init(&r->noise, NOISE_PER_SEC, NOISE_BURST);
+    if (fd_budget(o) != 0 || tun_hello_new(k, &r->hello) != 0) {
         fprintf(stderr, "cxl_sodium_tunnel: %s\n", cxl_last_error());
         free(r->pairs);
         free(r);
@@ -506,6 +586,7 @@ int tun_run(const struct tun_opts *o, const struct tun_keys *k)
         fprintf(stderr, "cxl_sodium_tunnel: %s\n", r->ep < 0 ? strerror(errno) : cxl_last_error());
         if (r->ep >= 0)
             close(r->ep);
+        tun_hello_free(r->hello);
         free(r->pairs);
         free(r);
         return TUN_EXIT_FAIL;
@@ -537,9 +618,12 @@ int tun_run(const struct tun_opts *o, const struct tun_keys *k)
     if (o->listen.is_unix)
         unlink(o->listen.text + 5);
     close(r->ep);
+    noise_report(r, 1);
     if (!o->quiet)
-        fprintf(stderr, "cxl_sodium_tunnel %s: stopped: %llu connections, %llu failed\n", mode_name(r),
-                (unsigned long long)r->opened, (unsigned long long)r->failed);
+        fprintf(stderr, "cxl_sodium_tunnel %s: stopped: %llu connections, %llu failed (%llu dropped for room)\n",
+                mode_name(r), (unsigned long long)r->opened, (unsigned long long)r->failed,
+                (unsigned long long)r->dropped);
+    tun_hello_free(r->hello);
     free(r->pairs);
     free(r);
     return TUN_EXIT_OK;

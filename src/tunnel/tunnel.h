@@ -7,8 +7,10 @@
  *
  *   options.c  flags, validated with messages that name them
  *   keys.c     this end's key file and the peer's public key
+ *   hello.c    the proof of the client end's key in its first frame
  *   crypt.c    handshake and framing of one connection, on buffers
- *   relay.c    the epoll loop: connections, buffers, back-pressure */
+ *   relay.c    the epoll loop: connections, buffers, back-pressure,
+ *              handshake slots */
 #ifndef CXL_TUNNEL_H
 #define CXL_TUNNEL_H
 
@@ -63,6 +65,29 @@ struct tun_keys {
 int tun_keys_load(const char *key_path, const char *peer_path, struct tun_keys *k);
 void tun_keys_wipe(struct tun_keys *k);
 
+/* ---- the first frame's proof (hello.c) ------------------------------------------------- */
+
+/* The client end's first frame: message 1 || stamp (u64) || MAC (16 B), the
+ * MAC keyed with what only the holders of the two static keys can compute. */
+#define TUN_HELLO_BYTES (CXL_SEC_MSG1_BYTES + 8u + 16u)
+enum { TUN_HELLO_FRESH = 1, TUN_HELLO_STALE = 2 };
+
+struct tun_hello; /* one per end, shared by its connections */
+
+int tun_hello_new(const struct tun_keys *k, struct tun_hello **out);
+void tun_hello_free(struct tun_hello *h); /* wipes; NULL ok */
+
+/* Client end: msg1 with a stamp later than every one before, and the MAC. */
+void tun_hello_seal(struct tun_hello *h, const uint8_t msg1[CXL_SEC_MSG1_BYTES], uint8_t out[TUN_HELLO_BYTES]);
+
+/* Server end: TUN_HELLO_FRESH (made with the peer's key, never seen, not
+ * older than the newest by more than a minute), TUN_HELLO_STALE (made with
+ * the key but old: an old recording, or a client whose clock went back; the
+ * handshake may go on, the connection is not trusted before message 3), or
+ * a failure: CXL_EPROTO (size), CXL_ECRYPTO (not made with the key),
+ * CXL_EDENIED (a proof seen before: a replay). Remembers what it accepted. */
+int tun_hello_check(struct tun_hello *h, const uint8_t *body, size_t len);
+
 /* ---- byte buffers (fixed capacity: back-pressure, never growth) ---------------------- */
 
 struct tun_buf {
@@ -91,12 +116,13 @@ static inline uint8_t *tun_buf_tail(struct tun_buf *b, size_t n)
 
 struct tun_crypt;
 
-/* initiator: the client end (node role), else the server end. keys must
- * outlive the connection. */
-int tun_crypt_new(const struct tun_keys *keys, int initiator, struct tun_crypt **out);
+/* initiator: the client end (node role), else the server end. keys and
+ * hello (this end's, made from the same keys) must outlive the connection. */
+int tun_crypt_new(const struct tun_keys *keys, struct tun_hello *hello, int initiator,
+                  struct tun_crypt **out);
 void tun_crypt_free(struct tun_crypt *c); /* wipes; NULL ok */
 
-/* Initiator: message 1, appended to out. */
+/* Initiator: the first frame (message 1 and its proof), appended to out. */
 int tun_crypt_start(struct tun_crypt *c, struct tun_buf *out);
 
 /* Take every complete frame of in that can be handled now: handshake
@@ -119,6 +145,7 @@ int tun_crypt_seal(struct tun_crypt *c, const uint8_t *data, size_t len, int fin
 int tun_crypt_eof(struct tun_crypt *c, size_t pending);
 
 int tun_crypt_authenticated(const struct tun_crypt *c); /* the peer proved its key */
+int tun_crypt_vouched(const struct tun_crypt *c);       /* server: its first frame was fresh and proven */
 int tun_crypt_can_send(const struct tun_crypt *c);      /* our stream is open */
 int tun_crypt_established(const struct tun_crypt *c);   /* both streams are open */
 int tun_crypt_finished(const struct tun_crypt *c);      /* the peer's final frame came */
