@@ -197,6 +197,70 @@ silent=$!; sleep 0.3
 [ "$(redis-cli -p "${hcli#*:}" GET s1)" = "hello world" ]; check "--max-handshakes 8 with 20 silent peers: a real client is served" $?
 grep -q "dropped: --max-handshakes (8) in progress" "$WORK/hs.log"; check "the oldest silent peers were dropped" $?
 kill $silent 2>/dev/null; wait $silent 2>/dev/null
+# the slot policy itself, with first frames made from the key files (tests/tunnel_flood.py hold):
+# at --max-handshakes 4 under a silent flood, 4 connections whose first frame was a fresh proof of
+# the client end's key are held until their deadline (3 s), 2 whose proof is stale are dropped
+# for room, one that sends a first frame again (a replay) is refused at once
+hs2=127.0.0.1:$(free_port)
+start_tunnel server "$hs2" "127.0.0.1:$REDIS_PORT" "$K/server.key" "$K/client.key" "$WORK/hold.log" --max-handshakes 4 --handshake-ms 3000
+python3 tests/tunnel_flood.py "${hs2#*:}" hold 1.5 --key "$K/client.key" --peer-key "$K/server.pub" --fresh 4 --stale 2 >"$WORK/hold.out" 2>&1 &
+holder=$!; sleep 0.6
+out=$(python3 tests/tunnel_flood.py "${hs2#*:}" silent 1.5); wait $holder
+grep -q "fresh 4 of 4 open, stale 0 of 2 open, replay closed" "$WORK/hold.out"; check "under a flood: $(head -1 "$WORK/hold.out") ($out)" $?
+secs=$(sed -n 's/.*closed \([0-9]*\)\..* s after.*/\1/p' "$WORK/hold.out")
+[ -n "$secs" ] && [ "$secs" -ge 2 ] && [ "$secs" -lt 20 ]; check "the fresh ones held until their deadline: $(tail -1 "$WORK/hold.out")" $?
+grep -q "the first frame is a replay of one seen before" "$WORK/hold.log" && grep -q "timed out" "$WORK/hold.log"
+check "the replay refused and the deadline logged" $?
+echo "cli_tunnel: $(tr '\n' ' ' <"$WORK/hold.out")"
+# a flood of unauthenticated peers (tests/tunnel_flood.py, as fast as it can: first silent ones,
+# then slow garbage, a bare message 1, a forged proof and a replayed first frame in turn) against a
+# server end with the default limits, while honest clients with a long round trip
+# (tests/delay_proxy.py: 5 ms and 50 ms one way between the client end and the server end) connect
+# anew for each PING: all of them must be served, and the server end's log must stay small
+# (docs/TUNNEL.md, "Handshake slots")
+flood_phase() { # DELAY KIND: 6 PINGs through the client end while KIND floods the server end
+  local delay=$1 kind=$2 flood log0 log1 t0 t1 ok i rate ms n flooding
+  python3 tests/tunnel_flood.py "${fsrv#*:}" $kind 120 --record "$WORK/rec.bin" >"$WORK/flooder.log" 2>&1 &
+  flood=$!; CLEANUP_PIDS+=($flood)
+  sleep 1.5 # the flood at full speed first
+  log0=$(stat -c %s "$WORK/flood$delay.log") t0=$(date +%s%N)
+  ok=0; for i in 1 2 3 4 5 6; do [ "$(timeout 20 redis-cli -p "${fcl#*:}" PING 2>&1)" = PONG ] && ok=$((ok + 1)); done
+  sleep 1 # (one more report interval of the log)
+  kill -0 $flood 2>/dev/null; flooding=$?
+  log1=$(stat -c %s "$WORK/flood$delay.log") t1=$(date +%s%N)
+  kill -TERM $flood; wait $flood
+  rate=$(( (log1 - log0) * 1000000000 / (t1 - t0) )) ms=$(( (t1 - t0) / 1000000 ))
+  n=$(grep -o '[0-9]* connections in' "$WORK/flooder.log" | cut -d' ' -f1)
+  echo "cli_tunnel: $delay ms one way, $kind flood: $ok of 6 honest PINGs; server log $((log1 - log0)) bytes in $ms ms = $rate B/s; $(cat "$WORK/flooder.log")"
+  [ $ok -eq 6 ] && [ $flooding -eq 0 ]; check "$delay ms one way, $kind flood: $ok of 6 honest PINGs answered (flooder still running: $flooding = 0)" $?
+  [ "${n:-0}" -ge 2000 ]; check "$delay ms, $kind: the flood was a flood (${n:-0} connections)" $?
+  [ $rate -lt 20000 ]; check "$delay ms, $kind: server log under the flood $rate B/s (< 20000)" $?
+}
+for delay in 5 50; do
+  progress "flood against the server end, honest clients at $delay ms one way"
+  fsrv=127.0.0.1:$(free_port) fcl=127.0.0.1:$(free_port) lag=$(free_port)
+  start_tunnel server "$fsrv" "127.0.0.1:$REDIS_PORT" "$K/server.key" "$K/client.key" "$WORK/flood$delay.log"
+  fsrv_pid=$TUN_PID
+  python3 tests/delay_proxy.py "$lag" "${fsrv#*:}" "$delay" >"$WORK/lag$delay.log" 2>&1 &
+  lag_pid=$!; CLEANUP_PIDS+=($lag_pid); wait_listen 127.0.0.1:$lag $lag_pid "$WORK/lag$delay.log"
+  start_tunnel client "$fcl" "127.0.0.1:$lag" "$K/client.key" "$K/server.pub" "$WORK/floodcli$delay.log"
+  fcl_pid=$TUN_PID
+  [ "$(timeout 20 redis-cli -p "${fcl#*:}" PING 2>&1)" = PONG ]; check "$delay ms: PING before the flood" $?
+  flood_phase $delay silent
+  flood_phase $delay mixed
+  grep -q "dropped: --max-handshakes (256) in progress" "$WORK/flood$delay.log" &&
+    grep -q "similar messages about unauthenticated connections suppressed" "$WORK/flood$delay.log"
+  check "$delay ms: unproven peers dropped for room, log lines counted, not written" $?
+  kill $fsrv_pid $lag_pid $fcl_pid 2>/dev/null; wait $fsrv_pid $lag_pid $fcl_pid 2>/dev/null
+done
+# the client end: local peers past --max-conns are refused, and the log stays small too
+fcl=127.0.0.1:$(free_port)
+start_tunnel client "$fcl" "$srv" "$K/client.key" "$K/server.pub" "$WORK/floodcli.log" --max-conns 4
+log0=$(stat -c %s "$WORK/floodcli.log")
+out=$(python3 tests/tunnel_flood.py "${fcl#*:}" silent 3)
+log1=$(stat -c %s "$WORK/floodcli.log")
+grep -q "refused: --max-conns reached" "$WORK/floodcli.log" && [ $((log1 - log0)) -lt 60000 ]
+check "client end flooded past --max-conns 4: log +$((log1 - log0)) bytes in 3 s (< 60000; $out)" $?
 # descriptors: the limit --max-conns needs is checked at start; a flood past
 # --max-conns is refused without a busy loop
 out=$( (ulimit -n 64; "$TUN" --mode server --listen 127.0.0.1:1 --backend 127.0.0.1:1 --key "$K/server.key" \
