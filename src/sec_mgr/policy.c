@@ -4,7 +4,8 @@
  * 2 x refresh for the previous epoch), revocation (the node's grants go, its
  * key is refused for good, every region it held moves to a new epoch with
  * no grace). Every grant, refusal, rotation and revocation is audited;
- * refusals and revocations also go to stderr. */
+ * refusals and revocations also go to stderr; refusals of peers that never
+ * authenticated are rate-limited (noise.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,8 @@ int policy_lookup(void *daemon, uint16_t id, uint8_t pub[32])
 void policy_refuse_peer(struct mgr_daemon *d, int have_id, uint16_t node_id, const char *reason,
                         const char *peer)
 {
+    if (!noise_allow(&d->noise, noise_kind(reason), mgr_mono_ms()))
+        return;
     const struct mgr_node *n = have_id ? config_node_by_id(&d->cfg, node_id) : NULL;
     char id[8] = "?";
     if (have_id)
@@ -66,14 +69,16 @@ static int grant(struct mgr_daemon *d, const struct mgr_node *n, const struct mg
     return rc;
 }
 
-int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t *msg, size_t len,
-                   uint8_t *reply, size_t cap)
+int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t pub[32],
+                   const uint8_t *msg, size_t len, uint8_t *reply, size_t cap)
 {
     struct cxl_sec_request q;
     const struct mgr_node *n = config_node_by_id(&d->cfg, node_id);
     int rc = cxl_sec_request_parse(msg, len, &q);
-    if (rc || !n)
-        return rc ? rc : cxl_fail(CXL_EPROTO, "node %u is not configured", node_id);
+    if (rc)
+        return rc;
+    if (!n || sodium_memcmp(n->pub, pub, 32) != 0) /* reconfigured since the handshake */
+        return cxl_fail(CXL_EPROTO, "node %u is not configured with this key now", node_id);
     if (q.kind == CXL_SEC_REQ_PING)
         return cxl_sec_reply_pong(reply, cap);
     const struct mgr_region *r = q.kind == CXL_SEC_REQ_KEYS_RING
@@ -115,7 +120,7 @@ static int rotate_one(struct mgr_daemon *d, const char *name, const char *reason
     return rc;
 }
 
-static int state_not_saved(struct mgr_daemon *d, char *msg, size_t cap)
+int policy_not_saved(struct mgr_daemon *d, char *msg, size_t cap)
 {
     char why[256];
     snprintf(why, sizeof why, "%s", cxl_last_error());
@@ -142,7 +147,7 @@ int policy_rotate(struct mgr_daemon *d, const char *region, const char *reason, 
         int one = rotate_one(d, name, reason, msg, cap);
         rc = rc ? rc : one;
     }
-    return rc ? state_not_saved(d, msg, cap) : 0;
+    return rc ? policy_not_saved(d, msg, cap) : 0;
 }
 
 /* ---- revoke ---------------------------------------------------------------------------- */
@@ -199,7 +204,21 @@ int policy_revoke(struct mgr_daemon *d, const char *node, char *msg, size_t cap)
     snprintf(msg, cap, "revoked node=%u(%s) regions=%s epoch=%s; remove its node and grant "
              "lines from %s (its key stays refused)", n->id, n->name, regions, epochs,
              d->cfg.path);
-    return rc ? state_not_saved(d, msg, cap) : 0;
+    return rc ? policy_not_saved(d, msg, cap) : 0;
+}
+
+void policy_mark_revoked(struct mgr_daemon *d, int verbose)
+{
+    for (size_t i = 0; i < d->cfg.n_nodes; i++) {
+        struct mgr_node *n = &d->cfg.nodes[i];
+        if (!state_is_revoked(&d->state, n->pub))
+            continue;
+        n->revoked = 1;
+        if (verbose)
+            fprintf(stderr, "cxl_sec_mgr: %s:%d: node %u(%s) holds a revoked key (state file): "
+                    "it is refused; remove it from the config, or give it a new key\n",
+                    d->cfg.path, n->line, n->id, n->name);
+    }
 }
 
 /* ---- the timer ---------------------------------------------------------------------------- */
@@ -221,6 +240,7 @@ void policy_tick(struct mgr_daemon *d)
         if (state_save(&d->state) == 0)
             fprintf(stderr, "cxl_sec_mgr: state file %s saved\n", d->state.path);
     }
+    noise_summaries(&d->noise, &d->audit, mgr_mono_ms(), 0);
 }
 
 int policy_next_ms(const struct mgr_daemon *d)

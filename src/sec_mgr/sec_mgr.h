@@ -8,8 +8,11 @@
  *   state.c    the master secret, epochs per region and revoked keys (the
  *              state file), and the keys a node is handed
  *   audit.c    the audit log
+ *   noise.c    the rate limit on audit/stderr lines of unauthenticated noise
  *   policy.c   decisions: a node's requests, rotate, revoke, the rotation timer
- *   daemon.c   the listener, node and control connections (one poll loop)
+ *   daemon.c   start, stop and the poll loop (daemon.h: its private parts)
+ *   conn.c     one connection: the node protocol, a control request
+ *   admit.c    the connection pools, their limits, the descriptor budget
  *   control.c  the control socket: its listener and line protocol, and the
  *              revoke/rotate clients
  *   keygen.c   `keygen`, `check`, and the debugging `fetch` (a node's side)
@@ -22,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cxl/ratelimit.h"
 #include "cxl/sec.h"
 
 #define MGR_EXIT_OK 0
@@ -125,6 +129,26 @@ void audit_log(struct mgr_audit *a, int also_stderr, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void audit_close(struct mgr_audit *a);
 
+/* ---- rate limit of network noise (noise.c) ----------------------------------------- */
+
+/* Refusals of peers that have not authenticated, one kind per reason. */
+enum mgr_noise_kind { NOISE_MALFORMED, NOISE_TIMEOUT, NOISE_UNKNOWN_NODE, NOISE_AUTH_FAILED,
+                      NOISE_EVICTED, NOISE_FULL, NOISE_KINDS };
+
+struct mgr_noise {
+    uint32_t rate;                          /* lines a second per kind (log-refusals) */
+    struct cxl_ratelimit rl[NOISE_KINDS];
+};
+
+void noise_init(struct mgr_noise *n, uint32_t rate);
+/* The kind of a refusal reason, or -1: not noise (always logged). */
+int noise_kind(const char *reason);
+/* May a line of this kind be written now? (Counts it as suppressed if not.) */
+int noise_allow(struct mgr_noise *n, int kind, uint64_t now_ms);
+/* `refuse reason=R suppressed=K` for each kind with suppressed lines, at
+ * most once a second per kind (force: now, at exit or a change of rate). */
+void noise_summaries(struct mgr_noise *n, struct mgr_audit *a, uint64_t now_ms, int force);
+
 /* ---- master secret and epochs (state.c) -------------------------------------------- */
 
 struct mgr_region_state {
@@ -168,35 +192,57 @@ uint64_t mgr_mono_ms(void);
 
 struct mgr_conn;
 
+/* The connections of one kind (admit.c keeps each within its limits). */
+struct mgr_pool {
+    struct mgr_conn **c;
+    size_t n, cap;
+};
+
 struct mgr_daemon {
     struct mgr_config cfg;
     struct mgr_state state;
     struct mgr_audit audit;
+    struct mgr_noise noise;
     struct cxl_node_key key; /* the manager's key pair */
     int listen_fd, control_fd;
+    int control_spare_fd;    /* a descriptor held for the control socket (EMFILE) */
+    uint64_t listen_rest_until; /* monotonic ms: the listener rests (out of descriptors) */
     char listen_addr[128];
-    struct mgr_conn **conns;
-    size_t n_conns;
+    struct mgr_limits lim;   /* in force: the config's, fitted to the descriptors */
+    struct mgr_pool hs, chans, ctl; /* handshaking peers, node channels, control */
 };
 
 int daemon_run(const char *config_path, const char *listen);
 
 /* policy.c */
 int policy_lookup(void *daemon, uint16_t id, uint8_t pub[32]);
-/* A decrypted request of node_id: the reply to seal (its length), or
- * CXL_EPROTO for a request that is not one (the connection is closed). */
-int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t *msg, size_t len,
-                   uint8_t *reply, size_t cap);
-/* A handshake that failed: the audit line. known: the node id is configured. */
+/* A decrypted request on a channel authenticated as node_id with key pub:
+ * the reply to seal (its length), or CXL_EPROTO for a request that is not
+ * one, or a channel whose node is gone or has another key now (the
+ * connection is closed). */
+int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t pub[32],
+                   const uint8_t *msg, size_t len, uint8_t *reply, size_t cap);
+/* A peer refused before it authenticated: the audit line (rate-limited by
+ * kind, noise.c). have_id: message 1 named node_id. */
 void policy_refuse_peer(struct mgr_daemon *d, int have_id, uint16_t node_id, const char *reason,
                         const char *peer);
+/* Mark the configured nodes whose key the state file revokes (verbose: say so). */
+void policy_mark_revoked(struct mgr_daemon *d, int verbose);
 /* Control requests: 0 and a message, or an error with the message. */
 int policy_rotate(struct mgr_daemon *d, const char *region, const char *reason, char *msg,
                   size_t cap);
 int policy_revoke(struct mgr_daemon *d, const char *node, char *msg, size_t cap);
-void policy_tick(struct mgr_daemon *d); /* periodic rotation, state retries */
+void policy_tick(struct mgr_daemon *d); /* periodic rotation, state retries, summaries */
 /* Milliseconds until policy_tick has something to do (at most 1000). */
 int policy_next_ms(const struct mgr_daemon *d);
+/* The state could not be saved: say so after msg, return CXL_ESYS. */
+int policy_not_saved(struct mgr_daemon *d, char *msg, size_t cap);
+
+/* admit.c (the pools; daemon.h has the rest) */
+/* Fit c's limits into RLIMIT_NOFILE, raising the soft limit up to the hard
+ * one: 0 and the limits in force in out (note: what was lowered, or ""), or
+ * an error when the config's own numbers do not fit. */
+int admit_budget(const struct mgr_config *c, struct mgr_limits *out, char *note, size_t cap);
 
 /* control.c */
 int control_listen(const char *path, int *fd);

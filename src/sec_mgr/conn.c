@@ -1,0 +1,244 @@
+/* conn.c - one connection of the cxl_sec_mgr daemon, non-blocking: a node
+ * goes message 1 -> message 2 -> message 3 -> encrypted requests (the
+ * handshake and the frames are the library's, cxl/sec.h, on buffers; the
+ * decisions policy.c's); a control connection sends one request line and
+ * gets one reply line. Which pool a connection is in, and when it is
+ * dropped for another, is admit.c's business. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "cxl/error.h"
+#include "daemon.h"
+
+uint32_t conn_idle_ms(const struct mgr_daemon *d)
+{
+    return 60000u + 2000u * d->cfg.refresh_s;
+}
+
+uint32_t conn_handshake_ms(const struct mgr_daemon *d)
+{
+    return d->lim.handshake_timeout_s * 1000u;
+}
+
+struct mgr_conn *conn_new(int fd, enum conn_kind kind, uint64_t deadline)
+{
+    struct mgr_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        fprintf(stderr, "cxl_sec_mgr: out of memory for a connection\n");
+        return NULL;
+    }
+    c->fd = fd;
+    c->kind = kind;
+    c->deadline = deadline;
+    c->since = c->last_active = mgr_mono_ms();
+    return c;
+}
+
+void conn_close(struct mgr_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    cxl_sec_hs_free(c->hs);
+    cxl_sec_chan_free(c->chan);
+    sodium_memzero(c, sizeof *c);
+    c->fd = -1;
+}
+
+/* Send what is queued; close when done and asked to. */
+void conn_flush(struct mgr_conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        conn_close(c); /* the peer went away */
+        return;
+    }
+    c->out_off = c->out_len = 0;
+    if (c->closing)
+        conn_close(c);
+}
+
+static void queue_frame(struct mgr_conn *c, const uint8_t *body, size_t len)
+{
+    uint8_t *p = c->out + c->out_len;
+    p[0] = (uint8_t)len, p[1] = (uint8_t)(len >> 8), p[2] = (uint8_t)(len >> 16), p[3] = 0;
+    memcpy(p + 4, body, len);
+    c->out_len += 4 + len;
+}
+
+enum { FRAME_READY = 1, FRAME_MORE = 0, FRAME_CLOSED = -1, FRAME_MALFORMED = -2 };
+
+/* Read towards a whole frame of at most max bytes. */
+static int read_frame(struct mgr_conn *c, size_t max)
+{
+    for (;;) {
+        int in_hdr = c->hdr_have < 4;
+        uint8_t *dst = in_hdr ? c->hdr + c->hdr_have : c->body + c->body_have;
+        size_t want = in_hdr ? 4 - c->hdr_have : c->body_len - c->body_have;
+        ssize_t n = recv(c->fd, dst, want, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return FRAME_MORE;
+        if (n <= 0)
+            return FRAME_CLOSED;
+        c->got_bytes = 1;
+        if (in_hdr && (c->hdr_have += (size_t)n) == 4) {
+            uint32_t len;
+            if (cxl_sec_frame_len(c->hdr, &len) != 0 || len > max)
+                return FRAME_MALFORMED;
+            c->body_len = len, c->body_have = 0;
+        } else if (!in_hdr) {
+            c->body_have += (size_t)n;
+        }
+        if (c->hdr_have == 4 && c->body_have == c->body_len) {
+            c->hdr_have = 0;
+            return FRAME_READY;
+        }
+    }
+}
+
+/* ---- the node protocol -------------------------------------------------------------- */
+
+void conn_refuse(struct mgr_daemon *d, struct mgr_conn *c, const char *reason)
+{
+    int unknown = c->hs && !cxl_sec_hs_known(c->hs);
+    policy_refuse_peer(d, c->have_id, c->node_id, unknown ? "unknown-node" : reason, c->peer);
+    conn_close(c);
+}
+
+static void on_msg1(struct mgr_daemon *d, struct mgr_conn *c)
+{
+    uint8_t m2[CXL_SEC_MSG2_BYTES];
+    if (c->body_len == CXL_SEC_MSG1_BYTES) { /* the id, for the log, even if the rest is bad */
+        c->node_id = (uint16_t)(c->body[5] | c->body[6] << 8);
+        c->have_id = 1;
+    }
+    if (cxl_sec_hs_answer(&d->key, policy_lookup, d, c->body, c->body_len, m2, &c->hs) != 0) {
+        conn_refuse(d, c, "malformed");
+        return;
+    }
+    if (policy_lookup(d, c->node_id, c->pub) != 0) /* unknown: refused at message 3 */
+        memset(c->pub, 0, sizeof c->pub);
+    queue_frame(c, m2, sizeof m2);
+    c->stage = ST_MSG3;
+    c->since = mgr_mono_ms();
+}
+
+static void on_msg3(struct mgr_daemon *d, struct mgr_conn *c)
+{
+    int rc = cxl_sec_hs_confirm(c->hs, c->body, c->body_len, &c->chan);
+    if (rc) {
+        conn_refuse(d, c, rc == CXL_EPROTO ? "malformed" : "auth-failed");
+        return;
+    }
+    const struct mgr_node *n = config_node_by_id(&d->cfg, c->node_id);
+    if (!n || sodium_memcmp(n->pub, c->pub, 32) != 0) { /* a reload changed its key */
+        conn_refuse(d, c, "auth-failed");
+        return;
+    }
+    cxl_sec_hs_free(c->hs);
+    c->hs = NULL;
+    c->stage = ST_READY; /* admit_promote moves it to the channels */
+    c->last_active = mgr_mono_ms();
+    c->deadline = c->last_active + conn_idle_ms(d);
+}
+
+static void on_request(struct mgr_daemon *d, struct mgr_conn *c)
+{
+    uint8_t msg[REQUEST_FRAME_MAX], reply[512];
+    size_t n, frame;
+    int rc = cxl_sec_chan_open(c->chan, c->body, c->body_len, msg, sizeof msg, &n);
+    int len = rc ? rc : policy_request(d, c->node_id, c->pub, msg, n, reply, sizeof reply);
+    if (len >= 0)
+        rc = cxl_sec_chan_seal(c->chan, reply, (size_t)len, c->out, sizeof c->out, &frame);
+    sodium_memzero(reply, sizeof reply);
+    sodium_memzero(msg, sizeof msg);
+    if (rc || len < 0) {
+        conn_refuse(d, c, rc ? "bad-frame" : "bad-request");
+        return;
+    }
+    c->out_len = frame;
+    c->out_off = 0;
+    c->last_active = mgr_mono_ms();
+    c->deadline = c->last_active + conn_idle_ms(d);
+}
+
+void conn_node_readable(struct mgr_daemon *d, struct mgr_conn *c)
+{
+    static const size_t max[] = {[ST_MSG1] = CXL_SEC_MSG1_BYTES, [ST_MSG3] = CXL_SEC_MSG3_BYTES,
+                                 [ST_READY] = REQUEST_FRAME_MAX};
+    int r = read_frame(c, max[c->stage]);
+    if (r == FRAME_MORE)
+        return;
+    if (r == FRAME_MALFORMED) {
+        conn_refuse(d, c, "malformed");
+        return;
+    }
+    if (r == FRAME_CLOSED) { /* a node that stops after message 2 could not verify us */
+        if (c->stage == ST_MSG3)
+            conn_refuse(d, c, "auth-failed");
+        else if (c->stage == ST_MSG1 && c->got_bytes)
+            conn_refuse(d, c, "malformed");
+        else
+            conn_close(c); /* a probe, or a node done with its channel */
+        return;
+    }
+    if (c->stage == ST_MSG1)
+        on_msg1(d, c);
+    else if (c->stage == ST_MSG3)
+        on_msg3(d, c);
+    else
+        on_request(d, c);
+    if (c->fd >= 0)
+        conn_flush(c);
+}
+
+void conn_expire(struct mgr_daemon *d, struct mgr_conn *c)
+{
+    if (c->kind == CONN_NODE && c->stage != ST_READY && (c->got_bytes || c->stage == ST_MSG3))
+        conn_refuse(d, c, "timeout");
+    else
+        conn_close(c);
+}
+
+/* ---- control connections ------------------------------------------------------------- */
+
+void conn_control_readable(struct mgr_daemon *d, struct mgr_conn *c)
+{
+    ssize_t n = recv(c->fd, c->line + c->line_len, sizeof c->line - 1 - c->line_len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        conn_close(c);
+        return;
+    }
+    c->line_len += (size_t)n;
+    c->line[c->line_len] = '\0';
+    char *nl = strchr(c->line, '\n');
+    char reply[OUT_MAX - 1];
+    if (!nl && c->line_len < sizeof c->line - 1)
+        return;
+    if (nl)
+        *nl = '\0';
+    if (nl)
+        control_handle(d, c->line, reply, sizeof reply);
+    else
+        snprintf(reply, sizeof reply, "ERR request line too long");
+    size_t len = strlen(reply);
+    memcpy(c->out, reply, len);
+    c->out[len] = '\n';
+    c->out_len = len + 1;
+    c->closing = 1;
+    conn_flush(c);
+}
