@@ -416,3 +416,25 @@ void admit_promote(struct mgr_daemon *d)
             i++;
     }
 }
+
+/* Closed, not freed: this runs inside the event loop (a RELOAD request). */
+static size_t close_stale(struct mgr_daemon *d, struct mgr_pool *p)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        struct mgr_conn *c = p->c[i];
+        if (c->fd < 0 || c->stage == ST_MSG1 || !c->have_id)
+            continue;
+        const struct mgr_node *node = config_node_by_id(&d->cfg, c->node_id);
+        if (!node || memcmp(node->pub, c->pub, 32) != 0) {
+            conn_close(c);
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t admit_drop_stale(struct mgr_daemon *d)
+{
+    return close_stale(d, &d->chans) + close_stale(d, &d->hs);
+}

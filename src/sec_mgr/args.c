@@ -36,6 +36,7 @@ static const struct option long_opts[] = {
 static const char *const cmd_names[] = {
     [MGR_CMD_DAEMON] = "the daemon", [MGR_CMD_KEYGEN] = "keygen", [MGR_CMD_CHECK] = "check",
     [MGR_CMD_REVOKE] = "revoke",   [MGR_CMD_ROTATE] = "rotate", [MGR_CMD_FETCH] = "fetch",
+    [MGR_CMD_RELOAD] = "reload",   [MGR_CMD_PING] = "ping",
 };
 #define N_CMDS (sizeof cmd_names / sizeof cmd_names[0])
 #define ON(c) (1u << (c))
@@ -44,7 +45,8 @@ static unsigned opt_scope(int id)
 {
     switch (id) {
     case OPT_CONFIG: return ON(MGR_CMD_DAEMON) | ON(MGR_CMD_KEYGEN) | ON(MGR_CMD_CHECK) |
-                            ON(MGR_CMD_REVOKE) | ON(MGR_CMD_ROTATE);
+                            ON(MGR_CMD_REVOKE) | ON(MGR_CMD_ROTATE) | ON(MGR_CMD_RELOAD) |
+                            ON(MGR_CMD_PING);
     case OPT_LISTEN: return ON(MGR_CMD_DAEMON);
     case OPT_OUT: case OPT_FORCE: case OPT_MANAGER: case OPT_ID: case OPT_NAME:
         return ON(MGR_CMD_KEYGEN);
@@ -57,6 +59,7 @@ static const int required[N_CMDS][3] = {
     [MGR_CMD_DAEMON] = {OPT_CONFIG, OPT_LISTEN}, [MGR_CMD_KEYGEN] = {OPT_OUT},
     [MGR_CMD_CHECK] = {OPT_CONFIG}, [MGR_CMD_REVOKE] = {OPT_CONFIG},
     [MGR_CMD_ROTATE] = {OPT_CONFIG}, [MGR_CMD_FETCH] = {OPT_KEY, OPT_NODE_ID, OPT_MGR},
+    [MGR_CMD_RELOAD] = {OPT_CONFIG}, [MGR_CMD_PING] = {OPT_CONFIG},
 };
 
 void mgr_usage(FILE *f)
@@ -70,6 +73,10 @@ void mgr_usage(FILE *f)
           "  cxl_sec_mgr check --config C                   every error, with its line number\n"
           "  cxl_sec_mgr revoke --config C NODE             via the daemon's control socket\n"
           "  cxl_sec_mgr rotate --config C [REGION]         new epoch(s) now\n"
+          "  cxl_sec_mgr reload --config C                  the daemon re-reads its config (as\n"
+          "                                                 SIGHUP does); regions that lost a\n"
+          "                                                 holder get a new epoch, no grace\n"
+          "  cxl_sec_mgr ping --config C                    is the daemon answering?\n"
           "debugging (a node's side; prints key fingerprints, never keys):\n"
           "  cxl_sec_mgr fetch --key F --node-id N --mgr HOST:PORT (--ring N | --region R | --ping)\n"
           "                    [--timeout-ms MS]\n"

@@ -4,10 +4,11 @@
  *
  *   REVOKE <node name or id>   ->  OK revoked node=... | ERR ...
  *   ROTATE [<region>]          ->  OK new epochs: ring0=3 ... | ERR ...
+ *   RELOAD                     ->  OK reloaded ... | ERR <line-numbered errors> ...
  *   PING                       ->  OK pong
  *
  * The daemon's side (listen, peer check, the requests) and the clients
- * behind `cxl_sec_mgr revoke` and `cxl_sec_mgr rotate`. */
+ * behind `cxl_sec_mgr revoke`, `rotate`, `reload` and `ping`. */
 #define _GNU_SOURCE /* struct ucred */
 #include <errno.h>
 #include <poll.h>
@@ -87,7 +88,7 @@ int control_peer_ok(int fd)
 
 void control_handle(struct mgr_daemon *d, const char *line, char *reply, size_t cap)
 {
-    char msg[1536];
+    char msg[2048];
     int rc;
     msg[0] = '\0';
     if (strcmp(line, "PING") == 0) {
@@ -100,8 +101,11 @@ void control_handle(struct mgr_daemon *d, const char *line, char *reply, size_t 
         rc = policy_rotate(d, NULL, "request", msg, sizeof msg);
     else if (strncmp(line, "ROTATE ", 7) == 0 && line[7])
         rc = policy_rotate(d, line + 7, "request", msg, sizeof msg);
+    else if (strcmp(line, "RELOAD") == 0)
+        rc = reload_config(d, "control", msg, sizeof msg);
     else
-        rc = CXL_EINVAL, snprintf(msg, sizeof msg, "unknown request (REVOKE NODE, ROTATE [REGION], PING)");
+        rc = CXL_EINVAL, snprintf(msg, sizeof msg,
+                                  "unknown request (REVOKE NODE, ROTATE [REGION], RELOAD, PING)");
     snprintf(reply, cap, "%s %s", rc ? "ERR" : "OK", msg);
 }
 
@@ -160,18 +164,34 @@ static int control_call(const char *path, const char *line, char *reply, size_t 
     return rc;
 }
 
-int cmd_control(const struct mgr_opts *o)
+/* The control socket's path from the config. For `reload` a config with
+ * errors is fine as long as it names the socket: the daemon reports the
+ * errors (line-numbered) and keeps its configuration. */
+static int control_path(const struct mgr_opts *o, char *path, size_t cap)
 {
     struct mgr_config c;
-    if (config_load(o->config, 0, &c, stderr) != 0) {
-        config_free(&c);
-        return MGR_EXIT_FAIL;
-    }
-    char line[160], reply[2048];
-    const char *verb = o->cmd == MGR_CMD_REVOKE ? "REVOKE" : "ROTATE";
-    snprintf(line, sizeof line, "%s%s%s\n", verb, o->arg ? " " : "", o->arg ? o->arg : "");
-    int rc = control_call(c.control, line, reply, sizeof reply);
+    int errors = config_load(o->config, 0, &c, NULL);
+    int ok = errors == 0 || (o->cmd == MGR_CMD_RELOAD && c.line[MGR_SET_CONTROL]);
+    snprintf(path, cap, "%s", c.control);
     config_free(&c);
+    if (!ok) { /* again, to print the errors */
+        config_load(o->config, 0, &c, stderr);
+        config_free(&c);
+    }
+    return ok ? 0 : -1;
+}
+
+int cmd_control(const struct mgr_opts *o)
+{
+    static const char *const verbs[] = {[MGR_CMD_REVOKE] = "REVOKE", [MGR_CMD_ROTATE] = "ROTATE",
+                                        [MGR_CMD_RELOAD] = "RELOAD", [MGR_CMD_PING] = "PING"};
+    char path[MGR_PATH_MAX];
+    if (control_path(o, path, sizeof path) != 0)
+        return MGR_EXIT_FAIL;
+    char line[160], reply[4096];
+    const char *verb = verbs[o->cmd];
+    snprintf(line, sizeof line, "%s%s%s\n", verb, o->arg ? " " : "", o->arg ? o->arg : "");
+    int rc = control_call(path, line, reply, sizeof reply);
     if (rc) {
         fprintf(stderr, "cxl_sec_mgr: %s\n", cxl_last_error());
         return MGR_EXIT_FAIL;

@@ -1,11 +1,12 @@
 /* daemon.c - the cxl_sec_mgr daemon: start-up (config, descriptor budget,
- * manager key, sockets, audit log, state), one poll loop over the TCP listener, the control socket and every
- * connection, and stop. All sockets are non-blocking and
+ * manager key, sockets, audit log, state, the grant changes since the last
+ * run), one poll loop over the TCP listener, the control socket and every
+ * connection, reload on SIGHUP, and stop. All sockets are non-blocking and
  * every connection has a deadline (the handshake, an idle channel, a control
  * request), so a slow or dead peer never holds up the others; which
  * connections are taken is admit.c's, what they say conn.c's. Signals are
- * blocked outside ppoll, so a SIGTERM is never missed between a check and
- * the wait. */
+ * blocked outside ppoll, so a SIGHUP or SIGTERM is never missed between a
+ * check and the wait. */
 #define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <netdb.h>
@@ -23,12 +24,14 @@
 
 #define LISTEN_BACKLOG 1024
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_signal(int sig)
 {
-    (void)sig;
-    stop_flag = 1;
+    if (sig == SIGHUP)
+        reload_flag = 1;
+    else
+        stop_flag = 1;
 }
 
 /* ---- listeners ---------------------------------------------------------------------------- */
@@ -140,6 +143,14 @@ static int wait_events(struct loop_fds *f, size_t n, int t, const sigset_t *wait
     return rc < 0 && errno != EINTR ? cxl_fail_errno(CXL_ESYS, "poll") : 0;
 }
 
+static void on_sighup(struct mgr_daemon *d)
+{
+    char msg[2048];
+    reload_flag = 0;
+    int rc = reload_config(d, "SIGHUP", msg, sizeof msg);
+    fprintf(stderr, "cxl_sec_mgr: reload (SIGHUP): %s%s\n", rc ? "not applied: " : "", msg);
+}
+
 static int serve(struct mgr_daemon *d, const sigset_t *wait_mask)
 {
     struct loop_fds f = {0};
@@ -148,6 +159,8 @@ static int serve(struct mgr_daemon *d, const sigset_t *wait_mask)
     while (!stop_flag && (rc = gather(d, &f, &n)) == 0) {
         if ((rc = wait_events(&f, n, admit_next_ms(d, policy_next_ms(d)), wait_mask)) != 0)
             break;
+        if (reload_flag)
+            on_sighup(d);
         dispatch(d, &f, n);
         admit_sweep(d);
         if (f.p[1].revents)
@@ -163,6 +176,21 @@ static int serve(struct mgr_daemon *d, const sigset_t *wait_mask)
 }
 
 /* ---- start and stop ------------------------------------------------------------------------ */
+
+/* Grant changes since the last run: regions that lost a holder rotate. */
+static int apply_grant_changes(struct mgr_daemon *d)
+{
+    char msg[1024];
+    int rc = holders_apply(d, msg, sizeof msg);
+    if (msg[0])
+        fprintf(stderr, "cxl_sec_mgr: regions that lost a holder since the last run, rotated "
+                "without grace: %s\n", msg);
+    if (d->state.loaded_version == 1)
+        fprintf(stderr, "cxl_sec_mgr: %s: a version 1 state file has no record of who held "
+                "each region: recorded now (a grant removed before this start is not noticed; "
+                "`rotate` the regions concerned)\n", d->state.path);
+    return rc;
+}
 
 static int start(struct mgr_daemon *d, const char *config_path, const char *listen)
 {
@@ -186,7 +214,7 @@ static int start(struct mgr_daemon *d, const char *config_path, const char *list
         return rc;
     policy_mark_revoked(d, 1);
     snprintf(d->listen_addr, sizeof d->listen_addr, "%s", listen);
-    return 0;
+    return apply_grant_changes(d);
 }
 
 static void stop(struct mgr_daemon *d)
@@ -205,15 +233,15 @@ static void stop(struct mgr_daemon *d)
     config_free(&d->cfg);
 }
 
-/* Handlers for SIGINT and SIGTERM (stop), blocked except inside ppoll
- * (wait_mask). */
+/* Handlers for SIGINT, SIGTERM (stop) and SIGHUP (reload), blocked except
+ * inside ppoll (wait_mask). */
 static void signals(sigset_t *wait_mask)
 {
     struct sigaction sa = {.sa_handler = on_signal};
     sigset_t block;
     sigemptyset(&sa.sa_mask);
     sigemptyset(&block);
-    const int sigs[] = {SIGINT, SIGTERM};
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
         sigaction(sigs[i], &sa, NULL);
         sigaddset(&block, sigs[i]);

@@ -18,7 +18,9 @@ int main(int argc, char **argv)
     case MGR_CMD_KEYGEN: return cmd_keygen(&o);
     case MGR_CMD_CHECK: return cmd_check(&o);
     case MGR_CMD_REVOKE:
-    case MGR_CMD_ROTATE: return cmd_control(&o);
+    case MGR_CMD_ROTATE:
+    case MGR_CMD_RELOAD:
+    case MGR_CMD_PING: return cmd_control(&o);
     case MGR_CMD_FETCH: return cmd_fetch(&o);
     }
     return MGR_EXIT_USAGE;

@@ -197,6 +197,7 @@ int policy_revoke(struct mgr_daemon *d, const char *node, char *msg, size_t cap)
     char regions[1024], epochs[512];
     int rrc = revoke_regions(d, n, regions, epochs, sizeof epochs);
     rc = rc ? rc : rrc;
+    holders_record(d); /* it held them; rotated above: not a loss to rotate again */
     if (rc == 0)
         rc = state_save(&d->state);
     audit_log(&d->audit, 1, "revoke node=%u(%s) regions=%s epoch=%s", n->id, n->name, regions,

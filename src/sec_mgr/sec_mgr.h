@@ -5,16 +5,18 @@
  *   args.c     command line -> struct mgr_opts, and the --help text
  *   config.c   the configuration file: the keyword table, the parser, and
  *              every error `check` reports
- *   state.c    the master secret, epochs per region and revoked keys (the
- *              state file), and the keys a node is handed
+ *   state.c    the master secret, epochs per region, who held each region and
+ *              revoked keys (the state file), and the keys a node is handed
  *   audit.c    the audit log
  *   noise.c    the rate limit on audit/stderr lines of unauthenticated noise
  *   policy.c   decisions: a node's requests, rotate, revoke, the rotation timer
+ *   holders.c  who holds which region; rotation when a holder loses it
+ *   reload.c   `reload`: a new configuration in the running daemon
  *   daemon.c   start, stop and the poll loop (daemon.h: its private parts)
  *   conn.c     one connection: the node protocol, a control request
  *   admit.c    the connection pools, their limits, the descriptor budget
  *   control.c  the control socket: its listener and line protocol, and the
- *              revoke/rotate clients
+ *              revoke/rotate/reload/ping clients
  *   keygen.c   `keygen`, `check`, and the debugging `fetch` (a node's side)
  */
 #ifndef SEC_MGR_H
@@ -151,12 +153,18 @@ void noise_summaries(struct mgr_noise *n, struct mgr_audit *a, uint64_t now_ms, 
 
 /* ---- master secret and epochs (state.c) -------------------------------------------- */
 
+/* A node's public key in the state file: its fingerprint (cxl_key_fingerprint). */
+typedef char mgr_fp[CXL_SEC_FINGERPRINT_LEN + 1];
+
 struct mgr_region_state {
     char name[MGR_NAME_MAX];
     uint64_t epoch;          /* current, >= 1 */
     uint64_t prev_epoch;     /* 0: none */
     uint64_t grace_until_ms; /* wall clock: prev_epoch is handed out until then */
     uint64_t rotated_at_s;   /* wall clock of the last new epoch */
+    int has_holders;         /* holders recorded (not in version 1 state files) */
+    mgr_fp *holders;         /* the nodes granted it at the last record, sorted */
+    size_t n_holders;
 };
 
 struct mgr_state {
@@ -168,12 +176,17 @@ struct mgr_state {
     char (*revoked_names)[MGR_NAME_MAX];
     size_t n_revoked;
     int dirty;                        /* a save failed: retried by the timer */
+    int loaded_version;               /* of the file read at start; 0: there was none */
 };
 
 /* Load or create the master secret, load the state file (if any), give each
  * configured region without an epoch its first one (audited), save. */
 int state_open(struct mgr_state *s, const struct mgr_config *c, struct mgr_audit *a);
+/* The first epoch (audited) of each configured region without one. */
+int state_add_regions(struct mgr_state *s, const struct mgr_config *c, struct mgr_audit *a);
 int state_save(struct mgr_state *s);
+/* Replace r's holder record with fps (n sorted fingerprints; taken over). */
+void state_set_holders(struct mgr_region_state *r, mgr_fp *fps, size_t n);
 void state_close(struct mgr_state *s); /* wipes the master secret */
 
 struct mgr_region_state *state_region(const struct mgr_state *s, const char *name);
@@ -238,11 +251,29 @@ int policy_next_ms(const struct mgr_daemon *d);
 /* The state could not be saved: say so after msg, return CXL_ESYS. */
 int policy_not_saved(struct mgr_daemon *d, char *msg, size_t cap);
 
+/* holders.c */
+/* Every configured region whose recorded holders include a key that no
+ * longer holds it (grant removed, node removed, node key changed) moves to a
+ * new epoch without grace (audit `rotate ... reason=acl-change`); then the
+ * current holders are recorded and the state saved. msg: "ring1=5 ..." (the
+ * rotated regions) or "". */
+int holders_apply(struct mgr_daemon *d, char *msg, size_t cap);
+/* Record the current holders of every configured region, no rotation (the
+ * caller saves). */
+void holders_record(struct mgr_daemon *d);
+
+/* reload.c: re-read the daemon's config and apply it, or keep the old one
+ * and say why (0, or an error; msg either way). by: "SIGHUP", "control". */
+int reload_config(struct mgr_daemon *d, const char *by, char *msg, size_t cap);
+
 /* admit.c (the pools; daemon.h has the rest) */
 /* Fit c's limits into RLIMIT_NOFILE, raising the soft limit up to the hard
  * one: 0 and the limits in force in out (note: what was lowered, or ""), or
  * an error when the config's own numbers do not fit. */
 int admit_budget(const struct mgr_config *c, struct mgr_limits *out, char *note, size_t cap);
+/* Close the channels (and handshakes past message 1) whose node is gone or
+ * has another key now (after a reload): how many. */
+size_t admit_drop_stale(struct mgr_daemon *d);
 
 /* control.c */
 int control_listen(const char *path, int *fd);
@@ -254,7 +285,7 @@ int control_peer_ok(int fd);
 /* ---- subcommands ------------------------------------------------------------------------ */
 
 enum mgr_cmd { MGR_CMD_DAEMON, MGR_CMD_KEYGEN, MGR_CMD_CHECK, MGR_CMD_REVOKE, MGR_CMD_ROTATE,
-               MGR_CMD_FETCH };
+               MGR_CMD_FETCH, MGR_CMD_RELOAD, MGR_CMD_PING };
 
 struct mgr_opts {
     enum mgr_cmd cmd;
@@ -283,6 +314,6 @@ void mgr_usage(FILE *f);
 int cmd_keygen(const struct mgr_opts *o);
 int cmd_fetch(const struct mgr_opts *o);
 int cmd_check(const struct mgr_opts *o);
-int cmd_control(const struct mgr_opts *o); /* revoke, rotate */
+int cmd_control(const struct mgr_opts *o); /* revoke, rotate, reload, ping */
 
 #endif

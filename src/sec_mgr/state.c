@@ -2,13 +2,18 @@
  * secret (its own 0600 file, created at first start) and the state file
  * (0600, replaced atomically on every change): the epoch of every region
  * ever configured - kept when a region leaves the config, so bringing it
- * back never reuses an epoch - and the public keys revoked for good. The
- * keys a node is handed are derived here, K(r, e), and nowhere stored.
+ * back never reuses an epoch -, the nodes that held each region when it was
+ * last recorded (so a restart with a grant removed rotates: holders.c), and
+ * the public keys revoked for good. The keys a node is handed are derived
+ * here, K(r, e), and nowhere stored.
  *
- * State file, one statement per line:
- *   cxl-sec-state 1
+ * State file, one statement per line (version 1 files, without `holders`
+ * lines, are read too; the next save writes version 2):
+ *   cxl-sec-state 2
  *   region <name> <epoch> <prev epoch or 0> <grace until, unix ms> <rotated at, unix s>
+ *   holders <name> <fingerprint>,<fingerprint>,... | -     (after its region line)
  *   revoked <public key hex> <node name>
+ * A holder fingerprint is cxl_key_fingerprint() of the node's public key.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +28,7 @@
 #include "sec_mgr.h"
 
 #define STATE_MAX (4u << 20)
+#define STATE_VERSION 2
 #define EPOCH_MAX UINT32_MAX /* epochs travel as u32 in sealed ring messages */
 
 uint64_t mgr_wall_ms(void)
@@ -109,6 +115,46 @@ static int parse_region_line(struct mgr_state *s, int lineno, char **w)
     return 0;
 }
 
+static int fp_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static int fp_valid(const char *t, size_t len)
+{
+    return len == CXL_SEC_FINGERPRINT_LEN && strspn(t, "0123456789abcdef") >= len;
+}
+
+/* holders <region> <fp>,<fp>,... | - */
+static int parse_holders_line(struct mgr_state *s, int lineno, char **w)
+{
+    struct mgr_region_state *r = state_region(s, w[1]);
+    if (!r || r->has_holders)
+        return cxl_fail(CXL_EINVAL, "%s:%d: holders of %s: %s", s->path, lineno, w[1],
+                        r ? "given twice" : "no region line before it");
+    size_t n = strcmp(w[2], "-") == 0 ? 0 : 1;
+    for (const char *c = w[2]; n && *c; c++)
+        n += *c == ',';
+    mgr_fp *fps = n ? calloc(n, sizeof *fps) : NULL;
+    if (n && !fps)
+        return cxl_fail(CXL_ESYS, "out of memory");
+    char *save = NULL, *t = n ? strtok_r(w[2], ",", &save) : NULL;
+    size_t got = 0;
+    for (; t && got < n; t = strtok_r(NULL, ",", &save), got++) {
+        if (!fp_valid(t, strlen(t)))
+            break;
+        memcpy(fps[got], t, CXL_SEC_FINGERPRINT_LEN + 1);
+    }
+    if (got != n || t) {
+        free(fps);
+        return cxl_fail(CXL_EINVAL, "%s:%d: holders of %s: malformed", s->path, lineno, w[1]);
+    }
+    if (n)
+        qsort(fps, n, sizeof *fps, fp_cmp);
+    state_set_holders(r, fps, n);
+    return 0;
+}
+
 static int parse_line(struct mgr_state *s, int lineno, char *line, int *version)
 {
     char *w[8];
@@ -117,13 +163,16 @@ static int parse_line(struct mgr_state *s, int lineno, char *line, int *version)
         w[n++] = t;
     if (n == 0 || w[0][0] == '#')
         return 0;
-    if (n == 2 && strcmp(w[0], "cxl-sec-state") == 0 && strcmp(w[1], "1") == 0 && !*version)
-        return *version = 1, 0;
+    if (n == 2 && strcmp(w[0], "cxl-sec-state") == 0 && !*version &&
+        (strcmp(w[1], "1") == 0 || strcmp(w[1], "2") == 0))
+        return *version = w[1][0] - '0', 0;
     if (!*version)
-        return cxl_fail(CXL_EINVAL, "%s:%d: not a cxl_sec_mgr state file (version 1)", s->path,
-                        lineno);
+        return cxl_fail(CXL_EINVAL, "%s:%d: not a cxl_sec_mgr state file (version 1 or 2)",
+                        s->path, lineno);
     if (n == 6 && strcmp(w[0], "region") == 0)
         return parse_region_line(s, lineno, w);
+    if (n == 3 && strcmp(w[0], "holders") == 0 && *version >= 2)
+        return parse_holders_line(s, lineno, w);
     uint8_t pub[32];
     if (n == 3 && strcmp(w[0], "revoked") == 0 && cxl_hex32_parse(w[1], strlen(w[1]), pub) == 0)
         return state_add_revoked(s, pub, w[2]);
@@ -149,6 +198,7 @@ static int load_state(struct mgr_state *s)
     }
     if (rc == 0 && !version)
         rc = cxl_fail(CXL_EINVAL, "%s: empty; expected a cxl_sec_mgr state file", s->path);
+    s->loaded_version = version;
     free(buf);
     return rc;
 }
@@ -160,13 +210,20 @@ int state_save(struct mgr_state *s)
     FILE *f = open_memstream(&text, &len);
     if (!f)
         return cxl_fail_errno(CXL_ESYS, "open_memstream");
-    fprintf(f, "# cxl_sec_mgr state: epochs per region, revoked node keys. Written by the "
-               "daemon (temporary file + rename).\ncxl-sec-state 1\n");
+    fprintf(f, "# cxl_sec_mgr state: epochs and holders per region, revoked node keys. "
+               "Written by the daemon (temporary file + rename).\ncxl-sec-state %d\n",
+            STATE_VERSION);
     for (size_t i = 0; i < s->n_regions; i++) {
         const struct mgr_region_state *r = &s->regions[i];
         fprintf(f, "region %s %llu %llu %llu %llu\n", r->name, (unsigned long long)r->epoch,
                 (unsigned long long)r->prev_epoch, (unsigned long long)r->grace_until_ms,
                 (unsigned long long)r->rotated_at_s);
+        if (!r->has_holders)
+            continue;
+        fprintf(f, "holders %s ", r->name);
+        for (size_t h = 0; h < r->n_holders; h++)
+            fprintf(f, "%s%s", h ? "," : "", r->holders[h]);
+        fprintf(f, "%s\n", r->n_holders ? "" : "-");
     }
     for (size_t i = 0; i < s->n_revoked; i++) {
         char hex[65];
@@ -180,14 +237,9 @@ int state_save(struct mgr_state *s)
     return rc;
 }
 
-int state_open(struct mgr_state *s, const struct mgr_config *c, struct mgr_audit *a)
+int state_add_regions(struct mgr_state *s, const struct mgr_config *c, struct mgr_audit *a)
 {
-    memset(s, 0, sizeof *s);
-    snprintf(s->path, sizeof s->path, "%s", c->state);
-    int rc = load_master(s, c->master);
-    if (rc == 0)
-        rc = load_state(s);
-    for (size_t i = 0; rc == 0 && i < c->n_regions; i++) {
+    for (size_t i = 0; i < c->n_regions; i++) {
         if (state_region(s, c->regions[i].name))
             continue;
         struct mgr_region_state *r = add_region(s, c->regions[i].name);
@@ -197,14 +249,36 @@ int state_open(struct mgr_state *s, const struct mgr_config *c, struct mgr_audit
         r->rotated_at_s = mgr_wall_ms() / 1000;
         audit_log(a, 0, "rotate region=%s epoch=1 reason=new", r->name);
     }
+    return 0;
+}
+
+int state_open(struct mgr_state *s, const struct mgr_config *c, struct mgr_audit *a)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->path, sizeof s->path, "%s", c->state);
+    int rc = load_master(s, c->master);
+    if (rc == 0)
+        rc = load_state(s);
+    if (rc == 0)
+        rc = state_add_regions(s, c, a);
     if (rc == 0)
         rc = state_save(s);
     return rc;
 }
 
+void state_set_holders(struct mgr_region_state *r, mgr_fp *fps, size_t n)
+{
+    free(r->holders);
+    r->holders = fps;
+    r->n_holders = n;
+    r->has_holders = 1;
+}
+
 void state_close(struct mgr_state *s)
 {
     sodium_memzero(s->master, sizeof s->master);
+    for (size_t i = 0; i < s->n_regions; i++)
+        free(s->regions[i].holders);
     free(s->regions);
     free(s->revoked);
     free(s->revoked_names);
