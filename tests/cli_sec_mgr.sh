@@ -10,6 +10,11 @@
 # 2 x refresh), revoke (has_prev = 0, the node refused from then on, also
 # after a restart), a restart keeps epochs and keys, periodic rotation, the
 # control socket and state files 0600, and the audit log has every line.
+# Then the daemon under unauthenticated floods (separate pools, a reserve for
+# the control socket, rate-limited refusal lines, no spinning when out of
+# descriptors, limits fitted to ulimit -n), and grant changes (restart,
+# SIGHUP, `reload`: every region that lost a holder gets a new epoch without
+# grace, the node is refused; bad configs and start-only settings refused).
 # Usage: tests/cli_sec_mgr.sh [BUILD]   (BUILD/bin/cxl_sec_mgr)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +23,7 @@ source scripts/lib.sh
 set +e
 [ -x "$BUILD/bin/cxl_sec_mgr" ] || die "$BUILD/bin/cxl_sec_mgr is not built"
 MGR=$(realpath "$BUILD/bin/cxl_sec_mgr")
+FLOOD=$PWD/tests/sec_mgr_flood.py
 
 checks=0 failed=0 out="" err="" rc=0
 check() { # DESC CONDITION(0 = ok)
@@ -133,6 +139,16 @@ bad "ring taken" 1 "ring 1 is already region ring1" "region other ring 1"
 bad "ring out of range" 1 "out of range [0, 255]" "region r9 ring 256"
 bad "bad number" 1 "node id: 'x1' is not a number" "node x1 bob $K"
 bad "setting twice" 1 "'rotate' given twice (first at line" "rotate 60"
+bad "limit out of range" 1 "max-handshakes: 0 is out of range [1, 1000000]" "max-handshakes 0"
+bad "log-refusals out of range" 1 "log-refusals: 0 is out of range [1, 100000]" "log-refusals 0"
+bad "per-source above its pool" 2 "max-handshakes-per-source 300: more than max-handshakes (256)" \
+  "max-handshakes 256" "max-handshakes-per-source 300"
+bad "per-node above its pool (default pool)" 1 "max-channels-per-node 2000: more than max-channels (1024)" \
+  "max-channels-per-node 2000"
+bad "a limit twice" 2 "'handshake-timeout' given twice" "handshake-timeout 3" "handshake-timeout 4"
+{ cat acl.conf; printf 'max-control 4\nmax-channels 100\nmax-channels-per-node 10\nmax-handshakes 50\nmax-handshakes-per-source 5\nhandshake-timeout 2\nlog-refusals 3\n'; } >limits.conf
+run check --config limits.conf
+expect_rc "check: every limit statement" 0
 cp mgr.key mgr644.key; chmod 644 mgr644.key
 sed 's/^manager-key.*/manager-key mgr644.key/' acl.conf >bad.conf
 run check --config bad.conf
@@ -318,6 +334,269 @@ grep -q "refuse node=2(client-a) region=ring0 reason=no-grant" daemon.log
 check "refusals also on stderr" $?
 check "no key material in the audit log or stderr" \
   "$(! grep -qiE '[0-9a-f]{64}' sec.audit daemon.log; echo $?)"
+
+# --- a daemon of its own, for the sections below --------------------------------------
+start_mgr() { # CONF ADDR LOG KEY ID: MGR_PID; waits until node ID (KEY) gets a PONG
+  "$MGR" --config "$1" --listen "$2" 2>>"$3" &
+  MGR_PID=$!
+  CLEANUP_PIDS+=("$MGR_PID")
+  local i
+  for i in $(seq 100); do
+    "$MGR" fetch --key "$4" --node-id "$5" --mgr "$2" --ping >/dev/null 2>&1 && return 0
+    kill -0 "$MGR_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$3" >&2
+  die "the daemon ($1) did not start"
+}
+stop_mgr() { kill "$MGR_PID" 2>/dev/null; wait "$MGR_PID" 2>/dev/null; check "daemon ($1) exits 0" $?; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# --- unauthenticated noise ----------------------------------------------------------------
+# 1,100 idle connections (each one the manager closes is opened again) and a
+# flood of one-byte connections, from the honest node's own address. Before
+# the pools: the idle ones filled the 1,024-connection table, fetches and the
+# administrator's revoke were refused, and the audit log grew ~140 KB/s.
+ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+mkdir -p flood && cp mgr.key redis.key client-a.key flood/ && cd flood || die "no flood dir"
+sed -e 's/^rotate .*/rotate 0/' ../acl.conf >acl.conf
+FADDR=127.0.0.1:$(free_port)
+start_mgr acl.conf "$FADDR" daemon.log redis.key 1
+python3 "$FLOOD" 127.0.0.1 "${FADDR##*:}" idle 1100 --seconds 14 >idle.out 2>&1 &
+IDLE_PID=$!
+python3 "$FLOOD" 127.0.0.1 "${FADDR##*:}" onebyte --seconds 12 >onebyte.out 2>&1 &
+ONE_PID=$!
+CLEANUP_PIDS+=("$IDLE_PID" "$ONE_PID")
+sleep 2 # the flood at full strength, the log's bursts spent
+a0=$(stat -c %s sec.audit) l0=$(stat -c %s daemon.log) t0=$(now_ms)
+nfetch=0 nctl=0 worst=0
+for i in 1 2 3 4 5; do
+  s0=$(now_ms)
+  run fetch --mgr "$FADDR" --timeout-ms 10000 --key redis.key --node-id 1 --ring 0
+  [ "$rc" -eq 0 ] && has "$out" "region=ring0 " && nfetch=$((nfetch + 1))
+  [ $(($(now_ms) - s0)) -gt "$worst" ] && worst=$(($(now_ms) - s0))
+  run ping --config acl.conf
+  [ "$rc" -eq 0 ] && [ "$out" = pong ] && nctl=$((nctl + 1))
+  run rotate --config acl.conf ring1
+  [ "$rc" -eq 0 ] && has "$out" "ring1=$((i + 1))" && nctl=$((nctl + 1))
+  sleep 0.3
+done
+check "under the flood: 5 of 5 fetches served ($nfetch; slowest $worst ms)" "$([ "$nfetch" -eq 5 ]; echo $?)"
+check "under the flood: 10 of 10 pings and rotates on the control socket ($nctl)" \
+  "$([ "$nctl" -eq 10 ]; echo $?)"
+run revoke --config acl.conf client-a
+expect_rc "under the flood: revoke" 0
+expect_out "under the flood: revoke" "revoked node=2(client-a)"
+run fetch --mgr "$FADDR" --timeout-ms 10000 --key client-a.key --node-id 2 --ring 1
+expect_err "under the flood: the revoked node refused" "refused ring 1: revoked"
+sleep 1
+a1=$(stat -c %s sec.audit) l1=$(stat -c %s daemon.log) t1=$(now_ms)
+arate=$(( (a1 - a0) * 1000 / (t1 - t0) )) lrate=$(( (l1 - l0) * 1000 / (t1 - t0) ))
+check "under the flood: the audit log grows $arate B/s (< 20000)" "$([ "$arate" -lt 20000 ]; echo $?)"
+check "under the flood: stderr grows $lrate B/s (< 20000)" "$([ "$lrate" -lt 20000 ]; echo $?)"
+wait "$IDLE_PID" "$ONE_PID"
+idle_out=$(cat idle.out) one_out=$(cat onebyte.out)
+closed=$(sed -n 's/.*closed_by_peer=\([0-9]*\).*/\1/p' <<<"$idle_out")
+held=$(sed -n 's/.* held=\([0-9]*\).*/\1/p' <<<"$idle_out")
+check "idle peers are dropped, not kept (closed $closed, held at the end $held <= 32)" \
+  "$([ "${closed:-0}" -gt 1000 ] && [ "${held:-999}" -le 32 ]; echo $?)"
+echo "cli_sec_mgr: flood: $idle_out; $one_out; fetch $nfetch/5 (slowest $worst ms), control $nctl/10, audit $arate B/s, stderr $lrate B/s"
+for want in "refuse reason=malformed suppressed=" "refuse reason=evicted suppressed=" \
+  "reason=evicted peer=127.0.0.1:" "revoke node=2(client-a) regions=ring1"; do
+  check "audit log under the flood has '$want'" "$(grep -qF -- "$want" sec.audit; echo $?)"
+done
+check "no grant or rotation suppressed: 5 grants, 5 rotations" \
+  "$([ "$(grep -c 'grant node=1(redis-server) region=ring0' sec.audit)" -eq 5 ] &&
+     [ "$(grep -c 'rotate region=ring1 epoch=[0-9]* reason=request' sec.audit)" -eq 5 ]; echo $?)"
+
+# out of descriptors (its limit lowered under it): the listener rests instead
+# of spinning (before: 100% of a core), the control socket still answers
+# (a descriptor in reserve), and the daemon serves again once it can
+if command -v prlimit >/dev/null; then
+  soft=$(awk '/Max open files/ {print $4}' "/proc/$MGR_PID/limits")
+  python3 "$FLOOD" 127.0.0.1 "${FADDR##*:}" idle 200 --seconds 6 --reopen-per-s 200 >/dev/null 2>&1 &
+  IDLE_PID=$!
+  CLEANUP_PIDS+=("$IDLE_PID")
+  sleep 0.5
+  prlimit --pid "$MGR_PID" --nofile=7: # below what it opened at start: no descriptor left
+  sleep 0.5
+  c0=$(cpu_ticks "$MGR_PID")
+  sleep 2
+  busy=$(( ($(cpu_ticks "$MGR_PID") - c0) * 100 / $(getconf CLK_TCK) / 2 ))
+  check "out of descriptors: the daemon is ${busy}% busy (< 50)" "$([ "$busy" -lt 50 ]; echo $?)"
+  run ping --config acl.conf
+  expect_rc "out of descriptors: ping on the control socket" 0
+  prlimit --pid "$MGR_PID" --nofile="$soft:"
+  kill "$IDLE_PID" 2>/dev/null; wait "$IDLE_PID" 2>/dev/null
+  run fetch --mgr "$FADDR" --timeout-ms 10000 --key redis.key --node-id 1 --ring 0
+  expect_rc "descriptors back: served" 0
+  grep -q "out of descriptors or memory at accept: the listener rests" daemon.log
+  check "out of descriptors: said on stderr" $?
+else
+  echo "cli_sec_mgr: prlimit missing: the out-of-descriptors checks skipped" >&2
+fi
+stop_mgr flood
+
+# the descriptor budget: default limits are fitted to a low hard limit (and
+# said so); limits configured that do not fit refuse the start
+( ulimit -Sn 200 && ulimit -Hn 200 && exec "$MGR" --config acl.conf --listen "$FADDR" ) 2>small.log &
+MGR_PID=$!
+CLEANUP_PIDS+=("$MGR_PID")
+for i in $(seq 100); do
+  "$MGR" fetch --key redis.key --node-id 1 --mgr "$FADDR" --ping >/dev/null 2>&1 && break
+  sleep 0.05
+done
+run fetch --mgr "$FADDR" --timeout-ms 5000 --key redis.key --node-id 1 --ring 0
+expect_rc "ulimit -n 200, default limits: serves" 0
+grep -q "ulimit -Hn is 200: max-channels [0-9]* and max-handshakes [0-9]* (lowered from the defaults" small.log
+check "ulimit -n 200, default limits: lowered, and said so" $?
+stop_mgr "ulimit -n 200"
+{ cat acl.conf; echo "max-channels 1024"; } >big.conf
+rc=0; ( ulimit -Sn 200 && ulimit -Hn 200 && exec "$MGR" --config big.conf --listen "$FADDR" ) 2>big.log || rc=$?
+err=$(cat big.log)
+expect_rc "configured limits above ulimit -Hn" 1
+expect_err "configured limits above ulimit -Hn" "need 1329 descriptors; the hard limit (ulimit -Hn) is 200"
+cat daemon.log small.log >>../daemon.log
+cd .. || die "no work dir"
+
+# --- grant changes: restart, SIGHUP, reload -----------------------------------------------
+mkdir -p acl && cd acl || die "no acl dir"
+"$MGR" keygen --manager --out mgr.key >/dev/null 2>&1
+printf 'manager-key mgr.key\nmaster master.secret\nstate sec.state\naudit sec.audit\ncontrol sec.sock\nrotate 0\nrefresh 1\nregion r1 ring 1\nregion r2 ring 2\n' >acl.conf
+for i in 1 2 3; do "$MGR" keygen --out n$i.key --config acl.conf --id $i --name n$i >>acl.conf 2>/dev/null; done
+printf 'grant n1 r1 rw\ngrant n2 r1 rw\ngrant n3 r1 rw\ngrant n1 r2 rw\n' >>acl.conf
+RADDR=127.0.0.1:$(free_port)
+f() { run fetch --mgr "$RADDR" --timeout-ms 5000 --key "${3:-$1.key}" --node-id "${1#n}" --region "$2"; }
+reloads() { grep -c "reload config=" sec.audit; }
+wait_reloads() { # N: until the audit log has N reload lines
+  local i; for i in $(seq 100); do [ "$(reloads)" -ge "$1" ] && return 0; sleep 0.05; done; return 1
+}
+start_mgr acl.conf "$RADDR" daemon.log n1.key 1
+f n1 r1; e=$(field epoch)
+f n2 r1
+check "n2 holds r1 (epoch $e)" "$([ "$rc" -eq 0 ] && [ "$(field epoch)" = "$e" ]; echo $?)"
+f n1 r2; e2=$(field epoch)
+check "state file version 2" "$(grep -qx 'cxl-sec-state 2' sec.state; echo $?)"
+check "state file: r1's three holders" "$(grep -qE '^holders r1 [0-9a-f]{16}(,[0-9a-f]{16}){2}$' sec.state; echo $?)"
+
+# (a) restart without n2's grant: r1 moves on at once, no grace; r2 does not
+stop_mgr acl
+sed -i '/^grant n2 r1 /d' acl.conf
+start_mgr acl.conf "$RADDR" daemon.log n1.key 1
+f n1 r1
+expect_out "restart, n2's grant removed: r1 rotated, no grace" "region=r1 epoch=$((e + 1)) "
+expect_out "restart, n2's grant removed: r1 rotated, no grace" "has_prev=0"
+f n2 r1
+expect_err "restart, n2's grant removed: n2 refused" "refused region r1: no-grant"
+f n1 r2
+expect_out "restart: r2 lost nobody, keeps its epoch" "region=r2 epoch=$e2 "
+grep -q "rotate region=r1 epoch=$((e + 1)) reason=acl-change lost=1" sec.audit
+check "audit: rotate reason=acl-change after the restart" $?
+grep -q "lost a holder since the last run, rotated without grace: r1=$((e + 1))" daemon.log
+check "stderr: the rotation at start" $?
+
+# a grant added by SIGHUP: in force at once, no rotation (nobody lost it)
+echo "grant n2 r1 rw" >>acl.conf
+kill -HUP "$MGR_PID"
+wait_reloads 1; check "SIGHUP: reloaded" $?
+f n2 r1
+expect_out "SIGHUP, grant added: n2 served, same epoch" "region=r1 epoch=$((e + 1)) "
+# (b) SIGHUP without n3's grant
+sed -i '/^grant n3 r1 /d' acl.conf
+kill -HUP "$MGR_PID"
+wait_reloads 2
+f n1 r1
+expect_out "SIGHUP, n3's grant removed: r1 rotated, no grace" "region=r1 epoch=$((e + 2)) "
+expect_out "SIGHUP, n3's grant removed: r1 rotated, no grace" "has_prev=0"
+f n3 r1
+expect_err "SIGHUP, n3's grant removed: n3 refused" "refused region r1: no-grant"
+grep -q "reload (SIGHUP): reloaded .*rotated without grace (a holder lost it): r1=$((e + 2))" daemon.log
+check "stderr: the SIGHUP reload and its rotation" $?
+# (c) the reload command without n2's grant
+sed -i '/^grant n2 r1 /d' acl.conf
+run reload --config acl.conf
+expect_rc "reload, n2's grant removed" 0
+expect_out "reload, n2's grant removed" "r1=$((e + 3))"
+f n1 r1
+expect_out "reload, n2's grant removed: r1 rotated, no grace" "region=r1 epoch=$((e + 3)) "
+expect_out "reload, n2's grant removed: r1 rotated, no grace" "has_prev=0"
+f n2 r1
+expect_err "reload, n2's grant removed: n2 refused" "refused region r1: no-grant"
+for i in 2 3; do
+  grep -q "rotate region=r1 epoch=$((e + i)) reason=acl-change lost=1" sec.audit
+  check "audit: acl-change rotation to epoch $((e + i))" $?
+done
+
+# a node's key replaced: what the old key held rotates; the old key is refused
+echo "grant n3 r2 rw" >>acl.conf
+run reload --config acl.conf
+expect_out "reload, grant added" "no region lost a holder"
+grep -v -e '^node 3 ' -e '^grant n3 ' acl.conf >tmp.conf
+new3=$("$MGR" keygen --out n3b.key --config tmp.conf --id 3 --name n3 2>/dev/null)
+sed -i "s/^node 3 .*/$new3/" acl.conf
+run reload --config acl.conf
+expect_out "reload, n3 re-keyed" "r2=$((e2 + 1))"
+f n1 r2
+expect_out "n3 re-keyed: r2 rotated, no grace" "region=r2 epoch=$((e2 + 1)) key=$(field key) has_prev=0"
+f n3 r2
+expect_err "n3's old key refused" "confirmation did not verify"
+f n3 r2 n3b.key
+expect_out "n3's new key served" "region=r2 epoch=$((e2 + 1)) "
+# a node removed with its grants: the same
+sed -i -e '/^node 3 /d' -e '/^grant n3 /d' acl.conf
+run reload --config acl.conf
+expect_out "reload, n3 removed" "r2=$((e2 + 2))"
+f n1 r2
+expect_out "n3 removed: r2 rotated, no grace" "region=r2 epoch=$((e2 + 2)) key=$(field key) has_prev=0"
+
+# a config with an error: ERR with the line, the old config keeps running
+echo "nod 9 x y" >>acl.conf
+bad_line=$(wc -l <acl.conf)
+run reload --config acl.conf
+expect_rc "reload, a bad config" 1
+expect_err "reload, a bad config" "acl.conf:$bad_line: unknown keyword 'nod'"
+expect_err "reload, a bad config" "not applied, the daemon keeps its configuration"
+kill -HUP "$MGR_PID"
+wait_reloads 8
+grep -q "reload (SIGHUP): not applied: .*acl.conf:$bad_line: unknown keyword 'nod'" daemon.log
+check "SIGHUP, a bad config: not applied, said on stderr" $?
+f n1 r1
+expect_out "after the bad configs: still served, same epoch" "region=r1 epoch=$((e + 3)) "
+sed -i '$d' acl.conf
+# a file read at start only: refused, named
+sed 's/^audit .*/audit other.audit/' acl.conf >acl.new && cat acl.new >acl.conf
+run reload --config acl.conf
+expect_rc "reload, the audit file changed" 1
+expect_err "reload, the audit file changed" "audit changed ("
+expect_err "reload, the audit file changed" "read at start only; restart the daemon"
+sed -i 's/^audit .*/audit sec.audit/' acl.conf
+# a revocation stays in force through a reload, and is not a loss to rotate again
+run revoke --config acl.conf n1
+expect_out "revoke n1" "revoked node=1(n1) regions=r1,r2"
+r1now=$(grep -c "rotate region=r1 " sec.audit)
+run reload --config acl.conf
+expect_out "reload after a revoke" "no region lost a holder"
+f n1 r1
+expect_err "reload after a revoke: still revoked" "refused region r1: revoked"
+check "no second rotation for the revoke" "$([ "$(grep -c "rotate region=r1 " sec.audit)" = "$r1now" ]; echo $?)"
+run ping --config acl.conf
+expect_out "ping" "pong"
+
+# a version 1 state file (no holder records) is still read; the next save is version 2
+stop_mgr acl
+sed -i -e 's/^cxl-sec-state 2$/cxl-sec-state 1/' -e '/^holders /d' sec.state
+epochs_v1=$(grep '^region ' sec.state | cut -d' ' -f2,3 | tr '\n' ' ')
+start_mgr acl.conf "$RADDR" daemon.log n1.key 1
+grep -q "a version 1 state file has no record of who held each region: recorded now" daemon.log
+check "version 1 state file: read, and said so" $?
+check "version 1 state file: epochs kept ($epochs_v1)" \
+  "$([ "$(grep '^region ' sec.state | cut -d' ' -f2,3 | tr '\n' ' ')" = "$epochs_v1" ]; echo $?)"
+check "rewritten as version 2 with holders" \
+  "$(grep -qx 'cxl-sec-state 2' sec.state && grep -q '^holders r1 ' sec.state; echo $?)"
+stop_mgr acl
+cat daemon.log >>../daemon.log
+cd .. || die "no work dir"
 
 check "no sanitizer report from the daemon" \
   "$(! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' daemon.log; echo $?)"
