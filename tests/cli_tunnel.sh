@@ -249,7 +249,7 @@ for delay in 5 50; do
   flood_phase $delay silent
   flood_phase $delay mixed
   grep -q "dropped: --max-handshakes (256) in progress" "$WORK/flood$delay.log" &&
-    grep -q "similar messages about unauthenticated connections suppressed" "$WORK/flood$delay.log"
+    grep -q "similar messages suppressed" "$WORK/flood$delay.log"
   check "$delay ms: unproven peers dropped for room, log lines counted, not written" $?
   kill $fsrv_pid $lag_pid $fcl_pid 2>/dev/null; wait $fsrv_pid $lag_pid $fcl_pid 2>/dev/null
 done
@@ -259,8 +259,9 @@ start_tunnel client "$fcl" "$srv" "$K/client.key" "$K/server.pub" "$WORK/floodcl
 log0=$(stat -c %s "$WORK/floodcli.log")
 out=$(python3 tests/tunnel_flood.py "${fcl#*:}" silent 3)
 log1=$(stat -c %s "$WORK/floodcli.log")
-grep -q "refused: --max-conns reached" "$WORK/floodcli.log" && [ $((log1 - log0)) -lt 60000 ]
-check "client end flooded past --max-conns 4: log +$((log1 - log0)) bytes in 3 s (< 60000; $out)" $?
+echo "cli_tunnel: client end flooded past --max-conns 4: log +$((log1 - log0)) bytes in 3 s; $out"
+grep -q "refused: --max-conns reached" "$WORK/floodcli.log" && [ $((log1 - log0)) -lt 30000 ]
+check "client end flooded past --max-conns 4: log +$((log1 - log0)) bytes in 3 s (< 30000; $out)" $?
 # descriptors: the limit --max-conns needs is checked at start; a flood past
 # --max-conns is refused without a busy loop
 out=$( (ulimit -n 64; "$TUN" --mode server --listen 127.0.0.1:1 --backend 127.0.0.1:1 --key "$K/server.key" \

@@ -21,8 +21,9 @@
  * connection whose first frame was a fresh proof leaves the queue: nothing
  * that lacks the key can push it out before its deadline.
  *
- * Log lines about connections still in their handshake (anyone can cause
- * them) go through a rate limit, with a count of the suppressed ones. */
+ * Log lines anyone can cause (connections still in their handshake, every
+ * connection of the client end, refusals) go through a rate limit, with a
+ * count of the suppressed ones. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -116,8 +117,8 @@ static void set_interest(struct relay *r, struct pair *p, enum side s, uint32_t 
     p->mask[s] = want;
 }
 
-/* A line about a connection that has not authenticated (or about the
- * listener): at most NOISE_PER_SEC a second, the rest counted. */
+/* A line about a connection anyone can open (or about the listener): at
+ * most NOISE_PER_SEC a second, the rest counted. */
 __attribute__((format(printf, 2, 3))) static void noise(struct relay *r, const char *fmt, ...)
 {
     if (!cxl_ratelimit_allow(&r->noise, now_ms()))
@@ -133,8 +134,8 @@ static void noise_report(struct relay *r, int final)
 {
     uint64_t n = cxl_ratelimit_report(&r->noise, now_ms(), final ? 0 : NOISE_REPORT_MS);
     if (n)
-        fprintf(stderr, "cxl_sodium_tunnel %s: %llu similar messages about unauthenticated connections "
-                "suppressed (at most %u a second are written)\n", mode_name(r), (unsigned long long)n,
+        fprintf(stderr, "cxl_sodium_tunnel %s: %llu similar messages suppressed (about connections anyone "
+                "can open: at most %u a second are written)\n", mode_name(r), (unsigned long long)n,
                 NOISE_PER_SEC);
 }
 
@@ -228,12 +229,14 @@ static void pair_close(struct relay *r, struct pair *p, int abort)
     r->active--;
 }
 
-/* A failure during the handshake is noise (rate-limited), after it a line. */
+/* A failure is noise (rate-limited) during the handshake, and on the client
+ * end (any local process can open its connections); on the server end a
+ * failure after the handshake concerns a peer that proved the key: a line. */
 static void pair_fail(struct relay *r, struct pair *p, const char *what)
 {
     static const char fmt[] = "cxl_sodium_tunnel %s: connection %s: %s%s%s\n";
     r->failed++;
-    if (p->deadline_ms)
+    if (p->deadline_ms || r->o->mode == TUN_CLIENT)
         noise(r, fmt, mode_name(r), p->peer, what, what[0] ? ": " : "", cxl_last_error());
     else
         fprintf(stderr, fmt, mode_name(r), p->peer, what, what[0] ? ": " : "", cxl_last_error());
