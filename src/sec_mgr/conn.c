@@ -25,6 +25,12 @@ uint32_t conn_handshake_ms(const struct mgr_daemon *d)
     return d->lim.handshake_timeout_s * 1000u;
 }
 
+uint64_t conn_stamp(void)
+{
+    static uint64_t last;
+    return ++last;
+}
+
 struct mgr_conn *conn_new(int fd, enum conn_kind kind, uint64_t deadline)
 {
     struct mgr_conn *c = calloc(1, sizeof *c);
@@ -37,6 +43,7 @@ struct mgr_conn *conn_new(int fd, enum conn_kind kind, uint64_t deadline)
     c->kind = kind;
     c->deadline = deadline;
     c->since = c->last_active = mgr_mono_ms();
+    c->stamp = conn_stamp();
     return c;
 }
 
@@ -133,6 +140,7 @@ static void on_msg1(struct mgr_daemon *d, struct mgr_conn *c)
     queue_frame(c, m2, sizeof m2);
     c->stage = ST_MSG3;
     c->since = mgr_mono_ms();
+    c->stamp = conn_stamp();
 }
 
 static void on_msg3(struct mgr_daemon *d, struct mgr_conn *c)
@@ -151,6 +159,7 @@ static void on_msg3(struct mgr_daemon *d, struct mgr_conn *c)
     c->hs = NULL;
     c->stage = ST_READY; /* admit_promote moves it to the channels */
     c->last_active = mgr_mono_ms();
+    c->stamp = conn_stamp();
     c->deadline = c->last_active + conn_idle_ms(d);
 }
 
@@ -171,6 +180,7 @@ static void on_request(struct mgr_daemon *d, struct mgr_conn *c)
     c->out_len = frame;
     c->out_off = 0;
     c->last_active = mgr_mono_ms();
+    c->stamp = conn_stamp();
     c->deadline = c->last_active + conn_idle_ms(d);
 }
 

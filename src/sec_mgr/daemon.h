@@ -30,6 +30,7 @@ struct mgr_conn {
     uint64_t deadline;     /* monotonic ms */
     uint64_t since;        /* monotonic ms: entered its stage (accepted, message 2 sent) */
     uint64_t last_active;  /* monotonic ms: its last request (channels) */
+    uint64_t stamp;        /* conn_stamp() when since or last_active was set: the order */
     int got_bytes;
     int have_id;
     uint16_t node_id;
@@ -60,6 +61,7 @@ void conn_refuse(struct mgr_daemon *d, struct mgr_conn *c, const char *reason);
 void conn_expire(struct mgr_daemon *d, struct mgr_conn *c); /* its deadline passed */
 uint32_t conn_idle_ms(const struct mgr_daemon *d);            /* an idle channel's */
 uint32_t conn_handshake_ms(const struct mgr_daemon *d);
+uint64_t conn_stamp(void); /* strictly increasing: orders events in the same millisecond */
 
 /* ---- admit.c ----------------------------------------------------------------------- */
 
