@@ -36,7 +36,11 @@ def idle(host, port, n, seconds, reopen_per_s):
         budget = min(float(reopen_per_s), budget + (now - last) * reopen_per_s)
         last = now
         while len(socks) < n and budget >= 1 and not stop:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            except OSError:  # out of descriptors here (ulimit -n): hold what we have
+                failed += 1
+                break
             s.setblocking(False)
             rc = s.connect_ex((host, port))
             budget -= 1
