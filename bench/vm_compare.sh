@@ -64,7 +64,7 @@ chmod 600 "$ov1/crypto.secret"; cp -p "$ov1/crypto.secret" "$ov2/crypto.secret"
  for i in 0 1 2 3; do echo "region ring$i ring $i"; done >>acl.conf &&
  "$MGR" keygen --out server.key --config acl.conf --id 1 --name redis-vm1 >>acl.conf &&
  "$MGR" keygen --out client.key --config acl.conf --id 2 --name client-vm2 >>acl.conf &&
- for i in 0 1 2 3; do printf 'grant redis-vm1 ring%s rw\ngrant client-vm2 ring%s rw\n' $i $i; done >>acl.conf) 2>/dev/null ||
+ for i in 0 1 2 3; do printf 'grant redis-vm1 ring%s serve\ngrant client-vm2 ring%s rw\n' $i $i; done >>acl.conf) 2>/dev/null ||
   die "cannot provision cxl_sec_mgr"
 mv "$ov1/sec/client.key" "$ov2/sec/client.key"
 "$MGR" keygen --out "$ov1/tunnel/server.key" >/dev/null 2>&1 && "$MGR" keygen --out "$ov2/tunnel/client.key" >/dev/null 2>&1 ||

@@ -95,7 +95,7 @@ provision_secure() {
    for i in $(seq 0 $((n - 1))); do echo "region ring$i ring $i" >>acl.conf; done &&
    "$mgr" keygen --out server.key --config acl.conf --id 1 --name server >>acl.conf &&
    "$mgr" keygen --out client.key --config acl.conf --id 2 --name client >>acl.conf &&
-   for i in $(seq 0 $((n - 1))); do printf 'grant server ring%s rw\ngrant client ring%s rw\n' $i $i >>acl.conf; done) ||
+   for i in $(seq 0 $((n - 1))); do printf 'grant server ring%s serve\ngrant client ring%s rw\n' $i $i >>acl.conf; done) ||
     { cat "$SEC_DIR/keygen.log" >&2; die "cannot provision cxl_sec_mgr in $SEC_DIR"; }
   SEC_MGR=127.0.0.1:$(free_port)
   "$mgr" --config "$SEC_DIR/acl.conf" --listen "$SEC_MGR" 2>"$SEC_DIR/daemon.log" &

@@ -82,7 +82,7 @@ echo "$out" >>acl.conf
 run keygen --out client-a.key --config acl.conf
 expect_rc "keygen node 2 (next free id, name from the file)" 0
 check "node 2 client-a" "$([[ "$out" =~ ^node\ 2\ client-a\  ]]; echo $?)"
-echo "$out" >>acl.conf
+echo "$out user alice" >>acl.conf
 before=$(pub_of client-a.key)
 run keygen --out client-a.key --config acl.conf --id 9 --name other
 expect_rc "keygen over an existing file" 1
@@ -101,8 +101,8 @@ run keygen --out dup.key --config acl.conf --id 2
 expect_rc "keygen with a taken id" 1
 expect_err "keygen with a taken id" "node id is already in the config"
 cat >>acl.conf <<'EOF'
-grant redis-server ring0 rw
-grant redis-server ring1 rw
+grant redis-server ring0 serve
+grant redis-server ring1 serve
 grant client-a     ring1 rw
 EOF
 
@@ -121,7 +121,7 @@ bad() { # bad DESC EXPECTED-LINE-OFFSET TEXT LINES... : acl.conf + LINES, error 
 }
 K=$(pub_of scratch.key)
 bad "unknown keyword" 1 "unknown keyword 'nod'" "nod 3 x $K"
-bad "wrong word count" 1 "takes 3 values, 2 given" "node 3 bob"
+bad "wrong word count" 1 "'node <id> <name> <public key> [user <redis user>]': 3 words given" "node 3 bob"
 bad "duplicate node id" 1 "duplicate node id 2" "node 2 bob $K"
 bad "duplicate node name" 1 "duplicate node name 'client-a'" "node 3 client-a $K"
 bad "duplicate public key" 1 "same public key as node redis-server" "node 3 bob $(pub_of redis.key)"
@@ -132,6 +132,9 @@ bad "grant to an unknown node" 1 "grant to unknown node 'nobody'" "grant nobody 
 bad "grant of an unknown region" 1 "grant of unknown region 'ring7'" "grant client-a ring7 rw"
 bad "duplicate grant" 1 "duplicate grant of ring1 to client-a" "grant client-a ring1 rw"
 bad "grant mode" 1 "grant mode 'r'" "grant client-a ring0 r"
+bad "node user with a control character" 1 "node ninth: user 'a" "node 9 ninth $(printf '%064d' 9) user a$(printf '\001')"
+bad "node with a stray word" 1 "'node <id> <name> <public key> [user <redis user>]': 5 words" \
+  "node 9 ninth $(printf '%064d' 9) alice"
 bad "overlapping ranges" 2 "overlaps region g1" "region g1 range 0x1000 0x1000" "region g2 range 0x1800 0x100"
 bad "range overlapping an earlier one" 1 "overlaps region graph" "region g3 range 0x17000000 0x2000000"
 bad "duplicate region" 1 "duplicate region name 'ring1'" "region ring1 ring 2"
@@ -200,12 +203,16 @@ expect_out "node 1 gets ring 0" "has_prev=0"
 expect_out "node 1 gets ring 0" "valid_for_ms=1000"
 r0_fp1=$(field key)
 check "a fingerprint, not a key" "$([[ "$r0_fp1" =~ ^[0-9a-f]{16}$ ]] && ! grep -q "$r0_fp1" master.secret; echo $?)"
+expect_out "node 1 serves ring 0: the region key" "binding=region clients=-"
 fetch --key client-a.key --node-id 2 --region ring1
 expect_rc "node 2 gets ring1 by name" 0
 expect_out "node 2 gets ring1 by name" "region=ring1 epoch=1 "
-r1_fp1=$(field key)
+expect_out "node 2 is a client of ring1: its node key" "binding=node"
+r1_node2=$(field key)
 fetch --key redis.key --node-id 1 --ring 1
-check "both nodes of ring1 get the same key" "$([ "$(field key)" = "$r1_fp1" ]; echo $?)"
+expect_out "the server of ring1 gets its clients and their users" "binding=region clients=2:alice"
+r1_fp1=$(field key)
+check "a client's node key is not the region key" "$([ "$r1_node2" != "$r1_fp1" ]; echo $?)"
 check "regions get different keys" "$([ "$r0_fp1" != "$r1_fp1" ]; echo $?)"
 
 fetch --key client-a.key --node-id 1 --ring 0
@@ -250,7 +257,7 @@ expect_rc "rotate ring1" 0
 expect_out "rotate ring1" "ring1=2"
 fetch --key client-a.key --node-id 2 --ring 1
 expect_out "after rotate" "region=ring1 epoch=2 "
-expect_out "after rotate" "has_prev=1 prev_epoch=1 prev_key=$r1_fp1"
+expect_out "after rotate" "has_prev=1 prev_epoch=1 prev_key=$r1_node2"
 r1_fp2=$(field key)
 check "new epoch, new key" "$([ "$r1_fp2" != "$r1_fp1" ]; echo $?)"
 fetch --key redis.key --node-id 1 --ring 0

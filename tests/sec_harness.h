@@ -132,10 +132,11 @@ static inline int sec_add_node(struct sec_mgr *m, unsigned id, const char *name,
     return sec_append(m, out);
 }
 
-static inline int sec_add_grant(struct sec_mgr *m, const char *node, const char *region)
+/* mode: "rw" (a client of the region) or "serve" (its server) */
+static inline int sec_add_grant(struct sec_mgr *m, const char *node, const char *region, const char *mode)
 {
     char line[160];
-    snprintf(line, sizeof line, "grant %s %s rw\n", node, region);
+    snprintf(line, sizeof line, "grant %s %s %s\n", node, region, mode);
     return sec_append(m, line);
 }
 

@@ -15,9 +15,17 @@ extern "C" {
 
 struct cxl_keyring;
 
+/* What a keyring's keys of a ring are (docs/SECURITY.md, "Keys"). */
+enum cxl_keys_binding {
+    CXL_KEYS_SHARED = 0, /* crypto mode: the same key on every node */
+    CXL_KEYS_REGION = 1, /* the region key K(r, e): this node serves the ring */
+    CXL_KEYS_NODE = 2,   /* this node's key K(r, e, n): a client of the ring */
+};
+
 /* The keys of one ring: the current epoch and, during a rotation's grace,
  * the previous one. */
 struct cxl_ring_keys {
+    enum cxl_keys_binding binding;
     uint32_t epoch;
     uint8_t key[32];
     int has_prev;
@@ -41,6 +49,15 @@ int cxl_keyring_fetch(struct cxl_keyring *kr, uint32_t ring);
  * fail closed) with a message. Never blocks on the network. Whoever keeps a
  * copy must stop using it at out->expires_ns and look up again. */
 int cxl_keyring_lookup(struct cxl_keyring *kr, uint32_t ring, struct cxl_ring_keys *out);
+
+/* May node use ring (it is one of the ring's clients the manager listed
+ * for this serving node)? 1 with the node's Redis ACL user in user (""
+ * when the manager names none), 0 if not; crypto mode: 1 for any node,
+ * user "". CXL_EAGAIN without keys. */
+int cxl_keyring_client(struct cxl_keyring *kr, uint32_t ring, uint16_t node, char *user, size_t cap);
+
+/* The node id this keyring authenticates as to the manager (0 in crypto mode). */
+uint16_t cxl_keyring_node(const struct cxl_keyring *kr);
 
 /* Is a fetch due for ring (half its validity elapsed, or never fetched)? */
 int cxl_keyring_due(struct cxl_keyring *kr, uint32_t ring);

@@ -89,6 +89,10 @@ int cxl_hex32_parse(const char *text, size_t len, uint8_t out[32]);
 int cxl_region_key(const uint8_t master[32], const char *region, uint64_t epoch,
                    uint8_t out[32]);
 
+/* K(r, e, n) = BLAKE2b-256(key = K(r, e), "cxl-dsm node" || node id u16
+ * little-endian): a client node's key of a region (docs/SECURITY.md, "Keys"). */
+int cxl_node_region_key(const uint8_t region_key[32], uint16_t node, uint8_t out[32]);
+
 /* A node or region name: 1..63 of [A-Za-z0-9_.-], starting with a letter. */
 int cxl_sec_name_valid(const char *name);
 
@@ -178,6 +182,21 @@ void cxl_sec_chan_free(struct cxl_sec_chan *c); /* wipes keys, closes its fd; NU
 
 /* ---- requests and replies -------------------------------------------------------- */
 
+#define CXL_SEC_MAX_CLIENTS 512u /* client nodes listed for one region */
+#define CXL_SEC_USER_MAX 63u     /* longest Redis ACL user name of a node */
+
+/* What the keys of a KEYS reply are. */
+enum cxl_sec_binding {
+    CXL_SEC_BIND_REGION = 0, /* K(r, e): a serve grant; the region's clients follow */
+    CXL_SEC_BIND_NODE = 1,   /* K(r, e, n) of the asking node: an rw grant */
+};
+
+/* A client node of a region, and the Redis ACL user it runs as ("": none named). */
+struct cxl_region_client {
+    uint16_t node;
+    char user[CXL_SEC_USER_MAX + 1];
+};
+
 /* A region's keys as the manager hands them out. */
 struct cxl_region_keys {
     char region[64];
@@ -187,6 +206,9 @@ struct cxl_region_keys {
     uint64_t prev_epoch;
     uint8_t prev_key[32];
     uint32_t valid_for_ms; /* ask again before this has elapsed */
+    enum cxl_sec_binding binding;
+    uint32_t n_clients;    /* binding REGION: the region's clients */
+    struct cxl_region_client clients[CXL_SEC_MAX_CLIENTS];
 };
 void cxl_region_keys_wipe(struct cxl_region_keys *k);
 
@@ -201,10 +223,16 @@ struct cxl_sec_request {
  * trailing newline allowed). CXL_EPROTO if it is anything else. */
 int cxl_sec_request_parse(const uint8_t *msg, size_t len, struct cxl_sec_request *req);
 
+/* A Redis ACL user name as a node's `user`: 1..63 printable characters, no
+ * blank and no '#'. */
+int cxl_sec_user_valid(const char *user);
+
 /* Manager: the replies. keys: 0x00 | epoch u64 | key | has_prev u8 | prev
- * epoch u64 | prev key | valid_for_ms u32 | region name; refusal: 0x01 |
- * reason; pong: 0x00 | "PONG". Each returns the length written, or a
- * negative code if cap is too small. */
+ * epoch u64 | prev key | valid_for_ms u32 | binding u8 | name length u8 |
+ * region name | (binding REGION) clients u16 | per client: node u16, user
+ * length u8, user; refusal: 0x01 | reason; pong: 0x00 | "PONG". Each
+ * returns the length written, or a negative code if cap is too small.
+ * CXL_SEC_MSG_MAX always holds a keys reply. */
 int cxl_sec_reply_keys(const struct cxl_region_keys *k, uint8_t *out, size_t cap);
 int cxl_sec_reply_refuse(const char *reason, uint8_t *out, size_t cap);
 int cxl_sec_reply_pong(uint8_t *out, size_t cap);

@@ -21,6 +21,12 @@ struct entry {
     uint64_t fetched_ns, valid_ns;
 };
 
+/* A served ring's clients (public: kept outside the locked key memory). */
+struct clients {
+    uint32_t n;
+    struct cxl_region_client c[];
+};
+
 struct cxl_keyring {
     pthread_mutex_t mu;
     int manager;                 /* 0: crypto mode */
@@ -31,6 +37,7 @@ struct cxl_keyring {
     struct cxl_mgr_conn *conn;
     uint64_t version;
     struct entry e[CXL_MAX_RINGS];
+    struct clients **clients; /* [CXL_MAX_RINGS], for rings served (binding REGION) */
 };
 
 static int new_keyring(struct cxl_keyring **out)
@@ -40,6 +47,10 @@ static int new_keyring(struct cxl_keyring **out)
         return cxl_fail(CXL_ESYS, "out of (locked) memory for keys");
     memset(kr, 0, sizeof *kr);
     pthread_mutex_init(&kr->mu, NULL);
+    if (!(kr->clients = calloc(CXL_MAX_RINGS, sizeof *kr->clients))) {
+        sodium_free(kr);
+        return cxl_fail(CXL_ESYS, "out of memory");
+    }
     *out = kr;
     return 0;
 }
@@ -87,6 +98,9 @@ void cxl_keyring_close(struct cxl_keyring *kr)
     if (kr->conn)
         cxl_mgr_close(kr->conn);
     cxl_node_key_wipe(&kr->node_key);
+    for (uint32_t i = 0; kr->clients && i < CXL_MAX_RINGS; i++)
+        free(kr->clients[i]);
+    free(kr->clients);
     pthread_mutex_destroy(&kr->mu);
     sodium_free(kr); /* wipes */
 }
@@ -101,7 +115,7 @@ static int derive(struct cxl_keyring *kr, uint32_t ring, struct entry *e)
 {
     char name[16];
     snprintf(name, sizeof name, "ring%u", ring);
-    struct cxl_ring_keys k = {.epoch = 0};
+    struct cxl_ring_keys k = {.epoch = 0, .binding = CXL_KEYS_SHARED};
     int rc = cxl_region_key(kr->master, name, 0, k.key);
     if (rc == 0) {
         e->k = k;
@@ -111,15 +125,25 @@ static int derive(struct cxl_keyring *kr, uint32_t ring, struct entry *e)
     return rc;
 }
 
-/* Manager mode: one request on the (re)connected channel. */
-static int ask(struct cxl_keyring *kr, uint32_t ring, struct entry *e)
+static struct clients *copy_clients(const struct cxl_region_keys *got)
 {
-    struct cxl_region_keys got;
+    struct clients *c = malloc(sizeof *c + got->n_clients * sizeof c->c[0]);
+    if (c) {
+        c->n = got->n_clients;
+        memcpy(c->c, got->clients, got->n_clients * sizeof c->c[0]);
+    }
+    return c;
+}
+
+/* Manager mode: one request on the (re)connected channel. */
+static int ask_into(struct cxl_keyring *kr, uint32_t ring, struct cxl_region_keys *got, struct entry *e,
+                    struct clients **clients)
+{
     int rc = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!kr->conn && (rc = cxl_mgr_connect(kr->mgr, kr->node_id, &kr->node_key, 3000, &kr->conn)) != 0)
             return rc;
-        rc = cxl_mgr_get_keys_ring(kr->conn, ring, &got);
+        rc = cxl_mgr_get_keys_ring(kr->conn, ring, got);
         if (rc == 0 || rc == CXL_EDENIED)
             break;
         cxl_mgr_close(kr->conn); /* a broken channel: one fresh handshake */
@@ -127,13 +151,32 @@ static int ask(struct cxl_keyring *kr, uint32_t ring, struct entry *e)
     }
     if (rc)
         return rc;
-    e->k = (struct cxl_ring_keys){.epoch = (uint32_t)got.epoch, .has_prev = got.has_prev,
-                                  .prev_epoch = (uint32_t)got.prev_epoch};
-    memcpy(e->k.key, got.key, 32);
-    memcpy(e->k.prev_key, got.prev_key, 32);
-    e->valid_ns = (uint64_t)got.valid_for_ms * 1000000u;
-    cxl_region_keys_wipe(&got);
+    e->k = (struct cxl_ring_keys){.epoch = (uint32_t)got->epoch, .has_prev = got->has_prev,
+                                  .prev_epoch = (uint32_t)got->prev_epoch,
+                                  .binding = got->binding == CXL_SEC_BIND_REGION ? CXL_KEYS_REGION : CXL_KEYS_NODE};
+    if (got->binding == CXL_SEC_BIND_REGION && !(*clients = copy_clients(got)))
+        return cxl_fail(CXL_ESYS, "out of memory for ring %u's clients", ring);
+    memcpy(e->k.key, got->key, 32);
+    memcpy(e->k.prev_key, got->prev_key, 32);
+    e->valid_ns = (uint64_t)got->valid_for_ms * 1000000u;
     return 0;
+}
+
+static int ask(struct cxl_keyring *kr, uint32_t ring, struct entry *e, struct clients **clients)
+{
+    struct cxl_region_keys *got = sodium_malloc(sizeof *got); /* large: the client list */
+    if (!got)
+        return cxl_fail(CXL_ESYS, "out of (locked) memory for keys");
+    int rc = ask_into(kr, ring, got, e, clients);
+    sodium_free(got); /* wipes */
+    return rc;
+}
+
+static int same_clients(const struct clients *a, const struct clients *b)
+{
+    if (!a || !b)
+        return a == b;
+    return a->n == b->n && memcmp(a->c, b->c, a->n * sizeof a->c[0]) == 0;
 }
 
 int cxl_keyring_fetch(struct cxl_keyring *kr, uint32_t ring)
@@ -141,13 +184,18 @@ int cxl_keyring_fetch(struct cxl_keyring *kr, uint32_t ring)
     if (ring >= CXL_MAX_RINGS)
         return cxl_fail(CXL_EINVAL, "ring %u out of range", ring);
     struct entry fresh = {0};
-    int rc = kr->manager ? ask(kr, ring, &fresh) : derive(kr, ring, &fresh);
+    struct clients *clients = NULL;
+    int rc = kr->manager ? ask(kr, ring, &fresh, &clients) : derive(kr, ring, &fresh);
     pthread_mutex_lock(&kr->mu);
     struct entry *e = &kr->e[ring];
     if (rc == 0) {
-        int changed = !e->have || e->k.epoch != fresh.k.epoch || e->k.has_prev != fresh.k.has_prev;
+        int changed = !e->have || e->k.epoch != fresh.k.epoch || e->k.has_prev != fresh.k.has_prev ||
+                      e->k.binding != fresh.k.binding || !same_clients(kr->clients[ring], clients);
         cxl_ring_keys_wipe(&e->k);
         *e = fresh;
+        free(kr->clients[ring]);
+        kr->clients[ring] = clients;
+        clients = NULL;
         e->have = 1;
         e->fetched_ns = cxl_now_ns();
         if (changed)
@@ -158,6 +206,7 @@ int cxl_keyring_fetch(struct cxl_keyring *kr, uint32_t ring)
         __atomic_add_fetch(&kr->version, 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&kr->mu);
+    free(clients);
     cxl_ring_keys_wipe(&fresh.k);
     return rc;
 }
@@ -179,6 +228,34 @@ int cxl_keyring_lookup(struct cxl_keyring *kr, uint32_t ring, struct cxl_ring_ke
     }
     pthread_mutex_unlock(&kr->mu);
     return rc;
+}
+
+int cxl_keyring_client(struct cxl_keyring *kr, uint32_t ring, uint16_t node, char *user, size_t cap)
+{
+    if (ring >= CXL_MAX_RINGS)
+        return cxl_fail(CXL_EINVAL, "ring %u out of range", ring);
+    int rc = 0;
+    if (cap)
+        user[0] = '\0';
+    pthread_mutex_lock(&kr->mu);
+    const struct entry *e = &kr->e[ring];
+    const struct clients *c = kr->clients[ring];
+    if (!e->have)
+        rc = cxl_fail(CXL_EAGAIN, "no keys for ring %u", ring);
+    else if (e->k.binding == CXL_KEYS_SHARED)
+        rc = 1;
+    for (uint32_t i = 0; e->have && e->k.binding == CXL_KEYS_REGION && c && i < c->n && rc == 0; i++)
+        if (c->c[i].node == node) {
+            snprintf(user, cap, "%s", c->c[i].user);
+            rc = 1;
+        }
+    pthread_mutex_unlock(&kr->mu);
+    return rc;
+}
+
+uint16_t cxl_keyring_node(const struct cxl_keyring *kr)
+{
+    return kr->manager ? kr->node_id : 0;
 }
 
 int cxl_keyring_due(struct cxl_keyring *kr, uint32_t ring)

@@ -114,7 +114,7 @@ static int rekey(struct cxl_kv *kv)
     struct cxl_server_state srv;
     cxl_server_state(kv->layout, &srv);
     kv->srv_gen = srv.gen;
-    return secure_end_rekey(kv->sec, kv->claim.gen, kv->claim.session, srv.nonce);
+    return secure_end_rekey(kv->sec, kv->claim.gen, kv->claim.node_id, kv->claim.session, srv.nonce);
 }
 
 static int open_secure(struct cxl_kv *kv)
@@ -143,7 +143,10 @@ static int open_ring(struct cxl_kv *kv)
     struct cxl_claim_opts co = {.reclaim_ms = kv->cfg.reclaim_ms,
                                 .wait_ms = kv->cfg.claim_wait_ms ? kv->cfg.claim_wait_ms
                                                                  : kv->cfg.reclaim_ms + 1000};
-    if ((rc = cxl_ring_claim(kv->layout, kv->cfg.ring, kv->cfg.node_id, &co, &kv->claim)) != 0)
+    /* with keys from cxl_sec_mgr, the node id claimed is the one they belong to */
+    uint16_t node = kv->cfg.keys && cxl_keyring_node(kv->cfg.keys) ? cxl_keyring_node(kv->cfg.keys)
+                                                                  : kv->cfg.node_id;
+    if ((rc = cxl_ring_claim(kv->layout, kv->cfg.ring, node, &co, &kv->claim)) != 0)
         return rc;
     rc = cxl_queue_init(&kv->req, kv->layout, kv->claim.ring, CXL_REQ, CXL_PRODUCER);
     if (rc == 0)
@@ -251,7 +254,7 @@ static int keys_current(struct cxl_kv *kv)
 {
     struct cxl_server_state srv;
     cxl_server_state(kv->layout, &srv);
-    if (!secure_end_stale(kv->sec, kv->claim.gen, cxl_now_ns()) && srv.gen == kv->srv_gen)
+    if (!secure_end_stale(kv->sec, kv->claim.gen, kv->claim.node_id, cxl_now_ns()) && srv.gen == kv->srv_gen)
         return 0;
     return rekey(kv);
 }

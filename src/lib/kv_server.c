@@ -238,10 +238,15 @@ static int open_request(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_m
         return -1;
     }
     uint32_t gen = cxl_owner_gen(r->owner_word);
-    if (secure_end_stale(r->sec, gen, s->pass_ns)) {
+    uint16_t node = (uint16_t)cxl_owner_node(r->owner_word);
+    if (secure_end_stale(r->sec, gen, node, s->pass_ns)) {
         uint8_t session[16];
         memcpy(session, cxl_ring_ctl_of(s->layout, r->index)->session, sizeof session);
-        secure_end_rekey(r->sec, gen, session, s->server_nonce);
+        if (secure_end_rekey(r->sec, gen, node, session, s->server_nonce) == CXL_EDENIED) {
+            STAT_ADD(r->st.rejected_crypto, 1);
+            cxl_kv_reply_error(rp, "ERR %s", cxl_last_error());
+            return -1;
+        }
     }
     if (secure_end_open(r->sec, m) != 0) {
         STAT_ADD(r->st.rejected_crypto, 1);
@@ -292,7 +297,8 @@ static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m
     }
     req.ring = r->index;
     req.session = m->hdr.session;
-    req.node = (uint16_t)cxl_owner_node(r->owner_word);
+    /* on a secure ring, the node the keys that opened it belong to */
+    req.node = r->sec ? r->sec->node : (uint16_t)cxl_owner_node(r->owner_word);
     s->ex.execute(s->ex.ud, &req, &rp);
     STAT_ADD(r->st.requests, 1);
     if (!rp.done)

@@ -20,6 +20,7 @@
 
 static const char REGION_CONTEXT[] = "cxl-dsm region";
 static const char FINGERPRINT_CONTEXT[] = "cxl-dsm key fingerprint";
+static const char NODE_CONTEXT[] = "cxl-dsm node";
 
 #define KEY_FILE_MAX 4096 /* a key file is ~250 bytes */
 
@@ -385,6 +386,30 @@ int cxl_region_key(const uint8_t master[32], const char *region, uint64_t epoch,
     crypto_generichash_final(&st, out, 32);
     sodium_memzero(&st, sizeof st);
     return 0;
+}
+
+int cxl_node_region_key(const uint8_t region_key[32], uint16_t node, uint8_t out[32])
+{
+    int rc = cxl_sec_init();
+    if (rc)
+        return rc;
+    uint8_t in[sizeof NODE_CONTEXT - 1 + 2];
+    memcpy(in, NODE_CONTEXT, sizeof NODE_CONTEXT - 1);
+    in[sizeof NODE_CONTEXT - 1] = (uint8_t)node;
+    in[sizeof NODE_CONTEXT] = (uint8_t)(node >> 8);
+    crypto_generichash(out, 32, in, sizeof in, region_key, 32);
+    return 0;
+}
+
+int cxl_sec_user_valid(const char *user)
+{
+    size_t n = user ? strlen(user) : 0;
+    if (n == 0 || n > CXL_SEC_USER_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (user[i] <= ' ' || user[i] > '~' || user[i] == '#')
+            return 0;
+    return 1;
 }
 
 void cxl_key_fingerprint(const uint8_t key[32], char *out)

@@ -23,9 +23,10 @@
 
 #define REPLY_OK 0x00
 #define REPLY_REFUSED 0x01
-#define KEYS_FIXED (1 + 8 + 32 + 1 + 8 + 32 + 4) /* a keys reply before the name */
+#define KEYS_FIXED (1 + 8 + 32 + 1 + 8 + 32 + 4 + 1 + 1) /* a keys reply before the name */
+#define CLIENT_FIXED (2 + 1)                             /* a client entry before its user */
 #define REQUEST_MAX 128
-#define REPLY_MAX 512
+#define REPLY_MAX CXL_SEC_MSG_MAX
 
 struct cxl_mgr_conn {
     struct cxl_sec_chan *chan; /* NULL once broken */
@@ -86,7 +87,13 @@ int cxl_sec_reply_keys(const struct cxl_region_keys *k, uint8_t *out, size_t cap
     size_t name = strnlen(k->region, sizeof k->region);
     if (name == 0 || name > CXL_SEC_REGION_MAX)
         return cxl_fail(CXL_EINVAL, "region name must be 1..%u bytes", CXL_SEC_REGION_MAX);
-    if (cap < KEYS_FIXED + name)
+    int region = k->binding == CXL_SEC_BIND_REGION;
+    if (k->n_clients > (region ? CXL_SEC_MAX_CLIENTS : 0))
+        return cxl_fail(CXL_EINVAL, "%u clients in a keys reply", k->n_clients);
+    size_t need = KEYS_FIXED + name + (region ? 2 : 0);
+    for (uint32_t i = 0; i < k->n_clients; i++)
+        need += CLIENT_FIXED + strnlen(k->clients[i].user, CXL_SEC_USER_MAX);
+    if (cap < need)
         return cxl_fail(CXL_EINVAL, "reply buffer too small");
     uint8_t *p = out;
     *p++ = REPLY_OK;
@@ -100,8 +107,19 @@ int cxl_sec_reply_keys(const struct cxl_region_keys *k, uint8_t *out, size_t cap
         memset(p, 0, 32);
     p += 32;
     sec_put32(p, k->valid_for_ms), p += 4;
-    memcpy(p, k->region, name);
-    return (int)(KEYS_FIXED + name);
+    *p++ = (uint8_t)k->binding;
+    *p++ = (uint8_t)name;
+    memcpy(p, k->region, name), p += name;
+    if (region) {
+        *p++ = (uint8_t)k->n_clients, *p++ = (uint8_t)(k->n_clients >> 8);
+        for (uint32_t i = 0; i < k->n_clients; i++) {
+            size_t u = strnlen(k->clients[i].user, CXL_SEC_USER_MAX);
+            *p++ = (uint8_t)k->clients[i].node, *p++ = (uint8_t)(k->clients[i].node >> 8);
+            *p++ = (uint8_t)u;
+            memcpy(p, k->clients[i].user, u), p += u;
+        }
+    }
+    return (int)(p - out);
 }
 
 int cxl_sec_reply_refuse(const char *reason, uint8_t *out, size_t cap)
@@ -134,27 +152,65 @@ static int refused(const uint8_t *body, size_t len, const char *what)
     return cxl_fail(CXL_EDENIED, "the manager refused %s: %s", what, n ? reason : "(no reason)");
 }
 
+/* The client list of a binding-REGION reply (after the region name). */
+static int parse_clients(const uint8_t *p, const uint8_t *end, struct cxl_region_keys *out)
+{
+    if (end - p < 2)
+        return -1;
+    uint32_t n = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+    p += 2;
+    if (n > CXL_SEC_MAX_CLIENTS)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (end - p < (ptrdiff_t)CLIENT_FIXED)
+            return -1;
+        struct cxl_region_client *c = &out->clients[i];
+        c->node = (uint16_t)(p[0] | p[1] << 8);
+        size_t u = p[2];
+        p += CLIENT_FIXED;
+        if (u > CXL_SEC_USER_MAX || (size_t)(end - p) < u)
+            return -1;
+        memcpy(c->user, p, u);
+        c->user[u] = '\0';
+        p += u;
+        if (u && !cxl_sec_user_valid(c->user))
+            return -1;
+    }
+    out->n_clients = n;
+    return p == end ? 0 : -1;
+}
+
 int cxl_sec_reply_keys_parse(const uint8_t *body, size_t len, const char *what,
                              struct cxl_region_keys *out)
 {
     memset(out, 0, sizeof *out);
     if (len >= 1 && body[0] == REPLY_REFUSED)
         return refused(body, len, what);
-    if (len < KEYS_FIXED + 1 || len > KEYS_FIXED + CXL_SEC_REGION_MAX || body[0] != REPLY_OK)
+    if (len < KEYS_FIXED + 1 || body[0] != REPLY_OK)
         return cxl_fail(CXL_EPROTO, "malformed keys reply for %s (%zu bytes)", what, len);
-    const uint8_t *p = body + 1;
+    const uint8_t *p = body + 1, *end = body + len;
     out->epoch = sec_get64(p), p += 8;
     memcpy(out->key, p, 32), p += 32;
     uint8_t has_prev = *p++;
     out->prev_epoch = sec_get64(p), p += 8;
     memcpy(out->prev_key, p, 32), p += 32;
     out->valid_for_ms = sec_get32(p), p += 4;
-    memcpy(out->region, p, len - KEYS_FIXED);
-    out->region[len - KEYS_FIXED] = '\0';
-    out->has_prev = has_prev == 1;
-    if (has_prev > 1 || !cxl_sec_name_valid(out->region)) {
+    uint8_t binding = *p++;
+    size_t name = *p++;
+    int bad = has_prev > 1 || binding > CXL_SEC_BIND_NODE || name == 0 || name > CXL_SEC_REGION_MAX ||
+              (size_t)(end - p) < name;
+    if (!bad) {
+        memcpy(out->region, p, name);
+        out->region[name] = '\0';
+        p += name;
+        out->binding = (enum cxl_sec_binding)binding;
+        out->has_prev = has_prev == 1;
+        bad = !cxl_sec_name_valid(out->region) ||
+              (binding == CXL_SEC_BIND_REGION ? parse_clients(p, end, out) != 0 : p != end);
+    }
+    if (bad) {
         cxl_region_keys_wipe(out);
-        return cxl_fail(CXL_EPROTO, "malformed keys reply for %s (flag or region name)", what);
+        return cxl_fail(CXL_EPROTO, "malformed keys reply for %s (flags, region name or client list)", what);
     }
     if (!out->has_prev) {
         sodium_memzero(out->prev_key, sizeof out->prev_key);

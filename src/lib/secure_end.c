@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cxl/util.h"
+#include "cxl/sec.h"
 #include "secure_end.h"
 
 int secure_end_init(struct secure_end *e, struct cxl_keyring *keys, const struct cxl_layout *l,
@@ -44,7 +45,42 @@ void secure_end_free(struct secure_end *e)
     e->open_buf = e->seal_buf = NULL;
 }
 
-int secure_end_rekey(struct secure_end *e, uint32_t gen, const uint8_t session[16],
+/* The key the session keys derive from: the claimant's node key. A server
+ * end holds the region key and derives it; a client end holds it. */
+static int bound_key(struct secure_end *e, uint16_t node, const uint8_t held[32], enum cxl_keys_binding b,
+                     uint8_t out[32])
+{
+    if (b == CXL_KEYS_SHARED || (b == CXL_KEYS_NODE && e->open_dir == CXL_RESP)) {
+        memcpy(out, held, 32);
+        return 0;
+    }
+    if (b == CXL_KEYS_NODE) /* a server end with a client's grant */
+        return cxl_fail(CXL_EDENIED, "ring %u: this server holds the ring's keys as a client (an rw grant): "
+                        "a server needs 'grant <node> <region> serve' in cxl_sec_mgr's ACL", e->ring);
+    return cxl_node_region_key(held, node, out);
+}
+
+static int derive_all(struct secure_end *e, const struct cxl_ring_keys *k, uint16_t node,
+                      const uint8_t session[16], const uint8_t server_nonce[16])
+{
+    uint8_t cur[32], prev[32];
+    int rc = bound_key(e, node, k->key, k->binding, cur);
+    if (rc == 0)
+        rc = cxl_seal_derive(&e->open_cur, e->cipher, cur, k->epoch, e->ring, e->open_dir, e->format_id,
+                             session, server_nonce);
+    if (rc == 0)
+        rc = cxl_seal_derive(&e->seal, e->cipher, cur, k->epoch, e->ring, e->seal_dir, e->format_id, session,
+                             server_nonce);
+    e->have_prev = rc == 0 && k->has_prev;
+    if (e->have_prev && (rc = bound_key(e, node, k->prev_key, k->binding, prev)) == 0)
+        rc = cxl_seal_derive(&e->open_prev, e->cipher, prev, k->prev_epoch, e->ring, e->open_dir, e->format_id,
+                             session, server_nonce);
+    sodium_memzero(cur, sizeof cur);
+    sodium_memzero(prev, sizeof prev);
+    return rc;
+}
+
+int secure_end_rekey(struct secure_end *e, uint32_t gen, uint16_t node, const uint8_t session[16],
                      const uint8_t server_nonce[16])
 {
     uint64_t version = cxl_keyring_version(e->keys);
@@ -53,16 +89,18 @@ int secure_end_rekey(struct secure_end *e, uint32_t gen, const uint8_t session[1
     int rc = cxl_keyring_lookup(e->keys, e->ring, &k);
     if (rc)
         return rc;
-    rc = cxl_seal_derive(&e->open_cur, e->cipher, k.key, k.epoch, e->ring, e->open_dir, e->format_id,
-                         session, server_nonce);
-    if (rc == 0)
-        rc = cxl_seal_derive(&e->seal, e->cipher, k.key, k.epoch, e->ring, e->seal_dir, e->format_id,
-                             session, server_nonce);
+    if (e->open_dir == CXL_REQ && k.binding == CXL_KEYS_REGION) { /* a server: is node a client? */
+        char user[8];
+        int member = cxl_keyring_client(e->keys, e->ring, node, user, sizeof user);
+        if (member != 1) {
+            cxl_ring_keys_wipe(&k);
+            return member < 0 ? member
+                              : cxl_fail(CXL_EDENIED, "ring %u: node %u is not one of its clients in "
+                                         "cxl_sec_mgr's ACL (no rw grant)", e->ring, node);
+        }
+    }
     uint64_t expires = k.expires_ns;
-    e->have_prev = rc == 0 && k.has_prev;
-    if (e->have_prev)
-        rc = cxl_seal_derive(&e->open_prev, e->cipher, k.prev_key, k.prev_epoch, e->ring, e->open_dir,
-                             e->format_id, session, server_nonce);
+    rc = derive_all(e, &k, node, session, server_nonce);
     cxl_ring_keys_wipe(&k);
     if (rc) {
         wipe_keys(e);
@@ -71,6 +109,7 @@ int secure_end_rekey(struct secure_end *e, uint32_t gen, const uint8_t session[1
     e->open_cur.next = e->open_prev.next = e->open_next;
     e->seal.next = e->seal_next;
     e->gen = gen;
+    e->node = node;
     memcpy(e->session, session, 16);
     memcpy(e->server_nonce, server_nonce, 16);
     e->keys_version = version;

@@ -19,6 +19,7 @@ struct secure_end {
     uint64_t keys_version;   /* keyring version the keys were derived at */
     uint64_t expires_ns;     /* the keys' end of validity (cxl_now_ns) */
     uint32_t gen;            /* ring owner generation (session number) */
+    uint16_t node;           /* the claimant's node id the keys are bound to */
     uint8_t session[16];     /* the client's session value */
     uint8_t server_nonce[16];
     struct cxl_seal open_cur, open_prev, seal;
@@ -33,16 +34,20 @@ int secure_end_init(struct secure_end *e, struct cxl_keyring *keys, const struct
                     uint32_t ring, enum cxl_role role);
 void secure_end_free(struct secure_end *e);
 
-/* (Re)derive the keys for this session from the keyring's current keys. */
-int secure_end_rekey(struct secure_end *e, uint32_t gen, const uint8_t session[16],
+/* (Re)derive the keys for this session from the keyring's current keys,
+ * bound to node, the claimant's node id (docs/SECURITY.md, "Keys"): a
+ * server end derives that node's key from the region key, and refuses a
+ * node that is not one of the ring's clients; a client end uses its own
+ * node key. */
+int secure_end_rekey(struct secure_end *e, uint32_t gen, uint16_t node, const uint8_t session[16],
                      const uint8_t server_nonce[16]);
 
-/* Do the keys need re-deriving (keyring changed, other session, or they
- * expired: a refresh that did not change them extends them, one that
- * failed leaves the end without keys - fail closed)? now: cxl_now_ns(). */
-static inline int secure_end_stale(const struct secure_end *e, uint32_t gen, uint64_t now)
+/* Do the keys need re-deriving (keyring changed, other session or node,
+ * or they expired: a refresh that did not change them extends them, one
+ * that failed leaves the end without keys - fail closed)? now: cxl_now_ns(). */
+static inline int secure_end_stale(const struct secure_end *e, uint32_t gen, uint16_t node, uint64_t now)
 {
-    return !e->ready || e->gen != gen || cxl_keyring_version(e->keys) != e->keys_version ||
+    return !e->ready || e->gen != gen || e->node != node || cxl_keyring_version(e->keys) != e->keys_version ||
            now >= e->expires_ns;
 }
 

@@ -96,10 +96,14 @@ static int check_name(struct parser *p, const char *what, const char *name)
     return -1;
 }
 
+/* node <id> <name> <public key> [user <redis user>] */
 static void add_node(struct parser *p, int argc, char **w)
 {
-    (void)argc;
     struct mgr_config *c = p->c;
+    if (argc != 4 && !(argc == 6 && strcmp(w[4], "user") == 0)) {
+        err(p, p->line, "'node <id> <name> <public key> [user <redis user>]': %d words given", argc);
+        return;
+    }
     struct mgr_node n = {.line = p->line};
     uint32_t id;
     int bad = 0;
@@ -114,6 +118,13 @@ static void add_node(struct parser *p, int argc, char **w)
     if (cxl_hex32_parse(w[3], strlen(w[3]), n.pub) != 0) {
         err(p, p->line, "node %s: public key: expected 64 hex digits (an X25519 public key)", w[2]);
         bad = 1;
+    }
+    if (argc == 6 && !cxl_sec_user_valid(w[5])) {
+        err(p, p->line, "node %s: user '%.64s': 1..%u printable characters, no blank or '#'", w[2], w[5],
+            CXL_SEC_USER_MAX);
+        bad = 1;
+    } else if (argc == 6) {
+        snprintf(n.user, sizeof n.user, "%s", w[5]);
     }
     for (size_t i = 0; i < c->n_nodes && !bad; i++) {
         const struct mgr_node *o = &c->nodes[i];
@@ -198,7 +209,8 @@ static const struct {
     const char *name;
     const char *meaning;
 } grant_modes[] = {
-    [MGR_GRANT_RW] = {"rw", "a region key both reads and writes"},
+    [MGR_GRANT_RW] = {"rw", "a client: its node key reads and writes the ring"},
+    [MGR_GRANT_SERVE] = {"serve", "the server: the region key and the list of its clients"},
 };
 #define N_GRANT_MODES (sizeof grant_modes / sizeof grant_modes[0])
 
@@ -282,7 +294,7 @@ static const struct keyword keywords[] = {
            lim.max_handshakes_per_source, 1, 1000000, 32),
     NUMBER("handshake-timeout", MGR_SET_HANDSHAKE_TIMEOUT, lim.handshake_timeout_s, 1, 600, 5),
     NUMBER("log-refusals", MGR_SET_LOG_REFUSALS, lim.log_refusals, 1, 100000, 10),
-    STATEMENT("node", 4, "node <id> <name> <public key>", add_node),
+    STATEMENT("node", 0, NULL, add_node),
     STATEMENT("region", 0, NULL, add_region),
     STATEMENT("grant", 4, "grant <node> <region> <mode>", add_grant),
 };
@@ -409,6 +421,14 @@ static void check_complete(struct parser *p)
                 MGR_SET_MAX_CHANNELS, c->lim.max_channels);
     check_share(p, MGR_SET_MAX_HANDSHAKES_PER_SOURCE, c->lim.max_handshakes_per_source,
                 MGR_SET_MAX_HANDSHAKES, c->lim.max_handshakes);
+    for (size_t r = 0; r < c->n_regions; r++) { /* a server's keys reply lists them all */
+        size_t clients = 0;
+        for (size_t i = 0; i < c->n_grants; i++)
+            clients += c->grants[i].region == r && c->grants[i].mode == MGR_GRANT_RW;
+        if (clients > CXL_SEC_MAX_CLIENTS)
+            err(p, c->regions[r].line, "region %s: %zu clients (rw grants), at most %u", c->regions[r].name,
+                clients, CXL_SEC_MAX_CLIENTS);
+    }
 }
 
 int config_load(const char *path, int files, struct mgr_config *c, FILE *errs)
@@ -496,10 +516,10 @@ struct mgr_region *config_region_by_name(const struct mgr_config *c, const char 
     return NULL;
 }
 
-int config_granted(const struct mgr_config *c, size_t ni, size_t ri)
+const struct mgr_grant *config_grant(const struct mgr_config *c, size_t ni, size_t ri)
 {
     for (size_t i = 0; i < c->n_grants; i++)
         if (c->grants[i].active && c->grants[i].node == ni && c->grants[i].region == ri)
-            return 1;
-    return 0;
+            return &c->grants[i];
+    return NULL;
 }

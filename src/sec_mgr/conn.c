@@ -47,10 +47,23 @@ struct mgr_conn *conn_new(int fd, enum conn_kind kind, uint64_t deadline)
     return c;
 }
 
+static uint8_t *out_buf(struct mgr_conn *c)
+{
+    return c->out_big ? c->out_big : c->out;
+}
+
+static void drop_big(struct mgr_conn *c)
+{
+    if (c->out_big)
+        sodium_free(c->out_big); /* wipes it */
+    c->out_big = NULL;
+}
+
 void conn_close(struct mgr_conn *c)
 {
     if (c->fd >= 0)
         close(c->fd);
+    drop_big(c);
     cxl_sec_hs_free(c->hs);
     cxl_sec_chan_free(c->chan);
     sodium_memzero(c, sizeof *c);
@@ -61,7 +74,7 @@ void conn_close(struct mgr_conn *c)
 void conn_flush(struct mgr_conn *c)
 {
     while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+        ssize_t n = send(c->fd, out_buf(c) + c->out_off, c->out_len - c->out_off,
                          MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
             c->out_off += (size_t)n;
@@ -73,6 +86,7 @@ void conn_flush(struct mgr_conn *c)
         return;
     }
     c->out_off = c->out_len = 0;
+    drop_big(c);
     if (c->closing)
         conn_close(c);
 }
@@ -163,15 +177,32 @@ static void on_msg3(struct mgr_daemon *d, struct mgr_conn *c)
     c->deadline = c->last_active + conn_idle_ms(d);
 }
 
+/* Where a sealed reply of len bytes goes: out, or a buffer of its own. */
+static uint8_t *reply_room(struct mgr_conn *c, size_t len, size_t *cap)
+{
+    size_t need = 4 + len + CXL_SEC_TAG_BYTES;
+    *cap = sizeof c->out;
+    if (need <= sizeof c->out)
+        return c->out;
+    drop_big(c);
+    if (!(c->out_big = sodium_malloc(need)))
+        return NULL;
+    *cap = need;
+    return c->out_big;
+}
+
 static void on_request(struct mgr_daemon *d, struct mgr_conn *c)
 {
-    uint8_t msg[REQUEST_FRAME_MAX], reply[512];
-    size_t n, frame;
+    static uint8_t reply[CXL_SEC_MSG_MAX]; /* one request at a time */
+    uint8_t msg[REQUEST_FRAME_MAX], *room = NULL;
+    size_t n, frame, cap = 0;
     int rc = cxl_sec_chan_open(c->chan, c->body, c->body_len, msg, sizeof msg, &n);
     int len = rc ? rc : policy_request(d, c->node_id, c->pub, msg, n, reply, sizeof reply);
-    if (len >= 0)
-        rc = cxl_sec_chan_seal(c->chan, reply, (size_t)len, c->out, sizeof c->out, &frame);
-    sodium_memzero(reply, sizeof reply);
+    if (len >= 0 && !(room = reply_room(c, (size_t)len, &cap)))
+        rc = cxl_fail(CXL_ESYS, "out of memory for a reply");
+    if (len >= 0 && room)
+        rc = cxl_sec_chan_seal(c->chan, reply, (size_t)len, room, cap, &frame);
+    sodium_memzero(reply, len > 0 ? (size_t)len : 0);
     sodium_memzero(msg, sizeof msg);
     if (rc || len < 0) {
         conn_refuse(d, c, rc ? "bad-frame" : "bad-request");

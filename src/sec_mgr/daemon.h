@@ -42,6 +42,7 @@ struct mgr_conn {
     uint8_t body[REQUEST_FRAME_MAX];
     size_t body_len, body_have;
     uint8_t out[OUT_MAX];
+    uint8_t *out_big;      /* a reply larger than out (a server's keys and client list) */
     size_t out_len, out_off;
     int closing;           /* close once out is flushed */
     char line[LINE_MAX_CTL];

@@ -129,15 +129,24 @@ static void print_keys(const struct cxl_region_keys *k)
     if (k->has_prev)
         cxl_key_fingerprint(k->prev_key, pfp);
     printf("region=%s epoch=%llu key=%s has_prev=%d prev_epoch=%llu prev_key=%s "
-           "valid_for_ms=%u\n", k->region, (unsigned long long)k->epoch, fp, k->has_prev,
-           (unsigned long long)k->prev_epoch, pfp, k->valid_for_ms);
+           "valid_for_ms=%u binding=%s", k->region, (unsigned long long)k->epoch, fp, k->has_prev,
+           (unsigned long long)k->prev_epoch, pfp, k->valid_for_ms,
+           k->binding == CXL_SEC_BIND_REGION ? "region" : "node");
+    if (k->binding == CXL_SEC_BIND_REGION) {
+        printf(" clients=");
+        for (uint32_t i = 0; i < k->n_clients; i++)
+            printf("%s%u:%s", i ? "," : "", k->clients[i].node, k->clients[i].user[0] ? k->clients[i].user : "-");
+        if (!k->n_clients)
+            printf("-");
+    }
+    printf("\n");
 }
 
 int cmd_fetch(const struct mgr_opts *o)
 {
     struct cxl_node_key k;
     struct cxl_mgr_conn *c = NULL;
-    struct cxl_region_keys keys;
+    static struct cxl_region_keys keys; /* large: the client list */
     if (cxl_node_key_load(o->key, &k) != 0)
         return fail("fetch");
     int rc = cxl_mgr_connect(o->mgr, o->node_id, &k, o->timeout_ms, &c);

@@ -52,20 +52,48 @@ static int refuse(struct mgr_daemon *d, const struct mgr_node *n, const char *re
     return cxl_sec_reply_refuse(reason, reply, cap);
 }
 
+/* What a grant hands out (docs/SECURITY.md, "Keys"): to a client (rw) its
+ * node keys K(r, e, n); to the server (serve) the region keys and the
+ * region's clients with their Redis users. */
+static int bind_keys(const struct mgr_daemon *d, const struct mgr_node *n, const struct mgr_region *cr,
+                     enum mgr_grant_mode mode, struct cxl_region_keys *k)
+{
+    if (mode == MGR_GRANT_SERVE) {
+        k->binding = CXL_SEC_BIND_REGION;
+        size_t ri = (size_t)(cr - d->cfg.regions);
+        for (size_t i = 0; i < d->cfg.n_grants; i++) {
+            const struct mgr_grant *g = &d->cfg.grants[i];
+            if (!g->active || g->region != ri || g->mode != MGR_GRANT_RW || d->cfg.nodes[g->node].revoked)
+                continue;
+            struct cxl_region_client *c = &k->clients[k->n_clients++];
+            c->node = d->cfg.nodes[g->node].id;
+            snprintf(c->user, sizeof c->user, "%s", d->cfg.nodes[g->node].user);
+        }
+        return 0;
+    }
+    k->binding = CXL_SEC_BIND_NODE;
+    int rc = cxl_node_region_key(k->key, n->id, k->key);
+    if (rc == 0 && k->has_prev)
+        rc = cxl_node_region_key(k->prev_key, n->id, k->prev_key);
+    return rc;
+}
+
 static int grant(struct mgr_daemon *d, const struct mgr_node *n, const struct mgr_region *cr,
-                 uint8_t *reply, size_t cap)
+                 enum mgr_grant_mode mode, uint8_t *reply, size_t cap)
 {
     struct mgr_region_state *r = state_region(&d->state, cr->name);
-    struct cxl_region_keys k;
+    static struct cxl_region_keys k; /* large (the client list); one request at a time */
     if (!r) /* cannot happen: state_open gives every configured region an epoch */
         return cxl_fail(CXL_EPROTO, "region %s has no state", cr->name);
     int rc = state_keys(&d->state, r, d->cfg.refresh_s * 1000u, &k);
     if (rc == 0)
+        rc = bind_keys(d, n, cr, mode, &k);
+    if (rc == 0)
         rc = cxl_sec_reply_keys(&k, reply, cap);
     cxl_region_keys_wipe(&k);
     if (rc >= 0)
-        audit_log(&d->audit, 0, "grant node=%u(%s) region=%s epoch=%llu", n->id, n->name,
-                  cr->name, (unsigned long long)r->epoch);
+        audit_log(&d->audit, 0, "grant node=%u(%s) region=%s epoch=%llu%s", n->id, n->name,
+                  cr->name, (unsigned long long)r->epoch, mode == MGR_GRANT_SERVE ? " mode=serve" : "");
     return rc;
 }
 
@@ -95,9 +123,10 @@ int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t pub[32]
         return refuse(d, n, label, "unknown-region", reply, cap);
     if (n->revoked)
         return refuse(d, n, label, "revoked", reply, cap);
-    if (!config_granted(&d->cfg, (size_t)(n - d->cfg.nodes), (size_t)(r - d->cfg.regions)))
+    const struct mgr_grant *g = config_grant(&d->cfg, (size_t)(n - d->cfg.nodes), (size_t)(r - d->cfg.regions));
+    if (!g)
         return refuse(d, n, label, "no-grant", reply, cap);
-    return grant(d, n, r, reply, cap);
+    return grant(d, n, r, g->mode, reply, cap);
 }
 
 /* ---- rotate --------------------------------------------------------------------------- */

@@ -43,6 +43,7 @@ struct mgr_node {
     uint16_t id;
     char name[MGR_NAME_MAX];
     uint8_t pub[32];
+    char user[CXL_SEC_USER_MAX + 1]; /* the Redis ACL user it runs as; "": none named */
     int line;
     int revoked; /* set by the daemon (revoke, or a revoked key in the state file) */
 };
@@ -57,7 +58,9 @@ struct mgr_region {
     int line;
 };
 
-enum mgr_grant_mode { MGR_GRANT_RW }; /* config.c's grant_modes[] names them */
+/* config.c's grant_modes[] names them. RW: a client of the region (its
+ * node key); SERVE: the region's server (the region key and its clients). */
+enum mgr_grant_mode { MGR_GRANT_RW, MGR_GRANT_SERVE };
 
 struct mgr_grant {
     size_t node, region; /* indices */
@@ -114,7 +117,8 @@ struct mgr_node *config_node_by_name(const struct mgr_config *c, const char *nam
 struct mgr_region *config_region_by_ring(const struct mgr_config *c, uint32_t ring);
 struct mgr_region *config_region_by_name(const struct mgr_config *c, const char *name);
 /* An active grant of region ri to node ni. */
-int config_granted(const struct mgr_config *c, size_t ni, size_t ri);
+/* node ni's active grant of region ri, or NULL */
+const struct mgr_grant *config_grant(const struct mgr_config *c, size_t ni, size_t ri);
 /* The keyword of a setting, for messages. */
 const char *config_setting_name(enum mgr_setting s);
 

@@ -58,6 +58,12 @@
 #define NODE_B 3
 #define NODE_M 4
 #define RING_M 3u
+/* The client node of each ring (ring 0 has none); its node key K(r, e, n)
+ * is what the ring's session keys derive from (docs/SECURITY.md, "Keys"). */
+static inline uint16_t ring_node(uint32_t r)
+{
+    return r == 1 ? NODE_A : r == 2 ? NODE_B : r == 3 ? NODE_M : 0;
+}
 #define NKEYS 8u         /* keys per honest client */
 #define BATCH_KEYS 2u    /* keys per batch: GET, SET, GET each */
 #define BATCH_MSGS (3u * BATCH_KEYS)

@@ -102,11 +102,11 @@ static int provision(void)
     for (unsigned r = 0; r < RINGS; r++) {
         char region[16];
         snprintf(region, sizeof region, "ring%u", r);
-        rc |= sec_add_grant(&mgr, "redis-server", region);
+        rc |= sec_add_grant(&mgr, "redis-server", region, "serve");
     }
-    rc |= sec_add_grant(&mgr, "client-a", "ring1");
-    rc |= sec_add_grant(&mgr, "client-b", "ring2");
-    rc |= sec_add_grant(&mgr, "attacker-m", "ring3");
+    rc |= sec_add_grant(&mgr, "client-a", "ring1", "rw");
+    rc |= sec_add_grant(&mgr, "client-b", "ring2", "rw");
+    rc |= sec_add_grant(&mgr, "attacker-m", "ring3", "rw");
     char out[256];
     const char *check[] = {"check", "--config", "acl.conf", NULL};
     return rc || sec_make_master(&mgr) != 0 || sec_run(&mgr, check, out, sizeof out) != 0 ? -1 : 0;

@@ -89,7 +89,12 @@ static void oracle_needles(struct needles *nd)
             snprintf(what, sizeof what, "K(ring%u, epoch %u)", r, e);
             cxl_region_key(master, name, e, K);
             add_needle(nd, K, what);
-            session_needles(nd, K, r, e);
+            if (ring_node(r)) {
+                cxl_node_region_key(K, ring_node(r), K);
+                snprintf(what, sizeof what, "K(ring%u, epoch %u, node %u)", r, e, ring_node(r));
+                add_needle(nd, K, what);
+                session_needles(nd, K, r, e);
+            }
         }
     sodium_memzero(master, sizeof master);
     sodium_memzero(K, sizeof K);
@@ -233,7 +238,8 @@ int scan_oracle_opens(uint32_t r, enum cxl_dir d)
     int ok = 0;
     read_epochs(ep);
     snprintf(name, sizeof name, "ring%u", r);
-    if (cxl_secret_file_load(mgr.master, master) != 0 || cxl_region_key(master, name, ep[r], K) != 0)
+    if (cxl_secret_file_load(mgr.master, master) != 0 || cxl_region_key(master, name, ep[r], K) != 0 ||
+        cxl_node_region_key(K, ring_node(r), K) != 0)
         return 0;
     for (int i = 0; i < 500 && !ok; i++) {
         struct cxl_seal s;

@@ -559,25 +559,56 @@ static void test_requests(void)
         CHECK_EQ(cxl_sec_request_parse((const uint8_t *)bad[i], strlen(bad[i]), &q), CXL_EPROTO);
     CHECK_EQ(cxl_sec_request_parse((const uint8_t *)"PI\0G", 4, &q), CXL_EPROTO);
 
-    struct cxl_region_keys k = {.region = "ring1", .epoch = 7, .has_prev = 1, .prev_epoch = 6,
-                                .valid_for_ms = 1000}, got;
+    static struct cxl_region_keys k, got;
+    k = (struct cxl_region_keys){.region = "ring1", .epoch = 7, .has_prev = 1, .prev_epoch = 6,
+                                 .valid_for_ms = 1000, .binding = CXL_SEC_BIND_NODE};
     memset(k.key, 0xaa, 32);
     memset(k.prev_key, 0xbb, 32);
-    uint8_t buf[256];
+    uint8_t buf[1024];
     int n = cxl_sec_reply_keys(&k, buf, sizeof buf);
-    CHECK_EQ(n, 86 + 5);
+    CHECK_EQ(n, 88 + 5);
     CHECK_EQ(cxl_sec_reply_keys_parse(buf, (size_t)n, "ring 1", &got), 0);
     CHECK(got.epoch == 7 && got.has_prev == 1 && got.prev_epoch == 6 && got.valid_for_ms == 1000);
     CHECK(memcmp(got.key, k.key, 32) == 0 && memcmp(got.prev_key, k.prev_key, 32) == 0);
-    CHECK(strcmp(got.region, "ring1") == 0);
-    /* every truncation into the fixed part, and a bad has_prev flag, are
-     * protocol errors (a shorter name is another name: the frame's tag is
-     * what keeps a reply whole) */
+    CHECK(strcmp(got.region, "ring1") == 0 && got.binding == CXL_SEC_BIND_NODE && got.n_clients == 0);
+    /* every truncation, and a bad has_prev or binding flag, are protocol
+     * errors (the name has its length: a reply cut or padded is malformed) */
     int bad_n = 0;
-    for (int len = 0; len <= 86; len++)
+    for (int len = 0; len < n; len++)
         if (cxl_sec_reply_keys_parse(buf, (size_t)len, "ring 1", &got) != CXL_EPROTO)
             bad_n++;
     CHECK_EQ(bad_n, 0);
+    CHECK_EQ(cxl_sec_reply_keys_parse(buf, (size_t)n + 1, "ring 1", &got), CXL_EPROTO);
+    buf[1 + 8 + 32 + 1 + 8 + 32 + 4] = 2; /* binding */
+    CHECK_EQ(cxl_sec_reply_keys_parse(buf, (size_t)n, "ring 1", &got), CXL_EPROTO);
+    /* a server's reply: the region key and the ring's clients with their users */
+    k.binding = CXL_SEC_BIND_REGION;
+    k.n_clients = 3;
+    k.clients[0] = (struct cxl_region_client){.node = 2, .user = "alice"};
+    k.clients[1] = (struct cxl_region_client){.node = 65535, .user = ""};
+    k.clients[2] = (struct cxl_region_client){.node = 7, .user = "bob:with-punct!"};
+    n = cxl_sec_reply_keys(&k, buf, sizeof buf);
+    CHECK_EQ(n, 88 + 5 + 2 + 3 * 3 + 5 + 15);
+    CHECK_EQ(cxl_sec_reply_keys_parse(buf, (size_t)n, "ring 1", &got), 0);
+    CHECK(got.binding == CXL_SEC_BIND_REGION && got.n_clients == 3 && got.clients[0].node == 2 &&
+          strcmp(got.clients[0].user, "alice") == 0 && got.clients[1].node == 65535 && got.clients[1].user[0] == 0 &&
+          strcmp(got.clients[2].user, "bob:with-punct!") == 0);
+    bad_n = 0;
+    for (int len = 0; len < n; len++)
+        if (cxl_sec_reply_keys_parse(buf, (size_t)len, "ring 1", &got) != CXL_EPROTO)
+            bad_n++;
+    CHECK_EQ(bad_n, 0);
+    buf[n - 15 - 1] = 70; /* a user length past the end */
+    CHECK_EQ(cxl_sec_reply_keys_parse(buf, (size_t)n, "ring 1", &got), CXL_EPROTO);
+    n = cxl_sec_reply_keys(&k, buf, sizeof buf);
+    buf[n - 1] = ' '; /* a blank in a user name */
+    CHECK_EQ(cxl_sec_reply_keys_parse(buf, (size_t)n, "ring 1", &got), CXL_EPROTO);
+    CHECK(cxl_sec_reply_keys(&(struct cxl_region_keys){.region = "r", .binding = CXL_SEC_BIND_NODE,
+                                                         .n_clients = 1}, buf, sizeof buf) < 0);
+    k.binding = CXL_SEC_BIND_NODE;
+    k.n_clients = 0;
+    n = cxl_sec_reply_keys(&k, buf, sizeof buf);
+    CHECK_EQ(n, 88 + 5);
     buf[1 + 8 + 32] = 2;
     CHECK_EQ(cxl_sec_reply_keys_parse(buf, (size_t)n, "ring 1", &got), CXL_EPROTO);
     n = cxl_sec_reply_refuse("no-grant", buf, sizeof buf);

@@ -171,6 +171,19 @@ static void test_region_key(void)
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     CHECK_FAILS(cxl_region_key(master, longname, 1, k2), CXL_EINVAL, "region name");
+    /* a node key: BLAKE2b-256(key = K(r, e), "cxl-dsm node" || node u16 LE) */
+    uint8_t nin[12 + 2] = "cxl-dsm node", kn[32], kn2[32];
+    nin[12] = 0x34, nin[13] = 0x12;
+    crypto_generichash(want, 32, nin, sizeof nin, k1, 32);
+    CHECK_EQ(cxl_node_region_key(k1, 0x1234, kn), 0);
+    CHECK(memcmp(kn, want, 32) == 0);
+    CHECK_EQ(cxl_node_region_key(k1, 0x1235, kn2), 0);
+    CHECK(memcmp(kn, kn2, 32) != 0 && memcmp(kn, k1, 32) != 0);
+    memcpy(kn2, k1, 32); /* in place */
+    CHECK_EQ(cxl_node_region_key(kn2, 0x1234, kn2), 0);
+    CHECK(memcmp(kn2, kn, 32) == 0);
+    CHECK(cxl_sec_user_valid("alice") && cxl_sec_user_valid("a:b!c") && !cxl_sec_user_valid("") &&
+          !cxl_sec_user_valid("a b") && !cxl_sec_user_valid("a#b") && !cxl_sec_user_valid("\x01"));
 
     char fp1[CXL_SEC_FINGERPRINT_LEN + 1], fp2[CXL_SEC_FINGERPRINT_LEN + 1], hex[65];
     cxl_key_fingerprint(k1, fp1);

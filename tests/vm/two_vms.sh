@@ -38,7 +38,7 @@ mkdir -p "$ov1/cxl/run/sec" "$ov2/cxl/run/sec"
  for i in 0 1 2 3; do echo "region ring$i ring $i"; done >>acl.conf &&
  "$MGR" keygen --out server.key --config acl.conf --id 1 --name redis-vm1 >>acl.conf &&
  "$MGR" keygen --out client.key --config acl.conf --id 2 --name client-vm2 >>acl.conf &&
- for i in 0 1 2 3; do printf 'grant redis-vm1 ring%s rw\ngrant client-vm2 ring%s rw\n' $i $i; done >>acl.conf &&
+ for i in 0 1 2 3; do printf 'grant redis-vm1 ring%s serve\ngrant client-vm2 ring%s rw\n' $i $i; done >>acl.conf &&
  "$MGR" check --config acl.conf >/dev/null) || die "cannot provision cxl_sec_mgr for the VMs"
 mv "$ov1/cxl/run/sec/client.key" "$ov2/cxl/run/sec/client.key"
 
