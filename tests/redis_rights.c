@@ -15,14 +15,24 @@
  *              deleted (even by its own command) is refused, never used
  *   replica    a read-only replica refuses ring writes as READONLY
  *   oom        maxmemory reached without eviction: OOM, as over TCP
+ *   nodes      a secure ring with cxl_sec_mgr: each node runs as the Redis
+ *              user the manager's ACL names for it, so a node granted one
+ *              ring cannot read another tenant's keys; a node claiming a ring
+ *              as another node id, or a claim whose node is changed under it,
+ *              gets nothing run; a node without a user is NOAUTH
  * Usage: redis_rights BUILD_DIR [scenario...] */
 #define _GNU_SOURCE
 #include "check.h"
 #include "fixture.h"
 #include "redis_harness.h"
+#include "sec_harness.h"
+#include "cxl/keyring.h"
 #include "cxl/kv.h"
+#include "cxl/seal.h"
+#include "cxl/util.h"
+#include "layout.h"
 
-static char module[512], tool[512], logdir[300];
+static char module[512], tool[512], mgr_tool[512], logdir[300];
 static struct fixture med;
 static struct redis_proc redis;
 static char path_arg[300];
@@ -406,12 +416,201 @@ static void test_oom(void)
     stop();
 }
 
+/* --- nodes: the manager names each node's Redis user ------------------------------------ */
+
+enum { N_SERVER = 1, N_ALICE = 2, N_BOB = 3, N_PLAIN = 4 };
+static struct sec_mgr mgr;
+static char node_key[5][300];
+
+static int provision_nodes(void)
+{
+    static char dir[64]; /* short: the control socket's path must fit a sockaddr_un */
+    snprintf(dir, sizeof dir, "/tmp/cxl-rights.XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    sec_init(&mgr, dir, mgr_tool);
+    int rc = sec_provision(&mgr, 4, 1);
+    rc |= sec_add_node_as(&mgr, N_SERVER, "redis-server", NULL, node_key[1], sizeof node_key[1]);
+    rc |= sec_add_node_as(&mgr, N_ALICE, "alice-host", "alice", node_key[2], sizeof node_key[2]);
+    rc |= sec_add_node_as(&mgr, N_BOB, "bob-host", "bob", node_key[3], sizeof node_key[3]);
+    rc |= sec_add_node_as(&mgr, N_PLAIN, "plain-host", NULL, node_key[4], sizeof node_key[4]);
+    for (int r = 0; r < 4; r++) {
+        char region[16];
+        snprintf(region, sizeof region, "ring%d", r);
+        rc |= sec_add_grant(&mgr, "redis-server", region, "serve");
+    }
+    rc |= sec_add_grant(&mgr, "alice-host", "ring1", "rw"); /* ring 1 is shared by alice and bob */
+    rc |= sec_add_grant(&mgr, "bob-host", "ring1", "rw");
+    rc |= sec_add_grant(&mgr, "bob-host", "ring2", "rw");
+    rc |= sec_add_grant(&mgr, "plain-host", "ring3", "rw");
+    return rc || sec_make_master(&mgr) || sec_start(&mgr, N_SERVER, node_key[1]) ? -1 : 0;
+}
+
+static struct cxl_kv *node_open(int ring, int node, struct cxl_keyring **kr, int expect)
+{
+    struct cxl_kv_config cfg;
+    cxl_kv_config_init(&cfg);
+    cfg.medium.path = med.path;
+    cfg.ring = ring;
+    cfg.timeout_ms = 3000;
+    cfg.claim_wait_ms = 3000;
+    struct cxl_kv *kv = NULL;
+    CHECK_EQ(cxl_keyring_open_manager(mgr.addr, (uint16_t)node, node_key[node], kr), 0);
+    cfg.keys = *kr;
+    int rc = cxl_kv_open(&cfg, &kv);
+    CHECK_EQ(rc, expect);
+    if (rc && expect != rc)
+        fprintf(stderr, "  node %d on ring %d: %s\n", node, ring, cxl_last_error());
+    return kv;
+}
+
+static void node_close(struct cxl_kv *kv, struct cxl_keyring *kr)
+{
+    cxl_kv_close(kv);
+    cxl_keyring_close(kr);
+}
+
+static long long ring_stat(int ring, const char *name)
+{
+    const char *reply = TCP_AS("default", "adminpw", "CXLRING.STATS");
+    char needle[64];
+    snprintf(needle, sizeof needle, "+ring\r\n:%d\r\n", ring);
+    const char *p = strstr(reply, needle);
+    snprintf(needle, sizeof needle, "+%s\r\n:", name);
+    p = p ? strstr(p, needle) : NULL;
+    return p ? atoll(p + strlen(needle)) : -1;
+}
+
+/* Node 2 (alice) claims ring 1 saying it is node 3 (bob) and seals a SET with
+ * its own node key, the only ring-1 key it has: the server derives bob's
+ * node key, so nothing opens and nothing runs. */
+static void impersonate(struct cxl_keyring *alice_keys)
+{
+    struct cxl_medium_config mc;
+    cxl_medium_config_init(&mc);
+    mc.path = med.path;
+    mc.map_size = 0;
+    struct cxl_medium *m = NULL;
+    struct cxl_layout *l = NULL;
+    CHECK(cxl_medium_open(&mc, &m) == 0 && cxl_layout_attach(m, &l) == 0);
+    struct cxl_claim_opts co = {.reclaim_ms = 2000, .wait_ms = 3000};
+    struct cxl_claim claim;
+    struct cxl_ring_keys k;
+    struct cxl_server_state srv;
+    enum cxl_cipher cipher;
+    CHECK_EQ(cxl_ring_claim(l, 1, N_BOB, &co, &claim), 0);
+    CHECK_EQ(cxl_keyring_lookup(alice_keys, 1, &k), 0);
+    CHECK_EQ(cxl_cipher_of_layout(cxl_layout_geometry(l), &cipher), 0);
+    cxl_server_state(l, &srv);
+    struct cxl_seal s;
+    CHECK_EQ(cxl_seal_derive(&s, cipher, k.key, k.epoch, 1, CXL_REQ, cxl_layout_geometry(l)->format_id,
+                             claim.session, srv.nonce), 0);
+    long long before = ring_stat(1, "rejected_crypto");
+    struct cxl_queue q;
+    CHECK_EQ(cxl_queue_init(&q, l, 1, CXL_REQ, CXL_PRODUCER), 0);
+    struct cxl_msg_hdr *slot;
+    uint8_t payload[64], scratch[CXL_SEAL_INNER + 64];
+    memcpy(payload, "b:stolenyes", 11); /* key b:stolen, value yes */
+    CHECK_EQ(cxl_queue_reserve(&q, CXL_SEAL_INNER + 11, &slot), 0);
+    struct cxl_msg_hdr h = {.seq = cxl_queue_reserved(&q), .len = CXL_SEAL_INNER + 11, .session = claim.gen};
+    struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = 8};
+    CHECK_EQ(cxl_seal_msg(&s, &h, slot, &in, payload, 11, scratch), 0);
+    cxl_queue_submit(&q);
+    for (int i = 0; i < 100 && ring_stat(1, "rejected_crypto") == before; i++)
+        harness_sleep_ms(10);
+    CHECK_EQ(ring_stat(1, "rejected_crypto"), before + 1);
+    CHECK(same("bob's key was not written", TCP_AS("default", "adminpw", "EXISTS", "b:stolen"), ":0\r\n"));
+    cxl_seal_wipe(&s);
+    cxl_ring_keys_wipe(&k);
+    cxl_ring_release(&claim);
+    cxl_layout_close(l);
+    cxl_medium_close(m);
+}
+
+static void test_nodes(void)
+{
+    if (provision_nodes() != 0) {
+        CHECK(!"cxl_sec_mgr did not start");
+        return;
+    }
+    char mgr_arg[100], key_arg[340];
+    snprintf(mgr_arg, sizeof mgr_arg, "sec_mgr=%s", mgr.addr);
+    snprintf(key_arg, sizeof key_arg, "key=%s", node_key[1]);
+    const char *server[] = {"--user", "alice", "on", "nopass", "~a:*", "+@all", "--user", "bob", "on", "nopass",
+                            "~b:*", "+@all", "--requirepass", "adminpw", NULL};
+    const char *margs[] = {"secure=1", mgr_arg, "node_id=1", key_arg, NULL};
+    if (start(server, margs) != 0) {
+        sec_stop(&mgr, SIGTERM);
+        return;
+    }
+    struct cxl_keyring *ka, *kb, *kp, *kx;
+    struct cxl_kv *alice = node_open(1, N_ALICE, &ka, 0), *bob = node_open(2, N_BOB, &kb, 0);
+    struct cxl_kv *plain = node_open(3, N_PLAIN, &kp, 0);
+    if (!alice || !bob || !plain)
+        goto out;
+    /* each node is its user: the same answers as that user over TCP */
+    CHECK(same("alice SET a:1", ring_fast(alice, 0, CXL_KV_SET, "a:1", "x"), "+OK\r\n"));
+    CHECK(same("bob SET b:1", ring_fast(bob, 0, CXL_KV_SET, "b:1", "y"), "+OK\r\n"));
+    CHECK(same("alice GET b:1", ring_fast(alice, 0, CXL_KV_GET, "b:1", NULL), TCP_AS("alice", "x", "GET", "b:1")));
+    CHECK(starts("alice GET b:1", ring_fast(alice, 0, CXL_KV_GET, "b:1", NULL), "-NOPERM"));
+    CHECK(same("bob GET a:1", RING(bob, 0, "GET", "a:1"), TCP_AS("bob", "x", "GET", "a:1")));
+    CHECK(same("alice KEYS", RING(alice, 0, "KEYS", "*"), TCP_AS("alice", "x", "KEYS", "*")));
+    CHECK(same("bob GET b:1", ring_fast(bob, 0, CXL_KV_GET, "b:1", NULL), "$1\r\ny\r\n"));
+    /* a node without a user, while Redis requires authentication */
+    CHECK(same("plain node", ring_fast(plain, 0, CXL_KV_GET, "a:1", NULL), "-NOAUTH Authentication required.\r\n"));
+    CHECK(same("plain node after AUTH", RING(plain, 0, "AUTH", "adminpw"), "+OK\r\n"));
+    CHECK(same("plain node as default", ring_fast(plain, 0, CXL_KV_GET, "a:1", NULL), "$1\r\nx\r\n"));
+    /* alice cannot get a ring she is not granted at all */
+    struct cxl_kv *denied = node_open(0, N_ALICE, &kx, CXL_EDENIED);
+    node_close(denied, kx);
+    /* a claim's node changed under it (owner word rewritten, same session):
+     * the keys were alice's, so nothing of hers runs as bob */
+    node_close(alice, ka);
+    alice = NULL;
+    ka = NULL;
+
+    {
+        struct cxl_kv *a2 = node_open(1, N_ALICE, &kx, 0);
+        if (a2) {
+            CHECK(same("alice on ring 1", ring_fast(a2, 0, CXL_KV_GET, "a:1", NULL), "$1\r\nx\r\n"));
+            struct cxl_ring_ctl *c = cxl_ring_ctl_of(cxl_kv_layout(a2), 1);
+            uint64_t w = __atomic_load_n(&c->owner_word, __ATOMIC_ACQUIRE);
+            __atomic_store_n(&c->owner_word, (w & ~0xffffull) | N_BOB, __ATOMIC_RELEASE);
+            const char *got = ring_fast(a2, 0, CXL_KV_GET, "b:1", NULL);
+            CHECK(strstr(got, "$1\r\ny") == NULL); /* never bob's value */
+            int refused = got[0] == '-' || strstr(got, "ring failed") || strstr(got, "transport error");
+            if (!refused)
+                fprintf(stderr, "  after the node flip: '%s'\n", got);
+            CHECK(refused);
+            __atomic_store_n(&c->owner_word, w, __ATOMIC_RELEASE);
+            node_close(a2, kx);
+        }
+    }
+    {
+        struct cxl_keyring *kai;
+        CHECK_EQ(cxl_keyring_open_manager(mgr.addr, N_ALICE, node_key[N_ALICE], &kai), 0);
+        CHECK_EQ(cxl_keyring_fetch(kai, 1), 0);
+        impersonate(kai);
+        cxl_keyring_close(kai);
+    }
+out:
+    node_close(alice, ka);
+    node_close(bob, kb);
+    node_close(plain, kp);
+    stop();
+    sec_stop(&mgr, SIGTERM);
+    CHECK(!sec_sanitizer_report(&mgr));
+    snprintf(key_arg, sizeof key_arg, "rm -rf %s", mgr.dir);
+    if (system(key_arg) != 0)
+        fprintf(stderr, "  could not remove %s\n", mgr.dir);
+}
+
 static const struct {
     const char *name;
     void (*fn)(void);
 } scenarios[] = {
     {"protected", test_protected}, {"noauth", test_noauth}, {"acl", test_acl},
-    {"replica", test_replica},     {"oom", test_oom},
+    {"replica", test_replica},     {"oom", test_oom},     {"nodes", test_nodes},
 };
 
 int main(int argc, char **argv)
@@ -429,6 +628,9 @@ int main(int argc, char **argv)
     if (realpath(module, cmd))
         snprintf(module, sizeof module, "%s", cmd);
     snprintf(tool, sizeof tool, "%s/bin/cxl_ring_direct", build);
+    snprintf(mgr_tool, sizeof mgr_tool, "%s/bin/cxl_sec_mgr", build);
+    if (realpath(mgr_tool, cmd))
+        snprintf(mgr_tool, sizeof mgr_tool, "%s", cmd);
     fixture_path(&med, "/dev/shm", "rights");
     snprintf(path_arg, sizeof path_arg, "path=%s", med.path);
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {

@@ -119,8 +119,10 @@ static inline int sec_provision(struct sec_mgr *m, unsigned rings, unsigned refr
 }
 
 /* A node key pair NAME.key (manager's public key filled in) and its `node`
- * line in the ACL. key_path receives the absolute path of the key file. */
-static inline int sec_add_node(struct sec_mgr *m, unsigned id, const char *name, char *key_path, size_t cap)
+ * line in the ACL, naming the Redis user it runs as if user is not NULL.
+ * key_path receives the absolute path of the key file. */
+static inline int sec_add_node_as(struct sec_mgr *m, unsigned id, const char *name, const char *user,
+                                  char *key_path, size_t cap)
 {
     char file[80], idtext[16], out[512];
     snprintf(file, sizeof file, "%s.key", name);
@@ -129,7 +131,19 @@ static inline int sec_add_node(struct sec_mgr *m, unsigned id, const char *name,
     if (sec_run(m, args, out, sizeof out) != 0 || strncmp(out, "node ", 5) != 0)
         return -1;
     snprintf(key_path, cap, "%.200s/%.90s", m->dir, file);
+    if (user) {
+        char *nl = strchr(out, '\n');
+        if (nl)
+            *nl = '\0';
+        size_t n = strlen(out);
+        snprintf(out + n, sizeof out - n, " user %s\n", user);
+    }
     return sec_append(m, out);
+}
+
+static inline int sec_add_node(struct sec_mgr *m, unsigned id, const char *name, char *key_path, size_t cap)
+{
+    return sec_add_node_as(m, id, name, NULL, key_path, cap);
 }
 
 /* mode: "rw" (a client of the region) or "serve" (its server) */

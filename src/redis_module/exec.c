@@ -326,14 +326,14 @@ static void execute(void *ud, const struct cxl_kv_request *r, struct cxl_kv_repl
 }
 
 struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock, const struct module_config *c,
-                                 uint32_t rings)
+                                 uint32_t rings, struct cxl_keyring *keys)
 {
     struct executor *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->ctx = rm.GetDetachedThreadSafeContext(load_ctx);
     e->take_lock = take_lock;
-    e->id = identity_create(e->ctx, c, rings);
+    e->id = identity_create(e->ctx, c, rings, keys);
     if (!e->id) {
         executor_destroy(e);
         return NULL;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cxl/sec.h"
 #include "module.h"
 
 static const char NOAUTH_TEXT[] = "NOAUTH Authentication required.";
@@ -28,6 +29,11 @@ struct ring_ident {
     uint32_t session;
     int known;                     /* session seen */
     RedisModuleString **conn_user; /* [conn_cap]: user authenticated on a connection, or NULL */
+    /* secure ring: the claimant node's user from cxl_sec_mgr, as of a keyring version */
+    RedisModuleString *node_user;
+    uint16_t nu_node;
+    uint64_t nu_version;
+    int nu_known;
 };
 
 struct identity {
@@ -35,10 +41,12 @@ struct identity {
     uint32_t rings, conn_cap;      /* connections per ring: max_conns + 1 (0: the ring's own) */
     RedisModuleString **ring_user; /* [rings]: the ring's configured user, or NULL */
     RedisModuleString *default_user;
+    struct cxl_keyring *keys;      /* secure mode: nodes' users come from cxl_sec_mgr */
     struct ring_ident *r;
 };
 
-struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config *c, uint32_t rings)
+struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config *c, uint32_t rings,
+                                 struct cxl_keyring *keys)
 {
     struct identity *id = calloc(1, sizeof *id);
     if (!id || !(id->r = calloc(rings, sizeof *id->r)) || !(id->ring_user = calloc(rings, sizeof *id->ring_user))) {
@@ -47,6 +55,7 @@ struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config
     }
     id->ctx = ctx;
     id->rings = rings;
+    id->keys = c->secure ? keys : NULL;
     id->conn_cap = c->max_conns + 1;
     id->default_user = rm.CreateString(ctx, "default", 7);
     for (uint32_t i = 0; i < rings; i++) {
@@ -72,8 +81,11 @@ void identity_destroy(struct identity *id)
 {
     if (!id)
         return;
-    for (uint32_t i = 0; id->r && i < id->rings; i++)
+    for (uint32_t i = 0; id->r && i < id->rings; i++) {
         forget_conns(id, &id->r[i]);
+        if (id->r[i].node_user)
+            rm.FreeString(id->ctx, id->r[i].node_user);
+    }
     for (uint32_t i = 0; id->ring_user && i < id->rings; i++)
         if (id->ring_user[i])
             rm.FreeString(id->ctx, id->ring_user[i]);
@@ -96,6 +108,28 @@ static struct ring_ident *ring_of(struct identity *id, const struct cxl_kv_reque
     return r;
 }
 
+/* The Redis user cxl_sec_mgr names for the request's node (its keys opened
+ * the request: the node is authenticated), or NULL. Looked up again when
+ * the node or the keyring changes. */
+static RedisModuleString *node_user(struct identity *id, struct ring_ident *r, const struct cxl_kv_request *req)
+{
+    if (!id->keys)
+        return NULL;
+    uint64_t v = cxl_keyring_version(id->keys);
+    if (r->nu_known && r->nu_node == req->node && r->nu_version == v)
+        return r->node_user;
+    char name[CXL_SEC_USER_MAX + 1];
+    if (r->node_user)
+        rm.FreeString(id->ctx, r->node_user);
+    r->node_user = NULL;
+    if (cxl_keyring_client(id->keys, req->ring, req->node, name, sizeof name) == 1 && name[0])
+        r->node_user = rm.CreateString(id->ctx, name, strlen(name));
+    r->nu_node = req->node;
+    r->nu_version = v;
+    r->nu_known = 1;
+    return r->node_user;
+}
+
 int identity_who(struct identity *id, const struct cxl_kv_request *req, RedisModuleString **user)
 {
     struct ring_ident *r = ring_of(id, req);
@@ -103,6 +137,8 @@ int identity_who(struct identity *id, const struct cxl_kv_request *req, RedisMod
         *user = r->conn_user[req->conn];
         return 1;
     }
+    if ((*user = node_user(id, r, req)) != NULL)
+        return 1;
     if (id->ring_user[req->ring]) {
         *user = id->ring_user[req->ring];
         return 1;

@@ -24,6 +24,19 @@ const char *keys_mode_name(const struct module_config *c)
     return c->secure ? "secure" : c->crypto ? "crypto" : "off";
 }
 
+/* A server needs the region keys of the rings it serves (a serve grant):
+ * with a client's node keys (an rw grant) it could open no client's
+ * session. */
+static void check_binding(struct keys_refresher *k, uint32_t ring)
+{
+    struct cxl_ring_keys rk;
+    if (cxl_keyring_lookup(k->kr, ring, &rk) == 0 && rk.binding == CXL_KEYS_NODE)
+        fprintf(stderr, "cxl ring: ring %u: this server's node %u holds the ring as a client (an rw grant); "
+                "a server needs 'grant <node> <region> serve' in cxl_sec_mgr's ACL\n", ring,
+                cxl_keyring_node(k->kr));
+    cxl_ring_keys_wipe(&rk);
+}
+
 /* Fetch every ring that is due; say so (rarely) when the manager refuses. */
 static void refresh(struct keys_refresher *k, int verbose)
 {
@@ -33,6 +46,8 @@ static void refresh(struct keys_refresher *k, int verbose)
         int rc = cxl_keyring_fetch(k->kr, i);
         if (rc && verbose)
             fprintf(stderr, "cxl ring: keys for ring %u: %s\n", i, cxl_last_error());
+        else if (rc == 0 && verbose)
+            check_binding(k, i);
     }
 }
 

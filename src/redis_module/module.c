@@ -42,7 +42,7 @@ static int open_rings(RedisModuleCtx *ctx)
                    &cxl_mod.refresher, err, sizeof err) != 0)
         return refuse(ctx, "keys", err);
     cxl_mod.exec = executor_create(ctx, c->serve != SERVE_EVENTLOOP, c,
-                                   cxl_layout_geometry(cxl_mod.layout)->ring_count);
+                                   cxl_layout_geometry(cxl_mod.layout)->ring_count, cxl_mod.keys);
     if (!cxl_mod.exec)
         return refuse(ctx, "executor", "out of memory");
     struct cxl_kv_executor ex = executor_callbacks(cxl_mod.exec);
@@ -61,9 +61,13 @@ static void log_rights(RedisModuleCtx *ctx)
     int named = c->user[0] != 0;
     for (uint32_t i = 0; i < CXL_MAX_RINGS && !named; i++)
         named = c->ring_user[i][0] != 0;
+    if (c->secure)
+        rm.Log(ctx, "notice", "cxl ring: each node runs as the Redis user cxl_sec_mgr's ACL names for it "
+               "(node ... user NAME)%s", named ? ", else as user=" : "");
     if (!access_state.auth_required && !named)
-        rm.Log(ctx, "warning", "cxl ring: Redis requires no authentication and no user= is named: any process "
-               "that can map the medium can act as Redis's default user on every ring");
+        rm.Log(ctx, "warning", "cxl ring: Redis requires no authentication and no user= is named: %s can act "
+               "as Redis's default user on the rings", c->secure ? "a node the ACL names no user for"
+                                                                 : "any process that can map the medium");
     else if (access_state.auth_required)
         rm.Log(ctx, "notice", "cxl ring: Redis requires authentication: a ring connection without a named "
                "user answers NOAUTH until it authenticates");

@@ -47,7 +47,7 @@ const char *serve_mode_name(enum serve_mode m);
  * each as its connection's Redis user (exec.c). */
 struct executor;
 struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock, const struct module_config *c,
-                                 uint32_t rings);
+                                 uint32_t rings, struct cxl_keyring *keys);
 void executor_destroy(struct executor *e);
 struct cxl_kv_executor executor_callbacks(struct executor *e);
 
@@ -63,7 +63,8 @@ struct cmd_args {
  * (answer identity_noauth_text()). identity_command: AUTH, HELLO and RESET
  * on the request's connection; 1 if it was one of them (answered). */
 struct identity;
-struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config *c, uint32_t rings);
+struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config *c, uint32_t rings,
+                                 struct cxl_keyring *keys);
 void identity_destroy(struct identity *id);
 int identity_who(struct identity *id, const struct cxl_kv_request *req, RedisModuleString **user);
 const char *identity_noauth_text(void);
