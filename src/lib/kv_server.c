@@ -431,9 +431,11 @@ static int ring_ready(struct cxl_kv_server *s, struct kv_ring *r)
 {
     if (r->st.broken && !try_recover(s, r))
         return 0;
-    if (r->parked && !flush_parked(r)) {
-        cxl_queue_submit(&r->resp);
-        return 0;
+    if (r->parked) {
+        int flushed = flush_parked(r);
+        cxl_queue_submit(&r->resp); /* published now, even if no request follows */
+        if (!flushed)
+            return 0;
     }
     int rc = cxl_queue_ready(&r->req);
     if (rc < 0) { /* the client's tail is out of range: drop to it if we can */
