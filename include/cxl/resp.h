@@ -1,7 +1,8 @@
 /* cxl/resp.h - RESP2 (the Redis protocol): validating replies, walking them,
  * and printing them the way redis-cli does. Used by the clients to show
  * CMD replies (which the ring carries as Redis's own RESP bytes) and by the
- * TCP side of the benchmarks. Every length is bounds-checked. */
+ * TCP side of the benchmarks. Every length is bounds-checked. Requests (what
+ * a RESP server reads): cxl/resp_request.h. */
 #ifndef CXL_RESP_H
 #define CXL_RESP_H
 
@@ -40,33 +41,6 @@ int64_t cxl_resp_print(FILE *out, const uint8_t *p, size_t len, int raw);
 
 /* Print a string as redis-cli quotes it ("a\"b\n" -> "a\"b\n" escaped). */
 void cxl_resp_print_quoted(FILE *out, const uint8_t *s, size_t len);
-
-/* --- requests (what a RESP server reads) -------------------------------------- */
-
-struct cxl_resp_limits {
-    uint32_t max_args;   /* arguments per command (default 1M) */
-    uint64_t max_bulk;   /* bytes per argument (default 512 MiB) */
-    uint64_t max_inline; /* bytes of an inline command line (default 64 KiB) */
-};
-
-/* The arguments of one request: pointers into the caller's buffer. The
- * arrays grow as needed; free them with cxl_resp_args_free. */
-struct cxl_resp_args {
-    int argc;
-    const char **argv;
-    size_t *argvlen;
-    int cap;
-};
-
-/* Parse one request at p: multibulk (*N CRLF $len CRLF bytes CRLF ...) or
- * inline (words separated by blanks, "double quotes" with \-escapes as
- * redis-cli sends them are NOT unescaped: inline is for telnet-style use).
- * > 0: bytes consumed, args filled (argc may be 0 for an empty line);
- * 0: incomplete; < 0: CXL_EPROTO or CXL_E2BIG with a message (the
- * connection should get an error and be closed). */
-int64_t cxl_resp_parse_request(const uint8_t *p, size_t len, const struct cxl_resp_limits *lim,
-                               struct cxl_resp_args *args);
-void cxl_resp_args_free(struct cxl_resp_args *args);
 
 #ifdef __cplusplus
 }

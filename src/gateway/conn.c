@@ -1,24 +1,31 @@
-/* conn.c - a client connection's byte buffers: growable, compacted in place,
- * with a hard cap enforced by the caller (request and output limits). */
+/* conn.c - a client connection: its slot (taken from a free list, so
+ * thousands of short-lived clients cost O(1) each), its byte buffers
+ * (growable, compacted in place, a big one given back once empty), which
+ * events it waits for in the epoll set (none while it cannot make progress:
+ * a client that closed, or whose command waits, never wakes the loop),
+ * writing its replies, and the memory limits: client-query-buffer-limit per
+ * client, maxmemory-clients over all of them (the biggest closed first, as
+ * Redis does). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "gateway.h"
 
-int gw_buf_reserve(struct gw_buf *b, size_t more)
+#define BUF_FIRST 16384          /* a buffer's first size */
+#define BUF_KEEP (256u * 1024)   /* an empty buffer bigger than this is freed */
+#define LOG_PER_SEC 5            /* lines about closed clients, the rest counted */
+#define LOG_REPORT_MS 10000
+
+/* --- buffers -------------------------------------------------------------------- */
+
+static int buf_grow(struct gw_buf *b, size_t cap)
 {
-    if (b->cap - b->end >= more)
-        return 0;
-    if (b->start > 0) { /* compact first */
-        memmove(b->data, b->data + b->start, b->end - b->start);
-        b->end -= b->start;
-        b->start = 0;
-        if (b->cap - b->end >= more)
-            return 0;
-    }
-    size_t cap = b->cap ? b->cap : 16384;
-    while (cap - b->end < more)
-        cap *= 2;
     uint8_t *d = realloc(b->data, cap);
     if (!d)
         return -1;
@@ -27,8 +34,39 @@ int gw_buf_reserve(struct gw_buf *b, size_t more)
     return 0;
 }
 
+/* Room for `more` bytes after end, compacting first. */
+static int buf_room(struct gw_buf *b, size_t more)
+{
+    if (b->cap - b->end >= more)
+        return 1;
+    if (b->start > 0) {
+        memmove(b->data, b->data + b->start, b->end - b->start);
+        b->end -= b->start;
+        b->start = 0;
+    }
+    return b->cap - b->end >= more;
+}
+
+int gw_buf_reserve(struct gw_buf *b, size_t more)
+{
+    if (buf_room(b, more))
+        return 0;
+    size_t cap = b->cap ? b->cap : BUF_FIRST;
+    while (cap - b->end < more)
+        cap *= 2;
+    return buf_grow(b, cap);
+}
+
+/* Exactly the room asked for (a big argument: no doubling past it). */
+int gw_buf_reserve_exact(struct gw_buf *b, size_t more)
+{
+    return buf_room(b, more) ? 0 : buf_grow(b, b->end + more);
+}
+
 int gw_buf_append(struct gw_buf *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (gw_buf_reserve(b, n))
         return -1;
     memcpy(b->data + b->end, p, n);
@@ -40,4 +78,160 @@ void gw_buf_free(struct gw_buf *b)
 {
     free(b->data);
     *b = (struct gw_buf){0};
+}
+
+/* Once emptied: back to the start, a big buffer freed. */
+static void buf_trim(struct gw_buf *b)
+{
+    if (b->start != b->end)
+        return;
+    b->start = b->end = 0;
+    if (b->cap > BUF_KEEP)
+        gw_buf_free(b);
+}
+
+static size_t out_pending(const struct gw_conn *c) { return c->out.end - c->out.start; }
+
+/* --- slots and the epoll set ------------------------------------------------------ */
+
+int gw_conn_open(struct gw *g, int fd)
+{
+    if (g->nfree == 0)
+        return -1;
+    uint32_t slot = g->free_slots[--g->nfree];
+    struct gw_conn *c = &g->conn[slot];
+    /* the generation and the list memberships outlive a slot's connection */
+    *c = (struct gw_conn){.fd = fd, .gen = c->gen, .touched = c->touched, .waiting = c->waiting,
+                          .ring = g->next_ring++ % g->nkv};
+    cxl_resp_parser_init(&c->parser, &g->limits);
+    gw_conn_interest(g, slot);
+    return 0;
+}
+
+void gw_conn_drop(struct gw *g, uint32_t slot)
+{
+    struct gw_conn *c = &g->conn[slot];
+    if (c->fd < 0)
+        return;
+    if (c->events)
+        epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->fd = -1;
+    c->events = 0;
+    c->gen++; /* replies still on their way for it are dropped */
+    g->inflight -= c->inflight;
+    c->inflight = 0;
+    gw_buf_free(&c->in);
+    gw_buf_free(&c->out);
+    cxl_resp_parser_free(&c->parser);
+    g->mem -= c->mem;
+    c->mem = 0;
+    g->free_slots[g->nfree++] = slot;
+    g->drops++;
+}
+
+/* Wait for input only while it can be used, for output only while some is
+ * pending; in the epoll set only while waiting for either. */
+void gw_conn_interest(struct gw *g, uint32_t slot)
+{
+    struct gw_conn *c = &g->conn[slot];
+    uint32_t want = 0;
+    if (!c->read_closed && !c->closing && !c->blocked && out_pending(c) < g->o->max_output)
+        want |= EPOLLIN | EPOLLRDHUP;
+    if (out_pending(c))
+        want |= EPOLLOUT;
+    if (want == c->events)
+        return;
+    struct epoll_event ev = {.events = want, .data.u32 = slot};
+    int op = !c->events ? EPOLL_CTL_ADD : !want ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+    if (epoll_ctl(g->ep, op, c->fd, &ev) != 0 && op != EPOLL_CTL_DEL) {
+        gw_conn_drop(g, slot);
+        return;
+    }
+    c->events = want;
+}
+
+/* Write what we can; close when done: after a protocol error or QUIT, or
+ * once a client that shut its side has every reply it asked for. */
+void gw_conn_flush(struct gw *g, uint32_t slot)
+{
+    struct gw_conn *c = &g->conn[slot];
+    while (out_pending(c)) {
+        ssize_t n = write(c->fd, c->out.data + c->out.start, out_pending(c));
+        if (n > 0) {
+            c->out.start += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        gw_conn_drop(g, slot); /* the peer is gone */
+        return;
+    }
+    buf_trim(&c->out);
+    if (gw_conn_account(g, slot))
+        return;
+    int finished = c->closing || (c->read_closed && c->inflight == 0 && !c->blocked);
+    if (!out_pending(c) && finished) {
+        gw_conn_drop(g, slot);
+        return;
+    }
+    gw_conn_interest(g, slot);
+}
+
+/* --- memory ------------------------------------------------------------------------ */
+
+void gw_log_client(struct gw *g, const char *fmt, ...)
+{
+    uint64_t now = cxl_now_ns() / 1000000;
+    uint64_t hidden = cxl_ratelimit_report(&g->log_limit, now, LOG_REPORT_MS);
+    if (hidden)
+        fprintf(stderr, "cxl_resp_gateway: %llu similar messages suppressed\n", (unsigned long long)hidden);
+    if (!cxl_ratelimit_allow(&g->log_limit, now))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("cxl_resp_gateway: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* What a connection holds: the bytes in its buffers (reserved room not
+ * written to costs no memory) and its parser's argument table. */
+static size_t held(const struct gw_conn *c)
+{
+    return c->in.end + c->out.end + (size_t)c->parser.args.cap * 2 * sizeof(size_t);
+}
+
+int gw_conn_account(struct gw *g, uint32_t slot)
+{
+    struct gw_conn *c = &g->conn[slot];
+    size_t now = held(c);
+    g->mem += now - c->mem;
+    c->mem = now;
+    size_t input = c->in.end - c->in.start;
+    if (input <= g->o->query_buffer_limit)
+        return 0;
+    gw_log_client(g, "closing a client that reached client-query-buffer-limit (%zu bytes pending, "
+                  "limit %llu)", input, (unsigned long long)g->o->query_buffer_limit);
+    gw_conn_drop(g, slot);
+    return -1;
+}
+
+void gw_enforce_maxmemory(struct gw *g)
+{
+    uint64_t limit = g->o->maxmemory_clients;
+    while (limit && g->mem > limit) {
+        uint32_t big = UINT32_MAX;
+        for (uint32_t s = 0; s < g->o->max_clients; s++)
+            if (g->conn[s].fd >= 0 && (big == UINT32_MAX || g->conn[s].mem > g->conn[big].mem))
+                big = s;
+        if (big == UINT32_MAX || g->conn[big].mem == 0)
+            return;
+        gw_log_client(g, "maxmemory-clients: all clients hold %llu bytes, over %llu: closing the biggest "
+                      "(%zu bytes)", (unsigned long long)g->mem, (unsigned long long)limit, g->conn[big].mem);
+        gw_conn_drop(g, big);
+    }
 }

@@ -1,9 +1,10 @@
 /* gateway.h - cxl_resp_gateway: RESP clients (redis-cli, redis-benchmark,
  * client libraries) on a TCP or Unix socket, their commands forwarded over
  * the shared-medium ring to the cxl_ring module, Redis's replies sent back
- * unchanged. One event loop (loop.c) over epoll and the ring(s); connections
- * and their buffers (conn.c); what each command becomes (route.c); flags
- * (options.c). */
+ * unchanged. One event loop (loop.c) over epoll and the ring(s); connection
+ * slots, buffers, epoll interest and the memory limits (conn.c); reading,
+ * parsing and dispatching a client's commands (input.c); what each command
+ * becomes (route.c); flags (options.c). */
 #ifndef CXL_GATEWAY_H
 #define CXL_GATEWAY_H
 
@@ -11,7 +12,9 @@
 
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
-#include "cxl/resp.h"
+#include "cxl/ratelimit.h"
+#include "cxl/resp_request.h"
+#include "cxl/wait.h"
 
 #define GW_EXIT_OK 0
 #define GW_EXIT_FAIL 1
@@ -21,13 +24,16 @@
 struct gw_opts {
     struct cxl_kv_config kv;
     struct cxl_sec_opts sec;
-    const char *listen;       /* HOST:PORT, or NULL */
-    const char *unix_path;    /* or a Unix socket */
-    uint32_t rings;           /* rings to claim (connections spread over them) */
+    const char *listen;          /* HOST:PORT, or NULL */
+    const char *unix_path;       /* or a Unix socket */
+    uint32_t rings;              /* rings to claim (connections spread over them) */
     uint32_t max_clients;
-    uint64_t max_request;     /* bytes of one request */
-    uint64_t max_output;      /* bytes of replies a client may leave unread */
-    int fast_paths;           /* GET/SET/DEL on the module's key API */
+    uint64_t max_request;        /* bytes of one command (0: the ring's largest message) */
+    uint64_t max_output;         /* bytes of replies a client may leave unread */
+    uint64_t proto_max_bulk_len; /* bytes of one argument (Redis's proto-max-bulk-len) */
+    uint64_t query_buffer_limit; /* bytes a client's input may hold (client-query-buffer-limit) */
+    uint64_t maxmemory_clients;  /* bytes of all clients' buffers together (0: no limit) */
+    int fast_paths;              /* GET/SET/DEL on the module's key API */
     int quiet;
 };
 
@@ -45,16 +51,58 @@ struct gw_conn {
     uint32_t gen;          /* reuse guard for in-flight replies */
     uint32_t ring;         /* the ring its commands go over (keeps their order) */
     uint32_t inflight;     /* commands sent, replies not yet back */
-    int read_closed;       /* peer shut down its side: finish replies, then close */
-    int closing;           /* close once the output is written */
-    int want_out;          /* EPOLLOUT armed */
-    int touched;           /* in the loop's list of connections with new replies */
+    uint32_t events;       /* epoll interest registered (0: not in the epoll set) */
+    uint8_t read_closed;   /* peer shut down its side: finish replies, then close */
+    uint8_t closing;       /* close once the output is written (protocol error, QUIT) */
+    uint8_t blocked;       /* a parsed command waits (ring full, or order): not read */
+    uint8_t touched;       /* in the loop's list of connections with new replies */
+    uint8_t waiting;       /* in the list of connections waiting for room in a ring */
+    size_t mem;            /* its buffers' bytes, as counted in gw.mem */
     struct gw_buf in, out;
+    struct cxl_resp_parser parser;
+};
+
+/* The gateway's state (one loop, one thread). */
+struct gw {
+    const struct gw_opts *o;
+    int ep, tcp_fd, unix_fd;
+    int accept_paused;             /* out of file descriptors: not accepting for now */
+    uint64_t paused_ms, paused_drops; /* since when, and the drop count then */
+    uint64_t drops;                /* connections closed so far */
+    struct cxl_kv *kv[GW_MAX_RINGS];
+    uint32_t nkv, next_ring;
+    struct gw_conn *conn;          /* max_clients slots; fd < 0 = free */
+    uint32_t *free_slots, nfree;
+    uint32_t inflight;
+    uint32_t *touched, ntouched;   /* connections that got replies this round */
+    uint32_t *waiting, nwaiting;   /* connections whose command found its ring full */
+    uint64_t mem;                  /* bytes of every client's buffers */
+    struct cxl_resp_args args;     /* the command being dispatched */
+    struct cxl_resp_limits limits;
+    struct cxl_backoff backoff;
+    struct cxl_ratelimit log_limit; /* lines about clients closed for their limits */
 };
 
 int gw_buf_reserve(struct gw_buf *b, size_t more);
+int gw_buf_reserve_exact(struct gw_buf *b, size_t more);
 int gw_buf_append(struct gw_buf *b, const void *p, size_t n);
 void gw_buf_free(struct gw_buf *b);
+
+/* Slots and the epoll set (conn.c). */
+int gw_conn_open(struct gw *g, int fd);
+void gw_conn_drop(struct gw *g, uint32_t slot);
+void gw_conn_interest(struct gw *g, uint32_t slot);
+void gw_conn_flush(struct gw *g, uint32_t slot);
+/* Account a connection's buffers after they changed; returns 0, or -1 when
+ * its input went over client-query-buffer-limit and it was closed. */
+int gw_conn_account(struct gw *g, uint32_t slot);
+/* Over maxmemory-clients: close the biggest clients until under it. */
+void gw_enforce_maxmemory(struct gw *g);
+void gw_log_client(struct gw *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A client's input (input.c). */
+void gw_read_input(struct gw *g, uint32_t slot);
+void gw_process_input(struct gw *g, uint32_t slot);
 
 /* --- routing: what a parsed command becomes -------------------------------------- */
 
@@ -63,10 +111,11 @@ enum gw_route {
     GW_FAST,      /* a GET, SET or DEL fast path */
     GW_LOCAL,     /* answered by the gateway itself (QUIT, CLIENT SETNAME ...) */
     GW_REFUSE,    /* cannot work through the gateway: an error reply */
+    GW_ABORT,     /* POST or Host: (an HTTP request): closed at once, as Redis does */
 };
 
-/* Route argv; for GW_LOCAL and GW_REFUSE, reply and len are the reply to send
- * (static text); *close_after for QUIT. */
+/* Route argv (argc >= 1); for GW_LOCAL and GW_REFUSE, reply and len are the
+ * reply to send (static text); *close_after for QUIT. */
 enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, const char **reply,
                        size_t *len, int *close_after);
 

@@ -7,6 +7,10 @@
 #include "cxl/util.h"
 #include "gateway.h"
 
+#define REDIS_PROTO_MAX_BULK_LEN (512ull << 20) /* Redis's defaults */
+#define REDIS_QUERY_BUFFER_LIMIT (1ull << 30)
+#define DEFAULT_MAXMEMORY_CLIENTS (1ull << 30)  /* Redis's is 0 (none); a gateway's clients are strangers */
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -20,7 +24,17 @@ static void usage(FILE *out)
         "  --rings N             rings to claim, connections spread over them (default 1)\n"
         "  --ring R              first ring to claim (default: any free)\n"
         "  --max-clients N       (default 1024)\n"
-        "  --max-request BYTES   largest command (default: the ring's largest message)\n"
+        "  --max-request BYTES   largest command, its arguments with 4 bytes each (default\n"
+        "                        and at most: what one ring message carries); larger:\n"
+        "                        a protocol error, the connection closed\n"
+        "  --proto-max-bulk-len BYTES  largest argument (default 512mb, as Redis; at most\n"
+        "                        --max-request); larger: 'Protocol error: invalid bulk\n"
+        "                        length', the connection closed, as Redis does\n"
+        "  --client-query-buffer-limit BYTES  input a client may have pending (default\n"
+        "                        1gb, as Redis; a client holds at most one command plus\n"
+        "                        one 64 KiB read); over it: closed without a reply\n"
+        "  --maxmemory-clients BYTES  all clients' buffers together (default 1gb, 0 = no\n"
+        "                        limit); over it the biggest clients are closed, as Redis does\n"
         "  --max-output BYTES    replies a client may leave unread before it stops\n"
         "                        being read (default 64M)\n"
         "  --no-fast-paths       GET/SET/DEL as generic commands too (then they are\n"
@@ -35,7 +49,7 @@ static void usage(FILE *out)
 
 enum { G_PATH = 256, G_MAP_SIZE, G_MAP_OFFSET, G_LISTEN, G_UNIX, G_RINGS, G_RING, G_MAX_CLIENTS,
        G_MAX_REQUEST, G_MAX_OUTPUT, G_NO_FAST, G_TIMEOUT, G_SECURE, G_SEC_MGR, G_SEC_NODE, G_SEC_KEY,
-       G_CRYPTO, G_SEC_KEY_FILE, G_QUIET };
+       G_CRYPTO, G_SEC_KEY_FILE, G_QUIET, G_MAX_BULK, G_QUERY_LIMIT, G_MAXMEMORY_CLIENTS };
 
 static int parse_one(int c, const char *arg, struct gw_opts *o)
 {
@@ -52,6 +66,9 @@ static int parse_one(int c, const char *arg, struct gw_opts *o)
     case G_MAX_CLIENTS: rc = cxl_parse_u32("--max-clients", arg, 1, 1u << 20, &o->max_clients); break;
     case G_MAX_REQUEST: rc = cxl_parse_size("--max-request", arg, &o->max_request); break;
     case G_MAX_OUTPUT: rc = cxl_parse_size("--max-output", arg, &o->max_output); break;
+    case G_MAX_BULK: rc = cxl_parse_size("--proto-max-bulk-len", arg, &o->proto_max_bulk_len); break;
+    case G_QUERY_LIMIT: rc = cxl_parse_size("--client-query-buffer-limit", arg, &o->query_buffer_limit); break;
+    case G_MAXMEMORY_CLIENTS: rc = cxl_parse_size("--maxmemory-clients", arg, &o->maxmemory_clients); break;
     case G_NO_FAST: o->fast_paths = 0; break;
     case G_TIMEOUT: rc = cxl_parse_u32("--timeout-ms", arg, 1, 3600000, &o->kv.timeout_ms); break;
     case G_SECURE: o->sec.secure = 1; break;
@@ -77,12 +94,16 @@ int gw_options_parse(int argc, char **argv, struct gw_opts *o)
         {"listen", 1, 0, G_LISTEN}, {"unix", 1, 0, G_UNIX}, {"rings", 1, 0, G_RINGS},
         {"ring", 1, 0, G_RING}, {"max-clients", 1, 0, G_MAX_CLIENTS},
         {"max-request", 1, 0, G_MAX_REQUEST}, {"max-output", 1, 0, G_MAX_OUTPUT},
+        {"proto-max-bulk-len", 1, 0, G_MAX_BULK}, {"client-query-buffer-limit", 1, 0, G_QUERY_LIMIT},
+        {"maxmemory-clients", 1, 0, G_MAXMEMORY_CLIENTS},
         {"no-fast-paths", 0, 0, G_NO_FAST}, {"timeout-ms", 1, 0, G_TIMEOUT},
         {"secure", 0, 0, G_SECURE}, {"sec-mgr", 1, 0, G_SEC_MGR}, {"sec-node-id", 1, 0, G_SEC_NODE},
         {"sec-key", 1, 0, G_SEC_KEY}, {"crypto", 0, 0, G_CRYPTO}, {"sec-key-file", 1, 0, G_SEC_KEY_FILE},
         {"quiet", 0, 0, G_QUIET}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
-    *o = (struct gw_opts){.rings = 1, .max_clients = 1024, .max_output = 64ull << 20, .fast_paths = 1};
+    *o = (struct gw_opts){.rings = 1, .max_clients = 1024, .max_output = 64ull << 20, .fast_paths = 1,
+                          .proto_max_bulk_len = REDIS_PROTO_MAX_BULK_LEN, .query_buffer_limit = REDIS_QUERY_BUFFER_LIMIT,
+                          .maxmemory_clients = DEFAULT_MAXMEMORY_CLIENTS};
     cxl_kv_config_init(&o->kv);
     int c;
     opterr = 0;

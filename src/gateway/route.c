@@ -2,7 +2,9 @@
  * ring (everything Redis can run through RedisModule_Call), a GET/SET/DEL
  * fast path, answered here (QUIT, CLIENT SETNAME, SELECT 0), or refused with
  * a clear error because it cannot work through a ring (pub/sub, MONITOR,
- * transactions, replication, AUTH, RESP3). And how a ring result becomes RESP. */
+ * transactions, replication, AUTH, RESP3), or, for an HTTP request (POST,
+ * Host:), the connection closed as Redis closes it. And how a ring result
+ * becomes RESP. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -33,14 +35,12 @@ enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, c
                        size_t *len, int *close_after)
 {
     *close_after = 0;
-    if (a->argc == 0) {
-        REPLY("");
-        return GW_LOCAL; /* an empty inline line: nothing to answer */
-    }
     /* the common case first: the fast paths */
     if (o->fast_paths && ((a->argc == 2 && (is(a, 0, "GET") || is(a, 0, "DEL"))) ||
                           (a->argc == 3 && is(a, 0, "SET"))))
         return GW_FAST;
+    if (is(a, 0, "POST") || is(a, 0, "Host:"))
+        return GW_ABORT; /* what Redis does with an HTTP request (cross-protocol scripting) */
     for (int i = 0; refused[i].text; i++)
         if (is_word(a, 0, refused[i])) {
             REPLY("-ERR this command cannot run through the cxl ring gateway (pub/sub, MONITOR, "
