@@ -2,19 +2,32 @@
 # cli_gateway.sh - cxl_resp_gateway with clients nobody here wrote: redis-cli
 # (replies byte-compared with redis-cli straight to Redis; --pipe mass
 # insertion), redis-benchmark at -P 1 and -P 16 over TCP and a Unix socket,
-# python3-redis (tests/gateway_clients.py), the secure ring (crypto mode),
-# flag errors and a clean stop. Usage: tests/cli_gateway.sh [BUILD]
+# python3-redis (tests/gateway_clients.py), raw bytes byte-compared with
+# redis-server's answers (tests/gateway_compat.py: Redis's framing, inline
+# quoting, error texts, which errors close), commands after 6 s idle,
+# hostile clients (tests/gateway_hostile.py: half commands, slot exhaustion,
+# big pending arguments against the memory limits), the secure ring (crypto
+# mode), flag errors and a clean stop. GATEWAY_BIN picks the binary (run.sh
+# runs this again with the ASan+UBSan build: any report fails the test).
+# Usage: tests/cli_gateway.sh [BUILD]
 source "$(dirname "$0")/check.sh"
-GW=$BUILD/bin/cxl_resp_gateway
+GW=${GATEWAY_BIN:-$BUILD/bin/cxl_resp_gateway}
+# the sanitizer's allocator keeps freed memory (quarantine): no RSS bounds then
+grep -q __asan_init "$GW" && SANITIZED=1 || SANITIZED=0
+GW_LOGS=()
 
-start_gateway() { # NAME ARGS...: sets GW_PORT
+start_gateway() { # NAME ARGS...: sets GW_PORT, GW_PID
   local name=$1; shift
   GW_PORT=$(free_port)
   "$GW" --listen 127.0.0.1:$GW_PORT --quiet "$@" 2>"$WORK/$name.err" &
   CLEANUP_PIDS+=($!)
   GW_PID=$!
-  for i in $(seq 50); do redis-cli -p $GW_PORT ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  GW_LOGS+=("$WORK/$name.err")
+  for i in $(seq 100); do redis-cli -p $GW_PORT ping >/dev/null 2>&1 && return 0; sleep 0.1; done
   cat "$WORK/$name.err" >&2; die "gateway $name did not start"
+}
+stop_gateway() { # PID NAME: SIGTERM, exit 0 (under ASan: no leak, no report)
+  kill -TERM "$1"; wait "$1"; check "$2: SIGTERM, exit 0" $?
 }
 
 medium=/dev/shm/cxl_cli_gw_$$.raw
@@ -68,6 +81,40 @@ done
 # python3-redis: mixed workload, malformed input, a client that does not read
 /usr/bin/python3 tests/gateway_clients.py $GW_PORT $REDIS_PORT >"$WORK/py.out" 2>&1; rc=$?
 tail -n 5 "$WORK/py.out" >&2; check "gateway_clients.py" $rc
+plain_pid=$GW_PID plain_port=$GW_PORT
+
+# a deep pipeline of big replies through a gateway with little output room
+start_gateway pipe --path "$medium" --max-output 256k
+/usr/bin/python3 tests/gateway_clients.py $GW_PORT $REDIS_PORT pipeline >"$WORK/pipe.out" 2>&1; rc=$?
+tail -n 3 "$WORK/pipe.out" >&2; check "gateway_clients.py pipeline (--max-output 256k)" $rc
+stop_gateway $GW_PID "--max-output 256k gateway"
+GW_PID=$plain_pid GW_PORT=$plain_port
+
+# raw bytes, byte for byte what redis-server answers (and whether it closes)
+/usr/bin/python3 tests/gateway_compat.py $GW_PORT $REDIS_PORT >"$WORK/compat.out" 2>&1; rc=$?
+grep -v '^  ' "$WORK/compat.out" | tail -n 8 >&2; check "gateway_compat.py" $rc
+
+# idle for longer than the command timeout (5 s), then commands must work
+# (a clock left stale over the idle spell timed out whatever was still in
+# flight after a few dozen polls: a script that runs ~50 ms shows it)
+slow='local i = 0 while i < 2000000 do i = i + 1 end redis.call("SET", KEYS[1], ARGV[1]) return i'
+g SET idle before >/dev/null; sleep 6
+out=$(g EVAL "$slow" 1 idle after 2>&1); [ "$out" = 2000000 ]; check "a command after 6 s idle: '$out'" $?
+[ "$(d GET idle)" = after ]; check "the command after idle ran once" $?
+sleep 6
+out=$(g SET idle again 2>&1); [ "$out" = OK ]; check "SET after another 6 s idle: '$out'" $?
+out=$(printf 'INCR idlec\nINCR idlec\nGET idle\n' | g 2>&1 | tr '\n' ' '); [ "$out" = "1 2 again " ]
+check "a pipeline after idle: '$out'" $?
+
+# hostile clients: thousands of half commands (no descriptor, slot or CPU
+# kept), then a gateway with 16 slots
+/usr/bin/python3 tests/gateway_hostile.py $GW_PORT $GW_PID $REDIS_PORT halfclose >"$WORK/hostile.out" 2>&1; rc=$?
+tail -n 5 "$WORK/hostile.out" >&2; check "gateway_hostile.py halfclose" $rc
+start_gateway slots --path "$medium" --max-clients 16
+/usr/bin/python3 tests/gateway_hostile.py $GW_PORT $GW_PID $REDIS_PORT maxclients >"$WORK/slots.out" 2>&1; rc=$?
+tail -n 3 "$WORK/slots.out" >&2; check "gateway_hostile.py maxclients" $rc
+stop_gateway $GW_PID "--max-clients 16 gateway"
+GW_PID=$plain_pid GW_PORT=$plain_port
 
 # flag errors
 out=$("$GW" --path "$medium" --listen nonsense 2>&1); [ $? -ne 0 ] && grep -q -- "--listen" <<<"$out"; check "bad --listen" $?
@@ -76,7 +123,7 @@ out=$("$GW" --rings 0 2>&1); [ $? -eq 2 ] && grep -q -- "--rings" <<<"$out"; che
 out=$("$GW" --bogus 2>&1); [ $? -eq 2 ]; check "unknown flag" $?
 
 # a clean stop releases the rings
-kill -TERM $GW_PID; wait $GW_PID; check "SIGTERM: exit 0" $?
+stop_gateway $GW_PID "plain gateway"
 [ "$("$BUILD/bin/cxl_shm" --path "$medium" info | grep -c 'owner=owned')" = 0 ]; check "rings released" $?
 
 # the secure ring (crypto mode) through the gateway
@@ -86,6 +133,27 @@ start_gateway secure --path /dev/shm/cxl_cli_gw_sec_$$.raw --crypto --sec-key-fi
 g SET sec "over the secure ring" >/dev/null
 [ "$(d GET sec)" = "over the secure ring" ]; check "gateway on the secure ring" $?
 out=$(redis-benchmark -p $GW_PORT -c 2 -n 5000 -P 16 -t set,get --csv 2>&1); grep -q '"GET"' <<<"$out"; check "redis-benchmark on the secure ring" $?
+
+stop_gateway $GW_PID "secure gateway"
+
+# big arguments against the memory limits: a medium whose messages carry 16 MB
+start_redis gwbig /dev/shm/cxl_cli_gw_big_$$.raw map_size=1G rings=3
+hostile() { # NAME TEST GATEWAY-FLAGS...
+  local name=$1 test=$2; shift 2
+  start_gateway "$name" --path /dev/shm/cxl_cli_gw_big_$$.raw "$@"
+  /usr/bin/python3 tests/gateway_hostile.py $GW_PORT $GW_PID $REDIS_PORT $test $( ((SANITIZED)) && echo --no-rss) \
+    >"$WORK/$name.out" 2>&1; local rc=$?
+  tail -n 3 "$WORK/$name.out" >&2; check "gateway_hostile.py $test" $rc
+  stop_gateway $GW_PID "$name gateway"
+}
+hostile bigargs bigargs
+hostile querylimit querylimit --client-query-buffer-limit 4mb
+hostile maxmemory maxmemory --maxmemory-clients 32mb
+[ "$(d STRLEN bigdone)" = 16777216 ]; check "the 16 MB SET reached Redis" $?
+
+# sanitizer reports from any gateway run (ASAN_OPTIONS from tests/run.sh)
+reports=$(grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" "${GW_LOGS[@]}" 2>/dev/null)
+[ -z "$reports" ]; check "sanitizer reports in: $reports $(cat $reports 2>/dev/null | head -n 30)" $?
 
 echo "cli_gateway: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]

@@ -59,9 +59,10 @@ CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-nam
 for sh in tests/cli_*.sh; do
   [ -f "$sh" ] && t "cli: $(basename "$sh" .sh)" bash "$sh" "$build"
 done
-# the key manager and the tunnel again, built with ASan+UBSan (a report fails the test)
+# the key manager, the tunnel and the gateway again, built with ASan+UBSan (a report fails the test)
 t "asan: cli sec_mgr" bash tests/cli_sec_mgr.sh "$build/asan"
 TUNNEL_BIN=$build/asan/bin/cxl_sodium_tunnel t "asan: cli tunnel" bash tests/cli_tunnel.sh "$build"
+GATEWAY_BIN=$build/asan/bin/cxl_resp_gateway t "asan: cli gateway" bash tests/cli_gateway.sh "$build"
 
 # the attacker suite: cxl_sec_mgr, Redis in secure mode, two honest clients
 # and a hostile host on the medium (docs/SECURITY.md); then the same with the
