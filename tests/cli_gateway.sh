@@ -116,6 +116,72 @@ tail -n 3 "$WORK/slots.out" >&2; check "gateway_hostile.py maxclients" $rc
 stop_gateway $GW_PID "--max-clients 16 gateway"
 GW_PID=$plain_pid GW_PORT=$plain_port
 
+# AUTH through the gateway: each client connection has its own Redis user,
+# as it would over TCP (the module reads requirepass once a second)
+d SET s1 "hello world" >/dev/null; d CONFIG SET requirepass gwpass >/dev/null; sleep 1.2
+dp() { redis-cli -p "$REDIS_PORT" --no-auth-warning -a gwpass "$@"; }
+ga() { redis-cli -p "$GW_PORT" --no-auth-warning "$@"; }
+same() { # DESC ARGS...: the same answer through the gateway and straight
+  local desc=$1; shift
+  local a b; a=$(ga "$@" 2>&1); b=$(redis-cli -p "$REDIS_PORT" --no-auth-warning "$@" 2>&1)
+  [ "$a" = "$b" ]; check "$desc: gateway '$a' vs direct '$b'" $?
+}
+same "no AUTH" GET s1
+same "no AUTH, a write" SET s1 stolen
+same "no AUTH, CONFIG GET requirepass" CONFIG GET requirepass
+same "no AUTH, ACL SETUSER" ACL SETUSER evil on '>x' '+@all' '~*'
+same "a wrong password" -a wrong GET s1
+same "AUTH" -a gwpass GET s1
+same "AUTH as a user" --user default -a gwpass GET s1
+same "HELLO before AUTH" HELLO 2
+out=$(ga HELLO 2 AUTH default gwpass 2>&1); grep -q '^proto$' <<<"$out" && grep -q '^redis$' <<<"$out"
+check "HELLO 2 AUTH: '$out'" $?
+same "HELLO 3" HELLO 3
+[ "$(dp GET s1)" = "hello world" ]; check "nothing written without AUTH" $?
+[ -z "$(dp ACL GETUSER evil)" ]; check "no user created without AUTH" $?
+# a slot's next client does not inherit the user of the one before
+for i in 1 2 3 4 5; do
+  ga -a gwpass GET s1 >/dev/null; out=$(ga GET s1 2>&1)
+  [ "$out" = "NOAUTH Authentication required." ]; check "round $i: the next client is not authenticated: '$out'" $?
+done
+# two clients at once: one authenticated, one not (python: two sockets)
+out=$(/usr/bin/python3 - "$GW_PORT" <<'PY'
+import socket, sys
+def conn():
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); return s
+def cmd(s, *a):
+    s.sendall(b"*%d\r\n" % len(a) + b"".join(b"$%d\r\n%s\r\n" % (len(x), x) for x in a))
+    return s.recv(4096)
+a, b = conn(), conn()
+r = [cmd(a, b"AUTH", b"gwpass"), cmd(b, b"GET", b"s1"), cmd(a, b"GET", b"s1"), cmd(a, b"RESET"), cmd(a, b"GET", b"s1")]
+print(r == [b"+OK\r\n", b"-NOAUTH Authentication required.\r\n", b"$11\r\nhello world\r\n", b"+RESET\r\n",
+            b"-NOAUTH Authentication required.\r\n"], r)
+PY
+); [[ $out == True* ]]; check "per connection: AUTH on one, not the other, RESET: $out" $?
+dp CONFIG SET requirepass "" >/dev/null; sleep 1.2
+[ "$(g GET s1)" = "hello world" ]; check "no password again: served as the default user" $?
+
+# the server resets the gateway's ring (another host forged its indices into
+# the exhausted range): the gateway's clients on it are disconnected, the
+# ring is claimed again and new clients are served
+start_gateway reset --path "$medium" --ring 3
+[ "$(g GET s1)" = "hello world" ]; check "ring 3 gateway serves" $?
+/usr/bin/python3 - "$medium" <<'PY'
+import mmap, struct, sys
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 8192)
+    base = 4096 + 3 * 1024
+    struct.pack_into("<Q", m, base + 256, (1 << 62) + 5)   # the server's request head
+    struct.pack_into("<Q", m, base + 384, (1 << 62) + 5)   # the server's response tail
+    struct.pack_into("<Q", m, base + 128, (1 << 63) + 1)   # the gateway's request tail
+PY
+for i in $(seq 50); do [ "$(d CXLRING.STATS | grep -A1 '^repairs$' | sed -n 8p)" ] && break; sleep 0.1; done
+out=""; for i in $(seq 30); do out=$(g GET s1 2>&1); [ "$out" = "hello world" ] && break; sleep 0.2; done
+[ "$out" = "hello world" ]; check "served again after the ring was reset: '$out'" $?
+grep -q "the server reset the ring" "$WORK/reset.err"; check "the gateway says why it reclaimed the ring" $?
+stop_gateway $GW_PID "ring reset gateway"
+GW_PID=$plain_pid GW_PORT=$plain_port
+
 # flag errors
 out=$("$GW" --path "$medium" --listen nonsense 2>&1); [ $? -ne 0 ] && grep -q -- "--listen" <<<"$out"; check "bad --listen" $?
 out=$("$GW" --path /dev/shm/nope_$$ --listen 127.0.0.1:1 2>&1); [ $? -ne 0 ] && grep -q "nope_" <<<"$out"; check "missing medium" $?

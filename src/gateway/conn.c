@@ -102,7 +102,7 @@ int gw_conn_open(struct gw *g, int fd)
     struct gw_conn *c = &g->conn[slot];
     /* the generation and the list memberships outlive a slot's connection */
     *c = (struct gw_conn){.fd = fd, .gen = c->gen, .touched = c->touched, .waiting = c->waiting,
-                          .ring = g->next_ring++ % g->nkv};
+                          .dirty = c->dirty, .ring = g->next_ring++ % g->nkv};
     cxl_resp_parser_init(&c->parser, &g->limits);
     gw_conn_interest(g, slot);
     return 0;
@@ -118,6 +118,8 @@ void gw_conn_drop(struct gw *g, uint32_t slot)
     close(c->fd);
     c->fd = -1;
     c->events = 0;
+    if (c->authed) /* the slot's next client on this ring must not inherit the user */
+        c->dirty |= 1ull << c->ring;
     c->gen++; /* replies still on their way for it are dropped */
     g->inflight -= c->inflight;
     c->inflight = 0;

@@ -57,6 +57,9 @@ struct gw_conn {
     uint8_t blocked;       /* a parsed command waits (ring full, or order): not read */
     uint8_t touched;       /* in the loop's list of connections with new replies */
     uint8_t waiting;       /* in the list of connections waiting for room in a ring */
+    uint8_t authed;        /* it sent AUTH or HELLO: its slot is dirty on its ring once it goes */
+    uint64_t dirty;        /* per ring (bit = ring): a connection of this slot authenticated
+                            * there; the slot's next connection on that ring RESETs first */
     size_t mem;            /* its buffers' bytes, as counted in gw.mem */
     struct gw_buf in, out;
     struct cxl_resp_parser parser;
@@ -71,6 +74,8 @@ struct gw {
     uint64_t drops;                /* connections closed so far */
     struct cxl_kv *kv[GW_MAX_RINGS];
     uint32_t nkv, next_ring;
+    uint32_t resets[GW_MAX_RINGS]; /* slot RESETs in flight per ring (replies discarded) */
+    uint64_t lost;                 /* rings to claim again (bit = ring), seen lost on submit */
     struct gw_conn *conn;          /* max_clients slots; fd < 0 = free */
     uint32_t *free_slots, nfree;
     uint32_t inflight;
@@ -99,6 +104,12 @@ int gw_conn_account(struct gw *g, uint32_t slot);
 /* Over maxmemory-clients: close the biggest clients until under it. */
 void gw_enforce_maxmemory(struct gw *g);
 void gw_log_client(struct gw *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A connection's number on its ring (docs/KV.md, "Identity"): its own
+ * Redis user there, as a TCP connection to Redis has. */
+static inline uint16_t gw_conn_number(uint32_t slot) { return (uint16_t)(slot + 1); }
+#define GW_MAX_CLIENTS 65535u /* connection numbers are 16 bits, 0 is the ring's own */
+#define GW_TAG_DISCARD (1ull << 63) /* a request whose reply nobody reads (a slot's RESET) */
 
 /* A client's input (input.c). */
 void gw_read_input(struct gw *g, uint32_t slot);

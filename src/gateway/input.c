@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "gateway.h"
@@ -29,10 +30,40 @@ static int wants_input(const struct gw *g, const struct gw_conn *c)
 
 static uint64_t tag_of(uint32_t slot, uint32_t gen) { return ((uint64_t)slot << 32) | gen; }
 
+/* A slot whose earlier connection authenticated on this ring: RESET its
+ * connection number there before this connection's first command (the
+ * reply is discarded), so that nobody inherits another client's user. */
+static int reset_slot(struct gw *g, struct gw_conn *c)
+{
+    static const char *const argv[] = {"RESET"};
+    static const size_t len[] = {5};
+    if (!(c->dirty & (1ull << c->ring)))
+        return 0;
+    int rc = cxl_kv_submit_command(g->kv[c->ring], 1, argv, len, GW_TAG_DISCARD);
+    if (rc == 0) {
+        c->dirty &= ~(1ull << c->ring);
+        g->resets[c->ring]++;
+        g->inflight++;
+    }
+    return rc;
+}
+
+static int is_auth(const struct cxl_resp_args *a)
+{
+    return (a->argvlen[0] == 4 && strncasecmp(a->argv[0], "AUTH", 4) == 0) ||
+           (a->argvlen[0] == 5 && strncasecmp(a->argv[0], "HELLO", 5) == 0);
+}
+
 static int submit(struct gw *g, struct gw_conn *c, uint64_t tag, enum gw_route route)
 {
     struct cxl_kv *kv = g->kv[c->ring];
     const struct cxl_resp_args *a = &g->args;
+    cxl_kv_set_conn(kv, gw_conn_number((uint32_t)(tag >> 32)));
+    int rc = reset_slot(g, c);
+    if (rc)
+        return rc;
+    if (is_auth(a)) /* this slot's number may now have a user on this ring */
+        c->authed = 1;
     if (route == GW_FAST && a->argvlen[0] == 3 && (a->argv[0][0] | 32) == 'g')
         return cxl_kv_submit_get(kv, a->argv[1], (uint32_t)a->argvlen[1], tag);
     if (route == GW_FAST && a->argc == 2)
@@ -88,6 +119,8 @@ static int dispatch(struct gw *g, uint32_t slot)
     if (rc) {
         char text[300];
         int len = snprintf(text, sizeof text, "-ERR gateway: %s\r\n", cxl_last_error());
+        if (rc == CXL_ELOST)
+            g->lost |= 1ull << c->ring; /* the loop claims it again */
         return answer_here(c, text, (size_t)len, rc == CXL_ELOST);
     }
     c->inflight++;

@@ -106,8 +106,13 @@ static void accept_all(struct gw *g, int lfd, int tcp)
 
 /* --- ring replies ------------------------------------------------------------------ */
 
-static void take_result(struct gw *g, const struct cxl_kv_result *r)
+static void take_result(struct gw *g, uint32_t ring, const struct cxl_kv_result *r)
 {
+    if (r->tag & GW_TAG_DISCARD) { /* a slot's RESET */
+        g->resets[ring]--;
+        g->inflight--;
+        return;
+    }
     uint32_t slot = (uint32_t)(r->tag >> 32), gen = (uint32_t)r->tag;
     struct gw_conn *c = &g->conn[slot];
     if (c->fd < 0 || c->gen != gen)
@@ -134,9 +139,39 @@ static void retry_waiting(struct gw *g)
     g->nwaiting -= n;
 }
 
+/* The ring was lost (taken over, or reset by the server after another host
+ * forged its indices): the server forgot its connections' users with the
+ * session, so its clients are disconnected, as Redis's clients are when
+ * the server goes away, and the ring is claimed again for new ones. */
+static int reopen_ring(struct gw *g, uint32_t i)
+{
+    gw_log_client(g, "ring %u: %s; its clients are disconnected, the ring is claimed again",
+                  cxl_kv_ring(g->kv[i]), cxl_last_error());
+    for (uint32_t s = 0; s < g->o->max_clients; s++) {
+        if (g->conn[s].fd >= 0 && g->conn[s].ring == i)
+            gw_conn_drop(g, s);
+        g->conn[s].dirty &= ~(1ull << i); /* a new session: no user left there */
+    }
+    struct cxl_kv_config cfg = g->o->kv;
+    cfg.ring = cxl_kv_ring(g->kv[i]);
+    cxl_kv_close(g->kv[i]);
+    g->kv[i] = NULL;
+    g->inflight -= g->resets[i]; /* the dropped connections took theirs off */
+    g->resets[i] = 0;
+    if (cxl_kv_open(&cfg, &g->kv[i]) == 0)
+        return 0;
+    fprintf(stderr, "cxl_resp_gateway: ring %d cannot be claimed again: %s\n", cfg.ring, cxl_last_error());
+    return -1;
+}
+
 /* Collect ring replies into their connections' output. */
 static int collect(struct gw *g)
 {
+    for (uint32_t i = 0; g->lost && i < g->nkv; i++)
+        if ((g->lost & (1ull << i)) && cxl_kv_poll(g->kv[i], &(struct cxl_kv_result){0}) == CXL_ELOST &&
+            reopen_ring(g, i) != 0)
+            stopping = 1;
+    g->lost = 0;
     int got = 0;
     for (uint32_t i = 0; i < g->nkv; i++) {
         cxl_kv_flush(g->kv[i]);
@@ -144,10 +179,13 @@ static int collect(struct gw *g)
         int rc;
         while ((rc = cxl_kv_poll(g->kv[i], &r)) == 1) {
             got++;
-            take_result(g, &r);
+            take_result(g, i, &r);
         }
+        if (rc == CXL_ELOST && reopen_ring(g, i) == 0)
+            continue;
         if (rc < 0) {
-            fprintf(stderr, "cxl_resp_gateway: ring %u: %s\n", cxl_kv_ring(g->kv[i]), cxl_last_error());
+            fprintf(stderr, "cxl_resp_gateway: ring %u: %s\n", g->kv[i] ? cxl_kv_ring(g->kv[i]) : i,
+                    cxl_last_error());
             stopping = 1;
         }
     }
@@ -291,7 +329,7 @@ int gw_run(const struct gw_opts *o)
         int n = epoll_wait(g.ep, evs, EVENTS_PER_WAKE, g.inflight ? 0 : IDLE_WAIT_MS);
         for (int i = 0; i < n; i++)
             dispatch(&g, &evs[i]);
-        int got = g.inflight || n > 0 ? collect(&g) : 0;
+        int got = g.inflight || n > 0 || g.lost ? collect(&g) : 0;
         gw_enforce_maxmemory(&g);
         maybe_resume_accepting(&g);
         if (n > 0 || got)

@@ -19,11 +19,14 @@ static void usage(FILE *out)
         "the shared medium: each command crosses the ring to the cxl_ring module.\n"
         "  --path P              medium (default " CXL_DEFAULT_PATH ")\n"
         "  --map-size S --map-offset O\n"
+        "  --allow-foreign-medium  accept a medium file of another user, writable by\n"
+        "                        everyone, or a symbolic link (refused by default)\n"
         "  --listen HOST:PORT    TCP (default 127.0.0.1:6380 unless --unix is given)\n"
         "  --unix PATH           a Unix socket\n"
         "  --rings N             rings to claim, connections spread over them (default 1)\n"
         "  --ring R              first ring to claim (default: any free)\n"
-        "  --max-clients N       (default 1024)\n"
+        "  --max-clients N       (default 1024, at most 65535: each connection has its own\n"
+        "                        Redis user on the ring after AUTH, as over TCP)\n"
         "  --max-request BYTES   largest command, its arguments with 4 bytes each (default\n"
         "                        and at most: what one ring message carries); larger:\n"
         "                        a protocol error, the connection closed\n"
@@ -47,7 +50,7 @@ static void usage(FILE *out)
         "Blocking commands (BLPOP ...) return at once, as if their timeout had expired.\n");
 }
 
-enum { G_PATH = 256, G_MAP_SIZE, G_MAP_OFFSET, G_LISTEN, G_UNIX, G_RINGS, G_RING, G_MAX_CLIENTS,
+enum { G_PATH = 256, G_MAP_SIZE, G_MAP_OFFSET, G_FOREIGN, G_LISTEN, G_UNIX, G_RINGS, G_RING, G_MAX_CLIENTS,
        G_MAX_REQUEST, G_MAX_OUTPUT, G_NO_FAST, G_TIMEOUT, G_SECURE, G_SEC_MGR, G_SEC_NODE, G_SEC_KEY,
        G_CRYPTO, G_SEC_KEY_FILE, G_QUIET, G_MAX_BULK, G_QUERY_LIMIT, G_MAXMEMORY_CLIENTS };
 
@@ -59,11 +62,12 @@ static int parse_one(int c, const char *arg, struct gw_opts *o)
     case G_PATH: o->kv.medium.path = arg; break;
     case G_MAP_SIZE: rc = cxl_parse_size("--map-size", arg, &o->kv.medium.map_size); break;
     case G_MAP_OFFSET: rc = cxl_parse_size("--map-offset", arg, &o->kv.medium.map_offset); break;
+    case G_FOREIGN: o->kv.medium.allow_foreign = 1; break;
     case G_LISTEN: o->listen = arg; break;
     case G_UNIX: o->unix_path = arg; break;
     case G_RINGS: rc = cxl_parse_u32("--rings", arg, 1, GW_MAX_RINGS, &o->rings); break;
     case G_RING: rc = cxl_parse_u32("--ring", arg, 0, CXL_MAX_RINGS - 1, &u); o->kv.ring = (int)u; break;
-    case G_MAX_CLIENTS: rc = cxl_parse_u32("--max-clients", arg, 1, 1u << 20, &o->max_clients); break;
+    case G_MAX_CLIENTS: rc = cxl_parse_u32("--max-clients", arg, 1, GW_MAX_CLIENTS, &o->max_clients); break;
     case G_MAX_REQUEST: rc = cxl_parse_size("--max-request", arg, &o->max_request); break;
     case G_MAX_OUTPUT: rc = cxl_parse_size("--max-output", arg, &o->max_output); break;
     case G_MAX_BULK: rc = cxl_parse_size("--proto-max-bulk-len", arg, &o->proto_max_bulk_len); break;
@@ -91,6 +95,7 @@ int gw_options_parse(int argc, char **argv, struct gw_opts *o)
 {
     static const struct option longopts[] = {
         {"path", 1, 0, G_PATH}, {"map-size", 1, 0, G_MAP_SIZE}, {"map-offset", 1, 0, G_MAP_OFFSET},
+        {"allow-foreign-medium", 0, 0, G_FOREIGN},
         {"listen", 1, 0, G_LISTEN}, {"unix", 1, 0, G_UNIX}, {"rings", 1, 0, G_RINGS},
         {"ring", 1, 0, G_RING}, {"max-clients", 1, 0, G_MAX_CLIENTS},
         {"max-request", 1, 0, G_MAX_REQUEST}, {"max-output", 1, 0, G_MAX_OUTPUT},

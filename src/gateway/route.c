@@ -2,7 +2,7 @@
  * ring (everything Redis can run through RedisModule_Call), a GET/SET/DEL
  * fast path, answered here (QUIT, CLIENT SETNAME, SELECT 0), or refused with
  * a clear error because it cannot work through a ring (pub/sub, MONITOR,
- * transactions, replication, AUTH, RESP3), or, for an HTTP request (POST,
+ * transactions, replication), or, for an HTTP request (POST,
  * Host:), the connection closed as Redis closes it. And how a ring result
  * becomes RESP. */
 #include <stdio.h>
@@ -28,7 +28,7 @@ static int is_word(const struct cxl_resp_args *a, int i, struct word w)
 static const struct word refused[] = {
     W("SUBSCRIBE"), W("PSUBSCRIBE"), W("SSUBSCRIBE"), W("UNSUBSCRIBE"), W("PUNSUBSCRIBE"),
     W("SUNSUBSCRIBE"), W("MONITOR"), W("MULTI"), W("EXEC"), W("DISCARD"), W("WATCH"), W("UNWATCH"),
-    W("SYNC"), W("PSYNC"), W("REPLICAOF"), W("SLAVEOF"), W("WAIT"), W("WAITAOF"), W("RESET"), {NULL, 0},
+    W("SYNC"), W("PSYNC"), W("REPLICAOF"), W("SLAVEOF"), W("WAIT"), W("WAITAOF"), {NULL, 0},
 };
 
 enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, const char **reply,
@@ -52,14 +52,8 @@ enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, c
         REPLY("+OK\r\n");
         return GW_LOCAL;
     }
-    if (is(a, 0, "HELLO")) {
-        REPLY("-NOPROTO the cxl ring gateway speaks RESP2 only\r\n");
-        return GW_REFUSE;
-    }
-    if (is(a, 0, "AUTH")) {
-        REPLY("-ERR AUTH is not supported by the gateway: the ring is authorized by cxl_sec_mgr\r\n");
-        return GW_REFUSE;
-    }
+    /* AUTH, HELLO and RESET go to the ring: the module keeps each gateway
+     * connection's Redis user (docs/KV.md, "Identity") */
     if (is(a, 0, "SELECT")) {
         if (a->argc == 2 && is(a, 1, "0")) {
             REPLY("+OK\r\n");

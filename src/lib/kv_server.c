@@ -454,9 +454,16 @@ static int ring_ready(struct cxl_kv_server *s, struct kv_ring *r)
 /* Rare checks that no request triggers (a free ring forged exhausted). */
 static void housekeep(struct cxl_kv_server *s)
 {
-    for (uint32_t i = 0; i < s->nrings; i++)
-        if (!s->rings[i].st.broken)
-            check_free_ring(s, &s->rings[i]);
+    for (uint32_t i = 0; i < s->nrings; i++) {
+        struct kv_ring *r = &s->rings[i];
+        if (r->st.broken)
+            continue;
+        check_free_ring(s, r);
+        /* a state another host wrote (REPAIRED would end every session) */
+        const struct cxl_ring_ctl *c = cxl_ring_ctl_of(s->layout, i);
+        if (!r->repaired && !r->st.broken && __atomic_load_n(&c->srv_state, __ATOMIC_ACQUIRE) != CXL_SRV_RING_OK)
+            cxl_server_set_ring_state(s->layout, i, CXL_SRV_RING_OK, 0);
+    }
 }
 
 /* --- the engine ------------------------------------------------------------------------ */

@@ -138,7 +138,7 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
     snprintf(c->path, sizeof c->path, "%s", CXL_DEFAULT_PATH);
     c->batch = 64;
     c->max_sleep_us = 1000;
-    c->max_conns = 1024;
+    c->max_conns = CXL_KV_MAX_CONN; /* a gateway numbers its connections up to 65535 */
     static const char *env[][2] = {
         {"CXL_RING_PATH", "path"},      {"CXL_RING_MAP_SIZE", "map_size"},
         {"CXL_RING_MAP_OFFSET", "offset"}, {"CXL_RING_COUNT", "rings"},

@@ -28,7 +28,8 @@ static const char WRONGPASS[] = "WRONGPASS invalid username-password pair or use
 struct ring_ident {
     uint32_t session;
     int known;                     /* session seen */
-    RedisModuleString **conn_user; /* [conn_cap]: user authenticated on a connection, or NULL */
+    RedisModuleString **conn_user; /* [conn_len]: user authenticated on a connection, or NULL */
+    uint32_t conn_len;             /* grown to the highest connection that authenticated */
     /* secure ring: the claimant node's user from cxl_sec_mgr, as of a keyring version */
     RedisModuleString *node_user;
     uint16_t nu_node;
@@ -70,11 +71,12 @@ static void forget_conns(struct identity *id, struct ring_ident *r)
 {
     if (!r->conn_user)
         return;
-    for (uint32_t c = 0; c < id->conn_cap; c++)
+    for (uint32_t c = 0; c < r->conn_len; c++)
         if (r->conn_user[c])
             rm.FreeString(id->ctx, r->conn_user[c]);
     free(r->conn_user);
     r->conn_user = NULL;
+    r->conn_len = 0;
 }
 
 void identity_destroy(struct identity *id)
@@ -133,7 +135,7 @@ static RedisModuleString *node_user(struct identity *id, struct ring_ident *r, c
 int identity_who(struct identity *id, const struct cxl_kv_request *req, RedisModuleString **user)
 {
     struct ring_ident *r = ring_of(id, req);
-    if (r->conn_user && req->conn < id->conn_cap && r->conn_user[req->conn]) {
+    if (req->conn < r->conn_len && r->conn_user[req->conn]) {
         *user = r->conn_user[req->conn];
         return 1;
     }
@@ -159,8 +161,17 @@ static int set_conn_user(struct identity *id, const struct cxl_kv_request *req, 
     struct ring_ident *r = ring_of(id, req);
     if (req->conn >= id->conn_cap)
         return -1;
-    if (!r->conn_user && !(r->conn_user = calloc(id->conn_cap, sizeof *r->conn_user)))
-        return -1;
+    if (req->conn >= r->conn_len) { /* grow to the connection (in steps of 64) */
+        if (!name)
+            return 0; /* RESET of a connection that never authenticated */
+        uint32_t n = (req->conn | 63u) + 1;
+        RedisModuleString **p = realloc(r->conn_user, n * sizeof *p);
+        if (!p)
+            return -1;
+        memset(p + r->conn_len, 0, (n - r->conn_len) * sizeof *p);
+        r->conn_user = p;
+        r->conn_len = n;
+    }
     if (r->conn_user[req->conn])
         rm.FreeString(id->ctx, r->conn_user[req->conn]);
     r->conn_user[req->conn] = name ? rm.CreateString(id->ctx, name, len) : NULL;
@@ -259,24 +270,25 @@ static int word_is(const struct cmd_args *a, uint32_t i, const char *w)
     return a->len[i] == strlen(w) && strncasecmp(a->ptr[i], w, a->len[i]) == 0;
 }
 
-/* HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 only. */
+/* HELLO [protover [AUTH user pass] [SETNAME name]], checked in Redis's
+ * order (version, options, authentication); RESP3 is then refused. */
 static void cmd_hello(struct identity *id, const struct cxl_kv_request *req, const struct cmd_args *a,
                       struct cxl_kv_reply *rp)
 {
+    long long v = 2;
     if (a->argc >= 2) {
         char ver[24];
         char *end;
         size_t n = a->len[1] < sizeof ver - 1 ? a->len[1] : sizeof ver - 1;
         memcpy(ver, a->ptr[1], n);
         ver[n] = '\0';
-        long long v = strtoll(ver, &end, 10);
+        v = strtoll(ver, &end, 10);
         if (n == 0 || *end || n != a->len[1]) {
             reply_error(rp, "ERR Protocol version is not an integer or out of range");
             return;
         }
-        if (v != 2) {
-            reply_error(rp, v == 3 ? "NOPROTO unsupported protocol version (the cxl ring speaks RESP2 only)"
-                                   : "NOPROTO unsupported protocol version");
+        if (v < 2 || v > 3) {
+            reply_error(rp, "NOPROTO unsupported protocol version");
             return;
         }
     }
@@ -306,11 +318,12 @@ static void cmd_hello(struct identity *id, const struct cxl_kv_request *req, con
         }
     }
     RedisModuleString *user;
-    if (!identity_who(id, req, &user)) {
+    if (!identity_who(id, req, &user))
         reply_error(rp, HELLO_NOAUTH);
-        return;
-    }
-    hello_reply(id, req, rp);
+    else if (v == 3)
+        reply_error(rp, "NOPROTO unsupported protocol version (the cxl ring speaks RESP2 only)");
+    else
+        hello_reply(id, req, rp);
 }
 
 int identity_command(struct identity *id, const struct cxl_kv_request *req, const struct cmd_args *a,
