@@ -58,6 +58,11 @@ NOSUCHCOMMAND x
 GET counter
 CONFIG GET appendonly
 CMDS
+# values stored with Redis's own encodings (int, embstr, raw), as Redis's SET does
+for v in 12345 -7 short "$(printf 'x%.0s' {1..44})" "$(printf 'y%.0s' {1..45})"; do
+  g SET enc "$v" >/dev/null; a=$(g OBJECT ENCODING enc); d SET enc "$v" >/dev/null; b=$(d OBJECT ENCODING enc)
+  [ "$a" = "$b" ]; check "SET ${#v}-byte '${v:0:8}': encoding through the gateway '$a', direct '$b'" $?
+done
 [ "$(redis-cli -s "$WORK/gateway.sock" GET s1)" = "hello world" ]; check "Unix socket" $?
 out=$(g SUBSCRIBE ch 2>&1); grep -q "cannot run through the cxl ring gateway" <<<"$out"; check "SUBSCRIBE refused: $out" $?
 out=$(timeout 5 redis-cli -p $GW_PORT MULTI 2>&1); grep -q "cannot run through" <<<"$out"; check "MULTI refused" $?

@@ -23,6 +23,8 @@ static int is_word(const struct cxl_resp_args *a, int i, struct word w)
 }
 #define is(a, i, s) is_word((a), (i), (struct word)W(s))
 
+#define REDIS_EMBSTR_MAX 44 /* OBJ_ENCODING_EMBSTR_SIZE_LIMIT: longer values are raw */
+
 #define REPLY(text) (*reply = (text), *len = sizeof(text) - 1)
 
 static const struct word refused[] = {
@@ -35,9 +37,11 @@ enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, c
                        size_t *len, int *close_after)
 {
     *close_after = 0;
-    /* the common case first: the fast paths */
+    /* the common case first: the fast paths (a SET only for a value Redis
+     * stores raw: a shorter one it stores as int or embstr, which only its
+     * own SET does) */
     if (o->fast_paths && ((a->argc == 2 && (is(a, 0, "GET") || is(a, 0, "DEL"))) ||
-                          (a->argc == 3 && is(a, 0, "SET"))))
+                          (a->argc == 3 && a->argvlen[2] > REDIS_EMBSTR_MAX && is(a, 0, "SET"))))
         return GW_FAST;
     if (is(a, 0, "POST") || is(a, 0, "Host:"))
         return GW_ABORT; /* what Redis does with an HTTP request (cross-protocol scripting) */
