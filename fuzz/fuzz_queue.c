@@ -73,6 +73,7 @@ static void setup(struct fz_medium *fm, uint32_t slots, uint32_t slot_size, int 
     cxl_medium_config_init(&cfg);
     cfg.path = path;
     cfg.map_size = 0;
+    cfg.allow_foreign = 1; /* /proc/self/fd/N is a link (to our own memfd) */
     struct cxl_format_params p = {.ring_count = 1, .slot_size = slot_size};
     if (cxl_medium_open(&cfg, &fm->medium) != 0 || cxl_layout_format(fm->medium, &p, &fm->layout) != 0)
         die("medium", slots, slot_size);

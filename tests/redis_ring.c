@@ -592,7 +592,9 @@ static void test_exhausted(void)
     forge_all(al, 3, worst);
     rc = oneshot("3", "PING", out, sizeof out);
     printf("one-shot right after the forgery: exit %d: %s", rc, out);
-    CHECK(rc == 0 ? strcmp(out, "PONG\n") == 0 : strstr(out, "reset the ring") != NULL);
+    /* (claimed before the server's housekeeping rebased it: it says which index is wrong) */
+    CHECK(rc == 0 ? strcmp(out, "PONG\n") == 0
+                  : strstr(out, "reset the ring") != NULL || strstr(out, "9223372036854775807 out of range") != NULL);
     CHECK_EQ(oneshot("3", "PING", out, sizeof out), 0);
     /* while Redis is down, then a restart */
     redis_stop(&redis, SIGKILL);
