@@ -172,5 +172,12 @@ test-vm:
 	@$(MAKE) --no-print-directory vm
 	@bash tests/vm/run.sh $(BUILD)
 
+# --- Redis 7.0's own test suite through the gateway (~15 min; not part of test) ----
+.PHONY: test-redis-suite
+test-redis-suite:
+	@bash scripts/deps.sh redis-suite
+	@$(MAKE) --no-print-directory $(BUILD)/bin/cxl_resp_gateway $(BUILD)/cxl_ring.so
+	@bash tests/redis_suite.sh $(BUILD)
+
 clean:
 	rm -rf $(BUILD)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # deps.sh - install the Debian packages cxl-dsm needs, only those missing.
 # Idempotent: a second run installs nothing and does not touch the network.
-# Usage: scripts/deps.sh [build|test|demo|vm|all]   (default: all but vm)
+# Usage: scripts/deps.sh [build|test|demo|vm|redis-suite|all]   (default: all but vm)
 set -euo pipefail
 
 want_build=(gcc make pkg-config libsodium-dev libnuma-dev libssl-dev libc6-dev)
 want_test=(clang libclang-rt-14-dev redis-server redis-tools python3 python3-redis procps psmisc)
 want_demo=(gnuplot-nox numactl openssl)
+# Redis's own test suite through the gateway (make test-redis-suite): its
+# runner is Tcl; dpkg-dev unpacks the source package
+want_redis_suite=(tcl dpkg-dev)
 # the two-VM emulation (docs/VMS.md): QEMU, the guest's pieces (the kernel
 # itself is fetched by infra/build_guest.sh with apt-get download, so the
 # host's kernel is not touched), the cloud-image path's tools
@@ -18,8 +21,9 @@ case "${1:-default}" in
   test) pkgs=("${want_build[@]}" "${want_test[@]}") ;;
   demo|default) pkgs=("${want_build[@]}" "${want_test[@]}" "${want_demo[@]}") ;;
   vm) pkgs=("${want_vm[@]}") ;;
-  all) pkgs=("${want_build[@]}" "${want_test[@]}" "${want_demo[@]}" "${want_vm[@]}") ;;
-  *) echo "deps.sh: unknown set '$1' (build, test, demo, vm, all)" >&2; exit 2 ;;
+  redis-suite) pkgs=("${want_build[@]}" "${want_test[@]}" "${want_redis_suite[@]}") ;;
+  all) pkgs=("${want_build[@]}" "${want_test[@]}" "${want_demo[@]}" "${want_vm[@]}" "${want_redis_suite[@]}") ;;
+  *) echo "deps.sh: unknown set '$1' (build, test, demo, vm, redis-suite, all)" >&2; exit 2 ;;
 esac
 
 missing=()
