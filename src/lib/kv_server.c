@@ -416,11 +416,12 @@ static int try_recover(struct cxl_kv_server *s, struct kv_ring *r)
     return 1;
 }
 
-/* A free ring whose indices were forged into the exhausted range is rebased
- * before anyone claims it (checked when housekeeping). */
-static void check_free_ring(struct cxl_kv_server *s, struct kv_ring *r)
+/* A ring whose indices (ours in the medium, or the positions we took over
+ * from a forged peer) are in the exhausted range is rebased, whoever owns
+ * it: no honest ring gets there (checked when housekeeping). */
+static void check_exhausted(struct cxl_kv_server *s, struct kv_ring *r)
 {
-    if (cxl_owner_state(owner_word(s, r->index)) != CXL_OWNER_OWNED && exhausted(s, r)) {
+    if (exhausted(s, r) || r->req.pos >= CXL_POS_REBASE || r->resp.pos >= CXL_POS_REBASE) {
         repair(s, r);
         mark_broken(s, r); /* picked up again by try_recover once sane */
     }
@@ -451,14 +452,14 @@ static int ring_ready(struct cxl_kv_server *s, struct kv_ring *r)
     return rc;
 }
 
-/* Rare checks that no request triggers (a free ring forged exhausted). */
+/* Rare checks that no request triggers (a ring forged exhausted). */
 static void housekeep(struct cxl_kv_server *s)
 {
     for (uint32_t i = 0; i < s->nrings; i++) {
         struct kv_ring *r = &s->rings[i];
         if (r->st.broken)
             continue;
-        check_free_ring(s, r);
+        check_exhausted(s, r);
         /* a state another host wrote (REPAIRED would end every session) */
         const struct cxl_ring_ctl *c = cxl_ring_ctl_of(s->layout, i);
         if (!r->repaired && !r->st.broken && __atomic_load_n(&c->srv_state, __ATOMIC_ACQUIRE) != CXL_SRV_RING_OK)

@@ -71,10 +71,9 @@ static int producer_refresh(struct cxl_queue *q)
         return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: consumer head %" PRIu64 " out of range "
                         "(tail %" PRIu64 ", %u slots)", q->ring, queue_name(q), head, q->published, q->nslots);
     }
-    /* head < 2^63, so this cannot wrap; positions a forged head lets us
-     * reach past 2^63 are seen as corrupt by the consumer (no clamp here:
-     * it would leave a queue full for good instead of reporting it) */
-    q->limit = head + q->nslots;
+    q->limit = head + q->nslots; /* head < 2^63: no wrap */
+    if (q->limit >= CXL_POS_LIMIT) /* a tail stays below 2^63; only a forged head */
+        q->limit = CXL_POS_LIMIT - 1; /* gets here, and reserve says so */
     return 0;
 }
 
@@ -96,6 +95,12 @@ int cxl_queue_reserve_slow(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr
         int rc = producer_refresh(q);
         if (rc)
             return rc;
+        if (!has_room(q, n + pad) && q->limit == CXL_POS_LIMIT - 1) {
+            q->stats.corrupt++; /* not full: out of positions (a forged index) */
+            return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: positions exhausted (at %" PRIu64 "; the "
+                            "indices were forged near 2^63): the server resets such a ring",
+                            q->ring, queue_name(q), q->pos);
+        }
         if (!has_room(q, n + pad)) {
             q->stats.full++;
             return CXL_EAGAIN;
