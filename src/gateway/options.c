@@ -45,9 +45,12 @@ static void usage(FILE *out)
         "  --timeout-ms T        per command (default 5000)\n"
         "  --secure --sec-mgr HOST:PORT --sec-node-id N --sec-key FILE | --crypto --sec-key-file F\n"
         "  --quiet\n"
-        "Not through the gateway (an error reply): SUBSCRIBE and the other pub/sub commands,\n"
-        "MONITOR, MULTI/EXEC/WATCH, replication commands, AUTH, HELLO 3, SELECT other than 0.\n"
-        "Blocking commands (BLPOP ...) return at once, as if their timeout had expired.\n");
+        "Requests are read as redis-server 7.0 reads them (inline quoting, Redis's protocol\n"
+        "errors, the connection closed after one as Redis does).\n"
+        "Not through the gateway (an error reply, by design): SUBSCRIBE and the other pub/sub\n"
+        "commands, MONITOR, MULTI/EXEC/WATCH, replication commands, HELLO 3 (RESP3), SELECT\n"
+        "other than 0. Blocking commands (BLPOP ...) answer at once: their data if there is\n"
+        "some, else ERR ... would block.\n");
 }
 
 enum { G_PATH = 256, G_MAP_SIZE, G_MAP_OFFSET, G_FOREIGN, G_LISTEN, G_UNIX, G_RINGS, G_RING, G_MAX_CLIENTS,
