@@ -18,18 +18,10 @@ import time
 
 import redis
 
+from pycheck import Checks
+
 GW, RD = int(sys.argv[1]), int(sys.argv[2])
-checks = failed = 0
-lock = threading.Lock()
-
-
-def check(cond, what):
-    global checks, failed
-    with lock:
-        checks += 1
-        if not cond:
-            failed += 1
-            print("gateway_clients: FAIL:", what, file=sys.stderr)
+check = Checks("gateway_clients")
 
 
 def mixed_worker(n, errors):
@@ -160,5 +152,4 @@ tests = {"mixed": test_mixed, "malformed": test_malformed, "slow": test_slow}  #
 named = dict(tests, pipeline=test_pipeline)
 for name in sys.argv[3:] or tests:
     named[name]()
-print(f"gateway_clients: {checks} checks, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

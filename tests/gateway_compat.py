@@ -17,18 +17,12 @@ import socket
 import sys
 import time
 
+from pycheck import Checks
+
 GW, RD = int(sys.argv[1]), int(sys.argv[2])
-checks = failed = 0
+check = Checks("gateway_compat")
 WAIT_REPLY = 5.0   # for replies that must come (not a speed limit: a stall guard)
 WAIT_QUIET = 1.0   # how long "no answer to a PING" counts as "waiting for more"
-
-
-def check(cond, what):
-    global checks, failed
-    checks += 1
-    if not cond:
-        failed += 1
-        print("gateway_compat: FAIL:", what, file=sys.stderr)
 
 
 def read_all(s, until=None):
@@ -173,5 +167,4 @@ tests = {"cases": test_cases, "random": test_random}
 t0 = time.time()
 for name in sys.argv[3:] or tests:
     tests[name]()
-print(f"gateway_compat: {checks} checks, {failed} failed ({time.time() - t0:.0f} s)")
-sys.exit(1 if failed else 0)
+check.finish(f" ({time.time() - t0:.0f} s)")

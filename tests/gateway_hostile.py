@@ -28,23 +28,17 @@ import struct
 import sys
 import time
 
+from pycheck import Checks
+
 GW, PID, RD = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 NO_RSS = "--no-rss" in sys.argv[4:]
 MB = 1 << 20
-checks = failed = 0
+check = Checks("gateway_hostile")
 
 
 def check_rss(cond, what):
     if not NO_RSS:
         check(cond, what)
-
-
-def check(cond, what):
-    global checks, failed
-    checks += 1
-    if not cond:
-        failed += 1
-        print("gateway_hostile: FAIL:", what, file=sys.stderr)
 
 
 def progress(text):
@@ -251,5 +245,4 @@ tests = {"halfclose": test_halfclose, "maxclients": test_maxclients, "bigargs": 
 for name in [a for a in sys.argv[4:] if a != "--no-rss"]:
     progress(f"{name} ...")
     tests[name]()
-print(f"gateway_hostile: {checks} checks, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

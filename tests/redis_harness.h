@@ -124,6 +124,32 @@ static inline int redis_start(struct redis_proc *r, const char *module, const ch
     return redis_start_with(r, NULL, module, module_args, logdir);
 }
 
+/* Does a line of the file (a log) contain text? */
+static inline int harness_file_has(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, text) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* Run a shell command line; its stdout and stderr in out (NUL-ended).
+ * Returns its exit status (-1 if it did not exit normally). */
+static inline int harness_run(const char *cmdline, char *out, size_t cap)
+{
+    char line[1400];
+    snprintf(line, sizeof line, "%s 2>&1", cmdline);
+    FILE *p = popen(line, "r");
+    size_t n = p ? fread(out, 1, cap - 1, p) : 0;
+    out[n] = '\0';
+    int st = p ? pclose(p) : -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* Did redis-server's stderr get a sanitizer report? */
 static inline int redis_sanitizer_report(const struct redis_proc *r)
 {

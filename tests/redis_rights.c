@@ -168,24 +168,8 @@ static int starts(const char *what, const char *got, const char *prefix)
 static int tool_run(const char *args, char *out, size_t cap)
 {
     char line[1200];
-    snprintf(line, sizeof line, "%s --path %s %s 2>&1", tool, med.path, args);
-    FILE *p = popen(line, "r");
-    size_t n = p ? fread(out, 1, cap - 1, p) : 0;
-    out[n] = '\0';
-    int st = p ? pclose(p) : -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int log_has(const char *text)
-{
-    FILE *f = fopen(redis.log, "r");
-    char line[1024];
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, text) != NULL;
-    if (f)
-        fclose(f);
-    return found;
+    snprintf(line, sizeof line, "%s --path %s %s", tool, med.path, args);
+    return harness_run(line, out, cap);
 }
 
 /* --- scenarios ----------------------------------------------------------------- */
@@ -197,7 +181,7 @@ static void test_protected(void)
     struct cxl_kv *kv = ring_open(0);
     if (!kv)
         return stop();
-    CHECK(log_has("any process that can map the medium"));
+    CHECK(harness_file_has(redis.log, "any process that can map the medium"));
     /* what Redis refuses to an unauthenticated local TCP client by default */
     CHECK(same("DEBUG SLEEP", RING(kv, 0, "DEBUG", "SLEEP", "0"), TCP("DEBUG", "SLEEP", "0")));
     CHECK(starts("DEBUG", RING(kv, 0, "debug", "segfault"), "-ERR DEBUG command not allowed."));

@@ -529,12 +529,8 @@ static void forge_all(struct cxl_layout *al, uint32_t ring, uint64_t v)
 static int oneshot(const char *ring, const char *cmd, char *out, size_t cap)
 {
     char line[900];
-    snprintf(line, sizeof line, "%s --path %s --ring %s --timeout-ms 2000 %s 2>&1", tool, med.path, ring, cmd);
-    FILE *p = popen(line, "r");
-    size_t n = p ? fread(out, 1, cap - 1, p) : 0;
-    out[n] = '\0';
-    int st = p ? pclose(p) : -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(line, sizeof line, "%s --path %s --ring %s --timeout-ms 2000 %s", tool, med.path, ring, cmd);
+    return harness_run(line, out, cap);
 }
 
 /* Every index of a ring set to 2^63 - 1 (valid, but no room to move): a free
@@ -609,18 +605,6 @@ static void test_exhausted(void)
 
 /* --- bad module arguments: Redis refuses to start, the log says why ----------------------------- */
 
-static int log_has(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    int found = 0;
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, text) != NULL;
-    if (f)
-        fclose(f);
-    return found;
-}
-
 static void test_bad_args(void)
 {
     char path_arg[300], other[300], open_arg[320], open_file[300];
@@ -650,7 +634,7 @@ static void test_bad_args(void)
         CHECK(rc != 0);
         if (rc == 0)
             redis_stop(&bad, SIGKILL);
-        int found = log_has(bad.log, cases[i].why) && log_has(bad.log, "cxl ring: cannot load");
+        int found = harness_file_has(bad.log, cases[i].why) && harness_file_has(bad.log, "cxl ring: cannot load");
         if (!found)
             fprintf(stderr, "  case %u: log %s lacks '%s'\n", i, bad.log, cases[i].why);
         CHECK(found);

@@ -1,0 +1,29 @@
+"""pycheck.py - the checks of the Python tests, as tests/check.h is for the
+C ones: count every check, print a failing one on stderr with the test's
+name, end with "NAME: N checks, M failed" and exit 1 if any failed.
+Thread-safe.
+
+    from pycheck import Checks
+    check = Checks("gateway_compat")
+    check(reply == b"+OK\\r\\n", "SET")
+    check.finish()"""
+import sys
+import threading
+
+
+class Checks:
+    def __init__(self, name):
+        self.name, self.checks, self.failed = name, 0, 0
+        self._lock = threading.Lock()
+
+    def __call__(self, cond, what):
+        with self._lock:
+            self.checks += 1
+            if not cond:
+                self.failed += 1
+                print(f"{self.name}: FAIL:", what, file=sys.stderr)
+        return cond
+
+    def finish(self, extra=""):
+        print(f"{self.name}: {self.checks} checks, {self.failed} failed{extra}")
+        sys.exit(1 if self.failed else 0)
