@@ -5,6 +5,7 @@
 #define CXL_TEST_REDIS_HARNESS_H
 
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -122,6 +123,27 @@ static inline int redis_start(struct redis_proc *r, const char *module, const ch
                               const char *logdir)
 {
     return redis_start_with(r, NULL, module, module_args, logdir);
+}
+
+/* Absolute paths of what a test runs from BUILD (redis-server chdirs to
+ * --dir, so relative ones would break), and BUILD/test-logs/TEST made. */
+static inline int harness_paths(const char *build, const char *test, char module[512], char tool[512],
+                                char mgr_tool[512], char logdir[300])
+{
+    char cmd[400], abs[PATH_MAX];
+    snprintf(logdir, 300, "%.150s/test-logs/%.100s", build, test);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", logdir);
+    if (system(cmd) != 0)
+        return -1;
+    snprintf(module, 512, "%.300s/cxl_ring.so", build);
+    snprintf(tool, 512, "%.300s/bin/cxl_ring_direct", build);
+    snprintf(mgr_tool, 512, "%.300s/bin/cxl_sec_mgr", build);
+    char *paths[] = {logdir, module, tool, mgr_tool};
+    size_t caps[] = {300, 512, 512, 512};
+    for (int i = 0; i < 4; i++)
+        if (realpath(paths[i], abs))
+            snprintf(paths[i], caps[i], "%s", abs);
+    return 0;
 }
 
 /* Does a line of the file (a log) contain text? */

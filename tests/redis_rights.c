@@ -601,20 +601,8 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *build = argc > 1 ? argv[1] : "build";
-    snprintf(module, sizeof module, "%s/cxl_ring.so", build);
-    snprintf(logdir, sizeof logdir, "%s/test-logs/redis_rights", build);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s", logdir);
-    if (system(cmd) != 0)
+    if (harness_paths(build, "redis_rights", module, tool, mgr_tool, logdir) != 0)
         return 1;
-    if (realpath(logdir, cmd)) /* redis-server chdirs to --dir: paths must be absolute */
-        snprintf(logdir, sizeof logdir, "%.299s", cmd);
-    if (realpath(module, cmd))
-        snprintf(module, sizeof module, "%s", cmd);
-    snprintf(tool, sizeof tool, "%s/bin/cxl_ring_direct", build);
-    snprintf(mgr_tool, sizeof mgr_tool, "%s/bin/cxl_sec_mgr", build);
-    if (realpath(mgr_tool, cmd))
-        snprintf(mgr_tool, sizeof mgr_tool, "%s", cmd);
     fixture_path(&med, "/dev/shm", "rights");
     snprintf(path_arg, sizeof path_arg, "path=%s", med.path);
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {

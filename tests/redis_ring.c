@@ -22,7 +22,7 @@
 #include "cxl/wait.h"
 #include "layout.h"
 
-static char module[512], tool[512], logdir[300];
+static char module[512], tool[512], mgr_tool[512], logdir[300];
 static struct fixture med;
 static struct redis_proc redis;
 static const char *module_args[] = {NULL /* path=... */, "map_size=64M", "rings=4", NULL};
@@ -665,19 +665,8 @@ int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *build = argc > 1 ? argv[1] : "build";
-    snprintf(module, sizeof module, "%s/cxl_ring.so", build);
-    snprintf(tool, sizeof tool, "%s/bin/cxl_ring_direct", build);
-    snprintf(logdir, sizeof logdir, "%s/test-logs/redis_ring", build);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s", logdir);
-    if (system(cmd) != 0)
+    if (harness_paths(build, "redis_ring", module, tool, mgr_tool, logdir) != 0)
         return 1;
-    if (realpath(logdir, cmd)) /* redis-server chdirs to --dir: paths must be absolute */
-        snprintf(logdir, sizeof logdir, "%.299s", cmd);
-    if (realpath(tool, cmd))
-        snprintf(tool, sizeof tool, "%s", cmd);
-    if (realpath(module, cmd))
-        snprintf(module, sizeof module, "%s", cmd);
     fixture_path(&med, "/dev/shm", "redis");
     char path_arg[300];
     snprintf(path_arg, sizeof path_arg, "path=%s", med.path);
