@@ -75,8 +75,10 @@ static void sealed(const uint8_t *d, size_t n)
     static struct cxl_seal s;
     static int ready;
     if (!ready) {
-        uint8_t key[32] = {1}, session[16] = {2}, nonce[16] = {3};
-        if (cxl_seal_derive(&s, CXL_CIPHER_XCHACHA, key, 1, 0, CXL_REQ, 42, session, nonce) != 0)
+        uint8_t key[32] = {1};
+        struct cxl_seal_binding b = {.format_id = 42, .ring = 0, .dir = CXL_REQ, .gen = 1, .node = 0,
+                                     .client_session = {2}, .server_nonce = {3}};
+        if (cxl_seal_derive(&s, CXL_CIPHER_XCHACHA, key, 1, &b) != 0)
             abort();
         ready = 1;
     }

@@ -51,6 +51,7 @@ static int start(const char *const *server_args, const char *const *extra_module
     int rc = redis_start_with(&redis, server_args, module, args, logdir);
     if (rc)
         fprintf(stderr, "redis-server did not start; see %s\n", redis.log);
+    CHECK_EQ(rc, 0); /* a scenario that could not run did not pass */
     return rc;
 }
 
@@ -465,6 +466,42 @@ static long long ring_stat(int ring, const char *name)
     return p ? atoll(p + strlen(needle)) : -1;
 }
 
+/* Seal one SET (key klen bytes, then the value) on ring 1 as claim (gen,
+ * node, session) with key k, the way only a holder of k can, and put it on
+ * the ring at its next position; the request comes from connection conn. */
+static void forge_set(struct cxl_layout *l, const struct cxl_ring_keys *k, uint32_t gen, uint16_t node,
+                      const uint8_t session[16], uint16_t conn, const char *payload, uint32_t klen)
+{
+    struct cxl_server_state srv;
+    enum cxl_cipher cipher;
+    CHECK_EQ(cxl_cipher_of_layout(cxl_layout_geometry(l), &cipher), 0);
+    cxl_server_state(l, &srv);
+    struct cxl_seal s;
+    struct cxl_seal_binding b = {.format_id = cxl_layout_geometry(l)->format_id, .ring = 1, .dir = CXL_REQ,
+                                 .gen = gen, .node = node};
+    memcpy(b.client_session, session, 16);
+    memcpy(b.server_nonce, srv.nonce, 16);
+    CHECK_EQ(cxl_seal_derive(&s, cipher, k->key, k->epoch, &b), 0);
+    struct cxl_queue q;
+    CHECK_EQ(cxl_queue_init(&q, l, 1, CXL_REQ, CXL_PRODUCER), 0);
+    struct cxl_msg_hdr *slot;
+    uint8_t scratch[CXL_SEAL_INNER + 64];
+    uint32_t len = (uint32_t)strlen(payload);
+    CHECK_EQ(cxl_queue_reserve(&q, CXL_SEAL_INNER + len, &slot), 0);
+    struct cxl_msg_hdr h = {.seq = cxl_queue_reserved(&q), .len = CXL_SEAL_INNER + len, .session = gen};
+    struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = klen, .arg1 = (uint32_t)conn << CXL_KV_CONN_SHIFT};
+    CHECK_EQ(cxl_seal_msg(&s, &h, slot, &in, payload, len, scratch), 0);
+    cxl_queue_submit(&q);
+    cxl_seal_wipe(&s);
+}
+
+static void wait_rejected(long long before)
+{
+    for (int i = 0; i < 100 && ring_stat(1, "rejected_crypto") == before; i++)
+        harness_sleep_ms(10);
+    CHECK_EQ(ring_stat(1, "rejected_crypto"), before + 1);
+}
+
 /* Node 2 (alice) claims ring 1 saying it is node 3 (bob) and seals a SET with
  * its own node key, the only ring-1 key it has: the server derives bob's
  * node key, so nothing opens and nothing runs. */
@@ -480,35 +517,41 @@ static void impersonate(struct cxl_keyring *alice_keys)
     struct cxl_claim_opts co = {.reclaim_ms = 2000, .wait_ms = 3000};
     struct cxl_claim claim;
     struct cxl_ring_keys k;
-    struct cxl_server_state srv;
-    enum cxl_cipher cipher;
     CHECK_EQ(cxl_ring_claim(l, 1, N_BOB, &co, &claim), 0);
     CHECK_EQ(cxl_keyring_lookup(alice_keys, 1, &k), 0);
-    CHECK_EQ(cxl_cipher_of_layout(cxl_layout_geometry(l), &cipher), 0);
-    cxl_server_state(l, &srv);
-    struct cxl_seal s;
-    CHECK_EQ(cxl_seal_derive(&s, cipher, k.key, k.epoch, 1, CXL_REQ, cxl_layout_geometry(l)->format_id,
-                             claim.session, srv.nonce), 0);
     long long before = ring_stat(1, "rejected_crypto");
-    struct cxl_queue q;
-    CHECK_EQ(cxl_queue_init(&q, l, 1, CXL_REQ, CXL_PRODUCER), 0);
-    struct cxl_msg_hdr *slot;
-    uint8_t payload[64], scratch[CXL_SEAL_INNER + 64];
-    memcpy(payload, "b:stolenyes", 11); /* key b:stolen, value yes */
-    CHECK_EQ(cxl_queue_reserve(&q, CXL_SEAL_INNER + 11, &slot), 0);
-    struct cxl_msg_hdr h = {.seq = cxl_queue_reserved(&q), .len = CXL_SEAL_INNER + 11, .session = claim.gen};
-    struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = 8};
-    CHECK_EQ(cxl_seal_msg(&s, &h, slot, &in, payload, 11, scratch), 0);
-    cxl_queue_submit(&q);
-    for (int i = 0; i < 100 && ring_stat(1, "rejected_crypto") == before; i++)
-        harness_sleep_ms(10);
-    CHECK_EQ(ring_stat(1, "rejected_crypto"), before + 1);
+    forge_set(l, &k, claim.gen, N_BOB, claim.session, 0, "b:stolenyes", 8);
+    wait_rejected(before);
     CHECK(same("bob's key was not written", TCP_AS("default", "adminpw", "EXISTS", "b:stolen"), ":0\r\n"));
-    cxl_seal_wipe(&s);
     cxl_ring_keys_wipe(&k);
     cxl_ring_release(&claim);
     cxl_layout_close(l);
     cxl_medium_close(m);
+}
+
+/* Alice's connection 3 authenticated as the admin; bob (a client of ring 1
+ * too) rewrites the node of alice's live claim to his own and seals a SET
+ * on connection 3 with his node key. The session's node is alice's from
+ * its first message on, so nothing of bob's runs, with or without her
+ * connection's rights. */
+static void hijack(struct cxl_kv *alice, struct cxl_keyring *bob_keys)
+{
+    CHECK(same("alice's conn 3 as admin", RING(alice, 3, "AUTH", "adminpw"), "+OK\r\n"));
+    CHECK(same("admin SET c:1", ring_fast(alice, 3, CXL_KV_SET, "c:1", "z"), "+OK\r\n"));
+    struct cxl_layout *l = cxl_kv_layout(alice);
+    struct cxl_ring_ctl *c = cxl_ring_ctl_of(l, 1);
+    uint64_t w = __atomic_load_n(&c->owner_word, __ATOMIC_ACQUIRE);
+    uint8_t session[16];
+    memcpy(session, c->session, sizeof session);
+    struct cxl_ring_keys k;
+    CHECK_EQ(cxl_keyring_lookup(bob_keys, 1, &k), 0);
+    long long before = ring_stat(1, "rejected_crypto");
+    __atomic_store_n(&c->owner_word, (w & ~0xffffull) | N_BOB, __ATOMIC_RELEASE);
+    forge_set(l, &k, cxl_owner_gen(w), N_BOB, session, 3, "c:ownedyes", 7);
+    wait_rejected(before);
+    __atomic_store_n(&c->owner_word, w, __ATOMIC_RELEASE);
+    CHECK(same("bob wrote nothing as the admin", TCP_AS("default", "adminpw", "EXISTS", "c:owned"), ":0\r\n"));
+    cxl_ring_keys_wipe(&k);
 }
 
 static void test_nodes(void)
@@ -547,6 +590,13 @@ static void test_nodes(void)
     /* alice cannot get a ring she is not granted at all */
     struct cxl_kv *denied = node_open(0, N_ALICE, &kx, CXL_EDENIED);
     node_close(denied, kx);
+    {
+        struct cxl_keyring *kbi;
+        CHECK_EQ(cxl_keyring_open_manager(mgr.addr, N_BOB, node_key[N_BOB], &kbi), 0);
+        CHECK_EQ(cxl_keyring_fetch(kbi, 1), 0);
+        hijack(alice, kbi);
+        cxl_keyring_close(kbi);
+    }
     /* a claim's node changed under it (owner word rewritten, same session):
      * the keys were alice's, so nothing of hers runs as bob */
     node_close(alice, ka);

@@ -5,8 +5,8 @@
  * stops replays and nonce reuse.
  *
  *     struct cxl_seal tx;
- *     cxl_seal_derive(&tx, cipher, region_key, epoch, ring, CXL_REQ, format_id,
- *                     client_session, server_nonce);
+ *     struct cxl_seal_binding b = {format_id, ring, CXL_REQ, gen, node, client_session, server_nonce};
+ *     cxl_seal_derive(&tx, cipher, node_key, epoch, &b);
  *     cxl_queue_reserve(&q, CXL_SEAL_INNER + len, &slot);   // room for the inner header
  *     struct cxl_msg_hdr h = {.seq = cxl_queue_reserved(&q), .len = CXL_SEAL_INNER + len, ...};
  *     cxl_seal_msg(&tx, &h, slot, &inner, data, len, scratch);
@@ -59,9 +59,27 @@ struct cxl_seal {
     uint64_t next; /* lowest position this key may seal at / accept */
 };
 
-int cxl_seal_derive(struct cxl_seal *s, enum cxl_cipher cipher, const uint8_t region_key[32],
-                    uint32_t epoch, uint32_t ring, enum cxl_dir dir, uint64_t format_id,
-                    const uint8_t client_session[16], const uint8_t server_nonce[16]);
+/* What a session key is bound to (docs/SECURITY.md, "Keys"): one ring, one
+ * direction, one format of the medium, one claim of the ring (its
+ * generation, the claimant's node and random session value) and one
+ * server instance. A key never serves two of these, so positions that
+ * restart (a new claim, a rebased ring, a restarted server) never meet a
+ * key that already sealed there. */
+struct cxl_seal_binding {
+    uint64_t format_id;
+    uint32_t ring;
+    enum cxl_dir dir;
+    uint32_t gen;      /* the ring's claim generation */
+    uint16_t node;     /* the claimant's node id */
+    uint8_t client_session[16];
+    uint8_t server_nonce[16];
+};
+
+/* S = BLAKE2b-256(key = key, "cxl-dsm session" || ring u32 || dir u8 ||
+ * format id u64 || gen u32 || node u16 || client session || server nonce);
+ * key is the claimant's node key (or the shared region key in crypto mode). */
+int cxl_seal_derive(struct cxl_seal *s, enum cxl_cipher cipher, const uint8_t key[32], uint32_t epoch,
+                    const struct cxl_seal_binding *b);
 void cxl_seal_wipe(struct cxl_seal *s);
 
 /* Seal into a reserved message. hdr is the producer's private header: seq

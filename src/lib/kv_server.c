@@ -239,6 +239,14 @@ static int open_request(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_m
     }
     uint32_t gen = cxl_owner_gen(r->owner_word);
     uint16_t node = (uint16_t)cxl_owner_node(r->owner_word);
+    if (r->sec->opened && r->sec->open_gen == gen && r->sec->open_node != node) {
+        /* a session's node is the one its first message proved: the owner
+         * word rewritten under it would hand its connections to another */
+        STAT_ADD(r->st.rejected_crypto, 1);
+        cxl_kv_reply_error(rp, "ERR ring %u: the claim's node changed under its session (node %u, now %u): "
+                           "refused", r->index, r->sec->open_node, node);
+        return -1;
+    }
     if (secure_end_stale(r->sec, gen, node, s->pass_ns)) {
         uint8_t session[16];
         memcpy(session, cxl_ring_ctl_of(s->layout, r->index)->session, sizeof session);

@@ -50,22 +50,26 @@ int cxl_cipher_of_layout(const struct cxl_geometry *g, enum cxl_cipher *c)
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
-int cxl_seal_derive(struct cxl_seal *s, enum cxl_cipher cipher, const uint8_t region_key[32],
-                    uint32_t epoch, uint32_t ring, enum cxl_dir dir, uint64_t format_id,
-                    const uint8_t client_session[16], const uint8_t server_nonce[16])
+int cxl_seal_derive(struct cxl_seal *s, enum cxl_cipher cipher, const uint8_t key[32], uint32_t epoch,
+                    const struct cxl_seal_binding *b)
 {
     int rc = cxl_crypto_init();
     if (rc)
         return rc;
-    uint8_t in[sizeof SESSION_CONTEXT - 1 + 4 + 1 + 8 + 16 + 16], *p = in;
+    uint8_t in[sizeof SESSION_CONTEXT - 1 + 4 + 1 + 8 + 4 + 2 + 16 + 16], *p = in;
     memcpy(p, SESSION_CONTEXT, sizeof SESSION_CONTEXT - 1), p += sizeof SESSION_CONTEXT - 1;
-    put32(p, ring), p += 4;
-    *p++ = (uint8_t)dir;
-    put64(p, format_id), p += 8;
-    memcpy(p, client_session, 16), p += 16;
-    memcpy(p, server_nonce, 16);
+    put32(p, b->ring), p += 4;
+    *p++ = (uint8_t)b->dir;
+    put64(p, b->format_id), p += 8;
+    put32(p, b->gen), p += 4;
+    memcpy(p, &b->node, 2), p += 2;
+    memcpy(p, b->client_session, 16), p += 16;
+    memcpy(p, b->server_nonce, 16);
+    uint32_t ring = b->ring;
+    enum cxl_dir dir = b->dir;
+    uint64_t format_id = b->format_id;
     cxl_seal_wipe(s);
-    crypto_generichash(s->key, sizeof s->key, in, sizeof in, region_key, 32);
+    crypto_generichash(s->key, sizeof s->key, in, sizeof in, key, 32);
     if (cipher == CXL_CIPHER_AESGCM && crypto_aead_aes256gcm_beforenm(&s->aes, s->key) != 0) {
         cxl_seal_wipe(s);
         return cxl_fail(CXL_ECRYPTO, "AES-256-GCM is not available on this CPU");

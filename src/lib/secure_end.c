@@ -60,21 +60,25 @@ static int bound_key(struct secure_end *e, uint16_t node, const uint8_t held[32]
     return cxl_node_region_key(held, node, out);
 }
 
-static int derive_all(struct secure_end *e, const struct cxl_ring_keys *k, uint16_t node,
+static int derive_all(struct secure_end *e, const struct cxl_ring_keys *k, uint32_t gen, uint16_t node,
                       const uint8_t session[16], const uint8_t server_nonce[16])
 {
     uint8_t cur[32], prev[32];
+    struct cxl_seal_binding open = {.format_id = e->format_id, .ring = e->ring, .dir = e->open_dir, .gen = gen,
+                                    .node = node}, seal = open;
+    seal.dir = e->seal_dir;
+    memcpy(open.client_session, session, 16);
+    memcpy(open.server_nonce, server_nonce, 16);
+    memcpy(seal.client_session, session, 16);
+    memcpy(seal.server_nonce, server_nonce, 16);
     int rc = bound_key(e, node, k->key, k->binding, cur);
     if (rc == 0)
-        rc = cxl_seal_derive(&e->open_cur, e->cipher, cur, k->epoch, e->ring, e->open_dir, e->format_id,
-                             session, server_nonce);
+        rc = cxl_seal_derive(&e->open_cur, e->cipher, cur, k->epoch, &open);
     if (rc == 0)
-        rc = cxl_seal_derive(&e->seal, e->cipher, cur, k->epoch, e->ring, e->seal_dir, e->format_id, session,
-                             server_nonce);
+        rc = cxl_seal_derive(&e->seal, e->cipher, cur, k->epoch, &seal);
     e->have_prev = rc == 0 && k->has_prev;
     if (e->have_prev && (rc = bound_key(e, node, k->prev_key, k->binding, prev)) == 0)
-        rc = cxl_seal_derive(&e->open_prev, e->cipher, prev, k->prev_epoch, e->ring, e->open_dir, e->format_id,
-                             session, server_nonce);
+        rc = cxl_seal_derive(&e->open_prev, e->cipher, prev, k->prev_epoch, &open);
     sodium_memzero(cur, sizeof cur);
     sodium_memzero(prev, sizeof prev);
     return rc;
@@ -100,7 +104,7 @@ int secure_end_rekey(struct secure_end *e, uint32_t gen, uint16_t node, const ui
         }
     }
     uint64_t expires = k.expires_ns;
-    rc = derive_all(e, &k, node, session, server_nonce);
+    rc = derive_all(e, &k, gen, node, session, server_nonce);
     cxl_ring_keys_wipe(&k);
     if (rc) {
         wipe_keys(e);
@@ -131,8 +135,12 @@ int secure_end_open(struct secure_end *e, struct cxl_msg *m)
         return cxl_fail(CXL_ECRYPTO, "ring %u: message sealed for epoch %u, which is not accepted "
                         "(current epoch %u)", e->ring, m->hdr.epoch, e->open_cur.epoch);
     int rc = cxl_open_msg(s, m, e->open_buf);
-    if (rc == 0)
+    if (rc == 0) {
         e->open_next = e->open_cur.next = e->open_prev.next = s->next;
+        e->opened = 1;
+        e->open_gen = e->gen;
+        e->open_node = e->node;
+    }
     return rc;
 }
 
@@ -141,6 +149,7 @@ void secure_end_restart(struct secure_end *e)
     wipe_keys(e);
     e->open_next = e->seal_next = 0;
     e->gen = 0;
+    e->opened = 0;
 }
 
 void secure_end_skip(struct secure_end *e, uint64_t next)

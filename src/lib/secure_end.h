@@ -20,6 +20,9 @@ struct secure_end {
     uint64_t expires_ns;     /* the keys' end of validity (cxl_now_ns) */
     uint32_t gen;            /* ring owner generation (session number) */
     uint16_t node;           /* the claimant's node id the keys are bound to */
+    int opened;              /* a message of session (open_gen, open_node) opened: the */
+    uint32_t open_gen;       /* session's node is that one from then on (kv_server.c) */
+    uint16_t open_node;
     uint8_t session[16];     /* the client's session value */
     uint8_t server_nonce[16];
     struct cxl_seal open_cur, open_prev, seal;

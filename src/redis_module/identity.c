@@ -27,6 +27,7 @@ static const char WRONGPASS[] = "WRONGPASS invalid username-password pair or use
 
 struct ring_ident {
     uint32_t session;
+    uint16_t node;                 /* the claimant's node: a new session if it changes */
     int known;                     /* session seen */
     RedisModuleString **conn_user; /* [conn_len]: user authenticated on a connection, or NULL */
     uint32_t conn_len;             /* grown to the highest connection that authenticated */
@@ -102,9 +103,10 @@ void identity_destroy(struct identity *id)
 static struct ring_ident *ring_of(struct identity *id, const struct cxl_kv_request *req)
 {
     struct ring_ident *r = &id->r[req->ring];
-    if (!r->known || r->session != req->session) {
+    if (!r->known || r->session != req->session || r->node != req->node) {
         forget_conns(id, r);
         r->session = req->session;
+        r->node = req->node;
         r->known = 1;
     }
     return r;

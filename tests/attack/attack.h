@@ -154,6 +154,7 @@ uint8_t *med_slot_at(uint32_t r, enum cxl_dir d, uint64_t pos);
 uint32_t med_gen_of(uint32_t r);
 void med_server_nonce(uint8_t out[16]);
 void med_session_of(uint32_t r, uint8_t out[16]);
+uint16_t med_node_of(uint32_t r); /* ring r's claimant node, from its owner word */
 uint32_t med_epoch_seen(uint32_t r);
 void attacker_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void med_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -14,10 +14,11 @@
 void forge_derive(struct cxl_seal *s, const uint8_t region_key[32], uint32_t epoch, uint32_t r,
                   enum cxl_dir d)
 {
-    uint8_t sess[16], nonce[16];
-    med_session_of(r, sess);
-    med_server_nonce(nonce);
-    cxl_seal_derive(s, cipher, region_key, epoch, r, d, G->format_id, sess, nonce);
+    struct cxl_seal_binding b = {.format_id = G->format_id, .ring = r, .dir = d, .gen = med_gen_of(r),
+                                 .node = med_node_of(r)};
+    med_session_of(r, b.client_session);
+    med_server_nonce(b.server_nonce);
+    cxl_seal_derive(s, cipher, region_key, epoch, &b);
 }
 
 /* A sealed SET key=<attacker value> at position pos, with session field

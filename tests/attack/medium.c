@@ -41,6 +41,10 @@ uint32_t med_gen_of(uint32_t r)
 
 void med_server_nonce(uint8_t out[16]) { memcpy(out, cxl_hdr_of(L)->server_nonce, 16); }
 void med_session_of(uint32_t r, uint8_t out[16]) { memcpy(out, med_ctl(r)->session, 16); }
+uint16_t med_node_of(uint32_t r)
+{
+    return (uint16_t)cxl_owner_node(__atomic_load_n(&med_ctl(r)->owner_word, __ATOMIC_ACQUIRE));
+}
 
 /* The epoch ring r's traffic is sealed for, as anyone sees it in a header. */
 uint32_t med_epoch_seen(uint32_t r)

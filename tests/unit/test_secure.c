@@ -376,6 +376,87 @@ static void test_exhausted_secure(void)
     cxl_kv_close(kv);
 }
 
+/* The keystream a session key gives at position pos (what a nonce reuse
+ * would repeat): the encryption of zeros. */
+static void keystream(const struct cxl_seal *s, uint64_t pos, uint8_t *out, size_t len)
+{
+    uint8_t zeros[256] = {0}, nonce[24] = {0}, tag[16];
+    memcpy(nonce, &pos, 8);
+    unsigned long long tl;
+    if (s->cipher == CXL_CIPHER_AESGCM)
+        crypto_aead_aes256gcm_encrypt_detached_afternm(out, tag, &tl, zeros, len, NULL, 0, NULL, nonce, &s->aes);
+    else
+        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(out, tag, &tl, zeros, len, NULL, 0, NULL, nonce, s->key);
+}
+
+/* Does a sealed message's payload, XORed with ks, start with a plausible
+ * inner header of status op (op u16, pad u16 = 0)? */
+static int reads_as(const uint8_t *msg, const uint8_t *ks, uint16_t op)
+{
+    uint8_t p[4];
+    for (int i = 0; i < 4; i++)
+        p[i] = msg[CXL_MSG_HDR_SIZE + i] ^ ks[i];
+    return p[0] == (op & 0xff) && p[1] == op >> 8 && p[2] == 0 && p[3] == 0;
+}
+
+/* A host with no keys forces a rebase of a ring (an exhausted index), then
+ * claims it as a newer session with the session bytes of the session that
+ * used it, and sends a message the server must refuse. The refusal goes to
+ * response position 0 again: it must not be sealed with the old session's
+ * key (a repeated key and nonce would give away the old reply, and under
+ * GCM the authentication key): the claim generation is part of the key. */
+static void test_rebase_no_nonce_reuse(void)
+{
+    struct fixture saved_fx = fx;
+    struct cxl_kv_server *saved_srv = srv;
+    uint32_t flags = CXL_LAYOUT_F_SECURE | (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
+    CHECK_EQ(fixture_open_flags(&fx, "/dev/shm", 1 << 20, 4, 256, flags), 0);
+    start_server();
+    struct cxl_kv *kv = client(1, cli_keys, 0);
+    struct cxl_kv_result r;
+    struct cxl_ring_ctl *c = ctl(1);
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 1), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK); /* answered at response position 0 */
+    uint8_t old[256], now[256], session[16];
+    memcpy(old, slot_of(1, CXL_RESP, 0), sizeof old);
+    memcpy(session, c->session, 16);
+    uint32_t gen = cxl_owner_gen(c->owner_word);
+    cxl_kv_close(kv);
+    /* the old session's keystream at position 0, as the test can derive it */
+    uint8_t master[32], K[32], ks[256];
+    struct cxl_seal s;
+    struct cxl_seal_binding b = {.format_id = geo()->format_id, .ring = 1, .dir = CXL_RESP, .gen = gen, .node = 0};
+    memcpy(b.client_session, session, 16);
+    memcpy(b.server_nonce, cxl_hdr_of(fx.layout)->server_nonce, 16);
+    CHECK_EQ(cxl_secret_file_load(secret_path, master), 0);
+    CHECK_EQ(cxl_region_key(master, "ring1", 0, K), 0);
+    CHECK_EQ(cxl_seal_derive(&s, cxl_cipher_default(), K, 0, &b), 0);
+    keystream(&s, 0, ks, sizeof ks);
+    CHECK(reads_as(old, ks, CXL_KV_OK)); /* the control: it reads the old reply */
+    /* the forced rebase, the newer session, a message of random bytes */
+    c->req_head.value = 1ull << 62;
+    serve(4096);
+    c->owner_word = cxl_owner_word(gen + 1, CXL_OWNER_OWNED, 0);
+    memcpy(c->session, session, 16);
+    c->req_tail.value = c->resp_head.value = 0;
+    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(1, CXL_REQ, 0);
+    cxl_random_bytes(h, 128);
+    *h = (struct cxl_msg_hdr){.seq = 0, .len = CXL_SEAL_INNER + 8, .flags = CXL_MSG_F_SEALED, .session = gen + 1};
+    c->req_tail.value = 1;
+    serve(50);
+    memcpy(now, slot_of(1, CXL_RESP, 0), sizeof now);
+    const struct cxl_msg_hdr *nh = (const struct cxl_msg_hdr *)now;
+    CHECK(nh->seq == 0 && (nh->flags & CXL_MSG_F_SEALED)); /* the refusal is there, sealed */
+    CHECK(!reads_as(now, ks, CXL_KV_ERR));                 /* ... under another key */
+    cxl_seal_wipe(&s);
+    sodium_memzero(master, sizeof master);
+    sodium_memzero(K, sizeof K);
+    cxl_kv_server_destroy(srv);
+    fixture_close(&fx);
+    fx = saved_fx;
+    srv = saved_srv;
+}
+
 /* A host flips the medium's secure flag off (checksum recomputed): a client
  * started without keys attaches, but the secure server's sealed answer must
  * never read as a plain one (a sealed message's clear op is 0: "OK"). */
@@ -434,8 +515,11 @@ static void test_seal_race(void)
     uint8_t key[32] = {1}, sess[16] = {2}, nonce[16] = {3};
     struct cxl_seal tx, rx;
     enum cxl_cipher c = cxl_cipher_default();
-    CHECK_EQ(cxl_seal_derive(&tx, c, key, 1, 0, CXL_REQ, 42, sess, nonce), 0);
-    CHECK_EQ(cxl_seal_derive(&rx, c, key, 1, 0, CXL_REQ, 42, sess, nonce), 0);
+    struct cxl_seal_binding b = {.format_id = 42, .ring = 0, .dir = CXL_REQ, .gen = 1, .node = 0};
+    memcpy(b.client_session, sess, 16);
+    memcpy(b.server_nonce, nonce, 16);
+    CHECK_EQ(cxl_seal_derive(&tx, c, key, 1, &b), 0);
+    CHECK_EQ(cxl_seal_derive(&rx, c, key, 1, &b), 0);
     uint8_t *slot = aligned_alloc(64, 4096), scratch[CXL_SEAL_INNER + LEN], plain[LEN], out[CXL_SEAL_INNER + LEN];
     memset(slot, 0, 4096);
     memset(plain, 'p', sizeof plain);
@@ -493,6 +577,7 @@ int main(void)
     test_flag_flipped();
     test_restart_outcome_unknown();
     test_exhausted_secure();
+    test_rebase_no_nonce_reuse();
     test_seal_race();
     cxl_kv_server_destroy(srv);
     cxl_keyring_close(srv_keys);
