@@ -37,6 +37,7 @@ start_redis() {
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
     --save '' --appendonly no --dir "$WORK" --logfile "$REDIS_LOG" "${REDIS_EXTRA[@]}" \
     --loadmodule "$(realpath "$BUILD/cxl_ring.so")" path="$medium" "$@" &
+  REDIS_PID=$!
   CLEANUP_PIDS+=($!)
   local i
   for i in $(seq 100); do

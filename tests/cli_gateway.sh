@@ -204,6 +204,13 @@ start_gateway secure --path /dev/shm/cxl_cli_gw_sec_$$.raw --crypto --sec-key-fi
 g SET sec "over the secure ring" >/dev/null
 [ "$(d GET sec)" = "over the secure ring" ]; check "gateway on the secure ring" $?
 out=$(redis-benchmark -p $GW_PORT -c 2 -n 5000 -P 16 -t set,get --csv 2>&1); grep -q '"GET"' <<<"$out"; check "redis-benchmark on the secure ring" $?
+# a slot's RESET an attacker on the medium spoils: its next client is closed,
+# never served as the user before it (tests/gateway_reset.py)
+d CONFIG SET requirepass gwpass >/dev/null; sleep 1.2
+out=$(/usr/bin/python3 tests/gateway_reset.py "$GW_PORT" "$REDIS_PID" /dev/shm/cxl_cli_gw_sec_$$.raw 0 2>&1)
+check "gateway_reset.py: $out" $?
+grep -q "was not reset" "$WORK/secure.err"; check "the gateway says which slot was not reset" $?
+d -a gwpass --no-auth-warning CONFIG SET requirepass "" >/dev/null
 
 stop_gateway $GW_PID "secure gateway"
 

@@ -58,8 +58,10 @@ struct gw_conn {
     uint8_t touched;       /* in the loop's list of connections with new replies */
     uint8_t waiting;       /* in the list of connections waiting for room in a ring */
     uint8_t authed;        /* it sent AUTH or HELLO: its slot is dirty on its ring once it goes */
+    uint8_t resetting;     /* its slot's RESET is in flight: nothing else goes until it answers */
     uint64_t dirty;        /* per ring (bit = ring): a connection of this slot authenticated
-                            * there; the slot's next connection on that ring RESETs first */
+                            * there; the slot's next connection on that ring RESETs first,
+                            * and the bit clears only when Redis answered +RESET */
     size_t mem;            /* its buffers' bytes, as counted in gw.mem */
     struct gw_buf in, out;
     struct cxl_resp_parser parser;
@@ -74,7 +76,6 @@ struct gw {
     uint64_t drops;                /* connections closed so far */
     struct cxl_kv *kv[GW_MAX_RINGS];
     uint32_t nkv, next_ring;
-    uint32_t resets[GW_MAX_RINGS]; /* slot RESETs in flight per ring (replies discarded) */
     uint64_t lost;                 /* rings to claim again (bit = ring), seen lost on submit */
     struct gw_conn *conn;          /* max_clients slots; fd < 0 = free */
     uint32_t *free_slots, nfree;
@@ -109,11 +110,14 @@ void gw_log_client(struct gw *g, const char *fmt, ...) __attribute__((format(pri
  * Redis user there, as a TCP connection to Redis has. */
 static inline uint16_t gw_conn_number(uint32_t slot) { return (uint16_t)(slot + 1); }
 #define GW_MAX_CLIENTS 65535u /* connection numbers are 16 bits, 0 is the ring's own */
-#define GW_TAG_DISCARD (1ull << 63) /* a request whose reply nobody reads (a slot's RESET) */
+#define GW_TAG_RESET (1ull << 63) /* a slot's RESET (input.c): its reply clears the slot */
 
 /* A client's input (input.c). */
 void gw_read_input(struct gw *g, uint32_t slot);
 void gw_process_input(struct gw *g, uint32_t slot);
+/* The answer to a slot's RESET: +RESET clears the slot on its ring,
+ * anything else closes the connection and leaves the slot to reset again. */
+void gw_reset_answered(struct gw *g, uint32_t slot, const struct cxl_kv_result *r);
 
 /* --- routing: what a parsed command becomes -------------------------------------- */
 

@@ -31,21 +31,44 @@ static int wants_input(const struct gw *g, const struct gw_conn *c)
 static uint64_t tag_of(uint32_t slot, uint32_t gen) { return ((uint64_t)slot << 32) | gen; }
 
 /* A slot whose earlier connection authenticated on this ring: RESET its
- * connection number there before this connection's first command (the
- * reply is discarded), so that nobody inherits another client's user. */
-static int reset_slot(struct gw *g, struct gw_conn *c)
+ * connection number there before this connection's first command goes,
+ * so that nobody inherits another client's user. The command waits for
+ * the answer (gw_reset_answered): a RESET that did not happen (the ring
+ * lost it, Redis refused it) must not let the command run as the earlier
+ * user. 0 = the slot is clean, 1 = wait for the RESET, or a CXL_E* code. */
+static int reset_slot(struct gw *g, uint32_t slot)
 {
     static const char *const argv[] = {"RESET"};
     static const size_t len[] = {5};
+    struct gw_conn *c = &g->conn[slot];
     if (!(c->dirty & (1ull << c->ring)))
         return 0;
-    int rc = cxl_kv_submit_command(g->kv[c->ring], 1, argv, len, GW_TAG_DISCARD);
-    if (rc == 0) {
+    if (c->resetting)
+        return 1;
+    cxl_kv_set_conn(g->kv[c->ring], gw_conn_number(slot));
+    int rc = cxl_kv_submit_command(g->kv[c->ring], 1, argv, len, GW_TAG_RESET | tag_of(slot, c->gen));
+    if (rc)
+        return rc;
+    c->resetting = 1;
+    c->inflight++;
+    g->inflight++;
+    return 1;
+}
+
+void gw_reset_answered(struct gw *g, uint32_t slot, const struct cxl_kv_result *r)
+{
+    struct gw_conn *c = &g->conn[slot];
+    c->resetting = 0;
+    if (r->status == CXL_KV_REPLY && r->len == 8 && memcmp(r->data, "+RESET\r\n", 8) == 0) {
         c->dirty &= ~(1ull << c->ring);
-        g->resets[c->ring]++;
-        g->inflight++;
+        return;
     }
-    return rc;
+    const char *why = r->status < 0 ? "the ring failed" : (const char *)r->data;
+    const char *eol = r->status < 0 ? NULL : memchr(why, '\r', r->len);
+    size_t n = r->status < 0 ? strlen(why) : eol ? (size_t)(eol - why) : r->len;
+    gw_log_client(g, "ring %u: connection %u was not reset (%.*s): client closed, its slot resets again",
+                  cxl_kv_ring(g->kv[c->ring]), gw_conn_number(slot), (int)(n > 80 ? 80 : n), why);
+    gw_conn_drop(g, slot);
 }
 
 static int is_auth(const struct cxl_resp_args *a)
@@ -59,9 +82,6 @@ static int submit(struct gw *g, struct gw_conn *c, uint64_t tag, enum gw_route r
     struct cxl_kv *kv = g->kv[c->ring];
     const struct cxl_resp_args *a = &g->args;
     cxl_kv_set_conn(kv, gw_conn_number((uint32_t)(tag >> 32)));
-    int rc = reset_slot(g, c);
-    if (rc)
-        return rc;
     if (is_auth(a)) /* this slot's number may now have a user on this ring */
         c->authed = 1;
     if (route == GW_FAST && a->argvlen[0] == 3 && (a->argv[0][0] | 32) == 'g')
@@ -111,7 +131,11 @@ static int dispatch(struct gw *g, uint32_t slot)
     }
     if (route == GW_LOCAL || route == GW_REFUSE)
         return answer_here(c, reply, rlen, close_after);
-    int rc = submit(g, c, tag_of(slot, c->gen), route);
+    int rc = reset_slot(g, slot);
+    if (rc == 1)
+        return 0; /* again once Redis answered the RESET */
+    if (rc == 0)
+        rc = submit(g, c, tag_of(slot, c->gen), route);
     if (rc == CXL_EAGAIN) {
         wait_for_ring(g, slot); /* the ring is full: again when replies come */
         return 0;

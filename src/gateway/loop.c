@@ -108,19 +108,17 @@ static void accept_all(struct gw *g, int lfd, int tcp)
 
 static void take_result(struct gw *g, uint32_t ring, const struct cxl_kv_result *r)
 {
-    if (r->tag & GW_TAG_DISCARD) { /* a slot's RESET */
-        g->resets[ring]--;
-        g->inflight--;
-        return;
-    }
-    uint32_t slot = (uint32_t)(r->tag >> 32), gen = (uint32_t)r->tag;
+    uint32_t slot = (uint32_t)((r->tag & ~GW_TAG_RESET) >> 32), gen = (uint32_t)r->tag;
     struct gw_conn *c = &g->conn[slot];
-    if (c->fd < 0 || c->gen != gen)
+    if (c->fd < 0 || c->gen != gen || c->ring != ring)
         return; /* its connection went away */
     c->inflight--;
     g->inflight--;
-    gw_encode_result(&c->out, r);
-    if (!c->touched) {
+    if (r->tag & GW_TAG_RESET)
+        gw_reset_answered(g, slot, r);
+    else
+        gw_encode_result(&c->out, r);
+    if (c->fd >= 0 && !c->touched) {
         c->touched = 1;
         g->touched[g->ntouched++] = slot;
     }
@@ -156,8 +154,6 @@ static int reopen_ring(struct gw *g, uint32_t i)
     cfg.ring = cxl_kv_ring(g->kv[i]);
     cxl_kv_close(g->kv[i]);
     g->kv[i] = NULL;
-    g->inflight -= g->resets[i]; /* the dropped connections took theirs off */
-    g->resets[i] = 0;
     if (cxl_kv_open(&cfg, &g->kv[i]) == 0)
         return 0;
     fprintf(stderr, "cxl_resp_gateway: ring %d cannot be claimed again: %s\n", cfg.ring, cxl_last_error());
