@@ -185,6 +185,29 @@ out=""; for i in $(seq 30); do out=$(g GET s1 2>&1); [ "$out" = "hello world" ] 
 [ "$out" = "hello world" ]; check "served again after the ring was reset: '$out'" $?
 grep -q "the server reset the ring" "$WORK/reset.err"; check "the gateway says why it reclaimed the ring" $?
 stop_gateway $GW_PID "ring reset gateway"
+# another client takes ring 3 over and keeps it alive: the gateway cannot
+# claim it again, says so and exits 1 (it does not crash)
+start_gateway takeover --path "$medium" --ring 3
+/usr/bin/python3 - "$medium" "$GW_PID" <<'PY'
+import mmap, os, struct, sys, time
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 8192)
+ctl = 4096 + 3 * 1024
+word = struct.unpack_from("<Q", m, ctl)[0]
+struct.pack_into("<Q", m, ctl, (((word >> 32) + 1) << 32) | (1 << 24) | 9)  # a new owner: node 9
+for beat in range(1, 400):  # its heartbeat, until the gateway is gone (at most 20 s)
+    struct.pack_into("<Q", m, ctl + 16, beat)
+    time.sleep(0.05)
+    try:
+        if open(f"/proc/{sys.argv[2]}/stat").read().split()[2] == "Z":
+            break  # exited, not yet waited for
+    except FileNotFoundError:
+        break
+struct.pack_into("<Q", m, ctl, ((word >> 32) + 1) << 32)  # the rival lets it go
+PY
+wait $GW_PID; rc=$?
+[ $rc -eq 1 ]; check "the gateway exits 1 when its ring cannot be claimed again (status $rc)" $?
+grep -q "cannot be claimed again" "$WORK/takeover.err"; check "and says why" $?
 GW_PID=$plain_pid GW_PORT=$plain_port
 
 # flag errors

@@ -77,6 +77,7 @@ struct gw {
     struct cxl_kv *kv[GW_MAX_RINGS];
     uint32_t nkv, next_ring;
     uint64_t lost;                 /* rings to claim again (bit = ring), seen lost on submit */
+    int failed;                    /* a ring failed and could not be claimed again: stop, exit 1 */
     struct gw_conn *conn;          /* max_clients slots; fd < 0 = free */
     uint32_t *free_slots, nfree;
     uint32_t inflight;

@@ -166,10 +166,10 @@ static int collect(struct gw *g)
     for (uint32_t i = 0; g->lost && i < g->nkv; i++)
         if ((g->lost & (1ull << i)) && cxl_kv_poll(g->kv[i], &(struct cxl_kv_result){0}) == CXL_ELOST &&
             reopen_ring(g, i) != 0)
-            stopping = 1;
+            g->failed = 1;
     g->lost = 0;
     int got = 0;
-    for (uint32_t i = 0; i < g->nkv; i++) {
+    for (uint32_t i = 0; i < g->nkv && !g->failed; i++) {
         cxl_kv_flush(g->kv[i]);
         struct cxl_kv_result r;
         int rc;
@@ -177,14 +177,17 @@ static int collect(struct gw *g)
             got++;
             take_result(g, i, &r);
         }
-        if (rc == CXL_ELOST && reopen_ring(g, i) == 0)
+        if (rc == CXL_ELOST) {
+            g->failed |= reopen_ring(g, i) != 0;
             continue;
+        }
         if (rc < 0) {
-            fprintf(stderr, "cxl_resp_gateway: ring %u: %s\n", g->kv[i] ? cxl_kv_ring(g->kv[i]) : i,
-                    cxl_last_error());
-            stopping = 1;
+            fprintf(stderr, "cxl_resp_gateway: ring %u: %s\n", cxl_kv_ring(g->kv[i]), cxl_last_error());
+            g->failed = 1;
         }
     }
+    if (g->failed)
+        return got; /* a ring is gone for good: the loop stops */
     /* write replies; connections paused on order go on */
     for (uint32_t i = 0; i < g->ntouched; i++) {
         uint32_t s = g->touched[i];
@@ -321,11 +324,13 @@ int gw_run(const struct gw_opts *o)
     report_start(&g);
     cxl_backoff_init(&g.backoff, 20, 200, 50);
     struct epoll_event evs[EVENTS_PER_WAKE];
-    while (!stopping) {
+    while (!stopping && !g.failed) {
         int n = epoll_wait(g.ep, evs, EVENTS_PER_WAKE, g.inflight ? 0 : IDLE_WAIT_MS);
         for (int i = 0; i < n; i++)
             dispatch(&g, &evs[i]);
-        int got = g.inflight || n > 0 || g.lost ? collect(&g) : 0;
+        /* idle too (every IDLE_WAIT_MS): a ring taken over or reset is seen
+         * before a client sends anything */
+        int got = collect(&g);
         gw_enforce_maxmemory(&g);
         maybe_resume_accepting(&g);
         if (n > 0 || got)
@@ -334,5 +339,5 @@ int gw_run(const struct gw_opts *o)
             cxl_backoff_wait(&g.backoff);
     }
     close_all(&g);
-    return GW_EXIT_OK;
+    return g.failed ? GW_EXIT_FAIL : GW_EXIT_OK;
 }
