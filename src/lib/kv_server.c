@@ -376,7 +376,8 @@ static void mark_broken(struct cxl_kv_server *s, struct kv_ring *r)
 {
     if (!r->st.broken) {
         r->st.broken = 1;
-        cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_BROKEN, BROKEN_REASON_INDICES);
+        if (!r->repaired) /* REPAIRED stays: it is what ends the owner's session */
+            cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_BROKEN, BROKEN_REASON_INDICES);
     }
 }
 
