@@ -386,14 +386,31 @@ static void test_oom(void)
     struct cxl_kv *kv = ring_open(0);
     if (!kv)
         return stop();
+    const char *compat = "return redis.call('set','k','v')", *flagged = "#!lua\nreturn redis.call('set','k','v')";
+    const char *allow = "#!lua flags=allow-oom\nreturn redis.call('set','ok','v')";
+    CHECK(same("a script", TCP("SCRIPT", "LOAD", compat), "$40\r\nd223ed8c7345b684e8ed044ed472601f536fa58b\r\n"));
+    CHECK(same("a function", TCP("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('setk', "
+                                 "function() return redis.call('set','k','v') end)"), "$3\r\nlib\r\n"));
     CHECK(same("maxmemory", TCP("CONFIG", "SET", "maxmemory", "1"), "+OK\r\n"));
     harness_sleep_ms(1100); /* the module reads the server's state once a second */
     const char *oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+    /* scripts, before any TCP command (Redis's own check inside a script
+     * reads the OOM state of the last TCP command): one without a shebang
+     * is refused whole (over TCP its first write fails); with a shebang or
+     * as a function, Redis's flags decide */
+    CHECK(same("ring EVAL", RING(kv, 0, "EVAL", compat, "0"), oom));
+    CHECK(same("ring EVALSHA", RING(kv, 0, "EVALSHA", "d223ed8c7345b684e8ed044ed472601f536fa58b", "0"), oom));
     CHECK(same("TCP SET", TCP("SET", "k", "v"), oom));
     CHECK(same("ring SET", ring_fast(kv, 0, CXL_KV_SET, "k", "v"), oom));
     CHECK(same("ring CMD SET", RING(kv, 0, "SET", "k", "v"), oom));
     CHECK(same("ring GET", ring_fast(kv, 0, CXL_KV_GET, "k", NULL), "$-1\r\n"));
     CHECK(same("ring DEL (not deny-oom)", ring_fast(kv, 0, CXL_KV_DEL, "k", NULL), ":0\r\n"));
+    CHECK(same("ring EVAL #!lua", RING(kv, 0, "EVAL", flagged, "0"), TCP("EVAL", flagged, "0")));
+    CHECK(starts("TCP EVAL", TCP("EVAL", compat, "0"), "-OOM command not allowed"));
+    CHECK(same("ring EVAL allow-oom", RING(kv, 0, "EVAL", allow, "0"), "+OK\r\n"));
+    CHECK(same("ring EVAL_RO", RING(kv, 0, "EVAL_RO", "return redis.call('get','k')", "0"), "$-1\r\n"));
+    CHECK(same("ring FCALL", RING(kv, 0, "FCALL", "setk", "0"), TCP("FCALL", "setk", "0")));
+    CHECK(same("no script wrote k", TCP("EXISTS", "k"), ":0\r\n"));
     CHECK(same("maxmemory off", TCP("CONFIG", "SET", "maxmemory", "0"), "+OK\r\n"));
     harness_sleep_ms(1100);
     CHECK(same("ring SET again", ring_fast(kv, 0, CXL_KV_SET, "k", "v"), "+OK\r\n"));

@@ -106,6 +106,28 @@ int access_protected(const struct cmd_args *a, char *text, size_t cap)
     return 1;
 }
 
+/* --- scripts out of memory ------------------------------------------------------------ */
+
+/* Redis lets a script without a shebang (and EVALSHA, decided by the script
+ * it names) start out of memory, then refuses its first deny-oom write with
+ * the OOM state it saved when the client's command began - a state only
+ * processCommand sets, never RedisModule_Call, so over the ring such a
+ * script would write. It is refused whole here instead (stricter than
+ * Redis for a script that only reads). Scripts with a shebang and
+ * functions carry flags that RedisModule_Call's deny-oom check reads. */
+const char *access_script_oom(const struct cmd_args *a)
+{
+    if (!access_state.deny_oom || a->argc < 2)
+        return NULL;
+    int eval = a->len[0] == 4 && strncasecmp(a->ptr[0], "eval", 4) == 0;
+    int evalsha = a->len[0] == 7 && strncasecmp(a->ptr[0], "evalsha", 7) == 0;
+    if (eval && a->len[1] >= 2 && memcmp(a->ptr[1], "#!", 2) == 0)
+        return NULL;
+    if ((eval || evalsha) && rm.GetUsedMemoryRatio() > 1.0f)
+        return OOM_TEXT;
+    return NULL;
+}
+
 /* --- fast paths ------------------------------------------------------------------------ */
 
 static RedisModuleString *cmd_name[4];

@@ -297,10 +297,13 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
     name[a.len[0]] = '\0';
     RedisModuleString *user;
     char text[400];
+    const char *oom;
     if (!identity_who(e->id, r, &user))
         cxl_kv_reply_error(rp, "%s", identity_noauth_text());
     else if (access_protected(&a, text, sizeof text))
         cxl_kv_reply_error(rp, "%s", text);
+    else if ((oom = access_script_oom(&a)) != NULL)
+        cxl_kv_reply_error(rp, "%s", oom);
     else
         run_as(e, name, user, &a, rp);
 }

@@ -92,12 +92,16 @@ int access_protected(const struct cmd_args *a, char *text, size_t cap);
 const char *access_fast_path(RedisModuleString *user, uint16_t op, RedisModuleString *key, char *text,
                              size_t cap);
 const char *access_no_user(RedisModuleString *user, char *text, size_t cap);
-/* A refusal RedisModule_Call made (err = its error reply), in the words
- * Redis uses for a TCP client; NULL if err is not one. */
 /* A blocking command (BLPOP ...) that found nothing: the error that says
  * it would have blocked, or NULL (reply: what RedisModule_Call answered). */
 const char *access_blocking_refusal(const struct cmd_args *a, const char *reply, size_t len, char *text,
                                     size_t cap);
+/* A script whose writes Redis would refuse out of memory but that
+ * RedisModule_Call would let write (EVAL without a shebang, EVALSHA):
+ * Redis's OOM text while deny-oom holds and memory is over maxmemory. */
+const char *access_script_oom(const struct cmd_args *a);
+/* A refusal RedisModule_Call made (err = its error reply), in the words
+ * Redis uses for a TCP client; NULL if err is not one. */
 const char *access_call_refusal(RedisModuleCtx *ctx, const char *err, size_t len, RedisModuleString *user,
                                 const struct cmd_args *a, char *text, size_t cap);
 
