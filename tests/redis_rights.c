@@ -6,6 +6,7 @@
  *   protected  DEBUG and MODULE refused as enable-*-command says, protected
  *              configs refused, the log warns that the rings run as the
  *              default user; values stored with Redis's encodings
+ *   renamed    DEBUG and MODULE under other names (rename-command): refused
  *   noauth     requirepass set, no user named: every command answers NOAUTH
  *              (CONFIG GET requirepass, ACL SETUSER, DEBUG ... change
  *              nothing); AUTH, HELLO 2 AUTH and RESET per connection; a new
@@ -14,12 +15,14 @@
  *              subcommand denials with Redis's texts; a named user that is
  *              deleted (even by its own command) is refused, never used
  *   replica    a read-only replica refuses ring writes as READONLY
- *   oom        maxmemory reached without eviction: OOM, as over TCP
+ *   oom        maxmemory reached without eviction: OOM, as over TCP (scripts
+ *              without a shebang refused whole)
  *   nodes      a secure ring with cxl_sec_mgr: each node runs as the Redis
  *              user the manager's ACL names for it, so a node granted one
  *              ring cannot read another tenant's keys; a node claiming a ring
  *              as another node id, or a claim whose node is changed under it,
- *              gets nothing run; a node without a user is NOAUTH
+ *              gets nothing run (nor inherits the rights of a connection
+ *              that authenticated); a node without a user is NOAUTH
  * Usage: redis_rights BUILD_DIR [scenario...] */
 #define _GNU_SOURCE
 #include "check.h"
@@ -208,6 +211,29 @@ static void test_protected(void)
     CHECK(same("FLUSHALL by default", RING(kv, 0, "FLUSHALL"), TCP("FLUSHALL")));
     CHECK(starts("FLUSHALL text", RING(kv, 0, "FLUSHALL"), "-NOPERM this user has no permissions to run the 'flushall'"));
     CHECK(same("GET n", ring_fast(kv, 0, CXL_KV_GET, "n", NULL), "$5\r\n12345\r\n"));
+    cxl_kv_close(kv);
+    stop();
+}
+
+/* DEBUG and MODULE under other names (rename-command): refused all the
+ * same, as Redis refuses them to a TCP client; GET named "debug" works. */
+static void test_renamed(void)
+{
+    const char *server[] = {"--rename-command", "DEBUG", "mydebug", "--rename-command", "MODULE", "mymod",
+                            "--rename-command", "GET", "debug", NULL};
+    if (start(server, NULL) != 0)
+        return;
+    struct cxl_kv *kv = ring_open(0);
+    if (!kv)
+        return stop();
+    CHECK(same("renamed DEBUG", RING(kv, 0, "mydebug", "SLEEP", "0"), TCP("mydebug", "SLEEP", "0")));
+    CHECK(starts("renamed DEBUG text", RING(kv, 0, "MyDebug", "segfault"), "-ERR DEBUG command not allowed."));
+    CHECK(same("renamed MODULE LOAD", RING(kv, 0, "mymod", "LOAD", "/tmp/x.so"), TCP("mymod", "LOAD", "/tmp/x.so")));
+    CHECK(starts("renamed MODULE text", RING(kv, 0, "mymod", "unload", "x"), "-ERR MODULE command not allowed."));
+    CHECK(same("renamed MODULE LIST", RING(kv, 0, "mymod", "LIST"), TCP("mymod", "LIST")));
+    CHECK(same("SET", RING(kv, 0, "SET", "k", "v"), "+OK\r\n"));
+    CHECK(same("GET named debug", RING(kv, 0, "debug", "k"), TCP("debug", "k")));
+    CHECK(same("the old name", RING(kv, 0, "DEBUG", "SLEEP", "0"), TCP("DEBUG", "SLEEP", "0")));
     cxl_kv_close(kv);
     stop();
 }
@@ -660,7 +686,7 @@ static const struct {
     const char *name;
     void (*fn)(void);
 } scenarios[] = {
-    {"protected", test_protected}, {"noauth", test_noauth}, {"acl", test_acl},
+    {"protected", test_protected}, {"renamed", test_renamed}, {"noauth", test_noauth}, {"acl", test_acl},
     {"replica", test_replica},     {"oom", test_oom},     {"nodes", test_nodes},
 };
 

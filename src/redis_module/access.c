@@ -65,6 +65,36 @@ static int default_user_needs_auth(RedisModuleCtx *ctx)
     return !(on && nopass); /* no answer at all: fail closed */
 }
 
+/* The name Redis's command table gives the command called name (its
+ * original one after rename-command): into out (NUL-terminated), or "". */
+static void canonical_name(RedisModuleCtx *ctx, const char *name, size_t len, char *out, size_t cap)
+{
+    RedisModuleCallReply *r = rm.Call(ctx, "COMMAND", "cb", "INFO", name, len);
+    RedisModuleCallReply *info = r && rm.CallReplyType(r) == RM_REPLY_ARRAY && rm.CallReplyLength(r) == 1
+                                     ? rm.CallReplyArrayElement(r, 0) : NULL;
+    size_t n = 0;
+    const char *p = info && rm.CallReplyType(info) == RM_REPLY_ARRAY && rm.CallReplyLength(info) > 0
+                        ? rm.CallReplyStringPtr(rm.CallReplyArrayElement(info, 0), &n) : NULL;
+    if (!p || n >= cap)
+        n = 0;
+    if (n)
+        memcpy(out, p, n);
+    out[n] = '\0';
+    if (r)
+        rm.FreeCallReply(r);
+}
+
+/* Is DEBUG or MODULE renamed (rename-command, config file only)? Then
+ * another name may run it, and names are looked up (access_protected). */
+static int protected_renamed(RedisModuleCtx *ctx)
+{
+    char name[16];
+    canonical_name(ctx, "debug", 5, name, sizeof name);
+    int renamed = strcmp(name, "debug") != 0;
+    canonical_name(ctx, "module", 6, name, sizeof name);
+    return renamed || strcmp(name, "module") != 0;
+}
+
 void access_refresh(RedisModuleCtx *ctx, int force)
 {
     long long now = rm.Milliseconds();
@@ -79,19 +109,30 @@ void access_refresh(RedisModuleCtx *ctx, int force)
     if (force) { /* immutable settings: read once */
         a->debug_allowed = config_is_yes(ctx, "enable-debug-command");
         a->module_allowed = config_is_yes(ctx, "enable-module-command");
+        a->renamed = protected_renamed(ctx);
     }
 }
 
 /* --- protected commands ------------------------------------------------------------- */
 
 /* DEBUG, and the subcommands of MODULE that load or unload code (Redis 7.0
- * flags those "protected"; MODULE LIST is not). */
+ * flags those "protected"; MODULE LIST is not), by whatever name
+ * rename-command gave them (then each command's name is looked up: a
+ * COMMAND INFO per request, in that configuration only). */
 
-int access_protected(const struct cmd_args *a, char *text, size_t cap)
+int access_protected(RedisModuleCtx *ctx, const struct cmd_args *a, char *text, size_t cap)
 {
     static const char *module_protected[] = {"load", "loadex", "unload", NULL};
-    int debug = a->len[0] == 5 && strncasecmp(a->ptr[0], "debug", 5) == 0;
-    int module = a->len[0] == 6 && strncasecmp(a->ptr[0], "module", 6) == 0 && a->argc > 1;
+    const char *name = a->ptr[0];
+    size_t len = a->len[0];
+    char canonical[64];
+    if (access_state.renamed) {
+        canonical_name(ctx, a->ptr[0], a->len[0], canonical, sizeof canonical);
+        name = canonical;
+        len = strlen(canonical);
+    }
+    int debug = len == 5 && strncasecmp(name, "debug", 5) == 0;
+    int module = len == 6 && strncasecmp(name, "module", 6) == 0 && a->argc > 1;
     for (int i = 0; module && module_protected[i]; i++)
         if (a->len[1] == strlen(module_protected[i]) && strncasecmp(a->ptr[1], module_protected[i], a->len[1]) == 0)
             module = 2;

@@ -300,7 +300,7 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
     const char *oom;
     if (!identity_who(e->id, r, &user))
         cxl_kv_reply_error(rp, "%s", identity_noauth_text());
-    else if (access_protected(&a, text, sizeof text))
+    else if (access_protected(e->ctx, &a, text, sizeof text))
         cxl_kv_reply_error(rp, "%s", text);
     else if ((oom = access_script_oom(&a)) != NULL)
         cxl_kv_reply_error(rp, "%s", oom);

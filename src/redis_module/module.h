@@ -77,6 +77,7 @@ struct access_state {
     long long checked_ms;
     int auth_required;    /* the default user has a password or is off */
     int debug_allowed, module_allowed; /* enable-debug-command / enable-module-command yes */
+    int renamed;          /* DEBUG or MODULE is known by another name (rename-command) */
     int readonly_replica; /* writes refused */
     int deny_oom;         /* maxmemory set without an eviction policy */
 };
@@ -87,7 +88,7 @@ void access_refresh(RedisModuleCtx *ctx, int force);
 /* Drop the cached ACL user (anything may have changed the ACL since). */
 void access_forget_users(void);
 /* DEBUG / MODULE refused: 1 with Redis's text in text. */
-int access_protected(const struct cmd_args *a, char *text, size_t cap);
+int access_protected(RedisModuleCtx *ctx, const struct cmd_args *a, char *text, size_t cap);
 /* GET/SET/DEL of key as user: NULL when allowed, else Redis's error text. */
 const char *access_fast_path(RedisModuleString *user, uint16_t op, RedisModuleString *key, char *text,
                              size_t cap);
