@@ -357,13 +357,39 @@ static void test_acl(void)
     CHECK_EQ(cxl_kv_wait(c, &r), 1);
     CHECK(r.status == CXL_KV_ERR && r.len > 6 && memcmp(r.data, "NOPERM", 6) == 0);
     CHECK(same("carol may GET again", TCP_AS("default", "adminpw", "ACL", "SETUSER", "carol", "+get"), "+OK\r\n"));
+    /* a connection's AUTH holds while Redis would accept it again; after
+     * that the connection is the ring's user again (here alice) */
+#define ADMIN(...) TCP_AS("default", "adminpw", __VA_ARGS__)
+    CHECK(same("dave", ADMIN("ACL", "SETUSER", "dave", "on", ">dpw", "~*", "+@all"), "+OK\r\n"));
+    CHECK(same("AUTH dave on conn 5", RING(a, 5, "AUTH", "dave", "dpw"), "+OK\r\n"));
+    CHECK(same("dave reads bob:1", ring_fast(a, 5, CXL_KV_GET, "bob:1", NULL), "$1\r\nz\r\n"));
+    CHECK(same("another user changed", ADMIN("ACL", "SETUSER", "carol", "+get"), "+OK\r\n"));
+    CHECK(same("dave's permissions changed", ADMIN("ACL", "SETUSER", "dave", "-flushall"), "+OK\r\n"));
+    CHECK(same("conn 5 still dave", ring_fast(a, 5, CXL_KV_GET, "bob:1", NULL), "$1\r\nz\r\n"));
+    CHECK(same("dave deleted", ADMIN("ACL", "DELUSER", "dave"), ":1\r\n"));
+    CHECK(same("dave re-created", ADMIN("ACL", "SETUSER", "dave", "on", ">other", "~*", "+@all"), "+OK\r\n"));
+    CHECK(same("conn 5 is not the new dave", ring_fast(a, 5, CXL_KV_GET, "bob:1", NULL),
+               TCP_AS(alice, pw, "GET", "bob:1")));
+    CHECK(same("conn 5 is not the new dave (CMD)", RING(a, 5, "GET", "bob:1"), TCP_AS(alice, pw, "GET", "bob:1")));
+    CHECK(same("AUTH the new dave", RING(a, 5, "AUTH", "dave", "other"), "+OK\r\n"));
+    CHECK(same("dave's password changed", ADMIN("ACL", "SETUSER", "dave", "resetpass", ">third"), "+OK\r\n"));
+    CHECK(same("conn 5 after the change", RING(a, 5, "GET", "bob:1"), TCP_AS(alice, pw, "GET", "bob:1")));
+    CHECK(same("AUTH dave third", RING(a, 5, "AUTH", "dave", "third"), "+OK\r\n"));
+    CHECK(same("dave off", ADMIN("ACL", "SETUSER", "dave", "off"), "+OK\r\n"));
+    CHECK(same("conn 5 after off", ring_fast(a, 5, CXL_KV_GET, "bob:1", NULL), TCP_AS(alice, pw, "GET", "bob:1")));
+    CHECK(same("dave on, nopass", ADMIN("ACL", "SETUSER", "dave", "on", "nopass"), "+OK\r\n"));
+    CHECK(same("AUTH dave, any password", RING(a, 5, "AUTH", "dave", "x"), "+OK\r\n"));
+    CHECK(same("dave in a ring batch deleted", RING(c, 0, "ACL", "DELUSER", "dave"), ":1\r\n"));
+    CHECK(same("conn 5 at once", ring_fast(a, 5, CXL_KV_GET, "bob:1", NULL), TCP_AS(alice, pw, "GET", "bob:1")));
+#undef ADMIN
     /* a user deleted while its ring runs: refused from then on, no crash */
     CHECK(same("carol deletes herself", RING(c, 0, "ACL", "DELUSER", "carol"), ":1\r\n"));
     CHECK(starts("carol is gone", ring_fast(c, 0, CXL_KV_GET, "k", NULL), "-NOAUTH the ACL user 'carol'"));
     CHECK(starts("carol is gone (CMD)", RING(c, 0, "PING"), "-NOAUTH the ACL user 'carol'"));
-    CHECK(starts("conn 4 authenticated as carol", RING(a, 4, "PING"), "-NOAUTH the ACL user 'carol'"));
+    CHECK(same("conn 4 (was carol) is alice again", RING(a, 4, "GET", "bob:1"), TCP_AS(alice, pw, "GET", "bob:1")));
     CHECK(same("alice off", TCP_AS("default", "adminpw", "ACL", "SETUSER", "alice", "off"), "+OK\r\n"));
     CHECK(starts("a disabled user is refused", RING(a, 0, "PING"), "-NOAUTH the ACL user 'alice'"));
+    CHECK(starts("on the fast paths too", ring_fast(a, 0, CXL_KV_GET, "alice:1", NULL), "-NOAUTH the ACL user 'alice'"));
     cxl_kv_close(a);
     cxl_kv_close(c);
     cxl_kv_close(n);

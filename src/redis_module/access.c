@@ -211,7 +211,10 @@ void access_forget_users(void)
     last_user.user = NULL;
 }
 
-static RedisModuleUser *user_of(RedisModuleString *name)
+/* The ACL user called name, if it exists and is on (NULL otherwise): a
+ * user turned off runs nothing, on the fast paths as on the generic one
+ * (where RedisModule_AuthenticateClientWithACLUser refuses it). */
+static RedisModuleUser *user_of(RedisModuleCtx *ctx, RedisModuleString *name)
 {
     size_t n;
     const char *p = rm.StringPtrLen(name, &n);
@@ -219,6 +222,12 @@ static RedisModuleUser *user_of(RedisModuleString *name)
         return last_user.user;
     access_forget_users();
     RedisModuleUser *u = rm.GetModuleUserFromUserName(name);
+    if (u && rm.AuthenticateClientWithACLUser(ctx, p, n, NULL, NULL, NULL) != RM_OK) {
+        rm.FreeModuleUser(u); /* off */
+        return NULL;
+    }
+    if (u) /* the context's own user again (run_as sets it per command) */
+        rm.AuthenticateClientWithACLUser(ctx, "default", 7, NULL, NULL, NULL);
     if (u && n < sizeof last_user.name) { /* longer names are not cached */
         memcpy(last_user.name, p, n);
         last_user.len = n;
@@ -229,15 +238,15 @@ static RedisModuleUser *user_of(RedisModuleString *name)
 
 /* GET/SET/DEL of key as user (user name: RedisModuleString). NULL when
  * allowed, else the error text (as Redis answers a TCP client). */
-const char *access_fast_path(RedisModuleString *user_name, uint16_t op, RedisModuleString *key,
-                             char *text, size_t cap)
+const char *access_fast_path(RedisModuleCtx *ctx, RedisModuleString *user_name, uint16_t op,
+                             RedisModuleString *key, char *text, size_t cap)
 {
     int write = op != CXL_KV_GET;
     if (write && access_state.readonly_replica)
         return READONLY_TEXT;
     if (op == CXL_KV_SET && access_state.deny_oom && rm.GetUsedMemoryRatio() > 1.0f)
         return OOM_TEXT;
-    RedisModuleUser *u = user_of(user_name);
+    RedisModuleUser *u = user_of(ctx, user_name);
     if (!u)
         return access_no_user(user_name, text, cap);
     RedisModuleString *argv[3] = {cmd_name[op], key, empty_value};

@@ -114,7 +114,7 @@ static void exec_key_op(struct executor *e, const struct cxl_kv_request *r, stru
     }
     char text[200];
     RedisModuleString *name = rm.CreateString(e->ctx, (const char *)r->key, r->klen);
-    const char *refused = access_fast_path(user, r->op, name, text, sizeof text);
+    const char *refused = access_fast_path(e->ctx, user, r->op, name, text, sizeof text);
     if (refused)
         cxl_kv_reply_error(rp, "%s", refused);
     else if (r->op == CXL_KV_GET)
@@ -306,6 +306,7 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
         cxl_kv_reply_error(rp, "%s", oom);
     else
         run_as(e, name, user, &a, rp);
+    identity_recheck(e->id, 0); /* it may have changed a user the next request runs as */
 }
 
 /* A pass starts: Redis's own clients may have run since the last one. */
@@ -314,6 +315,7 @@ static void begin_pass(void *ud)
     struct executor *e = ud;
     access_forget_users();
     access_refresh(e->ctx, 0);
+    identity_recheck(e->id, 1);
 }
 
 static void execute(void *ud, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)

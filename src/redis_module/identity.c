@@ -10,7 +10,16 @@
  * authenticated runs as the ring's user - the node's user from cxl_sec_mgr
  * on a secure ring, else the module's user.N= / user= argument, naming one
  * being the operator's explicit grant - or, with none named, as Redis's
- * default user, and then only if Redis does not require authentication. */
+ * default user, and then only if Redis does not require authentication.
+ *
+ * A connection stays authenticated while Redis would accept its AUTH again:
+ * its user exists, is on, and is nopass or still has the password the
+ * connection proved (kept as its SHA-256, as Redis keeps it). Checked once
+ * a second, and before the next ring request after any ACL SETUSER /
+ * DELUSER / LOAD, CONFIG SET or EXEC Redis runs (a command filter sees
+ * them): a deleted, re-created, disabled or re-passworded user's ring
+ * connections fall back to the ring's user (or NOAUTH). */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +34,18 @@ static const char HELLO_NOAUTH[] = "NOAUTH HELLO must be called with the client 
                                    "the client and select the RESP protocol version at the same time";
 static const char WRONGPASS[] = "WRONGPASS invalid username-password pair or user is disabled.";
 
+#define RECHECK_MS 1000 /* authenticated connections checked at least this often */
+
+struct conn_auth {
+    RedisModuleString *user;                       /* authenticated as, or NULL */
+    uint8_t pass_hash[crypto_hash_sha256_BYTES];   /* the password it proved */
+};
+
 struct ring_ident {
     uint32_t session;
     uint16_t node;                 /* the claimant's node: a new session if it changes */
     int known;                     /* session seen */
-    RedisModuleString **conn_user; /* [conn_len]: user authenticated on a connection, or NULL */
+    struct conn_auth *conn;        /* [conn_len] */
     uint32_t conn_len;             /* grown to the highest connection that authenticated */
     /* secure ring: the claimant node's user from cxl_sec_mgr, as of a keyring version */
     RedisModuleString *node_user;
@@ -45,7 +61,13 @@ struct identity {
     RedisModuleString *default_user;
     struct cxl_keyring *keys;      /* secure mode: nodes' users come from cxl_sec_mgr */
     struct ring_ident *r;
+    uint64_t authed;               /* connections with a user, over all rings */
+    long long checked_ms;          /* their last check */
 };
+
+/* Set by the command filter (Redis's main thread, or our own calls) when a
+ * command may have changed a user: the next check is not waited for. */
+static int acl_changed;
 
 struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config *c, uint32_t rings,
                                  struct cxl_keyring *keys)
@@ -68,15 +90,22 @@ struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config
     return id;
 }
 
+static void forget_conn(struct identity *id, struct conn_auth *c)
+{
+    if (!c->user)
+        return;
+    rm.FreeString(id->ctx, c->user);
+    c->user = NULL;
+    sodium_memzero(c->pass_hash, sizeof c->pass_hash);
+    id->authed--;
+}
+
 static void forget_conns(struct identity *id, struct ring_ident *r)
 {
-    if (!r->conn_user)
-        return;
     for (uint32_t c = 0; c < r->conn_len; c++)
-        if (r->conn_user[c])
-            rm.FreeString(id->ctx, r->conn_user[c]);
-    free(r->conn_user);
-    r->conn_user = NULL;
+        forget_conn(id, &r->conn[c]);
+    free(r->conn);
+    r->conn = NULL;
     r->conn_len = 0;
 }
 
@@ -137,8 +166,8 @@ static RedisModuleString *node_user(struct identity *id, struct ring_ident *r, c
 int identity_who(struct identity *id, const struct cxl_kv_request *req, RedisModuleString **user)
 {
     struct ring_ident *r = ring_of(id, req);
-    if (req->conn < r->conn_len && r->conn_user[req->conn]) {
-        *user = r->conn_user[req->conn];
+    if (req->conn < r->conn_len && r->conn[req->conn].user) {
+        *user = r->conn[req->conn].user;
         return 1;
     }
     if ((*user = node_user(id, r, req)) != NULL)
@@ -158,7 +187,9 @@ const char *identity_noauth_text(void)
 
 /* --- AUTH, HELLO, RESET ------------------------------------------------------------ */
 
-static int set_conn_user(struct identity *id, const struct cxl_kv_request *req, const char *name, size_t len)
+/* The connection is now user name (NULL: none), who proved password pass. */
+static int set_conn_user(struct identity *id, const struct cxl_kv_request *req, const char *name, size_t len,
+                         const char *pass, size_t plen)
 {
     struct ring_ident *r = ring_of(id, req);
     if (req->conn >= id->conn_cap)
@@ -167,16 +198,20 @@ static int set_conn_user(struct identity *id, const struct cxl_kv_request *req, 
         if (!name)
             return 0; /* RESET of a connection that never authenticated */
         uint32_t n = (req->conn | 63u) + 1;
-        RedisModuleString **p = realloc(r->conn_user, n * sizeof *p);
+        struct conn_auth *p = realloc(r->conn, n * sizeof *p);
         if (!p)
             return -1;
         memset(p + r->conn_len, 0, (n - r->conn_len) * sizeof *p);
-        r->conn_user = p;
+        r->conn = p;
         r->conn_len = n;
     }
-    if (r->conn_user[req->conn])
-        rm.FreeString(id->ctx, r->conn_user[req->conn]);
-    r->conn_user[req->conn] = name ? rm.CreateString(id->ctx, name, len) : NULL;
+    struct conn_auth *c = &r->conn[req->conn];
+    forget_conn(id, c);
+    if (name) {
+        c->user = rm.CreateString(id->ctx, name, len);
+        crypto_hash_sha256(c->pass_hash, (const unsigned char *)pass, plen);
+        id->authed++;
+    }
     return 0;
 }
 
@@ -216,7 +251,8 @@ static void cmd_auth(struct identity *id, const struct cxl_kv_request *req, cons
     size_t ulen = a->argc == 3 ? a->len[1] : 0;
     RedisModuleCallReply *reply;
     int ok = check_password(id, user, ulen, a->ptr[a->argc - 1], a->len[a->argc - 1], &reply);
-    if (ok == 1 && set_conn_user(id, req, user ? user : "default", user ? ulen : 7) != 0) {
+    if (ok == 1 && set_conn_user(id, req, user ? user : "default", user ? ulen : 7, a->ptr[a->argc - 1],
+                                 a->len[a->argc - 1]) != 0) {
         cxl_kv_reply_error(rp, "ERR connection %u of this ring is past the module's max_conns", req->conn);
     } else if (ok >= 0) {
         size_t n;
@@ -231,7 +267,7 @@ static void cmd_auth(struct identity *id, const struct cxl_kv_request *req, cons
 
 static void cmd_reset(struct identity *id, const struct cxl_kv_request *req, struct cxl_kv_reply *rp)
 {
-    set_conn_user(id, req, NULL, 0);
+    set_conn_user(id, req, NULL, 0, NULL, 0);
     reply_raw(rp, "+RESET\r\n");
 }
 
@@ -301,7 +337,7 @@ static void cmd_hello(struct identity *id, const struct cxl_kv_request *req, con
             int ok = check_password(id, a->ptr[j + 1], a->len[j + 1], a->ptr[j + 2], a->len[j + 2], &reply);
             if (reply)
                 rm.FreeCallReply(reply);
-            if (ok != 1 || set_conn_user(id, req, a->ptr[j + 1], a->len[j + 1]) != 0) {
+            if (ok != 1 || set_conn_user(id, req, a->ptr[j + 1], a->len[j + 1], a->ptr[j + 2], a->len[j + 2]) != 0) {
                 reply_error(rp, WRONGPASS);
                 return;
             }
@@ -340,4 +376,126 @@ int identity_command(struct identity *id, const struct cxl_kv_request *req, cons
     else
         return 0;
     return 1;
+}
+
+/* --- authenticated connections, checked again ---------------------------------------- */
+
+/* ACL GETUSER replies of one check, by user name (a gateway's thousands of
+ * connections are a few users). */
+#define USER_CACHE 8
+struct user_cache {
+    char name[USER_CACHE][CXL_USER_NAME_MAX];
+    size_t len[USER_CACHE];
+    RedisModuleCallReply *reply[USER_CACHE];
+    unsigned next;
+};
+
+static RedisModuleCallReply *getuser(struct identity *id, struct user_cache *uc, RedisModuleString *name)
+{
+    size_t n;
+    const char *p = rm.StringPtrLen(name, &n);
+    for (unsigned i = 0; i < USER_CACHE; i++)
+        if (uc->reply[i] && uc->len[i] == n && memcmp(uc->name[i], p, n) == 0)
+            return uc->reply[i];
+    unsigned i = uc->next++ % USER_CACHE;
+    if (uc->reply[i])
+        rm.FreeCallReply(uc->reply[i]);
+    uc->reply[i] = rm.Call(id->ctx, "ACL", "cs", "GETUSER", name);
+    uc->len[i] = n < sizeof uc->name[i] ? n : SIZE_MAX; /* a longer name is asked again each time */
+    if (n < sizeof uc->name[i])
+        memcpy(uc->name[i], p, n);
+    return uc->reply[i];
+}
+
+static int elem_is(RedisModuleCallReply *r, size_t i, const char *w)
+{
+    size_t n;
+    const char *p = rm.CallReplyStringPtr(rm.CallReplyArrayElement(r, i), &n);
+    return p && n == strlen(w) && memcmp(p, w, n) == 0;
+}
+
+/* Would Redis accept this connection's AUTH again? (ACL GETUSER: "flags"
+ * holds on / nopass, "passwords" the SHA-256 hex of each password.) */
+static int still_valid(RedisModuleCallReply *u, const uint8_t hash[crypto_hash_sha256_BYTES])
+{
+    if (!u || rm.CallReplyType(u) != RM_REPLY_ARRAY)
+        return 0; /* deleted (nil), or no answer: fail closed */
+    char hex[2 * crypto_hash_sha256_BYTES + 1];
+    sodium_bin2hex(hex, sizeof hex, hash, crypto_hash_sha256_BYTES);
+    int on = 0, nopass = 0, known = 0;
+    size_t n = rm.CallReplyLength(u);
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        RedisModuleCallReply *v = rm.CallReplyArrayElement(u, i + 1);
+        size_t vn = rm.CallReplyType(v) == RM_REPLY_ARRAY ? rm.CallReplyLength(v) : 0;
+        for (size_t j = 0; elem_is(u, i, "flags") && j < vn; j++) {
+            on |= elem_is(v, j, "on");
+            nopass |= elem_is(v, j, "nopass");
+        }
+        for (size_t j = 0; elem_is(u, i, "passwords") && j < vn; j++) {
+            size_t hn;
+            const char *h = rm.CallReplyStringPtr(rm.CallReplyArrayElement(v, j), &hn);
+            known |= h && hn == sizeof hex - 1 && sodium_memcmp(h, hex, hn) == 0;
+        }
+    }
+    sodium_memzero(hex, sizeof hex);
+    return on && (nopass || known);
+}
+
+static void recheck(struct identity *id)
+{
+    struct user_cache uc = {0};
+    uint64_t dropped = 0;
+    for (uint32_t i = 0; i < id->rings; i++)
+        for (uint32_t c = 0; c < id->r[i].conn_len; c++) {
+            struct conn_auth *a = &id->r[i].conn[c];
+            if (a->user && !still_valid(getuser(id, &uc, a->user), a->pass_hash)) {
+                forget_conn(id, a);
+                dropped++;
+            }
+        }
+    for (unsigned k = 0; k < USER_CACHE; k++)
+        if (uc.reply[k])
+            rm.FreeCallReply(uc.reply[k]);
+    if (dropped)
+        rm.Log(id->ctx, "notice", "cxl ring: %llu ring connection(s) no longer authenticated: their user was "
+               "deleted or turned off, or no longer has the password they used", (unsigned long long)dropped);
+}
+
+void identity_recheck(struct identity *id, int periodic)
+{
+    int changed = __atomic_exchange_n(&acl_changed, 0, __ATOMIC_ACQ_REL);
+    if (!id->authed || (!changed && !periodic))
+        return;
+    long long now = rm.Milliseconds();
+    if (!changed && now - id->checked_ms < RECHECK_MS)
+        return;
+    id->checked_ms = now;
+    recheck(id);
+}
+
+static int arg_is(RedisModuleCommandFilterCtx *f, int i, const char *w)
+{
+    size_t n;
+    const char *p = rm.StringPtrLen(rm.CommandFilterArgGet(f, i), &n);
+    return n == strlen(w) && strncasecmp(p, w, n) == 0;
+}
+
+/* Every command Redis runs, before it runs (TCP clients, scripts, our own
+ * RedisModule_Call): note the ones that may change a user. A renamed ACL
+ * or CONFIG is not recognized here; the check once a second covers it. */
+static void on_command(RedisModuleCommandFilterCtx *f)
+{
+    int argc = rm.CommandFilterArgsCount(f);
+    if (argc < 1)
+        return;
+    int acl = argc >= 2 && arg_is(f, 0, "acl") &&
+              (arg_is(f, 1, "setuser") || arg_is(f, 1, "deluser") || arg_is(f, 1, "load"));
+    int config = argc >= 2 && arg_is(f, 0, "config") && arg_is(f, 1, "set");
+    if (acl || config || arg_is(f, 0, "exec"))
+        __atomic_store_n(&acl_changed, 1, __ATOMIC_RELEASE);
+}
+
+void identity_watch_acl(RedisModuleCtx *ctx)
+{
+    rm.RegisterCommandFilter(ctx, on_command, 0);
 }

@@ -68,6 +68,12 @@ struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config
 void identity_destroy(struct identity *id);
 int identity_who(struct identity *id, const struct cxl_kv_request *req, RedisModuleString **user);
 const char *identity_noauth_text(void);
+/* Forget the authentication of connections Redis would not accept again
+ * (identity.c, top): when a command may have changed a user, and with
+ * periodic set at least once a second. identity_watch_acl registers the
+ * command filter that tells, at load. */
+void identity_recheck(struct identity *id, int periodic);
+void identity_watch_acl(RedisModuleCtx *ctx);
 int identity_command(struct identity *id, const struct cxl_kv_request *req, const struct cmd_args *a,
                      struct cxl_kv_reply *rp);
 
@@ -90,8 +96,8 @@ void access_forget_users(void);
 /* DEBUG / MODULE refused: 1 with Redis's text in text. */
 int access_protected(RedisModuleCtx *ctx, const struct cmd_args *a, char *text, size_t cap);
 /* GET/SET/DEL of key as user: NULL when allowed, else Redis's error text. */
-const char *access_fast_path(RedisModuleString *user, uint16_t op, RedisModuleString *key, char *text,
-                             size_t cap);
+const char *access_fast_path(RedisModuleCtx *ctx, RedisModuleString *user, uint16_t op, RedisModuleString *key,
+                             char *text, size_t cap);
 const char *access_no_user(RedisModuleString *user, char *text, size_t cap);
 /* A blocking command (BLPOP ...) that found nothing: the error that says
  * it would have blocked, or NULL (reply: what RedisModule_Call answered). */

@@ -22,7 +22,8 @@ int rm_api_load(RedisModuleCtx *ctx, const char **missing)
         ENTRY(SubscribeToServerEvent), ENTRY(CallReplyType), ENTRY(CallReplyLength),
         ENTRY(CallReplyArrayElement), ENTRY(CallReplyStringPtr), ENTRY(GetModuleUserFromUserName),
         ENTRY(FreeModuleUser), ENTRY(ACLCheckCommandPermissions), ENTRY(ACLCheckKeyPermissions),
-        ENTRY(AuthenticateClientWithACLUser), ENTRY(GetContextFlags), ENTRY(GetServerVersion),
+        ENTRY(AuthenticateClientWithACLUser), ENTRY(RegisterCommandFilter), ENTRY(CommandFilterArgsCount),
+        ENTRY(CommandFilterArgGet), ENTRY(GetContextFlags), ENTRY(GetServerVersion),
         ENTRY(GetUsedMemoryRatio), ENTRY(Milliseconds),
     };
     /* The context's first word is Redis's lookup function. */

@@ -18,6 +18,9 @@ typedef struct RedisModuleKey RedisModuleKey;
 typedef struct RedisModuleCallReply RedisModuleCallReply;
 typedef struct RedisModuleUser RedisModuleUser;
 typedef void (*rm_user_changed_fn)(uint64_t client_id, void *privdata);
+typedef struct RedisModuleCommandFilterCtx RedisModuleCommandFilterCtx;
+typedef struct RedisModuleCommandFilter RedisModuleCommandFilter;
+typedef void (*rm_filter_fn)(RedisModuleCommandFilterCtx *filter);
 
 typedef int (*rm_cmd_fn)(RedisModuleCtx *ctx, RedisModuleString **argv, int argc);
 typedef void (*rm_eventloop_fn)(int fd, void *user_data, int mask);
@@ -102,6 +105,10 @@ struct rm_api {
     int (*ACLCheckKeyPermissions)(RedisModuleUser *user, RedisModuleString *key, int flags);
     int (*AuthenticateClientWithACLUser)(RedisModuleCtx *ctx, const char *name, size_t len,
                                          rm_user_changed_fn callback, void *privdata, uint64_t *client_id);
+    /* every command Redis runs, seen before it runs: ACL changes */
+    RedisModuleCommandFilter *(*RegisterCommandFilter)(RedisModuleCtx *ctx, rm_filter_fn fn, int flags);
+    int (*CommandFilterArgsCount)(RedisModuleCommandFilterCtx *filter);
+    RedisModuleString *(*CommandFilterArgGet)(RedisModuleCommandFilterCtx *filter, int pos);
     /* the server's state */
     int (*GetContextFlags)(RedisModuleCtx *ctx);
     int (*GetServerVersion)(void);
