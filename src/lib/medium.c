@@ -182,11 +182,76 @@ static void prefault(struct cxl_medium *m)
     m->prefaulted = 1;
 }
 
+/* A directory on the way to the medium: root's or ours, and not one where
+ * others may rename entries (writable by them without the sticky bit). */
+static int trusted_dir(const char *path, const char *comp, int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot stat %s of %s", comp, path);
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return cxl_fail(CXL_EDENIED, "medium %s: directory '%s' on its path belongs to uid %u: that user could "
+                        "swap the medium; refused (allow it explicitly with --allow-foreign-medium)",
+                        path, comp, (unsigned)st.st_uid);
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+        return cxl_fail(CXL_EDENIED, "medium %s: directory '%s' on its path is writable by others without the "
+                        "sticky bit (mode 0%o); refused (allow it explicitly with --allow-foreign-medium)",
+                        path, comp, (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+/* Walk path's directories from / (or the working directory) one at a time,
+ * so that no symbolic link another user planted on the way - a link in
+ * /dev/shm pointing at /etc would make a root server format /etc/passwd -
+ * is followed: a link is followed only if root or this user owns it, and
+ * every directory reached must be trusted_dir(). *dirfd: the directory
+ * holding the last component, *leaf: that component. */
+static int open_parent(const char *path, int *dirfd, const char **leaf)
+{
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", path);
+    char *end = strrchr(buf, '/');
+    *leaf = end ? path + (end - buf) + 1 : path;
+    if (!**leaf)
+        return cxl_fail(CXL_EINVAL, "medium %s names a directory, not a file", path);
+    int fd = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot open the directories of %s", path);
+    if (end)
+        *end = '\0';
+    for (char *comp = end ? strtok_r(buf, "/", &save) : NULL; comp; comp = strtok_r(NULL, "/", &save)) {
+        struct stat st;
+        int next = -1, rc;
+        if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = cxl_fail_errno(CXL_ESYS, "cannot open medium %s ('%s')", path, comp);
+        } else if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != geteuid()) {
+            rc = cxl_fail(CXL_EDENIED, "medium %s: '%s' on its path is a symbolic link of uid %u: it could point "
+                          "anywhere; refused (name the target, or allow it explicitly with --allow-foreign-medium)",
+                          path, comp, (unsigned)st.st_uid);
+        } else {
+            int nofollow = S_ISLNK(st.st_mode) ? 0 : O_NOFOLLOW;
+            next = openat(fd, comp, O_PATH | O_DIRECTORY | O_CLOEXEC | nofollow);
+            rc = next < 0 ? cxl_fail_errno(CXL_ESYS, "cannot open medium %s ('%s')", path, comp)
+                          : trusted_dir(path, comp, next);
+        }
+        close(fd);
+        if (rc) {
+            if (next >= 0)
+                close(next);
+            return rc;
+        }
+        fd = next;
+    }
+    *dirfd = fd;
+    return 0;
+}
+
 /* The path as it is, not followed: a symbolic link at the end of it could
  * send us anywhere its owner likes. */
-static int look(const char *path, const struct cxl_medium_config *cfg, struct stat *st, int *exists)
+static int look(int dirfd, const char *path, const char *leaf, const struct cxl_medium_config *cfg,
+                struct stat *st, int *exists)
 {
-    *exists = lstat(path, st) == 0;
+    *exists = fstatat(dirfd, leaf, st, AT_SYMLINK_NOFOLLOW) == 0;
     if (!*exists)
         return errno == ENOENT && cfg->create ? 0 : cxl_fail_errno(CXL_ESYS, "cannot open medium %s", path);
     if (!S_ISLNK(st->st_mode))
@@ -194,23 +259,25 @@ static int look(const char *path, const struct cxl_medium_config *cfg, struct st
     if (!cfg->allow_foreign)
         return cxl_fail(CXL_EDENIED, "medium %s is a symbolic link: refused (its owner could point it anywhere); "
                         "name the target, or allow it explicitly (--allow-foreign-medium)", path);
-    *exists = stat(path, st) == 0;
+    *exists = fstatat(dirfd, leaf, st, 0) == 0;
     return *exists || (errno == ENOENT && cfg->create) ? 0 : cxl_fail_errno(CXL_ESYS, "cannot open medium %s", path);
 }
 
 /* A regular file: created 0600 if it is not there, opened without
  * following a link; one that another local user controls is refused. */
-static int open_file(struct cxl_medium *m, const struct cxl_medium_config *cfg)
+static int open_file(struct cxl_medium *m, int dirfd, const char *leaf, const struct cxl_medium_config *cfg)
 {
     int flags = O_RDWR | O_CLOEXEC | (cfg->allow_foreign ? 0 : O_NOFOLLOW);
-    m->fd = cfg->create ? open(m->path, flags | O_CREAT | O_EXCL, 0600) : -1;
+    m->fd = cfg->create ? openat(dirfd, leaf, flags | O_CREAT | O_EXCL, 0600) : -1;
     if (m->fd < 0 && (!cfg->create || errno == EEXIST))
-        m->fd = open(m->path, flags);
+        m->fd = openat(dirfd, leaf, flags);
     if (m->fd < 0)
         return cxl_fail_errno(errno == ELOOP ? CXL_EDENIED : CXL_ESYS, "cannot open medium %s", m->path);
     struct stat st;
     if (fstat(m->fd, &st) != 0)
         return cxl_fail_errno(CXL_ESYS, "cannot stat %s", m->path);
+    if (!S_ISREG(st.st_mode))
+        return cxl_fail(CXL_EINVAL, "medium %s is not a regular file any more", m->path);
     if (cfg->allow_foreign)
         return 0;
     if (st.st_uid != geteuid())
@@ -223,21 +290,33 @@ static int open_file(struct cxl_medium *m, const struct cxl_medium_config *cfg)
     return 0;
 }
 
-static int map_medium(struct cxl_medium *m, const struct cxl_medium_config *cfg)
+/* Open the medium's file or device (m->fd) and classify it. */
+static int open_backing(struct cxl_medium *m, const struct cxl_medium_config *cfg)
 {
+    int dirfd = AT_FDCWD, rc;
+    const char *leaf = m->path;
+    if (!cfg->allow_foreign && (rc = open_parent(m->path, &dirfd, &leaf)) != 0)
+        return rc;
     struct stat st;
     int exists;
-    int rc = look(m->path, cfg, &st, &exists);
+    rc = look(dirfd, m->path, leaf, cfg, &st, &exists);
+    if (rc == 0)
+        rc = classify(m->path, &st, exists, &m->kind);
+    if (rc == 0 && m->kind == CXL_MEDIUM_FILE)
+        rc = open_file(m, dirfd, leaf, cfg);
+    else if (rc == 0 && (m->fd = openat(dirfd, leaf, O_RDWR | O_CLOEXEC)) < 0)
+        rc = cxl_fail_errno(CXL_ESYS, "cannot open medium %s", m->path);
+    if (dirfd != AT_FDCWD)
+        close(dirfd);
+    return rc;
+}
+
+static int map_medium(struct cxl_medium *m, const struct cxl_medium_config *cfg)
+{
+    int rc = open_backing(m, cfg);
     if (rc)
         return rc;
-    if ((rc = classify(m->path, &st, exists, &m->kind)) != 0)
-        return rc;
-    if (m->kind == CXL_MEDIUM_FILE) {
-        if ((rc = open_file(m, cfg)) != 0)
-            return rc;
-    } else if ((m->fd = open(m->path, O_RDWR | O_CLOEXEC)) < 0) {
-        return cxl_fail_errno(CXL_ESYS, "cannot open medium %s", m->path);
-    }
+    struct stat st;
     if (fstat(m->fd, &st) != 0)
         return cxl_fail_errno(CXL_ESYS, "cannot stat %s", m->path);
     uint64_t total, align, pgoff;

@@ -1,6 +1,7 @@
 /* test_medium.c - opening media: /dev/shm and a disk file, creating and
  * growing, offsets, NUMA binding and pre-faulting, bad paths and sizes; and
  * the flag parsers every tool uses. */
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -153,6 +154,59 @@ static void test_foreign(void)
     unlink(f.path);
 }
 
+/* The directories on the way: a symbolic link another user planted (in
+ * /dev/shm, pointing at a directory of ours with a file of ours in it - as
+ * /etc/passwd would be for root) is not followed; ours or root's is; a
+ * directory of another user, or one others may write without the sticky
+ * bit, is refused. */
+static void test_foreign_dirs(void)
+{
+    char dir[300], file[330], link[300], via[340];
+    struct fixture f;
+    fixture_path(&f, "/dev/shm", "dirs");
+    snprintf(dir, sizeof dir, "%s.d", f.path);
+    snprintf(file, sizeof file, "%s/victim", dir);
+    snprintf(link, sizeof link, "%s.link", f.path);
+    snprintf(via, sizeof via, "%s/victim", link);
+    CHECK_EQ(mkdir(dir, 0700), 0);
+    int fd = open(file, O_CREAT | O_WRONLY, 0600);
+    CHECK(fd >= 0 && write(fd, "precious", 8) == 8);
+    close(fd);
+    CHECK_EQ(symlink(dir, link), 0);
+    struct cxl_medium *m;
+    struct cxl_medium_config cfg = cfg_for(via, 1 << 20, 1);
+    CHECK_EQ(cxl_medium_open(&cfg, &m), 0); /* our own link: followed */
+    cxl_medium_close(m);
+    if (geteuid() == 0) {
+        CHECK_EQ(lchown(link, 65534, 65534), 0);
+        CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, "is a symbolic link of uid 65534");
+        struct stat st;
+        CHECK(stat(file, &st) == 0 && st.st_size == 1 << 20); /* not touched again */
+        CHECK_EQ(chown(dir, 65534, 65534), 0);
+        struct cxl_medium_config direct = cfg_for(file, 1 << 20, 1);
+        CHECK_FAILS(cxl_medium_open(&direct, &m), CXL_EDENIED, "belongs to uid 65534");
+        direct.allow_foreign = 1;
+        CHECK_EQ(cxl_medium_open(&direct, &m), 0);
+        cxl_medium_close(m);
+        CHECK_EQ(chown(dir, 0, 0), 0);
+    }
+    CHECK_EQ(chmod(dir, 0777), 0);
+    struct cxl_medium_config direct = cfg_for(file, 1 << 20, 1);
+    CHECK_FAILS(cxl_medium_open(&direct, &m), CXL_EDENIED, "writable by others without the sticky bit");
+    CHECK_EQ(chmod(dir, 01777), 0);
+    CHECK_EQ(cxl_medium_open(&direct, &m), 0);
+    cxl_medium_close(m);
+    struct cxl_medium_config rel = cfg_for("victim", 1 << 20, 1); /* relative: from the working directory */
+    char cwd[300];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL && chdir(dir) == 0);
+    CHECK_EQ(cxl_medium_open(&rel, &m), 0);
+    cxl_medium_close(m);
+    CHECK_EQ(chdir(cwd), 0);
+    unlink(link);
+    unlink(file);
+    rmdir(dir);
+}
+
 static void test_parsers(void)
 {
     uint64_t v;
@@ -194,6 +248,7 @@ int main(void)
     test_numa();
     test_bad_paths();
     test_foreign();
+    test_foreign_dirs();
     test_parsers();
     return check_summary("test_medium");
 }
