@@ -64,7 +64,7 @@ static void stop(void)
     CHECK(!redis_sanitizer_report(&redis));
 }
 
-static struct cxl_kv *ring_open(int ring)
+static struct cxl_kv_config ring_config(int ring)
 {
     struct cxl_kv_config cfg;
     cxl_kv_config_init(&cfg);
@@ -72,6 +72,12 @@ static struct cxl_kv *ring_open(int ring)
     cfg.ring = ring;
     cfg.timeout_ms = 5000;
     cfg.claim_wait_ms = 6000;
+    return cfg;
+}
+
+static struct cxl_kv *ring_open(int ring)
+{
+    struct cxl_kv_config cfg = ring_config(ring);
     struct cxl_kv *kv = NULL;
     CHECK_EQ(cxl_kv_open(&cfg, &kv), 0);
     return kv;
@@ -502,12 +508,7 @@ static int provision_nodes(void)
 
 static struct cxl_kv *node_open(int ring, int node, struct cxl_keyring **kr, int expect)
 {
-    struct cxl_kv_config cfg;
-    cxl_kv_config_init(&cfg);
-    cfg.medium.path = med.path;
-    cfg.ring = ring;
-    cfg.timeout_ms = 3000;
-    cfg.claim_wait_ms = 3000;
+    struct cxl_kv_config cfg = ring_config(ring);
     struct cxl_kv *kv = NULL;
     CHECK_EQ(cxl_keyring_open_manager(mgr.addr, (uint16_t)node, node_key[node], kr), 0);
     cfg.keys = *kr;
