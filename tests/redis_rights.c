@@ -222,11 +222,15 @@ static void test_protected(void)
 }
 
 /* DEBUG and MODULE under other names (rename-command): refused all the
- * same, as Redis refuses them to a TCP client; GET named "debug" works. */
+ * same, as Redis refuses them to a TCP client; GET named "debug" works; a
+ * renamed EVAL is a script out of memory all the same. With COMMAND renamed
+ * the literal names hold; with COMMAND and DEBUG renamed the module cannot
+ * tell which name is DEBUG and refuses to load; with ACL renamed, AUTH over
+ * the ring says it is not available. */
 static void test_renamed(void)
 {
     const char *server[] = {"--rename-command", "DEBUG", "mydebug", "--rename-command", "MODULE", "mymod",
-                            "--rename-command", "GET", "debug", NULL};
+                            "--rename-command", "GET", "debug", "--rename-command", "EVAL", "myeval", NULL};
     if (start(server, NULL) != 0)
         return;
     struct cxl_kv *kv = ring_open(0);
@@ -240,8 +244,37 @@ static void test_renamed(void)
     CHECK(same("SET", RING(kv, 0, "SET", "k", "v"), "+OK\r\n"));
     CHECK(same("GET named debug", RING(kv, 0, "debug", "k"), TCP("debug", "k")));
     CHECK(same("the old name", RING(kv, 0, "DEBUG", "SLEEP", "0"), TCP("DEBUG", "SLEEP", "0")));
+    CHECK(same("maxmemory", TCP("CONFIG", "SET", "maxmemory", "1"), "+OK\r\n"));
+    harness_sleep_ms(1100); /* the module reads the server's state once a second */
+    CHECK(same("renamed EVAL out of memory", RING(kv, 0, "myeval", "return redis.call('set','e','v')", "0"),
+               "-OOM command not allowed when used memory > 'maxmemory'.\r\n"));
+    CHECK(same("maxmemory off", TCP("CONFIG", "SET", "maxmemory", "0"), "+OK\r\n"));
+    CHECK(same("nothing written", TCP("EXISTS", "e"), ":0\r\n"));
     cxl_kv_close(kv);
     stop();
+
+    const char *no_command[] = {"--rename-command", "COMMAND", "mycmd", "--rename-command", "ACL", "myacl", NULL};
+    const char *as_default[] = {"user=default", NULL};
+    if (start(no_command, as_default) != 0)
+        return;
+    if (!(kv = ring_open(0)))
+        return stop();
+    CHECK(same("COMMAND renamed: DEBUG", RING(kv, 0, "DEBUG", "SLEEP", "0"), TCP("DEBUG", "SLEEP", "0")));
+    CHECK(same("COMMAND renamed: MODULE LOAD", RING(kv, 0, "MODULE", "LOAD", "/tmp/x.so"),
+               TCP("MODULE", "LOAD", "/tmp/x.so")));
+    CHECK(starts("ACL renamed: AUTH", RING(kv, 3, "AUTH", "pw"), "-ERR AUTH over the ring is not available"));
+    CHECK(starts("ACL renamed: HELLO AUTH", RING(kv, 3, "HELLO", "2", "AUTH", "default", "pw"),
+                 "-ERR AUTH over the ring is not available"));
+    cxl_kv_close(kv);
+    stop();
+
+    const char *unresolvable[] = {"--rename-command", "COMMAND", "mycmd", "--rename-command", "DEBUG", "mydbg", NULL};
+    const char *args[] = {path_arg, "map_size=16M", "rings=4", NULL};
+    redis.port = 0;
+    unlink(med.path);
+    CHECK(redis_start_with(&redis, unresolvable, module, args, logdir) != 0);
+    CHECK(harness_file_has(redis.log, "COMMAND is renamed, and debug is not there under its own name"));
+    redis_stop(&redis, SIGKILL);
 }
 
 static void test_noauth(void)

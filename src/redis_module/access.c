@@ -65,36 +65,6 @@ static int default_user_needs_auth(RedisModuleCtx *ctx)
     return !(on && nopass); /* no answer at all: fail closed */
 }
 
-/* The name Redis's command table gives the command called name (its
- * original one after rename-command): into out (NUL-terminated), or "". */
-static void canonical_name(RedisModuleCtx *ctx, const char *name, size_t len, char *out, size_t cap)
-{
-    RedisModuleCallReply *r = rm.Call(ctx, "COMMAND", "cb", "INFO", name, len);
-    RedisModuleCallReply *info = r && rm.CallReplyType(r) == RM_REPLY_ARRAY && rm.CallReplyLength(r) == 1
-                                     ? rm.CallReplyArrayElement(r, 0) : NULL;
-    size_t n = 0;
-    const char *p = info && rm.CallReplyType(info) == RM_REPLY_ARRAY && rm.CallReplyLength(info) > 0
-                        ? rm.CallReplyStringPtr(rm.CallReplyArrayElement(info, 0), &n) : NULL;
-    if (!p || n >= cap)
-        n = 0;
-    if (n)
-        memcpy(out, p, n);
-    out[n] = '\0';
-    if (r)
-        rm.FreeCallReply(r);
-}
-
-/* Is DEBUG or MODULE renamed (rename-command, config file only)? Then
- * another name may run it, and names are looked up (access_protected). */
-static int protected_renamed(RedisModuleCtx *ctx)
-{
-    char name[16];
-    canonical_name(ctx, "debug", 5, name, sizeof name);
-    int renamed = strcmp(name, "debug") != 0;
-    canonical_name(ctx, "module", 6, name, sizeof name);
-    return renamed || strcmp(name, "module") != 0;
-}
-
 void access_refresh(RedisModuleCtx *ctx, int force)
 {
     long long now = rm.Milliseconds();
@@ -109,28 +79,18 @@ void access_refresh(RedisModuleCtx *ctx, int force)
     if (force) { /* immutable settings: read once */
         a->debug_allowed = config_is_yes(ctx, "enable-debug-command");
         a->module_allowed = config_is_yes(ctx, "enable-module-command");
-        a->renamed = protected_renamed(ctx);
     }
 }
 
 /* --- protected commands ------------------------------------------------------------- */
 
 /* DEBUG, and the subcommands of MODULE that load or unload code (Redis 7.0
- * flags those "protected"; MODULE LIST is not), by whatever name
- * rename-command gave them (then each command's name is looked up: a
- * COMMAND INFO per request, in that configuration only). */
+ * flags those "protected"; MODULE LIST is not), by their original names
+ * (name: names_resolve of the request's first word). */
 
-int access_protected(RedisModuleCtx *ctx, const struct cmd_args *a, char *text, size_t cap)
+int access_protected(const char *name, size_t len, const struct cmd_args *a, char *text, size_t cap)
 {
     static const char *module_protected[] = {"load", "loadex", "unload", NULL};
-    const char *name = a->ptr[0];
-    size_t len = a->len[0];
-    char canonical[64];
-    if (access_state.renamed) {
-        canonical_name(ctx, a->ptr[0], a->len[0], canonical, sizeof canonical);
-        name = canonical;
-        len = strlen(canonical);
-    }
     int debug = len == 5 && strncasecmp(name, "debug", 5) == 0;
     int module = len == 6 && strncasecmp(name, "module", 6) == 0 && a->argc > 1;
     for (int i = 0; module && module_protected[i]; i++)
@@ -156,12 +116,12 @@ int access_protected(RedisModuleCtx *ctx, const struct cmd_args *a, char *text, 
  * script would write. It is refused whole here instead (stricter than
  * Redis for a script that only reads). Scripts with a shebang and
  * functions carry flags that RedisModule_Call's deny-oom check reads. */
-const char *access_script_oom(const struct cmd_args *a)
+const char *access_script_oom(const char *name, size_t len, const struct cmd_args *a)
 {
     if (!access_state.deny_oom || a->argc < 2)
         return NULL;
-    int eval = a->len[0] == 4 && strncasecmp(a->ptr[0], "eval", 4) == 0;
-    int evalsha = a->len[0] == 7 && strncasecmp(a->ptr[0], "evalsha", 7) == 0;
+    int eval = len == 4 && strncasecmp(name, "eval", 4) == 0;
+    int evalsha = len == 7 && strncasecmp(name, "evalsha", 7) == 0;
     if (eval && a->len[1] >= 2 && memcmp(a->ptr[1], "#!", 2) == 0)
         return NULL;
     if ((eval || evalsha) && rm.GetUsedMemoryRatio() > 1.0f)
@@ -174,13 +134,14 @@ const char *access_script_oom(const struct cmd_args *a)
 static RedisModuleString *cmd_name[4];
 static RedisModuleString *empty_value;
 
-void access_init(RedisModuleCtx *ctx)
+int access_init(RedisModuleCtx *ctx, char *err, size_t cap)
 {
-    static const char *names[] = {NULL, "GET", "SET", "DEL"};
+    static const char *fast[] = {NULL, "GET", "SET", "DEL"};
     for (int i = 1; i < 4; i++)
-        cmd_name[i] = rm.CreateString(ctx, names[i], 3);
+        cmd_name[i] = rm.CreateString(ctx, fast[i], 3);
     empty_value = rm.CreateString(ctx, "", 0);
     access_refresh(ctx, 1);
+    return names_init(ctx, err, cap);
 }
 
 void access_fini(RedisModuleCtx *ctx)

@@ -296,13 +296,15 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
     memcpy(name, a.ptr[0], a.len[0]);
     name[a.len[0]] = '\0';
     RedisModuleString *user;
-    char text[400];
+    char text[400], original[MAX_NAME];
+    size_t olen;
+    const char *oname = names_resolve(e->ctx, a.ptr[0], a.len[0], original, sizeof original, &olen);
     const char *oom;
     if (!identity_who(e->id, r, &user))
         cxl_kv_reply_error(rp, "%s", identity_noauth_text());
-    else if (access_protected(e->ctx, &a, text, sizeof text))
+    else if (access_protected(oname, olen, &a, text, sizeof text))
         cxl_kv_reply_error(rp, "%s", text);
-    else if ((oom = access_script_oom(&a)) != NULL)
+    else if ((oom = access_script_oom(oname, olen, &a)) != NULL)
         cxl_kv_reply_error(rp, "%s", oom);
     else
         run_as(e, name, user, &a, rp);
@@ -331,8 +333,9 @@ static void execute(void *ud, const struct cxl_kv_request *r, struct cxl_kv_repl
 }
 
 struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock, const struct module_config *c,
-                                 uint32_t rings, struct cxl_keyring *keys)
+                                 uint32_t rings, struct cxl_keyring *keys, char *err, size_t cap)
 {
+    snprintf(err, cap, "out of memory");
     struct executor *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
@@ -343,7 +346,10 @@ struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock, const 
         executor_destroy(e);
         return NULL;
     }
-    access_init(e->ctx);
+    if (access_init(e->ctx, err, cap) != 0) {
+        executor_destroy(e);
+        return NULL;
+    }
     return e;
 }
 

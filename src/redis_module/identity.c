@@ -33,6 +33,9 @@ static const char HELLO_NOAUTH[] = "NOAUTH HELLO must be called with the client 
                                    "otherwise the HELLO AUTH <user> <pass> option can be used to authenticate "
                                    "the client and select the RESP protocol version at the same time";
 static const char WRONGPASS[] = "WRONGPASS invalid username-password pair or user is disabled.";
+static const char NO_ACL[] = "ERR AUTH over the ring is not available: the ACL command is renamed or removed, "
+                             "and the module needs ACL GETUSER to keep checking a connection's user; name the "
+                             "ring's user with the module's user.N= instead";
 
 #define RECHECK_MS 1000 /* authenticated connections checked at least this often */
 
@@ -247,6 +250,10 @@ static void cmd_auth(struct identity *id, const struct cxl_kv_request *req, cons
         reply_error(rp, a->argc < 2 ? "ERR wrong number of arguments for 'auth' command" : "ERR syntax error");
         return;
     }
+    if (!names_acl_available()) {
+        reply_error(rp, NO_ACL);
+        return;
+    }
     const char *user = a->argc == 3 ? a->ptr[1] : NULL;
     size_t ulen = a->argc == 3 ? a->len[1] : 0;
     RedisModuleCallReply *reply;
@@ -332,7 +339,10 @@ static void cmd_hello(struct identity *id, const struct cxl_kv_request *req, con
     }
     for (uint32_t j = 2; j < a->argc; j++) {
         uint32_t more = a->argc - 1 - j;
-        if (word_is(a, j, "AUTH") && more >= 2) {
+        if (word_is(a, j, "AUTH") && more >= 2 && !names_acl_available()) {
+            reply_error(rp, NO_ACL);
+            return;
+        } else if (word_is(a, j, "AUTH") && more >= 2) {
             RedisModuleCallReply *reply;
             int ok = check_password(id, a->ptr[j + 1], a->len[j + 1], a->ptr[j + 2], a->len[j + 2], &reply);
             if (reply)

@@ -42,9 +42,9 @@ static int open_rings(RedisModuleCtx *ctx)
                    &cxl_mod.refresher, err, sizeof err) != 0)
         return refuse(ctx, "keys", err);
     cxl_mod.exec = executor_create(ctx, c->serve != SERVE_EVENTLOOP, c,
-                                   cxl_layout_geometry(cxl_mod.layout)->ring_count, cxl_mod.keys);
+                                   cxl_layout_geometry(cxl_mod.layout)->ring_count, cxl_mod.keys, err, sizeof err);
     if (!cxl_mod.exec)
-        return refuse(ctx, "executor", "out of memory");
+        return refuse(ctx, "executor", err);
     struct cxl_kv_executor ex = executor_callbacks(cxl_mod.exec);
     struct cxl_kv_server_config sc = {.batch = c->batch, .max_sleep_us = c->max_sleep_us,
                                       .spin_us = c->spin_us, .yield_us = c->yield_us,

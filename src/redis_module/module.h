@@ -47,7 +47,7 @@ const char *serve_mode_name(enum serve_mode m);
  * each as its connection's Redis user (exec.c). */
 struct executor;
 struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock, const struct module_config *c,
-                                 uint32_t rings, struct cxl_keyring *keys);
+                                 uint32_t rings, struct cxl_keyring *keys, char *err, size_t cap);
 void executor_destroy(struct executor *e);
 struct cxl_kv_executor executor_callbacks(struct executor *e);
 
@@ -83,18 +83,17 @@ struct access_state {
     long long checked_ms;
     int auth_required;    /* the default user has a password or is off */
     int debug_allowed, module_allowed; /* enable-debug-command / enable-module-command yes */
-    int renamed;          /* DEBUG or MODULE is known by another name (rename-command) */
     int readonly_replica; /* writes refused */
     int deny_oom;         /* maxmemory set without an eviction policy */
 };
 extern struct access_state access_state;
-void access_init(RedisModuleCtx *ctx);
+int access_init(RedisModuleCtx *ctx, char *err, size_t cap);
 void access_fini(RedisModuleCtx *ctx);
 void access_refresh(RedisModuleCtx *ctx, int force);
 /* Drop the cached ACL user (anything may have changed the ACL since). */
 void access_forget_users(void);
 /* DEBUG / MODULE refused: 1 with Redis's text in text. */
-int access_protected(RedisModuleCtx *ctx, const struct cmd_args *a, char *text, size_t cap);
+int access_protected(const char *name, size_t len, const struct cmd_args *a, char *text, size_t cap);
 /* GET/SET/DEL of key as user: NULL when allowed, else Redis's error text. */
 const char *access_fast_path(RedisModuleCtx *ctx, RedisModuleString *user, uint16_t op, RedisModuleString *key,
                              char *text, size_t cap);
@@ -106,7 +105,15 @@ const char *access_blocking_refusal(const struct cmd_args *a, const char *reply,
 /* A script whose writes Redis would refuse out of memory but that
  * RedisModule_Call would let write (EVAL without a shebang, EVALSHA):
  * Redis's OOM text while deny-oom holds and memory is over maxmemory. */
-const char *access_script_oom(const struct cmd_args *a);
+const char *access_script_oom(const char *name, size_t len, const struct cmd_args *a);
+/* The names commands go by after rename-command (names.c): names_init at
+ * load (-1 with err if they cannot be told apart); names_resolve gives the
+ * original name of a request's first word (itself when nothing guarded is
+ * renamed, or when it names no command). */
+int names_init(RedisModuleCtx *ctx, char *err, size_t cap);
+const char *names_resolve(RedisModuleCtx *ctx, const char *name, size_t len, char *buf, size_t cap,
+                          size_t *out_len);
+int names_acl_available(void);
 /* A refusal RedisModule_Call made (err = its error reply), in the words
  * Redis uses for a TCP client; NULL if err is not one. */
 const char *access_call_refusal(RedisModuleCtx *ctx, const char *err, size_t len, RedisModuleString *user,
