@@ -14,6 +14,13 @@
  *   acl        user.N= names a restricted ACL user: command, key and
  *              subcommand denials with Redis's texts; a named user that is
  *              deleted (even by its own command) is refused, never used
+ *   many_users 600 ring connections authenticated as 12 users: a check
+ *              asks ACL GETUSER once per user (ACL SETUSER: only the user
+ *              it names); checks anyone can ask for (EXEC, a refused
+ *              CONFIG SET or ACL SETUSER) keep every connection's user; a
+ *              deleted user's connections (also in a transaction), and a
+ *              changed requirepass's, go; the fast paths' NOPERM texts as
+ *              Redis's
  *   replica    a read-only replica refuses ring writes as READONLY
  *   oom        maxmemory reached without eviction: OOM, as over TCP (scripts
  *              without a shebang refused whole)
@@ -435,6 +442,119 @@ static void test_acl(void)
     stop();
 }
 
+/* Calls of ACL GETUSER so far (INFO commandstats counts the module's own). */
+static long getuser_calls(void)
+{
+    const char *info = TCP_AS("default", "adminpw", "INFO", "commandstats");
+    const char *p = strstr(info, "cmdstat_acl|getuser:calls=");
+    return p ? atol(p + strlen("cmdstat_acl|getuser:calls=")) : 0;
+}
+
+/* GET k on connection conn until the reply starts with prefix (at most 5 s:
+ * a change is seen within a second, docs/SERVER.md). */
+static const char *get_until(struct cxl_kv *kv, uint16_t conn, const char *prefix)
+{
+    const char *got = "";
+    for (int i = 0; i < 500; i++) {
+        got = ring_fast(kv, conn, CXL_KV_GET, "k", NULL);
+        if (strncmp(got, prefix, strlen(prefix)) == 0 || got[0] == '(') /* or the ring failed */
+            break;
+        usleep(10000);
+    }
+    return got;
+}
+
+static void test_many_users(void)
+{
+    enum { USERS = 12, CONNS = 600 };
+    const char *server[] = {"--requirepass", "adminpw", "--user", "guest", "on", "nopass", "-@all", NULL};
+    const char *margs[] = {"user.1=guest", NULL};
+    if (start(server, margs) != 0)
+        return;
+    char name[16], pass[16];
+#define ADMIN(...) TCP_AS("default", "adminpw", __VA_ARGS__)
+    for (int u = 0; u < USERS; u++) {
+        snprintf(name, sizeof name, "u%d", u);
+        snprintf(pass, sizeof pass, ">pw%d", u);
+        CHECK(same("user", ADMIN("ACL", "SETUSER", name, "on", pass, "~*", "+@all"), "+OK\r\n"));
+    }
+    CHECK(same("SET k", ADMIN("SET", "k", "v"), "+OK\r\n"));
+    struct cxl_kv *a = ring_open(1);
+    if (!a)
+        return stop();
+    int bad = 0;
+    for (int c = 1; c <= CONNS; c++) { /* connection c is user c % USERS */
+        snprintf(name, sizeof name, "u%d", c % USERS);
+        snprintf(pass, sizeof pass, "pw%d", c % USERS);
+        bad += !same("AUTH", RING(a, (uint16_t)c, "AUTH", name, pass), "+OK\r\n");
+    }
+    CHECK_EQ(bad, 0);
+    CHECK(same("conn 700 AUTH default", RING(a, 700, "AUTH", "adminpw"), "+OK\r\n"));
+    CHECK(starts("conn 0 is guest", ring_fast(a, 0, CXL_KV_GET, "k", NULL), "-NOPERM"));
+    /* a check asks each user once, not each connection; ACL SETUSER asks
+     * only the user it names */
+    long before = getuser_calls();
+    CHECK(same("a change", ADMIN("ACL", "SETUSER", "u1", "-flushall"), "+OK\r\n"));
+    CHECK(same("conn 1 reads", ring_fast(a, 1, CXL_KV_GET, "k", NULL), "$1\r\nv\r\n"));
+    long asked = getuser_calls() - before;
+    printf("after ACL SETUSER u1: %ld ACL GETUSER call(s) for %d connections of %d users\n", asked, CONNS + 1,
+           USERS + 1);
+    CHECK(asked <= 1 + (USERS + 1)); /* u1, and perhaps the periodic check of all */
+    before = getuser_calls();
+    CHECK(starts("EXEC: a transaction could have changed anyone", ADMIN("EXEC"), "-ERR EXEC without MULTI"));
+    CHECK(same("conn 2 reads", ring_fast(a, 2, CXL_KV_GET, "k", NULL), "$1\r\nv\r\n"));
+    asked = getuser_calls() - before;
+    printf("after EXEC: %ld ACL GETUSER call(s)\n", asked);
+    CHECK(asked <= 2 * (USERS + 1)); /* all (unless deferred), and perhaps the periodic check */
+    /* anyone can ask for checks (EXEC needs no rights): they are spread out,
+     * and connections whose users did not change keep their user */
+    struct cxl_conn *flood;
+    const uint8_t *rep;
+    size_t len;
+    CHECK_EQ(cxl_conn_open(redis.addr, 5000, &flood), 0);
+    const char *auth[] = {"AUTH", "guest", "x"}, *exec[] = {"EXEC"};
+    const char *cfg[] = {"CONFIG", "SET", "requirepass", "x"}, *acl[] = {"ACL", "SETUSER", "guest", "+@all"};
+    CHECK(flood && cxl_conn_call(flood, 3, auth, &rep, &len) == 0);
+    bad = 0;
+    for (int i = 0; flood && i < 300; i++) {
+        const char *const *cmd = i % 3 == 0 ? exec : i % 3 == 1 ? cfg : acl;
+        CHECK_EQ(cxl_conn_call(flood, i % 3 == 0 ? 1 : 4, cmd, &rep, &len), 0);
+        bad += !same("guest refused", len && memmem(rep, len, "NOPERM", 6) ? "refused" : (const char *)rep, "refused");
+        bad += !same("still the user", ring_fast(a, (uint16_t)(1 + i % CONNS), CXL_KV_GET, "k", NULL), "$1\r\nv\r\n");
+    }
+    CHECK_EQ(bad, 0);
+    if (flood)
+        cxl_conn_close(flood);
+    /* a deleted user's connections, and only those, are seen to go */
+    CHECK(same("u11 deleted", ADMIN("ACL", "DELUSER", "u11"), ":1\r\n"));
+    CHECK(starts("conn 11 goes", get_until(a, 11, "-NOPERM"), "-NOPERM"));
+    bad = 0;
+    for (int c = 1; c <= CONNS; c++)
+        bad += !same("after DELUSER", ring_fast(a, (uint16_t)c, CXL_KV_GET, "k", NULL),
+                     c % USERS == 11 ? TCP_AS("guest", "x", "GET", "k") : "$1\r\nv\r\n");
+    CHECK_EQ(bad, 0);
+    /* a user deleted in a transaction: its connections go too */
+    struct cxl_conn *admin;
+    CHECK_EQ(cxl_conn_open(redis.addr, 5000, &admin), 0);
+    const char *aauth[] = {"AUTH", "adminpw"}, *multi[] = {"MULTI"}, *del[] = {"ACL", "DELUSER", "u10"};
+    CHECK(admin && cxl_conn_call(admin, 2, aauth, &rep, &len) == 0 && cxl_conn_call(admin, 1, multi, &rep, &len) == 0 &&
+          cxl_conn_call(admin, 3, del, &rep, &len) == 0);
+    CHECK(same("u10 before EXEC", ring_fast(a, 10, CXL_KV_GET, "k", NULL), "$1\r\nv\r\n"));
+    CHECK(admin && cxl_conn_call(admin, 1, exec, &rep, &len) == 0 && len == 8 && memcmp(rep, "*1\r\n:1\r\n", 8) == 0);
+    if (admin)
+        cxl_conn_close(admin);
+    CHECK(starts("conn 10 goes", get_until(a, 10, "-NOPERM"), "-NOPERM"));
+    CHECK(same("conn 9 stays", ring_fast(a, 9, CXL_KV_GET, "k", NULL), "$1\r\nv\r\n"));
+    /* CONFIG SET requirepass is the default user's password */
+    CHECK(same("conn 700 reads", ring_fast(a, 700, CXL_KV_GET, "k", NULL), "$1\r\nv\r\n"));
+    CHECK(same("new requirepass", ADMIN("CONFIG", "SET", "requirepass", "newpw"), "+OK\r\n"));
+    CHECK(starts("conn 700 goes", get_until(a, 700, "-NOPERM"), "-NOPERM"));
+    CHECK(same("conn 1 stays", ring_fast(a, 1, CXL_KV_GET, "k", NULL), "$1\r\nv\r\n"));
+#undef ADMIN
+    cxl_kv_close(a);
+    stop();
+}
+
 static void test_replica(void)
 {
     struct redis_proc master = {0};
@@ -747,6 +867,7 @@ static const struct {
     void (*fn)(void);
 } scenarios[] = {
     {"protected", test_protected}, {"renamed", test_renamed}, {"noauth", test_noauth}, {"acl", test_acl},
+    {"many_users", test_many_users},
     {"replica", test_replica},     {"oom", test_oom},     {"nodes", test_nodes},
 };
 

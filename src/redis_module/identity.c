@@ -17,8 +17,10 @@
  * connection proved (kept as its SHA-256, as Redis keeps it). Checked once
  * a second, and before the next ring request after any ACL SETUSER /
  * DELUSER / LOAD, CONFIG SET or EXEC Redis runs (a command filter sees
- * them): a deleted, re-created, disabled or re-passworded user's ring
- * connections fall back to the ring's user (or NOAUTH). */
+ * them; CONFIG SET only of requirepass), unless checks would then take
+ * more than a tenth of the time (identity_recheck): a deleted, re-created,
+ * disabled or re-passworded user's ring connections fall back to the
+ * ring's user (or NOAUTH). */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include <strings.h>
 
 #include "cxl/sec.h"
+#include "cxl/wait.h"
 #include "module.h"
 
 static const char NOAUTH_TEXT[] = "NOAUTH Authentication required.";
@@ -37,7 +40,7 @@ static const char NO_ACL[] = "ERR AUTH over the ring is not available: the ACL c
                              "and the module needs ACL GETUSER to keep checking a connection's user; name the "
                              "ring's user with the module's user.N= instead";
 
-#define RECHECK_MS 1000 /* authenticated connections checked at least this often */
+#define RECHECK_NS 1000000000ull /* authenticated connections checked at least this often */
 
 struct conn_auth {
     RedisModuleString *user;                       /* authenticated as, or NULL */
@@ -65,12 +68,22 @@ struct identity {
     struct cxl_keyring *keys;      /* secure mode: nodes' users come from cxl_sec_mgr */
     struct ring_ident *r;
     uint64_t authed;               /* connections with a user, over all rings */
-    long long checked_ms;          /* their last check */
+    uint64_t checked_ns;           /* their last check ended (cxl_now_ns) */
+    uint64_t next_ok_ns;           /* no check asked for runs before (identity_recheck) */
 };
 
-/* Set by the command filter (Redis's main thread, or our own calls) when a
- * command may have changed a user: the next check is not waited for. */
-static int acl_changed;
+/* What the command filter saw that may have changed users, for the next
+ * check (both run under Redis's lock): the names ACL SETUSER / DELUSER and
+ * CONFIG SET requirepass (the default user) name, checked at the next ring
+ * request; or, for what names no user (ACL LOAD, EXEC of a transaction
+ * the filter cannot see into) or too many, every connection. */
+#define CHANGED_NAMES 8
+static struct {
+    int all;
+    unsigned n;
+    size_t len[CHANGED_NAMES];
+    char name[CHANGED_NAMES][CXL_USER_NAME_MAX];
+} changed;
 
 struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config *c, uint32_t rings,
                                  struct cxl_keyring *keys)
@@ -390,32 +403,20 @@ int identity_command(struct identity *id, const struct cxl_kv_request *req, cons
 
 /* --- authenticated connections, checked again ---------------------------------------- */
 
-/* ACL GETUSER replies of one check, by user name (a gateway's thousands of
- * connections are a few users). */
-#define USER_CACHE 8
-struct user_cache {
-    char name[USER_CACHE][CXL_USER_NAME_MAX];
-    size_t len[USER_CACHE];
-    RedisModuleCallReply *reply[USER_CACHE];
-    unsigned next;
+/* What ACL GETUSER says of one user, read once per check: a gateway's
+ * thousands of connections are a few users, each asked for once. */
+struct user_state {
+    char *name;         /* a copy: a connection's own string goes when it is forgotten */
+    size_t len;
+    int on, nopass;
+    uint8_t (*pass)[crypto_hash_sha256_BYTES]; /* [npass]: SHA-256 of each password */
+    size_t npass;
 };
 
-static RedisModuleCallReply *getuser(struct identity *id, struct user_cache *uc, RedisModuleString *name)
-{
-    size_t n;
-    const char *p = rm.StringPtrLen(name, &n);
-    for (unsigned i = 0; i < USER_CACHE; i++)
-        if (uc->reply[i] && uc->len[i] == n && memcmp(uc->name[i], p, n) == 0)
-            return uc->reply[i];
-    unsigned i = uc->next++ % USER_CACHE;
-    if (uc->reply[i])
-        rm.FreeCallReply(uc->reply[i]);
-    uc->reply[i] = rm.Call(id->ctx, "ACL", "cs", "GETUSER", name);
-    uc->len[i] = n < sizeof uc->name[i] ? n : SIZE_MAX; /* a longer name is asked again each time */
-    if (n < sizeof uc->name[i])
-        memcpy(uc->name[i], p, n);
-    return uc->reply[i];
-}
+struct user_table {
+    struct user_state *slot; /* open addressing, [cap], cap a power of two */
+    size_t cap;
+};
 
 static int elem_is(RedisModuleCallReply *r, size_t i, const char *w)
 {
@@ -424,63 +425,143 @@ static int elem_is(RedisModuleCallReply *r, size_t i, const char *w)
     return p && n == strlen(w) && memcmp(p, w, n) == 0;
 }
 
-/* Would Redis accept this connection's AUTH again? (ACL GETUSER: "flags"
- * holds on / nopass, "passwords" the SHA-256 hex of each password.) */
-static int still_valid(RedisModuleCallReply *u, const uint8_t hash[crypto_hash_sha256_BYTES])
+/* Fill s from ACL GETUSER ("flags" holds on / nopass, "passwords" the
+ * SHA-256 hex of each password). A deleted user, or no answer, is off:
+ * fail closed. */
+static void read_user(struct identity *id, struct user_state *s, RedisModuleString *name)
 {
-    if (!u || rm.CallReplyType(u) != RM_REPLY_ARRAY)
-        return 0; /* deleted (nil), or no answer: fail closed */
-    char hex[2 * crypto_hash_sha256_BYTES + 1];
-    sodium_bin2hex(hex, sizeof hex, hash, crypto_hash_sha256_BYTES);
-    int on = 0, nopass = 0, known = 0;
-    size_t n = rm.CallReplyLength(u);
+    RedisModuleCallReply *u = rm.Call(id->ctx, "ACL", "cs", "GETUSER", name);
+    size_t n = u && rm.CallReplyType(u) == RM_REPLY_ARRAY ? rm.CallReplyLength(u) : 0;
     for (size_t i = 0; i + 1 < n; i += 2) {
         RedisModuleCallReply *v = rm.CallReplyArrayElement(u, i + 1);
         size_t vn = rm.CallReplyType(v) == RM_REPLY_ARRAY ? rm.CallReplyLength(v) : 0;
         for (size_t j = 0; elem_is(u, i, "flags") && j < vn; j++) {
-            on |= elem_is(v, j, "on");
-            nopass |= elem_is(v, j, "nopass");
+            s->on |= elem_is(v, j, "on");
+            s->nopass |= elem_is(v, j, "nopass");
         }
-        for (size_t j = 0; elem_is(u, i, "passwords") && j < vn; j++) {
-            size_t hn;
+        if (!elem_is(u, i, "passwords") || vn == 0 || s->pass)
+            continue;
+        if (!(s->pass = calloc(vn, sizeof *s->pass))) {
+            s->on = 0; /* cannot tell: fail closed */
+            break;
+        }
+        for (size_t j = 0; j < vn; j++) {
+            size_t hn, got;
             const char *h = rm.CallReplyStringPtr(rm.CallReplyArrayElement(v, j), &hn);
-            known |= h && hn == sizeof hex - 1 && sodium_memcmp(h, hex, hn) == 0;
+            if (h && sodium_hex2bin(s->pass[s->npass], crypto_hash_sha256_BYTES, h, hn, NULL, &got, NULL) == 0 &&
+                got == crypto_hash_sha256_BYTES)
+                s->npass++;
         }
     }
-    sodium_memzero(hex, sizeof hex);
-    return on && (nopass || known);
+    if (u)
+        rm.FreeCallReply(u);
 }
 
-static void recheck(struct identity *id)
+static uint64_t name_hash(const char *p, size_t n)
 {
-    struct user_cache uc = {0};
+    uint64_t h = 1469598103934665603ull; /* FNV-1a: names are the operator's, not an attacker's */
+    while (n--)
+        h = (h ^ (uint8_t)*p++) * 1099511628211ull;
+    return h;
+}
+
+/* The state of user name, asked for the first time it is met; NULL if the
+ * table could not be made (the caller fails closed). */
+static struct user_state *user_state(struct identity *id, struct user_table *t, RedisModuleString *name)
+{
+    size_t n;
+    const char *p = rm.StringPtrLen(name, &n);
+    for (size_t i = name_hash(p, n) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        struct user_state *s = &t->slot[i];
+        if (!s->name) {
+            if (!(s->name = malloc(n ? n : 1)))
+                return s; /* not read: off, fail closed */
+            memcpy(s->name, p, n);
+            s->len = n;
+            read_user(id, s, name);
+            return s;
+        }
+        if (s->len == n && memcmp(s->name, p, n) == 0)
+            return s;
+    }
+}
+
+/* Would Redis accept this connection's AUTH again? */
+static int still_valid(const struct user_state *s, const uint8_t hash[crypto_hash_sha256_BYTES])
+{
+    int known = 0;
+    for (size_t i = 0; i < s->npass; i++)
+        known |= sodium_memcmp(s->pass[i], hash, crypto_hash_sha256_BYTES) == 0;
+    return s->on && (s->nopass || known);
+}
+
+static int was_changed(const char *p, size_t n)
+{
+    for (unsigned i = 0; i < changed.n; i++)
+        if (changed.len[i] == n && memcmp(changed.name[i], p, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* Check every authenticated connection, or (all == 0) those whose user
+ * is one of changed.name. */
+static void recheck(struct identity *id, int all)
+{
+    struct user_table t = {NULL, 1};
+    while (t.cap < 2 * id->authed) /* at most half full: every probe ends */
+        t.cap <<= 1;
+    t.slot = calloc(t.cap, sizeof *t.slot);
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < id->rings; i++)
         for (uint32_t c = 0; c < id->r[i].conn_len; c++) {
             struct conn_auth *a = &id->r[i].conn[c];
-            if (a->user && !still_valid(getuser(id, &uc, a->user), a->pass_hash)) {
+            size_t n;
+            const char *p = a->user ? rm.StringPtrLen(a->user, &n) : NULL;
+            if (!p || (!all && !was_changed(p, n)))
+                continue;
+            if (!t.slot || !still_valid(user_state(id, &t, a->user), a->pass_hash)) {
                 forget_conn(id, a);
                 dropped++;
             }
         }
-    for (unsigned k = 0; k < USER_CACHE; k++)
-        if (uc.reply[k])
-            rm.FreeCallReply(uc.reply[k]);
+    for (size_t i = 0; t.slot && i < t.cap; i++) {
+        free(t.slot[i].name);
+        free(t.slot[i].pass);
+    }
+    free(t.slot);
     if (dropped)
         rm.Log(id->ctx, "notice", "cxl ring: %llu ring connection(s) no longer authenticated: their user was "
                "deleted or turned off, or no longer has the password they used", (unsigned long long)dropped);
 }
 
+/* A check of every connection costs one ACL GETUSER per distinct user
+ * and a look-up per connection, and any client can make the filter below
+ * ask for one (EXEC needs no rights, and the filter runs before Redis's
+ * checks): such a check runs only if the time since the last one is at
+ * least 9 times what that one took, so they take at most a tenth of the
+ * server's time and a change is seen within that much, or RECHECK_NS.
+ * A check of named users costs what the command that named them did, and
+ * runs at once. */
 void identity_recheck(struct identity *id, int periodic)
 {
-    int changed = __atomic_exchange_n(&acl_changed, 0, __ATOMIC_ACQ_REL);
-    if (!id->authed || (!changed && !periodic))
+    uint64_t now = cxl_now_ns();
+    int all = changed.all || (periodic && now - id->checked_ns >= RECHECK_NS);
+    if (!id->authed) {
+        memset(&changed, 0, sizeof changed); /* nothing to check */
         return;
-    long long now = rm.Milliseconds();
-    if (!changed && now - id->checked_ms < RECHECK_MS)
+    }
+    if (all && now < id->next_ok_ns)
+        all = 0; /* deferred: stays asked for */
+    if (!all && !changed.n)
         return;
-    id->checked_ms = now;
-    recheck(id);
+    recheck(id, all);
+    changed.n = 0;
+    if (!all)
+        return;
+    changed.all = 0;
+    uint64_t end = cxl_now_ns();
+    id->checked_ns = end;
+    id->next_ok_ns = end + 9 * (end - now);
 }
 
 static int arg_is(RedisModuleCommandFilterCtx *f, int i, const char *w)
@@ -490,19 +571,38 @@ static int arg_is(RedisModuleCommandFilterCtx *f, int i, const char *w)
     return n == strlen(w) && strncasecmp(p, w, n) == 0;
 }
 
-/* Every command Redis runs, before it runs (TCP clients, scripts, our own
- * RedisModule_Call): note the ones that may change a user. A renamed ACL
- * or CONFIG is not recognized here; the check once a second covers it. */
+static void note_changed(const char *p, size_t n)
+{
+    if (changed.all || was_changed(p, n))
+        return;
+    if (changed.n == CHANGED_NAMES || n >= CXL_USER_NAME_MAX) {
+        changed.all = 1;
+        return;
+    }
+    memcpy(changed.name[changed.n], p, n);
+    changed.len[changed.n++] = n;
+}
+
+/* Every command Redis runs, before it runs and before its checks (TCP
+ * clients, scripts, our own RedisModule_Call): note the users it may
+ * change. A renamed ACL or CONFIG is not recognized here; the check once
+ * a second covers it. */
 static void on_command(RedisModuleCommandFilterCtx *f)
 {
     int argc = rm.CommandFilterArgsCount(f);
-    if (argc < 1)
-        return;
-    int acl = argc >= 2 && arg_is(f, 0, "acl") &&
-              (arg_is(f, 1, "setuser") || arg_is(f, 1, "deluser") || arg_is(f, 1, "load"));
-    int config = argc >= 2 && arg_is(f, 0, "config") && arg_is(f, 1, "set");
-    if (acl || config || arg_is(f, 0, "exec"))
-        __atomic_store_n(&acl_changed, 1, __ATOMIC_RELEASE);
+    if (argc >= 3 && arg_is(f, 0, "acl") && (arg_is(f, 1, "setuser") || arg_is(f, 1, "deluser"))) {
+        for (int i = 2; i < (arg_is(f, 1, "setuser") ? 3 : argc); i++) {
+            size_t n;
+            const char *p = rm.StringPtrLen(rm.CommandFilterArgGet(f, i), &n);
+            note_changed(p, n);
+        }
+    } else if (argc >= 4 && arg_is(f, 0, "config") && arg_is(f, 1, "set")) {
+        for (int i = 2; i < argc; i += 2)
+            if (arg_is(f, i, "requirepass"))
+                note_changed("default", 7);
+    } else if ((argc >= 2 && arg_is(f, 0, "acl") && arg_is(f, 1, "load")) || (argc >= 1 && arg_is(f, 0, "exec"))) {
+        changed.all = 1;
+    }
 }
 
 void identity_watch_acl(RedisModuleCtx *ctx)
