@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <numa.h>
 #include <numaif.h>
 #include <stdio.h>
@@ -200,47 +201,94 @@ static int trusted_dir(const char *path, const char *comp, int fd)
     return 0;
 }
 
+#define MAX_LINKS 40 /* as the kernel's ELOOP */
+
+/* A symbolic link met on the way: only root's or ours are followed, and
+ * not by the kernel - its target's components replace the link's in rest
+ * (from / if absolute), so each one is walked and checked in turn. */
+static int splice_link(const char *path, int *fd, const char *comp, const struct stat *st, char *rest,
+                       size_t cap, int *links)
+{
+    if (st->st_uid != 0 && st->st_uid != geteuid())
+        return cxl_fail(CXL_EDENIED, "medium %s: '%s' on its path is a symbolic link of uid %u: it could point "
+                        "anywhere; refused (name the target, or allow it explicitly with --allow-foreign-medium)",
+                        path, comp, (unsigned)st->st_uid);
+    if (++*links > MAX_LINKS)
+        return cxl_fail(CXL_EINVAL, "medium %s: more than %d symbolic links on its path", path, MAX_LINKS);
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(*fd, comp, target, sizeof target - 1);
+    if (n <= 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot read the link '%s' on the path of medium %s", comp, path);
+    target[n] = '\0';
+    char joined[PATH_MAX];
+    if ((size_t)snprintf(joined, sizeof joined, "%s/%s", target, rest) >= sizeof joined)
+        return cxl_fail(CXL_EINVAL, "medium %s: its path through '%s' is too long", path, comp);
+    snprintf(rest, cap, "%s", joined);
+    if (target[0] == '/') {
+        int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+            return cxl_fail_errno(CXL_ESYS, "cannot open / for medium %s", path);
+        close(*fd);
+        *fd = root;
+    }
+    return 0;
+}
+
+/* Take the first component of rest (a '/'-separated list) into comp. */
+static int next_component(char *rest, char *comp, size_t cap)
+{
+    size_t skip = strspn(rest, "/"), n = strcspn(rest + skip, "/");
+    if (n == 0 || n >= cap)
+        return n == 0 ? 0 : -1;
+    memcpy(comp, rest + skip, n);
+    comp[n] = '\0';
+    memmove(rest, rest + skip + n, strlen(rest + skip + n) + 1);
+    return 1;
+}
+
+/* One step of the walk: fd moves to the directory comp (checked). */
+static int step(const char *path, int *fd, const char *comp, char *rest, size_t cap, int *links)
+{
+    struct stat st;
+    if (fstatat(*fd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot open medium %s ('%s')", path, comp);
+    if (S_ISLNK(st.st_mode))
+        return splice_link(path, fd, comp, &st, rest, cap, links);
+    int next = openat(*fd, comp, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (next < 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot open medium %s ('%s')", path, comp);
+    close(*fd);
+    *fd = next;
+    return trusted_dir(path, comp, next);
+}
+
 /* Walk path's directories from / (or the working directory) one at a time,
  * so that no symbolic link another user planted on the way - a link in
  * /dev/shm pointing at /etc would make a root server format /etc/passwd -
- * is followed: a link is followed only if root or this user owns it, and
- * every directory reached must be trusted_dir(). *dirfd: the directory
- * holding the last component, *leaf: that component. */
+ * is followed: a link is followed only if root or this user owns it, its
+ * target walked the same way, and every directory reached must be
+ * trusted_dir(). *dirfd: the directory holding the last component, *leaf:
+ * that component. */
 static int open_parent(const char *path, int *dirfd, const char **leaf)
 {
-    char buf[256], *save = NULL;
-    snprintf(buf, sizeof buf, "%s", path);
-    char *end = strrchr(buf, '/');
-    *leaf = end ? path + (end - buf) + 1 : path;
+    const char *end = strrchr(path, '/');
+    *leaf = end ? end + 1 : path;
     if (!**leaf)
         return cxl_fail(CXL_EINVAL, "medium %s names a directory, not a file", path);
-    int fd = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    char rest[PATH_MAX], comp[NAME_MAX + 1];
+    if ((size_t)(*leaf - path) >= sizeof rest)
+        return cxl_fail(CXL_EINVAL, "medium path %s is too long", path);
+    memcpy(rest, path, (size_t)(*leaf - path));
+    rest[*leaf - path] = '\0';
+    int fd = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC), links = 0, got, rc = 0;
     if (fd < 0)
         return cxl_fail_errno(CXL_ESYS, "cannot open the directories of %s", path);
-    if (end)
-        *end = '\0';
-    for (char *comp = end ? strtok_r(buf, "/", &save) : NULL; comp; comp = strtok_r(NULL, "/", &save)) {
-        struct stat st;
-        int next = -1, rc;
-        if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            rc = cxl_fail_errno(CXL_ESYS, "cannot open medium %s ('%s')", path, comp);
-        } else if (S_ISLNK(st.st_mode) && st.st_uid != 0 && st.st_uid != geteuid()) {
-            rc = cxl_fail(CXL_EDENIED, "medium %s: '%s' on its path is a symbolic link of uid %u: it could point "
-                          "anywhere; refused (name the target, or allow it explicitly with --allow-foreign-medium)",
-                          path, comp, (unsigned)st.st_uid);
-        } else {
-            int nofollow = S_ISLNK(st.st_mode) ? 0 : O_NOFOLLOW;
-            next = openat(fd, comp, O_PATH | O_DIRECTORY | O_CLOEXEC | nofollow);
-            rc = next < 0 ? cxl_fail_errno(CXL_ESYS, "cannot open medium %s ('%s')", path, comp)
-                          : trusted_dir(path, comp, next);
-        }
+    while (rc == 0 && (got = next_component(rest, comp, sizeof comp)) != 0)
+        rc = got < 0 ? cxl_fail(CXL_EINVAL, "medium %s: a name on its path is too long", path)
+                     : step(path, &fd, comp, rest, sizeof rest, &links);
+    if (rc) {
         close(fd);
-        if (rc) {
-            if (next >= 0)
-                close(next);
-            return rc;
-        }
-        fd = next;
+        return rc;
     }
     *dirfd = fd;
     return 0;

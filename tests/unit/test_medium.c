@@ -207,6 +207,55 @@ static void test_foreign_dirs(void)
     rmdir(dir);
 }
 
+/* A link of ours is followed by walking its target: a directory (or link)
+ * of another user on the target's way is refused as on the path itself. */
+static void test_link_targets(void)
+{
+    char dir[300], file[330], evil[300], evil_in[330], link[300], via[340], rel[300], relvia[340], loop[300],
+        loopvia[340];
+    struct fixture f;
+    fixture_path(&f, "/dev/shm", "targets");
+    snprintf(dir, sizeof dir, "%s.d", f.path);
+    snprintf(file, sizeof file, "%s/victim", dir);
+    snprintf(evil, sizeof evil, "%s.evil", f.path);
+    snprintf(evil_in, sizeof evil_in, "%s/in", evil);
+    snprintf(link, sizeof link, "%s.link", f.path);
+    snprintf(via, sizeof via, "%s/victim", link);
+    snprintf(rel, sizeof rel, "%s.rel", f.path);
+    snprintf(relvia, sizeof relvia, "%s/victim", rel);
+    snprintf(loop, sizeof loop, "%s.loop", f.path);
+    snprintf(loopvia, sizeof loopvia, "%s/victim", loop);
+    CHECK_EQ(mkdir(dir, 0700), 0);
+    CHECK_EQ(mkdir(evil, 0755), 0);
+    CHECK_EQ(symlink(dir, evil_in), 0);       /* evil/in -> the victim's directory */
+    CHECK_EQ(symlink(evil_in, link), 0);      /* our link -> evil/in */
+    CHECK_EQ(symlink(strrchr(dir, '/') + 1, rel), 0); /* relative: the directory next to it */
+    CHECK_EQ(symlink(strrchr(loop, '/') + 1, loop), 0);
+    struct cxl_medium *m;
+    struct cxl_medium_config cfg = cfg_for(via, 1 << 20, 1);
+    CHECK_EQ(cxl_medium_open(&cfg, &m), 0); /* all ours: followed through both links */
+    cxl_medium_close(m);
+    struct cxl_medium_config rcfg = cfg_for(relvia, 1 << 20, 0);
+    CHECK_EQ(cxl_medium_open(&rcfg, &m), 0);
+    cxl_medium_close(m);
+    struct cxl_medium_config lcfg = cfg_for(loopvia, 1 << 20, 1);
+    CHECK_FAILS(cxl_medium_open(&lcfg, &m), CXL_EINVAL, "more than 40 symbolic links");
+    if (geteuid() == 0) {
+        CHECK_EQ(lchown(evil_in, 65534, 65534), 0);
+        CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, "'in' on its path is a symbolic link of uid 65534");
+        CHECK_EQ(lchown(evil_in, 0, 0), 0);
+        CHECK_EQ(chown(evil, 65534, 65534), 0); /* its owner could swap 'in' */
+        CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, "belongs to uid 65534");
+    }
+    unlink(link);
+    unlink(rel);
+    unlink(loop);
+    unlink(evil_in);
+    rmdir(evil);
+    unlink(file);
+    rmdir(dir);
+}
+
 static void test_parsers(void)
 {
     uint64_t v;
@@ -249,6 +298,7 @@ int main(void)
     test_bad_paths();
     test_foreign();
     test_foreign_dirs();
+    test_link_targets();
     test_parsers();
     return check_summary("test_medium");
 }
