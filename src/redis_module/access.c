@@ -91,10 +91,10 @@ void access_refresh(RedisModuleCtx *ctx, int force)
 int access_protected(const char *name, size_t len, const struct cmd_args *a, char *text, size_t cap)
 {
     static const char *module_protected[] = {"load", "loadex", "unload", NULL};
-    int debug = len == 5 && strncasecmp(name, "debug", 5) == 0;
-    int module = len == 6 && strncasecmp(name, "module", 6) == 0 && a->argc > 1;
+    int debug = name_is(name, len, "debug");
+    int module = name_is(name, len, "module") && a->argc > 1;
     for (int i = 0; module && module_protected[i]; i++)
-        if (a->len[1] == strlen(module_protected[i]) && strncasecmp(a->ptr[1], module_protected[i], a->len[1]) == 0)
+        if (name_is(a->ptr[1], a->len[1], module_protected[i]))
             module = 2;
     if (!debug && module != 2)
         return 0;
@@ -120,8 +120,8 @@ const char *access_script_oom(const char *name, size_t len, const struct cmd_arg
 {
     if (!access_state.deny_oom || a->argc < 2)
         return NULL;
-    int eval = len == 4 && strncasecmp(name, "eval", 4) == 0;
-    int evalsha = len == 7 && strncasecmp(name, "evalsha", 7) == 0;
+    int eval = name_is(name, len, "eval");
+    int evalsha = name_is(name, len, "evalsha");
     if (eval && a->len[1] >= 2 && memcmp(a->ptr[1], "#!", 2) == 0)
         return NULL;
     if ((eval || evalsha) && rm.GetUsedMemoryRatio() > 1.0f)
@@ -267,12 +267,11 @@ static int is_blocking(const struct cmd_args *a)
     static const char *always[] = {"blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax",
                                    "bzmpop", NULL};
     for (int i = 0; always[i]; i++)
-        if (a->len[0] == strlen(always[i]) && strncasecmp(a->ptr[0], always[i], a->len[0]) == 0)
+        if (name_is(a->ptr[0], a->len[0], always[i]))
             return 1;
-    int xread = (a->len[0] == 5 && strncasecmp(a->ptr[0], "xread", 5) == 0) ||
-                (a->len[0] == 10 && strncasecmp(a->ptr[0], "xreadgroup", 10) == 0);
+    int xread = name_is(a->ptr[0], a->len[0], "xread") || name_is(a->ptr[0], a->len[0], "xreadgroup");
     for (uint32_t i = 1; xread && i < a->argc; i++)
-        if (a->len[i] == 5 && strncasecmp(a->ptr[i], "block", 5) == 0)
+        if (name_is(a->ptr[i], a->len[i], "block"))
             return 1;
     return 0;
 }

@@ -1,5 +1,5 @@
-/* commands.c - CXLRING.STATS (per-ring counters and the serving loop's wait
- * time) and CXLRING.INFO (geometry and ring owners), usable over TCP. */
+/* commands.c - CXLRING.STATS (per-ring counters, the serving loop's wait
+ * time, the checks of ring connections' AUTH) and CXLRING.INFO (geometry and ring owners), usable over TCP. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,12 +46,20 @@ static int cmd_stats(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     }
     struct cxl_kv_server_wait w;
     cxl_kv_server_wait_stats(cxl_mod.server, &w);
-    rm.ReplyWithArray(ctx, 10);
+    struct users_stats u = {0};
+    users_stats(&u);
+    rm.ReplyWithArray(ctx, 22);
     pair_str(ctx, "server", serve_mode_name(cxl_mod.cfg.serve));
     pair_int(ctx, "wait_us", (long long)(w.waited_ns / 1000));
     pair_int(ctx, "sleeps", (long long)w.sleeps);
     pair_int(ctx, "yields", (long long)w.yields);
     pair_int(ctx, "polls", (long long)w.polls);
+    pair_int(ctx, "auth_connections", (long long)u.authenticated);
+    pair_int(ctx, "auth_checks", (long long)u.checks);
+    pair_int(ctx, "auth_full_checks", (long long)u.full_checks);
+    pair_int(ctx, "auth_users_asked", (long long)u.users_asked);
+    pair_int(ctx, "auth_conns_examined", (long long)u.conns_examined);
+    pair_int(ctx, "auth_dropped", (long long)u.dropped);
     return RM_OK;
 }
 

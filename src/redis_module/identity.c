@@ -12,23 +12,13 @@
  * being the operator's explicit grant - or, with none named, as Redis's
  * default user, and then only if Redis does not require authentication.
  *
- * A connection stays authenticated while Redis would accept its AUTH again:
- * its user exists, is on, and is nopass or still has the password the
- * connection proved (kept as its SHA-256, as Redis keeps it). Checked once
- * a second, and before the next ring request after any ACL SETUSER /
- * DELUSER / LOAD, CONFIG SET or EXEC Redis runs (a command filter sees
- * them; CONFIG SET only of requirepass), unless checks would then take
- * more than a tenth of the time (identity_recheck): a deleted, re-created,
- * disabled or re-passworded user's ring connections fall back to the
- * ring's user (or NOAUTH). */
-#include <sodium.h>
+ * A connection stays authenticated while Redis would accept its AUTH again
+ * (users.c says when and how that is checked). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cxl/sec.h"
-#include "cxl/wait.h"
 #include "module.h"
 
 static const char NOAUTH_TEXT[] = "NOAUTH Authentication required.";
@@ -39,13 +29,6 @@ static const char WRONGPASS[] = "WRONGPASS invalid username-password pair or use
 static const char NO_ACL[] = "ERR AUTH over the ring is not available: the ACL command is renamed or removed, "
                              "and the module needs ACL GETUSER to keep checking a connection's user; name the "
                              "ring's user with the module's user.N= instead";
-
-#define RECHECK_NS 1000000000ull /* authenticated connections checked at least this often */
-
-struct conn_auth {
-    RedisModuleString *user;                       /* authenticated as, or NULL */
-    uint8_t pass_hash[crypto_hash_sha256_BYTES];   /* the password it proved */
-};
 
 struct ring_ident {
     uint32_t session;
@@ -67,29 +50,21 @@ struct identity {
     RedisModuleString *default_user;
     struct cxl_keyring *keys;      /* secure mode: nodes' users come from cxl_sec_mgr */
     struct ring_ident *r;
-    uint64_t authed;               /* connections with a user, over all rings */
-    uint64_t checked_ns;           /* their last check ended (cxl_now_ns) */
-    uint64_t next_ok_ns;           /* no check asked for runs before (identity_recheck) */
+    struct users *users;           /* the connections that authenticated, by user */
 };
 
-/* What the command filter saw that may have changed users, for the next
- * check (both run under Redis's lock): the names ACL SETUSER / DELUSER and
- * CONFIG SET requirepass (the default user) name, checked at the next ring
- * request; or, for what names no user (ACL LOAD, EXEC of a transaction
- * the filter cannot see into) or too many, every connection. */
-#define CHANGED_NAMES 8
-static struct {
-    int all;
-    unsigned n;
-    size_t len[CHANGED_NAMES];
-    char name[CHANGED_NAMES][CXL_USER_NAME_MAX];
-} changed;
+static struct conn_auth *conn_at(void *ud, uint32_t ref)
+{
+    struct identity *id = ud;
+    return &id->r[ref >> 16].conn[ref & 0xffff];
+}
 
 struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config *c, uint32_t rings,
                                  struct cxl_keyring *keys)
 {
     struct identity *id = calloc(1, sizeof *id);
-    if (!id || !(id->r = calloc(rings, sizeof *id->r)) || !(id->ring_user = calloc(rings, sizeof *id->ring_user))) {
+    if (!id || !(id->r = calloc(rings, sizeof *id->r)) || !(id->ring_user = calloc(rings, sizeof *id->ring_user)) ||
+        !(id->users = users_create(ctx, conn_at, id))) {
         identity_destroy(id);
         return NULL;
     }
@@ -106,20 +81,10 @@ struct identity *identity_create(RedisModuleCtx *ctx, const struct module_config
     return id;
 }
 
-static void forget_conn(struct identity *id, struct conn_auth *c)
-{
-    if (!c->user)
-        return;
-    rm.FreeString(id->ctx, c->user);
-    c->user = NULL;
-    sodium_memzero(c->pass_hash, sizeof c->pass_hash);
-    id->authed--;
-}
-
 static void forget_conns(struct identity *id, struct ring_ident *r)
 {
     for (uint32_t c = 0; c < r->conn_len; c++)
-        forget_conn(id, &r->conn[c]);
+        users_detach(id->users, &r->conn[c]);
     free(r->conn);
     r->conn = NULL;
     r->conn_len = 0;
@@ -139,6 +104,7 @@ void identity_destroy(struct identity *id)
             rm.FreeString(id->ctx, id->ring_user[i]);
     if (id->default_user)
         rm.FreeString(id->ctx, id->default_user);
+    users_destroy(id->users);
     free(id->r);
     free(id->ring_user);
     free(id);
@@ -182,10 +148,8 @@ static RedisModuleString *node_user(struct identity *id, struct ring_ident *r, c
 int identity_who(struct identity *id, const struct cxl_kv_request *req, RedisModuleString **user)
 {
     struct ring_ident *r = ring_of(id, req);
-    if (req->conn < r->conn_len && r->conn[req->conn].user) {
-        *user = r->conn[req->conn].user;
+    if (req->conn < r->conn_len && (*user = users_name(&r->conn[req->conn])) != NULL)
         return 1;
-    }
     if ((*user = node_user(id, r, req)) != NULL)
         return 1;
     if (id->ring_user[req->ring]) {
@@ -222,13 +186,8 @@ static int set_conn_user(struct identity *id, const struct cxl_kv_request *req, 
         r->conn_len = n;
     }
     struct conn_auth *c = &r->conn[req->conn];
-    forget_conn(id, c);
-    if (name) {
-        c->user = rm.CreateString(id->ctx, name, len);
-        crypto_hash_sha256(c->pass_hash, (const unsigned char *)pass, plen);
-        id->authed++;
-    }
-    return 0;
+    users_detach(id->users, c);
+    return name ? users_attach(id->users, c, (uint32_t)req->ring << 16 | req->conn, name, len, pass, plen) : 0;
 }
 
 static void reply_error(struct cxl_kv_reply *rp, const char *text)
@@ -325,7 +284,7 @@ static void hello_reply(struct identity *id, const struct cxl_kv_request *req, s
 
 static int word_is(const struct cmd_args *a, uint32_t i, const char *w)
 {
-    return a->len[i] == strlen(w) && strncasecmp(a->ptr[i], w, a->len[i]) == 0;
+    return name_is(a->ptr[i], a->len[i], w);
 }
 
 /* HELLO [protover [AUTH user pass] [SETNAME name]], checked in Redis's
@@ -401,211 +360,7 @@ int identity_command(struct identity *id, const struct cxl_kv_request *req, cons
     return 1;
 }
 
-/* --- authenticated connections, checked again ---------------------------------------- */
-
-/* What ACL GETUSER says of one user, read once per check: a gateway's
- * thousands of connections are a few users, each asked for once. */
-struct user_state {
-    char *name;         /* a copy: a connection's own string goes when it is forgotten */
-    size_t len;
-    int on, nopass;
-    uint8_t (*pass)[crypto_hash_sha256_BYTES]; /* [npass]: SHA-256 of each password */
-    size_t npass;
-};
-
-struct user_table {
-    struct user_state *slot; /* open addressing, [cap], cap a power of two */
-    size_t cap;
-};
-
-static int elem_is(RedisModuleCallReply *r, size_t i, const char *w)
-{
-    size_t n;
-    const char *p = rm.CallReplyStringPtr(rm.CallReplyArrayElement(r, i), &n);
-    return p && n == strlen(w) && memcmp(p, w, n) == 0;
-}
-
-/* Fill s from ACL GETUSER ("flags" holds on / nopass, "passwords" the
- * SHA-256 hex of each password). A deleted user, or no answer, is off:
- * fail closed. */
-static void read_user(struct identity *id, struct user_state *s, RedisModuleString *name)
-{
-    RedisModuleCallReply *u = rm.Call(id->ctx, "ACL", "cs", "GETUSER", name);
-    size_t n = u && rm.CallReplyType(u) == RM_REPLY_ARRAY ? rm.CallReplyLength(u) : 0;
-    for (size_t i = 0; i + 1 < n; i += 2) {
-        RedisModuleCallReply *v = rm.CallReplyArrayElement(u, i + 1);
-        size_t vn = rm.CallReplyType(v) == RM_REPLY_ARRAY ? rm.CallReplyLength(v) : 0;
-        for (size_t j = 0; elem_is(u, i, "flags") && j < vn; j++) {
-            s->on |= elem_is(v, j, "on");
-            s->nopass |= elem_is(v, j, "nopass");
-        }
-        if (!elem_is(u, i, "passwords") || vn == 0 || s->pass)
-            continue;
-        if (!(s->pass = calloc(vn, sizeof *s->pass))) {
-            s->on = 0; /* cannot tell: fail closed */
-            break;
-        }
-        for (size_t j = 0; j < vn; j++) {
-            size_t hn, got;
-            const char *h = rm.CallReplyStringPtr(rm.CallReplyArrayElement(v, j), &hn);
-            if (h && sodium_hex2bin(s->pass[s->npass], crypto_hash_sha256_BYTES, h, hn, NULL, &got, NULL) == 0 &&
-                got == crypto_hash_sha256_BYTES)
-                s->npass++;
-        }
-    }
-    if (u)
-        rm.FreeCallReply(u);
-}
-
-static uint64_t name_hash(const char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a: names are the operator's, not an attacker's */
-    while (n--)
-        h = (h ^ (uint8_t)*p++) * 1099511628211ull;
-    return h;
-}
-
-/* The state of user name, asked for the first time it is met; NULL if the
- * table could not be made (the caller fails closed). */
-static struct user_state *user_state(struct identity *id, struct user_table *t, RedisModuleString *name)
-{
-    size_t n;
-    const char *p = rm.StringPtrLen(name, &n);
-    for (size_t i = name_hash(p, n) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
-        struct user_state *s = &t->slot[i];
-        if (!s->name) {
-            if (!(s->name = malloc(n ? n : 1)))
-                return s; /* not read: off, fail closed */
-            memcpy(s->name, p, n);
-            s->len = n;
-            read_user(id, s, name);
-            return s;
-        }
-        if (s->len == n && memcmp(s->name, p, n) == 0)
-            return s;
-    }
-}
-
-/* Would Redis accept this connection's AUTH again? */
-static int still_valid(const struct user_state *s, const uint8_t hash[crypto_hash_sha256_BYTES])
-{
-    int known = 0;
-    for (size_t i = 0; i < s->npass; i++)
-        known |= sodium_memcmp(s->pass[i], hash, crypto_hash_sha256_BYTES) == 0;
-    return s->on && (s->nopass || known);
-}
-
-static int was_changed(const char *p, size_t n)
-{
-    for (unsigned i = 0; i < changed.n; i++)
-        if (changed.len[i] == n && memcmp(changed.name[i], p, n) == 0)
-            return 1;
-    return 0;
-}
-
-/* Check every authenticated connection, or (all == 0) those whose user
- * is one of changed.name. */
-static void recheck(struct identity *id, int all)
-{
-    struct user_table t = {NULL, 1};
-    while (t.cap < 2 * id->authed) /* at most half full: every probe ends */
-        t.cap <<= 1;
-    t.slot = calloc(t.cap, sizeof *t.slot);
-    uint64_t dropped = 0;
-    for (uint32_t i = 0; i < id->rings; i++)
-        for (uint32_t c = 0; c < id->r[i].conn_len; c++) {
-            struct conn_auth *a = &id->r[i].conn[c];
-            size_t n;
-            const char *p = a->user ? rm.StringPtrLen(a->user, &n) : NULL;
-            if (!p || (!all && !was_changed(p, n)))
-                continue;
-            if (!t.slot || !still_valid(user_state(id, &t, a->user), a->pass_hash)) {
-                forget_conn(id, a);
-                dropped++;
-            }
-        }
-    for (size_t i = 0; t.slot && i < t.cap; i++) {
-        free(t.slot[i].name);
-        free(t.slot[i].pass);
-    }
-    free(t.slot);
-    if (dropped)
-        rm.Log(id->ctx, "notice", "cxl ring: %llu ring connection(s) no longer authenticated: their user was "
-               "deleted or turned off, or no longer has the password they used", (unsigned long long)dropped);
-}
-
-/* A check of every connection costs one ACL GETUSER per distinct user
- * and a look-up per connection, and any client can make the filter below
- * ask for one (EXEC needs no rights, and the filter runs before Redis's
- * checks): such a check runs only if the time since the last one is at
- * least 9 times what that one took, so they take at most a tenth of the
- * server's time and a change is seen within that much, or RECHECK_NS.
- * A check of named users costs what the command that named them did, and
- * runs at once. */
 void identity_recheck(struct identity *id, int periodic)
 {
-    uint64_t now = cxl_now_ns();
-    int all = changed.all || (periodic && now - id->checked_ns >= RECHECK_NS);
-    if (!id->authed) {
-        memset(&changed, 0, sizeof changed); /* nothing to check */
-        return;
-    }
-    if (all && now < id->next_ok_ns)
-        all = 0; /* deferred: stays asked for */
-    if (!all && !changed.n)
-        return;
-    recheck(id, all);
-    changed.n = 0;
-    if (!all)
-        return;
-    changed.all = 0;
-    uint64_t end = cxl_now_ns();
-    id->checked_ns = end;
-    id->next_ok_ns = end + 9 * (end - now);
-}
-
-static int arg_is(RedisModuleCommandFilterCtx *f, int i, const char *w)
-{
-    size_t n;
-    const char *p = rm.StringPtrLen(rm.CommandFilterArgGet(f, i), &n);
-    return n == strlen(w) && strncasecmp(p, w, n) == 0;
-}
-
-static void note_changed(const char *p, size_t n)
-{
-    if (changed.all || was_changed(p, n))
-        return;
-    if (changed.n == CHANGED_NAMES || n >= CXL_USER_NAME_MAX) {
-        changed.all = 1;
-        return;
-    }
-    memcpy(changed.name[changed.n], p, n);
-    changed.len[changed.n++] = n;
-}
-
-/* Every command Redis runs, before it runs and before its checks (TCP
- * clients, scripts, our own RedisModule_Call): note the users it may
- * change. A renamed ACL or CONFIG is not recognized here; the check once
- * a second covers it. */
-static void on_command(RedisModuleCommandFilterCtx *f)
-{
-    int argc = rm.CommandFilterArgsCount(f);
-    if (argc >= 3 && arg_is(f, 0, "acl") && (arg_is(f, 1, "setuser") || arg_is(f, 1, "deluser"))) {
-        for (int i = 2; i < (arg_is(f, 1, "setuser") ? 3 : argc); i++) {
-            size_t n;
-            const char *p = rm.StringPtrLen(rm.CommandFilterArgGet(f, i), &n);
-            note_changed(p, n);
-        }
-    } else if (argc >= 4 && arg_is(f, 0, "config") && arg_is(f, 1, "set")) {
-        for (int i = 2; i < argc; i += 2)
-            if (arg_is(f, i, "requirepass"))
-                note_changed("default", 7);
-    } else if ((argc >= 2 && arg_is(f, 0, "acl") && arg_is(f, 1, "load")) || (argc >= 1 && arg_is(f, 0, "exec"))) {
-        changed.all = 1;
-    }
-}
-
-void identity_watch_acl(RedisModuleCtx *ctx)
-{
-    rm.RegisterCommandFilter(ctx, on_command, 0);
+    users_check(id->users, periodic);
 }

@@ -106,7 +106,7 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
         return RM_ERR;
     if (commands_register(ctx) != RM_OK)
         return refuse(ctx, "commands", "cannot register CXLRING.*");
-    identity_watch_acl(ctx);
+    users_watch(ctx);
     if (driver_start(ctx, cxl_mod.cfg.serve, cxl_mod.server, &cxl_mod.driver, err, sizeof err) != 0)
         return refuse(ctx, "driver", err);
     log_enabled(ctx);

@@ -69,13 +69,40 @@ void identity_destroy(struct identity *id);
 int identity_who(struct identity *id, const struct cxl_kv_request *req, RedisModuleString **user);
 const char *identity_noauth_text(void);
 /* Forget the authentication of connections Redis would not accept again
- * (identity.c, top): when a command may have changed a user, and with
- * periodic set at least once a second. identity_watch_acl registers the
- * command filter that tells, at load. */
+ * (users_check): called before each ring request, and with periodic set
+ * at every ring pass. */
 void identity_recheck(struct identity *id, int periodic);
-void identity_watch_acl(RedisModuleCtx *ctx);
 int identity_command(struct identity *id, const struct cxl_kv_request *req, const struct cmd_args *a,
                      struct cxl_kv_reply *rp);
+
+/* The ring connections authenticated as each Redis user (users.c): a
+ * connection's conn_auth is attached to its user's entry (ref: ring << 16 |
+ * connection; conn_at finds a conn_auth by ref), detached on RESET, a new
+ * session or when users_check finds Redis would not accept its AUTH again.
+ * users_watch registers, at load, the command filter that says when. */
+struct user_entry;
+struct conn_auth {
+    struct user_entry *user;                      /* NULL: not authenticated */
+    uint32_t pos;                                 /* in its entry's connections */
+    uint8_t pass_hash[32];                        /* SHA-256 of the password it proved */
+};
+struct users;
+struct users *users_create(RedisModuleCtx *ctx, struct conn_auth *(*conn_at)(void *ud, uint32_t ref), void *ud);
+void users_destroy(struct users *u);
+int users_attach(struct users *u, struct conn_auth *c, uint32_t ref, const char *name, size_t len,
+                 const char *pass, size_t plen);
+void users_detach(struct users *u, struct conn_auth *c);
+RedisModuleString *users_name(const struct conn_auth *c);
+void users_check(struct users *u, int periodic);
+struct users_stats {
+    uint64_t authenticated;  /* connections with a user now */
+    uint64_t checks, full_checks;
+    uint64_t users_asked;    /* ACL GETUSER calls */
+    uint64_t conns_examined; /* connections looked at (their user's answer had changed) */
+    uint64_t dropped;        /* authentications forgotten */
+};
+int users_stats(struct users_stats *out); /* -1 before load */
+void users_watch(RedisModuleCtx *ctx);
 
 /* The checks Redis makes for a TCP client that RedisModule_Call does not
  * (access.c). What they depend on, read from Redis at most once a second. */
@@ -114,6 +141,10 @@ int names_init(RedisModuleCtx *ctx, char *err, size_t cap);
 const char *names_resolve(RedisModuleCtx *ctx, const char *name, size_t len, char *buf, size_t cap,
                           size_t *out_len);
 int names_acl_available(void);
+/* Does the command or subcommand name p (n bytes) match w, as Redis's tables
+ * match names: case-insensitively, and only up to a NUL (Redis compares
+ * them with strcasecmp, so "load\0x" can find LOAD)? */
+int name_is(const char *p, size_t n, const char *w);
 /* A refusal RedisModule_Call made (err = its error reply), in the words
  * Redis uses for a TCP client; NULL if err is not one. */
 const char *access_call_refusal(RedisModuleCtx *ctx, const char *err, size_t len, RedisModuleString *user,

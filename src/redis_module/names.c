@@ -11,12 +11,12 @@
  *     request, in that configuration only);
  *   - removed (rename-command X ""): nothing can run it, names stay as
  *     they are;
- *   - COMMAND itself renamed: a guarded command missing under its own name
- *     cannot be told apart from one renamed, so the module refuses to load
- *     rather than let a renamed DEBUG run unchecked;
+ *   - COMMAND itself renamed or removed: which command a name runs cannot
+ *     be asked (a name may even be given to another command: rename DEBUG
+ *     away and ECHO to "debug"), so the module refuses to load rather than
+ *     let a renamed DEBUG run unchecked;
  *   - ACL renamed or removed: AUTH over the rings is refused with a reason
  *     (identity.c needs ACL GETUSER to keep checking a connection's user). */
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -69,19 +69,6 @@ static int listed(RedisModuleCallReply *list, const char *name)
     return 0;
 }
 
-/* Without COMMAND: is name callable under its own name? (NAME HELP changes
- * nothing for the guarded commands and ACL; an arity error still means it
- * exists.) */
-static int callable(RedisModuleCtx *ctx, const char *name)
-{
-    errno = 0;
-    RedisModuleCallReply *r = rm.Call(ctx, name, "c", "HELP");
-    int missing = !r && errno == ENOENT;
-    if (r)
-        rm.FreeCallReply(r);
-    return !missing;
-}
-
 int names_init(RedisModuleCtx *ctx, char *err, size_t cap)
 {
     names.resolve = 0;
@@ -94,15 +81,10 @@ int names_init(RedisModuleCtx *ctx, char *err, size_t cap)
             rm.FreeCallReply(list);
         return 0;
     }
-    for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; i++)
-        if (!callable(ctx, guarded[i])) {
-            snprintf(err, cap, "COMMAND is renamed, and %s is not there under its own name: the module "
-                     "cannot tell which name runs it (protected commands, scripts out of memory); "
-                     "keep COMMAND's name, or %s's", guarded[i], guarded[i]);
-            return -1;
-        }
-    names.acl_available = callable(ctx, "acl");
-    return 0;
+    snprintf(err, cap, "COMMAND is renamed or removed: without it the module cannot tell which command a name "
+             "runs (another command may go by DEBUG's name while DEBUG goes by another), so it cannot keep "
+             "protected commands and scripts out of memory refused; keep COMMAND's name");
+    return -1;
 }
 
 int names_acl_available(void) { return names.acl_available; }
@@ -118,4 +100,11 @@ const char *names_resolve(RedisModuleCtx *ctx, const char *name, size_t len, cha
         return name;
     *out_len = strlen(buf);
     return buf;
+}
+
+int name_is(const char *p, size_t n, const char *w)
+{
+    const char *nul = memchr(p, '\0', n);
+    size_t len = nul ? (size_t)(nul - p) : n;
+    return len == strlen(w) && strncasecmp(p, w, len) == 0;
 }

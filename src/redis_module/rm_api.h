@@ -45,6 +45,7 @@ typedef void (*rm_event_fn)(RedisModuleCtx *ctx, struct rm_event e, uint64_t sub
 #define RM_REPLY_ERROR 1
 #define RM_REPLY_INTEGER 2
 #define RM_REPLY_ARRAY 3
+#define RM_REPLY_NULL 4
 #define RM_CTX_FLAGS_SLAVE (1 << 3)
 #define RM_CTX_FLAGS_READONLY (1 << 4)
 #define RM_CTX_FLAGS_CLUSTER (1 << 5)
