@@ -18,7 +18,7 @@ import time
 
 import redis
 
-from pycheck import Checks
+from pycheck import Checks, read_for
 
 GW, RD = int(sys.argv[1]), int(sys.argv[2])
 check = Checks("gateway_clients")
@@ -83,21 +83,12 @@ def test_mixed():
     check(not errors, f"workers: {errors}")
 
 
-def raw(data, read_for=1.0, shut=False):
+def raw(data, wait=1.0, shut=False):
     s = socket.create_connection(("127.0.0.1", GW), timeout=5)
     s.sendall(data)
     if shut:
         s.shutdown(socket.SHUT_WR)
-    s.settimeout(read_for)
-    out = b""
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            out += b
-    except socket.timeout:
-        pass
+    out, _ = read_for(s, wait)
     s.close()
     return out
 

@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pycheck import Checks  # noqa: E402
+from pycheck import Checks, read_for  # noqa: E402
 
 HEADER_SIZE, RING_CTL_SIZE, REQ_TAIL, REQ_HEAD, TAG_OFF = 4096, 1024, 128, 256, 48
 
@@ -38,19 +38,6 @@ def connect(port):
 def ask(s, *args):
     s.sendall(cmd(*args))
     return s.recv(4096)
-
-
-def read_all(s, wait):
-    s.settimeout(wait)
-    got = b""
-    try:
-        while True:
-            b = s.recv(4096)
-            if not b:
-                return got, True  # closed
-            got += b
-    except (socket.timeout, ConnectionResetError):
-        return got, False
 
 
 def main():
@@ -83,7 +70,7 @@ def main():
         m[at] ^= 0x01  # the attacker: the sealed RESET will not open
     finally:
         os.kill(redis_pid, signal.SIGCONT)
-    got, closed = read_all(b, 3)
+    got, closed = read_for(b, 3)
     check(b"secret" not in got, f"the GET did not run as the earlier user: {got!r}")
     check(closed and got == b"", f"the client whose slot was not reset is closed, unanswered: {got!r}")
     c = connect(port)

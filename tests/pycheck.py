@@ -6,9 +6,26 @@ Thread-safe.
     from pycheck import Checks
     check = Checks("gateway_compat")
     check(reply == b"+OK\\r\\n", "SET")
-    check.finish()"""
+    check.finish()
+
+read_for(sock, seconds): what a socket sends until it is quiet that long
+or closes; returns (bytes, closed)."""
+import socket
 import sys
 import threading
+
+
+def read_for(sock, seconds):
+    sock.settimeout(seconds)
+    got = b""
+    try:
+        while True:
+            b = sock.recv(65536)
+            if not b:
+                return got, True
+            got += b
+    except (socket.timeout, ConnectionResetError):
+        return got, False
 
 
 class Checks:

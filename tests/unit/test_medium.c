@@ -20,6 +20,18 @@ static struct cxl_medium_config cfg_for(const char *path, uint64_t size, int cre
 }
 
 /* Two independent mappings of one file see each other's writes. */
+/* cfg is refused for why, creating or not, and opens once allowed. */
+static void refused_unless_allowed(struct cxl_medium_config cfg, const char *why)
+{
+    struct cxl_medium *m;
+    CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, why);
+    cfg.create = 0;
+    CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, why);
+    cfg.allow_foreign = 1;
+    CHECK_EQ(cxl_medium_open(&cfg, &m), 0);
+    cxl_medium_close(m);
+}
+
 static void test_file_in(const char *dir)
 {
     struct fixture f;
@@ -129,14 +141,7 @@ static void test_foreign(void)
     /* owned by another user (only root can make one here) */
     if (geteuid() == 0) {
         CHECK_EQ(chown(f.path, 65534, 65534), 0);
-        CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, "belongs to uid 65534");
-        cfg.create = 0;
-        CHECK_FAILS(cxl_medium_open(&cfg, &m), CXL_EDENIED, "belongs to uid 65534");
-        cfg.allow_foreign = 1;
-        CHECK_EQ(cxl_medium_open(&cfg, &m), 0);
-        cxl_medium_close(m);
-        cfg.allow_foreign = 0;
-        cfg.create = 1;
+        refused_unless_allowed(cfg, "belongs to uid 65534");
         CHECK_EQ(chown(f.path, 0, 0), 0);
     }
     /* a symbolic link, even to our own file */
@@ -144,12 +149,7 @@ static void test_foreign(void)
     snprintf(link, sizeof link, "%s.link", f.path);
     CHECK_EQ(symlink(f.path, link), 0);
     struct cxl_medium_config lc = cfg_for(link, 1 << 20, 1);
-    CHECK_FAILS(cxl_medium_open(&lc, &m), CXL_EDENIED, "is a symbolic link");
-    lc.create = 0;
-    CHECK_FAILS(cxl_medium_open(&lc, &m), CXL_EDENIED, "is a symbolic link");
-    lc.allow_foreign = 1;
-    CHECK_EQ(cxl_medium_open(&lc, &m), 0);
-    cxl_medium_close(m);
+    refused_unless_allowed(lc, "is a symbolic link");
     unlink(link);
     unlink(f.path);
 }
