@@ -318,6 +318,8 @@ static void check(struct users *u, int all)
 
 void users_check(struct users *u, int periodic)
 {
+    if (!periodic && !u->marked && !u->all_asked)
+        return; /* the common case, before each ring request */
     uint64_t now = cxl_now_ns();
     int due = periodic && now - u->checked_ns >= RECHECK_NS;
     int asked = u->all_asked && now >= u->next_ok_ns;
