@@ -219,6 +219,10 @@ static void test_protected(void)
         ran += !starts("MODULE load\\0..", ring_lv(kv, 0, 3, argv, lens), "-ERR MODULE command not allowed.");
     }
     CHECK_EQ(ran, 0);
+    const char *nul_auth[] = {"AUTH\0x", "pw"}, *nul_reset[] = {"RESET\0"};
+    size_t auth_lens[] = {6, 2}, reset_lens[] = {6};
+    CHECK(starts("AUTH\\0x", ring_lv(kv, 0, 2, nul_auth, auth_lens), "-ERR unknown command"));
+    CHECK(starts("RESET\\0", ring_lv(kv, 0, 1, nul_reset, reset_lens), "-ERR unknown command"));
     CHECK(starts("CONFIG SET dir", RING(kv, 0, "CONFIG", "SET", "dir", "/tmp"), "-ERR CONFIG SET failed"));
     CHECK(same("PING", RING(kv, 0, "PING"), TCP("PING")));
     /* Redis's own encodings for what the generic path stores */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cxl/sec.h"
 #include "module.h"
@@ -282,9 +283,16 @@ static void hello_reply(struct identity *id, const struct cxl_kv_request *req, s
         rm.FreeCallReply(mods);
 }
 
+/* An option (matched as Redis does, up to a NUL) */
 static int word_is(const struct cmd_args *a, uint32_t i, const char *w)
 {
     return name_is(a->ptr[i], a->len[i], w);
+}
+
+/* The command's name, exactly: one with a NUL is refused whole (exec.c) */
+static int command_is(const struct cmd_args *a, const char *w)
+{
+    return a->len[0] == strlen(w) && strncasecmp(a->ptr[0], w, a->len[0]) == 0;
 }
 
 /* HELLO [protover [AUTH user pass] [SETNAME name]], checked in Redis's
@@ -349,11 +357,11 @@ static void cmd_hello(struct identity *id, const struct cxl_kv_request *req, con
 int identity_command(struct identity *id, const struct cxl_kv_request *req, const struct cmd_args *a,
                      struct cxl_kv_reply *rp)
 {
-    if (word_is(a, 0, "AUTH"))
+    if (command_is(a, "AUTH"))
         cmd_auth(id, req, a, rp);
-    else if (word_is(a, 0, "HELLO"))
+    else if (command_is(a, "HELLO"))
         cmd_hello(id, req, a, rp);
-    else if (word_is(a, 0, "RESET") && a->argc == 1)
+    else if (command_is(a, "RESET") && a->argc == 1)
         cmd_reset(id, req, rp);
     else
         return 0;
