@@ -1,6 +1,8 @@
 # cxl-dsm build. `make` builds everything into build/; `make test` runs every
 # test (and the unit/stress tests again under ASan+UBSan); `make demo` runs the
 # main job. Both install missing Debian packages first (scripts/deps.sh).
+# `make check` runs the fast tests only (after the packages are there);
+# `make test T=regex` / `make check T=regex` run the tests whose name matches.
 
 CC      ?= gcc
 CLANG   ?= clang
@@ -45,7 +47,7 @@ ring_pingpong_SRCS := $(wildcard bench/pingpong/*.c)
 ring_pingpong_HDRS := $(wildcard bench/pingpong/*.h)
 FUZZERS    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
-.PHONY: all deps test fuzz fuzz-long fuzz-seeds demo bench clean
+.PHONY: all deps test check fuzz fuzz-long fuzz-seeds demo bench clean
 all: $(BUILD)/lib/libcxldsm.a $(PROGRAMS:%=$(BUILD)/bin/%) $(BUILD)/cxl_ring.so \
      $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_PROGS:%=$(BUILD)/tests/%) $(BUILD)/tests/attack \
      $(BENCHES:%=$(BUILD)/bench/%)
@@ -151,7 +153,11 @@ test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_TESTS:%=$(BUILD)/asan/tests/%) \
 	    $(TEST_PROGS:%=$(BUILD)/asan/tests/%) $(BUILD)/asan/tests/attack $(FUZZERS:%=$(BUILD)/fuzz/%) \
 	    $(BUILD)/asan/cxl_ring.so $(PROGRAMS:%=$(BUILD)/asan/bin/%)
-	@bash tests/run.sh $(BUILD)
+	@TESTS="$(T)" bash tests/run.sh $(BUILD)
+
+# the fast tests only: no package installs, no sanitizer builds, no fuzzing
+check: all
+	@QUICK=1 TESTS="$(T)" bash tests/run.sh $(BUILD)
 
 demo:
 	@bash scripts/deps.sh demo

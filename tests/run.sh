@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # run.sh - run every test of cxl-dsm; one line per test, logs of failures,
 # a summary, exit 1 if anything failed. Called by `make test` with the build
-# directory. TESTS=pattern runs only the tests whose name matches.
+# directory. TESTS=pattern runs only the tests whose name matches (make test
+# T=pattern); QUICK=1 (make check) skips the slow ones: sanitizer builds,
+# fuzzing, the attacker suite and the daemons' CLI tests.
 set -uo pipefail
 build=${1:-build}
 logdir=$build/test-logs
@@ -11,9 +13,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 pass=0 fail=0 failed=()
 start_all=$(date +%s)
 
+slow='^(asan|fuzz|attack):|^cli: cli_(gateway|sec_mgr|tunnel)$'
+
 t() { # t NAME CMD... : run one test
   local name=$1; shift
   if [ -n "${TESTS:-}" ] && [[ ! "$name" =~ ${TESTS} ]]; then return; fi
+  if [ -n "${QUICK:-}" ] && [[ "$name" =~ $slow ]]; then return; fi
   local log="$logdir/$(echo "$name" | tr ' /:' '___').log"
   local t0=$(date +%s%N)
   "$@" >"$log" 2>&1
