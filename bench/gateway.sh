@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/gateway.sh - redis-benchmark through cxl_resp_gateway (RESP over TCP
 # to the gateway, then the ring to Redis) against redis-benchmark straight to
-# Redis over TCP, same flags, one run, one server (issue 5's benchmark).
+# Redis over TCP, same flags, one run, one server (the gateway's benchmark).
 # Usage: bench/gateway.sh [--requests N] [--clients C]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/kv.sh - Redis over the ring against Redis over TCP loopback and a Unix
-# socket, in one run, against the same redis-server (issue 3's benchmark).
+# socket, in one run, against the same redis-server (the benchmark of the Redis ring).
 # Every transport gets the same ops, value sizes, client threads, keyspace and
 # pipeline depth: redis-benchmark -c T --threads T [-P P] for the sockets,
 # cxl_ring_direct --threads T [--pipeline --max-inflight P] for the ring (which

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh - run the ring ping-pong benchmark (issue 2) with its default flags
+# run.sh - run the ring ping-pong benchmark with its default flags
 # and keep the results: results/bench_<timestamp>.csv (one row per
 # measurement, see docs/BENCHMARKS.md) and results/bench_<timestamp>.txt (the
 # machine, the commit and the human-readable tables).

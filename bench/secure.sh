@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/secure.sh - what protecting the medium costs (issue 4's benchmark).
+# bench/secure.sh - what protecting the medium costs.
 # In one run, the same workload (SET and GET of 3 B values, 1 client
 # thread, 100,000 keys, every ring reply checked) over:
 #   Ring        the plain ring

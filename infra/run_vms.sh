@@ -3,7 +3,7 @@
 # emulated CXL medium: PCI BAR2 in each guest) and a private link between
 # them (docs/VMS.md).
 #
-# Cloud-image guests (the seed's path): started in the background, SSH on
+# Cloud-image guests (the original prototype's path): started in the background, SSH on
 # 127.0.0.1:2222 / 2223, the repository shared as 9p tag "hostshare":
 #   infra/run_vms.sh --cxl /tmp/cxl_shared.raw --cxl-size 4G \
 #     --vm1-disk infra/images/vm1.qcow2 --vm1-seed infra/images/seed-vm1.img \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# host_quickstart.sh - the seed's one-command path with Ubuntu cloud images
+# host_quickstart.sh - the original prototype's one-command path with Ubuntu cloud images
 # (needs internet for the image; docs/VMS.md): the shared CXL file, a qcow2
 # overlay and a cloud-init seed per VM, then both VMs in the background with
 # SSH on 127.0.0.1:2222 / 2223 and the repository as 9p share "hostshare".

@@ -1,7 +1,7 @@
 /* report.c - what the ring ping-pong benchmark tells: progress lines on
  * stderr while it runs, then per measurement the percentiles, the median
  * rate of the rounds and the lib/bare ratio (median of the per-round ratios),
- * printed as tables with the goals of issue 2 on stdout, and with --csv one
+ * printed as tables with the ring's goals on stdout, and with --csv one
  * row per measurement and implementation (columns in docs/BENCHMARKS.md). */
 #include <errno.h>
 #include <inttypes.h>
@@ -264,7 +264,7 @@ static void print_preemptions(const struct meas lat[2], struct meas tp[][2])
 
 static void print_goals(const struct meas lat[2], struct meas tp[][2])
 {
-    printf("\ngoals (issue 2):\n");
+    printf("\ngoals:\n");
     if (lat[IMPL_LIB].have) {
         printf("  library RTT p50 %.3f us <= 0.55 us: %s\n", lat[IMPL_LIB].p50,
                verdict(lat[IMPL_LIB].p50 <= 0.55));

@@ -68,7 +68,7 @@ uint64_t cxl_keyring_version(const struct cxl_keyring *kr);
 void cxl_ring_keys_wipe(struct cxl_ring_keys *k);
 
 /* The security flags every client tool takes (--secure --sec-mgr --sec-node-id
- * --sec-key / --crypto --sec-key-file), with the seed's environment variables
+ * --sec-key / --crypto --sec-key-file), with the original prototype's environment variables
  * CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY, CXL_SEC_KEY_FILE as defaults. */
 struct cxl_sec_opts {
     int secure, crypto;

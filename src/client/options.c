@@ -1,4 +1,4 @@
-/* options.c - cxl_ring_direct's flags (the seed's, plus --keyspace, --ops,
+/* options.c - cxl_ring_direct's flags (the original prototype's, plus --keyspace, --ops,
  * --key-size, --val-size), validated with messages that name the flag. */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* report.c - a benchmark phase as one screen line (plus latency and cost
- * lines on request) and as a CSV row in the seed's format. */
+ * lines on request) and as a CSV row in the original prototype's format. */
 #include <stdio.h>
 
 #include "client.h"

@@ -1,5 +1,5 @@
 /* config.c - cxl_ring.so arguments: "key=value" words after --loadmodule,
- * with the seed's environment variables as defaults. */
+ * with the original prototype's environment variables as defaults. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
