@@ -35,7 +35,6 @@ void cxl_kvs_flush(struct cxl_kvs *k);
 int cxl_kvs_poll(struct cxl_kvs *k, struct cxl_kv_result *r);
 /* flush, then wait for the next result (1), < 0 on failure, 0 if none in flight */
 int cxl_kvs_wait(struct cxl_kvs *k, struct cxl_kv_result *r);
-uint32_t cxl_kvs_inflight(const struct cxl_kvs *k);
 
 #ifdef __cplusplus
 }

@@ -73,9 +73,8 @@ int cxl_kv_args_next(struct cxl_kv_args *it, const uint8_t **arg, uint32_t *len)
 uint64_t cxl_kv_cmd_size(int argc, const size_t *argvlen);
 void cxl_kv_cmd_encode(uint8_t *dst, int argc, const char *const *argv, const size_t *argvlen);
 
-/* Names for diagnostics. */
+/* A name for diagnostics. */
 const char *cxl_kv_op_name(uint16_t op);
-const char *cxl_kv_status_name(uint16_t status);
 
 #ifdef __cplusplus
 }

@@ -177,7 +177,6 @@ int cxl_sec_chan_recv(struct cxl_sec_chan *c, void *msg, size_t cap, size_t *len
 void cxl_sec_chan_set_timeout(struct cxl_sec_chan *c, uint32_t timeout_ms);
 
 uint16_t cxl_sec_chan_peer(const struct cxl_sec_chan *c); /* the node id */
-int cxl_sec_chan_fd(const struct cxl_sec_chan *c);        /* -1 on buffers / closed */
 void cxl_sec_chan_free(struct cxl_sec_chan *c); /* wipes keys, closes its fd; NULL ok */
 
 /* ---- requests and replies -------------------------------------------------------- */

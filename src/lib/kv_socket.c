@@ -180,4 +180,3 @@ int cxl_kvs_wait(struct cxl_kvs *k, struct cxl_kv_result *r)
     return rc == 0 ? deliver(k, rep, len, r) : rc;
 }
 
-uint32_t cxl_kvs_inflight(const struct cxl_kvs *k) { return k->count; }

@@ -125,15 +125,3 @@ const char *cxl_kv_op_name(uint16_t op)
     default: return "?";
     }
 }
-
-const char *cxl_kv_status_name(uint16_t status)
-{
-    switch (status) {
-    case CXL_KV_OK: return "OK";
-    case CXL_KV_NIL: return "NIL";
-    case CXL_KV_ERR: return "ERR";
-    case CXL_KV_REPLY: return "REPLY";
-    case CXL_KV_INT: return "INT";
-    default: return "?";
-    }
-}

@@ -618,7 +618,6 @@ void cxl_sec_chan_set_timeout(struct cxl_sec_chan *c, uint32_t timeout_ms)
 }
 
 uint16_t cxl_sec_chan_peer(const struct cxl_sec_chan *c) { return c->peer; }
-int cxl_sec_chan_fd(const struct cxl_sec_chan *c) { return c->fd; }
 
 void cxl_sec_chan_free(struct cxl_sec_chan *c)
 {
