@@ -34,8 +34,7 @@ extern "C" {
 #define CXL_SEC_MSG3_BYTES 32u /* confirm_n */
 #define CXL_SEC_FINGERPRINT_LEN 16u               /* hex digits, without NUL */
 
-/* Make sure libsodium is initialised (every call below does it itself). */
-int cxl_sec_init(void);
+/* Every call below initialises libsodium itself (cxl_crypto_init, cxl/seal.h). */
 
 /* ---- key files ------------------------------------------------------------ */
 

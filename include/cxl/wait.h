@@ -35,8 +35,11 @@ void cxl_backoff_init(struct cxl_backoff *b, uint32_t spin_us, uint32_t yield_us
 void cxl_backoff_wait(struct cxl_backoff *b);
 void cxl_backoff_done(struct cxl_backoff *b);
 
-/* CLOCK_MONOTONIC in ns. */
+/* The clocks, in one place: CLOCK_MONOTONIC in ns and in ms (timeouts,
+ * deadlines, rates), CLOCK_REALTIME in ns (what other hosts can compare). */
 uint64_t cxl_now_ns(void);
+static inline uint64_t cxl_now_ms(void) { return cxl_now_ns() / 1000000u; }
+uint64_t cxl_wall_ns(void);
 
 static inline void cxl_cpu_relax(void)
 {

@@ -186,7 +186,7 @@ void gw_conn_flush(struct gw *g, uint32_t slot)
 
 void gw_log_client(struct gw *g, const char *fmt, ...)
 {
-    uint64_t now = cxl_now_ns() / 1000000;
+    uint64_t now = cxl_now_ms();
     uint64_t hidden = cxl_ratelimit_report(&g->log_limit, now, LOG_REPORT_MS);
     if (hidden)
         fprintf(stderr, "cxl_resp_gateway: %llu similar messages suppressed\n", (unsigned long long)hidden);

@@ -38,7 +38,6 @@
 static volatile sig_atomic_t stopping;
 static void on_signal(int sig) { (void)sig; stopping = 1; }
 
-static uint64_t now_ms(void) { return cxl_now_ns() / 1000000; }
 
 /* --- listening --------------------------------------------------------------- */
 
@@ -68,14 +67,14 @@ static void pause_accepting(struct gw *g)
         return;
     watch_listeners(g, EPOLL_CTL_DEL);
     g->accept_paused = 1;
-    g->paused_ms = now_ms();
+    g->paused_ms = cxl_now_ms();
     g->paused_drops = g->drops;
     gw_log_client(g, "out of file descriptors (%s): not accepting until a client leaves", strerror(errno));
 }
 
 static void maybe_resume_accepting(struct gw *g)
 {
-    if (!g->accept_paused || (g->drops == g->paused_drops && now_ms() - g->paused_ms < ACCEPT_RETRY_MS))
+    if (!g->accept_paused || (g->drops == g->paused_drops && cxl_now_ms() - g->paused_ms < ACCEPT_RETRY_MS))
         return;
     g->accept_paused = 0;
     watch_listeners(g, EPOLL_CTL_ADD);

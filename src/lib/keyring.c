@@ -9,6 +9,7 @@
 
 #include "cxl/keyring.h"
 #include "cxl/ring.h"
+#include "cxl/seal.h"
 #include "cxl/sec.h"
 #include "cxl/util.h"
 #include "cxl/wait.h"
@@ -60,7 +61,9 @@ int cxl_keyring_open_crypto(const char *secret_file, struct cxl_keyring **out)
     if (!secret_file || !*secret_file)
         return cxl_fail(CXL_EINVAL, "crypto mode needs a key file (--sec-key-file / key_file=)");
     struct cxl_keyring *kr = NULL;
-    int rc = sodium_init() < 0 ? cxl_fail(CXL_ECRYPTO, "libsodium failed to initialise") : new_keyring(&kr);
+    int rc = cxl_crypto_init();
+    if (rc == 0)
+        rc = new_keyring(&kr);
     if (rc)
         return rc;
     if ((rc = cxl_secret_file_load(secret_file, kr->master)) != 0) {
@@ -77,7 +80,9 @@ int cxl_keyring_open_manager(const char *mgr_hostport, uint16_t node_id, const c
     if (!mgr_hostport || !*mgr_hostport || !key_file || !*key_file)
         return cxl_fail(CXL_EINVAL, "secure mode needs the manager address and this node's key file");
     struct cxl_keyring *kr = NULL;
-    int rc = sodium_init() < 0 ? cxl_fail(CXL_ECRYPTO, "libsodium failed to initialise") : new_keyring(&kr);
+    int rc = cxl_crypto_init();
+    if (rc == 0)
+        rc = new_keyring(&kr);
     if (rc)
         return rc;
     kr->manager = 1;

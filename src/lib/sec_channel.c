@@ -16,7 +16,9 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
+#include "cxl/seal.h"
 #include "cxl/sec.h"
+#include "cxl/wait.h"
 #include "sec_wire.h"
 
 /* The constants of the handshake: written here once. */
@@ -54,17 +56,10 @@ struct cxl_sec_chan {
 
 /* ---- deadlines and full reads/writes on a socket ------------------------------- */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
     for (;;) {
-        uint64_t now = now_ms();
+        uint64_t now = cxl_now_ms();
         if (now >= deadline)
             return cxl_fail(CXL_ETIMEDOUT, "the peer did not answer in time");
         struct pollfd p = {.fd = fd, .events = events};
@@ -146,7 +141,7 @@ static int frame_read(int fd, uint8_t *body, size_t cap, size_t *len, uint64_t d
 
 int cxl_sec_frame_read(int fd, uint8_t *body, size_t cap, size_t *len, uint32_t timeout_ms)
 {
-    return frame_read(fd, body, cap, len, now_ms() + timeout_ms);
+    return frame_read(fd, body, cap, len, cxl_now_ms() + timeout_ms);
 }
 
 static int frame_write(int fd, const uint8_t *body, size_t len, uint64_t deadline)
@@ -161,7 +156,7 @@ static int frame_write(int fd, const uint8_t *body, size_t len, uint64_t deadlin
 
 int cxl_sec_frame_write(int fd, const uint8_t *body, size_t len, uint32_t timeout_ms)
 {
-    return frame_write(fd, body, len, now_ms() + timeout_ms);
+    return frame_write(fd, body, len, cxl_now_ms() + timeout_ms);
 }
 
 /* ---- the handshake's cryptography ----------------------------------------------------- */
@@ -176,7 +171,7 @@ void cxl_sec_hs_free(struct cxl_sec_hs *hs)
 
 static int hs_new(struct cxl_sec_hs **out)
 {
-    int rc = cxl_sec_init();
+    int rc = cxl_crypto_init();
     if (rc)
         return rc;
     if ((*out = calloc(1, sizeof **out)) != NULL)
@@ -439,7 +434,7 @@ int cxl_sec_accept(int fd, const struct cxl_node_key *mgr, cxl_sec_lookup_fn loo
     struct cxl_sec_hs *hs = NULL;
     if (node_id)
         *node_id = 0;
-    uint64_t deadline = now_ms() + timeout_ms; /* the whole handshake */
+    uint64_t deadline = cxl_now_ms() + timeout_ms; /* the whole handshake */
     int rc = frame_read(fd, m1, sizeof m1, &n, deadline);
     if (rc == 0)
         rc = cxl_sec_hs_answer(mgr, lookup, ctx, m1, n, m2, &hs);
@@ -466,7 +461,7 @@ int cxl_sec_initiate(int fd, uint16_t node_id, const struct cxl_node_key *k,
     size_t n;
     struct cxl_sec_hs *hs = NULL;
     struct cxl_sec_chan *c = NULL;
-    uint64_t deadline = now_ms() + timeout_ms; /* the whole handshake */
+    uint64_t deadline = cxl_now_ms() + timeout_ms; /* the whole handshake */
     int rc = cxl_sec_hs_start(k, node_id, m1, &hs);
     if (rc == 0)
         rc = frame_write(fd, m1, sizeof m1, deadline);
@@ -584,7 +579,7 @@ int cxl_sec_chan_send(struct cxl_sec_chan *c, const void *msg, size_t len)
     if (!frame)
         return cxl_fail(CXL_ESYS, "out of memory");
     rc = cxl_sec_chan_seal(c, msg, len, frame, cap, &n);
-    if (rc == 0 && (rc = write_full(c->fd, frame, n, now_ms() + c->timeout_ms)) != 0)
+    if (rc == 0 && (rc = write_full(c->fd, frame, n, cxl_now_ms() + c->timeout_ms)) != 0)
         chan_break(c, rc);
     free(frame);
     return rc;
@@ -603,7 +598,7 @@ int cxl_sec_chan_recv(struct cxl_sec_chan *c, void *msg, size_t cap, size_t *len
     uint8_t *body = malloc(want);
     if (!body)
         return cxl_fail(CXL_ESYS, "out of memory");
-    rc = frame_read(c->fd, body, want, &n, now_ms() + c->timeout_ms);
+    rc = frame_read(c->fd, body, want, &n, cxl_now_ms() + c->timeout_ms);
     if (rc)
         chan_break(c, rc);
     else

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
+#include "cxl/seal.h"
 #include "cxl/sec.h"
 #include "cxl/util.h"
 #include "sec_wire.h"
@@ -23,13 +24,6 @@ static const char FINGERPRINT_CONTEXT[] = "cxl-dsm key fingerprint";
 static const char NODE_CONTEXT[] = "cxl-dsm node";
 
 #define KEY_FILE_MAX 4096 /* a key file is ~250 bytes */
-
-int cxl_sec_init(void)
-{
-    if (sodium_init() < 0)
-        return cxl_fail(CXL_ECRYPTO, "libsodium failed to initialise");
-    return 0;
-}
 
 int cxl_hex32_parse(const char *text, size_t len, uint8_t out[32])
 {
@@ -191,7 +185,7 @@ int cxl_private_file_write(const char *path, const void *data, size_t len, int o
 
 int cxl_node_key_generate(struct cxl_node_key *k)
 {
-    int rc = cxl_sec_init();
+    int rc = cxl_crypto_init();
     if (rc)
         return rc;
     memset(k, 0, sizeof *k);
@@ -275,7 +269,7 @@ static int parse_key_file(const char *path, const char *buf, size_t len, struct 
 
 int cxl_node_key_load(const char *path, struct cxl_node_key *k)
 {
-    int rc = cxl_sec_init();
+    int rc = cxl_crypto_init();
     if (rc)
         return rc;
     memset(k, 0, sizeof *k);
@@ -325,7 +319,7 @@ int cxl_key_file_write(const char *path, const struct cxl_node_key *k, int overw
 
 int cxl_secret_file_load(const char *path, uint8_t out[32])
 {
-    int rc = cxl_sec_init();
+    int rc = cxl_crypto_init();
     if (rc)
         return rc;
     char buf[KEY_FILE_MAX];
@@ -351,7 +345,7 @@ int cxl_secret_file_load(const char *path, uint8_t out[32])
 
 int cxl_secret_file_create(const char *path, uint8_t out[32])
 {
-    int rc = cxl_sec_init();
+    int rc = cxl_crypto_init();
     if (rc)
         return rc;
     char text[66];
@@ -370,7 +364,7 @@ int cxl_secret_file_create(const char *path, uint8_t out[32])
 int cxl_region_key(const uint8_t master[32], const char *region, uint64_t epoch,
                    uint8_t out[32])
 {
-    int rc = cxl_sec_init();
+    int rc = cxl_crypto_init();
     if (rc)
         return rc;
     size_t n = region ? strlen(region) : 0;
@@ -390,7 +384,7 @@ int cxl_region_key(const uint8_t master[32], const char *region, uint64_t epoch,
 
 int cxl_node_region_key(const uint8_t region_key[32], uint16_t node, uint8_t out[32])
 {
-    int rc = cxl_sec_init();
+    int rc = cxl_crypto_init();
     if (rc)
         return rc;
     uint8_t in[sizeof NODE_CONTEXT - 1 + 2];
@@ -416,7 +410,7 @@ void cxl_key_fingerprint(const uint8_t key[32], char *out)
 {
     uint8_t h[32];
     crypto_generichash_state st;
-    if (cxl_sec_init() != 0) {
+    if (cxl_crypto_init() != 0) {
         snprintf(out, CXL_SEC_FINGERPRINT_LEN + 1, "%s", "?");
         return;
     }

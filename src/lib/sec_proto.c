@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
+#include "cxl/seal.h"
 #include "cxl/sec.h"
 #include "cxl/util.h"
 #include "sec_wire.h"
@@ -303,7 +304,7 @@ static int tcp_connect(const char *hostport, uint32_t timeout_ms, int *out)
 int cxl_mgr_connect(const char *hostport, uint16_t node_id, const struct cxl_node_key *k,
                     uint32_t timeout_ms, struct cxl_mgr_conn **out)
 {
-    int rc = cxl_sec_init();
+    int rc = cxl_crypto_init();
     if (rc)
         return rc;
     if (!k->has_manager_public)

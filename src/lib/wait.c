@@ -15,6 +15,13 @@ uint64_t cxl_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t cxl_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 void cxl_backoff_init(struct cxl_backoff *b, uint32_t spin_us, uint32_t yield_us,
                       uint32_t max_sleep_us)
 {

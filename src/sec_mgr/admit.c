@@ -146,7 +146,7 @@ static void pool_sweep(struct mgr_daemon *d, struct mgr_pool *p, uint64_t now)
 
 void admit_sweep(struct mgr_daemon *d)
 {
-    uint64_t now = mgr_mono_ms();
+    uint64_t now = cxl_now_ms();
     pool_sweep(d, &d->hs, now);
     pool_sweep(d, &d->chans, now);
     pool_sweep(d, &d->ctl, now);
@@ -189,7 +189,7 @@ static int pool_next(const struct mgr_pool *p, uint64_t now, int t)
 
 int admit_next_ms(const struct mgr_daemon *d, int t)
 {
-    uint64_t now = mgr_mono_ms();
+    uint64_t now = cxl_now_ms();
     if (d->listen_rest_until > now && d->listen_rest_until - now < (uint64_t)t)
         t = (int)(d->listen_rest_until - now);
     t = pool_next(&d->hs, now, t);
@@ -246,7 +246,7 @@ static int drop_handshake(struct mgr_daemon *d, size_t i, const struct mgr_conn 
 /* The newcomer c (last in the pool) is in: trim the pool to its limits. */
 static void fit_handshakes(struct mgr_daemon *d, struct mgr_conn *c)
 {
-    uint64_t now = mgr_mono_ms();
+    uint64_t now = cxl_now_ms();
     int gone = 0;
     while (!gone && same_source(&d->hs, c) > d->lim.max_handshakes_per_source)
         gone = drop_handshake(d, victim(&d->hs, c, now), c);
@@ -290,7 +290,7 @@ static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
 /* Say it at most once a second. */
 static void rare(uint64_t *last, const char *what)
 {
-    uint64_t now = mgr_mono_ms();
+    uint64_t now = cxl_now_ms();
     if (now - *last < 1000 && *last)
         return;
     *last = now;
@@ -306,7 +306,7 @@ static void admit_node(struct mgr_daemon *d, int fd, const struct sockaddr_stora
 {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct mgr_conn *c = conn_new(fd, CONN_NODE, mgr_mono_ms() + conn_handshake_ms(d));
+    struct mgr_conn *c = conn_new(fd, CONN_NODE, cxl_now_ms() + conn_handshake_ms(d));
     if (!c)
         return;
     peer_name(ss, c->peer, sizeof c->peer);
@@ -337,7 +337,7 @@ void admit_accept_nodes(struct mgr_daemon *d)
         if (errno == EINTR || errno == ECONNABORTED)
             continue;
         if (out_of_fds(errno)) {
-            d->listen_rest_until = mgr_mono_ms() + REST_MS;
+            d->listen_rest_until = cxl_now_ms() + REST_MS;
             rare(&said, "out of descriptors or memory at accept: the listener rests 100 ms");
         }
         return;
@@ -361,7 +361,7 @@ void admit_accept_control(struct mgr_daemon *d)
             close(fd);
             continue;
         }
-        struct mgr_conn *c = conn_new(fd, CONN_CONTROL, mgr_mono_ms() + CONTROL_MS);
+        struct mgr_conn *c = conn_new(fd, CONN_CONTROL, cxl_now_ms() + CONTROL_MS);
         if (c && pool_add(&d->ctl, c) != 0) {
             conn_close(c);
             free(c);

@@ -42,7 +42,7 @@ struct mgr_conn *conn_new(int fd, enum conn_kind kind, uint64_t deadline)
     c->fd = fd;
     c->kind = kind;
     c->deadline = deadline;
-    c->since = c->last_active = mgr_mono_ms();
+    c->since = c->last_active = cxl_now_ms();
     c->stamp = conn_stamp();
     return c;
 }
@@ -153,7 +153,7 @@ static void on_msg1(struct mgr_daemon *d, struct mgr_conn *c)
         memset(c->pub, 0, sizeof c->pub);
     queue_frame(c, m2, sizeof m2);
     c->stage = ST_MSG3;
-    c->since = mgr_mono_ms();
+    c->since = cxl_now_ms();
     c->stamp = conn_stamp();
 }
 
@@ -172,7 +172,7 @@ static void on_msg3(struct mgr_daemon *d, struct mgr_conn *c)
     cxl_sec_hs_free(c->hs);
     c->hs = NULL;
     c->stage = ST_READY; /* admit_promote moves it to the channels */
-    c->last_active = mgr_mono_ms();
+    c->last_active = cxl_now_ms();
     c->stamp = conn_stamp();
     c->deadline = c->last_active + conn_idle_ms(d);
 }
@@ -210,7 +210,7 @@ static void on_request(struct mgr_daemon *d, struct mgr_conn *c)
     }
     c->out_len = frame;
     c->out_off = 0;
-    c->last_active = mgr_mono_ms();
+    c->last_active = cxl_now_ms();
     c->stamp = conn_stamp();
     c->deadline = c->last_active + conn_idle_ms(d);
 }

@@ -93,7 +93,7 @@ static int gather(struct mgr_daemon *d, struct loop_fds *f, size_t *n)
             return cxl_fail(CXL_ESYS, "out of memory");
         f->cap = cap;
     }
-    int rest = d->listen_rest_until > mgr_mono_ms();
+    int rest = d->listen_rest_until > cxl_now_ms();
     f->p[0] = (struct pollfd){.fd = rest ? -1 : d->listen_fd, .events = POLLIN};
     f->p[1] = (struct pollfd){.fd = d->control_fd, .events = POLLIN};
     const struct mgr_pool *pools[] = {&d->ctl, &d->chans, &d->hs};
@@ -226,7 +226,7 @@ static void stop(struct mgr_daemon *d)
         close(d->control_fd);
         unlink(d->cfg.control);
     }
-    noise_summaries(&d->noise, &d->audit, mgr_mono_ms(), 1);
+    noise_summaries(&d->noise, &d->audit, cxl_now_ms(), 1);
     audit_close(&d->audit);
     state_close(&d->state);
     cxl_node_key_wipe(&d->key);

@@ -1,6 +1,7 @@
 /* main.c - cxl_sec_mgr, the ACL and key authority of a secure cxl-dsm
  * medium (docs/SECURITY.md): parse the command line, run the subcommand.
  * Everything else lives in the other files of src/sec_mgr/ (sec_mgr.h). */
+#include "cxl/seal.h"
 #include "sec_mgr.h"
 
 int main(int argc, char **argv)
@@ -11,7 +12,7 @@ int main(int argc, char **argv)
         return MGR_EXIT_OK; /* --help */
     if (rc)
         return rc;
-    if (cxl_sec_init() != 0)
+    if (cxl_crypto_init() != 0)
         return MGR_EXIT_FAIL;
     switch (o.cmd) {
     case MGR_CMD_DAEMON: return daemon_run(o.config, o.listen);

@@ -32,7 +32,7 @@ int policy_lookup(void *daemon, uint16_t id, uint8_t pub[32])
 void policy_refuse_peer(struct mgr_daemon *d, int have_id, uint16_t node_id, const char *reason,
                         const char *peer)
 {
-    if (!noise_allow(&d->noise, noise_kind(reason), mgr_mono_ms()))
+    if (!noise_allow(&d->noise, noise_kind(reason), cxl_now_ms()))
         return;
     const struct mgr_node *n = have_id ? config_node_by_id(&d->cfg, node_id) : NULL;
     char id[8] = "?";
@@ -255,7 +255,7 @@ void policy_mark_revoked(struct mgr_daemon *d, int verbose)
 
 void policy_tick(struct mgr_daemon *d)
 {
-    uint64_t now_s = mgr_wall_ms() / 1000;
+    uint64_t now_s = (cxl_wall_ns() / 1000000u) / 1000;
     char msg[256];
     for (size_t i = 0; d->cfg.rotate_s && i < d->cfg.n_regions; i++) {
         const struct mgr_region_state *r = state_region(&d->state, d->cfg.regions[i].name);
@@ -270,12 +270,12 @@ void policy_tick(struct mgr_daemon *d)
         if (state_save(&d->state) == 0)
             fprintf(stderr, "cxl_sec_mgr: state file %s saved\n", d->state.path);
     }
-    noise_summaries(&d->noise, &d->audit, mgr_mono_ms(), 0);
+    noise_summaries(&d->noise, &d->audit, cxl_now_ms(), 0);
 }
 
 int policy_next_ms(const struct mgr_daemon *d)
 {
-    uint64_t now = mgr_wall_ms(), best = 1000;
+    uint64_t now = (cxl_wall_ns() / 1000000u), best = 1000;
     for (size_t i = 0; d->cfg.rotate_s && i < d->cfg.n_regions; i++) {
         const struct mgr_region_state *r = state_region(&d->state, d->cfg.regions[i].name);
         uint64_t due = r ? (r->rotated_at_s + d->cfg.rotate_s) * 1000u : now;

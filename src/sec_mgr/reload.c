@@ -92,7 +92,7 @@ static int apply(struct mgr_daemon *d, struct mgr_config *nc, const struct mgr_l
     memset(nc, 0, sizeof *nc);
     config_free(&old);
     if (lim->log_refusals != d->lim.log_refusals) {
-        noise_summaries(&d->noise, &d->audit, mgr_mono_ms(), 1);
+        noise_summaries(&d->noise, &d->audit, cxl_now_ms(), 1);
         noise_init(&d->noise, lim->log_refusals);
     }
     d->lim = *lim;

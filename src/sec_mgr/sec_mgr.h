@@ -29,6 +29,7 @@
 
 #include "cxl/ratelimit.h"
 #include "cxl/sec.h"
+#include "cxl/wait.h"
 
 #define MGR_EXIT_OK 0
 #define MGR_EXIT_FAIL 1  /* refused, failed, or `check` found errors */
@@ -202,8 +203,6 @@ int state_keys(const struct mgr_state *s, const struct mgr_region_state *r, uint
 int state_is_revoked(const struct mgr_state *s, const uint8_t pub[32]);
 int state_add_revoked(struct mgr_state *s, const uint8_t pub[32], const char *name);
 
-uint64_t mgr_wall_ms(void);
-uint64_t mgr_mono_ms(void);
 
 /* ---- the running daemon (daemon.c, policy.c, control.c) ------------------------------ */
 

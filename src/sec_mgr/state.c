@@ -31,20 +31,6 @@
 #define STATE_VERSION 2
 #define EPOCH_MAX UINT32_MAX /* epochs travel as u32 in sealed ring messages */
 
-uint64_t mgr_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t mgr_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int load_master(struct mgr_state *s, const char *path)
 {
     struct stat st;
@@ -246,7 +232,7 @@ int state_add_regions(struct mgr_state *s, const struct mgr_config *c, struct mg
         if (!r)
             return cxl_fail(CXL_ESYS, "out of memory");
         r->epoch = 1;
-        r->rotated_at_s = mgr_wall_ms() / 1000;
+        r->rotated_at_s = (cxl_wall_ns() / 1000000u) / 1000;
         audit_log(a, 0, "rotate region=%s epoch=1 reason=new", r->name);
     }
     return 0;
@@ -297,7 +283,7 @@ int state_new_epoch(struct mgr_state *s, struct mgr_region_state *r, uint64_t gr
 {
     if (r->epoch >= EPOCH_MAX)
         return cxl_fail(CXL_EINVAL, "region %s: no epochs left", r->name);
-    uint64_t now = mgr_wall_ms();
+    uint64_t now = (cxl_wall_ns() / 1000000u);
     r->prev_epoch = grace_ms ? r->epoch : 0;
     r->grace_until_ms = grace_ms ? now + grace_ms : 0;
     r->epoch++;
@@ -313,7 +299,7 @@ int state_keys(const struct mgr_state *s, const struct mgr_region_state *r, uint
     out->epoch = r->epoch;
     out->valid_for_ms = valid_ms;
     int rc = cxl_region_key(s->master, r->name, r->epoch, out->key);
-    if (rc == 0 && r->prev_epoch && mgr_wall_ms() < r->grace_until_ms) {
+    if (rc == 0 && r->prev_epoch && (cxl_wall_ns() / 1000000u) < r->grace_until_ms) {
         out->has_prev = 1;
         out->prev_epoch = r->prev_epoch;
         rc = cxl_region_key(s->master, r->name, r->prev_epoch, out->prev_key);

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
+#include "cxl/seal.h"
 #include "tunnel.h"
 
 #define SS_KEY crypto_secretstream_xchacha20poly1305_KEYBYTES
@@ -59,7 +60,7 @@ static int fail_kept(struct tun_crypt *c, int code)
 int tun_crypt_new(const struct tun_keys *keys, struct tun_hello *hello, int initiator,
                   struct tun_crypt **out)
 {
-    if (cxl_sec_init() != 0)
+    if (cxl_crypto_init() != 0)
         return CXL_ECRYPTO;
     struct tun_crypt *c = calloc(1, sizeof *c);
     if (!c)

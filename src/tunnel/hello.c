@@ -17,6 +17,8 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
+#include "cxl/seal.h"
+#include "cxl/wait.h"
 #include "tunnel.h"
 
 #define STAMP_BYTES 8u
@@ -41,17 +43,10 @@ struct tun_hello {
 
 static const char LABEL[] = "cxl-dsm tunnel hello v1";
 
-static uint64_t realtime_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 int tun_hello_new(const struct tun_keys *k, struct tun_hello **out)
 {
     uint8_t ss[32];
-    if (cxl_sec_init() != 0)
+    if (cxl_crypto_init() != 0)
         return CXL_ECRYPTO;
     struct tun_hello *h = calloc(1, sizeof *h);
     if (!h)
@@ -65,7 +60,7 @@ int tun_hello_new(const struct tun_keys *k, struct tun_hello **out)
     /* until the first fresh proof, our own clock stands for the newest: a
      * recording from before this start is not trusted (a client whose clock
      * is behind ours is served, only not protected, until it catches up) */
-    h->newest = realtime_us();
+    h->newest = (cxl_wall_ns() / 1000u);
     *out = h;
     return 0;
 }
@@ -93,7 +88,7 @@ static uint64_t get64(const uint8_t *p)
 
 void tun_hello_seal(struct tun_hello *h, const uint8_t msg1[CXL_SEC_MSG1_BYTES], uint8_t out[TUN_HELLO_BYTES])
 {
-    uint64_t now = realtime_us();
+    uint64_t now = (cxl_wall_ns() / 1000u);
     uint64_t stamp = now > h->last_sent ? now : h->last_sent + 1;
     h->last_sent = stamp;
     memcpy(out, msg1, CXL_SEC_MSG1_BYTES);

@@ -41,6 +41,7 @@
 
 #include "cxl/error.h"
 #include "cxl/ratelimit.h"
+#include "cxl/wait.h"
 #include "tunnel.h"
 
 #define WIRE_IN_CAP (2u * TUN_WIRE_MAX)
@@ -92,13 +93,6 @@ struct relay {
 static volatile sig_atomic_t stopping;
 static void on_signal(int sig) { (void)sig; stopping = 1; }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static const char *mode_name(const struct relay *r) { return r->o->mode == TUN_CLIENT ? "client" : "server"; }
 
 static uint64_t event_id(uint32_t slot, uint32_t gen, enum side s)
@@ -121,7 +115,7 @@ static void set_interest(struct relay *r, struct pair *p, enum side s, uint32_t 
  * most NOISE_PER_SEC a second, the rest counted. */
 __attribute__((format(printf, 2, 3))) static void noise(struct relay *r, const char *fmt, ...)
 {
-    if (!cxl_ratelimit_allow(&r->noise, now_ms()))
+    if (!cxl_ratelimit_allow(&r->noise, cxl_now_ms()))
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -132,7 +126,7 @@ __attribute__((format(printf, 2, 3))) static void noise(struct relay *r, const c
 /* How many noise lines were held back (at most once a second; always at the end). */
 static void noise_report(struct relay *r, int final)
 {
-    uint64_t n = cxl_ratelimit_report(&r->noise, now_ms(), final ? 0 : NOISE_REPORT_MS);
+    uint64_t n = cxl_ratelimit_report(&r->noise, cxl_now_ms(), final ? 0 : NOISE_REPORT_MS);
     if (n)
         fprintf(stderr, "cxl_sodium_tunnel %s: %llu similar messages suppressed (about connections anyone "
                 "can open: at most %u a second are written)\n", mode_name(r), (unsigned long long)n,
@@ -263,7 +257,7 @@ static struct pair *pair_new(struct relay *r)
         }
         r->active++;
         r->opened++;
-        p->deadline_ms = now_ms() + r->o->handshake_ms;
+        p->deadline_ms = cxl_now_ms() + r->o->handshake_ms;
         if (server)
             queue_push(r, p);
         return p;
@@ -289,7 +283,7 @@ static int pair_connect(struct relay *r, struct pair *p, enum side s)
  * rest it for 100 ms instead of spinning on accept, and say so once a second. */
 static void pause_accept(struct relay *r, const char *why)
 {
-    uint64_t now = now_ms();
+    uint64_t now = cxl_now_ms();
     epoll_ctl(r->ep, EPOLL_CTL_DEL, r->listen_fd, NULL);
     r->accept_paused_until = now + 100;
     if (now - r->last_fd_warning >= 1000) {
@@ -302,7 +296,7 @@ static void pause_accept(struct relay *r, const char *why)
 static void resume_accept(struct relay *r)
 {
     struct epoll_event lev = {.events = EPOLLIN, .data.u64 = (uint64_t)SLOT_LISTEN << 1};
-    if (r->accept_paused_until && now_ms() >= r->accept_paused_until) {
+    if (r->accept_paused_until && cxl_now_ms() >= r->accept_paused_until) {
         epoll_ctl(r->ep, EPOLL_CTL_ADD, r->listen_fd, &lev);
         r->accept_paused_until = 0;
     }
@@ -531,7 +525,7 @@ static void on_event(struct relay *r, const struct epoll_event *ev)
 /* Handshakes (and backend connects) past their deadline. */
 static void sweep(struct relay *r)
 {
-    uint64_t now = now_ms();
+    uint64_t now = cxl_now_ms();
     if (now - r->last_sweep < 100)
         return;
     r->last_sweep = now;
