@@ -8,7 +8,8 @@ tests/cli_sec_mgr.sh (docs/SECURITY.md, "Daemon limits").
   (both kinds run until --seconds have passed or SIGTERM)
 
 At the end it prints one line: mode=... opened=N closed_by_peer=N held=N
-(held: connections open at the end, idle mode)."""
+(held: connections still open after a last second that opens none,
+idle mode: the ones the manager keeps)."""
 import argparse
 import errno
 import selectors
@@ -30,12 +31,13 @@ def idle(host, port, n, seconds, reopen_per_s):
     socks = set()
     opened = closed = failed = 0
     end = time.monotonic() + seconds
+    settle = end + 1.0  # the last second opens nothing: what is held then, the manager keeps
     budget, last = float(reopen_per_s), time.monotonic()
-    while not stop and time.monotonic() < end:
+    while not stop and time.monotonic() < settle:
         now = time.monotonic()
         budget = min(float(reopen_per_s), budget + (now - last) * reopen_per_s)
         last = now
-        while len(socks) < n and budget >= 1 and not stop:
+        while now < end and len(socks) < n and budget >= 1 and not stop:
             try:
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             except OSError:  # out of descriptors here (ulimit -n): hold what we have
