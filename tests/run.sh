@@ -60,6 +60,10 @@ t "redis: ring rights = TCP rights" "$build/tests/redis_rights" "$build"
 CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
   t "asan: ring rights" "$build/asan/tests/redis_rights" "$build/asan"
 
+# one keyring shared by threads (as cxl_ring_direct --threads N --secure does), a real cxl_sec_mgr
+t "keyring: fetches from 4 threads" "$build/tests/keyring_threads" "$build"
+t "asan: keyring threads" "$build/asan/tests/keyring_threads" "$build/asan"
+
 # command-line tools
 for sh in tests/cli_*.sh; do
   [ -f "$sh" ] && t "cli: $(basename "$sh" .sh)" bash "$sh" "$build"

@@ -40,7 +40,8 @@ int cxl_keyring_open_manager(const char *mgr_hostport, uint16_t node_id, const c
                              struct cxl_keyring **out);
 void cxl_keyring_close(struct cxl_keyring *kr);
 
-/* Ask the manager now for ring's keys (crypto mode: derive). Blocking.
+/* Ask the manager now for ring's keys (crypto mode: derive). Blocking; any
+ * thread (fetches take turns on the keyring's one manager channel).
  * CXL_EDENIED if the ACL refuses, CXL_ESYS/CXL_ECRYPTO if unreachable. */
 int cxl_keyring_fetch(struct cxl_keyring *kr, uint32_t ring);
 

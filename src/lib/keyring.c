@@ -29,7 +29,8 @@ struct clients {
 };
 
 struct cxl_keyring {
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;          /* the entries, clients, version */
+    pthread_mutex_t fetch_mu;    /* one fetch at a time: it owns conn (threads share a keyring) */
     int manager;                 /* 0: crypto mode */
     uint8_t master[32];          /* crypto mode */
     char mgr[256];
@@ -48,6 +49,7 @@ static int new_keyring(struct cxl_keyring **out)
         return cxl_fail(CXL_ESYS, "out of (locked) memory for keys");
     memset(kr, 0, sizeof *kr);
     pthread_mutex_init(&kr->mu, NULL);
+    pthread_mutex_init(&kr->fetch_mu, NULL);
     if (!(kr->clients = calloc(CXL_MAX_RINGS, sizeof *kr->clients))) {
         sodium_free(kr);
         return cxl_fail(CXL_ESYS, "out of memory");
@@ -107,6 +109,7 @@ void cxl_keyring_close(struct cxl_keyring *kr)
         free(kr->clients[i]);
     free(kr->clients);
     pthread_mutex_destroy(&kr->mu);
+    pthread_mutex_destroy(&kr->fetch_mu);
     sodium_free(kr); /* wipes */
 }
 
@@ -190,7 +193,9 @@ int cxl_keyring_fetch(struct cxl_keyring *kr, uint32_t ring)
         return cxl_fail(CXL_EINVAL, "ring %u out of range", ring);
     struct entry fresh = {0};
     struct clients *clients = NULL;
+    pthread_mutex_lock(&kr->fetch_mu);
     int rc = kr->manager ? ask(kr, ring, &fresh, &clients) : derive(kr, ring, &fresh);
+    pthread_mutex_unlock(&kr->fetch_mu);
     pthread_mutex_lock(&kr->mu);
     struct entry *e = &kr->e[ring];
     if (rc == 0) {
