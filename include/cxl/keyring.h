@@ -1,9 +1,9 @@
 /* cxl/keyring.h - the region keys a node holds for its rings, and where they
  * come from: crypto mode (a 32-byte secret file on every node, epoch 0) or
  * cxl_sec_mgr (fetched over the authenticated channel, valid for `refresh`
- * seconds; docs/SECURITY.md). Thread-safe: a background thread fetches, the
- * serving or client thread looks up cached copies and notices changes by the
- * version number. Keys are wiped when replaced and on close. */
+ * seconds; docs/SECURITY.md). Thread-safe: the keyring's own thread fetches
+ * the watched rings' keys when due, the serving or client threads look up
+ * cached copies and notice changes by the version number. Keys are wiped when replaced and on close. */
 #ifndef CXL_KEYRING_H
 #define CXL_KEYRING_H
 
@@ -62,6 +62,19 @@ uint16_t cxl_keyring_node(const struct cxl_keyring *kr);
 
 /* Is a fetch due for ring (half its validity elapsed, or never fetched)? */
 int cxl_keyring_due(struct cxl_keyring *kr, uint32_t ring);
+
+/* Keeping keys fresh: the keyring's own thread (started by the first
+ * cxl_keyring_watch, stopped by close) looks every 100 ms at the rings
+ * watched and fetches each that is due; a ring is watched while more
+ * cxl_keyring_watch than cxl_keyring_unwatch calls were made for it. The
+ * thread's first look comes a tick after it starts: fetch what is needed at
+ * once yourself, or call cxl_keyring_refresh (one pass on the calling thread;
+ * returns how many fetches failed). report, set before the first watch,
+ * hears each fetch's outcome (rc), on the thread that fetched. */
+int cxl_keyring_watch(struct cxl_keyring *kr, uint32_t ring);
+void cxl_keyring_unwatch(struct cxl_keyring *kr, uint32_t ring);
+int cxl_keyring_refresh(struct cxl_keyring *kr);
+void cxl_keyring_on_refresh(struct cxl_keyring *kr, void (*report)(void *ud, uint32_t ring, int rc), void *ud);
 
 /* Bumps whenever any held key changes. */
 uint64_t cxl_keyring_version(const struct cxl_keyring *kr);

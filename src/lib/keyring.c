@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -31,6 +32,7 @@ struct clients {
 struct cxl_keyring {
     pthread_mutex_t mu;          /* the entries, clients, version */
     pthread_mutex_t fetch_mu;    /* one fetch at a time: it owns conn (threads share a keyring) */
+    pthread_mutex_t refresh_mu;  /* one refresh pass at a time: reports never overlap */
     int manager;                 /* 0: crypto mode */
     uint8_t master[32];          /* crypto mode */
     char mgr[256];
@@ -40,6 +42,12 @@ struct cxl_keyring {
     uint64_t version;
     struct entry e[CXL_MAX_RINGS];
     struct clients **clients; /* [CXL_MAX_RINGS], for rings served (binding REGION) */
+    /* keeping keys fresh: the rings watched (a count each, under mu), the thread */
+    uint16_t watched[CXL_MAX_RINGS];
+    pthread_t fresh_thread;
+    int fresh_started, fresh_stop;
+    void (*report)(void *ud, uint32_t ring, int rc);
+    void *report_ud;
 };
 
 static int new_keyring(struct cxl_keyring **out)
@@ -50,6 +58,7 @@ static int new_keyring(struct cxl_keyring **out)
     memset(kr, 0, sizeof *kr);
     pthread_mutex_init(&kr->mu, NULL);
     pthread_mutex_init(&kr->fetch_mu, NULL);
+    pthread_mutex_init(&kr->refresh_mu, NULL);
     if (!(kr->clients = calloc(CXL_MAX_RINGS, sizeof *kr->clients))) {
         sodium_free(kr);
         return cxl_fail(CXL_ESYS, "out of memory");
@@ -102,6 +111,10 @@ void cxl_keyring_close(struct cxl_keyring *kr)
 {
     if (!kr)
         return;
+    if (kr->fresh_started) {
+        __atomic_store_n(&kr->fresh_stop, 1, __ATOMIC_RELEASE);
+        pthread_join(kr->fresh_thread, NULL);
+    }
     if (kr->conn)
         cxl_mgr_close(kr->conn);
     cxl_node_key_wipe(&kr->node_key);
@@ -110,6 +123,7 @@ void cxl_keyring_close(struct cxl_keyring *kr)
     free(kr->clients);
     pthread_mutex_destroy(&kr->mu);
     pthread_mutex_destroy(&kr->fetch_mu);
+    pthread_mutex_destroy(&kr->refresh_mu);
     sodium_free(kr); /* wipes */
 }
 
@@ -282,6 +296,74 @@ int cxl_keyring_due(struct cxl_keyring *kr, uint32_t ring)
 uint64_t cxl_keyring_version(const struct cxl_keyring *kr)
 {
     return __atomic_load_n(&kr->version, __ATOMIC_ACQUIRE);
+}
+
+/* --- keeping keys fresh -------------------------------------------------------- */
+
+#define FRESH_TICK_MS 100
+
+void cxl_keyring_on_refresh(struct cxl_keyring *kr, void (*report)(void *ud, uint32_t ring, int rc), void *ud)
+{
+    kr->report = report;
+    kr->report_ud = ud;
+}
+
+int cxl_keyring_refresh(struct cxl_keyring *kr)
+{
+    uint16_t watched[CXL_MAX_RINGS];
+    pthread_mutex_lock(&kr->mu);
+    memcpy(watched, kr->watched, sizeof watched);
+    pthread_mutex_unlock(&kr->mu);
+    int failed = 0;
+    pthread_mutex_lock(&kr->refresh_mu);
+    for (uint32_t r = 0; r < CXL_MAX_RINGS; r++) {
+        if (!watched[r] || !cxl_keyring_due(kr, r))
+            continue;
+        int rc = cxl_keyring_fetch(kr, r); /* refused: lookups fail, requests too */
+        failed += rc != 0;
+        if (kr->report)
+            kr->report(kr->report_ud, r, rc);
+    }
+    pthread_mutex_unlock(&kr->refresh_mu);
+    return failed;
+}
+
+static void *fresh_thread(void *arg)
+{
+    struct cxl_keyring *kr = arg;
+    struct timespec tick = {0, FRESH_TICK_MS * 1000000L};
+    while (!__atomic_load_n(&kr->fresh_stop, __ATOMIC_ACQUIRE)) {
+        nanosleep(&tick, NULL); /* the caller fetched what it needs first */
+        cxl_keyring_refresh(kr);
+    }
+    return NULL;
+}
+
+int cxl_keyring_watch(struct cxl_keyring *kr, uint32_t ring)
+{
+    if (ring >= CXL_MAX_RINGS)
+        return cxl_fail(CXL_EINVAL, "ring %u out of range", ring);
+    pthread_mutex_lock(&kr->mu);
+    kr->watched[ring]++;
+    int start = !kr->fresh_started;
+    kr->fresh_started = 1;
+    pthread_mutex_unlock(&kr->mu);
+    if (start && pthread_create(&kr->fresh_thread, NULL, fresh_thread, kr) != 0) {
+        pthread_mutex_lock(&kr->mu);
+        kr->watched[ring]--;
+        kr->fresh_started = 0;
+        pthread_mutex_unlock(&kr->mu);
+        return cxl_fail(CXL_ESYS, "cannot start the keyring's refresh thread");
+    }
+    return 0;
+}
+
+void cxl_keyring_unwatch(struct cxl_keyring *kr, uint32_t ring)
+{
+    pthread_mutex_lock(&kr->mu);
+    if (ring < CXL_MAX_RINGS && kr->watched[ring])
+        kr->watched[ring]--;
+    pthread_mutex_unlock(&kr->mu);
 }
 
 /* --- the tools' security flags --------------------------------------------- */

@@ -47,6 +47,8 @@ struct cxl_kv {
     volatile int hb_stop;
     volatile int lost;
     struct secure_end *sec; /* NULL on a plain ring */
+    int watching;           /* the keyring keeps watch_ring's keys fresh */
+    uint32_t watch_ring;
     uint16_t conn;          /* connection number carried by submits (cxl_kv_set_conn) */
     uint64_t srv_gen;       /* server instance the keys were derived for */
 };
@@ -76,8 +78,6 @@ static void *heartbeat_thread(void *arg)
     while (!__atomic_load_n(&kv->hb_stop, __ATOMIC_ACQUIRE)) {
         if (cxl_kv_heartbeat(kv) == CXL_ELOST)
             break;
-        if (kv->sec && cxl_keyring_due(kv->cfg.keys, kv->claim.ring))
-            cxl_keyring_fetch(kv->cfg.keys, kv->claim.ring); /* refused: lookups fail, requests too */
         nanosleep(&ts, NULL);
     }
     return NULL;
@@ -130,6 +130,8 @@ static int open_secure(struct cxl_kv *kv)
     int rc = secure_end_init(kv->sec, kv->cfg.keys, kv->layout, kv->claim.ring, CXL_PRODUCER);
     if (rc == 0)
         rc = cxl_keyring_fetch(kv->cfg.keys, kv->claim.ring);
+    if (rc == 0 && (rc = cxl_keyring_watch(kv->cfg.keys, kv->claim.ring)) == 0)
+        kv->watching = 1, kv->watch_ring = kv->claim.ring; /* fetched again when due, by the keyring's thread */
     return rc ? rc : rekey(kv);
 }
 
@@ -206,6 +208,8 @@ void cxl_kv_close(struct cxl_kv *kv)
             cxl_queue_release(&kv->resp);
         cxl_ring_release(&kv->claim);
     }
+    if (kv->watching)
+        cxl_keyring_unwatch(kv->cfg.keys, kv->watch_ring);
     if (kv->sec) {
         secure_end_free(kv->sec);
         free(kv->sec);

@@ -1,22 +1,20 @@
 /* keys.c - the keys of a secure ring inside the module: a keyring (crypto
  * mode: derived from the shared secret; secure mode: fetched from
- * cxl_sec_mgr), filled at load, then kept fresh by a thread that asks again
- * whenever half a key's validity has passed (that bounds how long a revoked
- * node is still served: docs/SECURITY.md). */
-#include <pthread.h>
+ * cxl_sec_mgr), filled at load, then kept fresh by the keyring's own thread,
+ * which asks again whenever half a key's validity has passed (that bounds
+ * how long a revoked node is still served: docs/SECURITY.md); what it hears
+ * is logged here. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "cxl/wait.h"
 #include "module.h"
 
-#define REFRESH_TICK_MS 100
+#define SAY_EVERY_NS (10ull * 1000000000ull) /* a ring's complaints at most this often */
 
 struct keys_refresher {
     struct cxl_keyring *kr;
-    uint32_t rings;
-    pthread_t thread;
-    volatile int stop;
+    uint64_t said_ns[CXL_MAX_RINGS]; /* per ring: when its last fetch was logged */
 };
 
 const char *keys_mode_name(const struct module_config *c)
@@ -37,30 +35,19 @@ static void check_binding(struct keys_refresher *k, uint32_t ring)
     cxl_ring_keys_wipe(&rk);
 }
 
-/* Fetch every ring that is due; say so (rarely) when the manager refuses. */
-static void refresh(struct keys_refresher *k, int verbose)
+/* Each fetch's outcome (the keyring's thread, or keys_start's first pass):
+ * a refusal, or keys of the wrong kind, said at most every 10 s per ring. */
+static void report(void *ud, uint32_t ring, int rc)
 {
-    for (uint32_t i = 0; i < k->rings; i++) {
-        if (!cxl_keyring_due(k->kr, i))
-            continue;
-        int rc = cxl_keyring_fetch(k->kr, i);
-        if (rc && verbose)
-            fprintf(stderr, "cxl ring: keys for ring %u: %s\n", i, cxl_last_error());
-        else if (rc == 0 && verbose)
-            check_binding(k, i);
-    }
-}
-
-static void *refresh_thread(void *arg)
-{
-    struct keys_refresher *k = arg;
-    struct timespec tick = {0, REFRESH_TICK_MS * 1000000L};
-    unsigned n = 0;
-    while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
-        refresh(k, ++n % 100 == 0); /* complaints at most every 10 s */
-        nanosleep(&tick, NULL);
-    }
-    return NULL;
+    struct keys_refresher *k = ud;
+    uint64_t now = cxl_now_ns();
+    if (k->said_ns[ring] && now - k->said_ns[ring] < SAY_EVERY_NS)
+        return;
+    k->said_ns[ring] = now;
+    if (rc)
+        fprintf(stderr, "cxl ring: keys for ring %u: %s\n", ring, cxl_last_error());
+    else
+        check_binding(k, ring);
 }
 
 int keys_start(const struct module_config *c, uint32_t rings, struct cxl_keyring **kr,
@@ -80,24 +67,23 @@ int keys_start(const struct module_config *c, uint32_t rings, struct cxl_keyring
         return -1;
     }
     k->kr = *kr;
-    k->rings = rings;
-    refresh(k, 1); /* rings without keys now are served once the manager grants them */
-    if (pthread_create(&k->thread, NULL, refresh_thread, k) != 0) {
-        snprintf(err, errlen, "cannot start the key refresh thread");
-        free(k);
+    cxl_keyring_on_refresh(*kr, report, k);
+    for (uint32_t i = 0; i < rings && rc == 0; i++)
+        rc = cxl_keyring_watch(*kr, i);
+    if (rc) {
+        snprintf(err, errlen, "%s", cxl_last_error());
         cxl_keyring_close(*kr);
+        free(k);
         *kr = NULL;
         return -1;
     }
+    cxl_keyring_refresh(*kr); /* now: rings without keys are served once the manager grants them */
     *out = k;
     return 0;
 }
 
+/* Before the keyring is closed (its thread reports to k until then). */
 void keys_stop(struct keys_refresher *k)
 {
-    if (!k)
-        return;
-    __atomic_store_n(&k->stop, 1, __ATOMIC_RELEASE);
-    pthread_join(k->thread, NULL);
     free(k);
 }

@@ -18,8 +18,8 @@ struct cxl_module cxl_mod;
 static int refuse(RedisModuleCtx *ctx, const char *what, const char *why)
 {
     rm.Log(ctx, "warning", "cxl ring: cannot load: %s: %s", what, why);
+    cxl_keyring_close(cxl_mod.keys); /* its thread reports to the refresher until then */
     keys_stop(cxl_mod.refresher);
-    cxl_keyring_close(cxl_mod.keys);
     if (cxl_mod.layout)
         cxl_layout_close(cxl_mod.layout);
     if (cxl_mod.medium)
