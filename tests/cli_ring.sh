@@ -60,5 +60,16 @@ out=$(ring --ring 7 GET x 2>&1); [ $? -eq 1 ] && grep -q "ring 7 does not exist"
 out=$("$BUILD/bin/cxl_ring_direct" --path /dev/shm/no_such_medium_$$ GET x 2>&1); [ $? -eq 1 ] && grep -q "no_such_medium" <<<"$out"; check "missing medium" $?
 out=$(ring --bench 5 GET x 2>&1); [ $? -eq 2 ] && grep -q "takes no command" <<<"$out"; check "--bench with a command" $?
 
+# CSV rows: a label with a comma and a quote comes out quoted (RFC 4180)
+csv=/tmp/cli_ring_$$.csv
+ring --bench 50 --ops set,get --label 'lab,el "x"' --csv "$csv" --compare-csv "$csv.cmp" >/dev/null 2>&1
+check "--bench --csv" $?
+for f in "$csv" "$csv.cmp"; do
+  python3 -c 'import csv,sys; rows=list(csv.reader(open(sys.argv[1]))); h=rows[0]
+assert len(rows)==3 and all(len(r)==len(h) for r in rows) and rows[1][0]=="lab,el \"x\"", rows' "$f" 2>&1
+  rc=$?; check "${f##*/}: 2 rows as wide as the header, the label read back" $rc
+done
+rm -f "$csv" "$csv.cmp"
+
 echo "cli_ring: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]

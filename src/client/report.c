@@ -43,8 +43,9 @@ static int report_compare(const struct client_opts *o, const struct phase_result
         return -1;
     }
     double rps = p->seconds > 0 ? p->requests / p->seconds : 0;
-    fprintf(f, "%s,%s,%u,%u,%u,%llu,%.0f,", o->label, bench_op_name(p->op), o->threads, o->max_inflight,
-            o->val_size, (unsigned long long)p->requests, rps);
+    cxl_csv_field(f, o->label);
+    fprintf(f, ",%s,%u,%u,%u,%llu,%.0f,", bench_op_name(p->op), o->threads, o->max_inflight, o->val_size,
+            (unsigned long long)p->requests, rps);
     if (p->hist)
         fprintf(f, "%.3f,%.3f,%.3f", cxl_hist_quantile(p->hist, 0.50) / 1e3,
                 cxl_hist_quantile(p->hist, 0.99) / 1e3, cxl_hist_quantile(p->hist, 0.999) / 1e3);
@@ -64,7 +65,8 @@ int report_csv(const struct client_opts *o, const struct phase_result *p)
         return -1;
     }
     double rps = p->seconds > 0 ? p->requests / p->seconds : 0;
-    fprintf(f, "%s,%s,%u,%u,%llu,%d,%u,%.0f,", o->label, bench_op_name(p->op), o->threads, p->rings,
+    cxl_csv_field(f, o->label);
+    fprintf(f, ",%s,%u,%u,%llu,%d,%u,%.0f,", bench_op_name(p->op), o->threads, p->rings,
             (unsigned long long)p->requests, o->pipeline, o->max_inflight, rps);
     if (p->hist) {
         fprintf(f, "%.3f", cxl_hist_mean(p->hist) / 1e3);

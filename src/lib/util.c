@@ -166,6 +166,21 @@ static int make_parent_dirs(const char *path)
     return 0;
 }
 
+void cxl_csv_field(FILE *f, const char *text)
+{
+    if (!text[strcspn(text, ",\"\r\n")]) {
+        fputs(text, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = text; *p; p++) {
+        if (*p == '"')
+            fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 FILE *cxl_csv_append(const char *path, const char *header)
 {
     if (make_parent_dirs(path) != 0)
