@@ -60,9 +60,6 @@ int cxl_keyring_client(struct cxl_keyring *kr, uint32_t ring, uint16_t node, cha
 /* The node id this keyring authenticates as to the manager (0 in crypto mode). */
 uint16_t cxl_keyring_node(const struct cxl_keyring *kr);
 
-/* Is a fetch due for ring (half its validity elapsed, or never fetched)? */
-int cxl_keyring_due(struct cxl_keyring *kr, uint32_t ring);
-
 /* Keeping keys fresh: the keyring's own thread (started by the first
  * cxl_keyring_watch, stopped by close) looks every 100 ms at the rings
  * watched and fetches each that is due; a ring is watched while more

@@ -282,7 +282,8 @@ uint16_t cxl_keyring_node(const struct cxl_keyring *kr)
     return kr->manager ? kr->node_id : 0;
 }
 
-int cxl_keyring_due(struct cxl_keyring *kr, uint32_t ring)
+/* Is a fetch due for ring (half its validity elapsed, or never fetched)? */
+static int due(struct cxl_keyring *kr, uint32_t ring)
 {
     if (ring >= CXL_MAX_RINGS)
         return 0;
@@ -317,7 +318,7 @@ int cxl_keyring_refresh(struct cxl_keyring *kr)
     int failed = 0;
     pthread_mutex_lock(&kr->refresh_mu);
     for (uint32_t r = 0; r < CXL_MAX_RINGS; r++) {
-        if (!watched[r] || !cxl_keyring_due(kr, r))
+        if (!watched[r] || !due(kr, r))
             continue;
         int rc = cxl_keyring_fetch(kr, r); /* refused: lookups fail, requests too */
         failed += rc != 0;
