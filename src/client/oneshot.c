@@ -94,10 +94,10 @@ int oneshot_run(const struct client_opts *o)
     }
     int rc = submit(kv, o->argc, o->argv);
     struct cxl_kv_result r;
-    if (rc == 0)
-        rc = cxl_kv_wait(kv, &r) == 1 ? print_result(&r, o->raw) : -1;
-    else
-        fprintf(stderr, "cxl_ring_direct: %s\n", cxl_last_error());
+    if (rc == 0 && (rc = cxl_kv_wait(kv, &r)) == 1)
+        rc = print_result(&r, o->raw);
+    else /* the submit, or the wait (the ring lost, repaired, timed out ...), failed: say why */
+        fprintf(stderr, "cxl_ring_direct: %s\n", rc == 0 ? "no reply" : cxl_last_error()), rc = -1;
     cxl_kv_close(kv);
     return rc == 0 ? CLIENT_EXIT_OK : CLIENT_EXIT_FAIL;
 }
