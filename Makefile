@@ -9,30 +9,52 @@ CLANG   ?= clang
 BUILD   ?= build
 OPT     ?= -O2
 CFLAGS_COMMON = -std=gnu11 -g $(OPT) -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-                -Wno-missing-field-initializers -fPIC -pthread -Iinclude -Isrc/lib
+                -Wno-missing-field-initializers -fPIC -pthread -Iinclude
 CFLAGS  ?=
-ALL_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS)
-LDLIBS  = -lsodium -lnuma -lssl -lcrypto -lpthread -lm
+# The public API is include/cxl/ (what a user links against: tests/public_api.c
+# builds with it alone); the layers' internal headers are src/lib/<layer>/*.h,
+# for the library itself and the project's own programs, tests and benches.
+PUBLIC_CFLAGS = $(CFLAGS_COMMON) $(CFLAGS)
+ALL_CFLAGS = $(PUBLIC_CFLAGS) -Isrc/lib
 SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-LIB_SRCS   := $(sort $(wildcard src/lib/*.c))
-LIB_HDRS   := $(wildcard include/cxl/*.h src/lib/*.h)
+# --- the library, one archive per layer (docs/ARCHITECTURE.md) ------------------
+# Listed from the top down, the order a static link needs; each layer uses
+# only the ones after it. The system libraries each layer needs:
+LAYERS         := report net kv sec ring base
+report_SYSLIBS :=
+net_SYSLIBS    := -lssl -lcrypto
+kv_SYSLIBS     :=
+sec_SYSLIBS    := -lsodium
+ring_SYSLIBS   := -lnuma
+base_SYSLIBS   := -lpthread -lm
+$(foreach l,$(LAYERS),$(eval $(l)_SRCS := $(sort $(wildcard src/lib/$(l)/*.c))))
+LIB_SRCS   := $(foreach l,$(LAYERS),$($(l)_SRCS))
+LIB_HDRS   := $(wildcard include/cxl/*.h src/lib/*/*.h)
+ALL_SYSLIBS := $(foreach l,$(LAYERS),$($(l)_SYSLIBS))
+# The archives and system libraries of the layers in $(1), in link order.
+layer_libs = $(foreach l,$(LAYERS),$(if $(filter $(l),$(1)),$(2)/lib/libcxl_$(l).a))
+layer_syslibs = $(foreach l,$(LAYERS),$(if $(filter $(l),$(1)),$($(l)_SYSLIBS)))
 
-# Programs: one folder each under src/, binary name = folder's program name.
+# Programs: one folder each under src/, binary name = folder's program name,
+# linked with the layers it uses.
 PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway cxl_sodium_tunnel
-cxl_shm_SRCS := $(wildcard src/shm_tool/*.c)
-cxl_shm_HDRS := $(wildcard src/shm_tool/*.h)
-cxl_resp_gateway_SRCS := $(wildcard src/gateway/*.c)
-cxl_resp_gateway_HDRS := $(wildcard src/gateway/*.h)
-cxl_ring_direct_SRCS := $(wildcard src/client/*.c)
-cxl_ring_direct_HDRS := $(wildcard src/client/*.h)
-cxl_sec_mgr_SRCS := $(wildcard src/sec_mgr/*.c)
-cxl_sec_mgr_HDRS := $(wildcard src/sec_mgr/*.h)
-cxl_sodium_tunnel_SRCS := $(wildcard src/tunnel/*.c)
-cxl_sodium_tunnel_HDRS := $(wildcard src/tunnel/*.h)
+cxl_shm_DIR := src/shm_tool
+cxl_shm_LAYERS := ring sec base
+cxl_resp_gateway_DIR := src/gateway
+cxl_resp_gateway_LAYERS := net kv sec ring base
+cxl_ring_direct_DIR := src/client
+cxl_ring_direct_LAYERS := report net kv sec ring base
+cxl_sec_mgr_DIR := src/sec_mgr
+cxl_sec_mgr_LAYERS := sec base
+cxl_sodium_tunnel_DIR := src/tunnel
+cxl_sodium_tunnel_LAYERS := net sec base
+$(foreach p,$(PROGRAMS),$(eval $(p)_SRCS := $(wildcard $($(p)_DIR)/*.c)) \
+                        $(eval $(p)_HDRS := $(wildcard $($(p)_DIR)/*.h)))
 
 MODULE_SRCS := $(wildcard src/redis_module/*.c)
 MODULE_HDRS := $(wildcard src/redis_module/*.h)
+MODULE_LAYERS := kv sec ring base
 
 TEST_HDRS  := $(wildcard tests/*.h)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -45,17 +67,18 @@ ATTACK_HDRS := $(wildcard tests/attack/*.h)
 BENCHES    := ring_pingpong
 ring_pingpong_SRCS := $(wildcard bench/pingpong/*.c)
 ring_pingpong_HDRS := $(wildcard bench/pingpong/*.h)
+ring_pingpong_LAYERS := report ring base
 FUZZERS    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps test check fuzz fuzz-long fuzz-seeds demo bench clean
-all: $(BUILD)/lib/libcxldsm.a $(PROGRAMS:%=$(BUILD)/bin/%) $(BUILD)/cxl_ring.so \
+all: $(PROGRAMS:%=$(BUILD)/bin/%) $(BUILD)/cxl_ring.so $(BUILD)/tests/public_api \
      $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_PROGS:%=$(BUILD)/tests/%) $(BUILD)/tests/attack \
      $(BENCHES:%=$(BUILD)/bench/%)
 
 deps:
 	@bash scripts/deps.sh test
 
-# --- library (normal and sanitizer flavours) --------------------------------
+# --- library layers (normal and sanitizer flavours) -----------------------------
 $(BUILD)/obj/%.o: src/%.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -64,73 +87,80 @@ $(BUILD)/asan/obj/%.o: src/%.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
 
-$(BUILD)/lib/libcxldsm.a: $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
-	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+define layer_archive
+$(BUILD)/$(2)lib/libcxl_$(1).a: $(patsubst src/%.c,$(BUILD)/$(2)obj/%.o,$($(1)_SRCS))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l),)) $(eval $(call layer_archive,$(l),asan/)))
 
-$(BUILD)/asan/lib/libcxldsm.a: $(LIB_SRCS:src/%.c=$(BUILD)/asan/obj/%.o)
-	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+.SECONDEXPANSION:
+ALL_LIBS      = $(call layer_libs,$(LAYERS),$(BUILD))
+ALL_ASAN_LIBS = $(call layer_libs,$(LAYERS),$(BUILD)/asan)
 
 # --- programs ----------------------------------------------------------------
-.SECONDEXPANSION:
-$(BUILD)/bin/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
+$(BUILD)/bin/%: $$(%_SRCS) $$(%_HDRS) $$(call layer_libs,$$(%_LAYERS),$(BUILD)) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)) $(call layer_syslibs,$($*_LAYERS))
 
-# --- the Redis module: libcxldsm linked in, only the module entry points
+$(BUILD)/asan/bin/%: $$(%_SRCS) $$(%_HDRS) $$(call layer_libs,$$(%_LAYERS),$(BUILD)/asan) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)/asan) \
+	    $(call layer_syslibs,$($*_LAYERS))
+
+# --- the Redis module: its layers linked in, only the module entry points
 # exported (-fvisibility=hidden, --exclude-libs) --------------------------------
-$(BUILD)/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
+$(BUILD)/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(call layer_libs,$(MODULE_LAYERS),$(BUILD)) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -shared -o $@ $(MODULE_SRCS) $(BUILD)/lib/libcxldsm.a \
-	    -Wl,--exclude-libs,ALL -Wl,-z,defs $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden -shared -o $@ $(MODULE_SRCS) \
+	    $(call layer_libs,$(MODULE_LAYERS),$(BUILD)) -Wl,--exclude-libs,ALL -Wl,-z,defs \
+	    $(call layer_syslibs,$(MODULE_LAYERS))
 
-$(BUILD)/asan/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(BUILD)/asan/lib/libcxldsm.a $(LIB_HDRS)
+$(BUILD)/asan/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(call layer_libs,$(MODULE_LAYERS),$(BUILD)/asan) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -fvisibility=hidden -shared -o $@ $(MODULE_SRCS) \
-	    $(BUILD)/asan/lib/libcxldsm.a -Wl,--exclude-libs,ALL $(LDLIBS)
+	    $(call layer_libs,$(MODULE_LAYERS),$(BUILD)/asan) -Wl,--exclude-libs,ALL \
+	    $(call layer_syslibs,$(MODULE_LAYERS))
 
-$(BUILD)/asan/bin/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/asan/lib/libcxldsm.a $(LIB_HDRS)
+# --- tests (every layer) and benches (their own), normal and sanitizer flavours ---
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_HDRS) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $($*_SRCS) $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(ALL_LIBS) $(ALL_SYSLIBS)
 
-# --- tests and benches (normal and sanitizer flavours) -------------------------
-$(BUILD)/tests/%: tests/unit/%.c $(TEST_HDRS) $(BUILD)/lib/libcxldsm.a
+$(BUILD)/asan/tests/%: tests/unit/%.c $(TEST_HDRS) $(ALL_ASAN_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(ALL_ASAN_LIBS) $(ALL_SYSLIBS)
 
-$(BUILD)/asan/tests/%: tests/unit/%.c $(TEST_HDRS) $(BUILD)/asan/lib/libcxldsm.a
+$(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(ALL_LIBS) $(ALL_SYSLIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/lib/libcxldsm.a
+$(BUILD)/asan/tests/%: tests/%.c $(TEST_HDRS) $(ALL_ASAN_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(ALL_ASAN_LIBS) $(ALL_SYSLIBS)
 
-$(BUILD)/asan/tests/%: tests/%.c $(TEST_HDRS) $(BUILD)/asan/lib/libcxldsm.a
+# the public headers alone: no -Isrc/lib
+$(BUILD)/tests/public_api: tests/public_api.c $(wildcard include/cxl/*.h) $(call layer_libs,kv sec ring base,$(BUILD))
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $< $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(PUBLIC_CFLAGS) -o $@ $< $(call layer_libs,kv sec ring base,$(BUILD)) $(call layer_syslibs,kv sec ring base)
 
-$(BUILD)/tests/attack: $(ATTACK_SRCS) $(ATTACK_HDRS) $(TEST_HDRS) $(BUILD)/lib/libcxldsm.a
+$(BUILD)/tests/attack: $(ATTACK_SRCS) $(ATTACK_HDRS) $(TEST_HDRS) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(ATTACK_SRCS) $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $(ATTACK_SRCS) $(ALL_LIBS) $(ALL_SYSLIBS)
 
-$(BUILD)/asan/tests/attack: $(ATTACK_SRCS) $(ATTACK_HDRS) $(TEST_HDRS) $(BUILD)/asan/lib/libcxldsm.a
+$(BUILD)/asan/tests/attack: $(ATTACK_SRCS) $(ATTACK_HDRS) $(TEST_HDRS) $(ALL_ASAN_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $(ATTACK_SRCS) $(BUILD)/asan/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -o $@ $(ATTACK_SRCS) $(ALL_ASAN_LIBS) $(ALL_SYSLIBS)
 
-$(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $(BUILD)/lib/libcxldsm.a $(LIB_HDRS)
+$(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $$(call layer_libs,$$(%_LAYERS),$(BUILD)) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(BUILD)/lib/libcxldsm.a $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)) $(call layer_syslibs,$($*_LAYERS))
 
 # --- fuzzing (clang + libFuzzer) -----------------------------------------------
 FUZZ_FLAGS = -std=gnu11 -g -O1 -Iinclude -Isrc/lib -fsanitize=fuzzer,address,undefined
-# a target that reaches into a program names its sources: fuzz_<name>_SRCS
-fuzz_tunnel_SRCS := src/tunnel/crypt.c src/tunnel/hello.c
-fuzz_tunnel_INCS := -Isrc/tunnel
-$(BUILD)/fuzz/%: fuzz/%.c $$(%_SRCS) $(LIB_SRCS) $(LIB_HDRS)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) $($*_INCS) -o $@ $< $($*_SRCS) $(LIB_SRCS) $(LDLIBS)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(ALL_SYSLIBS)
 
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \

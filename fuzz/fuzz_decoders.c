@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "cxl/kvproto.h"
-#include "cxl/resp.h"
-#include "cxl/resp_request.h"
-#include "cxl/seal.h"
-#include "cxl/sec.h"
+#include "net/resp.h"
+#include "net/resp_request.h"
+#include "sec/seal.h"
+#include "sec/sec.h"
 
 static void kv_request(const uint8_t *d, size_t n)
 {

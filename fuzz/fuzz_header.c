@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "cxl/util.h"
-#include "layout.h"
+#include "ring/layout.h"
 
 #define EXTEND_MAX (512u << 10) /* > the smallest 256-ring layout (388 KiB) */
 #define HDR_LINE 80 /* magic .. state */

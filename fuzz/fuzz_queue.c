@@ -39,7 +39,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "layout.h"
+#include "ring/layout.h"
 
 #define NMEDIA 4
 #define MAX_STEPS 8 /* producer reservations per input */

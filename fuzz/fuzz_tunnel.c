@@ -1,5 +1,5 @@
 /* fuzz_tunnel.c - the decoder of cxl_sodium_tunnel's encrypted connection
- * (src/tunnel/crypt.c, src/tunnel/hello.c). The first byte picks the case:
+ * (src/lib/sec/tunnel_crypt.c, src/lib/sec/tunnel_hello.c). The first byte picks the case:
  *   0  arbitrary bytes to a fresh server end (what anyone can send it); with
  *      bit 6, after a genuine first frame (message 1 and its proof), so the
  *      bytes reach the later handshake steps
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tunnel.h"
+#include "sec/tunnel_crypt.h"
 
 static struct tun_keys server_keys, client_keys;
 static struct tun_hello *server_hello, *client_hello;
@@ -33,7 +33,7 @@ static void init_keys(void)
 }
 
 struct bufs {
-    struct tun_buf in, out, plain;
+    struct cxl_buf in, out, plain;
 };
 
 /* small: the server end's buffers before its peer authenticated (4 KiB in
@@ -41,15 +41,15 @@ struct bufs {
 static void bufs_init(struct bufs *b, int small)
 {
     static uint8_t mem[3][2 * TUN_WIRE_MAX];
-    b->in = (struct tun_buf){mem[0], 0, 0, small ? 4096 : sizeof mem[0]};
-    b->out = (struct tun_buf){mem[1], 0, 0, small ? 4096 : sizeof mem[1]};
-    b->plain = (struct tun_buf){small ? NULL : mem[2], 0, 0, small ? 0 : sizeof mem[2]};
+    b->in = (struct cxl_buf){mem[0], 0, 0, small ? 4096 : sizeof mem[0]};
+    b->out = (struct cxl_buf){mem[1], 0, 0, small ? 4096 : sizeof mem[1]};
+    b->plain = (struct cxl_buf){small ? NULL : mem[2], 0, 0, small ? 0 : sizeof mem[2]};
 }
 
 static void feed(struct tun_crypt *c, struct bufs *b, const uint8_t *data, size_t size)
 {
     while (size) {
-        uint8_t *p = tun_buf_tail(&b->in, 1);
+        uint8_t *p = cxl_buf_tail(&b->in, 1);
         if (!p)
             return;
         size_t n = b->in.cap - b->in.end < size ? b->in.cap - b->in.end : size;
@@ -72,10 +72,10 @@ static void genuine_first_frame(struct tun_crypt *c, struct bufs *b)
 }
 
 /* Move everything in from to to, the byte at flip (if any) xor 0x20 */
-static void deliver(struct tun_buf *from, struct tun_buf *to, size_t *sent, size_t flip)
+static void deliver(struct cxl_buf *from, struct cxl_buf *to, size_t *sent, size_t flip)
 {
-    size_t n = tun_buf_len(from);
-    uint8_t *p = tun_buf_tail(to, n);
+    size_t n = cxl_buf_len(from);
+    uint8_t *p = cxl_buf_tail(to, n);
     assert(p);
     memcpy(p, from->data + from->start, n);
     for (size_t i = 0; i < n; i++)
@@ -90,9 +90,9 @@ static void conversation(const uint8_t *data, size_t size)
 {
     struct tun_crypt *cli, *srv;
     static uint8_t mem[6][2 * TUN_WIRE_MAX], expect[1 << 16];
-    struct tun_buf c_in = {mem[0], 0, 0, sizeof mem[0]}, c_out = {mem[1], 0, 0, sizeof mem[1]};
-    struct tun_buf c_plain = {mem[2], 0, 0, sizeof mem[2]}, s_in = {mem[3], 0, 0, sizeof mem[3]};
-    struct tun_buf s_out = {mem[4], 0, 0, sizeof mem[4]}, s_plain = {mem[5], 0, 0, sizeof mem[5]};
+    struct cxl_buf c_in = {mem[0], 0, 0, sizeof mem[0]}, c_out = {mem[1], 0, 0, sizeof mem[1]};
+    struct cxl_buf c_plain = {mem[2], 0, 0, sizeof mem[2]}, s_in = {mem[3], 0, 0, sizeof mem[3]};
+    struct cxl_buf s_out = {mem[4], 0, 0, sizeof mem[4]}, s_plain = {mem[5], 0, 0, sizeof mem[5]};
     size_t up = 0, down = 0, expected = 0, flip = SIZE_MAX;
     if (size >= 3 && data[0] & 1)
         flip = (size_t)data[1] << 8 | data[2];
@@ -120,10 +120,10 @@ static void conversation(const uint8_t *data, size_t size)
     }
     if (flip == SIZE_MAX || flip >= up) { /* nothing was flipped: all of it arrived */
         assert(!failed);
-        assert(tun_buf_len(&s_plain) == (expected < sizeof expect ? expected : tun_buf_len(&s_plain)));
+        assert(cxl_buf_len(&s_plain) == (expected < sizeof expect ? expected : cxl_buf_len(&s_plain)));
         assert(expected > sizeof expect || memcmp(s_plain.data + s_plain.start, expect, expected) == 0);
     } else { /* refused, or waiting for a frame a flipped length made longer: never wrong data */
-        size_t got = tun_buf_len(&s_plain);
+        size_t got = cxl_buf_len(&s_plain);
         assert(got <= expected);
         assert(expected > sizeof expect || memcmp(s_plain.data + s_plain.start, expect, got) == 0);
     }

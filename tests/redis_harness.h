@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cxl/resp_conn.h"
+#include "net/resp_conn.h"
 
 extern char **environ;
 

@@ -38,9 +38,9 @@
 #include "sec_harness.h"
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
-#include "cxl/seal.h"
+#include "sec/seal.h"
 #include "cxl/util.h"
-#include "layout.h"
+#include "ring/layout.h"
 
 static char module[512], tool[512], mgr_tool[512], logdir[300];
 static struct fixture med;

@@ -20,7 +20,7 @@
 #include "cxl/kv.h"
 #include "cxl/util.h"
 #include "cxl/wait.h"
-#include "layout.h"
+#include "ring/layout.h"
 
 static char module[512], tool[512], mgr_tool[512], logdir[300];
 static struct fixture med;

@@ -42,6 +42,9 @@ for bin in "$build"/asan/tests/test_*; do
   t "asan: $(basename "$bin")" "$bin"
 done
 
+# the library through its public headers alone, as a user's program
+t "library: public API (include/cxl only)" "$build/tests/public_api"
+
 # two-process stress through every ring
 t "stress: 4 rings, 256 B slots" "$build/tests/ring_stress" --messages 1000000
 t "stress: 4 rings, 4 KiB slots" "$build/tests/ring_stress" --messages 100000 --slot-size 4096 --max-slots 3 --map-size 64M

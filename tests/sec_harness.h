@@ -18,7 +18,7 @@
 #include <sodium.h>
 
 #include "redis_harness.h" /* harness_free_port, harness_sleep_ms */
-#include "cxl/sec.h"
+#include "sec/sec.h"
 
 struct sec_mgr {
     char dir[256];  /* private, absolute */

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cxl/latency.h"
+#include "report/latency.h"
 #include "cxl/ring.h"
 #include "cxl/wait.h"
 

@@ -11,6 +11,7 @@
 
 #include "cxl/error.h"
 #include "cxl/util.h"
+#include "report/csv.h"
 
 #include "pingpong.h"
 

@@ -2,7 +2,7 @@
  * ring ownership and server presence.
  *
  * The layout (header page, ring control blocks, slots), its invariants and its
- * memory ordering are specified in docs/RING.md and defined in src/lib/layout.h.
+ * memory ordering are specified in docs/RING.md and defined in src/lib/ring/layout.h.
  *
  * A ring is a pair of single-producer/single-consumer message queues:
  * requests (client -> server) and responses (server -> client). A message is a

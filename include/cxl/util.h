@@ -23,14 +23,6 @@ int cxl_parse_u32(const char *flag, const char *text, uint32_t min, uint32_t max
 int cxl_parse_hostport(const char *flag, const char *text, char *host,
                        size_t hostlen, uint16_t *port);
 
-/* Open a CSV file for appending (creating its directory); writes header
- * first when the file is new or empty. NULL on error (message set). */
-#include <stdio.h>
-FILE *cxl_csv_append(const char *path, const char *header);
-/* One text field, quoted as RFC 4180 says when it holds a comma, a quote or
- * a line break (quotes doubled), as is otherwise. */
-void cxl_csv_field(FILE *f, const char *text);
-
 /* FNV-1a 64-bit (non-cryptographic: integrity against accidents only). */
 uint64_t cxl_fnv1a64(const void *data, size_t len);
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "client.h"
-#include "cxl/latency.h"
+#include "report/latency.h"
 #include "cxl/wait.h"
 
 struct worker {

@@ -8,7 +8,7 @@
 
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
-#include "cxl/latency.h"
+#include "report/latency.h"
 
 #define CLIENT_EXIT_OK 0
 #define CLIENT_EXIT_FAIL 1

@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "client.h"
-#include "cxl/resp.h"
+#include "net/resp.h"
 
 /* SET k v [EX s | PX ms]: fast path; 0 with *ttl_ms, or -1 if it needs CMD */
 static int fast_set_ttl(int argc, char **argv, uint64_t *ttl_ms)

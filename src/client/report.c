@@ -3,8 +3,9 @@
 #include <stdio.h>
 
 #include "client.h"
-#include "cxl/latency.h"
+#include "report/latency.h"
 #include "cxl/util.h"
+#include "report/csv.h"
 
 #define CSV_HEADER "label,op,threads,rings,requests,pipeline,max_inflight,throughput_rps,avg_us," \
                    "p50_us,p75_us,p90_us,p99_us,p99.9_us,p99.99_us,push_retries,sleep_ms"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 #include "client.h"
-#include "cxl/kv_socket.h"
+#include "net/kv_socket.h"
 
 /* ring */
 static int r_get(void *h, const void *k, uint32_t n, uint64_t t) { return cxl_kv_submit_get(h, k, n, t); }

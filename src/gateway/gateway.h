@@ -12,8 +12,8 @@
 
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
-#include "cxl/ratelimit.h"
-#include "cxl/resp_request.h"
+#include "base/ratelimit.h"
+#include "net/resp_request.h"
 #include "cxl/wait.h"
 
 #define GW_EXIT_OK 0

@@ -21,8 +21,8 @@
 #include <unistd.h>
 
 #include "cxl/kvproto.h"
-#include "cxl/net.h"
-#include "cxl/seal.h"
+#include "net/net.h"
+#include "sec/seal.h"
 #include "cxl/util.h"
 #include "gateway.h"
 

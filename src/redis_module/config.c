@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cxl/seal.h"
+#include "sec/seal.h"
 #include "cxl/util.h"
 #include "cxl/wait.h"
 #include "module.h"

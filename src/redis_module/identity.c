@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cxl/sec.h"
+#include "sec/sec.h"
 #include "module.h"
 
 static const char NOAUTH_TEXT[] = "NOAUTH Authentication required.";

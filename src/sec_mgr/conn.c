@@ -1,6 +1,6 @@
 /* conn.c - one connection of the cxl_sec_mgr daemon, non-blocking: a node
  * goes message 1 -> message 2 -> message 3 -> encrypted requests (the
- * handshake and the frames are the library's, cxl/sec.h, on buffers; the
+ * handshake and the frames are the library's, sec/sec.h, on buffers; the
  * decisions policy.c's); a control connection sends one request line and
  * gets one reply line. Which pool a connection is in, and when it is
  * dropped for another, is admit.c's business. */

@@ -1,7 +1,7 @@
 /* main.c - cxl_sec_mgr, the ACL and key authority of a secure cxl-dsm
  * medium (docs/SECURITY.md): parse the command line, run the subcommand.
  * Everything else lives in the other files of src/sec_mgr/ (sec_mgr.h). */
-#include "cxl/seal.h"
+#include "sec/seal.h"
 #include "sec_mgr.h"
 
 int main(int argc, char **argv)

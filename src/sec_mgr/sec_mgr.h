@@ -27,8 +27,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cxl/ratelimit.h"
-#include "cxl/sec.h"
+#include "base/ratelimit.h"
+#include "sec/sec.h"
 #include "cxl/wait.h"
 
 #define MGR_EXIT_OK 0

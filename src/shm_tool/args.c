@@ -13,7 +13,7 @@
 
 #include "cxl/error.h"
 #include "cxl/util.h"
-#include "cxl/seal.h"
+#include "sec/seal.h"
 #include "shm_tool.h"
 
 enum opt_id {

@@ -40,7 +40,7 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
-#include "cxl/ratelimit.h"
+#include "base/ratelimit.h"
 #include "cxl/wait.h"
 #include "tunnel.h"
 
@@ -65,7 +65,7 @@ struct pair {
     uint32_t mask[2];  /* registered epoll interest, 0 = not registered */
     int eof[2];        /* read 0 bytes from it */
     int shut[2];       /* we shut down our write side */
-    struct tun_buf wire_in, wire_out, plain_out;
+    struct cxl_buf wire_in, wire_out, plain_out;
     struct tun_crypt *crypt;
     uint64_t deadline_ms; /* handshake (and backend connect) deadline, 0 = met */
     uint32_t gen;
@@ -167,7 +167,7 @@ static void queue_drop(struct relay *r, struct pair *p)
 
 /* ---- pairs ------------------------------------------------------------------------ */
 
-static int buf_init(struct tun_buf *b, size_t cap)
+static int buf_init(struct cxl_buf *b, size_t cap)
 {
     b->data = cap ? malloc(cap) : NULL;
     b->start = b->end = 0;
@@ -176,22 +176,22 @@ static int buf_init(struct tun_buf *b, size_t cap)
 }
 
 /* Grow b to cap, keeping its bytes. */
-static int buf_grow(struct tun_buf *b, size_t cap)
+static int buf_grow(struct cxl_buf *b, size_t cap)
 {
     if (b->cap >= cap)
         return 0;
     uint8_t *d = malloc(cap);
     if (!d)
         return -1;
-    size_t n = tun_buf_len(b);
+    size_t n = cxl_buf_len(b);
     if (n)
         memcpy(d, b->data + b->start, n);
     free(b->data);
-    *b = (struct tun_buf){d, 0, n, cap};
+    *b = (struct cxl_buf){d, 0, n, cap};
     return 0;
 }
 
-static void buf_free(struct tun_buf *b, int secret)
+static void buf_free(struct cxl_buf *b, int secret)
 {
     if (b->data && secret)
         sodium_memzero(b->data, b->cap);
@@ -360,10 +360,10 @@ static void on_accept(struct relay *r)
 /* ---- moving bytes ------------------------------------------------------------------ */
 
 /* Write what b holds; -1 on a broken connection. */
-static int flush(int fd, struct tun_buf *b)
+static int flush(int fd, struct cxl_buf *b)
 {
-    while (tun_buf_len(b)) {
-        ssize_t n = send(fd, b->data + b->start, tun_buf_len(b), MSG_NOSIGNAL);
+    while (cxl_buf_len(b)) {
+        ssize_t n = send(fd, b->data + b->start, cxl_buf_len(b), MSG_NOSIGNAL);
         if (n < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : cxl_fail_errno(CXL_ESYS, "send");
         b->start += (size_t)n;
@@ -375,8 +375,8 @@ static int flush(int fd, struct tun_buf *b)
 /* Read the wire into wire_in; -1 on error. */
 static int read_wire(struct pair *p)
 {
-    struct tun_buf *b = &p->wire_in;
-    if (!tun_buf_tail(b, 1))
+    struct cxl_buf *b = &p->wire_in;
+    if (!cxl_buf_tail(b, 1))
         return 0;
     ssize_t n = recv(p->fd[WIRE], b->data + b->end, b->cap - b->end, 0);
     if (n > 0)
@@ -391,7 +391,7 @@ static int read_wire(struct pair *p)
 /* Read the plain side and seal it as one frame (or the final frame at its end). */
 static int read_plain(struct relay *r, struct pair *p)
 {
-    size_t room = tun_buf_room(&p->wire_out);
+    size_t room = cxl_buf_room(&p->wire_out);
     if (room < TUN_FRAME_OVERHEAD + MIN_SEAL)
         return 0;
     size_t want = room - TUN_FRAME_OVERHEAD;
@@ -423,14 +423,14 @@ static int connect_done(struct relay *r, struct pair *p, enum side s)
 static void update_interest(struct relay *r, struct pair *p)
 {
     uint32_t plain = 0, wire = 0;
-    if (p->connecting[WIRE] || tun_buf_len(&p->wire_out))
+    if (p->connecting[WIRE] || cxl_buf_len(&p->wire_out))
         wire |= EPOLLOUT;
-    if (!p->connecting[WIRE] && !p->eof[WIRE] && tun_buf_room(&p->wire_in))
+    if (!p->connecting[WIRE] && !p->eof[WIRE] && cxl_buf_room(&p->wire_in))
         wire |= EPOLLIN;
-    if (p->connecting[PLAIN] || tun_buf_len(&p->plain_out))
+    if (p->connecting[PLAIN] || cxl_buf_len(&p->plain_out))
         plain |= EPOLLOUT;
     if (!p->connecting[PLAIN] && !p->eof[PLAIN] && tun_crypt_can_send(p->crypt) &&
-        tun_buf_room(&p->wire_out) >= TUN_FRAME_OVERHEAD + MIN_SEAL)
+        cxl_buf_room(&p->wire_out) >= TUN_FRAME_OVERHEAD + MIN_SEAL)
         plain |= EPOLLIN;
     set_interest(r, p, WIRE, wire);
     set_interest(r, p, PLAIN, plain);
@@ -444,7 +444,7 @@ static void update_interest(struct relay *r, struct pair *p)
 static int deliver(struct relay *r, struct pair *p)
 {
     for (;;) {
-        size_t in = tun_buf_len(&p->wire_in), out = tun_buf_len(&p->plain_out);
+        size_t in = cxl_buf_len(&p->wire_in), out = cxl_buf_len(&p->plain_out);
         if (in && tun_crypt_input(p->crypt, &p->wire_in, &p->wire_out, &p->plain_out) != 0)
             return pair_fail(r, p, tun_crypt_established(p->crypt) ? "closed" : "handshake failed"), -1;
         if (!p->plain_out.cap && tun_crypt_authenticated(p->crypt)) {
@@ -459,8 +459,8 @@ static int deliver(struct relay *r, struct pair *p)
             return pair_fail(r, p, "backend"), -1;
         if (p->fd[PLAIN] >= 0 && !p->connecting[PLAIN] && flush(p->fd[PLAIN], &p->plain_out) != 0)
             return pair_fail(r, p, "writing the plain side"), -1;
-        int moved = tun_buf_len(&p->wire_in) != in || (out && !tun_buf_len(&p->plain_out));
-        if (!moved || !tun_buf_len(&p->wire_in) || tun_buf_len(&p->plain_out))
+        int moved = cxl_buf_len(&p->wire_in) != in || (out && !cxl_buf_len(&p->plain_out));
+        if (!moved || !cxl_buf_len(&p->wire_in) || cxl_buf_len(&p->plain_out))
             return 0;
     }
 }
@@ -481,19 +481,19 @@ static int pump(struct relay *r, struct pair *p, int readable_plain, int readabl
         return pair_fail(r, p, "writing the encrypted connection"), -1;
     /* a wire that ended: fine after the peer's final frame, else a truncation
      * (unless whole frames still wait for the plain side to take plain_out) */
-    if (p->eof[WIRE] && !tun_crypt_finished(p->crypt) && !tun_buf_len(&p->plain_out) &&
-        tun_crypt_eof(p->crypt, tun_buf_len(&p->wire_in)) != 0)
+    if (p->eof[WIRE] && !tun_crypt_finished(p->crypt) && !cxl_buf_len(&p->plain_out) &&
+        tun_crypt_eof(p->crypt, cxl_buf_len(&p->wire_in)) != 0)
         return pair_fail(r, p, tun_crypt_established(p->crypt) ? "encrypted connection ended"
                                                                 : "handshake failed"), -1;
     if (p->deadline_ms && tun_crypt_established(p->crypt) && p->fd[PLAIN] >= 0 && !p->connecting[PLAIN])
         p->deadline_ms = 0;
     /* half-closes: each direction ends on its own */
-    if (tun_crypt_finished(p->crypt) && !tun_buf_len(&p->plain_out) && !p->shut[PLAIN] && p->fd[PLAIN] >= 0 &&
+    if (tun_crypt_finished(p->crypt) && !cxl_buf_len(&p->plain_out) && !p->shut[PLAIN] && p->fd[PLAIN] >= 0 &&
         !p->connecting[PLAIN]) {
         shutdown(p->fd[PLAIN], SHUT_WR);
         p->shut[PLAIN] = 1;
     }
-    if (tun_crypt_final_sent(p->crypt) && !tun_buf_len(&p->wire_out) && !p->shut[WIRE]) {
+    if (tun_crypt_final_sent(p->crypt) && !cxl_buf_len(&p->wire_out) && !p->shut[WIRE]) {
         shutdown(p->fd[WIRE], SHUT_WR);
         p->shut[WIRE] = 1;
     }

@@ -7,8 +7,9 @@
  *
  *   options.c  flags, validated with messages that name them
  *   keys.c     this end's key file and the peer's public key
- *   hello.c    the proof of the client end's key in its first frame
- *   crypt.c    handshake and framing of one connection, on buffers
+ * The handshake and framing of one connection, on buffers, are the security
+ * layer's (src/lib/sec/tunnel_crypt.[ch], tunnel_hello.c), as is the proof of
+ * the client end's key in its first frame.
  *   relay.c    the epoll loop: connections, buffers, back-pressure,
  *              handshake slots */
 #ifndef CXL_TUNNEL_H
@@ -19,19 +20,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "cxl/net.h"
-#include "cxl/sec.h"
+#include "net/net.h"
+#include "sec/tunnel_crypt.h"
 
 #define TUN_EXIT_OK 0
 #define TUN_EXIT_FAIL 1
 #define TUN_EXIT_USAGE 2
-
-#define TUN_NODE_ID 1                 /* the client's node id in the handshake */
-#define TUN_FRAME_MAX CXL_SEC_FRAME_MAX /* largest frame body: 64 KiB */
-#define TUN_SS_ABYTES 17u             /* secretstream: tag byte + MAC */
-#define TUN_PLAIN_MAX (TUN_FRAME_MAX - TUN_SS_ABYTES) /* data in one frame */
-#define TUN_WIRE_MAX (4u + TUN_FRAME_MAX)             /* length prefix + body */
-#define TUN_FRAME_OVERHEAD (4u + TUN_SS_ABYTES)
 
 /* ---- options ---------------------------------------------------------------------- */
 
@@ -53,103 +47,11 @@ int tun_options_parse(int argc, char **argv, struct tun_opts *o);
 
 /* ---- keys ------------------------------------------------------------------------- */
 
-/* This end's key pair; self.manager_public holds the peer's public key
- * (the handshake's "other side", whichever role this end plays). */
-struct tun_keys {
-    struct cxl_node_key self;
-};
-
 /* key_path: a key file of cxl_sec_mgr keygen (mode 0600; a manager-public
  * line is ignored). peer_path: the peer's key file (then it must be 0600
  * too), a file with a line `public <64 hex>`, or the 64 hex digits alone. */
 int tun_keys_load(const char *key_path, const char *peer_path, struct tun_keys *k);
 void tun_keys_wipe(struct tun_keys *k);
-
-/* ---- the first frame's proof (hello.c) ------------------------------------------------- */
-
-/* The client end's first frame: message 1 || stamp (u64) || MAC (16 B), the
- * MAC keyed with what only the holders of the two static keys can compute. */
-#define TUN_HELLO_BYTES (CXL_SEC_MSG1_BYTES + 8u + 16u)
-enum { TUN_HELLO_FRESH = 1, TUN_HELLO_STALE = 2 };
-
-struct tun_hello; /* one per end, shared by its connections */
-
-int tun_hello_new(const struct tun_keys *k, struct tun_hello **out);
-void tun_hello_free(struct tun_hello *h); /* wipes; NULL ok */
-
-/* Client end: msg1 with a stamp later than every one before, and the MAC. */
-void tun_hello_seal(struct tun_hello *h, const uint8_t msg1[CXL_SEC_MSG1_BYTES], uint8_t out[TUN_HELLO_BYTES]);
-
-/* Server end: TUN_HELLO_FRESH (made with the peer's key, never seen, not
- * older than the newest by more than a minute), TUN_HELLO_STALE (made with
- * the key but old: an old recording, or a client whose clock went back; the
- * handshake may go on, the connection is not trusted before message 3), or
- * a failure: CXL_EPROTO (size), CXL_ECRYPTO (not made with the key),
- * CXL_EDENIED (a proof seen before: a replay). Remembers what it accepted. */
-int tun_hello_check(struct tun_hello *h, const uint8_t *body, size_t len);
-
-/* ---- byte buffers (fixed capacity: back-pressure, never growth) ---------------------- */
-
-struct tun_buf {
-    uint8_t *data;
-    size_t start, end, cap;
-};
-
-static inline size_t tun_buf_len(const struct tun_buf *b) { return b->end - b->start; }
-static inline size_t tun_buf_room(const struct tun_buf *b) { return b->cap - tun_buf_len(b); }
-
-/* Where n more bytes go (compacting first if needed), or NULL if they do
- * not fit; the caller writes them and adds n to end. */
-static inline uint8_t *tun_buf_tail(struct tun_buf *b, size_t n)
-{
-    if (b->start == b->end)
-        b->start = b->end = 0;
-    if (b->cap - b->end < n && b->start > 0) {
-        memmove(b->data, b->data + b->start, b->end - b->start);
-        b->end -= b->start;
-        b->start = 0;
-    }
-    return b->cap - b->end >= n ? b->data + b->end : NULL;
-}
-
-/* ---- one connection's cryptography (crypt.c) ------------------------------------------ */
-
-struct tun_crypt;
-
-/* initiator: the client end (node role), else the server end. keys and
- * hello (this end's, made from the same keys) must outlive the connection. */
-int tun_crypt_new(const struct tun_keys *keys, struct tun_hello *hello, int initiator,
-                  struct tun_crypt **out);
-void tun_crypt_free(struct tun_crypt *c); /* wipes; NULL ok */
-
-/* Initiator: the first frame (message 1 and its proof), appended to out. */
-int tun_crypt_start(struct tun_crypt *c, struct tun_buf *out);
-
-/* Take every complete frame of in that can be handled now: handshake
- * replies and this end's stream opening go to out, data to plain. Stops,
- * returning 0, at an incomplete frame or when plain lacks room for the next
- * frame's data. A failure (CXL_EPROTO, CXL_ECRYPTO, CXL_EDENIED, with a
- * message) ends the connection's cryptography for good. */
-int tun_crypt_input(struct tun_crypt *c, struct tun_buf *in, struct tun_buf *out,
-                    struct tun_buf *plain);
-
-/* Seal len (<= TUN_PLAIN_MAX) bytes as one frame appended to out, which
- * must have room for len + TUN_FRAME_OVERHEAD; final: the stream's last
- * frame (TAG_FINAL; len may be 0). Only once tun_crypt_can_send. */
-int tun_crypt_seal(struct tun_crypt *c, const uint8_t *data, size_t len, int final,
-                   struct tun_buf *out);
-
-/* The peer closed its side; pending = bytes left over in the input buffer.
- * 0 after the peer's final frame, else a failure saying what the close means
- * at this stage (during the handshake, truncated stream ...). */
-int tun_crypt_eof(struct tun_crypt *c, size_t pending);
-
-int tun_crypt_authenticated(const struct tun_crypt *c); /* the peer proved its key */
-int tun_crypt_vouched(const struct tun_crypt *c);       /* server: its first frame was fresh and proven */
-int tun_crypt_can_send(const struct tun_crypt *c);      /* our stream is open */
-int tun_crypt_established(const struct tun_crypt *c);   /* both streams are open */
-int tun_crypt_finished(const struct tun_crypt *c);      /* the peer's final frame came */
-int tun_crypt_final_sent(const struct tun_crypt *c);
 
 /* ---- the loop (relay.c) ----------------------------------------------------------------- */
 

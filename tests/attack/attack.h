@@ -45,10 +45,10 @@
 #include "sec_harness.h"
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
-#include "cxl/seal.h"
+#include "sec/seal.h"
 #include "cxl/util.h"
 #include "cxl/wait.h"
-#include "layout.h"
+#include "ring/layout.h"
 
 #define RINGS 4u
 #define SLOT_SIZE 256u

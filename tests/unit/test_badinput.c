@@ -19,7 +19,7 @@
 #include "check.h"
 #include "fixture.h"
 #include "cxl/util.h"
-#include "layout.h"
+#include "ring/layout.h"
 
 #define MEDIUM_SIZE (8u << 20)
 #define RINGS 4u

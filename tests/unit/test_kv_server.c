@@ -12,7 +12,7 @@
 #include "cxl/kv.h"
 #include "cxl/kvserver.h"
 #include "cxl/util.h"
-#include "layout.h"
+#include "ring/layout.h"
 
 /* --- a tiny executor: one key/value table ---------------------------------------- */
 

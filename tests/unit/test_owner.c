@@ -8,7 +8,7 @@
 #include "check.h"
 #include "fixture.h"
 #include "cxl/wait.h"
-#include "layout.h"
+#include "ring/layout.h"
 
 static const char *medium_path;
 

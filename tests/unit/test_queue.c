@@ -4,7 +4,7 @@
 #include "check.h"
 #include "fixture.h"
 #include "cxl/wait.h"
-#include "layout.h"
+#include "ring/layout.h"
 
 static void fill(uint8_t *p, uint32_t len, uint64_t seed)
 {

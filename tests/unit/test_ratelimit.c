@@ -1,9 +1,9 @@
-/* test_ratelimit.c - the log-line token bucket (cxl/ratelimit.h): a full
+/* test_ratelimit.c - the log-line token bucket (base/ratelimit.h): a full
  * burst at the start, then per_sec a second whatever the flood; what it held
  * back is counted and reported at most once per interval; idle time refills
  * only up to the burst; a clock that does not move (or goes back) earns nothing. */
 #include "check.h"
-#include "cxl/ratelimit.h"
+#include "base/ratelimit.h"
 
 static int allowed(struct cxl_ratelimit *rl, uint64_t now_ms, int tries)
 {

@@ -6,8 +6,8 @@
  * real redis-server. */
 #define _GNU_SOURCE
 #include "check.h"
-#include "cxl/resp.h"
-#include "cxl/resp_request.h"
+#include "net/resp.h"
+#include "net/resp_request.h"
 
 static struct cxl_resp_args a;
 

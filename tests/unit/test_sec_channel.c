@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cxl/sec.h"
+#include "sec/sec.h"
 
 #define T_MS 2000
 

@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "check.h"
-#include "cxl/sec.h"
+#include "sec/sec.h"
 
 static char dir[] = "/tmp/test_sec_keys.XXXXXX";
 

@@ -13,10 +13,10 @@
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
 #include "cxl/kvserver.h"
-#include "cxl/seal.h"
-#include "cxl/sec.h"
+#include "sec/seal.h"
+#include "sec/sec.h"
 #include "cxl/util.h"
-#include "layout.h"
+#include "ring/layout.h"
 
 static struct fixture fx;
 static struct cxl_kv_server *srv;

@@ -1,0 +1,108 @@
+/* sec/seal.h - the cryptography of the secure ring (docs/SECURITY.md):
+ * session keys per ring, direction, client session and server instance;
+ * sealing a message into its slot from private memory; opening it from the
+ * slot into private memory; the strictly increasing position window that
+ * stops replays and nonce reuse.
+ *
+ *     struct cxl_seal tx;
+ *     struct cxl_seal_binding b = {format_id, ring, CXL_REQ, gen, node, client_session, server_nonce};
+ *     cxl_seal_derive(&tx, cipher, node_key, epoch, &b);
+ *     cxl_queue_reserve(&q, CXL_SEAL_INNER + len, &slot);   // room for the inner header
+ *     struct cxl_msg_hdr h = {.seq = cxl_queue_reserved(&q), .len = CXL_SEAL_INNER + len, ...};
+ *     cxl_seal_msg(&tx, &h, slot, &inner, data, len, scratch);
+ *
+ *     cxl_queue_peek(&q, &m);
+ *     cxl_open_msg(&rx, &m, buf);   // m.hdr.op/args restored, m.payload = plaintext in buf
+ */
+#ifndef CXL_SEAL_H
+#define CXL_SEAL_H
+
+#include <sodium.h>
+#include <stdint.h>
+
+#include "cxl/ring.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CXL_SEAL_INNER 20u /* op u16, pad u16, arg0 u32, arg1 u32, arg2 u64 */
+
+enum cxl_cipher { CXL_CIPHER_AESGCM = 0, CXL_CIPHER_XCHACHA = 1 };
+
+/* sodium_init, once. CXL_ECRYPTO if libsodium cannot be used. */
+int cxl_crypto_init(void);
+/* AES-256-GCM where the CPU has AES-NI and CLMUL, else XChaCha20-Poly1305. */
+enum cxl_cipher cxl_cipher_default(void);
+const char *cxl_cipher_name(enum cxl_cipher c);
+/* The cipher a secure medium uses (from its layout flags); CXL_ECRYPTO with a
+ * message if this CPU cannot run it. */
+int cxl_cipher_of_layout(const struct cxl_geometry *g, enum cxl_cipher *c);
+
+/* The op and arguments that travel inside the ciphertext. */
+struct cxl_seal_inner {
+    uint16_t op;
+    uint32_t arg0, arg1;
+    uint64_t arg2;
+};
+
+/* One direction of one ring under one session key. */
+struct cxl_seal {
+    crypto_aead_aes256gcm_state aes; /* precomputed (AES-GCM) */
+    unsigned char key[32];           /* XChaCha20-Poly1305 */
+    enum cxl_cipher cipher;
+    uint32_t epoch;
+    uint32_t ring;
+    uint8_t dir;
+    int ready;
+    uint64_t format_id;
+    uint64_t next; /* lowest position this key may seal at / accept */
+};
+
+/* What a session key is bound to (docs/SECURITY.md, "Keys"): one ring, one
+ * direction, one format of the medium, one claim of the ring (its
+ * generation, the claimant's node and random session value) and one
+ * server instance. A key never serves two of these, so positions that
+ * restart (a new claim, a rebased ring, a restarted server) never meet a
+ * key that already sealed there. */
+struct cxl_seal_binding {
+    uint64_t format_id;
+    uint32_t ring;
+    enum cxl_dir dir;
+    uint32_t gen;      /* the ring's claim generation */
+    uint16_t node;     /* the claimant's node id */
+    uint8_t client_session[16];
+    uint8_t server_nonce[16];
+};
+
+/* S = BLAKE2b-256(key = key, "cxl-dsm session" || ring u32 || dir u8 ||
+ * format id u64 || gen u32 || node u16 || client session || server nonce);
+ * key is the claimant's node key (or the shared region key in crypto mode). */
+int cxl_seal_derive(struct cxl_seal *s, enum cxl_cipher cipher, const uint8_t key[32], uint32_t epoch,
+                    const struct cxl_seal_binding *b);
+void cxl_seal_wipe(struct cxl_seal *s);
+
+/* Seal into a reserved message. hdr is the producer's private header: seq
+ * and len as reserved (len = CXL_SEAL_INNER + len), and session, ref and
+ * flags as the message needs them; everything is computed from it, never
+ * read back from the medium (another host may rewrite the slot while we
+ * seal). The function completes hdr (flags SEALED, epoch, tag; op and args
+ * zero: they travel inside), encrypts into slot's payload and then writes
+ * hdr into slot. data is private; scratch holds >= CXL_SEAL_INNER + len
+ * bytes (plaintext staging, wiped afterwards; data may already sit at
+ * scratch + CXL_SEAL_INNER). CXL_ECRYPTO if hdr->seq is below s->next (the
+ * queue was rewound: sealing there would reuse a nonce). */
+int cxl_seal_msg(struct cxl_seal *s, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr *slot,
+                 const struct cxl_seal_inner *in, const void *data, uint32_t len, uint8_t *scratch);
+
+/* Open a peeked message into out (>= m->hdr.len bytes, private): copies the
+ * ciphertext out of the medium first (it may change under us), checks epoch,
+ * position window and tag, then rewrites *m: op/args from the inner header,
+ * payload = out + CXL_SEAL_INNER, hdr.len = plaintext length. CXL_ECRYPTO with
+ * a message naming the reason otherwise; out holds nothing useful then. */
+int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
