@@ -53,7 +53,7 @@ static inline int redis_wait_ready(struct redis_proc *r, unsigned timeout_ms)
 {
     for (unsigned waited = 0; waited < timeout_ms; waited += 50) {
         struct cxl_conn *c;
-        if (cxl_conn_open(r->addr, 1000, &c) == 0) {
+        if (cxl_conn_open(r->addr, &(struct cxl_conn_opts){.timeout_ms = 1000}, &c) == 0) {
             const char *argv[] = {"CXLRING.INFO"};
             const uint8_t *rep;
             size_t len;
@@ -203,7 +203,7 @@ static inline int redis_tcp(const struct redis_proc *r, int argc, const char *co
                             size_t buflen)
 {
     struct cxl_conn *c;
-    if (cxl_conn_open(r->addr, 5000, &c) != 0)
+    if (cxl_conn_open(r->addr, NULL, &c) != 0)
         return -1;
     const uint8_t *rep;
     size_t len;

@@ -148,7 +148,7 @@ static const char *ring_fast(struct cxl_kv *kv, uint16_t conn, uint16_t op, cons
 static const char *tcp_v(const char *user, const char *pass, int argc, const char *const *argv)
 {
     struct cxl_conn *c;
-    if (cxl_conn_open(redis.addr, 5000, &c) != 0)
+    if (cxl_conn_open(redis.addr, NULL, &c) != 0)
         return "(tcp connect failed)";
     const uint8_t *rep;
     size_t len;
@@ -551,7 +551,7 @@ static void test_many_users(void)
     struct cxl_conn *flood;
     const uint8_t *rep;
     size_t len;
-    CHECK_EQ(cxl_conn_open(redis.addr, 5000, &flood), 0);
+    CHECK_EQ(cxl_conn_open(redis.addr, NULL, &flood), 0);
     const char *exec[] = {"EXEC"}, *cfg[] = {"CONFIG", "SET", "requirepass", "x"};
     const char *acl[] = {"ACL", "SETUSER", "u1", "+@all"}, *del[] = {"ACL", "DELUSER", "u2", "nosuch", "u3"};
     bad = 0;
@@ -583,7 +583,7 @@ static void test_many_users(void)
     CHECK_EQ(stat_of(-1, "auth_connections"), CONNS + 1 - 2 * CONNS / USERS);
     /* a user deleted in a transaction: its connections go too */
     struct cxl_conn *admin;
-    CHECK_EQ(cxl_conn_open(redis.addr, 5000, &admin), 0);
+    CHECK_EQ(cxl_conn_open(redis.addr, NULL, &admin), 0);
     const char *aauth[] = {"AUTH", "adminpw"}, *multi[] = {"MULTI"}, *del10[] = {"ACL", "DELUSER", "u10"};
     CHECK(admin && cxl_conn_call(admin, 2, aauth, &rep, &len) == 0 && cxl_conn_call(admin, 1, multi, &rep, &len) == 0 &&
           cxl_conn_call(admin, 3, del10, &rep, &len) == 0);

@@ -237,7 +237,7 @@ static void test_sizes(void)
     uint8_t *big = malloc((size_t)max + 100);
     memset(big, 'z', (size_t)max + 100);
     struct cxl_conn *c;
-    CHECK_EQ(cxl_conn_open(redis.addr, 5000, &c), 0);
+    CHECK_EQ(cxl_conn_open(redis.addr, NULL, &c), 0);
     const char *argv[] = {"SET", "huge", (const char *)big};
     size_t lens[] = {3, 4, (size_t)max + 100};
     const uint8_t *rep;
@@ -377,7 +377,7 @@ static long long ring_stat(int ring, const char *name)
 {
     struct cxl_conn *c;
     long long v = -1;
-    if (cxl_conn_open(redis.addr, 5000, &c) != 0)
+    if (cxl_conn_open(redis.addr, NULL, &c) != 0)
         return -1;
     const char *argv[] = {"CXLRING.STATS"};
     const uint8_t *rep;

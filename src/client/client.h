@@ -36,6 +36,7 @@ struct client_opts {
     uint32_t key_size, val_size;
     const char *key_prefix;
     const char *via;         /* benchmark a RESP socket instead of the ring */
+    const char *tls_ca_file; /* --via tls:...: the CA to trust (CXL_TLS_CAFILE) */
     const char *compare_csv; /* also append rows in the compare matrix format */
     uint64_t keyspace;    /* 0: bench x threads */
     enum bench_op ops[MAX_OPS];

@@ -223,5 +223,6 @@ int options_parse(int argc, char **argv, struct client_opts *o)
         o->kv.spin_us = 2;
     if (o->raw < 0)
         o->raw = !isatty(STDOUT_FILENO);
+    o->tls_ca_file = getenv("CXL_TLS_CAFILE");
     return CLIENT_EXIT_OK;
 }

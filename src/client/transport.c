@@ -6,6 +6,7 @@
 
 #include "client.h"
 #include "net/kv_socket.h"
+#include "net/resp_conn.h"
 
 /* ring */
 static int r_get(void *h, const void *k, uint32_t n, uint64_t t) { return cxl_kv_submit_get(h, k, n, t); }
@@ -48,7 +49,9 @@ int transport_open(const struct client_opts *o, uint32_t thread, struct transpor
     if (o->via) {
         *t = (struct transport){.get = s_get, .set = s_set, .del = s_del, .cmd = s_cmd, .poll = s_poll,
                                 .wait = s_wait, .stats = s_stats, .close = s_close};
-        int rc = cxl_kvs_open(o->via, o->kv.timeout_ms, (struct cxl_kvs **)&t->h);
+        int rc = cxl_kvs_open(o->via, &(struct cxl_conn_opts){.timeout_ms = o->kv.timeout_ms,
+                                                         .tls_ca_file = o->tls_ca_file},
+                              (struct cxl_kvs **)&t->h);
         if (rc == 0 && o->kv.password && (rc = cxl_kvs_auth(t->h, o->kv.user, o->kv.password)) != 0) {
             cxl_kvs_close(t->h);
             t->h = NULL;

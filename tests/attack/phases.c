@@ -466,7 +466,7 @@ static int attacker_open(void)
     G = cxl_layout_geometry(L);
     if (cxl_cipher_of_layout(G, &cipher) != 0 || G->slot_size != SLOT_SIZE)
         return -1;
-    return cxl_conn_open(redis.addr, 5000, &tcp);
+    return cxl_conn_open(redis.addr, NULL, &tcp);
 }
 
 static void attacker_close(void)

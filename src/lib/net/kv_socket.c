@@ -20,14 +20,14 @@ struct cxl_kvs {
     uint32_t cap, head, count;
 };
 
-int cxl_kvs_open(const char *addr, uint32_t timeout_ms, struct cxl_kvs **out)
+int cxl_kvs_open(const char *addr, const struct cxl_conn_opts *o, struct cxl_kvs **out)
 {
     struct cxl_kvs *k = calloc(1, sizeof *k);
     if (!k)
         return cxl_fail(CXL_ESYS, "out of memory");
     k->cap = 256;
     k->fifo = malloc(k->cap * sizeof *k->fifo);
-    int rc = k->fifo ? cxl_conn_open(addr, timeout_ms, &k->conn) : cxl_fail(CXL_ESYS, "out of memory");
+    int rc = k->fifo ? cxl_conn_open(addr, o, &k->conn) : cxl_fail(CXL_ESYS, "out of memory");
     if (rc) {
         cxl_kvs_close(k);
         return rc;

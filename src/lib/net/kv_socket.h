@@ -17,9 +17,10 @@ extern "C" {
 #endif
 
 struct cxl_kvs;
+struct cxl_conn_opts; /* net/resp_conn.h */
 
-/* addr as for cxl_conn_open: "HOST:PORT", "unix:PATH", "tls:HOST:PORT". */
-int cxl_kvs_open(const char *addr, uint32_t timeout_ms, struct cxl_kvs **out);
+/* addr and o as for cxl_conn_open: "HOST:PORT", "unix:PATH", "tls:HOST:PORT". */
+int cxl_kvs_open(const char *addr, const struct cxl_conn_opts *o, struct cxl_kvs **out);
 void cxl_kvs_close(struct cxl_kvs *k);
 /* AUTH [user] password, waited for: 0, or CXL_EDENIED with Redis's answer. */
 int cxl_kvs_auth(struct cxl_kvs *k, const char *user, const char *password);

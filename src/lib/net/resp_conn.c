@@ -46,11 +46,10 @@ static int tls_fail(const char *what)
     return cxl_fail(CXL_ESYS, "TLS: %s: %s", what, buf);
 }
 
-/* TLS over an open TCP socket: the peer's chain is verified against
- * CXL_TLS_CAFILE if set, else the system's CAs (the host name is not). */
-static int start_tls(struct cxl_conn *c)
+/* TLS over an open TCP socket: the peer's chain is verified against ca if
+ * given, else the system's CAs (the host name is not). */
+static int start_tls(struct cxl_conn *c, const char *ca)
 {
-    const char *ca = getenv("CXL_TLS_CAFILE");
     if (!(c->tls_ctx = SSL_CTX_new(TLS_client_method())))
         return tls_fail("context");
     SSL_CTX_set_verify(c->tls_ctx, SSL_VERIFY_PEER, NULL);
@@ -60,11 +59,11 @@ static int start_tls(struct cxl_conn *c)
     if (!(c->tls = SSL_new(c->tls_ctx)) || SSL_set_fd(c->tls, c->fd) != 1)
         return tls_fail("session");
     if (SSL_connect(c->tls) != 1)
-        return tls_fail("handshake (is the server's certificate trusted? set CXL_TLS_CAFILE)");
+        return tls_fail("handshake (is the server's certificate trusted? name its CA)");
     return 0;
 }
 
-int cxl_conn_open(const char *addr, uint32_t timeout_ms, struct cxl_conn **out)
+int cxl_conn_open(const char *addr, const struct cxl_conn_opts *o, struct cxl_conn **out)
 {
     int tls = strncmp(addr, "tls:", 4) == 0;
     int fd = connect_to(addr + (tls ? 4 : 0));
@@ -76,8 +75,8 @@ int cxl_conn_open(const char *addr, uint32_t timeout_ms, struct cxl_conn **out)
         return cxl_fail(CXL_ESYS, "out of memory");
     }
     c->fd = fd;
-    c->timeout_ms = timeout_ms ? timeout_ms : 5000;
-    int rc = tls ? start_tls(c) : 0;
+    c->timeout_ms = o && o->timeout_ms ? o->timeout_ms : 5000;
+    int rc = tls ? start_tls(c, o ? o->tls_ca_file : NULL) : 0;
     if (rc) {
         cxl_conn_close(c);
         return rc;

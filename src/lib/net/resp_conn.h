@@ -15,10 +15,15 @@ extern "C" {
 
 struct cxl_conn;
 
-/* "127.0.0.1:6379", "unix:/path/to/sock" or "tls:127.0.0.1:6380" (the
- * server's chain checked against CXL_TLS_CAFILE, else the system CAs).
- * timeout_ms applies to each blocking read. */
-int cxl_conn_open(const char *addr, uint32_t timeout_ms, struct cxl_conn **out);
+struct cxl_conn_opts {
+    uint32_t timeout_ms;     /* each blocking read (0: 5000) */
+    const char *tls_ca_file; /* tls: the CA to check the server's chain against
+                              * (NULL: the system's CAs; the host name is not checked) */
+};
+
+/* "127.0.0.1:6379", "unix:/path/to/sock" or "tls:127.0.0.1:6380"; o may be
+ * NULL (the defaults). */
+int cxl_conn_open(const char *addr, const struct cxl_conn_opts *o, struct cxl_conn **out);
 void cxl_conn_close(struct cxl_conn *c);
 
 /* Queue a command (sent on the next read or flush). */
