@@ -21,7 +21,8 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 # --- the library, one archive per layer (docs/ARCHITECTURE.md) ------------------
 # Listed from the top down, the order a static link needs; each layer uses
 # only the ones after it. The system libraries each layer needs:
-LAYERS         := report net kv sec ring base
+LAYERS         := config report net kv sec ring base
+config_SYSLIBS :=
 report_SYSLIBS :=
 net_SYSLIBS    := -lssl -lcrypto
 kv_SYSLIBS     :=
@@ -40,11 +41,11 @@ layer_syslibs = $(foreach l,$(LAYERS),$(if $(filter $(l),$(1)),$($(l)_SYSLIBS)))
 # linked with the layers it uses.
 PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway cxl_sodium_tunnel
 cxl_shm_DIR := src/shm_tool
-cxl_shm_LAYERS := ring sec base
+cxl_shm_LAYERS := config ring sec base
 cxl_resp_gateway_DIR := src/gateway
-cxl_resp_gateway_LAYERS := net kv sec ring base
+cxl_resp_gateway_LAYERS := config net kv sec ring base
 cxl_ring_direct_DIR := src/client
-cxl_ring_direct_LAYERS := report net kv sec ring base
+cxl_ring_direct_LAYERS := config report net kv sec ring base
 cxl_sec_mgr_DIR := src/sec_mgr
 cxl_sec_mgr_LAYERS := sec base
 cxl_sodium_tunnel_DIR := src/tunnel
@@ -54,7 +55,7 @@ $(foreach p,$(PROGRAMS),$(eval $(p)_SRCS := $(wildcard $($(p)_DIR)/*.c)) \
 
 MODULE_SRCS := $(wildcard src/redis_module/*.c)
 MODULE_HDRS := $(wildcard src/redis_module/*.h)
-MODULE_LAYERS := kv sec ring base
+MODULE_LAYERS := config kv sec ring base
 
 TEST_HDRS  := $(wildcard tests/*.h)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -67,7 +68,7 @@ ATTACK_HDRS := $(wildcard tests/attack/*.h)
 BENCHES    := ring_pingpong
 ring_pingpong_SRCS := $(wildcard bench/pingpong/*.c)
 ring_pingpong_HDRS := $(wildcard bench/pingpong/*.h)
-ring_pingpong_LAYERS := report ring base
+ring_pingpong_LAYERS := config report ring base
 FUZZERS    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps test check fuzz fuzz-long fuzz-seeds demo bench clean

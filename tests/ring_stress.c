@@ -108,6 +108,7 @@ static int serve_ring(const struct opts *o, struct srv_ring *s, uint32_t ring)
         rc = cxl_queue_reserve(&s->resp, m.hdr.len, &h);
         if (rc == CXL_EAGAIN) { /* response does not fit yet: retry later */
             cxl_queue_rewind(&s->req, &m);
+            rc = 0; /* not a failure of peek, even as the batch's first */
             break;
         }
         if (rc)

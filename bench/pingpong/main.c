@@ -37,10 +37,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/options.h"
 #include "cxl/error.h"
 #include "cxl/util.h"
 
 #include "pingpong.h"
+
+extern char **environ;
 
 struct opts opt = {
     .map_size = 64ull << 20,
@@ -306,10 +309,13 @@ static void check_flags(void)
     if (opt.bare_slot && opt.bare_slot < 64ull * opt.bare_lines)
         die("--bare-slot-size %" PRIu64 " is smaller than --bare-lines %u x 64 B", opt.bare_slot,
             opt.bare_lines);
-    if (!opt.delay_set) {
-        int rc = cxl_delay_from_env(&opt.delay_ns);
-        if (rc)
+    if (!opt.delay_set) { /* the delay model's variable, read here, once */
+        static const enum cxl_opt_id env[] = {CXL_OPT_DELAY_NS};
+        struct cxl_shared_opts shared;
+        cxl_opts_init(&shared);
+        if (cxl_opts_env(&shared, env, 1, environ) != 0)
             die("%s", cxl_last_error());
+        opt.delay_ns = shared.delay_ns;
     }
     if (opt.pin) {
         cpu_set_t allowed;

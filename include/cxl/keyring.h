@@ -89,8 +89,6 @@ struct cxl_sec_opts {
     uint16_t node_id;
     int node_id_given;
 };
-/* Fill unset fields from the environment; check the combination. */
-int cxl_sec_opts_finish(struct cxl_sec_opts *o);
 /* The keyring those options ask for; *out = NULL when neither is set. */
 int cxl_keyring_open_opts(const struct cxl_sec_opts *o, struct cxl_keyring **out);
 

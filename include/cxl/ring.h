@@ -132,8 +132,8 @@ void cxl_layout_close(struct cxl_layout *l); /* the medium stays open */
 const struct cxl_geometry *cxl_layout_geometry(const struct cxl_layout *l);
 struct cxl_medium *cxl_layout_medium(const struct cxl_layout *l);
 
-/* Software delay per medium access in ns (docs/RING.md). attach/format set
- * it from CXL_SHM_DELAY_NS; queues initialised afterwards use the new value. */
+/* Software delay per medium access in ns (docs/RING.md): 0 after attach and
+ * format; queues initialised afterwards use the new value. */
 void cxl_layout_set_delay_ns(struct cxl_layout *l, uint32_t ns);
 uint32_t cxl_layout_delay_ns(const struct cxl_layout *l);
 

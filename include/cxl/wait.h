@@ -56,10 +56,6 @@ static inline void cxl_cpu_relax(void)
 uint64_t cxl_delay_ticks(uint32_t ns);
 void cxl_delay_spin(uint64_t ticks);
 
-/* CXL_SHM_DELAY_NS from the environment (0 if unset); a bad value is an
- * error (CXL_EINVAL) with a message. */
-int cxl_delay_from_env(uint32_t *ns);
-
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "config/options.h"
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
 #include "report/latency.h"
@@ -20,6 +21,7 @@ enum bench_op { OP_SET, OP_GET, OP_DEL, OP_INCR, OP_PING, OP_CMD_SET, OP_CMD_GET
 
 struct client_opts {
     struct cxl_kv_config kv;
+    struct cxl_shared_opts shared; /* the shared options (config/options.h) as given */
     struct cxl_sec_opts sec; /* kv.keys is opened from these in main */
     /* one-shot */
     int argc;

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "config/options.h"
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
 #include "base/ratelimit.h"
@@ -23,6 +24,7 @@
 
 struct gw_opts {
     struct cxl_kv_config kv;
+    struct cxl_shared_opts shared; /* the shared options (config/options.h) as given */
     struct cxl_sec_opts sec;
     const char *listen;          /* HOST:PORT, or NULL */
     const char *unix_path;       /* or a Unix socket */

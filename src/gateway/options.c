@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/options.h"
 #include "cxl/util.h"
 #include "gateway.h"
 
@@ -11,20 +12,34 @@
 #define REDIS_QUERY_BUFFER_LIMIT (1ull << 30)
 #define DEFAULT_MAXMEMORY_CLIENTS (1ull << 30)  /* Redis's is 0 (none); a gateway's clients are strangers */
 
+/* The shared options the gateway takes (config/options.h), in --help's
+ * order, and those it also reads from the environment. */
+static const enum cxl_opt_id medium_opts[] = {
+    CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_FOREIGN, CXL_OPT_RING, CXL_OPT_DELAY_NS,
+};
+static const enum cxl_opt_id sec_opts[] = {
+    CXL_OPT_TIMEOUT_MS, CXL_OPT_SECURE, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY,
+    CXL_OPT_CRYPTO, CXL_OPT_SEC_KEY_FILE,
+};
+static const enum cxl_opt_id env_opts[] = {
+    CXL_OPT_DELAY_NS, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
+};
+#define N_OF(a) (sizeof (a) / sizeof (a)[0])
+
+extern char **environ;
+
 static void usage(FILE *out)
 {
     fprintf(out,
         "usage: cxl_resp_gateway --path P [--listen HOST:PORT] [--unix PATH] [options]\n"
         "RESP clients (redis-cli, redis-benchmark, client libraries) talk to Redis through\n"
-        "the shared medium: each command crosses the ring to the cxl_ring module.\n"
-        "  --path P              medium (default " CXL_DEFAULT_PATH ")\n"
-        "  --map-size S --map-offset O\n"
-        "  --allow-foreign-medium  accept a medium file of another user, writable by\n"
-        "                        everyone, or a symbolic link (refused by default)\n"
+        "the shared medium: each command crosses the ring to the cxl_ring module.\n");
+    cxl_opts_usage(out, medium_opts, N_OF(medium_opts));
+    fprintf(out,
         "  --listen HOST:PORT    TCP (default 127.0.0.1:6380 unless --unix is given)\n"
         "  --unix PATH           a Unix socket\n"
-        "  --rings N             rings to claim, connections spread over them (default 1)\n"
-        "  --ring R              first ring to claim (default: any free)\n"
+        "  --rings N             rings to claim from --ring on, connections spread over\n"
+        "                        them (default 1)\n"
         "  --max-clients N       (default 1024, at most 65535: each connection has its own\n"
         "                        Redis user on the ring after AUTH, as over TCP)\n"
         "  --max-request BYTES   largest command, its arguments with 4 bytes each (default\n"
@@ -42,9 +57,11 @@ static void usage(FILE *out)
         "                        being read (default 64M)\n"
         "  --no-fast-paths       GET/SET/DEL as generic commands too (then they are\n"
         "                        propagated to replicas/AOF like any command)\n"
-        "  --timeout-ms T        per command (default 5000)\n"
-        "  --secure --sec-mgr HOST:PORT --sec-node-id N --sec-key FILE | --crypto --sec-key-file F\n"
-        "  --quiet\n"
+        "  --quiet\n");
+    cxl_opts_usage(out, sec_opts, N_OF(sec_opts));
+    fprintf(out,
+        "environment: CXL_SHM_DELAY_NS, CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY,\n"
+        "CXL_SEC_KEY_FILE (flags win)\n"
         "Requests are read as redis-server 7.0 reads them (inline quoting, Redis's protocol\n"
         "errors, the connection closed after one as Redis does).\n"
         "Not through the gateway (an error reply, by design): SUBSCRIBE and the other pub/sub\n"
@@ -53,23 +70,19 @@ static void usage(FILE *out)
         "some, else ERR ... would block.\n");
 }
 
-enum { G_PATH = 256, G_MAP_SIZE, G_MAP_OFFSET, G_FOREIGN, G_LISTEN, G_UNIX, G_RINGS, G_RING, G_MAX_CLIENTS,
-       G_MAX_REQUEST, G_MAX_OUTPUT, G_NO_FAST, G_TIMEOUT, G_SECURE, G_SEC_MGR, G_SEC_NODE, G_SEC_KEY,
-       G_CRYPTO, G_SEC_KEY_FILE, G_QUIET, G_MAX_BULK, G_QUERY_LIMIT, G_MAXMEMORY_CLIENTS };
+enum { G_LISTEN = 256, G_UNIX, G_RINGS, G_MAX_CLIENTS, G_MAX_REQUEST, G_MAX_OUTPUT, G_NO_FAST, G_QUIET,
+       G_MAX_BULK, G_QUERY_LIMIT, G_MAXMEMORY_CLIENTS };
 
 static int parse_one(int c, const char *arg, struct gw_opts *o)
 {
-    uint32_t u;
-    int rc = 0;
+    int rc = cxl_opts_getopt(&o->shared, c, arg);
+    if (rc <= 0)
+        return rc;
+    rc = 0;
     switch (c) {
-    case G_PATH: o->kv.medium.path = arg; break;
-    case G_MAP_SIZE: rc = cxl_parse_size("--map-size", arg, &o->kv.medium.map_size); break;
-    case G_MAP_OFFSET: rc = cxl_parse_size("--map-offset", arg, &o->kv.medium.map_offset); break;
-    case G_FOREIGN: o->kv.medium.allow_foreign = 1; break;
     case G_LISTEN: o->listen = arg; break;
     case G_UNIX: o->unix_path = arg; break;
     case G_RINGS: rc = cxl_parse_u32("--rings", arg, 1, GW_MAX_RINGS, &o->rings); break;
-    case G_RING: rc = cxl_parse_u32("--ring", arg, 0, CXL_MAX_RINGS - 1, &u); o->kv.ring = (int)u; break;
     case G_MAX_CLIENTS: rc = cxl_parse_u32("--max-clients", arg, 1, GW_MAX_CLIENTS, &o->max_clients); break;
     case G_MAX_REQUEST: rc = cxl_parse_size("--max-request", arg, &o->max_request); break;
     case G_MAX_OUTPUT: rc = cxl_parse_size("--max-output", arg, &o->max_output); break;
@@ -77,17 +90,6 @@ static int parse_one(int c, const char *arg, struct gw_opts *o)
     case G_QUERY_LIMIT: rc = cxl_parse_size("--client-query-buffer-limit", arg, &o->query_buffer_limit); break;
     case G_MAXMEMORY_CLIENTS: rc = cxl_parse_size("--maxmemory-clients", arg, &o->maxmemory_clients); break;
     case G_NO_FAST: o->fast_paths = 0; break;
-    case G_TIMEOUT: rc = cxl_parse_u32("--timeout-ms", arg, 1, 3600000, &o->kv.timeout_ms); break;
-    case G_SECURE: o->sec.secure = 1; break;
-    case G_CRYPTO: o->sec.crypto = 1; break;
-    case G_SEC_MGR: o->sec.mgr = arg; break;
-    case G_SEC_KEY: o->sec.key = arg; break;
-    case G_SEC_KEY_FILE: o->sec.key_file = arg; break;
-    case G_SEC_NODE:
-        rc = cxl_parse_u32("--sec-node-id", arg, 0, 65535, &u);
-        o->sec.node_id = (uint16_t)u;
-        o->sec.node_id_given = 1;
-        break;
     case G_QUIET: o->quiet = 1; break;
     default: return cxl_fail(CXL_EINVAL, "unknown option");
     }
@@ -96,23 +98,23 @@ static int parse_one(int c, const char *arg, struct gw_opts *o)
 
 int gw_options_parse(int argc, char **argv, struct gw_opts *o)
 {
-    static const struct option longopts[] = {
-        {"path", 1, 0, G_PATH}, {"map-size", 1, 0, G_MAP_SIZE}, {"map-offset", 1, 0, G_MAP_OFFSET},
-        {"allow-foreign-medium", 0, 0, G_FOREIGN},
+    static const struct option own[] = {
         {"listen", 1, 0, G_LISTEN}, {"unix", 1, 0, G_UNIX}, {"rings", 1, 0, G_RINGS},
-        {"ring", 1, 0, G_RING}, {"max-clients", 1, 0, G_MAX_CLIENTS},
+        {"max-clients", 1, 0, G_MAX_CLIENTS},
         {"max-request", 1, 0, G_MAX_REQUEST}, {"max-output", 1, 0, G_MAX_OUTPUT},
         {"proto-max-bulk-len", 1, 0, G_MAX_BULK}, {"client-query-buffer-limit", 1, 0, G_QUERY_LIMIT},
         {"maxmemory-clients", 1, 0, G_MAXMEMORY_CLIENTS},
-        {"no-fast-paths", 0, 0, G_NO_FAST}, {"timeout-ms", 1, 0, G_TIMEOUT},
-        {"secure", 0, 0, G_SECURE}, {"sec-mgr", 1, 0, G_SEC_MGR}, {"sec-node-id", 1, 0, G_SEC_NODE},
-        {"sec-key", 1, 0, G_SEC_KEY}, {"crypto", 0, 0, G_CRYPTO}, {"sec-key-file", 1, 0, G_SEC_KEY_FILE},
-        {"quiet", 0, 0, G_QUIET}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"no-fast-paths", 0, 0, G_NO_FAST}, {"quiet", 0, 0, G_QUIET}, {"help", 0, 0, 'h'},
     };
+    struct option longopts[N_OF(own) + N_OF(medium_opts) + N_OF(sec_opts) + 1] = {0};
+    memcpy(longopts, own, sizeof own);
+    cxl_opts_longopts(medium_opts, N_OF(medium_opts), longopts + N_OF(own));
+    cxl_opts_longopts(sec_opts, N_OF(sec_opts), longopts + N_OF(own) + N_OF(medium_opts));
     *o = (struct gw_opts){.rings = 1, .max_clients = 1024, .max_output = 64ull << 20, .fast_paths = 1,
                           .proto_max_bulk_len = REDIS_PROTO_MAX_BULK_LEN, .query_buffer_limit = REDIS_QUERY_BUFFER_LIMIT,
                           .maxmemory_clients = DEFAULT_MAXMEMORY_CLIENTS};
     cxl_kv_config_init(&o->kv);
+    cxl_opts_init(&o->shared);
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -135,10 +137,11 @@ int gw_options_parse(int argc, char **argv, struct gw_opts *o)
     }
     if (!o->listen && !o->unix_path)
         o->listen = "127.0.0.1:6380";
-    if (cxl_sec_opts_finish(&o->sec) != 0) {
+    if (cxl_opts_env(&o->shared, env_opts, N_OF(env_opts), environ) != 0 || cxl_opts_finish(&o->shared) != 0) {
         fprintf(stderr, "cxl_resp_gateway: %s\n", cxl_last_error());
         return GW_EXIT_USAGE;
     }
-    o->kv.node_id = o->sec.node_id;
+    cxl_opts_kv_config(&o->shared, &o->kv);
+    o->sec = o->shared.sec;
     return GW_EXIT_OK;
 }

@@ -1,15 +1,20 @@
 /* config.c - cxl_ring.so arguments: "key=value" words after --loadmodule,
- * with the original prototype's environment variables as defaults. */
+ * with the original prototype's environment variables as defaults. The
+ * options the programs share (path, map_size, rings, delay_ns, secure, ...)
+ * are parsed by the table of config/options.c; the module's own here. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config/options.h"
 #include "sec/seal.h"
 #include "cxl/util.h"
 #include "cxl/wait.h"
 #include "module.h"
+
+extern char **environ;
 
 const char *serve_mode_name(enum serve_mode m)
 {
@@ -46,31 +51,51 @@ static int apply_user(struct module_config *c, const char *key, const char *val,
     return 0;
 }
 
-/* One setting by name, from the environment or an argument. */
+/* The options the module also takes from the environment (the original
+ * prototype's variables; an argument wins). */
+static const enum cxl_opt_id env_opts[] = {
+    CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_RINGS, CXL_OPT_SLOT_SIZE,
+    CXL_OPT_DELAY_NS, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
+};
+
+/* Where a string option's value is kept: it must outlive the argument. */
+static char *string_slot(struct module_config *c, int id)
+{
+    switch (id) {
+    case CXL_OPT_PATH: return c->path;
+    case CXL_OPT_SEC_MGR: return c->sec_mgr;
+    case CXL_OPT_SEC_KEY: return c->key;
+    case CXL_OPT_SEC_KEY_FILE: return c->key_file;
+    default: return NULL;
+    }
+}
+
+/* A shared option (config/options.h) by its key. */
+static int apply_shared(struct module_config *c, int id, const char *key, const char *val, char *err,
+                        size_t errlen)
+{
+    char *slot = string_slot(c, id);
+    if (slot) {
+        if (!*val || strlen(val) >= sizeof c->path)
+            return say(err, errlen, "%s: '%s' is empty or too long", key, val);
+        if (slot != val)
+            snprintf(slot, sizeof c->path, "%s", val);
+        val = slot;
+    }
+    if (cxl_opts_set(&c->shared, (enum cxl_opt_id)id, key, val) != 0)
+        return say(err, errlen, "%s", cxl_last_error());
+    if (id == CXL_OPT_MAP_SIZE && c->shared.medium.map_size == 0)
+        return say(err, errlen, "map_size: must be greater than 0");
+    return 0;
+}
+
+/* One setting by name: a shared option, or one of the module's own. */
 static int apply(struct module_config *c, const char *key, const char *val, char *err, size_t errlen)
 {
-    int rc = 0;
-    uint32_t u;
-    if (strcmp(key, "path") == 0) {
-        if (!*val || strlen(val) >= sizeof c->path)
-            return say(err, errlen, "path: '%s' is empty or too long", val);
-        snprintf(c->path, sizeof c->path, "%s", val);
-    } else if (strcmp(key, "map_size") == 0) {
-        c->map_size_given = 1;
-        rc = cxl_parse_size(key, val, &c->medium.map_size);
-        if (rc == 0 && c->medium.map_size == 0)
-            return say(err, errlen, "map_size: must be greater than 0");
-    } else if (strcmp(key, "offset") == 0) {
-        rc = cxl_parse_size(key, val, &c->medium.map_offset);
-    } else if (strcmp(key, "rings") == 0) {
-        rc = cxl_parse_u32(key, val, 1, CXL_MAX_RINGS, &c->format.ring_count);
-    } else if (strcmp(key, "slot_size") == 0) {
-        rc = cxl_parse_u32(key, val, CXL_MIN_SLOT_SIZE, CXL_MAX_SLOT_SIZE, &c->format.slot_size);
-        if (rc == 0 && (c->format.slot_size & (c->format.slot_size - 1)))
-            return say(err, errlen, "slot_size: %s is not a power of two", val);
-    } else if (strcmp(key, "delay_ns") == 0) {
-        rc = cxl_parse_u32(key, val, 0, 1000000, &c->delay_ns);
-    } else if (strcmp(key, "batch") == 0) {
+    int rc = 0, id = cxl_opts_find_key(key);
+    if (id >= 0)
+        return apply_shared(c, id, key, val, err, errlen);
+    if (strcmp(key, "batch") == 0) {
         rc = cxl_parse_u32(key, val, 1, 4096, &c->batch);
     } else if (strcmp(key, "max_sleep_us") == 0) {
         rc = cxl_parse_u32(key, val, 1, 100000, &c->max_sleep_us);
@@ -78,25 +103,6 @@ static int apply(struct module_config *c, const char *key, const char *val, char
         rc = cxl_parse_u32(key, val, 1, 100000, &c->spin_us);
     } else if (strcmp(key, "yield_us") == 0) {
         rc = cxl_parse_u32(key, val, 1, 1000000, &c->yield_us);
-    } else if (strcmp(key, "node_id") == 0) {
-        rc = cxl_parse_u32(key, val, 0, 65535, &c->node_id);
-    } else if (strcmp(key, "numa_node") == 0) {
-        rc = cxl_parse_u32(key, val, 0, 1023, &u);
-        c->medium.numa_node = (int)u;
-    } else if (strcmp(key, "allow_foreign_medium") == 0) {
-        rc = cxl_parse_u32(key, val, 0, 1, &u);
-        c->medium.allow_foreign = (int)u;
-    } else if (strcmp(key, "prefault") == 0) {
-        rc = cxl_parse_u32(key, val, 0, 1, &u);
-        c->medium.prefault = (int)u;
-    } else if (strcmp(key, "secure") == 0 || strcmp(key, "crypto") == 0) {
-        rc = cxl_parse_u32(key, val, 0, 1, &u);
-        *(key[0] == 's' ? &c->secure : &c->crypto) = (int)u;
-    } else if (strcmp(key, "sec_mgr") == 0 || strcmp(key, "key") == 0 || strcmp(key, "key_file") == 0) {
-        char *dst = key[0] == 's' ? c->sec_mgr : strcmp(key, "key") == 0 ? c->key : c->key_file;
-        if (!*val || strlen(val) >= sizeof c->key)
-            return say(err, errlen, "%s: '%s' is empty or too long", key, val);
-        snprintf(dst, sizeof c->key, "%s", val);
     } else if (strcmp(key, "user") == 0 || strncmp(key, "user.", 5) == 0) {
         return apply_user(c, key, val, err, errlen);
     } else if (strcmp(key, "max_conns") == 0) {
@@ -118,37 +124,51 @@ static int apply(struct module_config *c, const char *key, const char *val, char
     return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;
 }
 
-static int apply_env(struct module_config *c, const char *env, const char *key, char *err, size_t errlen)
+/* What the environment gives for the options no argument set; its strings
+ * are copied into the config like the arguments'. */
+static int apply_env(struct module_config *c, char *err, size_t errlen)
 {
-    const char *v = getenv(env);
-    if (!v || !*v)
-        return 0;
-    if (apply(c, key, v, err, errlen) == 0)
-        return 0;
-    size_t n = strlen(err);
-    snprintf(err + n, errlen - n, " (from %s)", env);
-    return -1;
+    if (cxl_opts_env(&c->shared, env_opts, sizeof env_opts / sizeof env_opts[0], environ) != 0)
+        return say(err, errlen, "%s", cxl_last_error());
+    const char **strs[] = {&c->shared.medium.path, &c->shared.sec.mgr, &c->shared.sec.key,
+                           &c->shared.sec.key_file};
+    char *slots[] = {c->path, c->sec_mgr, c->key, c->key_file};
+    for (size_t i = 0; i < 4; i++) {
+        if (!*strs[i] || *strs[i] == slots[i])
+            continue;
+        if (strlen(*strs[i]) >= sizeof c->path)
+            return say(err, errlen, "'%s' is too long", *strs[i]);
+        snprintf(slots[i], sizeof c->path, "%s", *strs[i]);
+        *strs[i] = slots[i];
+    }
+    return 0;
+}
+
+/* The shared options into the module's config. */
+static void take_shared(struct module_config *c)
+{
+    const struct cxl_shared_opts *s = &c->shared;
+    c->medium = s->medium;
+    c->medium.path = c->path;
+    c->format.ring_count = s->format.ring_count;
+    c->format.slot_size = s->format.slot_size;
+    c->delay_ns = s->delay_ns;
+    c->node_id = s->sec.node_id;
+    c->secure = s->sec.secure;
+    c->crypto = s->sec.crypto;
 }
 
 int config_parse(struct module_config *c, RedisModuleString **argv, int argc, char *err, size_t errlen)
 {
     *c = (struct module_config){0};
-    cxl_medium_config_init(&c->medium);
-    c->medium.create = 1;
+    cxl_opts_init(&c->shared);
+    c->shared.medium.create = 1;
+    c->shared.medium.map_size = CXL_DEFAULT_MAP_SIZE;
     snprintf(c->path, sizeof c->path, "%s", CXL_DEFAULT_PATH);
+    c->shared.medium.path = c->path;
     c->batch = 64;
     c->max_sleep_us = 1000;
     c->max_conns = CXL_KV_MAX_CONN; /* a gateway numbers its connections up to 65535 */
-    static const char *env[][2] = {
-        {"CXL_RING_PATH", "path"},      {"CXL_RING_MAP_SIZE", "map_size"},
-        {"CXL_RING_MAP_OFFSET", "offset"}, {"CXL_RING_COUNT", "rings"},
-        {"CXL_RING_SLOT_SIZE", "slot_size"}, {"CXL_SHM_DELAY_NS", "delay_ns"},
-        {"CXL_SEC_MGR", "sec_mgr"}, {"CXL_SEC_NODE_ID", "node_id"}, {"CXL_SEC_KEY", "key"},
-        {"CXL_SEC_KEY_FILE", "key_file"},
-    };
-    for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
-        if (apply_env(c, env[i][0], env[i][1], err, errlen))
-            return -1;
     for (int i = 0; i < argc; i++) {
         size_t len;
         const char *arg = rm.StringPtrLen(argv[i], &len);
@@ -163,6 +183,9 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
         if (apply(c, key, val, err, errlen))
             return -1;
     }
+    if (apply_env(c, err, errlen))
+        return -1;
+    take_shared(c);
     if (c->secure && c->crypto)
         return say(err, errlen, "secure=1 and crypto=1 exclude each other");
     if (c->secure && (!*c->sec_mgr || !*c->key))
@@ -170,11 +193,9 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
     if (c->crypto && !*c->key_file)
         return say(err, errlen, "crypto=1 needs key_file=FILE (the shared secret)");
     if (c->secure || c->crypto) /* a blank medium is formatted secure */
-        c->format.flags |= CXL_LAYOUT_F_SECURE |
-                           (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
-    c->medium.path = c->path;
+        c->format.flags |= cxl_cipher_layout_flags();
     /* no map_size: an existing medium is mapped whole, a new file gets 1 GiB */
-    if (!c->map_size_given && access(c->path, F_OK) == 0)
+    if (!cxl_opts_given(&c->shared, CXL_OPT_MAP_SIZE) && access(c->path, F_OK) == 0)
         c->medium.map_size = 0;
     return 0;
 }

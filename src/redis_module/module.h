@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "config/options.h"
 #include "cxl/keyring.h"
 #include "cxl/kvserver.h"
 #include "cxl/medium.h"
@@ -18,6 +19,7 @@
 enum serve_mode { SERVE_THREAD = 0, SERVE_EVENTLOOP = 1, SERVE_THREAD_ONLY = 2 };
 
 struct module_config {
+    struct cxl_shared_opts shared;  /* as given: arguments, then the environment */
     struct cxl_medium_config medium;
     struct cxl_format_params format;
     uint32_t delay_ns;
@@ -26,7 +28,6 @@ struct module_config {
     uint32_t spin_us, yield_us; /* idle back-off of the serving thread */
     uint32_t node_id;
     enum serve_mode serve;
-    int map_size_given;
     int secure, crypto;    /* docs/SECURITY.md: manager keys, or a shared key file */
     char path[256];
     char sec_mgr[256];     /* secure: HOST:PORT of cxl_sec_mgr */

@@ -11,35 +11,40 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "config/options.h"
 #include "cxl/error.h"
 #include "cxl/util.h"
 #include "sec/seal.h"
 #include "shm_tool.h"
 
-enum opt_id {
-    OPT_PATH = 256, OPT_MAP_SIZE, OPT_MAP_OFFSET, OPT_UIO_MAP, OPT_NUMA_NODE,
-    OPT_PREFAULT, OPT_RINGS, OPT_SLOT_SIZE, OPT_SECURE, OPT_OFFSET, OPT_LEN,
-    OPT_DATA, OPT_HEX, OPT_FOREIGN, OPT_END_
+/* The shared options (config/options.h): the medium's, common to every
+ * subcommand, and init's format options. */
+static const enum cxl_opt_id medium_opts[] = {
+    CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_UIO_MAP, CXL_OPT_NUMA_NODE,
+    CXL_OPT_PREFAULT, CXL_OPT_FOREIGN,
 };
+static const enum cxl_opt_id format_opts[] = {CXL_OPT_RINGS, CXL_OPT_SLOT_SIZE, CXL_OPT_SECURE};
+#define N_OF(a) (sizeof (a) / sizeof (a)[0])
 
-static const struct option long_opts[] = {
-    {"path", required_argument, NULL, OPT_PATH},
-    {"map-size", required_argument, NULL, OPT_MAP_SIZE},
-    {"map-offset", required_argument, NULL, OPT_MAP_OFFSET},
-    {"uio-map", required_argument, NULL, OPT_UIO_MAP},
-    {"numa-node", required_argument, NULL, OPT_NUMA_NODE},
-    {"prefault", no_argument, NULL, OPT_PREFAULT},
-    {"allow-foreign-medium", no_argument, NULL, OPT_FOREIGN},
-    {"rings", required_argument, NULL, OPT_RINGS},
-    {"slot-size", required_argument, NULL, OPT_SLOT_SIZE},
-    {"secure", no_argument, NULL, OPT_SECURE},
+/* The subcommands' own options. */
+enum opt_id { OPT_OFFSET = 256, OPT_LEN, OPT_DATA, OPT_HEX };
+#define SHARED(id) (CXL_OPT_BASE + (id))
+
+static const struct option own_opts[] = {
     {"offset", required_argument, NULL, OPT_OFFSET},
     {"len", required_argument, NULL, OPT_LEN},
     {"data", required_argument, NULL, OPT_DATA},
     {"hex", no_argument, NULL, OPT_HEX},
     {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
 };
+static struct option long_opts[N_OF(own_opts) + N_OF(medium_opts) + N_OF(format_opts) + 1];
+
+static void build_long_opts(void)
+{
+    memcpy(long_opts, own_opts, sizeof own_opts);
+    cxl_opts_longopts(medium_opts, N_OF(medium_opts), long_opts + N_OF(own_opts));
+    cxl_opts_longopts(format_opts, N_OF(format_opts), long_opts + N_OF(own_opts) + N_OF(medium_opts));
+}
 
 static const char *const cmd_names[] = {
     [SHM_CMD_INFO] = "info", [SHM_CMD_INIT] = "init",
@@ -54,7 +59,8 @@ static const char *const cmd_names[] = {
 static unsigned opt_scope(int id)
 {
     switch (id) {
-    case OPT_RINGS: case OPT_SLOT_SIZE: case OPT_SECURE: return ON(SHM_CMD_INIT);
+    case SHARED(CXL_OPT_RINGS): case SHARED(CXL_OPT_SLOT_SIZE): case SHARED(CXL_OPT_SECURE):
+        return ON(SHM_CMD_INIT);
     case OPT_OFFSET: return ON(SHM_CMD_READ) | ON(SHM_CMD_WRITE);
     case OPT_LEN: case OPT_HEX: return ON(SHM_CMD_READ);
     case OPT_DATA: return ON(SHM_CMD_WRITE);
@@ -91,18 +97,6 @@ static int value_error(void)
     return usage_error("%s", cxl_last_error());
 }
 
-static int parse_slot_size(const char *text, uint32_t *out)
-{
-    uint64_t v;
-    if (cxl_parse_size("--slot-size", text, &v) != 0)
-        return value_error();
-    if (v < CXL_MIN_SLOT_SIZE || v > CXL_MAX_SLOT_SIZE || (v & (v - 1)))
-        return usage_error("--slot-size: %s is not a power of two in [%u, %u]", text,
-                           CXL_MIN_SLOT_SIZE, CXL_MAX_SLOT_SIZE);
-    *out = (uint32_t)v;
-    return 0;
-}
-
 static int parse_nonempty(const char *flag, const char *text, const char **out)
 {
     if (!*text)
@@ -114,32 +108,11 @@ static int parse_nonempty(const char *flag, const char *text, const char **out)
 /* Store the value of one option into o. */
 static int apply_opt(struct shm_opts *o, int id, const char *arg)
 {
-    struct cxl_medium_config *m = &o->medium;
-    uint32_t u;
-    int rc = 0;
+    int rc = cxl_opts_getopt(&o->shared, id, arg);
+    if (rc <= 0)
+        return rc ? value_error() : 0;
+    rc = 0;
     switch (id) {
-    case OPT_PATH: return parse_nonempty("--path", arg, &m->path);
-    case OPT_MAP_SIZE:
-        o->map_size_given = 1;
-        rc = cxl_parse_size("--map-size", arg, &m->map_size);
-        break;
-    case OPT_MAP_OFFSET: rc = cxl_parse_size("--map-offset", arg, &m->map_offset); break;
-    case OPT_UIO_MAP:
-        if ((rc = cxl_parse_u32("--uio-map", arg, 0, 4, &u)) == 0)
-            m->uio_map = (int)u;
-        break;
-    case OPT_NUMA_NODE: /* the library's node mask holds 1024 nodes */
-        if ((rc = cxl_parse_u32("--numa-node", arg, 0, 1023, &u)) == 0)
-            m->numa_node = (int)u;
-        break;
-    case OPT_PREFAULT: m->prefault = 1; break;
-    case OPT_FOREIGN: m->allow_foreign = 1; break;
-    case OPT_RINGS: rc = cxl_parse_u32("--rings", arg, 1, CXL_MAX_RINGS, &o->format.ring_count); break;
-    case OPT_SLOT_SIZE: return parse_slot_size(arg, &o->format.slot_size);
-    case OPT_SECURE:
-        o->format.flags |= CXL_LAYOUT_F_SECURE |
-                           (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
-        break;
     case OPT_OFFSET: rc = cxl_parse_size("--offset", arg, &o->offset); break;
     case OPT_LEN:
         if ((rc = cxl_parse_size("--len", arg, &o->len)) == 0 && o->len == 0)
@@ -156,7 +129,7 @@ static int getopt_error(int c, char **argv)
 {
     if (c == ':')
         return usage_error("%s: missing value", opt_name(optopt));
-    if (optopt >= OPT_PATH && optopt < OPT_END_)
+    if ((optopt >= OPT_OFFSET && optopt <= OPT_HEX) || optopt >= CXL_OPT_BASE)
         return usage_error("%s takes no value", opt_name(optopt));
     if (optopt)
         return usage_error("unknown option '-%c'", optopt);
@@ -185,7 +158,8 @@ static int parse_pass(int argc, char **argv, int cmd, struct shm_opts *o, uint32
         int rc = apply_opt(o, c, optarg);
         if (rc)
             return rc;
-        *seen |= 1u << (c - OPT_PATH);
+        if (c >= OPT_OFFSET && c <= OPT_HEX)
+            *seen |= 1u << (c - OPT_OFFSET);
     }
     return 0;
 }
@@ -205,7 +179,7 @@ static int check_required(const struct shm_opts *o, uint32_t seen)
         [SHM_CMD_READ] = {OPT_OFFSET, OPT_LEN}, [SHM_CMD_WRITE] = {OPT_OFFSET, OPT_DATA},
     };
     for (int i = 0; need[o->cmd][i]; i++)
-        if (!(seen & (1u << (need[o->cmd][i] - OPT_PATH))))
+        if (!(seen & (1u << (need[o->cmd][i] - OPT_OFFSET))))
             return usage_error("'%s' needs %s", cmd_names[o->cmd], opt_name(need[o->cmd][i]));
     return 0;
 }
@@ -213,7 +187,8 @@ static int check_required(const struct shm_opts *o, uint32_t seen)
 int shm_parse_args(int argc, char **argv, struct shm_opts *o)
 {
     *o = (struct shm_opts){0};
-    cxl_medium_config_init(&o->medium);
+    cxl_opts_init(&o->shared);
+    build_long_opts();
     uint32_t seen = 0;
     int rc = parse_pass(argc, argv, -1, o, &seen);
     if (rc)
@@ -228,9 +203,14 @@ int shm_parse_args(int argc, char **argv, struct shm_opts *o)
         return rc;
     if (sub + optind < argc)
         return usage_error("unexpected argument '%s' after '%s'", argv[sub + optind], cmd_names[cmd]);
-    /* Only init creates the medium; the others map whatever size it has. */
-    if (o->cmd != SHM_CMD_INIT && !o->map_size_given)
-        o->medium.map_size = 0;
+    o->medium = o->shared.medium;
+    o->format = o->shared.format;
+    if (o->shared.sec.secure)
+        o->format.flags |= cxl_cipher_layout_flags();
+    /* Only init creates the medium (1 GiB unless told); the others map
+     * whatever size it has. */
+    if (o->cmd == SHM_CMD_INIT && !cxl_opts_given(&o->shared, CXL_OPT_MAP_SIZE))
+        o->medium.map_size = CXL_DEFAULT_MAP_SIZE;
     return check_required(o, seen);
 }
 
@@ -245,30 +225,26 @@ void shm_usage(FILE *f)
 "  info                          header, server presence and every ring's state\n"
 "  init [--rings N] [--slot-size B] [--secure]\n"
 "                                format the medium (destroys its contents); creates\n"
-"                                and sizes a regular file if needed\n"
+"                                and sizes a regular file if needed; --secure: for\n"
+"                                sealed messages (docs/SECURITY.md)\n"
 "  write --offset O --data S     write the bytes of S at byte offset O of the mapping\n"
 "                                (raw: no formatted layout needed)\n"
 "  read --offset O --len N [--hex]\n"
 "                                print N bytes at offset O: text with non-printable\n"
 "                                bytes as \\xNN (and '\\' as \\\\), or hex lines\n"
 "\n"
-"common flags (before or after the subcommand):\n"
-"  --path P          medium: file, /sys/.../resourceN, /dev/uioN, /dev/daxX.Y\n"
-"                    (default %s)\n"
-"  --map-size SIZE   bytes to map; init default 1G; info/read/write default: the\n"
-"                    whole medium past --map-offset (0 means that too)\n"
-"  --map-offset OFF  where the mapping starts in the medium (default 0)\n"
-"  --uio-map N       /dev/uioN map index, 0..4 (default 0)\n"
-"  --numa-node N     bind the mapping's pages to NUMA node N\n"
-"  --prefault        touch every page after mapping\n"
-"  --allow-foreign-medium  accept a medium file of another user, writable by\n"
-"                    everyone, or a symbolic link (refused by default: its owner\n"
-"                    could see and drive the rings)\n"
-"  -h, --help        this text\n"
+"common flags (before or after the subcommand):\n");
+    cxl_opts_usage(f, medium_opts, N_OF(medium_opts));
+    fprintf(f,
+"  -h, --help            this text\n"
+"init's format flags:\n");
+    cxl_opts_usage(f, format_opts, N_OF(format_opts) - 1);
+    fprintf(f,
 "\n"
+"--map-size: init's default is 1G; info, read and write map the whole medium\n"
+"past --map-offset (0 means that too).\n"
 "Sizes and offsets take K, M, G, T suffixes (powers of 1024) or 0x hex.\n"
 "Flags are parsed in two passes with permutation disabled: common flags up to\n"
 "the subcommand, then the subcommand's flags and common flags after it.\n"
-"Exit status: 0 ok, 1 runtime error (medium, system), 2 usage error.\n",
-            CXL_DEFAULT_PATH);
+"Exit status: 0 ok, 1 runtime error (medium, system), 2 usage error.\n");
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config/options.h"
 #include "cxl/medium.h"
 #include "cxl/ring.h"
 
@@ -26,8 +27,8 @@ enum shm_cmd { SHM_CMD_INFO, SHM_CMD_INIT, SHM_CMD_READ, SHM_CMD_WRITE };
 
 struct shm_opts {
     enum shm_cmd cmd;
+    struct cxl_shared_opts shared;   /* the shared options as given (config/options.h) */
     struct cxl_medium_config medium; /* --path, --map-*, --uio-map, ... */
-    int map_size_given;              /* --map-size was on the command line */
     struct cxl_format_params format; /* init: --rings, --slot-size, --secure */
     uint64_t offset;                 /* read/write: --offset */
     uint64_t len;                    /* read: --len */

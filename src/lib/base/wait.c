@@ -106,12 +106,3 @@ void cxl_delay_spin(uint64_t ticks)
     while ((int64_t)(read_ticks() - end) < 0)
         cxl_cpu_relax();
 }
-
-int cxl_delay_from_env(uint32_t *ns)
-{
-    const char *v = getenv("CXL_SHM_DELAY_NS");
-    *ns = 0;
-    if (!v || !*v)
-        return 0;
-    return cxl_parse_u32("CXL_SHM_DELAY_NS", v, 0, 1000000, ns);
-}

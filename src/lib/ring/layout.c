@@ -188,11 +188,6 @@ static int new_layout(struct cxl_medium *m, const struct cxl_geometry *g, struct
     l->medium = m;
     l->base = cxl_medium_base(m);
     l->geo = *g;
-    int rc = cxl_delay_from_env(&l->delay_ns);
-    if (rc) {
-        free(l);
-        return rc;
-    }
     *out = l;
     return 0;
 }

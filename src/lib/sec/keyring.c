@@ -367,37 +367,7 @@ void cxl_keyring_unwatch(struct cxl_keyring *kr, uint32_t ring)
     pthread_mutex_unlock(&kr->mu);
 }
 
-/* --- the tools' security flags --------------------------------------------- */
-
-static const char *env_or(const char *v, const char *name)
-{
-    const char *e = getenv(name);
-    return v ? v : (e && *e ? e : NULL);
-}
-
-int cxl_sec_opts_finish(struct cxl_sec_opts *o)
-{
-    o->mgr = env_or(o->mgr, "CXL_SEC_MGR");
-    o->key = env_or(o->key, "CXL_SEC_KEY");
-    o->key_file = env_or(o->key_file, "CXL_SEC_KEY_FILE");
-    const char *id = getenv("CXL_SEC_NODE_ID");
-    if (!o->node_id_given && id && *id) {
-        uint32_t v;
-        int rc = cxl_parse_u32("CXL_SEC_NODE_ID", id, 0, 65535, &v);
-        if (rc)
-            return rc;
-        o->node_id = (uint16_t)v;
-    }
-    if (o->secure && o->crypto)
-        return cxl_fail(CXL_EINVAL, "--secure and --crypto exclude each other");
-    if (o->secure && (!o->mgr || !o->key))
-        return cxl_fail(CXL_EINVAL, "--secure needs --sec-mgr HOST:PORT and --sec-key FILE (or CXL_SEC_MGR, CXL_SEC_KEY)");
-    if (o->secure && !o->node_id_given && !id)
-        return cxl_fail(CXL_EINVAL, "--secure needs --sec-node-id N (or CXL_SEC_NODE_ID)");
-    if (o->crypto && !o->key_file)
-        return cxl_fail(CXL_EINVAL, "--crypto needs --sec-key-file FILE (or CXL_SEC_KEY_FILE)");
-    return 0;
-}
+/* --- the tools' security options (config/options.c fills them) -------------- */
 
 int cxl_keyring_open_opts(const struct cxl_sec_opts *o, struct cxl_keyring **out)
 {

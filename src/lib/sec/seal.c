@@ -29,6 +29,11 @@ enum cxl_cipher cxl_cipher_default(void)
     return crypto_aead_aes256gcm_is_available() ? CXL_CIPHER_AESGCM : CXL_CIPHER_XCHACHA;
 }
 
+uint32_t cxl_cipher_layout_flags(void)
+{
+    return CXL_LAYOUT_F_SECURE | (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
+}
+
 const char *cxl_cipher_name(enum cxl_cipher c)
 {
     return c == CXL_CIPHER_AESGCM ? "aes256gcm" : "xchacha20poly1305";

@@ -35,6 +35,9 @@ int cxl_crypto_init(void);
 /* AES-256-GCM where the CPU has AES-NI and CLMUL, else XChaCha20-Poly1305. */
 enum cxl_cipher cxl_cipher_default(void);
 const char *cxl_cipher_name(enum cxl_cipher c);
+/* The layout flags of a new secure medium: CXL_LAYOUT_F_SECURE, with the
+ * default cipher's flag (cxl_shm init --secure, the module's secure=1). */
+uint32_t cxl_cipher_layout_flags(void);
 /* The cipher a secure medium uses (from its layout flags); CXL_ECRYPTO with a
  * message if this CPU cannot run it. */
 int cxl_cipher_of_layout(const struct cxl_geometry *g, enum cxl_cipher *c);
