@@ -380,10 +380,10 @@ if command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null &&
 for p in sys.argv[1:]: socket.create_connection(("127.0.0.1", int(p)), 2).close()' "$s1" "$s2" 2>/dev/null; echo $?)"
   live=(--cxl "$WORK/live.raw" --cxl-size 4M --vm1-disk "$WORK/img/vm1.qcow2" --vm1-seed "$WORK/ci/seed-vm1.img"
         --vm2-disk "$WORK/img/vm2.qcow2" --vm2-seed "$WORK/ci/seed-vm2.img" --vm1-mem 256M --vm2-mem 256M)
-  run bash infra/run_cloud_vms.sh "${live[@]}" --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)"
+  run bash infra/run_cloud_vms.sh "${live[@]}" --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)" --log-dir "$WORK/refused"
   expect_rc "a second start is refused" 1
   expect "a second start is refused" "vm1 is already running (pid $(cat "$VM_STATE_DIR/vm1.pid" 2>/dev/null)): infra/run_cloud_vms.sh --stop first"
-  run bash infra/run_vms.sh "${live[@]}" --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)"
+  run bash infra/run_vms.sh "${live[@]}" --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)" --log-dir "$WORK/refused"
   expect "a second start through run_vms is refused" "run_vms.sh: vm1 is already running (pid"
   expect "a second start through run_vms is refused" "infra/run_vms.sh --stop first"
   pid1=$(cat "$VM_STATE_DIR/vm1.pid" 2>/dev/null)
