@@ -2,8 +2,8 @@
 # create_cloud_init.sh - the cloud-image path (docs/VMS.md): cloud-init data
 # and seed images for VM1 and VM2: user "ubuntu" (sudo, password PASSWORD,
 # default "ubuntu"; SSH is forwarded on 127.0.0.1 only) with the given SSH
-# keys, the host name, the VM link "cxl0" (matched by the MAC run_vms.sh gives
-# it, 192.168.100.1 / .2), the 9p host share mounted on /mnt/hostshare.
+# keys, the host name, the VM link "cxl0" (matched by the MAC that
+# run_cloud_vms.sh gives it, 192.168.100.1 / .2), the 9p share on /mnt/hostshare.
 # Writes OUTDIR/{user-data,meta-data}-vm{1,2} and OUTDIR/seed-vm{1,2}.img.
 # Usage: infra/create_cloud_init.sh --outdir DIR [--ssh-key PUBKEY_FILE]...
 #          [--dry-run]   (write the data files, print the cloud-localds commands)
@@ -15,7 +15,7 @@ set -euo pipefail
 PROG=create_cloud_init.sh
 # shellcheck source=infra/lib.sh
 source "$(dirname "$0")/lib.sh"
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { usage_from_header "$0"; }
 
 outdir="" dry=0 keys=()
 while [ $# -gt 0 ]; do

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # create_cxl_shared.sh - the host file that backs the emulated CXL medium: two
-# QEMU VMs map it as an ivshmem device (infra/run_vms.sh) and see it as PCI
-# BAR2 (docs/VMS.md). The file is (re)created sparse and zero-filled, so a
-# guest finds a blank medium and the Redis module formats it.
+# QEMU VMs map it as an ivshmem device (infra/run_vms.sh, run_cloud_vms.sh)
+# and see it as PCI BAR2 (docs/VMS.md). It is (re)created sparse and
+# zero-filled, so a guest finds a blank medium and the Redis module formats it.
 # Usage: infra/create_cxl_shared.sh [--keep] PATH SIZE
 #   SIZE: bytes or with K, M, G, T (powers of 1024); a power of two of at
 #         least 1M (a PCI BAR's size is a power of two)
@@ -12,7 +12,7 @@ set -euo pipefail
 PROG=create_cxl_shared.sh DIE_RC=2
 # shellcheck source=infra/lib.sh
 source "$(dirname "$0")/lib.sh"
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { usage_from_header "$0"; }
 
 keep=0
 args=()

@@ -9,13 +9,13 @@ set -euo pipefail
 PROG=create_vm_images.sh
 # shellcheck source=infra/lib.sh
 source "$(dirname "$0")/lib.sh"
-usage() { sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { usage_from_header "$0"; }
 
 base="" outdir="" vm1=vm1.qcow2 vm2=vm2.qcow2 size=${DISK_SIZE:-20G} dry=0
 while [ $# -gt 0 ]; do
   case $1 in
     --base|--outdir|--vm1|--vm2|--size)
-      [ $# -ge 2 ] && [ -n "$2" ] || usage_error "$1 needs a value"
+      need "$@"
       case $1 in --base) base=$2 ;; --outdir) outdir=$2 ;; --vm1) vm1=$2 ;; --vm2) vm2=$2 ;; --size) size=$2 ;; esac
       shift 2 ;;
     --dry-run) dry=1; shift ;;

@@ -22,14 +22,15 @@
 #   FORCE_RECREATE      1: new overlays and seeds even if they exist [0]
 #   STOP_EXISTING       1: stop running VMs first when recreating [0]
 #   CLOUD_INIT_SSH_KEY_FILE  an SSH public key for the guests [~/.ssh/id_*.pub]
-#   VM1_CPU_NODE, VM2_CPU_NODE, CXL_MEM_NODE, CXL_VM_ACCEL  (see infra/run_vms.sh)
+#   VM1_CPU_NODE, VM2_CPU_NODE, CXL_MEM_NODE, CXL_VM_ACCEL, VM_STATE_DIR
+#                       (see infra/run_cloud_vms.sh)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 INFRA=$ROOT/infra
 PROG=host_quickstart.sh
 # shellcheck source=infra/lib.sh
 source "$INFRA/lib.sh"
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { usage_from_header "$0"; }
 
 dry=0
 while [ $# -gt 0 ]; do
@@ -104,8 +105,7 @@ fi
 echo "[3/4] VM disks and cloud-init seeds in $OUTDIR"
 running=0
 for n in 1 2; do
-  pf=${VM_STATE_DIR:-/tmp/cxl-vms-$(id -u)}/vm$n.pid
-  [ -f "$pf" ] && kill -0 "$(cat "$pf")" 2>/dev/null && running=1
+  cloud_vm_pid "$n" >/dev/null && running=1
 done
 if [ "$FORCE_RECREATE" = 1 ]; then
   if [ $running = 1 ]; then
@@ -133,6 +133,8 @@ else
 fi
 
 echo "[4/4] the VMs"
+# run_vms.sh hands the cloud-image flags to run_cloud_vms.sh; through it the
+# VMs' lines read "run_vms: ..." as they always did
 vm=(--cxl "$CXL_PATH" --cxl-size "$CXL_SIZE"
     --vm1-disk "$OUTDIR/vm1.qcow2" --vm1-seed "$OUTDIR/seed-vm1.img"
     --vm2-disk "$OUTDIR/vm2.qcow2" --vm2-seed "$OUTDIR/seed-vm2.img"

@@ -5,8 +5,11 @@
 # refused naming them; the generated cloud-init user-data / meta-data and the
 # printed QEMU command lines hold what the guests need; with the tools present
 # the seeds (cloud-localds) and the qcow2 overlays (qemu-img, on a small base
-# image made here) are really made and inspected. Nothing is downloaded and no
-# cloud guest boots.
+# image made here) are really made and inspected. The cloud-image launcher is
+# infra/run_cloud_vms.sh; infra/run_vms.sh given the original prototype's
+# cloud-image flags hands them to it and prints what it printed before the
+# two were split (its own name in every line): both ways are run. Nothing is
+# downloaded and no cloud guest boots.
 # Usage: tests/vm/cloud_scripts.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -184,7 +187,83 @@ run "${R[@]}" --cxl "$WORK/m.raw" --cxl-size 4M --vm1-role probe --kernel "$WORK
 expect "run_vms --kernel missing" "--kernel: no file '$WORK/no-kernel' (build the guest: make vm)"
 run env VM_STATE_DIR="$WORK/empty" "${R[@]}" --stop
 expect_rc "run_vms --stop with nothing running" 0
-expect "run_vms --stop with nothing running" "no running VM recorded"
+expect "run_vms --stop with nothing running" "run_vms: no running VM recorded"
+run "${R[@]}" --help
+expect_rc "run_vms --help" 0
+expect "run_vms --help" "run_vms.sh - the initramfs guests"
+expect "run_vms --help names the cloud-image launcher" "infra/run_cloud_vms.sh"
+expect_not "run_vms --help is the header only" "set -euo pipefail"
+
+# --- run_cloud_vms.sh, and run_vms.sh handing the cloud-image flags to it ------------------------
+C=(bash infra/run_cloud_vms.sh)
+run "${C[@]}" --help
+expect_rc "run_cloud_vms --help" 0
+expect "run_cloud_vms --help" "run_cloud_vms.sh - the cloud-image guests"
+expect "run_cloud_vms --help" "infra/run_cloud_vms.sh --stop"
+expect_not "run_cloud_vms --help is the header only" "set -euo pipefail"
+run "${C[@]}"
+expect_rc "run_cloud_vms with nothing" 2
+expect "run_cloud_vms with nothing" "run_cloud_vms.sh: --cxl PATH is required"
+run "${C[@]}" --cxl x --cxl-size 4G
+expect "run_cloud_vms without disks" "run_cloud_vms.sh: --vm1-disk is required with the cloud-image guests"
+run "${C[@]}" --cxl x --cxl-size 4G --bogus
+expect_rc "run_cloud_vms unknown flag" 2
+expect "run_cloud_vms unknown flag" "run_cloud_vms.sh: unknown argument '--bogus'"
+run "${C[@]}" --cxl x --cxl-size 4G --vm1-disk a --vm1-seed b --vm2-disk c --vm2-seed d --vm1-role test-server
+expect_rc "run_cloud_vms --vm1-role" 2
+expect "run_cloud_vms --vm1-role" "--vm1-role is for the initramfs guests (infra/run_vms.sh)"
+run "${R[@]}" --cxl x --cxl-size 4G --vm1-disk a --vm1-seed b --vm2-disk c --vm2-seed d --timeout 60
+expect_rc "run_vms --timeout with cloud-image flags" 2
+expect "run_vms --timeout with cloud-image flags" "run_vms.sh: --timeout is for the initramfs guests"
+run "${C[@]}" --cxl x --cxl-size 4G --vm1-disk a --vm1-seed b --vm2-disk c --vm2-seed d --vm1-ssh 0
+expect "run_cloud_vms --vm1-ssh 0" "run_cloud_vms.sh: --vm1-ssh '0' is not a port"
+run "${C[@]}" --cxl "$WORK/m.raw" --cxl-size 4M --vm1-disk "$WORK/none.qcow2" --vm1-seed b --vm2-disk c --vm2-seed d
+expect_rc "run_cloud_vms with a missing disk" 1
+expect "run_cloud_vms with a missing disk" "run_cloud_vms.sh: --vm1-disk: no file '$WORK/none.qcow2'"
+run env VM_STATE_DIR="$WORK/empty" "${C[@]}" --stop
+expect_rc "run_cloud_vms --stop with nothing running" 0
+expect "run_cloud_vms --stop with nothing running" "run_cloud_vms: no running VM recorded in $WORK/empty"
+# the same command lines both ways; run_vms.sh's lines say run_vms as they always did
+cflags=(--cxl "$WORK/m.raw" --cxl-size 4M --vm1-disk a.qcow2 --vm1-seed a.img --vm2-disk b.qcow2 --vm2-seed b.img
+        --vm2-ssh 3323 --vm1-mem 1G --vm2-cpus 2 --hostshare "$WORK" --log-dir "$WORK/dry" --dry-run)
+run "${C[@]}" "${cflags[@]}"
+expect_rc "run_cloud_vms dry run" 0
+expect "run_cloud_vms dry run" "run_cloud_vms: accel tcg (asked for)"
+expect "run_cloud_vms dry run" "-virtfs local,path=$WORK,mount_tag=hostshare"
+expect "run_cloud_vms dry run" "-drive if=virtio,file=$ROOT/b.qcow2,format=qcow2"
+expect "run_cloud_vms dry run" "hostfwd=tcp:127.0.0.1:3323-:22"
+direct=$out
+run "${R[@]}" "${cflags[@]}"
+expect_rc "run_vms dry run with cloud-image flags" 0
+expect "run_vms dry run with cloud-image flags" "run_vms: accel tcg (asked for)"
+expect_not "run_vms dry run with cloud-image flags" "run_cloud_vms"
+check "run_vms with cloud-image flags prints run_cloud_vms.sh's command lines" \
+  "$([ "$out" = "${direct//run_cloud_vms: /run_vms: }" ]; echo $?)"
+# a start without QEMU: a stand-in records what it was given; both VMs are
+# started, each with its command line as kept in vmN.cmd, and the delegation's
+# variable does not reach QEMU
+mkdir -p "$WORK/fake"
+cat >"$WORK/fake/qemu" <<EOF
+#!/bin/sh
+env | grep -c RUN_CLOUD_VMS_AS >"$WORK/fake/\$2.env"
+printf '%s\n' "\$@" >"$WORK/fake/\$2.args"
+EOF
+chmod +x "$WORK/fake/qemu"
+: >"$WORK/fake/d1"; : >"$WORK/fake/s1"; : >"$WORK/fake/d2"; : >"$WORK/fake/s2"
+run env QEMU_BIN="$WORK/fake/qemu" VM_STATE_DIR="$WORK/fake/state" "${R[@]}" --cxl "$WORK/m.raw" --cxl-size 4M \
+  --vm1-disk "$WORK/fake/d1" --vm1-seed "$WORK/fake/s1" --vm2-disk "$WORK/fake/d2" --vm2-seed "$WORK/fake/s2" \
+  --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)" --log-dir "$WORK/fake/logs"
+expect_rc "run_vms starts cloud-image VMs (QEMU stand-in)" 0
+expect "run_vms starts cloud-image VMs (QEMU stand-in)" "run_vms: starting vm2"
+expect "run_vms starts cloud-image VMs (QEMU stand-in)" "run_vms: both VMs started"
+expect "run_vms starts cloud-image VMs (QEMU stand-in)" "stop: bash infra/run_vms.sh --stop"
+for v in 1 2; do
+  check "vm$v: QEMU was run with the -name vm$v command line" \
+    "$([ -s "$WORK/fake/vm$v.args" ] && grep -qx -- "-daemonize" "$WORK/fake/vm$v.args" &&
+       grep -qx -- "if=virtio,file=$WORK/fake/d$v,format=qcow2" "$WORK/fake/vm$v.args"; echo $?)"
+  check "vm$v: RUN_CLOUD_VMS_AS not in QEMU's environment" "$([ "$(cat "$WORK/fake/vm$v.env" 2>/dev/null)" = 0 ]; echo $?)"
+  check "vm$v: vm$v.cmd kept" "$(grep -q -- "-name vm$v " "$WORK/fake/logs/vm$v.cmd"; echo $?)"
+done
 
 # the initramfs mode's command lines
 mkdir -p "$WORK/ov"
@@ -283,12 +362,14 @@ fi
 if command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null && command -v cloud-localds >/dev/null; then
   (cd "$WORK" && bash "$ROOT/infra/create_cxl_shared.sh" live.raw 4M >/dev/null)
   s1=$(free_port) s2=$(free_port)
-  run bash -c "cd '$WORK' && bash '$ROOT/infra/run_vms.sh' --cxl live.raw --cxl-size 4M \
+  run bash -c "cd '$WORK' && bash '$ROOT/infra/run_cloud_vms.sh' --cxl live.raw --cxl-size 4M \
     --vm1-disk img/vm1.qcow2 --vm1-seed ci/seed-vm1.img --vm2-disk img/vm2.qcow2 --vm2-seed ci/seed-vm2.img \
     --vm1-ssh $s1 --vm2-ssh $s2 --vm1-mem 256M --vm2-mem 256M --vm1-cpus 1 --vm2-cpus 1 --log-dir '$WORK/live'"
   expect_rc "cloud-image VMs start" 0
   for v in 1 2; do [ -f "$VM_STATE_DIR/vm$v.pid" ] && CLEANUP_PIDS+=("$(cat "$VM_STATE_DIR/vm$v.pid")"); done
+  expect "cloud-image VMs start" "run_cloud_vms: starting vm1"
   expect "cloud-image VMs start" "VM1: ssh ubuntu@127.0.0.1 -p $s1"
+  expect "cloud-image VMs start" "stop: bash infra/run_cloud_vms.sh --stop"
   for v in 1 2; do
     check "vm$v runs (pid file)" "$(kill -0 "$(cat "$VM_STATE_DIR/vm$v.pid" 2>/dev/null)" 2>/dev/null; echo $?)"
     check "vm$v has a serial log" "$([ -f "$WORK/live/vm$v.serial.log" ]; echo $?)"
@@ -297,17 +378,37 @@ if command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null &&
   check "SSH forwards listen on 127.0.0.1:$s1 and :$s2" \
     "$(python3 -c 'import socket,sys
 for p in sys.argv[1:]: socket.create_connection(("127.0.0.1", int(p)), 2).close()' "$s1" "$s2" 2>/dev/null; echo $?)"
-  run bash infra/run_vms.sh --cxl "$WORK/live.raw" --cxl-size 4M --vm1-disk "$WORK/img/vm1.qcow2" \
-    --vm1-seed "$WORK/ci/seed-vm1.img" --vm2-disk "$WORK/img/vm2.qcow2" --vm2-seed "$WORK/ci/seed-vm2.img" \
-    --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)"
-  expect "a second start is refused" "vm1 is already running"
+  live=(--cxl "$WORK/live.raw" --cxl-size 4M --vm1-disk "$WORK/img/vm1.qcow2" --vm1-seed "$WORK/ci/seed-vm1.img"
+        --vm2-disk "$WORK/img/vm2.qcow2" --vm2-seed "$WORK/ci/seed-vm2.img" --vm1-mem 256M --vm2-mem 256M)
+  run bash infra/run_cloud_vms.sh "${live[@]}" --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)" --log-dir "$WORK/refused"
+  expect_rc "a second start is refused" 1
+  expect "a second start is refused" "vm1 is already running (pid $(cat "$VM_STATE_DIR/vm1.pid" 2>/dev/null)): infra/run_cloud_vms.sh --stop first"
+  run bash infra/run_vms.sh "${live[@]}" --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)" --log-dir "$WORK/refused"
+  expect "a second start through run_vms is refused" "run_vms.sh: vm1 is already running (pid"
+  expect "a second start through run_vms is refused" "infra/run_vms.sh --stop first"
   pid1=$(cat "$VM_STATE_DIR/vm1.pid" 2>/dev/null)
   run bash infra/run_vms.sh --stop
-  expect_rc "--stop" 0
-  expect "--stop" "stopped vm1"
-  expect "--stop" "stopped vm2"
+  expect_rc "run_vms --stop" 0
+  expect "run_vms --stop" "run_vms: stopped vm1"
+  expect "run_vms --stop" "run_vms: stopped vm2"
   check "vm1 is gone after --stop" "$(! kill -0 "$pid1" 2>/dev/null; echo $?)"
+  check "--stop removed the pid files" "$([ ! -e "$VM_STATE_DIR/vm1.pid" ] && [ ! -e "$VM_STATE_DIR/vm2.pid" ]; echo $?)"
   [ -n "$pid1" ] && kill "$pid1" 2>/dev/null
+  # and the other way round: started through run_vms.sh, stopped by run_cloud_vms.sh
+  run bash infra/run_vms.sh "${live[@]}" --vm1-ssh "$(free_port)" --vm2-ssh "$(free_port)" --vm1-cpus 1 --vm2-cpus 1 \
+    --log-dir "$WORK/live2"
+  expect_rc "cloud-image VMs start through run_vms" 0
+  for v in 1 2; do [ -f "$VM_STATE_DIR/vm$v.pid" ] && CLEANUP_PIDS+=("$(cat "$VM_STATE_DIR/vm$v.pid")"); done
+  expect "cloud-image VMs start through run_vms" "run_vms: starting vm1"
+  expect "cloud-image VMs start through run_vms" "stop: bash infra/run_vms.sh --stop"
+  pid2=$(cat "$VM_STATE_DIR/vm2.pid" 2>/dev/null)
+  check "vm2 runs (pid file)" "$(kill -0 "$pid2" 2>/dev/null; echo $?)"
+  run bash infra/run_cloud_vms.sh --stop
+  expect_rc "run_cloud_vms --stop" 0
+  expect "run_cloud_vms --stop" "run_cloud_vms: stopped vm1"
+  expect "run_cloud_vms --stop" "run_cloud_vms: stopped vm2"
+  check "vm2 is gone after --stop" "$(! kill -0 "$pid2" 2>/dev/null; echo $?)"
+  [ -n "$pid2" ] && kill "$pid2" 2>/dev/null
 fi
 
 echo "cloud_scripts: $checks checks, $failed failed"
