@@ -296,7 +296,7 @@ def cmd_kv(a):
     key = lambda r, p: (r["op"], r["value_size"], p)
     tcp = {key(r, r["pipeline"]): (num(r, "throughput_rps"), num(r, "p50_us"))
            for r in rows if r["label"] == "NativeTCP"}
-    out = "\n" + md_header("transport", "op", "value B", "in flight", "req/s", "p50 us", "p99 us", "x TCP req/s",
+    out = md_header("transport", "op", "value B", "in flight", "req/s", "p50 us", "p99 us", "x TCP req/s",
                            "TCP p50 / p50")
     for r in rows:
         rps, p50 = num(r, "throughput_rps"), num(r, "p50_us")
