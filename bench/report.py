@@ -135,10 +135,11 @@ def gnuplot(script, data):
         dat = os.path.join(tmp, "chart.dat")
         with open(dat, "w") as f:
             f.write(data)
-        done = subprocess.run(["gnuplot"], input=script.replace("$DAT", gp_str(dat)),
-                              capture_output=True, text=True)
+        # (stdout dropped: gnuplot writes the image there when it cannot open the output)
+        done = subprocess.run(["gnuplot"], input=script.replace("$DAT", gp_str(dat)).encode(),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if done.returncode != 0:
-        sys.stderr.write(done.stderr)
+        sys.stderr.write(done.stderr.decode(errors="replace"))
     return done.returncode == 0
 
 
