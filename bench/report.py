@@ -39,42 +39,37 @@ class Row(dict):
         self.where = where
 
 
-def read_rows(path, columns, allow_empty=False):
-    """the rows of the CSV file PATH (a header line, then rows); every name in
-    COLUMNS must be in the header; repeated header lines are skipped"""
+def csv_lines(path):
+    """the lines of the CSV file PATH as (line number, fields), blank ones left out"""
     try:
         with open(path, newline="") as f:
             reader = csv.reader(f)
-            header = next(reader, None)
-            if not header:
-                raise ReportError(f"{path}: empty file (no CSV header)")
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise ReportError(f"{path}: the header '{','.join(header)}' has no column "
-                                  f"{', '.join(missing)}")
-            rows = [row_of(header, fields, f"{path}:{reader.line_num}")
-                    for fields in reader if fields and fields != header]
+            return [(reader.line_num, fields) for fields in reader if fields]
     except OSError as e:
         raise ReportError(f"cannot read {path}: {e.strerror}") from None
     except (csv.Error, UnicodeDecodeError) as e:
         raise ReportError(f"{path}: not a CSV file: {e}") from None
-    if not rows and not allow_empty:
-        raise ReportError(f"{path}: no rows under the header")
-    return rows
 
 
 def read_header(path):
     """the column names on the first line of the CSV file PATH"""
-    try:
-        with open(path, newline="") as f:
-            header = next(csv.reader(f), None)
-    except OSError as e:
-        raise ReportError(f"cannot read {path}: {e.strerror}") from None
-    except (csv.Error, UnicodeDecodeError) as e:
-        raise ReportError(f"{path}: not a CSV file: {e}") from None
-    if not header:
+    lines = csv_lines(path)
+    if not lines:
         raise ReportError(f"{path}: empty file (no CSV header)")
-    return header
+    return lines[0][1]
+
+
+def read_rows(path, columns, allow_empty=False):
+    """the rows of the CSV file PATH (a header line, then rows); every name in
+    COLUMNS must be in the header; repeated header lines are skipped"""
+    header = read_header(path)
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ReportError(f"{path}: the header '{','.join(header)}' has no column {', '.join(missing)}")
+    rows = [row_of(header, fields, f"{path}:{n}") for n, fields in csv_lines(path)[1:] if fields != header]
+    if not rows and not allow_empty:
+        raise ReportError(f"{path}: no rows under the header")
+    return rows
 
 
 def row_of(header, fields, where):
@@ -95,6 +90,12 @@ def num(row, col, empty=None):
         raise ReportError(f"{row.where}: {col} is not a number: '{row[col]}'") from None
 
 
+def num_text(row, col):
+    """column COL of ROW as written, once checked to be a number"""
+    num(row, col)
+    return row[col]
+
+
 def first_seen(values):
     """VALUES without repeats, in the order they first appear"""
     return list(dict.fromkeys(values))
@@ -111,9 +112,9 @@ def md_row(*cells):
     return "| " + " | ".join(str(c) for c in cells) + " |\n"
 
 
-def ratio(a, b, fmt="%.2f"):
-    """A / B formatted, or '-' where there is no B to divide by"""
-    return fmt % (a / b) if b else "-"
+def ratio(a, b):
+    """A / B as %.2f, or '-' where there is no B to divide by"""
+    return "%.2f" % (a / b) if b else "-"
 
 
 # --- charts (gnuplot) ---------------------------------------------------------------
@@ -227,8 +228,8 @@ def compare_chart(rows, combo, ops, png, delay):
     """one compare chart: requests/s and p50 of every label, a bar per op"""
     t, p, v = combo
     mine = [r for r in rows if (r["threads"], r["pipeline"], r["value_size"]) == combo]
-    rps = {(r["label"], r["op"]): r["throughput_rps"] for r in mine}
-    p50 = {(r["label"], r["op"]): r["p50_us"] for r in mine}
+    rps = {(r["label"], r["op"]): num_text(r, "throughput_rps") for r in mine}
+    p50 = {(r["label"], r["op"]): num_text(r, "p50_us") for r in mine}
     data = "".join(dat_line(l, [rps.get((l, o), "0") for o in ops] + [p50.get((l, o), "0") for o in ops])
                    for l in first_seen(r["label"] for r in mine))
     plot_rps = ", ".join("$DAT using %d:xtic(1) title %s" % (j + 2, gp_str(o)) for j, o in enumerate(ops))
@@ -250,7 +251,7 @@ def cmd_compare_charts(a):
     """One PNG per (threads, pipeline, value size), PREFIX_t<T>_p<P>_v<V>.png,
     each with the requests/s and the p50 of every label, a bar per op. Prints
     the path of each chart drawn; draws nothing without gnuplot."""
-    rows = read_rows(a.csv, COMPARE_COLUMNS)
+    rows = read_rows(a.csv, ["label", "op", "threads", "pipeline", "value_size", "throughput_rps", "p50_us"])
     if not have_gnuplot():
         return 0
     ops = a.ops.split(",") if a.ops else first_seen(r["op"] for r in rows)
@@ -316,7 +317,7 @@ def cmd_kv_chart(a):
     if not have_gnuplot():
         return 0
     data = "".join(dat_line("%s %s %sB P%s" % (r["label"], r["op"], r["value_size"], r["pipeline"]),
-                            [r["throughput_rps"]]) for r in rows)
+                            [num_text(r, "throughput_rps")]) for r in rows)
     threads = ",".join(first_seen(r["threads"] for r in rows))
     title = f"Redis over ring vs TCP vs Unix socket ({threads} threads)"
     if not gnuplot(f"""set terminal pngcairo size 1400,600; set output {gp_str(a.png)}
