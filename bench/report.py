@@ -280,7 +280,7 @@ def cmd_vm_compare(a):
         rps = num(r, "throughput_rps")
         out += md_row(r["label"], r["op"], r["threads"], r["pipeline"], r["value_size"], "%.0f" % rps,
                       "%.1f" % num(r, "p50_us"), "%.1f" % num(r, "p99_us"), "%.1f" % num(r, "p99.9_us"),
-                      r["errors"], ratio(rps, base[key(r)]) if key(r) in base else "-")
+                      r["errors"], ratio(rps, base.get(key(r))))
     sys.stdout.write(out)
     return 0
 
