@@ -21,6 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+report() { /usr/bin/python3 bench/report.py "$@"; } # tables, ratios, charts
 
 requests=20000 threads=1 pipelines=1,16 sizes=3 ops=set,get delay= rounds=3
 labels=NativeTCP,NativeUnix,NativeTLS,SodiumTCP,Ring,RingCrypto,RingSecure
@@ -169,39 +170,15 @@ for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/
   done
 done; done; done
 
-# --- the table and the charts ---------------------------------------------------
+# --- the table and the charts (bench/report.py) ---------------------------------
 md=${csv%.csv}.md
-/usr/bin/python3 bench/compare_report.py "$raw" "$csv" "$md" \
+report compare "$raw" "$csv" "$md" \
   "Same workload for every label: ops $ops, $requests requests per op and client thread, keys of 16 B (requests x threads distinct keys);
 $(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels; every reply checked; the keys are loaded before the
 rounds (every SET overwrites a value of the same size). Medians of $rounds rounds (labels in alternating order); ratios
 are medians of the per-round ratios against NativeTCP." || fail "the report failed"
 cat "$md"
-charts=0
-if command -v gnuplot >/dev/null; then
-  for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/ }; do
-    png=${csv%.csv}_t${t}_p${p}_v${v}.png dat=$WORK/chart.dat
-    # one line per label: rps of each op, then p50 of each op
-    awk -F, -v t=$t -v p=$p -v v=$v -v ops="$ops" 'BEGIN { n = split(ops, o, ",") }
-        NR > 1 && $3 == t && $4 == p && $5 == v { rps[$1 "," $2] = $7; p50[$1 "," $2] = $8
-                                                 if (!($1 in seen)) { seen[$1] = 1; lab[++m] = $1 } }
-        END { for (i = 1; i <= m; i++) { printf "%s", lab[i]; for (j = 1; j <= n; j++) printf " %s", rps[lab[i] "," o[j]] + 0
-                                         for (j = 1; j <= n; j++) printf " %s", p50[lab[i] "," o[j]] + 0; printf "\n" } }' \
-        "$csv" >"$dat"
-    cols=$(echo "${ops//,/ }" | wc -w) plot_rps="" plot_lat=""
-    for j in $(seq 1 $cols); do
-      op=$(echo "$ops" | cut -d, -f$j)
-      plot_rps+="${plot_rps:+, }'$dat' using $((j + 1)):xtic(1) title '$op'"
-      plot_lat+="${plot_lat:+, }'$dat' using $((j + 1 + cols)):xtic(1) title '$op'"
-    done
-    gnuplot -e "set terminal pngcairo size 1400,520 noenhanced; set output '$png';
-      set multiplot layout 1,2 title 'cxl-dsm compare: $t client thread(s), $p in flight, $v B values, CXL_SHM_DELAY_NS=$delay (same workload for every label)';
-      set style data histograms; set style histogram clustered gap 1; set style fill solid border -1;
-      set logscale y; set grid y; set key top left; set xtics rotate by -30;
-      set ylabel 'requests/s (log, higher is better)'; plot $plot_rps;
-      set ylabel 'p50 latency, us (log, lower is better)'; set key top right; plot $plot_lat;
-      unset multiplot" 2>"$WORK/gnuplot.err" && charts=$((charts + 1)) || cat "$WORK/gnuplot.err" >&2
-  done; done; done
-fi
+# one chart per (threads, pipeline, value size); report.py prints each one drawn
+charts=$(report compare-charts "$csv" --ops "$ops" --delay-ns "$delay" | wc -l) || true # a failed chart: gnuplot said why
 echo
 echo "csv: $csv   table: $md   charts: $charts (${csv%.csv}_t*_p*_v*.png)"

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+report() { /usr/bin/python3 bench/report.py "$@"; } # CSV rows, the table
 
 requests=200000 clients=4
 while [ $# -gt 0 ]; do
@@ -27,21 +28,17 @@ CLEANUP_PIDS+=($!)
 for i in $(seq 50); do redis-cli -p $gw_port ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 run() { # label port pipeline
-  local out op
+  local out=$WORK/rb.csv
   progress "$1 -P $3"
-  out=$(redis-benchmark -p "$2" -c "$clients" -n "$requests" -r 100000 -d 3 -P "$3" -t set,get --csv 2>/dev/null)
-  for op in SET GET; do
-    echo "$1,${op,,},$clients,$3,$requests,$(rb_field "$out" $op 2),$(awk -v v="$(rb_field "$out" $op 5)" 'BEGIN{print v*1000}'),$(awk -v v="$(rb_field "$out" $op 7)" 'BEGIN{print v*1000}')" >>"$csv"
-  done
+  redis-benchmark -p "$2" -c "$clients" -n "$requests" -r 100000 -d 3 -P "$3" -t set,get --csv >"$out" 2>/dev/null ||
+    true # (a missing figure is caught below)
+  report rows "$csv" "$out" --from redis-benchmark --ops SET,GET --set label="$1" --set clients="$clients" \
+    --set pipeline="$3" --set requests="$requests" || die "no SET and GET figures from redis-benchmark for $1"
 }
 for p in 1 16; do
   run NativeTCP "$REDIS_PORT" $p
   run Gateway "$gw_port" $p
 done
 printf '%70s\r' '' >&2
-echo "| path | op | pipeline | req/s | p50 us | p99 us | gateway / direct |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
-awk -F, 'NR > 1 { k = $2 "," $4; if ($1 == "NativeTCP") base[k] = $6; rows[NR] = $0 }
-         END { for (i = 2; i <= NR; i++) { split(rows[i], f, ","); k = f[2] "," f[4]
-                 printf "| %s | %s | %s | %.0f | %.0f | %.0f | %.2f |\n", f[1], f[2], f[4], f[6], f[7], f[8], f[6] / base[k] } }' "$csv"
+report gateway "$csv"
 echo "csv: $csv"

@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+report() { /usr/bin/python3 bench/report.py "$@"; } # CSV rows, the table, the chart
 
 requests=200000 threads=2 sizes=3,1024 delay=0
 while [ $# -gt 0 ]; do
@@ -38,16 +39,13 @@ echo "kv bench: redis-server $(redis-server --version | awk '{print $3}') + cxl_
      "$requests requests per op, delay_ns=$delay, $(nproc) cores" >&2
 
 socket_run() { # label addr-args size pipeline
-  local label=$1 addr=$2 size=$3 p=$4 out op
+  local label=$1 addr=$2 size=$3 p=$4 out=$WORK/rb.csv
   progress "$label size=$size pipeline=$p"
-  out=$(redis-benchmark $addr -c "$threads" --threads "$threads" -n "$requests" -r 100000 -d "$size" \
-        -P "$p" -t set,get --csv 2>/dev/null)
-  for op in SET GET; do
-    local rps p50 p99
-    rps=$(rb_field "$out" "$op" 2); p50=$(rb_field "$out" "$op" 5); p99=$(rb_field "$out" "$op" 7)
-    [ -n "$rps" ] || die "redis-benchmark gave no $op figures for $label"
-    echo "$label,${op,,},$threads,$p,$size,$requests,$rps,$(awk -v v="$p50" 'BEGIN{print v*1000}'),$(awk -v v="$p99" 'BEGIN{print v*1000}'),0" >>"$csv"
-  done
+  redis-benchmark $addr -c "$threads" --threads "$threads" -n "$requests" -r 100000 -d "$size" \
+    -P "$p" -t set,get --csv >"$out" 2>/dev/null || true # (a missing figure is caught below)
+  report rows "$csv" "$out" --from redis-benchmark --ops SET,GET --set label="$label" --set threads="$threads" \
+    --set pipeline="$p" --set value_size="$size" --set requests="$requests" --set errors=0 ||
+    die "no SET and GET figures from redis-benchmark for $label"
 }
 
 ring_run() { # label size inflight
@@ -58,9 +56,9 @@ ring_run() { # label size inflight
   "$BUILD/bin/cxl_ring_direct" --path "$medium" --threads "$threads" --bench $((requests / threads)) \
      --val-size "$size" --keyspace 100000 --latency --quiet --csv "$tmp" --label "$label" \
      "${flags[@]}" >/dev/null || die "cxl_ring_direct failed (replies wrong or transport error)"
-  # ring CSV: label,op,threads,rings,requests,pipeline,max_inflight,throughput_rps,avg,p50,p75,p90,p99,...
-  awk -F, -v s="$size" -v p="$p" 'NR > 1 { printf "%s,%s,%s,%s,%s,%s,%s,%s,%s,0\n", $1, $2, $3, p, s, $5, $8, $10, $13 }' \
-    "$tmp" >>"$csv"
+  # label, op, threads, requests, rate, p50 and p99 from the ring's CSV
+  report rows "$csv" "$tmp" --from ring --set pipeline="$p" --set value_size="$size" --set errors=0 ||
+    die "cannot read cxl_ring_direct's CSV $tmp"
 }
 
 for size in ${sizes//,/ }; do
@@ -75,20 +73,7 @@ printf '%70s\r' '' >&2
 
 # the table: ratios against NativeTCP with the same op, size and pipeline
 echo
-echo "| transport | op | value B | in flight | req/s | p50 us | p99 us | x TCP req/s | TCP p50 / p50 |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-awk -F, 'NR > 1 { key = $2 "," $5 "," $4; if ($1 == "NativeTCP") { tcp[key] = $7; tcp50[key] = $8 }
-                  rows[NR] = $0 }
-         END { for (i = 2; i <= NR; i++) { split(rows[i], f, ",");
-                 key = f[2] "," f[5] "," f[4]; if (!(key in tcp)) key = f[2] "," f[5] ",16"
-                 printf "| %s | %s | %s | %s | %.0f | %.1f | %.1f | %.2f | %.1f |\n", f[1], f[2], f[5], f[4],
-                        f[7], f[8], f[9], f[7] / tcp[key], tcp50[key] / (f[8] > 0 ? f[8] : 1) } }' "$csv"
+report kv "$csv"
 echo
 echo "csv: $csv"
-if command -v gnuplot >/dev/null; then
-  png=${csv%.csv}.png
-  awk -F, 'NR > 1 { printf "\"%s %s %sB P%s\" %s\n", $1, $2, $5, $4, $7 }' "$csv" >"$WORK/plot.dat"
-  gnuplot -e "set terminal pngcairo size 1400,600; set output '$png'; set style fill solid; set boxwidth 0.7;
-              set xtics rotate by -60 font ',8'; set ylabel 'requests/s'; set title 'Redis over ring vs TCP vs Unix socket ($threads threads)';
-              plot '$WORK/plot.dat' using 0:2:xtic(1) with boxes notitle" 2>/dev/null && echo "chart: $png"
-fi
+report kv-chart "$csv" "${csv%.csv}.png" || true # (gnuplot said why)

@@ -44,23 +44,7 @@ for i in $(seq 1 "$runs"); do
 done
 
 if [ "$runs" -gt 1 ]; then
-  # Median over the runs of each (bench, impl, inflight): p50, p99, round trips/s, ratio.
-  awk -F, 'NR > 1 && $1 != "bench" {
-      k = $1 "," $2 "," $3; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
-      c = ++cnt[k]; p50[k, c] = $8; p99[k, c] = $9; rate[k, c] = $11; ratio[k, c] = $12
-    }
-    function med(a, k, m,   i, j, t, v) {
-      for (i = 1; i <= m; i++) v[i] = a[k, i]
-      for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] + 0 < v[i] + 0) { t = v[i]; v[i] = v[j]; v[j] = t }
-      return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
-    }
-    END {
-      printf "\nmedian of %d runs:\n", cnt[order[1]]
-      printf "  %-10s %-22s %5s %9s %9s %14s %14s %9s\n", "bench", "impl", "W", "p50 us", "p99 us", "round trips/s", "one-way msg/s", "lib/bare"
-      for (i = 1; i <= n; i++) {
-        k = order[i]; split(k, f, ","); m = cnt[k]; r = med(rate, k, m); q = med(ratio, k, m)
-        printf "  %-10s %-22s %5s %9.3f %9.3f %13.2fM %13.2fM %9s\n", f[1], f[2], f[3], med(p50, k, m), med(p99, k, m), r / 1e6, 2 * r / 1e6, (q + 0 > 0 ? sprintf("%.2f", q) : "")
-      }
-    }' "$csv" | tee -a "$txt"
+  # the median over the runs of each figure (bench/report.py)
+  /usr/bin/python3 "$root/bench/report.py" pingpong "$csv" | tee -a "$txt"
 fi
 echo "run.sh: results in ${csv#"$root"/} and ${txt#"$root"/}" >&2

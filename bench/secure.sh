@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+report() { /usr/bin/python3 bench/report.py "$@"; } # CSV rows, the table
 
 requests=300000
 [ "${1:-}" = --requests ] && requests=$2
@@ -38,19 +39,18 @@ ring_run() { # label medium inflight [security flags...]
   rm -f "$tmp"
   "$tool" --path "$medium" --bench "$requests" --keyspace 100000 --latency --quiet --csv "$tmp" \
      --label "$label" "${flags[@]}" "$@" >/dev/null || die "$label: cxl_ring_direct failed"
-  awk -F, -v p="$p" 'NR > 1 { printf "%s,%s,%s,%s,3,%s,%s,%s,%s,0\n", $1, $2, $3, p, $5, $8, $10, $13 }' \
-    "$tmp" >>"$csv"
+  report rows "$csv" "$tmp" --from ring --set pipeline="$p" --set value_size=3 --set errors=0 ||
+    die "cannot read cxl_ring_direct's CSV $tmp"
 }
 
 socket_run() { # label p redis-benchmark address flags...
-  local label=$1 p=$2 out op rps p50 p99; shift 2
+  local label=$1 p=$2 out=$WORK/rb.csv; shift 2
   progress "$label pipeline=$p"
-  out=$(redis-benchmark "$@" -c 1 -n "$requests" -r 100000 -d 3 -P "$p" -t set,get --csv 2>/dev/null)
-  for op in SET GET; do
-    rps=$(rb_field "$out" "$op" 2); p50=$(rb_field "$out" "$op" 5); p99=$(rb_field "$out" "$op" 7)
-    [ -n "$rps" ] || die "redis-benchmark gave no $op figures for $label"
-    echo "$label,${op,,},1,$p,3,$requests,$rps,$(awk -v v="$p50" 'BEGIN{print v*1000}'),$(awk -v v="$p99" 'BEGIN{print v*1000}'),0" >>"$csv"
-  done
+  redis-benchmark "$@" -c 1 -n "$requests" -r 100000 -d 3 -P "$p" -t set,get --csv >"$out" 2>/dev/null ||
+    true # (a missing figure is caught below)
+  report rows "$csv" "$out" --from redis-benchmark --ops SET,GET --set label="$label" --set threads=1 \
+    --set pipeline="$p" --set value_size=3 --set requests="$requests" --set errors=0 ||
+    die "no SET and GET figures from redis-benchmark for $label"
 }
 
 tls_port=$(free_port)
@@ -78,12 +78,5 @@ for p in 1 16 256; do
 done
 printf '%70s\r' '' >&2
 
-echo "| transport | op | in flight | req/s | p50 us | p99 us | x Ring req/s | x NativeTLS req/s |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
-awk -F, 'NR > 1 { rows[NR] = $0; k = $2 "," $4
-                  if ($1 == "Ring") ring[k] = $7; if ($1 == "NativeTLS") tls[k] = $7 }
-         END { for (i = 2; i <= NR; i++) { split(rows[i], f, ","); k = f[2] "," f[4]
-                 kt = (k in tls) ? k : f[2] ",16"
-                 printf "| %s | %s | %s | %.0f | %.1f | %.1f | %.2f | %.2f |\n", f[1], f[2], f[4], f[7], f[8], f[9],
-                        f[7] / ring[k], f[7] / tls[kt] } }' "$csv"
+report secure "$csv"
 echo "csv: $csv"

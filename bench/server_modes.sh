@@ -14,6 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+report() { /usr/bin/python3 bench/report.py "$@"; } # CSV fields, the table
 
 requests=200000
 [ "${1:-}" = --requests ] && requests=$2
@@ -30,7 +31,7 @@ ring_get() { # medium inflight extra-label -> "rps p50 p99"
   rm -f "$tmp"
   "$tool" --path "$1" --bench "$requests" --ops get --keyspace 1000 --latency --quiet --csv "$tmp" \
      "${flags[@]}" >/dev/null || die "cxl_ring_direct failed"
-  awk -F, 'NR == 2 { print $8, $10, $13 }' "$tmp"
+  report field "$tmp" throughput_rps p50_us p99_us
 }
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -58,7 +59,7 @@ for mode in thread thread-only eventloop; do
   wait $loader || die "redis-benchmark failed"
   echo "$mode,get_p50_1_tcpload,$p50,us" >>"$csv"; echo "$mode,get_p99_1_tcpload,$p99,us" >>"$csv"
   echo "$mode,get_rps_1_tcpload,$rps,req/s" >>"$csv"
-  echo "$mode,tcp_rps_during_load,$(rb_field "$(cat "$WORK/load.csv")" GET 2),req/s" >>"$csv"
+  echo "$mode,tcp_rps_during_load,$(report field "$WORK/load.csv" rps --where test=GET),req/s" >>"$csv"
   progress "$mode: idle CPU (10 s)"
   sleep 2
   t0=$(cpu_ticks "$pid"); sleep 10; t1=$(cpu_ticks "$pid")
@@ -69,9 +70,5 @@ for mode in thread thread-only eventloop; do
 done
 printf '%70s\r' '' >&2
 
-echo "| measure | thread (default) | thread-only | eventloop | unit |"
-echo "| --- | --- | --- | --- | --- |"
-awk -F, 'NR > 1 { v[$1 "," $2] = $3; u[$2] = $4; if (!($2 in seen)) { seen[$2] = 1; order[n++] = $2 } }
-         END { for (i = 0; i < n; i++) { m = order[i]; printf "| %s | %s | %s | %s | %s |\n", m, v["thread," m],
-                                                             v["thread-only," m], v["eventloop," m], u[m] } }' "$csv"
+report server-modes "$csv"
 echo "csv: $csv"

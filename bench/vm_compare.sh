@@ -109,12 +109,7 @@ md=${csv%.csv}.md
   echo "(set,get, $requests requests per op, keys of 16 B, every reply checked). Ring labels: PCI BAR2 of an"
   echo "ivshmem device; socket labels: the VMs' private link (QEMU UDP socket netdev)."
   echo
-  echo "| label | op | threads | pipeline | value B | req/s | p50 us | p99 us | p99.9 us | errors | x NativeTCP req/s |"
-  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-  awk -F, 'NR > 1 { k = $2 "," $3 "," $4 "," $5; if ($1 == "NativeTCP") b[k] = $7; r[NR] = $0 }
-           END { for (i = 2; i <= NR; i++) { split(r[i], f, ","); k = f[2] "," f[3] "," f[4] "," f[5]
-                   printf "| %s | %s | %s | %s | %s | %.0f | %.1f | %.1f | %.1f | %s | %s |\n", f[1], f[2], f[3],
-                          f[4], f[5], f[7], f[8], f[9], f[10], f[11], (k in b) ? sprintf("%.2f", f[7] / b[k]) : "-" } }' "$csv"
+  /usr/bin/python3 bench/report.py vm-compare "$csv" # the table (bench/report.py)
 } >"$md"
 cat "$md"
 echo
