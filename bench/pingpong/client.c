@@ -42,10 +42,10 @@ static void __attribute__((noinline, cold)) mismatch(enum impl impl, uint64_t se
         memcpy(&got, p + 8 * i, sizeof got);
         if (got != pattern_word(seq, i))
             die("%s: echo of message %" PRIu64 " is wrong: %s; payload word %d is 0x%016" PRIx64
-                " (expected 0x%016" PRIx64 ")", impl_names[impl], seq, what, i, got,
+                " (expected 0x%016" PRIx64 ")", impl_name(impl), seq, what, i, got,
                 pattern_word(seq, i));
     }
-    die("%s: echo of message %" PRIu64 " is wrong: %s", impl_names[impl], seq, what);
+    die("%s: echo of message %" PRIu64 " is wrong: %s", impl_name(impl), seq, what);
 }
 
 static ALWAYS_INLINE void pattern_check(enum impl impl, const uint8_t *p, uint64_t seq)

@@ -383,17 +383,17 @@ static void run_one(struct client *c, struct meas *m, uint32_t w, uint32_t r, ui
     uint64_t wall0 = cxl_now_ns();
     spawn_echo(impl, info, sizeof info);
     if (!shown[impl]) {
-        fprintf(stderr, "echo server (%s): %s; the client mapped it at %p\n", impl_names[impl], info,
+        fprintf(stderr, "echo server (%s): %s; the client mapped it at %p\n", impl_name(impl), info,
                 cxl_medium_base(impl == IMPL_LIB ? c->lib_medium : c->bare_medium));
         shown[impl] = 1;
     }
     double secs;
     uint64_t done = n, csw0 = involuntary_switches();
     if (w == 0) {
-        snprintf(label, sizeof label, "latency %s, round %u/%u", impl_names[impl], r + 1, opt.rounds);
+        snprintf(label, sizeof label, "latency %s, round %u/%u", impl_name(impl), r + 1, opt.rounds);
         secs = client_latency(c, impl, n, m->samples + m->round_trips, label);
     } else {
-        snprintf(label, sizeof label, "throughput W=%u %s, round %u/%u", w, impl_names[impl], r + 1,
+        snprintf(label, sizeof label, "throughput W=%u %s, round %u/%u", w, impl_name(impl), r + 1,
                  opt.rounds);
         double limit = opt.seconds ? (double)opt.seconds / opt.rounds : 0;
         secs = client_throughput(c, impl, w, n, limit, m->h, &done, label);

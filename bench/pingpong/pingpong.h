@@ -34,7 +34,11 @@
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
 enum impl { IMPL_BARE = 0, IMPL_LIB = 1 };
-extern const char *const impl_names[2];
+
+static inline const char *impl_name(enum impl impl)
+{
+    return impl == IMPL_LIB ? "libcxldsm" : "bare";
+}
 
 struct opts {
     const char *path;       /* library medium; NULL: unique temp file */

@@ -14,8 +14,6 @@
 
 #include "pingpong.h"
 
-const char *const impl_names[2] = {"bare", "libcxldsm"};
-
 /* --- progress on stderr ------------------------------------------------------------ */
 
 void progress_start(struct progress *p, const char *label)
@@ -222,7 +220,7 @@ static void print_batches(struct meas tp[][2])
             if (!m->have || !m->sends || !m->recvs || !m->echo_batches)
                 continue;
             printf("%sW=%u %s: client send %.1f, recv %.1f, server %.1f", sep, m->inflight,
-                   impl_names[i], (double)m->msgs / (double)m->sends,
+                   impl_name(i), (double)m->msgs / (double)m->sends,
                    (double)m->msgs / (double)m->recvs,
                    (double)m->echo_msgs / (double)m->echo_batches);
             sep = ";\n    ";

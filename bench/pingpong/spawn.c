@@ -108,7 +108,7 @@ static void echo_argv(struct echo_argv *e, enum impl impl, int ready_fd)
     const char **a = e->argv;
     *a++ = "ring_pingpong";
     *a++ = "--role";           *a++ = "echo";
-    *a++ = "--impl";           *a++ = impl_names[impl];
+    *a++ = "--impl";           *a++ = impl_name(impl);
     *a++ = "--path";           *a++ = media_path(impl);
     *a++ = "--map-size";       *a++ = e->map_size;
     *a++ = "--delay-ns";       *a++ = e->delay;
@@ -158,7 +158,7 @@ static void read_ready_line(enum impl impl, pid_t pid, int fd, char *info, size_
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            die("echo server (%s, pid %d) not ready after %d ms", impl_names[impl], (int)pid,
+            die("echo server (%s, pid %d) not ready after %d ms", impl_name(impl), (int)pid,
                 READY_TIMEOUT_MS);
         ssize_t n = read(fd, info + len, infolen - 1 - len);
         if (n < 0 && errno == EINTR)
@@ -187,7 +187,7 @@ void spawn_echo(enum impl impl, char *info, size_t infolen)
         int status = 0;
         waitpid(pid, &status, 0);
         g_child = 0;
-        die("echo server (%s) failed to start (exit status %d)", impl_names[impl],
+        die("echo server (%s) failed to start (exit status %d)", impl_name(impl),
             WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     }
     char *nl = strchr(info, '\n');
@@ -241,12 +241,12 @@ uint64_t stop_echo(struct client *c, enum impl impl, struct echo_stats *st)
         if (r == pid) {
             g_child = 0;
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                die("echo server (%s) ended badly (status 0x%x)", impl_names[impl], status);
+                die("echo server (%s) ended badly (status 0x%x)", impl_name(impl), status);
             read_echo_stats(st);
             return (uint64_t)ru.ru_nivcsw;
         }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    die("echo server (%s, pid %d) did not exit after the stop message", impl_names[impl], (int)pid);
+    die("echo server (%s, pid %d) did not exit after the stop message", impl_name(impl), (int)pid);
 }
