@@ -191,7 +191,7 @@ static ALWAYS_INLINE double latency_loop(struct client *c, const enum impl impl,
     }
     uint64_t t_end = ticks(), d = t_end - prev;
     out[n - 1] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
-    double secs = (double)(t_end - t_first) / ticks_per_ns / 1e9;
+    double secs = (double)(t_end - t_first) / c->clock.per_ns / 1e9;
     char sum[128];
     snprintf(sum, sizeof sum, "mean %.3f us, all %" PRIu64 " replies verified",
              secs * 1e6 / (double)n, total);
@@ -216,6 +216,7 @@ static ALWAYS_INLINE double throughput_loop(struct client *c, const enum impl im
                                             uint64_t n, double seconds, struct cxl_hist *h,
                                             uint64_t *counted_out, const char *label)
 {
+    const struct tick_clock clk = c->clock;
     uint64_t sends = 0, recvs = 0;
     uint64_t warm = opt.warmup;
     uint64_t total = seconds > 0 ? UINT64_MAX : warm + n;
@@ -248,7 +249,7 @@ static ALWAYS_INLINE double throughput_loop(struct client *c, const enum impl im
             if (got++ == 0)
                 tr = ticks();
             if (timing)
-                cxl_hist_record(h, ticks_to_ns(tr - stamp[recv & (cap - 1)]));
+                cxl_hist_record(h, ticks_to_ns(&clk, tr - stamp[recv & (cap - 1)]));
             recv++;
         }
         if (got) {
@@ -285,7 +286,7 @@ static ALWAYS_INLINE double throughput_loop(struct client *c, const enum impl im
         counted = recv - recv0;
     }
     free(stamp);
-    double secs = (double)(t_end - t0) / ticks_per_ns / 1e9;
+    double secs = (double)(t_end - t0) / clk.per_ns / 1e9;
     char sum[160];
     snprintf(sum, sizeof sum, "%.2f M round trips/s (%.2f M one-way msgs/s), all %" PRIu64
              " replies verified", (double)counted / secs / 1e6, 2 * (double)counted / secs / 1e6, recv);

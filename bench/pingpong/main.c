@@ -75,19 +75,18 @@ void die(const char *fmt, ...)
 
 /* --- clock -------------------------------------------------------------------- */
 
-double ticks_per_ns = 1.0;
-uint64_t ns_per_tick_q32 = 1ull << 32;
-
-static void calibrate_ticks(void)
+/* The rate of ticks() against CLOCK_MONOTONIC, over 50 ms. */
+static struct tick_clock calibrate_ticks(void)
 {
     uint64_t n0 = cxl_now_ns(), t0 = ticks();
     while (cxl_now_ns() - n0 < 50000000ull)
         cxl_cpu_relax();
     uint64_t n1 = cxl_now_ns(), t1 = ticks();
-    ticks_per_ns = (double)(t1 - t0) / (double)(n1 - n0);
-    if (ticks_per_ns <= 0)
-        ticks_per_ns = 1.0;
-    ns_per_tick_q32 = (uint64_t)(4294967296.0 / ticks_per_ns);
+    struct tick_clock k = {.per_ns = (double)(t1 - t0) / (double)(n1 - n0)};
+    if (k.per_ns <= 0)
+        k.per_ns = 1.0;
+    k.ns_q32 = (uint64_t)(4294967296.0 / k.per_ns);
+    return k;
 }
 
 /* Cost of one timestamp call in ns (back-to-back calls). */
@@ -336,7 +335,7 @@ static void print_setup(const struct client *c, double oh_tsc, double oh_clock)
            cxl_medium_describe(c->lib_medium, desc, sizeof desc));
     printf("timestamps: %s at %.3f ticks/ns, %.1f ns per call (clock_gettime: %.1f ns per call); "
            "one stamp per round trip, its cost is inside every sample\n",
-           TICKS_NAME, ticks_per_ns, oh_tsc, oh_clock);
+           TICKS_NAME, c->clock.per_ns, oh_tsc, oh_clock);
     fflush(stdout);
 }
 
@@ -362,10 +361,10 @@ static void alloc_pair(struct meas pair[2], uint32_t w, uint64_t total, int late
 }
 
 /* Compute the figures of a pair and free what it recorded. */
-static void finish_pair(struct meas pair[2])
+static void finish_pair(struct meas pair[2], const struct tick_clock *k)
 {
     for (int i = 0; i < 2; i++) {
-        finish_meas(&pair[i]);
+        finish_meas(&pair[i], k);
         free(pair[i].samples);
         pair[i].samples = NULL;
         free(pair[i].h);
@@ -428,7 +427,7 @@ static void run_measurement(struct client *c, struct meas pair[2], uint32_t w, u
                 run_one(c, &pair[impl], w, r, n);
         }
     }
-    finish_pair(pair);
+    finish_pair(pair, &c->clock);
 }
 
 int main(int argc, char **argv)
@@ -439,11 +438,12 @@ int main(int argc, char **argv)
     install_cleanup();
     check_flags();
     label_impls();
-    calibrate_ticks();
+    struct tick_clock clock = calibrate_ticks();
     double oh_tsc = stamp_overhead_ns(0), oh_clock = stamp_overhead_ns(1);
 
     struct client c;
     media_setup_client(&c);
+    c.clock = clock;
     print_setup(&c, oh_tsc, oh_clock);
 
     struct meas lat[2], tp[MAX_INFLIGHT_SETS][2];

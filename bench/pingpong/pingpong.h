@@ -86,14 +86,20 @@ static ALWAYS_INLINE uint64_t ticks(void) { return cxl_now_ns(); }
 #define TICKS_NAME "clock_gettime(CLOCK_MONOTONIC)"
 #endif
 
-extern double ticks_per_ns;   /* set by calibrate_ticks() */
-extern uint64_t ns_per_tick_q32; /* the same as a 32.32 fixed-point factor */
+/* The rate of ticks(), calibrated once by main.c. */
+struct tick_clock {
+    double per_ns;          /* ticks per ns */
+    uint64_t ns_q32;        /* ns per tick, as a 32.32 fixed-point factor */
+};
 
-static inline double ticks_to_us(double t) { return t / ticks_per_ns / 1000.0; }
-
-static ALWAYS_INLINE uint64_t ticks_to_ns(uint64_t t)
+static inline double ticks_to_us(const struct tick_clock *k, double t)
 {
-    return (uint64_t)(((unsigned __int128)t * ns_per_tick_q32) >> 32);
+    return t / k->per_ns / 1000.0;
+}
+
+static ALWAYS_INLINE uint64_t ticks_to_ns(const struct tick_clock *k, uint64_t t)
+{
+    return (uint64_t)(((unsigned __int128)t * k->ns_q32) >> 32);
 }
 
 /* --- the client ----------------------------------------------------------------- */
@@ -104,6 +110,7 @@ struct client {
     struct cxl_claim claim;
     struct cxl_queue req, resp;  /* library: request producer, response consumer */
     struct bare_q breq, bresp;   /* baseline */
+    struct tick_clock clock;     /* set by main.c */
     uint64_t stall_since;        /* ns when the current wait became long */
     uint64_t sends, recvs;       /* throughput: batches submitted / received */
     uint64_t msgs;               /* throughput: messages sent */
@@ -184,7 +191,7 @@ void progress_tick(struct progress *p, uint64_t done, uint64_t total);
 void progress_end(struct progress *p, const char *summary);
 
 void label_impls(void);
-void finish_meas(struct meas *m);
+void finish_meas(struct meas *m, const struct tick_clock *k);
 void print_report(const struct meas lat[2], struct meas tp[][2]);
 void write_csv(const struct meas lat[2], struct meas tp[][2]);
 

@@ -90,7 +90,7 @@ static void finish_rates(struct meas *m)
     }
 }
 
-void finish_meas(struct meas *m)
+void finish_meas(struct meas *m, const struct tick_clock *k)
 {
     if (!m->have)
         return;
@@ -98,10 +98,10 @@ void finish_meas(struct meas *m)
     if (m->samples) {
         uint64_t n = m->round_trips;
         qsort(m->samples, n, sizeof *m->samples, cmp_u32);
-        m->p50 = ticks_to_us(quantile_u32(m->samples, n, 0.50));
-        m->p99 = ticks_to_us(quantile_u32(m->samples, n, 0.99));
-        m->p999 = ticks_to_us(quantile_u32(m->samples, n, 0.999));
-        m->max = ticks_to_us(m->samples[n - 1]);
+        m->p50 = ticks_to_us(k, quantile_u32(m->samples, n, 0.50));
+        m->p99 = ticks_to_us(k, quantile_u32(m->samples, n, 0.99));
+        m->p999 = ticks_to_us(k, quantile_u32(m->samples, n, 0.999));
+        m->max = ticks_to_us(k, m->samples[n - 1]);
     } else if (m->h) {
         m->p50 = (double)cxl_hist_quantile(m->h, 0.50) / 1000.0;
         m->p99 = (double)cxl_hist_quantile(m->h, 0.99) / 1000.0;
