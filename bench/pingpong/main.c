@@ -399,7 +399,9 @@ static void run_one(struct client *c, struct meas *m, uint32_t w, uint32_t r, ui
     }
     struct echo_stats es;
     m->preempted += involuntary_switches() - csw0;
-    m->preempted += stop_echo(c, impl, &es);
+    client_send_stop(c, impl);
+    stop_echo(impl, &es);
+    m->preempted += es.preempted;
     m->wall += (double)(cxl_now_ns() - wall0) / 1e9;
     m->echo_batches += es.batches;
     m->echo_msgs += es.msgs;

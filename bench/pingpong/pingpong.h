@@ -134,6 +134,7 @@ void client_send_stop(struct client *c, enum impl impl);
 /* What the server did, reported to the client when it stops. */
 struct echo_stats {
     uint64_t batches, msgs, empty;
+    uint64_t preempted;          /* its involuntary context switches */
 };
 
 int echo_main(void);                             /* echo.c: --role echo */
@@ -142,7 +143,7 @@ void install_cleanup(void);                      /* spawn.c */
 void pin_to(int cpu, const char *who);
 void spawn_echo(enum impl impl, char *info, size_t infolen);
 int echo_check_alive(const char *what);
-uint64_t stop_echo(struct client *c, enum impl impl, struct echo_stats *st);
+void stop_echo(enum impl impl, struct echo_stats *st);
 uint64_t involuntary_switches(void);
 
 /* --- media --------------------------------------------------------------------------- */

@@ -228,11 +228,10 @@ static void read_echo_stats(struct echo_stats *st)
         die("echo server did not report its stats (got '%s')", buf);
 }
 
-/* Send the stop message, check its echo, reap the server. Returns the
- * server's involuntary context switches (it was preempted that often). */
-uint64_t stop_echo(struct client *c, enum impl impl, struct echo_stats *st)
+/* Reap the server, which the client has sent the stop message, and read
+ * its stats: what it did and how often it was preempted. */
+void stop_echo(enum impl impl, struct echo_stats *st)
 {
-    client_send_stop(c, impl);
     pid_t pid = g_child;
     int status = 0;
     for (int i = 0; i < 5000; i++) {
@@ -243,7 +242,8 @@ uint64_t stop_echo(struct client *c, enum impl impl, struct echo_stats *st)
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 die("echo server (%s) ended badly (status 0x%x)", impl_name(impl), status);
             read_echo_stats(st);
-            return (uint64_t)ru.ru_nivcsw;
+            st->preempted = (uint64_t)ru.ru_nivcsw;
+            return;
         }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
