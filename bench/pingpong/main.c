@@ -32,6 +32,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,43 @@ void die(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(1); /* the client's atexit handler reaps the child and removes media */
+}
+
+/* --- exit: however the client ends, the server is killed, the media go ------ */
+
+static pid_t g_client; /* the client; a child between fork and exec is not */
+
+static void cleanup(void)
+{
+    if (getpid() != g_client)
+        return;
+    echo_kill();
+    media_remove();
+}
+
+static void on_signal(int sig)
+{
+    if (getpid() != g_client) /* a child between fork and exec */
+        _exit(128 + sig);
+    cleanup();
+    static const char msg[] = "\nring_pingpong: interrupted: echo server killed, media removed\n";
+    ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)r;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* From here on, exit() and SIGINT/SIGTERM/SIGHUP/SIGQUIT clean up. */
+static void install_cleanup(void)
+{
+    g_client = getpid();
+    atexit(cleanup);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
 }
 
 /* --- clock -------------------------------------------------------------------- */

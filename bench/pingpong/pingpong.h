@@ -139,7 +139,7 @@ struct echo_stats {
 
 int echo_main(void);                             /* echo.c: --role echo */
 
-void install_cleanup(void);                      /* spawn.c */
+void echo_kill(void);                            /* spawn.c; async-signal-safe */
 void pin_to(int cpu, const char *who);
 void spawn_echo(enum impl impl, char *info, size_t infolen);
 int echo_check_alive(const char *what);

@@ -1,10 +1,8 @@
 /* spawn.c - the processes of the ring ping-pong benchmark: starting the echo
  * server (fork + exec of /proc/self/exe --role echo, so it maps the medium on
- * its own, like a second host), stopping and reaping it, pinning, and the
- * cleanup that runs on every exit path of the client: exit (atexit),
- * SIGINT/SIGTERM/SIGHUP/SIGQUIT, and PR_SET_PDEATHSIG for the server if the
- * client is SIGKILLed. Cleanup kills and reaps the server and removes the
- * media created by this run. */
+ * its own, like a second host), stopping and reaping it, killing it
+ * (echo_kill: main.c's exit and signal handler calls it on every exit path of
+ * the client; PR_SET_PDEATHSIG if the client is SIGKILLed), and pinning. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -24,13 +22,12 @@
 
 #define READY_TIMEOUT_MS 10000
 
-static pid_t g_parent;            /* pid of the bench (client) process */
 static volatile pid_t g_child;    /* running echo server, 0 if none */
 static int g_child_fd = -1;       /* its ready/stats pipe */
 
-/* --- cleanup: the child and the media are released on every exit path ----- */
+/* --- killing it: on every exit path of the client ----------------------- */
 
-static void reap_echo(void)
+void echo_kill(void)
 {
     pid_t p = g_child;
     if (p > 0) {
@@ -39,38 +36,6 @@ static void reap_echo(void)
         }
         g_child = 0;
     }
-}
-
-static void cleanup(void)
-{
-    if (getpid() != g_parent)
-        return;
-    reap_echo();
-    media_remove();
-}
-
-static void on_signal(int sig)
-{
-    if (getpid() != g_parent) /* a child between fork and exec */
-        _exit(128 + sig);
-    cleanup();
-    static const char msg[] = "\nring_pingpong: interrupted: echo server killed, media removed\n";
-    ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)r;
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-void install_cleanup(void)
-{
-    g_parent = getpid();
-    atexit(cleanup);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGQUIT, &sa, NULL);
 }
 
 void pin_to(int cpu, const char *who)
@@ -131,13 +96,13 @@ static pid_t fork_echo(enum impl impl, int fds[2])
     echo_argv(&e, impl, fds[1]);
     fflush(stdout);
     fflush(stderr);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0)
         die("fork: %s", strerror(errno));
     if (pid == 0) {
         /* die with the client even if it is SIGKILLed */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != g_parent)
+        if (getppid() != parent)
             _exit(1);
         fcntl(fds[1], F_SETFD, 0); /* keep the ready fd across exec */
         execv("/proc/self/exe", (char *const *)e.argv);
