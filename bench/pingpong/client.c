@@ -81,7 +81,7 @@ static ALWAYS_INLINE int send_one(struct client *c, const enum impl impl, uint64
     if (!s)
         return 0;
     pattern_fill(s, seq);
-    if (__builtin_expect(opt.bare_lines > 1, 0)) /* diagnostic: a "header" line too */
+    if (__builtin_expect(c->bare_lines > 1, 0)) /* diagnostic: a "header" line too */
         pattern_fill(s + 64, seq);
     return 1;
 }
@@ -118,7 +118,7 @@ static ALWAYS_INLINE int recv_one(struct client *c, const enum impl impl, uint64
     if (!s)
         return 0;
     pattern_check(impl, s, seq);
-    if (__builtin_expect(opt.bare_lines > 1, 0))
+    if (__builtin_expect(c->bare_lines > 1, 0))
         pattern_check(impl, s + 64, seq);
     return 1;
 }
@@ -166,7 +166,7 @@ static void __attribute__((noinline)) watchdog(struct client *c, const char *wha
 static ALWAYS_INLINE double latency_loop(struct client *c, const enum impl impl, uint64_t n,
                                          uint32_t *out, const char *label)
 {
-    uint64_t warm = opt.warmup, total = warm + n, idle = 0;
+    uint64_t warm = c->warmup, total = warm + n, idle = 0;
     struct progress pr;
     progress_start(&pr, label);
     uint64_t prev = 0, t_first = 0;
@@ -218,7 +218,7 @@ static ALWAYS_INLINE double throughput_loop(struct client *c, const enum impl im
 {
     const struct tick_clock clk = c->clock;
     uint64_t sends = 0, recvs = 0;
-    uint64_t warm = opt.warmup;
+    uint64_t warm = c->warmup;
     uint64_t total = seconds > 0 ? UINT64_MAX : warm + n;
     uint64_t cap = 1;
     while (cap < w)

@@ -24,12 +24,19 @@
 #define ECHO_YIELD_US 1000u
 struct idle {
     uint32_t polls;
+    uint32_t spin;               /* --echo-spin */
     struct cxl_backoff b;
 };
 
+static void idle_init(struct idle *s, uint32_t spin)
+{
+    *s = (struct idle){.spin = spin};
+    cxl_backoff_init(&s->b, 0, ECHO_YIELD_US, 0);
+}
+
 static ALWAYS_INLINE void echo_idle(struct idle *s)
 {
-    if (s->polls < opt.echo_spin) {
+    if (s->polls < s->spin) {
         s->polls++;
         cxl_cpu_relax();
     } else {
@@ -40,7 +47,7 @@ static ALWAYS_INLINE void echo_idle(struct idle *s)
 static ALWAYS_INLINE void echo_busy(struct idle *s)
 {
     if (s->polls) {
-        if (s->polls >= opt.echo_spin)
+        if (s->polls >= s->spin)
             cxl_backoff_done(&s->b);
         s->polls = 0;
     }
@@ -58,10 +65,11 @@ static ALWAYS_INLINE void copy_payload(uint8_t *dst, const uint8_t *src, uint32_
         memcpy(dst, src, len);
 }
 
-static void echo_lib(struct cxl_queue *req, struct cxl_queue *resp, struct echo_stats *st)
+static void echo_lib(struct cxl_queue *req, struct cxl_queue *resp, uint32_t spin,
+                     struct echo_stats *st)
 {
-    struct idle s = {0};
-    cxl_backoff_init(&s.b, 0, ECHO_YIELD_US, 0);
+    struct idle s;
+    idle_init(&s, spin);
     for (;;) {
         struct cxl_msg m;
         uint32_t n = 0;
@@ -101,10 +109,12 @@ static void echo_lib(struct cxl_queue *req, struct cxl_queue *resp, struct echo_
     }
 }
 
-static void echo_bare(struct bare_q *req, struct bare_q *resp, struct echo_stats *st)
+/* len: the bytes of a bare message (64 x --bare-lines). */
+static void echo_bare(struct bare_q *req, struct bare_q *resp, uint32_t len, uint32_t spin,
+                      struct echo_stats *st)
 {
-    struct idle s = {0};
-    cxl_backoff_init(&s.b, 0, ECHO_YIELD_US, 0);
+    struct idle s;
+    idle_init(&s, spin);
     for (;;) {
         const uint8_t *in;
         uint32_t n = 0;
@@ -115,7 +125,7 @@ static void echo_bare(struct bare_q *req, struct bare_q *resp, struct echo_stats
                 bare_unpeek(req);
                 break;
             }
-            copy_payload(out, in, 64 * opt.bare_lines);
+            copy_payload(out, in, len);
             n++;
             uint64_t seq;
             memcpy(&seq, out, sizeof seq);
@@ -140,14 +150,14 @@ static void echo_bare(struct bare_q *req, struct bare_q *resp, struct echo_stats
 }
 
 /* The server's ends of ring 0 of the library medium. */
-static struct cxl_layout *attach_lib(struct cxl_medium *m, struct cxl_queue *req,
-                                     struct cxl_queue *resp)
+static struct cxl_layout *attach_lib(const struct opts *o, struct cxl_medium *m,
+                                     struct cxl_queue *req, struct cxl_queue *resp)
 {
     struct cxl_layout *l;
     int rc;
     if ((rc = cxl_layout_attach(m, &l)) != 0)
-        die("attach %s: %s: %s", opt.path, cxl_strerror(rc), cxl_last_error());
-    cxl_layout_set_delay_ns(l, opt.delay_ns);
+        die("attach %s: %s: %s", o->path, cxl_strerror(rc), cxl_last_error());
+    cxl_layout_set_delay_ns(l, o->delay_ns);
     if ((rc = cxl_queue_init(req, l, 0, CXL_REQ, CXL_CONSUMER)) != 0 ||
         (rc = cxl_queue_init(resp, l, 0, CXL_RESP, CXL_PRODUCER)) != 0)
         die("queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
@@ -156,49 +166,50 @@ static struct cxl_layout *attach_lib(struct cxl_medium *m, struct cxl_queue *req
 }
 
 /* The server's ends of the bare ring (the client wrote its control page). */
-static void attach_bare(struct cxl_medium *m, struct bare_q *req, struct bare_q *resp)
+static void attach_bare(const struct opts *o, struct cxl_medium *m, struct bare_q *req,
+                        struct bare_q *resp)
 {
-    struct bare_ctl *c = bare_attach(m);
-    uint64_t dt = cxl_delay_ticks(opt.delay_ns);
+    struct bare_ctl *c = bare_attach(m, bare_slot_size(o));
+    uint64_t dt = cxl_delay_ticks(o->delay_ns);
     bare_init(req, c, 0, 0, dt);
     bare_init(resp, c, 1, 1, dt);
     c->server_pid = (uint64_t)getpid();
     c->server_base = (uint64_t)(uintptr_t)c;
 }
 
-int echo_main(void)
+int echo_main(const struct opts *o)
 {
     prctl(PR_SET_NAME, "pingpong-echo"); /* tell it from the client in ps/perf */
-    if (opt.cpu >= 0)
-        pin_to(opt.cpu, "echo server");
-    if (!opt.path)
+    if (o->cpu >= 0)
+        pin_to(o->cpu, "echo server");
+    if (!o->path)
         die("--role echo needs --path");
     struct cxl_medium *m;
-    int rc = open_medium(opt.path, 0, &m);
+    int rc = open_medium(o, o->path, 0, &m);
     if (rc)
-        die("open %s: %s: %s", opt.path, cxl_strerror(rc), cxl_last_error());
-    if (opt.hugepage)
-        advise_huge(m, "echo server");
+        die("open %s: %s: %s", o->path, cxl_strerror(rc), cxl_last_error());
+    if (o->hugepage)
+        advise_huge(m, NULL); /* silently: the client reports */
     struct cxl_queue req, resp;
     struct bare_q breq, bresp;
     struct cxl_layout *l = NULL;
-    const enum impl impl = opt.impl;
+    const enum impl impl = o->impl;
     if (impl == IMPL_LIB)
-        l = attach_lib(m, &req, &resp);
+        l = attach_lib(o, m, &req, &resp);
     else
-        attach_bare(m, &breq, &bresp);
-    if (opt.ready_fd >= 0)
-        dprintf(opt.ready_fd, "ready pid=%d base=%p cpu=%d\n", (int)getpid(), cxl_medium_base(m),
+        attach_bare(o, m, &breq, &bresp);
+    if (o->ready_fd >= 0)
+        dprintf(o->ready_fd, "ready pid=%d base=%p cpu=%d\n", (int)getpid(), cxl_medium_base(m),
                 sched_getcpu());
     struct echo_stats st = {0};
     if (impl == IMPL_LIB)
-        echo_lib(&req, &resp, &st);
+        echo_lib(&req, &resp, o->echo_spin, &st);
     else
-        echo_bare(&breq, &bresp, &st);
-    if (opt.ready_fd >= 0) {
-        dprintf(opt.ready_fd, "stats batches=%" PRIu64 " msgs=%" PRIu64 " empty=%" PRIu64 "\n",
+        echo_bare(&breq, &bresp, 64 * o->bare_lines, o->echo_spin, &st);
+    if (o->ready_fd >= 0) {
+        dprintf(o->ready_fd, "stats batches=%" PRIu64 " msgs=%" PRIu64 " empty=%" PRIu64 "\n",
                 st.batches, st.msgs, st.empty);
-        close(opt.ready_fd);
+        close(o->ready_fd);
     }
     if (l)
         cxl_layout_close(l);

@@ -43,7 +43,7 @@
 
 #include "pingpong.h"
 
-struct opts opt = {
+static struct opts opt = {
     .map_size = 64ull << 20,
     .slot_size = CXL_DEFAULT_SLOT_SIZE,
     .ring_count = 1,
@@ -364,7 +364,7 @@ static void print_setup(const struct client *c, double oh_tsc, double oh_clock)
     char desc[512];
     printf("ring_pingpong: %u B messages; library slot %u B, %u slots/queue; bare ring %" PRIu64
            " B slots%s, %" PRIu64 " slots/queue; delay %u ns; map %" PRIu64 " B%s%s; %u rounds\n",
-           MSG_SIZE, opt.slot_size, cxl_layout_geometry(c->layout)->slots, bare_slot_size(),
+           MSG_SIZE, opt.slot_size, cxl_layout_geometry(c->layout)->slots, bare_slot_size(&opt),
            opt.bare_lines > 1 ? " (2 lines per message)" : "", c->breq.nslots, opt.delay_ns,
            opt.map_size, opt.prefault ? ", prefaulted" : "", opt.hugepage ? ", MADV_HUGEPAGE" : "",
            opt.rounds);
@@ -418,7 +418,7 @@ static void run_one(struct client *c, struct meas *m, uint32_t w, uint32_t r, ui
     enum impl impl = m->impl;
     char info[256], label[128];
     uint64_t wall0 = cxl_now_ns();
-    spawn_echo(impl, info, sizeof info);
+    spawn_echo(&opt, impl, media_path(impl), info, sizeof info);
     if (!shown[impl]) {
         fprintf(stderr, "echo server (%s): %s; the client mapped it at %p\n", impl_name(impl), info,
                 cxl_medium_base(impl == IMPL_LIB ? c->lib_medium : c->bare_medium));
@@ -474,16 +474,15 @@ int main(int argc, char **argv)
 {
     parse_args(argc, argv);
     if (opt.role_echo)
-        return echo_main();
+        return echo_main(&opt);
     install_cleanup();
     check_flags();
-    label_impls();
+    label_impls(&opt);
     struct tick_clock clock = calibrate_ticks();
     double oh_tsc = stamp_overhead_ns(0), oh_clock = stamp_overhead_ns(1);
 
-    struct client c;
-    media_setup_client(&c);
-    c.clock = clock;
+    struct client c = {.clock = clock, .warmup = opt.warmup, .bare_lines = opt.bare_lines};
+    media_setup_client(&c, &opt);
     print_setup(&c, oh_tsc, oh_clock);
 
     struct meas lat[2], tp[MAX_INFLIGHT_SETS][2];
@@ -493,14 +492,14 @@ int main(int argc, char **argv)
         run_measurement(&c, lat, 0, opt.round_trips);
     for (int i = 0; i < opt.n_inflight; i++)
         run_measurement(&c, tp[i], opt.inflight[i], opt.messages);
-    print_report(lat, tp);
+    print_report(&opt, lat, tp);
     if (opt.hugepage)
         printf("huge pages: the client's library mapping has %" PRIu64 " kB, its bare mapping %" PRIu64
                " kB mapped with 2 MiB pages (of %" PRIu64 " kB each)\n",
                pmd_mapped_kb(cxl_medium_base(c.lib_medium)),
                pmd_mapped_kb(cxl_medium_base(c.bare_medium)), opt.map_size >> 10);
     if (opt.csv)
-        write_csv(lat, tp);
+        write_csv(&opt, lat, tp);
     media_teardown_client(&c);
     return 0;
 }

@@ -37,12 +37,12 @@ void media_remove(void)
 
 /* Medium i (0 library, 1 bare): --path (and --path.bare), or a unique temp
  * file. Files created here are removed at exit; an existing --path is not. */
-static void make_medium_path(int i, const char *suffix)
+static void make_medium_path(const struct opts *o, int i, const char *suffix)
 {
-    if (opt.path) {
-        if (strlen(opt.path) + strlen(".bare") >= sizeof g_path[i])
-            die("--path %s: too long", opt.path);
-        snprintf(g_path[i], sizeof g_path[i], i ? "%s.bare" : "%s", opt.path);
+    if (o->path) {
+        if (strlen(o->path) + strlen(".bare") >= sizeof g_path[i])
+            die("--path %s: too long", o->path);
+        snprintf(g_path[i], sizeof g_path[i], i ? "%s.bare" : "%s", o->path);
         struct stat st;
         g_remove[i] = stat(g_path[i], &st) != 0;
         return;
@@ -55,47 +55,43 @@ static void make_medium_path(int i, const char *suffix)
     g_remove[i] = 1;
 }
 
-int open_medium(const char *path, int create, struct cxl_medium **m)
+int open_medium(const struct opts *o, const char *path, int create, struct cxl_medium **m)
 {
     struct cxl_medium_config cfg;
     cxl_medium_config_init(&cfg);
     cfg.path = path;
-    cfg.map_size = opt.map_size;
+    cfg.map_size = o->map_size;
     cfg.create = create;
-    cfg.prefault = opt.prefault;
+    cfg.prefault = o->prefault;
     return cxl_medium_open(&cfg, m);
 }
 
 /* --- the bare ring's geometry -------------------------------------------------- */
 
-uint64_t bare_slot_size(void)
-{
-    return opt.bare_slot ? opt.bare_slot : 64ull * opt.bare_lines;
-}
-
 /* Bare ring slots per queue: --bare-slots, or the largest power of two the
  * mapping holds. */
-static uint64_t bare_slot_count(void)
+static uint64_t bare_slot_count(const struct opts *o)
 {
-    uint64_t s = 1, sz = bare_slot_size();
-    while (bare_bytes(s * 2, sz) <= opt.map_size)
+    uint64_t s = 1, sz = bare_slot_size(o);
+    while (bare_bytes(s * 2, sz) <= o->map_size)
         s *= 2;
-    if (opt.bare_slots == 0)
+    if (o->bare_slots == 0)
         return s;
-    if (bare_bytes(opt.bare_slots, sz) > opt.map_size)
+    if (bare_bytes(o->bare_slots, sz) > o->map_size)
         die("--bare-slots %" PRIu64 " needs %" PRIu64 " bytes but --map-size is %" PRIu64,
-            opt.bare_slots, bare_bytes(opt.bare_slots, sz), opt.map_size);
-    return opt.bare_slots;
+            o->bare_slots, bare_bytes(o->bare_slots, sz), o->map_size);
+    return o->bare_slots;
 }
 
-/* Check the bare medium's control page (written by the client). */
-struct bare_ctl *bare_attach(struct cxl_medium *m)
+/* Check the bare medium's control page (written by the client) against the
+ * slot size of this run. */
+struct bare_ctl *bare_attach(struct cxl_medium *m, uint64_t slot_size)
 {
     struct bare_ctl *c = cxl_medium_base(m);
     if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != BARE_MAGIC)
         die("bare medium %s: magic 0x%016" PRIx64 " is not BARERING", cxl_medium_path(m), c->magic);
     uint64_t n = c->slots, sz = c->slot_size;
-    if (n < 2 || (n & (n - 1)) || sz != bare_slot_size() || bare_bytes(n, sz) > cxl_medium_size(m))
+    if (n < 2 || (n & (n - 1)) || sz != slot_size || bare_bytes(n, sz) > cxl_medium_size(m))
         die("bare medium %s: %" PRIu64 " slots of %" PRIu64 " B impossible for %" PRIu64 " bytes",
             cxl_medium_path(m), n, sz, cxl_medium_size(m));
     return c;
@@ -105,16 +101,16 @@ struct bare_ctl *bare_attach(struct cxl_medium *m)
 
 /* Create and format the library medium, claim ring 0, check every window
  * fits (twice the window, for PAD). */
-static void setup_lib(struct client *c)
+static void setup_lib(struct client *c, const struct opts *o)
 {
     int rc;
-    make_medium_path(0, "lib");
-    if ((rc = open_medium(g_path[0], 1, &c->lib_medium)) != 0)
+    make_medium_path(o, 0, "lib");
+    if ((rc = open_medium(o, g_path[0], 1, &c->lib_medium)) != 0)
         die("open %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
-    struct cxl_format_params p = {.ring_count = opt.ring_count, .slot_size = opt.slot_size};
+    struct cxl_format_params p = {.ring_count = o->ring_count, .slot_size = o->slot_size};
     if ((rc = cxl_layout_format(c->lib_medium, &p, &c->layout)) != 0)
         die("format %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
-    cxl_layout_set_delay_ns(c->layout, opt.delay_ns);
+    cxl_layout_set_delay_ns(c->layout, o->delay_ns);
     if ((rc = cxl_ring_claim(c->layout, 0, 0, NULL, &c->claim)) != 0)
         die("claim ring 0: %s: %s", cxl_strerror(rc), cxl_last_error());
     if ((rc = cxl_queue_init(&c->req, c->layout, 0, CXL_REQ, CXL_PRODUCER)) != 0 ||
@@ -122,43 +118,43 @@ static void setup_lib(struct client *c)
         die("queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
     const struct cxl_geometry *g = cxl_layout_geometry(c->layout);
     uint32_t per_msg = (MSG_SIZE + CXL_MSG_HDR_SIZE + g->slot_size - 1) / g->slot_size;
-    for (int i = 0; i < opt.n_inflight; i++)
-        if ((uint64_t)opt.inflight[i] * per_msg * 2 > g->slots)
+    for (int i = 0; i < o->n_inflight; i++)
+        if ((uint64_t)o->inflight[i] * per_msg * 2 > g->slots)
             die("--inflight %u needs %u slots per queue (twice the window, for PAD), the layout has %u "
-                "(raise --map-size or lower --slot-size)", opt.inflight[i], opt.inflight[i] * per_msg * 2,
+                "(raise --map-size or lower --slot-size)", o->inflight[i], o->inflight[i] * per_msg * 2,
                 g->slots);
-    if (opt.hugepage)
+    if (o->hugepage)
         advise_huge(c->lib_medium, "client, library medium");
 }
 
 /* Create the bare medium and write its control page. */
-static void setup_bare(struct client *c)
+static void setup_bare(struct client *c, const struct opts *o)
 {
     int rc;
-    make_medium_path(1, "bare");
-    uint64_t slots = bare_slot_count();
-    for (int i = 0; i < opt.n_inflight; i++)
-        if (opt.inflight[i] > slots)
-            die("--inflight %u is more than the bare ring's %" PRIu64 " slots", opt.inflight[i], slots);
-    if ((rc = open_medium(g_path[1], 1, &c->bare_medium)) != 0)
+    make_medium_path(o, 1, "bare");
+    uint64_t slots = bare_slot_count(o);
+    for (int i = 0; i < o->n_inflight; i++)
+        if (o->inflight[i] > slots)
+            die("--inflight %u is more than the bare ring's %" PRIu64 " slots", o->inflight[i], slots);
+    if ((rc = open_medium(o, g_path[1], 1, &c->bare_medium)) != 0)
         die("open %s: %s: %s", g_path[1], cxl_strerror(rc), cxl_last_error());
     struct bare_ctl *ctl = cxl_medium_base(c->bare_medium);
     memset(ctl, 0, BARE_DATA_OFF);
     ctl->slots = slots;
-    ctl->slot_size = bare_slot_size();
+    ctl->slot_size = bare_slot_size(o);
     __atomic_store_n(&ctl->magic, BARE_MAGIC, __ATOMIC_RELEASE);
-    uint64_t dt = cxl_delay_ticks(opt.delay_ns);
+    uint64_t dt = cxl_delay_ticks(o->delay_ns);
     bare_init(&c->breq, ctl, 0, 1, dt);
     bare_init(&c->bresp, ctl, 1, 0, dt);
-    if (opt.hugepage)
+    if (o->hugepage)
         advise_huge(c->bare_medium, "client, bare medium");
 }
 
-void media_setup_client(struct client *c)
+/* Both media and the client's ends of both rings, into c. */
+void media_setup_client(struct client *c, const struct opts *o)
 {
-    memset(c, 0, sizeof *c);
-    setup_lib(c);
-    setup_bare(c);
+    setup_lib(c, o);
+    setup_bare(c, o);
 }
 
 void media_teardown_client(struct client *c)
@@ -196,7 +192,8 @@ uint64_t pmd_mapped_kb(const void *base)
 /* --hugepage: ask for transparent huge pages on the mapping and try to
  * collapse what is populated. On /dev/shm (tmpfs mounted without huge=) both
  * are accepted or refused without effect; the client reports at the end how
- * much of its mappings the kernel actually mapped with 2 MiB pages. */
+ * much of its mappings the kernel actually mapped with 2 MiB pages. The
+ * outcome goes to stderr as `who: ...`; who NULL: silently (the server). */
 void advise_huge(struct cxl_medium *m, const char *who)
 {
     uint8_t *base = cxl_medium_base(m);
@@ -206,7 +203,7 @@ void advise_huge(struct cxl_medium *m, const char *who)
     uintptr_t hi = ((uintptr_t)base + size) & ~(uintptr_t)(huge - 1);
     int a = madvise(base, size, MADV_HUGEPAGE) == 0 ? 0 : errno;
     int c = hi > lo ? (madvise((void *)lo, hi - lo, MADV_COLLAPSE) == 0 ? 0 : errno) : EINVAL;
-    if (!opt.role_echo) /* the server does the same, silently */
+    if (who)
         fprintf(stderr, "%s: MADV_HUGEPAGE %s, MADV_COLLAPSE %s, mapping %s 2 MiB aligned\n", who,
                 a ? strerror(a) : "ok", c ? strerror(c) : "ok",
                 ((uintptr_t)base & (huge - 1)) ? "not" : "is");

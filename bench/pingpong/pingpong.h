@@ -70,7 +70,11 @@ struct opts {
     int cpu;
 };
 
-extern struct opts opt;
+/* The bare ring's slot (stride) in bytes. */
+static inline uint64_t bare_slot_size(const struct opts *o)
+{
+    return o->bare_slot ? o->bare_slot : 64ull * o->bare_lines;
+}
 
 /* Print "ring_pingpong: ..." and exit 1 (the client's exit handler kills the
  * echo server and removes the media). */
@@ -110,7 +114,11 @@ struct client {
     struct cxl_claim claim;
     struct cxl_queue req, resp;  /* library: request producer, response consumer */
     struct bare_q breq, bresp;   /* baseline */
-    struct tick_clock clock;     /* set by main.c */
+    /* the same for every run, set by main.c */
+    struct tick_clock clock;
+    uint64_t warmup;             /* round trips before measuring (--warmup) */
+    uint32_t bare_lines;         /* cache lines per bare message (--bare-lines) */
+    /* the loops' own */
     uint64_t stall_since;        /* ns when the current wait became long */
     uint64_t sends, recvs;       /* throughput: batches submitted / received */
     uint64_t msgs;               /* throughput: messages sent */
@@ -137,24 +145,24 @@ struct echo_stats {
     uint64_t preempted;          /* its involuntary context switches */
 };
 
-int echo_main(void);                             /* echo.c: --role echo */
+int echo_main(const struct opts *o);             /* echo.c: --role echo */
 
 void echo_kill(void);                            /* spawn.c; async-signal-safe */
 void pin_to(int cpu, const char *who);
-void spawn_echo(enum impl impl, char *info, size_t infolen);
+void spawn_echo(const struct opts *o, enum impl impl, const char *path, char *info,
+                size_t infolen);
 int echo_check_alive(const char *what);
 void stop_echo(enum impl impl, struct echo_stats *st);
 uint64_t involuntary_switches(void);
 
 /* --- media --------------------------------------------------------------------------- */
 
-int open_medium(const char *path, int create, struct cxl_medium **m);
+int open_medium(const struct opts *o, const char *path, int create, struct cxl_medium **m);
 const char *media_path(enum impl impl);
 void media_remove(void);                         /* async-signal-safe */
-void media_setup_client(struct client *c);
+void media_setup_client(struct client *c, const struct opts *o);
 void media_teardown_client(struct client *c);
-struct bare_ctl *bare_attach(struct cxl_medium *m);
-uint64_t bare_slot_size(void);
+struct bare_ctl *bare_attach(struct cxl_medium *m, uint64_t slot_size);
 void advise_huge(struct cxl_medium *m, const char *who);
 uint64_t pmd_mapped_kb(const void *base);
 
@@ -191,9 +199,9 @@ void progress_start(struct progress *p, const char *label);
 void progress_tick(struct progress *p, uint64_t done, uint64_t total);
 void progress_end(struct progress *p, const char *summary);
 
-void label_impls(void);
+void label_impls(const struct opts *o);
 void finish_meas(struct meas *m, const struct tick_clock *k);
-void print_report(const struct meas lat[2], struct meas tp[][2]);
-void write_csv(const struct meas lat[2], struct meas tp[][2]);
+void print_report(const struct opts *o, const struct meas lat[2], struct meas tp[][2]);
+void write_csv(const struct opts *o, const struct meas lat[2], struct meas tp[][2]);
 
 #endif

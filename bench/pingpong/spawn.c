@@ -61,20 +61,21 @@ struct echo_argv {
     const char *argv[32];
 };
 
-static void echo_argv(struct echo_argv *e, enum impl impl, int ready_fd)
+static void echo_argv(const struct opts *o, struct echo_argv *e, enum impl impl, const char *path,
+                      int ready_fd)
 {
-    snprintf(e->map_size, sizeof e->map_size, "%" PRIu64, opt.map_size);
-    snprintf(e->delay, sizeof e->delay, "%u", opt.delay_ns);
+    snprintf(e->map_size, sizeof e->map_size, "%" PRIu64, o->map_size);
+    snprintf(e->delay, sizeof e->delay, "%u", o->delay_ns);
     snprintf(e->fd, sizeof e->fd, "%d", ready_fd);
-    snprintf(e->cpu, sizeof e->cpu, "%d", opt.pin ? 1 : -1);
-    snprintf(e->spin, sizeof e->spin, "%u", opt.echo_spin);
-    snprintf(e->lines, sizeof e->lines, "%u", opt.bare_lines);
-    snprintf(e->bslot, sizeof e->bslot, "%" PRIu64, opt.bare_slot);
+    snprintf(e->cpu, sizeof e->cpu, "%d", o->pin ? 1 : -1);
+    snprintf(e->spin, sizeof e->spin, "%u", o->echo_spin);
+    snprintf(e->lines, sizeof e->lines, "%u", o->bare_lines);
+    snprintf(e->bslot, sizeof e->bslot, "%" PRIu64, o->bare_slot);
     const char **a = e->argv;
     *a++ = "ring_pingpong";
     *a++ = "--role";           *a++ = "echo";
     *a++ = "--impl";           *a++ = impl_name(impl);
-    *a++ = "--path";           *a++ = media_path(impl);
+    *a++ = "--path";           *a++ = path;
     *a++ = "--map-size";       *a++ = e->map_size;
     *a++ = "--delay-ns";       *a++ = e->delay;
     *a++ = "--echo-spin";      *a++ = e->spin;
@@ -82,18 +83,18 @@ static void echo_argv(struct echo_argv *e, enum impl impl, int ready_fd)
     *a++ = "--cpu";            *a++ = e->cpu;
     *a++ = "--bare-lines";     *a++ = e->lines;
     *a++ = "--bare-slot-size"; *a++ = e->bslot;
-    if (opt.prefault)
+    if (o->prefault)
         *a++ = "--prefault";
-    if (opt.hugepage)
+    if (o->hugepage)
         *a++ = "--hugepage";
     *a = NULL;
 }
 
 /* Fork and exec; the child keeps fds[1] as its ready fd. */
-static pid_t fork_echo(enum impl impl, int fds[2])
+static pid_t fork_echo(const struct opts *o, enum impl impl, const char *path, int fds[2])
 {
     struct echo_argv e;
-    echo_argv(&e, impl, fds[1]);
+    echo_argv(o, &e, impl, path, fds[1]);
     fflush(stdout);
     fflush(stderr);
     pid_t parent = getpid(), pid = fork();
@@ -137,13 +138,14 @@ static void read_ready_line(enum impl impl, pid_t pid, int fd, char *info, size_
     }
 }
 
-/* Start the server for impl and wait for its ready line (returned in info). */
-void spawn_echo(enum impl impl, char *info, size_t infolen)
+/* Start the server for impl on the medium at path and wait for its ready
+ * line (returned in info). */
+void spawn_echo(const struct opts *o, enum impl impl, const char *path, char *info, size_t infolen)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         die("pipe: %s", strerror(errno));
-    pid_t pid = fork_echo(impl, fds);
+    pid_t pid = fork_echo(o, impl, path, fds);
     g_child = pid;
     close(fds[1]);
     read_ready_line(impl, pid, fds[0], info, infolen);
