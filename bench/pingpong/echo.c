@@ -169,7 +169,10 @@ static struct cxl_layout *attach_lib(const struct opts *o, struct cxl_medium *m,
 static void attach_bare(const struct opts *o, struct cxl_medium *m, struct bare_q *req,
                         struct bare_q *resp)
 {
-    struct bare_ctl *c = bare_attach(m, bare_slot_size(o));
+    struct bare_ctl *c;
+    struct pp_err err = {0};
+    if (bare_attach(m, bare_slot_size(o), &c, &err) != 0)
+        die("%s", err.msg);
     uint64_t dt = cxl_delay_ticks(o->delay_ns);
     bare_init(req, c, 0, 0, dt);
     bare_init(resp, c, 1, 1, dt);

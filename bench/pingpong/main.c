@@ -482,7 +482,9 @@ int main(int argc, char **argv)
     double oh_tsc = stamp_overhead_ns(0), oh_clock = stamp_overhead_ns(1);
 
     struct client c = {.clock = clock, .warmup = opt.warmup, .bare_lines = opt.bare_lines};
-    media_setup_client(&c, &opt);
+    struct pp_err err = {0};
+    if (media_setup_client(&c, &opt, &err) != 0)
+        die("%s", err.msg);
     print_setup(&c, oh_tsc, oh_clock);
 
     struct meas lat[2], tp[MAX_INFLIGHT_SETS][2];

@@ -37,22 +37,23 @@ void media_remove(void)
 
 /* Medium i (0 library, 1 bare): --path (and --path.bare), or a unique temp
  * file. Files created here are removed at exit; an existing --path is not. */
-static void make_medium_path(const struct opts *o, int i, const char *suffix)
+static int make_medium_path(const struct opts *o, int i, const char *suffix, struct pp_err *err)
 {
     if (o->path) {
         if (strlen(o->path) + strlen(".bare") >= sizeof g_path[i])
-            die("--path %s: too long", o->path);
+            return pp_fail(err, "--path %s: too long", o->path);
         snprintf(g_path[i], sizeof g_path[i], i ? "%s.bare" : "%s", o->path);
         struct stat st;
         g_remove[i] = stat(g_path[i], &st) != 0;
-        return;
+        return 0;
     }
     snprintf(g_path[i], sizeof g_path[i], "/dev/shm/cxl_pingpong_%d_%s.XXXXXX", (int)getpid(), suffix);
     int fd = mkstemp(g_path[i]);
     if (fd < 0)
-        die("cannot create a temp file in /dev/shm: %s", strerror(errno));
+        return pp_fail(err, "cannot create a temp file in /dev/shm: %s", strerror(errno));
     close(fd);
     g_remove[i] = 1;
+    return 0;
 }
 
 int open_medium(const struct opts *o, const char *path, int create, struct cxl_medium **m)
@@ -68,76 +69,90 @@ int open_medium(const struct opts *o, const char *path, int create, struct cxl_m
 
 /* --- the bare ring's geometry -------------------------------------------------- */
 
-/* Bare ring slots per queue: --bare-slots, or the largest power of two the
- * mapping holds. */
-static uint64_t bare_slot_count(const struct opts *o)
+/* Bare ring slots per queue into *slots: --bare-slots, or the largest power
+ * of two the mapping holds. */
+static int bare_slot_count(const struct opts *o, uint64_t *slots, struct pp_err *err)
 {
     uint64_t s = 1, sz = bare_slot_size(o);
     while (bare_bytes(s * 2, sz) <= o->map_size)
         s *= 2;
-    if (o->bare_slots == 0)
-        return s;
-    if (bare_bytes(o->bare_slots, sz) > o->map_size)
-        die("--bare-slots %" PRIu64 " needs %" PRIu64 " bytes but --map-size is %" PRIu64,
-            o->bare_slots, bare_bytes(o->bare_slots, sz), o->map_size);
-    return o->bare_slots;
+    *slots = o->bare_slots ? o->bare_slots : s;
+    if (o->bare_slots && bare_bytes(o->bare_slots, sz) > o->map_size)
+        return pp_fail(err, "--bare-slots %" PRIu64 " needs %" PRIu64 " bytes but --map-size is %" PRIu64,
+                       o->bare_slots, bare_bytes(o->bare_slots, sz), o->map_size);
+    return 0;
 }
 
 /* Check the bare medium's control page (written by the client) against the
- * slot size of this run. */
-struct bare_ctl *bare_attach(struct cxl_medium *m, uint64_t slot_size)
+ * slot size of this run; *ctl is the page. */
+int bare_attach(struct cxl_medium *m, uint64_t slot_size, struct bare_ctl **ctl,
+                struct pp_err *err)
 {
     struct bare_ctl *c = cxl_medium_base(m);
     if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != BARE_MAGIC)
-        die("bare medium %s: magic 0x%016" PRIx64 " is not BARERING", cxl_medium_path(m), c->magic);
+        return pp_fail(err, "bare medium %s: magic 0x%016" PRIx64 " is not BARERING",
+                       cxl_medium_path(m), c->magic);
     uint64_t n = c->slots, sz = c->slot_size;
     if (n < 2 || (n & (n - 1)) || sz != slot_size || bare_bytes(n, sz) > cxl_medium_size(m))
-        die("bare medium %s: %" PRIu64 " slots of %" PRIu64 " B impossible for %" PRIu64 " bytes",
-            cxl_medium_path(m), n, sz, cxl_medium_size(m));
-    return c;
+        return pp_fail(err, "bare medium %s: %" PRIu64 " slots of %" PRIu64 " B impossible for %" PRIu64
+                       " bytes", cxl_medium_path(m), n, sz, cxl_medium_size(m));
+    *ctl = c;
+    return 0;
 }
 
 /* --- the client's ends --------------------------------------------------------------- */
 
-/* Create and format the library medium, claim ring 0, check every window
- * fits (twice the window, for PAD). */
-static void setup_lib(struct client *c, const struct opts *o)
+/* Every --inflight window fits the library ring: twice the window, for PAD. */
+static int check_lib_windows(const struct opts *o, const struct cxl_geometry *g,
+                             struct pp_err *err)
 {
-    int rc;
-    make_medium_path(o, 0, "lib");
-    if ((rc = open_medium(o, g_path[0], 1, &c->lib_medium)) != 0)
-        die("open %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
-    struct cxl_format_params p = {.ring_count = o->ring_count, .slot_size = o->slot_size};
-    if ((rc = cxl_layout_format(c->lib_medium, &p, &c->layout)) != 0)
-        die("format %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
-    cxl_layout_set_delay_ns(c->layout, o->delay_ns);
-    if ((rc = cxl_ring_claim(c->layout, 0, 0, NULL, &c->claim)) != 0)
-        die("claim ring 0: %s: %s", cxl_strerror(rc), cxl_last_error());
-    if ((rc = cxl_queue_init(&c->req, c->layout, 0, CXL_REQ, CXL_PRODUCER)) != 0 ||
-        (rc = cxl_queue_init(&c->resp, c->layout, 0, CXL_RESP, CXL_CONSUMER)) != 0)
-        die("queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
-    const struct cxl_geometry *g = cxl_layout_geometry(c->layout);
     uint32_t per_msg = (MSG_SIZE + CXL_MSG_HDR_SIZE + g->slot_size - 1) / g->slot_size;
     for (int i = 0; i < o->n_inflight; i++)
         if ((uint64_t)o->inflight[i] * per_msg * 2 > g->slots)
-            die("--inflight %u needs %u slots per queue (twice the window, for PAD), the layout has %u "
-                "(raise --map-size or lower --slot-size)", o->inflight[i], o->inflight[i] * per_msg * 2,
-                g->slots);
+            return pp_fail(err, "--inflight %u needs %u slots per queue (twice the window, for PAD), "
+                           "the layout has %u (raise --map-size or lower --slot-size)",
+                           o->inflight[i], o->inflight[i] * per_msg * 2, g->slots);
+    return 0;
+}
+
+/* Create and format the library medium, claim ring 0, check every window
+ * fits. */
+static int setup_lib(struct client *c, const struct opts *o, struct pp_err *err)
+{
+    int rc;
+    if (make_medium_path(o, 0, "lib", err) != 0)
+        return -1;
+    if ((rc = open_medium(o, g_path[0], 1, &c->lib_medium)) != 0)
+        return pp_fail(err, "open %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
+    struct cxl_format_params p = {.ring_count = o->ring_count, .slot_size = o->slot_size};
+    if ((rc = cxl_layout_format(c->lib_medium, &p, &c->layout)) != 0)
+        return pp_fail(err, "format %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
+    cxl_layout_set_delay_ns(c->layout, o->delay_ns);
+    if ((rc = cxl_ring_claim(c->layout, 0, 0, NULL, &c->claim)) != 0)
+        return pp_fail(err, "claim ring 0: %s: %s", cxl_strerror(rc), cxl_last_error());
+    if ((rc = cxl_queue_init(&c->req, c->layout, 0, CXL_REQ, CXL_PRODUCER)) != 0 ||
+        (rc = cxl_queue_init(&c->resp, c->layout, 0, CXL_RESP, CXL_CONSUMER)) != 0)
+        return pp_fail(err, "queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
+    if (check_lib_windows(o, cxl_layout_geometry(c->layout), err) != 0)
+        return -1;
     if (o->hugepage)
         advise_huge(c->lib_medium, "client, library medium");
+    return 0;
 }
 
 /* Create the bare medium and write its control page. */
-static void setup_bare(struct client *c, const struct opts *o)
+static int setup_bare(struct client *c, const struct opts *o, struct pp_err *err)
 {
     int rc;
-    make_medium_path(o, 1, "bare");
-    uint64_t slots = bare_slot_count(o);
+    uint64_t slots;
+    if (make_medium_path(o, 1, "bare", err) != 0 || bare_slot_count(o, &slots, err) != 0)
+        return -1;
     for (int i = 0; i < o->n_inflight; i++)
         if (o->inflight[i] > slots)
-            die("--inflight %u is more than the bare ring's %" PRIu64 " slots", o->inflight[i], slots);
+            return pp_fail(err, "--inflight %u is more than the bare ring's %" PRIu64 " slots",
+                           o->inflight[i], slots);
     if ((rc = open_medium(o, g_path[1], 1, &c->bare_medium)) != 0)
-        die("open %s: %s: %s", g_path[1], cxl_strerror(rc), cxl_last_error());
+        return pp_fail(err, "open %s: %s: %s", g_path[1], cxl_strerror(rc), cxl_last_error());
     struct bare_ctl *ctl = cxl_medium_base(c->bare_medium);
     memset(ctl, 0, BARE_DATA_OFF);
     ctl->slots = slots;
@@ -148,13 +163,15 @@ static void setup_bare(struct client *c, const struct opts *o)
     bare_init(&c->bresp, ctl, 1, 0, dt);
     if (o->hugepage)
         advise_huge(c->bare_medium, "client, bare medium");
+    return 0;
 }
 
-/* Both media and the client's ends of both rings, into c. */
-void media_setup_client(struct client *c, const struct opts *o)
+/* Both media and the client's ends of both rings, into c: 0 or -1. */
+int media_setup_client(struct client *c, const struct opts *o, struct pp_err *err)
 {
-    setup_lib(c, o);
-    setup_bare(c, o);
+    if (setup_lib(c, o, err) != 0)
+        return -1;
+    return setup_bare(c, o, err);
 }
 
 void media_teardown_client(struct client *c)

@@ -16,8 +16,10 @@
 #ifndef BENCH_PINGPONG_H
 #define BENCH_PINGPONG_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cxl/latency.h"
 #include "cxl/ring.h"
@@ -74,6 +76,30 @@ struct opts {
 static inline uint64_t bare_slot_size(const struct opts *o)
 {
     return o->bare_slot ? o->bare_slot : 64ull * o->bare_lines;
+}
+
+/* --- errors: they travel up to main.c, which prints them and exits 1 ------------ */
+
+struct pp_err {
+    char *msg;              /* NULL until a failure sets it */
+};
+
+/* Set the message (printf-style) and return -1: `return pp_fail(err, ...)`. */
+static inline int __attribute__((format(printf, 2, 3))) pp_fail(struct pp_err *err,
+                                                                const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *msg = len < 0 ? NULL : malloc((size_t)len + 1);
+    if (msg)
+        vsnprintf(msg, (size_t)len + 1, fmt, again);
+    va_end(again);
+    va_end(ap);
+    free(err->msg);
+    err->msg = msg; /* NULL: out of memory, main.c says so */
+    return -1;
 }
 
 /* Print "ring_pingpong: ..." and exit 1 (the client's exit handler kills the
@@ -160,9 +186,10 @@ uint64_t involuntary_switches(void);
 int open_medium(const struct opts *o, const char *path, int create, struct cxl_medium **m);
 const char *media_path(enum impl impl);
 void media_remove(void);                         /* async-signal-safe */
-void media_setup_client(struct client *c, const struct opts *o);
+int media_setup_client(struct client *c, const struct opts *o, struct pp_err *err);
 void media_teardown_client(struct client *c);
-struct bare_ctl *bare_attach(struct cxl_medium *m, uint64_t slot_size);
+int bare_attach(struct cxl_medium *m, uint64_t slot_size, struct bare_ctl **ctl,
+                struct pp_err *err);
 void advise_huge(struct cxl_medium *m, const char *who);
 uint64_t pmd_mapped_kb(const void *base);
 
