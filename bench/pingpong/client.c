@@ -136,7 +136,10 @@ static ALWAYS_INLINE void release(struct client *c, const enum impl impl)
 /* Called every 2^20 empty polls: a dead or stuck server ends the run. */
 static void __attribute__((noinline)) watchdog(struct client *c, const char *what)
 {
-    int pid = echo_check_alive(what);
+    struct pp_err err = {0};
+    int pid = echo_check_alive(what, &err);
+    if (pid < 0)
+        die("%s", err.msg);
     uint64_t now = cxl_now_ns();
     if (c->stall_since == 0)
         c->stall_since = now;

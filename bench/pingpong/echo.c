@@ -184,7 +184,11 @@ int echo_main(const struct opts *o)
 {
     prctl(PR_SET_NAME, "pingpong-echo"); /* tell it from the client in ps/perf */
     if (o->cpu >= 0)
-        pin_to(o->cpu, "echo server");
+    {
+        struct pp_err err = {0};
+        if (pin_to(o->cpu, "echo server", &err) != 0)
+            die("%s", err.msg);
+    }
     if (!o->path)
         die("--role echo needs --path");
     struct cxl_medium *m;

@@ -353,7 +353,11 @@ static void check_flags(void)
         if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || !CPU_ISSET(0, &allowed) ||
             !CPU_ISSET(1, &allowed))
             die("CPUs 0 and 1 are not both available to this process (use --no-pin)");
-        pin_to(0, "client");
+    {
+        struct pp_err err = {0};
+        if (pin_to(0, "client", &err) != 0)
+            die("%s", err.msg);
+    }
     }
 }
 
@@ -418,7 +422,9 @@ static void run_one(struct client *c, struct meas *m, uint32_t w, uint32_t r, ui
     enum impl impl = m->impl;
     char info[256], label[128];
     uint64_t wall0 = cxl_now_ns();
-    spawn_echo(&opt, impl, media_path(impl), info, sizeof info);
+    struct pp_err err = {0};
+    if (spawn_echo(&opt, impl, media_path(impl), info, sizeof info, &err) != 0)
+        die("%s", err.msg);
     if (!shown[impl]) {
         fprintf(stderr, "echo server (%s): %s; the client mapped it at %p\n", impl_name(impl), info,
                 cxl_medium_base(impl == IMPL_LIB ? c->lib_medium : c->bare_medium));
@@ -438,7 +444,8 @@ static void run_one(struct client *c, struct meas *m, uint32_t w, uint32_t r, ui
     struct echo_stats es;
     m->preempted += involuntary_switches() - csw0;
     client_send_stop(c, impl);
-    stop_echo(impl, &es);
+    if (stop_echo(impl, &es, &err) != 0)
+        die("%s", err.msg);
     m->preempted += es.preempted;
     m->wall += (double)(cxl_now_ns() - wall0) / 1e9;
     m->echo_batches += es.batches;

@@ -174,11 +174,11 @@ struct echo_stats {
 int echo_main(const struct opts *o);             /* echo.c: --role echo */
 
 void echo_kill(void);                            /* spawn.c; async-signal-safe */
-void pin_to(int cpu, const char *who);
-void spawn_echo(const struct opts *o, enum impl impl, const char *path, char *info,
-                size_t infolen);
-int echo_check_alive(const char *what);
-void stop_echo(enum impl impl, struct echo_stats *st);
+int pin_to(int cpu, const char *who, struct pp_err *err);
+int spawn_echo(const struct opts *o, enum impl impl, const char *path, char *info, size_t infolen,
+               struct pp_err *err);
+int echo_check_alive(const char *what, struct pp_err *err);
+int stop_echo(enum impl impl, struct echo_stats *st, struct pp_err *err);
 uint64_t involuntary_switches(void);
 
 /* --- media --------------------------------------------------------------------------- */

@@ -38,13 +38,14 @@ void echo_kill(void)
     }
 }
 
-void pin_to(int cpu, const char *who)
+int pin_to(int cpu, const char *who, struct pp_err *err)
 {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     if (sched_setaffinity(0, sizeof set, &set) != 0)
-        die("%s: cannot pin to CPU %d: %s (use --no-pin)", who, cpu, strerror(errno));
+        return pp_fail(err, "%s: cannot pin to CPU %d: %s (use --no-pin)", who, cpu, strerror(errno));
+    return 0;
 }
 
 uint64_t involuntary_switches(void)
@@ -90,8 +91,10 @@ static void echo_argv(const struct opts *o, struct echo_argv *e, enum impl impl,
     *a = NULL;
 }
 
-/* Fork and exec; the child keeps fds[1] as its ready fd. */
-static pid_t fork_echo(const struct opts *o, enum impl impl, const char *path, int fds[2])
+/* Fork and exec; the child keeps fds[1] as its ready fd. Returns the
+ * child's pid, or -1. */
+static pid_t fork_echo(const struct opts *o, enum impl impl, const char *path, int fds[2],
+                       struct pp_err *err)
 {
     struct echo_argv e;
     echo_argv(o, &e, impl, path, fds[1]);
@@ -99,7 +102,7 @@ static pid_t fork_echo(const struct opts *o, enum impl impl, const char *path, i
     fflush(stderr);
     pid_t parent = getpid(), pid = fork();
     if (pid < 0)
-        die("fork: %s", strerror(errno));
+        return pp_fail(err, "fork: %s", strerror(errno));
     if (pid == 0) {
         /* die with the client even if it is SIGKILLed */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -113,8 +116,9 @@ static pid_t fork_echo(const struct opts *o, enum impl impl, const char *path, i
     return pid;
 }
 
-/* Read the server's first line into info (up to the newline). */
-static void read_ready_line(enum impl impl, pid_t pid, int fd, char *info, size_t infolen)
+/* Read the server's first line into info (up to the newline): 0, or -1 if
+ * nothing came for READY_TIMEOUT_MS. */
+static int read_ready_line(int fd, char *info, size_t infolen)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     size_t len = 0;
@@ -124,8 +128,7 @@ static void read_ready_line(enum impl impl, pid_t pid, int fd, char *info, size_
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            die("echo server (%s, pid %d) not ready after %d ms", impl_name(impl), (int)pid,
-                READY_TIMEOUT_MS);
+            return -1;
         ssize_t n = read(fd, info + len, infolen - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -136,50 +139,61 @@ static void read_ready_line(enum impl impl, pid_t pid, int fd, char *info, size_
         if (strchr(info, '\n'))
             break;
     }
+    return 0;
 }
 
 /* Start the server for impl on the medium at path and wait for its ready
- * line (returned in info). */
-void spawn_echo(const struct opts *o, enum impl impl, const char *path, char *info, size_t infolen)
+ * line (returned in info): 0, or -1 (the exit handler kills a server that
+ * started but did not answer). */
+int spawn_echo(const struct opts *o, enum impl impl, const char *path, char *info, size_t infolen,
+               struct pp_err *err)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
-        die("pipe: %s", strerror(errno));
-    pid_t pid = fork_echo(o, impl, path, fds);
+        return pp_fail(err, "pipe: %s", strerror(errno));
+    pid_t pid = fork_echo(o, impl, path, fds, err);
+    if (pid < 0)
+        return -1;
     g_child = pid;
     close(fds[1]);
-    read_ready_line(impl, pid, fds[0], info, infolen);
+    if (read_ready_line(fds[0], info, infolen) != 0)
+        return pp_fail(err, "echo server (%s, pid %d) not ready after %d ms", impl_name(impl),
+                       (int)pid, READY_TIMEOUT_MS);
     g_child_fd = fds[0];
     if (strncmp(info, "ready ", 6) != 0) {
         int status = 0;
         waitpid(pid, &status, 0);
         g_child = 0;
-        die("echo server (%s) failed to start (exit status %d)", impl_name(impl),
-            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        return pp_fail(err, "echo server (%s) failed to start (exit status %d)", impl_name(impl),
+                       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     }
     char *nl = strchr(info, '\n');
     if (nl)
         *nl = '\0';
+    return 0;
 }
 
-/* The client's watchdog: a server that died ends the run. Returns its pid. */
-int echo_check_alive(const char *what)
+/* The client's watchdog: is the server still there? Its pid (0: none), or
+ * -1 if it died, err saying how. */
+int echo_check_alive(const char *what, struct pp_err *err)
 {
     int status;
     pid_t p = g_child;
     if (p > 0 && waitpid(p, &status, WNOHANG) == p) {
         g_child = 0;
         if (WIFSIGNALED(status))
-            die("echo server was killed by signal %d while the client %s", WTERMSIG(status), what);
-        die("echo server exited with status %d while the client %s", WEXITSTATUS(status), what);
+            return pp_fail(err, "echo server was killed by signal %d while the client %s",
+                           WTERMSIG(status), what);
+        return pp_fail(err, "echo server exited with status %d while the client %s",
+                       WEXITSTATUS(status), what);
     }
     return (int)p;
 }
 
 /* --- stopping it ------------------------------------------------------------------- */
 
-/* The server's stats line, read after it exited. */
-static void read_echo_stats(struct echo_stats *st)
+/* The server's stats line, read after it exited: 0 or -1. */
+static int read_echo_stats(struct echo_stats *st, struct pp_err *err)
 {
     char buf[256];
     size_t len = 0;
@@ -192,12 +206,13 @@ static void read_echo_stats(struct echo_stats *st)
     *st = (struct echo_stats){0};
     if (sscanf(buf, "stats batches=%" SCNu64 " msgs=%" SCNu64 " empty=%" SCNu64, &st->batches,
                &st->msgs, &st->empty) != 3)
-        die("echo server did not report its stats (got '%s')", buf);
+        return pp_fail(err, "echo server did not report its stats (got '%s')", buf);
+    return 0;
 }
 
 /* Reap the server, which the client has sent the stop message, and read
- * its stats: what it did and how often it was preempted. */
-void stop_echo(enum impl impl, struct echo_stats *st)
+ * its stats: what it did and how often it was preempted. 0 or -1. */
+int stop_echo(enum impl impl, struct echo_stats *st, struct pp_err *err)
 {
     pid_t pid = g_child;
     int status = 0;
@@ -207,13 +222,16 @@ void stop_echo(enum impl impl, struct echo_stats *st)
         if (r == pid) {
             g_child = 0;
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                die("echo server (%s) ended badly (status 0x%x)", impl_name(impl), status);
-            read_echo_stats(st);
+                return pp_fail(err, "echo server (%s) ended badly (status 0x%x)", impl_name(impl),
+                               status);
+            if (read_echo_stats(st, err) != 0)
+                return -1;
             st->preempted = (uint64_t)ru.ru_nivcsw;
-            return;
+            return 0;
         }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    die("echo server (%s, pid %d) did not exit after the stop message", impl_name(impl), (int)pid);
+    return pp_fail(err, "echo server (%s, pid %d) did not exit after the stop message",
+                   impl_name(impl), (int)pid);
 }
