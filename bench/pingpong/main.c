@@ -480,8 +480,12 @@ static void run_measurement(struct client *c, struct meas pair[2], uint32_t w, u
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
-    if (opt.role_echo)
-        return echo_main(&opt);
+    if (opt.role_echo) {
+        struct pp_err err = {0};
+        if (echo_main(&opt, &err) != 0)
+            die("%s", err.msg);
+        return 0;
+    }
     install_cleanup();
     check_flags();
     label_impls(&opt);

@@ -171,7 +171,7 @@ struct echo_stats {
     uint64_t preempted;          /* its involuntary context switches */
 };
 
-int echo_main(const struct opts *o);             /* echo.c: --role echo */
+int echo_main(const struct opts *o, struct pp_err *err); /* echo.c: --role echo */
 
 void echo_kill(void);                            /* spawn.c; async-signal-safe */
 int pin_to(int cpu, const char *who, struct pp_err *err);
