@@ -512,7 +512,8 @@ int main(int argc, char **argv)
                pmd_mapped_kb(cxl_medium_base(c.lib_medium)),
                pmd_mapped_kb(cxl_medium_base(c.bare_medium)), opt.map_size >> 10);
     if (opt.csv)
-        write_csv(&opt, lat, tp);
+        if (write_csv(&opt, lat, tp, &err) != 0)
+            die("%s", err.msg);
     media_teardown_client(&c);
     return 0;
 }

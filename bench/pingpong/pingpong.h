@@ -229,6 +229,7 @@ void progress_end(struct progress *p, const char *summary);
 void label_impls(const struct opts *o);
 void finish_meas(struct meas *m, const struct tick_clock *k);
 void print_report(const struct opts *o, const struct meas lat[2], struct meas tp[][2]);
-void write_csv(const struct opts *o, const struct meas lat[2], struct meas tp[][2]);
+int write_csv(const struct opts *o, const struct meas lat[2], struct meas tp[][2],
+              struct pp_err *err);
 
 #endif

@@ -159,17 +159,19 @@ static void csv_pair(const struct opts *o, FILE *f, const char *bench, const str
         csv_row(o, f, bench, &pair[IMPL_LIB], q);
 }
 
-void write_csv(const struct opts *o, const struct meas lat[2], struct meas tp[][2])
+int write_csv(const struct opts *o, const struct meas lat[2], struct meas tp[][2],
+              struct pp_err *err)
 {
     FILE *f = cxl_csv_append(o->csv, "bench,impl,inflight,msg_size,slot_size,delay_ns,round_trips,"
                                       "rtt_p50_us,rtt_p99_us,rtt_p999_us,round_trips_per_s,ratio_vs_bare");
     if (!f)
-        die("--csv: %s", cxl_last_error());
+        return pp_fail(err, "--csv: %s", cxl_last_error());
     csv_pair(o, f, "latency", lat);
     for (int w = 0; w < o->n_inflight; w++)
         csv_pair(o, f, "throughput", tp[w]);
     if (fclose(f) != 0)
-        die("writing --csv %s: %s", o->csv, strerror(errno));
+        return pp_fail(err, "writing --csv %s: %s", o->csv, strerror(errno));
+    return 0;
 }
 
 /* --- tables ------------------------------------------------------------------------------ */
