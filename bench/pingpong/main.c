@@ -430,21 +430,22 @@ static void run_one(struct client *c, struct meas *m, uint32_t w, uint32_t r, ui
                 cxl_medium_base(impl == IMPL_LIB ? c->lib_medium : c->bare_medium));
         shown[impl] = 1;
     }
-    double secs;
-    uint64_t done = n, csw0 = involuntary_switches();
+    struct run run = {.impl = impl, .inflight = w, .n = n, .label = label};
+    uint64_t csw0 = involuntary_switches();
     if (w == 0) {
         snprintf(label, sizeof label, "latency %s, round %u/%u", impl_name(impl), r + 1, opt.rounds);
-        secs = client_latency(c, impl, n, m->samples + m->round_trips, label);
+        run.samples = m->samples + m->round_trips;
     } else {
         snprintf(label, sizeof label, "throughput W=%u %s, round %u/%u", w, impl_name(impl), r + 1,
                  opt.rounds);
-        double limit = opt.seconds ? (double)opt.seconds / opt.rounds : 0;
-        secs = client_throughput(c, impl, w, n, limit, m->h, &done, label);
+        run.limit_s = opt.seconds ? (double)opt.seconds / opt.rounds : 0;
+        run.h = m->h;
     }
+    if (client_run(c, &run, &err) != 0)
+        die("%s", err.msg);
     struct echo_stats es;
     m->preempted += involuntary_switches() - csw0;
-    client_send_stop(c, impl);
-    if (stop_echo(impl, &es, &err) != 0)
+    if (client_send_stop(c, impl, &err) != 0 || stop_echo(impl, &es, &err) != 0)
         die("%s", err.msg);
     m->preempted += es.preempted;
     m->wall += (double)(cxl_now_ns() - wall0) / 1e9;
@@ -454,9 +455,9 @@ static void run_one(struct client *c, struct meas *m, uint32_t w, uint32_t r, ui
     m->recvs += c->recvs;
     m->msgs += c->msgs;
     c->sends = c->recvs = c->msgs = 0;
-    m->rate[r] = (double)done / secs;
-    m->round_trips += done;
-    m->seconds += secs;
+    m->rate[r] = (double)run.counted / run.seconds;
+    m->round_trips += run.counted;
+    m->seconds += run.seconds;
 }
 
 /* A measurement: w in flight (0: the latency one), total round trips split

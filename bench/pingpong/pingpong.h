@@ -150,18 +150,25 @@ struct client {
     uint64_t msgs;               /* throughput: messages sent */
 };
 
-/* One message in flight, n measured round trips after --warmup; out[i] is the
- * whole client cycle of round trip i, in ticks. Returns the measured seconds. */
-double client_latency(struct client *c, enum impl impl, uint64_t n, uint32_t *out,
-                      const char *label);
-/* w messages in flight, n measured round trips (or `seconds` if > 0); the
- * batch-submit-to-receipt times go into h (ns). Returns the measured seconds,
- * the measured round trips in *counted. */
-double client_throughput(struct client *c, enum impl impl, uint32_t w, uint64_t n,
-                         double seconds, struct cxl_hist *h, uint64_t *counted,
-                         const char *label);
-/* Send the stop message and check its echo. */
-void client_send_stop(struct client *c, enum impl impl);
+/* One run of a client loop against a started server. */
+struct run {
+    enum impl impl;
+    uint32_t inflight;           /* 0: latency, one message in flight */
+    uint64_t n;                  /* round trips to measure after c->warmup */
+    double limit_s;              /* throughput: run this long instead, if > 0 */
+    uint32_t *samples;           /* latency: out, n samples, the whole client
+                                    cycle of each round trip in ticks */
+    struct cxl_hist *h;          /* throughput: batch-submit-to-receipt times, ns */
+    const char *label;           /* for the progress line */
+    double seconds;              /* out: the measured seconds */
+    uint64_t counted;            /* out: the measured round trips */
+};
+
+/* Run r: 0, or -1 with err set (a wrong reply, a ring error, a server that
+ * died or went silent, no memory). */
+int client_run(struct client *c, struct run *r, struct pp_err *err);
+/* Send the stop message and check its echo: 0 or -1. */
+int client_send_stop(struct client *c, enum impl impl, struct pp_err *err);
 
 /* --- the echo server and its process ------------------------------------------ */
 
