@@ -102,10 +102,6 @@ static inline int __attribute__((format(printf, 2, 3))) pp_fail(struct pp_err *e
     return -1;
 }
 
-/* Print "ring_pingpong: ..." and exit 1 (the client's exit handler kills the
- * echo server and removes the media). */
-void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
 /* --- clock: the TSC where there is one ------------------------------------- */
 
 #if defined(__x86_64__) || defined(__i386__)
