@@ -1,5 +1,9 @@
 /* main.c - the ring ping-pong benchmark (build/bench/ring_pingpong): flags,
- * the TSC calibration, and the rounds of every measurement.
+ * the TSC calibration, the rounds of every measurement, and the exit. It is
+ * the top of the benchmark (pingpong.h draws the calls between the files)
+ * and the only file that ends the process: a bad flag at once, an error from
+ * below when it has come back up to main(); its exit and signal handler has
+ * spawn.c kill the echo server and media.c remove the media.
  *
  * Round trips over one libcxldsm ring between two processes, against a bare
  * hand-written SPSC ring (bare_ring.h) measured in the same run, so that
@@ -76,7 +80,7 @@ static void __attribute__((format(printf, 2, 3), noreturn)) die(const struct opt
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    exit(1); /* the client's atexit handler reaps the child and removes media */
+    exit(1);
 }
 
 /* --- exit: however the client ends, the server is killed, the media go ------ */

@@ -1,8 +1,9 @@
 /* media.c - the two media of the ring ping-pong benchmark: the library medium
  * (a ring layout, ring 0 used) and the bare medium (bare_ring.h). Their paths
  * (--path and --path.bare, or unique /dev/shm temp files), their creation
- * and removal, the geometry of the bare ring, the client's ends of both
- * rings, and the huge-page diagnostics (--hugepage). */
+ * and removal (media_remove, from main.c's exit handler), the geometry of
+ * the bare ring, the client's ends of both rings, and the huge-page
+ * diagnostics (--hugepage). Failures return -1 with a struct pp_err. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -78,8 +79,8 @@ static int bare_slot_count(const struct opts *o, uint64_t *slots, struct pp_err 
         s *= 2;
     *slots = o->bare_slots ? o->bare_slots : s;
     if (o->bare_slots && bare_bytes(o->bare_slots, sz) > o->map_size)
-        return pp_fail(err, "--bare-slots %" PRIu64 " needs %" PRIu64 " bytes but --map-size is %" PRIu64,
-                       o->bare_slots, bare_bytes(o->bare_slots, sz), o->map_size);
+        return pp_fail(err, "--bare-slots %" PRIu64 " needs %" PRIu64 " bytes but --map-size is %"
+                       PRIu64, o->bare_slots, bare_bytes(o->bare_slots, sz), o->map_size);
     return 0;
 }
 
@@ -94,8 +95,8 @@ int bare_attach(struct cxl_medium *m, uint64_t slot_size, struct bare_ctl **ctl,
                        cxl_medium_path(m), c->magic);
     uint64_t n = c->slots, sz = c->slot_size;
     if (n < 2 || (n & (n - 1)) || sz != slot_size || bare_bytes(n, sz) > cxl_medium_size(m))
-        return pp_fail(err, "bare medium %s: %" PRIu64 " slots of %" PRIu64 " B impossible for %" PRIu64
-                       " bytes", cxl_medium_path(m), n, sz, cxl_medium_size(m));
+        return pp_fail(err, "bare medium %s: %" PRIu64 " slots of %" PRIu64 " B impossible for %"
+                       PRIu64 " bytes", cxl_medium_path(m), n, sz, cxl_medium_size(m));
     *ctl = c;
     return 0;
 }
@@ -109,8 +110,8 @@ static int check_lib_windows(const struct opts *o, const struct cxl_geometry *g,
     uint32_t per_msg = (MSG_SIZE + CXL_MSG_HDR_SIZE + g->slot_size - 1) / g->slot_size;
     for (int i = 0; i < o->n_inflight; i++)
         if ((uint64_t)o->inflight[i] * per_msg * 2 > g->slots)
-            return pp_fail(err, "--inflight %u needs %u slots per queue (twice the window, for PAD), "
-                           "the layout has %u (raise --map-size or lower --slot-size)",
+            return pp_fail(err, "--inflight %u needs %u slots per queue (twice the window, for "
+                           "PAD), the layout has %u (raise --map-size or lower --slot-size)",
                            o->inflight[i], o->inflight[i] * per_msg * 2, g->slots);
     return 0;
 }

@@ -1,18 +1,32 @@
 /* pingpong.h - what the files of the ring ping-pong benchmark share: the
- * flags, the client's ends of both rings, the results of a measurement, the
- * TSC clock, and the entry points of each file.
+ * flags, the error that travels up to main.c, the TSC clock, the client's
+ * ends of both rings, the results of a measurement, and the entry points of
+ * each file.
  *
  * The benchmark measures round trips over one libcxldsm ring between two
  * processes, against a bare hand-written SPSC ring (bare_ring.h) in the same
  * run, so every figure can be read as a ratio on a noisy machine
  * (docs/BENCHMARKS.md). Files:
- *   main.c    flags, clock calibration, the rounds of every measurement
+ *   main.c    flags, clock calibration, the rounds of every measurement, and
+ *             the exit: the only file that ends the process
  *   client.c  the client loops (latency, throughput) and reply verification
  *   echo.c    the echo server process (--role echo)
- *   spawn.c   starting, stopping and reaping the echo server; cleanup on
- *             every exit path
- *   media.c   the two media: paths, creation, format, huge pages
- *   report.c  progress, percentiles, the tables and the CSV rows */
+ *   spawn.c   starting, stopping, reaping and killing the echo server
+ *   media.c   the two media: paths, creation, removal, format, huge pages
+ *   report.c  progress, percentiles, the tables and the CSV rows
+ *
+ * Who calls whom (a DAG: a file calls only the files to the right of its
+ * arrow, and nothing calls main.c):
+ *   main.c   -> client.c echo.c spawn.c media.c report.c
+ *   client.c -> spawn.c (is the server alive?), report.c (progress)
+ *   echo.c   -> spawn.c (pin_to), media.c (open, attach, huge pages)
+ *   spawn.c, media.c, report.c -> no other file of the benchmark
+ * The flags are a struct opts local to main(), handed down as a const
+ * struct opts * or as the few values a piece needs (struct client, struct
+ * run). A call below main.c that fails returns -1 with the message in a
+ * struct pp_err; main() prints "ring_pingpong: <message>" and exits 1. On
+ * every exit of the client (exit, SIGINT/SIGTERM/SIGHUP/SIGQUIT) main.c's
+ * handler calls echo_kill (spawn.c) and media_remove (media.c). */
 #ifndef BENCH_PINGPONG_H
 #define BENCH_PINGPONG_H
 

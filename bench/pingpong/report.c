@@ -2,7 +2,8 @@
  * stderr while it runs, then per measurement the percentiles, the median
  * rate of the rounds and the lib/bare ratio (median of the per-round ratios),
  * printed as tables with the ring's goals on stdout, and with --csv one
- * row per measurement and implementation (columns in docs/BENCHMARKS.md). */
+ * row per measurement and implementation (columns in docs/BENCHMARKS.md;
+ * write_csv returns -1 with a struct pp_err if the file cannot be written). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>

@@ -2,7 +2,8 @@
  * server (fork + exec of /proc/self/exe --role echo, so it maps the medium on
  * its own, like a second host), stopping and reaping it, killing it
  * (echo_kill: main.c's exit and signal handler calls it on every exit path of
- * the client; PR_SET_PDEATHSIG if the client is SIGKILLed), and pinning. */
+ * the client; PR_SET_PDEATHSIG if the client is SIGKILLed), and pinning.
+ * Failures return -1 with a struct pp_err. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -44,7 +44,8 @@ int pin_to(int cpu, const char *who, struct pp_err *err)
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     if (sched_setaffinity(0, sizeof set, &set) != 0)
-        return pp_fail(err, "%s: cannot pin to CPU %d: %s (use --no-pin)", who, cpu, strerror(errno));
+        return pp_fail(err, "%s: cannot pin to CPU %d: %s (use --no-pin)", who, cpu,
+                       strerror(errno));
     return 0;
 }
 
