@@ -1,11 +1,16 @@
 /* client.c - the client loops of the ring ping-pong benchmark: the latency
- * loop (one message in flight), the throughput loop (W in flight), and the
- * payload every request carries and every reply is checked against.
+ * loop (one message in flight), the throughput loop (W in flight), the stop
+ * exchange, and the payload every request carries and every reply is checked
+ * against.
  *
  * Each loop is written once for both rings and instantiated twice with a
  * constant impl (always_inline), so the bare and the library loops are the
  * same code around their own queue calls. A reply that is not the exact echo
- * of its request (length, ref, op, any payload byte) ends the run (exit 1). */
+ * of its request (length, ref, op, any payload byte), a ring error, or a
+ * server that died or went silent ends the run: the loop returns -1 with the
+ * reason in its struct pp_err, and main.c exits 1. Every -1 comes from a
+ * branch the loops take anyway (a failed ring call, a wrong reply, the
+ * watchdog), so the checks fold into it and the loops stay as they were. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,21 +39,26 @@ static ALWAYS_INLINE void pattern_fill(uint8_t *p, uint64_t seq)
     }
 }
 
+/* The reply p to message seq is wrong (`what`): say where. */
 static void __attribute__((noinline, cold)) mismatch(enum impl impl, uint64_t seq, const uint8_t *p,
-                                                     const char *what)
+                                                     const char *what, struct pp_err *err)
 {
     for (int i = 0; i < 8; i++) {
         uint64_t got;
         memcpy(&got, p + 8 * i, sizeof got);
-        if (got != pattern_word(seq, i))
-            die("%s: echo of message %" PRIu64 " is wrong: %s; payload word %d is 0x%016" PRIx64
-                " (expected 0x%016" PRIx64 ")", impl_names[impl], seq, what, i, got,
-                pattern_word(seq, i));
+        if (got != pattern_word(seq, i)) {
+            pp_fail(err, "%s: echo of message %" PRIu64 " is wrong: %s; payload word %d is 0x%016"
+                    PRIx64 " (expected 0x%016" PRIx64 ")", impl_name(impl), seq, what, i, got,
+                    pattern_word(seq, i));
+            return;
+        }
     }
-    die("%s: echo of message %" PRIu64 " is wrong: %s", impl_names[impl], seq, what);
+    pp_fail(err, "%s: echo of message %" PRIu64 " is wrong: %s", impl_name(impl), seq, what);
 }
 
-static ALWAYS_INLINE void pattern_check(enum impl impl, const uint8_t *p, uint64_t seq)
+/* 0 if p is the payload of seq, else -1. */
+static ALWAYS_INLINE int pattern_check(enum impl impl, const uint8_t *p, uint64_t seq,
+                                       struct pp_err *err)
 {
     uint64_t diff = 0;
     for (int i = 0; i < 8; i++) {
@@ -56,22 +66,44 @@ static ALWAYS_INLINE void pattern_check(enum impl impl, const uint8_t *p, uint64
         memcpy(&got, p + 8 * i, sizeof got);
         diff |= got ^ pattern_word(seq, i);
     }
-    if (__builtin_expect(diff != 0, 0))
-        mismatch(impl, seq, p, "payload differs");
+    if (__builtin_expect(diff != 0, 0)) {
+        mismatch(impl, seq, p, "payload differs", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* A library reply whose header is not that of the echo of seq. */
+static void __attribute__((noinline, cold)) bad_header(uint64_t seq, const struct cxl_msg *m,
+                                                       struct pp_err *err)
+{
+    char what[128];
+    snprintf(what, sizeof what, "header len %u ref %" PRIu64 " op %u", m->hdr.len, m->hdr.ref,
+             m->hdr.op);
+    mismatch(IMPL_LIB, seq, m->payload, what, err);
+}
+
+static void __attribute__((noinline, cold)) ring_error(const char *call, int rc, struct pp_err *err)
+{
+    pp_fail(err, "libcxldsm: %s: %s: %s", call, cxl_strerror(rc), cxl_last_error());
 }
 
 /* --- one message each way ------------------------------------------------------- */
 
-/* Reserve one request carrying seq and fill it: 1 done, 0 no room now. */
-static ALWAYS_INLINE int send_one(struct client *c, const enum impl impl, uint64_t seq)
+/* Reserve one request carrying seq and fill it: 1 done, 0 no room now, -1
+ * a ring error. */
+static ALWAYS_INLINE int send_one(struct client *c, const enum impl impl, uint64_t seq,
+                                  struct pp_err *err)
 {
     if (impl == IMPL_LIB) {
         struct cxl_msg_hdr *h;
         int rc = cxl_queue_reserve(&c->req, MSG_SIZE, &h);
         if (rc == CXL_EAGAIN)
             return 0;
-        if (rc)
-            die("libcxldsm: reserve: %s: %s", cxl_strerror(rc), cxl_last_error());
+        if (rc) {
+            ring_error("reserve", rc, err);
+            return -1;
+        }
         h->op = seq == STOP_SEQ ? OP_STOP : OP_ECHO;
         h->ref = seq;
         pattern_fill(cxl_msg_payload(h), seq);
@@ -81,7 +113,7 @@ static ALWAYS_INLINE int send_one(struct client *c, const enum impl impl, uint64
     if (!s)
         return 0;
     pattern_fill(s, seq);
-    if (__builtin_expect(opt.bare_lines > 1, 0)) /* diagnostic: a "header" line too */
+    if (__builtin_expect(c->bare_lines > 1, 0)) /* diagnostic: a "header" line too */
         pattern_fill(s + 64, seq);
     return 1;
 }
@@ -94,32 +126,34 @@ static ALWAYS_INLINE void submit(struct client *c, const enum impl impl)
         bare_publish(&c->breq);
 }
 
-/* Peek the next response and check it is the echo of seq: 1 got, 0 none. */
-static ALWAYS_INLINE int recv_one(struct client *c, const enum impl impl, uint64_t seq)
+/* Peek the next response and check it is the echo of seq: 1 got, 0 none,
+ * -1 a wrong reply or a ring error. */
+static ALWAYS_INLINE int recv_one(struct client *c, const enum impl impl, uint64_t seq,
+                                  struct pp_err *err)
 {
     if (impl == IMPL_LIB) {
         struct cxl_msg m;
         int rc = cxl_queue_peek(&c->resp, &m);
         if (rc == 0)
             return 0;
-        if (rc < 0)
-            die("libcxldsm: peek: %s: %s", cxl_strerror(rc), cxl_last_error());
+        if (rc < 0) {
+            ring_error("peek", rc, err);
+            return -1;
+        }
         if (__builtin_expect(m.hdr.len != MSG_SIZE || m.hdr.ref != seq ||
                              m.hdr.op != (seq == STOP_SEQ ? OP_STOP : OP_ECHO), 0)) {
-            char what[128];
-            snprintf(what, sizeof what, "header len %u ref %" PRIu64 " op %u", m.hdr.len,
-                     m.hdr.ref, m.hdr.op);
-            mismatch(impl, seq, m.payload, what);
+            bad_header(seq, &m, err);
+            return -1;
         }
-        pattern_check(impl, m.payload, seq);
-        return 1;
+        return pattern_check(impl, m.payload, seq, err) ? -1 : 1;
     }
     const uint8_t *s = bare_peek(&c->bresp);
     if (!s)
         return 0;
-    pattern_check(impl, s, seq);
-    if (__builtin_expect(opt.bare_lines > 1, 0))
-        pattern_check(impl, s + 64, seq);
+    if (pattern_check(impl, s, seq, err))
+        return -1;
+    if (__builtin_expect(c->bare_lines > 1, 0) && pattern_check(impl, s + 64, seq, err))
+        return -1;
     return 1;
 }
 
@@ -133,42 +167,73 @@ static ALWAYS_INLINE void release(struct client *c, const enum impl impl)
 
 /* --- waiting ------------------------------------------------------------------------ */
 
-/* Called every 2^20 empty polls: a dead or stuck server ends the run. */
-static void __attribute__((noinline)) watchdog(struct client *c, const char *what)
+/* Called every 2^20 empty polls: 0, or -1 if the server died or has been
+ * silent for STALL_NS. */
+static int __attribute__((noinline)) watchdog(struct client *c, const char *what,
+                                              struct pp_err *err)
 {
-    int pid = echo_check_alive(what);
+    int pid = echo_check_alive(what, err);
+    if (pid < 0)
+        return -1;
     uint64_t now = cxl_now_ns();
     if (c->stall_since == 0)
         c->stall_since = now;
     else if (now - c->stall_since > STALL_NS)
-        die("no progress for %llu s while the client %s (echo server pid %d alive but silent)",
-            STALL_NS / 1000000000ull, what, pid);
+        return pp_fail(err, "no progress for %llu s while the client %s (echo server pid %d alive "
+                       "but silent)", STALL_NS / 1000000000ull, what, pid);
+    return 0;
 }
 
-#define WAIT_POLL(c, idle, what)                                   \
-    do {                                                           \
-        cxl_cpu_relax();                                           \
-        if ((++(idle) & 0xfffff) == 0)                             \
-            watchdog((c), (what));                                 \
-    } while (0)
+/* One empty poll (*idle counts them): 0, or -1 from the watchdog. */
+static ALWAYS_INLINE int wait_poll(struct client *c, uint64_t *idle, const char *what,
+                                   struct pp_err *err)
+{
+    cxl_cpu_relax();
+    if ((++*idle & 0xfffff) == 0)
+        return watchdog(c, what, err);
+    return 0;
+}
 
-#define PROGRESS_MADE(c, idle)                                     \
-    do {                                                           \
-        if (idle) {                                                \
-            (idle) = 0;                                            \
-            (c)->stall_since = 0;                                  \
-        }                                                          \
-    } while (0)
+static ALWAYS_INLINE void progress_made(struct client *c, uint64_t *idle)
+{
+    if (*idle) {
+        *idle = 0;
+        c->stall_since = 0;
+    }
+}
+
+/* Send request seq, polling while the request queue is full: 0 or -1. */
+static ALWAYS_INLINE int send_wait(struct client *c, const enum impl impl, uint64_t seq,
+                                   uint64_t *idle, const char *what, struct pp_err *err)
+{
+    int got;
+    while ((got = send_one(c, impl, seq, err)) == 0)
+        if (wait_poll(c, idle, what, err) != 0)
+            return -1;
+    return got < 0 ? -1 : 0;
+}
+
+/* Receive the echo of seq, polling until it is there: 0 or -1. */
+static ALWAYS_INLINE int recv_wait(struct client *c, const enum impl impl, uint64_t seq,
+                                   uint64_t *idle, const char *what, struct pp_err *err)
+{
+    int got;
+    while ((got = recv_one(c, impl, seq, err)) == 0)
+        if (wait_poll(c, idle, what, err) != 0)
+            return -1;
+    return got < 0 ? -1 : 0;
+}
 
 /* --- latency: one message in flight ---------------------------------------------- */
 
 /* Sample i = stamp(i + 1) - stamp(i): the whole client cycle. */
-static ALWAYS_INLINE double latency_loop(struct client *c, const enum impl impl, uint64_t n,
-                                         uint32_t *out, const char *label)
+static ALWAYS_INLINE int latency_loop(struct client *c, const enum impl impl, struct run *r,
+                                      struct pp_err *err)
 {
-    uint64_t warm = opt.warmup, total = warm + n, idle = 0;
+    uint64_t n = r->n, warm = c->warmup, total = warm + n, idle = 0;
+    uint32_t *out = r->samples;
     struct progress pr;
-    progress_start(&pr, label);
+    progress_start(&pr, r->label);
     uint64_t prev = 0, t_first = 0;
     for (uint64_t i = 0; i < total; i++) {
         uint64_t t = ticks();
@@ -179,60 +244,58 @@ static ALWAYS_INLINE double latency_loop(struct client *c, const enum impl impl,
             t_first = t;
         }
         prev = t;
-        while (!send_one(c, impl, i))
-            WAIT_POLL(c, idle, "waited for room in the request queue");
+        if (send_wait(c, impl, i, &idle, "waited for room in the request queue", err) != 0)
+            return -1;
         submit(c, impl);
-        while (!recv_one(c, impl, i))
-            WAIT_POLL(c, idle, "waited for a reply (latency)");
+        if (recv_wait(c, impl, i, &idle, "waited for a reply (latency)", err) != 0)
+            return -1;
         release(c, impl);
-        PROGRESS_MADE(c, idle);
+        progress_made(c, &idle);
         if ((i & 0xffff) == 0)
             progress_tick(&pr, i < warm ? 0 : i - warm, n);
     }
     uint64_t t_end = ticks(), d = t_end - prev;
     out[n - 1] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
-    double secs = (double)(t_end - t_first) / ticks_per_ns / 1e9;
+    double secs = (double)(t_end - t_first) / c->clock.per_ns / 1e9;
     char sum[128];
     snprintf(sum, sizeof sum, "mean %.3f us, all %" PRIu64 " replies verified",
              secs * 1e6 / (double)n, total);
     progress_end(&pr, sum);
-    return secs;
-}
-
-double client_latency(struct client *c, enum impl impl, uint64_t n, uint32_t *out,
-                      const char *label)
-{
-    return impl == IMPL_LIB ? latency_loop(c, IMPL_LIB, n, out, label)
-                            : latency_loop(c, IMPL_BARE, n, out, label);
+    r->seconds = secs;
+    r->counted = n;
+    return 0;
 }
 
 /* --- throughput: W messages in flight ------------------------------------------------ */
 
-/* n measured round trips, or until `seconds` have passed if seconds > 0.
- * Stamps per batch feed h (latency under load, ns). Returns the measured
- * seconds; *counted_out the measured round trips. One function on purpose:
- * its state stays in registers, as the measured client cycle should. */
-static ALWAYS_INLINE double throughput_loop(struct client *c, const enum impl impl, uint32_t w,
-                                            uint64_t n, double seconds, struct cxl_hist *h,
-                                            uint64_t *counted_out, const char *label)
+/* r->n measured round trips, or until r->limit_s seconds have passed if
+ * that is > 0. Stamps per batch (stamp: cap entries, a power of two >= W)
+ * feed r->h (latency under load, ns). One function on purpose: its state
+ * stays in registers, as the measured client cycle should. */
+static ALWAYS_INLINE int throughput_loop(struct client *c, const enum impl impl, struct run *r,
+                                         uint64_t *stamp, uint64_t cap, struct pp_err *err)
 {
+    const struct tick_clock clk = c->clock;
+    const uint32_t w = r->inflight;
+    const uint64_t n = r->n;
+    const double seconds = r->limit_s;
+    struct cxl_hist *h = r->h;
     uint64_t sends = 0, recvs = 0;
-    uint64_t warm = opt.warmup;
+    uint64_t warm = c->warmup;
     uint64_t total = seconds > 0 ? UINT64_MAX : warm + n;
-    uint64_t cap = 1;
-    while (cap < w)
-        cap <<= 1;
-    uint64_t *stamp = calloc(cap, sizeof *stamp);
-    if (!stamp)
-        die("out of memory");
     struct progress pr;
-    progress_start(&pr, label);
+    progress_start(&pr, r->label);
     uint64_t sent = 0, recv = 0, idle = 0, next_check = 65536;
     uint64_t t0 = 0, recv0 = 0, t_end = 0, counted = 0, end_ns = 0;
     int timing = 0, ended = 0;
     for (;;) {
         uint64_t k = 0;
-        while (sent - recv < w && sent < total && send_one(c, impl, sent)) {
+        while (sent - recv < w && sent < total) {
+            int ok = send_one(c, impl, sent, err);
+            if (ok < 0)
+                return -1;
+            if (ok == 0)
+                break;
             sent++;
             k++;
         }
@@ -244,17 +307,22 @@ static ALWAYS_INLINE double throughput_loop(struct client *c, const enum impl im
                 stamp[i & (cap - 1)] = t;
         }
         uint64_t got = 0, tr = 0;
-        while (recv < sent && recv_one(c, impl, recv)) {
+        while (recv < sent) {
+            int ok = recv_one(c, impl, recv, err);
+            if (ok < 0)
+                return -1;
+            if (ok == 0)
+                break;
             if (got++ == 0)
                 tr = ticks();
             if (timing)
-                cxl_hist_record(h, ticks_to_ns(tr - stamp[recv & (cap - 1)]));
+                cxl_hist_record(h, ticks_to_ns(&clk, tr - stamp[recv & (cap - 1)]));
             recv++;
         }
         if (got) {
             release(c, impl);
             recvs++;
-            PROGRESS_MADE(c, idle);
+            progress_made(c, &idle);
             if (!timing && recv >= warm) {
                 timing = 1;
                 t0 = ticks();
@@ -276,53 +344,66 @@ static ALWAYS_INLINE double throughput_loop(struct client *c, const enum impl im
                         break;
                 }
             }
-        } else if (k == 0) {
-            WAIT_POLL(c, idle, "waited for replies (throughput)");
+        } else if (k == 0 && wait_poll(c, &idle, "waited for replies (throughput)", err) != 0) {
+            return -1;
         }
     }
     if (!ended) {
         t_end = ticks();
         counted = recv - recv0;
     }
-    free(stamp);
-    double secs = (double)(t_end - t0) / ticks_per_ns / 1e9;
+    double secs = (double)(t_end - t0) / clk.per_ns / 1e9;
     char sum[160];
     snprintf(sum, sizeof sum, "%.2f M round trips/s (%.2f M one-way msgs/s), all %" PRIu64
              " replies verified", (double)counted / secs / 1e6, 2 * (double)counted / secs / 1e6, recv);
     progress_end(&pr, sum);
-    *counted_out = counted;
+    r->seconds = secs;
+    r->counted = counted;
     c->sends += sends;
     c->recvs += recvs;
     c->msgs += sent;
-    return secs;
+    return 0;
 }
 
-double client_throughput(struct client *c, enum impl impl, uint32_t w, uint64_t n,
-                         double seconds, struct cxl_hist *h, uint64_t *counted,
-                         const char *label)
+/* The throughput loop with room for a stamp per message in flight. */
+static int throughput(struct client *c, struct run *r, struct pp_err *err)
 {
-    return impl == IMPL_LIB ? throughput_loop(c, IMPL_LIB, w, n, seconds, h, counted, label)
-                            : throughput_loop(c, IMPL_BARE, w, n, seconds, h, counted, label);
+    uint64_t cap = 1;
+    while (cap < r->inflight)
+        cap <<= 1;
+    uint64_t *stamp = calloc(cap, sizeof *stamp);
+    if (!stamp)
+        return pp_fail(err, "out of memory");
+    int rc = r->impl == IMPL_LIB ? throughput_loop(c, IMPL_LIB, r, stamp, cap, err)
+                                 : throughput_loop(c, IMPL_BARE, r, stamp, cap, err);
+    free(stamp);
+    return rc;
+}
+
+int client_run(struct client *c, struct run *r, struct pp_err *err)
+{
+    if (r->inflight)
+        return throughput(c, r, err);
+    return r->impl == IMPL_LIB ? latency_loop(c, IMPL_LIB, r, err)
+                               : latency_loop(c, IMPL_BARE, r, err);
 }
 
 /* --- the stop message ----------------------------------------------------------------- */
 
-static ALWAYS_INLINE void stop_exchange(struct client *c, const enum impl impl)
+static ALWAYS_INLINE int stop_exchange(struct client *c, const enum impl impl, struct pp_err *err)
 {
     uint64_t idle = 0;
-    while (!send_one(c, impl, STOP_SEQ))
-        WAIT_POLL(c, idle, "waited to send stop");
+    if (send_wait(c, impl, STOP_SEQ, &idle, "waited to send stop", err) != 0)
+        return -1;
     submit(c, impl);
-    while (!recv_one(c, impl, STOP_SEQ))
-        WAIT_POLL(c, idle, "waited for the stop echo");
+    if (recv_wait(c, impl, STOP_SEQ, &idle, "waited for the stop echo", err) != 0)
+        return -1;
     release(c, impl);
     c->stall_since = 0;
+    return 0;
 }
 
-void client_send_stop(struct client *c, enum impl impl)
+int client_send_stop(struct client *c, enum impl impl, struct pp_err *err)
 {
-    if (impl == IMPL_LIB)
-        stop_exchange(c, IMPL_LIB);
-    else
-        stop_exchange(c, IMPL_BARE);
+    return impl == IMPL_LIB ? stop_exchange(c, IMPL_LIB, err) : stop_exchange(c, IMPL_BARE, err);
 }

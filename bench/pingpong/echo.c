@@ -8,7 +8,8 @@
  * responses and release the requests once per batch. They poll in a tight
  * loop while work arrives and for --echo-spin empty polls after, then wait
  * with cxl_backoff. On its --ready-fd the server writes a "ready" line when it
- * serves and a "stats" line (its batches) when it stops. */
+ * serves and a "stats" line (its batches) when it stops. A failure goes back
+ * to main.c (echo_main returns -1), which prints it and exits 1. */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <sched.h>
@@ -24,12 +25,19 @@
 #define ECHO_YIELD_US 1000u
 struct idle {
     uint32_t polls;
+    uint32_t spin;               /* --echo-spin */
     struct cxl_backoff b;
 };
 
+static void idle_init(struct idle *s, uint32_t spin)
+{
+    *s = (struct idle){.spin = spin};
+    cxl_backoff_init(&s->b, 0, ECHO_YIELD_US, 0);
+}
+
 static ALWAYS_INLINE void echo_idle(struct idle *s)
 {
-    if (s->polls < opt.echo_spin) {
+    if (s->polls < s->spin) {
         s->polls++;
         cxl_cpu_relax();
     } else {
@@ -40,7 +48,7 @@ static ALWAYS_INLINE void echo_idle(struct idle *s)
 static ALWAYS_INLINE void echo_busy(struct idle *s)
 {
     if (s->polls) {
-        if (s->polls >= opt.echo_spin)
+        if (s->polls >= s->spin)
             cxl_backoff_done(&s->b);
         s->polls = 0;
     }
@@ -58,10 +66,12 @@ static ALWAYS_INLINE void copy_payload(uint8_t *dst, const uint8_t *src, uint32_
         memcpy(dst, src, len);
 }
 
-static void echo_lib(struct cxl_queue *req, struct cxl_queue *resp, struct echo_stats *st)
+/* Echo until the stop message: 0, or -1 on a ring error. */
+static int echo_lib(struct cxl_queue *req, struct cxl_queue *resp, uint32_t spin,
+                    struct echo_stats *st, struct pp_err *err)
 {
-    struct idle s = {0};
-    cxl_backoff_init(&s.b, 0, ECHO_YIELD_US, 0);
+    struct idle s;
+    idle_init(&s, spin);
     for (;;) {
         struct cxl_msg m;
         uint32_t n = 0;
@@ -74,7 +84,8 @@ static void echo_lib(struct cxl_queue *req, struct cxl_queue *resp, struct echo_
                 break;
             }
             if (rr)
-                die("libcxldsm: reserve response: %s: %s", cxl_strerror(rr), cxl_last_error());
+                return pp_fail(err, "libcxldsm: reserve response: %s: %s", cxl_strerror(rr),
+                               cxl_last_error());
             h->op = m.hdr.op;
             h->ref = m.hdr.ref;
             copy_payload(cxl_msg_payload(h), m.payload, m.hdr.len);
@@ -85,7 +96,8 @@ static void echo_lib(struct cxl_queue *req, struct cxl_queue *resp, struct echo_
             }
         }
         if (rc < 0)
-            die("libcxldsm: peek request: %s: %s", cxl_strerror(rc), cxl_last_error());
+            return pp_fail(err, "libcxldsm: peek request: %s: %s", cxl_strerror(rc),
+                           cxl_last_error());
         if (n) {
             cxl_queue_submit(resp);
             cxl_queue_release(req);
@@ -97,14 +109,16 @@ static void echo_lib(struct cxl_queue *req, struct cxl_queue *resp, struct echo_
             st->empty++;
         }
         if (stop)
-            return;
+            return 0;
     }
 }
 
-static void echo_bare(struct bare_q *req, struct bare_q *resp, struct echo_stats *st)
+/* Echo until the stop message; len: the bytes of a bare message (64 x --bare-lines). */
+static void echo_bare(struct bare_q *req, struct bare_q *resp, uint32_t len, uint32_t spin,
+                      struct echo_stats *st)
 {
-    struct idle s = {0};
-    cxl_backoff_init(&s.b, 0, ECHO_YIELD_US, 0);
+    struct idle s;
+    idle_init(&s, spin);
     for (;;) {
         const uint8_t *in;
         uint32_t n = 0;
@@ -115,7 +129,7 @@ static void echo_bare(struct bare_q *req, struct bare_q *resp, struct echo_stats
                 bare_unpeek(req);
                 break;
             }
-            copy_payload(out, in, 64 * opt.bare_lines);
+            copy_payload(out, in, len);
             n++;
             uint64_t seq;
             memcpy(&seq, out, sizeof seq);
@@ -139,69 +153,100 @@ static void echo_bare(struct bare_q *req, struct bare_q *resp, struct echo_stats
     }
 }
 
-/* The server's ends of ring 0 of the library medium. */
-static struct cxl_layout *attach_lib(struct cxl_medium *m, struct cxl_queue *req,
-                                     struct cxl_queue *resp)
+/* The server's ends of ring 0 of the library medium; *l its layout. */
+static int attach_lib(const struct opts *o, struct cxl_medium *m, struct cxl_queue *req,
+                      struct cxl_queue *resp, struct cxl_layout **l, struct pp_err *err)
 {
-    struct cxl_layout *l;
     int rc;
-    if ((rc = cxl_layout_attach(m, &l)) != 0)
-        die("attach %s: %s: %s", opt.path, cxl_strerror(rc), cxl_last_error());
-    cxl_layout_set_delay_ns(l, opt.delay_ns);
-    if ((rc = cxl_queue_init(req, l, 0, CXL_REQ, CXL_CONSUMER)) != 0 ||
-        (rc = cxl_queue_init(resp, l, 0, CXL_RESP, CXL_PRODUCER)) != 0)
-        die("queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
-    cxl_server_announce(l, 1, NULL, NULL);
-    return l;
+    if ((rc = cxl_layout_attach(m, l)) != 0)
+        return pp_fail(err, "attach %s: %s: %s", o->path, cxl_strerror(rc), cxl_last_error());
+    cxl_layout_set_delay_ns(*l, o->delay_ns);
+    if ((rc = cxl_queue_init(req, *l, 0, CXL_REQ, CXL_CONSUMER)) != 0 ||
+        (rc = cxl_queue_init(resp, *l, 0, CXL_RESP, CXL_PRODUCER)) != 0) {
+        pp_fail(err, "queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
+        cxl_layout_close(*l);
+        return -1;
+    }
+    cxl_server_announce(*l, 1, NULL, NULL);
+    return 0;
 }
 
 /* The server's ends of the bare ring (the client wrote its control page). */
-static void attach_bare(struct cxl_medium *m, struct bare_q *req, struct bare_q *resp)
+static int attach_bare(const struct opts *o, struct cxl_medium *m, struct bare_q *req,
+                       struct bare_q *resp, struct pp_err *err)
 {
-    struct bare_ctl *c = bare_attach(m);
-    uint64_t dt = cxl_delay_ticks(opt.delay_ns);
+    struct bare_ctl *c;
+    if (bare_attach(m, bare_slot_size(o), &c, err) != 0)
+        return -1;
+    uint64_t dt = cxl_delay_ticks(o->delay_ns);
     bare_init(req, c, 0, 0, dt);
     bare_init(resp, c, 1, 1, dt);
     c->server_pid = (uint64_t)getpid();
     c->server_base = (uint64_t)(uintptr_t)c;
+    return 0;
 }
 
-int echo_main(void)
+/* The server's two lines on --ready-fd: "ready" when it serves, "stats"
+ * when it stops. */
+static void say_ready(const struct opts *o, struct cxl_medium *m)
+{
+    if (o->ready_fd >= 0)
+        dprintf(o->ready_fd, "ready pid=%d base=%p cpu=%d\n", (int)getpid(), cxl_medium_base(m),
+                sched_getcpu());
+}
+
+static void say_stats(const struct opts *o, const struct echo_stats *st)
+{
+    if (o->ready_fd >= 0) {
+        dprintf(o->ready_fd, "stats batches=%" PRIu64 " msgs=%" PRIu64 " empty=%" PRIu64 "\n",
+                st->batches, st->msgs, st->empty);
+        close(o->ready_fd);
+    }
+}
+
+/* Serve ring 0 of the library medium m until the stop message. */
+static int serve_lib(const struct opts *o, struct cxl_medium *m, struct pp_err *err)
+{
+    struct cxl_queue req, resp;
+    struct cxl_layout *l;
+    struct echo_stats st = {0};
+    if (attach_lib(o, m, &req, &resp, &l, err) != 0)
+        return -1;
+    say_ready(o, m);
+    int rc = echo_lib(&req, &resp, o->echo_spin, &st, err);
+    if (rc == 0)
+        say_stats(o, &st);
+    cxl_layout_close(l);
+    return rc;
+}
+
+/* Serve the bare ring of medium m until the stop message. */
+static int serve_bare(const struct opts *o, struct cxl_medium *m, struct pp_err *err)
+{
+    struct bare_q req, resp;
+    struct echo_stats st = {0};
+    if (attach_bare(o, m, &req, &resp, err) != 0)
+        return -1;
+    say_ready(o, m);
+    echo_bare(&req, &resp, 64 * o->bare_lines, o->echo_spin, &st);
+    say_stats(o, &st);
+    return 0;
+}
+
+int echo_main(const struct opts *o, struct pp_err *err)
 {
     prctl(PR_SET_NAME, "pingpong-echo"); /* tell it from the client in ps/perf */
-    if (opt.cpu >= 0)
-        pin_to(opt.cpu, "echo server");
-    if (!opt.path)
-        die("--role echo needs --path");
+    if (o->cpu >= 0 && pin_to(o->cpu, "echo server", err) != 0)
+        return -1;
+    if (!o->path)
+        return pp_fail(err, "--role echo needs --path");
     struct cxl_medium *m;
-    int rc = open_medium(opt.path, 0, &m);
+    int rc = open_medium(o, o->path, 0, &m);
     if (rc)
-        die("open %s: %s: %s", opt.path, cxl_strerror(rc), cxl_last_error());
-    if (opt.hugepage)
-        advise_huge(m, "echo server");
-    struct cxl_queue req, resp;
-    struct bare_q breq, bresp;
-    struct cxl_layout *l = NULL;
-    const enum impl impl = opt.impl;
-    if (impl == IMPL_LIB)
-        l = attach_lib(m, &req, &resp);
-    else
-        attach_bare(m, &breq, &bresp);
-    if (opt.ready_fd >= 0)
-        dprintf(opt.ready_fd, "ready pid=%d base=%p cpu=%d\n", (int)getpid(), cxl_medium_base(m),
-                sched_getcpu());
-    struct echo_stats st = {0};
-    if (impl == IMPL_LIB)
-        echo_lib(&req, &resp, &st);
-    else
-        echo_bare(&breq, &bresp, &st);
-    if (opt.ready_fd >= 0) {
-        dprintf(opt.ready_fd, "stats batches=%" PRIu64 " msgs=%" PRIu64 " empty=%" PRIu64 "\n",
-                st.batches, st.msgs, st.empty);
-        close(opt.ready_fd);
-    }
-    if (l)
-        cxl_layout_close(l);
+        return pp_fail(err, "open %s: %s: %s", o->path, cxl_strerror(rc), cxl_last_error());
+    if (o->hugepage)
+        advise_huge(m, NULL); /* silently: the client reports */
+    rc = o->impl == IMPL_LIB ? serve_lib(o, m, err) : serve_bare(o, m, err);
     cxl_medium_close(m);
-    return 0;
+    return rc;
 }

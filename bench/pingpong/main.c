@@ -1,5 +1,9 @@
 /* main.c - the ring ping-pong benchmark (build/bench/ring_pingpong): flags,
- * the TSC calibration, and the rounds of every measurement.
+ * the TSC calibration, the rounds of every measurement, and the exit. It is
+ * the top of the benchmark (pingpong.h draws the calls between the files)
+ * and the only file that ends the process: a bad flag at once, an error from
+ * below when it has come back up to main(); its exit and signal handler has
+ * spawn.c kill the echo server and media.c remove the media.
  *
  * Round trips over one libcxldsm ring between two processes, against a bare
  * hand-written SPSC ring (bare_ring.h) measured in the same run, so that
@@ -32,6 +36,7 @@
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +50,8 @@
 
 extern char **environ;
 
-struct opts opt = {
+/* The flags' defaults. */
+static const struct opts opts_default = {
     .map_size = 64ull << 20,
     .slot_size = CXL_DEFAULT_SLOT_SIZE,
     .ring_count = 1,
@@ -65,32 +71,72 @@ struct opts opt = {
     .cpu = -1,
 };
 
-void die(const char *fmt, ...)
+/* Print "ring_pingpong: ..." (the echo server: "ring_pingpong (echo
+ * server): ...") and exit 1; the client's exit handler (below) kills the
+ * server and removes the media. */
+static void __attribute__((format(printf, 2, 3), noreturn)) die(const struct opts *o,
+                                                                const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "\nring_pingpong%s: ", opt.role_echo ? " (echo server)" : "");
+    fprintf(stderr, "\nring_pingpong%s: ", o->role_echo ? " (echo server)" : "");
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    exit(1); /* the client's atexit handler reaps the child and removes media */
+    exit(1);
+}
+
+/* --- exit: however the client ends, the server is killed, the media go ------ */
+
+static pid_t g_client; /* the client; a child between fork and exec is not */
+
+static void cleanup(void)
+{
+    if (getpid() != g_client)
+        return;
+    echo_kill();
+    media_remove();
+}
+
+static void on_signal(int sig)
+{
+    if (getpid() != g_client) /* a child between fork and exec */
+        _exit(128 + sig);
+    cleanup();
+    static const char msg[] = "\nring_pingpong: interrupted: echo server killed, media removed\n";
+    ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)r;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* From here on, exit() and SIGINT/SIGTERM/SIGHUP/SIGQUIT clean up. */
+static void install_cleanup(void)
+{
+    g_client = getpid();
+    atexit(cleanup);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
 }
 
 /* --- clock -------------------------------------------------------------------- */
 
-double ticks_per_ns = 1.0;
-uint64_t ns_per_tick_q32 = 1ull << 32;
-
-static void calibrate_ticks(void)
+/* The rate of ticks() against CLOCK_MONOTONIC, over 50 ms. */
+static struct tick_clock calibrate_ticks(void)
 {
     uint64_t n0 = cxl_now_ns(), t0 = ticks();
     while (cxl_now_ns() - n0 < 50000000ull)
         cxl_cpu_relax();
     uint64_t n1 = cxl_now_ns(), t1 = ticks();
-    ticks_per_ns = (double)(t1 - t0) / (double)(n1 - n0);
-    if (ticks_per_ns <= 0)
-        ticks_per_ns = 1.0;
-    ns_per_tick_q32 = (uint64_t)(4294967296.0 / ticks_per_ns);
+    struct tick_clock k = {.per_ns = (double)(t1 - t0) / (double)(n1 - n0)};
+    if (k.per_ns <= 0)
+        k.per_ns = 1.0;
+    k.ns_q32 = (uint64_t)(4294967296.0 / k.per_ns);
+    return k;
 }
 
 /* Cost of one timestamp call in ns (back-to-back calls). */
@@ -134,22 +180,22 @@ static void usage(FILE *f)
         "  --impl WHICH      both (default), lib or bare\n");
 }
 
-static void parse_inflight(const char *text)
+static void parse_inflight(struct opts *o, const char *text)
 {
     char buf[256];
     if (strlen(text) >= sizeof buf)
-        die("--inflight: list too long");
+        die(o, "--inflight: list too long");
     strcpy(buf, text);
-    opt.n_inflight = 0;
+    o->n_inflight = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         uint32_t v;
         if (cxl_parse_u32("--inflight", tok, 0, 1u << 20, &v) != 0)
-            die("%s", cxl_last_error());
+            die(o, "%s", cxl_last_error());
         if (v == 0)
             continue;
-        if (opt.n_inflight == MAX_INFLIGHT_SETS)
-            die("--inflight: at most %d windows", MAX_INFLIGHT_SETS);
-        opt.inflight[opt.n_inflight++] = v;
+        if (o->n_inflight == MAX_INFLIGHT_SETS)
+            die(o, "--inflight: at most %d windows", MAX_INFLIGHT_SETS);
+        o->inflight[o->n_inflight++] = v;
     }
 }
 
@@ -158,77 +204,92 @@ static int is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 #define NOT_MINE 1 /* a parse_*_flag result: f is not one of its flags */
 
 /* Is f the flag `name`? It takes a value, which must be there. */
-static int flag_is(const char *f, const char *name, const char *v)
+/* The delay model, validated by the table of the shared options
+ * (config/options.h): from --delay-ns (name and value given) or from
+ * CXL_SHM_DELAY_NS (both NULL). */
+static int set_delay(struct opts *o, const char *name, const char *value)
+{
+    static const enum cxl_opt_id env[] = {CXL_OPT_DELAY_NS};
+    struct cxl_shared_opts shared;
+    cxl_opts_init(&shared);
+    int rc = name ? cxl_opts_set(&shared, CXL_OPT_DELAY_NS, name, value)
+                  : cxl_opts_env(&shared, env, 1, environ);
+    if (rc == 0)
+        o->delay_ns = shared.delay_ns;
+    return rc;
+}
+
+static int flag_is(const struct opts *o, const char *f, const char *name, const char *v)
 {
     if (strcmp(f, name) != 0)
         return 0;
     if (!v)
-        die("%s needs a value (see --help)", f);
+        die(o, "%s needs a value (see --help)", f);
     return 1;
 }
 
 /* Flags that shape the media: 0, a cxl_parse_* error, or NOT_MINE. */
-static int parse_medium_flag(const char *f, const char *v)
+static int parse_medium_flag(struct opts *o, const char *f, const char *v)
 {
     int rc = 0;
     uint64_t u;
-    if (flag_is(f, "--path", v)) {
-        opt.path = v;
-    } else if (flag_is(f, "--map-size", v)) {
-        rc = cxl_parse_size(f, v, &opt.map_size);
-    } else if (flag_is(f, "--slot-size", v)) {
+    if (flag_is(o, f, "--path", v)) {
+        o->path = v;
+    } else if (flag_is(o, f, "--map-size", v)) {
+        rc = cxl_parse_size(f, v, &o->map_size);
+    } else if (flag_is(o, f, "--slot-size", v)) {
         if ((rc = cxl_parse_size(f, v, &u)) == 0) {
             if (u < CXL_MIN_SLOT_SIZE || u > CXL_MAX_SLOT_SIZE || !is_pow2(u))
-                die("--slot-size %s: must be a power of two in [%u, %u]", v, CXL_MIN_SLOT_SIZE,
+                die(o, "--slot-size %s: must be a power of two in [%u, %u]", v, CXL_MIN_SLOT_SIZE,
                     CXL_MAX_SLOT_SIZE);
-            opt.slot_size = (uint32_t)u;
+            o->slot_size = (uint32_t)u;
         }
-    } else if (flag_is(f, "--ring-count", v)) {
-        rc = cxl_parse_u32(f, v, 1, CXL_MAX_RINGS, &opt.ring_count);
-    } else if (flag_is(f, "--delay-ns", v)) {
-        rc = cxl_parse_u32(f, v, 0, 1000000, &opt.delay_ns);
-        opt.delay_set = 1;
-    } else if (flag_is(f, "--bare-slots", v)) {
-        rc = cxl_parse_u64(f, v, 0, 1ull << 32, &opt.bare_slots);
-        if (!rc && opt.bare_slots && (opt.bare_slots < 2 || !is_pow2(opt.bare_slots)))
-            die("--bare-slots %s: must be a power of two >= 2, or 0", v);
-    } else if (flag_is(f, "--bare-lines", v)) {
-        rc = cxl_parse_u32(f, v, 1, 2, &opt.bare_lines);
-    } else if (flag_is(f, "--bare-slot-size", v)) {
-        if ((rc = cxl_parse_size(f, v, &opt.bare_slot)) == 0 && opt.bare_slot &&
-            (opt.bare_slot < 64 || opt.bare_slot > (1u << 20) || !is_pow2(opt.bare_slot)))
-            die("--bare-slot-size %s: must be a power of two in [64, 1M], or 0", v);
+    } else if (flag_is(o, f, "--ring-count", v)) {
+        rc = cxl_parse_u32(f, v, 1, CXL_MAX_RINGS, &o->ring_count);
+    } else if (flag_is(o, f, "--delay-ns", v)) {
+        rc = set_delay(o, f, v);
+        o->delay_set = 1;
+    } else if (flag_is(o, f, "--bare-slots", v)) {
+        rc = cxl_parse_u64(f, v, 0, 1ull << 32, &o->bare_slots);
+        if (!rc && o->bare_slots && (o->bare_slots < 2 || !is_pow2(o->bare_slots)))
+            die(o, "--bare-slots %s: must be a power of two >= 2, or 0", v);
+    } else if (flag_is(o, f, "--bare-lines", v)) {
+        rc = cxl_parse_u32(f, v, 1, 2, &o->bare_lines);
+    } else if (flag_is(o, f, "--bare-slot-size", v)) {
+        if ((rc = cxl_parse_size(f, v, &o->bare_slot)) == 0 && o->bare_slot &&
+            (o->bare_slot < 64 || o->bare_slot > (1u << 20) || !is_pow2(o->bare_slot)))
+            die(o, "--bare-slot-size %s: must be a power of two in [64, 1M], or 0", v);
     } else {
         rc = NOT_MINE;
     }
     return rc;
 }
 
-static void parse_impl(const char *v)
+static void parse_impl(struct opts *o, const char *v)
 {
     if (strcmp(v, "both") && strcmp(v, "lib") && strcmp(v, "libcxldsm") && strcmp(v, "bare"))
-        die("--impl %s: expected both, lib or bare", v);
-    opt.run_bare = strcmp(v, "lib") && strcmp(v, "libcxldsm");
-    opt.run_lib = strcmp(v, "bare") != 0;
-    opt.impl = opt.run_lib && !opt.run_bare ? IMPL_LIB : IMPL_BARE;
+        die(o, "--impl %s: expected both, lib or bare", v);
+    o->run_bare = strcmp(v, "lib") && strcmp(v, "libcxldsm");
+    o->run_lib = strcmp(v, "bare") != 0;
+    o->impl = o->run_lib && !o->run_bare ? IMPL_LIB : IMPL_BARE;
 }
 
 /* The echo server's flags, set by spawn.c: 0, an error, or NOT_MINE. */
-static int parse_echo_flag(const char *f, const char *v)
+static int parse_echo_flag(struct opts *o, const char *f, const char *v)
 {
     int rc = 0;
     uint32_t u = 0;
-    if (flag_is(f, "--role", v)) {
+    if (flag_is(o, f, "--role", v)) {
         if (strcmp(v, "echo") != 0)
-            die("--role %s: the only role is echo", v);
-        opt.role_echo = 1;
-    } else if (flag_is(f, "--ready-fd", v)) {
+            die(o, "--role %s: the only role is echo", v);
+        o->role_echo = 1;
+    } else if (flag_is(o, f, "--ready-fd", v)) {
         rc = cxl_parse_u32(f, v, 0, 1u << 20, &u);
-        opt.ready_fd = (int)u;
-    } else if (flag_is(f, "--cpu", v)) {
+        o->ready_fd = (int)u;
+    } else if (flag_is(o, f, "--cpu", v)) {
         if (strcmp(v, "-1") != 0)
             rc = cxl_parse_u32(f, v, 0, CPU_SETSIZE - 1, &u);
-        opt.cpu = strcmp(v, "-1") ? (int)u : -1;
+        o->cpu = strcmp(v, "-1") ? (int)u : -1;
     } else {
         rc = NOT_MINE;
     }
@@ -236,142 +297,149 @@ static int parse_echo_flag(const char *f, const char *v)
 }
 
 /* Flags that shape the run: 0, a cxl_parse_* error, or NOT_MINE. */
-static int parse_run_flag(const char *f, const char *v)
+static int parse_run_flag(struct opts *o, const char *f, const char *v)
 {
     int rc = 0;
-    if (flag_is(f, "--round-trips", v))
-        rc = cxl_parse_u64(f, v, 0, 1ull << 32, &opt.round_trips);
-    else if (flag_is(f, "--warmup", v))
-        rc = cxl_parse_u64(f, v, 0, 1ull << 40, &opt.warmup);
-    else if (flag_is(f, "--inflight", v))
-        parse_inflight(v);
-    else if (flag_is(f, "--messages", v))
-        rc = cxl_parse_u64(f, v, 1, 1ull << 48, &opt.messages);
-    else if (flag_is(f, "--seconds", v))
-        rc = cxl_parse_u64(f, v, 0, 86400, &opt.seconds);
-    else if (flag_is(f, "--csv", v))
-        opt.csv = v;
-    else if (flag_is(f, "--rounds", v))
-        rc = cxl_parse_u32(f, v, 1, MAX_ROUNDS, &opt.rounds);
-    else if (flag_is(f, "--echo-spin", v))
-        rc = cxl_parse_u32(f, v, 0, UINT32_MAX, &opt.echo_spin);
-    else if (flag_is(f, "--impl", v))
-        parse_impl(v);
+    if (flag_is(o, f, "--round-trips", v))
+        rc = cxl_parse_u64(f, v, 0, 1ull << 32, &o->round_trips);
+    else if (flag_is(o, f, "--warmup", v))
+        rc = cxl_parse_u64(f, v, 0, 1ull << 40, &o->warmup);
+    else if (flag_is(o, f, "--inflight", v))
+        parse_inflight(o, v);
+    else if (flag_is(o, f, "--messages", v))
+        rc = cxl_parse_u64(f, v, 1, 1ull << 48, &o->messages);
+    else if (flag_is(o, f, "--seconds", v))
+        rc = cxl_parse_u64(f, v, 0, 86400, &o->seconds);
+    else if (flag_is(o, f, "--csv", v))
+        o->csv = v;
+    else if (flag_is(o, f, "--rounds", v))
+        rc = cxl_parse_u32(f, v, 1, MAX_ROUNDS, &o->rounds);
+    else if (flag_is(o, f, "--echo-spin", v))
+        rc = cxl_parse_u32(f, v, 0, UINT32_MAX, &o->echo_spin);
+    else if (flag_is(o, f, "--impl", v))
+        parse_impl(o, v);
     else
-        rc = parse_echo_flag(f, v);
+        rc = parse_echo_flag(o, f, v);
     return rc;
 }
 
 /* Flags without a value: 1 if f is one (and handled). */
-static int parse_switch(const char *f)
+static int parse_switch(struct opts *o, const char *f)
 {
     if (!strcmp(f, "--help") || !strcmp(f, "-h")) {
         usage(stdout);
         exit(0);
     } else if (!strcmp(f, "--no-pin")) {
-        opt.pin = 0;
+        o->pin = 0;
     } else if (!strcmp(f, "--prefault")) {
-        opt.prefault = 1;
+        o->prefault = 1;
     } else if (!strcmp(f, "--hugepage")) {
-        opt.hugepage = 1;
+        o->hugepage = 1;
     } else {
         return 0;
     }
     return 1;
 }
 
-static void parse_args(int argc, char **argv)
+static void parse_args(struct opts *o, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
-        if (parse_switch(f))
+        if (parse_switch(o, f))
             continue;
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = parse_medium_flag(f, v);
+        int rc = parse_medium_flag(o, f, v);
         if (rc == NOT_MINE)
-            rc = parse_run_flag(f, v);
+            rc = parse_run_flag(o, f, v);
         if (rc == NOT_MINE) {
             usage(stderr);
-            die("unknown flag %s", f);
+            die(o, "unknown flag %s", f);
         }
         if (rc)
-            die("%s", cxl_last_error());
+            die(o, "%s", cxl_last_error());
         i++;
     }
 }
 
 /* What only the client checks, once all flags are known. */
-static void check_flags(void)
+static void check_flags(struct opts *o)
 {
-    if ((opt.round_trips && opt.round_trips < opt.rounds) ||
-        (opt.n_inflight && !opt.seconds && opt.messages < opt.rounds))
-        die("--round-trips and --messages must be at least --rounds (%u)", opt.rounds);
-    if (opt.bare_slot && opt.bare_slot < 64ull * opt.bare_lines)
-        die("--bare-slot-size %" PRIu64 " is smaller than --bare-lines %u x 64 B", opt.bare_slot,
-            opt.bare_lines);
-    if (!opt.delay_set) { /* the delay model's variable, read here, once */
-        static const enum cxl_opt_id env[] = {CXL_OPT_DELAY_NS};
-        struct cxl_shared_opts shared;
-        cxl_opts_init(&shared);
-        if (cxl_opts_env(&shared, env, 1, environ) != 0)
-            die("%s", cxl_last_error());
-        opt.delay_ns = shared.delay_ns;
-    }
-    if (opt.pin) {
+    if ((o->round_trips && o->round_trips < o->rounds) ||
+        (o->n_inflight && !o->seconds && o->messages < o->rounds))
+        die(o, "--round-trips and --messages must be at least --rounds (%u)", o->rounds);
+    if (o->bare_slot && o->bare_slot < 64ull * o->bare_lines)
+        die(o, "--bare-slot-size %" PRIu64 " is smaller than --bare-lines %u x 64 B", o->bare_slot,
+            o->bare_lines);
+    if (!o->delay_set && set_delay(o, NULL, NULL) != 0) /* the variable, read here, once */
+        die(o, "%s", cxl_last_error());
+    if (o->pin) {
         cpu_set_t allowed;
         if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || !CPU_ISSET(0, &allowed) ||
             !CPU_ISSET(1, &allowed))
-            die("CPUs 0 and 1 are not both available to this process (use --no-pin)");
-        pin_to(0, "client");
+            die(o, "CPUs 0 and 1 are not both available to this process (use --no-pin)");
+        struct pp_err err = {0};
+        if (pin_to(0, "client", &err) != 0)
+            die(o, "%s", err.msg);
     }
 }
 
 /* --- the measurements ------------------------------------------------------------ */
 
-static void print_setup(const struct client *c, double oh_tsc, double oh_clock)
+/* What the measurements of the client share. */
+struct bench {
+    const struct opts *o;
+    struct client c;
+    int shown[2];               /* the server's ready line was shown, per impl */
+    struct pp_err *err;
+};
+
+static void print_setup(const struct opts *o, const struct client *c, double oh_tsc,
+                        double oh_clock)
 {
     char desc[512];
     printf("ring_pingpong: %u B messages; library slot %u B, %u slots/queue; bare ring %" PRIu64
            " B slots%s, %" PRIu64 " slots/queue; delay %u ns; map %" PRIu64 " B%s%s; %u rounds\n",
-           MSG_SIZE, opt.slot_size, cxl_layout_geometry(c->layout)->slots, bare_slot_size(),
-           opt.bare_lines > 1 ? " (2 lines per message)" : "", c->breq.nslots, opt.delay_ns,
-           opt.map_size, opt.prefault ? ", prefaulted" : "", opt.hugepage ? ", MADV_HUGEPAGE" : "",
-           opt.rounds);
+           MSG_SIZE, o->slot_size, cxl_layout_geometry(c->layout)->slots, bare_slot_size(o),
+           o->bare_lines > 1 ? " (2 lines per message)" : "", c->breq.nslots, o->delay_ns,
+           o->map_size, o->prefault ? ", prefaulted" : "", o->hugepage ? ", MADV_HUGEPAGE" : "",
+           o->rounds);
     printf("client pid %d on CPU %d, echo server on CPU %s; library medium: %s\n", (int)getpid(),
-           sched_getcpu(), opt.pin ? "1" : "any (unpinned)",
+           sched_getcpu(), o->pin ? "1" : "any (unpinned)",
            cxl_medium_describe(c->lib_medium, desc, sizeof desc));
     printf("timestamps: %s at %.3f ticks/ns, %.1f ns per call (clock_gettime: %.1f ns per call); "
            "one stamp per round trip, its cost is inside every sample\n",
-           TICKS_NAME, ticks_per_ns, oh_tsc, oh_clock);
+           TICKS_NAME, c->clock.per_ns, oh_tsc, oh_clock);
     fflush(stdout);
 }
 
 /* Set up a measurement pair: w in flight (1: latency), room for its samples
- * (latency) or its histogram (throughput). */
-static void alloc_pair(struct meas pair[2], uint32_t w, uint64_t total, int latency)
+ * (latency) or its histogram (throughput). 0 or -1. */
+static int alloc_pair(const struct opts *o, struct meas pair[2], uint32_t w, uint64_t total,
+                      int latency, struct pp_err *err)
 {
     for (int i = 0; i < 2; i++) {
         struct meas *m = &pair[i];
         m->impl = (enum impl)i;
         m->inflight = w;
-        m->rounds = opt.rounds;
-        m->have = i == IMPL_LIB ? opt.run_lib : opt.run_bare;
+        m->rounds = o->rounds;
+        m->have = i == IMPL_LIB ? o->run_lib : o->run_bare;
         if (!m->have)
             continue;
         if (latency && !(m->samples = malloc(total * sizeof *m->samples)))
-            die("out of memory for %" PRIu64 " samples", total);
+            return pp_fail(err, "out of memory for %" PRIu64 " samples", total);
         if (!latency && !(m->h = malloc(sizeof *m->h)))
-            die("out of memory");
+            return pp_fail(err, "out of memory");
         if (m->h)
             cxl_hist_init(m->h);
     }
+    return 0;
 }
 
 /* Compute the figures of a pair and free what it recorded. */
-static void finish_pair(struct meas pair[2])
+static void finish_pair(struct meas pair[2], const struct tick_clock *k)
 {
     for (int i = 0; i < 2; i++) {
-        finish_meas(&pair[i]);
+        finish_meas(&pair[i], k);
         free(pair[i].samples);
         pair[i].samples = NULL;
         free(pair[i].h);
@@ -379,94 +447,152 @@ static void finish_pair(struct meas pair[2])
     }
 }
 
-/* One implementation in round r of a measurement (latency if w == 0):
- * start its server, run n round trips, stop the server, account. */
-static void run_one(struct client *c, struct meas *m, uint32_t w, uint32_t r, uint64_t n)
+/* Start the server of impl; its ready line is shown the first time. */
+static int start_echo(struct bench *b, enum impl impl)
 {
-    static int shown[2];
-    enum impl impl = m->impl;
-    char info[256], label[128];
-    uint64_t wall0 = cxl_now_ns();
-    spawn_echo(impl, info, sizeof info);
-    if (!shown[impl]) {
-        fprintf(stderr, "echo server (%s): %s; the client mapped it at %p\n", impl_names[impl], info,
-                cxl_medium_base(impl == IMPL_LIB ? c->lib_medium : c->bare_medium));
-        shown[impl] = 1;
+    char info[256];
+    if (spawn_echo(b->o, impl, media_path(impl), info, sizeof info, b->err) != 0)
+        return -1;
+    if (!b->shown[impl]) {
+        fprintf(stderr, "echo server (%s): %s; the client mapped it at %p\n", impl_name(impl), info,
+                cxl_medium_base(impl == IMPL_LIB ? b->c.lib_medium : b->c.bare_medium));
+        b->shown[impl] = 1;
     }
-    double secs;
-    uint64_t done = n, csw0 = involuntary_switches();
-    if (w == 0) {
-        snprintf(label, sizeof label, "latency %s, round %u/%u", impl_names[impl], r + 1, opt.rounds);
-        secs = client_latency(c, impl, n, m->samples + m->round_trips, label);
-    } else {
-        snprintf(label, sizeof label, "throughput W=%u %s, round %u/%u", w, impl_names[impl], r + 1,
-                 opt.rounds);
-        double limit = opt.seconds ? (double)opt.seconds / opt.rounds : 0;
-        secs = client_throughput(c, impl, w, n, limit, m->h, &done, label);
-    }
-    struct echo_stats es;
-    m->preempted += involuntary_switches() - csw0;
-    m->preempted += stop_echo(c, impl, &es);
-    m->wall += (double)(cxl_now_ns() - wall0) / 1e9;
-    m->echo_batches += es.batches;
-    m->echo_msgs += es.msgs;
+    return 0;
+}
+
+/* Add what a round of m did: the client's run, the server's stats. */
+static void account(struct bench *b, struct meas *m, uint32_t r, const struct run *run,
+                    const struct echo_stats *es)
+{
+    struct client *c = &b->c;
+    m->preempted += es->preempted;
+    m->echo_batches += es->batches;
+    m->echo_msgs += es->msgs;
     m->sends += c->sends;
     m->recvs += c->recvs;
     m->msgs += c->msgs;
     c->sends = c->recvs = c->msgs = 0;
-    m->rate[r] = (double)done / secs;
-    m->round_trips += done;
-    m->seconds += secs;
+    m->rate[r] = (double)run->counted / run->seconds;
+    m->round_trips += run->counted;
+    m->seconds += run->seconds;
+}
+
+/* One implementation in round r of a measurement (latency if w == 0):
+ * start its server, run n round trips, stop the server, account. */
+static int run_one(struct bench *b, struct meas *m, uint32_t w, uint32_t r, uint64_t n)
+{
+    const struct opts *o = b->o;
+    enum impl impl = m->impl;
+    char label[128];
+    uint64_t wall0 = cxl_now_ns();
+    if (start_echo(b, impl) != 0)
+        return -1;
+    struct run run = {.impl = impl, .inflight = w, .n = n, .label = label};
+    uint64_t csw0 = involuntary_switches();
+    if (w == 0) {
+        snprintf(label, sizeof label, "latency %s, round %u/%u", impl_name(impl), r + 1, o->rounds);
+        run.samples = m->samples + m->round_trips;
+    } else {
+        snprintf(label, sizeof label, "throughput W=%u %s, round %u/%u", w, impl_name(impl), r + 1,
+                 o->rounds);
+        run.limit_s = o->seconds ? (double)o->seconds / o->rounds : 0;
+        run.h = m->h;
+    }
+    if (client_run(&b->c, &run, b->err) != 0)
+        return -1;
+    m->preempted += involuntary_switches() - csw0;
+    struct echo_stats es;
+    if (client_send_stop(&b->c, impl, b->err) != 0 || stop_echo(impl, &es, b->err) != 0)
+        return -1;
+    m->wall += (double)(cxl_now_ns() - wall0) / 1e9;
+    account(b, m, r, &run, &es);
+    return 0;
 }
 
 /* A measurement: w in flight (0: the latency one), total round trips split
  * over the rounds, bare and library alternating (AB BA AB ...). */
-static void run_measurement(struct client *c, struct meas pair[2], uint32_t w, uint64_t total)
+static int run_measurement(struct bench *b, struct meas pair[2], uint32_t w, uint64_t total)
 {
-    uint32_t R = opt.rounds;
-    alloc_pair(pair, w ? w : 1, total, w == 0);
+    uint32_t R = b->o->rounds;
+    if (alloc_pair(b->o, pair, w ? w : 1, total, w == 0, b->err) != 0)
+        return -1;
     for (uint32_t r = 0; r < R; r++) {
         /* this round's share of the round trips; the last takes the rest */
         uint64_t n = total / R + (r == R - 1 ? total % R : 0);
         for (int k = 0; k < 2; k++) {
             enum impl impl = (r & 1) ? (k ? IMPL_BARE : IMPL_LIB) : (k ? IMPL_LIB : IMPL_BARE);
-            if (pair[impl].have && n != 0)
-                run_one(c, &pair[impl], w, r, n);
+            if (pair[impl].have && n != 0 && run_one(b, &pair[impl], w, r, n) != 0)
+                return -1;
         }
     }
-    finish_pair(pair);
+    finish_pair(pair, &b->c.clock);
+    return 0;
 }
 
-int main(int argc, char **argv)
+/* Every measurement: latency, then each --inflight window. */
+static int run_all(struct bench *b, struct meas lat[2], struct meas tp[][2])
 {
-    parse_args(argc, argv);
-    if (opt.role_echo)
-        return echo_main();
-    install_cleanup();
-    check_flags();
-    label_impls();
-    calibrate_ticks();
+    const struct opts *o = b->o;
+    if (o->round_trips && run_measurement(b, lat, 0, o->round_trips) != 0)
+        return -1;
+    for (int i = 0; i < o->n_inflight; i++)
+        if (run_measurement(b, tp[i], o->inflight[i], o->messages) != 0)
+            return -1;
+    return 0;
+}
+
+static void print_huge(const struct opts *o, const struct client *c)
+{
+    printf("huge pages: the client's library mapping has %" PRIu64 " kB, its bare mapping %" PRIu64
+           " kB mapped with 2 MiB pages (of %" PRIu64 " kB each)\n",
+           pmd_mapped_kb(cxl_medium_base(c->lib_medium)),
+           pmd_mapped_kb(cxl_medium_base(c->bare_medium)), o->map_size >> 10);
+}
+
+/* The client: the media, every measurement, the report. 0 or -1. */
+static int run_client(const struct opts *o, struct pp_err *err)
+{
+    label_impls(o);
+    struct tick_clock clock = calibrate_ticks();
     double oh_tsc = stamp_overhead_ns(0), oh_clock = stamp_overhead_ns(1);
-
-    struct client c;
-    media_setup_client(&c);
-    print_setup(&c, oh_tsc, oh_clock);
-
+    struct bench b = {
+        .o = o,
+        .c = {.clock = clock, .warmup = o->warmup, .bare_lines = o->bare_lines},
+        .err = err,
+    };
+    if (media_setup_client(&b.c, o, err) != 0)
+        return -1;
+    print_setup(o, &b.c, oh_tsc, oh_clock);
     struct meas lat[2], tp[MAX_INFLIGHT_SETS][2];
     memset(lat, 0, sizeof lat);
     memset(tp, 0, sizeof tp);
-    if (opt.round_trips)
-        run_measurement(&c, lat, 0, opt.round_trips);
-    for (int i = 0; i < opt.n_inflight; i++)
-        run_measurement(&c, tp[i], opt.inflight[i], opt.messages);
-    print_report(lat, tp);
-    if (opt.hugepage)
-        printf("huge pages: the client's library mapping has %" PRIu64 " kB, its bare mapping %" PRIu64
-               " kB mapped with 2 MiB pages (of %" PRIu64 " kB each)\n",
-               pmd_mapped_kb(cxl_medium_base(c.lib_medium)),
-               pmd_mapped_kb(cxl_medium_base(c.bare_medium)), opt.map_size >> 10);
-    if (opt.csv)
-        write_csv(lat, tp);
-    media_teardown_client(&c);
+    if (run_all(&b, lat, tp) != 0)
+        return -1;
+    print_report(o, lat, tp);
+    if (o->hugepage)
+        print_huge(o, &b.c);
+    if (o->csv && write_csv(o, lat, tp, err) != 0)
+        return -1;
+    media_teardown_client(&b.c);
+    return 0;
+}
+
+/* The only place that ends the process on an error from below. */
+int main(int argc, char **argv)
+{
+    struct opts o = opts_default;
+    struct pp_err err = {0};
+    int rc;
+    parse_args(&o, argc, argv);
+    if (o.role_echo) {
+        rc = echo_main(&o, &err);
+    } else {
+        install_cleanup();
+        check_flags(&o);
+        rc = run_client(&o, &err);
+    }
+    if (rc != 0)
+        die(&o, "%s", err.msg ? err.msg : "out of memory");
     return 0;
 }

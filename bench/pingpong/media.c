@@ -1,8 +1,9 @@
 /* media.c - the two media of the ring ping-pong benchmark: the library medium
  * (a ring layout, ring 0 used) and the bare medium (bare_ring.h). Their paths
  * (--path and --path.bare, or unique /dev/shm temp files), their creation
- * and removal, the geometry of the bare ring, the client's ends of both
- * rings, and the huge-page diagnostics (--hugepage). */
+ * and removal (media_remove, from main.c's exit handler), the geometry of
+ * the bare ring, the client's ends of both rings, and the huge-page
+ * diagnostics (--hugepage). Failures return -1 with a struct pp_err. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -37,128 +38,141 @@ void media_remove(void)
 
 /* Medium i (0 library, 1 bare): --path (and --path.bare), or a unique temp
  * file. Files created here are removed at exit; an existing --path is not. */
-static void make_medium_path(int i, const char *suffix)
+static int make_medium_path(const struct opts *o, int i, const char *suffix, struct pp_err *err)
 {
-    if (opt.path) {
-        if (strlen(opt.path) + strlen(".bare") >= sizeof g_path[i])
-            die("--path %s: too long", opt.path);
-        snprintf(g_path[i], sizeof g_path[i], i ? "%s.bare" : "%s", opt.path);
+    if (o->path) {
+        if (strlen(o->path) + strlen(".bare") >= sizeof g_path[i])
+            return pp_fail(err, "--path %s: too long", o->path);
+        snprintf(g_path[i], sizeof g_path[i], i ? "%s.bare" : "%s", o->path);
         struct stat st;
         g_remove[i] = stat(g_path[i], &st) != 0;
-        return;
+        return 0;
     }
     snprintf(g_path[i], sizeof g_path[i], "/dev/shm/cxl_pingpong_%d_%s.XXXXXX", (int)getpid(), suffix);
     int fd = mkstemp(g_path[i]);
     if (fd < 0)
-        die("cannot create a temp file in /dev/shm: %s", strerror(errno));
+        return pp_fail(err, "cannot create a temp file in /dev/shm: %s", strerror(errno));
     close(fd);
     g_remove[i] = 1;
+    return 0;
 }
 
-int open_medium(const char *path, int create, struct cxl_medium **m)
+int open_medium(const struct opts *o, const char *path, int create, struct cxl_medium **m)
 {
     struct cxl_medium_config cfg;
     cxl_medium_config_init(&cfg);
     cfg.path = path;
-    cfg.map_size = opt.map_size;
+    cfg.map_size = o->map_size;
     cfg.create = create;
-    cfg.prefault = opt.prefault;
+    cfg.prefault = o->prefault;
     return cxl_medium_open(&cfg, m);
 }
 
 /* --- the bare ring's geometry -------------------------------------------------- */
 
-uint64_t bare_slot_size(void)
+/* Bare ring slots per queue into *slots: --bare-slots, or the largest power
+ * of two the mapping holds. */
+static int bare_slot_count(const struct opts *o, uint64_t *slots, struct pp_err *err)
 {
-    return opt.bare_slot ? opt.bare_slot : 64ull * opt.bare_lines;
-}
-
-/* Bare ring slots per queue: --bare-slots, or the largest power of two the
- * mapping holds. */
-static uint64_t bare_slot_count(void)
-{
-    uint64_t s = 1, sz = bare_slot_size();
-    while (bare_bytes(s * 2, sz) <= opt.map_size)
+    uint64_t s = 1, sz = bare_slot_size(o);
+    while (bare_bytes(s * 2, sz) <= o->map_size)
         s *= 2;
-    if (opt.bare_slots == 0)
-        return s;
-    if (bare_bytes(opt.bare_slots, sz) > opt.map_size)
-        die("--bare-slots %" PRIu64 " needs %" PRIu64 " bytes but --map-size is %" PRIu64,
-            opt.bare_slots, bare_bytes(opt.bare_slots, sz), opt.map_size);
-    return opt.bare_slots;
+    *slots = o->bare_slots ? o->bare_slots : s;
+    if (o->bare_slots && bare_bytes(o->bare_slots, sz) > o->map_size)
+        return pp_fail(err, "--bare-slots %" PRIu64 " needs %" PRIu64 " bytes but --map-size is %"
+                       PRIu64, o->bare_slots, bare_bytes(o->bare_slots, sz), o->map_size);
+    return 0;
 }
 
-/* Check the bare medium's control page (written by the client). */
-struct bare_ctl *bare_attach(struct cxl_medium *m)
+/* Check the bare medium's control page (written by the client) against the
+ * slot size of this run; *ctl is the page. */
+int bare_attach(struct cxl_medium *m, uint64_t slot_size, struct bare_ctl **ctl,
+                struct pp_err *err)
 {
     struct bare_ctl *c = cxl_medium_base(m);
     if (__atomic_load_n(&c->magic, __ATOMIC_ACQUIRE) != BARE_MAGIC)
-        die("bare medium %s: magic 0x%016" PRIx64 " is not BARERING", cxl_medium_path(m), c->magic);
+        return pp_fail(err, "bare medium %s: magic 0x%016" PRIx64 " is not BARERING",
+                       cxl_medium_path(m), c->magic);
     uint64_t n = c->slots, sz = c->slot_size;
-    if (n < 2 || (n & (n - 1)) || sz != bare_slot_size() || bare_bytes(n, sz) > cxl_medium_size(m))
-        die("bare medium %s: %" PRIu64 " slots of %" PRIu64 " B impossible for %" PRIu64 " bytes",
-            cxl_medium_path(m), n, sz, cxl_medium_size(m));
-    return c;
+    if (n < 2 || (n & (n - 1)) || sz != slot_size || bare_bytes(n, sz) > cxl_medium_size(m))
+        return pp_fail(err, "bare medium %s: %" PRIu64 " slots of %" PRIu64 " B impossible for %"
+                       PRIu64 " bytes", cxl_medium_path(m), n, sz, cxl_medium_size(m));
+    *ctl = c;
+    return 0;
 }
 
 /* --- the client's ends --------------------------------------------------------------- */
 
+/* Every --inflight window fits the library ring: twice the window, for PAD. */
+static int check_lib_windows(const struct opts *o, const struct cxl_geometry *g,
+                             struct pp_err *err)
+{
+    uint32_t per_msg = (MSG_SIZE + CXL_MSG_HDR_SIZE + g->slot_size - 1) / g->slot_size;
+    for (int i = 0; i < o->n_inflight; i++)
+        if ((uint64_t)o->inflight[i] * per_msg * 2 > g->slots)
+            return pp_fail(err, "--inflight %u needs %u slots per queue (twice the window, for "
+                           "PAD), the layout has %u (raise --map-size or lower --slot-size)",
+                           o->inflight[i], o->inflight[i] * per_msg * 2, g->slots);
+    return 0;
+}
+
 /* Create and format the library medium, claim ring 0, check every window
- * fits (twice the window, for PAD). */
-static void setup_lib(struct client *c)
+ * fits. */
+static int setup_lib(struct client *c, const struct opts *o, struct pp_err *err)
 {
     int rc;
-    make_medium_path(0, "lib");
-    if ((rc = open_medium(g_path[0], 1, &c->lib_medium)) != 0)
-        die("open %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
-    struct cxl_format_params p = {.ring_count = opt.ring_count, .slot_size = opt.slot_size};
+    if (make_medium_path(o, 0, "lib", err) != 0)
+        return -1;
+    if ((rc = open_medium(o, g_path[0], 1, &c->lib_medium)) != 0)
+        return pp_fail(err, "open %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
+    struct cxl_format_params p = {.ring_count = o->ring_count, .slot_size = o->slot_size};
     if ((rc = cxl_layout_format(c->lib_medium, &p, &c->layout)) != 0)
-        die("format %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
-    cxl_layout_set_delay_ns(c->layout, opt.delay_ns);
+        return pp_fail(err, "format %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
+    cxl_layout_set_delay_ns(c->layout, o->delay_ns);
     if ((rc = cxl_ring_claim(c->layout, 0, 0, NULL, &c->claim)) != 0)
-        die("claim ring 0: %s: %s", cxl_strerror(rc), cxl_last_error());
+        return pp_fail(err, "claim ring 0: %s: %s", cxl_strerror(rc), cxl_last_error());
     if ((rc = cxl_queue_init(&c->req, c->layout, 0, CXL_REQ, CXL_PRODUCER)) != 0 ||
         (rc = cxl_queue_init(&c->resp, c->layout, 0, CXL_RESP, CXL_CONSUMER)) != 0)
-        die("queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
-    const struct cxl_geometry *g = cxl_layout_geometry(c->layout);
-    uint32_t per_msg = (MSG_SIZE + CXL_MSG_HDR_SIZE + g->slot_size - 1) / g->slot_size;
-    for (int i = 0; i < opt.n_inflight; i++)
-        if ((uint64_t)opt.inflight[i] * per_msg * 2 > g->slots)
-            die("--inflight %u needs %u slots per queue (twice the window, for PAD), the layout has %u "
-                "(raise --map-size or lower --slot-size)", opt.inflight[i], opt.inflight[i] * per_msg * 2,
-                g->slots);
-    if (opt.hugepage)
+        return pp_fail(err, "queue init: %s: %s", cxl_strerror(rc), cxl_last_error());
+    if (check_lib_windows(o, cxl_layout_geometry(c->layout), err) != 0)
+        return -1;
+    if (o->hugepage)
         advise_huge(c->lib_medium, "client, library medium");
+    return 0;
 }
 
 /* Create the bare medium and write its control page. */
-static void setup_bare(struct client *c)
+static int setup_bare(struct client *c, const struct opts *o, struct pp_err *err)
 {
     int rc;
-    make_medium_path(1, "bare");
-    uint64_t slots = bare_slot_count();
-    for (int i = 0; i < opt.n_inflight; i++)
-        if (opt.inflight[i] > slots)
-            die("--inflight %u is more than the bare ring's %" PRIu64 " slots", opt.inflight[i], slots);
-    if ((rc = open_medium(g_path[1], 1, &c->bare_medium)) != 0)
-        die("open %s: %s: %s", g_path[1], cxl_strerror(rc), cxl_last_error());
+    uint64_t slots;
+    if (make_medium_path(o, 1, "bare", err) != 0 || bare_slot_count(o, &slots, err) != 0)
+        return -1;
+    for (int i = 0; i < o->n_inflight; i++)
+        if (o->inflight[i] > slots)
+            return pp_fail(err, "--inflight %u is more than the bare ring's %" PRIu64 " slots",
+                           o->inflight[i], slots);
+    if ((rc = open_medium(o, g_path[1], 1, &c->bare_medium)) != 0)
+        return pp_fail(err, "open %s: %s: %s", g_path[1], cxl_strerror(rc), cxl_last_error());
     struct bare_ctl *ctl = cxl_medium_base(c->bare_medium);
     memset(ctl, 0, BARE_DATA_OFF);
     ctl->slots = slots;
-    ctl->slot_size = bare_slot_size();
+    ctl->slot_size = bare_slot_size(o);
     __atomic_store_n(&ctl->magic, BARE_MAGIC, __ATOMIC_RELEASE);
-    uint64_t dt = cxl_delay_ticks(opt.delay_ns);
+    uint64_t dt = cxl_delay_ticks(o->delay_ns);
     bare_init(&c->breq, ctl, 0, 1, dt);
     bare_init(&c->bresp, ctl, 1, 0, dt);
-    if (opt.hugepage)
+    if (o->hugepage)
         advise_huge(c->bare_medium, "client, bare medium");
+    return 0;
 }
 
-void media_setup_client(struct client *c)
+/* Both media and the client's ends of both rings, into c: 0 or -1. */
+int media_setup_client(struct client *c, const struct opts *o, struct pp_err *err)
 {
-    memset(c, 0, sizeof *c);
-    setup_lib(c);
-    setup_bare(c);
+    if (setup_lib(c, o, err) != 0)
+        return -1;
+    return setup_bare(c, o, err);
 }
 
 void media_teardown_client(struct client *c)
@@ -196,7 +210,8 @@ uint64_t pmd_mapped_kb(const void *base)
 /* --hugepage: ask for transparent huge pages on the mapping and try to
  * collapse what is populated. On /dev/shm (tmpfs mounted without huge=) both
  * are accepted or refused without effect; the client reports at the end how
- * much of its mappings the kernel actually mapped with 2 MiB pages. */
+ * much of its mappings the kernel actually mapped with 2 MiB pages. The
+ * outcome goes to stderr as `who: ...`; who NULL: silently (the server). */
 void advise_huge(struct cxl_medium *m, const char *who)
 {
     uint8_t *base = cxl_medium_base(m);
@@ -206,7 +221,7 @@ void advise_huge(struct cxl_medium *m, const char *who)
     uintptr_t hi = ((uintptr_t)base + size) & ~(uintptr_t)(huge - 1);
     int a = madvise(base, size, MADV_HUGEPAGE) == 0 ? 0 : errno;
     int c = hi > lo ? (madvise((void *)lo, hi - lo, MADV_COLLAPSE) == 0 ? 0 : errno) : EINVAL;
-    if (!opt.role_echo) /* the server does the same, silently */
+    if (who)
         fprintf(stderr, "%s: MADV_HUGEPAGE %s, MADV_COLLAPSE %s, mapping %s 2 MiB aligned\n", who,
                 a ? strerror(a) : "ok", c ? strerror(c) : "ok",
                 ((uintptr_t)base & (huge - 1)) ? "not" : "is");

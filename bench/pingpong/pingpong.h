@@ -1,23 +1,39 @@
 /* pingpong.h - what the files of the ring ping-pong benchmark share: the
- * flags, the client's ends of both rings, the results of a measurement, the
- * TSC clock, and the entry points of each file.
+ * flags, the error that travels up to main.c, the TSC clock, the client's
+ * ends of both rings, the results of a measurement, and the entry points of
+ * each file.
  *
  * The benchmark measures round trips over one libcxldsm ring between two
  * processes, against a bare hand-written SPSC ring (bare_ring.h) in the same
  * run, so every figure can be read as a ratio on a noisy machine
  * (docs/BENCHMARKS.md). Files:
- *   main.c    flags, clock calibration, the rounds of every measurement
+ *   main.c    flags, clock calibration, the rounds of every measurement, and
+ *             the exit: the only file that ends the process
  *   client.c  the client loops (latency, throughput) and reply verification
  *   echo.c    the echo server process (--role echo)
- *   spawn.c   starting, stopping and reaping the echo server; cleanup on
- *             every exit path
- *   media.c   the two media: paths, creation, format, huge pages
- *   report.c  progress, percentiles, the tables and the CSV rows */
+ *   spawn.c   starting, stopping, reaping and killing the echo server
+ *   media.c   the two media: paths, creation, removal, format, huge pages
+ *   report.c  progress, percentiles, the tables and the CSV rows
+ *
+ * Who calls whom (a DAG: a file calls only the files to the right of its
+ * arrow, and nothing calls main.c):
+ *   main.c   -> client.c echo.c spawn.c media.c report.c
+ *   client.c -> spawn.c (is the server alive?), report.c (progress)
+ *   echo.c   -> spawn.c (pin_to), media.c (open, attach, huge pages)
+ *   spawn.c, media.c, report.c -> no other file of the benchmark
+ * The flags are a struct opts local to main(), handed down as a const
+ * struct opts * or as the few values a piece needs (struct client, struct
+ * run). A call below main.c that fails returns -1 with the message in a
+ * struct pp_err; main() prints "ring_pingpong: <message>" and exits 1. On
+ * every exit of the client (exit, SIGINT/SIGTERM/SIGHUP/SIGQUIT) main.c's
+ * handler calls echo_kill (spawn.c) and media_remove (media.c). */
 #ifndef BENCH_PINGPONG_H
 #define BENCH_PINGPONG_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "report/latency.h"
 #include "cxl/ring.h"
@@ -34,7 +50,11 @@
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 
 enum impl { IMPL_BARE = 0, IMPL_LIB = 1 };
-extern const char *const impl_names[2];
+
+static inline const char *impl_name(enum impl impl)
+{
+    return impl == IMPL_LIB ? "libcxldsm" : "bare";
+}
 
 struct opts {
     const char *path;       /* library medium; NULL: unique temp file */
@@ -66,11 +86,35 @@ struct opts {
     int cpu;
 };
 
-extern struct opts opt;
+/* The bare ring's slot (stride) in bytes. */
+static inline uint64_t bare_slot_size(const struct opts *o)
+{
+    return o->bare_slot ? o->bare_slot : 64ull * o->bare_lines;
+}
 
-/* Print "ring_pingpong: ..." and exit 1 (the client's exit handler kills the
- * echo server and removes the media). */
-void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* --- errors: they travel up to main.c, which prints them and exits 1 ------------ */
+
+struct pp_err {
+    char *msg;              /* NULL until a failure sets it */
+};
+
+/* Set the message (printf-style) and return -1: `return pp_fail(err, ...)`. */
+static inline int __attribute__((format(printf, 2, 3))) pp_fail(struct pp_err *err,
+                                                                const char *fmt, ...)
+{
+    va_list ap, again;
+    va_start(ap, fmt);
+    va_copy(again, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *msg = len < 0 ? NULL : malloc((size_t)len + 1);
+    if (msg)
+        vsnprintf(msg, (size_t)len + 1, fmt, again);
+    va_end(again);
+    va_end(ap);
+    free(err->msg);
+    err->msg = msg; /* NULL: out of memory, main.c says so */
+    return -1;
+}
 
 /* --- clock: the TSC where there is one ------------------------------------- */
 
@@ -82,14 +126,20 @@ static ALWAYS_INLINE uint64_t ticks(void) { return cxl_now_ns(); }
 #define TICKS_NAME "clock_gettime(CLOCK_MONOTONIC)"
 #endif
 
-extern double ticks_per_ns;   /* set by calibrate_ticks() */
-extern uint64_t ns_per_tick_q32; /* the same as a 32.32 fixed-point factor */
+/* The rate of ticks(), calibrated once by main.c. */
+struct tick_clock {
+    double per_ns;          /* ticks per ns */
+    uint64_t ns_q32;        /* ns per tick, as a 32.32 fixed-point factor */
+};
 
-static inline double ticks_to_us(double t) { return t / ticks_per_ns / 1000.0; }
-
-static ALWAYS_INLINE uint64_t ticks_to_ns(uint64_t t)
+static inline double ticks_to_us(const struct tick_clock *k, double t)
 {
-    return (uint64_t)(((unsigned __int128)t * ns_per_tick_q32) >> 32);
+    return t / k->per_ns / 1000.0;
+}
+
+static ALWAYS_INLINE uint64_t ticks_to_ns(const struct tick_clock *k, uint64_t t)
+{
+    return (uint64_t)(((unsigned __int128)t * k->ns_q32) >> 32);
 }
 
 /* --- the client ----------------------------------------------------------------- */
@@ -100,49 +150,63 @@ struct client {
     struct cxl_claim claim;
     struct cxl_queue req, resp;  /* library: request producer, response consumer */
     struct bare_q breq, bresp;   /* baseline */
+    /* the same for every run, set by main.c */
+    struct tick_clock clock;
+    uint64_t warmup;             /* round trips before measuring (--warmup) */
+    uint32_t bare_lines;         /* cache lines per bare message (--bare-lines) */
+    /* the loops' own */
     uint64_t stall_since;        /* ns when the current wait became long */
     uint64_t sends, recvs;       /* throughput: batches submitted / received */
     uint64_t msgs;               /* throughput: messages sent */
 };
 
-/* One message in flight, n measured round trips after --warmup; out[i] is the
- * whole client cycle of round trip i, in ticks. Returns the measured seconds. */
-double client_latency(struct client *c, enum impl impl, uint64_t n, uint32_t *out,
-                      const char *label);
-/* w messages in flight, n measured round trips (or `seconds` if > 0); the
- * batch-submit-to-receipt times go into h (ns). Returns the measured seconds,
- * the measured round trips in *counted. */
-double client_throughput(struct client *c, enum impl impl, uint32_t w, uint64_t n,
-                         double seconds, struct cxl_hist *h, uint64_t *counted,
-                         const char *label);
-/* Send the stop message and check its echo. */
-void client_send_stop(struct client *c, enum impl impl);
+/* One run of a client loop against a started server. */
+struct run {
+    enum impl impl;
+    uint32_t inflight;           /* 0: latency, one message in flight */
+    uint64_t n;                  /* round trips to measure after c->warmup */
+    double limit_s;              /* throughput: run this long instead, if > 0 */
+    uint32_t *samples;           /* latency: out, n samples, the whole client
+                                    cycle of each round trip in ticks */
+    struct cxl_hist *h;          /* throughput: batch-submit-to-receipt times, ns */
+    const char *label;           /* for the progress line */
+    double seconds;              /* out: the measured seconds */
+    uint64_t counted;            /* out: the measured round trips */
+};
+
+/* Run r: 0, or -1 with err set (a wrong reply, a ring error, a server that
+ * died or went silent, no memory). */
+int client_run(struct client *c, struct run *r, struct pp_err *err);
+/* Send the stop message and check its echo: 0 or -1. */
+int client_send_stop(struct client *c, enum impl impl, struct pp_err *err);
 
 /* --- the echo server and its process ------------------------------------------ */
 
 /* What the server did, reported to the client when it stops. */
 struct echo_stats {
     uint64_t batches, msgs, empty;
+    uint64_t preempted;          /* its involuntary context switches */
 };
 
-int echo_main(void);                             /* echo.c: --role echo */
+int echo_main(const struct opts *o, struct pp_err *err); /* echo.c: --role echo */
 
-void install_cleanup(void);                      /* spawn.c */
-void pin_to(int cpu, const char *who);
-void spawn_echo(enum impl impl, char *info, size_t infolen);
-int echo_check_alive(const char *what);
-uint64_t stop_echo(struct client *c, enum impl impl, struct echo_stats *st);
+void echo_kill(void);                            /* spawn.c; async-signal-safe */
+int pin_to(int cpu, const char *who, struct pp_err *err);
+int spawn_echo(const struct opts *o, enum impl impl, const char *path, char *info, size_t infolen,
+               struct pp_err *err);
+int echo_check_alive(const char *what, struct pp_err *err);
+int stop_echo(enum impl impl, struct echo_stats *st, struct pp_err *err);
 uint64_t involuntary_switches(void);
 
 /* --- media --------------------------------------------------------------------------- */
 
-int open_medium(const char *path, int create, struct cxl_medium **m);
+int open_medium(const struct opts *o, const char *path, int create, struct cxl_medium **m);
 const char *media_path(enum impl impl);
 void media_remove(void);                         /* async-signal-safe */
-void media_setup_client(struct client *c);
+int media_setup_client(struct client *c, const struct opts *o, struct pp_err *err);
 void media_teardown_client(struct client *c);
-struct bare_ctl *bare_attach(struct cxl_medium *m);
-uint64_t bare_slot_size(void);
+int bare_attach(struct cxl_medium *m, uint64_t slot_size, struct bare_ctl **ctl,
+                struct pp_err *err);
 void advise_huge(struct cxl_medium *m, const char *who);
 uint64_t pmd_mapped_kb(const void *base);
 
@@ -179,9 +243,10 @@ void progress_start(struct progress *p, const char *label);
 void progress_tick(struct progress *p, uint64_t done, uint64_t total);
 void progress_end(struct progress *p, const char *summary);
 
-void label_impls(void);
-void finish_meas(struct meas *m);
-void print_report(const struct meas lat[2], struct meas tp[][2]);
-void write_csv(const struct meas lat[2], struct meas tp[][2]);
+void label_impls(const struct opts *o);
+void finish_meas(struct meas *m, const struct tick_clock *k);
+void print_report(const struct opts *o, const struct meas lat[2], struct meas tp[][2]);
+int write_csv(const struct opts *o, const struct meas lat[2], struct meas tp[][2],
+              struct pp_err *err);
 
 #endif

@@ -2,7 +2,8 @@
  * stderr while it runs, then per measurement the percentiles, the median
  * rate of the rounds and the lib/bare ratio (median of the per-round ratios),
  * printed as tables with the ring's goals on stdout, and with --csv one
- * row per measurement and implementation (columns in docs/BENCHMARKS.md). */
+ * row per measurement and implementation (columns in docs/BENCHMARKS.md;
+ * write_csv returns -1 with a struct pp_err if the file cannot be written). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,8 +15,6 @@
 #include "report/csv.h"
 
 #include "pingpong.h"
-
-const char *const impl_names[2] = {"bare", "libcxldsm"};
 
 /* --- progress on stderr ------------------------------------------------------------ */
 
@@ -93,7 +92,7 @@ static void finish_rates(struct meas *m)
     }
 }
 
-void finish_meas(struct meas *m)
+void finish_meas(struct meas *m, const struct tick_clock *k)
 {
     if (!m->have)
         return;
@@ -101,10 +100,10 @@ void finish_meas(struct meas *m)
     if (m->samples) {
         uint64_t n = m->round_trips;
         qsort(m->samples, n, sizeof *m->samples, cmp_u32);
-        m->p50 = ticks_to_us(quantile_u32(m->samples, n, 0.50));
-        m->p99 = ticks_to_us(quantile_u32(m->samples, n, 0.99));
-        m->p999 = ticks_to_us(quantile_u32(m->samples, n, 0.999));
-        m->max = ticks_to_us(m->samples[n - 1]);
+        m->p50 = ticks_to_us(k, quantile_u32(m->samples, n, 0.50));
+        m->p99 = ticks_to_us(k, quantile_u32(m->samples, n, 0.99));
+        m->p999 = ticks_to_us(k, quantile_u32(m->samples, n, 0.999));
+        m->max = ticks_to_us(k, m->samples[n - 1]);
     } else if (m->h) {
         m->p50 = (double)cxl_hist_quantile(m->h, 0.50) / 1000.0;
         m->p99 = (double)cxl_hist_quantile(m->h, 0.99) / 1000.0;
@@ -129,59 +128,62 @@ static double ratio_of(const struct meas *lib, const struct meas *bare)
 static char impl_label[2][80];
 
 /* "bare", "bare-2line@4096+prefault", "libcxldsm+hugepage", ... */
-void label_impls(void)
+void label_impls(const struct opts *o)
 {
-    const char *sfx = opt.prefault ? (opt.hugepage ? "+prefault+hugepage" : "+prefault")
-                                   : (opt.hugepage ? "+hugepage" : "");
+    const char *sfx = o->prefault ? (o->hugepage ? "+prefault+hugepage" : "+prefault")
+                                   : (o->hugepage ? "+hugepage" : "");
     char stride[32] = "";
-    if (opt.bare_slot)
-        snprintf(stride, sizeof stride, "@%" PRIu64, opt.bare_slot);
+    if (o->bare_slot)
+        snprintf(stride, sizeof stride, "@%" PRIu64, o->bare_slot);
     snprintf(impl_label[IMPL_BARE], sizeof impl_label[0], "%s%s%s",
-             opt.bare_lines > 1 ? "bare-2line" : "bare", stride, sfx);
+             o->bare_lines > 1 ? "bare-2line" : "bare", stride, sfx);
     snprintf(impl_label[IMPL_LIB], sizeof impl_label[0], "libcxldsm%s", sfx);
 }
 
-static void csv_row(FILE *f, const char *bench, const struct meas *m, double ratio)
+static void csv_row(const struct opts *o, FILE *f, const char *bench, const struct meas *m,
+                    double ratio)
 {
-    uint64_t slot = m->impl == IMPL_LIB ? opt.slot_size : bare_slot_size();
+    uint64_t slot = m->impl == IMPL_LIB ? o->slot_size : bare_slot_size(o);
     fprintf(f, "%s,%s,%u,%u,%" PRIu64 ",%u,%" PRIu64 ",%.4f,%.4f,%.4f,%.0f,", bench,
-            impl_label[m->impl], m->inflight, MSG_SIZE, slot, opt.delay_ns, m->round_trips, m->p50,
+            impl_label[m->impl], m->inflight, MSG_SIZE, slot, o->delay_ns, m->round_trips, m->p50,
             m->p99, m->p999, m->rt_per_s);
     if (ratio > 0)
         fprintf(f, "%.4f", ratio);
     fputc('\n', f);
 }
 
-static void csv_pair(FILE *f, const char *bench, const struct meas pair[2])
+static void csv_pair(const struct opts *o, FILE *f, const char *bench, const struct meas pair[2])
 {
     double q = ratio_of(&pair[IMPL_LIB], &pair[IMPL_BARE]);
     if (pair[IMPL_BARE].have)
-        csv_row(f, bench, &pair[IMPL_BARE], q > 0 ? 1.0 : 0);
+        csv_row(o, f, bench, &pair[IMPL_BARE], q > 0 ? 1.0 : 0);
     if (pair[IMPL_LIB].have)
-        csv_row(f, bench, &pair[IMPL_LIB], q);
+        csv_row(o, f, bench, &pair[IMPL_LIB], q);
 }
 
-void write_csv(const struct meas lat[2], struct meas tp[][2])
+int write_csv(const struct opts *o, const struct meas lat[2], struct meas tp[][2],
+              struct pp_err *err)
 {
-    FILE *f = cxl_csv_append(opt.csv, "bench,impl,inflight,msg_size,slot_size,delay_ns,round_trips,"
+    FILE *f = cxl_csv_append(o->csv, "bench,impl,inflight,msg_size,slot_size,delay_ns,round_trips,"
                                       "rtt_p50_us,rtt_p99_us,rtt_p999_us,round_trips_per_s,ratio_vs_bare");
     if (!f)
-        die("--csv: %s", cxl_last_error());
-    csv_pair(f, "latency", lat);
-    for (int w = 0; w < opt.n_inflight; w++)
-        csv_pair(f, "throughput", tp[w]);
+        return pp_fail(err, "--csv: %s", cxl_last_error());
+    csv_pair(o, f, "latency", lat);
+    for (int w = 0; w < o->n_inflight; w++)
+        csv_pair(o, f, "throughput", tp[w]);
     if (fclose(f) != 0)
-        die("writing --csv %s: %s", opt.csv, strerror(errno));
+        return pp_fail(err, "writing --csv %s: %s", o->csv, strerror(errno));
+    return 0;
 }
 
 /* --- tables ------------------------------------------------------------------------------ */
 
 static const char *verdict(int ok) { return ok ? "met" : "MISSED"; }
 
-static void print_latency(const struct meas lat[2])
+static void print_latency(const struct opts *o, const struct meas lat[2])
 {
     printf("latency: 1 message of %u B in flight, %" PRIu64 " round trips in %u rounds "
-           "(each after %" PRIu64 " warm-up)\n", MSG_SIZE, opt.round_trips, opt.rounds, opt.warmup);
+           "(each after %" PRIu64 " warm-up)\n", MSG_SIZE, o->round_trips, o->rounds, o->warmup);
     printf("  %-24s %8s %8s %8s %8s %8s %8s\n", "impl", "p50 us", "p99 us", "p99.9 us",
            "max us", "mean us", "lib/bare");
     for (int i = 0; i < 2; i++) {
@@ -213,17 +215,17 @@ static void print_throughput_row(const struct meas pair[2], int i)
 
 /* How both sides batched: messages per client submit, per client receive
  * round and per server batch. */
-static void print_batches(struct meas tp[][2])
+static void print_batches(const struct opts *o, struct meas tp[][2])
 {
     printf("  mean batch (messages per submit/release): ");
     const char *sep = "";
-    for (int w = 0; w < opt.n_inflight; w++)
+    for (int w = 0; w < o->n_inflight; w++)
         for (int i = 0; i < 2; i++) {
             const struct meas *m = &tp[w][i];
             if (!m->have || !m->sends || !m->recvs || !m->echo_batches)
                 continue;
             printf("%sW=%u %s: client send %.1f, recv %.1f, server %.1f", sep, m->inflight,
-                   impl_names[i], (double)m->msgs / (double)m->sends,
+                   impl_name(i), (double)m->msgs / (double)m->sends,
                    (double)m->msgs / (double)m->recvs,
                    (double)m->echo_msgs / (double)m->echo_batches);
             sep = ";\n    ";
@@ -231,29 +233,29 @@ static void print_batches(struct meas tp[][2])
     printf("\n");
 }
 
-static void print_throughput(struct meas tp[][2])
+static void print_throughput(const struct opts *o, struct meas tp[][2])
 {
-    printf("\nthroughput: W messages of %u B in flight, %u rounds, %s\n", MSG_SIZE, opt.rounds,
-           opt.seconds ? "time-bounded" : "fixed count");
+    printf("\nthroughput: W messages of %u B in flight, %u rounds, %s\n", MSG_SIZE, o->rounds,
+           o->seconds ? "time-bounded" : "fixed count");
     printf("  %-4s %-24s %11s %13s %15s %13s %8s %8s %8s\n", "W", "impl", "round trips",
            "round trips/s", "rounds min-max", "one-way msg/s", "p50 us", "p99 us", "lib/bare");
-    for (int w = 0; w < opt.n_inflight; w++)
+    for (int w = 0; w < o->n_inflight; w++)
         for (int i = 0; i < 2; i++)
             if (tp[w][i].have)
                 print_throughput_row(tp[w], i);
     printf("  (round trips/s: median of the rounds; one-way msg/s = 2 x round trips/s, a round\n"
            "   trip is a request and a response; p50/p99: batch submit to receipt, under load;\n"
            "   lib/bare: median over rounds of library / bare round trips/s)\n");
-    print_batches(tp);
+    print_batches(o, tp);
 }
 
 /* A few hundred per second are kernel threads taking a tick; thousands mean
  * another process wanted these CPUs. */
-static void print_preemptions(const struct meas lat[2], struct meas tp[][2])
+static void print_preemptions(const struct opts *o, const struct meas lat[2], struct meas tp[][2])
 {
     uint64_t pre = lat[0].preempted + lat[1].preempted;
     double wall = lat[0].wall + lat[1].wall;
-    for (int w = 0; w < opt.n_inflight; w++)
+    for (int w = 0; w < o->n_inflight; w++)
         for (int i = 0; i < 2; i++) {
             pre += tp[w][i].preempted;
             wall += tp[w][i].wall;
@@ -263,7 +265,7 @@ static void print_preemptions(const struct meas lat[2], struct meas tp[][2])
            pre > 1000 * wall ? " -- the CPUs were shared: figures are noisy" : "");
 }
 
-static void print_goals(const struct meas lat[2], struct meas tp[][2])
+static void print_goals(const struct opts *o, const struct meas lat[2], struct meas tp[][2])
 {
     printf("\ngoals:\n");
     if (lat[IMPL_LIB].have) {
@@ -275,7 +277,7 @@ static void print_goals(const struct meas lat[2], struct meas tp[][2])
                    verdict(q >= 0.8));
         }
     }
-    for (int w = 0; w < opt.n_inflight; w++) {
+    for (int w = 0; w < o->n_inflight; w++) {
         const struct meas *l = &tp[w][IMPL_LIB], *b = &tp[w][IMPL_BARE];
         if (!l->have)
             continue;
@@ -290,17 +292,17 @@ static void print_goals(const struct meas lat[2], struct meas tp[][2])
     }
 }
 
-void print_report(const struct meas lat[2], struct meas tp[][2])
+void print_report(const struct opts *o, const struct meas lat[2], struct meas tp[][2])
 {
     printf("\n");
     if (lat[0].have || lat[1].have)
-        print_latency(lat);
+        print_latency(o, lat);
     int any = 0;
-    for (int w = 0; w < opt.n_inflight; w++)
+    for (int w = 0; w < o->n_inflight; w++)
         any |= tp[w][0].have || tp[w][1].have;
     if (any)
-        print_throughput(tp);
-    print_preemptions(lat, tp);
+        print_throughput(o, tp);
+    print_preemptions(o, lat, tp);
     if (lat[IMPL_LIB].have || any)
-        print_goals(lat, tp);
+        print_goals(o, lat, tp);
 }

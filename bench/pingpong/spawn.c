@@ -1,10 +1,9 @@
 /* spawn.c - the processes of the ring ping-pong benchmark: starting the echo
  * server (fork + exec of /proc/self/exe --role echo, so it maps the medium on
- * its own, like a second host), stopping and reaping it, pinning, and the
- * cleanup that runs on every exit path of the client: exit (atexit),
- * SIGINT/SIGTERM/SIGHUP/SIGQUIT, and PR_SET_PDEATHSIG for the server if the
- * client is SIGKILLed. Cleanup kills and reaps the server and removes the
- * media created by this run. */
+ * its own, like a second host), stopping and reaping it, killing it
+ * (echo_kill: main.c's exit and signal handler calls it on every exit path of
+ * the client; PR_SET_PDEATHSIG if the client is SIGKILLed), and pinning.
+ * Failures return -1 with a struct pp_err. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +11,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -24,13 +22,12 @@
 
 #define READY_TIMEOUT_MS 10000
 
-static pid_t g_parent;            /* pid of the bench (client) process */
 static volatile pid_t g_child;    /* running echo server, 0 if none */
 static int g_child_fd = -1;       /* its ready/stats pipe */
 
-/* --- cleanup: the child and the media are released on every exit path ----- */
+/* --- killing it: on every exit path of the client ----------------------- */
 
-static void reap_echo(void)
+void echo_kill(void)
 {
     pid_t p = g_child;
     if (p > 0) {
@@ -41,45 +38,15 @@ static void reap_echo(void)
     }
 }
 
-static void cleanup(void)
-{
-    if (getpid() != g_parent)
-        return;
-    reap_echo();
-    media_remove();
-}
-
-static void on_signal(int sig)
-{
-    if (getpid() != g_parent) /* a child between fork and exec */
-        _exit(128 + sig);
-    cleanup();
-    static const char msg[] = "\nring_pingpong: interrupted: echo server killed, media removed\n";
-    ssize_t r = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)r;
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-void install_cleanup(void)
-{
-    g_parent = getpid();
-    atexit(cleanup);
-    struct sigaction sa = {.sa_handler = on_signal};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sigaction(SIGQUIT, &sa, NULL);
-}
-
-void pin_to(int cpu, const char *who)
+int pin_to(int cpu, const char *who, struct pp_err *err)
 {
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     if (sched_setaffinity(0, sizeof set, &set) != 0)
-        die("%s: cannot pin to CPU %d: %s (use --no-pin)", who, cpu, strerror(errno));
+        return pp_fail(err, "%s: cannot pin to CPU %d: %s (use --no-pin)", who, cpu,
+                       strerror(errno));
+    return 0;
 }
 
 uint64_t involuntary_switches(void)
@@ -96,20 +63,21 @@ struct echo_argv {
     const char *argv[32];
 };
 
-static void echo_argv(struct echo_argv *e, enum impl impl, int ready_fd)
+static void echo_argv(const struct opts *o, struct echo_argv *e, enum impl impl, const char *path,
+                      int ready_fd)
 {
-    snprintf(e->map_size, sizeof e->map_size, "%" PRIu64, opt.map_size);
-    snprintf(e->delay, sizeof e->delay, "%u", opt.delay_ns);
+    snprintf(e->map_size, sizeof e->map_size, "%" PRIu64, o->map_size);
+    snprintf(e->delay, sizeof e->delay, "%u", o->delay_ns);
     snprintf(e->fd, sizeof e->fd, "%d", ready_fd);
-    snprintf(e->cpu, sizeof e->cpu, "%d", opt.pin ? 1 : -1);
-    snprintf(e->spin, sizeof e->spin, "%u", opt.echo_spin);
-    snprintf(e->lines, sizeof e->lines, "%u", opt.bare_lines);
-    snprintf(e->bslot, sizeof e->bslot, "%" PRIu64, opt.bare_slot);
+    snprintf(e->cpu, sizeof e->cpu, "%d", o->pin ? 1 : -1);
+    snprintf(e->spin, sizeof e->spin, "%u", o->echo_spin);
+    snprintf(e->lines, sizeof e->lines, "%u", o->bare_lines);
+    snprintf(e->bslot, sizeof e->bslot, "%" PRIu64, o->bare_slot);
     const char **a = e->argv;
     *a++ = "ring_pingpong";
     *a++ = "--role";           *a++ = "echo";
-    *a++ = "--impl";           *a++ = impl_names[impl];
-    *a++ = "--path";           *a++ = media_path(impl);
+    *a++ = "--impl";           *a++ = impl_name(impl);
+    *a++ = "--path";           *a++ = path;
     *a++ = "--map-size";       *a++ = e->map_size;
     *a++ = "--delay-ns";       *a++ = e->delay;
     *a++ = "--echo-spin";      *a++ = e->spin;
@@ -117,27 +85,29 @@ static void echo_argv(struct echo_argv *e, enum impl impl, int ready_fd)
     *a++ = "--cpu";            *a++ = e->cpu;
     *a++ = "--bare-lines";     *a++ = e->lines;
     *a++ = "--bare-slot-size"; *a++ = e->bslot;
-    if (opt.prefault)
+    if (o->prefault)
         *a++ = "--prefault";
-    if (opt.hugepage)
+    if (o->hugepage)
         *a++ = "--hugepage";
     *a = NULL;
 }
 
-/* Fork and exec; the child keeps fds[1] as its ready fd. */
-static pid_t fork_echo(enum impl impl, int fds[2])
+/* Fork and exec; the child keeps fds[1] as its ready fd. Returns the
+ * child's pid, or -1. */
+static pid_t fork_echo(const struct opts *o, enum impl impl, const char *path, int fds[2],
+                       struct pp_err *err)
 {
     struct echo_argv e;
-    echo_argv(&e, impl, fds[1]);
+    echo_argv(o, &e, impl, path, fds[1]);
     fflush(stdout);
     fflush(stderr);
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
     if (pid < 0)
-        die("fork: %s", strerror(errno));
+        return pp_fail(err, "fork: %s", strerror(errno));
     if (pid == 0) {
         /* die with the client even if it is SIGKILLed */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != g_parent)
+        if (getppid() != parent)
             _exit(1);
         fcntl(fds[1], F_SETFD, 0); /* keep the ready fd across exec */
         execv("/proc/self/exe", (char *const *)e.argv);
@@ -147,8 +117,9 @@ static pid_t fork_echo(enum impl impl, int fds[2])
     return pid;
 }
 
-/* Read the server's first line into info (up to the newline). */
-static void read_ready_line(enum impl impl, pid_t pid, int fd, char *info, size_t infolen)
+/* Read the server's first line into info (up to the newline): 0, or -1 if
+ * nothing came for READY_TIMEOUT_MS. */
+static int read_ready_line(int fd, char *info, size_t infolen)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     size_t len = 0;
@@ -158,8 +129,7 @@ static void read_ready_line(enum impl impl, pid_t pid, int fd, char *info, size_
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
-            die("echo server (%s, pid %d) not ready after %d ms", impl_names[impl], (int)pid,
-                READY_TIMEOUT_MS);
+            return -1;
         ssize_t n = read(fd, info + len, infolen - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
@@ -170,49 +140,61 @@ static void read_ready_line(enum impl impl, pid_t pid, int fd, char *info, size_
         if (strchr(info, '\n'))
             break;
     }
+    return 0;
 }
 
-/* Start the server for impl and wait for its ready line (returned in info). */
-void spawn_echo(enum impl impl, char *info, size_t infolen)
+/* Start the server for impl on the medium at path and wait for its ready
+ * line (returned in info): 0, or -1 (the exit handler kills a server that
+ * started but did not answer). */
+int spawn_echo(const struct opts *o, enum impl impl, const char *path, char *info, size_t infolen,
+               struct pp_err *err)
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
-        die("pipe: %s", strerror(errno));
-    pid_t pid = fork_echo(impl, fds);
+        return pp_fail(err, "pipe: %s", strerror(errno));
+    pid_t pid = fork_echo(o, impl, path, fds, err);
+    if (pid < 0)
+        return -1;
     g_child = pid;
     close(fds[1]);
-    read_ready_line(impl, pid, fds[0], info, infolen);
+    if (read_ready_line(fds[0], info, infolen) != 0)
+        return pp_fail(err, "echo server (%s, pid %d) not ready after %d ms", impl_name(impl),
+                       (int)pid, READY_TIMEOUT_MS);
     g_child_fd = fds[0];
     if (strncmp(info, "ready ", 6) != 0) {
         int status = 0;
         waitpid(pid, &status, 0);
         g_child = 0;
-        die("echo server (%s) failed to start (exit status %d)", impl_names[impl],
-            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        return pp_fail(err, "echo server (%s) failed to start (exit status %d)", impl_name(impl),
+                       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     }
     char *nl = strchr(info, '\n');
     if (nl)
         *nl = '\0';
+    return 0;
 }
 
-/* The client's watchdog: a server that died ends the run. Returns its pid. */
-int echo_check_alive(const char *what)
+/* The client's watchdog: is the server still there? Its pid (0: none), or
+ * -1 if it died, err saying how. */
+int echo_check_alive(const char *what, struct pp_err *err)
 {
     int status;
     pid_t p = g_child;
     if (p > 0 && waitpid(p, &status, WNOHANG) == p) {
         g_child = 0;
         if (WIFSIGNALED(status))
-            die("echo server was killed by signal %d while the client %s", WTERMSIG(status), what);
-        die("echo server exited with status %d while the client %s", WEXITSTATUS(status), what);
+            return pp_fail(err, "echo server was killed by signal %d while the client %s",
+                           WTERMSIG(status), what);
+        return pp_fail(err, "echo server exited with status %d while the client %s",
+                       WEXITSTATUS(status), what);
     }
     return (int)p;
 }
 
 /* --- stopping it ------------------------------------------------------------------- */
 
-/* The server's stats line, read after it exited. */
-static void read_echo_stats(struct echo_stats *st)
+/* The server's stats line, read after it exited: 0 or -1. */
+static int read_echo_stats(struct echo_stats *st, struct pp_err *err)
 {
     char buf[256];
     size_t len = 0;
@@ -225,14 +207,14 @@ static void read_echo_stats(struct echo_stats *st)
     *st = (struct echo_stats){0};
     if (sscanf(buf, "stats batches=%" SCNu64 " msgs=%" SCNu64 " empty=%" SCNu64, &st->batches,
                &st->msgs, &st->empty) != 3)
-        die("echo server did not report its stats (got '%s')", buf);
+        return pp_fail(err, "echo server did not report its stats (got '%s')", buf);
+    return 0;
 }
 
-/* Send the stop message, check its echo, reap the server. Returns the
- * server's involuntary context switches (it was preempted that often). */
-uint64_t stop_echo(struct client *c, enum impl impl, struct echo_stats *st)
+/* Reap the server, which the client has sent the stop message, and read
+ * its stats: what it did and how often it was preempted. 0 or -1. */
+int stop_echo(enum impl impl, struct echo_stats *st, struct pp_err *err)
 {
-    client_send_stop(c, impl);
     pid_t pid = g_child;
     int status = 0;
     for (int i = 0; i < 5000; i++) {
@@ -241,12 +223,16 @@ uint64_t stop_echo(struct client *c, enum impl impl, struct echo_stats *st)
         if (r == pid) {
             g_child = 0;
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                die("echo server (%s) ended badly (status 0x%x)", impl_names[impl], status);
-            read_echo_stats(st);
-            return (uint64_t)ru.ru_nivcsw;
+                return pp_fail(err, "echo server (%s) ended badly (status 0x%x)", impl_name(impl),
+                               status);
+            if (read_echo_stats(st, err) != 0)
+                return -1;
+            st->preempted = (uint64_t)ru.ru_nivcsw;
+            return 0;
         }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
-    die("echo server (%s, pid %d) did not exit after the stop message", impl_names[impl], (int)pid);
+    return pp_fail(err, "echo server (%s, pid %d) did not exit after the stop message",
+                   impl_name(impl), (int)pid);
 }
