@@ -62,6 +62,10 @@ CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-nam
 t "redis: ring rights = TCP rights" "$build/tests/redis_rights" "$build"
 CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
   t "asan: ring rights" "$build/asan/tests/redis_rights" "$build/asan"
+# on a secure ring each node runs as the Redis user the manager's ACL names
+t "redis: node users on a secure ring" "$build/tests/redis_node_users" "$build"
+CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+  t "asan: node users" "$build/asan/tests/redis_node_users" "$build/asan"
 
 # one keyring shared by threads (as cxl_ring_direct --threads N --secure does), a real cxl_sec_mgr
 t "keyring: fetches from 4 threads" "$build/tests/keyring_threads" "$build"
