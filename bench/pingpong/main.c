@@ -161,7 +161,8 @@ static void usage(FILE *f)
         "                    the baseline uses P.bare; files created here are removed at exit\n"
         "  --map-size S      bytes of each medium (default 64M)\n"
         "  --slot-size S     library slot size, power of two 64..1M (default 4096)\n"
-        "  --ring-count N    rings in the library layout; ring 0 is used (default 1)\n"
+        "  --rings N         rings in the library layout; ring 0 is used (default 1;\n"
+        "                    --ring-count N too)\n"
         "  --delay-ns N      delay model per medium access, both rings (default CXL_SHM_DELAY_NS or 0)\n"
         "  --round-trips N   latency phase round trips (default 1000000; 0 skips the phase)\n"
         "  --warmup N        round trips before measuring, every phase (default 100000)\n"
@@ -203,22 +204,39 @@ static int is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 
 #define NOT_MINE 1 /* a parse_*_flag result: f is not one of its flags */
 
-/* Is f the flag `name`? It takes a value, which must be there. */
-/* The delay model, validated by the table of the shared options
- * (config/options.h): from --delay-ns (name and value given) or from
- * CXL_SHM_DELAY_NS (both NULL). */
-static int set_delay(struct opts *o, const char *name, const char *value)
+/* A flag of the table of the options the tools share (config/options.h),
+ * validated there: --path, --map-size, --slot-size, --rings, --delay-ns. */
+static int set_shared(struct opts *o, enum cxl_opt_id id, const char *name, const char *value)
+{
+    struct cxl_shared_opts s;
+    cxl_opts_init(&s);
+    int rc = cxl_opts_set(&s, id, name, value);
+    if (rc)
+        return rc;
+    switch (id) {
+    case CXL_OPT_PATH: o->path = s.medium.path; break;
+    case CXL_OPT_MAP_SIZE: o->map_size = s.medium.map_size; break;
+    case CXL_OPT_SLOT_SIZE: o->slot_size = s.format.slot_size; break;
+    case CXL_OPT_RINGS: o->ring_count = s.format.ring_count; break;
+    case CXL_OPT_DELAY_NS: o->delay_ns = s.delay_ns, o->delay_set = 1; break;
+    default: break;
+    }
+    return 0;
+}
+
+/* The delay model from CXL_SHM_DELAY_NS, read once (--delay-ns wins). */
+static int delay_from_env(struct opts *o)
 {
     static const enum cxl_opt_id env[] = {CXL_OPT_DELAY_NS};
-    struct cxl_shared_opts shared;
-    cxl_opts_init(&shared);
-    int rc = name ? cxl_opts_set(&shared, CXL_OPT_DELAY_NS, name, value)
-                  : cxl_opts_env(&shared, env, 1, environ);
+    struct cxl_shared_opts s;
+    cxl_opts_init(&s);
+    int rc = cxl_opts_env(&s, env, 1, environ);
     if (rc == 0)
-        o->delay_ns = shared.delay_ns;
+        o->delay_ns = s.delay_ns;
     return rc;
 }
 
+/* Is f the flag `name`? It takes a value, which must be there. */
 static int flag_is(const struct opts *o, const char *f, const char *name, const char *v)
 {
     if (strcmp(f, name) != 0)
@@ -232,23 +250,16 @@ static int flag_is(const struct opts *o, const char *f, const char *name, const 
 static int parse_medium_flag(struct opts *o, const char *f, const char *v)
 {
     int rc = 0;
-    uint64_t u;
     if (flag_is(o, f, "--path", v)) {
-        o->path = v;
+        rc = set_shared(o, CXL_OPT_PATH, f, v);
     } else if (flag_is(o, f, "--map-size", v)) {
-        rc = cxl_parse_size(f, v, &o->map_size);
+        rc = set_shared(o, CXL_OPT_MAP_SIZE, f, v);
     } else if (flag_is(o, f, "--slot-size", v)) {
-        if ((rc = cxl_parse_size(f, v, &u)) == 0) {
-            if (u < CXL_MIN_SLOT_SIZE || u > CXL_MAX_SLOT_SIZE || !is_pow2(u))
-                die(o, "--slot-size %s: must be a power of two in [%u, %u]", v, CXL_MIN_SLOT_SIZE,
-                    CXL_MAX_SLOT_SIZE);
-            o->slot_size = (uint32_t)u;
-        }
-    } else if (flag_is(o, f, "--ring-count", v)) {
-        rc = cxl_parse_u32(f, v, 1, CXL_MAX_RINGS, &o->ring_count);
+        rc = set_shared(o, CXL_OPT_SLOT_SIZE, f, v);
+    } else if (flag_is(o, f, "--rings", v) || flag_is(o, f, "--ring-count", v)) {
+        rc = set_shared(o, CXL_OPT_RINGS, f, v);
     } else if (flag_is(o, f, "--delay-ns", v)) {
-        rc = set_delay(o, f, v);
-        o->delay_set = 1;
+        rc = set_shared(o, CXL_OPT_DELAY_NS, f, v);
     } else if (flag_is(o, f, "--bare-slots", v)) {
         rc = cxl_parse_u64(f, v, 0, 1ull << 32, &o->bare_slots);
         if (!rc && o->bare_slots && (o->bare_slots < 2 || !is_pow2(o->bare_slots)))
@@ -370,7 +381,7 @@ static void check_flags(struct opts *o)
     if (o->bare_slot && o->bare_slot < 64ull * o->bare_lines)
         die(o, "--bare-slot-size %" PRIu64 " is smaller than --bare-lines %u x 64 B", o->bare_slot,
             o->bare_lines);
-    if (!o->delay_set && set_delay(o, NULL, NULL) != 0) /* the variable, read here, once */
+    if (!o->delay_set && delay_from_env(o) != 0)
         die(o, "%s", cxl_last_error());
     if (o->pin) {
         cpu_set_t allowed;
