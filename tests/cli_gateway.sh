@@ -215,6 +215,22 @@ out=$("$GW" --path "$medium" --listen nonsense 2>&1); [ $? -ne 0 ] && grep -q --
 out=$("$GW" --path /dev/shm/nope_$$ --listen 127.0.0.1:1 2>&1); [ $? -ne 0 ] && grep -q "nope_" <<<"$out"; check "missing medium" $?
 out=$("$GW" --rings 0 2>&1); [ $? -eq 2 ] && grep -q -- "--rings" <<<"$out"; check "--rings 0" $?
 out=$("$GW" --bogus 2>&1); [ $? -eq 2 ]; check "unknown flag" $?
+out=$("$GW" --path "" --listen 127.0.0.1:1 2>&1); [ $? -eq 1 ] && grep -q "medium path is empty" <<<"$out"; check "--path '': exit 1, '$out'" $?
+out=$(CXL_SHM_DELAY_NS=abc "$GW" --path "$medium" --listen 127.0.0.1:1 2>&1); [ $? -ne 0 ] &&
+  grep -q "CXL_SHM_DELAY_NS: 'abc' is not a number" <<<"$out"; check "bad CXL_SHM_DELAY_NS: '$out'" $?
+out=$("$GW" --path "$medium" --delay-ns x 2>&1); [ $? -eq 2 ] && grep -q -- "--delay-ns: 'x' is not a number" <<<"$out"; check "bad --delay-ns: '$out'" $?
+# the gateway's rings are owned by its node: --sec-node-id or CXL_SEC_NODE_ID, also on a plain ring
+idle=/dev/shm/cxl_cli_gw_idle_$$.raw
+CLEANUP_FILES+=("$idle")
+"$BUILD/bin/cxl_shm" --path "$idle" --map-size 8M init --rings 1 >/dev/null
+CXL_SEC_NODE_ID=9 "$GW" --path "$idle" --listen 127.0.0.1:$(free_port) --quiet 2>"$WORK/idle.err" &
+idle_pid=$!; CLEANUP_PIDS+=($idle_pid)
+for i in $(seq 50); do
+  n=$("$BUILD/bin/cxl_shm" --path "$idle" info | sed -n 's/^ring 0: owner=owned node=\([0-9]*\) .*/\1/p')
+  [ -n "$n" ] && break; sleep 0.1
+done
+kill -TERM $idle_pid; wait $idle_pid
+[ "$n" = 9 ]; check "CXL_SEC_NODE_ID=9: the gateway's ring is owned by node '$n'" $?
 
 # a clean stop releases the rings
 stop_gateway $GW_PID "plain gateway"
@@ -254,7 +270,8 @@ hostile maxmemory maxmemory --maxmemory-clients 32mb
 
 # sanitizer reports from any gateway run (ASAN_OPTIONS from tests/run.sh)
 reports=$(grep -l -E "AddressSanitizer|LeakSanitizer|runtime error:" "${GW_LOGS[@]}" 2>/dev/null)
-[ -z "$reports" ]; check "sanitizer reports in: $reports $(cat $reports 2>/dev/null | head -n 30)" $?
+said=$(cat $reports 2>/dev/null | head -n 30) # (its own status must not be the check's)
+[ -z "$reports" ]; check "sanitizer reports in: $reports $said" $?
 
 echo "cli_gateway: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]

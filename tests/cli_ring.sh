@@ -60,6 +60,50 @@ out=$(ring --ring 7 GET x 2>&1); [ $? -eq 1 ] && grep -q "ring 7 does not exist"
 out=$("$BUILD/bin/cxl_ring_direct" --path /dev/shm/no_such_medium_$$ GET x 2>&1); [ $? -eq 1 ] && grep -q "no_such_medium" <<<"$out"; check "missing medium" $?
 out=$(ring --bench 5 GET x 2>&1); [ $? -eq 2 ] && grep -q "takes no command" <<<"$out"; check "--bench with a command" $?
 
+# empty values are the medium's and the keyring's business (exit 1), as before the options' table
+out=$("$BUILD/bin/cxl_ring_direct" --path "" GET x 2>&1); [ $? -eq 1 ] && grep -q "medium path is empty" <<<"$out"; check "--path '': exit 1, '$out'" $?
+out=$(ring --secure --sec-mgr "" --sec-key /nonexistent --sec-node-id 3 GET x 2>&1); [ $? -eq 1 ] &&
+  grep -q "secure mode needs the manager address" <<<"$out"; check "--sec-mgr '': exit 1, '$out'" $?
+out=$(ring --user u --secure GET x 2>&1); [ $? -eq 2 ] && grep -q -- "--user needs --pass" <<<"$out"; check "--user without --pass reported first: '$out'" $?
+
+# the ring owner's node id: --node-id; --sec-node-id (a flag) names it too; CXL_SEC_NODE_ID alone
+# (no --secure) does not override it. Seen by cxl_shm info while the client waits on a medium
+# nobody serves.
+idle=/dev/shm/cxl_cli_ring_idle_$$.raw
+CLEANUP_FILES+=("$idle")
+"$BUILD/bin/cxl_shm" --path "$idle" --map-size 8M init --rings 1 >/dev/null
+owner_node() { # ENV... -- FLAGS...: the node ring 0's owner is recorded with
+  local envs=() ; while [ "$1" != -- ]; do envs+=("$1"); shift; done; shift
+  env "${envs[@]}" "$BUILD/bin/cxl_ring_direct" --path "$idle" "$@" --timeout-ms 1500 GET x >/dev/null 2>&1 &
+  local pid=$! node
+  sleep 0.5
+  node=$("$BUILD/bin/cxl_shm" --path "$idle" info | sed -n 's/^ring 0: owner=owned node=\([0-9]*\) .*/\1/p')
+  wait $pid
+  echo "${node:-none}"
+}
+n=$(owner_node -- --node-id 3); [ "$n" = 3 ]; check "--node-id 3: owner node $n" $?
+n=$(owner_node CXL_SEC_NODE_ID=9 --); [ "$n" = 0 ]; check "CXL_SEC_NODE_ID=9 alone: owner node $n (not 9)" $?
+n=$(owner_node CXL_SEC_NODE_ID=9 -- --node-id 3); [ "$n" = 3 ]; check "CXL_SEC_NODE_ID=9 --node-id 3: owner node $n" $?
+n=$(owner_node -- --node-id 3 --sec-node-id 5); [ "$n" = 5 ]; check "--sec-node-id 5 over --node-id 3: owner node $n" $?
+out=$(CXL_SEC_NODE_ID=abc ring GET x 2>&1); [ $? -eq 2 ] && grep -q "CXL_SEC_NODE_ID: 'abc' is not a number" <<<"$out"; check "bad CXL_SEC_NODE_ID: '$out'" $?
+
+# the delay model: CXL_SHM_DELAY_NS and --delay-ns, checked and named
+out=$(CXL_SHM_DELAY_NS=abc ring GET x 2>&1); [ $? -ne 0 ] && grep -q "CXL_SHM_DELAY_NS: 'abc' is not a number" <<<"$out"; check "bad CXL_SHM_DELAY_NS: '$out'" $?
+out=$(ring --delay-ns 2000000 GET x 2>&1); [ $? -eq 2 ] && grep -q -- "--delay-ns: 2000000 is out of range" <<<"$out"; check "--delay-ns out of range: '$out'" $?
+[ "$(CXL_SHM_DELAY_NS=100 ring GET counter)" = 42 ]; check "CXL_SHM_DELAY_NS=100: the reply" $?
+
+# --via tls: a server that closes the connection at once; the hint names the variable
+closer_port=$(free_port)
+python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+while True:
+    c, _ = s.accept(); c.recv(64); c.close()' "$closer_port" &
+CLEANUP_PIDS+=($!)
+for i in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$closer_port") 2>/dev/null && break; sleep 0.05; done
+out=$(timeout 20 "$BUILD/bin/cxl_ring_direct" --via "tls:127.0.0.1:$closer_port" --bench 1 --quiet 2>&1); [ $? -eq 1 ] &&
+  grep -q "is the server's certificate trusted? set CXL_TLS_CAFILE" <<<"$out"; check "TLS handshake hint: '$out'" $?
+
 # CSV rows: a label with a comma and a quote comes out quoted (RFC 4180)
 csv=/tmp/cli_ring_$$.csv
 ring --bench 50 --ops set,get --label 'lab,el "x"' --csv "$csv" --compare-csv "$csv.cmp" >/dev/null 2>&1

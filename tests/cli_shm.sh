@@ -118,6 +118,9 @@ expect_fail "extra argument" 2 "unexpected argument 'extra'" --path "$MED" info 
 expect_fail "write without --data" 2 "'write' needs --data" --path "$MED" write --offset 0
 expect_fail "option of another subcommand" 2 "--rings is not an option of 'read'" --path "$MED" read --rings 2
 expect_fail "unknown flag" 2 "unknown or ambiguous option '--bogus'" --path "$MED" info --bogus
+expect_fail "empty --path" 2 "--path: missing value" --path "" info
+expect_fail "a switch given a value" 2 "--prefault takes no value" --path "$MED" info --prefault=1
+expect_fail "--slot-size out of range" 2 "--slot-size: 2M is not a power of two in [64, 1048576]" --path "$MED.s" init --slot-size 2M
 
 # a broken ring index: info still shows everything, marks the ring, exits 1
 expect_ok "scribble over ring 1's request tail" --path "$MED" write --offset $((4096 + 1024 + 128)) --data "ZZZZZZZZ"

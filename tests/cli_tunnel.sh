@@ -73,7 +73,7 @@ d --raw GET big >"$WORK/big.direct"; head -c 1048576 "$WORK/big.direct" | cmp -s
 check "1 MiB binary value in through the tunnel" $?
 t --raw GET big >"$WORK/big.out" 2>"$WORK/big.err"
 head -c 1048576 "$WORK/big.out" | cmp -s - "$WORK/big.bin"
-check "1 MiB binary value out through the tunnel ($(wc -c <"$WORK/big.out") bytes, '$(cat "$WORK/big.err")')" $?
+_rc=$?; check "1 MiB binary value out through the tunnel ($(wc -c <"$WORK/big.out") bytes, '$(cat "$WORK/big.err")')" $_rc
 for i in $(seq 1 20000); do echo "SET pipe:$i v$i"; done >"$WORK/mass.txt"
 out=$(t --pipe <"$WORK/mass.txt" 2>&1); grep -q "errors: 0, replies: 20000" <<<"$out"; check "redis-cli --pipe: $out" $?
 [ "$(d GET pipe:20000)" = v20000 ] && [ "$(d EVAL "return #redis.call('keys','pipe:*')" 0)" = 20000 ]; check "--pipe keys in Redis" $?
@@ -96,15 +96,15 @@ bad_cli=127.0.0.1:$(free_port)
 start_tunnel client "$bad_cli" "$srv" "$K/other.key" "$K/server.key" "$WORK/badcli.log"
 out=$(timeout 5 redis-cli -p "${bad_cli#*:}" SET stolen 1 2>&1)
 [ "$out" != OK ] && [ -z "$(d GET stolen)" ]; check "client with another key refused (redis-cli: '$out')" $?
-sleep 0.2; grep -q "handshake failed" "$WORK/server.log"; check "server logs the failed handshake: $(cat "$WORK/server.log")" $?
-cat "$WORK/server.log"; [ "$(conns)" -eq $((c0 + 2)) ]; check "Redis saw no connection from the refused client ($(conns) vs $c0 + our 2)" $?
+sleep 0.2; grep -q "handshake failed" "$WORK/server.log"; _rc=$?; check "server logs the failed handshake: $(cat "$WORK/server.log")" $_rc
+cat "$WORK/server.log"; c1=$(conns); [ "$c1" -eq $((c0 + 2)) ]; check "Redis saw no connection from the refused client ($c1 vs $c0 + our 2)" $?
 # a server end with another key: the client end refuses it
 fake_srv=127.0.0.1:$(free_port) fcli=127.0.0.1:$(free_port)
 start_tunnel server "$fake_srv" "127.0.0.1:$REDIS_PORT" "$K/other.key" "$K/client.key" "$WORK/fakesrv.log"
 start_tunnel client "$fcli" "$fake_srv" "$K/client.key" "$K/server.key" "$WORK/fcli.log"
 out=$(timeout 5 redis-cli -p "${fcli#*:}" SET fake 1 2>&1)
 [ "$out" != OK ] && [ -z "$(d GET fake)" ]; check "server with another key: nothing reaches Redis ('$out')" $?
-sleep 0.2; grep -q "handshake failed" "$WORK/fcli.log"; check "client logs the failed handshake: $(tail -1 "$WORK/fcli.log")" $?
+sleep 0.2; grep -q "handshake failed" "$WORK/fcli.log"; _rc=$?; check "client logs the failed handshake: $(tail -1 "$WORK/fcli.log")" $_rc
 # plain RESP to the server end
 out=$(timeout 5 redis-cli -p "${srv#*:}" SET plain 1 2>&1)
 [ "$out" != OK ] && [ -z "$(d GET plain)" ]; check "plain RESP to the server end refused" $?
@@ -206,9 +206,9 @@ start_tunnel server "$hs2" "127.0.0.1:$REDIS_PORT" "$K/server.key" "$K/client.ke
 python3 tests/tunnel_flood.py "${hs2#*:}" hold 1.5 --key "$K/client.key" --peer-key "$K/server.pub" --fresh 4 --stale 2 >"$WORK/hold.out" 2>&1 &
 holder=$!; sleep 0.6
 out=$(python3 tests/tunnel_flood.py "${hs2#*:}" silent 1.5); wait $holder
-grep -q "fresh 4 of 4 open, stale 0 of 2 open, replay closed" "$WORK/hold.out"; check "under a flood: $(head -1 "$WORK/hold.out") ($out)" $?
+grep -q "fresh 4 of 4 open, stale 0 of 2 open, replay closed" "$WORK/hold.out"; _rc=$?; check "under a flood: $(head -1 "$WORK/hold.out") ($out)" $_rc
 secs=$(sed -n 's/.*closed \([0-9]*\)\..* s after.*/\1/p' "$WORK/hold.out")
-[ -n "$secs" ] && [ "$secs" -ge 2 ] && [ "$secs" -lt 20 ]; check "the fresh ones held until their deadline: $(tail -1 "$WORK/hold.out")" $?
+[ -n "$secs" ] && [ "$secs" -ge 2 ] && [ "$secs" -lt 20 ]; _rc=$?; check "the fresh ones held until their deadline: $(tail -1 "$WORK/hold.out")" $_rc
 grep -q "the first frame is a replay of one seen before" "$WORK/hold.log" && grep -q "timed out" "$WORK/hold.log"
 check "the replay refused and the deadline logged" $?
 echo "cli_tunnel: $(tr '\n' ' ' <"$WORK/hold.out")"

@@ -7,6 +7,7 @@
 #ifndef CXL_KEYRING_H
 #define CXL_KEYRING_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus

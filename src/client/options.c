@@ -202,6 +202,10 @@ int options_parse(int argc, char **argv, struct client_opts *o)
         fprintf(stderr, "cxl_ring_direct: --via talks RESP to a socket; --secure/--crypto are for the ring\n");
         return CLIENT_EXIT_USAGE;
     }
+    if (o->kv.user && !o->kv.password) {
+        fprintf(stderr, "cxl_ring_direct: --user needs --pass\n");
+        return CLIENT_EXIT_USAGE;
+    }
     if (cxl_opts_env(&o->shared, env_opts, N_OF(env_opts), environ) != 0 || cxl_opts_finish(&o->shared) != 0) {
         fprintf(stderr, "cxl_ring_direct: %s\n", cxl_last_error());
         return CLIENT_EXIT_USAGE;
@@ -209,10 +213,6 @@ int options_parse(int argc, char **argv, struct client_opts *o)
     cxl_opts_kv_config(&o->shared, &o->kv);
     o->sec = o->shared.sec;
     o->tls_ca_file = o->shared.tls_ca_file;
-    if (o->kv.user && !o->kv.password) {
-        fprintf(stderr, "cxl_ring_direct: --user needs --pass\n");
-        return CLIENT_EXIT_USAGE;
-    }
     if (!o->pipeline)
         o->max_inflight = 1;
     /* Threads that spin while the server waits for a CPU slow everybody. */

@@ -50,7 +50,8 @@ int transport_open(const struct client_opts *o, uint32_t thread, struct transpor
         *t = (struct transport){.get = s_get, .set = s_set, .del = s_del, .cmd = s_cmd, .poll = s_poll,
                                 .wait = s_wait, .stats = s_stats, .close = s_close};
         int rc = cxl_kvs_open(o->via, &(struct cxl_conn_opts){.timeout_ms = o->kv.timeout_ms,
-                                                         .tls_ca_file = o->tls_ca_file},
+                                                         .tls_ca_file = o->tls_ca_file,
+                                                         .tls_ca_hint = "set CXL_TLS_CAFILE"},
                               (struct cxl_kvs **)&t->h);
         if (rc == 0 && o->kv.password && (rc = cxl_kvs_auth(t->h, o->kv.user, o->kv.password)) != 0) {
             cxl_kvs_close(t->h);

@@ -143,5 +143,6 @@ int gw_options_parse(int argc, char **argv, struct gw_opts *o)
     }
     cxl_opts_kv_config(&o->shared, &o->kv);
     o->sec = o->shared.sec;
+    o->kv.node_id = o->sec.node_id; /* the gateway has no --node-id: its rings' owner is its node */
     return GW_EXIT_OK;
 }

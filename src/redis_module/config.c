@@ -14,8 +14,6 @@
 #include "cxl/wait.h"
 #include "module.h"
 
-extern char **environ;
-
 const char *serve_mode_name(enum serve_mode m)
 {
     return m == SERVE_EVENTLOOP ? "eventloop" : m == SERVE_THREAD_ONLY ? "thread-only" : "thread";
@@ -52,7 +50,9 @@ static int apply_user(struct module_config *c, const char *key, const char *val,
 }
 
 /* The options the module also takes from the environment (the original
- * prototype's variables; an argument wins). */
+ * prototype's variables): read first, each checked as its argument would be
+ * (a bad value refuses the load, named "(from VAR)"), then the arguments
+ * override them. */
 static const enum cxl_opt_id env_opts[] = {
     CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_RINGS, CXL_OPT_SLOT_SIZE,
     CXL_OPT_DELAY_NS, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
@@ -81,6 +81,13 @@ static int apply_shared(struct module_config *c, int id, const char *key, const 
         if (slot != val)
             snprintf(slot, sizeof c->path, "%s", val);
         val = slot;
+    }
+    if (id == CXL_OPT_SLOT_SIZE) { /* the module's own spelling: a number, its own messages */
+        uint32_t u;
+        if (cxl_parse_u32(key, val, CXL_MIN_SLOT_SIZE, CXL_MAX_SLOT_SIZE, &u) != 0)
+            return say(err, errlen, "%s", cxl_last_error());
+        if (u & (u - 1))
+            return say(err, errlen, "%s: %s is not a power of two", key, val);
     }
     if (cxl_opts_set(&c->shared, (enum cxl_opt_id)id, key, val) != 0)
         return say(err, errlen, "%s", cxl_last_error());
@@ -124,22 +131,20 @@ static int apply(struct module_config *c, const char *key, const char *val, char
     return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;
 }
 
-/* What the environment gives for the options no argument set; its strings
- * are copied into the config like the arguments'. */
+/* The environment's values, before the arguments (which override them),
+ * under the same checks as the arguments with the same keys. */
 static int apply_env(struct module_config *c, char *err, size_t errlen)
 {
-    if (cxl_opts_env(&c->shared, env_opts, sizeof env_opts / sizeof env_opts[0], environ) != 0)
-        return say(err, errlen, "%s", cxl_last_error());
-    const char **strs[] = {&c->shared.medium.path, &c->shared.sec.mgr, &c->shared.sec.key,
-                           &c->shared.sec.key_file};
-    char *slots[] = {c->path, c->sec_mgr, c->key, c->key_file};
-    for (size_t i = 0; i < 4; i++) {
-        if (!*strs[i] || *strs[i] == slots[i])
+    for (size_t i = 0; i < sizeof env_opts / sizeof env_opts[0]; i++) {
+        const struct cxl_opt_def *d = &cxl_opt_defs[env_opts[i]];
+        const char *v = getenv(d->env);
+        if (!v || !*v)
             continue;
-        if (strlen(*strs[i]) >= sizeof c->path)
-            return say(err, errlen, "'%s' is too long", *strs[i]);
-        snprintf(slots[i], sizeof c->path, "%s", *strs[i]);
-        *strs[i] = slots[i];
+        if (apply_shared(c, env_opts[i], d->key, v, err, errlen) != 0) {
+            size_t n = strlen(err);
+            snprintf(err + n, errlen - n, " (from %s)", d->env);
+            return -1;
+        }
     }
     return 0;
 }
@@ -169,6 +174,8 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
     c->batch = 64;
     c->max_sleep_us = 1000;
     c->max_conns = CXL_KV_MAX_CONN; /* a gateway numbers its connections up to 65535 */
+    if (apply_env(c, err, errlen))
+        return -1;
     for (int i = 0; i < argc; i++) {
         size_t len;
         const char *arg = rm.StringPtrLen(argv[i], &len);
@@ -183,8 +190,6 @@ int config_parse(struct module_config *c, RedisModuleString **argv, int argc, ch
         if (apply(c, key, val, err, errlen))
             return -1;
     }
-    if (apply_env(c, err, errlen))
-        return -1;
     take_shared(c);
     if (c->secure && c->crypto)
         return say(err, errlen, "secure=1 and crypto=1 exclude each other");

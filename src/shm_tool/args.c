@@ -108,6 +108,8 @@ static int parse_nonempty(const char *flag, const char *text, const char **out)
 /* Store the value of one option into o. */
 static int apply_opt(struct shm_opts *o, int id, const char *arg)
 {
+    if (id == SHARED(CXL_OPT_PATH))
+        return parse_nonempty("--path", arg, &o->shared.medium.path);
     int rc = cxl_opts_getopt(&o->shared, id, arg);
     if (rc <= 0)
         return rc ? value_error() : 0;

@@ -61,9 +61,12 @@ static int parse_switch(const char *name, const char *value, int *out)
     return rc;
 }
 
+/* An empty string is kept: what it names is checked where it is used (the
+ * medium: "medium path is empty"; the keyring: "secure mode needs ..."), as
+ * the programs did before the table. */
 static int parse_string(const char *name, const char *value, const char **out)
 {
-    if (!value || !*value)
+    if (!value)
         return cxl_fail(CXL_EINVAL, "%s: missing value", name);
     *out = value;
     return 0;
@@ -179,6 +182,7 @@ int cxl_opts_env(struct cxl_shared_opts *o, const enum cxl_opt_id *ids, size_t n
         int rc = cxl_opts_set(o, ids[i], d->env, v);
         if (rc)
             return rc;
+        o->from_env |= 1ull << ids[i];
     }
     return 0;
 }
@@ -225,8 +229,9 @@ int cxl_opts_finish(struct cxl_shared_opts *o)
         return cxl_fail(CXL_EINVAL, "--secure needs --sec-node-id N (or CXL_SEC_NODE_ID)");
     if (s->crypto && !s->key_file)
         return cxl_fail(CXL_EINVAL, "--crypto needs --sec-key-file FILE (or CXL_SEC_KEY_FILE)");
-    /* on a secure ring the owner is the node the manager knows */
-    if (s->secure || s->node_id_given)
+    /* on a secure ring the owner is the node the manager knows; a
+     * --sec-node-id flag names this node too, CXL_SEC_NODE_ID alone does not */
+    if (s->secure || (s->node_id_given && !((o->from_env >> CXL_OPT_SEC_NODE_ID) & 1u)))
         o->node_id = s->node_id;
     return 0;
 }

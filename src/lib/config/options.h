@@ -75,6 +75,7 @@ struct cxl_shared_opts {
     struct cxl_sec_opts sec;
     const char *tls_ca_file;
     uint64_t given;                  /* bit (1 << id): set by a flag, key or variable */
+    uint64_t from_env;               /* bit (1 << id): set by its variable (cxl_opts_env) */
 };
 
 /* Defaults: the medium's (cxl_medium_config_init) but map size 0 (the whole
@@ -111,7 +112,9 @@ void cxl_opts_usage(FILE *f, const enum cxl_opt_id *ids, size_t n);
 
 /* Check the combinations: --secure and --crypto exclude each other;
  * --secure needs the manager, this node's key and its node id; --crypto
- * needs the shared secret's file. */
+ * needs the shared secret's file. The ring owner's node id becomes the
+ * manager's node id with --secure, or when --sec-node-id was given as a flag
+ * (CXL_SEC_NODE_ID alone does not override --node-id on a plain ring). */
 int cxl_opts_finish(struct cxl_shared_opts *o);
 
 /* A client's ring configuration from the shared options (cxl_kv_config_init

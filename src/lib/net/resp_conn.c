@@ -48,7 +48,7 @@ static int tls_fail(const char *what)
 
 /* TLS over an open TCP socket: the peer's chain is verified against ca if
  * given, else the system's CAs (the host name is not). */
-static int start_tls(struct cxl_conn *c, const char *ca)
+static int start_tls(struct cxl_conn *c, const char *ca, const char *hint)
 {
     if (!(c->tls_ctx = SSL_CTX_new(TLS_client_method())))
         return tls_fail("context");
@@ -58,8 +58,12 @@ static int start_tls(struct cxl_conn *c, const char *ca)
         return tls_fail(ca && *ca ? ca : "system CA paths");
     if (!(c->tls = SSL_new(c->tls_ctx)) || SSL_set_fd(c->tls, c->fd) != 1)
         return tls_fail("session");
-    if (SSL_connect(c->tls) != 1)
-        return tls_fail("handshake (is the server's certificate trusted? name its CA)");
+    if (SSL_connect(c->tls) != 1) {
+        char what[160];
+        snprintf(what, sizeof what, "handshake (is the server's certificate trusted? %s)",
+                 hint ? hint : "name its CA");
+        return tls_fail(what);
+    }
     return 0;
 }
 
@@ -76,7 +80,7 @@ int cxl_conn_open(const char *addr, const struct cxl_conn_opts *o, struct cxl_co
     }
     c->fd = fd;
     c->timeout_ms = o && o->timeout_ms ? o->timeout_ms : 5000;
-    int rc = tls ? start_tls(c, o ? o->tls_ca_file : NULL) : 0;
+    int rc = tls ? start_tls(c, o ? o->tls_ca_file : NULL, o ? o->tls_ca_hint : NULL) : 0;
     if (rc) {
         cxl_conn_close(c);
         return rc;

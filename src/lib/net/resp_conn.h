@@ -19,6 +19,8 @@ struct cxl_conn_opts {
     uint32_t timeout_ms;     /* each blocking read (0: 5000) */
     const char *tls_ca_file; /* tls: the CA to check the server's chain against
                               * (NULL: the system's CAs; the host name is not checked) */
+    const char *tls_ca_hint; /* tls: how the user names that CA, for a failed handshake's
+                              * message (NULL: "name its CA") */
 };
 
 /* "127.0.0.1:6379", "unix:/path/to/sock" or "tls:127.0.0.1:6380"; o may be
