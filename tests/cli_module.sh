@@ -55,6 +55,8 @@ rm -f "$med"
 loads "CXL_RING_MAP_SIZE, CXL_RING_COUNT, CXL_RING_SLOT_SIZE" "map_size=8388608 ring_count=3 slot_size=1024" \
   CXL_RING_MAP_SIZE=8M CXL_RING_COUNT=3 CXL_RING_SLOT_SIZE=1024 --
 rm -f "$med"
+loads "slot_size=2K (a size, as cxl_shm --slot-size)" "slot_size=2048" -- map_size=4M slot_size=2K
+rm -f "$med"
 loads "arguments over the variables" "map_size=4194304 ring_count=2 slot_size=2048" \
   CXL_RING_MAP_SIZE=8M CXL_RING_COUNT=3 CXL_RING_SLOT_SIZE=1024 -- map_size=4M rings=2 slot_size=2048
 loads "an existing medium is mapped whole" "map_size=4194304 ring_count=2" --
@@ -74,9 +76,9 @@ refused "CXL_RING_MAP_SIZE=abc under map_size=" "map_size: 'abc' is not a number
   CXL_RING_MAP_SIZE=abc -- path="$med" map_size=8M
 refused "CXL_RING_MAP_OFFSET=abc" "offset: 'abc' is not a number (from CXL_RING_MAP_OFFSET)" CXL_RING_MAP_OFFSET=abc -- path="$med"
 refused "CXL_RING_COUNT=0" "rings: 0 is out of range [1, 256] (from CXL_RING_COUNT)" CXL_RING_COUNT=0 -- path="$med"
-refused "CXL_RING_SLOT_SIZE=100" "slot_size: 100 is not a power of two (from CXL_RING_SLOT_SIZE)" CXL_RING_SLOT_SIZE=100 -- path="$med"
-refused "slot_size=32" "slot_size: 32 is out of range [64, 1048576]" -- path="$med" slot_size=32
-refused "slot_size=1K" "slot_size: '1K' is not a whole number" -- path="$med" slot_size=1K
+# slot_size= is validated as cxl_shm's --slot-size (the shared options' table): sizes with suffixes
+refused "CXL_RING_SLOT_SIZE=100" "slot_size: 100 is not a power of two in [64, 1048576] (from CXL_RING_SLOT_SIZE)" CXL_RING_SLOT_SIZE=100 -- path="$med"
+refused "slot_size=32" "slot_size: 32 is not a power of two in [64, 1048576]" -- path="$med" slot_size=32
 refused "CXL_SHM_DELAY_NS=abc" "delay_ns: 'abc' is not a number (from CXL_SHM_DELAY_NS)" CXL_SHM_DELAY_NS=abc -- path="$med"
 refused "CXL_SEC_NODE_ID=abc" "node_id: 'abc' is not a number (from CXL_SEC_NODE_ID)" CXL_SEC_NODE_ID=abc -- path="$med"
 long=/dev/shm/$(printf 'p%.0s' $(seq 300))

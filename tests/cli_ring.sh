@@ -103,6 +103,18 @@ CLEANUP_PIDS+=($!)
 for i in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$closer_port") 2>/dev/null && break; sleep 0.05; done
 out=$(timeout 20 "$BUILD/bin/cxl_ring_direct" --via "tls:127.0.0.1:$closer_port" --bench 1 --quiet 2>&1); [ $? -eq 1 ] &&
   grep -q "is the server's certificate trusted? set CXL_TLS_CAFILE" <<<"$out"; check "TLS handshake hint: '$out'" $?
+# --via tls: a server that never answers the handshake: bounded by --timeout-ms
+silent_port=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4)
+held = []
+while True:
+    c, _ = s.accept(); held.append(c)' "$silent_port" &
+CLEANUP_PIDS+=($!)
+for i in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$silent_port") 2>/dev/null && break; sleep 0.05; done
+out=$(timeout 20 "$BUILD/bin/cxl_ring_direct" --via "tls:127.0.0.1:$silent_port" --bench 1 --quiet --timeout-ms 500 2>&1)
+[ $? -eq 1 ] && grep -q "TLS: handshake: no answer within 500 ms" <<<"$out"; check "TLS handshake bounded: '$out'" $?
 
 # CSV rows: a label with a comma and a quote comes out quoted (RFC 4180)
 csv=/tmp/cli_ring_$$.csv

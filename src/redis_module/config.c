@@ -82,13 +82,6 @@ static int apply_shared(struct module_config *c, int id, const char *key, const 
             snprintf(slot, sizeof c->path, "%s", val);
         val = slot;
     }
-    if (id == CXL_OPT_SLOT_SIZE) { /* the module's own spelling: a number, its own messages */
-        uint32_t u;
-        if (cxl_parse_u32(key, val, CXL_MIN_SLOT_SIZE, CXL_MAX_SLOT_SIZE, &u) != 0)
-            return say(err, errlen, "%s", cxl_last_error());
-        if (u & (u - 1))
-            return say(err, errlen, "%s: %s is not a power of two", key, val);
-    }
     if (cxl_opts_set(&c->shared, (enum cxl_opt_id)id, key, val) != 0)
         return say(err, errlen, "%s", cxl_last_error());
     if (id == CXL_OPT_MAP_SIZE && c->shared.medium.map_size == 0)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -48,6 +49,14 @@ static int tls_fail(const char *what)
 
 /* TLS over an open TCP socket: the peer's chain is verified against ca if
  * given, else the system's CAs (the host name is not). */
+/* SO_RCVTIMEO and SO_SNDTIMEO of a blocking socket; 0: none. */
+static void set_io_timeout(int fd, uint32_t ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
 static int start_tls(struct cxl_conn *c, const char *ca, const char *hint)
 {
     if (!(c->tls_ctx = SSL_CTX_new(TLS_client_method())))
@@ -58,7 +67,16 @@ static int start_tls(struct cxl_conn *c, const char *ca, const char *hint)
         return tls_fail(ca && *ca ? ca : "system CA paths");
     if (!(c->tls = SSL_new(c->tls_ctx)) || SSL_set_fd(c->tls, c->fd) != 1)
         return tls_fail("session");
-    if (SSL_connect(c->tls) != 1) {
+    /* the handshake blocks: bounded by the read timeout (a server that
+     * never answers, a plain Redis port, would hold it forever) */
+    set_io_timeout(c->fd, c->timeout_ms);
+    errno = 0;
+    int ret = SSL_connect(c->tls), timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
+    set_io_timeout(c->fd, 0);
+    if (ret != 1 && timed_out) /* OpenSSL says WANT_READ/WRITE: the timeout hit */
+        return cxl_fail(CXL_ETIMEDOUT, "TLS: handshake: no answer within %u ms (is it a TLS port?)",
+                        c->timeout_ms);
+    if (ret != 1) {
         char what[160];
         snprintf(what, sizeof what, "handshake (is the server's certificate trusted? %s)",
                  hint ? hint : "name its CA");
