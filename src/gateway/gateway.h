@@ -12,6 +12,7 @@
 
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
+#include "base/buf.h"
 #include "base/ratelimit.h"
 #include "net/resp_request.h"
 #include "cxl/wait.h"
@@ -41,11 +42,6 @@ int gw_options_parse(int argc, char **argv, struct gw_opts *o);
 
 /* --- connections -------------------------------------------------------------- */
 
-struct gw_buf {
-    uint8_t *data;
-    size_t start, end, cap;
-};
-
 struct gw_conn {
     int fd;
     uint32_t gen;          /* reuse guard for in-flight replies */
@@ -63,7 +59,7 @@ struct gw_conn {
                             * there; the slot's next connection on that ring RESETs first,
                             * and the bit clears only when Redis answered +RESET */
     size_t mem;            /* its buffers' bytes, as counted in gw.mem */
-    struct gw_buf in, out;
+    struct cxl_buf in, out; /* growable (base/buf.h) */
     struct cxl_resp_parser parser;
 };
 
@@ -89,11 +85,6 @@ struct gw {
     struct cxl_backoff backoff;
     struct cxl_ratelimit log_limit; /* lines about clients closed for their limits */
 };
-
-int gw_buf_reserve(struct gw_buf *b, size_t more);
-int gw_buf_reserve_exact(struct gw_buf *b, size_t more);
-int gw_buf_append(struct gw_buf *b, const void *p, size_t n);
-void gw_buf_free(struct gw_buf *b);
 
 /* Slots and the epoll set (conn.c). */
 int gw_conn_open(struct gw *g, int fd);
@@ -137,7 +128,7 @@ enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, c
 
 /* The RESP bytes for a ring result (bulk, nil, +OK, :n, -ERR, or the raw
  * reply of a generic command). */
-int gw_encode_result(struct gw_buf *out, const struct cxl_kv_result *r);
+int gw_encode_result(struct cxl_buf *out, const struct cxl_kv_result *r);
 
 /* --- the loop ------------------------------------------------------------------------ */
 

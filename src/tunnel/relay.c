@@ -167,36 +167,11 @@ static void queue_drop(struct relay *r, struct pair *p)
 
 /* ---- pairs ------------------------------------------------------------------------ */
 
-static int buf_init(struct cxl_buf *b, size_t cap)
-{
-    b->data = cap ? malloc(cap) : NULL;
-    b->start = b->end = 0;
-    b->cap = cap;
-    return b->data || !cap ? 0 : -1;
-}
-
-/* Grow b to cap, keeping its bytes. */
-static int buf_grow(struct cxl_buf *b, size_t cap)
-{
-    if (b->cap >= cap)
-        return 0;
-    uint8_t *d = malloc(cap);
-    if (!d)
-        return -1;
-    size_t n = cxl_buf_len(b);
-    if (n)
-        memcpy(d, b->data + b->start, n);
-    free(b->data);
-    *b = (struct cxl_buf){d, 0, n, cap};
-    return 0;
-}
-
 static void buf_free(struct cxl_buf *b, int secret)
 {
     if (b->data && secret)
         sodium_memzero(b->data, b->cap);
-    free(b->data);
-    b->data = NULL;
+    cxl_buf_free(b);
 }
 
 /* abort: the plain side gets a reset, not a clean end (its data may be cut). */
@@ -247,9 +222,9 @@ static struct pair *pair_new(struct relay *r)
         p->used = 1;
         p->fd[0] = p->fd[1] = -1;
         int server = r->o->mode == TUN_SERVER; /* full buffers once the peer authenticated */
-        if (buf_init(&p->wire_in, server ? HANDSHAKE_CAP : WIRE_IN_CAP) ||
-            buf_init(&p->wire_out, server ? HANDSHAKE_CAP : WIRE_OUT_CAP) ||
-            buf_init(&p->plain_out, server ? 0 : PLAIN_OUT_CAP) ||
+        if (cxl_buf_alloc(&p->wire_in, server ? HANDSHAKE_CAP : WIRE_IN_CAP) ||
+            cxl_buf_alloc(&p->wire_out, server ? HANDSHAKE_CAP : WIRE_OUT_CAP) ||
+            cxl_buf_alloc(&p->plain_out, server ? 0 : PLAIN_OUT_CAP) ||
             tun_crypt_new(r->k, r->hello, r->o->mode == TUN_CLIENT, &p->crypt) != 0) {
             r->active++;
             pair_close(r, p, 0);
@@ -449,8 +424,8 @@ static int deliver(struct relay *r, struct pair *p)
             return pair_fail(r, p, tun_crypt_established(p->crypt) ? "closed" : "handshake failed"), -1;
         if (!p->plain_out.cap && tun_crypt_authenticated(p->crypt)) {
             /* the server's peer just authenticated: now it gets data buffers */
-            if (buf_grow(&p->wire_in, WIRE_IN_CAP) || buf_grow(&p->wire_out, WIRE_OUT_CAP) ||
-                buf_grow(&p->plain_out, PLAIN_OUT_CAP))
+            if (cxl_buf_resize(&p->wire_in, WIRE_IN_CAP) || cxl_buf_resize(&p->wire_out, WIRE_OUT_CAP) ||
+                cxl_buf_resize(&p->plain_out, PLAIN_OUT_CAP))
                 return cxl_fail(CXL_ESYS, "out of memory"), pair_fail(r, p, "closed"), -1;
             continue;
         }
