@@ -9,8 +9,6 @@
  * listening socket. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +19,7 @@
 #include <unistd.h>
 
 #include "cxl/kvproto.h"
-#include "net/net.h"
+#include "base/addr.h"
 #include "sec/seal.h"
 #include "cxl/util.h"
 #include "gateway.h"
@@ -80,21 +78,16 @@ static void maybe_resume_accepting(struct gw *g)
     watch_listeners(g, EPOLL_CTL_ADD);
 }
 
-static void accept_all(struct gw *g, int lfd, int tcp)
+static void accept_all(struct gw *g, int lfd)
 {
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
-            continue;
+        int fd = cxl_net_accept(lfd, NULL);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            if (cxl_net_out_of_fds(errno))
                 pause_accepting(g);
             return;
         }
-        if (tcp) {
-            int one = 1;
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        }
+        cxl_net_nodelay(fd);
         if (gw_conn_open(g, fd) != 0) {
             static const char full[] = "-ERR max number of clients reached\r\n";
             if (write(fd, full, sizeof full - 1) < 0) { /* best effort */ }
@@ -205,7 +198,7 @@ static void dispatch(struct gw *g, const struct epoll_event *ev)
 {
     uint32_t id = ev->data.u32;
     if (id == LISTEN_TCP || id == LISTEN_UNIX) {
-        accept_all(g, id == LISTEN_TCP ? g->tcp_fd : g->unix_fd, id == LISTEN_TCP);
+        accept_all(g, id == LISTEN_TCP ? g->tcp_fd : g->unix_fd);
         return;
     }
     if (g->conn[id].fd < 0)

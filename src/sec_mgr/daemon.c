@@ -20,6 +20,7 @@
 
 #include "cxl/error.h"
 #include "cxl/util.h"
+#include "base/addr.h"
 #include "daemon.h"
 
 #define LISTEN_BACKLOG 1024
@@ -36,37 +37,20 @@ static void on_signal(int sig)
 
 /* ---- listeners ---------------------------------------------------------------------------- */
 
+/* The node listener (TCP), its messages as they always were. */
 static int tcp_listen(const char *hostport, int *out)
 {
-    char host[256], port[8];
-    uint16_t p;
-    int rc = cxl_parse_hostport("--listen", hostport, host, sizeof host, &p);
+    struct cxl_net_addr a;
+    int rc = cxl_net_addr_parse_tcp("--listen", hostport, &a);
+    if (rc && a.gai)
+        return cxl_fail(CXL_EINVAL, "--listen %s: %s", hostport, gai_strerror(a.gai));
     if (rc)
         return rc;
-    size_t hl = strlen(host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']')
-        memmove(host, host + 1, hl - 2), host[hl - 2] = '\0';
-    snprintf(port, sizeof port, "%u", p);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai)
-        return cxl_fail(CXL_EINVAL, "--listen %s: %s", hostport, gai_strerror(gai));
-    rc = cxl_fail(CXL_ESYS, "--listen %s: no usable address", hostport);
-    for (struct addrinfo *ai = res; ai && rc; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-        if (fd < 0)
-            continue;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0) {
-            *out = fd;
-            rc = 0;
-        } else {
-            rc = cxl_fail_errno(CXL_ESYS, "--listen %s", hostport);
-            close(fd);
-        }
-    }
-    freeaddrinfo(res);
-    return rc;
+    int fd = cxl_net_listen(&a, LISTEN_BACKLOG);
+    if (fd < 0)
+        return cxl_fail_errno(CXL_ESYS, "--listen %s", hostport);
+    *out = fd;
+    return 0;
 }
 
 /* ---- the loop -------------------------------------------------------------------------------- */

@@ -299,11 +299,11 @@ static void make_room(struct relay *r)
 static void on_accept(struct relay *r)
 {
     for (int i = 0; i < 64; i++) {
-        int fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = cxl_net_accept(r->listen_fd, NULL);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            if (cxl_net_out_of_fds(errno))
                 pause_accept(r, strerror(errno));
-            else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            else if (errno != EAGAIN)
                 noise(r, "cxl_sodium_tunnel %s: accept: %s\n", mode_name(r), strerror(errno));
             return;
         }

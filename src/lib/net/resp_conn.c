@@ -1,15 +1,11 @@
 /* resp_conn.c - RESP2 client over TCP, Unix sockets or TLS (OpenSSL): send
  * commands (pipelined), read replies blocking or as they come. */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -17,7 +13,7 @@
 
 #include "cxl/error.h"
 #include "base/buf.h"
-#include "net/net.h"
+#include "base/addr.h"
 #include "net/resp.h"
 #include "net/resp_conn.h"
 #include "cxl/util.h"
