@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "gateway.h"
@@ -45,11 +44,9 @@ void gw_conn_drop(struct gw *g, uint32_t slot)
     struct gw_conn *c = &g->conn[slot];
     if (c->fd < 0)
         return;
-    if (c->events)
-        epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    cxl_loop_watch(&g->loop, c->fd, &c->events, 0, 0);
     close(c->fd);
     c->fd = -1;
-    c->events = 0;
     if (c->authed) /* the slot's next client on this ring must not inherit the user */
         c->dirty |= 1ull << c->ring;
     c->gen++; /* replies still on their way for it are dropped */
@@ -74,15 +71,8 @@ void gw_conn_interest(struct gw *g, uint32_t slot)
         want |= EPOLLIN | EPOLLRDHUP;
     if (out_pending(c))
         want |= EPOLLOUT;
-    if (want == c->events)
-        return;
-    struct epoll_event ev = {.events = want, .data.u32 = slot};
-    int op = !c->events ? EPOLL_CTL_ADD : !want ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-    if (epoll_ctl(g->ep, op, c->fd, &ev) != 0 && op != EPOLL_CTL_DEL) {
+    if (cxl_loop_watch(&g->loop, c->fd, &c->events, want, slot) != 0)
         gw_conn_drop(g, slot);
-        return;
-    }
-    c->events = want;
 }
 
 /* Write what we can; close when done: after a protocol error or QUIT, or

@@ -1,7 +1,7 @@
 /* gateway.h - cxl_resp_gateway: RESP clients (redis-cli, redis-benchmark,
  * client libraries) on a TCP or Unix socket, their commands forwarded over
  * the shared-medium ring to the cxl_ring module, Redis's replies sent back
- * unchanged. One event loop (loop.c) over epoll and the ring(s); connection
+ * unchanged. One event loop (loop.c, on base/loop.h) over the sockets and the ring(s); connection
  * slots, buffers, epoll interest and the memory limits (conn.c); reading,
  * parsing and dispatching a client's commands (input.c); what each command
  * becomes (route.c); flags (options.c). */
@@ -13,6 +13,7 @@
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
 #include "base/buf.h"
+#include "base/loop.h"
 #include "base/ratelimit.h"
 #include "net/resp_request.h"
 #include "cxl/wait.h"
@@ -66,7 +67,9 @@ struct gw_conn {
 /* The gateway's state (one loop, one thread). */
 struct gw {
     const struct gw_opts *o;
-    int ep, tcp_fd, unix_fd;
+    struct cxl_loop loop;
+    int tcp_fd, unix_fd;
+    uint32_t tcp_mask, unix_mask;  /* the listeners' interest in the loop (0: paused) */
     int accept_paused;             /* out of file descriptors: not accepting for now */
     uint64_t paused_ms, paused_drops; /* since when, and the drop count then */
     uint64_t drops;                /* connections closed so far */

@@ -23,12 +23,9 @@
  * are lowered (and said so), configured ones make the start or the reload
  * fail. If accept() still runs out of descriptors, the listener rests for
  * 100 ms instead of spinning. */
-#define _GNU_SOURCE /* accept4 */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -36,6 +33,7 @@
 #include <unistd.h>
 
 #include "cxl/error.h"
+#include "base/addr.h"
 #include "daemon.h"
 
 #define FD_BASE 32u        /* stdio, listeners, audit, spare, state/master/config files, slack */
@@ -271,22 +269,6 @@ static void source_of(const struct sockaddr_storage *ss, struct mgr_conn *c)
     }
 }
 
-static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const void *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        snprintf(out, cap, "%s:%u", host, ntohs(a->sin_port));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const void *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-        snprintf(out, cap, "[%s]:%u", host, ntohs(a->sin6_port));
-    } else {
-        snprintf(out, cap, "local");
-    }
-}
-
 /* Say it at most once a second. */
 static void rare(uint64_t *last, const char *what)
 {
@@ -297,19 +279,13 @@ static void rare(uint64_t *last, const char *what)
     fprintf(stderr, "cxl_sec_mgr: %s\n", what);
 }
 
-static int out_of_fds(int e)
-{
-    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
-}
-
 static void admit_node(struct mgr_daemon *d, int fd, const struct sockaddr_storage *ss)
 {
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    cxl_net_nodelay(fd);
     struct mgr_conn *c = conn_new(fd, CONN_NODE, cxl_now_ms() + conn_handshake_ms(d));
     if (!c)
         return;
-    peer_name(ss, c->peer, sizeof c->peer);
+    cxl_net_sockaddr_name(ss, c->peer, sizeof c->peer);
     source_of(ss, c);
     if (pool_add(&d->hs, c) != 0) {
         conn_close(c);
@@ -328,15 +304,12 @@ void admit_accept_nodes(struct mgr_daemon *d)
     static uint64_t said;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        int fd = accept4(d->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = cxl_net_accept(d->listen_fd, &ss);
         if (fd >= 0) {
             admit_node(d, fd, &ss);
             continue;
         }
-        if (errno == EINTR || errno == ECONNABORTED)
-            continue;
-        if (out_of_fds(errno)) {
+        if (cxl_net_out_of_fds(errno)) {
             d->listen_rest_until = cxl_now_ms() + REST_MS;
             rare(&said, "out of descriptors or memory at accept: the listener rests 100 ms");
         }
@@ -348,11 +321,11 @@ void admit_accept_control(struct mgr_daemon *d)
 {
     static uint64_t said;
     for (int i = 0; i < CONTROL_BATCH; i++) {
-        int fd = accept4(d->control_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0 && out_of_fds(errno) && d->control_spare_fd >= 0) {
+        int fd = cxl_net_accept(d->control_fd, NULL);
+        if (fd < 0 && cxl_net_out_of_fds(errno) && d->control_spare_fd >= 0) {
             close(d->control_spare_fd); /* the reserve is for this */
             d->control_spare_fd = -1;
-            fd = accept4(d->control_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            fd = cxl_net_accept(d->control_fd, NULL);
         }
         if (fd < 0)
             return;
