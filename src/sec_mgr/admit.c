@@ -36,7 +36,7 @@
 #include "base/addr.h"
 #include "daemon.h"
 
-#define FD_BASE 32u        /* stdio, listeners, audit, spare, state/master/config files, slack */
+#define FD_BASE 32u        /* stdio, listeners, epoll, audit, spare, state/master/config files, slack */
 #define STALL_MS 1000u     /* this long in one handshake stage: no progress */
 #define ACCEPT_BATCH 32    /* node connections accepted per turn of the loop */
 #define CONTROL_BATCH 8

@@ -23,6 +23,7 @@ enum conn_stage { ST_MSG1, ST_MSG3, ST_READY };
 
 struct mgr_conn {
     int fd;
+    uint32_t watched;      /* its interest in the daemon's loop (0: not watched) */
     enum conn_kind kind;
     enum conn_stage stage;
     char peer[80];
