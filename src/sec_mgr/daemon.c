@@ -7,7 +7,6 @@
  * others; which connections are taken is admit.c's, what they say conn.c's.
  * Signals are blocked outside the loop's wait, so a SIGHUP or SIGTERM is
  * never missed between a check and the wait. */
-#include <netdb.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +36,9 @@ static int tcp_listen(const char *hostport, int *out)
 {
     struct cxl_net_addr a;
     int rc = cxl_net_addr_parse_tcp("--listen", hostport, &a);
-    if (rc && a.gai)
-        return cxl_fail(CXL_EINVAL, "--listen %s: %s", hostport, gai_strerror(a.gai));
-    if (rc)
-        return rc;
-    int fd = cxl_net_listen(&a, LISTEN_BACKLOG);
-    if (fd < 0)
-        return cxl_fail_errno(CXL_ESYS, "--listen %s", hostport);
-    *out = fd;
-    return 0;
+    if (rc == 0 && (*out = cxl_net_listen(&a, LISTEN_BACKLOG)) < 0)
+        rc = cxl_fail_errno(CXL_ESYS, "--listen %s", hostport);
+    return rc;
 }
 
 /* ---- the loop -------------------------------------------------------------------------------- */

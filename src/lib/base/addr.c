@@ -38,15 +38,18 @@ static int parse_unix(const char *flag, const char *path, struct cxl_net_addr *a
     return 0;
 }
 
-/* Every address host:port resolves to (up to CXL_NET_ADDR_MAX), in order. */
-static int resolve(const char *flag, const char *host, uint16_t port, struct cxl_net_addr *a)
+/* Every address host:port resolves to (up to CXL_NET_ADDR_MAX), in order.
+ * tcp_only: a failure is said as cxl_sec_mgr always said it. */
+static int resolve(const char *flag, const char *host, uint16_t port, int tcp_only, struct cxl_net_addr *a)
 {
     char service[8];
     snprintf(service, sizeof service, "%u", port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
-    a->gai = getaddrinfo(host, service, &hints, &res);
-    if (a->gai != 0)
-        return cxl_fail(CXL_EINVAL, "%s: cannot resolve '%s': %s", flag, host, gai_strerror(a->gai));
+    int gai = getaddrinfo(host, service, &hints, &res);
+    if (gai != 0 && tcp_only)
+        return cxl_fail(CXL_EINVAL, "%s %s: %s", flag, a->text, gai_strerror(gai));
+    if (gai != 0)
+        return cxl_fail(CXL_EINVAL, "%s: cannot resolve '%s': %s", flag, host, gai_strerror(gai));
     for (const struct addrinfo *ai = res; ai && a->n < CXL_NET_ADDR_MAX; ai = ai->ai_next, a->n++) {
         memcpy(&a->sa[a->n], ai->ai_addr, ai->ai_addrlen);
         a->len[a->n] = ai->ai_addrlen;
@@ -55,7 +58,7 @@ static int resolve(const char *flag, const char *host, uint16_t port, struct cxl
     return 0;
 }
 
-static int parse_inet(const char *flag, const char *text, struct cxl_net_addr *a)
+static int parse_inet(const char *flag, const char *text, int tcp_only, struct cxl_net_addr *a)
 {
     char host[256];
     uint16_t p;
@@ -69,7 +72,7 @@ static int parse_inet(const char *flag, const char *text, struct cxl_net_addr *a
     }
     if (!*host)
         return cxl_fail(CXL_EINVAL, "%s: '%s' has no host", flag, text);
-    return resolve(flag, host, p, a);
+    return resolve(flag, host, p, tcp_only, a);
 }
 
 /* Cleared, the text kept for messages. */
@@ -88,16 +91,16 @@ int cxl_net_addr_parse(const char *flag, const char *text, struct cxl_net_addr *
         memset(a, 0, sizeof *a);
         return cxl_fail(CXL_EINVAL, "%s: needs HOST:PORT or unix:/path", flag);
     }
-    if (strncmp(text, "unix:", 5) != 0)
-        return cxl_net_addr_parse_tcp(flag, text, a);
     int rc = addr_init(flag, text, a);
-    return rc ? rc : parse_unix(flag, text + 5, a);
+    if (rc)
+        return rc;
+    return strncmp(text, "unix:", 5) == 0 ? parse_unix(flag, text + 5, a) : parse_inet(flag, text, 0, a);
 }
 
 int cxl_net_addr_parse_tcp(const char *flag, const char *text, struct cxl_net_addr *a)
 {
     int rc = addr_init(flag, text, a);
-    return rc ? rc : parse_inet(flag, text, a);
+    return rc ? rc : parse_inet(flag, text, 1, a);
 }
 
 /* ---- listening and accepting ------------------------------------------------------------ */

@@ -23,13 +23,13 @@ struct cxl_net_addr {
     socklen_t len[CXL_NET_ADDR_MAX];
     unsigned n;     /* how many (1 for a Unix socket) */
     int is_unix;
-    int gai;        /* the name did not resolve: getaddrinfo's code, else 0 */
     char text[128]; /* as given, for messages */
 };
 
 /* flag names the option in messages ("--listen"). */
 int cxl_net_addr_parse(const char *flag, const char *text, struct cxl_net_addr *a);
-/* HOST:PORT only ("unix:..." is not special). */
+/* HOST:PORT only ("unix:..." is not special); a name that does not resolve
+ * is said as cxl_sec_mgr always said it ("--listen HOST:PORT: reason"). */
 int cxl_net_addr_parse_tcp(const char *flag, const char *text, struct cxl_net_addr *a);
 
 /* A listening socket (non-blocking, close-on-exec, SO_REUSEADDR for TCP) on

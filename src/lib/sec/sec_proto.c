@@ -4,7 +4,6 @@
  * the handshake, ask for a region's keys, ping. Reply buffers that carried
  * keys are wiped. */
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,17 +240,13 @@ static int tcp_connect(const char *hostport, uint32_t timeout_ms, int *out)
 {
     struct cxl_net_addr a;
     int rc = cxl_net_addr_parse_tcp("manager address", hostport, &a);
-    if (rc && a.gai)
-        return cxl_fail(CXL_ESYS, "manager address %s: %s", hostport, gai_strerror(a.gai));
-    if (rc)
-        return rc;
-    int fd = cxl_net_connect_within(&a, timeout_ms);
-    if (fd == CXL_ETIMEDOUT)
-        return cxl_fail(fd, "manager at %s: connect: no answer in %u ms", hostport, timeout_ms);
-    if (fd < 0)
-        return cxl_fail_errno(fd, "manager at %s: connect", hostport);
-    *out = fd;
-    return 0;
+    if (rc == 0)
+        rc = *out = cxl_net_connect_within(&a, timeout_ms);
+    if (rc == CXL_ETIMEDOUT)
+        return cxl_fail(rc, "manager at %s: connect: no answer in %u ms", hostport, timeout_ms);
+    if (rc == CXL_ESYS)
+        return cxl_fail_errno(rc, "manager at %s: connect", hostport);
+    return rc < 0 ? rc : 0;
 }
 
 int cxl_mgr_connect(const char *hostport, uint16_t node_id, const struct cxl_node_key *k,
