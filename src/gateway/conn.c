@@ -80,16 +80,7 @@ void gw_conn_interest(struct gw *g, uint32_t slot)
 void gw_conn_flush(struct gw *g, uint32_t slot)
 {
     struct gw_conn *c = &g->conn[slot];
-    while (out_pending(c)) {
-        ssize_t n = write(c->fd, c->out.data + c->out.start, out_pending(c));
-        if (n > 0) {
-            c->out.start += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
+    if (cxl_buf_send(&c->out, c->fd) != 0) {
         gw_conn_drop(g, slot); /* the peer is gone */
         return;
     }

@@ -341,14 +341,7 @@ static void on_accept(struct relay *r)
 /* Write what b holds; -1 on a broken connection. */
 static int flush(int fd, struct cxl_buf *b)
 {
-    while (cxl_buf_len(b)) {
-        ssize_t n = send(fd, b->data + b->start, cxl_buf_len(b), MSG_NOSIGNAL);
-        if (n < 0)
-            return errno == EAGAIN || errno == EINTR ? 0 : cxl_fail_errno(CXL_ESYS, "send");
-        b->start += (size_t)n;
-    }
-    b->start = b->end = 0;
-    return 0;
+    return cxl_buf_send(b, fd) ? cxl_fail_errno(CXL_ESYS, "send") : 0;
 }
 
 /* Read the wire into wire_in; -1 on error. */

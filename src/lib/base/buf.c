@@ -1,6 +1,9 @@
 /* buf.c - the non-inline parts of the byte buffer (base/buf.h): making room
- * (compacting, growing a growable buffer), allocating, resizing and freeing. */
+ * (compacting, growing a growable buffer), allocating, resizing and freeing;
+ * sending what a buffer holds to a socket. */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "base/buf.h"
 
@@ -20,7 +23,7 @@ static size_t grown_cap(const struct cxl_buf *b, size_t n, int exact)
         return 0;
     if (exact)
         return b->end + n;
-    size_t cap = b->cap ? b->cap : CXL_BUF_FIRST;
+    size_t cap = b->cap ? b->cap : CXL_BUF_FIRST < b->limit ? CXL_BUF_FIRST : b->limit;
     while (cap - b->end < n && cap <= b->limit / 2)
         cap *= 2;
     return cap - b->end < n ? b->limit : cap;
@@ -75,4 +78,19 @@ void cxl_buf_free(struct cxl_buf *b)
 {
     free(b->data);
     *b = (struct cxl_buf){.limit = b->limit > b->cap ? b->limit : 0};
+}
+
+int cxl_buf_send(struct cxl_buf *b, int fd)
+{
+    while (cxl_buf_len(b)) {
+        ssize_t n = send(fd, b->data + b->start, cxl_buf_len(b), MSG_NOSIGNAL);
+        if (n > 0)
+            b->start += (size_t)n;
+        else if (n < 0 && errno == EAGAIN)
+            return 0;
+        else if (n == 0 || errno != EINTR)
+            return -1;
+    }
+    b->start = b->end = 0;
+    return 0;
 }

@@ -10,7 +10,7 @@
  *   growable (limit > cap, CXL_BUF_GROWS: no limit but memory): room is made
  *     by doubling, from CXL_BUF_FIRST, up to limit; a buffer emptied keeps its
  *     memory until cxl_buf_free (cxl_buf_trim gives a big one back).
- * Non-inline parts in buf.c. */
+ * Non-inline parts, and sending a buffer to a socket, in buf.c. */
 #ifndef CXL_BASE_BUF_H
 #define CXL_BASE_BUF_H
 
@@ -68,6 +68,10 @@ static inline int cxl_buf_append(struct cxl_buf *b, const void *p, size_t n)
     b->end += n;
     return 0;
 }
+
+/* Send what b holds to the socket fd (non-blocking) until it is all gone or
+ * the socket is full: 0, or -1 with errno when the peer is gone. */
+int cxl_buf_send(struct cxl_buf *b, int fd);
 
 /* A fixed-capacity buffer of cap bytes (cap 0: holds nothing): 0 or -1. */
 int cxl_buf_alloc(struct cxl_buf *b, size_t cap);
