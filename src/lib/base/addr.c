@@ -22,19 +22,28 @@
 
 /* ---- parsing ------------------------------------------------------------------------- */
 
-static int parse_unix(const char *flag, const char *path, struct cxl_net_addr *a)
+int cxl_net_addr_unix(const char *path, struct cxl_net_addr *a)
 {
     struct sockaddr_un *su = (struct sockaddr_un *)&a->sa[0];
-    if (!*path)
-        return cxl_fail(CXL_EINVAL, "%s: unix: needs a path", flag);
+    memset(a, 0, sizeof *a);
     if (strlen(path) >= sizeof su->sun_path)
-        return cxl_fail(CXL_EINVAL, "%s: unix socket path too long (%zu bytes, at most %zu)", flag,
-                        strlen(path), sizeof su->sun_path - 1);
+        return CXL_EINVAL;
+    snprintf(a->text, sizeof a->text, "unix:%s", path);
     su->sun_family = AF_UNIX;
     strcpy(su->sun_path, path);
     a->len[0] = sizeof *su;
     a->n = 1;
     a->is_unix = 1;
+    return 0;
+}
+
+static int parse_unix(const char *flag, const char *path, struct cxl_net_addr *a)
+{
+    if (!*path)
+        return cxl_fail(CXL_EINVAL, "%s: unix: needs a path", flag);
+    if (cxl_net_addr_unix(path, a) != 0)
+        return cxl_fail(CXL_EINVAL, "%s: unix socket path too long (%zu bytes, at most %zu)", flag,
+                        strlen(path), sizeof ((struct sockaddr_un *)0)->sun_path - 1);
     return 0;
 }
 
@@ -105,24 +114,34 @@ int cxl_net_addr_parse_tcp(const char *flag, const char *text, struct cxl_net_ad
 
 /* ---- listening and accepting ------------------------------------------------------------ */
 
-/* A Unix socket file nobody listens on is stale and may go; a live one, or a
- * file of another kind, stays. */
-static int unix_path_free(const struct cxl_net_addr *a)
+int cxl_net_unix_claim(const struct cxl_net_addr *a)
 {
     const char *path = ((const struct sockaddr_un *)&a->sa[0])->sun_path;
     struct stat st;
     if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : cxl_fail_errno(CXL_ESYS, "%s", a->text);
+        return errno == ENOENT ? 0 : CXL_ESYS;
     if (!S_ISSOCK(st.st_mode))
-        return cxl_fail(CXL_EINVAL, "%s exists and is not a socket: not replacing it", path);
+        return CXL_EINVAL;
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int live = probe >= 0 && connect(probe, (const struct sockaddr *)&a->sa[0], a->len[0]) == 0;
-    if (probe >= 0)
-        close(probe);
+    if (probe < 0)
+        return CXL_ESYS;
+    int live = connect(probe, (const struct sockaddr *)&a->sa[0], a->len[0]) == 0;
+    close(probe);
     if (live)
-        return cxl_fail(CXL_EINVAL, "%s: another process is listening there", a->text);
-    unlink(path);
-    return 0;
+        return CXL_EBUSY;
+    return unlink(path) == 0 ? 0 : CXL_ESYS;
+}
+
+/* The listener's words for a path cxl_net_unix_claim did not free. */
+static int unix_path_free(const struct cxl_net_addr *a)
+{
+    const char *path = ((const struct sockaddr_un *)&a->sa[0])->sun_path;
+    switch (cxl_net_unix_claim(a)) {
+    case 0: return 0;
+    case CXL_EINVAL: return cxl_fail(CXL_EINVAL, "%s exists and is not a socket: not replacing it", path);
+    case CXL_EBUSY: return cxl_fail(CXL_EINVAL, "%s: another process is listening there", a->text);
+    default: return cxl_fail_errno(CXL_ESYS, "%s", a->text);
+    }
 }
 
 static int listen_one(const struct cxl_net_addr *a, unsigned i, int backlog)

@@ -32,6 +32,15 @@ int cxl_net_addr_parse(const char *flag, const char *text, struct cxl_net_addr *
  * is said as cxl_sec_mgr always said it ("--listen HOST:PORT: reason"). */
 int cxl_net_addr_parse_tcp(const char *flag, const char *text, struct cxl_net_addr *a);
 
+/* A Unix socket's address ("unix:PATH" its text), saying nothing (for
+ * callers with words of their own): 0, or CXL_EINVAL when path does not
+ * fit in a sockaddr_un. */
+int cxl_net_addr_unix(const char *path, struct cxl_net_addr *a);
+/* Make a Unix socket's path free to listen on, saying nothing: 0 (nothing
+ * there, or a stale socket nobody accepts on, removed), CXL_EBUSY (someone
+ * accepts there), CXL_EINVAL (a file of another kind), CXL_ESYS (errno). */
+int cxl_net_unix_claim(const struct cxl_net_addr *a);
+
 /* A listening socket (non-blocking, close-on-exec, SO_REUSEADDR for TCP) on
  * the first address that binds. Unix: a stale socket file (nobody accepts
  * on it) is replaced; a live one or any other kind of file is refused. */
