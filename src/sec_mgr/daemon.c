@@ -57,7 +57,7 @@ static void watch_pool(struct mgr_daemon *d, const struct mgr_pool *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         struct mgr_conn *c = p->c[i];
-        uint32_t want = c->out_len > c->out_off ? EPOLLOUT : EPOLLIN;
+        uint32_t want = cxl_buf_len(&c->pending) ? EPOLLOUT : EPOLLIN;
         if (c->fd >= 0 && cxl_loop_watch(&d->loop, c->fd, &c->watched, want, (uintptr_t)c) != 0)
             conn_close(c); /* freed by admit_sweep */
     }
@@ -96,7 +96,7 @@ static void on_event(void *ctx, uint64_t tag, uint32_t events)
         t->control = 1;
     else if (c->fd < 0)
         return; /* closed earlier in this turn */
-    else if (c->out_len > c->out_off)
+    else if (cxl_buf_len(&c->pending))
         conn_flush(c);
     else if (c->kind == CONN_NODE)
         conn_node_readable(t->d, c);
