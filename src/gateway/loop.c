@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -210,12 +209,8 @@ static void on_event(void *ctx, uint64_t tag, uint32_t events)
 /* Room for max_clients descriptors, as Redis raises its own limit. */
 static void raise_fd_limit(uint32_t clients)
 {
-    struct rlimit rl;
-    rlim_t want = (rlim_t)clients + FD_RESERVE;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
-        return;
-    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
-    setrlimit(RLIMIT_NOFILE, &rl);
+    uint64_t hard;
+    cxl_fd_limit_raise((uint64_t)clients + FD_RESERVE, &hard); /* as far as the hard limit goes */
 }
 
 static int open_all(struct gw *g)

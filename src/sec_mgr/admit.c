@@ -28,12 +28,12 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cxl/error.h"
 #include "base/addr.h"
+#include "base/loop.h"
 #include "daemon.h"
 
 #define FD_BASE 32u        /* stdio, listeners, epoll, audit, spare, state/master/config files, slack */
@@ -70,31 +70,26 @@ static int shrink(struct mgr_limits *l, uint64_t hard, char *note, size_t cap)
 
 int admit_budget(const struct mgr_config *c, struct mgr_limits *out, char *note, size_t cap)
 {
-    struct rlimit rl;
+    uint64_t hard;
     *out = c->lim;
     note[0] = '\0';
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    if (cxl_fd_limit_raise(0, &hard) != 0)
         return cxl_fail_errno(CXL_ESYS, "getrlimit");
     uint64_t need = fds_needed(out);
-    if (rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max) {
+    if (need > hard) {
         const int *line = c->line;
         if (line[MGR_SET_MAX_CHANNELS] || line[MGR_SET_MAX_HANDSHAKES] || line[MGR_SET_MAX_CONTROL])
             return cxl_fail(CXL_EINVAL, "max-channels %u + max-handshakes %u + max-control %u "
                             "need %llu descriptors; the hard limit (ulimit -Hn) is %llu: lower "
                             "them or raise it", out->max_channels, out->max_handshakes,
-                            out->max_control, (unsigned long long)need,
-                            (unsigned long long)rl.rlim_max);
-        int rc = shrink(out, rl.rlim_max, note, cap);
+                            out->max_control, (unsigned long long)need, (unsigned long long)hard);
+        int rc = shrink(out, hard, note, cap);
         if (rc)
             return rc;
         need = fds_needed(out);
     }
-    if (rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur) {
-        rl.rlim_cur = need;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            return cxl_fail_errno(CXL_ESYS, "raising the descriptor limit to %llu",
-                                  (unsigned long long)need);
-    }
+    if (cxl_fd_limit_raise(need, &hard) != 0)
+        return cxl_fail_errno(CXL_ESYS, "raising the descriptor limit to %llu", (unsigned long long)need);
     return 0;
 }
 

@@ -31,7 +31,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -521,16 +520,13 @@ static void sweep(struct relay *r)
  * --max-conns needs, or refuse to start with the numbers. */
 static int fd_budget(const struct tun_opts *o)
 {
-    struct rlimit rl;
-    rlim_t need = 2 * (rlim_t)o->max_conns + 32;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
-        return 0;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+    uint64_t need = 2 * (uint64_t)o->max_conns + 32, hard;
+    int rc = cxl_fd_limit_raise(need, &hard);
+    if (hard < need)
         return cxl_fail(CXL_EINVAL, "--max-conns %u needs %llu file descriptors, the limit is %llu "
                         "(raise ulimit -n or lower --max-conns)", o->max_conns,
-                        (unsigned long long)need, (unsigned long long)rl.rlim_max);
-    rl.rlim_cur = need;
-    return setrlimit(RLIMIT_NOFILE, &rl) == 0 ? 0 : cxl_fail_errno(CXL_ESYS, "setrlimit(RLIMIT_NOFILE)");
+                        (unsigned long long)need, (unsigned long long)hard);
+    return rc == 0 ? 0 : cxl_fail_errno(CXL_ESYS, "setrlimit(RLIMIT_NOFILE)");
 }
 
 static void relay_free(struct relay *r)

@@ -1,8 +1,10 @@
 /* loop.c - the event loop's mechanics (base/loop.h): the epoll set, watching
  * a descriptor (add, change, remove from one call), one wait handing out its
- * events. Used by cxl_resp_gateway, cxl_sodium_tunnel and cxl_sec_mgr. */
+ * events; raising the descriptor limit. Used by cxl_resp_gateway,
+ * cxl_sodium_tunnel and cxl_sec_mgr. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cxl/error.h"
@@ -48,4 +50,18 @@ int cxl_loop_wait(struct cxl_loop *l, int timeout_ms, const sigset_t *sigmask, c
     for (int i = 0; i < n; i++)
         fn(ctx, l->events[i].data.u64, l->events[i].events);
     return n;
+}
+
+int cxl_fd_limit_raise(uint64_t need, uint64_t *hard)
+{
+    struct rlimit rl;
+    *hard = UINT64_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return -1;
+    if (rl.rlim_max != RLIM_INFINITY)
+        *hard = rl.rlim_max;
+    if (rl.rlim_cur >= need) /* RLIM_INFINITY included */
+        return 0;
+    rl.rlim_cur = need < *hard ? need : *hard;
+    return setrlimit(RLIMIT_NOFILE, &rl);
 }

@@ -4,7 +4,8 @@
  * comes back with its events; one wait at a time, with a timeout and
  * optionally a signal mask, hands each event to the caller's function.
  * What to watch when (back-pressure, pausing a listener, deadlines) is the
- * program's: the gateway, the tunnel and cxl_sec_mgr each keep theirs. */
+ * program's: the gateway, the tunnel and cxl_sec_mgr each keep theirs.
+ * And the descriptor limit such a loop needs raised. */
 #ifndef CXL_BASE_LOOP_H
 #define CXL_BASE_LOOP_H
 
@@ -36,5 +37,11 @@ int cxl_loop_watch(struct cxl_loop *l, int fd, uint32_t *mask, uint32_t want, ui
  * fn(ctx, tag, events) in turn. The number of events (0: timed out or a
  * signal came), or CXL_ESYS with a message. */
 int cxl_loop_wait(struct cxl_loop *l, int timeout_ms, const sigset_t *sigmask, cxl_loop_fn *fn, void *ctx);
+
+/* The descriptor budget of a program's loop: the soft RLIMIT_NOFILE raised
+ * to need (0: left as it is), at most to the hard limit, which *hard says
+ * (UINT64_MAX: none). 0, or -1 with errno when it could not be raised. What
+ * to do when the hard limit is too low is the program's. */
+int cxl_fd_limit_raise(uint64_t need, uint64_t *hard);
 
 #endif
