@@ -9,7 +9,6 @@
  * listening socket. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +29,6 @@
 #define IDLE_WAIT_MS 100
 #define EVENTS_PER_WAKE 256
 #define KV_ARG_PREFIX 4          /* a generic command's argument: u32 length, bytes (docs/KV.md) */
-
-static volatile sig_atomic_t stopping;
-static void on_signal(int sig) { (void)sig; stopping = 1; }
-
 
 /* --- listening --------------------------------------------------------------- */
 
@@ -296,9 +291,7 @@ static void report_start(const struct gw *g)
 int gw_run(const struct gw_opts *o)
 {
     struct gw g = {.o = o, .loop = {.ep = -1}, .tcp_fd = -1, .unix_fd = -1};
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    cxl_loop_stop_on_signals();
     cxl_ratelimit_init(&g.log_limit, 5, 20);
     if (open_all(&g) != 0) {
         fprintf(stderr, "cxl_resp_gateway: %s\n", cxl_last_error());
@@ -308,7 +301,7 @@ int gw_run(const struct gw_opts *o)
     set_limits(&g);
     report_start(&g);
     cxl_backoff_init(&g.backoff, 20, 200, 50);
-    while (!stopping && !g.failed) {
+    while (!cxl_loop_stopping() && !g.failed) {
         int n = cxl_loop_wait(&g.loop, g.inflight ? 0 : IDLE_WAIT_MS, NULL, on_event, &g);
         /* idle too (every IDLE_WAIT_MS): a ring taken over or reset is seen
          * before a client sends anything */

@@ -26,7 +26,6 @@
  * count of the suppressed ones. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,9 +91,6 @@ struct relay {
     struct cxl_ratelimit noise;
     uint8_t seal_buf[TUN_PLAIN_MAX];
 };
-
-static volatile sig_atomic_t stopping;
-static void on_signal(int sig) { (void)sig; stopping = 1; }
 
 static const char *mode_name(const struct relay *r) { return r->o->mode == TUN_CLIENT ? "client" : "server"; }
 
@@ -555,9 +551,7 @@ static struct relay *relay_new(const struct tun_opts *o, const struct tun_keys *
     cxl_ratelimit_init(&r->noise, NOISE_PER_SEC, NOISE_BURST);
     int rc = fd_budget(o) != 0 || tun_hello_new(k, &r->hello) != 0;
     if (!rc) {
-        signal(SIGPIPE, SIG_IGN);
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
+        cxl_loop_stop_on_signals();
         rc = cxl_loop_open(&r->loop, EVENTS_PER_WAKE) != 0 || (r->listen_fd = cxl_net_listen(&o->listen, 1024)) < 0;
     }
     if (rc) {
@@ -580,7 +574,7 @@ int tun_run(const struct tun_opts *o, const struct tun_keys *k)
     if (!o->quiet)
         fprintf(stderr, "cxl_sodium_tunnel %s: %s -> %s (key %s, peer key %s)\n", mode_name(r), o->listen.text,
                 o->target.text, fp, pfp);
-    while (!stopping) {
+    while (!cxl_loop_stopping()) {
         cxl_loop_wait(&r->loop, WAIT_MS, NULL, on_event, r);
         sweep(r);
         resume_accept(r);

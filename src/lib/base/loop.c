@@ -1,8 +1,9 @@
 /* loop.c - the event loop's mechanics (base/loop.h): the epoll set, watching
  * a descriptor (add, change, remove from one call), one wait handing out its
- * events; raising the descriptor limit. Used by cxl_resp_gateway,
+ * events; stopping on SIGINT/SIGTERM; raising the descriptor limit. Used by cxl_resp_gateway,
  * cxl_sodium_tunnel and cxl_sec_mgr. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -64,4 +65,23 @@ int cxl_fd_limit_raise(uint64_t need, uint64_t *hard)
         return 0;
     rl.rlim_cur = need < *hard ? need : *hard;
     return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+void cxl_loop_stop_on_signals(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
+}
+
+int cxl_loop_stopping(void)
+{
+    return stop_signal != 0;
 }

@@ -38,6 +38,12 @@ int cxl_loop_watch(struct cxl_loop *l, int fd, uint32_t *mask, uint32_t want, ui
  * signal came), or CXL_ESYS with a message. */
 int cxl_loop_wait(struct cxl_loop *l, int timeout_ms, const sigset_t *sigmask, cxl_loop_fn *fn, void *ctx);
 
+/* A loop that runs until SIGINT or SIGTERM: cxl_loop_stop_on_signals sets
+ * them up (and ignores SIGPIPE: a peer gone is an error return); then
+ * cxl_loop_stopping says whether one came. */
+void cxl_loop_stop_on_signals(void);
+int cxl_loop_stopping(void);
+
 /* The descriptor budget of a program's loop: the soft RLIMIT_NOFILE raised
  * to need (0: left as it is), at most to the hard limit, which *hard says
  * (UINT64_MAX: none). 0, or -1 with errno when it could not be raised. What
