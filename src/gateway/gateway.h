@@ -1,10 +1,11 @@
 /* gateway.h - cxl_resp_gateway: RESP clients (redis-cli, redis-benchmark,
  * client libraries) on a TCP or Unix socket, their commands forwarded over
  * the shared-medium ring to the cxl_ring module, Redis's replies sent back
- * unchanged. One event loop (loop.c, on base/loop.h) over the sockets and the ring(s); connection
- * slots, buffers, epoll interest and the memory limits (conn.c); reading,
- * parsing and dispatching a client's commands (input.c); what each command
- * becomes (route.c); flags (options.c). */
+ * unchanged. One event loop (loop.c, on base/loop.h) over the sockets and
+ * the ring(s); connection slots, buffers (base/buf.h), epoll interest and
+ * the memory limits (conn.c); reading, parsing and dispatching a client's
+ * commands (input.c); what each command becomes (route.c); flags
+ * (options.c). */
 #ifndef CXL_GATEWAY_H
 #define CXL_GATEWAY_H
 

@@ -1,6 +1,7 @@
 /* relay.c - cxl_sodium_tunnel's event loop: one thread, epoll
- * (level-triggered, base/loop.h). A pair joins a plain connection (the local client on the
- * client end, the backend on the server end) and its encrypted one ("wire").
+ * (level-triggered, base/loop.h). A pair joins a plain connection (the local
+ * client on the client end, the backend on the server end) and its
+ * encrypted one ("wire").
  *
  *   plain --read--> seal --> wire_out --write--> wire
  *   wire --read--> wire_in --open--> plain_out --write--> plain
@@ -544,15 +545,16 @@ static struct relay *relay_new(const struct tun_opts *o, const struct tun_keys *
         free(r);
         return NULL;
     }
-    *r = (struct relay){.o = o, .k = k, .pairs = r->pairs, .npairs = o->max_conns, .q_head = NONE, .q_tail = NONE,
-                        .loop = {.ep = -1}, .listen_fd = -1};
+    *r = (struct relay){.o = o, .k = k, .pairs = r->pairs, .npairs = o->max_conns, .q_head = NONE,
+                        .q_tail = NONE, .loop = {.ep = -1}, .listen_fd = -1};
     for (uint32_t i = 0; i < r->npairs; i++)
         r->pairs[i].fd[0] = r->pairs[i].fd[1] = -1;
     cxl_ratelimit_init(&r->noise, NOISE_PER_SEC, NOISE_BURST);
     int rc = fd_budget(o) != 0 || tun_hello_new(k, &r->hello) != 0;
     if (!rc) {
         cxl_loop_stop_on_signals();
-        rc = cxl_loop_open(&r->loop, EVENTS_PER_WAKE) != 0 || (r->listen_fd = cxl_net_listen(&o->listen, 1024)) < 0;
+        rc = cxl_loop_open(&r->loop, EVENTS_PER_WAKE) != 0 ||
+             (r->listen_fd = cxl_net_listen(&o->listen, 1024)) < 0;
     }
     if (rc) {
         fprintf(stderr, "cxl_sodium_tunnel: %s\n", cxl_last_error());
