@@ -5,7 +5,8 @@
  * optionally a signal mask, hands each event to the caller's function.
  * What to watch when (back-pressure, pausing a listener, deadlines) is the
  * program's: the gateway, the tunnel and cxl_sec_mgr each keep theirs.
- * And the descriptor limit such a loop needs raised. */
+ * Also: stopping on SIGINT/SIGTERM, and raising the descriptor limit such a
+ * loop needs. */
 #ifndef CXL_BASE_LOOP_H
 #define CXL_BASE_LOOP_H
 
