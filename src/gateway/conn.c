@@ -1,6 +1,6 @@
 /* conn.c - a client connection: its slot (taken from a free list, so
  * thousands of short-lived clients cost O(1) each), its byte buffers
- * (growable, compacted in place, a big one given back once empty), which
+ * (base/buf.h's growable ones; a big one given back once empty), which
  * events it waits for in the epoll set (none while it cannot make progress:
  * a client that closed, or whose command waits, never wakes the loop),
  * writing its replies, and the memory limits: client-query-buffer-limit per
@@ -12,85 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "gateway.h"
 
-#define BUF_FIRST 16384          /* a buffer's first size */
 #define BUF_KEEP (256u * 1024)   /* an empty buffer bigger than this is freed */
 #define LOG_PER_SEC 5            /* lines about closed clients, the rest counted */
 #define LOG_REPORT_MS 10000
 
-/* --- buffers -------------------------------------------------------------------- */
-
-static int buf_grow(struct gw_buf *b, size_t cap)
-{
-    uint8_t *d = realloc(b->data, cap);
-    if (!d)
-        return -1;
-    b->data = d;
-    b->cap = cap;
-    return 0;
-}
-
-/* Room for `more` bytes after end, compacting first. */
-static int buf_room(struct gw_buf *b, size_t more)
-{
-    if (b->cap - b->end >= more)
-        return 1;
-    if (b->start > 0) {
-        memmove(b->data, b->data + b->start, b->end - b->start);
-        b->end -= b->start;
-        b->start = 0;
-    }
-    return b->cap - b->end >= more;
-}
-
-int gw_buf_reserve(struct gw_buf *b, size_t more)
-{
-    if (buf_room(b, more))
-        return 0;
-    size_t cap = b->cap ? b->cap : BUF_FIRST;
-    while (cap - b->end < more)
-        cap *= 2;
-    return buf_grow(b, cap);
-}
-
-/* Exactly the room asked for (a big argument: no doubling past it). */
-int gw_buf_reserve_exact(struct gw_buf *b, size_t more)
-{
-    return buf_room(b, more) ? 0 : buf_grow(b, b->end + more);
-}
-
-int gw_buf_append(struct gw_buf *b, const void *p, size_t n)
-{
-    if (n == 0)
-        return 0;
-    if (gw_buf_reserve(b, n))
-        return -1;
-    memcpy(b->data + b->end, p, n);
-    b->end += n;
-    return 0;
-}
-
-void gw_buf_free(struct gw_buf *b)
-{
-    free(b->data);
-    *b = (struct gw_buf){0};
-}
-
-/* Once emptied: back to the start, a big buffer freed. */
-static void buf_trim(struct gw_buf *b)
-{
-    if (b->start != b->end)
-        return;
-    b->start = b->end = 0;
-    if (b->cap > BUF_KEEP)
-        gw_buf_free(b);
-}
-
-static size_t out_pending(const struct gw_conn *c) { return c->out.end - c->out.start; }
+static size_t out_pending(const struct gw_conn *c) { return cxl_buf_len(&c->out); }
 
 /* --- slots and the epoll set ------------------------------------------------------ */
 
@@ -102,7 +32,8 @@ int gw_conn_open(struct gw *g, int fd)
     struct gw_conn *c = &g->conn[slot];
     /* the generation and the list memberships outlive a slot's connection */
     *c = (struct gw_conn){.fd = fd, .gen = c->gen, .touched = c->touched, .waiting = c->waiting,
-                          .dirty = c->dirty, .ring = g->next_ring++ % g->nkv};
+                          .dirty = c->dirty, .ring = g->next_ring++ % g->nkv,
+                          .in = cxl_buf_growable(CXL_BUF_GROWS), .out = cxl_buf_growable(CXL_BUF_GROWS)};
     cxl_resp_parser_init(&c->parser, &g->limits);
     gw_conn_interest(g, slot);
     return 0;
@@ -113,18 +44,16 @@ void gw_conn_drop(struct gw *g, uint32_t slot)
     struct gw_conn *c = &g->conn[slot];
     if (c->fd < 0)
         return;
-    if (c->events)
-        epoll_ctl(g->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    cxl_loop_watch(&g->loop, c->fd, &c->events, 0, 0);
     close(c->fd);
     c->fd = -1;
-    c->events = 0;
     if (c->authed) /* the slot's next client on this ring must not inherit the user */
         c->dirty |= 1ull << c->ring;
     c->gen++; /* replies still on their way for it are dropped */
     g->inflight -= c->inflight;
     c->inflight = 0;
-    gw_buf_free(&c->in);
-    gw_buf_free(&c->out);
+    cxl_buf_free(&c->in);
+    cxl_buf_free(&c->out);
     cxl_resp_parser_free(&c->parser);
     g->mem -= c->mem;
     c->mem = 0;
@@ -142,15 +71,8 @@ void gw_conn_interest(struct gw *g, uint32_t slot)
         want |= EPOLLIN | EPOLLRDHUP;
     if (out_pending(c))
         want |= EPOLLOUT;
-    if (want == c->events)
-        return;
-    struct epoll_event ev = {.events = want, .data.u32 = slot};
-    int op = !c->events ? EPOLL_CTL_ADD : !want ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-    if (epoll_ctl(g->ep, op, c->fd, &ev) != 0 && op != EPOLL_CTL_DEL) {
+    if (cxl_loop_watch(&g->loop, c->fd, &c->events, want, slot) != 0)
         gw_conn_drop(g, slot);
-        return;
-    }
-    c->events = want;
 }
 
 /* Write what we can; close when done: after a protocol error or QUIT, or
@@ -158,20 +80,11 @@ void gw_conn_interest(struct gw *g, uint32_t slot)
 void gw_conn_flush(struct gw *g, uint32_t slot)
 {
     struct gw_conn *c = &g->conn[slot];
-    while (out_pending(c)) {
-        ssize_t n = write(c->fd, c->out.data + c->out.start, out_pending(c));
-        if (n > 0) {
-            c->out.start += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
+    if (cxl_buf_send(&c->out, c->fd) != 0) {
         gw_conn_drop(g, slot); /* the peer is gone */
         return;
     }
-    buf_trim(&c->out);
+    cxl_buf_trim(&c->out, BUF_KEEP);
     if (gw_conn_account(g, slot))
         return;
     int finished = c->closing || (c->read_closed && c->inflight == 0 && !c->blocked);

@@ -1,10 +1,11 @@
 /* gateway.h - cxl_resp_gateway: RESP clients (redis-cli, redis-benchmark,
  * client libraries) on a TCP or Unix socket, their commands forwarded over
  * the shared-medium ring to the cxl_ring module, Redis's replies sent back
- * unchanged. One event loop (loop.c) over epoll and the ring(s); connection
- * slots, buffers, epoll interest and the memory limits (conn.c); reading,
- * parsing and dispatching a client's commands (input.c); what each command
- * becomes (route.c); flags (options.c). */
+ * unchanged. One event loop (loop.c, on base/loop.h) over the sockets and
+ * the ring(s); connection slots, buffers (base/buf.h), epoll interest and
+ * the memory limits (conn.c); reading, parsing and dispatching a client's
+ * commands (input.c); what each command becomes (route.c); flags
+ * (options.c). */
 #ifndef CXL_GATEWAY_H
 #define CXL_GATEWAY_H
 
@@ -13,6 +14,8 @@
 #include "config/options.h"
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
+#include "base/buf.h"
+#include "base/loop.h"
 #include "base/ratelimit.h"
 #include "net/resp_request.h"
 #include "cxl/wait.h"
@@ -43,11 +46,6 @@ int gw_options_parse(int argc, char **argv, struct gw_opts *o);
 
 /* --- connections -------------------------------------------------------------- */
 
-struct gw_buf {
-    uint8_t *data;
-    size_t start, end, cap;
-};
-
 struct gw_conn {
     int fd;
     uint32_t gen;          /* reuse guard for in-flight replies */
@@ -65,14 +63,16 @@ struct gw_conn {
                             * there; the slot's next connection on that ring RESETs first,
                             * and the bit clears only when Redis answered +RESET */
     size_t mem;            /* its buffers' bytes, as counted in gw.mem */
-    struct gw_buf in, out;
+    struct cxl_buf in, out; /* growable (base/buf.h) */
     struct cxl_resp_parser parser;
 };
 
 /* The gateway's state (one loop, one thread). */
 struct gw {
     const struct gw_opts *o;
-    int ep, tcp_fd, unix_fd;
+    struct cxl_loop loop;
+    int tcp_fd, unix_fd;
+    uint32_t tcp_mask, unix_mask;  /* the listeners' interest in the loop (0: paused) */
     int accept_paused;             /* out of file descriptors: not accepting for now */
     uint64_t paused_ms, paused_drops; /* since when, and the drop count then */
     uint64_t drops;                /* connections closed so far */
@@ -91,11 +91,6 @@ struct gw {
     struct cxl_backoff backoff;
     struct cxl_ratelimit log_limit; /* lines about clients closed for their limits */
 };
-
-int gw_buf_reserve(struct gw_buf *b, size_t more);
-int gw_buf_reserve_exact(struct gw_buf *b, size_t more);
-int gw_buf_append(struct gw_buf *b, const void *p, size_t n);
-void gw_buf_free(struct gw_buf *b);
 
 /* Slots and the epoll set (conn.c). */
 int gw_conn_open(struct gw *g, int fd);
@@ -139,7 +134,7 @@ enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, c
 
 /* The RESP bytes for a ring result (bulk, nil, +OK, :n, -ERR, or the raw
  * reply of a generic command). */
-int gw_encode_result(struct gw_buf *out, const struct cxl_kv_result *r);
+int gw_encode_result(struct cxl_buf *out, const struct cxl_kv_result *r);
 
 /* --- the loop ------------------------------------------------------------------------ */
 

@@ -21,7 +21,7 @@
 #define READ_BUDGET (256 * 1024) /* per connection per wake-up: fairness */
 #define BIG_ARG (32 * 1024)      /* Redis's PROTO_MBULK_BIG_ARG: read it into a buffer of its size */
 
-static size_t out_pending(const struct gw_conn *c) { return c->out.end - c->out.start; }
+static size_t out_pending(const struct gw_conn *c) { return cxl_buf_len(&c->out); }
 
 static int wants_input(const struct gw *g, const struct gw_conn *c)
 {
@@ -100,7 +100,7 @@ static int answer_here(struct gw_conn *c, const char *text, size_t len, int clos
 {
     if (c->inflight)
         return 0;
-    gw_buf_append(&c->out, text, len);
+    cxl_buf_append(&c->out, text, len);
     c->closing |= close_after;
     return 1;
 }
@@ -219,8 +219,8 @@ static size_t make_room(struct gw_conn *c)
 {
     size_t missing = cxl_resp_parser_missing(&c->parser, c->in.end - c->in.start);
     if (missing >= BIG_ARG)
-        return gw_buf_reserve_exact(&c->in, missing) ? 0 : missing;
-    return gw_buf_reserve(&c->in, READ_CHUNK) ? 0 : READ_CHUNK;
+        return cxl_buf_tail_exact(&c->in, missing) ? missing : 0;
+    return cxl_buf_tail(&c->in, READ_CHUNK) ? READ_CHUNK : 0;
 }
 
 void gw_read_input(struct gw *g, uint32_t slot)

@@ -9,19 +9,14 @@
  * listening socket. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cxl/kvproto.h"
-#include "net/net.h"
+#include "base/addr.h"
 #include "sec/seal.h"
 #include "cxl/util.h"
 #include "gateway.h"
@@ -35,10 +30,6 @@
 #define EVENTS_PER_WAKE 256
 #define KV_ARG_PREFIX 4          /* a generic command's argument: u32 length, bytes (docs/KV.md) */
 
-static volatile sig_atomic_t stopping;
-static void on_signal(int sig) { (void)sig; stopping = 1; }
-
-
 /* --- listening --------------------------------------------------------------- */
 
 /* flag: the option the address came from, for messages. */
@@ -51,21 +42,19 @@ static int listen_on(const char *flag, const char *text)
     return fd < 0 ? -1 : fd;
 }
 
-static void watch_listeners(struct gw *g, int op)
+static void watch_listeners(struct gw *g, uint32_t want)
 {
-    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = LISTEN_TCP};
     if (g->tcp_fd >= 0)
-        epoll_ctl(g->ep, op, g->tcp_fd, &ev);
-    ev.data.u32 = LISTEN_UNIX;
+        cxl_loop_watch(&g->loop, g->tcp_fd, &g->tcp_mask, want, LISTEN_TCP);
     if (g->unix_fd >= 0)
-        epoll_ctl(g->ep, op, g->unix_fd, &ev);
+        cxl_loop_watch(&g->loop, g->unix_fd, &g->unix_mask, want, LISTEN_UNIX);
 }
 
 static void pause_accepting(struct gw *g)
 {
     if (g->accept_paused)
         return;
-    watch_listeners(g, EPOLL_CTL_DEL);
+    watch_listeners(g, 0);
     g->accept_paused = 1;
     g->paused_ms = cxl_now_ms();
     g->paused_drops = g->drops;
@@ -77,24 +66,19 @@ static void maybe_resume_accepting(struct gw *g)
     if (!g->accept_paused || (g->drops == g->paused_drops && cxl_now_ms() - g->paused_ms < ACCEPT_RETRY_MS))
         return;
     g->accept_paused = 0;
-    watch_listeners(g, EPOLL_CTL_ADD);
+    watch_listeners(g, EPOLLIN);
 }
 
-static void accept_all(struct gw *g, int lfd, int tcp)
+static void accept_all(struct gw *g, int lfd)
 {
     for (;;) {
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
-            continue;
+        int fd = cxl_net_accept(lfd, NULL);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            if (cxl_net_out_of_fds(errno))
                 pause_accepting(g);
             return;
         }
-        if (tcp) {
-            int one = 1;
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        }
+        cxl_net_nodelay(fd);
         if (gw_conn_open(g, fd) != 0) {
             static const char full[] = "-ERR max number of clients reached\r\n";
             if (write(fd, full, sizeof full - 1) < 0) { /* best effort */ }
@@ -201,44 +185,42 @@ static int collect(struct gw *g)
 
 /* --- the loop ----------------------------------------------------------------------------------- */
 
-static void dispatch(struct gw *g, const struct epoll_event *ev)
+static void on_event(void *ctx, uint64_t tag, uint32_t events)
 {
-    uint32_t id = ev->data.u32;
+    struct gw *g = ctx;
+    uint32_t id = (uint32_t)tag;
     if (id == LISTEN_TCP || id == LISTEN_UNIX) {
-        accept_all(g, id == LISTEN_TCP ? g->tcp_fd : g->unix_fd, id == LISTEN_TCP);
+        accept_all(g, id == LISTEN_TCP ? g->tcp_fd : g->unix_fd);
         return;
     }
     if (g->conn[id].fd < 0)
         return;
-    if (ev->events & EPOLLOUT)
+    if (events & EPOLLOUT)
         gw_process_input(g, id); /* writes, and parses what waited for room */
-    if (g->conn[id].fd >= 0 && (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+    if (g->conn[id].fd >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
         gw_read_input(g, id);
 }
 
 /* Room for max_clients descriptors, as Redis raises its own limit. */
 static void raise_fd_limit(uint32_t clients)
 {
-    struct rlimit rl;
-    rlim_t want = (rlim_t)clients + FD_RESERVE;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
-        return;
-    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
-    setrlimit(RLIMIT_NOFILE, &rl);
+    uint64_t hard;
+    cxl_fd_limit_raise((uint64_t)clients + FD_RESERVE, &hard); /* as far as the hard limit goes */
 }
 
 static int open_all(struct gw *g)
 {
     const struct gw_opts *o = g->o;
     raise_fd_limit(o->max_clients);
-    g->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (cxl_loop_open(&g->loop, EVENTS_PER_WAKE) != 0)
+        return -1;
     char unix_addr[128];
     snprintf(unix_addr, sizeof unix_addr, "unix:%s", o->unix_path ? o->unix_path : "");
     g->tcp_fd = o->listen ? listen_on("--listen", o->listen) : -1;
     g->unix_fd = o->unix_path ? listen_on("--unix", unix_addr) : -1;
-    if (g->ep < 0 || (o->listen && g->tcp_fd < 0) || (o->unix_path && g->unix_fd < 0))
+    if ((o->listen && g->tcp_fd < 0) || (o->unix_path && g->unix_fd < 0))
         return -1;
-    watch_listeners(g, EPOLL_CTL_ADD);
+    watch_listeners(g, EPOLLIN);
     for (uint32_t i = 0; i < o->rings; i++) {
         struct cxl_kv_config cfg = o->kv;
         if (cfg.ring >= 0)
@@ -273,8 +255,7 @@ static void close_all(struct gw *g)
         close(g->unix_fd);
         unlink(g->o->unix_path);
     }
-    if (g->ep >= 0)
-        close(g->ep);
+    cxl_loop_close(&g->loop);
     free(g->conn);
     free(g->free_slots);
     free(g->touched);
@@ -309,10 +290,8 @@ static void report_start(const struct gw *g)
 
 int gw_run(const struct gw_opts *o)
 {
-    struct gw g = {.o = o, .ep = -1, .tcp_fd = -1, .unix_fd = -1};
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    struct gw g = {.o = o, .loop = {.ep = -1}, .tcp_fd = -1, .unix_fd = -1};
+    cxl_loop_stop_on_signals();
     cxl_ratelimit_init(&g.log_limit, 5, 20);
     if (open_all(&g) != 0) {
         fprintf(stderr, "cxl_resp_gateway: %s\n", cxl_last_error());
@@ -322,11 +301,8 @@ int gw_run(const struct gw_opts *o)
     set_limits(&g);
     report_start(&g);
     cxl_backoff_init(&g.backoff, 20, 200, 50);
-    struct epoll_event evs[EVENTS_PER_WAKE];
-    while (!stopping && !g.failed) {
-        int n = epoll_wait(g.ep, evs, EVENTS_PER_WAKE, g.inflight ? 0 : IDLE_WAIT_MS);
-        for (int i = 0; i < n; i++)
-            dispatch(&g, &evs[i]);
+    while (!cxl_loop_stopping() && !g.failed) {
+        int n = cxl_loop_wait(&g.loop, g.inflight ? 0 : IDLE_WAIT_MS, NULL, on_event, &g);
         /* idle too (every IDLE_WAIT_MS): a ring taken over or reset is seen
          * before a client sends anything */
         int got = collect(&g);

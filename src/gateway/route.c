@@ -78,40 +78,40 @@ enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, c
 }
 
 /* An error text as one RESP error line (no CR/LF inside). */
-static int append_error(struct gw_buf *out, const char *prefix, const uint8_t *text, size_t n)
+static int append_error(struct cxl_buf *out, const char *prefix, const uint8_t *text, size_t n)
 {
-    if (gw_buf_reserve(out, strlen(prefix) + n + 3))
+    if (!cxl_buf_tail(out, strlen(prefix) + n + 3))
         return -1;
-    gw_buf_append(out, "-", 1);
-    gw_buf_append(out, prefix, strlen(prefix));
+    cxl_buf_append(out, "-", 1);
+    cxl_buf_append(out, prefix, strlen(prefix));
     for (size_t i = 0; i < n; i++) {
         uint8_t c = text[i] == '\r' || text[i] == '\n' ? ' ' : text[i];
-        gw_buf_append(out, &c, 1);
+        cxl_buf_append(out, &c, 1);
     }
-    return gw_buf_append(out, "\r\n", 2);
+    return cxl_buf_append(out, "\r\n", 2);
 }
 
-int gw_encode_result(struct gw_buf *out, const struct cxl_kv_result *r)
+int gw_encode_result(struct cxl_buf *out, const struct cxl_kv_result *r)
 {
     char head[32];
     int n;
     switch (r->status) {
     case CXL_KV_REPLY:
-        return gw_buf_append(out, r->data, r->len);
+        return cxl_buf_append(out, r->data, r->len);
     case CXL_KV_OK:
         if (r->op != CXL_KV_GET)
-            return gw_buf_append(out, "+OK\r\n", 5);
+            return cxl_buf_append(out, "+OK\r\n", 5);
         n = snprintf(head, sizeof head, "$%u\r\n", r->len);
-        if (gw_buf_reserve(out, (size_t)n + r->len + 2))
+        if (!cxl_buf_tail(out, (size_t)n + r->len + 2))
             return -1;
-        gw_buf_append(out, head, (size_t)n);
-        gw_buf_append(out, r->data, r->len);
-        return gw_buf_append(out, "\r\n", 2);
+        cxl_buf_append(out, head, (size_t)n);
+        cxl_buf_append(out, r->data, r->len);
+        return cxl_buf_append(out, "\r\n", 2);
     case CXL_KV_NIL:
-        return gw_buf_append(out, "$-1\r\n", 5);
+        return cxl_buf_append(out, "$-1\r\n", 5);
     case CXL_KV_INT:
         n = snprintf(head, sizeof head, ":%lld\r\n", (long long)r->integer);
-        return gw_buf_append(out, head, (size_t)n);
+        return cxl_buf_append(out, head, (size_t)n);
     case CXL_KV_ERR:
         return append_error(out, "", r->data, r->len);
     default: /* the transport failed for this command */

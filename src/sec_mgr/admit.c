@@ -23,22 +23,20 @@
  * are lowered (and said so), configured ones make the start or the reload
  * fail. If accept() still runs out of descriptors, the listener rests for
  * 100 ms instead of spinning. */
-#define _GNU_SOURCE /* accept4 */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cxl/error.h"
+#include "base/addr.h"
+#include "base/loop.h"
 #include "daemon.h"
 
-#define FD_BASE 32u        /* stdio, listeners, audit, spare, state/master/config files, slack */
+#define FD_BASE 32u        /* stdio, listeners, epoll, audit, spare, state/master/config files, slack */
 #define STALL_MS 1000u     /* this long in one handshake stage: no progress */
 #define ACCEPT_BATCH 32    /* node connections accepted per turn of the loop */
 #define CONTROL_BATCH 8
@@ -72,31 +70,26 @@ static int shrink(struct mgr_limits *l, uint64_t hard, char *note, size_t cap)
 
 int admit_budget(const struct mgr_config *c, struct mgr_limits *out, char *note, size_t cap)
 {
-    struct rlimit rl;
+    uint64_t hard;
     *out = c->lim;
     note[0] = '\0';
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    if (cxl_fd_limit_raise(0, &hard) != 0)
         return cxl_fail_errno(CXL_ESYS, "getrlimit");
     uint64_t need = fds_needed(out);
-    if (rl.rlim_max != RLIM_INFINITY && need > rl.rlim_max) {
+    if (need > hard) {
         const int *line = c->line;
         if (line[MGR_SET_MAX_CHANNELS] || line[MGR_SET_MAX_HANDSHAKES] || line[MGR_SET_MAX_CONTROL])
             return cxl_fail(CXL_EINVAL, "max-channels %u + max-handshakes %u + max-control %u "
                             "need %llu descriptors; the hard limit (ulimit -Hn) is %llu: lower "
                             "them or raise it", out->max_channels, out->max_handshakes,
-                            out->max_control, (unsigned long long)need,
-                            (unsigned long long)rl.rlim_max);
-        int rc = shrink(out, rl.rlim_max, note, cap);
+                            out->max_control, (unsigned long long)need, (unsigned long long)hard);
+        int rc = shrink(out, hard, note, cap);
         if (rc)
             return rc;
         need = fds_needed(out);
     }
-    if (rl.rlim_cur != RLIM_INFINITY && need > rl.rlim_cur) {
-        rl.rlim_cur = need;
-        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            return cxl_fail_errno(CXL_ESYS, "raising the descriptor limit to %llu",
-                                  (unsigned long long)need);
-    }
+    if (cxl_fd_limit_raise(need, &hard) != 0)
+        return cxl_fail_errno(CXL_ESYS, "raising the descriptor limit to %llu", (unsigned long long)need);
     return 0;
 }
 
@@ -271,22 +264,6 @@ static void source_of(const struct sockaddr_storage *ss, struct mgr_conn *c)
     }
 }
 
-static void peer_name(const struct sockaddr_storage *ss, char *out, size_t cap)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const void *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        snprintf(out, cap, "%s:%u", host, ntohs(a->sin_port));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const void *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-        snprintf(out, cap, "[%s]:%u", host, ntohs(a->sin6_port));
-    } else {
-        snprintf(out, cap, "local");
-    }
-}
-
 /* Say it at most once a second. */
 static void rare(uint64_t *last, const char *what)
 {
@@ -297,19 +274,13 @@ static void rare(uint64_t *last, const char *what)
     fprintf(stderr, "cxl_sec_mgr: %s\n", what);
 }
 
-static int out_of_fds(int e)
-{
-    return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
-}
-
 static void admit_node(struct mgr_daemon *d, int fd, const struct sockaddr_storage *ss)
 {
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    cxl_net_nodelay(fd);
     struct mgr_conn *c = conn_new(fd, CONN_NODE, cxl_now_ms() + conn_handshake_ms(d));
     if (!c)
         return;
-    peer_name(ss, c->peer, sizeof c->peer);
+    cxl_net_sockaddr_name(ss, c->peer, sizeof c->peer);
     source_of(ss, c);
     if (pool_add(&d->hs, c) != 0) {
         conn_close(c);
@@ -328,15 +299,12 @@ void admit_accept_nodes(struct mgr_daemon *d)
     static uint64_t said;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        int fd = accept4(d->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = cxl_net_accept(d->listen_fd, &ss);
         if (fd >= 0) {
             admit_node(d, fd, &ss);
             continue;
         }
-        if (errno == EINTR || errno == ECONNABORTED)
-            continue;
-        if (out_of_fds(errno)) {
+        if (cxl_net_out_of_fds(errno)) {
             d->listen_rest_until = cxl_now_ms() + REST_MS;
             rare(&said, "out of descriptors or memory at accept: the listener rests 100 ms");
         }
@@ -348,11 +316,11 @@ void admit_accept_control(struct mgr_daemon *d)
 {
     static uint64_t said;
     for (int i = 0; i < CONTROL_BATCH; i++) {
-        int fd = accept4(d->control_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0 && out_of_fds(errno) && d->control_spare_fd >= 0) {
+        int fd = cxl_net_accept(d->control_fd, NULL);
+        if (fd < 0 && cxl_net_out_of_fds(errno) && d->control_spare_fd >= 0) {
             close(d->control_spare_fd); /* the reserve is for this */
             d->control_spare_fd = -1;
-            fd = accept4(d->control_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            fd = cxl_net_accept(d->control_fd, NULL);
         }
         if (fd < 0)
             return;

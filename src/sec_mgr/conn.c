@@ -31,6 +31,12 @@ uint64_t conn_stamp(void)
     return ++last;
 }
 
+/* Output goes to mem (cap bytes), nothing in it yet. */
+static void pending_over(struct mgr_conn *c, uint8_t *mem, size_t cap)
+{
+    c->pending = (struct cxl_buf){.data = mem, .cap = cap, .limit = cap};
+}
+
 struct mgr_conn *conn_new(int fd, enum conn_kind kind, uint64_t deadline)
 {
     struct mgr_conn *c = calloc(1, sizeof *c);
@@ -41,15 +47,11 @@ struct mgr_conn *conn_new(int fd, enum conn_kind kind, uint64_t deadline)
     }
     c->fd = fd;
     c->kind = kind;
+    pending_over(c, c->out, sizeof c->out);
     c->deadline = deadline;
     c->since = c->last_active = cxl_now_ms();
     c->stamp = conn_stamp();
     return c;
-}
-
-static uint8_t *out_buf(struct mgr_conn *c)
-{
-    return c->out_big ? c->out_big : c->out;
 }
 
 static void drop_big(struct mgr_conn *c)
@@ -57,6 +59,7 @@ static void drop_big(struct mgr_conn *c)
     if (c->out_big)
         sodium_free(c->out_big); /* wipes it */
     c->out_big = NULL;
+    pending_over(c, c->out, sizeof c->out);
 }
 
 void conn_close(struct mgr_conn *c)
@@ -73,19 +76,12 @@ void conn_close(struct mgr_conn *c)
 /* Send what is queued; close when done and asked to. */
 void conn_flush(struct mgr_conn *c)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t n = send(c->fd, out_buf(c) + c->out_off, c->out_len - c->out_off,
-                         MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n > 0) {
-            c->out_off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return;
+    if (cxl_buf_send(&c->pending, c->fd) != 0) {
         conn_close(c); /* the peer went away */
         return;
     }
-    c->out_off = c->out_len = 0;
+    if (cxl_buf_len(&c->pending))
+        return;
     drop_big(c);
     if (c->closing)
         conn_close(c);
@@ -93,10 +89,10 @@ void conn_flush(struct mgr_conn *c)
 
 static void queue_frame(struct mgr_conn *c, const uint8_t *body, size_t len)
 {
-    uint8_t *p = c->out + c->out_len;
+    uint8_t *p = cxl_buf_tail(&c->pending, 4 + len); /* handshake messages: they fit */
     p[0] = (uint8_t)len, p[1] = (uint8_t)(len >> 8), p[2] = (uint8_t)(len >> 16), p[3] = 0;
     memcpy(p + 4, body, len);
-    c->out_len += 4 + len;
+    c->pending.end += 4 + len;
 }
 
 enum { FRAME_READY = 1, FRAME_MORE = 0, FRAME_CLOSED = -1, FRAME_MALFORMED = -2 };
@@ -208,8 +204,8 @@ static void on_request(struct mgr_daemon *d, struct mgr_conn *c)
         conn_refuse(d, c, rc ? "bad-frame" : "bad-request");
         return;
     }
-    c->out_len = frame;
-    c->out_off = 0;
+    pending_over(c, room, cap);
+    c->pending.end = frame;
     c->last_active = cxl_now_ms();
     c->stamp = conn_stamp();
     c->deadline = c->last_active + conn_idle_ms(d);
@@ -276,10 +272,8 @@ void conn_control_readable(struct mgr_daemon *d, struct mgr_conn *c)
         control_handle(d, c->line, reply, sizeof reply);
     else
         snprintf(reply, sizeof reply, "ERR request line too long");
-    size_t len = strlen(reply);
-    memcpy(c->out, reply, len);
-    c->out[len] = '\n';
-    c->out_len = len + 1;
+    cxl_buf_append(&c->pending, reply, strlen(reply)); /* fits: reply is smaller than out */
+    cxl_buf_append(&c->pending, "\n", 1);
     c->closing = 1;
     conn_flush(c);
 }

@@ -20,57 +20,45 @@
 #include <unistd.h>
 
 #include "cxl/error.h"
+#include "base/addr.h"
 #include "sec_mgr.h"
 
 #define CONTROL_TIMEOUT_MS 10000
 
-static int unix_addr(const char *path, struct sockaddr_un *a)
+static int unix_addr(const char *path, struct cxl_net_addr *a)
 {
-    memset(a, 0, sizeof *a);
-    a->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof a->sun_path)
+    if (cxl_net_addr_unix(path, a) != 0)
         return cxl_fail(CXL_EINVAL, "control socket path too long (at most %zu bytes): %s",
-                        sizeof a->sun_path - 1, path);
-    memcpy(a->sun_path, path, strlen(path));
+                        sizeof ((struct sockaddr_un *)0)->sun_path - 1, path);
     return 0;
 }
 
 /* A socket file left by a daemon that died is removed; a live one is an error. */
-static int clear_stale(const char *path, const struct sockaddr_un *a)
+static int clear_stale(const char *path, const struct cxl_net_addr *a)
 {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : cxl_fail_errno(CXL_ESYS, "control socket %s", path);
-    if (!S_ISSOCK(st.st_mode))
-        return cxl_fail(CXL_EINVAL, "control socket %s: exists and is not a socket", path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return cxl_fail_errno(CXL_ESYS, "socket");
-    int live = connect(fd, (const struct sockaddr *)a, sizeof *a) == 0;
-    close(fd);
-    if (live)
-        return cxl_fail(CXL_EBUSY, "control socket %s answers: another cxl_sec_mgr is running",
-                        path);
-    if (unlink(path) != 0)
-        return cxl_fail_errno(CXL_ESYS, "cannot remove the stale socket %s", path);
-    return 0;
+    switch (cxl_net_unix_claim(a)) {
+    case 0: return 0;
+    case CXL_EINVAL: return cxl_fail(CXL_EINVAL, "control socket %s: exists and is not a socket", path);
+    case CXL_EBUSY:
+        return cxl_fail(CXL_EBUSY, "control socket %s answers: another cxl_sec_mgr is running", path);
+    default: return cxl_fail_errno(CXL_ESYS, "cannot remove the stale socket %s", path);
+    }
 }
 
+/* Born 0600 (the umask while it is bound), then listening. */
 int control_listen(const char *path, int *out)
 {
-    struct sockaddr_un a;
+    struct cxl_net_addr a;
     int rc = unix_addr(path, &a);
     if (rc || (rc = clear_stale(path, &a)) != 0)
         return rc;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return cxl_fail_errno(CXL_ESYS, "socket");
-    mode_t old = umask(0177); /* the socket is born 0600 */
-    int bound = bind(fd, (const struct sockaddr *)&a, sizeof a);
+    mode_t old = umask(0177);
+    int fd = cxl_net_listen(&a, 16);
     umask(old);
-    if (bound != 0 || chmod(path, 0600) != 0 || listen(fd, 16) != 0) {
+    if (fd < 0 || chmod(path, 0600) != 0) {
         rc = cxl_fail_errno(CXL_ESYS, "control socket %s", path);
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         return rc;
     }
     *out = fd;
@@ -127,18 +115,13 @@ static int send_all(int fd, const char *p, size_t n)
 /* Send one line, read the reply line (bounded by CONTROL_TIMEOUT_MS). */
 static int control_call(const char *path, const char *line, char *reply, size_t cap)
 {
-    struct sockaddr_un a;
+    struct cxl_net_addr a;
     int rc = unix_addr(path, &a);
     if (rc)
         return rc;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = cxl_net_connect(&a, 0, NULL);
     if (fd < 0)
-        return cxl_fail_errno(CXL_ESYS, "socket");
-    if (connect(fd, (const struct sockaddr *)&a, sizeof a) != 0) {
-        rc = cxl_fail_errno(CXL_ESYS, "control socket %s (is the daemon running?)", path);
-        close(fd);
-        return rc;
-    }
+        return cxl_fail_errno(CXL_ESYS, "control socket %s (is the daemon running?)", path);
     size_t have = 0;
     rc = send_all(fd, line, strlen(line)) ? cxl_fail_errno(CXL_ESYS, "send") : 0;
     while (rc == 0 && have < cap - 1 && !memchr(reply, '\n', have)) {

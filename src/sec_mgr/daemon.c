@@ -1,25 +1,20 @@
 /* daemon.c - the cxl_sec_mgr daemon: start-up (config, descriptor budget,
  * manager key, sockets, audit log, state, the grant changes since the last
- * run), one poll loop over the TCP listener, the control socket and every
- * connection, reload on SIGHUP, and stop. All sockets are non-blocking and
- * every connection has a deadline (the handshake, an idle channel, a control
- * request), so a slow or dead peer never holds up the others; which
- * connections are taken is admit.c's, what they say conn.c's. Signals are
- * blocked outside ppoll, so a SIGHUP or SIGTERM is never missed between a
- * check and the wait. */
-#define _GNU_SOURCE /* ppoll */
-#include <errno.h>
-#include <netdb.h>
-#include <poll.h>
+ * run), one event loop (base/loop.h) over the TCP listener, the control
+ * socket and every connection, reload on SIGHUP, and stop. All sockets are
+ * non-blocking and every connection has a deadline (the handshake, an idle
+ * channel, a control request), so a slow or dead peer never holds up the
+ * others; which connections are taken is admit.c's, what they say conn.c's.
+ * Signals are blocked outside the loop's wait, so a SIGHUP or SIGTERM is
+ * never missed between a check and the wait. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cxl/error.h"
 #include "cxl/util.h"
+#include "base/addr.h"
 #include "daemon.h"
 
 #define LISTEN_BACKLOG 1024
@@ -36,111 +31,48 @@ static void on_signal(int sig)
 
 /* ---- listeners ---------------------------------------------------------------------------- */
 
+/* The node listener (TCP), its messages as they always were. */
 static int tcp_listen(const char *hostport, int *out)
 {
-    char host[256], port[8];
-    uint16_t p;
-    int rc = cxl_parse_hostport("--listen", hostport, host, sizeof host, &p);
-    if (rc)
-        return rc;
-    size_t hl = strlen(host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']')
-        memmove(host, host + 1, hl - 2), host[hl - 2] = '\0';
-    snprintf(port, sizeof port, "%u", p);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai)
-        return cxl_fail(CXL_EINVAL, "--listen %s: %s", hostport, gai_strerror(gai));
-    rc = cxl_fail(CXL_ESYS, "--listen %s: no usable address", hostport);
-    for (struct addrinfo *ai = res; ai && rc; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-        if (fd < 0)
-            continue;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0) {
-            *out = fd;
-            rc = 0;
-        } else {
-            rc = cxl_fail_errno(CXL_ESYS, "--listen %s", hostport);
-            close(fd);
-        }
-    }
-    freeaddrinfo(res);
+    struct cxl_net_addr a;
+    int rc = cxl_net_addr_parse_tcp("--listen", hostport, &a);
+    if (rc == 0 && (*out = cxl_net_listen(&a, LISTEN_BACKLOG)) < 0)
+        rc = cxl_fail_errno(CXL_ESYS, "--listen %s", hostport);
     return rc;
 }
 
 /* ---- the loop -------------------------------------------------------------------------------- */
 
-struct loop_fds {
-    struct pollfd *p;
-    struct mgr_conn **conn; /* conn[i] belongs to p[i + 2] */
-    size_t cap;
+#define TAG_LISTEN 1u  /* event tags; a connection's is its address */
+#define TAG_CONTROL 2u
+#define EVENTS_PER_WAKE 256
+
+/* What a wait brought: the listeners are served after the connections. */
+struct turn {
+    struct mgr_daemon *d;
+    int nodes, control;
 };
 
-/* The listeners (the TCP one unless it rests) and every connection. */
-static int gather(struct mgr_daemon *d, struct loop_fds *f, size_t *n)
+static void watch_pool(struct mgr_daemon *d, const struct mgr_pool *p)
 {
-    size_t want = d->hs.n + d->chans.n + d->ctl.n;
-    if (want + 2 > f->cap) {
-        size_t cap = 2 * (want + 2);
-        struct pollfd *p = realloc(f->p, cap * sizeof *p);
-        if (p)
-            f->p = p;
-        struct mgr_conn **c = realloc(f->conn, cap * sizeof *c);
-        if (c)
-            f->conn = c;
-        if (!p || !c)
-            return cxl_fail(CXL_ESYS, "out of memory");
-        f->cap = cap;
+    for (size_t i = 0; i < p->n; i++) {
+        struct mgr_conn *c = p->c[i];
+        uint32_t want = cxl_buf_len(&c->pending) ? EPOLLOUT : EPOLLIN;
+        if (c->fd >= 0 && cxl_loop_watch(&d->loop, c->fd, &c->watched, want, (uintptr_t)c) != 0)
+            conn_close(c); /* freed by admit_sweep */
     }
+}
+
+/* The listeners (the TCP one unless it rests) and every connection: its
+ * output while it has some, else its input. */
+static void watch_all(struct mgr_daemon *d)
+{
     int rest = d->listen_rest_until > cxl_now_ms();
-    f->p[0] = (struct pollfd){.fd = rest ? -1 : d->listen_fd, .events = POLLIN};
-    f->p[1] = (struct pollfd){.fd = d->control_fd, .events = POLLIN};
-    const struct mgr_pool *pools[] = {&d->ctl, &d->chans, &d->hs};
-    *n = 0;
-    for (size_t k = 0; k < 3; k++)
-        for (size_t i = 0; i < pools[k]->n; i++, (*n)++) {
-            struct mgr_conn *c = pools[k]->c[i];
-            f->conn[*n] = c;
-            f->p[*n + 2] = (struct pollfd){.fd = c->fd,
-                                           .events = c->out_len > c->out_off ? POLLOUT : POLLIN};
-        }
-    return 0;
-}
-
-static void dispatch(struct mgr_daemon *d, const struct loop_fds *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        struct mgr_conn *c = f->conn[i];
-        if (!f->p[i + 2].revents || c->fd < 0)
-            continue;
-        if (c->out_len > c->out_off)
-            conn_flush(c);
-        else if (c->kind == CONN_NODE)
-            conn_node_readable(d, c);
-        else
-            conn_control_readable(d, c);
-    }
-}
-
-/* poll refuses more entries than RLIMIT_NOFILE (lowered under us, say by
- * prlimit): poll only the first ones (listeners, control, then channels)
- * until deadlines have closed enough of the others. */
-static nfds_t pollable(nfds_t want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY || want <= rl.rlim_cur)
-        return want;
-    return rl.rlim_cur > 2 ? (nfds_t)rl.rlim_cur : 2;
-}
-
-static int wait_events(struct loop_fds *f, size_t n, int t, const sigset_t *wait_mask)
-{
-    struct timespec ts = {.tv_sec = t / 1000, .tv_nsec = (long)(t % 1000) * 1000000L};
-    int rc = ppoll(f->p, n + 2, &ts, wait_mask);
-    if (rc < 0 && errno == EINVAL)
-        rc = ppoll(f->p, pollable(n + 2), &ts, wait_mask);
-    return rc < 0 && errno != EINTR ? cxl_fail_errno(CXL_ESYS, "poll") : 0;
+    cxl_loop_watch(&d->loop, d->listen_fd, &d->listen_mask, rest ? 0 : EPOLLIN, TAG_LISTEN);
+    cxl_loop_watch(&d->loop, d->control_fd, &d->control_mask, EPOLLIN, TAG_CONTROL);
+    watch_pool(d, &d->ctl);
+    watch_pool(d, &d->chans);
+    watch_pool(d, &d->hs);
 }
 
 static void on_sighup(struct mgr_daemon *d)
@@ -151,27 +83,46 @@ static void on_sighup(struct mgr_daemon *d)
     fprintf(stderr, "cxl_sec_mgr: reload (SIGHUP): %s%s\n", rc ? "not applied: " : "", msg);
 }
 
+static void on_event(void *ctx, uint64_t tag, uint32_t events)
+{
+    struct turn *t = ctx;
+    struct mgr_conn *c = (struct mgr_conn *)(uintptr_t)tag;
+    (void)events;
+    if (reload_flag) /* a SIGHUP during the wait: the new config before any request */
+        on_sighup(t->d);
+    if (tag == TAG_LISTEN)
+        t->nodes = 1;
+    else if (tag == TAG_CONTROL)
+        t->control = 1;
+    else if (c->fd < 0)
+        return; /* closed earlier in this turn */
+    else if (cxl_buf_len(&c->pending))
+        conn_flush(c);
+    else if (c->kind == CONN_NODE)
+        conn_node_readable(t->d, c);
+    else
+        conn_control_readable(t->d, c);
+}
+
 static int serve(struct mgr_daemon *d, const sigset_t *wait_mask)
 {
-    struct loop_fds f = {0};
-    size_t n = 0;
     int rc = 0;
-    while (!stop_flag && (rc = gather(d, &f, &n)) == 0) {
-        if ((rc = wait_events(&f, n, admit_next_ms(d, policy_next_ms(d)), wait_mask)) != 0)
+    while (!stop_flag) {
+        struct turn t = {.d = d};
+        watch_all(d);
+        if ((rc = cxl_loop_wait(&d->loop, admit_next_ms(d, policy_next_ms(d)), wait_mask, on_event, &t)) < 0)
             break;
+        rc = 0;
         if (reload_flag)
             on_sighup(d);
-        dispatch(d, &f, n);
         admit_sweep(d);
-        if (f.p[1].revents)
+        if (t.control)
             admit_accept_control(d);
-        if (f.p[0].revents)
+        if (t.nodes)
             admit_accept_nodes(d);
         admit_promote(d);
         policy_tick(d);
     }
-    free(f.p);
-    free(f.conn);
     return stop_flag ? 0 : rc;
 }
 
@@ -209,6 +160,7 @@ static int start(struct mgr_daemon *d, const char *config_path, const char *list
     if ((rc = cxl_node_key_load(d->cfg.manager_key, &d->key)) != 0 ||
         (rc = control_listen(d->cfg.control, &d->control_fd)) != 0 ||
         (rc = tcp_listen(listen, &d->listen_fd)) != 0 ||
+        (rc = cxl_loop_open(&d->loop, EVENTS_PER_WAKE)) != 0 ||
         (rc = audit_open(&d->audit, d->cfg.audit)) != 0 ||
         (rc = state_open(&d->state, &d->cfg, &d->audit)) != 0)
         return rc;
@@ -220,6 +172,7 @@ static int start(struct mgr_daemon *d, const char *config_path, const char *list
 static void stop(struct mgr_daemon *d)
 {
     admit_free_all(d);
+    cxl_loop_close(&d->loop);
     if (d->listen_fd >= 0)
         close(d->listen_fd);
     if (d->control_fd >= 0) {
@@ -234,7 +187,7 @@ static void stop(struct mgr_daemon *d)
 }
 
 /* Handlers for SIGINT, SIGTERM (stop) and SIGHUP (reload), blocked except
- * inside ppoll (wait_mask). */
+ * inside the loop's wait (wait_mask). */
 static void signals(sigset_t *wait_mask)
 {
     struct sigaction sa = {.sa_handler = on_signal};
@@ -255,7 +208,7 @@ static void signals(sigset_t *wait_mask)
 int daemon_run(const char *config_path, const char *listen)
 {
     struct mgr_daemon d = {.listen_fd = -1, .control_fd = -1, .control_spare_fd = -1,
-                           .audit = {.fd = -1}};
+                           .audit = {.fd = -1}, .loop = {.ep = -1}};
     sigset_t wait_mask;
     signals(&wait_mask);
     int rc = start(&d, config_path, listen);

@@ -11,6 +11,7 @@
 #ifndef SEC_MGR_DAEMON_H
 #define SEC_MGR_DAEMON_H
 
+#include "base/buf.h"
 #include "sec_mgr.h"
 
 #define REQUEST_FRAME_MAX 1024u /* requests are one short line */
@@ -23,6 +24,7 @@ enum conn_stage { ST_MSG1, ST_MSG3, ST_READY };
 
 struct mgr_conn {
     int fd;
+    uint32_t watched;      /* its interest in the daemon's loop (0: not watched) */
     enum conn_kind kind;
     enum conn_stage stage;
     char peer[80];
@@ -43,7 +45,7 @@ struct mgr_conn {
     size_t body_len, body_have;
     uint8_t out[OUT_MAX];
     uint8_t *out_big;      /* a reply larger than out (a server's keys and client list) */
-    size_t out_len, out_off;
+    struct cxl_buf pending; /* what is to be sent: over out, or out_big (base/buf.h, fixed) */
     int closing;           /* close once out is flushed */
     char line[LINE_MAX_CTL];
     size_t line_len;

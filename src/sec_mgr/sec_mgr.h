@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/loop.h"
 #include "base/ratelimit.h"
 #include "sec/sec.h"
 #include "cxl/wait.h"
@@ -221,6 +222,8 @@ struct mgr_daemon {
     struct mgr_noise noise;
     struct cxl_node_key key; /* the manager's key pair */
     int listen_fd, control_fd;
+    struct cxl_loop loop;        /* the event loop (daemon.c) */
+    uint32_t listen_mask, control_mask; /* the listeners' interest in it (0: not watched) */
     int control_spare_fd;    /* a descriptor held for the control socket (EMFILE) */
     uint64_t listen_rest_until; /* monotonic ms: the listener rests (out of descriptors) */
     char listen_addr[128];

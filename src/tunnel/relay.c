@@ -1,6 +1,7 @@
 /* relay.c - cxl_sodium_tunnel's event loop: one thread, epoll
- * (level-triggered). A pair joins a plain connection (the local client on the
- * client end, the backend on the server end) and its encrypted one ("wire").
+ * (level-triggered, base/loop.h). A pair joins a plain connection (the local
+ * client on the client end, the backend on the server end) and its
+ * encrypted one ("wire").
  *
  *   plain --read--> seal --> wire_out --write--> wire
  *   wire --read--> wire_in --open--> plain_out --write--> plain
@@ -26,13 +27,10 @@
  * count of the suppressed ones. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +38,7 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
+#include "base/loop.h"
 #include "base/ratelimit.h"
 #include "cxl/wait.h"
 #include "tunnel.h"
@@ -56,6 +55,8 @@
 #define NOISE_PER_SEC 10u /* log lines a second about unauthenticated connections, */
 #define NOISE_BURST 20u   /* in bursts of at most this many */
 #define NOISE_REPORT_MS 1000u
+#define EVENTS_PER_WAKE 128
+#define WAIT_MS 200 /* at most, between sweeps of the deadlines */
 
 enum side { PLAIN = 0, WIRE = 1 };
 
@@ -78,7 +79,9 @@ struct pair {
 struct relay {
     const struct tun_opts *o;
     const struct tun_keys *k;
-    int ep, listen_fd;
+    struct cxl_loop loop;
+    int listen_fd;
+    uint32_t listen_mask; /* the listener's interest (0: resting) */
     struct pair *pairs;
     uint32_t npairs, active, next_free;
     uint32_t q_head, q_tail, queued; /* unvouched handshakes, oldest first (server) */
@@ -90,9 +93,6 @@ struct relay {
     uint8_t seal_buf[TUN_PLAIN_MAX];
 };
 
-static volatile sig_atomic_t stopping;
-static void on_signal(int sig) { (void)sig; stopping = 1; }
-
 static const char *mode_name(const struct relay *r) { return r->o->mode == TUN_CLIENT ? "client" : "server"; }
 
 static uint64_t event_id(uint32_t slot, uint32_t gen, enum side s)
@@ -103,12 +103,13 @@ static uint64_t event_id(uint32_t slot, uint32_t gen, enum side s)
 /* Register, change or drop a fd's interest. */
 static void set_interest(struct relay *r, struct pair *p, enum side s, uint32_t want)
 {
-    if (p->fd[s] < 0 || p->mask[s] == want)
-        return;
-    struct epoll_event ev = {.events = want, .data.u64 = event_id((uint32_t)(p - r->pairs), p->gen, s)};
-    int op = !p->mask[s] ? EPOLL_CTL_ADD : want ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
-    epoll_ctl(r->ep, op, p->fd[s], &ev);
-    p->mask[s] = want;
+    if (p->fd[s] >= 0)
+        cxl_loop_watch(&r->loop, p->fd[s], &p->mask[s], want, event_id((uint32_t)(p - r->pairs), p->gen, s));
+}
+
+static void watch_listener(struct relay *r, uint32_t want)
+{
+    cxl_loop_watch(&r->loop, r->listen_fd, &r->listen_mask, want, (uint64_t)SLOT_LISTEN << 1);
 }
 
 /* A line about a connection anyone can open (or about the listener): at
@@ -167,36 +168,11 @@ static void queue_drop(struct relay *r, struct pair *p)
 
 /* ---- pairs ------------------------------------------------------------------------ */
 
-static int buf_init(struct cxl_buf *b, size_t cap)
-{
-    b->data = cap ? malloc(cap) : NULL;
-    b->start = b->end = 0;
-    b->cap = cap;
-    return b->data || !cap ? 0 : -1;
-}
-
-/* Grow b to cap, keeping its bytes. */
-static int buf_grow(struct cxl_buf *b, size_t cap)
-{
-    if (b->cap >= cap)
-        return 0;
-    uint8_t *d = malloc(cap);
-    if (!d)
-        return -1;
-    size_t n = cxl_buf_len(b);
-    if (n)
-        memcpy(d, b->data + b->start, n);
-    free(b->data);
-    *b = (struct cxl_buf){d, 0, n, cap};
-    return 0;
-}
-
 static void buf_free(struct cxl_buf *b, int secret)
 {
     if (b->data && secret)
         sodium_memzero(b->data, b->cap);
-    free(b->data);
-    b->data = NULL;
+    cxl_buf_free(b);
 }
 
 /* abort: the plain side gets a reset, not a clean end (its data may be cut). */
@@ -247,9 +223,9 @@ static struct pair *pair_new(struct relay *r)
         p->used = 1;
         p->fd[0] = p->fd[1] = -1;
         int server = r->o->mode == TUN_SERVER; /* full buffers once the peer authenticated */
-        if (buf_init(&p->wire_in, server ? HANDSHAKE_CAP : WIRE_IN_CAP) ||
-            buf_init(&p->wire_out, server ? HANDSHAKE_CAP : WIRE_OUT_CAP) ||
-            buf_init(&p->plain_out, server ? 0 : PLAIN_OUT_CAP) ||
+        if (cxl_buf_alloc(&p->wire_in, server ? HANDSHAKE_CAP : WIRE_IN_CAP) ||
+            cxl_buf_alloc(&p->wire_out, server ? HANDSHAKE_CAP : WIRE_OUT_CAP) ||
+            cxl_buf_alloc(&p->plain_out, server ? 0 : PLAIN_OUT_CAP) ||
             tun_crypt_new(r->k, r->hello, r->o->mode == TUN_CLIENT, &p->crypt) != 0) {
             r->active++;
             pair_close(r, p, 0);
@@ -284,7 +260,7 @@ static int pair_connect(struct relay *r, struct pair *p, enum side s)
 static void pause_accept(struct relay *r, const char *why)
 {
     uint64_t now = cxl_now_ms();
-    epoll_ctl(r->ep, EPOLL_CTL_DEL, r->listen_fd, NULL);
+    watch_listener(r, 0);
     r->accept_paused_until = now + 100;
     if (now - r->last_fd_warning >= 1000) {
         r->last_fd_warning = now;
@@ -295,9 +271,8 @@ static void pause_accept(struct relay *r, const char *why)
 
 static void resume_accept(struct relay *r)
 {
-    struct epoll_event lev = {.events = EPOLLIN, .data.u64 = (uint64_t)SLOT_LISTEN << 1};
     if (r->accept_paused_until && cxl_now_ms() >= r->accept_paused_until) {
-        epoll_ctl(r->ep, EPOLL_CTL_ADD, r->listen_fd, &lev);
+        watch_listener(r, EPOLLIN);
         r->accept_paused_until = 0;
     }
 }
@@ -324,11 +299,11 @@ static void make_room(struct relay *r)
 static void on_accept(struct relay *r)
 {
     for (int i = 0; i < 64; i++) {
-        int fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = cxl_net_accept(r->listen_fd, NULL);
         if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+            if (cxl_net_out_of_fds(errno))
                 pause_accept(r, strerror(errno));
-            else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+            else if (errno != EAGAIN)
                 noise(r, "cxl_sodium_tunnel %s: accept: %s\n", mode_name(r), strerror(errno));
             return;
         }
@@ -362,14 +337,7 @@ static void on_accept(struct relay *r)
 /* Write what b holds; -1 on a broken connection. */
 static int flush(int fd, struct cxl_buf *b)
 {
-    while (cxl_buf_len(b)) {
-        ssize_t n = send(fd, b->data + b->start, cxl_buf_len(b), MSG_NOSIGNAL);
-        if (n < 0)
-            return errno == EAGAIN || errno == EINTR ? 0 : cxl_fail_errno(CXL_ESYS, "send");
-        b->start += (size_t)n;
-    }
-    b->start = b->end = 0;
-    return 0;
+    return cxl_buf_send(b, fd) ? cxl_fail_errno(CXL_ESYS, "send") : 0;
 }
 
 /* Read the wire into wire_in; -1 on error. */
@@ -449,8 +417,8 @@ static int deliver(struct relay *r, struct pair *p)
             return pair_fail(r, p, tun_crypt_established(p->crypt) ? "closed" : "handshake failed"), -1;
         if (!p->plain_out.cap && tun_crypt_authenticated(p->crypt)) {
             /* the server's peer just authenticated: now it gets data buffers */
-            if (buf_grow(&p->wire_in, WIRE_IN_CAP) || buf_grow(&p->wire_out, WIRE_OUT_CAP) ||
-                buf_grow(&p->plain_out, PLAIN_OUT_CAP))
+            if (cxl_buf_resize(&p->wire_in, WIRE_IN_CAP) || cxl_buf_resize(&p->wire_out, WIRE_OUT_CAP) ||
+                cxl_buf_resize(&p->plain_out, PLAIN_OUT_CAP))
                 return cxl_fail(CXL_ESYS, "out of memory"), pair_fail(r, p, "closed"), -1;
             continue;
         }
@@ -505,10 +473,15 @@ static int pump(struct relay *r, struct pair *p, int readable_plain, int readabl
     return 0;
 }
 
-static void on_event(struct relay *r, const struct epoll_event *ev)
+static void on_event(void *ctx, uint64_t tag, uint32_t events)
 {
-    uint32_t slot = (uint32_t)(ev->data.u64 >> 1) & 0x7fffffffu, gen = (uint32_t)(ev->data.u64 >> 32);
-    enum side s = (enum side)(ev->data.u64 & 1);
+    struct relay *r = ctx;
+    if ((tag >> 1) == SLOT_LISTEN) {
+        on_accept(r);
+        return;
+    }
+    uint32_t slot = (uint32_t)(tag >> 1) & 0x7fffffffu, gen = (uint32_t)(tag >> 32);
+    enum side s = (enum side)(tag & 1);
     if (slot >= r->npairs)
         return;
     struct pair *p = &r->pairs[slot];
@@ -518,7 +491,7 @@ static void on_event(struct relay *r, const struct epoll_event *ev)
         pair_fail(r, p, s == WIRE ? "cannot reach the server end" : "backend");
         return;
     }
-    int readable = (ev->events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
+    int readable = (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
     pump(r, p, s == PLAIN && readable, s == WIRE && readable);
 }
 
@@ -544,84 +517,80 @@ static void sweep(struct relay *r)
  * --max-conns needs, or refuse to start with the numbers. */
 static int fd_budget(const struct tun_opts *o)
 {
-    struct rlimit rl;
-    rlim_t need = 2 * (rlim_t)o->max_conns + 32;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
-        return 0;
-    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+    uint64_t need = 2 * (uint64_t)o->max_conns + 32, hard;
+    int rc = cxl_fd_limit_raise(need, &hard);
+    if (hard < need)
         return cxl_fail(CXL_EINVAL, "--max-conns %u needs %llu file descriptors, the limit is %llu "
                         "(raise ulimit -n or lower --max-conns)", o->max_conns,
-                        (unsigned long long)need, (unsigned long long)rl.rlim_max);
-    rl.rlim_cur = need;
-    return setrlimit(RLIMIT_NOFILE, &rl) == 0 ? 0 : cxl_fail_errno(CXL_ESYS, "setrlimit(RLIMIT_NOFILE)");
+                        (unsigned long long)need, (unsigned long long)hard);
+    return rc == 0 ? 0 : cxl_fail_errno(CXL_ESYS, "setrlimit(RLIMIT_NOFILE)");
 }
 
-int tun_run(const struct tun_opts *o, const struct tun_keys *k)
+static void relay_free(struct relay *r)
+{
+    if (r->listen_fd >= 0)
+        close(r->listen_fd);
+    cxl_loop_close(&r->loop);
+    tun_hello_free(r->hello);
+    free(r->pairs);
+    free(r);
+}
+
+/* The relay, listening; NULL (said why) if it cannot start. */
+static struct relay *relay_new(const struct tun_opts *o, const struct tun_keys *k)
 {
     struct relay *r = calloc(1, sizeof *r);
     if (!r || !(r->pairs = calloc(o->max_conns, sizeof *r->pairs))) {
         fprintf(stderr, "cxl_sodium_tunnel: out of memory\n");
         free(r);
-        return TUN_EXIT_FAIL;
+        return NULL;
     }
-    *r = (struct relay){.o = o, .k = k, .pairs = r->pairs, .npairs = o->max_conns, .q_head = NONE, .q_tail = NONE};
+    *r = (struct relay){.o = o, .k = k, .pairs = r->pairs, .npairs = o->max_conns, .q_head = NONE,
+                        .q_tail = NONE, .loop = {.ep = -1}, .listen_fd = -1};
     for (uint32_t i = 0; i < r->npairs; i++)
         r->pairs[i].fd[0] = r->pairs[i].fd[1] = -1;
     cxl_ratelimit_init(&r->noise, NOISE_PER_SEC, NOISE_BURST);
-    if (fd_budget(o) != 0 || tun_hello_new(k, &r->hello) != 0) {
+    int rc = fd_budget(o) != 0 || tun_hello_new(k, &r->hello) != 0;
+    if (!rc) {
+        cxl_loop_stop_on_signals();
+        rc = cxl_loop_open(&r->loop, EVENTS_PER_WAKE) != 0 ||
+             (r->listen_fd = cxl_net_listen(&o->listen, 1024)) < 0;
+    }
+    if (rc) {
         fprintf(stderr, "cxl_sodium_tunnel: %s\n", cxl_last_error());
-        free(r->pairs);
-        free(r);
-        return TUN_EXIT_FAIL;
+        relay_free(r);
+        return NULL;
     }
-    signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    r->ep = epoll_create1(EPOLL_CLOEXEC);
-    r->listen_fd = cxl_net_listen(&o->listen, 1024);
-    if (r->ep < 0 || r->listen_fd < 0) {
-        fprintf(stderr, "cxl_sodium_tunnel: %s\n", r->ep < 0 ? strerror(errno) : cxl_last_error());
-        if (r->ep >= 0)
-            close(r->ep);
-        tun_hello_free(r->hello);
-        free(r->pairs);
-        free(r);
+    watch_listener(r, EPOLLIN);
+    return r;
+}
+
+int tun_run(const struct tun_opts *o, const struct tun_keys *k)
+{
+    struct relay *r = relay_new(o, k);
+    if (!r)
         return TUN_EXIT_FAIL;
-    }
-    struct epoll_event lev = {.events = EPOLLIN, .data.u64 = (uint64_t)SLOT_LISTEN << 1};
-    epoll_ctl(r->ep, EPOLL_CTL_ADD, r->listen_fd, &lev);
     char fp[CXL_SEC_FINGERPRINT_LEN + 1], pfp[CXL_SEC_FINGERPRINT_LEN + 1];
     cxl_key_fingerprint(k->self.public_key, fp);
     cxl_key_fingerprint(k->self.manager_public, pfp);
     if (!o->quiet)
         fprintf(stderr, "cxl_sodium_tunnel %s: %s -> %s (key %s, peer key %s)\n", mode_name(r), o->listen.text,
                 o->target.text, fp, pfp);
-    struct epoll_event evs[128];
-    while (!stopping) {
-        int n = epoll_wait(r->ep, evs, 128, 200);
-        for (int i = 0; i < n; i++) {
-            if ((evs[i].data.u64 >> 1) == SLOT_LISTEN)
-                on_accept(r);
-            else
-                on_event(r, &evs[i]);
-        }
+    while (!cxl_loop_stopping()) {
+        cxl_loop_wait(&r->loop, WAIT_MS, NULL, on_event, r);
         sweep(r);
         resume_accept(r);
     }
     for (uint32_t i = 0; i < r->npairs; i++)
         if (r->pairs[i].used)
             pair_close(r, &r->pairs[i], 0);
-    close(r->listen_fd);
     if (o->listen.is_unix)
         unlink(o->listen.text + 5);
-    close(r->ep);
     noise_report(r, 1);
     if (!o->quiet)
         fprintf(stderr, "cxl_sodium_tunnel %s: stopped: %llu connections, %llu failed (%llu dropped for room)\n",
                 mode_name(r), (unsigned long long)r->opened, (unsigned long long)r->failed,
                 (unsigned long long)r->dropped);
-    tun_hello_free(r->hello);
-    free(r->pairs);
-    free(r);
+    relay_free(r);
     return TUN_EXIT_OK;
 }

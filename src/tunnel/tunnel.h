@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "net/net.h"
+#include "base/addr.h"
 #include "sec/tunnel_crypt.h"
 
 #define TUN_EXIT_OK 0

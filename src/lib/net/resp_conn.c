@@ -1,36 +1,32 @@
 /* resp_conn.c - RESP2 client over TCP, Unix sockets or TLS (OpenSSL): send
  * commands (pipelined), read replies blocking or as they come. */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "cxl/error.h"
-#include "net/net.h"
+#include "base/buf.h"
+#include "base/addr.h"
 #include "net/resp.h"
 #include "net/resp_conn.h"
 #include "cxl/util.h"
+
+#define READ_CHUNK 65536 /* room for each read */
 
 struct cxl_conn {
     int fd;
     SSL_CTX *tls_ctx; /* tls: addresses only */
     SSL *tls;
     uint32_t timeout_ms;
-    uint8_t *out;
-    size_t out_len, out_cap;
-    uint8_t *in;
-    size_t in_start, in_end, in_cap;
+    struct cxl_buf out, in; /* growable (base/buf.h) */
 };
 
 static int connect_to(const char *addr)
@@ -97,6 +93,7 @@ int cxl_conn_open(const char *addr, const struct cxl_conn_opts *o, struct cxl_co
         return cxl_fail(CXL_ESYS, "out of memory");
     }
     c->fd = fd;
+    c->out = c->in = cxl_buf_growable(CXL_BUF_GROWS);
     c->timeout_ms = o && o->timeout_ms ? o->timeout_ms : 5000;
     int rc = tls ? start_tls(c, o ? o->tls_ca_file : NULL, o ? o->tls_ca_hint : NULL) : 0;
     if (rc) {
@@ -148,34 +145,14 @@ void cxl_conn_close(struct cxl_conn *c)
     if (c->tls_ctx)
         SSL_CTX_free(c->tls_ctx);
     close(c->fd);
-    free(c->out);
-    free(c->in);
+    cxl_buf_free(&c->out);
+    cxl_buf_free(&c->in);
     free(c);
-}
-
-static int reserve(uint8_t **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need)
-        n *= 2;
-    uint8_t *b = realloc(*buf, n);
-    if (!b)
-        return cxl_fail(CXL_ESYS, "out of memory");
-    *buf = b;
-    *cap = n;
-    return 0;
 }
 
 static int append(struct cxl_conn *c, const void *p, size_t n)
 {
-    int rc = reserve(&c->out, &c->out_cap, c->out_len + n);
-    if (rc == 0) {
-        memcpy(c->out + c->out_len, p, n);
-        c->out_len += n;
-    }
-    return rc;
+    return cxl_buf_append(&c->out, p, n) ? cxl_fail(CXL_ESYS, "out of memory") : 0;
 }
 
 int cxl_conn_send(struct cxl_conn *c, int argc, const char *const *argv, const size_t *argvlen)
@@ -196,49 +173,42 @@ int cxl_conn_send(struct cxl_conn *c, int argc, const char *const *argv, const s
 
 int cxl_conn_flush(struct cxl_conn *c)
 {
-    size_t off = 0;
-    while (off < c->out_len) {
-        ssize_t n = conn_send(c, c->out + off, c->out_len - off);
+    while (cxl_buf_len(&c->out)) {
+        ssize_t n = conn_send(c, c->out.data + c->out.start, cxl_buf_len(&c->out));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return cxl_fail_errno(CXL_ESYS, "send failed");
-        off += (size_t)n;
+        c->out.start += (size_t)n;
     }
-    c->out_len = 0;
     return 0;
 }
 
 /* A complete reply at the front of the input: 1 (taken), 0 none, < 0 bad. */
 static int take_reply(struct cxl_conn *c, const uint8_t **reply, size_t *len)
 {
-    int64_t size = cxl_resp_reply_size(c->in + c->in_start, c->in_end - c->in_start);
+    int64_t size = cxl_resp_reply_size(c->in.data + c->in.start, cxl_buf_len(&c->in));
     if (size <= 0)
         return (int)size;
-    *reply = c->in + c->in_start;
+    *reply = c->in.data + c->in.start;
     *len = (size_t)size;
-    c->in_start += (size_t)size;
+    c->in.start += (size_t)size;
     return 1;
 }
 
 /* Read more input: > 0 bytes, 0 nothing now (dontwait), < 0 error. */
 static int fill(struct cxl_conn *c, int dontwait)
 {
-    if (c->in_start > 0) { /* compact (replies handed out before are invalid now) */
-        memmove(c->in, c->in + c->in_start, c->in_end - c->in_start);
-        c->in_end -= c->in_start;
-        c->in_start = 0;
-    }
-    int rc = reserve(&c->in, &c->in_cap, c->in_end + 65536);
-    if (rc)
-        return rc;
+    /* room for a read (replies handed out before may move) */
+    if (!cxl_buf_tail(&c->in, READ_CHUNK))
+        return cxl_fail(CXL_ESYS, "out of memory");
     if (!dontwait && !(c->tls && SSL_pending(c->tls))) {
         struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
         if (poll(&pfd, 1, (int)c->timeout_ms) == 0)
             return cxl_fail(CXL_ETIMEDOUT, "no reply within %u ms", c->timeout_ms);
     }
     for (;;) {
-        ssize_t n = conn_recv(c, c->in + c->in_end, c->in_cap - c->in_end, dontwait);
+        ssize_t n = conn_recv(c, c->in.data + c->in.end, c->in.cap - c->in.end, dontwait);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN && dontwait)
@@ -247,7 +217,7 @@ static int fill(struct cxl_conn *c, int dontwait)
             return cxl_fail(CXL_ESYS, "connection closed by the server");
         if (n < 0)
             return cxl_fail_errno(CXL_ESYS, "recv failed");
-        c->in_end += (size_t)n;
+        c->in.end += (size_t)n;
         return (int)n;
     }
 }

@@ -4,10 +4,6 @@
  * the handshake, ask for a region's keys, ping. Reply buffers that carried
  * keys are wiped. */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +13,7 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
+#include "base/addr.h"
 #include "sec/seal.h"
 #include "sec/sec.h"
 #include "cxl/util.h"
@@ -237,68 +234,19 @@ int cxl_mgr_attach(int fd, uint16_t node_id, const struct cxl_node_key *k, uint3
     return 0;
 }
 
-/* A non-blocking connect, bounded by timeout_ms. */
-static int connect_one(const struct addrinfo *ai, uint32_t timeout_ms, int *out)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
-    if (fd < 0)
-        return cxl_fail_errno(CXL_ESYS, "socket");
-    int err = 0;
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        err = errno;
-        if (err == EINPROGRESS) {
-            struct pollfd p = {.fd = fd, .events = POLLOUT};
-            int n;
-            while ((n = poll(&p, 1, (int)timeout_ms)) < 0 && errno == EINTR)
-                ;
-            socklen_t sl = sizeof err;
-            if (n == 0)
-                err = ETIMEDOUT;
-            else if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) != 0)
-                err = errno;
-        }
-    }
-    if (err) {
-        close(fd);
-        errno = err;
-        return err == ETIMEDOUT ? cxl_fail(CXL_ETIMEDOUT, "connect: no answer in %u ms",
-                                           timeout_ms)
-                                : cxl_fail_errno(CXL_ESYS, "connect");
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    *out = fd;
-    return 0;
-}
-
+/* The manager's TCP address, connected within timeout_ms, its messages as
+ * they always were. */
 static int tcp_connect(const char *hostport, uint32_t timeout_ms, int *out)
 {
-    char host[256], port[8];
-    uint16_t p;
-    int rc = cxl_parse_hostport("manager address", hostport, host, sizeof host, &p);
-    if (rc)
-        return rc;
-    size_t hl = strlen(host);
-    if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') { /* [::1]:port */
-        memmove(host, host + 1, hl - 2);
-        host[hl - 2] = '\0';
-    }
-    snprintf(port, sizeof port, "%u", p);
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-    int gai = getaddrinfo(host, port, &hints, &res);
-    if (gai)
-        return cxl_fail(CXL_ESYS, "manager address %s: %s", hostport, gai_strerror(gai));
-    rc = CXL_ESYS;
-    for (struct addrinfo *ai = res; ai && rc; ai = ai->ai_next)
-        rc = connect_one(ai, timeout_ms, out);
-    freeaddrinfo(res);
-    if (rc) {
-        char why[256];
-        snprintf(why, sizeof why, "%s", cxl_last_error());
-        cxl_fail(rc, "manager at %s: %s", hostport, why);
-    }
-    return rc;
+    struct cxl_net_addr a;
+    int rc = cxl_net_addr_parse_tcp("manager address", hostport, &a);
+    if (rc == 0)
+        rc = *out = cxl_net_connect_within(&a, timeout_ms);
+    if (rc == CXL_ETIMEDOUT)
+        return cxl_fail(rc, "manager at %s: connect: no answer in %u ms", hostport, timeout_ms);
+    if (rc == CXL_ESYS)
+        return cxl_fail_errno(rc, "manager at %s: connect", hostport);
+    return rc < 0 ? rc : 0;
 }
 
 int cxl_mgr_connect(const char *hostport, uint16_t node_id, const struct cxl_node_key *k,
