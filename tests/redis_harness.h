@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "net/resp_conn.h"
 
 extern char **environ;
@@ -215,6 +216,28 @@ static inline int redis_tcp(const struct redis_proc *r, int argc, const char *co
     }
     cxl_conn_close(c);
     return rc;
+}
+
+/* A test program's named scenarios: those named in argv[2..] run (all of
+ * them when none is), each reported "name: ok" or "name: FAILED". */
+struct harness_scenario {
+    const char *name;
+    void (*fn)(void);
+};
+
+static inline void harness_run_scenarios(int argc, char **argv, const struct harness_scenario *sc, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int wanted = argc <= 2;
+        for (int a = 2; a < argc; a++)
+            wanted |= strcmp(argv[a], sc[i].name) == 0;
+        if (!wanted)
+            continue;
+        int before = check_failures;
+        sc[i].fn();
+        printf("%s: %s\n", sc[i].name, check_failures == before ? "ok" : "FAILED");
+        fflush(stdout);
+    }
 }
 
 #endif

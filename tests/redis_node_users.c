@@ -229,7 +229,7 @@ out:
 }
 
 
-static const struct rights_scenario scenarios[] = {{"nodes", test_nodes}};
+static const struct harness_scenario scenarios[] = {{"nodes", test_nodes}};
 
 int main(int argc, char **argv)
 {

@@ -498,7 +498,7 @@ static void test_oom(void)
 }
 
 
-static const struct rights_scenario scenarios[] = {
+static const struct harness_scenario scenarios[] = {
     {"protected", test_protected}, {"renamed", test_renamed}, {"noauth", test_noauth}, {"acl", test_acl},
     {"many_users", test_many_users}, {"replica", test_replica}, {"oom", test_oom},
 };

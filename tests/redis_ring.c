@@ -679,10 +679,7 @@ static void test_bad_args(void)
 
 /* --- main ------------------------------------------------------------------------------------- */
 
-static const struct {
-    const char *name;
-    void (*fn)(void);
-} tests[] = {
+static const struct harness_scenario tests[] = {
     {"ops", test_ops},         {"sizes", test_sizes},     {"parallel", test_parallel},
     {"killed", test_killed_client}, {"restart", test_restart}, {"garbage", test_garbage},
     {"exhausted", test_exhausted}, {"badargs", test_bad_args},
@@ -700,17 +697,7 @@ int main(int argc, char **argv)
     module_args[0] = path_arg;
     if (start_redis() != 0)
         return 1;
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        int wanted = argc <= 2;
-        for (int a = 2; a < argc; a++)
-            wanted |= strcmp(argv[a], tests[i].name) == 0;
-        if (!wanted)
-            continue;
-        int before = check_failures;
-        tests[i].fn();
-        printf("%s: %s\n", tests[i].name, check_failures == before ? "ok" : "FAILED");
-        fflush(stdout);
-    }
+    harness_run_scenarios(argc, argv, tests, sizeof tests / sizeof tests[0]);
     redis_stop(&redis, SIGTERM);
     CHECK(!redis_sanitizer_report(&redis));
     unlink(med.path);

@@ -186,13 +186,8 @@ static inline long long stat_of(int ring, const char *name)
 
 /* --- the runner ------------------------------------------------------------------ */
 
-struct rights_scenario {
-    const char *name;
-    void (*fn)(void);
-};
-
 /* Usage: PROGRAM BUILD_DIR [scenario...] (all of them when none is named). */
-static inline int rights_main(int argc, char **argv, const char *program, const struct rights_scenario *sc,
+static inline int rights_main(int argc, char **argv, const char *program, const struct harness_scenario *sc,
                               size_t n)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -201,16 +196,7 @@ static inline int rights_main(int argc, char **argv, const char *program, const 
         return 1;
     fixture_path(&med, "/dev/shm", "rights");
     snprintf(path_arg, sizeof path_arg, "path=%s", med.path);
-    for (size_t i = 0; i < n; i++) {
-        int wanted = argc <= 2;
-        for (int a = 2; a < argc; a++)
-            wanted |= strcmp(argv[a], sc[i].name) == 0;
-        if (!wanted)
-            continue;
-        int before = check_failures;
-        sc[i].fn();
-        printf("%s: %s\n", sc[i].name, check_failures == before ? "ok" : "FAILED");
-    }
+    harness_run_scenarios(argc, argv, sc, n);
     unlink(med.path);
     return check_summary(program);
 }
