@@ -236,7 +236,6 @@ int cxl_opts_finish(struct cxl_shared_opts *o)
     return 0;
 }
 
-
 void cxl_opts_kv_config(const struct cxl_shared_opts *o, struct cxl_kv_config *kv)
 {
     kv->medium = o->medium;
