@@ -58,6 +58,22 @@ int graph_load(struct graph *g, const struct graph_cli *c)
     return 0;
 }
 
+/* -a: how many nodes the tree reaches and its depth (walking up the parents). */
+static void bfs_analysis(const struct graph *g, const graph_node *parent)
+{
+    int64_t reached = 0, max_depth = 0;
+    for (int64_t u = 0; u < g->n; u++) {
+        if (parent[u] < 0)
+            continue;
+        int64_t d = 0;
+        for (graph_node v = (graph_node)u; parent[v] != v && d <= g->n; v = parent[v])
+            d++;
+        reached++;
+        max_depth = d > max_depth ? d : max_depth;
+    }
+    printf("BFS Tree has %lld nodes and depth %lld\n", (long long)reached, (long long)max_depth);
+}
+
 static int run_bfs(const struct graph *g, const struct graph_cli *c)
 {
     struct graph_source_picker sp, vsp;
@@ -79,6 +95,8 @@ static int run_bfs(const struct graph *g, const struct graph_cli *c)
         double dt = omp_get_wtime() - t0;
         total += dt;
         print_time("Trial Time", dt);
+        if (c->analysis && t == 0)
+            bfs_analysis(g, parent);
         if (c->verify) {
             t0 = omp_get_wtime();
             int ok = graph_bfs_verify(g, graph_source_next(&vsp, g), parent);

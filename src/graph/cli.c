@@ -66,7 +66,7 @@ static void usage(void)
            " -g SCALE  Kronecker graph of 2^SCALE nodes;  -u SCALE  uniform random graph\n"
            " -k DEG    average degree of a generated graph (default 16)\n"
            " -n N      trials (default 16);  -r NODE  start every trial from NODE\n"
-           " -v        verify each trial;  -l  log each step;  -a  analysis (accepted)\n"
+           " -v        verify each trial;  -l  log each step;  -a  analysis of the first trial\n"
            " -m        reduce memory (accepted);  -i -t -d  kernel parameters\n"
            " -b FILE   (convert) write the graph as .sg/.wsg\n");
 }
