@@ -88,6 +88,14 @@ check "loops.sg: same tree" "$(has "$out" "BFS Tree has 5 nodes and depth 4"; ec
 run convert -f "$DIR/star.el" -b "$DIR/star.sg"
 expect_out "directed star.sg read back" "Graph has 3000 nodes and 5997 directed edges" bfs -f "$DIR/star.sg" -r 1 -n 1 -v -a
 check "star.sg: same tree" "$(has "$out" "BFS Tree has 2999 nodes and depth 2998"; echo $?)"
+# the layout byte for byte as GAPBS's converter writes it (checked against
+# gapbs b5e3e19's `converter -f pd.el -b pd.sg`): directed, m, n, out
+# offsets, out neighbours, in offsets, in neighbours
+printf '0 1\n1 2\n2 3\n0 3\n' >"$DIR/pd.el"
+run convert -f "$DIR/pd.el" -b "$DIR/pd.sg"
+gapbs_pd=010400000000000000040000000000000000000000000000000200000000000000030000000000000004000000000000000400000000000000010000000300000002000000030000000000000000000000000000000000000001000000000000000200000000000000040000000000000000000000010000000000000002000000
+check "pd.sg = GAPBS's bytes" "$([ "$(od -An -tx1 -v "$DIR/pd.sg" | tr -d ' \n')" = "$gapbs_pd" ]; echo $?)"
+expect_out ".el read prints Build Time" "Build Time:" bfs -f "$DIR/pd.el" -n 1
 run convert -g 10 -b "$DIR/g10.sg"
 expect_out "-g 10 as .sg" "Graph has 1024 nodes and 10496 undirected edges" bfs -f "$DIR/g10.sg" -n 3 -v
 check "g10.sg: 3 PASS" "$([ "$(count PASS)" -eq 3 ]; echo $?)"

@@ -100,6 +100,9 @@ int graph_generate(struct graph_edges *el, int scale, int degree, int uniform,
 /* --- reader.c / writer.c: .el .wel .sg .wsg */
 int graph_read(struct graph *g, const char *path, int symmetrize,
                char *err, size_t errlen);
+/* .el / .wel only: the edge list, to build apart (el->e to free) */
+int graph_is_edge_list(const char *path);
+int graph_read_edges(struct graph_edges *el, const char *path, char *err, size_t errlen);
 int graph_write_sg(const struct graph *g, const char *path, char *err, size_t errlen);
 
 /* --- bfs.c / verify.c */

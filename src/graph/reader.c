@@ -16,15 +16,15 @@ static int has_suffix(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-static int read_el(struct graph *g, const char *path, int weighted, int symmetrize,
-                   char *err, size_t errlen)
+int graph_read_edges(struct graph_edges *el, const char *path, char *err, size_t errlen)
 {
+    int weighted = has_suffix(path, ".wel");
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    struct graph_edges el = {.weighted = weighted, .max_node = -1};
+    *el = (struct graph_edges){.weighted = weighted, .max_node = -1};
     char line[256];
     int64_t lineno = 0, rc = 0;
     while (rc == 0 && fgets(line, sizeof(line), f)) {
@@ -38,16 +38,32 @@ static int read_el(struct graph *g, const char *path, int weighted, int symmetri
             snprintf(err, errlen, "%s:%lld: expected \"u v%s\" with node ids in 0..2^31-2",
                      path, (long long)lineno, weighted ? " w" : "");
             rc = -1;
-        } else if (graph_edges_push(&el, (graph_node)u, (graph_node)v, (graph_weight)w) != 0) {
+        } else if (graph_edges_push(el, (graph_node)u, (graph_node)v, (graph_weight)w) != 0) {
             snprintf(err, errlen, "%s: out of memory at line %lld", path, (long long)lineno);
             rc = -1;
         }
     }
     fclose(f);
-    if (rc == 0)
-        rc = graph_build(g, &el, !symmetrize, 0, err, errlen);
-    free(el.e);
+    if (rc != 0) {
+        free(el->e);
+        el->e = NULL;
+    }
     return (int)rc;
+}
+
+static int read_el(struct graph *g, const char *path, int symmetrize, char *err, size_t errlen)
+{
+    struct graph_edges el;
+    if (graph_read_edges(&el, path, err, errlen) != 0)
+        return -1;
+    int rc = graph_build(g, &el, !symmetrize, 0, err, errlen);
+    free(el.e);
+    return rc;
+}
+
+int graph_is_edge_list(const char *path)
+{
+    return has_suffix(path, ".el") || has_suffix(path, ".wel");
 }
 
 struct sg_cursor {
@@ -144,10 +160,8 @@ static int read_sg(struct graph *g, const char *path, int weighted, char *err, s
 
 int graph_read(struct graph *g, const char *path, int symmetrize, char *err, size_t errlen)
 {
-    if (has_suffix(path, ".el"))
-        return read_el(g, path, 0, symmetrize, err, errlen);
-    if (has_suffix(path, ".wel"))
-        return read_el(g, path, 1, symmetrize, err, errlen);
+    if (graph_is_edge_list(path))
+        return read_el(g, path, symmetrize, err, errlen);
     if (has_suffix(path, ".sg"))
         return read_sg(g, path, 0, err, errlen);
     if (has_suffix(path, ".wsg"))
