@@ -53,6 +53,11 @@ expect_out "bfs -g 10" "Graph has 1024 nodes and 10496 undirected edges for degr
 check "bfs -g 10: 4 trials PASS" "$([ "$(count 'PASS')" -eq 4 ]; echo $?)"
 expect_out "bfs -g 14" "212930 undirected edges for degree: 12" bfs -g 14 -n 3 -v
 check "bfs -g 14: 3 trials PASS" "$([ "$(count 'PASS')" -eq 3 ]; echo $?)"
+# the sources GAPBS picks (std::mt19937_64 seeded 27491095) on GAPBS's graphs
+expect_out "bfs -u 10 -l sources" "Source:                  351" bfs -u 10 -n 5 -l
+check "bfs -u 10: GAPBS's 5 sources" "$([ "$(grep '^Source:' <<<"$out" | awk '{print $2}' | tr '\n' ' ')" = "351 895 656 206 468 " ]; echo $?)"
+expect_out "bfs -g 12 -l sources" "Graph has 4096 nodes and 48386 undirected edges" bfs -g 12 -n 5 -l
+check "bfs -g 12: GAPBS's 5 sources" "$([ "$(grep '^Source:' <<<"$out" | awk '{print $2}' | tr '\n' ' ')" = "3423 2943 1680 206 1492 " ]; echo $?)"
 expect_out "bfs -g 10 -k 4" "undirected edges for degree: " bfs -g 10 -k 4 -n 2 -v -l
 check "bfs -l: Source: lines" "$([ "$(count '^Source:')" -eq 2 ]; echo $?)"
 one=$("$TOOL" bfs -g 12 -n 1 2>/dev/null | grep '^Graph')

@@ -42,7 +42,8 @@ static void rmat_block(struct graph_edge *e, int64_t from, int64_t to, int scale
     }
 }
 
-/* Relabels the nodes by a random permutation (Fisher-Yates, seeded GEN_SEED). */
+/* Relabels the nodes by a random permutation (std::shuffle of 0..n-1 from a
+ * std::mt19937 seeded GEN_SEED, as GAPBS). */
 static int permute_ids(struct graph_edge *e, int64_t m, int64_t n)
 {
     graph_node *perm = malloc((size_t)n * sizeof(*perm));
@@ -52,12 +53,7 @@ static int permute_ids(struct graph_edge *e, int64_t m, int64_t n)
         perm[i] = (graph_node)i;
     struct graph_rng r;
     graph_rng_seed(&r, GEN_SEED);
-    for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = graph_rng_int(&r, 0, i);
-        graph_node t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+    graph_rng_shuffle(&r, perm, n);
     #pragma omp parallel for
     for (int64_t i = 0; i < m; i++) {
         e[i].u = perm[e[i].u];

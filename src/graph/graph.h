@@ -74,8 +74,20 @@ void graph_rng_seed(struct graph_rng *r, uint32_t seed);
 uint32_t graph_rng_next(struct graph_rng *r);
 /* uniform integer in [lo, hi] by unbiased modulo (GAPBS's draws) */
 int64_t graph_rng_int(struct graph_rng *r, int64_t lo, int64_t hi);
+/* libstdc++'s uniform_int_distribution over [0, range) and std::shuffle */
+uint32_t graph_rng_lemire(struct graph_rng *r, uint64_t range);
+void graph_rng_shuffle(struct graph_rng *r, graph_node *a, int64_t n);
 /* uniform float in [0, 1), as std::uniform_real_distribution<float>(0, 1) */
 float graph_rng_float(struct graph_rng *r);
+
+/* std::mt19937_64, and a uniform integer in [lo, hi] from it (unbiased modulo) */
+struct graph_rng64 {
+    uint64_t mt[312];
+    int idx;
+};
+void graph_rng64_seed(struct graph_rng64 *r, uint64_t seed);
+uint64_t graph_rng64_next(struct graph_rng64 *r);
+int64_t graph_rng64_int(struct graph_rng64 *r, int64_t lo, int64_t hi);
 
 /* --- builder.c: an edge list to CSR (GAPBS's rules) */
 struct graph_edge {
@@ -112,7 +124,7 @@ int graph_bfs_verify(const struct graph *g, graph_node source, const graph_node 
 
 /* Source picking as GAPBS: random nodes with out-degree > 0 (or the fixed one). */
 struct graph_source_picker {
-    struct graph_rng rng;
+    struct graph_rng64 rng; /* GAPBS picks from a 64-bit engine */
     int64_t fixed;  /* -1: random */
 };
 void graph_source_init(struct graph_source_picker *sp, int64_t fixed);
