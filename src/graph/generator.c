@@ -71,7 +71,7 @@ int graph_generate(struct graph_edges *el, int scale, int degree, int uniform,
         return -1;
     }
     int64_t n = (int64_t)1 << scale, m = n * degree;
-    struct graph_edges out = {.len = m, .cap = m, .max_node = n - 1};
+    struct graph_edges out = {.len = m, .cap = m, .max_node = -1};
     out.e = malloc((size_t)m * sizeof(*out.e));
     if (!out.e) {
         snprintf(err, errlen, "out of memory for %lld edges", (long long)m);
@@ -92,6 +92,13 @@ int graph_generate(struct graph_edges *el, int scale, int degree, int uniform,
         snprintf(err, errlen, "out of memory for %lld nodes", (long long)n);
         return -1;
     }
+    int64_t max_node = -1; /* n is then the largest id + 1, as GAPBS counts */
+    #pragma omp parallel for reduction(max : max_node)
+    for (int64_t i = 0; i < m; i++) {
+        int64_t hi = out.e[i].u > out.e[i].v ? out.e[i].u : out.e[i].v;
+        max_node = hi > max_node ? hi : max_node;
+    }
+    out.max_node = max_node;
     *el = out;
     return 0;
 }
