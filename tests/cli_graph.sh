@@ -105,6 +105,21 @@ run convert -g 10 -b "$DIR/g10.sg"
 expect_out "-g 10 as .sg" "Graph has 1024 nodes and 10496 undirected edges" bfs -f "$DIR/g10.sg" -n 3 -v
 check "g10.sg: 3 PASS" "$([ "$(count PASS)" -eq 3 ]; echo $?)"
 
+# --- .gr and .mtx (ids from 1), weighted files (checked against GAPBS's converter)
+printf 'c test\np sp 5 4\na 1 2 7\na 2 3 1\na 3 1 2\na 5 4 3\n' >"$DIR/t.gr"
+expect_out ".gr directed" "Graph has 5 nodes and 4 directed edges" bfs -f "$DIR/t.gr" -r 0 -n 1 -v -a
+check ".gr: cycle from 0" "$(has "$out" "BFS Tree has 3 nodes and depth 2"; echo $?)"
+printf '%%%%MatrixMarket matrix coordinate pattern symmetric\n%% c\n5 5 4\n1 2\n2 3\n3 1\n5 4\n' >"$DIR/t.mtx"
+expect_out ".mtx symmetric: both ways" "Graph has 5 nodes and 8 directed edges" bfs -f "$DIR/t.mtx" -r 0 -n 1 -v -a
+check ".mtx: triangle from 0" "$(has "$out" "BFS Tree has 3 nodes and depth 1"; echo $?)"
+run convert -f "$DIR/t.gr" -w -b "$DIR/t.wsg"
+check "convert -w .gr to .wsg: 17 + 2 * (48 + 32) bytes" "$([ "$rc" -eq 0 ] && [ "$(stat -c %s "$DIR/t.wsg")" -eq 177 ]; echo $?)"
+run convert -f "$DIR/t.wsg" -b "$DIR/t2.wsg"
+check ".wsg read and written back the same" "$(cmp -s "$DIR/t.wsg" "$DIR/t2.wsg"; echo $?)"
+expect_fail "bfs on a .wsg" 1 "is weighted" bfs -f "$DIR/t.wsg" -n 1
+printf '1 2 3\n' >"$DIR/w.el"
+expect_fail ".el with 3 columns" 1 "w.el:1" bfs -f "$DIR/w.el"
+
 # --- bad input: clear errors, exit 1 (files) or 2 (usage), no crash
 expect_fail "missing file" 1 "$DIR/none.el" bfs -f "$DIR/none.el" -n 1
 expect_fail "unknown suffix" 1 "unknown suffix" bfs -f "$DIR/err" -n 1

@@ -33,6 +33,9 @@ static int make_edges(struct graph *g, const struct graph_cli *c, char *err, siz
     if (c->file ? graph_read_edges(&el, c->file, err, errlen)
                 : graph_generate(&el, c->scale, c->degree, c->uniform, err, errlen))
         return -1;
+    /* weights only for the kernels that use them (and convert to a .wsg) */
+    el.weighted = el.weighted && (strcmp(c->kernel, "sssp") == 0 ||
+                                  c->weighted_out || (c->out_sg && strstr(c->out_sg, ".wsg")));
     print_time(c->file ? "Read Time" : "Generate Time", omp_get_wtime() - t0);
     t0 = omp_get_wtime();
     /* n = largest id + 1, as GAPBS; generated graphs are undirected */
@@ -136,6 +139,11 @@ int graph_run(const struct graph *g, const struct graph_cli *c)
     if (strcmp(c->kernel, "bfs") == 0) {
         if (g->m == 0 && c->source < 0) {
             fprintf(stderr, "cxl_graph: bfs: the graph has no edges to pick a source from (-r)\n");
+            return 1;
+        }
+        if (g->weighted) {
+            fprintf(stderr, "cxl_graph: bfs: %s is weighted; bfs takes .sg (or a text edge list)\n",
+                    c->file);
             return 1;
         }
         return run_bfs(g, c);

@@ -1,7 +1,7 @@
 /* cli.c - GAPBS's command line: the kernel as the first argument or from the
  * program's name (bfs, bfs-ring, bfs-ring-secure ...), then its one-letter
- * flags -f -s -g -u -k -m -a -n -r -v -l -i -t -d (and -b FILE, the
- * converter's serialized output). Every bad value names its flag. */
+ * flags -f -s -g -u -k -m -a -n -r -v -l -i -t -d (and the converter's
+ * -b FILE, serialized output, and -w, keep the weights). Every bad value names its flag. */
 #include "graph.h"
 
 #include <errno.h>
@@ -68,7 +68,7 @@ static void usage(void)
            " -n N      trials (default 16);  -r NODE  start every trial from NODE\n"
            " -v        verify each trial;  -l  log each step;  -a  analysis of the first trial\n"
            " -m        reduce memory (accepted);  -i -t -d  kernel parameters\n"
-           " -b FILE   (convert) write the graph as .sg/.wsg\n");
+           " -b FILE   (convert) write the graph as .sg (.wsg with -w or that suffix)\n");
 }
 
 static int parse_flag(struct graph_cli *c, int opt, const char *arg, char *err, size_t errlen)
@@ -82,6 +82,7 @@ static int parse_flag(struct graph_cli *c, int opt, const char *arg, char *err, 
     case 'l': c->logging = 1; return 0;
     case 'a': c->analysis = 1; return 0;
     case 'm': c->reduce_mem = 1; return 0;
+    case 'w': c->weighted_out = 1; return 0;
     case 'g': case 'u':
         c->uniform = opt == 'u';
         return parse_int(arg, (char)opt, 1, 30, &v, err, errlen) ? -1 : (c->scale = (int)v, 0);
@@ -115,7 +116,7 @@ int graph_cli_parse(struct graph_cli *c, int argc, char **argv, char *err, size_
     int opt;
     opterr = 0;
     optind = 1 + shift;
-    while ((opt = getopt(argc, argv, ":hf:b:sg:u:k:n:r:vlami:t:d:")) != -1) {
+    while ((opt = getopt(argc, argv, ":hf:b:wsg:u:k:n:r:vlami:t:d:")) != -1) {
         if (opt == 'h') {
             usage();
             return 1;

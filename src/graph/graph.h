@@ -109,10 +109,10 @@ int graph_build(struct graph *g, const struct graph_edges *el, int directed,
 int graph_generate(struct graph_edges *el, int scale, int degree, int uniform,
                    char *err, size_t errlen);
 
-/* --- reader.c / writer.c: .el .wel .sg .wsg */
+/* --- reader.c / writer.c: .el .wel .gr .mtx .sg .wsg */
 int graph_read(struct graph *g, const char *path, int symmetrize,
                char *err, size_t errlen);
-/* .el / .wel only: the edge list, to build apart (el->e to free) */
+/* .el .wel .gr .mtx: the edge list, to build apart (el->e to free) */
 int graph_is_edge_list(const char *path);
 int graph_read_edges(struct graph_edges *el, const char *path, char *err, size_t errlen);
 int graph_write_sg(const struct graph *g, const char *path, char *err, size_t errlen);
@@ -143,6 +143,7 @@ struct graph_cli {
     const char *mode;     /* from argv[0]: "" , "ring", "ring-secure" ... */
     const char *file;     /* -f */
     const char *out_sg;   /* -b (convert) */
+    int weighted_out;     /* -w (convert): keep the weights (.wsg) */
     int scale, uniform;   /* -g / -u; scale -1 when -f */
     int degree;           /* -k */
     int symmetrize, verify, logging, analysis, reduce_mem;

@@ -1,5 +1,7 @@
 /* reader.c - graphs from files, by suffix: .el / .wel (text edge lists, "u v"
- * or "u v w" a line, built directed unless symmetrize) and .sg / .wsg
+ * or "u v w" a line), .gr (DIMACS: "a u v w", ids from 1), .mtx (Matrix
+ * Market coordinates, ids from 1; "symmetric" entries read both ways), built
+ * directed unless symmetrized, and .sg / .wsg
  * (GAPBS's serialized CSR: bool directed, int64 m, int64 n, int64 offsets[n+1],
  * neighbours[m], then the in-arrays when directed). A file is hostile input:
  * every count, offset and id is checked before use; errors name the file. */
@@ -16,34 +18,100 @@ static int has_suffix(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
+/* The text formats: one edge a line, comments and headers skipped. */
+enum text_format { FMT_EL, FMT_WEL, FMT_GR, FMT_MTX };
+
+static enum text_format text_format_of(const char *path)
+{
+    return has_suffix(path, ".wel") ? FMT_WEL : has_suffix(path, ".gr") ? FMT_GR
+         : has_suffix(path, ".mtx") ? FMT_MTX : FMT_EL;
+}
+
+struct text_state {
+    enum text_format fmt;
+    int mtx_size_seen;  /* .mtx: the "rows cols nnz" line came */
+    int mtx_pattern;    /* .mtx: no values */
+    int symmetric;      /* .mtx: "symmetric": each entry read in both directions */
+};
+
+/* 0 = an edge in u v w, 1 = a line to skip, -1 = malformed. */
+static int parse_line(struct text_state *st, const char *line, long long *u, long long *v,
+                      long long *w)
+{
+    char extra;
+    double dw = 1;
+    *w = 1;
+    if (strspn(line, " \t\r\n") == strlen(line))
+        return 1;
+    switch (st->fmt) {
+    case FMT_EL: return sscanf(line, "%lld %lld %c", u, v, &extra) == 2 ? 0 : -1;
+    case FMT_WEL: return sscanf(line, "%lld %lld %lld %c", u, v, w, &extra) == 3 ? 0 : -1;
+    case FMT_GR:
+        if (line[0] == 'c' || line[0] == 'p')
+            return 1;
+        if (sscanf(line, "a %lld %lld %lld %c", u, v, w, &extra) != 3)
+            return -1;
+        break;
+    case FMT_MTX:
+        if (line[0] == '%') {
+            if (strncmp(line, "%%MatrixMarket", 14) == 0) {
+                st->mtx_pattern = strstr(line, "pattern") != NULL;
+                st->symmetric = strstr(line, "symmetric") != NULL;
+            }
+            return 1;
+        }
+        if (!st->mtx_size_seen) {
+            st->mtx_size_seen = 1;
+            return sscanf(line, "%lld %lld %lld", u, v, w) == 3 ? 1 : -1;
+        }
+        if (sscanf(line, "%lld %lld %lf", u, v, &dw) < (st->mtx_pattern ? 2 : 3))
+            return -1;
+        *w = (long long)dw;
+        break;
+    }
+    (*u)--; /* .gr and .mtx count from 1 */
+    (*v)--;
+    return 0;
+}
+
+static const char *format_hint(enum text_format f)
+{
+    static const char *const hints[] = {"\"u v\"", "\"u v w\"", "\"a u v w\" (ids from 1)",
+                                        "\"u v [w]\" (ids from 1)"};
+    return hints[f];
+}
+
 int graph_read_edges(struct graph_edges *el, const char *path, char *err, size_t errlen)
 {
-    int weighted = has_suffix(path, ".wel");
+    struct text_state st = {.fmt = text_format_of(path)};
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    *el = (struct graph_edges){.weighted = weighted, .max_node = -1};
-    char line[256];
+    *el = (struct graph_edges){.weighted = st.fmt != FMT_EL, .max_node = -1};
+    char line[512];
     int64_t lineno = 0, rc = 0;
     while (rc == 0 && fgets(line, sizeof(line), f)) {
-        long long u, v, w = 1;
-        char extra;
+        long long u, v, w;
         lineno++;
-        int got = sscanf(line, "%lld %lld %lld %c", &u, &v, &w, &extra);
-        if (got <= 0 && strspn(line, " \t\r\n") == strlen(line))
+        int got = parse_line(&st, line, &u, &v, &w);
+        if (got == 1)
             continue;
-        if (got != (weighted ? 3 : 2) || u < 0 || v < 0 || u > INT32_MAX - 1 || v > INT32_MAX - 1) {
-            snprintf(err, errlen, "%s:%lld: expected \"u v%s\" with node ids in 0..2^31-2",
-                     path, (long long)lineno, weighted ? " w" : "");
+        if (got < 0 || u < 0 || v < 0 || u > INT32_MAX - 1 || v > INT32_MAX - 1) {
+            snprintf(err, errlen, "%s:%lld: expected %s with node ids in range", path,
+                     (long long)lineno, format_hint(st.fmt));
             rc = -1;
-        } else if (graph_edges_push(el, (graph_node)u, (graph_node)v, (graph_weight)w) != 0) {
+        } else if (graph_edges_push(el, (graph_node)u, (graph_node)v, (graph_weight)w) != 0 ||
+                   (st.symmetric && u != v &&
+                    graph_edges_push(el, (graph_node)v, (graph_node)u, (graph_weight)w) != 0)) {
             snprintf(err, errlen, "%s: out of memory at line %lld", path, (long long)lineno);
             rc = -1;
         }
     }
     fclose(f);
+    if (st.fmt == FMT_MTX && st.mtx_pattern)
+        el->weighted = 0;
     if (rc != 0) {
         free(el->e);
         el->e = NULL;
@@ -63,7 +131,8 @@ static int read_el(struct graph *g, const char *path, int symmetrize, char *err,
 
 int graph_is_edge_list(const char *path)
 {
-    return has_suffix(path, ".el") || has_suffix(path, ".wel");
+    return has_suffix(path, ".el") || has_suffix(path, ".wel") || has_suffix(path, ".gr") ||
+           has_suffix(path, ".mtx");
 }
 
 struct sg_cursor {
@@ -166,6 +235,6 @@ int graph_read(struct graph *g, const char *path, int symmetrize, char *err, siz
         return read_sg(g, path, 0, err, errlen);
     if (has_suffix(path, ".wsg"))
         return read_sg(g, path, 1, err, errlen);
-    snprintf(err, errlen, "%s: unknown suffix (-f takes .el .wel .sg .wsg)", path);
+    snprintf(err, errlen, "%s: unknown suffix (-f takes .el .wel .gr .mtx .sg .wsg)", path);
     return -1;
 }
