@@ -130,6 +130,19 @@ $(BUILD)/asan/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(call layer_libs,$(MOD
 	    $(call layer_syslibs,$(MODULE_LAYERS))
 
 # --- tests (every layer) and benches (their own), normal and sanitizer flavours ---
+# test_graph: cxl_graph's files but main.c, with OpenMP
+$(BUILD)/tests/test_graph: tests/unit/test_graph.c $(GRAPH_CORE_SRCS) $(cxl_graph_HDRS) $(TEST_HDRS) \
+                          $(call layer_libs,base,$(BUILD))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(cxl_graph_CFLAGS) -Itests -Isrc/graph -o $@ $< $(GRAPH_CORE_SRCS) \
+	    $(call layer_libs,base,$(BUILD)) $(base_SYSLIBS)
+
+$(BUILD)/asan/tests/test_graph: tests/unit/test_graph.c $(GRAPH_CORE_SRCS) $(cxl_graph_HDRS) $(TEST_HDRS) \
+                               $(call layer_libs,base,$(BUILD)/asan)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(cxl_graph_CFLAGS) $(SAN_FLAGS) -Itests -Isrc/graph -o $@ $< $(GRAPH_CORE_SRCS) \
+	    $(call layer_libs,base,$(BUILD)/asan) $(base_SYSLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HDRS) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(ALL_LIBS) $(ALL_SYSLIBS)
