@@ -125,6 +125,11 @@ int graph_run(const struct graph *g, const struct graph_cli *c)
                 (long long)c->source, (long long)g->n);
         return 2;
     }
+    if (c->mode[0]) {
+        fprintf(stderr, "cxl_graph: mode '%s' (from the program's name) is not built yet; "
+                        "run it as %s\n", c->mode, c->kernel);
+        return 2;
+    }
     if (strcmp(c->kernel, "convert") == 0) {
         if (!c->out_sg) {
             fprintf(stderr, "cxl_graph: convert needs -b FILE.sg\n");
