@@ -21,21 +21,26 @@ static void uniform_block(struct graph_edge *e, int64_t from, int64_t to, int64_
     }
 }
 
+/* Each level of the recursion draws one 32-bit number x and compares
+ * x / 2^32, exactly (in double, never rounded to float), with the float
+ * thresholds A, A + B, A + B + C: the draw that rounds to a threshold in
+ * float falls on the side GAPBS's graphs show (-g 16 differs otherwise). */
 static void rmat_block(struct graph_edge *e, int64_t from, int64_t to, int scale,
                        struct graph_rng *r)
 {
     const float a = 0.57f, b = 0.19f, c = 0.19f;
+    const double ta = a, tab = a + b, tabc = a + b + c;
     for (int64_t i = from; i < to; i++) {
         graph_node s = 0, d = 0;
         for (int depth = 0; depth < scale; depth++) {
-            float p = graph_rng_float(r);
+            double p = graph_rng_next(r) / 4294967296.0;
             s <<= 1;
             d <<= 1;
-            if (p < a + b) {
-                d += p > a;
+            if (p < tab) {
+                d += p > ta;
             } else {
                 s++;
-                d += p > a + b + c;
+                d += p > tabc;
             }
         }
         e[i] = (struct graph_edge){s, d, 1};
