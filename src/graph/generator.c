@@ -22,13 +22,13 @@ static void uniform_block(struct graph_edge *e, int64_t from, int64_t to, int64_
 }
 
 /* Each level of the recursion draws one 32-bit number x and compares
- * x / 2^32, exactly (in double, never rounded to float), with the float
- * thresholds A, A + B, A + B + C: the draw that rounds to a threshold in
- * float falls on the side GAPBS's graphs show (-g 16 differs otherwise). */
+ * x / 2^32 in double with the double thresholds A, A + B, A + B + C: the
+ * draws within 2^-24 of a threshold fall on the side GAPBS's graphs show
+ * (float draws or float thresholds differ in a few edges from -g 16 on). */
 static void rmat_block(struct graph_edge *e, int64_t from, int64_t to, int scale,
                        struct graph_rng *r)
 {
-    const float a = 0.57f, b = 0.19f, c = 0.19f;
+    const double a = 0.57, b = 0.19, c = 0.19;
     const double ta = a, tab = a + b, tabc = a + b + c;
     for (int64_t i = from; i < to; i++) {
         graph_node s = 0, d = 0;

@@ -77,8 +77,6 @@ int64_t graph_rng_int(struct graph_rng *r, int64_t lo, int64_t hi);
 /* libstdc++'s uniform_int_distribution over [0, range) and std::shuffle */
 uint32_t graph_rng_lemire(struct graph_rng *r, uint64_t range);
 void graph_rng_shuffle(struct graph_rng *r, graph_node *a, int64_t n);
-/* uniform float in [0, 1), as std::uniform_real_distribution<float>(0, 1) */
-float graph_rng_float(struct graph_rng *r);
 
 /* std::mt19937_64, and a uniform integer in [lo, hi] from it (unbiased modulo) */
 struct graph_rng64 {

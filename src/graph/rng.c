@@ -2,12 +2,9 @@
  * C++ build: std::mt19937 (the C++ standard's parameters), uniform integers
  * by unbiased modulo (a draw past the last whole multiple of the range is
  * redrawn: -u 10 then gives GAPBS's 16125 edges; libstdc++'s
- * std::uniform_int_distribution would give 16103), uniform floats as
- * std::uniform_real_distribution<float> (std::generate_canonical, one draw);
- * and GAPBS's source picking (std::mt19937_64, the same unbiased modulo). */
+ * std::uniform_int_distribution would give 16103), libstdc++'s Lemire draw
+ * and std::shuffle (the Kronecker permutation); and GAPBS's source picking (std::mt19937_64, the same unbiased modulo). */
 #include "graph.h"
-
-#include <math.h>
 
 #define MT_N 624
 #define MT_M 397
@@ -103,14 +100,6 @@ void graph_rng_shuffle(struct graph_rng *r, graph_node *a, int64_t n)
         int64_t j = graph_rng_lemire(r, (uint64_t)i + 1);
         graph_node t = a[i]; a[i] = a[j]; a[j] = t;
     }
-}
-
-float graph_rng_float(struct graph_rng *r)
-{
-    float v = (float)graph_rng_next(r) / 4294967296.0f;
-    if (v >= 1.0f)
-        v = nextafterf(1.0f, 0.0f);
-    return v;
 }
 
 #define MT64_N 312
