@@ -22,9 +22,10 @@ static void uniform_block(struct graph_edge *e, int64_t from, int64_t to, int64_
 }
 
 /* Each level of the recursion draws one 32-bit number x and compares
- * x / 2^32 in double with the double thresholds A, A + B, A + B + C: the
- * draws within 2^-24 of a threshold fall on the side GAPBS's graphs show
- * (float draws or float thresholds differ in a few edges from -g 16 on). */
+ * x / (2^32 - 1) in double with the double thresholds A, A + B, A + B + C:
+ * the rare draws within 2^-24 of a threshold then fall on the side GAPBS's
+ * graphs show (float draws or thresholds, or x / 2^32, move a few edges
+ * from -g 16 on; checked byte for byte up to -g 20). */
 static void rmat_block(struct graph_edge *e, int64_t from, int64_t to, int scale,
                        struct graph_rng *r)
 {
@@ -33,7 +34,7 @@ static void rmat_block(struct graph_edge *e, int64_t from, int64_t to, int scale
     for (int64_t i = from; i < to; i++) {
         graph_node s = 0, d = 0;
         for (int depth = 0; depth < scale; depth++) {
-            double p = graph_rng_next(r) / 4294967296.0;
+            double p = graph_rng_next(r) / 4294967295.0;
             s <<= 1;
             d <<= 1;
             if (p < tab) {
