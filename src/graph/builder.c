@@ -28,10 +28,42 @@ int graph_edges_push(struct graph_edges *el, graph_node u, graph_node v, graph_w
     return 0;
 }
 
-static int cmp_node(const void *a, const void *b)
+/* Sorts node ids in place: insertion sort below 32, else quicksort on the
+ * median of three, recursing into the smaller side (qsort's calls through
+ * a pointer are most of the build's time on a Kronecker graph). */
+static void sort_nodes(graph_node *a, int64_t len)
 {
-    graph_node x = *(const graph_node *)a, y = *(const graph_node *)b;
-    return (x > y) - (x < y);
+    while (len > 32) {
+        graph_node x = a[0], y = a[len / 2], z = a[len - 1];
+        graph_node pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        int64_t i = 0, j = len - 1;
+        while (i <= j) {
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i <= j) {
+                graph_node t = a[i];
+                a[i++] = a[j];
+                a[j--] = t;
+            }
+        }
+        if (j + 1 < len - i) {
+            sort_nodes(a, j + 1);
+            a += i;
+            len -= i;
+        } else {
+            sort_nodes(a + i, len - i);
+            len = j + 1;
+        }
+    }
+    for (int64_t i = 1; i < len; i++) {
+        graph_node x = a[i];
+        int64_t k = i;
+        for (; k > 0 && a[k - 1] > x; k--)
+            a[k] = a[k - 1];
+        a[k] = x;
+    }
 }
 
 static int cmp_wnode(const void *a, const void *b)
@@ -54,7 +86,7 @@ static int64_t squish_list(void *list, int64_t len, graph_node u, int weighted)
                 a[k++] = a[i];
     } else {
         graph_node *a = list;
-        qsort(a, (size_t)len, sizeof(*a), cmp_node);
+        sort_nodes(a, len);
         for (int64_t i = 0; i < len; i++)
             if (a[i] != u && (k == 0 || a[k - 1] != a[i]))
                 a[k++] = a[i];
@@ -87,11 +119,13 @@ static int build_side(const struct graph_edges *el, int64_t n, int both, int tra
     if (!raw)
         goto fail;
     memcpy(deg, index, (size_t)n * sizeof(*deg)); /* deg: next free slot */
+    /* filled in any order: each list is sorted by (neighbour, weight) next */
+    #pragma omp parallel for
     for (int64_t i = 0; i < el->len; i++) {
         const struct graph_edge *e = &el->e[i];
         for (int dir = 0; dir < (both ? 2 : 1); dir++) {
             graph_node s = (dir ^ transpose) ? e->v : e->u, d = (dir ^ transpose) ? e->u : e->v;
-            graph_offset at = deg[s]++;
+            graph_offset at = __atomic_fetch_add(&deg[s], 1, __ATOMIC_RELAXED);
             if (el->weighted)
                 ((struct graph_wnode *)raw)[at] = (struct graph_wnode){d, e->w};
             else

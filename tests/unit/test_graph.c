@@ -63,6 +63,32 @@ static void test_builder(void)
     graph_free(&g);
 }
 
+/* A long list (the builder's quicksort, not only its insertion sort):
+ * 5000 random targets of node 0, many repeated, some 0 itself. */
+static void test_builder_long_list(void)
+{
+    struct graph_edges el = {.max_node = -1};
+    struct graph_rng r;
+    struct graph g;
+    char err[256];
+    static uint8_t seen[700];
+    int distinct = 0;
+    graph_rng_seed(&r, 7);
+    for (int i = 0; i < 5000; i++) {
+        graph_node v = (graph_node)graph_rng_int(&r, 0, 699);
+        CHECK_EQ(graph_edges_push(&el, 0, v, 1), 0);
+        if (v != 0 && !seen[v]++)
+            distinct++;
+    }
+    CHECK_EQ(graph_build(&g, &el, 1, 0, err, sizeof(err)), 0);
+    CHECK_EQ(graph_out_degree(&g, 0), distinct);
+    for (int64_t k = 1; k < graph_out_degree(&g, 0); k++)
+        CHECK(graph_out(&g, 0)[k - 1] < graph_out(&g, 0)[k]);
+    CHECK(graph_out(&g, 0)[0] > 0);
+    free(el.e);
+    graph_free(&g);
+}
+
 static void test_generator_threads(void)
 {
     struct graph_edges a, b;
@@ -109,6 +135,7 @@ int main(void)
 {
     test_engines();
     test_builder();
+    test_builder_long_list();
     test_generator_threads();
     test_bfs();
     return check_summary("test_graph");
