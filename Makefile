@@ -39,7 +39,7 @@ layer_syslibs = $(foreach l,$(LAYERS),$(if $(filter $(l),$(1)),$($(l)_SYSLIBS)))
 
 # Programs: one folder each under src/, binary name = folder's program name,
 # linked with the layers it uses.
-PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway cxl_sodium_tunnel
+PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway cxl_sodium_tunnel cxl_graph
 cxl_shm_DIR := src/shm_tool
 cxl_shm_LAYERS := config ring sec base
 cxl_resp_gateway_DIR := src/gateway
@@ -50,6 +50,12 @@ cxl_sec_mgr_DIR := src/sec_mgr
 cxl_sec_mgr_LAYERS := sec base
 cxl_sodium_tunnel_DIR := src/tunnel
 cxl_sodium_tunnel_LAYERS := net sec base
+# cxl_graph (docs/GRAPH.md): OpenMP for it alone; its files other than main.c
+# (GRAPH_CORE_SRCS) link into a test with $(cxl_graph_CFLAGS).
+cxl_graph_DIR := src/graph
+cxl_graph_LAYERS := base
+cxl_graph_CFLAGS := -fopenmp
+GRAPH_CORE_SRCS = $(filter-out src/graph/main.c,$(cxl_graph_SRCS))
 $(foreach p,$(PROGRAMS),$(eval $(p)_SRCS := $(wildcard $($(p)_DIR)/*.c)) \
                         $(eval $(p)_HDRS := $(wildcard $($(p)_DIR)/*.h)))
 
@@ -102,11 +108,11 @@ ALL_ASAN_LIBS = $(call layer_libs,$(LAYERS),$(BUILD)/asan)
 # --- programs ----------------------------------------------------------------
 $(BUILD)/bin/%: $$(%_SRCS) $$(%_HDRS) $$(call layer_libs,$$(%_LAYERS),$(BUILD)) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)) $(call layer_syslibs,$($*_LAYERS))
+	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)) $(call layer_syslibs,$($*_LAYERS))
 
 $(BUILD)/asan/bin/%: $$(%_SRCS) $$(%_HDRS) $$(call layer_libs,$$(%_LAYERS),$(BUILD)/asan) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)/asan) \
+	$(CC) $(ALL_CFLAGS) $($*_CFLAGS) $(SAN_FLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)/asan) \
 	    $(call layer_syslibs,$($*_LAYERS))
 
 # --- the Redis module: its layers linked in, only the module entry points
@@ -124,6 +130,19 @@ $(BUILD)/asan/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(call layer_libs,$(MOD
 	    $(call layer_syslibs,$(MODULE_LAYERS))
 
 # --- tests (every layer) and benches (their own), normal and sanitizer flavours ---
+# test_graph: cxl_graph's files but main.c, with OpenMP
+$(BUILD)/tests/test_graph: tests/unit/test_graph.c $(GRAPH_CORE_SRCS) $(cxl_graph_HDRS) $(TEST_HDRS) \
+                          $(call layer_libs,base,$(BUILD))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(cxl_graph_CFLAGS) -Itests -Isrc/graph -o $@ $< $(GRAPH_CORE_SRCS) \
+	    $(call layer_libs,base,$(BUILD)) $(base_SYSLIBS)
+
+$(BUILD)/asan/tests/test_graph: tests/unit/test_graph.c $(GRAPH_CORE_SRCS) $(cxl_graph_HDRS) $(TEST_HDRS) \
+                               $(call layer_libs,base,$(BUILD)/asan)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(cxl_graph_CFLAGS) $(SAN_FLAGS) -Itests -Isrc/graph -o $@ $< $(GRAPH_CORE_SRCS) \
+	    $(call layer_libs,base,$(BUILD)/asan) $(base_SYSLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HDRS) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(ALL_LIBS) $(ALL_SYSLIBS)

@@ -78,6 +78,7 @@ done
 # the key manager, the tunnel and the gateway again, built with ASan+UBSan (a report fails the test)
 t "asan: cli sec_mgr" bash tests/cli_sec_mgr.sh "$build/asan"
 TUNNEL_BIN=$build/asan/bin/cxl_sodium_tunnel t "asan: cli tunnel" bash tests/cli_tunnel.sh "$build"
+t "asan: cli graph" bash tests/cli_graph.sh "$build/asan"
 GATEWAY_BIN=$build/asan/bin/cxl_resp_gateway t "asan: cli gateway" bash tests/cli_gateway.sh "$build"
 
 # the attacker suite: cxl_sec_mgr, Redis in secure mode, two honest clients

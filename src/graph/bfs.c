@@ -1,0 +1,145 @@
+/* bfs.c - direction-optimizing breadth-first search (Beamer, Asanovic and
+ * Patterson, SC'12): top-down steps from a queue while the frontier is small,
+ * bottom-up steps over a frontier bitmap (one byte per node) while the
+ * frontier's edges outnumber the unexplored edges / ALPHA, back to top-down
+ * when the frontier shrinks under n / BETA. Output: the parent of each node. */
+#include "graph.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BFS_ALPHA 15
+#define BFS_BETA 18
+
+struct bfs_queue {
+    graph_node *q;
+    int64_t head, tail; /* current frontier: q[head..tail) */
+};
+
+/* One top-down step: the next frontier appended after tail; returns the sum
+ * of the new frontier's out-degrees (the scout count). */
+static int64_t top_down_step(const struct graph *g, graph_node *parent, struct bfs_queue *fq)
+{
+    int64_t scout = 0, head = fq->head, tail = fq->tail, next = tail;
+    #pragma omp parallel reduction(+ : scout)
+    {
+        graph_node local[256];
+        int nlocal = 0;
+        #pragma omp for schedule(dynamic, 64) nowait
+        for (int64_t i = head; i < tail; i++) {
+            graph_node u = fq->q[i];
+            const graph_node *nb = graph_out(g, u);
+            for (int64_t k = 0; k < graph_out_degree(g, u); k++) {
+                graph_node v = nb[k], expect = -1;
+                if (__atomic_load_n(&parent[v], __ATOMIC_RELAXED) >= 0 ||
+                    !__atomic_compare_exchange_n(&parent[v], &expect, u, 0,
+                                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                    continue;
+                scout += graph_out_degree(g, v);
+                local[nlocal++] = v;
+                if (nlocal == 256) {
+                    int64_t at = __atomic_fetch_add(&next, nlocal, __ATOMIC_RELAXED);
+                    memcpy(fq->q + at, local, sizeof(local));
+                    nlocal = 0;
+                }
+            }
+        }
+        int64_t at = __atomic_fetch_add(&next, nlocal, __ATOMIC_RELAXED);
+        memcpy(fq->q + at, local, (size_t)nlocal * sizeof(*local));
+    }
+    fq->head = tail;
+    fq->tail = next;
+    return scout;
+}
+
+/* One bottom-up step: every unvisited node looks for a parent in front. */
+static int64_t bottom_up_step(const struct graph *g, graph_node *parent,
+                              const uint8_t *front, uint8_t *next)
+{
+    int64_t awake = 0;
+    #pragma omp parallel for schedule(dynamic, 1024) reduction(+ : awake)
+    for (int64_t u = 0; u < g->n; u++) {
+        next[u] = 0;
+        if (parent[u] >= 0)
+            continue;
+        const graph_node *nb = graph_in(g, (graph_node)u);
+        for (int64_t k = 0; k < graph_in_degree(g, (graph_node)u); k++) {
+            if (front[nb[k]]) {
+                parent[u] = nb[k];
+                next[u] = 1;
+                awake++;
+                break;
+            }
+        }
+    }
+    return awake;
+}
+
+static void queue_to_bitmap(const struct bfs_queue *fq, uint8_t *bm, int64_t n)
+{
+    memset(bm, 0, (size_t)n);
+    for (int64_t i = fq->head; i < fq->tail; i++)
+        bm[fq->q[i]] = 1;
+}
+
+static void bitmap_to_queue(const uint8_t *bm, int64_t n, struct bfs_queue *fq)
+{
+    fq->head = fq->tail = 0;
+    for (int64_t u = 0; u < n; u++)
+        if (bm[u])
+            fq->q[fq->tail++] = (graph_node)u;
+}
+
+/* Bottom-up steps until the frontier is small and shrinking; returns them. */
+static int bottom_up_phase(const struct graph *g, graph_node *parent, struct bfs_queue *fq,
+                           uint8_t *front, uint8_t *next, int logging)
+{
+    int64_t awake = fq->tail - fq->head, old;
+    queue_to_bitmap(fq, front, g->n);
+    do {
+        double t0 = omp_get_wtime();
+        old = awake;
+        awake = bottom_up_step(g, parent, front, next);
+        uint8_t *t = front;
+        front = next;
+        next = t;
+        if (logging)
+            printf("%6s%11lld%10.5lf\n", "bu", (long long)awake, omp_get_wtime() - t0);
+    } while (awake >= old || awake > g->n / BFS_BETA);
+    bitmap_to_queue(front, g->n, fq);
+    return 0;
+}
+
+void graph_bfs(const struct graph *g, graph_node source, graph_node *parent, int logging)
+{
+    struct bfs_queue fq = {malloc((size_t)g->n * sizeof(graph_node)), 0, 0};
+    uint8_t *front = malloc((size_t)g->n), *next = malloc((size_t)g->n);
+    if (!fq.q || !front || !next) {
+        fprintf(stderr, "cxl_graph: bfs: out of memory for %lld nodes\n", (long long)g->n);
+        exit(1);
+    }
+    #pragma omp parallel for
+    for (int64_t u = 0; u < g->n; u++)
+        parent[u] = -1;
+    parent[source] = source;
+    fq.q[fq.tail++] = source;
+    int64_t edges_to_check = g->m, scout = graph_out_degree(g, source);
+    while (fq.tail > fq.head) {
+        if (scout > edges_to_check / BFS_ALPHA) {
+            bottom_up_phase(g, parent, &fq, front, next, logging);
+            scout = 1;
+        } else {
+            double t0 = omp_get_wtime();
+            edges_to_check -= scout;
+            scout = top_down_step(g, parent, &fq);
+            if (logging)
+                printf("%6s%11lld%10.5lf\n", "td", (long long)(fq.tail - fq.head),
+                       omp_get_wtime() - t0);
+        }
+    }
+    free(fq.q);
+    free(front);
+    free(next);
+}

@@ -1,0 +1,161 @@
+/* graph.h - what the files of cxl_graph share (docs/GRAPH.md): the CSR graph
+ * every kernel takes, wherever its arrays live (private memory, or the
+ * shared medium in zero-copy mode), and the entry points of each file.
+ *
+ * A graph is directed or not; an undirected graph stores each edge in both
+ * directions (m counts both) and its in-arrays are its out-arrays. Node ids
+ * are int32_t, offsets int64_t; a weighted graph stores {neighbour, weight}
+ * pairs, as GAPBS's .wsg does. Neighbour lists are sorted, without self
+ * loops or duplicates (GAPBS's builder rules). */
+#ifndef CXL_GRAPH_H
+#define CXL_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int32_t graph_node;
+typedef int64_t graph_offset;
+typedef int32_t graph_weight;
+
+struct graph_wnode {
+    graph_node v;
+    graph_weight w;
+};
+
+struct graph {
+    int64_t n;              /* nodes */
+    int64_t m;              /* directed edges in the out arrays */
+    int directed;
+    int weighted;
+    const graph_offset *out_index; /* n + 1 */
+    const void *out_neigh;         /* graph_node[m] or struct graph_wnode[m] */
+    const graph_offset *in_index;  /* directed: n + 1; else = out_index */
+    const void *in_neigh;
+    void *owned;                   /* private allocations to free, NULL for a view */
+};
+
+static inline int64_t graph_out_degree(const struct graph *g, graph_node u)
+{
+    return g->out_index[u + 1] - g->out_index[u];
+}
+
+static inline const graph_node *graph_out(const struct graph *g, graph_node u)
+{
+    return (const graph_node *)g->out_neigh + g->out_index[u];
+}
+
+static inline const struct graph_wnode *graph_wout(const struct graph *g, graph_node u)
+{
+    return (const struct graph_wnode *)g->out_neigh + g->out_index[u];
+}
+
+static inline int64_t graph_in_degree(const struct graph *g, graph_node u)
+{
+    return g->in_index[u + 1] - g->in_index[u];
+}
+
+static inline const graph_node *graph_in(const struct graph *g, graph_node u)
+{
+    return (const graph_node *)g->in_neigh + g->in_index[u];
+}
+
+/* Undirected edges as GAPBS counts them (m / 2 for an undirected graph). */
+static inline int64_t graph_edges(const struct graph *g)
+{
+    return g->directed ? g->m : g->m / 2;
+}
+
+/* --- rng.c: std::mt19937 and the uniform draws GAPBS makes from it */
+struct graph_rng {
+    uint32_t mt[624];
+    int idx;
+};
+void graph_rng_seed(struct graph_rng *r, uint32_t seed);
+uint32_t graph_rng_next(struct graph_rng *r);
+/* uniform integer in [lo, hi] by unbiased modulo (GAPBS's draws) */
+int64_t graph_rng_int(struct graph_rng *r, int64_t lo, int64_t hi);
+/* libstdc++'s uniform_int_distribution over [0, range) and std::shuffle */
+uint32_t graph_rng_lemire(struct graph_rng *r, uint64_t range);
+void graph_rng_shuffle(struct graph_rng *r, graph_node *a, int64_t n);
+
+/* std::mt19937_64, and a uniform integer in [lo, hi] from it (unbiased modulo) */
+struct graph_rng64 {
+    uint64_t mt[312];
+    int idx;
+};
+void graph_rng64_seed(struct graph_rng64 *r, uint64_t seed);
+uint64_t graph_rng64_next(struct graph_rng64 *r);
+int64_t graph_rng64_int(struct graph_rng64 *r, int64_t lo, int64_t hi);
+
+/* --- builder.c: an edge list to CSR (GAPBS's rules) */
+struct graph_edge {
+    graph_node u, v;
+    graph_weight w;
+};
+struct graph_edges {
+    struct graph_edge *e;
+    int64_t len, cap;
+    int weighted;
+    int64_t max_node; /* largest id seen, -1 if none */
+};
+int graph_edges_push(struct graph_edges *el, graph_node u, graph_node v, graph_weight w);
+/* Builds g from el (n = max(max id + 1, min_nodes)); 0, or -1 with errbuf. */
+int graph_build(struct graph *g, const struct graph_edges *el, int directed,
+                int64_t min_nodes, char *err, size_t errlen);
+
+/* --- generator.c: Kronecker (RMAT) and uniform edge lists */
+int graph_generate(struct graph_edges *el, int scale, int degree, int uniform,
+                   char *err, size_t errlen);
+
+/* --- reader.c / writer.c: .el .wel .gr .mtx .sg .wsg */
+int graph_read(struct graph *g, const char *path, int symmetrize,
+               char *err, size_t errlen);
+/* .el .wel .gr .mtx: the edge list, to build apart (el->e to free) */
+int graph_is_edge_list(const char *path);
+int graph_read_edges(struct graph_edges *el, const char *path, char *err, size_t errlen);
+int graph_write_sg(const struct graph *g, const char *path, char *err, size_t errlen);
+
+/* --- bfs.c / verify.c */
+/* parent[n]: parent in the BFS tree, source's own id for the source, -1 unreached */
+void graph_bfs(const struct graph *g, graph_node source, graph_node *parent, int logging);
+int graph_bfs_verify(const struct graph *g, graph_node source, const graph_node *parent);
+
+/* Source picking as GAPBS: random nodes with out-degree > 0 (or the fixed one). */
+struct graph_source_picker {
+    struct graph_rng64 rng; /* GAPBS picks from a 64-bit engine */
+    int64_t fixed;  /* -1: random */
+};
+void graph_source_init(struct graph_source_picker *sp, int64_t fixed);
+graph_node graph_source_next(struct graph_source_picker *sp, const struct graph *g);
+
+/* What a graph built or read here owns (g->owned); graph_free frees it. */
+struct graph_owned {
+    graph_offset *out_index, *in_index;
+    void *out_neigh, *in_neigh;
+};
+void graph_free(struct graph *g);
+
+/* --- cli.c: GAPBS's command line */
+struct graph_cli {
+    const char *kernel;   /* "bfs", "convert", ... */
+    const char *mode;     /* from argv[0]: "" , "ring", "ring-secure" ... */
+    const char *file;     /* -f */
+    const char *out_sg;   /* -b (convert) */
+    int weighted_out;     /* -w (convert): keep the weights (.wsg) */
+    int scale, uniform;   /* -g / -u; scale -1 when -f */
+    int degree;           /* -k */
+    int symmetrize, verify, logging, analysis, reduce_mem;
+    int trials;           /* -n */
+    int64_t source;       /* -r, -1 random */
+    int iters;            /* -i */
+    double tolerance;     /* -t */
+    int delta;            /* -d */
+};
+/* 0, 1 when -h printed the help, -1 with err (a usage error: exit 2). */
+int graph_cli_parse(struct graph_cli *c, int argc, char **argv, char *err, size_t errlen);
+
+/* --- bench.c: load the graph and run a kernel's trials as GAPBS does */
+int graph_load(struct graph *g, const struct graph_cli *c);
+int graph_run(const struct graph *g, const struct graph_cli *c);
+
+#endif
