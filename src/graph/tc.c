@@ -75,15 +75,18 @@ static uint64_t count_lists(const struct lists *l, int64_t n)
     return total;
 }
 
-static const struct graph *by_degree_graph;
+struct ranked {
+    int64_t degree;
+    graph_node id;
+};
 
+/* Decreasing degree, ties by increasing id. */
 static int by_degree(const void *a, const void *b)
 {
-    graph_node x = *(const graph_node *)a, y = *(const graph_node *)b;
-    int64_t dx = graph_out_degree(by_degree_graph, x), dy = graph_out_degree(by_degree_graph, y);
-    if (dx != dy)
-        return dx > dy ? -1 : 1;
-    return (x > y) - (x < y);
+    const struct ranked *x = a, *y = b;
+    if (x->degree != y->degree)
+        return x->degree > y->degree ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
 }
 
 static int by_id(const void *a, const void *b)
@@ -95,15 +98,14 @@ static int by_id(const void *a, const void *b)
 /* New ids by decreasing degree (ties by old id): id[old] = new. */
 static graph_node *degree_ranks(const struct graph *g)
 {
-    graph_node *order = malloc(sizeof(graph_node) * (size_t)g->n);
+    struct ranked *order = malloc(sizeof(*order) * (size_t)g->n);
     graph_node *id = malloc(sizeof(graph_node) * (size_t)g->n);
     if (order && id) {
         for (int64_t u = 0; u < g->n; u++)
-            order[u] = (graph_node)u;
-        by_degree_graph = g; /* qsort has no context argument in C11 */
-        qsort(order, (size_t)g->n, sizeof(graph_node), by_degree);
+            order[u] = (struct ranked){graph_out_degree(g, (graph_node)u), (graph_node)u};
+        qsort(order, (size_t)g->n, sizeof(*order), by_degree);
         for (int64_t r = 0; r < g->n; r++)
-            id[order[r]] = (graph_node)r;
+            id[order[r].id] = (graph_node)r;
     } else {
         free(id);
         id = NULL;
