@@ -3,7 +3,9 @@
  * define it, with damping d: score(u) = (1 - d) / n + d * sum over in-edges
  * v->u of score(v) / outdeg(v). Gauss-Seidel: each node pulls from its
  * in-neighbours and its new score is used at once by the nodes after it,
- * as Beamer, Asanovic & Patterson's GAP specification (2015) allows. */
+ * as Beamer, Asanovic & Patterson's GAP specification (2015) allows. The
+ * contributions are read and written with relaxed atomics: another thread
+ * may be updating the one read (on x86-64 these are plain moves). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -20,8 +22,11 @@ static double pull(const struct graph *g, const double *contrib, graph_node u)
     const graph_node *in = graph_in(g, u);
     int64_t deg = graph_in_degree(g, u);
     double sum = 0.0;
-    for (int64_t i = 0; i < deg; i++)
-        sum += contrib[in[i]];
+    for (int64_t i = 0; i < deg; i++) {
+        double c;
+        __atomic_load(&contrib[in[i]], &c, __ATOMIC_RELAXED);
+        sum += c;
+    }
     return sum;
 }
 
@@ -48,7 +53,8 @@ double *graph_pr(const struct graph *g, int max_iters, double tol)
             double old = scores[u];
             scores[u] = base + GRAPH_PR_DAMPING * pull(g, contrib, (graph_node)u);
             error += fabs(scores[u] - old);
-            contrib[u] = contribution(g, (graph_node)u, scores[u]);
+            double c = contribution(g, (graph_node)u, scores[u]);
+            __atomic_store(&contrib[u], &c, __ATOMIC_RELAXED);
         }
         if (error < tol)
             break;
