@@ -290,6 +290,25 @@ static void known_weighted(void)
     drop(t);
 }
 
+/* One node, no edge: every kernel's degenerate case. */
+static void known_single_node(void)
+{
+    struct edge none[1] = {{0, 0, 1}}; /* a self loop: dropped */
+    struct tgraph *t = build(1, none, 1, 0, 0);
+    check_pr(&t->g, 1);
+    check_cc(&t->g, 1);
+    check_tc(&t->g, 0);
+    graph_node src[] = {0};
+    double *bc = check_bc(&t->g, src, 1);
+    CHECK(bc && bc[0] == 0);
+    free(bc);
+    drop(t);
+    t = build(1, none, 1, 0, 1);
+    int64_t want[] = {0};
+    check_sssp(&t->g, 0, want);
+    drop(t);
+}
+
 /* Each verifier refuses a wrong answer. */
 static void verifiers_refuse(void)
 {
@@ -374,6 +393,7 @@ int main(void)
         known_components();
         known_directed();
         known_weighted();
+        known_single_node();
         verifiers_refuse();
         random_graphs();
     }

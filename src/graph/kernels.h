@@ -29,15 +29,19 @@ double *graph_pr_spmv(const struct graph *g, int max_iters, double tol);
 graph_node *graph_cc(const struct graph *g);
 graph_node *graph_cc_sv(const struct graph *g);
 
-/* Single-source shortest paths on a weighted graph (weights >= 0) by
- * delta-stepping (Meyer & Sanders 2003); GRAPH_DIST_INF when unreachable. */
+/* Single-source shortest paths on a weighted graph (weights >= 0; the
+ * caller gives an unweighted graph weights first, as GAPBS does) by
+ * delta-stepping (Meyer & Sanders 2003); GRAPH_DIST_INF when unreachable.
+ * delta < 1 is taken as 1. */
 graph_weight *graph_sssp(const struct graph *g, graph_node source, graph_weight delta);
 
-/* Betweenness centrality (Brandes 2001) from the nsrc given sources, each
- * score divided by the largest (as GAPBS reports them). */
+/* Betweenness centrality (Brandes 2001; unweighted, over out-edges) from
+ * the nsrc given sources (the caller picks them, GAPBS: nodes with
+ * out-edges), each score divided by the largest (as GAPBS reports them). */
 double *graph_bc(const struct graph *g, const graph_node *sources, int nsrc);
 
-/* Triangles of an undirected graph, each counted once (ordered count).
+/* Triangles of an undirected graph, each counted once (ordered count); the
+ * caller refuses a directed graph, as GAPBS's tc does.
  * graph_tc relabels by degree first when graph_tc_worth_relabel says so;
  * graph_tc_ordered lets the caller choose. UINT64_MAX when memory ran out. */
 int graph_tc_worth_relabel(const struct graph *g);
