@@ -4,9 +4,9 @@
  * graphs" (WEA 2005): a triangle w < v < u is counted once, at u, by
  * merging u's neighbours below v with v's neighbours below v (the lists
  * are sorted). Relabelling the nodes by decreasing degree first (Schank &
- * Wagner's "forward" ordering, as GAP's specification suggests) bounds the
- * work per node; it is worth its cost only on a graph whose degrees are
- * skewed, which a sample of degrees tells. */
+ * Wagner's "forward" ordering: a node only looks at its neighbours of
+ * higher degree) bounds the work per node; it is worth its cost only on a
+ * graph whose degrees are skewed, which a sample of degrees tells. */
 #include <stdlib.h>
 
 #include "kernels.h"
