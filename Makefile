@@ -176,6 +176,22 @@ $(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $$(call layer_libs,$$(%_LAYERS),$(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)) $(call layer_syslibs,$($*_LAYERS))
 
+# --- the graph kernels (src/graph/, OpenMP) and their test ----------------------
+GRAPH_KERNEL_SRCS := $(addprefix src/graph/,pr.c pr_spmv.c cc.c cc_sv.c sssp.c bc.c tc.c verify_kernels.c)
+GRAPH_KERNEL_DEPS := tests/graph_kernels.c $(GRAPH_KERNEL_SRCS) src/graph/graph.h src/graph/kernels.h $(TEST_HDRS)
+all: $(BUILD)/tests/graph_kernels
+test: $(BUILD)/asan/tests/graph_kernels
+
+$(BUILD)/tests/graph_kernels: $(GRAPH_KERNEL_DEPS) $(BUILD)/lib/libcxl_base.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fopenmp -Itests -Isrc -o $@ tests/graph_kernels.c $(GRAPH_KERNEL_SRCS) \
+	    $(BUILD)/lib/libcxl_base.a $(base_SYSLIBS)
+
+$(BUILD)/asan/tests/graph_kernels: $(GRAPH_KERNEL_DEPS) $(BUILD)/asan/lib/libcxl_base.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -fopenmp -Itests -Isrc -o $@ tests/graph_kernels.c \
+	    $(GRAPH_KERNEL_SRCS) $(BUILD)/asan/lib/libcxl_base.a $(base_SYSLIBS)
+
 # --- fuzzing (clang + libFuzzer) -----------------------------------------------
 FUZZ_FLAGS = -std=gnu11 -g -O1 -Iinclude -Isrc/lib -fsanitize=fuzzer,address,undefined
 $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)

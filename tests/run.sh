@@ -71,6 +71,10 @@ CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-nam
 t "keyring: fetches from 4 threads" "$build/tests/keyring_threads" "$build"
 t "asan: keyring threads" "$build/asan/tests/keyring_threads" "$build/asan"
 
+# the graph kernels against their serial verifiers, plain and under ASan+UBSan
+t "graph: kernels" "$build/tests/graph_kernels"
+[ -x "$build/asan/tests/graph_kernels" ] && t "asan: graph kernels" "$build/asan/tests/graph_kernels"
+
 # command-line tools
 for sh in tests/cli_*.sh; do
   [ -f "$sh" ] && t "cli: $(basename "$sh" .sh)" bash "$sh" "$build"

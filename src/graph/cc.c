@@ -1,0 +1,113 @@
+/* cc.c - connected components by Afforest (`cxl_graph cc`). Owns graph_cc.
+ * Implements Sutton, Ben-Nun & Barak, "Optimizing Parallel Graph
+ * Connectivity Computation via Subgraph Sampling" (IPDPS 2018): a forest of
+ * parent pointers joined by a lock-free link (a root is hooked under the
+ * smaller label by compare-and-swap); first only each node's first
+ * GRAPH_CC_ROUNDS neighbours are linked, round by round with a compression
+ * after each; then the largest component is estimated from a sample of
+ * GRAPH_CC_SAMPLES nodes and its nodes skip the rest of their edges (the
+ * others link all of them, and their in-edges too in a directed graph). */
+#include <stdlib.h>
+
+#include "kernels.h"
+
+#define GRAPH_CC_ROUNDS 2
+#define GRAPH_CC_SAMPLES 1024
+
+static graph_node load(graph_node *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* Join the trees of u and v: the root with the larger label is hooked under
+ * the smaller one; a lost race retries from the new parents. */
+static void link(graph_node *comp, graph_node u, graph_node v)
+{
+    graph_node p1 = load(&comp[u]), p2 = load(&comp[v]);
+    while (p1 != p2) {
+        graph_node high = p1 > p2 ? p1 : p2, low = p1 + p2 - high;
+        graph_node p_high = load(&comp[high]);
+        if (p_high == low)
+            return;
+        if (p_high == high &&
+            __atomic_compare_exchange_n(&comp[high], &p_high, low, 0,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return;
+        p1 = load(&comp[load(&comp[high])]);
+        p2 = load(&comp[low]);
+    }
+}
+
+/* Point every node straight at its root. */
+static void compress(graph_node *comp, int64_t n)
+{
+#pragma omp parallel for schedule(dynamic, 2048)
+    for (int64_t u = 0; u < n; u++)
+        while (load(&comp[u]) != load(&comp[load(&comp[u])]))
+            __atomic_store_n(&comp[u], load(&comp[load(&comp[u])]), __ATOMIC_RELAXED);
+}
+
+static int by_label(const void *a, const void *b)
+{
+    graph_node x = *(const graph_node *)a, y = *(const graph_node *)b;
+    return (x > y) - (x < y);
+}
+
+/* The most frequent label among GRAPH_CC_SAMPLES nodes drawn at random. */
+static graph_node largest_label(const graph_node *comp, int64_t n)
+{
+    graph_node sample[GRAPH_CC_SAMPLES];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < GRAPH_CC_SAMPLES; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        sample[i] = comp[x % (uint64_t)n];
+    }
+    qsort(sample, GRAPH_CC_SAMPLES, sizeof sample[0], by_label);
+    graph_node best = sample[0];
+    int best_run = 0, run = 0;
+    for (int i = 0; i < GRAPH_CC_SAMPLES; i++) {
+        run = i && sample[i] == sample[i - 1] ? run + 1 : 1;
+        if (run > best_run)
+            best = sample[i], best_run = run;
+    }
+    return best;
+}
+
+static void link_rest(const struct graph *g, graph_node *comp, graph_node skip)
+{
+#pragma omp parallel for schedule(dynamic, 2048)
+    for (int64_t u = 0; u < g->n; u++) {
+        if (load(&comp[u]) == skip)
+            continue;
+        const graph_node *out = graph_out(g, (graph_node)u);
+        for (int64_t i = GRAPH_CC_ROUNDS; i < graph_out_degree(g, (graph_node)u); i++)
+            link(comp, (graph_node)u, out[i]);
+        if (!g->directed)
+            continue;
+        const graph_node *in = graph_in(g, (graph_node)u);
+        for (int64_t i = 0; i < graph_in_degree(g, (graph_node)u); i++)
+            link(comp, (graph_node)u, in[i]);
+    }
+}
+
+graph_node *graph_cc(const struct graph *g)
+{
+    int64_t n = g->n;
+    graph_node *comp = malloc(sizeof(graph_node) * (size_t)(n ? n : 1));
+    if (!comp)
+        return NULL;
+#pragma omp parallel for
+    for (int64_t u = 0; u < n; u++)
+        comp[u] = (graph_node)u;
+    for (int r = 0; r < GRAPH_CC_ROUNDS; r++) {
+#pragma omp parallel for schedule(dynamic, 2048)
+        for (int64_t u = 0; u < n; u++)
+            if (graph_out_degree(g, (graph_node)u) > r)
+                link(comp, (graph_node)u, graph_out(g, (graph_node)u)[r]);
+        compress(comp, n);
+    }
+    if (n > 0)
+        link_rest(g, comp, largest_label(comp, n));
+    compress(comp, n);
+    return comp;
+}

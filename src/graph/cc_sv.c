@@ -1,0 +1,58 @@
+/* cc_sv.c - connected components by Shiloach-Vishkin (`cxl_graph cc_sv`).
+ * Owns graph_cc_sv. Implements Shiloach & Vishkin, "An O(log n) Parallel
+ * Connectivity Algorithm" (J. Algorithms, 1982), in its common simplified
+ * form: repeat { hooking: for every edge whose ends are in different trees,
+ * the root of the larger label is hooked under the smaller label;
+ * shortcutting: pointer jumping until every node points at its root } until
+ * no hook happens. Each edge is looked at from both ends' labels, so the
+ * out-edges alone give the weak components of a directed graph. */
+#include <stdlib.h>
+
+#include "kernels.h"
+
+static int hook(const struct graph *g, graph_node *comp)
+{
+    int changed = 0;
+#pragma omp parallel for reduction(| : changed) schedule(dynamic, 2048)
+    for (int64_t u = 0; u < g->n; u++) {
+        const graph_node *out = graph_out(g, (graph_node)u);
+        for (int64_t i = 0; i < graph_out_degree(g, (graph_node)u); i++) {
+            graph_node cu = __atomic_load_n(&comp[u], __ATOMIC_RELAXED);
+            graph_node cv = __atomic_load_n(&comp[out[i]], __ATOMIC_RELAXED);
+            if (cu == cv)
+                continue;
+            graph_node high = cu > cv ? cu : cv, low = cu + cv - high;
+            if (__atomic_load_n(&comp[high], __ATOMIC_RELAXED) == high) {
+                __atomic_store_n(&comp[high], low, __ATOMIC_RELAXED);
+                changed = 1;
+            }
+        }
+    }
+    return changed;
+}
+
+static void shortcut(graph_node *comp, int64_t n)
+{
+#pragma omp parallel for schedule(dynamic, 2048)
+    for (int64_t u = 0; u < n; u++) {
+        graph_node c = __atomic_load_n(&comp[u], __ATOMIC_RELAXED);
+        graph_node cc;
+        while (c != (cc = __atomic_load_n(&comp[c], __ATOMIC_RELAXED)))
+            c = cc;
+        __atomic_store_n(&comp[u], c, __ATOMIC_RELAXED);
+    }
+}
+
+graph_node *graph_cc_sv(const struct graph *g)
+{
+    int64_t n = g->n;
+    graph_node *comp = malloc(sizeof(graph_node) * (size_t)(n ? n : 1));
+    if (!comp)
+        return NULL;
+#pragma omp parallel for
+    for (int64_t u = 0; u < n; u++)
+        comp[u] = (graph_node)u;
+    while (hook(g, comp))
+        shortcut(comp, n);
+    return comp;
+}

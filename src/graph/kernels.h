@@ -1,0 +1,60 @@
+/* kernels.h - the GAP kernels other than BFS (docs/GRAPH.md), one file each,
+ * and their serial verifiers (verify_kernels.c). Every kernel takes the CSR
+ * of graph.h, read-only; results are malloc'd arrays the caller frees (NULL
+ * when memory ran out). Kept apart from graph.h so the kernels' declarations
+ * and the builder's never touch the same lines. */
+#ifndef CXL_GRAPH_KERNELS_H
+#define CXL_GRAPH_KERNELS_H
+
+#include <stdint.h>
+
+#include "graph.h"
+
+#define GRAPH_PR_DAMPING 0.85
+#define GRAPH_PR_TOLERANCE 1e-4
+#define GRAPH_PR_MAX_ITERS 20
+/* SSSP: the distance of an unreachable node (GAPBS's kDistInf). */
+#define GRAPH_DIST_INF (INT32_MAX / 2)
+
+/* PageRank, pull direction; stops after max_iters iterations or when one
+ * changes the scores by less than tol (sum of absolute changes).
+ * graph_pr: Gauss-Seidel (a score updated in an iteration is used at once);
+ * graph_pr_spmv: Jacobi (each iteration a sparse matrix-vector product). */
+double *graph_pr(const struct graph *g, int max_iters, double tol);
+double *graph_pr_spmv(const struct graph *g, int max_iters, double tol);
+
+/* Connected components (weakly, for a directed graph): comp[u] names u's
+ * component; two nodes share a label iff they are connected.
+ * graph_cc: Afforest (Sutton et al. 2018); graph_cc_sv: Shiloach-Vishkin. */
+graph_node *graph_cc(const struct graph *g);
+graph_node *graph_cc_sv(const struct graph *g);
+
+/* Single-source shortest paths on a weighted graph (weights >= 0; the
+ * caller gives an unweighted graph weights first, as GAPBS does) by
+ * delta-stepping (Meyer & Sanders 2003); GRAPH_DIST_INF when unreachable.
+ * delta < 1 is taken as 1. */
+graph_weight *graph_sssp(const struct graph *g, graph_node source, graph_weight delta);
+
+/* Betweenness centrality (Brandes 2001; unweighted, over out-edges) from
+ * the nsrc given sources (the caller picks them, GAPBS: nodes with
+ * out-edges), each score divided by the largest (as GAPBS reports them). */
+double *graph_bc(const struct graph *g, const graph_node *sources, int nsrc);
+
+/* Triangles of an undirected graph, each counted once (ordered count); the
+ * caller refuses a directed graph, as GAPBS's tc does.
+ * graph_tc relabels by degree first when graph_tc_worth_relabel says so;
+ * graph_tc_ordered lets the caller choose. UINT64_MAX when memory ran out. */
+int graph_tc_worth_relabel(const struct graph *g);
+uint64_t graph_tc_ordered(const struct graph *g, int relabel);
+uint64_t graph_tc(const struct graph *g);
+
+/* Serial verifiers: 1 when the result is right, else 0 with the first
+ * difference printed to stderr. */
+int graph_verify_pr(const struct graph *g, const double *scores, double tol);
+int graph_verify_cc(const struct graph *g, const graph_node *comp);
+int graph_verify_sssp(const struct graph *g, graph_node source, const graph_weight *dist);
+int graph_verify_bc(const struct graph *g, const graph_node *sources, int nsrc,
+                    const double *scores);
+int graph_verify_tc(const struct graph *g, uint64_t count);
+
+#endif

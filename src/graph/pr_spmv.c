@@ -1,0 +1,58 @@
+/* pr_spmv.c - PageRank, pull direction, Jacobi (`cxl_graph pr_spmv`). Owns
+ * graph_pr_spmv. PageRank as Page, Brin, Motwani & Winograd (1999) define
+ * it (damping d, base (1 - d) / n); each iteration is one sparse
+ * matrix-vector product: every new score is computed from the previous
+ * iteration's scores only (Jacobi), then all contributions are refreshed. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "kernels.h"
+
+static double pull(const struct graph *g, const double *contrib, graph_node u)
+{
+    const graph_node *in = graph_in(g, u);
+    int64_t deg = graph_in_degree(g, u);
+    double sum = 0.0;
+    for (int64_t i = 0; i < deg; i++)
+        sum += contrib[in[i]];
+    return sum;
+}
+
+static void refresh(const struct graph *g, const double *scores, double *contrib)
+{
+#pragma omp parallel for
+    for (int64_t u = 0; u < g->n; u++) {
+        int64_t deg = graph_out_degree(g, (graph_node)u);
+        contrib[u] = deg ? scores[u] / (double)deg : 0.0;
+    }
+}
+
+double *graph_pr_spmv(const struct graph *g, int max_iters, double tol)
+{
+    int64_t n = g->n;
+    double *scores = malloc(sizeof(double) * (size_t)(n ? n : 1));
+    double *contrib = malloc(sizeof(double) * (size_t)(n ? n : 1));
+    if (!scores || !contrib) {
+        free(scores);
+        free(contrib);
+        return NULL;
+    }
+    const double base = (1.0 - GRAPH_PR_DAMPING) / (double)n;
+#pragma omp parallel for
+    for (int64_t u = 0; u < n; u++)
+        scores[u] = 1.0 / (double)n;
+    for (int it = 0; it < max_iters; it++) {
+        double error = 0.0;
+        refresh(g, scores, contrib);
+#pragma omp parallel for reduction(+ : error) schedule(dynamic, 64)
+        for (int64_t u = 0; u < n; u++) {
+            double s = base + GRAPH_PR_DAMPING * pull(g, contrib, (graph_node)u);
+            error += fabs(s - scores[u]);
+            scores[u] = s;
+        }
+        if (error < tol)
+            break;
+    }
+    free(contrib);
+    return scores;
+}

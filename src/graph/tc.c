@@ -1,0 +1,169 @@
+/* tc.c - triangle counting (`cxl_graph tc`; undirected graphs only). Owns
+ * graph_tc, graph_tc_ordered and graph_tc_worth_relabel. The ordered count
+ * of Schank & Wagner, "Finding, counting and listing all triangles in large
+ * graphs" (WEA 2005): a triangle w < v < u is counted once, at u, by
+ * merging u's neighbours below v with v's neighbours below v (the lists
+ * are sorted). Relabelling the nodes by decreasing degree first (Schank &
+ * Wagner's "forward" ordering: a node only looks at its neighbours of
+ * higher degree) bounds the work per node; it is worth its cost only on a
+ * graph whose degrees are skewed, which a sample of degrees tells. */
+#include <stdlib.h>
+
+#include "kernels.h"
+
+#define TC_SAMPLES 1000
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Skewed: a mean degree of at least 10 and a sampled median under half of
+ * it (a heavy tail pulls the mean up, not the median). */
+int graph_tc_worth_relabel(const struct graph *g)
+{
+    if (g->n < 2 || g->m < 10 * g->n)
+        return 0;
+    int64_t sample[TC_SAMPLES];
+    uint64_t x = 0x2545f4914f6cdd1dull;
+    for (int i = 0; i < TC_SAMPLES; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        sample[i] = graph_out_degree(g, (graph_node)(x % (uint64_t)g->n));
+    }
+    qsort(sample, TC_SAMPLES, sizeof sample[0], cmp_i64);
+    double mean = (double)g->m / (double)g->n;
+    return (double)sample[TC_SAMPLES / 2] < mean / 2.0;
+}
+
+struct lists { /* a CSR's two arrays, the graph's own or relabelled */
+    const graph_offset *index;
+    const graph_node *neigh;
+};
+
+/* Triangles w < v < u counted at u: nu[0..du) are u's neighbours below u. */
+static uint64_t count_at(const graph_node *nu, int64_t du, const struct lists *l)
+{
+    uint64_t count = 0;
+    for (int64_t i = 1; i < du; i++) {
+        graph_node v = nu[i];
+        const graph_node *nv = l->neigh + l->index[v];
+        int64_t dv = l->index[v + 1] - l->index[v];
+        for (int64_t a = 0, b = 0; a < i && b < dv && nv[b] < v;) {
+            if (nu[a] < nv[b])
+                a++;
+            else if (nv[b] < nu[a])
+                b++;
+            else
+                count++, a++, b++;
+        }
+    }
+    return count;
+}
+
+static uint64_t count_lists(const struct lists *l, int64_t n)
+{
+    uint64_t total = 0;
+#pragma omp parallel for reduction(+ : total) schedule(dynamic, 64)
+    for (int64_t u = 0; u < n; u++) {
+        const graph_node *nu = l->neigh + l->index[u];
+        int64_t du = 0, deg = l->index[u + 1] - l->index[u];
+        while (du < deg && nu[du] < u)
+            du++;
+        total += count_at(nu, du, l);
+    }
+    return total;
+}
+
+struct ranked {
+    int64_t degree;
+    graph_node id;
+};
+
+/* Decreasing degree, ties by increasing id. */
+static int by_degree(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->degree != y->degree)
+        return x->degree > y->degree ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+static int by_id(const void *a, const void *b)
+{
+    graph_node x = *(const graph_node *)a, y = *(const graph_node *)b;
+    return (x > y) - (x < y);
+}
+
+/* New ids by decreasing degree (ties by old id): id[old] = new. */
+static graph_node *degree_ranks(const struct graph *g)
+{
+    struct ranked *order = malloc(sizeof(*order) * (size_t)g->n);
+    graph_node *id = malloc(sizeof(graph_node) * (size_t)g->n);
+    if (order && id) {
+        for (int64_t u = 0; u < g->n; u++)
+            order[u] = (struct ranked){graph_out_degree(g, (graph_node)u), (graph_node)u};
+        qsort(order, (size_t)g->n, sizeof(*order), by_degree);
+        for (int64_t r = 0; r < g->n; r++)
+            id[order[r].id] = (graph_node)r;
+    } else {
+        free(id);
+        id = NULL;
+    }
+    free(order);
+    return id;
+}
+
+/* The graph under new ids: index and neighbour lists, sorted again. */
+static int relabelled(const struct graph *g, const graph_node *id, graph_offset *index,
+                      graph_node *neigh)
+{
+    index[0] = 0;
+    graph_node *old = malloc(sizeof(graph_node) * (size_t)g->n);
+    if (!old)
+        return -1;
+    for (int64_t u = 0; u < g->n; u++)
+        old[id[u]] = (graph_node)u;
+    for (int64_t r = 0; r < g->n; r++)
+        index[r + 1] = index[r] + graph_out_degree(g, old[r]);
+#pragma omp parallel for schedule(dynamic, 64)
+    for (int64_t r = 0; r < g->n; r++) {
+        const graph_node *out = graph_out(g, old[r]);
+        graph_node *mine = neigh + index[r];
+        for (int64_t i = 0; i < index[r + 1] - index[r]; i++)
+            mine[i] = id[out[i]];
+        qsort(mine, (size_t)(index[r + 1] - index[r]), sizeof(graph_node), by_id);
+    }
+    free(old);
+    return 0;
+}
+
+static int64_t count_relabelled(const struct graph *g)
+{
+    graph_node *id = degree_ranks(g);
+    graph_offset *index = malloc(sizeof(graph_offset) * (size_t)(g->n + 1));
+    graph_node *neigh = malloc(sizeof(graph_node) * (size_t)(g->m ? g->m : 1));
+    int64_t count = -1;
+    if (id && index && neigh && relabelled(g, id, index, neigh) == 0) {
+        struct lists l = {index, neigh};
+        count = (int64_t)count_lists(&l, g->n);
+    }
+    free(id), free(index), free(neigh);
+    return count;
+}
+
+/* UINT64_MAX when memory ran out for the relabelling. */
+uint64_t graph_tc_ordered(const struct graph *g, int relabel)
+{
+    if (g->n == 0)
+        return 0;
+    if (relabel)
+        return (uint64_t)count_relabelled(g);
+    struct lists l = {g->out_index, g->out_neigh};
+    return count_lists(&l, g->n);
+}
+
+uint64_t graph_tc(const struct graph *g)
+{
+    return graph_tc_ordered(g, graph_tc_worth_relabel(g));
+}
