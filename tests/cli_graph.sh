@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# cli_graph.sh - end-to-end checks of cxl_graph: bfs -v on generated graphs
+# cli_graph.sh - end-to-end checks of cxl_graph: every kernel -v on generated
+# graphs; bfs -v on generated graphs
 # (-g 10, -u 10 with GAPBS's edge count, -g 14), small hand-written .el
 # graphs with known BFS reach and depth (directed, undirected, isolated
 # nodes, self loops, duplicates), the .sg round trip (convert -b, read back),
@@ -134,7 +135,6 @@ expect_fail "unknown flag" 2 "unknown flag -z" bfs -g 10 -z
 expect_fail "no kernel" 2 "the first argument must be a kernel" -g 10
 expect_fail "no graph" 2 "give one graph" bfs -n 1
 expect_fail "-r past n" 2 "-r: node 9" bfs -f "$DIR/path.el" -r 9
-expect_fail "kernel not here" 2 "kernel tc is not built" tc -g 10 -n 1
 printf '0 1\n1 x\n' >"$DIR/bad.el"
 expect_fail "bad .el line" 1 "bad.el:2" bfs -f "$DIR/bad.el"
 printf '0 -1\n' >"$DIR/neg.el"
@@ -156,6 +156,26 @@ cp "$DIR/loops.sg" "$DIR/big.sg"
 printf '\xff\xff\xff\xff\xff\x00\x00\x00' | dd of="$DIR/big.sg" bs=1 seek=9 conv=notrunc 2>/dev/null
 expect_fail "huge n" 1 "bad header" bfs -f "$DIR/big.sg"
 expect_fail "convert without -b" 2 "convert needs -b" convert -g 10
+
+# every other kernel through the command line: -v on a generated graph
+for k in pr pr_spmv cc cc_sv bc tc; do
+  for g in "-g 10" "-u 10"; do
+    # shellcheck disable=SC2086
+    run "$k" $g -n 2 -v
+    check "$k $g: 2 trials PASS" "$([ "$rc" -eq 0 ] && [ "$(count 'Verification:           PASS')" -eq 2 ]; echo $?)"
+  done
+done
+run bc -g 10 -i 3 -n 1 -l -v
+check "bc -i 3: 3 sources a trial" "$([ "$rc" -eq 0 ] && [ "$(count '^Source:')" -eq 3 ]; echo $?)"
+# sssp on a weighted file: 0 -> 1 (5), 0 -> 2 (1), 2 -> 1 (1): the two-hop path is shorter
+printf '0 1 5\n0 2 1\n2 1 1\n1 3 2\n' >"$DIR/w.wel"
+run sssp -f "$DIR/w.wel" -r 0 -n 2 -v
+check "sssp -f w.wel -r 0: PASS" "$([ "$rc" -eq 0 ] && [ "$(count 'PASS')" -eq 2 ]; echo $?)"
+expect_fail "sssp on an unweighted generated graph" 1 "needs a weighted graph" sssp -g 10
+printf '0 1\n1 2\n2 0\n' >"$DIR/dir.el"
+expect_fail "tc on a directed graph" 1 "needs an undirected graph" tc -f "$DIR/dir.el"
+run tc -f "$DIR/dir.el" -s -v
+check "tc -s: one triangle, PASS" "$([ "$rc" -eq 0 ] && has "$out" PASS; echo $?)"
 
 echo "cli_graph: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]

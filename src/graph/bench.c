@@ -5,6 +5,7 @@
  * Time:"), sources picked as GAPBS picks them; the convert kernel writes
  * the graph (-b FILE). */
 #include "graph.h"
+#include "kernels.h"
 
 #include <omp.h>
 #include <stdio.h>
@@ -117,6 +118,181 @@ static int run_bfs(const struct graph *g, const struct graph_cli *c)
     return failures ? 1 : 0;
 }
 
+/* --- the other kernels: one trial = run (timed), then verify (timed apart) --- */
+
+struct kernel {
+    const char *name;
+    int sources;      /* sources per trial: 0 none, 1, or -1: -i of them (bc) */
+    int undirected;   /* refuses a directed graph (tc) */
+    int weighted;     /* needs weights (sssp) */
+    void *(*run)(const struct graph *g, const struct graph_cli *c, const graph_node *src, int nsrc);
+    int (*verify)(const struct graph *g, const struct graph_cli *c, const graph_node *src, int nsrc,
+                  const void *result);
+};
+
+static int pr_iters(const struct graph_cli *c) { return c->iters ? c->iters : GRAPH_PR_MAX_ITERS; }
+
+static void *run_pr(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
+{
+    (void)s, (void)n;
+    return graph_pr(g, pr_iters(c), c->tolerance);
+}
+
+static void *run_pr_spmv(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
+{
+    (void)s, (void)n;
+    return graph_pr_spmv(g, pr_iters(c), c->tolerance);
+}
+
+static int verify_pr(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n,
+                     const void *r)
+{
+    (void)s, (void)n;
+    return graph_verify_pr(g, r, c->tolerance);
+}
+
+static void *run_cc(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
+{
+    (void)c, (void)s, (void)n;
+    return graph_cc(g);
+}
+
+static void *run_cc_sv(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
+{
+    (void)c, (void)s, (void)n;
+    return graph_cc_sv(g);
+}
+
+static int verify_cc(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n,
+                     const void *r)
+{
+    (void)c, (void)s, (void)n;
+    return graph_verify_cc(g, r);
+}
+
+static void *run_sssp(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
+{
+    (void)n;
+    return graph_sssp(g, s[0], c->delta);
+}
+
+static int verify_sssp(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n,
+                       const void *r)
+{
+    (void)c, (void)n;
+    return graph_verify_sssp(g, s[0], r);
+}
+
+static void *run_bc(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
+{
+    (void)c;
+    return graph_bc(g, s, n);
+}
+
+static int verify_bc(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n,
+                     const void *r)
+{
+    (void)c;
+    return graph_verify_bc(g, s, n, r);
+}
+
+static void *run_tc(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
+{
+    (void)c, (void)s, (void)n;
+    uint64_t *count = malloc(sizeof *count);
+    if (count && (*count = graph_tc(g)) == UINT64_MAX) {
+        free(count);
+        return NULL;
+    }
+    return count;
+}
+
+static int verify_tc(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n,
+                     const void *r)
+{
+    (void)c, (void)s, (void)n;
+    return graph_verify_tc(g, *(const uint64_t *)r);
+}
+
+static const struct kernel kernels[] = {
+    {"pr", 0, 0, 0, run_pr, verify_pr},
+    {"pr_spmv", 0, 0, 0, run_pr_spmv, verify_pr},
+    {"cc", 0, 0, 0, run_cc, verify_cc},
+    {"cc_sv", 0, 0, 0, run_cc_sv, verify_cc},
+    {"sssp", 1, 0, 1, run_sssp, verify_sssp},
+    {"bc", -1, 0, 0, run_bc, verify_bc},
+    {"tc", 0, 1, 0, run_tc, verify_tc},
+};
+
+/* The sources of one trial from picker sp (GAPBS's sequence). */
+static void pick_sources(struct graph_source_picker *sp, const struct graph *g, graph_node *src, int n,
+                         int logging)
+{
+    for (int i = 0; i < n; i++) {
+        src[i] = graph_source_next(sp, g);
+        if (logging)
+            printf("%-14s%14lld\n", "Source:", (long long)src[i]);
+    }
+}
+
+static int refuse(const struct kernel *k, const struct graph *g, const struct graph_cli *c)
+{
+    if (k->undirected && g->directed) {
+        fprintf(stderr, "cxl_graph: %s needs an undirected graph (-s symmetrizes one)\n", k->name);
+        return 1;
+    }
+    if (k->weighted && !g->weighted) {
+        fprintf(stderr, "cxl_graph: %s needs a weighted graph (-f FILE.wsg, .wel or .gr); weights for "
+                        "generated graphs are not built yet\n", k->name);
+        return 1;
+    }
+    if (k->sources && g->m == 0 && c->source < 0) {
+        fprintf(stderr, "cxl_graph: %s: the graph has no edges to pick a source from (-r)\n", k->name);
+        return 1;
+    }
+    return 0;
+}
+
+static int run_kernel(const struct kernel *k, const struct graph *g, const struct graph_cli *c)
+{
+    int nsrc = k->sources < 0 ? (c->iters ? c->iters : 1) : k->sources;
+    graph_node *src = malloc((size_t)(nsrc ? nsrc : 1) * sizeof *src);
+    graph_node *vsrc = malloc((size_t)(nsrc ? nsrc : 1) * sizeof *vsrc);
+    struct graph_source_picker sp, vsp;
+    graph_source_init(&sp, c->source);
+    graph_source_init(&vsp, c->source);
+    double total = 0;
+    int failures = 0, rc = 0;
+    for (int t = 0; src && vsrc && t < c->trials && rc == 0; t++) {
+        pick_sources(&sp, g, src, nsrc, c->logging);
+        double t0 = omp_get_wtime();
+        void *result = k->run(g, c, src, nsrc);
+        double dt = omp_get_wtime() - t0;
+        if (!result) {
+            rc = 1;
+            break;
+        }
+        total += dt;
+        print_time("Trial Time", dt);
+        if (c->verify) {
+            pick_sources(&vsp, g, vsrc, nsrc, 0);
+            t0 = omp_get_wtime();
+            int ok = k->verify(g, c, vsrc, nsrc, result);
+            failures += !ok;
+            print_label("Verification", ok ? "PASS" : "FAIL");
+            print_time("Verification Time", omp_get_wtime() - t0);
+        }
+        free(result);
+    }
+    if (!src || !vsrc || rc)
+        fprintf(stderr, "cxl_graph: %s: out of memory for %lld nodes\n", k->name, (long long)g->n);
+    else
+        print_time("Average Time", total / c->trials);
+    free(src);
+    free(vsrc);
+    return rc || !src || !vsrc || failures ? 1 : 0;
+}
+
 int graph_run(const struct graph *g, const struct graph_cli *c)
 {
     char err[512];
@@ -153,6 +329,9 @@ int graph_run(const struct graph *g, const struct graph_cli *c)
         }
         return run_bfs(g, c);
     }
-    fprintf(stderr, "cxl_graph: kernel %s is not built into this cxl_graph yet\n", c->kernel);
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
+        if (strcmp(c->kernel, kernels[i].name) == 0)
+            return refuse(&kernels[i], g, c) ? 1 : run_kernel(&kernels[i], g, c);
+    fprintf(stderr, "cxl_graph: unknown kernel '%s'\n", c->kernel);
     return 2;
 }

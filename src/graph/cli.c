@@ -109,7 +109,7 @@ static int parse_flag(struct graph_cli *c, int opt, const char *arg, char *err, 
 int graph_cli_parse(struct graph_cli *c, int argc, char **argv, char *err, size_t errlen)
 {
     *c = (struct graph_cli){.scale = -1, .degree = 16, .trials = 16, .source = -1,
-                            .iters = 20, .tolerance = 1e-4, .delta = 1};
+                            .iters = 0, .tolerance = 1e-4, .delta = 1};
     int shift = pick_kernel(c, argc, argv, err, errlen);
     if (shift < 0)
         return -1;

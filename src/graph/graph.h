@@ -147,7 +147,7 @@ struct graph_cli {
     int symmetrize, verify, logging, analysis, reduce_mem;
     int trials;           /* -n */
     int64_t source;       /* -r, -1 random */
-    int iters;            /* -i */
+    int iters;            /* -i; 0: the kernel's default (pr 20 iterations, bc 1 source) */
     double tolerance;     /* -t */
     int delta;            /* -d */
 };
