@@ -93,12 +93,9 @@ static void link_rest(const struct graph *g, graph_node *comp, graph_node skip)
 graph_node *graph_cc(const struct graph *g)
 {
     int64_t n = g->n;
-    graph_node *comp = malloc(sizeof(graph_node) * (size_t)(n ? n : 1));
+    graph_node *comp = graph_singleton_labels(n);
     if (!comp)
         return NULL;
-#pragma omp parallel for
-    for (int64_t u = 0; u < n; u++)
-        comp[u] = (graph_node)u;
     for (int r = 0; r < GRAPH_CC_ROUNDS; r++) {
 #pragma omp parallel for schedule(dynamic, 2048)
         for (int64_t u = 0; u < n; u++)

@@ -46,12 +46,9 @@ static void shortcut(graph_node *comp, int64_t n)
 graph_node *graph_cc_sv(const struct graph *g)
 {
     int64_t n = g->n;
-    graph_node *comp = malloc(sizeof(graph_node) * (size_t)(n ? n : 1));
+    graph_node *comp = graph_singleton_labels(n);
     if (!comp)
         return NULL;
-#pragma omp parallel for
-    for (int64_t u = 0; u < n; u++)
-        comp[u] = (graph_node)u;
     while (hook(g, comp))
         shortcut(comp, n);
     return comp;

@@ -48,6 +48,12 @@ int graph_tc_worth_relabel(const struct graph *g);
 uint64_t graph_tc_ordered(const struct graph *g, int relabel);
 uint64_t graph_tc(const struct graph *g);
 
+/* Shared by the kernels (kernel_arrays.c): PageRank's two arrays of n
+ * doubles (-1 when memory ran out, neither allocated); n labels, each node
+ * its own (NULL when memory ran out). */
+int graph_pr_arrays(int64_t n, double **scores, double **contrib);
+graph_node *graph_singleton_labels(int64_t n);
+
 /* Serial verifiers: 1 when the result is right, else 0 with the first
  * difference printed to stderr. */
 int graph_verify_pr(const struct graph *g, const double *scores, double tol);

@@ -33,13 +33,9 @@ static double pull(const struct graph *g, const double *contrib, graph_node u)
 double *graph_pr(const struct graph *g, int max_iters, double tol)
 {
     int64_t n = g->n;
-    double *scores = malloc(sizeof(double) * (size_t)(n ? n : 1));
-    double *contrib = malloc(sizeof(double) * (size_t)(n ? n : 1));
-    if (!scores || !contrib) {
-        free(scores);
-        free(contrib);
+    double *scores, *contrib;
+    if (graph_pr_arrays(n, &scores, &contrib) != 0)
         return NULL;
-    }
     const double base = (1.0 - GRAPH_PR_DAMPING) / (double)n;
 #pragma omp parallel for
     for (int64_t u = 0; u < n; u++) {
