@@ -4,7 +4,8 @@
 # file's, the manager's public key filled in); check (a good config passes,
 # one bad config per error class names the right line); the daemon on a free
 # port with nodes played by `cxl_sec_mgr fetch` (prints epochs and key
-# fingerprints, never keys): an authorized node gets its ring's keys, a node
+# fingerprints, never keys): an authorized node gets its ring's keys (and a
+# range region's region key, whatever its grant mode), a node
 # claiming another's id / an unknown id / a ring without a grant is refused
 # and logged, a silent connection blocks nobody, rotate (has_prev = 1, for
 # 2 x refresh), revoke (has_prev = 0, the node refused from then on, also
@@ -104,12 +105,13 @@ cat >>acl.conf <<'EOF'
 grant redis-server ring0 serve
 grant redis-server ring1 serve
 grant client-a     ring1 rw
+grant redis-server graph rw
 EOF
 
 # --- check -------------------------------------------------------------------------
 run check --config acl.conf
 expect_rc "check good config" 0
-expect_out "check good config" "ok: 2 nodes, 3 regions, 3 grants"
+expect_out "check good config" "ok: 2 nodes, 3 regions, 4 grants"
 n=$(wc -l <acl.conf)
 bad() { # bad DESC EXPECTED-LINE-OFFSET TEXT LINES... : acl.conf + LINES, error at n+OFFSET
   local desc=$1 off=$2 text=$3; shift 3
@@ -214,6 +216,13 @@ expect_out "the server of ring1 gets its clients and their users" "binding=regio
 r1_fp1=$(field key)
 check "a client's node key is not the region key" "$([ "$r1_node2" != "$r1_fp1" ]; echo $?)"
 check "regions get different keys" "$([ "$r0_fp1" != "$r1_fp1" ]; echo $?)"
+fetch --key redis.key --node-id 1 --region graph
+expect_rc "a range region by name" 0
+expect_out "a range region: the region key to an rw grant, no clients" "region=graph epoch=1 "
+expect_out "a range region: the region key to an rw grant, no clients" "binding=region clients=-"
+fetch --key client-a.key --node-id 2 --region graph
+expect_rc "a range region without a grant" 1
+expect_err "a range region without a grant" "the manager refused region graph: no-grant"
 
 fetch --key client-a.key --node-id 1 --ring 0
 expect_rc "node 2's key claiming id 1" 1

@@ -67,8 +67,9 @@ t "redis: node users on a secure ring" "$build/tests/redis_node_users" "$build"
 CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
   t "asan: node users" "$build/asan/tests/redis_node_users" "$build/asan"
 
-# one keyring shared by threads (as cxl_ring_direct --threads N --secure does), a real cxl_sec_mgr
-t "keyring: fetches from 4 threads" "$build/tests/keyring_threads" "$build"
+# one keyring shared by threads (as cxl_ring_direct --threads N --secure does), then a range
+# region's keys by name on every granted node (cxl_keyring_region_keys), a real cxl_sec_mgr
+t "keyring: fetches from 4 threads, range region keys" "$build/tests/keyring_threads" "$build"
 t "asan: keyring threads" "$build/asan/tests/keyring_threads" "$build/asan"
 
 # the graph kernels against their serial verifiers, plain and under ASan+UBSan

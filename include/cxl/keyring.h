@@ -1,4 +1,5 @@
-/* cxl/keyring.h - the region keys a node holds for its rings, and where they
+/* cxl/keyring.h - the region keys a node holds for its rings (and, on
+ * request, for a named region such as a published graph), and where they
  * come from: crypto mode (a 32-byte secret file on every node, epoch 0) or
  * cxl_sec_mgr (fetched over the authenticated channel, valid for `refresh`
  * seconds; docs/SECURITY.md). Thread-safe: the keyring's own thread fetches
@@ -19,12 +20,13 @@ struct cxl_keyring;
 /* What a keyring's keys of a ring are (docs/SECURITY.md, "Keys"). */
 enum cxl_keys_binding {
     CXL_KEYS_SHARED = 0, /* crypto mode: the same key on every node */
-    CXL_KEYS_REGION = 1, /* the region key K(r, e): this node serves the ring */
+    CXL_KEYS_REGION = 1, /* the region key K(r, e): this node serves the ring,
+                          * or is granted a range region (every such node holds it) */
     CXL_KEYS_NODE = 2,   /* this node's key K(r, e, n): a client of the ring */
 };
 
-/* The keys of one ring: the current epoch and, during a rotation's grace,
- * the previous one. */
+/* The keys of one ring (or named region): the current epoch and, during a
+ * rotation's grace, the previous one. */
 struct cxl_ring_keys {
     enum cxl_keys_binding binding;
     uint32_t epoch;
@@ -57,6 +59,22 @@ int cxl_keyring_lookup(struct cxl_keyring *kr, uint32_t ring, struct cxl_ring_ke
  * when the manager names none), 0 if not; crypto mode: 1 for any node,
  * user "". CXL_EAGAIN without keys. */
 int cxl_keyring_client(struct cxl_keyring *kr, uint32_t ring, uint16_t node, char *user, size_t cap);
+
+/* The keys of a region by name (a byte range such as a published graph,
+ * docs/SECURITY.md, "Keys"), asked for now and not kept: blocking, any
+ * thread (takes turns with ring fetches on the keyring's one manager
+ * channel, reconnecting once if it broke). Manager mode: `KEYS name
+ * <region>`; a range region's keys are its region key K(r, e), the same on
+ * every granted node (binding CXL_KEYS_REGION), with the previous epoch
+ * during a rotation's grace and expires_ns as for a ring. Crypto mode:
+ * K(region, 0) from the secret file (binding CXL_KEYS_SHARED, epoch 0,
+ * never expires). region: 1..63 of [A-Za-z0-9_.-], starting with a letter
+ * (else CXL_EINVAL). CXL_EDENIED if the manager refuses (the message names
+ * the region and the reason: no-grant, revoked, unknown-region),
+ * CXL_ESYS/CXL_ECRYPTO if unreachable; *out is zeroed on every failure.
+ * Not cached, not watched: ask again before out->expires_ns, and wipe the
+ * copy with cxl_ring_keys_wipe. */
+int cxl_keyring_region_keys(struct cxl_keyring *kr, const char *region, struct cxl_ring_keys *out);
 
 /* The node id this keyring authenticates as to the manager (0 in crypto mode). */
 uint16_t cxl_keyring_node(const struct cxl_keyring *kr);

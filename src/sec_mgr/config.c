@@ -209,8 +209,8 @@ static const struct {
     const char *name;
     const char *meaning;
 } grant_modes[] = {
-    [MGR_GRANT_RW] = {"rw", "a client: its node key reads and writes the ring"},
-    [MGR_GRANT_SERVE] = {"serve", "the server: the region key and the list of its clients"},
+    [MGR_GRANT_RW] = {"rw", "a ring's client: its node key; a range: the region key"},
+    [MGR_GRANT_SERVE] = {"serve", "a ring's server: the region key and its clients; a range: the region key"},
 };
 #define N_GRANT_MODES (sizeof grant_modes / sizeof grant_modes[0])
 
@@ -421,8 +421,10 @@ static void check_complete(struct parser *p)
                 MGR_SET_MAX_CHANNELS, c->lim.max_channels);
     check_share(p, MGR_SET_MAX_HANDSHAKES_PER_SOURCE, c->lim.max_handshakes_per_source,
                 MGR_SET_MAX_HANDSHAKES, c->lim.max_handshakes);
-    for (size_t r = 0; r < c->n_regions; r++) { /* a server's keys reply lists them all */
+    for (size_t r = 0; r < c->n_regions; r++) { /* a ring server's keys reply lists them all */
         size_t clients = 0;
+        if (c->regions[r].kind == MGR_REGION_RANGE)
+            continue; /* a range has no server, so no client list */
         for (size_t i = 0; i < c->n_grants; i++)
             clients += c->grants[i].region == r && c->grants[i].mode == MGR_GRANT_RW;
         if (clients > CXL_SEC_MAX_CLIENTS)

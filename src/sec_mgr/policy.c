@@ -1,11 +1,12 @@
 /* policy.c - the decisions of the running cxl_sec_mgr (docs/SECURITY.md,
  * "Requests on the channel", "Revocation, bounded"): which node gets which
- * region's keys, rotation (on request and periodic, with a grace of
- * 2 x refresh for the previous epoch), revocation (the node's grants go, its
- * key is refused for good, every region it held moves to a new epoch with
- * no grace). Every grant, refusal, rotation and revocation is audited;
- * refusals and revocations also go to stderr; refusals of peers that never
- * authenticated are rate-limited (noise.c). */
+ * region's keys (a ring's: node keys or the region key by grant mode; a
+ * range's: the region key to every granted node), rotation (on request and
+ * periodic, with a grace of 2 x refresh for the previous epoch), revocation
+ * (the node's grants go, its key is refused for good, every region it held
+ * moves to a new epoch with no grace). Every grant, refusal, rotation and
+ * revocation is audited; refusals and revocations also go to stderr;
+ * refusals of peers that never authenticated are rate-limited (noise.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -52,12 +53,18 @@ static int refuse(struct mgr_daemon *d, const struct mgr_node *n, const char *re
     return cxl_sec_reply_refuse(reason, reply, cap);
 }
 
-/* What a grant hands out (docs/SECURITY.md, "Keys"): to a client (rw) its
- * node keys K(r, e, n); to the server (serve) the region keys and the
- * region's clients with their Redis users. */
+/* What a grant hands out (docs/SECURITY.md, "Keys"): of a ring, to a client
+ * (rw) its node keys K(r, e, n), to the server (serve) the region keys and
+ * the region's clients with their Redis users; of a range (a publication
+ * every granted host seals or opens), the region keys K(r, e) to every
+ * grant, with no clients. */
 static int bind_keys(const struct mgr_daemon *d, const struct mgr_node *n, const struct mgr_region *cr,
                      enum mgr_grant_mode mode, struct cxl_region_keys *k)
 {
+    if (cr->kind == MGR_REGION_RANGE) {
+        k->binding = CXL_SEC_BIND_REGION;
+        return 0;
+    }
     if (mode == MGR_GRANT_SERVE) {
         k->binding = CXL_SEC_BIND_REGION;
         size_t ri = (size_t)(cr - d->cfg.regions);

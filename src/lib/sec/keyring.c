@@ -1,5 +1,8 @@
 /* keyring.c - region keys per ring, from a secret file (crypto mode) or from
- * cxl_sec_mgr (secure mode); cached, refreshed, expired fail-closed. */
+ * cxl_sec_mgr (secure mode); cached, refreshed, expired fail-closed. Also a
+ * named region's keys on request (cxl_keyring_region_keys: a range region
+ * such as a published graph), fetched through the same channel and the same
+ * request path, and not cached. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,18 +135,24 @@ void cxl_ring_keys_wipe(struct cxl_ring_keys *k)
     sodium_memzero(k, sizeof *k);
 }
 
+/* Crypto mode: K(region, 0), the same on every holder of the file. */
+static int derive_named(const struct cxl_keyring *kr, const char *region, struct cxl_ring_keys *k)
+{
+    *k = (struct cxl_ring_keys){.epoch = 0, .binding = CXL_KEYS_SHARED, .expires_ns = UINT64_MAX};
+    int rc = cxl_region_key(kr->master, region, 0, k->key);
+    if (rc)
+        cxl_ring_keys_wipe(k);
+    return rc;
+}
+
 /* Crypto mode: the region of ring n is "ring<n>", epoch 0, forever. */
 static int derive(struct cxl_keyring *kr, uint32_t ring, struct entry *e)
 {
     char name[16];
     snprintf(name, sizeof name, "ring%u", ring);
-    struct cxl_ring_keys k = {.epoch = 0, .binding = CXL_KEYS_SHARED};
-    int rc = cxl_region_key(kr->master, name, 0, k.key);
-    if (rc == 0) {
-        e->k = k;
+    int rc = derive_named(kr, name, &e->k);
+    if (rc == 0)
         e->valid_ns = UINT64_MAX / 2;
-    }
-    cxl_ring_keys_wipe(&k);
     return rc;
 }
 
@@ -157,41 +166,91 @@ static struct clients *copy_clients(const struct cxl_region_keys *got)
     return c;
 }
 
-/* Manager mode: one request on the (re)connected channel. */
-static int ask_into(struct cxl_keyring *kr, uint32_t ring, struct cxl_region_keys *got, struct entry *e,
-                    struct clients **clients)
+/* Manager mode: one KEYS request (region by name if not NULL, else ring) on
+ * the (re)connected channel: a broken channel gets one fresh handshake. The
+ * caller holds fetch_mu (the request owns conn). */
+static int ask_mgr(struct cxl_keyring *kr, const char *region, uint32_t ring, struct cxl_region_keys *got)
 {
     int rc = 0;
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!kr->conn && (rc = cxl_mgr_connect(kr->mgr, kr->node_id, &kr->node_key, 3000, &kr->conn)) != 0)
             return rc;
-        rc = cxl_mgr_get_keys_ring(kr->conn, ring, got);
+        rc = region ? cxl_mgr_get_keys_name(kr->conn, region, got) : cxl_mgr_get_keys_ring(kr->conn, ring, got);
         if (rc == 0 || rc == CXL_EDENIED)
             break;
-        cxl_mgr_close(kr->conn); /* a broken channel: one fresh handshake */
+        cxl_mgr_close(kr->conn);
         kr->conn = NULL;
     }
+    return rc;
+}
+
+/* The keys of a KEYS reply (expires_ns left to the caller). */
+static void keys_from(const struct cxl_region_keys *got, struct cxl_ring_keys *k)
+{
+    *k = (struct cxl_ring_keys){.epoch = (uint32_t)got->epoch, .has_prev = got->has_prev,
+                                .prev_epoch = (uint32_t)got->prev_epoch,
+                                .binding = got->binding == CXL_SEC_BIND_REGION ? CXL_KEYS_REGION : CXL_KEYS_NODE};
+    memcpy(k->key, got->key, 32);
+    memcpy(k->prev_key, got->prev_key, 32);
+}
+
+/* Manager mode: a ring's keys (and, if it is served here, its clients). */
+static int ask_into(struct cxl_keyring *kr, uint32_t ring, struct cxl_region_keys *got, struct entry *e,
+                    struct clients **clients)
+{
+    int rc = ask_mgr(kr, NULL, ring, got);
     if (rc)
         return rc;
-    e->k = (struct cxl_ring_keys){.epoch = (uint32_t)got->epoch, .has_prev = got->has_prev,
-                                  .prev_epoch = (uint32_t)got->prev_epoch,
-                                  .binding = got->binding == CXL_SEC_BIND_REGION ? CXL_KEYS_REGION : CXL_KEYS_NODE};
+    keys_from(got, &e->k);
     if (got->binding == CXL_SEC_BIND_REGION && !(*clients = copy_clients(got)))
         return cxl_fail(CXL_ESYS, "out of memory for ring %u's clients", ring);
-    memcpy(e->k.key, got->key, 32);
-    memcpy(e->k.prev_key, got->prev_key, 32);
     e->valid_ns = (uint64_t)got->valid_for_ms * 1000000u;
     return 0;
 }
 
+/* A reply's room in locked memory (large: the client list); sodium_free wipes it. */
+static struct cxl_region_keys *reply_room(void)
+{
+    struct cxl_region_keys *got = sodium_malloc(sizeof *got);
+    if (!got)
+        cxl_fail(CXL_ESYS, "out of (locked) memory for keys");
+    return got;
+}
+
 static int ask(struct cxl_keyring *kr, uint32_t ring, struct entry *e, struct clients **clients)
 {
-    struct cxl_region_keys *got = sodium_malloc(sizeof *got); /* large: the client list */
+    struct cxl_region_keys *got = reply_room();
     if (!got)
-        return cxl_fail(CXL_ESYS, "out of (locked) memory for keys");
+        return CXL_ESYS;
     int rc = ask_into(kr, ring, got, e, clients);
     sodium_free(got); /* wipes */
     return rc;
+}
+
+/* Manager mode: a region's keys by name, not cached. */
+static int ask_region(struct cxl_keyring *kr, const char *region, struct cxl_ring_keys *out)
+{
+    struct cxl_region_keys *got = reply_room();
+    if (!got)
+        return CXL_ESYS;
+    pthread_mutex_lock(&kr->fetch_mu);
+    int rc = ask_mgr(kr, region, 0, got);
+    pthread_mutex_unlock(&kr->fetch_mu);
+    if (rc == 0) {
+        keys_from(got, out);
+        out->expires_ns = cxl_now_ns() + (uint64_t)got->valid_for_ms * 1000000u + EXPIRY_GRACE_NS;
+    }
+    sodium_free(got); /* wipes */
+    return rc;
+}
+
+int cxl_keyring_region_keys(struct cxl_keyring *kr, const char *region, struct cxl_ring_keys *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!cxl_sec_name_valid(region))
+        return cxl_fail(CXL_EINVAL, "'%.64s' is not a region name (1..63 of [A-Za-z0-9_.-], "
+                        "starting with a letter)", region ? region : "(null)");
+    return kr->manager ? ask_region(kr, region, out) : derive_named(kr, region, out);
 }
 
 static int same_clients(const struct clients *a, const struct clients *b)
