@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cli_graph.sh - end-to-end checks of cxl_graph: every kernel -v on generated
-# graphs; bfs -v on generated graphs
+# graphs (sssp's weighted as GAPBS's; convert -w of one read back); bfs -v on generated graphs
 # (-g 10, -u 10 with GAPBS's edge count, -g 14), small hand-written .el
 # graphs with known BFS reach and depth (directed, undirected, isolated
 # nodes, self loops, duplicates), the .sg round trip (convert -b, read back),
@@ -171,7 +171,23 @@ check "bc -i 3: 3 sources a trial" "$([ "$rc" -eq 0 ] && [ "$(count '^Source:')"
 printf '0 1 5\n0 2 1\n2 1 1\n1 3 2\n' >"$DIR/w.wel"
 run sssp -f "$DIR/w.wel" -r 0 -n 2 -v
 check "sssp -f w.wel -r 0: PASS" "$([ "$rc" -eq 0 ] && [ "$(count 'PASS')" -eq 2 ]; echo $?)"
-expect_fail "sssp on an unweighted generated graph" 1 "needs a weighted graph" sssp -g 10
+expect_fail "sssp on an unweighted file" 1 "needs a weighted graph" sssp -f "$DIR/path.el" -r 0
+# generated graphs are weighted for sssp and convert -w (GAPBS's weights, 1..255)
+for g in "-g 10" "-u 10"; do
+  # shellcheck disable=SC2086
+  run sssp $g -n 3 -v
+  check "sssp $g: 3 trials PASS" "$([ "$rc" -eq 0 ] && [ "$(count 'Verification:           PASS')" -eq 3 ]; echo $?)"
+done
+run sssp -g 14 -n 4 -v -l
+check "sssp -g 14 (16381 nodes): GAPBS's 4 sources, PASS" "$([ "$rc" -eq 0 ] && [ "$(count 'PASS')" -eq 4 ] && [ "$(grep '^Source:' <<<"$out" | awk '{print $2}' | tr '\n' ' ')" = "1598 15861 13585 16324 " ]; echo $?)"
+run convert -g 10 -w -b "$DIR/g10.wsg"
+check "convert -g 10 -w: GAPBS's 176153 bytes" "$([ "$rc" -eq 0 ] && [ "$(stat -c %s "$DIR/g10.wsg")" -eq 176153 ]; echo $?)"
+run convert -g 10 -b "$DIR/g10.sg"
+check "convert -g 10 -b .sg stays unweighted: 92185 bytes" "$([ "$rc" -eq 0 ] && [ "$(stat -c %s "$DIR/g10.sg")" -eq 92185 ]; echo $?)"
+run sssp -f "$DIR/g10.wsg" -n 3 -v
+check "sssp -f (convert -g 10 -w): 3 trials PASS" "$([ "$rc" -eq 0 ] && [ "$(count 'PASS')" -eq 3 ]; echo $?)"
+run convert -f "$DIR/g10.wsg" -b "$DIR/g10b.wsg"
+check "generated .wsg read and written back the same" "$(cmp -s "$DIR/g10.wsg" "$DIR/g10b.wsg"; echo $?)"
 printf '0 1\n1 2\n2 0\n' >"$DIR/dir.el"
 expect_fail "tc on a directed graph" 1 "needs an undirected graph" tc -f "$DIR/dir.el"
 run tc -f "$DIR/dir.el" -s -v

@@ -34,9 +34,13 @@ static int make_edges(struct graph *g, const struct graph_cli *c, char *err, siz
     if (c->file ? graph_read_edges(&el, c->file, err, errlen)
                 : graph_generate(&el, c->scale, c->degree, c->uniform, err, errlen))
         return -1;
-    /* weights only for the kernels that use them (and convert to a .wsg) */
-    el.weighted = el.weighted && (strcmp(c->kernel, "sssp") == 0 ||
-                                  c->weighted_out || (c->out_sg && strstr(c->out_sg, ".wsg")));
+    /* weights only for the kernels that use them (and convert to a .wsg);
+     * a generated graph then gets GAPBS's random ones */
+    int want_weights = strcmp(c->kernel, "sssp") == 0 || c->weighted_out ||
+                       (c->out_sg && strstr(c->out_sg, ".wsg"));
+    if (!c->file && want_weights)
+        graph_generate_weights(&el);
+    el.weighted = el.weighted && want_weights;
     print_time(c->file ? "Read Time" : "Generate Time", omp_get_wtime() - t0);
     t0 = omp_get_wtime();
     /* n = largest id + 1, as GAPBS; generated graphs are undirected */
@@ -242,8 +246,8 @@ static int refuse(const struct kernel *k, const struct graph *g, const struct gr
         return 1;
     }
     if (k->weighted && !g->weighted) {
-        fprintf(stderr, "cxl_graph: %s needs a weighted graph (-f FILE.wsg, .wel or .gr); weights for "
-                        "generated graphs are not built yet\n", k->name);
+        fprintf(stderr, "cxl_graph: %s needs a weighted graph (-f FILE.wsg, .wel or .gr, or -g/-u)\n",
+                k->name);
         return 1;
     }
     if (k->sources && g->m == 0 && c->source < 0) {

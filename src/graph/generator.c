@@ -2,7 +2,10 @@
  * (-g SCALE, RMAT with A = 0.57, B = 0.19, C = 0.19, then node ids permuted).
  * 2^SCALE nodes, 2^SCALE * DEGREE edges, drawn in blocks of 2^18 edges, block
  * b from its own std::mt19937 seeded 27491095 + b: the same graph on any
- * thread count. */
+ * thread count. Weights, when a kernel wants them (graph_generate_weights),
+ * are integers uniform in [1, 255], drawn afresh in the same blocks: block b
+ * from a std::mt19937 seeded 27491095 + b again, one draw per edge in order
+ * (GAPBS's .wsg of a generated graph, byte for byte). */
 #include "graph.h"
 
 #include <stdio.h>
@@ -67,6 +70,21 @@ static int permute_ids(struct graph_edge *e, int64_t m, int64_t n)
     }
     free(perm);
     return 0;
+}
+
+#define GEN_WEIGHT_MAX 255
+
+void graph_generate_weights(struct graph_edges *el)
+{
+    #pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t b = 0; b < (el->len + GEN_BLOCK - 1) / GEN_BLOCK; b++) {
+        struct graph_rng r;
+        int64_t from = b * GEN_BLOCK, to = from + GEN_BLOCK < el->len ? from + GEN_BLOCK : el->len;
+        graph_rng_seed(&r, (uint32_t)(GEN_SEED + b));
+        for (int64_t i = from; i < to; i++)
+            el->e[i].w = (graph_weight)graph_rng_int(&r, 1, GEN_WEIGHT_MAX);
+    }
+    el->weighted = 1;
 }
 
 int graph_generate(struct graph_edges *el, int scale, int degree, int uniform,

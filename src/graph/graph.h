@@ -106,6 +106,8 @@ int graph_build(struct graph *g, const struct graph_edges *el, int directed,
 /* --- generator.c: Kronecker (RMAT) and uniform edge lists */
 int graph_generate(struct graph_edges *el, int scale, int degree, int uniform,
                    char *err, size_t errlen);
+/* Weights of a generated edge list (uniform in [1, 255], as GAPBS's); sets weighted. */
+void graph_generate_weights(struct graph_edges *el);
 
 /* --- reader.c / writer.c: .el .wel .gr .mtx .sg .wsg */
 int graph_read(struct graph *g, const char *path, int symmetrize,

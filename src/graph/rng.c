@@ -3,7 +3,8 @@
  * by unbiased modulo (a draw past the last whole multiple of the range is
  * redrawn: -u 10 then gives GAPBS's 16125 edges; libstdc++'s
  * std::uniform_int_distribution would give 16103), libstdc++'s Lemire draw
- * and std::shuffle (the Kronecker permutation); and GAPBS's source picking (std::mt19937_64, the same unbiased modulo). */
+ * and std::shuffle (the Kronecker permutation); and GAPBS's source picking
+ * (std::mt19937_64's low 32 bits, unbiased modulo: source_draw). */
 #include "graph.h"
 
 #define MT_N 624
@@ -150,6 +151,25 @@ int64_t graph_rng64_int(struct graph_rng64 *r, int64_t lo, int64_t hi)
 
 #define GRAPH_SOURCE_SEED 27491095u
 
+/* A node id as GAPBS's source picker draws it (seen from its outputs): the
+ * low 32 bits of the mt19937_64 draw, modulo n, redrawn at or past the
+ * 64-bit engine's cutoff (2^64 - 1 less (2^64 - 1) % n) cut to 32 bits,
+ * never when n divides 2^64. The low bits equal the full draw's modulo a
+ * power of two; -g 14 (16381 nodes) picks 1598 15861 13585 16324 as GAPBS,
+ * not the full draw's 10368 15645 .... The cutoff is inferred, not seen:
+ * it differs from the 32-bit one (2^32 - 2^32 % n) only for a draw within n
+ * of 2^32, and none of the compared runs drew one on a node of degree > 0. */
+static graph_node source_draw(struct graph_rng64 *r, uint64_t n)
+{
+    uint64_t rem = UINT64_MAX % n;
+    uint32_t cutoff = (uint32_t)(UINT64_MAX - rem);
+    uint32_t x = (uint32_t)graph_rng64_next(r);
+    if (rem != n - 1)
+        while (x >= cutoff)
+            x = (uint32_t)graph_rng64_next(r);
+    return (graph_node)(x % n);
+}
+
 void graph_source_init(struct graph_source_picker *sp, int64_t fixed)
 {
     graph_rng64_seed(&sp->rng, GRAPH_SOURCE_SEED);
@@ -161,7 +181,7 @@ graph_node graph_source_next(struct graph_source_picker *sp, const struct graph 
     if (sp->fixed >= 0 || g->m == 0)
         return (graph_node)(sp->fixed >= 0 ? sp->fixed : 0);
     for (;;) {
-        graph_node s = (graph_node)graph_rng64_int(&sp->rng, 0, g->n - 1);
+        graph_node s = source_draw(&sp->rng, (uint64_t)g->n);
         if (graph_out_degree(g, s) > 0)
             return s;
     }

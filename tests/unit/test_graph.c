@@ -2,7 +2,9 @@
  * (the C++ standard's 10000th outputs of std::mt19937 and std::mt19937_64),
  * the builder's rules (self loops and duplicates dropped, lists sorted,
  * symmetrized or transposed), the generator's independence from the thread
- * count, BFS against its verifier, and the verifier catching bad trees. */
+ * count, BFS against its verifier, and the verifier catching bad trees;
+ * the weights of generated graphs and the sources picked on a graph of
+ * 16381 nodes, known answers taken from GAPBS b5e3e19's outputs. */
 #include <omp.h>
 
 #include "check.h"
@@ -103,6 +105,69 @@ static void test_generator_threads(void)
     free(b.e);
 }
 
+/* The weighted CSR of -g 10 / -u 10 as GAPBS's `converter -w -b` writes it:
+ * node 0's first neighbours {v, w}, then over the m {v, w} pairs in order the
+ * sum of the weights and the sum of (i + 1) * w_i. */
+static void check_weights(int scale, int uniform, int64_t m, const int (*first)[2], int nfirst,
+                          int64_t sum, int64_t possum)
+{
+    struct graph_edges el;
+    struct graph g;
+    char err[256];
+    CHECK_EQ(graph_generate(&el, scale, 16, uniform, err, sizeof(err)), 0);
+    graph_generate_weights(&el);
+    CHECK_EQ(el.weighted, 1);
+    CHECK_EQ(graph_build(&g, &el, 0, 0, err, sizeof(err)), 0);
+    free(el.e);
+    CHECK_EQ(g.weighted, 1);
+    CHECK_EQ(g.m, m);
+    CHECK(graph_out_degree(&g, 0) >= nfirst);
+    for (int i = 0; i < nfirst && i < graph_out_degree(&g, 0); i++) {
+        CHECK_EQ(graph_wout(&g, 0)[i].v, first[i][0]);
+        CHECK_EQ(graph_wout(&g, 0)[i].w, first[i][1]);
+    }
+    const struct graph_wnode *all = g.out_neigh;
+    int64_t s = 0, ps = 0, lo = 255, hi = 1;
+    for (int64_t i = 0; i < g.m; i++) {
+        s += all[i].w;
+        ps += (i + 1) * all[i].w;
+        lo = all[i].w < lo ? all[i].w : lo;
+        hi = all[i].w > hi ? all[i].w : hi;
+    }
+    CHECK_EQ(s, sum);
+    CHECK_EQ(ps, possum);
+    CHECK_EQ(lo, 1);
+    CHECK_EQ(hi, 255);
+    graph_free(&g);
+}
+
+static void test_generated_weights(void)
+{
+    static const int g10[][2] = {{164, 218}, {871, 19}, {995, 33}};
+    static const int u10[][2] = {{28, 175}, {112, 65}, {152, 94}, {154, 154}, {167, 200}};
+    check_weights(10, 0, 20992, g10, 3, 2406752, 25323424370ll);
+    check_weights(10, 1, 32250, u10, 5, 4101898, 66068102135ll);
+}
+
+/* -g 14 has 16381 nodes: GAPBS draws sources from the low 32 bits of its
+ * mt19937_64 (the full 64-bit draw would give 10368 15645 ...). */
+static void test_sources_not_power_of_two(void)
+{
+    struct graph_edges el;
+    struct graph g;
+    char err[256];
+    static const graph_node want[] = {1598, 15861, 13585, 16324};
+    CHECK_EQ(graph_generate(&el, 14, 16, 0, err, sizeof(err)), 0);
+    CHECK_EQ(graph_build(&g, &el, 0, 0, err, sizeof(err)), 0);
+    free(el.e);
+    CHECK_EQ(g.n, 16381);
+    struct graph_source_picker sp;
+    graph_source_init(&sp, -1);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(graph_source_next(&sp, &g), want[i]);
+    graph_free(&g);
+}
+
 static void test_bfs(void)
 {
     struct graph_edges el;
@@ -138,5 +203,7 @@ int main(void)
     test_builder_long_list();
     test_generator_threads();
     test_bfs();
+    test_generated_weights();
+    test_sources_not_power_of_two();
     return check_summary("test_graph");
 }
