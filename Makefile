@@ -177,8 +177,8 @@ $(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $$(call layer_libs,$$(%_LAYERS),$(BUILD)
 	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)) $(call layer_syslibs,$($*_LAYERS))
 
 # --- the graph kernels (src/graph/, OpenMP) and their test ----------------------
-GRAPH_KERNEL_SRCS := $(addprefix src/graph/,pr.c pr_spmv.c cc.c cc_sv.c sssp.c bc.c tc.c kernel_arrays.c \
-                     verify_kernels.c)
+GRAPH_KERNEL_SRCS := $(addprefix src/graph/,bfs.c pr.c pr_spmv.c cc.c cc_sv.c sssp.c bc.c tc.c kernel_arrays.c \
+                     fault.c verify.c verify_kernels.c)
 GRAPH_KERNEL_DEPS := tests/graph_kernels.c $(GRAPH_KERNEL_SRCS) src/graph/graph.h src/graph/kernels.h $(TEST_HDRS)
 all: $(BUILD)/tests/graph_kernels
 test: $(BUILD)/asan/tests/graph_kernels

@@ -4,9 +4,15 @@
  * graphs with a shorter two-hop path), random graphs under the verifiers,
  * and each verifier shown a wrong answer. The CSRs are built here, from
  * edge lists (self loops and duplicates dropped, lists sorted, symmetrised
- * unless directed), so the test does not depend on the builder. */
+ * unless directed), so the test does not depend on the builder.
+ * Checked graphs (zero-copy, graph.h): every kernel and verifier on a
+ * neighbour id >= n, a negative one, a negative or huge weight, unsorted
+ * and duplicated lists, and lists another thread keeps rewriting: each run
+ * ends, the first fault is reported with its message, nothing reads out of
+ * bounds (the ASan+UBSan build). */
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +389,249 @@ static void random_graphs(void)
     }
 }
 
+/* --- checked graphs --------------------------------------------------- */
+
+/* Every kernel and verifier once on g (sources: src; sssp when weighted, tc
+ * when undirected); the verdicts are not looked at (a FAIL is allowed). */
+static void run_all(const struct graph *g, graph_node src)
+{
+    if (g->weighted) {
+        graph_weight *d = graph_sssp(g, src, 2);
+        if (d)
+            graph_verify_sssp(g, src, d);
+        free(d);
+        return;
+    }
+    graph_node *parent = malloc(sizeof(graph_node) * (size_t)g->n);
+    graph_bfs(g, src, parent, 0);
+    graph_bfs_verify(g, src, parent);
+    free(parent);
+    double *pr = graph_pr(g, 5, 1e-9), *spmv = graph_pr_spmv(g, 5, 1e-9);
+    if (pr && spmv)
+        graph_verify_pr(g, pr, 1e-4), graph_verify_pr(g, spmv, 1e-4);
+    free(pr), free(spmv);
+    graph_node *cc = graph_cc(g), *sv = graph_cc_sv(g);
+    if (cc && sv)
+        graph_verify_cc(g, cc), graph_verify_cc(g, sv);
+    free(cc), free(sv);
+    double *bc = graph_bc(g, &src, 1);
+    if (bc)
+        graph_verify_bc(g, &src, 1, bc);
+    free(bc);
+    if (!g->directed) {
+        graph_verify_tc(g, graph_tc_ordered(g, 0));
+        graph_verify_tc(g, graph_tc_ordered(g, 1));
+    }
+}
+
+/* fault's message, after one kernel or verifier on a checked g */
+static void check_fault(struct graph *g, struct graph_fault *f, const char *want,
+                        const char *what)
+{
+    char msg[160] = "";
+    int got = graph_fault_message(g, msg, sizeof msg);
+    if (!got || strcmp(msg, want) != 0)
+        fprintf(stderr, "%s: fault '%s', expected '%s'\n", what, got ? msg : "(none)", want);
+    CHECK(got && strcmp(msg, want) == 0);
+    memset(f, 0, sizeof *f);
+}
+
+/* Both PageRanks and the verifier report want (what: which list). */
+static void check_pr_reports(struct graph *g, struct graph_fault *f, const char *want,
+                             const char *what)
+{
+    char name[3][40];
+    snprintf(name[0], sizeof name[0], "pr%s", what);
+    snprintf(name[1], sizeof name[1], "pr_spmv%s", what);
+    snprintf(name[2], sizeof name[2], "pr verify%s", what);
+    free(graph_pr(g, 3, 0)), check_fault(g, f, want, name[0]);
+    free(graph_pr_spmv(g, 3, 0)), check_fault(g, f, want, name[1]);
+    double *pr = graph_pr(g, 3, 0);
+    memset(f, 0, sizeof *f);
+    graph_verify_pr(g, pr, 1), check_fault(g, f, want, name[2]);
+    free(pr);
+}
+
+/* Each kernel, then each verifier, reports want: the bad element is in
+ * src's list. */
+static void each_reports(struct graph *g, struct graph_fault *f, graph_node src,
+                         const char *want)
+{
+    graph_node *parent = malloc(sizeof(graph_node) * (size_t)g->n);
+    graph_bfs(g, src, parent, 0), check_fault(g, f, want, "bfs");
+    graph_bfs_verify(g, src, parent), check_fault(g, f, want, "bfs verify");
+    free(parent);
+    free(graph_cc(g)), check_fault(g, f, want, "cc");
+    free(graph_cc_sv(g)), check_fault(g, f, want, "cc_sv");
+    graph_node *cc = graph_singleton_labels(g->n);
+    graph_verify_cc(g, cc), check_fault(g, f, want, "cc verify");
+    free(cc);
+    double *bc = graph_bc(g, &src, 1);
+    check_fault(g, f, want, "bc");
+    graph_verify_bc(g, &src, 1, bc), check_fault(g, f, want, "bc verify");
+    free(bc);
+    if (!g->directed) /* a directed graph's PageRank pulls over the in-lists only */
+        check_pr_reports(g, f, want, "");
+    if (!g->directed) {
+        graph_tc_ordered(g, 0), check_fault(g, f, want, "tc");
+        graph_tc_ordered(g, 1), check_fault(g, f, want, "tc relabelled");
+        graph_verify_tc(g, 0), check_fault(g, f, want, "tc verify");
+    }
+}
+
+static void bad_ids(int directed)
+{
+    struct tgraph *t = random_graph(500, 3000, directed, 0, 0);
+    struct graph_fault f = {0};
+    t->g.checked = 1, t->g.fault = &f;
+    graph_node src = 0;
+    while (graph_out_degree(&t->g, src) == 0 || graph_in_degree(&t->g, src) == 0)
+        src++;
+    graph_node *at = (graph_node *)t->out_neigh + t->out_index[src], keep = *at;
+    graph_node bad[] = {500, 501, INT32_MAX, -1, -3, INT32_MIN};
+    char want[160];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        *at = bad[i];
+        snprintf(want, sizeof want, "graph region: OUT_NEIGH[%lld] = %d is not a node (n = 500)",
+                 (long long)t->out_index[src], bad[i]);
+        each_reports(&t->g, &f, src, want);
+    }
+    *at = keep;
+    if (directed) { /* the in-lists: pr, pr_spmv and their verifier pull over them */
+        at = (graph_node *)t->in_neigh + t->in_index[src];
+        *at = -7;
+        snprintf(want, sizeof want, "graph region: IN_NEIGH[%lld] = -7 is not a node (n = 500)",
+                 (long long)t->in_index[src]);
+        check_pr_reports(&t->g, &f, want, " in-list");
+    }
+    drop(t);
+}
+
+static void bad_weights(void)
+{
+    struct tgraph *t = random_graph(500, 3000, 1, 1, 0);
+    struct graph_fault f = {0};
+    t->g.checked = 1, t->g.fault = &f;
+    graph_node src = 0;
+    while (graph_out_degree(&t->g, src) == 0)
+        src++;
+    struct graph_wnode *at = (struct graph_wnode *)t->out_neigh + t->out_index[src];
+    struct { graph_node v; graph_weight w; const char *fmt; } bad[] = {
+        {1, -1, "graph region: OUT_NEIGH[%lld].w = -1 is not a weight in [0, 1073741823)"},
+        {1, INT32_MIN, "graph region: OUT_NEIGH[%lld].w = -2147483648 is not a weight in [0, 1073741823)"},
+        {1, INT32_MAX, "graph region: OUT_NEIGH[%lld].w = 2147483647 is not a weight in [0, 1073741823)"},
+        {1, GRAPH_WEIGHT_LIMIT, "graph region: OUT_NEIGH[%lld].w = 1073741823 is not a weight in [0, 1073741823)"},
+        {600, 3, "graph region: OUT_NEIGH[%lld] = 600 is not a node (n = 500)"},
+        {-2, 3, "graph region: OUT_NEIGH[%lld] = -2 is not a node (n = 500)"},
+    };
+    char want[160];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        at->v = bad[i].v, at->w = bad[i].w;
+        snprintf(want, sizeof want, bad[i].fmt, (long long)t->out_index[src]);
+        graph_weight *d = graph_sssp(&t->g, src, 1);
+        check_fault(&t->g, &f, want, "sssp");
+        CHECK(d != NULL);
+        graph_verify_sssp(&t->g, src, d), check_fault(&t->g, &f, want, "sssp verify");
+        free(d);
+    }
+    /* a large weight that is allowed: far buckets share the last one */
+    at->v = 1, at->w = GRAPH_WEIGHT_LIMIT - 1;
+    graph_weight *d = graph_sssp(&t->g, src, 1);
+    CHECK(d && graph_verify_sssp(&t->g, src, d) && !graph_faulted(&t->g));
+    free(d);
+    drop(t);
+}
+
+/* Every list shuffled, a third of the entries copies of another: valid ids,
+ * so no fault, and every kernel and verifier ends. */
+static void unsorted_duplicated(int directed, int weighted)
+{
+    struct tgraph *t = random_graph(400, 4000, directed, weighted, 1);
+    struct graph_fault f = {0};
+    t->g.checked = 1, t->g.fault = &f;
+    size_t size = weighted ? sizeof(struct graph_wnode) : sizeof(graph_node);
+    char *e = t->out_neigh;
+    for (int64_t i = t->g.m - 1; i > 0; i--) {
+        int64_t j = (int64_t)(next_random() % (uint64_t)(i + 1));
+        char tmp[sizeof(struct graph_wnode)];
+        memcpy(tmp, e + i * size, size), memcpy(e + i * size, e + j * size, size);
+        memcpy(e + j * size, tmp, size);
+        if (next_random() % 3 == 0)
+            memcpy(e + i * size, e + (i - 1) * size, size);
+    }
+    graph_node src = 0;
+    while (graph_out_degree(&t->g, src) == 0)
+        src++;
+    run_all(&t->g, src);
+    char msg[160];
+    CHECK(!graph_fault_message(&t->g, msg, sizeof msg));
+    drop(t);
+}
+
+struct flipper {
+    int32_t *words;
+    int64_t len;
+    int stop;
+    uint64_t rng;
+};
+
+/* Rewrite random words of the neighbour array (ids and weights alike) with
+ * anything: a valid id, an id past n, a negative one, a random word. */
+static void *flip(void *arg)
+{
+    struct flipper *fl = arg;
+    while (!__atomic_load_n(&fl->stop, __ATOMIC_RELAXED)) {
+        for (int i = 0; i < 64; i++) {
+            fl->rng ^= fl->rng << 13, fl->rng ^= fl->rng >> 7, fl->rng ^= fl->rng << 17;
+            int64_t k = (int64_t)(fl->rng % (uint64_t)fl->len);
+            uint32_t r = (uint32_t)(fl->rng >> 32);
+            int32_t x = (r & 3) == 0 ? (int32_t)(r % 300) : (r & 3) == 1 ? 300 + (int32_t)(r % 9)
+                      : (r & 3) == 2 ? -(int32_t)(r % 5) - 1 : (int32_t)r;
+            __atomic_store_n(&fl->words[k], x, __ATOMIC_RELAXED);
+        }
+    }
+    return NULL;
+}
+
+/* Kernels and verifiers again and again on lists a thread keeps rewriting,
+ * for 0.3 s: each must end, nothing out of bounds. */
+static void flipping(int directed, int weighted)
+{
+    struct tgraph *t = random_graph(300, 3000, directed, weighted, 0);
+    struct graph_fault f = {0};
+    t->g.checked = 1, t->g.fault = &f;
+    struct flipper fl = {t->out_neigh, t->g.m * (weighted ? 2 : 1), 0, 0x853c49e6748fea9bull};
+    pthread_t th;
+    CHECK_EQ(pthread_create(&th, NULL, flip, &fl), 0);
+    double until = omp_get_wtime() + 0.3;
+    int runs = 0;
+    graph_node src = 0;
+    while (graph_out_degree(&t->g, src) == 0)
+        src++;
+    while (omp_get_wtime() < until) {
+        run_all(&t->g, src);
+        memset(&f, 0, sizeof f);
+        runs++;
+    }
+    __atomic_store_n(&fl.stop, 1, __ATOMIC_RELAXED);
+    pthread_join(th, NULL);
+    CHECK(runs > 0);
+    drop(t);
+}
+
+static void checked_graphs(void)
+{
+    bad_ids(0);
+    bad_ids(1);
+    bad_weights();
+    unsorted_duplicated(0, 0);
+    unsorted_duplicated(1, 0);
+    unsorted_duplicated(1, 1);
+    flipping(0, 0);
+    flipping(1, 0);
+    flipping(1, 1);
+}
+
 int main(void)
 {
     for (int threads = 1; threads <= 4; threads *= 2) {
@@ -396,6 +645,7 @@ int main(void)
         known_single_node();
         verifiers_refuse();
         random_graphs();
+        checked_graphs();
     }
     return check_summary("graph_kernels");
 }

@@ -297,6 +297,16 @@ static int run_kernel(const struct kernel *k, const struct graph *g, const struc
     return rc || !src || !vsrc || failures ? 1 : 0;
 }
 
+/* rc, or 1 with the message when a checked graph's kernel met a bad element */
+static int unless_faulted(const struct graph *g, int rc)
+{
+    char err[256];
+    if (!graph_fault_message(g, err, sizeof err))
+        return rc;
+    fprintf(stderr, "cxl_graph: %s\n", err);
+    return 1;
+}
+
 int graph_run(const struct graph *g, const struct graph_cli *c)
 {
     char err[512];
@@ -331,11 +341,11 @@ int graph_run(const struct graph *g, const struct graph_cli *c)
                     c->file);
             return 1;
         }
-        return run_bfs(g, c);
+        return unless_faulted(g, run_bfs(g, c));
     }
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
         if (strcmp(c->kernel, kernels[i].name) == 0)
-            return refuse(&kernels[i], g, c) ? 1 : run_kernel(&kernels[i], g, c);
+            return refuse(&kernels[i], g, c) ? 1 : unless_faulted(g, run_kernel(&kernels[i], g, c));
     fprintf(stderr, "cxl_graph: unknown kernel '%s'\n", c->kernel);
     return 2;
 }

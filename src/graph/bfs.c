@@ -2,7 +2,9 @@
  * Patterson, SC'12): top-down steps from a queue while the frontier is small,
  * bottom-up steps over a frontier bitmap (one byte per node) while the
  * frontier's edges outnumber the unexplored edges / ALPHA, back to top-down
- * when the frontier shrinks under n / BETA. Output: the parent of each node. */
+ * when the frontier shrinks under n / BETA. Output: the parent of each node.
+ * A checked graph's bad neighbour ids are skipped (graph.h); the per-node
+ * work is inlined twice, checked and plain, chosen once per node. */
 #include "graph.h"
 
 #include <omp.h>
@@ -12,40 +14,52 @@
 
 #define BFS_ALPHA 15
 #define BFS_BETA 18
+#define BFS_LOCAL 256 /* a thread's next-frontier buffer */
 
 struct bfs_queue {
     graph_node *q;
     int64_t head, tail; /* current frontier: q[head..tail) */
 };
 
+/* Claim u's unvisited out-neighbours: each appended to local (flushed to
+ * the queue at next when full); returns the sum of their out-degrees. */
+static inline __attribute__((always_inline)) int64_t
+claim_children(const struct graph *g, graph_node *parent, graph_node u, graph_node *local,
+               int *nlocal, graph_node *q, int64_t *next, const int checked)
+{
+    int64_t scout = 0;
+    const graph_node *nb = graph_out(g, u);
+    for (int64_t k = 0, deg = graph_out_degree(g, u); k < deg; k++) {
+        graph_node v = graph_neigh(g, nb, k, checked), expect = -1;
+        if (graph_skip(v, checked) || __atomic_load_n(&parent[v], __ATOMIC_RELAXED) >= 0 ||
+            !__atomic_compare_exchange_n(&parent[v], &expect, u, 0,
+                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            continue;
+        scout += graph_out_degree(g, v);
+        local[(*nlocal)++] = v;
+        if (*nlocal == BFS_LOCAL) {
+            int64_t at = __atomic_fetch_add(next, *nlocal, __ATOMIC_RELAXED);
+            memcpy(q + at, local, sizeof(*local) * BFS_LOCAL);
+            *nlocal = 0;
+        }
+    }
+    return scout;
+}
+
 /* One top-down step: the next frontier appended after tail; returns the sum
  * of the new frontier's out-degrees (the scout count). */
 static int64_t top_down_step(const struct graph *g, graph_node *parent, struct bfs_queue *fq)
 {
     int64_t scout = 0, head = fq->head, tail = fq->tail, next = tail;
+    const int checked = g->checked;
     #pragma omp parallel reduction(+ : scout)
     {
-        graph_node local[256];
+        graph_node local[BFS_LOCAL];
         int nlocal = 0;
         #pragma omp for schedule(dynamic, 64) nowait
-        for (int64_t i = head; i < tail; i++) {
-            graph_node u = fq->q[i];
-            const graph_node *nb = graph_out(g, u);
-            for (int64_t k = 0; k < graph_out_degree(g, u); k++) {
-                graph_node v = nb[k], expect = -1;
-                if (__atomic_load_n(&parent[v], __ATOMIC_RELAXED) >= 0 ||
-                    !__atomic_compare_exchange_n(&parent[v], &expect, u, 0,
-                                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-                    continue;
-                scout += graph_out_degree(g, v);
-                local[nlocal++] = v;
-                if (nlocal == 256) {
-                    int64_t at = __atomic_fetch_add(&next, nlocal, __ATOMIC_RELAXED);
-                    memcpy(fq->q + at, local, sizeof(local));
-                    nlocal = 0;
-                }
-            }
-        }
+        for (int64_t i = head; i < tail; i++)
+            scout += checked ? claim_children(g, parent, fq->q[i], local, &nlocal, fq->q, &next, 1)
+                             : claim_children(g, parent, fq->q[i], local, &nlocal, fq->q, &next, 0);
         int64_t at = __atomic_fetch_add(&next, nlocal, __ATOMIC_RELAXED);
         memcpy(fq->q + at, local, (size_t)nlocal * sizeof(*local));
     }
@@ -54,24 +68,36 @@ static int64_t top_down_step(const struct graph *g, graph_node *parent, struct b
     return scout;
 }
 
+/* An in-neighbour of u in front, or -1. */
+static inline __attribute__((always_inline)) graph_node
+parent_in_front(const struct graph *g, const uint8_t *front, graph_node u, const int checked)
+{
+    const graph_node *nb = graph_in(g, u);
+    for (int64_t k = 0, deg = graph_in_degree(g, u); k < deg; k++) {
+        graph_node v = graph_neigh(g, nb, k, checked);
+        if (!graph_skip(v, checked) && front[v])
+            return v;
+    }
+    return -1;
+}
+
 /* One bottom-up step: every unvisited node looks for a parent in front. */
 static int64_t bottom_up_step(const struct graph *g, graph_node *parent,
                               const uint8_t *front, uint8_t *next)
 {
     int64_t awake = 0;
+    const int checked = g->checked;
     #pragma omp parallel for schedule(dynamic, 1024) reduction(+ : awake)
     for (int64_t u = 0; u < g->n; u++) {
         next[u] = 0;
         if (parent[u] >= 0)
             continue;
-        const graph_node *nb = graph_in(g, (graph_node)u);
-        for (int64_t k = 0; k < graph_in_degree(g, (graph_node)u); k++) {
-            if (front[nb[k]]) {
-                parent[u] = nb[k];
-                next[u] = 1;
-                awake++;
-                break;
-            }
+        graph_node p = checked ? parent_in_front(g, front, (graph_node)u, 1)
+                               : parent_in_front(g, front, (graph_node)u, 0);
+        if (p >= 0) {
+            parent[u] = p;
+            next[u] = 1;
+            awake++;
         }
     }
     return awake;

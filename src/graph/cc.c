@@ -6,7 +6,10 @@
  * GRAPH_CC_ROUNDS neighbours are linked, round by round with a compression
  * after each; then the largest component is estimated from a sample of
  * GRAPH_CC_SAMPLES nodes and its nodes skip the rest of their edges (the
- * others link all of them, and their in-edges too in a directed graph). */
+ * others link all of them, and their in-edges too in a directed graph).
+ * Links only ever hook a root under a smaller label, so the forest stays a
+ * forest whatever the edges; a checked graph's bad neighbour ids are
+ * skipped (the per-node work inlined twice, checked and plain). */
 #include <stdlib.h>
 
 #include "kernels.h"
@@ -73,20 +76,52 @@ static graph_node largest_label(const graph_node *comp, int64_t n)
     return best;
 }
 
+/* Link u to nb[from..deg). */
+static inline __attribute__((always_inline)) void
+link_list(const struct graph *g, graph_node *comp, graph_node u, const graph_node *nb,
+          int64_t from, int64_t deg, const int checked)
+{
+    for (int64_t i = from; i < deg; i++) {
+        graph_node v = graph_neigh(g, nb, i, checked);
+        if (!graph_skip(v, checked))
+            link(comp, u, v);
+    }
+}
+
+static inline __attribute__((always_inline)) void
+link_rest_of(const struct graph *g, graph_node *comp, graph_node u, const int checked)
+{
+    link_list(g, comp, u, graph_out(g, u), GRAPH_CC_ROUNDS, graph_out_degree(g, u), checked);
+    if (g->directed)
+        link_list(g, comp, u, graph_in(g, u), 0, graph_in_degree(g, u), checked);
+}
+
 static void link_rest(const struct graph *g, graph_node *comp, graph_node skip)
 {
+    const int checked = g->checked;
 #pragma omp parallel for schedule(dynamic, 2048)
     for (int64_t u = 0; u < g->n; u++) {
         if (load(&comp[u]) == skip)
             continue;
+        if (checked)
+            link_rest_of(g, comp, (graph_node)u, 1);
+        else
+            link_rest_of(g, comp, (graph_node)u, 0);
+    }
+}
+
+/* Round r: every node linked to its r-th out-neighbour. */
+static void link_round(const struct graph *g, graph_node *comp, int r)
+{
+    const int checked = g->checked;
+#pragma omp parallel for schedule(dynamic, 2048)
+    for (int64_t u = 0; u < g->n; u++) {
+        int64_t deg = graph_out_degree(g, (graph_node)u);
         const graph_node *out = graph_out(g, (graph_node)u);
-        for (int64_t i = GRAPH_CC_ROUNDS; i < graph_out_degree(g, (graph_node)u); i++)
-            link(comp, (graph_node)u, out[i]);
-        if (!g->directed)
-            continue;
-        const graph_node *in = graph_in(g, (graph_node)u);
-        for (int64_t i = 0; i < graph_in_degree(g, (graph_node)u); i++)
-            link(comp, (graph_node)u, in[i]);
+        if (checked)
+            link_list(g, comp, (graph_node)u, out, r, deg < r + 1 ? deg : r + 1, 1);
+        else
+            link_list(g, comp, (graph_node)u, out, r, deg < r + 1 ? deg : r + 1, 0);
     }
 }
 
@@ -97,10 +132,7 @@ graph_node *graph_cc(const struct graph *g)
     if (!comp)
         return NULL;
     for (int r = 0; r < GRAPH_CC_ROUNDS; r++) {
-#pragma omp parallel for schedule(dynamic, 2048)
-        for (int64_t u = 0; u < n; u++)
-            if (graph_out_degree(g, (graph_node)u) > r)
-                link(comp, (graph_node)u, graph_out(g, (graph_node)u)[r]);
+        link_round(g, comp, r);
         compress(comp, n);
     }
     if (n > 0)

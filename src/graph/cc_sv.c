@@ -5,29 +5,45 @@
  * the root of the larger label is hooked under the smaller label;
  * shortcutting: pointer jumping until every node points at its root } until
  * no hook happens. Each edge is looked at from both ends' labels, so the
- * out-edges alone give the weak components of a directed graph. */
+ * out-edges alone give the weak components of a directed graph. A hook
+ * only ever lowers a root's label, so the rounds end whatever the edges; a
+ * checked graph's bad neighbour ids are skipped (the per-node work inlined
+ * twice, checked and plain). */
 #include <stdlib.h>
 
 #include "kernels.h"
 
+/* Hook across u's out-edges; 1 when a root was hooked. */
+static inline __attribute__((always_inline)) int
+hook_node(const struct graph *g, graph_node *comp, graph_node u, const int checked)
+{
+    int changed = 0;
+    const graph_node *out = graph_out(g, u);
+    for (int64_t i = 0, deg = graph_out_degree(g, u); i < deg; i++) {
+        graph_node v = graph_neigh(g, out, i, checked);
+        if (graph_skip(v, checked))
+            continue;
+        graph_node cu = __atomic_load_n(&comp[u], __ATOMIC_RELAXED);
+        graph_node cv = __atomic_load_n(&comp[v], __ATOMIC_RELAXED);
+        if (cu == cv)
+            continue;
+        graph_node high = cu > cv ? cu : cv, low = cu + cv - high;
+        if (__atomic_load_n(&comp[high], __ATOMIC_RELAXED) == high) {
+            __atomic_store_n(&comp[high], low, __ATOMIC_RELAXED);
+            changed = 1;
+        }
+    }
+    return changed;
+}
+
 static int hook(const struct graph *g, graph_node *comp)
 {
     int changed = 0;
+    const int checked = g->checked;
 #pragma omp parallel for reduction(| : changed) schedule(dynamic, 2048)
-    for (int64_t u = 0; u < g->n; u++) {
-        const graph_node *out = graph_out(g, (graph_node)u);
-        for (int64_t i = 0; i < graph_out_degree(g, (graph_node)u); i++) {
-            graph_node cu = __atomic_load_n(&comp[u], __ATOMIC_RELAXED);
-            graph_node cv = __atomic_load_n(&comp[out[i]], __ATOMIC_RELAXED);
-            if (cu == cv)
-                continue;
-            graph_node high = cu > cv ? cu : cv, low = cu + cv - high;
-            if (__atomic_load_n(&comp[high], __ATOMIC_RELAXED) == high) {
-                __atomic_store_n(&comp[high], low, __ATOMIC_RELAXED);
-                changed = 1;
-            }
-        }
-    }
+    for (int64_t u = 0; u < g->n; u++)
+        changed |= checked ? hook_node(g, comp, (graph_node)u, 1)
+                           : hook_node(g, comp, (graph_node)u, 0);
     return changed;
 }
 

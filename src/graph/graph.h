@@ -6,7 +6,17 @@
  * directions (m counts both) and its in-arrays are its out-arrays. Node ids
  * are int32_t, offsets int64_t; a weighted graph stores {neighbour, weight}
  * pairs, as GAPBS's .wsg does. Neighbour lists are sorted, without self
- * loops or duplicates (GAPBS's builder rules). */
+ * loops or duplicates (GAPBS's builder rules).
+ *
+ * A checked graph (zero-copy: its neighbour arrays are in a shared mapping
+ * another host may write at any time) promises none of that: its offsets
+ * are private and validated, but each neighbour id and weight may be
+ * anything and may change between two reads. The kernels and verifiers
+ * read its elements through graph_neigh / graph_wneigh only, each element
+ * once, and skip an edge whose id is not a node (or whose weight is out of
+ * range); the first such fault is recorded in *fault for
+ * graph_fault_message. Results are then meaningless but every access stays
+ * in bounds and every loop ends. */
 #ifndef CXL_GRAPH_H
 #define CXL_GRAPH_H
 
@@ -32,7 +42,78 @@ struct graph {
     const graph_offset *in_index;  /* directed: n + 1; else = out_index */
     const void *in_neigh;
     void *owned;                   /* private allocations to free, NULL for a view */
+    int checked;                   /* 1: the neighbour arrays are untrusted */
+    struct graph_fault *fault;     /* where a checked graph's first fault goes */
 };
+
+/* The first bad element a kernel met in a checked graph (written once,
+ * through a const graph: the flag is claimed by compare-and-swap). */
+enum graph_array { GRAPH_OUT_NEIGH, GRAPH_IN_NEIGH };
+struct graph_fault {
+    int flag;       /* 0, then 1 when claimed, 2 once the fields below are written */
+    int array;      /* enum graph_array */
+    int weight;     /* 1: a weight was bad, 0: a neighbour id */
+    int64_t index;  /* the element's index in that array */
+    int64_t value;
+};
+
+/* A weight must be in [0, GRAPH_WEIGHT_LIMIT): a distance under
+ * GRAPH_DIST_INF plus one still fits an int32_t. */
+#define GRAPH_WEIGHT_LIMIT (INT32_MAX / 2)
+
+/* Record a fault (the first one wins); e points at the bad element. */
+void graph_fault_record(const struct graph *g, const void *e, int weight, int64_t value);
+/* Nonzero when a fault was recorded, with "graph region: OUT_NEIGH[i] = x is
+ * not a node (n = N)" (or the weight's equivalent) in err. */
+int graph_fault_message(const struct graph *g, char *err, size_t errlen);
+
+static inline int graph_faulted(const struct graph *g)
+{
+    return g->checked && g->fault && __atomic_load_n(&g->fault->flag, __ATOMIC_RELAXED);
+}
+
+/* nb[k] of g (nb a list of its out or in array); when checked (a constant
+ * where called, so the plain path costs nothing) read once and -1 when it
+ * is not a node (the fault recorded): the caller skips the edge. */
+static inline graph_node graph_neigh(const struct graph *g, const graph_node *nb, int64_t k,
+                                     const int checked)
+{
+    if (!checked)
+        return nb[k];
+    graph_node v = __atomic_load_n(&nb[k], __ATOMIC_RELAXED);
+    if ((uint32_t)v < (uint64_t)g->n)
+        return v;
+    graph_fault_record(g, &nb[k], 0, v);
+    return -1;
+}
+
+/* v from graph_neigh is to be skipped (never when not checked). */
+static inline int graph_skip(graph_node v, const int checked)
+{
+    return checked && v < 0;
+}
+
+/* e[k] of a weighted list into *v, *w; 0 when checked and the id is not a
+ * node or the weight not in [0, GRAPH_WEIGHT_LIMIT) (the fault recorded). */
+static inline int graph_wneigh(const struct graph *g, const struct graph_wnode *e, int64_t k,
+                               graph_node *v, graph_weight *w, const int checked)
+{
+    if (!checked) {
+        *v = e[k].v, *w = e[k].w;
+        return 1;
+    }
+    *v = __atomic_load_n(&e[k].v, __ATOMIC_RELAXED);
+    *w = __atomic_load_n(&e[k].w, __ATOMIC_RELAXED);
+    if ((uint32_t)*v >= (uint64_t)g->n) {
+        graph_fault_record(g, &e[k], 0, *v);
+        return 0;
+    }
+    if (*w < 0 || *w >= GRAPH_WEIGHT_LIMIT) {
+        graph_fault_record(g, &e[k], 1, *w);
+        return 0;
+    }
+    return 1;
+}
 
 static inline int64_t graph_out_degree(const struct graph *g, graph_node u)
 {

@@ -8,7 +8,11 @@
  * (light edges refill it), then the next non-empty one is taken. Each
  * thread keeps its own buckets; stale entries (a node moved to a lower
  * bucket since) are skipped. Weights must be >= 0; a distance that would
- * reach GRAPH_DIST_INF is not representable and is left unreached. */
+ * reach GRAPH_DIST_INF is not representable and is left unreached. A
+ * checked graph's edges with a bad id or a weight outside [0,
+ * GRAPH_WEIGHT_LIMIT) are skipped: a node is pushed only when its distance
+ * drops, into a bucket no lower than the current one, so the run ends
+ * whatever the edges (relax inlined twice, checked and plain). */
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +29,15 @@ struct bins { /* one thread's buckets, indexed by bucket number */
     int64_t nb;
 };
 
+/* Buckets past this one are one bucket, drained as the others (a node is
+ * re-pushed there while its distance drops), so hostile weights cannot
+ * make a thread's bucket table huge. */
+#define SSSP_LAST_BUCKET ((int64_t)1 << 20)
+
 static int push(struct bins *t, int64_t bucket, graph_node v)
 {
+    if (bucket > SSSP_LAST_BUCKET)
+        bucket = SSSP_LAST_BUCKET;
     if (bucket >= t->nb) {
         int64_t nb = bucket + 1 > 2 * t->nb ? bucket + 1 : 2 * t->nb;
         struct bin *b = realloc(t->b, sizeof(*b) * (size_t)nb);
@@ -58,17 +69,21 @@ static int lower(graph_weight *dist, graph_node v, graph_weight d)
     return 0;
 }
 
-static int relax(const struct graph *g, graph_weight *dist, graph_node u, int64_t bucket,
-                 graph_weight delta, struct bins *mine)
+static inline __attribute__((always_inline)) int
+relax(const struct graph *g, graph_weight *dist, graph_node u, int64_t bucket,
+      graph_weight delta, struct bins *mine, const int checked)
 {
     int64_t du = __atomic_load_n(&dist[u], __ATOMIC_RELAXED);
     if (du / delta < bucket)
         return 0; /* stale: settled from a lower bucket already */
     const struct graph_wnode *out = graph_wout(g, u);
-    for (int64_t i = 0; i < graph_out_degree(g, u); i++) {
-        int64_t d = du + out[i].w;
-        if (d < GRAPH_DIST_INF && lower(dist, out[i].v, (graph_weight)d) &&
-            push(mine, d / delta, out[i].v))
+    for (int64_t i = 0, deg = graph_out_degree(g, u); i < deg; i++) {
+        graph_node v;
+        graph_weight w;
+        if (!graph_wneigh(g, out, i, &v, &w, checked))
+            continue;
+        int64_t d = du + w;
+        if (d < GRAPH_DIST_INF && lower(dist, v, (graph_weight)d) && push(mine, d / delta, v))
             return -1;
     }
     return 0;
@@ -121,10 +136,14 @@ static int run(const struct graph *g, graph_weight *dist, graph_node source,
     frontier[0] = source;
     dist[source] = 0;
     int failed = 0;
+    const int checked = g->checked;
     while (size > 0 && !failed) {
 #pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
-        for (int64_t i = 0; i < size; i++)
-            failed |= relax(g, dist, frontier[i], bucket, delta, &t[omp_get_thread_num()]) != 0;
+        for (int64_t i = 0; i < size; i++) {
+            struct bins *mine = &t[omp_get_thread_num()];
+            failed |= (checked ? relax(g, dist, frontier[i], bucket, delta, mine, 1)
+                               : relax(g, dist, frontier[i], bucket, delta, mine, 0)) != 0;
+        }
         bucket = next_bucket(t, nt, bucket);
         size = bucket < 0 ? 0 : gather(t, nt, bucket, &frontier, &cap);
         failed |= size < 0;

@@ -6,7 +6,12 @@
  * are sorted). Relabelling the nodes by decreasing degree first (Schank &
  * Wagner's "forward" ordering: a node only looks at its neighbours of
  * higher degree) bounds the work per node; it is worth its cost only on a
- * graph whose degrees are skewed, which a sample of degrees tells. */
+ * graph whose degrees are skewed, which a sample of degrees tells.
+ * A checked graph: its ids are read once each through graph_neigh, a bad
+ * one skipped (the count inlined twice, checked and plain); a relabelled
+ * copy is private and its ids valid (a bad one becomes a self loop, which
+ * never counts), so it is counted plain. Unsorted or duplicated lists give
+ * a wrong count, every merge still ends. */
 #include <stdlib.h>
 
 #include "kernels.h"
@@ -42,17 +47,24 @@ struct lists { /* a CSR's two arrays, the graph's own or relabelled */
 };
 
 /* Triangles w < v < u counted at u: nu[0..du) are u's neighbours below u. */
-static uint64_t count_at(const graph_node *nu, int64_t du, const struct lists *l)
+static inline __attribute__((always_inline)) uint64_t
+count_at(const struct graph *g, const graph_node *nu, int64_t du, const struct lists *l,
+         const int checked)
 {
     uint64_t count = 0;
     for (int64_t i = 1; i < du; i++) {
-        graph_node v = nu[i];
+        graph_node v = graph_neigh(g, nu, i, checked);
+        if (graph_skip(v, checked))
+            continue;
         const graph_node *nv = l->neigh + l->index[v];
         int64_t dv = l->index[v + 1] - l->index[v];
-        for (int64_t a = 0, b = 0; a < i && b < dv && nv[b] < v;) {
-            if (nu[a] < nv[b])
+        for (int64_t a = 0, b = 0; a < i && b < dv;) {
+            graph_node x = graph_neigh(g, nu, a, checked), y = graph_neigh(g, nv, b, checked);
+            if (y >= v)
+                break;
+            if (x < y)
                 a++;
-            else if (nv[b] < nu[a])
+            else if (y < x)
                 b++;
             else
                 count++, a++, b++;
@@ -61,17 +73,24 @@ static uint64_t count_at(const graph_node *nu, int64_t du, const struct lists *l
     return count;
 }
 
-static uint64_t count_lists(const struct lists *l, int64_t n)
+/* The triangles counted at u. */
+static inline __attribute__((always_inline)) uint64_t
+count_node(const struct graph *g, const struct lists *l, graph_node u, const int checked)
+{
+    const graph_node *nu = l->neigh + l->index[u];
+    int64_t du = 0, deg = l->index[u + 1] - l->index[u];
+    while (du < deg && graph_neigh(g, nu, du, checked) < u)
+        du++;
+    return count_at(g, nu, du, l, checked);
+}
+
+/* checked: l is g's own arrays, g checked. */
+static uint64_t count_lists(const struct graph *g, const struct lists *l, int checked)
 {
     uint64_t total = 0;
 #pragma omp parallel for reduction(+ : total) schedule(dynamic, 64)
-    for (int64_t u = 0; u < n; u++) {
-        const graph_node *nu = l->neigh + l->index[u];
-        int64_t du = 0, deg = l->index[u + 1] - l->index[u];
-        while (du < deg && nu[du] < u)
-            du++;
-        total += count_at(nu, du, l);
-    }
+    for (int64_t u = 0; u < g->n; u++)
+        total += checked ? count_node(g, l, (graph_node)u, 1) : count_node(g, l, (graph_node)u, 0);
     return total;
 }
 
@@ -130,8 +149,10 @@ static int relabelled(const struct graph *g, const graph_node *id, graph_offset 
     for (int64_t r = 0; r < g->n; r++) {
         const graph_node *out = graph_out(g, old[r]);
         graph_node *mine = neigh + index[r];
-        for (int64_t i = 0; i < index[r + 1] - index[r]; i++)
-            mine[i] = id[out[i]];
+        for (int64_t i = 0; i < index[r + 1] - index[r]; i++) {
+            graph_node v = graph_neigh(g, out, i, g->checked);
+            mine[i] = v < 0 ? (graph_node)r : id[v];
+        }
         qsort(mine, (size_t)(index[r + 1] - index[r]), sizeof(graph_node), by_id);
     }
     free(old);
@@ -146,7 +167,7 @@ static int64_t count_relabelled(const struct graph *g)
     int64_t count = -1;
     if (id && index && neigh && relabelled(g, id, index, neigh) == 0) {
         struct lists l = {index, neigh};
-        count = (int64_t)count_lists(&l, g->n);
+        count = (int64_t)count_lists(g, &l, 0);
     }
     free(id), free(index), free(neigh);
     return count;
@@ -160,7 +181,7 @@ uint64_t graph_tc_ordered(const struct graph *g, int relabel)
     if (relabel)
         return (uint64_t)count_relabelled(g);
     struct lists l = {g->out_index, g->out_neigh};
-    return count_lists(&l, g->n);
+    return count_lists(g, &l, g->checked);
 }
 
 uint64_t graph_tc(const struct graph *g)

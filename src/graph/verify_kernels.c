@@ -6,7 +6,9 @@
  * SSSP: the distances equal a serial Dijkstra's (binary heap). BC: a serial
  * Brandes (FIFO queue, predecessor lists) on the same sources, normalised
  * the same way, within a relative error. TC: a serial count of the
- * triangles u < v < w by binary search. */
+ * triangles u < v < w by binary search. A checked graph's elements are
+ * read once each through graph_neigh / graph_wneigh (bad ones skipped): the
+ * verdict may be FAIL, every read stays in bounds and every loop ends. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +27,11 @@ int graph_verify_pr(const struct graph *g, const double *scores, double tol)
     for (int64_t u = 0; u < g->n; u++) {
         const graph_node *in = graph_in(g, (graph_node)u);
         double sum = 0.0;
-        for (int64_t i = 0; i < graph_in_degree(g, (graph_node)u); i++)
-            sum += scores[in[i]] / (double)graph_out_degree(g, in[i]);
+        for (int64_t i = 0; i < graph_in_degree(g, (graph_node)u); i++) {
+            graph_node v = graph_neigh(g, in, i, g->checked);
+            if (v >= 0)
+                sum += scores[v] / (double)graph_out_degree(g, v);
+        }
         error += fabs(base + GRAPH_PR_DAMPING * sum - scores[u]);
     }
     if (error < tol)
@@ -54,9 +59,11 @@ static int64_t bfs_labels(const struct graph *g, int64_t *label, graph_node *que
             for (int dir = 0; dir < 2; dir++) {
                 const graph_node *nb = dir ? graph_in(g, u) : graph_out(g, u);
                 int64_t deg = dir ? graph_in_degree(g, u) : graph_out_degree(g, u);
-                for (int64_t i = 0; i < deg; i++)
-                    if (label[nb[i]] < 0)
-                        label[nb[i]] = comps, queue[tail++] = nb[i];
+                for (int64_t i = 0; i < deg; i++) {
+                    graph_node v = graph_neigh(g, nb, i, g->checked);
+                    if (v >= 0 && label[v] < 0)
+                        label[v] = comps, queue[tail++] = v;
+                }
             }
         }
         comps++;
@@ -95,13 +102,14 @@ static int same_partition(const struct graph *g, const graph_node *comp, const i
 int graph_verify_cc(const struct graph *g, const graph_node *comp)
 {
     for (int64_t u = 0; u < g->n; u++)
-        for (int64_t i = 0; i < graph_out_degree(g, (graph_node)u); i++)
-            if (comp[u] != comp[graph_out(g, (graph_node)u)[i]]) {
+        for (int64_t i = 0; i < graph_out_degree(g, (graph_node)u); i++) {
+            graph_node v = graph_neigh(g, graph_out(g, (graph_node)u), i, g->checked);
+            if (v >= 0 && comp[u] != comp[v]) {
                 fprintf(stderr, "verify cc: edge %lld -> %d joins labels %d and %d\n",
-                        (long long)u, graph_out(g, (graph_node)u)[i], comp[u],
-                        comp[graph_out(g, (graph_node)u)[i]]);
+                        (long long)u, v, comp[u], comp[v]);
                 return 0;
             }
+        }
     int64_t *label = malloc(sizeof(int64_t) * (size_t)(g->n ? g->n : 1));
     graph_node *queue = malloc(sizeof(graph_node) * (size_t)(g->n ? g->n : 1));
     int ok = label && queue && same_partition(g, comp, label, bfs_labels(g, label, queue));
@@ -157,10 +165,14 @@ static void dijkstra(const struct graph *g, graph_node source, int64_t *dist,
             continue;
         const struct graph_wnode *out = graph_wout(g, it.v);
         for (int64_t i = 0; i < graph_out_degree(g, it.v); i++) {
-            int64_t d = it.d + out[i].w;
-            if (d < dist[out[i].v] && d < GRAPH_DIST_INF) {
-                dist[out[i].v] = d;
-                heap_push(heap, &len, (struct heap_item){d, out[i].v});
+            graph_node v;
+            graph_weight w;
+            if (!graph_wneigh(g, out, i, &v, &w, g->checked))
+                continue;
+            int64_t d = it.d + w;
+            if (d < dist[v] && d < GRAPH_DIST_INF) {
+                dist[v] = d;
+                heap_push(heap, &len, (struct heap_item){d, v});
             }
         }
     }
@@ -202,7 +214,9 @@ static void brandes_source(const struct graph *g, struct brandes *b, graph_node 
     while (head < tail) {
         graph_node u = (graph_node)b->stack[head++];
         for (int64_t i = 0; i < graph_out_degree(g, u); i++) {
-            graph_node v = graph_out(g, u)[i];
+            graph_node v = graph_neigh(g, graph_out(g, u), i, g->checked);
+            if (v < 0)
+                continue;
             if (b->depth[v] < 0)
                 b->depth[v] = b->depth[u] + 1, b->stack[tail++] = v;
             if (b->depth[v] == b->depth[u] + 1)
@@ -212,8 +226,8 @@ static void brandes_source(const struct graph *g, struct brandes *b, graph_node 
     while (tail > 0) {
         graph_node u = (graph_node)b->stack[--tail];
         for (int64_t i = 0; i < graph_out_degree(g, u); i++) {
-            graph_node v = graph_out(g, u)[i];
-            if (b->depth[v] == b->depth[u] + 1)
+            graph_node v = graph_neigh(g, graph_out(g, u), i, g->checked);
+            if (v >= 0 && b->depth[v] == b->depth[u] + 1)
                 b->delta[u] += b->sigma[u] / b->sigma[v] * (1 + b->delta[v]);
         }
         if (u != s)
@@ -255,12 +269,12 @@ static int has_edge(const struct graph *g, graph_node u, graph_node v)
     int64_t lo = 0, hi = graph_out_degree(g, u);
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (out[mid] < v)
+        if (graph_neigh(g, out, mid, g->checked) < v)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < graph_out_degree(g, u) && out[lo] == v;
+    return lo < graph_out_degree(g, u) && graph_neigh(g, out, lo, g->checked) == v;
 }
 
 int graph_verify_tc(const struct graph *g, uint64_t count)
@@ -268,9 +282,9 @@ int graph_verify_tc(const struct graph *g, uint64_t count)
     uint64_t want = 0;
     for (int64_t u = 0; u < g->n; u++)
         for (int64_t i = 0; i < graph_out_degree(g, (graph_node)u); i++) {
-            graph_node v = graph_out(g, (graph_node)u)[i];
+            graph_node v = graph_neigh(g, graph_out(g, (graph_node)u), i, g->checked);
             for (int64_t j = 0; v > u && j < graph_out_degree(g, v); j++) {
-                graph_node w = graph_out(g, v)[j];
+                graph_node w = graph_neigh(g, graph_out(g, v), j, g->checked);
                 want += w > v && has_edge(g, (graph_node)u, w);
             }
         }
