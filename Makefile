@@ -53,7 +53,7 @@ cxl_sodium_tunnel_LAYERS := net sec base
 # cxl_graph (docs/GRAPH.md): OpenMP for it alone; its files other than main.c
 # (GRAPH_CORE_SRCS) link into a test with $(cxl_graph_CFLAGS).
 cxl_graph_DIR := src/graph
-cxl_graph_LAYERS := base
+cxl_graph_LAYERS := config report sec ring base
 cxl_graph_CFLAGS := -fopenmp
 GRAPH_CORE_SRCS = $(filter-out src/graph/main.c,$(cxl_graph_SRCS))
 $(foreach p,$(PROGRAMS),$(eval $(p)_SRCS := $(wildcard $($(p)_DIR)/*.c)) \
@@ -132,16 +132,16 @@ $(BUILD)/asan/cxl_ring.so: $(MODULE_SRCS) $(MODULE_HDRS) $(call layer_libs,$(MOD
 # --- tests (every layer) and benches (their own), normal and sanitizer flavours ---
 # test_graph: cxl_graph's files but main.c, with OpenMP
 $(BUILD)/tests/test_graph: tests/unit/test_graph.c $(GRAPH_CORE_SRCS) $(cxl_graph_HDRS) $(TEST_HDRS) \
-                          $(call layer_libs,base,$(BUILD))
+                          $(call layer_libs,$(cxl_graph_LAYERS),$(BUILD))
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(cxl_graph_CFLAGS) -Itests -Isrc/graph -o $@ $< $(GRAPH_CORE_SRCS) \
-	    $(call layer_libs,base,$(BUILD)) $(base_SYSLIBS)
+	    $(call layer_libs,$(cxl_graph_LAYERS),$(BUILD)) $(call layer_syslibs,$(cxl_graph_LAYERS))
 
 $(BUILD)/asan/tests/test_graph: tests/unit/test_graph.c $(GRAPH_CORE_SRCS) $(cxl_graph_HDRS) $(TEST_HDRS) \
-                               $(call layer_libs,base,$(BUILD)/asan)
+                               $(call layer_libs,$(cxl_graph_LAYERS),$(BUILD)/asan)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(cxl_graph_CFLAGS) $(SAN_FLAGS) -Itests -Isrc/graph -o $@ $< $(GRAPH_CORE_SRCS) \
-	    $(call layer_libs,base,$(BUILD)/asan) $(base_SYSLIBS)
+	    $(call layer_libs,$(cxl_graph_LAYERS),$(BUILD)/asan) $(call layer_syslibs,$(cxl_graph_LAYERS))
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HDRS) $(ALL_LIBS)
 	@mkdir -p $(dir $@)

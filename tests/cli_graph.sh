@@ -68,9 +68,7 @@ check "same graph on 1 and $OMP_NUM_THREADS threads" "$([ -n "$one" ] && [ "$one
 ln -s "$(cd "$(dirname "$TOOL")" && pwd)/cxl_graph" "$DIR/bfs"
 rc=0; out=$("$DIR/bfs" -u 10 -n 1 -v 2>&1) || rc=$?
 check "argv[0] = bfs picks the kernel" "$([ "$rc" -eq 0 ] && has "$out" PASS; echo $?)"
-ln -s "$(cd "$(dirname "$TOOL")" && pwd)/cxl_graph" "$DIR/bfs-ring"
-rc=0; out=$("$DIR/bfs-ring" -u 10 -n 1 2>&1) || rc=$?
-check "argv[0] = bfs-ring: a mode not built yet is refused" "$([ "$rc" -eq 2 ] && has "$out" "mode 'ring'"; echo $?)"
+# argv[0] = bfs-ring ...: tests/cli_graph_region.sh
 
 # --- small graphs with known answers
 printf '0 1\n1 2\n2 3\n' >"$DIR/path.el"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void print_time(const char *label, double s)
+void graph_print_time(const char *label, double s)
 {
     char l[64];
     snprintf(l, sizeof(l), "%s:", label);
@@ -41,13 +41,13 @@ static int make_edges(struct graph *g, const struct graph_cli *c, char *err, siz
     if (!c->file && want_weights)
         graph_generate_weights(&el);
     el.weighted = el.weighted && want_weights;
-    print_time(c->file ? "Read Time" : "Generate Time", omp_get_wtime() - t0);
+    graph_print_time(c->file ? "Read Time" : "Generate Time", omp_get_wtime() - t0);
     t0 = omp_get_wtime();
     /* n = largest id + 1, as GAPBS; generated graphs are undirected */
     int rc = graph_build(g, &el, c->file && !c->symmetrize, 0, err, errlen);
     free(el.e);
     if (rc == 0)
-        print_time("Build Time", omp_get_wtime() - t0);
+        graph_print_time("Build Time", omp_get_wtime() - t0);
     return rc;
 }
 
@@ -63,11 +63,80 @@ int graph_load(struct graph *g, const struct graph_cli *c)
         return -1;
     }
     if (serialized)
-        print_time("Read Time", omp_get_wtime() - t0);
+        graph_print_time("Read Time", omp_get_wtime() - t0);
+    graph_print_size(g);
+    return 0;
+}
+
+void graph_print_size(const struct graph *g)
+{
     printf("Graph has %lld nodes and %lld %sdirected edges for degree: %lld\n", (long long)g->n,
            (long long)graph_edges(g), g->directed ? "" : "un",
            (long long)(g->n ? graph_edges(g) / g->n : 0));
-    return 0;
+}
+
+/* --- the trials' log: times, verification, the re-publication check */
+
+struct trials {
+    const struct graph_run_ctl *ctl;
+    struct graph_run_result res;
+    double total, edges;
+    int failures;
+};
+
+static int trials_init(struct trials *t, const struct graph_cli *c, const struct graph_run_ctl *ctl)
+{
+    *t = (struct trials){.ctl = ctl, .res = {.verified = c->verify ? 1 : -1}};
+    t->res.times = malloc((size_t)c->trials * sizeof *t->res.times);
+    return t->res.times ? 0 : -1;
+}
+
+/* One trial done: 0 to go on, 1 to stop (the hook found a re-publication). */
+static int trial_done(struct trials *t, double dt, double edges)
+{
+    t->res.times[t->res.trials++] = dt;
+    t->total += dt;
+    t->edges += edges;
+    graph_print_time("Trial Time", dt);
+    return t->ctl && t->ctl->after_trial && t->ctl->after_trial(t->ctl->ud) ? 1 : 0;
+}
+
+static void trial_verified(struct trials *t, int ok, double seconds)
+{
+    t->failures += !ok;
+    t->res.verified = t->res.verified && ok;
+    print_label("Verification", ok ? "PASS" : "FAIL");
+    graph_print_time("Verification Time", seconds);
+}
+
+/* "Average Time"; the result to the caller; 0, or 1 after a failure or a stop. */
+static int trials_end(struct trials *t, int stopped, struct graph_run_result *res)
+{
+    if (t->res.trials && !stopped)
+        graph_print_time("Average Time", t->total / t->res.trials);
+    t->res.edges = t->res.trials ? t->edges / t->res.trials : 0;
+    if (res)
+        *res = t->res;
+    else
+        free(t->res.times);
+    return t->failures || stopped ? 1 : 0;
+}
+
+void graph_run_result_free(struct graph_run_result *res)
+{
+    free(res->times);
+    res->times = NULL;
+}
+
+/* Edges of the nodes a search reached (TEPS): out-degrees summed, halved when undirected. */
+static double reached_edges(const struct graph *g, const int32_t *mark, int32_t unreached)
+{
+    int64_t sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+    for (int64_t u = 0; u < g->n; u++)
+        if (mark[u] != unreached)
+            sum += graph_out_degree(g, (graph_node)u);
+    return g->directed ? (double)sum : sum / 2.0;
 }
 
 /* -a: how many nodes the tree reaches and its depth (walking up the parents). */
@@ -86,40 +155,37 @@ static void bfs_analysis(const struct graph *g, const graph_node *parent)
     printf("BFS Tree has %lld nodes and depth %lld\n", (long long)reached, (long long)max_depth);
 }
 
-static int run_bfs(const struct graph *g, const struct graph_cli *c)
+static int run_bfs(const struct graph *g, const struct graph_cli *c, const struct graph_run_ctl *ctl,
+                   struct graph_run_result *res)
 {
     struct graph_source_picker sp, vsp;
     graph_node *parent = malloc((size_t)(g->n ? g->n : 1) * sizeof(*parent));
-    double total = 0;
-    int failures = 0;
-    if (!parent) {
+    struct trials tl;
+    int stopped = 0;
+    if (!parent || trials_init(&tl, c, ctl) != 0) {
         fprintf(stderr, "cxl_graph: out of memory for %lld nodes\n", (long long)g->n);
+        free(parent);
         return 1;
     }
     graph_source_init(&sp, c->source);
     graph_source_init(&vsp, c->source);
-    for (int t = 0; t < c->trials; t++) {
+    for (int t = 0; t < c->trials && !stopped; t++) {
         graph_node s = graph_source_next(&sp, g);
         if (c->logging)
             printf("%-14s%14lld\n", "Source:", (long long)s);
         double t0 = omp_get_wtime();
         graph_bfs(g, s, parent, c->logging);
-        double dt = omp_get_wtime() - t0;
-        total += dt;
-        print_time("Trial Time", dt);
+        stopped = trial_done(&tl, omp_get_wtime() - t0, reached_edges(g, parent, -1));
         if (c->analysis && t == 0)
             bfs_analysis(g, parent);
-        if (c->verify) {
+        if (c->verify && !stopped) {
             t0 = omp_get_wtime();
             int ok = graph_bfs_verify(g, graph_source_next(&vsp, g), parent);
-            failures += !ok;
-            print_label("Verification", ok ? "PASS" : "FAIL");
-            print_time("Verification Time", omp_get_wtime() - t0);
+            trial_verified(&tl, ok, omp_get_wtime() - t0);
         }
     }
-    print_time("Average Time", total / c->trials);
     free(parent);
-    return failures ? 1 : 0;
+    return trials_end(&tl, stopped, res);
 }
 
 /* --- the other kernels: one trial = run (timed), then verify (timed apart) --- */
@@ -132,6 +198,7 @@ struct kernel {
     void *(*run)(const struct graph *g, const struct graph_cli *c, const graph_node *src, int nsrc);
     int (*verify)(const struct graph *g, const struct graph_cli *c, const graph_node *src, int nsrc,
                   const void *result);
+    double (*edges)(const struct graph *g, const void *result); /* TEPS: NULL where undefined */
 };
 
 static int pr_iters(const struct graph_cli *c) { return c->iters ? c->iters : GRAPH_PR_MAX_ITERS; }
@@ -187,6 +254,11 @@ static int verify_sssp(const struct graph *g, const struct graph_cli *c, const g
     return graph_verify_sssp(g, s[0], r);
 }
 
+static double sssp_edges(const struct graph *g, const void *r)
+{
+    return reached_edges(g, r, GRAPH_DIST_INF);
+}
+
 static void *run_bc(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
 {
     (void)c;
@@ -219,13 +291,13 @@ static int verify_tc(const struct graph *g, const struct graph_cli *c, const gra
 }
 
 static const struct kernel kernels[] = {
-    {"pr", 0, 0, 0, run_pr, verify_pr},
-    {"pr_spmv", 0, 0, 0, run_pr_spmv, verify_pr},
-    {"cc", 0, 0, 0, run_cc, verify_cc},
-    {"cc_sv", 0, 0, 0, run_cc_sv, verify_cc},
-    {"sssp", 1, 0, 1, run_sssp, verify_sssp},
-    {"bc", -1, 0, 0, run_bc, verify_bc},
-    {"tc", 0, 1, 0, run_tc, verify_tc},
+    {"pr", 0, 0, 0, run_pr, verify_pr, NULL},
+    {"pr_spmv", 0, 0, 0, run_pr_spmv, verify_pr, NULL},
+    {"cc", 0, 0, 0, run_cc, verify_cc, NULL},
+    {"cc_sv", 0, 0, 0, run_cc_sv, verify_cc, NULL},
+    {"sssp", 1, 0, 1, run_sssp, verify_sssp, sssp_edges},
+    {"bc", -1, 0, 0, run_bc, verify_bc, NULL},
+    {"tc", 0, 1, 0, run_tc, verify_tc, NULL},
 };
 
 /* The sources of one trial from picker sp (GAPBS's sequence). */
@@ -257,44 +329,43 @@ static int refuse(const struct kernel *k, const struct graph *g, const struct gr
     return 0;
 }
 
-static int run_kernel(const struct kernel *k, const struct graph *g, const struct graph_cli *c)
+static int run_kernel(const struct kernel *k, const struct graph *g, const struct graph_cli *c,
+                      const struct graph_run_ctl *ctl, struct graph_run_result *res)
 {
     int nsrc = k->sources < 0 ? (c->iters ? c->iters : 1) : k->sources;
     graph_node *src = malloc((size_t)(nsrc ? nsrc : 1) * sizeof *src);
     graph_node *vsrc = malloc((size_t)(nsrc ? nsrc : 1) * sizeof *vsrc);
     struct graph_source_picker sp, vsp;
+    struct trials tl = {0};
+    int stopped = 0, oom = !src || !vsrc || trials_init(&tl, c, ctl) != 0;
     graph_source_init(&sp, c->source);
     graph_source_init(&vsp, c->source);
-    double total = 0;
-    int failures = 0, rc = 0;
-    for (int t = 0; src && vsrc && t < c->trials && rc == 0; t++) {
+    for (int t = 0; !oom && t < c->trials && !stopped; t++) {
         pick_sources(&sp, g, src, nsrc, c->logging);
         double t0 = omp_get_wtime();
         void *result = k->run(g, c, src, nsrc);
         double dt = omp_get_wtime() - t0;
         if (!result) {
-            rc = 1;
+            oom = 1;
             break;
         }
-        total += dt;
-        print_time("Trial Time", dt);
-        if (c->verify) {
+        stopped = trial_done(&tl, dt, k->edges ? k->edges(g, result) : 0);
+        if (c->verify && !stopped) {
             pick_sources(&vsp, g, vsrc, nsrc, 0);
             t0 = omp_get_wtime();
             int ok = k->verify(g, c, vsrc, nsrc, result);
-            failures += !ok;
-            print_label("Verification", ok ? "PASS" : "FAIL");
-            print_time("Verification Time", omp_get_wtime() - t0);
+            trial_verified(&tl, ok, omp_get_wtime() - t0);
         }
         free(result);
     }
-    if (!src || !vsrc || rc)
-        fprintf(stderr, "cxl_graph: %s: out of memory for %lld nodes\n", k->name, (long long)g->n);
-    else
-        print_time("Average Time", total / c->trials);
     free(src);
     free(vsrc);
-    return rc || !src || !vsrc || failures ? 1 : 0;
+    if (oom) {
+        fprintf(stderr, "cxl_graph: %s: out of memory for %lld nodes\n", k->name, (long long)g->n);
+        free(tl.res.times);
+        return 1;
+    }
+    return trials_end(&tl, stopped, res);
 }
 
 /* rc, or 1 with the message when a checked graph's kernel met a bad element */
@@ -307,17 +378,29 @@ static int unless_faulted(const struct graph *g, int rc)
     return 1;
 }
 
-int graph_run(const struct graph *g, const struct graph_cli *c)
+/* -a: FNV-1a of the arrays (the same graph gives the same sum in every mode). */
+static void print_checksum(const struct graph *g)
+{
+    size_t neigh = g->weighted ? sizeof(struct graph_wnode) : sizeof(graph_node);
+    struct { const void *p; size_t bytes; } parts[] = {
+        {g->out_index, (size_t)(g->n + 1) * sizeof(graph_offset)}, {g->out_neigh, (size_t)g->m * neigh},
+        {g->in_index, (size_t)(g->n + 1) * sizeof(graph_offset)}, {g->in_neigh, (size_t)g->m * neigh}};
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int i = 0; i < (g->directed ? 4 : 2); i++)
+        for (size_t b = 0; b < parts[i].bytes; b++)
+            h = (h ^ ((const uint8_t *)parts[i].p)[b]) * 0x100000001b3ull;
+    printf("Graph checksum:      %016llx\n", (unsigned long long)h);
+}
+
+int graph_run(const struct graph *g, const struct graph_cli *c, const struct graph_run_ctl *ctl,
+              struct graph_run_result *res)
 {
     char err[512];
+    if (c->analysis)
+        print_checksum(g);
     if (c->source >= g->n) {
         fprintf(stderr, "cxl_graph: -r: node %lld is not in the graph (%lld nodes)\n",
                 (long long)c->source, (long long)g->n);
-        return 2;
-    }
-    if (c->mode[0]) {
-        fprintf(stderr, "cxl_graph: mode '%s' (from the program's name) is not built yet; "
-                        "run it as %s\n", c->mode, c->kernel);
         return 2;
     }
     if (strcmp(c->kernel, "convert") == 0) {
@@ -341,11 +424,11 @@ int graph_run(const struct graph *g, const struct graph_cli *c)
                     c->file);
             return 1;
         }
-        return unless_faulted(g, run_bfs(g, c));
+        return unless_faulted(g, run_bfs(g, c, ctl, res));
     }
     for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
         if (strcmp(c->kernel, kernels[i].name) == 0)
-            return refuse(&kernels[i], g, c) ? 1 : unless_faulted(g, run_kernel(&kernels[i], g, c));
+            return refuse(&kernels[i], g, c) ? 1 : unless_faulted(g, run_kernel(&kernels[i], g, c, ctl, res));
     fprintf(stderr, "cxl_graph: unknown kernel '%s'\n", c->kernel);
     return 2;
 }

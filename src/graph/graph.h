@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/options.h"
+
 typedef int32_t graph_node;
 typedef int64_t graph_offset;
 typedef int32_t graph_weight;
@@ -218,7 +220,9 @@ struct graph_owned {
 };
 void graph_free(struct graph *g);
 
-/* --- cli.c: GAPBS's command line */
+/* --- cli.c: GAPBS's command line, and ours (long options) */
+enum graph_mode { GRAPH_NATIVE, GRAPH_PUBLISH, GRAPH_ATTACH, GRAPH_AUTO };
+
 struct graph_cli {
     const char *kernel;   /* "bfs", "convert", ... */
     const char *mode;     /* from argv[0]: "" , "ring", "ring-secure" ... */
@@ -233,12 +237,47 @@ struct graph_cli {
     int iters;            /* -i; 0: the kernel's default (pr 20 iterations, bc 1 source) */
     double tolerance;     /* -t */
     int delta;            /* -d */
+    /* the shared medium (docs/GRAPH.md, "The program"): long options, then
+     * the original prototype's variables as defaults */
+    enum graph_mode cxl_mode;
+    int publish_only, pretouch;
+    int zero_copy;        /* attach: 1 in place, 0 a private copy; -1: in place when plain */
+    uint32_t attach_timeout_ms;
+    uint64_t expect_generation;
+    const char *region;   /* --secure: the manager's region ("graph") */
+    const char *csv, *label, *host, *vm;
+    int mode_given, timeout_given;
+    struct cxl_shared_opts shared; /* --path --map-size --map-offset --node-id --delay-ns --crypto --secure ... */
 };
-/* 0, 1 when -h printed the help, -1 with err (a usage error: exit 2). */
-int graph_cli_parse(struct graph_cli *c, int argc, char **argv, char *err, size_t errlen);
+/* "Native", "MultihostRing", "Crypto", "Secure": the seed's mode labels. */
+const char *graph_mode_label(const struct graph_cli *c);
+/* 0, 1 when -h printed the help, -1 with err (a usage error: exit 2). envp
+ * (may be NULL): GAPBS_CXL_MODE, GAPBS_CXL_PATH ... CXL_SHM_DELAY_NS,
+ * CXL_SEC_* as defaults for what the command line left unset. */
+int graph_cli_parse(struct graph_cli *c, int argc, char **argv, char *const *envp, char *err, size_t errlen);
 
 /* --- bench.c: load the graph and run a kernel's trials as GAPBS does */
 int graph_load(struct graph *g, const struct graph_cli *c);
-int graph_run(const struct graph *g, const struct graph_cli *c);
+/* "Graph has N nodes and M (un)directed edges for degree: D" */
+void graph_print_size(const struct graph *g);
+void graph_print_time(const char *label, double seconds);
+
+struct graph_run_result {
+    int trials;      /* trials run */
+    double *times;   /* seconds of each (malloc'd; graph_run_result_free) */
+    double edges;    /* bfs, sssp: edges of the sources' components, a trial's mean; else 0 */
+    int verified;    /* -1: not asked (no -v); 1: every trial passed; 0: one failed */
+};
+struct graph_run_ctl {
+    int (*after_trial)(void *ud); /* nonzero stops the run (the graph was re-published) */
+    void *ud;
+};
+/* ctl and res may be NULL. 0; 1 on a failure (printed); 2 on a usage error. */
+int graph_run(const struct graph *g, const struct graph_cli *c, const struct graph_run_ctl *ctl,
+              struct graph_run_result *res);
+void graph_run_result_free(struct graph_run_result *res);
+
+/* --- mode.c: the whole run in the mode the command line names; main's exit code */
+int graph_main(const struct graph_cli *c);
 
 #endif

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# cli_graph_region.sh - cxl_graph's graph in the shared medium (docs/GRAPH.md,
+# "The region", "Modes", "Threats and failures"), end to end with real
+# processes over a real shared file:
+#   - publish + attach (copy and zero-copy), the same graph checksum in
+#     Native, MultihostRing, Crypto and Secure, every kernel -v attached;
+#   - auto: four starters at once, exactly one publishes; two attachers run
+#     at once; a READY graph of the same provenance is attached, not redone;
+#   - a hostile region (tests/graph_region.py edits the file): neighbour
+#     id >= n (copy: at attach; zero-copy: in the kernel), offsets that
+#     decrease or point past the mapping, a header edited, a sealed chunk
+#     flipped or swapped, a replayed older publication, a wrong key, a plain
+#     publication offered to a sealed attacher, a node without a grant and a
+#     revoked node (a real cxl_sec_mgr): each a clear error, exit 1;
+#   - no plaintext neighbour run in the medium in Crypto/Secure;
+#   - the original prototype's variables (GAPBS_CXL_*) and argv[0] modes.
+# Usage: bash tests/cli_graph_region.sh [build-dir]   (build/asan: under ASan)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build}
+TOOL=$(realpath "$BUILD/bin/cxl_graph" 2>/dev/null)
+MGR=$(realpath "$BUILD/bin/cxl_sec_mgr" 2>/dev/null)
+EDIT="python3 $PWD/tests/graph_region.py"
+[ -x "$TOOL" ] && [ -x "$MGR" ] || { echo "cli_graph_region: build $BUILD/bin/cxl_graph and cxl_sec_mgr first" >&2; exit 1; }
+DIR=$(mktemp -d /tmp/cli_graph_region.XXXXXX)
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$DIR"' EXIT
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+M=$DIR/medium
+
+checks=0 failed=0 out="" err="" rc=0
+check() { # check DESC RESULT(0 = passed)
+  checks=$((checks + 1))
+  if [ "$2" -ne 0 ]; then
+    failed=$((failed + 1))
+    echo "cli_graph_region: FAIL: $1" >&2
+    echo "  exit $rc; stdout: ${out:0:800}" >&2
+    echo "  stderr: ${err:0:600}" >&2
+  fi
+}
+run() { rc=0; out=$("$TOOL" "$@" 2>"$DIR/err") || rc=$?; err=$(cat "$DIR/err"); }
+has() { grep -qF -- "$2" <<<"$1"; }
+count() { grep -c -- "$1" <<<"$out"; }
+expect_ok() { # expect_ok DESC TEXT ARGS...: exit 0, stdout has TEXT
+  local desc=$1 text=$2; shift 2
+  run "$@"
+  check "$desc: exit 0" "$([ "$rc" -eq 0 ]; echo $?)"
+  check "$desc: has '$text'" "$(has "$out" "$text"; echo $?)"
+}
+expect_fail() { # expect_fail DESC WORDS ARGS...: exit 1, stderr has WORDS, no sanitizer report
+  local desc=$1 words=$2; shift 2
+  run "$@"
+  check "$desc: exit 1" "$([ "$rc" -eq 1 ]; echo $?)"
+  check "$desc: stderr has '$words'" "$(has "$err" "$words"; echo $?)"
+  check "$desc: no sanitizer report" "$(! grep -q 'Sanitizer' <<<"$err"; echo $?)"
+}
+sum_of() { grep '^Graph checksum:' <<<"$out" | awk '{print $3}'; }
+
+# --- publish, attach (copy, zero-copy), Native for comparison
+expect_ok "native -g 12 -a" "Graph checksum:" bfs -g 12 -n 1 -a
+native=$(sum_of)
+expect_ok "publish -g 12 --publish-only" "Publish Time:" bfs -g 12 --cxl-mode publish --publish-only --path "$M"
+check "publish-only runs no trial" "$([ "$(count 'Trial Time')" -eq 0 ]; echo $?)"
+expect_ok "attach (zero-copy) bfs -v" "Verification:           PASS" bfs --cxl-mode attach --path "$M" -n 2 -v -a
+check "attach prints the region line" "$(has "$out" 'Graph region:' && has "$out" MultihostRing; echo $?)"
+check "MultihostRing zero-copy: same checksum as Native" "$([ "$(sum_of)" = "$native" ]; echo $?)"
+expect_ok "attach --copy bfs -v" "PASS" bfs --cxl-mode attach --copy --path "$M" -n 2 -v -a
+check "MultihostRing copy: same checksum as Native" "$([ "$(sum_of)" = "$native" ]; echo $?)"
+for k in pr pr_spmv cc cc_sv bc tc; do
+  for v in --zero-copy --copy; do
+    run "$k" --cxl-mode attach $v --path "$M" -n 1 -v
+    check "attach $v $k -v" "$([ "$rc" -eq 0 ] && has "$out" PASS; echo $?)"
+  done
+done
+expect_fail "attach asking for another graph" "not the kron -g 14" bfs -g 14 --cxl-mode attach --path "$M" -n 1
+expect_fail "attach with nothing published" "no graph was published" bfs --cxl-mode attach --path "$DIR/none" --attach-timeout-ms 200
+run bfs --cxl-mode attach --path "$M" --expect-generation 2 -n 1
+check "--expect-generation of the publication" "$([ "$rc" -eq 0 ]; echo $?)"
+expect_fail "--expect-generation of another" "expected 4" bfs --cxl-mode attach --path "$M" --expect-generation 4 -n 1
+# sssp: the publication is weighted when the kernel is sssp
+expect_ok "publish+attach sssp -v" "PASS" sssp -g 10 --cxl-mode publish --path "$DIR/w" -n 2 -v
+expect_ok "the weighted graph attached" "PASS" sssp --cxl-mode attach --path "$DIR/w" -n 1 -v
+
+# --- auto: four starters, one publisher; two attachers at once; READY reused
+rm -f "$DIR/auto"
+for i in 1 2 3 4; do
+  "$TOOL" bfs -g 14 -n 2 -v --cxl-mode auto --path "$DIR/auto" --node-id "$i" >"$DIR/auto.$i" 2>&1 &
+  PIDS+=($!)
+done
+ok=0; for p in "${PIDS[@]}"; do wait "$p" && ok=$((ok + 1)); done; PIDS=()
+pubs=$(cat "$DIR"/auto.? | grep -c '^Publish Time')
+passes=$(cat "$DIR"/auto.? | grep -c 'Verification:           PASS')
+out=$(cat "$DIR"/auto.?)
+check "auto: 4 starters exit 0" "$([ "$ok" -eq 4 ]; echo $?)"
+check "auto: exactly one published ($pubs)" "$([ "$pubs" -eq 1 ]; echo $?)"
+check "auto: 8 trials verified ($passes)" "$([ "$passes" -eq 8 ]; echo $?)"
+expect_ok "auto on a READY graph of the same kind attaches" "Attach Time" bfs -g 14 -n 1 --cxl-mode auto --path "$DIR/auto"
+check "... and does not publish" "$(! has "$out" 'Publish Time'; echo $?)"
+expect_ok "auto with another graph re-publishes" "Publish Time" bfs -g 12 -n 1 --cxl-mode auto --path "$DIR/auto"
+for i in 1 2; do
+  "$TOOL" pr --cxl-mode attach --path "$M" -n 3 -v >"$DIR/two.$i" 2>&1 &
+  PIDS+=($!)
+done
+ok=0; for p in "${PIDS[@]}"; do wait "$p" && ok=$((ok + 1)); done; PIDS=()
+check "two attachers at once: both PASS" "$([ "$ok" -eq 2 ] && [ "$(cat "$DIR"/two.? | grep -c PASS)" -eq 6 ]; echo $?)"
+
+# --- variables and program names
+out=$(GAPBS_CXL_MODE=attach GAPBS_CXL_PATH="$M" "$TOOL" bfs -n 1 -v 2>&1); rc=$?
+check "GAPBS_CXL_MODE=attach GAPBS_CXL_PATH" "$([ "$rc" -eq 0 ] && has "$out" PASS && has "$out" "$M"; echo $?)"
+out=$(GAPBS_CXL_MODE=attach GAPBS_CXL_PATH="$DIR/none" GAPBS_CXL_ATTACH_TIMEOUT_MS=100 "$TOOL" bfs -n 1 2>&1); rc=$?
+check "GAPBS_CXL_ATTACH_TIMEOUT_MS" "$([ "$rc" -eq 1 ] && has "$out" "within 100 ms"; echo $?)"
+out=$(GAPBS_CXL_MODE=sideways "$TOOL" bfs -g 10 2>&1); rc=$?
+check "GAPBS_CXL_MODE=sideways: usage error" "$([ "$rc" -eq 2 ] && has "$out" "GAPBS_CXL_MODE: 'sideways'"; echo $?)"
+ln -s "$TOOL" "$DIR/bfs-ring"
+out=$("$DIR/bfs-ring" -g 10 -n 1 -v --path "$DIR/ring" 2>&1); rc=$?
+check "argv[0] bfs-ring: auto, MultihostRing" "$([ "$rc" -eq 0 ] && has "$out" 'Publish Time' && has "$out" PASS; echo $?)"
+ln -s "$TOOL" "$DIR/bfs-ring-oops"
+out=$("$DIR/bfs-ring-oops" -g 10 2>&1); rc=$?
+check "argv[0] with an unknown mode: usage error" "$([ "$rc" -eq 2 ] && has "$out" "ring-oops"; echo $?)"
+run bfs -g 10 --zero-copy --crypto --sec-key-file "$DIR/k"
+check "--zero-copy with --crypto: usage error" "$([ "$rc" -eq 2 ] && has "$err" "--zero-copy"; echo $?)"
+run bfs --cxl-mode attach --publish-only --path "$M"
+check "--publish-only with attach: usage error" "$([ "$rc" -eq 2 ]; echo $?)"
+expect_fail "too small --map-size" "pass --map-size" bfs -g 12 --cxl-mode publish --path "$DIR/small" --map-size 65536
+
+# --- a hostile plain region
+cp "$M" "$DIR/good"
+fresh() { cp "$DIR/good" "$M"; }
+fresh; $EDIT elem "$M" 1 7 5000
+expect_fail "copy: OUT_NEIGH id >= n" "OUT_NEIGH[7] = 5000 is not a node" bfs --cxl-mode attach --copy --path "$M" -n 1
+fresh; $EDIT elem "$M" 1 7 -3
+expect_fail "copy: a negative id" "is not a node" cc --cxl-mode attach --copy --path "$M" -n 1
+for k in bfs pr pr_spmv cc cc_sv bc tc; do
+  fresh; $EDIT elem-every "$M" 1 97 99999
+  expect_fail "zero-copy $k: the kernel meets id 99999" "= 99999 is not a node" "$k" --cxl-mode attach --path "$M" -n 1
+done
+fresh; $EDIT elem "$M" 0 10 1
+expect_fail "OUT_INDEX decreasing" "OUT_INDEX decreases" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT elem "$M" 0 4096 7
+expect_fail "OUT_INDEX not ending at m" "expected 0 and m" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT array-offset "$M" 1 $((1 << 40)) --fix
+expect_fail "an array past the mapping" "inside the" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT array-offset "$M" 1 64 --fix
+expect_fail "an array over the header" "OUT_NEIGH at offset 64" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT set "$M" num_nodes 4000000000 --fix
+expect_fail "absurd n" "not a published graph" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT set "$M" num_edges 12 --fix
+expect_fail "m that does not match the arrays" "expected" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT set "$M" version 9
+expect_fail "another layout version" "layout version 9" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT set "$M" num_edges 12
+expect_fail "an edited header (checksum)" "checksum does not match" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT set "$M" state 1
+expect_fail "a region stuck WRITING" "has been writing the graph" bfs --cxl-mode attach --path "$M" -n 1 --attach-timeout-ms 200
+fresh; $EDIT set "$M" generation 7 --fix
+expect_fail "an odd generation under READY" "not a published graph" bfs --cxl-mode attach --path "$M" -n 1
+fresh
+
+# --- Crypto: a shared key file
+for f in key other; do
+  python3 -c 'import os; print(os.urandom(32).hex())' >"$DIR/$f"; chmod 600 "$DIR/$f"
+done
+C=$DIR/sealed
+expect_ok "Crypto publish" "Publish Time" bfs -g 12 --cxl-mode publish --publish-only --crypto --sec-key-file "$DIR/key" --path "$C"
+expect_ok "Crypto attach bfs -v" "PASS" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" -n 2 -v -a
+check "Crypto: same checksum as Native" "$([ "$(sum_of)" = "$native" ] && has "$out" Crypto; echo $?)"
+"$TOOL" convert -g 12 -b "$DIR/g12.sg" >/dev/null 2>&1
+found=$($EDIT scan "$C" "$DIR/g12.sg")
+check "Crypto: no plaintext neighbour run in the medium ($found)" "$([ "${found%% *}" = 0 ]; echo $?)"
+found=$($EDIT scan "$M" "$DIR/g12.sg")
+check "the scan finds plaintext in a plain region ($found)" "$([ "${found%% *}" != 0 ]; echo $?)"
+cp "$C" "$DIR/sealed.good"
+sfresh() { cp "$DIR/sealed.good" "$C"; }
+expect_fail "Crypto: a wrong key" "failed to authenticate" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/other" --path "$C" -n 1
+expect_fail "Crypto: a sealed graph attached plain" "the graph is sealed" bfs --cxl-mode attach --path "$C" -n 1
+expect_fail "Crypto attacher offered a plain graph" "refusing a plain publication" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$M" -n 1
+sfresh; $EDIT flip "$C" 1 70000
+expect_fail "Crypto: a flipped chunk" "chunk 1 of OUT_NEIGH failed to authenticate" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" -n 1
+sfresh; $EDIT swap-chunks "$C" 1 0 1
+expect_fail "Crypto: two chunks swapped" "of OUT_NEIGH failed to authenticate" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" -n 1
+sfresh; $EDIT set "$C" num_nodes 4095
+expect_fail "Crypto: an edited header" "header failed to authenticate" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" -n 1
+sfresh; $EDIT save "$C" "$DIR/old"
+run bfs -g 12 --cxl-mode publish --publish-only --crypto --sec-key-file "$DIR/key" --path "$C"
+gen=$($EDIT header "$C" | sed -n 's/^generation=//p')
+$EDIT restore "$C" "$DIR/old"
+expect_fail "Crypto: an older publication replayed" "expected $gen" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" --expect-generation "$gen" -n 1
+run bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" -n 1 -v
+check "... without --expect-generation it is a valid older graph" "$([ "$rc" -eq 0 ]; echo $?)"
+
+# --- Secure: keys from a real cxl_sec_mgr, by ACL
+mkdir -p "$DIR/acl" && cd "$DIR/acl" || exit 1
+"$MGR" keygen --manager --out mgr.key >/dev/null 2>&1
+printf 'manager-key mgr.key\nmaster master.secret\nstate sec.state\naudit sec.audit\ncontrol sec.sock\nrotate 0\nrefresh 60\nregion ring0 ring 0\nregion graph range 0x0 0x40000000\n' >acl.conf
+for i in 1 2 3; do "$MGR" keygen --out n$i.key --config acl.conf --id $i --name n$i >>acl.conf 2>/dev/null; done
+printf 'grant n1 graph rw\ngrant n2 graph rw\ngrant n3 ring0 rw\n' >>acl.conf
+chmod 600 ./*.key acl.conf
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$MGR" --config acl.conf --listen "127.0.0.1:$PORT" 2>mgr.log &
+PIDS+=($!)
+for _ in $(seq 100); do "$MGR" fetch --key n1.key --node-id 1 --mgr "127.0.0.1:$PORT" --ping >/dev/null 2>&1 && break; sleep 0.05; done
+sec() { echo --secure --sec-mgr "127.0.0.1:$PORT" --sec-node-id "$1" --sec-key "$DIR/acl/n$1.key"; }
+S=$DIR/secure
+# shellcheck disable=SC2046
+expect_ok "Secure publish (n1)" "Publish Time" bfs -g 12 --cxl-mode publish --publish-only $(sec 1) --path "$S"
+# shellcheck disable=SC2046
+expect_ok "Secure attach (n2) bfs -v" "PASS" bfs --cxl-mode attach $(sec 2) --path "$S" -n 2 -v -a
+check "Secure: same checksum as Native" "$([ "$(sum_of)" = "$native" ] && has "$out" Secure; echo $?)"
+found=$($EDIT scan "$S" "$DIR/g12.sg")
+check "Secure: no plaintext neighbour run ($found)" "$([ "${found%% *}" = 0 ]; echo $?)"
+# shellcheck disable=SC2046
+expect_fail "Secure: a node without a grant (n3)" "no-grant" bfs --cxl-mode attach $(sec 3) --path "$S" -n 1
+expect_fail "Secure: the Crypto key does not open it" "attach with --secure" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$S" -n 1
+"$MGR" revoke --config acl.conf n2 >/dev/null 2>&1
+# shellcheck disable=SC2046
+expect_fail "Secure: n2 revoked" "revoked" bfs --cxl-mode attach $(sec 2) --path "$S" -n 1
+# shellcheck disable=SC2046
+expect_fail "Secure: n1 holds the new epoch; the old publication is refused" "re-publish" bfs --cxl-mode attach $(sec 1) --path "$S" -n 1
+# shellcheck disable=SC2046
+expect_ok "Secure: re-published under the new epoch" "PASS" bfs -g 12 --cxl-mode publish $(sec 1) --path "$S" -n 1 -v
+cd - >/dev/null || exit 1
+
+echo "cli_graph_region: $checks checks, $failed failed"
+[ "$failed" -eq 0 ]
