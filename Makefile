@@ -199,6 +199,11 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(ALL_SYSLIBS)
 
+# fuzz_graph: cxl_graph's files but main.c, with OpenMP (libomp)
+$(BUILD)/fuzz/fuzz_graph: fuzz/fuzz_graph.c $(GRAPH_CORE_SRCS) $(cxl_graph_HDRS) $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -fopenmp -Isrc/graph -o $@ $< $(GRAPH_CORE_SRCS) $(LIB_SRCS) $(ALL_SYSLIBS)
+
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@for f in $(FUZZERS); do \
 	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
