@@ -180,7 +180,15 @@ $(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $$(call layer_libs,$$(%_LAYERS),$(BUILD)
 GRAPH_KERNEL_SRCS := $(addprefix src/graph/,bfs.c pr.c pr_spmv.c cc.c cc_sv.c sssp.c bc.c tc.c kernel_arrays.c \
                      fault.c verify.c verify_kernels.c)
 GRAPH_KERNEL_DEPS := tests/graph_kernels.c $(GRAPH_KERNEL_SRCS) src/graph/graph.h src/graph/kernels.h $(TEST_HDRS)
-all: $(BUILD)/tests/graph_kernels
+all: $(BUILD)/tests/graph_kernels $(BUILD)/gapbs/.links
+
+# GAPBS's program names, as the original prototype's builds: build/gapbs/bfs,
+# bfs-ring, bfs-ring-crypto, bfs-ring-secure ... (argv[0] picks kernel and mode)
+GRAPH_KERNELS := bfs sssp pr pr_spmv cc cc_sv bc tc
+$(BUILD)/gapbs/.links: $(BUILD)/bin/cxl_graph
+	@mkdir -p $(dir $@)
+	@for k in $(GRAPH_KERNELS); do for m in "" -ring -ring-crypto -ring-secure; do \
+	  ln -sf ../bin/cxl_graph $(dir $@)$$k$$m; done; done; touch $@
 test: $(BUILD)/asan/tests/graph_kernels
 
 $(BUILD)/tests/graph_kernels: $(GRAPH_KERNEL_DEPS) $(BUILD)/lib/libcxl_base.a
