@@ -163,6 +163,10 @@ for k in pr pr_spmv cc cc_sv bc tc; do
     check "$k $g: 2 trials PASS" "$([ "$rc" -eq 0 ] && [ "$(count 'Verification:           PASS')" -eq 2 ]; echo $?)"
   done
 done
+for k in pr pr_spmv cc cc_sv bc tc sssp; do
+  run "$k" -g 14 -n 1 -v
+  check "$k -g 14: PASS" "$([ "$rc" -eq 0 ] && [ "$(count 'Verification:           PASS')" -eq 1 ]; echo $?)"
+done
 run bc -g 10 -i 3 -n 1 -l -v
 check "bc -i 3: 3 sources a trial" "$([ "$rc" -eq 0 ] && [ "$(count '^Source:')" -eq 3 ]; echo $?)"
 # sssp on a weighted file: 0 -> 1 (5), 0 -> 2 (1), 2 -> 1 (1): the two-hop path is shorter
