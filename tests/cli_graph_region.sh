@@ -80,6 +80,10 @@ expect_fail "--expect-generation of another" "expected 4" bfs --cxl-mode attach 
 # sssp: the publication is weighted when the kernel is sssp
 expect_ok "publish+attach sssp -v" "PASS" sssp -g 10 --cxl-mode publish --path "$DIR/w" -n 2 -v
 expect_ok "the weighted graph attached" "PASS" sssp --cxl-mode attach --path "$DIR/w" -n 1 -v
+for k in pr pr_spmv cc cc_sv bc tc bfs; do
+  run "$k" --cxl-mode attach --copy --path "$DIR/w" -n 1
+  check "$k refuses the weighted publication" "$([ "$rc" -eq 1 ] && has "$err" "weighted"; echo $?)"
+done
 
 # --- auto: four starters, one publisher; two attachers at once; READY reused
 rm -f "$DIR/auto"
@@ -121,6 +125,21 @@ run bfs -g 10 --zero-copy --crypto --sec-key-file "$DIR/k"
 check "--zero-copy with --crypto: usage error" "$([ "$rc" -eq 2 ] && has "$err" "--zero-copy"; echo $?)"
 run bfs --cxl-mode attach --publish-only --path "$M"
 check "--publish-only with attach: usage error" "$([ "$rc" -eq 2 ]; echo $?)"
+for f in --publish-only --pretouch --zero-copy --copy "--expect-generation 2" "--attach-timeout-ms 5" \
+         "--region g2" "--delay-ns 100" "--expect-publication 00112233445566778899aabbccddeeff"; do
+  # shellcheck disable=SC2086
+  run bfs -g 10 $f
+  check "Native with $f: usage error" "$([ "$rc" -eq 2 ] && has "$err" "Native mode has no medium"; echo $?)"
+done
+run bfs --cxl-mode attach --copy --zero-copy --path "$M"
+check "--copy and --zero-copy: usage error" "$([ "$rc" -eq 2 ] && has "$err" "choose one"; echo $?)"
+run bfs --cxl-mode attach --expect-generation 3 --path "$M"
+check "an odd --expect-generation: usage error" "$([ "$rc" -eq 2 ] && has "$err" "odd"; echo $?)"
+run bfs --cxl-mode attach --expect-publication 12zz --path "$M"
+check "a bad --expect-publication: usage error" "$([ "$rc" -eq 2 ] && has "$err" "32 hex digits"; echo $?)"
+run bfs --cxl-mode attach --region abcdefghijklmnopqrstuvwxyz --path "$M"
+check "a 26-character --region: usage error" "$([ "$rc" -eq 2 ] && has "$err" "1 to 23"; echo $?)"
+expect_fail "a --map-offset off the 64-B grid" "not a multiple of 64" bfs --cxl-mode attach --path "$M" --map-offset 100
 expect_fail "too small --map-size" "pass --map-size" bfs -g 12 --cxl-mode publish --path "$DIR/small" --map-size 65536
 
 # --- a hostile plain region
@@ -154,6 +173,14 @@ fresh; $EDIT set "$M" state 1
 expect_fail "a region stuck WRITING" "has been writing the graph" bfs --cxl-mode attach --path "$M" -n 1 --attach-timeout-ms 200
 fresh; $EDIT set "$M" generation 7 --fix
 expect_fail "an odd generation under READY" "not a published graph" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT set "$M" state 7
+expect_fail "a state that is none of the three" "not a graph region's" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT set "$M" flags 2 --fix
+expect_fail "WEIGHTED set on an unweighted graph" "expected OUT_NEIGH, 8 x" bfs --cxl-mode attach --path "$M" -n 1
+fresh; $EDIT set "$M" state 1
+run bfs -g 12 --cxl-mode publish --publish-only --path "$M" --attach-timeout-ms 200
+check "publish takes over a region stuck WRITING, saying so" "$([ "$rc" -eq 0 ] && has "$err" "taking the graph region over"; echo $?)"
+expect_ok "... and the region is READY again" "PASS" bfs --cxl-mode attach --path "$M" -n 1 -v
 fresh
 
 # --- Crypto: a shared key file
@@ -187,6 +214,31 @@ $EDIT restore "$C" "$DIR/old"
 expect_fail "Crypto: an older publication replayed" "expected $gen" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" --expect-generation "$gen" -n 1
 run bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" -n 1 -v
 check "... without --expect-generation it is a valid older graph" "$([ "$rc" -eq 0 ]; echo $?)"
+# the generation lives in the medium: an attacker who rolls it back before the
+# next publication gives it the old number; the publication id cannot be rolled back
+sfresh; $EDIT save "$C" "$DIR/old"
+old_id=$($EDIT header "$C" | sed -n 's/^publication=//p')
+$EDIT set "$C" generation 0
+run bfs -g 12 --cxl-mode publish --publish-only --crypto --sec-key-file "$DIR/key" --path "$C"
+new_id=$($EDIT header "$C" | sed -n 's/^publication=//p')
+gen=$($EDIT header "$C" | sed -n 's/^generation=//p')
+$EDIT restore "$C" "$DIR/old"
+run bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" --expect-generation "$gen" -n 1
+check "generation rolled back: --expect-generation $gen is fooled (documented)" "$([ "$rc" -eq 0 ]; echo $?)"
+expect_fail "... --expect-publication is not" "is not the one expected" bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" --expect-publication "$new_id" -n 1
+run bfs --cxl-mode attach --crypto --sec-key-file "$DIR/key" --path "$C" --expect-publication "$old_id" -n 1
+check "--expect-publication of the publication there" "$([ "$rc" -eq 0 ]; echo $?)"
+# auto on a sealed READY header that an attacker edited: authenticated first, so it is published again
+sfresh; $EDIT set "$C" num_edges 5
+expect_ok "auto: a forged READY of the same kind is re-published, not attached" "Publish Time" bfs -g 12 -n 1 -v --cxl-mode auto --crypto --sec-key-file "$DIR/key" --path "$C"
+# an honest re-publication while an attacher copies slowly: retried, not reported as tampering
+sfresh
+"$TOOL" bfs --cxl-mode attach --copy --crypto --sec-key-file "$DIR/key" --path "$C" --delay-ns 1000000 -n 1 -v >"$DIR/slow.out" 2>&1 &
+slow=$!
+sleep 0.1
+"$TOOL" bfs -g 11 --cxl-mode publish --publish-only --crypto --sec-key-file "$DIR/key" --path "$C" >/dev/null 2>&1
+wait "$slow"; rc=$?; out=$(cat "$DIR/slow.out"); err=$out
+check "a re-publication under a slow attach: retried, exit 0" "$([ "$rc" -eq 0 ] && has "$out" PASS; echo $?)"
 
 # --- Secure: keys from a real cxl_sec_mgr, by ACL
 mkdir -p "$DIR/acl" && cd "$DIR/acl" || exit 1

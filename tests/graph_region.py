@@ -61,6 +61,7 @@ def main(argv):
     if cmd == "header":
         for name, (off, fmt) in FIELDS.items():
             print(f"{name}={struct.unpack(fmt, read(path, off, struct.calcsize(fmt)))[0]}")
+        print("publication=" + read(path, 32, 16).hex())
         for i in range(4):
             print(f"array{i}=" + ",".join(f"{k}:{v}" for k, v in array(path, i).items()))
     elif cmd == "set":

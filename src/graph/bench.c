@@ -317,6 +317,11 @@ static int refuse(const struct kernel *k, const struct graph *g, const struct gr
         fprintf(stderr, "cxl_graph: %s needs an undirected graph (-s symmetrizes one)\n", k->name);
         return 1;
     }
+    if (!k->weighted && g->weighted) { /* the pairs are not a list of ids */
+        fprintf(stderr, "cxl_graph: %s takes an unweighted graph; this one is weighted (published or read "
+                        "for sssp)\n", k->name);
+        return 1;
+    }
     if (k->weighted && !g->weighted) {
         fprintf(stderr, "cxl_graph: %s needs a weighted graph (-f FILE.wsg, .wel or .gr, or -g/-u)\n",
                 k->name);

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cxl/error.h"
 
 static const char *const kernels[] = {"bfs", "sssp", "pr", "pr_spmv", "cc", "cc_sv",
@@ -99,7 +101,7 @@ static const enum cxl_opt_id shared_ids[] = {
 
 enum long_opt {
     OPT_CXL_MODE = 0x100, OPT_PUBLISH_ONLY, OPT_ATTACH_TIMEOUT, OPT_PRETOUCH, OPT_ZERO_COPY, OPT_COPY,
-    OPT_EXPECT_GEN, OPT_REGION, OPT_CSV, OPT_LABEL, OPT_HOST, OPT_VM,
+    OPT_EXPECT_GEN, OPT_EXPECT_PUB, OPT_REGION, OPT_CSV, OPT_LABEL, OPT_HOST, OPT_VM,
 };
 
 static const struct option own_longopts[] = {
@@ -110,6 +112,7 @@ static const struct option own_longopts[] = {
     {"zero-copy", no_argument, NULL, OPT_ZERO_COPY},
     {"copy", no_argument, NULL, OPT_COPY},
     {"expect-generation", required_argument, NULL, OPT_EXPECT_GEN},
+    {"expect-publication", required_argument, NULL, OPT_EXPECT_PUB},
     {"region", required_argument, NULL, OPT_REGION},
     {"csv", required_argument, NULL, OPT_CSV},
     {"label", required_argument, NULL, OPT_LABEL},
@@ -139,7 +142,9 @@ static void usage(void)
            " --pretouch            fault the region's pages in after attaching\n"
            " --zero-copy | --copy  run on the neighbours in the medium (plain default) or a\n"
            "                       private copy (always with --crypto / --secure)\n"
-           " --expect-generation G refuse any other publication (a replayed older one)\n"
+           " --expect-generation G refuse any other generation (even, >= 2)\n"
+           " --expect-publication ID  refuse any other publication (its 32 hex digits, printed\n"
+           "                       on attach): a replayed older one\n"
            " --region NAME         --secure: the manager's region of the graph (default graph)\n"
            " --csv FILE --label L --host H --vm V   append one row per run (docs/GRAPH.md)\n");
     cxl_opts_usage(stdout, shared_ids, sizeof shared_ids / sizeof shared_ids[0]);
@@ -155,16 +160,35 @@ static int parse_long(struct graph_cli *c, int opt, const char *arg, char *err, 
     case OPT_CXL_MODE: c->mode_given = 1; return parse_mode(arg, "--cxl-mode", &c->cxl_mode, err, errlen);
     case OPT_PUBLISH_ONLY: c->publish_only = 1; return 0;
     case OPT_PRETOUCH: c->pretouch = 1; return 0;
-    case OPT_ZERO_COPY: c->zero_copy = 1; return 0;
-    case OPT_COPY: c->zero_copy = 0; return 0;
+    case OPT_ZERO_COPY: c->zero_copy = 1, c->zero_copy_given = 1; return 0;
+    case OPT_COPY: c->zero_copy = 0, c->copy_given = 1; return 0;
+    case OPT_EXPECT_PUB:
+        c->expect_publication_given = 1;
+        if (strlen(arg) == 32 && sodium_hex2bin(c->expect_publication, 16, arg, 32, NULL, NULL, NULL) == 0)
+            return 0;
+        snprintf(err, errlen, "--expect-publication: '%s' is not 32 hex digits", arg);
+        return -1;
     case OPT_ATTACH_TIMEOUT:
         c->timeout_given = 1;
         return parse_num(arg, "--attach-timeout-ms", 0, UINT32_MAX, &v, err, errlen) ? -1
                : (c->attach_timeout_ms = (uint32_t)v, 0);
     case OPT_EXPECT_GEN:
-        return parse_num(arg, "--expect-generation", 2, INT64_MAX, &v, err, errlen) ? -1
-               : (c->expect_generation = (uint64_t)v, 0);
-    case OPT_REGION: c->region = arg; return 0;
+        if (parse_num(arg, "--expect-generation", 2, INT64_MAX, &v, err, errlen) != 0)
+            return -1;
+        if (v % 2) {
+            snprintf(err, errlen, "--expect-generation: %lld is odd; a published graph's generation is even", v);
+            return -1;
+        }
+        c->expect_generation = (uint64_t)v;
+        return 0;
+    case OPT_REGION:
+        c->region_given = 1;
+        if (strlen(arg) >= 1 && strlen(arg) <= 23) {
+            c->region = arg;
+            return 0;
+        }
+        snprintf(err, errlen, "--region: '%s' must be 1 to 23 characters", arg);
+        return -1;
     case OPT_CSV: c->csv = arg; return 0;
     case OPT_LABEL: c->label = arg; return 0;
     case OPT_HOST: c->host = arg; return 0;
@@ -270,14 +294,39 @@ static int parse_args(struct graph_cli *c, int argc, char **argv, int shift, cha
     return 0;
 }
 
+/* The first flag given that only a mode with the medium takes, or NULL. */
+static const char *medium_only_flag(const struct graph_cli *c)
+{
+    return c->publish_only ? "--publish-only" : c->pretouch ? "--pretouch"
+           : c->zero_copy_given ? "--zero-copy" : c->copy_given ? "--copy"
+           : c->expect_generation ? "--expect-generation" : c->expect_publication_given ? "--expect-publication"
+           : c->timeout_given ? "--attach-timeout-ms" : c->region_given ? "--region"
+           : c->shared.delay_ns ? "--delay-ns (or CXL_SHM_DELAY_NS)" : NULL;
+}
+
 /* What the options mean together. */
 static int check_cli(struct graph_cli *c, char *err, size_t errlen)
 {
+    const char *flag;
     int sealed = c->shared.sec.crypto || c->shared.sec.secure;
     if (sealed && c->cxl_mode == GRAPH_NATIVE)
         c->cxl_mode = GRAPH_AUTO; /* --crypto / --secure name a shared graph */
     if (cxl_opts_finish(&c->shared) != 0) {
         snprintf(err, errlen, "%s", cxl_last_error());
+        return -1;
+    }
+    if (c->cxl_mode == GRAPH_NATIVE && (flag = medium_only_flag(c))) {
+        snprintf(err, errlen, "%s: Native mode has no medium (--cxl-mode publish, attach or auto)", flag);
+        return -1;
+    }
+    if (c->copy_given && c->zero_copy_given) {
+        snprintf(err, errlen, "--copy and --zero-copy: choose one");
+        return -1;
+    }
+    if (c->cxl_mode == GRAPH_PUBLISH && c->publish_only &&
+        (c->expect_generation || c->expect_publication_given)) {
+        snprintf(err, errlen, "--expect-generation / --expect-publication: a publisher with --publish-only "
+                              "attaches nothing");
         return -1;
     }
     if (c->zero_copy == 1 && sealed) {

@@ -244,6 +244,9 @@ struct graph_cli {
     int zero_copy;        /* attach: 1 in place, 0 a private copy; -1: in place when plain */
     uint32_t attach_timeout_ms;
     uint64_t expect_generation;
+    uint8_t expect_publication[16];
+    int expect_publication_given;
+    int copy_given, zero_copy_given, region_given;
     const char *region;   /* --secure: the manager's region ("graph") */
     const char *csv, *label, *host, *vm;
     int mode_given, timeout_given;

@@ -106,6 +106,7 @@ static struct graph_region_opts region_opts(const struct run *r)
         .medium = c->shared.medium, .node_id = c->shared.node_id,
         .attach_timeout_ms = c->attach_timeout_ms, .delay_ns = c->shared.delay_ns,
         .zero_copy = c->zero_copy != 0, .pretouch = c->pretouch, .expect_generation = c->expect_generation,
+        .expect_publication = c->expect_publication_given ? c->expect_publication : NULL,
         .key = c->shared.sec.crypto || c->shared.sec.secure ? &r->key : NULL};
 }
 

@@ -80,6 +80,12 @@ int graph_region_open(const struct graph_region_opts *o, struct graph_region **o
         snprintf(err, errlen, "graph region: out of memory");
         return -1;
     }
+    if (o->medium.map_offset % GRAPH_REGION_ALIGN) {
+        snprintf(err, errlen, "graph region: --map-offset %" PRIu64 " is not a multiple of %u",
+                 o->medium.map_offset, GRAPH_REGION_ALIGN);
+        free(r);
+        return -1;
+    }
     r->o = *o;
     r->delay_ticks = o->delay_ns ? cxl_delay_ticks(o->delay_ns) : 0;
     struct cxl_medium_config probe = o->medium;
@@ -118,18 +124,45 @@ const char *graph_region_path(const struct graph_region *r)
     return cxl_medium_path(r->med);
 }
 
-/* A READY region holding the graph want describes (auto mode: attach, do not re-publish). */
+static int check_origin(const struct graph_region *r, const struct graph_region_header *h,
+                        struct graph_pub_keys *keys, int *have_keys, char *err, size_t errlen);
+
+/* A READY region holding the graph want describes, authenticated (auto
+ * mode: attach it, do not publish again). */
 static int ready_with(const struct graph_region *r, const struct graph_provenance *want)
 {
     struct graph_region_header h;
+    struct graph_pub_keys keys;
+    char err[256];
+    int have_keys = 0;
     memcpy(&h, r->live, sizeof h);
-    return want && memcmp(h.magic, GRAPH_REGION_MAGIC, 8) == 0 && h.version == GRAPH_REGION_VERSION &&
-           graph_provenance_match(&h.prov, want) &&
-           !!(h.flags & GRAPH_REGION_SEALED) == !!r->o.key;
+    int ok = want && memcmp(h.magic, GRAPH_REGION_MAGIC, 8) == 0 && h.version == GRAPH_REGION_VERSION &&
+             graph_provenance_match(&h.prov, want) &&
+             check_origin(r, &h, &keys, &have_keys, err, sizeof err) == 0;
+    if (have_keys)
+        graph_seal_wipe(&keys);
+    return ok;
+}
+
+/* publish mode on a region being written: wait for the writer up to the
+ * attach timeout, then take over (it is believed dead). */
+static void wait_writer(struct graph_region *r)
+{
+    uint64_t start = cxl_now_ms();
+    while (load_state(r) == GRAPH_REGION_WRITING && cxl_now_ms() - start < r->o.attach_timeout_ms) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (load_state(r) == GRAPH_REGION_WRITING)
+        fprintf(stderr, "cxl_graph: taking the graph region over from node %u, writing for %" PRIu64
+                " ms (generation %" PRIu64 ")\n", __atomic_load_n(&r->live->owner_node, __ATOMIC_RELAXED),
+                cxl_now_ms() - start, load_gen(r));
 }
 
 int graph_region_claim(struct graph_region *r, const struct graph_provenance *want, int take_over)
 {
+    if (take_over)
+        wait_writer(r);
     for (;;) {
         uint32_t s = load_state(r);
         if (!take_over && (s == GRAPH_REGION_WRITING || (s == GRAPH_REGION_READY && ready_with(r, want))))
@@ -213,6 +246,12 @@ static void fill_header(struct graph_region *r, struct graph_region_header *h, c
     graph_region_layout(h, g, r->o.key != NULL);
 }
 
+/* Still this publisher's claim (nobody took the region over since)? */
+static int still_mine(const struct graph_region *r)
+{
+    return load_gen(r) == r->claim_gen && load_state(r) == GRAPH_REGION_WRITING;
+}
+
 static int write_arrays(struct graph_region *r, struct graph_region_header *h, const struct graph *g,
                         struct graph_pub_keys *keys)
 {
@@ -220,6 +259,8 @@ static int write_arrays(struct graph_region *r, struct graph_region_header *h, c
     for (uint32_t i = 0; i < h->n_arrays; i++) {
         const struct graph_region_array *a = &h->arrays[i];
         const void *src = array_of(g, a->kind);
+        if (!still_mine(r))
+            return -2; /* taken over: stop writing over the other publisher's arrays */
         if (!keys)
             copy_parallel(base + a->offset, src, a->elems * a->elem_size);
         else if (graph_seal_array(keys, h, a, src, base + a->offset) != 0)
@@ -228,15 +269,32 @@ static int write_arrays(struct graph_region *r, struct graph_region_header *h, c
     return 0;
 }
 
-/* The header's fields, then the even generation, then READY (release). */
-static void write_header(struct graph_region *r, const struct graph_region_header *h)
+/* The header's fields, then the even generation, then READY (release), each
+ * step only while the claim is still this publisher's: two publishers never
+ * both make the region READY. -1 when it was taken over. */
+static int write_header(struct graph_region *r, const struct graph_region_header *h)
 {
     struct graph_region_header *live = r->live;
     size_t after_gen = offsetof(struct graph_region_header, publication_id);
+    if (!still_mine(r))
+        return -1;
     memcpy(live->magic, h->magic, offsetof(struct graph_region_header, state));
     memcpy((uint8_t *)live + after_gen, (const uint8_t *)h + after_gen, sizeof *h - after_gen);
-    __atomic_store_n(&live->generation, h->generation, __ATOMIC_RELEASE);
-    __atomic_store_n(&live->state, GRAPH_REGION_READY, __ATOMIC_RELEASE);
+    uint64_t gen = r->claim_gen;
+    uint32_t writing = GRAPH_REGION_WRITING;
+    if (!__atomic_compare_exchange_n(&live->generation, &gen, h->generation, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return -1;
+    return __atomic_compare_exchange_n(&live->state, &writing, GRAPH_REGION_READY, 0, __ATOMIC_RELEASE,
+                                       __ATOMIC_RELAXED) ? 0 : -1;
+}
+
+/* Zeroes the mapping past the publication (an older, larger publication's
+ * bytes, plaintext perhaps, must not outlive it). */
+static void scrub_tail(struct graph_region *r, uint64_t end)
+{
+    if (end < r->map_size)
+        cxl_medium_zero(r->med, end, r->map_size - end);
 }
 
 static int grow_for(struct graph_region *r, uint64_t need, char *err, size_t errlen)
@@ -282,10 +340,13 @@ int graph_region_publish(struct graph_region *r, const struct graph *g, const st
     if (rc == 0)
         rc = write_arrays(r, &h, g, key ? &keys : NULL);
     if (rc != 0) {
-        snprintf(err, errlen, "graph region: sealing failed");
+        snprintf(err, errlen, rc == -2 ? "graph region: another publisher took the region over while this one "
+                                         "wrote (generation %" PRIu64 " -> %" PRIu64 ")"
+                                       : "graph region: sealing failed", r->claim_gen, load_gen(r));
         graph_seal_wipe(&keys);
         return -1;
     }
+    scrub_tail(r, graph_region_need(g, key != NULL));
     h.published_ns = cxl_wall_ns();
     h.publish_ms = (uint32_t)((cxl_now_ns() - t0) / 1000000u);
     if (key) {
@@ -295,7 +356,11 @@ int graph_region_publish(struct graph_region *r, const struct graph *g, const st
         uint64_t sum = graph_region_checksum(&h);
         memcpy(h.header_mac, &sum, sizeof sum);
     }
-    write_header(r, &h);
+    if (write_header(r, &h) != 0) {
+        snprintf(err, errlen, "graph region: another publisher took the region over while this one wrote "
+                 "(generation %" PRIu64 " -> %" PRIu64 "); the region is theirs", r->claim_gen, load_gen(r));
+        return -1;
+    }
     r->hdr = h;
     r->hdr.state = GRAPH_REGION_READY;
     r->gen_seen = h.generation;
@@ -309,6 +374,11 @@ int graph_region_wait(struct graph_region *r, char *err, size_t errlen)
         uint32_t s = load_state(r);
         if (s == GRAPH_REGION_READY)
             return 0;
+        if (s > GRAPH_REGION_READY) {
+            snprintf(err, errlen, "graph region: state %u in %s is not a graph region's (0 empty, 1 writing, "
+                     "2 ready): not a graph region, or a damaged one", s, cxl_medium_path(r->med));
+            return -1;
+        }
         uint64_t now = cxl_now_ms();
         if (s == GRAPH_REGION_WRITING && !writing_since)
             writing_since = now;
@@ -330,11 +400,10 @@ int graph_region_wait(struct graph_region *r, char *err, size_t errlen)
     return -1;
 }
 
-/* Authenticates the private header copy: the MAC under the epoch's key (sealed), or the checksum. */
-static int check_origin(struct graph_region *r, struct graph_pub_keys *keys, int *have_keys, char *err,
-                        size_t errlen)
+/* Authenticates a private header copy h: the MAC under the epoch's key (sealed), or the checksum. */
+static int check_origin(const struct graph_region *r, const struct graph_region_header *h,
+                        struct graph_pub_keys *keys, int *have_keys, char *err, size_t errlen)
 {
-    const struct graph_region_header *h = &r->hdr;
     int sealed = (h->flags & GRAPH_REGION_SEALED) != 0;
     if (sealed != (r->o.key != NULL)) {
         snprintf(err, errlen, sealed ? "graph region: the graph is sealed: attach with --crypto or --secure"
@@ -381,6 +450,13 @@ static int check_wanted(const struct graph_region *r, const struct graph_provena
     if (r->o.expect_generation && h->generation != r->o.expect_generation) {
         snprintf(err, errlen, "graph region: publication generation %" PRIu64 ", expected %" PRIu64
                  " (--expect-generation): an older or newer graph", h->generation, r->o.expect_generation);
+        return -1;
+    }
+    if (r->o.expect_publication && sodium_memcmp(h->publication_id, r->o.expect_publication, 16) != 0) {
+        char got[33];
+        sodium_bin2hex(got, sizeof got, h->publication_id, 16);
+        snprintf(err, errlen, "graph region: publication %s is not the one expected (--expect-publication): "
+                 "an older or newer graph", got);
         return -1;
     }
     if (want && !graph_provenance_match(&h->prov, want)) {
@@ -472,6 +548,7 @@ static void pretouch(const struct graph_region *r)
 static int attach_once(struct graph_region *r, struct graph *g, const struct graph_provenance *want,
                        char *err, size_t errlen)
 {
+    *g = (struct graph){0};
     uint64_t gen = load_gen(r);
     memcpy(&r->hdr, r->live, sizeof r->hdr);
     if (r->hdr.generation != gen || load_state(r) != GRAPH_REGION_READY)
@@ -481,7 +558,7 @@ static int attach_once(struct graph_region *r, struct graph *g, const struct gra
         graph_region_header_check(&r->hdr, UINT64_MAX, err, errlen) != 0)
         return -1;
     struct graph_pub_keys keys;
-    int have_keys = 0, rc = check_origin(r, &keys, &have_keys, err, errlen);
+    int have_keys = 0, rc = check_origin(r, &r->hdr, &keys, &have_keys, err, errlen);
     if (rc == 0)
         rc = graph_region_header_check(&r->hdr, UINT64_MAX, err, errlen);
     if (rc == 0)
@@ -497,10 +574,12 @@ static int attach_once(struct graph_region *r, struct graph *g, const struct gra
         rc = load_arrays(r, g, have_keys ? &keys : NULL, err, errlen);
     if (have_keys)
         graph_seal_wipe(&keys);
-    if (rc != 0)
+    int moved = load_gen(r) != gen || load_state(r) != GRAPH_REGION_READY;
+    if (rc != 0 && !moved)
         return -1;
-    if (load_gen(r) != gen || load_state(r) != GRAPH_REGION_READY) {
-        graph_free(g);
+    if (moved) { /* re-published under the copy: what failed may be honest bytes of the next one */
+        if (g->owned)
+            graph_free(g);
         return 1;
     }
     r->gen_seen = gen;

@@ -116,7 +116,8 @@ struct graph_region_opts {
     uint32_t delay_ns;               /* the delay model on reads of the region */
     int zero_copy;                   /* attach: kernels read the neighbours in place */
     int pretouch;                    /* attach: fault every page of the region in */
-    uint64_t expect_generation;      /* attach: refuse another publication; 0: any */
+    uint64_t expect_generation;      /* attach: refuse another generation; 0: any */
+    const uint8_t *expect_publication; /* attach: refuse another publication id (16 B); NULL: any */
     const struct graph_seal_key *key;/* NULL: plain */
 };
 
