@@ -23,9 +23,10 @@
 #
 # Usage: bench/graph_compare.sh [--scale S] [--degree K] [--kernels "bfs pr ..."]
 #          [--trials N] [--threads T] [--rounds R] [--out DIR] [--gapbs DIR] [--verify]
+#          [--modes "Native Crypto ..."]
 # Defaults: -g 18 -k 16, every kernel (bfs sssp pr pr_spmv cc cc_sv bc tc),
 # 8 trials, T = cores / 2 (two hosts at once fill the cores; at least 1),
-# 3 rounds, DIR results/graph_<time>, no GAPBS. --verify runs every trial with
+# 3 rounds, DIR results/graph_<time>, every mode (Native always runs: the base), no GAPBS. --verify runs every trial with
 # -v (every row must say PASS). The issue's goals at full size:
 #   bench/graph_compare.sh --scale 20 --degree 16 --gapbs /tmp/gapbs
 set -euo pipefail
@@ -39,12 +40,12 @@ MODES="Native Ring-zero-copy Ring-copy Crypto Secure"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 parse_args() {
-  scale=18 degree=16 kernels=$ALL_KERNELS trials=8 rounds=3 out= gapbs= verify=
+  scale=18 degree=16 kernels=$ALL_KERNELS trials=8 rounds=3 out= gapbs= verify= modes=$MODES
   local cores; cores=$(getconf _NPROCESSORS_ONLN)
   threads=$(( cores / 2 > 0 ? cores / 2 : 1 ))
   while [ $# -gt 0 ]; do
     case $1 in
-      --scale|--degree|--kernels|--trials|--threads|--rounds|--out|--gapbs)
+      --scale|--degree|--kernels|--trials|--threads|--rounds|--out|--gapbs|--modes)
         [ $# -ge 2 ] || die "$1: needs a value (see --help)" ;;&
       --scale) scale=$2; shift 2 ;;
       --degree) degree=$2; shift 2 ;;
@@ -54,6 +55,7 @@ parse_args() {
       --rounds) rounds=$2; shift 2 ;;
       --out) out=$2; shift 2 ;;
       --gapbs) gapbs=$2; shift 2 ;;
+      --modes) modes=$2; shift 2 ;;
       --verify) verify=1; shift ;;
       -h|--help) usage; exit 0 ;;
       *) die "unknown option '$1' (see --help)" ;;
@@ -67,6 +69,11 @@ parse_args() {
   for k in $kernels; do
     [[ " $ALL_KERNELS " == *" $k "* ]] || die "--kernels: unknown kernel '$k' (some of: $ALL_KERNELS)"
   done
+  modes=$(echo $modes | tr ',' ' ')
+  for k in $modes; do
+    [[ " $MODES " == *" $k "* ]] || die "--modes: unknown mode '$k' (some of: $MODES; GAPBS comes with --gapbs)"
+  done
+  [[ " $modes " == *" Native "* ]] || modes="Native $modes"
   if [ -n "$gapbs" ]; then
     [ -d "$gapbs" ] || die "--gapbs $gapbs: no such directory (a built GAPBS tree: tar xzf" \
       "/work/shared/reference/gapbs-b5e3e19.tar.gz -C /tmp && make -C /tmp/gapbs -j2)"
@@ -194,9 +201,8 @@ order_of() { # ROUND: the modes, forward in odd rounds, backward in even ones
 main() {
   parse_args "$@"
   setup
-  modes=$MODES
   [ -n "$gapbs" ] && modes="$modes GAPBS"
-  start_sec_mgr
+  [[ " $modes " == *" Secure "* ]] && start_sec_mgr
   local nk nm total n=0 r k m t0
   nk=$(echo $kernels | wc -w); nm=$(echo $modes | wc -w); total=$((rounds * nk * nm))
   echo "graph_compare: $(getconf _NPROCESSORS_ONLN) cores, kron -g $scale -k $degree$([ -n "$gapbs" ] && echo " (file $WORK/g.sg)"), $trials" \
