@@ -46,7 +46,7 @@ parse_args() {
   while [ $# -gt 0 ]; do
     case $1 in
       --scale|--degree|--kernels|--trials|--threads|--rounds|--out|--gapbs|--modes)
-        [ $# -ge 2 ] || die "$1: needs a value (see --help)" ;;&
+        [ $# -ge 2 ] && [[ $2 != --* ]] || die "$1: needs a value (see --help)" ;;&
       --scale) scale=$2; shift 2 ;;
       --degree) degree=$2; shift 2 ;;
       --kernels) kernels=$2; shift 2 ;;
