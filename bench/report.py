@@ -489,6 +489,222 @@ def cmd_field(a):
     return 0
 
 
+# --- graph: bench/graph_compare.sh ------------------------------------------------------
+
+# cxl_graph --csv's columns (docs/GRAPH.md, "Output and benchmark"), then the
+# benchmark's own: the round, and this process's graph build (generate or read
+# + build, from its output; empty for an attacher)
+GRAPH_ROW_COLUMNS = ["label", "vm", "kernel", "scale", "degree", "trials", "omp_threads", "edge_traversals",
+                     "avg_time_s", "throughput_teps", "mode", "host", "delay_ns", "median_s", "min_s", "max_s",
+                     "attach_ms", "publish_ms", "verified"]
+GRAPH_RAW_COLUMNS = GRAPH_ROW_COLUMNS + ["round", "build_ms"]
+GRAPH_BASE = "Native"
+
+
+def log_times(path):
+    """the 'Name Time: seconds' lines of a cxl_graph or GAPBS output, as
+    name -> [seconds, ...], and its Verification: results"""
+    times, verified = {}, []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                name, colon, rest = line.partition(":")
+                if not colon:
+                    continue
+                if name == "Verification":
+                    verified.append(rest.strip())
+                elif name.endswith(" Time"):
+                    try:
+                        times.setdefault(name[:-5], []).append(float(rest.split()[0]))
+                    except (ValueError, IndexError):
+                        raise ReportError(f"{path}: '{line.strip()}' has no number") from None
+    except OSError as e:
+        raise ReportError(f"cannot read {path}: {e.strerror}") from None
+    return times, verified
+
+
+def build_ms(times):
+    """generate or read + build, in ms, or '' when the output has neither"""
+    parts = [times[k][0] for k in ("Generate", "Read", "Build") if k in times]
+    return "%.3f" % (1e3 * sum(parts)) if parts else ""
+
+
+def row_from_log(path, times, verified):
+    """a GAPBS run's row from its output alone (no --csv in GAPBS)"""
+    trials = times.get("Trial")
+    if not trials:
+        raise ReportError(f"{path}: no 'Trial Time:' line (did the run fail?)")
+    t = sorted(trials)
+    return {"trials": str(len(t)), "avg_time_s": "%.9f" % (sum(t) / len(t)),
+            "median_s": "%.9f" % statistics.median(t), "min_s": "%.9f" % t[0], "max_s": "%.9f" % t[-1],
+            "attach_ms": "0.000", "publish_ms": "0.000", "edge_traversals": "", "throughput_teps": "",
+            "delay_ns": "0", "vm": "",
+            "verified": "" if not verified else "PASS" if all(v == "PASS" for v in verified) else "FAIL"}
+
+
+def cmd_graph_row(a):
+    """Appends one row to RAW_CSV (written with its header when new): the row
+    cxl_graph --csv wrote to --csv, or for GAPBS (no --csv) one made from the
+    'Trial Time:' and 'Verification:' lines of --log; then build_ms from
+    --log's Generate/Read + Build times, publish_ms from --publish-log's
+    'Publish Time:' (the publisher's), and --set COLUMN=VALUE."""
+    times, verified = log_times(a.log)
+    if a.csv:
+        rows = read_rows(a.csv, GRAPH_ROW_COLUMNS)
+        if len(rows) != 1:
+            raise ReportError(f"{a.csv}: {len(rows)} rows, expected the one of this run")
+        row = dict(rows[0])
+    else:
+        row = row_from_log(a.log, times, verified)
+    row["build_ms"] = build_ms(times)
+    if a.publish_log:
+        pub = log_times(a.publish_log)[0].get("Publish")
+        if not pub:
+            raise ReportError(f"{a.publish_log}: no 'Publish Time:' line")
+        row["publish_ms"] = "%.3f" % (1e3 * pub[0])
+    row.update(parse_sets(a.set))
+    missing = [c for c in GRAPH_RAW_COLUMNS if c not in row]
+    if missing:
+        raise ReportError(f"no value for column {missing[0]} (--set {missing[0]}=...)")
+    new = not os.path.exists(a.raw) or os.path.getsize(a.raw) == 0
+    if not new:
+        read_rows(a.raw, GRAPH_RAW_COLUMNS, allow_empty=True)
+    with open(a.raw, "a", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        if new:
+            w.writerow(GRAPH_RAW_COLUMNS)
+        w.writerow([row[c] for c in GRAPH_RAW_COLUMNS])
+    return 0
+
+
+def graph_runs(raw_path):
+    """(kernel, label) -> round -> [rows of its hosts], in first-seen order"""
+    runs = {}
+    for r in read_rows(raw_path, GRAPH_RAW_COLUMNS):
+        runs.setdefault((r["kernel"], r["label"]), {}).setdefault(r["round"], []).append(r)
+    return runs
+
+
+def per_round(hosts, col):
+    """the median over the hosts of one round of COL"""
+    return statistics.median(num(r, col) for r in hosts)
+
+
+def fmt(x, spec="%.2f"):
+    return "-" if x is None else spec % x
+
+
+def graph_medians(runs):
+    """one dict of figures per (kernel, label): medians over rounds; ratios as
+    medians of per-round ratios against Native in the same round"""
+    out = {}
+    for (kernel, label), rounds in runs.items():
+        base = runs.get((kernel, GRAPH_BASE), {})
+        kt = [per_round(h, "median_s") for h in rounds.values()]
+        att = [per_round(h, "attach_ms") for h in rounds.values()]
+        pub = [per_round(h, "publish_ms") for h in rounds.values()]
+        def rr(f):
+            vals = []
+            for rnd, hosts in rounds.items():
+                if rnd in base:
+                    v = f(hosts, base[rnd])
+                    if v is not None:
+                        vals.append(v)
+            return statistics.median(vals) if vals else None
+        def b_build(b):
+            return per_round(b, "build_ms") if all(x["build_ms"] for x in b) else None
+        def e2e(hosts):  # attach, or build when no attach, + one trial, ms
+            if label == GRAPH_BASE or label == "GAPBS":
+                return per_round(hosts, "build_ms") + 1e3 * per_round(hosts, "median_s") \
+                    if all(x["build_ms"] for x in hosts) else None
+            return per_round(hosts, "attach_ms") + 1e3 * per_round(hosts, "median_s")
+        def e2e_ratio(hosts, b):
+            mine, theirs = e2e(hosts), (b_build(b) or 0) + 1e3 * per_round(b, "median_s")
+            return mine / theirs if mine is not None and b_build(b) else None
+        ver = [r["verified"] for h in rounds.values() for r in h]
+        out[(kernel, label)] = {
+            "kernel": kernel, "label": label, "mode": next(iter(rounds.values()))[0]["mode"],
+            "rounds": len(rounds), "rows": sum(len(h) for h in rounds.values()),
+            "kernel_s": statistics.median(kt), "kernel_min_s": min(kt), "kernel_max_s": max(kt),
+            "x_native": rr(lambda h, b: per_round(h, "median_s") / per_round(b, "median_s")
+                           if per_round(b, "median_s") > 0 else None),
+            "attach_ms": statistics.median(att) if label not in (GRAPH_BASE, "GAPBS") else None,
+            "publish_ms": statistics.median(pub) if any(pub) else None,
+            "build_ms": statistics.median([per_round(h, "build_ms") for h in rounds.values()])
+            if all(r["build_ms"] for h in rounds.values() for r in h) else None,
+            "publish_x_build": rr(lambda h, b: per_round(h, "publish_ms") / b_build(b)
+                                  if any(x["publish_ms"] for x in h) and num(h[0], "publish_ms") > 0
+                                  and b_build(b) else None),
+            "e2e_ms": statistics.median([e for e in (e2e(h) for h in rounds.values()) if e is not None])
+            if any(e2e(h) is not None for h in rounds.values()) else None,
+            "e2e_x_native": rr(e2e_ratio),
+            "verified": "" if not any(ver) else "PASS" if all(v == "PASS" for v in ver) else "FAIL",
+        }
+    return out
+
+
+GRAPH_MEDIAN_COLUMNS = ["kernel", "label", "mode", "rounds", "rows", "kernel_s", "kernel_min_s", "kernel_max_s",
+                        "x_native", "attach_ms", "build_ms", "publish_ms", "publish_x_build", "e2e_ms",
+                        "e2e_x_native", "verified"]
+
+
+def cmd_graph(a):
+    """Medians over rounds (each round's figure the median of its hosts):
+    kernel time (each process's median trial), its ratio against Native's
+    (the median of the per-round ratios: both measured in the same round),
+    attach ms, the publisher's publish ms and its ratio against Native's
+    build (generate or read + build), end-to-end = attach + one trial (Native
+    and GAPBS: build + one trial) and its ratio against Native's. Writes the
+    medians CSV and the Markdown table."""
+    med = graph_medians(graph_runs(a.raw))
+    with open(a.out_csv, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(GRAPH_MEDIAN_COLUMNS)
+        for m in med.values():
+            w.writerow(["" if m[c] is None else ("%.6g" % m[c] if isinstance(m[c], float) else m[c])
+                        for c in GRAPH_MEDIAN_COLUMNS])
+    with open(a.out_md, "w") as f:
+        f.write(a.description + "\n\n")
+        f.write(md_header("kernel", "mode", "kernel ms (median)", "range ms", "x Native", "attach ms",
+                          "build ms", "publish ms", "publish / Native build", "end-to-end ms",
+                          "end-to-end x Native", "verified"))
+        for m in med.values():
+            f.write(md_row(m["kernel"], m["label"], "%.2f" % (1e3 * m["kernel_s"]),
+                           "%.2f-%.2f" % (1e3 * m["kernel_min_s"], 1e3 * m["kernel_max_s"]),
+                           fmt(m["x_native"]), fmt(m["attach_ms"], "%.1f"), fmt(m["build_ms"], "%.1f"),
+                           fmt(m["publish_ms"], "%.1f"), fmt(m["publish_x_build"]), fmt(m["e2e_ms"], "%.1f"),
+                           fmt(m["e2e_x_native"]), m["verified"] or "-"))
+    return 0
+
+
+def cmd_graph_chart(a):
+    """Two panels: each mode's kernel time against Native's (ratio, 1 =
+    Native) and its end-to-end against Native's, a cluster per kernel. Prints
+    'chart: PNG' once drawn; draws nothing without gnuplot."""
+    rows = read_rows(a.csv, GRAPH_MEDIAN_COLUMNS)
+    if not have_gnuplot():
+        return 0
+    labels = [l for l in first_seen(r["label"] for r in rows) if l != GRAPH_BASE]
+    val = {(r["kernel"], r["label"], c): (r[c] or "NaN") for r in rows for c in ("x_native", "e2e_x_native")}
+    data = "".join(dat_line(k, [val.get((k, l, "x_native"), "NaN") for l in labels] +
+                            [val.get((k, l, "e2e_x_native"), "NaN") for l in labels])
+                   for k in first_seen(r["kernel"] for r in rows))
+    n = len(labels)
+    p1 = ", ".join("$DAT using %d:xtic(1) title %s" % (j + 2, gp_str(l)) for j, l in enumerate(labels))
+    p2 = ", ".join("$DAT using %d:xtic(1) title %s" % (j + 2 + n, gp_str(l)) for j, l in enumerate(labels))
+    if not gnuplot(f"""set terminal pngcairo size 1400,520 noenhanced; set output {gp_str(a.png)}
+set multiplot layout 1,2 title {gp_str(a.title)}
+set style data histograms; set style histogram clustered gap 1; set style fill solid border -1
+set grid y; set key top left; set datafile missing 'NaN'
+set ylabel 'kernel time / Native (lower is better)'; plot {p1}, 1 with lines lc 'black' dt 2 notitle
+set ylabel 'attach + one trial / Native build + one trial'; plot {p2}, 1 with lines lc 'black' dt 2 notitle
+unset multiplot
+""", data):
+        return 1
+    print("chart: " + a.png)
+    return 0
+
+
 # --- the command line -------------------------------------------------------------------
 
 def add(sub, name, func, text):
@@ -548,6 +764,25 @@ def parser():
                    help="a column's value in every row (repeat for more columns)")
     p.add_argument("--ops", default="SET,GET", help="redis-benchmark tests to take, all required "
                    "(default SET,GET)")
+
+    p = add(sub, "graph-row", cmd_graph_row, "bench/graph_compare.sh: append one run's row to the raw CSV")
+    p.add_argument("raw", metavar="RAW_CSV", help="the benchmark's raw CSV (created with its header)")
+    p.add_argument("--log", required=True, help="the run's output (cxl_graph or GAPBS)")
+    p.add_argument("--csv", help="the row cxl_graph --csv wrote (absent for GAPBS)")
+    p.add_argument("--publish-log", help="the publisher's output: its Publish Time goes to publish_ms")
+    p.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="a column's value (repeat for more columns)")
+
+    p = add(sub, "graph", cmd_graph, "bench/graph_compare.sh: medians over rounds, CSV and Markdown table")
+    p.add_argument("raw", metavar="RAW_CSV", help="the rows of graph-row")
+    p.add_argument("out_csv", metavar="OUT_CSV", help="where to write one row per (kernel, mode)")
+    p.add_argument("out_md", metavar="OUT_MD", help="where to write the Markdown table")
+    p.add_argument("description", metavar="DESCRIPTION", help="text above the table")
+
+    p = add(sub, "graph-chart", cmd_graph_chart, "bench/graph_compare.sh: the chart (PNG, gnuplot)")
+    p.add_argument("csv", metavar="CSV", help="OUT_CSV of graph")
+    p.add_argument("png", metavar="PNG", help="the chart to write")
+    p.add_argument("--title", default="cxl_graph: every mode against Native", help="the chart's title")
 
     p = add(sub, "field", cmd_field, "print fields of one row of a CSV file")
     p.add_argument("csv", metavar="CSV", help="a CSV file with a header line")

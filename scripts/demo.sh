@@ -4,7 +4,8 @@
 # two processes, start Redis with the cxl_ring module, show ring and TCP
 # clients sharing one keyspace, then the compare matrix (bench/compare.sh,
 # short): the same workload over TCP, a Unix socket, TLS, the sodium tunnel,
-# the ring, the crypto ring and the secure ring, with a table and charts.
+# the ring, the crypto ring and the secure ring, with a table and charts;
+# last, the graph kernels in every mode (bench/graph_compare.sh, small).
 # Everything it starts, it stops. Usage: scripts/demo.sh [BUILD]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,5 +33,9 @@ redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
 
 step "4. the compare matrix: one workload, every transport, every reply checked"
 BUILD=$BUILD bench/compare.sh --requests 10000 --pipeline 1,16 --rounds 3
+
+step "5. graph kernels (GAPBS's) in every mode: Native, MultihostRing zero-copy/copy, Crypto, Secure"
+BUILD=$BUILD bench/graph_compare.sh --scale 12 --trials 3 --rounds 1 --verify 2>&1 |
+  grep -vE '^  \[[0-9]+/[0-9]+\]'
 
 step "done: longer runs and sweeps: bench/compare.sh --help; the other benchmarks: docs/BENCHMARKS.md"
