@@ -51,11 +51,11 @@ static void shortcut(graph_node *comp, int64_t n)
 {
 #pragma omp parallel for schedule(dynamic, 2048)
     for (int64_t u = 0; u < n; u++) {
-        graph_node c = __atomic_load_n(&comp[u], __ATOMIC_RELAXED);
-        graph_node cc;
-        while (c != (cc = __atomic_load_n(&comp[c], __ATOMIC_RELAXED)))
-            c = cc;
-        __atomic_store_n(&comp[u], c, __ATOMIC_RELAXED);
+        graph_node first = __atomic_load_n(&comp[u], __ATOMIC_RELAXED), c = first, p;
+        while (c != (p = __atomic_load_n(&comp[c], __ATOMIC_RELAXED)))
+            c = p;
+        if (c != first) /* an unchanged label is not written back */
+            __atomic_store_n(&comp[u], c, __ATOMIC_RELAXED);
     }
 }
 

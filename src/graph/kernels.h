@@ -48,10 +48,11 @@ int graph_tc_worth_relabel(const struct graph *g);
 uint64_t graph_tc_ordered(const struct graph *g, int relabel);
 uint64_t graph_tc(const struct graph *g);
 
-/* Shared by the kernels (kernel_arrays.c): PageRank's two arrays of n
- * doubles (-1 when memory ran out, neither allocated); n labels, each node
- * its own (NULL when memory ran out). */
-int graph_pr_arrays(int64_t n, double **scores, double **contrib);
+/* Shared by the kernels (kernel_arrays.c): PageRank's n scores (double)
+ * and n contributions (float: the pull reads them at random, and half the
+ * bytes stay cached twice as well); -1 when memory ran out, neither
+ * allocated; n labels, each node its own (NULL when memory ran out). */
+int graph_pr_arrays(int64_t n, double **scores, float **contrib);
 graph_node *graph_singleton_labels(int64_t n);
 
 /* Serial verifiers: 1 when the result is right, else 0 with the first
