@@ -14,28 +14,14 @@
 #include "kernels.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+/* nodes a thread takes at a time: few enough takes that the shared
+ * counter's cache line does not bounce for every 64 nodes */
+#define PR_CHUNK 4096
 
 static float contribution(const struct graph *g, graph_node u, double score)
 {
     int64_t deg = graph_out_degree(g, u);
     return deg ? (float)(score / (double)deg) : 0.0f;
-}
-
-ALWAYS_INLINE double pull(const struct graph *g, const float *contrib, graph_node u,
-                          const int checked)
-{
-    const graph_node *in = graph_in(g, u);
-    int64_t deg = graph_in_degree(g, u);
-    double sum = 0.0;
-    for (int64_t i = 0; i < deg; i++) {
-        graph_node v = graph_neigh(g, in, i, checked);
-        if (graph_skip(v, checked))
-            continue;
-        float c;
-        __atomic_load(&contrib[v], &c, __ATOMIC_RELAXED);
-        sum += c;
-    }
-    return sum;
 }
 
 /* This thread's share of one iteration (an orphaned worksharing loop);
@@ -44,10 +30,10 @@ ALWAYS_INLINE void sweep(const struct graph *g, double *scores, float *contrib, 
                          double *error, const int checked)
 {
     double err = 0.0;
-#pragma omp for schedule(dynamic, 64) nowait
+#pragma omp for schedule(dynamic, PR_CHUNK) nowait
     for (int64_t u = 0; u < g->n; u++) {
         double old = scores[u];
-        scores[u] = base + GRAPH_PR_DAMPING * pull(g, contrib, (graph_node)u, checked);
+        scores[u] = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked);
         err += fabs(scores[u] - old);
         float c = contribution(g, (graph_node)u, scores[u]);
         __atomic_store(&contrib[u], &c, __ATOMIC_RELAXED);
