@@ -140,10 +140,48 @@ static int by_degree(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-static int by_id(const void *a, const void *b)
+#define SORT_SMALL 24 /* lists this short are insertion-sorted */
+
+static void insertion_sort(graph_node *a, int64_t len)
 {
-    graph_node x = *(const graph_node *)a, y = *(const graph_node *)b;
-    return (x > y) - (x < y);
+    for (int64_t i = 1; i < len; i++) {
+        graph_node x = a[i];
+        int64_t j = i;
+        for (; j > 0 && a[j - 1] > x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+/* Ascending ids, in place: quicksort (median of three, the smaller side
+ * first by recursion, the larger by looping: depth O(log len)) down to
+ * short runs, which insertion sort finishes; no comparator calls. */
+static void sort_ids(graph_node *a, int64_t len)
+{
+    while (len > SORT_SMALL) {
+        graph_node x = a[0], y = a[len / 2], z = a[len - 1];
+        graph_node pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        int64_t i = 0, j = len - 1;
+        for (;;) { /* Hoare partition: a[..j] <= pivot <= a[i..] */
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            graph_node t = a[i];
+            a[i++] = a[j], a[j--] = t;
+        }
+        int64_t left = j + 1;
+        if (left < len - left) {
+            sort_ids(a, left);
+            a += left, len -= left;
+        } else {
+            sort_ids(a + left, len - left);
+            len = left;
+        }
+    }
+    insertion_sort(a, len);
 }
 
 /* New ids by decreasing degree (ties by old id): id[old] = new. */
@@ -185,7 +223,7 @@ static int relabelled(const struct graph *g, const graph_node *id, graph_offset 
             graph_node v = graph_neigh(g, out, i, g->checked);
             mine[i] = v < 0 ? (graph_node)r : id[v];
         }
-        qsort(mine, (size_t)(index[r + 1] - index[r]), sizeof(graph_node), by_id);
+        sort_ids(mine, index[r + 1] - index[r]);
     }
     free(old);
     return 0;
