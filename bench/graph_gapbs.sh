@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # graph_compare.sh - cxl_graph's kernels against GAPBS's on the same graph
 # and flags (docs/BENCHMARKS.md, "Graph kernels: cxl_graph vs GAPBS").
-# Usage: bench/graph_compare.sh ROUNDS KERNEL ARGS...
-#   e.g. bench/graph_compare.sh 3 bfs -f /tmp/g20.sg -n 16
+# Usage: bench/graph_gapbs.sh ROUNDS KERNEL ARGS...
+#   e.g. bench/graph_gapbs.sh 3 bfs -f /tmp/g20.sg -n 16
 # Each round runs GAPBS's binary, then each of ours, in turn (the machine is
 # shared and noisy: alternating spreads its swings over all of them). Per
 # binary: the median of the runs' "Average Time" and the fastest "Trial
