@@ -9,7 +9,8 @@
  * others link all of them, and their in-edges too in a directed graph).
  * Links only ever hook a root under a smaller label, so the forest stays a
  * forest whatever the edges; a checked graph's bad neighbour ids are
- * skipped (the per-node work inlined twice, checked and plain). */
+ * skipped (each thread's share of a pass inlined twice, checked and
+ * plain, chosen once per call). */
 #include <stdlib.h>
 
 #include "kernels.h"
@@ -41,13 +42,18 @@ static void link(graph_node *comp, graph_node u, graph_node v)
     }
 }
 
-/* Point every node straight at its root. */
+/* Point every node straight at its root: follow the parents up (labels
+ * only decrease along the way, so the walk ends), write only a change. */
 static void compress(graph_node *comp, int64_t n)
 {
 #pragma omp parallel for schedule(dynamic, 2048)
-    for (int64_t u = 0; u < n; u++)
-        while (load(&comp[u]) != load(&comp[load(&comp[u])]))
-            __atomic_store_n(&comp[u], load(&comp[load(&comp[u])]), __ATOMIC_RELAXED);
+    for (int64_t u = 0; u < n; u++) {
+        graph_node first = load(&comp[u]), c = first, p;
+        while ((p = load(&comp[c])) != c)
+            c = p;
+        if (c != first)
+            __atomic_store_n(&comp[u], c, __ATOMIC_RELAXED);
+    }
 }
 
 static int by_label(const void *a, const void *b)
@@ -76,10 +82,11 @@ static graph_node largest_label(const graph_node *comp, int64_t n)
     return best;
 }
 
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
 /* Link u to nb[from..deg). */
-static inline __attribute__((always_inline)) void
-link_list(const struct graph *g, graph_node *comp, graph_node u, const graph_node *nb,
-          int64_t from, int64_t deg, const int checked)
+ALWAYS_INLINE void link_list(const struct graph *g, graph_node *comp, graph_node u,
+                             const graph_node *nb, int64_t from, int64_t deg, const int checked)
 {
     for (int64_t i = from; i < deg; i++) {
         graph_node v = graph_neigh(g, nb, i, checked);
@@ -88,40 +95,32 @@ link_list(const struct graph *g, graph_node *comp, graph_node u, const graph_nod
     }
 }
 
-static inline __attribute__((always_inline)) void
-link_rest_of(const struct graph *g, graph_node *comp, graph_node u, const int checked)
+/* This thread's share of the final pass (an orphaned worksharing loop):
+ * the nodes outside the component labelled skip link their other edges. */
+ALWAYS_INLINE void link_rest(const struct graph *g, graph_node *comp, graph_node skip,
+                             const int checked)
 {
-    link_list(g, comp, u, graph_out(g, u), GRAPH_CC_ROUNDS, graph_out_degree(g, u), checked);
-    if (g->directed)
-        link_list(g, comp, u, graph_in(g, u), 0, graph_in_degree(g, u), checked);
-}
-
-static void link_rest(const struct graph *g, graph_node *comp, graph_node skip)
-{
-    const int checked = g->checked;
-#pragma omp parallel for schedule(dynamic, 2048)
+#pragma omp for schedule(dynamic, 2048) nowait
     for (int64_t u = 0; u < g->n; u++) {
         if (load(&comp[u]) == skip)
             continue;
-        if (checked)
-            link_rest_of(g, comp, (graph_node)u, 1);
-        else
-            link_rest_of(g, comp, (graph_node)u, 0);
+        link_list(g, comp, (graph_node)u, graph_out(g, (graph_node)u), GRAPH_CC_ROUNDS,
+                  graph_out_degree(g, (graph_node)u), checked);
+        if (g->directed)
+            link_list(g, comp, (graph_node)u, graph_in(g, (graph_node)u), 0,
+                      graph_in_degree(g, (graph_node)u), checked);
     }
 }
 
-/* Round r: every node linked to its r-th out-neighbour. */
-static void link_round(const struct graph *g, graph_node *comp, int r)
+/* This thread's share of round r: every node linked to its r-th
+ * out-neighbour. */
+ALWAYS_INLINE void link_round(const struct graph *g, graph_node *comp, int r, const int checked)
 {
-    const int checked = g->checked;
-#pragma omp parallel for schedule(dynamic, 2048)
+#pragma omp for schedule(dynamic, 2048) nowait
     for (int64_t u = 0; u < g->n; u++) {
         int64_t deg = graph_out_degree(g, (graph_node)u);
-        const graph_node *out = graph_out(g, (graph_node)u);
-        if (checked)
-            link_list(g, comp, (graph_node)u, out, r, deg < r + 1 ? deg : r + 1, 1);
-        else
-            link_list(g, comp, (graph_node)u, out, r, deg < r + 1 ? deg : r + 1, 0);
+        if (deg > r)
+            link_list(g, comp, (graph_node)u, graph_out(g, (graph_node)u), r, r + 1, checked);
     }
 }
 
@@ -131,12 +130,25 @@ graph_node *graph_cc(const struct graph *g)
     graph_node *comp = graph_singleton_labels(n);
     if (!comp)
         return NULL;
+    const int checked = g->checked;
     for (int r = 0; r < GRAPH_CC_ROUNDS; r++) {
-        link_round(g, comp, r);
+#pragma omp parallel
+        {
+            if (checked)
+                link_round(g, comp, r, 1);
+            else
+                link_round(g, comp, r, 0);
+        }
         compress(comp, n);
     }
-    if (n > 0)
-        link_rest(g, comp, largest_label(comp, n));
+    graph_node skip = n > 0 ? largest_label(comp, n) : 0;
+#pragma omp parallel
+    {
+        if (checked)
+            link_rest(g, comp, skip, 1);
+        else
+            link_rest(g, comp, skip, 0);
+    }
     compress(comp, n);
     return comp;
 }

@@ -7,8 +7,8 @@
  * no hook happens. Each edge is looked at from both ends' labels, so the
  * out-edges alone give the weak components of a directed graph. A hook
  * only ever lowers a root's label, so the rounds end whatever the edges; a
- * checked graph's bad neighbour ids are skipped (the per-node work inlined
- * twice, checked and plain). */
+ * checked graph's bad neighbour ids are skipped (each thread's share of a
+ * pass inlined twice, checked and plain, chosen once per call). */
 #include <stdlib.h>
 
 #include "kernels.h"
@@ -36,14 +36,30 @@ hook_node(const struct graph *g, graph_node *comp, graph_node u, const int check
     return changed;
 }
 
+/* This thread's share of a hooking pass (an orphaned worksharing loop):
+ * sets *changed when it hooked a root. */
+static inline __attribute__((always_inline)) void
+hook_share(const struct graph *g, graph_node *comp, int *changed, const int checked)
+{
+    int mine = 0;
+#pragma omp for schedule(dynamic, 2048) nowait
+    for (int64_t u = 0; u < g->n; u++)
+        mine |= hook_node(g, comp, (graph_node)u, checked);
+    if (mine)
+        __atomic_store_n(changed, 1, __ATOMIC_RELAXED);
+}
+
 static int hook(const struct graph *g, graph_node *comp)
 {
     int changed = 0;
     const int checked = g->checked;
-#pragma omp parallel for reduction(| : changed) schedule(dynamic, 2048)
-    for (int64_t u = 0; u < g->n; u++)
-        changed |= checked ? hook_node(g, comp, (graph_node)u, 1)
-                           : hook_node(g, comp, (graph_node)u, 0);
+#pragma omp parallel
+    {
+        if (checked)
+            hook_share(g, comp, &changed, 1);
+        else
+            hook_share(g, comp, &changed, 0);
+    }
     return changed;
 }
 
@@ -51,11 +67,11 @@ static void shortcut(graph_node *comp, int64_t n)
 {
 #pragma omp parallel for schedule(dynamic, 2048)
     for (int64_t u = 0; u < n; u++) {
-        graph_node c = __atomic_load_n(&comp[u], __ATOMIC_RELAXED);
-        graph_node cc;
-        while (c != (cc = __atomic_load_n(&comp[c], __ATOMIC_RELAXED)))
-            c = cc;
-        __atomic_store_n(&comp[u], c, __ATOMIC_RELAXED);
+        graph_node first = __atomic_load_n(&comp[u], __ATOMIC_RELAXED), c = first, p;
+        while (c != (p = __atomic_load_n(&comp[c], __ATOMIC_RELAXED)))
+            c = p;
+        if (c != first) /* an unchanged label is not written back */
+            __atomic_store_n(&comp[u], c, __ATOMIC_RELAXED);
     }
 }
 

@@ -5,15 +5,16 @@
 
 #include "kernels.h"
 
-int graph_pr_arrays(int64_t n, double **scores, double **contrib)
+int graph_pr_arrays(int64_t n, double **scores, float **contrib)
 {
     *scores = malloc(sizeof(double) * (size_t)(n ? n : 1));
-    *contrib = malloc(sizeof(double) * (size_t)(n ? n : 1));
+    *contrib = malloc(sizeof(float) * (size_t)(n ? n : 1));
     if (*scores && *contrib)
         return 0;
     free(*scores);
     free(*contrib);
-    *scores = *contrib = NULL;
+    *scores = NULL;
+    *contrib = NULL;
     return -1;
 }
 

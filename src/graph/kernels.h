@@ -48,10 +48,43 @@ int graph_tc_worth_relabel(const struct graph *g);
 uint64_t graph_tc_ordered(const struct graph *g, int relabel);
 uint64_t graph_tc(const struct graph *g);
 
-/* Shared by the kernels (kernel_arrays.c): PageRank's two arrays of n
- * doubles (-1 when memory ran out, neither allocated); n labels, each node
- * its own (NULL when memory ran out). */
-int graph_pr_arrays(int64_t n, double **scores, double **contrib);
+/* Shared by the kernels (kernel_arrays.c): PageRank's n scores (double)
+ * and n contributions (float: the pull reads them at random, and half the
+ * bytes stay cached twice as well); -1 when memory ran out, neither
+ * allocated; n labels, each node its own (NULL when memory ran out). */
+int graph_pr_arrays(int64_t n, double **scores, float **contrib);
+
+/* in[i]'s contribution (relaxed load: pr's Gauss-Seidel sweep may be
+ * writing it); 0 for a checked graph's bad id. */
+static inline __attribute__((always_inline)) double
+graph_pr_contrib(const struct graph *g, const float *contrib, const graph_node *in, int64_t i,
+                 const int checked)
+{
+    graph_node v = graph_neigh(g, in, i, checked);
+    if (graph_skip(v, checked))
+        return 0.0;
+    float c;
+    __atomic_load(&contrib[v], &c, __ATOMIC_RELAXED);
+    return c;
+}
+
+/* The sum of u's in-neighbours' contributions, in two chains of additions
+ * (a single chain's latency, not memory, bounds it when the contributions
+ * are cached). */
+static inline __attribute__((always_inline)) double
+graph_pr_pull(const struct graph *g, const float *contrib, graph_node u, const int checked)
+{
+    const graph_node *in = graph_in(g, u);
+    int64_t deg = graph_in_degree(g, u), i = 0;
+    double even = 0.0, odd = 0.0;
+    for (; i + 1 < deg; i += 2) {
+        even += graph_pr_contrib(g, contrib, in, i, checked);
+        odd += graph_pr_contrib(g, contrib, in, i + 1, checked);
+    }
+    if (i < deg)
+        even += graph_pr_contrib(g, contrib, in, i, checked);
+    return even + odd;
+}
 graph_node *graph_singleton_labels(int64_t n);
 
 /* Serial verifiers: 1 when the result is right, else 0 with the first

@@ -6,40 +6,47 @@
  * as Beamer, Asanovic & Patterson's GAP specification (2015) allows. The
  * contributions are read and written with relaxed atomics: another thread
  * may be updating the one read (on x86-64 these are plain moves). A checked
- * graph's bad in-neighbours are skipped; the pull is inlined twice, checked
- * and plain, chosen once per node. */
+ * graph's bad in-neighbours are skipped; each thread's share of an iteration is
+ * inlined twice, checked and plain, chosen once per call. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "kernels.h"
 
-static double contribution(const struct graph *g, graph_node u, double score)
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+/* nodes a thread takes at a time: few enough takes that the shared
+ * counter's cache line does not bounce for every 64 nodes */
+#define PR_CHUNK 4096
+
+static float contribution(const struct graph *g, graph_node u, double score)
 {
     int64_t deg = graph_out_degree(g, u);
-    return deg ? score / (double)deg : 0.0;
+    return deg ? (float)(score / (double)deg) : 0.0f;
 }
 
-static inline __attribute__((always_inline)) double
-pull(const struct graph *g, const double *contrib, graph_node u, const int checked)
+/* This thread's share of one iteration (an orphaned worksharing loop);
+ * adds its change of the scores to *error. */
+ALWAYS_INLINE void sweep(const struct graph *g, double *scores, float *contrib, double base,
+                         double *error, const int checked)
 {
-    const graph_node *in = graph_in(g, u);
-    int64_t deg = graph_in_degree(g, u);
-    double sum = 0.0;
-    for (int64_t i = 0; i < deg; i++) {
-        graph_node v = graph_neigh(g, in, i, checked);
-        if (graph_skip(v, checked))
-            continue;
-        double c;
-        __atomic_load(&contrib[v], &c, __ATOMIC_RELAXED);
-        sum += c;
+    double err = 0.0;
+#pragma omp for schedule(dynamic, PR_CHUNK) nowait
+    for (int64_t u = 0; u < g->n; u++) {
+        double old = scores[u];
+        scores[u] = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked);
+        err += fabs(scores[u] - old);
+        float c = contribution(g, (graph_node)u, scores[u]);
+        __atomic_store(&contrib[u], &c, __ATOMIC_RELAXED);
     }
-    return sum;
+#pragma omp atomic
+    *error += err;
 }
 
 double *graph_pr(const struct graph *g, int max_iters, double tol)
 {
     int64_t n = g->n;
-    double *scores, *contrib;
+    double *scores;
+    float *contrib;
     if (graph_pr_arrays(n, &scores, &contrib) != 0)
         return NULL;
     const double base = (1.0 - GRAPH_PR_DAMPING) / (double)n;
@@ -51,15 +58,12 @@ double *graph_pr(const struct graph *g, int max_iters, double tol)
     const int checked = g->checked;
     for (int it = 0; it < max_iters && !graph_faulted(g); it++) {
         double error = 0.0;
-#pragma omp parallel for reduction(+ : error) schedule(dynamic, 64)
-        for (int64_t u = 0; u < n; u++) {
-            double old = scores[u];
-            double in = checked ? pull(g, contrib, (graph_node)u, 1)
-                                : pull(g, contrib, (graph_node)u, 0);
-            scores[u] = base + GRAPH_PR_DAMPING * in;
-            error += fabs(scores[u] - old);
-            double c = contribution(g, (graph_node)u, scores[u]);
-            __atomic_store(&contrib[u], &c, __ATOMIC_RELAXED);
+#pragma omp parallel
+        {
+            if (checked)
+                sweep(g, scores, contrib, base, &error, 1);
+            else
+                sweep(g, scores, contrib, base, &error, 0);
         }
         if (error < tol)
             break;

@@ -2,62 +2,81 @@
  * graph_pr_spmv. PageRank as Page, Brin, Motwani & Winograd (1999) define
  * it (damping d, base (1 - d) / n); each iteration is one sparse
  * matrix-vector product: every new score is computed from the previous
- * iteration's scores only (Jacobi), then all contributions are refreshed.
- * A checked graph's bad in-neighbours are skipped; the pull is inlined
- * twice, checked and plain, chosen once per node. */
+ * iteration's contributions only (Jacobi). The contributions are double
+ * buffered: a node's new score and its next contribution are written in the
+ * same pass, so an iteration is one pass and one parallel region.
+ * A checked graph's bad in-neighbours are skipped; each thread's share of
+ * the pass is inlined twice, checked and plain, chosen once per call. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "kernels.h"
 
-static inline __attribute__((always_inline)) double
-pull(const struct graph *g, const double *contrib, graph_node u, const int checked)
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+/* nodes a thread takes at a time: few enough takes that the shared
+ * counter's cache line does not bounce for every 64 nodes */
+#define PR_CHUNK 4096
+
+static float contribution(const struct graph *g, graph_node u, double score)
 {
-    const graph_node *in = graph_in(g, u);
-    int64_t deg = graph_in_degree(g, u);
-    double sum = 0.0;
-    for (int64_t i = 0; i < deg; i++) {
-        graph_node v = graph_neigh(g, in, i, checked);
-        if (!graph_skip(v, checked))
-            sum += contrib[v];
-    }
-    return sum;
+    int64_t deg = graph_out_degree(g, u);
+    return deg ? (float)(score / (double)deg) : 0.0f;
 }
 
-static void refresh(const struct graph *g, const double *scores, double *contrib)
+struct spmv {
+    const float *contrib; /* this iteration's */
+    float *next;
+    double *scores;
+    double base, error;
+};
+
+/* This thread's share of one iteration (an orphaned worksharing loop). */
+ALWAYS_INLINE void step(const struct graph *g, struct spmv *p, const int checked)
 {
-#pragma omp parallel for
+    const float *contrib = p->contrib;
+    float *next = p->next;
+    double *scores = p->scores, base = p->base, error = 0.0;
+#pragma omp for schedule(dynamic, PR_CHUNK) nowait
     for (int64_t u = 0; u < g->n; u++) {
-        int64_t deg = graph_out_degree(g, (graph_node)u);
-        contrib[u] = deg ? scores[u] / (double)deg : 0.0;
+        double s = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked);
+        error += fabs(s - scores[u]);
+        scores[u] = s;
+        next[u] = contribution(g, (graph_node)u, s);
     }
+#pragma omp atomic
+    p->error += error;
 }
 
 double *graph_pr_spmv(const struct graph *g, int max_iters, double tol)
 {
     int64_t n = g->n;
-    double *scores, *contrib;
-    if (graph_pr_arrays(n, &scores, &contrib) != 0)
+    double *scores;
+    float *contrib, *next = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    if (!next || graph_pr_arrays(n, &scores, &contrib) != 0) {
+        free(next);
         return NULL;
-    const double base = (1.0 - GRAPH_PR_DAMPING) / (double)n;
+    }
 #pragma omp parallel for
-    for (int64_t u = 0; u < n; u++)
+    for (int64_t u = 0; u < n; u++) {
         scores[u] = 1.0 / (double)n;
+        contrib[u] = contribution(g, (graph_node)u, scores[u]);
+    }
+    struct spmv p = {contrib, next, scores, (1.0 - GRAPH_PR_DAMPING) / (double)n, 0.0};
     const int checked = g->checked;
     for (int it = 0; it < max_iters && !graph_faulted(g); it++) {
-        double error = 0.0;
-        refresh(g, scores, contrib);
-#pragma omp parallel for reduction(+ : error) schedule(dynamic, 64)
-        for (int64_t u = 0; u < n; u++) {
-            double in = checked ? pull(g, contrib, (graph_node)u, 1)
-                                : pull(g, contrib, (graph_node)u, 0);
-            double s = base + GRAPH_PR_DAMPING * in;
-            error += fabs(s - scores[u]);
-            scores[u] = s;
+        p.error = 0.0;
+#pragma omp parallel
+        {
+            if (checked)
+                step(g, &p, 1);
+            else
+                step(g, &p, 0);
         }
-        if (error < tol)
+        float *t = (float *)p.contrib;
+        p.contrib = p.next, p.next = t;
+        if (p.error < tol)
             break;
     }
-    free(contrib);
+    free(contrib), free(next);
     return scores;
 }

@@ -69,12 +69,15 @@ static int lower(graph_weight *dist, graph_node v, graph_weight d)
     return 0;
 }
 
-static inline __attribute__((always_inline)) int
-relax(const struct graph *g, graph_weight *dist, graph_node u, int64_t bucket,
-      graph_weight delta, struct bins *mine, const int checked)
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* Relax u's out-edges (u taken from bucket lo / delta): a neighbour whose
+ * distance drops joins this thread's bucket of its new distance. */
+ALWAYS_INLINE int relax(const struct graph *g, graph_weight *dist, graph_node u, int64_t lo,
+                        graph_weight delta, struct bins *mine, const int checked)
 {
     int64_t du = __atomic_load_n(&dist[u], __ATOMIC_RELAXED);
-    if (du / delta < bucket)
+    if (du < lo)
         return 0; /* stale: settled from a lower bucket already */
     const struct graph_wnode *out = graph_wout(g, u);
     for (int64_t i = 0, deg = graph_out_degree(g, u); i < deg; i++) {
@@ -89,67 +92,91 @@ relax(const struct graph *g, graph_weight *dist, graph_node u, int64_t bucket,
     return 0;
 }
 
-/* The lowest bucket >= from that some thread holds nodes in, or -1. */
-static int64_t next_bucket(const struct bins *t, int nt, int64_t from)
+/* This thread's lowest non-empty bucket >= from, or INT64_MAX. */
+static int64_t lowest_bucket(const struct bins *mine, int64_t from)
 {
-    int64_t best = -1;
-    for (int i = 0; i < nt; i++)
-        for (int64_t b = from; b < t[i].nb && (best < 0 || b < best); b++)
-            if (t[i].b[b].len) {
-                best = b;
-                break;
-            }
-    return best;
+    for (int64_t b = from; b < mine->nb; b++)
+        if (mine->b[b].len)
+            return b;
+    return INT64_MAX;
 }
 
-/* Move every thread's bucket b into *frontier; its size, or -1. */
-static int64_t gather(struct bins *t, int nt, int64_t b, graph_node **frontier, int64_t *cap)
+/* What the threads share while they step through the buckets together. */
+struct sweep {
+    struct bins *t;          /* each thread's buckets */
+    struct bin *taken;       /* each thread's share of the current bucket */
+    int64_t next[2];         /* the lowest bucket any thread holds, by parity */
+    int failed;
+};
+
+/* Hand this thread's bucket b over as its share of the frontier (its
+ * previous share becomes the storage the bucket refills). */
+static void take(struct sweep *sw, int tid, int64_t b)
 {
-    int64_t size = 0;
-    for (int i = 0; i < nt; i++)
-        if (b < t[i].nb)
-            size += t[i].b[b].len;
-    if (size > *cap) {
-        graph_node *f = realloc(*frontier, sizeof(*f) * (size_t)size);
-        if (!f)
-            return -1;
-        *frontier = f, *cap = size;
+    struct bin *mine = &sw->t[tid].b[b], *share = &sw->taken[tid];
+    struct bin spare = {share->v, 0, share->cap};
+    *share = *mine;
+    *mine = spare;
+}
+
+/* One thread's part of the run: every thread relaxes a slice of each
+ * thread's share of the bucket, then the threads agree on the next bucket;
+ * two barriers a bucket, no serial step. */
+ALWAYS_INLINE void sweep_thread(const struct graph *g, graph_weight *dist, graph_weight delta,
+                                struct sweep *sw, const int checked)
+{
+    int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+    struct bins *mine = &sw->t[tid];
+    int64_t bucket = 0;
+    for (int parity = 0;; parity ^= 1) {
+        if (bucket < mine->nb && mine->b[bucket].len)
+            take(sw, tid, bucket);
+        else
+            sw->taken[tid].len = 0;
+        if (tid == 0)
+            sw->next[parity ^ 1] = INT64_MAX;
+#pragma omp barrier
+        int failed = 0;
+        for (int j = 0; j < nt; j++) {
+            const struct bin share = sw->taken[j];
+#pragma omp for schedule(dynamic, 64) nowait
+            for (int64_t i = 0; i < share.len; i++)
+                failed |= relax(g, dist, share.v[i], bucket * delta, delta, mine, checked);
+        }
+        if (failed)
+            __atomic_store_n(&sw->failed, 1, __ATOMIC_RELAXED);
+        int64_t low = lowest_bucket(mine, bucket), seen = sw->next[parity ^ 1];
+        while (low < seen && !__atomic_compare_exchange_n(&sw->next[parity ^ 1], &seen, low, 0,
+                                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
+#pragma omp barrier
+        bucket = sw->next[parity ^ 1];
+        if (bucket == INT64_MAX || __atomic_load_n(&sw->failed, __ATOMIC_RELAXED))
+            break;
     }
-    size = 0;
-    for (int i = 0; i < nt; i++) {
-        if (b >= t[i].nb || t[i].b[b].len == 0)
-            continue;
-        memcpy(*frontier + size, t[i].b[b].v, sizeof(graph_node) * (size_t)t[i].b[b].len);
-        size += t[i].b[b].len;
-        t[i].b[b].len = 0;
-    }
-    return size;
 }
 
 static int run(const struct graph *g, graph_weight *dist, graph_node source,
                graph_weight delta, struct bins *t, int nt)
 {
-    int64_t cap = 1, size = 1, bucket = 0;
-    graph_node *frontier = malloc(sizeof(graph_node));
-    if (!frontier)
+    struct sweep sw = {t, calloc((size_t)nt, sizeof(struct bin)), {0, 0}, 0};
+    if (!sw.taken || push(&t[0], 0, source) != 0) {
+        free(sw.taken);
         return -1;
-    frontier[0] = source;
-    dist[source] = 0;
-    int failed = 0;
-    const int checked = g->checked;
-    while (size > 0 && !failed) {
-#pragma omp parallel for schedule(dynamic, 64) reduction(| : failed)
-        for (int64_t i = 0; i < size; i++) {
-            struct bins *mine = &t[omp_get_thread_num()];
-            failed |= (checked ? relax(g, dist, frontier[i], bucket, delta, mine, 1)
-                               : relax(g, dist, frontier[i], bucket, delta, mine, 0)) != 0;
-        }
-        bucket = next_bucket(t, nt, bucket);
-        size = bucket < 0 ? 0 : gather(t, nt, bucket, &frontier, &cap);
-        failed |= size < 0;
     }
-    free(frontier);
-    return failed ? -1 : 0;
+    dist[source] = 0;
+    const int checked = g->checked;
+#pragma omp parallel num_threads(nt)
+    {
+        if (checked)
+            sweep_thread(g, dist, delta, &sw, 1);
+        else
+            sweep_thread(g, dist, delta, &sw, 0);
+    }
+    for (int i = 0; i < nt; i++)
+        free(sw.taken[i].v);
+    free(sw.taken);
+    return sw.failed ? -1 : 0;
 }
 
 graph_weight *graph_sssp(const struct graph *g, graph_node source, graph_weight delta)

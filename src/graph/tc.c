@@ -8,10 +8,11 @@
  * higher degree) bounds the work per node; it is worth its cost only on a
  * graph whose degrees are skewed, which a sample of degrees tells.
  * A checked graph: its ids are read once each through graph_neigh, a bad
- * one skipped (the count inlined twice, checked and plain); a relabelled
- * copy is private and its ids valid (a bad one becomes a self loop, which
- * never counts), so it is counted plain. Unsorted or duplicated lists give
- * a wrong count, every merge still ends. */
+ * one skipped (each thread's share of the count inlined twice, checked
+ * and plain, chosen once per call); a relabelled copy is private and its
+ * ids valid (a bad one becomes a self loop, which never counts), so it is
+ * counted plain. Unsorted or duplicated lists give a wrong count, every
+ * merge still ends. */
 #include <stdlib.h>
 
 #include "kernels.h"
@@ -46,10 +47,41 @@ struct lists { /* a CSR's two arrays, the graph's own or relabelled */
     const graph_node *neigh;
 };
 
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* |{x in a[0..na)} & {y in b[0..nb) : y < below}|, both lists ascending:
+ * a merge that reads each element once and stops at b's first id >= below. */
+ALWAYS_INLINE uint64_t common_below(const struct graph *g, const graph_node *a, int64_t na,
+                                    const graph_node *b, int64_t nb, graph_node below,
+                                    const int checked)
+{
+    uint64_t count = 0;
+    if (na == 0 || nb == 0)
+        return 0;
+    int64_t i = 0, j = 0;
+    graph_node x = graph_neigh(g, a, 0, checked), y = graph_neigh(g, b, 0, checked);
+    while (y < below) {
+        if (x < y) {
+            if (++i == na)
+                break;
+            x = graph_neigh(g, a, i, checked);
+        } else if (y < x) {
+            if (++j == nb)
+                break;
+            y = graph_neigh(g, b, j, checked);
+        } else {
+            count++;
+            if (++i == na || ++j == nb)
+                break;
+            x = graph_neigh(g, a, i, checked), y = graph_neigh(g, b, j, checked);
+        }
+    }
+    return count;
+}
+
 /* Triangles w < v < u counted at u: nu[0..du) are u's neighbours below u. */
-static inline __attribute__((always_inline)) uint64_t
-count_at(const struct graph *g, const graph_node *nu, int64_t du, const struct lists *l,
-         const int checked)
+ALWAYS_INLINE uint64_t count_at(const struct graph *g, const graph_node *nu, int64_t du,
+                                const struct lists *l, const int checked)
 {
     uint64_t count = 0;
     for (int64_t i = 1; i < du; i++) {
@@ -57,40 +89,40 @@ count_at(const struct graph *g, const graph_node *nu, int64_t du, const struct l
         if (graph_skip(v, checked))
             continue;
         const graph_node *nv = l->neigh + l->index[v];
-        int64_t dv = l->index[v + 1] - l->index[v];
-        for (int64_t a = 0, b = 0; a < i && b < dv;) {
-            graph_node x = graph_neigh(g, nu, a, checked), y = graph_neigh(g, nv, b, checked);
-            if (y >= v)
-                break;
-            if (x < y)
-                a++;
-            else if (y < x)
-                b++;
-            else
-                count++, a++, b++;
-        }
+        count += common_below(g, nu, i, nv, l->index[v + 1] - l->index[v], v, checked);
     }
     return count;
 }
 
-/* The triangles counted at u. */
-static inline __attribute__((always_inline)) uint64_t
-count_node(const struct graph *g, const struct lists *l, graph_node u, const int checked)
+/* This thread's share of the count (an orphaned worksharing loop), added
+ * to *total. */
+ALWAYS_INLINE void count_share(const struct graph *g, const struct lists *l, uint64_t *total,
+                               const int checked)
 {
-    const graph_node *nu = l->neigh + l->index[u];
-    int64_t du = 0, deg = l->index[u + 1] - l->index[u];
-    while (du < deg && graph_neigh(g, nu, du, checked) < u)
-        du++;
-    return count_at(g, nu, du, l, checked);
+    uint64_t count = 0;
+#pragma omp for schedule(dynamic, 64) nowait
+    for (int64_t u = 0; u < g->n; u++) {
+        const graph_node *nu = l->neigh + l->index[u];
+        int64_t du = 0, deg = l->index[u + 1] - l->index[u];
+        while (du < deg && graph_neigh(g, nu, du, checked) < u)
+            du++;
+        count += count_at(g, nu, du, l, checked);
+    }
+#pragma omp atomic
+    *total += count;
 }
 
 /* checked: l is g's own arrays, g checked. */
 static uint64_t count_lists(const struct graph *g, const struct lists *l, int checked)
 {
     uint64_t total = 0;
-#pragma omp parallel for reduction(+ : total) schedule(dynamic, 64)
-    for (int64_t u = 0; u < g->n; u++)
-        total += checked ? count_node(g, l, (graph_node)u, 1) : count_node(g, l, (graph_node)u, 0);
+#pragma omp parallel
+    {
+        if (checked)
+            count_share(g, l, &total, 1);
+        else
+            count_share(g, l, &total, 0);
+    }
     return total;
 }
 
@@ -108,10 +140,48 @@ static int by_degree(const void *a, const void *b)
     return (x->id > y->id) - (x->id < y->id);
 }
 
-static int by_id(const void *a, const void *b)
+#define SORT_SMALL 24 /* lists this short are insertion-sorted */
+
+static void insertion_sort(graph_node *a, int64_t len)
 {
-    graph_node x = *(const graph_node *)a, y = *(const graph_node *)b;
-    return (x > y) - (x < y);
+    for (int64_t i = 1; i < len; i++) {
+        graph_node x = a[i];
+        int64_t j = i;
+        for (; j > 0 && a[j - 1] > x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+/* Ascending ids, in place: quicksort (median of three, the smaller side
+ * first by recursion, the larger by looping: depth O(log len)) down to
+ * short runs, which insertion sort finishes; no comparator calls. */
+static void sort_ids(graph_node *a, int64_t len)
+{
+    while (len > SORT_SMALL) {
+        graph_node x = a[0], y = a[len / 2], z = a[len - 1];
+        graph_node pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        int64_t i = 0, j = len - 1;
+        for (;;) { /* Hoare partition: a[..j] <= pivot <= a[i..] */
+            while (a[i] < pivot)
+                i++;
+            while (a[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            graph_node t = a[i];
+            a[i++] = a[j], a[j--] = t;
+        }
+        int64_t left = j + 1;
+        if (left < len - left) {
+            sort_ids(a, left);
+            a += left, len -= left;
+        } else {
+            sort_ids(a + left, len - left);
+            len = left;
+        }
+    }
+    insertion_sort(a, len);
 }
 
 /* New ids by decreasing degree (ties by old id): id[old] = new. */
@@ -153,7 +223,7 @@ static int relabelled(const struct graph *g, const graph_node *id, graph_offset 
             graph_node v = graph_neigh(g, out, i, g->checked);
             mine[i] = v < 0 ? (graph_node)r : id[v];
         }
-        qsort(mine, (size_t)(index[r + 1] - index[r]), sizeof(graph_node), by_id);
+        sort_ids(mine, index[r + 1] - index[r]);
     }
     free(old);
     return 0;
