@@ -66,6 +66,9 @@ check "attach prints the region line" "$(has "$out" 'Graph region:' && has "$out
 check "MultihostRing zero-copy: same checksum as Native" "$([ "$(sum_of)" = "$native" ]; echo $?)"
 expect_ok "attach --copy bfs -v" "PASS" bfs --cxl-mode attach --copy --path "$M" -n 2 -v -a
 check "MultihostRing copy: same checksum as Native" "$([ "$(sum_of)" = "$native" ]; echo $?)"
+expect_ok "zero-copy under the delay model" "delay 300 ns" bfs --cxl-mode attach --path "$M" --delay-ns 300 -n 1 -v
+check "... verified" "$(has "$out" PASS; echo $?)"
+expect_ok "copy under the delay model" "delay 300 ns" pr --cxl-mode attach --copy --path "$M" --delay-ns 300 -n 1 -v
 for k in pr pr_spmv cc cc_sv bc tc; do
   for v in --zero-copy --copy; do
     run "$k" --cxl-mode attach $v --path "$M" -n 1 -v

@@ -333,11 +333,6 @@ static int check_cli(struct graph_cli *c, char *err, size_t errlen)
         snprintf(err, errlen, "--zero-copy: a sealed graph (--crypto / --secure) is opened into private memory");
         return -1;
     }
-    if (c->zero_copy != 0 && !sealed && c->cxl_mode != GRAPH_NATIVE && c->shared.delay_ns) {
-        snprintf(err, errlen, "--delay-ns with zero-copy: the kernels read the medium directly and the "
-                              "delay model does not reach them; use --copy");
-        return -1;
-    }
     if (c->publish_only && c->cxl_mode == GRAPH_ATTACH) {
         snprintf(err, errlen, "--publish-only with --cxl-mode attach: nothing to do");
         return -1;

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "config/options.h"
+#include "cxl/wait.h"
 
 typedef int32_t graph_node;
 typedef int64_t graph_offset;
@@ -46,6 +47,8 @@ struct graph {
     void *owned;                   /* private allocations to free, NULL for a view */
     int checked;                   /* 1: the neighbour arrays are untrusted */
     struct graph_fault *fault;     /* where a checked graph's first fault goes */
+    uint64_t delay_ticks;          /* checked: the delay model, one wait per 64-B line of
+                                    * neighbours entered (cxl_delay_ticks); 0 off */
 };
 
 /* The first bad element a kernel met in a checked graph (written once,
@@ -74,6 +77,14 @@ static inline int graph_faulted(const struct graph *g)
     return g->checked && g->fault && __atomic_load_n(&g->fault->flag, __ATOMIC_RELAXED);
 }
 
+/* The delay model on a checked graph's medium reads: a wait when a read
+ * enters a new 64-B line (the line a miss to CXL memory would fetch). */
+static inline void graph_medium_delay(const struct graph *g, const void *e, size_t size)
+{
+    if (__builtin_expect(g->delay_ticks != 0, 0) && ((uintptr_t)e & 63) < size)
+        cxl_delay_spin(g->delay_ticks);
+}
+
 /* nb[k] of g (nb a list of its out or in array); when checked (a constant
  * where called, so the plain path costs nothing) read once and -1 when it
  * is not a node (the fault recorded): the caller skips the edge. */
@@ -82,6 +93,7 @@ static inline graph_node graph_neigh(const struct graph *g, const graph_node *nb
 {
     if (!checked)
         return nb[k];
+    graph_medium_delay(g, &nb[k], sizeof nb[k]);
     graph_node v = __atomic_load_n(&nb[k], __ATOMIC_RELAXED);
     if ((uint32_t)v < (uint64_t)g->n)
         return v;
@@ -104,6 +116,7 @@ static inline int graph_wneigh(const struct graph *g, const struct graph_wnode *
         *v = e[k].v, *w = e[k].w;
         return 1;
     }
+    graph_medium_delay(g, &e[k], sizeof e[k]);
     *v = __atomic_load_n(&e[k].v, __ATOMIC_RELAXED);
     *w = __atomic_load_n(&e[k].w, __ATOMIC_RELAXED);
     if ((uint32_t)*v >= (uint64_t)g->n) {

@@ -532,6 +532,7 @@ static int load_arrays(struct graph_region *r, struct graph *g, const struct gra
     g->in_neigh = !g->directed ? g->out_neigh : zero_copy ? base + h->arrays[3].offset : own->in_neigh;
     g->checked = zero_copy;
     g->fault = zero_copy ? &r->fault : NULL;
+    g->delay_ticks = zero_copy ? r->delay_ticks : 0;
     return graph_region_arrays_check(g, !zero_copy, err, errlen);
 }
 
