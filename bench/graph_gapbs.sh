@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# graph_compare.sh - cxl_graph's kernels against GAPBS's on the same graph
+# graph_gapbs.sh - cxl_graph's kernels against GAPBS's on the same graph
 # and flags (docs/BENCHMARKS.md, "Graph kernels: cxl_graph vs GAPBS").
 # Usage: bench/graph_gapbs.sh ROUNDS KERNEL ARGS...
 #   e.g. bench/graph_gapbs.sh 3 bfs -f /tmp/g20.sg -n 16
