@@ -44,7 +44,7 @@ ALWAYS_INLINE void step(const struct graph *g, struct spmv *p, const int checked
     double *scores = p->scores, base = p->base, error = 0.0;
 #pragma omp for schedule(dynamic, PR_CHUNK) nowait
     for (int64_t u = 0; u < g->n; u++) {
-        double s = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked);
+        double s = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked, 0);
         error += fabs(s - scores[u]);
         scores[u] = s;
         next[u] = contribution(g, (graph_node)u, s, checked);
