@@ -17,9 +17,15 @@
  * counter's cache line does not bounce for every 64 nodes */
 #define PR_CHUNK 4096
 
-static float contribution(const struct graph *g, graph_node u, double score)
+/* score / outdeg(u), 0 when u has no out-edge. On the plain path no
+ * in-list names such a u (its contribution is never read): it is divided by
+ * 1 instead, without a branch (isolated nodes are scattered at random). */
+static inline __attribute__((always_inline)) float
+contribution(const struct graph *g, graph_node u, double score, const int checked)
 {
     int64_t deg = graph_out_degree(g, u);
+    if (!checked)
+        return (float)(score / (double)(deg + (deg == 0)));
     return deg ? (float)(score / (double)deg) : 0.0f;
 }
 
@@ -38,10 +44,10 @@ ALWAYS_INLINE void step(const struct graph *g, struct spmv *p, const int checked
     double *scores = p->scores, base = p->base, error = 0.0;
 #pragma omp for schedule(dynamic, PR_CHUNK) nowait
     for (int64_t u = 0; u < g->n; u++) {
-        double s = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked);
+        double s = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked, 0);
         error += fabs(s - scores[u]);
         scores[u] = s;
-        next[u] = contribution(g, (graph_node)u, s);
+        next[u] = contribution(g, (graph_node)u, s, checked);
     }
 #pragma omp atomic
     p->error += error;
@@ -59,7 +65,7 @@ double *graph_pr_spmv(const struct graph *g, int max_iters, double tol)
 #pragma omp parallel for
     for (int64_t u = 0; u < n; u++) {
         scores[u] = 1.0 / (double)n;
-        contrib[u] = contribution(g, (graph_node)u, scores[u]);
+        contrib[u] = contribution(g, (graph_node)u, scores[u], 1);
     }
     struct spmv p = {contrib, next, scores, (1.0 - GRAPH_PR_DAMPING) / (double)n, 0.0};
     const int checked = g->checked;
@@ -67,10 +73,14 @@ double *graph_pr_spmv(const struct graph *g, int max_iters, double tol)
         p.error = 0.0;
 #pragma omp parallel
         {
-            if (checked)
+            if (checked) {
                 step(g, &p, 1);
-            else
-                step(g, &p, 0);
+            } else {
+                /* a private copy: the compiler keeps its arrays in registers
+                 * (the stores could alias *g) */
+                const struct graph lg = *g;
+                step(&lg, &p, 0);
+            }
         }
         float *t = (float *)p.contrib;
         p.contrib = p.next, p.next = t;
