@@ -55,12 +55,12 @@ uint64_t graph_tc(const struct graph *g);
 int graph_pr_arrays(int64_t n, double **scores, float **contrib);
 
 /* in[i]'s contribution; 0 for a checked graph's bad id. shared: a relaxed
- * load (pr's Gauss-Seidel sweep on a checked graph, where another thread
- * may be writing it); otherwise a plain one, which the compiler folds into
- * the float addition (a relaxed float load is an integer load and a move).
- * pr's plain path passes 0 although its sweep races in the same way: a
- * stale or fresh contribution are both valid Gauss-Seidel inputs, and a
- * 32-bit aligned load cannot tear on the targets we build for. */
+ * load (pr's Gauss-Seidel sweep, where another thread may be writing it: a
+ * stale or a fresh contribution are both valid Gauss-Seidel inputs, but a
+ * plain load racing a store would be a data race); otherwise (pr_spmv's
+ * Jacobi step reads last iteration's array, which nobody writes) a plain
+ * one, which the compiler folds into the float addition (a relaxed float
+ * load is an integer load and a move). */
 static inline __attribute__((always_inline)) float
 graph_pr_contrib(const struct graph *g, const float *contrib, const graph_node *in, int64_t i,
                  const int checked, const int shared)

@@ -39,7 +39,7 @@ ALWAYS_INLINE void sweep(const struct graph *g, double *scores, float *contrib, 
 #pragma omp for schedule(dynamic, PR_CHUNK) nowait
     for (int64_t u = 0; u < g->n; u++) {
         double old = scores[u];
-        scores[u] = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked, checked);
+        scores[u] = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked, 1);
         err += fabs(scores[u] - old);
         float c = contribution(g, (graph_node)u, scores[u], checked);
         __atomic_store(&contrib[u], &c, __ATOMIC_RELAXED);
