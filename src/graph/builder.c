@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 int graph_edges_push(struct graph_edges *el, graph_node u, graph_node v, graph_weight w)
 {
@@ -181,6 +182,17 @@ int graph_build(struct graph *g, const struct graph_edges *el, int directed,
     g->in_neigh = directed ? own->in_neigh : own->out_neigh;
     g->owned = own;
     return 0;
+}
+
+void *graph_array_alloc(uint64_t bytes)
+{
+    const uint64_t huge = 2u << 20;
+    if (bytes < huge)
+        return malloc(bytes ? bytes : 1);
+    void *p = aligned_alloc(huge, (bytes + huge - 1) / huge * huge);
+    if (p)
+        madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE); /* a hint; refused is fine */
+    return p;
 }
 
 void graph_free(struct graph *g)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <omp.h>
@@ -481,26 +482,65 @@ static uint64_t array_end(const struct graph_region_header *h)
     return end;
 }
 
-/* One private array (decrypted, or copied with the delay model per 4 KiB page). */
+/* Maps the pages of [p, p + len) of the medium in one call rather than a
+ * fault per page (a hint: older kernels say no, and that is fine). */
+static void populate(const void *p, uint64_t len)
+{
+#ifdef MADV_POPULATE_READ
+    uintptr_t start = (uintptr_t)p & ~(uintptr_t)4095;
+    madvise((void *)start, (uintptr_t)p + len - start, MADV_POPULATE_READ);
+#else
+    (void)p, (void)len;
+#endif
+}
+
+/* Copies a plain array block by block, each neighbour block checked while
+ * it is in cache (scan: the node count; 0 for an index array). */
+static int64_t copy_checked(void *dst, const uint8_t *src, const struct graph_region_array *a, int64_t scan,
+                            int weighted, uint64_t delay_ticks)
+{
+    const uint64_t step = 1u << 20, bytes = a->elems * a->elem_size;
+    int64_t first_bad = INT64_MAX, blocks = (int64_t)((bytes + step - 1) / step);
+#pragma omp parallel for schedule(static) reduction(min : first_bad)
+    for (int64_t b = 0; b < blocks; b++) {
+        uint64_t off = (uint64_t)b * step, len = bytes - off < step ? bytes - off : step;
+        memcpy((uint8_t *)dst + off, src + off, len);
+        for (uint64_t page = 0; delay_ticks && page < len; page += 4096)
+            cxl_delay_spin(delay_ticks);
+        int64_t bad_at = scan ? graph_neigh_scan(dst, weighted, scan, (int64_t)(off / a->elem_size),
+                                                 (int64_t)((off + len) / a->elem_size)) : INT64_MAX;
+        first_bad = bad_at < first_bad ? bad_at : first_bad;
+    }
+    return first_bad;
+}
+
+/* One private array: decrypted, or copied (the delay model per 4 KiB page);
+ * a neighbour array's ids checked on the way. */
 static void *private_array(struct graph_region *r, const struct graph_region_array *a,
                            const struct graph_pub_keys *keys, char *err, size_t errlen)
 {
     uint64_t bytes = a->elems * a->elem_size;
-    void *p = malloc(bytes ? bytes : 1);
+    int weighted = (r->hdr.flags & GRAPH_REGION_WEIGHTED) != 0;
+    int64_t scan = a->kind % 2 == 0 ? r->hdr.num_nodes : 0, first_bad = INT64_MAX;
+    void *p = graph_array_alloc(bytes);
     if (!p) {
         snprintf(err, errlen, "graph region: out of memory for %" PRIu64 " bytes", bytes);
         return NULL;
     }
     const uint8_t *src = (const uint8_t *)r->live + a->offset;
-    if (keys) {
-        if (graph_open_array(keys, &r->hdr, a, src, p, r->delay_ticks, err, errlen) == 0)
-            return p;
+    populate(src, a->stored_bytes);
+    if (keys && graph_open_array(keys, &r->hdr, a, src, p, r->delay_ticks, scan, &first_bad, err, errlen) != 0) {
         free(p);
         return NULL;
     }
-    copy_parallel(p, src, bytes);
-    for (uint64_t page = 0; r->delay_ticks && page < bytes; page += 4096)
-        cxl_delay_spin(r->delay_ticks);
+    if (!keys)
+        first_bad = copy_checked(p, src, a, scan, weighted, r->delay_ticks);
+    if (first_bad != INT64_MAX) {
+        graph_neigh_refuse(p, weighted, r->hdr.num_nodes, first_bad,
+                           a->kind == GRAPH_ARRAY_OUT_NEIGH ? "OUT_NEIGH" : "IN_NEIGH", err, errlen);
+        free(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -533,7 +573,7 @@ static int load_arrays(struct graph_region *r, struct graph *g, const struct gra
     g->checked = zero_copy;
     g->fault = zero_copy ? &r->fault : NULL;
     g->delay_ticks = zero_copy ? r->delay_ticks : 0;
-    return graph_region_arrays_check(g, !zero_copy, err, errlen);
+    return graph_region_arrays_check(g, 0, err, errlen); /* the offsets: the ids were checked as copied */
 }
 
 static void pretouch(const struct graph_region *r)

@@ -156,6 +156,11 @@ const char *graph_region_path(const struct graph_region *r);
 int graph_region_header_check(const struct graph_region_header *h, uint64_t map_size,
                               char *err, size_t errlen);
 int graph_region_arrays_check(const struct graph *g, int check_neigh, char *err, size_t errlen);
+/* The first element of neigh[from, to) that is not a node (or has a negative
+ * weight), or INT64_MAX; graph_neigh_refuse words the refusal of element i. */
+int64_t graph_neigh_scan(const void *neigh, int weighted, int64_t n, int64_t from, int64_t to);
+int graph_neigh_refuse(const void *neigh, int weighted, int64_t n, int64_t i, const char *name,
+                       char *err, size_t errlen);
 void graph_region_layout(struct graph_region_header *h, const struct graph *g, int sealed);
 uint64_t graph_region_checksum(const struct graph_region_header *h);
 int graph_provenance_match(const struct graph_provenance *a, const struct graph_provenance *b);
@@ -177,10 +182,12 @@ void graph_seal_header_mac(const struct graph_pub_keys *k, const struct graph_re
  * chunk built in private memory and then copied (the medium is never read back). */
 int graph_seal_array(const struct graph_pub_keys *k, const struct graph_region_header *h,
                      const struct graph_region_array *a, const void *plain, uint8_t *dst);
-/* Opens every chunk of a from src (the medium) into dst (private).
- * -1 with err naming the chunk that fails to authenticate. */
+/* Opens every chunk of a from src (the medium) into dst (private); with
+ * scan (the node count) each opened chunk's ids are checked at once and the
+ * first bad element is left in *bad_elem (else INT64_MAX). -1 with err
+ * naming the chunk that fails to authenticate. */
 int graph_open_array(const struct graph_pub_keys *k, const struct graph_region_header *h,
                      const struct graph_region_array *a, const uint8_t *src, void *dst,
-                     uint64_t delay_ticks, char *err, size_t errlen);
+                     uint64_t delay_ticks, int64_t scan, int64_t *bad_elem, char *err, size_t errlen);
 
 #endif

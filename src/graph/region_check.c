@@ -172,20 +172,30 @@ static int check_index(const graph_offset *idx, int64_t n, int64_t m, const char
     return 0;
 }
 
-static int check_neigh(const void *neigh, int weighted, int64_t n, int64_t m, const char *name,
+int64_t graph_neigh_scan(const void *neigh, int weighted, int64_t n, int64_t from, int64_t to)
+{
+    const graph_node *ids = neigh;
+    const struct graph_wnode *w = neigh;
+    if (!weighted) {
+        uint32_t any = 0; /* branch-free over the block; find the element only if one is bad */
+        for (int64_t i = from; i < to; i++)
+            any |= (uint32_t)ids[i] >= (uint64_t)n;
+        if (!any)
+            return INT64_MAX;
+    }
+    for (int64_t i = from; i < to; i++) {
+        int64_t v = weighted ? w[i].v : ids[i];
+        if (v < 0 || v >= n || (weighted && w[i].w < 0))
+            return i;
+    }
+    return INT64_MAX;
+}
+
+int graph_neigh_refuse(const void *neigh, int weighted, int64_t n, int64_t first_bad, const char *name,
                        char *err, size_t errlen)
 {
     const graph_node *ids = neigh;
     const struct graph_wnode *w = neigh;
-    int64_t first_bad = INT64_MAX;
-#pragma omp parallel for reduction(min : first_bad) schedule(static)
-    for (int64_t i = 0; i < m; i++) {
-        int64_t v = weighted ? w[i].v : ids[i];
-        if ((v < 0 || v >= n || (weighted && w[i].w < 0)) && i < first_bad)
-            first_bad = i;
-    }
-    if (first_bad == INT64_MAX)
-        return 0;
     char msg[256];
     if (weighted && w[first_bad].w < 0)
         snprintf(msg, sizeof msg, "%s[%" PRId64 "] has weight %d (weights are >= 0)", name, first_bad,
@@ -194,6 +204,19 @@ static int check_neigh(const void *neigh, int weighted, int64_t n, int64_t m, co
         snprintf(msg, sizeof msg, "%s[%" PRId64 "] = %d is not a node (n = %" PRId64 ")", name, first_bad,
                  weighted ? w[first_bad].v : ids[first_bad], n);
     return bad(err, errlen, msg);
+}
+
+static int check_neigh(const void *neigh, int weighted, int64_t n, int64_t m, const char *name,
+                       char *err, size_t errlen)
+{
+    const int64_t block = 1 << 16;
+    int64_t first_bad = INT64_MAX;
+#pragma omp parallel for reduction(min : first_bad) schedule(static)
+    for (int64_t b = 0; b < (m + block - 1) / block; b++) {
+        int64_t bad_at = graph_neigh_scan(neigh, weighted, n, b * block, b * block + block < m ? b * block + block : m);
+        first_bad = bad_at < first_bad ? bad_at : first_bad;
+    }
+    return first_bad == INT64_MAX ? 0 : graph_neigh_refuse(neigh, weighted, n, first_bad, name, err, errlen);
 }
 
 int graph_region_arrays_check(const struct graph *g, int check_neighbours, char *err, size_t errlen)

@@ -152,11 +152,12 @@ static const char *kind_label(uint32_t kind)
 
 int graph_open_array(const struct graph_pub_keys *k, const struct graph_region_header *h,
                      const struct graph_region_array *a, const uint8_t *src, void *dst, uint64_t delay_ticks,
-                     char *err, size_t errlen)
+                     int64_t scan, int64_t *bad_elem, char *err, size_t errlen)
 {
     uint64_t bytes, chunks = chunks_of(a, &bytes);
-    int64_t first_bad = INT64_MAX;
-#pragma omp parallel reduction(min : first_bad)
+    int64_t first_bad = INT64_MAX, elem_bad = INT64_MAX;
+    int weighted = (h->flags & GRAPH_REGION_WEIGHTED) != 0;
+#pragma omp parallel reduction(min : first_bad, elem_bad)
     {
         /* the ciphertext is copied first: authenticate and decrypt bytes that cannot change */
         uint8_t *buf = malloc(GRAPH_SEAL_CHUNK + GRAPH_SEAL_TAG);
@@ -173,9 +174,15 @@ int graph_open_array(const struct graph_pub_keys *k, const struct graph_region_h
                 cxl_delay_spin(delay_ticks);
             if ((!buf || open_chunk(k, nonce, &ad, buf, len, (uint8_t *)dst + off) != 0) && c < first_bad)
                 first_bad = c;
+            else if (scan) { /* the ids while the chunk is in cache */
+                int64_t e = graph_neigh_scan(dst, weighted, scan, (int64_t)(off / a->elem_size),
+                                             (int64_t)((off + len) / a->elem_size));
+                elem_bad = e < elem_bad ? e : elem_bad;
+            }
         }
         free(buf);
     }
+    *bad_elem = elem_bad;
     if (first_bad == INT64_MAX)
         return 0;
     snprintf(err, errlen, "graph region: chunk %" PRId64 " of %s failed to authenticate (edited, moved, "
