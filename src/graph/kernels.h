@@ -54,6 +54,23 @@ uint64_t graph_tc(const struct graph *g);
  * allocated; n labels, each node its own (NULL when memory ran out). */
 int graph_pr_arrays(int64_t n, double **scores, float **contrib);
 
+/* PageRank's shared pieces (pr.c, pr_spmv.c): */
+/* nodes a thread takes at a time: few enough takes that the shared
+ * counter's cache line does not bounce for every 64 nodes */
+#define GRAPH_PR_CHUNK 4096
+
+/* score / outdeg(u), 0 when u has no out-edge. On the plain path no
+ * in-list names such a u (its contribution is never read): it is divided by
+ * 1 instead, without a branch (isolated nodes are scattered at random). */
+static inline __attribute__((always_inline)) float
+graph_pr_contribution(const struct graph *g, graph_node u, double score, const int checked)
+{
+    int64_t deg = graph_out_degree(g, u);
+    if (!checked)
+        return (float)(score / (double)(deg + (deg == 0)));
+    return deg ? (float)(score / (double)deg) : 0.0f;
+}
+
 /* in[i]'s contribution; 0 for a checked graph's bad id. shared: a relaxed
  * load (pr's Gauss-Seidel sweep, where another thread may be writing it: a
  * stale or a fresh contribution are both valid Gauss-Seidel inputs, but a

@@ -14,21 +14,6 @@
 #include "kernels.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
-/* nodes a thread takes at a time: few enough takes that the shared
- * counter's cache line does not bounce for every 64 nodes */
-#define PR_CHUNK 4096
-
-/* score / outdeg(u), 0 when u has no out-edge. On the plain path no
- * in-list names such a u (its contribution is never read): it is divided by
- * 1 instead, without a branch (isolated nodes are scattered at random). */
-static inline __attribute__((always_inline)) float
-contribution(const struct graph *g, graph_node u, double score, const int checked)
-{
-    int64_t deg = graph_out_degree(g, u);
-    if (!checked)
-        return (float)(score / (double)(deg + (deg == 0)));
-    return deg ? (float)(score / (double)deg) : 0.0f;
-}
 
 /* This thread's share of one iteration (an orphaned worksharing loop);
  * adds its change of the scores to *error. */
@@ -36,12 +21,12 @@ ALWAYS_INLINE void sweep(const struct graph *g, double *scores, float *contrib, 
                          double *error, const int checked)
 {
     double err = 0.0;
-#pragma omp for schedule(dynamic, PR_CHUNK) nowait
+#pragma omp for schedule(dynamic, GRAPH_PR_CHUNK) nowait
     for (int64_t u = 0; u < g->n; u++) {
         double old = scores[u];
         scores[u] = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked, 1);
         err += fabs(scores[u] - old);
-        float c = contribution(g, (graph_node)u, scores[u], checked);
+        float c = graph_pr_contribution(g, (graph_node)u, scores[u], checked);
         __atomic_store(&contrib[u], &c, __ATOMIC_RELAXED);
     }
 #pragma omp atomic
@@ -59,7 +44,7 @@ double *graph_pr(const struct graph *g, int max_iters, double tol)
 #pragma omp parallel for
     for (int64_t u = 0; u < n; u++) {
         scores[u] = 1.0 / (double)n;
-        contrib[u] = contribution(g, (graph_node)u, scores[u], 1);
+        contrib[u] = graph_pr_contribution(g, (graph_node)u, scores[u], 1);
     }
     const int checked = g->checked;
     for (int it = 0; it < max_iters && !graph_faulted(g); it++) {

@@ -13,21 +13,6 @@
 #include "kernels.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
-/* nodes a thread takes at a time: few enough takes that the shared
- * counter's cache line does not bounce for every 64 nodes */
-#define PR_CHUNK 4096
-
-/* score / outdeg(u), 0 when u has no out-edge. On the plain path no
- * in-list names such a u (its contribution is never read): it is divided by
- * 1 instead, without a branch (isolated nodes are scattered at random). */
-static inline __attribute__((always_inline)) float
-contribution(const struct graph *g, graph_node u, double score, const int checked)
-{
-    int64_t deg = graph_out_degree(g, u);
-    if (!checked)
-        return (float)(score / (double)(deg + (deg == 0)));
-    return deg ? (float)(score / (double)deg) : 0.0f;
-}
 
 struct spmv {
     const float *contrib; /* this iteration's */
@@ -42,12 +27,12 @@ ALWAYS_INLINE void step(const struct graph *g, struct spmv *p, const int checked
     const float *contrib = p->contrib;
     float *next = p->next;
     double *scores = p->scores, base = p->base, error = 0.0;
-#pragma omp for schedule(dynamic, PR_CHUNK) nowait
+#pragma omp for schedule(dynamic, GRAPH_PR_CHUNK) nowait
     for (int64_t u = 0; u < g->n; u++) {
         double s = base + GRAPH_PR_DAMPING * graph_pr_pull(g, contrib, (graph_node)u, checked, 0);
         error += fabs(s - scores[u]);
         scores[u] = s;
-        next[u] = contribution(g, (graph_node)u, s, checked);
+        next[u] = graph_pr_contribution(g, (graph_node)u, s, checked);
     }
 #pragma omp atomic
     p->error += error;
@@ -65,7 +50,7 @@ double *graph_pr_spmv(const struct graph *g, int max_iters, double tol)
 #pragma omp parallel for
     for (int64_t u = 0; u < n; u++) {
         scores[u] = 1.0 / (double)n;
-        contrib[u] = contribution(g, (graph_node)u, scores[u], 1);
+        contrib[u] = graph_pr_contribution(g, (graph_node)u, scores[u], 1);
     }
     struct spmv p = {contrib, next, scores, (1.0 - GRAPH_PR_DAMPING) / (double)n, 0.0};
     const int checked = g->checked;
