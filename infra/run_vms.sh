@@ -143,6 +143,11 @@ for n in "${vms[@]}"; do
   vms_say "vm$n (${V[$n,role]}) started, pid ${PID[$n]}, serial log $log_dir/vm$n.serial.log"
 done
 
+# the log's last line holds the result and has no newline yet
+line_partial() {
+  tail -n 1 "$1" | grep -aq 'CXL-VM-RESULT:' && [ -n "$(tail -c 1 "$1" | tr -d '\n')" ]
+}
+
 deadline=$(( $(date +%s) + timeout ))
 fail_at=""
 while :; do
@@ -150,7 +155,10 @@ while :; do
   for n in "${vms[@]}"; do
     [ -n "${RES[$n]:-}" ] && continue
     line=$(grep -a -m1 'CXL-VM-RESULT:' "$log_dir/vm$n.serial.log" 2>/dev/null | tr -d '\r' || true)
-    if [ -n "$line" ]; then
+    if [ -n "$line" ] && line_partial "$log_dir/vm$n.serial.log"; then
+      pending=1 # the result line is still being written ("P" of "PASS ..."): read it whole next time
+      continue
+    elif [ -n "$line" ]; then
       RES[$n]=${line#*CXL-VM-RESULT: }
       DT[$n]=$(awk -v a="${T0[$n]}" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
     elif ! kill -0 "${PID[$n]}" 2>/dev/null; then
