@@ -243,6 +243,17 @@ sleep 0.1
 wait "$slow"; rc=$?; out=$(cat "$DIR/slow.out"); err=$out
 check "a re-publication under a slow attach: retried, exit 0" "$([ "$rc" -eq 0 ] && has "$out" PASS; echo $?)"
 
+# a sealed publication over an older, larger plain one: the old plaintext past it is zeroed;
+# bytes past the region that no publication held are left alone
+"$TOOL" bfs -g 12 --cxl-mode publish --publish-only --path "$DIR/mixed" >/dev/null 2>&1
+expect_ok "a small sealed graph over a larger plain one" "Publish Time" bfs -g 8 --cxl-mode publish --publish-only --crypto --sec-key-file "$DIR/key" --path "$DIR/mixed"
+found=$($EDIT scan "$DIR/mixed" "$DIR/g12.sg")
+check "... no plaintext run of the old graph left ($found)" "$([ "${found%% *}" = 0 ]; echo $?)"
+python3 -c 'import sys; open(sys.argv[1], "wb").write(b"\xaa" * (1 << 20))' "$DIR/dev"
+run bfs -g 8 --cxl-mode publish --publish-only --path "$DIR/dev" --map-size 1M
+check "publish into a file of other bytes: exit 0" "$([ "$rc" -eq 0 ]; echo $?)"
+check "... the bytes past the graph are untouched" "$(python3 -c 'import sys; d=open(sys.argv[1],"rb").read(); sys.exit(0 if d[-4096:] == b"\xaa" * 4096 else 1)' "$DIR/dev"; echo $?)"
+
 # --- Secure: keys from a real cxl_sec_mgr, by ACL
 mkdir -p "$DIR/acl" && cd "$DIR/acl" || exit 1
 "$MGR" keygen --manager --out mgr.key >/dev/null 2>&1

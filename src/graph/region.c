@@ -290,12 +290,30 @@ static int write_header(struct graph_region *r, const struct graph_region_header
                                        __ATOMIC_RELAXED) ? 0 : -1;
 }
 
-/* Zeroes the mapping past the publication (an older, larger publication's
- * bytes, plaintext perhaps, must not outlive it). */
-static void scrub_tail(struct graph_region *r, uint64_t end)
+static uint64_t array_end(const struct graph_region_header *h)
 {
-    if (end < r->map_size)
-        cxl_medium_zero(r->med, end, r->map_size - end);
+    uint64_t end = GRAPH_REGION_HEADER;
+    for (uint32_t i = 0; i < h->n_arrays && i < GRAPH_REGION_MAX_ARRAYS; i++) {
+        uint64_t e;
+        if (__builtin_add_overflow(h->arrays[i].offset, h->arrays[i].stored_bytes, &e))
+            return UINT64_MAX;
+        end = e > end ? e : end;
+    }
+    return end;
+}
+
+/* Zeroes what an older, larger publication left past this one (its bytes,
+ * plaintext perhaps, must not outlive it): up to the old header's last
+ * array, read before this publication's header replaces it, within the
+ * mapping. Never past that: other data may follow the region on a device. */
+static void scrub_tail(struct graph_region *r, const struct graph_region_header *old, uint64_t end)
+{
+    if (memcmp(old->magic, GRAPH_REGION_MAGIC, 8) != 0)
+        return;
+    uint64_t old_end = array_end(old);
+    old_end = old_end < r->map_size ? old_end : r->map_size;
+    if (end < old_end)
+        cxl_medium_zero(r->med, end, old_end - end);
 }
 
 static int grow_for(struct graph_region *r, uint64_t need, char *err, size_t errlen)
@@ -328,7 +346,8 @@ int graph_region_publish(struct graph_region *r, const struct graph *g, const st
     }
     if (grow_for(r, graph_region_need(g, r->o.key != NULL), err, errlen) != 0)
         return -1;
-    struct graph_region_header h;
+    struct graph_region_header h, old;
+    memcpy(&old, r->live, sizeof old); /* the previous publication's extent, for scrub_tail */
     fill_header(r, &h, g, prov);
     struct graph_pub_keys keys;
     const uint8_t *key = NULL;
@@ -347,7 +366,7 @@ int graph_region_publish(struct graph_region *r, const struct graph *g, const st
         graph_seal_wipe(&keys);
         return -1;
     }
-    scrub_tail(r, graph_region_need(g, key != NULL));
+    scrub_tail(r, &old, graph_region_need(g, key != NULL));
     h.published_ns = cxl_wall_ns();
     h.publish_ms = (uint32_t)((cxl_now_ns() - t0) / 1000000u);
     if (key) {
@@ -468,18 +487,6 @@ static int check_wanted(const struct graph_region *r, const struct graph_provena
         return -1;
     }
     return 0;
-}
-
-static uint64_t array_end(const struct graph_region_header *h)
-{
-    uint64_t end = GRAPH_REGION_HEADER;
-    for (uint32_t i = 0; i < h->n_arrays && i < GRAPH_REGION_MAX_ARRAYS; i++) {
-        uint64_t e;
-        if (__builtin_add_overflow(h->arrays[i].offset, h->arrays[i].stored_bytes, &e))
-            return UINT64_MAX;
-        end = e > end ? e : end;
-    }
-    return end;
 }
 
 /* Maps the pages of [p, p + len) of the medium in one call rather than a
