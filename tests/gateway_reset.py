@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pycheck import Checks, read_for  # noqa: E402
+from pycheck import Checks, read_for, stop_process  # noqa: E402
 
 HEADER_SIZE, RING_CTL_SIZE, REQ_TAIL, REQ_HEAD, TAG_OFF = 4096, 1024, 128, 256, 48
 
@@ -54,12 +54,12 @@ def main():
     slot_size, slots = struct.unpack_from("<II", m, 28)
     data_off = struct.unpack_from("<Q", m, 48)[0]
     ctl = HEADER_SIZE + ring * RING_CTL_SIZE
-    os.kill(redis_pid, signal.SIGSTOP)
+    stop_process(redis_pid)
     try:
         tail0 = struct.unpack_from("<Q", m, ctl + REQ_TAIL)[0]
         b = connect(port)  # the free slot on top is the one a left
         b.sendall(cmd(b"GET", b"top"))
-        for _ in range(100):
+        for _ in range(1000):  # up to 10 s on a busy machine
             if struct.unpack_from("<Q", m, ctl + REQ_TAIL)[0] > tail0:
                 break
             time.sleep(0.01)

@@ -9,10 +9,34 @@ Thread-safe.
     check.finish()
 
 read_for(sock, seconds): what a socket sends until it is quiet that long
-or closes; returns (bytes, closed)."""
+or closes; returns (bytes, closed).
+
+stop_process(pid): SIGSTOP, and wait until every thread of the process is
+stopped (kill() returns before the signal is taken: a polling thread of the
+process may run on for milliseconds on a busy machine)."""
+import os
+import signal
 import socket
 import sys
 import threading
+import time
+
+
+def stop_process(pid, timeout=10.0):
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = []
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except FileNotFoundError:
+                pass
+        if states and all(st in ("T", "t") for st in states):
+            return
+        time.sleep(0.001)
+    raise RuntimeError(f"process {pid} did not stop in {timeout} s")
 
 
 def read_for(sock, seconds):
