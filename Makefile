@@ -39,7 +39,7 @@ layer_syslibs = $(foreach l,$(LAYERS),$(if $(filter $(l),$(1)),$($(l)_SYSLIBS)))
 
 # Programs: one folder each under src/, binary name = folder's program name,
 # linked with the layers it uses.
-PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway cxl_sodium_tunnel cxl_graph
+PROGRAMS   := cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway cxl_sodium_tunnel cxl_graph cxl_ycsb
 cxl_shm_DIR := src/shm_tool
 cxl_shm_LAYERS := config ring sec base
 cxl_resp_gateway_DIR := src/gateway
@@ -56,6 +56,10 @@ cxl_graph_DIR := src/graph
 cxl_graph_LAYERS := config report sec ring base
 cxl_graph_CFLAGS := -fopenmp
 GRAPH_CORE_SRCS = $(filter-out src/graph/main.c,$(cxl_graph_SRCS))
+# cxl_ycsb (docs/YCSB.md); its files other than main.c link into test_ycsb
+cxl_ycsb_DIR := src/ycsb
+cxl_ycsb_LAYERS := config report net kv sec ring base
+YCSB_CORE_SRCS = $(filter-out src/ycsb/main.c,$(cxl_ycsb_SRCS))
 $(foreach p,$(PROGRAMS),$(eval $(p)_SRCS := $(wildcard $($(p)_DIR)/*.c)) \
                         $(eval $(p)_HDRS := $(wildcard $($(p)_DIR)/*.h)))
 
@@ -142,6 +146,19 @@ $(BUILD)/asan/tests/test_graph: tests/unit/test_graph.c $(GRAPH_CORE_SRCS) $(cxl
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(cxl_graph_CFLAGS) $(SAN_FLAGS) -Itests -Isrc/graph -o $@ $< $(GRAPH_CORE_SRCS) \
 	    $(call layer_libs,$(cxl_graph_LAYERS),$(BUILD)/asan) $(call layer_syslibs,$(cxl_graph_LAYERS))
+
+# test_ycsb: cxl_ycsb's files but main.c
+$(BUILD)/tests/test_ycsb: tests/unit/test_ycsb.c $(YCSB_CORE_SRCS) $(cxl_ycsb_HDRS) $(TEST_HDRS) \
+                         $(call layer_libs,$(cxl_ycsb_LAYERS),$(BUILD))
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -Isrc/ycsb -o $@ $< $(YCSB_CORE_SRCS) \
+	    $(call layer_libs,$(cxl_ycsb_LAYERS),$(BUILD)) $(call layer_syslibs,$(cxl_ycsb_LAYERS))
+
+$(BUILD)/asan/tests/test_ycsb: tests/unit/test_ycsb.c $(YCSB_CORE_SRCS) $(cxl_ycsb_HDRS) $(TEST_HDRS) \
+                              $(call layer_libs,$(cxl_ycsb_LAYERS),$(BUILD)/asan)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Itests -Isrc/ycsb -o $@ $< $(YCSB_CORE_SRCS) \
+	    $(call layer_libs,$(cxl_ycsb_LAYERS),$(BUILD)/asan) $(call layer_syslibs,$(cxl_ycsb_LAYERS))
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_HDRS) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
