@@ -466,6 +466,38 @@ static void test_props_typed(void)
     ycsb_props_free(&p);
 }
 
+/* The workload files of workloads/ (the test runs from the top of the
+ * tree): they parse, name only CoreWorkload's properties (and our
+ * deleteproportion), and their proportions add up to 1. */
+static void test_workload_files(void)
+{
+    static const char *const files[] = {"workloada", "workloadb", "workloadc", "workloadd",
+                                        "workloade", "workloadf", "workload_cxl_crudscan"};
+    static const char *const known[] = {
+        "recordcount", "operationcount", "workload", "readallfields", "writeallfields",
+        "readproportion", "updateproportion", "scanproportion", "insertproportion",
+        "readmodifywriteproportion", "deleteproportion", "requestdistribution", "maxscanlength",
+        "scanlengthdistribution", "insertorder", NULL};
+    static const char *const ops[] = {"readproportion", "updateproportion", "scanproportion", "insertproportion",
+                                      "readmodifywriteproportion", "deleteproportion"};
+    char path[64];
+    for (int f = 0; f < 7; f++) {
+        struct ycsb_props p;
+        ycsb_props_init(&p);
+        snprintf(path, sizeof(path), "workloads/%s", files[f]);
+        CHECK_EQ(ycsb_props_load_file(&p, path), 0);
+        CHECK_EQ(ycsb_props_check_known(&p, known), 0);
+        double sum = 0, v;
+        for (int k = 0; k < 6; k++) {
+            CHECK_EQ(ycsb_props_double(&p, ops[k], 0, 0, 1, &v), 0);
+            sum += v;
+        }
+        CHECK(fabs(sum - 1) < 1e-9);
+        CHECK(!strcmp(ycsb_props_get(&p, "workload"), "site.ycsb.workloads.CoreWorkload"));
+        ycsb_props_free(&p);
+    }
+}
+
 int main(void)
 {
     test_helpers();
@@ -483,5 +515,6 @@ int main(void)
     test_props_file();
     test_props_malformed();
     test_props_typed();
+    test_workload_files();
     return check_summary("test_ycsb");
 }
