@@ -157,6 +157,13 @@ const char *ycsb_props_origin(const struct ycsb_props *p, const char *name)
 
 /* --- typed values ------------------------------------------------------------ */
 
+/* strtoll's or strtod's parse of value ended at end: the whole of it, no
+ * leading blank, no overflow (errno cleared before the call). */
+static int whole(const char *value, const char *end)
+{
+    return *value && !isspace((unsigned char)*value) && !*end && !errno;
+}
+
 /* A value as a message shows it: as is, or '' when empty. */
 static const char *shown(const char *value)
 {
@@ -174,7 +181,7 @@ int ycsb_props_i64(const struct ycsb_props *p, const char *name, int64_t def, in
     char *end;
     errno = 0;
     long long v = strtoll(e->value, &end, 10);
-    if (!*e->value || isspace((unsigned char)*e->value) || *end || errno || v < min || v > max)
+    if (!whole(e->value, end) || v < min || v > max)
         return cxl_fail(CXL_EINVAL, "%s: %s is not an integer in %" PRId64 "..%" PRId64 " (%s)", name,
                         shown(e->value), min, max, e->origin);
     *out = v;
@@ -192,7 +199,7 @@ int ycsb_props_double(const struct ycsb_props *p, const char *name, double def, 
     char *end;
     errno = 0;
     double v = strtod(e->value, &end);
-    if (!*e->value || isspace((unsigned char)*e->value) || *end || errno || !(v >= min && v <= max))
+    if (!whole(e->value, end) || !(v >= min && v <= max))
         return cxl_fail(CXL_EINVAL, "%s: %s is not a number in %.17g..%.17g (%s)", name, shown(e->value), min, max,
                         e->origin);
     *out = v;

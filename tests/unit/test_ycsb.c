@@ -346,11 +346,13 @@ static void test_props_file(void)
                      "\tfieldcount = 10\n"
                      "recordcount=2000\n"
                      "readproportio=0.5\n"
-                     "workload=site.ycsb.workloads.CoreWorkload\n");
+                     "workload=site.ycsb.workloads.CoreWorkload\n"
+                     "insertorder = ordered\r\n");
     struct ycsb_props p;
     ycsb_props_init(&p);
     CHECK_EQ(ycsb_props_load_file(&p, path), 0);
-    CHECK_EQ(p.n, 6);
+    CHECK_EQ(p.n, 7);
+    CHECK(!strcmp(ycsb_props_get(&p, "insertorder"), "ordered")); /* CRLF */
     CHECK(!strcmp(ycsb_props_get(&p, "recordcount"), "2000"));
     snprintf(origin, sizeof(origin), "%s:8", path);
     CHECK(!strcmp(ycsb_props_origin(&p, "recordcount"), origin));
@@ -360,7 +362,7 @@ static void test_props_file(void)
     CHECK(!ycsb_props_get(&p, "scanproportion"));
     CHECK(!ycsb_props_origin(&p, "scanproportion"));
     static const char *const known[] = {"recordcount", "operationcount", "readproportion", "fieldcount",
-                                        "workload", NULL};
+                                        "workload", "insertorder", NULL};
     snprintf(origin, sizeof(origin), "unknown property 'readproportio' (%s:9)", path);
     CHECK_FAILS(ycsb_props_check_known(&p, known), CXL_EINVAL, origin);
     CHECK_EQ(ycsb_props_set_arg(&p, "readproportio=0.5"), 0);
