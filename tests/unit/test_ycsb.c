@@ -13,6 +13,7 @@
 #include "check.h"
 #include "gen.h"
 #include "props.h"
+#include "ycsb.h"
 
 #define SEED 20261203u
 
@@ -500,8 +501,80 @@ static void test_workload_files(void)
     }
 }
 
+/* The workload: keys as YCSB names them, YCSB's deterministic values
+ * (known answers computed with Java's String.hashCode rules), the check of
+ * a value, the mix, and the properties' errors naming the property. */
+static int workload_from(struct ycsb_workload *w, const char *const *kv, int run)
+{
+    struct ycsb_props p;
+    ycsb_props_init(&p);
+    for (int i = 0; kv[i]; i++)
+        CHECK_EQ(ycsb_props_set_arg(&p, kv[i]), 0);
+    int rc = ycsb_workload_init(w, &p, run, 1);
+    ycsb_props_free(&p);
+    return rc;
+}
+
+static void test_workload_values(void)
+{
+    static const char *const props[] = {"recordcount=100", "operationcount=10", NULL};
+    struct ycsb_workload w;
+    struct ycsb_thread_state t;
+    char key[YCSB_KEY_MAX], value[200], scratch[400];
+    CHECK_EQ(workload_from(&w, props, 1), 0);
+    ycsb_thread_state_init(&w, 0, &t);
+    CHECK(ycsb_key_name(&w, 0, key) == 23 && strcmp(key, "user6284781860667377211") == 0);
+    size_t n = ycsb_field_value(&w, &t, key, 23, 0, value, scratch);
+    const char *want = "user6284781860667377211:field0:1106546143:680040890:-1813823343:-1693248218:"
+                       "-1278633925:-150907434:-";
+    CHECK(n == 100 && memcmp(value, want, 100) == 0);
+    CHECK(ycsb_value_ok(&w, key, 23, 0, (const uint8_t *)want, 100, scratch));
+    CHECK(!ycsb_value_ok(&w, key, 23, 1, (const uint8_t *)want, 100, scratch)); /* another field's */
+    CHECK(!ycsb_value_ok(&w, key, 23, 0, (const uint8_t *)want, 99, scratch));
+    value[50] ^= 1;
+    CHECK(!ycsb_value_ok(&w, key, 23, 0, (const uint8_t *)value, 100, scratch));
+    strcpy(key, "user1");
+    n = ycsb_field_value(&w, &t, key, 5, 9, value, scratch);
+    CHECK(n == 100 && memcmp(value, "user1:field9:1621652147:817210252:-56671666:-943653688:1955351231:"
+                                    "-474394108:-110271579:-1402071229:", 100) == 0);
+    ycsb_workload_free(&w);
+    static const char *const ordered[] = {"insertorder=ordered", "zeropadding=6", NULL};
+    CHECK_EQ(workload_from(&w, ordered, 0), 0);
+    CHECK(ycsb_key_name(&w, 42, key) == 10 && strcmp(key, "user000042") == 0);
+    ycsb_workload_free(&w);
+}
+
+static void test_workload_errors(void)
+{
+    static const char *const cases[][4] = {
+        {"readproportio=1", NULL, NULL, "unknown property 'readproportio'"},
+        {"readproportion=0", "updateproportion=0", NULL, "all 0"},
+        {"recordcount=-1", NULL, NULL, "recordcount"},
+        {"operationcount=-5", NULL, NULL, "operationcount"},
+        {"requestdistribution=pareto", NULL, NULL, "requestdistribution"},
+        {"fieldlengthdistribution=uniform", NULL, NULL, "dataintegrity"},
+        {"insertstart=500", "recordcount=100", NULL, "insertstart"},
+        {"operationcount=0", NULL, NULL, "never end"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ycsb_workload w;
+        const char *const kv[] = {cases[i][0], cases[i][1], cases[i][2], NULL};
+        CHECK_FAILS(workload_from(&w, kv, 1), CXL_EINVAL, cases[i][3]);
+    }
+    /* ycsb.strict: delete ignored, as Java YCSB; the mix printed */
+    static const char *const strict[] = {"readproportion=0.5", "deleteproportion=0.5", "ycsb.strict=true", NULL};
+    struct ycsb_workload w;
+    char mix[200];
+    CHECK_EQ(workload_from(&w, strict, 1), 0);
+    ycsb_workload_mix(&w, mix, sizeof mix);
+    CHECK(strstr(mix, "read") && !strstr(mix, "delete"));
+    ycsb_workload_free(&w);
+}
+
 int main(void)
 {
+    test_workload_values();
+    test_workload_errors();
     test_helpers();
     test_rng();
     test_uniform_chi_square();
