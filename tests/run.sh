@@ -86,6 +86,7 @@ TUNNEL_BIN=$build/asan/bin/cxl_sodium_tunnel t "asan: cli tunnel" bash tests/cli
 t "asan: cli graph" bash tests/cli_graph.sh "$build/asan"
 t "asan: cli graph region" bash tests/cli_graph_region.sh "$build/asan"
 GATEWAY_BIN=$build/asan/bin/cxl_resp_gateway t "asan: cli gateway" bash tests/cli_gateway.sh "$build"
+YCSB_BIN=$build/asan/bin/cxl_ycsb t "asan: cli ycsb" bash tests/cli_ycsb.sh "$build"
 
 # the attacker suite: cxl_sec_mgr, Redis in secure mode, two honest clients
 # and a hostile host on the medium (docs/SECURITY.md); then the same with the

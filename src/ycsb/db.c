@@ -59,8 +59,11 @@ static enum ycsb_return next_reply(struct ycsb_db *d, struct cxl_kv_result *r)
         d->broken = 1;
         return fail(d, RET_ERROR, "transport: %.*s", rc ? cxl_last_error() : "no reply", 40);
     }
-    if (r->status < 0)
-        return fail(d, RET_ERROR, "%.*s", (const char *)r->data, r->len);
+    if (r->status < 0) { /* this request failed in transport (timed out, the server gone) */
+        d->broken = 1;
+        return fail(d, RET_ERROR, "%.*s", r->data ? (const char *)r->data : cxl_strerror(r->status),
+                    r->data ? r->len : strlen(cxl_strerror(r->status)));
+    }
     if (r->status == CXL_KV_ERR || (r->status == CXL_KV_REPLY && r->len && r->data[0] == '-'))
         return fail(d, RET_ERROR, "Redis: %.*s", (const char *)r->data, r->len);
     if (r->status != CXL_KV_REPLY)

@@ -15,8 +15,10 @@ int main(int argc, char **argv)
     struct ycsb_workload w;
     struct ycsb_result res;
     int rc = ycsb_options_parse(argc, argv, &o);
-    if (rc != YCSB_EXIT_OK)
+    if (rc != YCSB_EXIT_OK) {
+        ycsb_options_free(&o);
         return rc;
+    }
     if (ycsb_workload_init(&w, &o.props, o.run, o.threads) != 0) {
         fprintf(stderr, "cxl_ycsb: %s\n", cxl_last_error());
         ycsb_options_free(&o);

@@ -46,7 +46,7 @@ static void usage(FILE *out)
         "                        deleteproportion (our extension), ycsb.strict, redis.model\n"
         "  -threads N            client threads, one connection or ring each (default 1)\n"
         "  -target OPS           operations per second over all threads (default: unthrottled)\n"
-        "  -s                    a status line every 10 s on stderr\n"
+        "  -s                    a status line every 10 s on stderr (-p status.interval=S)\n"
         "sockets:\n"
         "  --host H --port P     tcp, tls, sodium (default 127.0.0.1:6379; or -p redis.host/port)\n"
         "  --unix PATH           unix (or -p redis.unix)\n"
@@ -255,14 +255,16 @@ static int load_properties(struct ycsb_opts *o, const struct ycsb_args *a)
 
 static int threads_and_target(struct ycsb_opts *o, const struct ycsb_args *a)
 {
-    int64_t threads, target;
+    int64_t threads, target, interval;
     if (a->threads && ycsb_props_set(&o->props, "threadcount", a->threads, "-threads") != 0)
         return usage_error("%s", cxl_last_error());
     if (a->target && ycsb_props_set(&o->props, "target", a->target, "-target") != 0)
         return usage_error("%s", cxl_last_error());
     if (ycsb_props_i64(&o->props, "threadcount", 1, 1, YCSB_MAX_THREADS, &threads) != 0 ||
-        ycsb_props_i64(&o->props, "target", 0, 0, 1000000000, &target) != 0)
+        ycsb_props_i64(&o->props, "target", 0, 0, 1000000000, &target) != 0 ||
+        ycsb_props_i64(&o->props, "status.interval", 10, 1, 86400, &interval) != 0)
         return usage_error("%s", cxl_last_error());
+    o->status_ms = (uint64_t)interval * 1000;
     o->threads = (uint32_t)threads;
     o->target = (double)target;
     return 0;

@@ -21,6 +21,7 @@
 #define RECONNECTS 5      /* per thread, then it stops */
 #define RECONNECT_WAIT_MS 200
 #define PROGRESS_MS 5000  /* the load's progress line (without -s) */
+#define LOGGED_ERRORS 5   /* failures a thread describes on stderr */
 
 struct worker {
     const struct ycsb_opts *o;
@@ -32,8 +33,9 @@ struct worker {
     struct ycsb_measure m;
     _Atomic int64_t done;
     int reconnects;
+    int logged;
     char stopped[300];    /* why the thread stopped early */
-    uint64_t start_ns, deadline_ns;
+    uint64_t start_ns, deadline_ns, end_ns;
     pthread_t thread;
     pthread_barrier_t *go;
 };
@@ -145,12 +147,17 @@ static void *worker_main(void *arg)
             enum ycsb_return r = ycsb_db_insert(&k->db, ycsb_counter_next(&k->w->load_keys));
             ycsb_measure_record(&k->m, OP_INSERT, cxl_now_ns() - t0, r);
         }
-        if ((k->db.broken || ycsb_measure_failures(&k->m) == 1) && k->db.error[0])
-            fprintf(stderr, "cxl_ycsb: thread %u: %s\n", k->id, k->db.error), k->db.error[0] = 0;
+        if (k->db.error[0]) {
+            if (k->logged++ < LOGGED_ERRORS)
+                fprintf(stderr, "cxl_ycsb: thread %u: %s%s\n", k->id, k->db.error,
+                        k->logged == LOGGED_ERRORS ? " (the thread's further failures are counted, not shown)" : "");
+            k->db.error[0] = 0;
+        }
         if (k->db.broken && reconnect(k) != 0)
             break;
         atomic_store_explicit(&k->done, i + 1, memory_order_relaxed);
     }
+    k->end_ns = cxl_now_ns();
     return NULL;
 }
 
@@ -196,10 +203,10 @@ static void watch(const struct ycsb_opts *o, struct worker *ks, int64_t total)
             running |= atomic_load_explicit(&ks[i].done, memory_order_relaxed) < ks[i].todo && !ks[i].stopped[0];
         if (!running)
             return;
-        usleep(50000);
+        usleep(20000);
         uint64_t now = cxl_now_ns();
         int64_t ops = done_so_far(ks, o->threads);
-        if (o->status && now - last_status >= YCSB_STATUS_MS * 1000000ull) {
+        if (o->status && now - last_status >= o->status_ms * 1000000ull) {
             status_line(ks, o->threads, (now - t0) / 1e9, ops, last_ops, (now - last_status) / 1e9);
             last_status = now, last_ops = ops;
         }
@@ -278,8 +285,10 @@ int ycsb_run(const struct ycsb_opts *o, struct ycsb_workload *w, struct ycsb_res
     watch(o, ks, total);
     *res = (struct ycsb_result){0};
     ycsb_measure_init(&res->total);
+    uint64_t end = t0;
     for (uint32_t i = 0; i < o->threads; i++) {
         pthread_join(ks[i].thread, NULL);
+        end = ks[i].end_ns > end ? ks[i].end_ns : end; /* the last thread's end, not the watcher's */
         ycsb_measure_merge(&res->total, &ks[i].m);
         res->operations += (uint64_t)atomic_load(&ks[i].done);
         if (ks[i].stopped[0]) {
@@ -287,7 +296,7 @@ int ycsb_run(const struct ycsb_opts *o, struct ycsb_workload *w, struct ycsb_res
             rc = CXL_ESYS;
         }
     }
-    res->seconds = (cxl_now_ns() - t0) / 1e9;
+    res->seconds = (end - t0) / 1e9;
     pthread_barrier_destroy(&go);
     close_workers(ks, o->threads);
     free(ks);

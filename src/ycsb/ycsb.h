@@ -29,7 +29,6 @@
 #define YCSB_MAX_FIELDS 1024
 #define YCSB_MAX_SCAN 100000
 #define YCSB_KEY_MAX 64      /* "user" + up to 20 digits of padding ... */
-#define YCSB_STATUS_MS 10000 /* -s: a status line every 10 s, as YCSB */
 
 /* --- options (options.c) ------------------------------------------------------ */
 enum ycsb_transport { DB_RING, DB_RING_CRYPTO, DB_RING_SECURE, DB_TCP, DB_UNIX, DB_TLS, DB_SODIUM };
@@ -41,6 +40,7 @@ struct ycsb_opts {
     uint32_t threads;
     double target;               /* ops/s over all threads; 0: as fast as possible */
     int status;                  /* -s */
+    uint64_t status_ms;          /* status.interval (s), default 10 */
     struct ycsb_props props;
     const char *workload_name;   /* basename of the last -P (or "custom") */
     const char *command_line;    /* as given, for the report's header */
