@@ -835,17 +835,25 @@ def add(sub, name, func, text):
     return p
 
 
+def add_medians(sub, name, func, text, raw_help, out_help):
+    """a subcommand NAME RAW_CSV OUT_CSV OUT_MD DESCRIPTION: medians of a raw
+    CSV to a CSV and a Markdown table"""
+    p = add(sub, name, func, text)
+    p.add_argument("raw", metavar="RAW_CSV", help=raw_help)
+    p.add_argument("out_csv", metavar="OUT_CSV", help="where to write " + out_help)
+    p.add_argument("out_md", metavar="OUT_MD", help="where to write the Markdown table")
+    p.add_argument("description", metavar="DESCRIPTION", help="text above the table")
+    return p
+
+
 def parser():
     top = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = top.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
-    p = add(sub, "compare", cmd_compare, "bench/compare.sh: medians over rounds, CSV and Markdown table")
-    p.add_argument("raw", metavar="RAW_CSV", help="cxl_ring_direct --compare-csv rows, labels '<label>@<round>'")
-    p.add_argument("out_csv", metavar="OUT_CSV", help="where to write one row per (label, op, threads, "
-                   "pipeline, value size)")
-    p.add_argument("out_md", metavar="OUT_MD", help="where to write the Markdown table")
-    p.add_argument("description", metavar="DESCRIPTION", help="text above the table")
+    add_medians(sub, "compare", cmd_compare, "bench/compare.sh: medians over rounds, CSV and Markdown table",
+                "cxl_ring_direct --compare-csv rows, labels '<label>@<round>'",
+                "one row per (label, op, threads, pipeline, value size)")
 
     p = add(sub, "compare-charts", cmd_compare_charts, "bench/compare.sh: the charts (PNG, gnuplot)")
     p.add_argument("csv", metavar="CSV", help="the compare matrix CSV (OUT_CSV of compare)")
@@ -853,11 +861,8 @@ def parser():
     p.add_argument("--ops", help="ops in the order of their bars, e.g. set,get (default: as in the CSV)")
     p.add_argument("--prefix", help="chart paths start with this (default: CSV without .csv)")
 
-    p = add(sub, "ycsb", cmd_ycsb, "bench/ycsb_compare.sh: medians over rounds, CSV and Markdown table")
-    p.add_argument("raw", metavar="RAW_CSV", help="cxl_ycsb --csv rows (load and run), labels '<label>@<round>'")
-    p.add_argument("out_csv", metavar="OUT_CSV", help="where to write one row per (workload, label)")
-    p.add_argument("out_md", metavar="OUT_MD", help="where to write the Markdown table")
-    p.add_argument("description", metavar="DESCRIPTION", help="text above the table")
+    add_medians(sub, "ycsb", cmd_ycsb, "bench/ycsb_compare.sh: medians over rounds, CSV and Markdown table",
+                "cxl_ycsb --csv rows (load and run), labels '<label>@<round>'", "one row per (workload, label)")
 
     p = add(sub, "ycsb-chart", cmd_ycsb_chart, "bench/ycsb_compare.sh: the chart (PNG, gnuplot)")
     p.add_argument("csv", metavar="CSV", help="OUT_CSV of ycsb")
@@ -904,11 +909,8 @@ def parser():
     p.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE",
                    help="a column's value (repeat for more columns)")
 
-    p = add(sub, "graph", cmd_graph, "bench/graph_compare.sh: medians over rounds, CSV and Markdown table")
-    p.add_argument("raw", metavar="RAW_CSV", help="the rows of graph-row")
-    p.add_argument("out_csv", metavar="OUT_CSV", help="where to write one row per (kernel, mode)")
-    p.add_argument("out_md", metavar="OUT_MD", help="where to write the Markdown table")
-    p.add_argument("description", metavar="DESCRIPTION", help="text above the table")
+    add_medians(sub, "graph", cmd_graph, "bench/graph_compare.sh: medians over rounds, CSV and Markdown table",
+                "the rows of graph-row", "one row per (kernel, mode)")
 
     p = add(sub, "graph-chart", cmd_graph_chart, "bench/graph_compare.sh: the chart (PNG, gnuplot)")
     p.add_argument("csv", metavar="CSV", help="OUT_CSV of graph")
