@@ -16,7 +16,7 @@
 struct worker {
     const struct client_opts *o;
     uint32_t id;
-    struct transport t;
+    struct cxl_kv_any *db;
     pthread_t thread;
     pthread_barrier_t *barrier;
     const enum bench_op *phase; /* op of the current phase (shared) */
@@ -131,24 +131,24 @@ static int submit(struct worker *w, enum bench_op op, uint64_t tag)
     switch (op) {
     case OP_SET:
         make_value(o, w->val, k);
-        return w->t.set(w->t.h, w->key, klen, w->val, o->val_size, tag);
-    case OP_GET: return w->t.get(w->t.h, w->key, klen, tag);
-    case OP_DEL: return w->t.del(w->t.h, w->key, klen, tag);
+        return cxl_kv_any_set(w->db, w->key, klen, w->val, o->val_size, tag);
+    case OP_GET: return cxl_kv_any_get(w->db, w->key, klen, tag);
+    case OP_DEL: return cxl_kv_any_del(w->db, w->key, klen, tag);
     case OP_INCR:
         lens[1] = (size_t)snprintf(counter, sizeof counter, "counter:%u", w->id);
         argv[0] = "INCR", lens[0] = 4, argv[1] = counter;
-        return w->t.cmd(w->t.h, 2, argv, lens, tag);
+        return cxl_kv_any_command(w->db, 2, argv, lens, tag);
     case OP_PING:
         argv[0] = "PING", lens[0] = 4;
-        return w->t.cmd(w->t.h, 1, argv, lens, tag);
+        return cxl_kv_any_command(w->db, 1, argv, lens, tag);
     case OP_CMD_SET:
         make_value(o, w->val, k);
         argv[0] = "SET", lens[0] = 3, argv[1] = (const char *)w->key, lens[1] = klen;
         argv[2] = (const char *)w->val, lens[2] = o->val_size;
-        return w->t.cmd(w->t.h, 3, argv, lens, tag);
+        return cxl_kv_any_command(w->db, 3, argv, lens, tag);
     case OP_CMD_GET:
         argv[0] = "GET", lens[0] = 3, argv[1] = (const char *)w->key, lens[1] = klen;
-        return w->t.cmd(w->t.h, 2, argv, lens, tag);
+        return cxl_kv_any_command(w->db, 2, argv, lens, tag);
     default:
         return CXL_EINVAL;
     }
@@ -182,14 +182,14 @@ static int run_phase(struct worker *w, enum bench_op op)
                 w->t_submit[sent % window] = cxl_now_ns();
             sent++;
         }
-        int rc = w->t.wait(w->t.h, &r); /* flushes, then waits for one */
+        int rc = cxl_kv_any_wait(w->db, &r); /* flushes, then waits for one */
         if (rc < 0 || (rc == 0 && sent == w->done)) {
             snprintf(w->first_error, sizeof w->first_error, "wait: %s", cxl_last_error());
             return -1;
         }
         if (rc == 1)
             complete(w, op, &r);
-        while (w->t.poll(w->t.h, &r) == 1)
+        while (cxl_kv_any_poll(w->db, &r) == 1)
             complete(w, op, &r);
     }
     return 0;
@@ -228,7 +228,7 @@ static int open_workers(const struct client_opts *o, struct worker *ws, pthread_
             fprintf(stderr, "cxl_ring_direct: out of memory\n");
             return -1;
         }
-        if (transport_open(o, i, &w->t) != 0) {
+        if (transport_open(o, i, &w->db) != 0) {
             fprintf(stderr, "cxl_ring_direct: thread %u: %s\n", i, cxl_last_error());
             return -1;
         }
@@ -239,7 +239,7 @@ static int open_workers(const struct client_opts *o, struct worker *ws, pthread_
 static void close_workers(const struct client_opts *o, struct worker *ws)
 {
     for (uint32_t i = 0; i < o->threads; i++) {
-        transport_close(&ws[i].t);
+        cxl_kv_any_close(ws[i].db);
         free(ws[i].key);
         free(ws[i].val);
         free(ws[i].expect);
@@ -253,17 +253,17 @@ static void phase(const struct client_opts *o, struct worker *ws, pthread_barrie
 {
     struct cxl_kv_stats before[MAX_THREADS];
     for (uint32_t i = 0; i < o->threads; i++)
-        ws[i].t.stats(ws[i].t.h, &before[i]);
+        cxl_kv_any_stats(ws[i].db, &before[i]);
     *cur = op;
     pthread_barrier_wait(b); /* go */
     pthread_barrier_wait(b); /* all done */
     *p = (struct phase_result){.op = op, .requests = o->bench * o->threads,
-                               .rings = ws[0].t.rings};
+                               .rings = cxl_kv_any_rings(ws[0].db)};
     double t0 = ws[0].t0, t1 = ws[0].t1;
     for (uint32_t i = 0; i < o->threads; i++) {
         struct worker *w = &ws[i];
         struct cxl_kv_stats s;
-        w->t.stats(w->t.h, &s);
+        cxl_kv_any_stats(w->db, &s);
         t0 = w->t0 < t0 ? w->t0 : t0;
         t1 = w->t1 > t1 ? w->t1 : t1;
         p->errors += w->errors;

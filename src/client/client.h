@@ -9,6 +9,7 @@
 #include "config/options.h"
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
+#include "net/kv_any.h"
 #include "report/latency.h"
 
 #define CLIENT_EXIT_OK 0
@@ -48,21 +49,8 @@ struct client_opts {
 
 int options_parse(int argc, char **argv, struct client_opts *o);
 
-/* transport.c: a benchmark thread's ring or socket, behind one set of calls */
-struct transport {
-    void *h;
-    uint32_t rings; /* ring count of the medium (0 for a socket) */
-    int (*get)(void *h, const void *key, uint32_t klen, uint64_t tag);
-    int (*set)(void *h, const void *key, uint32_t klen, const void *val, uint32_t vlen, uint64_t tag);
-    int (*del)(void *h, const void *key, uint32_t klen, uint64_t tag);
-    int (*cmd)(void *h, int argc, const char *const *argv, const size_t *lens, uint64_t tag);
-    int (*poll)(void *h, struct cxl_kv_result *r);
-    int (*wait)(void *h, struct cxl_kv_result *r);
-    void (*stats)(void *h, struct cxl_kv_stats *st);
-    void (*close)(void *h);
-};
-int transport_open(const struct client_opts *o, uint32_t thread, struct transport *t);
-void transport_close(struct transport *t);
+/* transport.c: a benchmark thread's ring or socket (net/kv_any.h) */
+int transport_open(const struct client_opts *o, uint32_t thread, struct cxl_kv_any **out);
 const char *bench_op_name(enum bench_op op);
 
 int oneshot_run(const struct client_opts *o);

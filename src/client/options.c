@@ -216,8 +216,8 @@ int options_parse(int argc, char **argv, struct client_opts *o)
     if (!o->pipeline)
         o->max_inflight = 1;
     /* Threads that spin while the server waits for a CPU slow everybody. */
-    if (!spin_given && o->threads + 1 > (uint32_t)sysconf(_SC_NPROCESSORS_ONLN))
-        o->kv.spin_us = 2;
+    if (!spin_given)
+        cxl_opts_spin_for_threads(&o->kv, o->threads);
     if (o->raw < 0)
         o->raw = !isatty(STDOUT_FILENO);
     return CLIENT_EXIT_OK;

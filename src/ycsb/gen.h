@@ -84,10 +84,10 @@ int64_t ycsb_zipfian_next(struct ycsb_zipfian *z, struct ycsb_rng *r, int64_t it
 enum ycsb_dist {
     YCSB_CONSTANT,          /* lo */
     YCSB_UNIFORM,           /* lo .. hi */
-    YCSB_SEQUENTIAL,        /* lo + (shared counter % (hi - lo + 1)) */
+    YCSB_SEQUENTIAL,        /* lo + (shared counter % (hi - lo + 1)); the counter starts at 0 */
     YCSB_ZIPFIAN,           /* ZipfianGenerator(lo, hi) (scan and field lengths) */
     YCSB_SCRAMBLED_ZIPFIAN, /* ScrambledZipfianGenerator(lo, hi): requestdistribution=zipfian */
-    YCSB_LATEST,            /* SkewedLatestGenerator over *basis */
+    YCSB_LATEST,            /* SkewedLatestGenerator over *basis: 1 .. last(); last() if < 1 */
     YCSB_HOTSPOT,           /* HotspotIntegerGenerator(lo, hi, hot_data, hot_opn) */
     YCSB_EXPONENTIAL,       /* ExponentialGenerator(percentile, range): 0, 1, 2 ... */
 };

@@ -1,6 +1,7 @@
 /* options.c - the table of the options the programs share, and their
  * parsing and validation (config/options.h, docs/ARCHITECTURE.md). */
 #include <string.h>
+#include <unistd.h>
 
 #include "config/options.h"
 #include "cxl/error.h"
@@ -243,4 +244,10 @@ void cxl_opts_kv_config(const struct cxl_shared_opts *o, struct cxl_kv_config *k
     kv->node_id = o->node_id;
     kv->timeout_ms = o->timeout_ms;
     kv->delay_ns = o->delay_ns;
+}
+
+void cxl_opts_spin_for_threads(struct cxl_kv_config *kv, uint32_t threads)
+{
+    if (threads + 1 > (uint32_t)sysconf(_SC_NPROCESSORS_ONLN))
+        kv->spin_us = 2;
 }

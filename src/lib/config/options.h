@@ -121,4 +121,9 @@ int cxl_opts_finish(struct cxl_shared_opts *o);
  * first: the medium, the ring, the node id, the timeout, the delay). */
 void cxl_opts_kv_config(const struct cxl_shared_opts *o, struct cxl_kv_config *kv);
 
+/* Client threads that spin waiting for replies while the server waits for a
+ * CPU slow everybody: when threads + 1 (the server) outnumber the CPUs,
+ * spin 2 us before yielding (unless the user set it). */
+void cxl_opts_spin_for_threads(struct cxl_kv_config *kv, uint32_t threads);
+
 #endif
