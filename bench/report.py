@@ -371,7 +371,8 @@ def cmd_ycsb_chart(a):
            for r in rows for c in ("run_ops_sec", "main_p99_us")}
     workloads = first_seen(r["workload"] for r in rows)
     ops = {r["workload"]: r["main_op"] for r in rows}
-    data = "".join(dat_line("%s (%s)" % (k, ops[k]), [val.get((k, l, "run_ops_sec"), "NaN") for l in labels] +
+    short = lambda k: k.removeprefix("workload").removeprefix("_cxl_")  # workloada -> a, crudscan
+    data = "".join(dat_line("%s (%s)" % (short(k), ops[k]), [val.get((k, l, "run_ops_sec"), "NaN") for l in labels] +
                             [val.get((k, l, "main_p99_us"), "NaN") for l in labels]) for k in workloads)
     if not gnuplot(f"""set terminal pngcairo size 1400,520 noenhanced; set output {gp_str(png)}
 set multiplot layout 1,2 title {gp_str(a.title)}

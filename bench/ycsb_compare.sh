@@ -11,19 +11,21 @@
 #
 # Usage: bench/ycsb_compare.sh [--workloads a,b,c,d,e,f,crudscan] [--labels L1,L2]
 #          [--records N] [--operations N] [--threads N] [--rounds R] [--delay-ns N] [--seed S]
+#          [--out PREFIX]
 # Defaults: every workload (a..f are workloads/workloada..f, crudscan is
 # workloads/workload_cxl_crudscan), every label, 10000 records, 10000
 # operations, 1 thread, 3 rounds (medians reported), seed 42;
 # CXL_SHM_DELAY_NS=150 (the remote-CXL delay model) on a host with one NUMA
-# node, else the medium is bound to a remote node. A failed step names itself
-# and keeps every log in results/ycsb_<time>_logs/.
+# node, else the medium is bound to a remote node; output PREFIX
+# results/ycsb_<time> (PREFIX.csv, .md, .png). A failed step names itself and
+# keeps every log in PREFIX_logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 report() { /usr/bin/python3 bench/report.py "$@"; } # tables, ratios, charts
 
 workloads=a,b,c,d,e,f,crudscan labels=$MATRIX_ALL records=10000 operations=10000 threads=1 rounds=3 delay=
-seed=42
+seed=42 out=
 while [ $# -gt 0 ]; do
   case $1 in
     --workloads) workloads=$2; shift 2 ;;
@@ -34,7 +36,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --delay-ns) delay=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -54,10 +57,10 @@ done
 matrix_delay "$delay"; delay=$MATRIX_DELAY # the remote-memory model (scripts/lib.sh)
 matrix_labels "$labels" cxl_ycsb
 rings=$(( threads > 4 ? threads : 4 ))
-stamp=$(date +%Y%m%d-%H%M%S)
-mkdir -p results
-csv=results/ycsb_$stamp.csv
-MATRIX_LOGS=results/ycsb_${stamp}_logs
+out=${out:-results/ycsb_$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$(dirname "$out")"
+csv=$out.csv
+MATRIX_LOGS=${out}_logs
 echo "$(matrix_machine ycsb_compare), $records records, $operations operations, $threads thread(s), seed $seed" >&2
 
 # --- servers (everything registered for cleanup by scripts/lib.sh) ----------
