@@ -7,19 +7,10 @@
 # printed; progress lines in alternating order; bad flags fail with a clear
 # error; no medium is left in /dev/shm.
 # Usage: bash tests/cli_ycsb_bench.sh [build-dir]
-set -uo pipefail
-cd "$(dirname "$0")/.."
-BUILD=${1:-build}
+source "$(dirname "$0")/check.sh" # check, BUILD, WORK (removed on exit)
 export BUILD
-OUT=$(mktemp -d /tmp/cli_ycsb_bench.XXXXXX)
-trap 'rm -rf "$OUT"' EXIT
+OUT=$WORK
 LABELS="NativeTCP NativeUnix NativeTLS SodiumTCP Ring RingCrypto RingSecure"
-
-checks=0 failed=0
-check() { # check DESC RESULT(0 = passed)
-  checks=$((checks + 1))
-  if [ "$2" -ne 0 ]; then failed=$((failed + 1)); echo "cli_ycsb_bench: FAIL: $1" >&2; fi
-}
 
 shm_before=$(ls /dev/shm 2>/dev/null | grep 'cxl_ycsb_compare_' | sort)
 rc=0
@@ -51,12 +42,7 @@ check "round 2 starts with the last label" "$(grep -q '\[15/56\] a  *round 2/2 R
 shm_after=$(ls /dev/shm 2>/dev/null | grep 'cxl_ycsb_compare_' | sort)
 check "no medium left in /dev/shm" "$([ "$shm_before" = "$shm_after" ]; echo $?)"
 
-bad_flag() { # bad_flag WORDS ARGS...: exit non-zero, stderr names the problem
-  local words=$1 err r=0; shift
-  err=$(bench/ycsb_compare.sh "$@" --out "$OUT/bad" 2>&1 >/dev/null) || r=$?
-  check "ycsb_compare $* fails" "$([ "$r" -ne 0 ]; echo $?)"
-  check "ycsb_compare $*: says '$words'" "$(grep -qF -- "$words" <<<"$err"; echo $?)"
-}
+bad_flag() { check_fails "$1" bench/ycsb_compare.sh "${@:2}" --out "$OUT/bad"; } # WORDS ARGS...
 bad_flag "--workloads: unknown workload g (a..f or crudscan)" --workloads a,g
 bad_flag "--labels: unknown label Rng" --labels NativeTCP,Rng
 bad_flag "--records: need a number, not 'many'" --records many
@@ -65,5 +51,5 @@ bad_flag "--delay-ns: need a number" --delay-ns soon
 bad_flag "unknown option --record" --record 10
 check "--help shows the usage" "$(bench/ycsb_compare.sh --help | grep -q 'Usage: bench/ycsb_compare.sh'; echo $?)"
 
-echo "cli_ycsb_bench: $((checks - failed))/$checks checks passed"
+echo "$TEST_NAME: $((checks - failed))/$checks checks passed"
 [ "$failed" -eq 0 ]
