@@ -148,23 +148,38 @@ def have_gnuplot():
     return shutil.which("gnuplot") is not None
 
 
+def histogram_series(first, titles):
+    """the plot list of a clustered histogram: data columns FIRST.. one per
+    title, the x labels from column 1"""
+    return ", ".join("$DAT using %d:xtic(1) title %s" % (j + first, gp_str(t)) for j, t in enumerate(titles))
+
+
+HISTOGRAMS = "set style data histograms; set style histogram clustered gap 1; set style fill solid border -1"
+
+
 # --- compare: bench/compare.sh ---------------------------------------------------
 
 COMPARE_COLUMNS = ["label", "op", "threads", "pipeline", "value_size", "requests", "throughput_rps",
                    "p50_us", "p99_us", "p99.9_us", "errors"]
 
 
-def compare_rounds(raw_path):
-    """the raw rows by (label, op, threads, pipeline, value size), each a dict
-    round -> row, in the order they first appear; labels are '<label>@<round>'"""
+def rounds_by(rows, key_columns):
+    """ROWS by (label, then the KEY_COLUMNS), each a dict round -> row, in the
+    order they first appear; labels are '<label>@<round>'"""
     runs = {}
-    for row in read_rows(raw_path, COMPARE_COLUMNS):
+    for row in rows:
         label, at, rnd = row["label"].rpartition("@")
         if not at:
             raise ReportError(f"{row.where}: label '{row['label']}' has no '@<round>'")
-        key = (label, row["op"], row["threads"], row["pipeline"], row["value_size"])
+        key = (label,) + tuple(row[c] for c in key_columns)
         runs.setdefault(key, {})[rnd] = row
     return runs
+
+
+def compare_rounds(raw_path):
+    """the raw rows by (label, op, threads, pipeline, value size), each a dict
+    round -> row"""
+    return rounds_by(read_rows(raw_path, COMPARE_COLUMNS), ["op", "threads", "pipeline", "value_size"])
 
 
 def median_of(rows, col):
@@ -179,7 +194,7 @@ def round_ratio(runs, key, col, invert):
         return "-"
     per_round = []
     for rnd, row in runs[key].items():
-        if rnd in base and num(row, col) > 0 and num(base[rnd], col) > 0:
+        if rnd in base and num(row, col, 0) > 0 and num(base[rnd], col, 0) > 0:
             a, b = num(row, col), num(base[rnd], col)
             per_round.append(b / a if invert else a / b)
     return "%.2f" % statistics.median(per_round) if per_round else "-"
@@ -232,14 +247,12 @@ def compare_chart(rows, combo, ops, png, delay):
     p50 = {(r["label"], r["op"]): num_text(r, "p50_us") for r in mine}
     data = "".join(dat_line(l, [rps.get((l, o), "0") for o in ops] + [p50.get((l, o), "0") for o in ops])
                    for l in first_seen(r["label"] for r in mine))
-    plot_rps = ", ".join("$DAT using %d:xtic(1) title %s" % (j + 2, gp_str(o)) for j, o in enumerate(ops))
-    plot_lat = ", ".join("$DAT using %d:xtic(1) title %s" % (j + 2 + len(ops), gp_str(o))
-                         for j, o in enumerate(ops))
+    plot_rps, plot_lat = histogram_series(2, ops), histogram_series(2 + len(ops), ops)
     title = (f"cxl-dsm compare: {t} client thread(s), {p} in flight, {v} B values, "
              f"CXL_SHM_DELAY_NS={delay} (same workload for every label)")
     return gnuplot(f"""set terminal pngcairo size 1400,520 noenhanced; set output {gp_str(png)}
 set multiplot layout 1,2 title {gp_str(title)}
-set style data histograms; set style histogram clustered gap 1; set style fill solid border -1
+{HISTOGRAMS}
 set logscale y; set grid y; set key top left; set xtics rotate by -30
 set ylabel 'requests/s (log, higher is better)'; plot {plot_rps}
 set ylabel 'p50 latency, us (log, lower is better)'; set key top right; plot {plot_lat}
@@ -264,6 +277,115 @@ def cmd_compare_charts(a):
         else:
             failed += 1
     return 1 if failed else 0
+
+
+# --- ycsb: bench/ycsb_compare.sh --------------------------------------------------
+
+YCSB_OPS = ["read", "update", "insert", "scan", "rmw", "delete"]
+YCSB_COLUMNS = (["label", "workload", "db", "threads", "records", "operations", "runtime_ms", "throughput_ops_sec"] +
+                ["%s_%s" % (o, f) for o in YCSB_OPS for f in ("ops", "avg_us", "p50_us", "p95_us", "p99_us")] +
+                ["phase", "errors", "delay_ns", "seed"])
+YCSB_MEDIAN_COLUMNS = ["workload", "label", "db", "threads", "records", "operations", "rounds", "load_ops_sec",
+                       "run_ops_sec", "run_min_ops_sec", "run_max_ops_sec", "load_x_nativetcp", "run_x_nativetcp",
+                       "main_op", "main_p99_us", "nativetcp_p99_over_p99", "errors"]
+
+
+def ycsb_main_op(run_rows):
+    """the operation whose p99 a workload's row shows: read where the workload
+    reads, else the one it runs most (scan in E)"""
+    total = {o: sum(num(r, o + "_ops", 0) for r in run_rows) for o in YCSB_OPS}
+    return "read" if total["read"] > 0 else max(YCSB_OPS, key=lambda o: total[o])
+
+
+def ycsb_medians(raw_path):
+    """one dict of figures per (workload, label), in first-seen order:
+    medians over rounds, ratios as medians of per-round ratios against
+    NativeTCP (cxl_ycsb's rows, labels '<label>@<round>', phases load and run)"""
+    runs = rounds_by(read_rows(raw_path, YCSB_COLUMNS), ["workload", "phase"])
+    main = {}
+    for (label, workload, phase), by_round in runs.items():
+        if phase == "run":
+            main.setdefault(workload, []).extend(by_round.values())
+    main = {w: ycsb_main_op(rows) for w, rows in main.items()}
+    out = {}
+    for label, workload in first_seen((k[0], k[1]) for k in runs):
+        load, run = runs.get((label, workload, "load")), runs.get((label, workload, "run"))
+        rows = list((run or load).values())
+        p99 = main.get(workload, "read") + "_p99_us"
+        rates = [num(r, "throughput_ops_sec") for r in run.values()] if run else []
+        lat = [num(r, p99) for r in run.values() if r[p99].strip()] if run else []
+        out[(workload, label)] = {
+            "workload": workload, "label": label, "db": rows[0]["db"], "threads": rows[0]["threads"],
+            "records": rows[0]["records"], "operations": rows[0]["operations"], "rounds": len(rows),
+            "load_ops_sec": "%.0f" % median_of(load.values(), "throughput_ops_sec") if load else "",
+            "run_ops_sec": "%.0f" % statistics.median(rates) if rates else "",
+            "run_min_ops_sec": "%.0f" % min(rates) if rates else "",
+            "run_max_ops_sec": "%.0f" % max(rates) if rates else "",
+            "load_x_nativetcp": round_ratio(runs, (label, workload, "load"), "throughput_ops_sec", False)
+            if load else "-",
+            "run_x_nativetcp": round_ratio(runs, (label, workload, "run"), "throughput_ops_sec", False)
+            if run else "-",
+            "main_op": main.get(workload, ""),
+            "main_p99_us": "%.1f" % statistics.median(lat) if lat else "",
+            "nativetcp_p99_over_p99": round_ratio(runs, (label, workload, "run"), p99, True) if run else "-",
+            "errors": "%d" % sum(num(r, "errors") for ph in (load, run) if ph for r in ph.values()),
+        }
+    return out
+
+
+def cmd_ycsb(a):
+    """Per (workload, label): load and run throughput (ops/s, medians over the
+    rounds), their ratios against NativeTCP (the median of the per-round
+    ratios: both measured in the same round), the p99 of the workload's main
+    operation (read, or what it runs most: scan in E) and NativeTCP's p99 over
+    it (higher is better, as the throughput ratios), the errors of every
+    phase. Writes the medians CSV and the Markdown table."""
+    med = ycsb_medians(a.raw)
+    with open(a.out_csv, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(YCSB_MEDIAN_COLUMNS)
+        for m in med.values():
+            w.writerow([m[c] for c in YCSB_MEDIAN_COLUMNS])
+    with open(a.out_md, "w") as f:
+        f.write(a.description + "\n\n")
+        f.write(md_header("workload", "label", "load ops/s", "x NativeTCP load", "run ops/s (median)",
+                          "run ops/s range", "x NativeTCP run", "op", "p99 us", "NativeTCP p99 / p99", "errors"))
+        for m in med.values():
+            f.write(md_row(m["workload"], m["label"], m["load_ops_sec"] or "-", m["load_x_nativetcp"],
+                           m["run_ops_sec"] or "-", "%s-%s" % (m["run_min_ops_sec"], m["run_max_ops_sec"])
+                           if m["run_ops_sec"] else "-", m["run_x_nativetcp"], m["main_op"] or "-",
+                           m["main_p99_us"] or "-", m["nativetcp_p99_over_p99"], m["errors"]))
+    return 0
+
+
+def cmd_ycsb_chart(a):
+    """Two panels, a cluster per workload, a bar per label: run throughput
+    (ops/s) and the p99 of the workload's main operation, both log scale.
+    Prints 'chart: PNG' once drawn; draws nothing without gnuplot."""
+    rows = read_rows(a.csv, ["workload", "label", "run_ops_sec", "main_op", "main_p99_us"])
+    if not have_gnuplot():
+        return 0
+    png = a.png or a.csv.removesuffix(".csv") + ".png"
+    labels = first_seen(r["label"] for r in rows)
+    val = {(r["workload"], r["label"], c): (r[c] and num_text(r, c)) or "NaN"
+           for r in rows for c in ("run_ops_sec", "main_p99_us")}
+    workloads = first_seen(r["workload"] for r in rows)
+    ops = {r["workload"]: r["main_op"] for r in rows}
+    short = lambda k: k.removeprefix("workload").removeprefix("_cxl_")  # workloada -> a, crudscan
+    data = "".join(dat_line("%s (%s)" % (short(k), ops[k]), [val.get((k, l, "run_ops_sec"), "NaN") for l in labels] +
+                            [val.get((k, l, "main_p99_us"), "NaN") for l in labels]) for k in workloads)
+    if not gnuplot(f"""set terminal pngcairo size 1400,520 noenhanced; set output {gp_str(png)}
+set multiplot layout 1,2 title {gp_str(a.title)}
+{HISTOGRAMS}
+set logscale y; set grid y; set key top left; set datafile missing 'NaN'; set xtics rotate by -30
+set ylabel 'run ops/s (log, higher is better)'; plot {histogram_series(2, labels)}
+set ylabel 'p99 of the main op, us (log, lower is better)'; set key top right
+plot {histogram_series(2 + len(labels), labels)}
+unset multiplot
+""", data):
+        return 1
+    print("chart: " + png)
+    return 0
 
 
 # --- vm-compare: bench/vm_compare.sh -------------------------------------------------
@@ -690,11 +812,10 @@ def cmd_graph_chart(a):
                             [val.get((k, l, "e2e_x_native"), "NaN") for l in labels])
                    for k in first_seen(r["kernel"] for r in rows))
     n = len(labels)
-    p1 = ", ".join("$DAT using %d:xtic(1) title %s" % (j + 2, gp_str(l)) for j, l in enumerate(labels))
-    p2 = ", ".join("$DAT using %d:xtic(1) title %s" % (j + 2 + n, gp_str(l)) for j, l in enumerate(labels))
+    p1, p2 = histogram_series(2, labels), histogram_series(2 + n, labels)
     if not gnuplot(f"""set terminal pngcairo size 1400,520 noenhanced; set output {gp_str(a.png)}
 set multiplot layout 1,2 title {gp_str(a.title)}
-set style data histograms; set style histogram clustered gap 1; set style fill solid border -1
+{HISTOGRAMS}
 set grid y; set key top left; set datafile missing 'NaN'
 set ylabel 'kernel time / Native (lower is better)'; plot {p1}, 1 with lines lc 'black' dt 2 notitle
 set ylabel 'attach + one trial / Native build + one trial'; plot {p2}, 1 with lines lc 'black' dt 2 notitle
@@ -715,23 +836,39 @@ def add(sub, name, func, text):
     return p
 
 
+def add_medians(sub, name, func, text, raw_help, out_help):
+    """a subcommand NAME RAW_CSV OUT_CSV OUT_MD DESCRIPTION: medians of a raw
+    CSV to a CSV and a Markdown table"""
+    p = add(sub, name, func, text)
+    p.add_argument("raw", metavar="RAW_CSV", help=raw_help)
+    p.add_argument("out_csv", metavar="OUT_CSV", help="where to write " + out_help)
+    p.add_argument("out_md", metavar="OUT_MD", help="where to write the Markdown table")
+    p.add_argument("description", metavar="DESCRIPTION", help="text above the table")
+    return p
+
+
 def parser():
     top = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = top.add_subparsers(dest="command", required=True, metavar="SUBCOMMAND")
 
-    p = add(sub, "compare", cmd_compare, "bench/compare.sh: medians over rounds, CSV and Markdown table")
-    p.add_argument("raw", metavar="RAW_CSV", help="cxl_ring_direct --compare-csv rows, labels '<label>@<round>'")
-    p.add_argument("out_csv", metavar="OUT_CSV", help="where to write one row per (label, op, threads, "
-                   "pipeline, value size)")
-    p.add_argument("out_md", metavar="OUT_MD", help="where to write the Markdown table")
-    p.add_argument("description", metavar="DESCRIPTION", help="text above the table")
+    add_medians(sub, "compare", cmd_compare, "bench/compare.sh: medians over rounds, CSV and Markdown table",
+                "cxl_ring_direct --compare-csv rows, labels '<label>@<round>'",
+                "one row per (label, op, threads, pipeline, value size)")
 
     p = add(sub, "compare-charts", cmd_compare_charts, "bench/compare.sh: the charts (PNG, gnuplot)")
     p.add_argument("csv", metavar="CSV", help="the compare matrix CSV (OUT_CSV of compare)")
     p.add_argument("--delay-ns", default="0", help="CXL_SHM_DELAY_NS of the run, for the title (default 0)")
     p.add_argument("--ops", help="ops in the order of their bars, e.g. set,get (default: as in the CSV)")
     p.add_argument("--prefix", help="chart paths start with this (default: CSV without .csv)")
+
+    add_medians(sub, "ycsb", cmd_ycsb, "bench/ycsb_compare.sh: medians over rounds, CSV and Markdown table",
+                "cxl_ycsb --csv rows (load and run), labels '<label>@<round>'", "one row per (workload, label)")
+
+    p = add(sub, "ycsb-chart", cmd_ycsb_chart, "bench/ycsb_compare.sh: the chart (PNG, gnuplot)")
+    p.add_argument("csv", metavar="CSV", help="OUT_CSV of ycsb")
+    p.add_argument("--png", help="the chart to write (default: CSV with .png for .csv)")
+    p.add_argument("--title", default="cxl_ycsb: every workload over every label", help="the chart's title")
 
     p = add(sub, "vm-compare", cmd_vm_compare, "bench/vm_compare.sh: the table with ratios against NativeTCP")
     p.add_argument("csv", metavar="CSV", help="compare matrix rows (VM2's compare.csv)")
@@ -773,11 +910,8 @@ def parser():
     p.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE",
                    help="a column's value (repeat for more columns)")
 
-    p = add(sub, "graph", cmd_graph, "bench/graph_compare.sh: medians over rounds, CSV and Markdown table")
-    p.add_argument("raw", metavar="RAW_CSV", help="the rows of graph-row")
-    p.add_argument("out_csv", metavar="OUT_CSV", help="where to write one row per (kernel, mode)")
-    p.add_argument("out_md", metavar="OUT_MD", help="where to write the Markdown table")
-    p.add_argument("description", metavar="DESCRIPTION", help="text above the table")
+    add_medians(sub, "graph", cmd_graph, "bench/graph_compare.sh: medians over rounds, CSV and Markdown table",
+                "the rows of graph-row", "one row per (kernel, mode)")
 
     p = add(sub, "graph-chart", cmd_graph_chart, "bench/graph_compare.sh: the chart (PNG, gnuplot)")
     p.add_argument("csv", metavar="CSV", help="OUT_CSV of graph")

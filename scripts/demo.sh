@@ -5,7 +5,8 @@
 # clients sharing one keyspace, then the compare matrix (bench/compare.sh,
 # short): the same workload over TCP, a Unix socket, TLS, the sodium tunnel,
 # the ring, the crypto ring and the secure ring, with a table and charts;
-# last, the graph kernels in every mode (bench/graph_compare.sh, small).
+# the graph kernels in every mode (bench/graph_compare.sh, small); last, YCSB
+# workload A and crudscan over every label (bench/ycsb_compare.sh, small).
 # Everything it starts, it stops. Usage: scripts/demo.sh [BUILD]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,4 +39,8 @@ step "5. graph kernels (GAPBS's) in every mode: Native, MultihostRing zero-copy/
 BUILD=$BUILD bench/graph_compare.sh --scale 12 --trials 3 --rounds 1 --verify 2>&1 |
   grep -vE '^  \[[0-9]+/[0-9]+\]'
 
-step "done: longer runs and sweeps: bench/compare.sh --help; the other benchmarks: docs/BENCHMARKS.md"
+step "6. YCSB (cxl_ycsb): workload A and crudscan, every transport, every read checked"
+BUILD=$BUILD bench/ycsb_compare.sh --workloads a,crudscan --records 2000 --operations 2000 --rounds 1 2>&1 |
+  grep -vE '^  \[[0-9]+/[0-9]+\]'
+
+step "done: longer runs and sweeps: bench/compare.sh --help, bench/ycsb_compare.sh --help; the other benchmarks: docs/BENCHMARKS.md"

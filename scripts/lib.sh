@@ -1,6 +1,7 @@
 # scripts/lib.sh - shell helpers shared by the benchmark scripts, the shell
 # tests and the demo:
-# free ports, a redis-server with the cxl_ring module, cleanup of everything
+# free ports, a redis-server with the cxl_ring module, the compare matrix's servers
+# (start_matrix), cleanup of everything
 # started (on exit, Ctrl-C or failure), and redis-benchmark CSV parsing.
 # Source it; it sets BUILD (default build) and WORK (a private temp dir).
 
@@ -107,4 +108,138 @@ provision_secure() {
   done
   SEC_SERVER_KEY=$SEC_DIR/server.key
   SEC_CLIENT_KEY=$SEC_DIR/client.key
+}
+
+# --- the compare matrix (bench/compare.sh, bench/ycsb_compare.sh) ---------------------
+# Its labels: NativeTCP NativeUnix NativeTLS (Redis's own sockets), SodiumTCP
+# (TCP through cxl_sodium_tunnel), Ring, RingCrypto (shared key file),
+# RingSecure (keys and ACL from cxl_sec_mgr).
+MATRIX_ALL=NativeTCP,NativeUnix,NativeTLS,SodiumTCP,Ring,RingCrypto,RingSecure
+
+# matrix_labels LABELS CLIENT...: checks the comma list LABELS (dies naming an
+# unknown one) and that the CLIENT programs and the servers the labels need
+# are built; sets MATRIX_LABELS
+matrix_labels() {
+  local l b
+  MATRIX_LABELS=$1; shift
+  for l in ${MATRIX_LABELS//,/ }; do
+    [[ ,$MATRIX_ALL, == *",$l,"* ]] || die "--labels: unknown label $l"
+  done
+  for b in "$@" cxl_sec_mgr $(matrix_wants SodiumTCP && echo cxl_sodium_tunnel); do
+    [ -x "$BUILD/bin/$b" ] || die "$BUILD/bin/$b is not built (make)"
+  done
+}
+matrix_wants() { [[ ,$MATRIX_LABELS, == *",$1,"* ]]; } # LABEL: is it in MATRIX_LABELS?
+
+# matrix_order ROUND: MATRIX_LABELS, forward in odd rounds, backward in even ones
+matrix_order() {
+  if [ $(($1 % 2)) -eq 1 ]; then echo "${MATRIX_LABELS//,/ }"
+  else echo "${MATRIX_LABELS//,/ }" | tr ' ' '\n' | tac | tr '\n' ' '; fi
+}
+
+# matrix_delay DELAY: the remote-memory model. An empty DELAY means: on a host
+# with two NUMA nodes or more, the medium bound to the last node and no delay,
+# else CXL_SHM_DELAY_NS=150. Sets MATRIX_DELAY, MATRIX_NODES and the array
+# MATRIX_NUMA (module args); exports CXL_SHM_DELAY_NS.
+matrix_delay() {
+  MATRIX_DELAY=$1 MATRIX_NUMA=()
+  [ -z "$MATRIX_DELAY" ] || [[ $MATRIX_DELAY =~ ^[0-9]+$ ]] || die "--delay-ns: need a number"
+  MATRIX_NODES=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
+  if [ -z "$MATRIX_DELAY" ]; then
+    if [ "$MATRIX_NODES" -ge 2 ]; then MATRIX_DELAY=0 MATRIX_NUMA=(numa_node=$((MATRIX_NODES - 1)))
+    else MATRIX_DELAY=150; fi
+  fi
+  export CXL_SHM_DELAY_NS=$MATRIX_DELAY
+}
+
+# matrix_machine NAME: a warning when the CPUs are busy before the run (1 s of
+# /proc/stat: others' work makes noise), then what the figures ran on
+# (cores, NUMA nodes, the delay model, redis-server's version), no newline
+matrix_machine() {
+  local busy
+  busy=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; sleep 1; awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)
+  busy=$(echo $busy | awk '{ b = $3 - $1; i = $4 - $2; printf "%d", (b + i) ? 100 * b / (b + i) : 0 }')
+  if [ "$busy" -gt 20 ]; then
+    echo "$1: WARNING: the CPUs were ${busy}% busy before the run: other work competes and the figures will be noisy" >&2
+  fi
+  printf '%s' "$1: $(nproc) cores, $MATRIX_NODES NUMA node(s), CXL_SHM_DELAY_NS=$MATRIX_DELAY${MATRIX_NUMA:+ (medium on node $((MATRIX_NODES - 1)))}, redis-server $(redis-server --version | awk '{print $3}' | cut -d= -f2)"
+}
+
+# matrix_fail MESSAGE: copies every log of the run to $MATRIX_LOGS, then dies
+# naming it (cleanup stops what was started)
+matrix_fail() {
+  mkdir -p "$MATRIX_LOGS" && find "$WORK" -name '*.log' -exec cp {} "$MATRIX_LOGS/" \; 2>/dev/null
+  die "$*; logs: $MATRIX_LOGS/"
+}
+
+# start_matrix LABELS RINGS DELAY [numa module args...]: starts what the labels
+# need, each registered for cleanup: Redis with the plain ring medium on TCP, a
+# Unix socket and TLS (always); the cxl_sodium_tunnel pair (SodiumTCP); Redis
+# with the crypto ring (RingCrypto); cxl_sec_mgr and Redis with the secure ring
+# (RingSecure). Media are /dev/shm/cxl_<script>_<kind>_<pid>.raw, RINGS rings.
+# Sets MATRIX_TCP_PORT, MATRIX_SOCK, MATRIX_TLS_PORT (and exports
+# CXL_TLS_CAFILE), MATRIX_TUN (HOST:PORT of the tunnel's client end) and
+# MATRIX_TUN_PORT, MATRIX_PLAIN, MATRIX_CRYPTO, MATRIX_CRYPTO_SECRET,
+# MATRIX_SECURE (the media), SEC_MGR and SEC_CLIENT_KEY (provision_secure), and
+# the TCP port of each Redis: MATRIX_PLAIN_PORT, MATRIX_CRYPTO_PORT,
+# MATRIX_SECURE_PORT (see matrix_redis_port). A failure calls matrix_fail.
+start_matrix() {
+  MATRIX_LABELS=$1
+  local rings=$2 delay=$3 tun tun_srv n pre
+  shift 3
+  pre=/dev/shm/cxl_$(basename "$0" .sh)
+  printf '  starting %s\n' "Redis (TCP, Unix, TLS) with the plain ring" >&2
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
+    -keyout "$WORK/tls.key" -out "$WORK/tls.crt" >/dev/null 2>&1 || die "openssl could not make a certificate"
+  export CXL_TLS_CAFILE=$WORK/tls.crt
+  MATRIX_TLS_PORT=$(free_port)
+  REDIS_EXTRA=(--tls-port "$MATRIX_TLS_PORT" --tls-cert-file "$WORK/tls.crt" --tls-key-file "$WORK/tls.key"
+               --tls-ca-cert-file "$WORK/tls.crt" --tls-auth-clients no)
+  MATRIX_PLAIN=${pre}_plain_$$.raw
+  start_redis plain "$MATRIX_PLAIN" map_size=256M rings=$rings delay_ns=$delay "$@"
+  REDIS_EXTRA=()
+  MATRIX_TCP_PORT=$REDIS_PORT MATRIX_SOCK=$REDIS_SOCK MATRIX_PLAIN_PORT=$REDIS_PORT
+
+  if matrix_wants SodiumTCP; then
+    printf '  starting %s\n' "cxl_sodium_tunnel (server -> Redis, client <- benchmark)" >&2
+    tun=$WORK/tunnel; mkdir -p "$tun"
+    "$BUILD/bin/cxl_sec_mgr" keygen --out "$tun/server.key" >/dev/null 2>&1 &&
+      "$BUILD/bin/cxl_sec_mgr" keygen --out "$tun/client.key" >/dev/null 2>&1 || die "cannot make tunnel keys"
+    for n in server client; do sed -n '/^public /p' "$tun/$n.key" >"$tun/$n.pub"; done # each end gets the other's public key only
+    tun_srv=127.0.0.1:$(free_port) MATRIX_TUN_PORT=$(free_port)
+    MATRIX_TUN=127.0.0.1:$MATRIX_TUN_PORT
+    start_tunnel server "$tun_srv" 127.0.0.1:$MATRIX_TCP_PORT "$tun/server.key" "$tun/client.pub" "$tun/server.log"
+    start_tunnel client "$MATRIX_TUN" "$tun_srv" "$tun/client.key" "$tun/server.pub" "$tun/client.log"
+    redis-cli -p "$MATRIX_TUN_PORT" ping >/dev/null 2>&1 || matrix_fail "the sodium tunnel does not reach Redis"
+  fi
+
+  if matrix_wants RingCrypto; then
+    printf '  starting %s\n' "Redis with the secure ring, crypto mode" >&2
+    MATRIX_CRYPTO_SECRET=$WORK/crypto.secret
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$MATRIX_CRYPTO_SECRET"; chmod 600 "$MATRIX_CRYPTO_SECRET"
+    MATRIX_CRYPTO=${pre}_crypto_$$.raw
+    start_redis crypto "$MATRIX_CRYPTO" map_size=256M rings=$rings delay_ns=$delay crypto=1 \
+      key_file="$MATRIX_CRYPTO_SECRET" "$@"
+    MATRIX_CRYPTO_PORT=$REDIS_PORT
+  fi
+
+  if matrix_wants RingSecure; then
+    printf '  starting %s\n' "cxl_sec_mgr and Redis with the secure ring" >&2
+    provision_secure "$rings"
+    MATRIX_SECURE=${pre}_secure_$$.raw
+    start_redis secure "$MATRIX_SECURE" map_size=256M rings=$rings delay_ns=$delay secure=1 sec_mgr="$SEC_MGR" \
+      node_id=1 key="$SEC_SERVER_KEY" "$@"
+    MATRIX_SECURE_PORT=$REDIS_PORT
+  fi
+}
+
+# matrix_redis_port LABEL: the TCP port of the Redis behind LABEL (e.g. to
+# FLUSHALL it): the crypto and the secure ring have their own, every other
+# label reaches the plain one
+matrix_redis_port() {
+  case $1 in
+    RingCrypto) echo "$MATRIX_CRYPTO_PORT" ;;
+    RingSecure) echo "$MATRIX_SECURE_PORT" ;;
+    *) echo "$MATRIX_PLAIN_PORT" ;;
+  esac
 }
