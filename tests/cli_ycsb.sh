@@ -123,6 +123,12 @@ for db in tcp ring; do
   run -run "${flags[@]}" -P workloads/workload_cxl_crudscan -p redis.model=string "${SMALL[@]}"; ok "redis.model=string run over $db"
 done
 check "redis.model=string: records are strings" "$([ "$(rcli type "$(rcli --scan --pattern 'user*' | head -1)")" = string ]; echo $?)"
+for db in tcp ring; do # ycsb.batch: an operation's commands in one round trip, same results
+  rcli flushall >/dev/null
+  read -ra flags <<<"$(via $db)"
+  run -load "${flags[@]}" -P workloads/workload_cxl_crudscan -p ycsb.batch=true "${SMALL[@]}"; ok "ycsb.batch load over $db"
+  run -run "${flags[@]}" -P workloads/workload_cxl_crudscan -p ycsb.batch=true "${SMALL[@]}"; ok "ycsb.batch crudscan over $db"
+done
 
 # threads: 4 threads of crudscan (deletes, scans, inserts racing) over both: no false alarms
 for db in tcp ring; do

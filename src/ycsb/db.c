@@ -4,9 +4,11 @@
  * hash of the key (ZADD), a scan is ZRANGEBYSCORE _indices from the start
  * key's score with LIMIT then a read of each key, a delete DEL + ZREM.
  * redis.model=string keeps a record as one value (field=value&...: SET,
- * GET) and the same index. An operation's commands are submitted together
- * and flushed once (one round trip; a scan two), the same on every
- * transport. Every value read is checked against the one its key and field
+ * GET) and the same index. An operation's commands go one after the
+ * other, each waited for, as YCSB's binding sends them (an insert is two
+ * round trips, a scan of n keys 1 + n); with ycsb.batch=true they are
+ * submitted together (an insert one round trip, a scan two). The same on
+ * every transport. Every value read is checked against the one its key and field
  * determine (ycsb_value_ok). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,13 +189,28 @@ static int submit_index(struct ycsb_db *d, const char *verb, const char *key, si
     return submit(d, &c);
 }
 
+/* The record's command is submitted; its index command follows: after the
+ * record's reply (YCSB's binding: each command waited for), or with it
+ * (ycsb.batch: one round trip). */
+static enum ycsb_return then_index(struct ycsb_db *d, const char *verb, const char *key, size_t klen)
+{
+    if (!d->w->batch) {
+        enum ycsb_return r = drain(d, 1);
+        if (r != RET_OK)
+            return r;
+    }
+    if (submit_index(d, verb, key, klen))
+        return RET_ERROR;
+    return drain(d, d->w->batch ? 2 : 1);
+}
+
 enum ycsb_return ycsb_db_insert(struct ycsb_db *d, int64_t keynum)
 {
     char key[YCSB_KEY_MAX];
     size_t klen = ycsb_key_name(d->w, keynum, key);
-    if (submit_write(d, key, klen, 0, d->w->fieldcount - 1) || submit_index(d, "ZADD", key, klen))
+    if (submit_write(d, key, klen, 0, d->w->fieldcount - 1))
         return RET_ERROR;
-    return drain(d, 2);
+    return then_index(d, "ZADD", key, klen);
 }
 
 enum ycsb_return ycsb_db_update(struct ycsb_db *d, int64_t keynum, int64_t field)
@@ -215,9 +232,9 @@ enum ycsb_return ycsb_db_delete(struct ycsb_db *d, int64_t keynum)
     ycsb_key_mark_deleted(d->w, keynum); /* before: a reader that misses it then knows why */
     ARG(&c, "DEL");
     arg(&c, key, klen);
-    if (submit(d, &c) || submit_index(d, "ZREM", key, klen))
+    if (submit(d, &c))
         return RET_ERROR;
-    return drain(d, 2);
+    return then_index(d, "ZREM", key, klen);
 }
 
 /* --- reads and their checks ----------------------------------------------------------- */
@@ -425,11 +442,14 @@ enum ycsb_return ycsb_db_scan(struct ycsb_db *d, int64_t start_keynum, int64_t c
             return fail(d, RET_UNEXPECTED, "a key in _indices that is not %.*s", "one of ours", 11);
         memcpy(keys[n], s, kl), klens[n] = kl;
     }
-    for (int64_t i = 0; i < n; i++)
+    /* the reads: one after the other (YCSB's binding), or all at once (ycsb.batch) */
+    for (int64_t i = 0; d->w->batch && i < n; i++)
         if (submit_read(d, keys[i], klens[i], field))
             return RET_ERROR;
     enum ycsb_return worst = RET_OK;
     for (int64_t i = 0; i < n && !d->broken; i++) {
+        if (!d->w->batch && submit_read(d, keys[i], klens[i], field))
+            return RET_ERROR;
         got = finish_read(d, keys[i], klens[i], keynum_of(d->w, (const uint8_t *)keys[i], klens[i]), field);
         if (got == RET_UNEXPECTED && d->w->deleted && !d->w->ordered)
             got = RET_NOT_FOUND; /* a hashed key deleted meanwhile: not knowable, not held against it */

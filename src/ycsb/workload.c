@@ -20,7 +20,7 @@ static const char *const known[] = {
     "zipfianconstant", "minscanlength", "maxscanlength", "scanlengthdistribution", "insertorder",
     "zeropadding", "readallfields", "writeallfields", "dataintegrity", "hotspotdatafraction",
     "hotspotopnfraction", "insertstart", "insertcount", "exponential.percentile", "exponential.frac",
-    "seed", "maxexecutiontime", "threadcount", "target", "table", "ycsb.strict", "redis.model",
+    "seed", "maxexecutiontime", "threadcount", "target", "table", "ycsb.strict", "ycsb.batch", "redis.model",
     "redis.host", "redis.port", "redis.password", "redis.user", "redis.unix", "status.interval", NULL,
 };
 
@@ -95,6 +95,7 @@ static int read_fields(struct ycsb_workload *w, const struct ycsb_props *p)
     TRY(ycsb_props_bool(p, "readallfields", 1, &w->readallfields));
     TRY(ycsb_props_bool(p, "writeallfields", 0, &w->writeallfields));
     TRY(ycsb_props_bool(p, "dataintegrity", 1, &w->dataintegrity));
+    TRY(ycsb_props_bool(p, "ycsb.batch", 0, &w->batch));
     TRY(ycsb_props_choice(p, "redis.model", "hash", models, &model));
     w->model = (enum ycsb_model)model;
     const char *prefix = ycsb_props_get(p, "fieldnameprefix");

@@ -68,6 +68,7 @@ struct ycsb_workload {
     int64_t fieldcount, fieldlength, minscanlength, maxscanlength;
     double proportion[OP_MIX];  /* the mix after ycsb.strict */
     int readallfields, writeallfields, dataintegrity, ordered, strict;
+    int batch;                  /* ycsb.batch: an operation's commands in one round trip */
     int64_t zeropadding;
     enum ycsb_model model;
     uint64_t seed;
