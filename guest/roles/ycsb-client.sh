@@ -27,13 +27,13 @@ ycsb() { # PHASE: cxl_ycsb -PHASE, its output in /tmp/ycsb-PHASE.out
   _t0=$(cut -d' ' -f1 /proc/uptime)
   log "ycsb: cxl_ycsb -$1 -db ring workloada, $records records, $ops operations, seed $seed"
   cxl_ycsb "-$1" -db ring --path "$M" --map-size "$ms" --node-id 2 -P $W \
-    -p recordcount="$records" -p operationcount="$ops" -p seed="$seed" >/tmp/ycsb-$1.out 2>&1
+    -p recordcount="$records" -p operationcount="$ops" -p seed="$seed" >"/tmp/ycsb-$1.out" 2>&1
   _rc=$?
-  sed 's/^/  /' /tmp/ycsb-$1.out
+  sed 's/^/  /' "/tmp/ycsb-$1.out"
   log "ycsb: -$1 exit $_rc in $(awk -v a="$_t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }')s"
   [ $_rc -eq 0 ] || bad "ycsb -$1 exited $_rc"
-  if grep -q 'UNEXPECTED_STATE\|ERROR' /tmp/ycsb-$1.out; then bad "ycsb -$1 printed UNEXPECTED_STATE or ERROR"; fi
-  tput=$(sed -n 's/^\[OVERALL\], Throughput(ops\/sec), *//p' /tmp/ycsb-$1.out | tr -d '\r')
+  if grep -q 'UNEXPECTED_STATE\|ERROR' "/tmp/ycsb-$1.out"; then bad "ycsb -$1 printed UNEXPECTED_STATE or ERROR"; fi
+  tput=$(sed -n 's/^\[OVERALL\], Throughput(ops\/sec), *//p' "/tmp/ycsb-$1.out" | tr -d '\r')
   [ -n "$tput" ] || bad "ycsb -$1 printed no [OVERALL] throughput"
 }
 ycsb load

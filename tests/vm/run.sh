@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/vm/run.sh - `make test-vm` (docs/VMS.md): the cloud-image scripts
 # offline, then two QEMU VMs sharing an ivshmem medium (the rings; then the
-# graph region; then YCSB workload A over the ring). One line per test, the log of a failure, a summary; exit 1 if
-# anything failed.
+# graph region; then YCSB workload A over the ring). One line per test, the
+# log of a failure, a summary; exit 1 if anything failed.
 # Usage: tests/vm/run.sh [BUILD]
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
