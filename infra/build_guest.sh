@@ -5,7 +5,8 @@
 # is not touched) and one initramfs holding busybox, the project's programs
 # and cxl_ring.so, redis-server and redis-cli, every library they load, the
 # kernel modules of the VM link (virtio-net) and of uio_pci_generic, the init
-# (guest/init.sh) and the roles (guest/roles/).
+# (guest/init.sh), the roles (guest/roles/) and cxl_ycsb's workload files
+# (workloads/, as /cxl/workloads/).
 # Usage: infra/build_guest.sh [--build DIR] [--out DIR] [--kernel-deb FILE]
 #   --build DIR       where `make` put the programs (default build)
 #   --out DIR         output: vmlinuz, initramfs.cpio.gz, guest.info (default BUILD/vm)
@@ -30,7 +31,7 @@ out=${out:-$build/vm}
 [ -z "$kernel_deb" ] || [ -f "$kernel_deb" ] || usage_error "--kernel-deb: no file '$kernel_deb'"
 
 # --- what it needs ----------------------------------------------------------------
-for p in cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway; do
+for p in cxl_shm cxl_ring_direct cxl_sec_mgr cxl_resp_gateway cxl_ycsb; do
   [ -x "$build/bin/$p" ] || die "$build/bin/$p is not built (run make)"
 done
 [ -f "$build/cxl_ring.so" ] || die "$build/cxl_ring.so is not built (run make)"
@@ -88,6 +89,8 @@ install -m 0755 "$busybox" "$rootfs/bin/busybox"
 install -m 0755 guest/init.sh "$rootfs/init"
 install -m 0755 guest/bind_ivshmem_uio.sh "$rootfs/cxl/bin/bind_ivshmem_uio.sh"
 install -m 0644 guest/roles/*.sh "$rootfs/cxl/roles/"
+mkdir -p "$rootfs/cxl/workloads" # cxl_ycsb's workload files (-P /cxl/workloads/workloada)
+install -m 0644 workloads/workload* "$rootfs/cxl/workloads/"
 for f in "$build"/bin/*; do
   [ -f "$f" ] && [ -x "$f" ] && install -m 0755 "$f" "$rootfs/cxl/bin/"
 done
@@ -143,6 +146,7 @@ cp "$kroot/boot/vmlinuz-$kver" "$out/vmlinuz"
   echo "kernel $kver ($(basename "$kernel_deb"))"
   echo "initramfs $(stat -c %s "$out/initramfs.cpio.gz") bytes, $(find "$rootfs" -mindepth 1 | wc -l) entries"
   echo "programs $(cd "$rootfs/cxl/bin" && echo *)"
+  echo "workloads $(cd "$rootfs/cxl/workloads" && echo *)"
   echo "redis $("$redis_server" --version | awk '{print $3}')"
   echo "modules $(xargs -n1 basename <"$rootfs/cxl/modules.list" | tr '\n' ' ')"
 } >"$out/guest.info"

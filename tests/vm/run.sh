@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/vm/run.sh - `make test-vm` (docs/VMS.md): the cloud-image scripts
 # offline, then two QEMU VMs sharing an ivshmem medium (the rings; then the
-# graph region). One line per test, the log of a failure, a summary; exit 1 if
-# anything failed.
+# graph region; then YCSB workload A over the ring). One line per test, the
+# log of a failure, a summary; exit 1 if anything failed.
 # Usage: tests/vm/run.sh [BUILD]
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -31,6 +31,7 @@ t() { # NAME CMD...
 t "vm: cloud-image scripts (offline)" bash tests/vm/cloud_scripts.sh
 t "vm: two VMs, plain + secure ring" bash tests/vm/two_vms.sh "$build"
 t "vm: two VMs, graph publish + attach" bash tests/vm/graph_vms.sh "$build"
+t "vm: two VMs, YCSB A over the ring" bash tests/vm/ycsb_vms.sh "$build"
 
 echo
 echo "test-vm: $pass passed, $fail failed"
