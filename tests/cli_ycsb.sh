@@ -161,6 +161,32 @@ for db in tcp ring; do
     "$([ "$rc" -eq 1 ] && grep -qE '^\[READ\], Return=ERROR, [1-9]' <<<"$out" && grep -qF WRONGTYPE <<<"$err"; echo $?)"
 done
 
+# found by a hostile reading: each once a bug
+rcli flushall >/dev/null
+run -load -db ring --path "$medium" -P workloads/workloadc -p recordcount=200; ok "load for the regressions"
+run -run -db ring --path "$medium" -P workloads/workloadc -p recordcount=200 -p operationcount=0 -p maxexecutiontime=1
+ok "maxexecutiontime=1 with operationcount=0 ends the run"
+expect_fail "deletes in a run by time alone" 2 "deleteproportion" -run -db tcp --port "$P" \
+  -P workloads/workload_cxl_crudscan -p operationcount=0 -p maxexecutiontime=1
+rcli hset user6284781860667377211 field3 "not the value" >/dev/null
+run -run -db tcp --port "$P" -P workloads/workloade -p recordcount=200 -p operationcount=300 -p insertproportion=0 \
+  -p deleteproportion=0.000001 -p maxscanlength=200
+check "hashed keys, deletes on: a scan's wrong value is still UNEXPECTED_STATE, exit 1" \
+  "$([ "$rc" -eq 1 ] && grep -qE '^\[SCAN\], Return=UNEXPECTED_STATE, [1-9]' <<<"$out"; echo $?)"
+rcli flushall >/dev/null
+for opt in "-p zeropadding=25" "-p redis.model=string -p dataintegrity=false"; do
+  read -ra extra <<<"$opt"
+  run -load -db tcp --port "$P" -P workloads/workload_cxl_crudscan -p recordcount=500 "${extra[@]}"; ok "load, $opt"
+  run -run -db ring --path "$medium" -P workloads/workload_cxl_crudscan -threads 4 -p recordcount=500 \
+    -p operationcount=2000 "${extra[@]}"
+  ok "4 threads of crudscan, $opt"
+  rcli flushall >/dev/null
+done
+run -load -db ring --path "$medium" -P workloads/workloade -p recordcount=3000 -p fieldcount=1 -p fieldlength=10; ok "load 3000 small records"
+run -run -db ring --path "$medium" -P workloads/workloade -p recordcount=3000 -p fieldcount=1 -p fieldlength=10 \
+  -p operationcount=5 -p insertproportion=0 -p minscanlength=2500 -p maxscanlength=3000 -p ycsb.batch=true
+ok "ycsb.batch scans of 2500-3000 keys over the ring (more than its queue's slots)"
+
 # ACL: a password, given as YCSB's redis.password or --pass, over TCP and the ring
 rcli flushall >/dev/null
 "$Y" -load -db tcp --port "$P" -P workloads/workloadc -p recordcount=10 >/dev/null 2>&1

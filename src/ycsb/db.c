@@ -21,6 +21,7 @@
 
 #define INDEX_KEY "_indices"
 #define MAX_ARGS (2 + 2 * YCSB_MAX_FIELDS)
+#define SCAN_WINDOW 128 /* ycsb.batch: a scan's reads in flight at most */
 
 struct cmd {
     int argc;
@@ -47,7 +48,7 @@ static int submit(struct ycsb_db *d, const struct cmd *c)
     int rc = cxl_kv_any_command(d->kv, c->argc, c->argv, c->len, 0);
     if (rc) {
         d->broken = rc != CXL_E2BIG;
-        fail(d, RET_ERROR, "cannot send: %.*s", cxl_last_error(), strlen(cxl_last_error()));
+        fail(d, RET_ERROR, "cannot send: %.*s", cxl_strerror(rc), strlen(cxl_strerror(rc)));
     }
     return rc;
 }
@@ -312,7 +313,11 @@ static enum ycsb_return check_all(struct ycsb_db *d, const struct check *k, cons
         if (!ycsb_value_ok(d->w, k->key, k->klen, f, val, vl, d->scratch))
             return unexpected(d, k, "a wrong value");
     }
-    return pairs == d->w->fieldcount ? RET_OK : unexpected(d, k, "fields missing");
+    if (pairs == d->w->fieldcount)
+        return RET_OK;
+    /* a record deleted meanwhile (and partly written again by an update
+     * racing the delete): fields missing, every one present right */
+    return k->deleted ? RET_NOT_FOUND : unexpected(d, k, "fields missing");
 }
 
 /* GET's reply in redis.model=string: field=value&... in field order. */
@@ -324,6 +329,8 @@ static enum ycsb_return check_string(struct ycsb_db *d, const struct check *k, c
         if (!eq || field_number(d->w, s, (size_t)(eq - s)) != f)
             return unexpected(d, k, "a malformed record");
         const uint8_t *amp = memchr(eq + 1, '&', (size_t)(end - eq - 1));
+        if (amp && f == d->w->fieldcount - 1)
+            return unexpected(d, k, "a record longer than its fields");
         const uint8_t *vend = amp ? amp : end;
         if ((k->field < 0 || k->field == f) && !ycsb_value_ok(d->w, k->key, k->klen, f, eq + 1, (size_t)(vend - eq - 1), d->scratch))
             return unexpected(d, k, "a wrong value");
@@ -355,8 +362,7 @@ static enum ycsb_return check_read(struct ycsb_db *d, const struct check *k, con
             return k->deleted ? RET_NOT_FOUND : unexpected(d, k, "the record is missing");
         if (e.integer % 2)
             return unexpected(d, k, "an odd HGETALL reply");
-        enum ycsb_return r = check_all(d, k, p, end, e.integer / 2);
-        return r != RET_OK && k->deleted ? RET_NOT_FOUND : r;
+        return check_all(d, k, p, end, e.integer / 2);
     }
     int got = e.integer == 1 ? bulk(&p, end, &s, &n) : -1;
     if (got < 0)
@@ -374,7 +380,10 @@ static enum ycsb_return finish_read(struct ycsb_db *d, const char *key, size_t k
     if (got != RET_OK)
         return got;
     uint64_t t0 = cxl_now_ns();
-    struct check k = {.key = key, .klen = klen, .field = field, .deleted = ycsb_key_deleted(d->w, keynum)};
+    /* a key read back from _indices whose number cannot be known (hashed
+     * keys) may have been deleted meanwhile when the run deletes */
+    int deleted = keynum < 0 ? d->w->deleted != NULL : ycsb_key_deleted(d->w, keynum);
+    struct check k = {.key = key, .klen = klen, .field = field, .deleted = deleted};
     got = check_read(d, &k, r.data, r.len);
     if (d->w->dataintegrity) {
         uint64_t ns = cxl_now_ns() - t0;
@@ -398,12 +407,12 @@ enum ycsb_return ycsb_db_read(struct ycsb_db *d, int64_t keynum, int64_t field)
  * deleted hashed key is only known by its missing record. */
 static int64_t keynum_of(const struct ycsb_workload *w, const uint8_t *key, size_t n)
 {
-    if (!w->ordered || n < 5 || n > 4 + 19 || memcmp(key, "user", 4) != 0)
+    if (!w->ordered || n < 5 || memcmp(key, "user", 4) != 0)
         return -1;
     int64_t v = 0;
     for (size_t i = 4; i < n; i++) {
-        if (key[i] < '0' || key[i] > '9')
-            return -1;
+        if (key[i] < '0' || key[i] > '9' || v > (INT64_MAX - 9) / 10)
+            return -1; /* not a key number of ours */
         v = v * 10 + (key[i] - '0');
     }
     return v;
@@ -442,17 +451,15 @@ enum ycsb_return ycsb_db_scan(struct ycsb_db *d, int64_t start_keynum, int64_t c
             return fail(d, RET_UNEXPECTED, "a key in _indices that is not %.*s", "one of ours", 11);
         memcpy(keys[n], s, kl), klens[n] = kl;
     }
-    /* the reads: one after the other (YCSB's binding), or all at once (ycsb.batch) */
-    for (int64_t i = 0; d->w->batch && i < n; i++)
-        if (submit_read(d, keys[i], klens[i], field))
-            return RET_ERROR;
+    /* the reads: one after the other (YCSB's binding), or (ycsb.batch) up
+     * to SCAN_WINDOW ahead, which every ring's queue holds */
+    int64_t ahead = d->w->batch ? SCAN_WINDOW : 1, sent = 0;
     enum ycsb_return worst = RET_OK;
     for (int64_t i = 0; i < n && !d->broken; i++) {
-        if (!d->w->batch && submit_read(d, keys[i], klens[i], field))
-            return RET_ERROR;
+        for (; sent < n && sent < i + ahead; sent++)
+            if (submit_read(d, keys[sent], klens[sent], field))
+                return RET_ERROR;
         got = finish_read(d, keys[i], klens[i], keynum_of(d->w, (const uint8_t *)keys[i], klens[i]), field);
-        if (got == RET_UNEXPECTED && d->w->deleted && !d->w->ordered)
-            got = RET_NOT_FOUND; /* a hashed key deleted meanwhile: not knowable, not held against it */
         if (got != RET_OK && got != RET_NOT_FOUND)
             worst = got;
     }

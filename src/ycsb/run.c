@@ -32,8 +32,10 @@ struct worker {
     struct ycsb_db db;
     struct ycsb_measure m;
     _Atomic int64_t done;
+    _Atomic int finished;  /* the thread left its loop (done, deadline, or stopped) */
     int reconnects;
     int logged;
+    char last_error[200];
     char stopped[300];    /* why the thread stopped early */
     uint64_t start_ns, deadline_ns, end_ns;
     pthread_t thread;
@@ -73,8 +75,8 @@ static int reconnect(struct worker *k)
         if (connect_worker(k) == 0)
             return 0;
     }
-    snprintf(k->stopped, sizeof k->stopped, "thread %u: stopped after %d reconnects: %s (last failure: %s)", k->id,
-             RECONNECTS, cxl_last_error(), k->db.error);
+    snprintf(k->stopped, sizeof k->stopped, "thread %u: stopped after %d failed operations in a row, each "
+             "followed by a reconnect (the last: %s)", k->id, RECONNECTS, k->last_error);
     return -1;
 }
 
@@ -124,6 +126,7 @@ static void run_op(struct worker *k, uint64_t t0)
      * YCSB's, measured around the binding's call); a read-modify-write's
      * includes them, as YCSB's (measured around the whole operation) */
     ycsb_measure_record(&k->m, op, op == OP_RMW ? ns : ns - d->verify_ns, r);
+    k->m.failed += r == RET_ERROR || r == RET_UNEXPECTED;
 }
 
 static void *worker_main(void *arg)
@@ -146,18 +149,23 @@ static void *worker_main(void *arg)
         } else {
             enum ycsb_return r = ycsb_db_insert(&k->db, ycsb_counter_next(&k->w->load_keys));
             ycsb_measure_record(&k->m, OP_INSERT, cxl_now_ns() - t0, r);
+            k->m.failed += r == RET_ERROR || r == RET_UNEXPECTED;
         }
         if (k->db.error[0]) {
+            snprintf(k->last_error, sizeof k->last_error, "%s", k->db.error);
             if (k->logged++ < LOGGED_ERRORS)
                 fprintf(stderr, "cxl_ycsb: thread %u: %s%s\n", k->id, k->db.error,
                         k->logged == LOGGED_ERRORS ? " (the thread's further failures are counted, not shown)" : "");
             k->db.error[0] = 0;
         }
-        if (k->db.broken && reconnect(k) != 0)
+        if (!k->db.broken)
+            k->reconnects = 0; /* the budget is for failures in a row */
+        else if (reconnect(k) != 0)
             break;
         atomic_store_explicit(&k->done, i + 1, memory_order_relaxed);
     }
     k->end_ns = cxl_now_ns();
+    atomic_store_explicit(&k->finished, 1, memory_order_release);
     return NULL;
 }
 
@@ -200,7 +208,7 @@ static void watch(const struct ycsb_opts *o, struct worker *ks, int64_t total)
     for (;;) {
         int running = 0;
         for (uint32_t i = 0; i < o->threads; i++)
-            running |= atomic_load_explicit(&ks[i].done, memory_order_relaxed) < ks[i].todo && !ks[i].stopped[0];
+            running |= !atomic_load_explicit(&ks[i].finished, memory_order_acquire);
         if (!running)
             return;
         usleep(20000);
@@ -215,12 +223,6 @@ static void watch(const struct ycsb_opts *o, struct worker *ks, int64_t total)
                     (long long)total, 100.0 * ops / total, ops / ((now - t0) / 1e9));
             last_progress = now;
         }
-        /* a thread that stopped early is noticed by its join */
-        int all_stopped = 1;
-        for (uint32_t i = 0; i < o->threads; i++)
-            all_stopped &= ks[i].stopped[0] || atomic_load_explicit(&ks[i].done, memory_order_relaxed) >= ks[i].todo;
-        if (all_stopped)
-            return;
     }
 }
 

@@ -185,6 +185,9 @@ int ycsb_workload_init(struct ycsb_workload *w, const struct ycsb_props *p, int 
     if (ycsb_acked_init(&w->insert_keys, w->recordcount) != 0)
         return cxl_fail(CXL_ESYS, "out of memory");
     int rc = read_keys(w, p);
+    if (rc == 0 && run && w->proportion[OP_DELETE] > 0 && w->operationcount == 0)
+        rc = cxl_fail(CXL_EINVAL, "deleteproportion: needs an operationcount (a run by maxexecutiontime alone "
+                                  "cannot size the deleted keys' flags)");
     if (rc == 0 && run && w->proportion[OP_DELETE] > 0) {
         w->deleted_cap = w->recordcount + (w->operationcount ? w->operationcount : 0) + 1;
         w->deleted = calloc((size_t)w->deleted_cap, 1);
@@ -310,8 +313,10 @@ size_t ycsb_field_value(const struct ycsb_workload *w, struct ycsb_thread_state 
         memcpy(out, scratch, size);
         return size;
     }
-    for (size_t i = 0; i < size; i++) /* printable, as YCSB's RandomByteIterator */
-        out[i] = (char)(' ' + ycsb_rng_below(&t->rng, 95));
+    for (size_t i = 0; i < size; i++) { /* printable, as YCSB's RandomByteIterator, */
+        char c = (char)(' ' + ycsb_rng_below(&t->rng, 95));
+        out[i] = c == '&' || c == '=' ? '_' : c; /* but never redis.model=string's separators */
+    }
     return size;
 }
 

@@ -159,11 +159,12 @@ struct ycsb_op_stats {
 };
 struct ycsb_measure {
     struct ycsb_op_stats op[OP_TYPES];
+    uint64_t failed; /* operations (a read-modify-write is one) that returned ERROR or UNEXPECTED_STATE */
 };
 void ycsb_measure_init(struct ycsb_measure *m);
 void ycsb_measure_record(struct ycsb_measure *m, enum ycsb_op op, uint64_t ns, enum ycsb_return r);
 void ycsb_measure_merge(struct ycsb_measure *into, const struct ycsb_measure *from);
-uint64_t ycsb_measure_failures(const struct ycsb_measure *m); /* ERROR + UNEXPECTED_STATE */
+uint64_t ycsb_measure_failures(const struct ycsb_measure *m); /* ->failed */
 
 /* --- the run (run.c) and the report (report.c) ---------------------------------- */
 struct ycsb_result {
