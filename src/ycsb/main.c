@@ -19,7 +19,7 @@ int main(int argc, char **argv)
         ycsb_options_free(&o);
         return rc;
     }
-    if (ycsb_workload_init(&w, &o.props, o.run, o.threads) != 0) {
+    if (ycsb_workload_init(&w, &o.props, o.run) != 0) {
         fprintf(stderr, "cxl_ycsb: %s\n", cxl_last_error());
         ycsb_options_free(&o);
         return YCSB_EXIT_USAGE;

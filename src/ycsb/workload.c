@@ -168,9 +168,8 @@ static int read_keys(struct ycsb_workload *w, const struct ycsb_props *p)
     return 0;
 }
 
-int ycsb_workload_init(struct ycsb_workload *w, const struct ycsb_props *p, int run, uint32_t threads)
+int ycsb_workload_init(struct ycsb_workload *w, const struct ycsb_props *p, int run)
 {
-    (void)threads;
     int64_t seed;
     *w = (struct ycsb_workload){0};
     TRY(ycsb_props_check_known(p, known));

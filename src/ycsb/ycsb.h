@@ -84,7 +84,7 @@ struct ycsb_workload {
 };
 
 /* Properties -> workload (validated; a message naming the property). */
-int ycsb_workload_init(struct ycsb_workload *w, const struct ycsb_props *p, int run, uint32_t threads);
+int ycsb_workload_init(struct ycsb_workload *w, const struct ycsb_props *p, int run);
 void ycsb_workload_free(struct ycsb_workload *w);
 /* "operations: read 0.5 update 0.5" (the effective mix) into buf */
 void ycsb_workload_mix(const struct ycsb_workload *w, char *buf, size_t cap);

@@ -510,7 +510,7 @@ static int workload_from(struct ycsb_workload *w, const char *const *kv, int run
     ycsb_props_init(&p);
     for (int i = 0; kv[i]; i++)
         CHECK_EQ(ycsb_props_set_arg(&p, kv[i]), 0);
-    int rc = ycsb_workload_init(w, &p, run, 1);
+    int rc = ycsb_workload_init(w, &p, run);
     ycsb_props_free(&p);
     return rc;
 }
