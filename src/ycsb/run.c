@@ -257,6 +257,7 @@ static void close_workers(struct worker *ks, uint32_t n)
 int ycsb_run(const struct ycsb_opts *o, struct ycsb_workload *w, struct ycsb_result *res)
 {
     int64_t total = o->run ? (w->operationcount ? w->operationcount : INT64_MAX / 2) : w->insertcount;
+    *res = (struct ycsb_result){0}; /* (a phase that cannot start reports nothing) */
     struct worker *ks = calloc(o->threads, sizeof *ks);
     pthread_barrier_t go;
     if (!ks)
