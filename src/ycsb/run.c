@@ -209,8 +209,12 @@ static void watch(const struct ycsb_opts *o, struct worker *ks, int64_t total)
         int running = 0;
         for (uint32_t i = 0; i < o->threads; i++)
             running |= !atomic_load_explicit(&ks[i].finished, memory_order_acquire);
-        if (!running)
+        if (!running) {
+            if (o->status) /* the last line, as YCSB's status thread prints when the workload ends */
+                status_line(ks, o->threads, (cxl_now_ns() - t0) / 1e9, done_so_far(ks, o->threads), last_ops,
+                            (cxl_now_ns() - last_status) / 1e9);
             return;
+        }
         usleep(20000);
         uint64_t now = cxl_now_ns();
         int64_t ops = done_so_far(ks, o->threads);
