@@ -96,17 +96,16 @@ static ALWAYS_INLINE int send_one(struct client *c, const enum impl impl, uint64
                                   struct pp_err *err)
 {
     if (impl == IMPL_LIB) {
-        struct cxl_msg_hdr *h;
-        int rc = cxl_queue_reserve(&c->req, MSG_SIZE, &h);
+        struct cxl_msg_hdr h = {.op = seq == STOP_SEQ ? OP_STOP : OP_ECHO}; /* seq: payload word 0 */
+        uint8_t *payload;
+        int rc = cxl_queue_reserve(&c->req, &h, MSG_SIZE, &payload);
         if (rc == CXL_EAGAIN)
             return 0;
         if (rc) {
             ring_error("reserve", rc, err);
             return -1;
         }
-        h->op = seq == STOP_SEQ ? OP_STOP : OP_ECHO;
-        h->ref = seq;
-        pattern_fill(cxl_msg_payload(h), seq);
+        pattern_fill(payload, seq);
         return 1;
     }
     uint8_t *s = bare_reserve(&c->breq);
@@ -140,7 +139,7 @@ static ALWAYS_INLINE int recv_one(struct client *c, const enum impl impl, uint64
             ring_error("peek", rc, err);
             return -1;
         }
-        if (__builtin_expect(m.hdr.len != MSG_SIZE || m.hdr.ref != seq ||
+        if (__builtin_expect(m.hdr.len != MSG_SIZE ||
                              m.hdr.op != (seq == STOP_SEQ ? OP_STOP : OP_ECHO), 0)) {
             bad_header(seq, &m, err);
             return -1;

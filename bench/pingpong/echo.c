@@ -77,8 +77,9 @@ static int echo_lib(struct cxl_queue *req, struct cxl_queue *resp, uint32_t spin
         uint32_t n = 0;
         int rc, stop = 0;
         while ((rc = cxl_queue_peek(req, &m)) == 1) {
-            struct cxl_msg_hdr *h;
-            int rr = cxl_queue_reserve(resp, m.hdr.len, &h);
+            struct cxl_msg_hdr h = {.op = m.hdr.op};
+            uint8_t *payload;
+            int rr = cxl_queue_reserve(resp, &h, m.hdr.len, &payload);
             if (rr == CXL_EAGAIN) { /* responses full: answer it next batch */
                 cxl_queue_rewind(req, &m);
                 break;
@@ -86,9 +87,7 @@ static int echo_lib(struct cxl_queue *req, struct cxl_queue *resp, uint32_t spin
             if (rr)
                 return pp_fail(err, "libcxldsm: reserve response: %s: %s", cxl_strerror(rr),
                                cxl_last_error());
-            h->op = m.hdr.op;
-            h->ref = m.hdr.ref;
-            copy_payload(cxl_msg_payload(h), m.payload, m.hdr.len);
+            copy_payload(payload, m.payload, m.hdr.len);
             n++;
             if (m.hdr.op == OP_STOP) {
                 stop = 1;

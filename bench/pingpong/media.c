@@ -107,7 +107,7 @@ int bare_attach(struct cxl_medium *m, uint64_t slot_size, struct bare_ctl **ctl,
 static int check_lib_windows(const struct opts *o, const struct cxl_geometry *g,
                              struct pp_err *err)
 {
-    uint32_t per_msg = (MSG_SIZE + CXL_MSG_HDR_SIZE + g->slot_size - 1) / g->slot_size;
+    uint32_t per_msg = (MSG_SIZE + CXL_MSG_HDR_FIXED + g->slot_size - 1) / g->slot_size;
     for (int i = 0; i < o->n_inflight; i++)
         if ((uint64_t)o->inflight[i] * per_msg * 2 > g->slots)
             return pp_fail(err, "--inflight %u needs %u slots per queue (twice the window, for "

@@ -6,12 +6,14 @@
  *
  * A ring is a pair of single-producer/single-consumer message queues:
  * requests (client -> server) and responses (server -> client). A message is a
- * 64 B header (struct cxl_msg_hdr) followed by its payload, spanning as many
- * consecutive slots as it needs. Producer side:
+ * packed header (12..44 B, struct cxl_msg_hdr decoded) followed by its
+ * payload, taking as many consecutive 64 B lines as it needs (layout
+ * version 2). Producer side:
  *
- *     struct cxl_msg_hdr *h;
- *     if (cxl_queue_reserve(&q, len, &h) == 0) {
- *         h->op = ...; memcpy(cxl_msg_payload(h), data, len);
+ *     struct cxl_msg_hdr h = {.op = ..., .arg0 = ...};   // private
+ *     uint8_t *payload;
+ *     if (cxl_queue_reserve(&q, &h, len, &payload) == 0) {  // header written
+ *         memcpy(payload, data, len);
  *         cxl_queue_submit(&q);          // one publish for all reserved so far
  *     }
  *
@@ -19,7 +21,7 @@
  *
  *     struct cxl_msg m;
  *     while (cxl_queue_peek(&q, &m) == 1)   // validated private header copy
- *         handle(&m.hdr, m.payload);        // payload points into the slot
+ *         handle(&m.hdr, m.payload);        // payload points into the medium
  *     cxl_queue_release(&q);                // one publish: slots are free again
  */
 #ifndef CXL_RING_H
@@ -35,47 +37,102 @@
 extern "C" {
 #endif
 
-#define CXL_LAYOUT_VERSION 1u
+#define CXL_LAYOUT_VERSION 2u
 #define CXL_HEADER_SIZE 4096u
 #define CXL_RING_CTL_SIZE 1024u
-#define CXL_MSG_HDR_SIZE 64u
 #define CXL_MAX_RINGS 256u
 #define CXL_MIN_SLOTS 4u
 #define CXL_MIN_SLOT_SIZE 64u
 #define CXL_MAX_SLOT_SIZE (1u << 20)
 #define CXL_DEFAULT_RINGS 4u
-#define CXL_DEFAULT_SLOT_SIZE 4096u
+#define CXL_DEFAULT_SLOT_SIZE 64u /* one cache line */
 
 /* Layout flags (header, bit field). */
 #define CXL_LAYOUT_F_SECURE 0x1u  /* rings carry only sealed messages */
 #define CXL_LAYOUT_F_XCHACHA 0x2u /* secure cipher: XChaCha20-Poly1305, else AES-256-GCM */
 #define CXL_LAYOUT_F_KNOWN  0x3u
 
-/* Message flags. The ring layer owns PAD; the rest is for the layers above. */
-#define CXL_MSG_F_PAD    0x0001u /* filler up to the end of the queue */
-#define CXL_MSG_F_SEALED 0x0002u /* payload is AEAD ciphertext, tag in hdr */
-#define CXL_MSG_F_RING_MASK 0x00ffu /* bits the ring layer validates */
-#define CXL_MSG_F_RING_KNOWN (CXL_MSG_F_PAD | CXL_MSG_F_SEALED)
+/* Message flags (the wire header's flags byte; the ring layer owns them). */
+#define CXL_MSG_F_PAD    0x01u /* filler up to the end of the queue */
+#define CXL_MSG_F_SEALED 0x02u /* payload is AEAD ciphertext ending with its tag */
+#define CXL_MSG_F_KNOWN  (CXL_MSG_F_PAD | CXL_MSG_F_SEALED)
 
-/* The 64 B header at the start of every message (wire format, little-endian).
- * seq and len are written by the ring layer; the rest by the application. */
+/* A message header, decoded: the private form both ends work with. In the
+ * medium it is packed (docs/RING.md, "Messages"): 12 fixed bytes, then only
+ * the fields that are not zero. seq and len are set by the ring layer; the
+ * rest belongs to the application. */
 struct cxl_msg_hdr {
-    uint64_t seq;     /* position of the first slot in its queue */
-    uint32_t len;     /* payload bytes following this header */
+    uint64_t seq;     /* position of the message's first line in its queue */
+    uint32_t len;     /* payload bytes following the header */
     uint16_t flags;   /* CXL_MSG_F_* */
     uint16_t op;      /* request opcode or response status */
     uint32_t session; /* claim generation of the ring when sent */
     uint32_t epoch;   /* key epoch of a sealed payload, else 0 */
-    uint64_t ref;     /* request id; in a response: seq of the request */
+    uint64_t ref;     /* in a response: seq of the request */
     uint32_t arg0;    /* application arguments (key length, argc, ...) */
     uint32_t arg1;
     uint64_t arg2;
-    uint8_t tag[16];  /* AEAD tag of a sealed payload, else zero */
 };
 
-static inline uint8_t *cxl_msg_payload(struct cxl_msg_hdr *h)
+/* The wire header's codec. */
+#define CXL_MSG_HDR_FIXED 12u /* seq32, len, flags, fields, op */
+#define CXL_MSG_HDR_MAX 44u   /* with every optional field */
+#define CXL_MSG_FIELD_SESSION 0x01u
+#define CXL_MSG_FIELD_EPOCH   0x02u
+#define CXL_MSG_FIELD_REF     0x04u
+#define CXL_MSG_FIELD_ARG0    0x08u
+#define CXL_MSG_FIELD_ARG1    0x10u
+#define CXL_MSG_FIELD_ARG2    0x20u
+#define CXL_MSG_FIELD_KNOWN   0x3fu
+
+/* Bytes the header h takes in the medium (12..44). */
+static inline uint32_t cxl_msg_hdr_size(const struct cxl_msg_hdr *h)
 {
-    return (uint8_t *)h + CXL_MSG_HDR_SIZE;
+    return CXL_MSG_HDR_FIXED + (h->session ? 4u : 0u) + (h->epoch ? 4u : 0u) + (h->ref ? 8u : 0u) +
+           (h->arg0 ? 4u : 0u) + (h->arg1 ? 4u : 0u) + (h->arg2 ? 8u : 0u);
+}
+/* Write h into dst (cxl_msg_hdr_size(h) bytes, the low 32 bits of seq, the
+ * ring flags only); returns that size. */
+static inline uint32_t cxl_msg_encode(const struct cxl_msg_hdr *h, uint8_t *dst)
+{
+    uint32_t fields = (h->session ? CXL_MSG_FIELD_SESSION : 0u) | (h->epoch ? CXL_MSG_FIELD_EPOCH : 0u) |
+                      (h->ref ? CXL_MSG_FIELD_REF : 0u) | (h->arg0 ? CXL_MSG_FIELD_ARG0 : 0u) |
+                      (h->arg1 ? CXL_MSG_FIELD_ARG1 : 0u) | (h->arg2 ? CXL_MSG_FIELD_ARG2 : 0u);
+    uint64_t w0 = (uint32_t)h->seq | (uint64_t)h->len << 32;
+    uint32_t w1 = (h->flags & CXL_MSG_F_KNOWN) | fields << 8 | (uint32_t)h->op << 16;
+    __builtin_memcpy(dst, &w0, 8);
+    __builtin_memcpy(dst + 8, &w1, 4);
+    uint8_t *p = dst + CXL_MSG_HDR_FIXED;
+    if (fields) {
+        if (h->session) __builtin_memcpy(p, &h->session, 4), p += 4;
+        if (h->epoch) __builtin_memcpy(p, &h->epoch, 4), p += 4;
+        if (h->ref) __builtin_memcpy(p, &h->ref, 8), p += 8;
+        if (h->arg0) __builtin_memcpy(p, &h->arg0, 4), p += 4;
+        if (h->arg1) __builtin_memcpy(p, &h->arg1, 4), p += 4;
+        if (h->arg2) __builtin_memcpy(p, &h->arg2, 8), p += 8;
+    }
+    return (uint32_t)(p - dst);
+}
+
+/* Decode a header from src (avail bytes readable there) into the private
+ * *h; h->seq receives the low 32 bits only (the reader knows the position).
+ * Returns the header's size, or 0 if src holds no header: unknown flag or
+ * field bits, or a header longer than avail. Each byte is read once. */
+uint32_t cxl_msg_decode_fields_(const uint8_t *src, uint32_t avail, uint32_t fields, struct cxl_msg_hdr *h);
+static inline uint32_t cxl_msg_decode(const uint8_t *src, uint32_t avail, struct cxl_msg_hdr *h)
+{
+    if (avail < CXL_MSG_HDR_FIXED)
+        return 0;
+    uint64_t w0;
+    uint32_t w1;
+    __builtin_memcpy(&w0, src, 8);
+    __builtin_memcpy(&w1, src + 8, 4);
+    uint32_t flags = w1 & 0xffu, fields = (w1 >> 8) & 0xffu;
+    *h = (struct cxl_msg_hdr){.seq = (uint32_t)w0, .len = (uint32_t)(w0 >> 32), .flags = (uint16_t)flags,
+                              .op = (uint16_t)(w1 >> 16)};
+    if (flags & ~CXL_MSG_F_KNOWN)
+        return 0;
+    return fields ? cxl_msg_decode_fields_(src, avail, fields, h) : CXL_MSG_HDR_FIXED;
 }
 
 /* --- layout ------------------------------------------------------------- */
@@ -204,13 +261,14 @@ int cxl_queue_init(struct cxl_queue *q, struct cxl_layout *l, uint32_t ring,
  * stale cached index, the delay model, any check that fails) goes to the
  * out-of-line *_slow functions in queue.c, which do the full work and write
  * the error messages. Not for callers: use the calls below. */
-int cxl_queue_reserve_slow(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr **hdr);
+int cxl_queue_reserve_slow(struct cxl_queue *q, struct cxl_msg_hdr *h, uint32_t len, uint8_t **payload);
 int cxl_queue_peek_slow(struct cxl_queue *q, struct cxl_msg *m);
 void cxl_queue_publish_slow(struct cxl_queue *q);
 
-static inline uint64_t cxl_queue_slots_for_(const struct cxl_queue *q, uint32_t len)
+/* Lines a message of hsize header and len payload bytes takes. */
+static inline uint64_t cxl_queue_lines_for_(const struct cxl_queue *q, uint32_t hsize, uint32_t len)
 {
-    return ((uint64_t)len + CXL_MSG_HDR_SIZE + (1u << q->slot_shift) - 1) >> q->slot_shift;
+    return ((uint64_t)len + hsize + (1u << q->slot_shift) - 1) >> q->slot_shift;
 }
 
 static inline void cxl_queue_advance_(struct cxl_queue *q, uint32_t n)
@@ -221,24 +279,29 @@ static inline void cxl_queue_advance_(struct cxl_queue *q, uint32_t n)
         q->idx = 0;
 }
 
-/* Producer: reserve room for a message of len payload bytes. On 0, *hdr points
- * at the message in the medium with seq and len set and the other fields zero;
- * fill it in, then cxl_queue_submit(). CXL_EAGAIN: not enough room now.
- * CXL_E2BIG: never fits. CXL_ECORRUPT: the consumer's index is out of range. */
-static inline int cxl_queue_reserve(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr **hdr)
+/* Producer: reserve room for a message of len payload bytes whose header is
+ * the caller's private *h (op, session, ref, args, SEALED as the message
+ * needs them). On 0 the queue has set h->seq and h->len, written the header
+ * into the medium from *h, and *payload points where the len payload bytes
+ * go (in the medium); write them, then cxl_queue_submit(). CXL_EAGAIN: not
+ * enough room now. CXL_E2BIG: never fits. CXL_ECORRUPT: the consumer's index
+ * is out of range. */
+static inline int cxl_queue_reserve(struct cxl_queue *q, struct cxl_msg_hdr *h, uint32_t len,
+                                    uint8_t **payload)
 {
-    uint64_t n = cxl_queue_slots_for_(q, len); /* n > max_msg_slots <=> CXL_E2BIG */
+    uint32_t hs = cxl_msg_hdr_size(h);
+    uint64_t n = cxl_queue_lines_for_(q, hs, len); /* n > max_msg_slots <=> CXL_E2BIG */
     if (__builtin_expect(n > q->max_msg_slots || q->idx + n > q->nslots ||
                          (int64_t)(q->limit - q->pos) < (int64_t)n || q->delay_ticks != 0, 0))
-        return cxl_queue_reserve_slow(q, len, hdr);
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)(q->slots + ((uint64_t)q->idx << q->slot_shift));
-    __builtin_memset(h, 0, sizeof *h);
+        return cxl_queue_reserve_slow(q, h, len, payload);
+    uint8_t *line = q->slots + ((uint64_t)q->idx << q->slot_shift);
     h->seq = q->reserved = q->pos;
     h->len = len;
+    h->flags &= CXL_MSG_F_SEALED; /* PAD is the ring's own */
+    *payload = line + cxl_msg_encode(h, line);
     cxl_queue_advance_(q, (uint32_t)n);
     q->stats.msgs++;
     q->stats.bytes += len;
-    *hdr = h;
     return 0;
 }
 
@@ -269,14 +332,14 @@ static inline int cxl_queue_peek(struct cxl_queue *q, struct cxl_msg *m)
 {
     if (__builtin_expect(q->pos == q->limit || q->delay_ticks != 0, 0))
         return cxl_queue_peek_slow(q, m);
-    const uint8_t *slot = q->slots + ((uint64_t)q->idx << q->slot_shift);
-    __builtin_memcpy(&m->hdr, slot, sizeof m->hdr);
-    uint64_t n = cxl_queue_slots_for_(q, m->hdr.len);
-    if (__builtin_expect(m->hdr.seq != q->pos ||
-                         (m->hdr.flags & (CXL_MSG_F_RING_MASK & ~CXL_MSG_F_SEALED)) != 0 ||
+    const uint8_t *line = q->slots + ((uint64_t)q->idx << q->slot_shift);
+    uint32_t hs = cxl_msg_decode(line, 1u << q->slot_shift, &m->hdr);
+    uint64_t n = cxl_queue_lines_for_(q, hs, m->hdr.len);
+    if (__builtin_expect(hs == 0 || m->hdr.seq != (uint32_t)q->pos || (m->hdr.flags & CXL_MSG_F_PAD) != 0 ||
                          n > q->max_msg_slots || n > q->nslots - q->idx || n > q->limit - q->pos, 0))
         return cxl_queue_peek_slow(q, m);
-    m->payload = slot + CXL_MSG_HDR_SIZE;
+    m->hdr.seq = q->pos;
+    m->payload = line + hs;
     m->idx = q->idx;
     m->nslots = (uint32_t)n;
     cxl_queue_advance_(q, (uint32_t)n);

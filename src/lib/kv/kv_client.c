@@ -51,6 +51,9 @@ struct cxl_kv {
     uint32_t watch_ring;
     uint16_t conn;          /* connection number carried by submits (cxl_kv_set_conn) */
     uint64_t srv_gen;       /* server instance the keys were derived for */
+    struct cxl_msg_hdr sealing_hdr; /* secure ring: the request being composed */
+    struct cxl_seal_inner sealing;
+    uint8_t *sealing_dst;
 };
 
 void cxl_kv_config_init(struct cxl_kv_config *c)
@@ -264,10 +267,12 @@ static int keys_current(struct cxl_kv *kv)
     return rekey(kv);
 }
 
-/* Reserve a request of len payload bytes; *payload is where to write them
- * (the slot, or private staging on a secure ring). end_request() finishes. */
-static int begin_request(struct cxl_kv *kv, uint16_t op, uint32_t len, uint64_t tag,
-                         struct cxl_msg_hdr **hdr, uint8_t **payload)
+/* Reserve a request of len payload bytes with op and arguments in; *payload
+ * is where to write them: the medium, or private staging on a secure ring,
+ * sealed into the medium by end_request(). The header goes to the medium
+ * from private values only (a producer never reads back what it wrote). */
+static int begin_request(struct cxl_kv *kv, const struct cxl_seal_inner *in, uint32_t len, uint64_t tag,
+                         uint8_t **payload)
 {
     int rc = check_lost(kv);
     if (rc == 0)
@@ -276,9 +281,20 @@ static int begin_request(struct cxl_kv *kv, uint16_t op, uint32_t len, uint64_t 
         rc = keys_current(kv);
     if (rc)
         return rc;
-    if (kv->sec && len > UINT32_MAX - CXL_SEAL_INNER)
+    if (kv->sec && len > UINT32_MAX - CXL_SEAL_OVERHEAD)
         return cxl_fail(CXL_E2BIG, "request of %u bytes is larger than a message can be", len);
-    rc = cxl_queue_reserve(&kv->req, kv->sec ? len + CXL_SEAL_INNER : len, hdr);
+    struct cxl_msg_hdr h = {.session = kv->claim.gen};
+    uint32_t arg1 = in->arg1 | (uint32_t)kv->conn << CXL_KV_CONN_SHIFT;
+    if (kv->sec) {
+        rc = secure_end_header(kv->sec, &h);
+        if (rc)
+            return rc;
+        kv->sealing = *in;
+        kv->sealing.arg1 = arg1;
+    } else {
+        h.op = in->op, h.arg0 = in->arg0, h.arg1 = arg1, h.arg2 = in->arg2;
+    }
+    rc = cxl_queue_reserve(&kv->req, &h, kv->sec ? len + CXL_SEAL_OVERHEAD : len, payload);
     if (rc == CXL_EAGAIN) {
         kv->st.full++;
         return rc;
@@ -287,33 +303,23 @@ static int begin_request(struct cxl_kv *kv, uint16_t op, uint32_t len, uint64_t 
         cxl_queue_resync(&kv->req);
     if (rc)
         return rc;
-    push_pending(kv, cxl_queue_reserved(&kv->req), tag, op);
-    *payload = kv->sec ? secure_end_stage(kv->sec) : cxl_msg_payload(*hdr);
+    push_pending(kv, h.seq, tag, in->op);
+    if (kv->sec) {
+        kv->sealing_hdr = h;
+        kv->sealing_dst = *payload;
+        *payload = secure_end_stage(kv->sec);
+    }
     kv->st.submitted++;
     return 0;
 }
 
-/* Fill in the reserved request h (in the medium) from private values only:
- * a producer never reads back what it wrote there. */
-static int end_request(struct cxl_kv *kv, struct cxl_msg_hdr *h, const struct cxl_seal_inner *in,
-                       uint32_t len)
+/* A secure ring: seal the staged request into the medium. */
+static int end_request(struct cxl_kv *kv, uint32_t len)
 {
-    const struct pending *p = &kv->fifo[(kv->head + kv->count - 1) % kv->cap];
-    uint32_t arg1 = in->arg1 | (uint32_t)kv->conn << CXL_KV_CONN_SHIFT;
-    if (!kv->sec) {
-        h->ref = p->tag;
-        h->session = kv->claim.gen;
-        h->op = in->op;
-        h->arg0 = in->arg0;
-        h->arg1 = arg1;
-        h->arg2 = in->arg2;
+    if (!kv->sec)
         return 0;
-    }
-    struct cxl_msg_hdr priv = {.seq = p->seq, .len = CXL_SEAL_INNER + len, .ref = p->tag,
-                               .session = kv->claim.gen};
-    struct cxl_seal_inner inner = *in;
-    inner.arg1 = arg1;
-    int rc = secure_end_seal(kv->sec, &priv, h, &inner, secure_end_stage(kv->sec), len);
+    int rc = secure_end_seal(kv->sec, &kv->sealing_hdr, kv->sealing_dst, &kv->sealing,
+                             secure_end_stage(kv->sec), len);
     if (rc) { /* left unsealed: the server refuses it; nobody waits for it */
         kv->count--;
         kv->st.submitted--;
@@ -329,13 +335,12 @@ static int too_big(const char *what, uint64_t n)
 /* GET and DEL: the payload is the key */
 static int submit_key_op(struct cxl_kv *kv, uint16_t op, const void *key, uint32_t klen, uint64_t tag)
 {
-    struct cxl_msg_hdr *h;
     uint8_t *p;
-    int rc = begin_request(kv, op, klen, tag, &h, &p);
+    int rc = begin_request(kv, &(struct cxl_seal_inner){.op = op, .arg0 = klen}, klen, tag, &p);
     if (rc)
         return rc;
     memcpy(p, key, klen);
-    return end_request(kv, h, &(struct cxl_seal_inner){.op = op, .arg0 = klen}, klen);
+    return end_request(kv, klen);
 }
 
 int cxl_kv_submit_get(struct cxl_kv *kv, const void *key, uint32_t klen, uint64_t tag)
@@ -354,16 +359,15 @@ int cxl_kv_submit_set(struct cxl_kv *kv, const void *key, uint32_t klen, const v
     uint64_t len = (uint64_t)klen + vlen;
     if (len > UINT32_MAX)
         return too_big("SET", len);
-    struct cxl_msg_hdr *h;
+    struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = klen, .arg1 = ttl_ms ? CXL_KV_SET_F_EXPIRE : 0,
+                                .arg2 = ttl_ms};
     uint8_t *p;
-    int rc = begin_request(kv, CXL_KV_SET, (uint32_t)len, tag, &h, &p);
+    int rc = begin_request(kv, &in, (uint32_t)len, tag, &p);
     if (rc)
         return rc;
     memcpy(p, key, klen);
     memcpy(p + klen, val, vlen);
-    struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = klen, .arg1 = ttl_ms ? CXL_KV_SET_F_EXPIRE : 0,
-                                .arg2 = ttl_ms};
-    return end_request(kv, h, &in, (uint32_t)len);
+    return end_request(kv, (uint32_t)len);
 }
 
 int cxl_kv_submit_command(struct cxl_kv *kv, int argc, const char *const *argv,
@@ -374,14 +378,13 @@ int cxl_kv_submit_command(struct cxl_kv *kv, int argc, const char *const *argv,
     uint64_t len = cxl_kv_cmd_size(argc, argvlen);
     if (len > UINT32_MAX)
         return too_big("command", len);
-    struct cxl_msg_hdr *h;
     uint8_t *p;
-    int rc = begin_request(kv, CXL_KV_CMD, (uint32_t)len, tag, &h, &p);
+    int rc = begin_request(kv, &(struct cxl_seal_inner){.op = CXL_KV_CMD, .arg0 = (uint32_t)argc},
+                           (uint32_t)len, tag, &p);
     if (rc)
         return rc;
     cxl_kv_cmd_encode(p, argc, argv, argvlen);
-    return end_request(kv, h, &(struct cxl_seal_inner){.op = CXL_KV_CMD, .arg0 = (uint32_t)argc},
-                       (uint32_t)len);
+    return end_request(kv, (uint32_t)len);
 }
 
 void cxl_kv_flush(struct cxl_kv *kv)

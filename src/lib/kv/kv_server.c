@@ -91,30 +91,31 @@ static int sealing(const struct kv_ring *r)
     return r->sec && r->sec->ready;
 }
 
-/* Write a reply into its reserved message (len = payload, + inner header
- * when sealing). 0, or CXL_ECRYPTO if sealing is refused (rewound queue). */
-static int fill(struct kv_ring *r, struct cxl_msg_hdr *h, const struct reply_fields *f, const void *data,
-                uint32_t len)
+/* Reserve a reply and write it (sealed once the ring has keys). 0, or the
+ * queue's error, or CXL_ECRYPTO if sealing is refused (rewound queue): the
+ * message then stays unsealed and the client rejects it. */
+static int put_reply(struct kv_ring *r, const struct reply_fields *f, const void *data, uint32_t len)
 {
+    struct cxl_msg_hdr h = {.ref = f->ref, .session = f->session};
+    uint8_t *payload;
     if (sealing(r)) {
-        struct cxl_msg_hdr priv = {.seq = cxl_queue_reserved(&r->resp), .len = CXL_SEAL_INNER + len,
-                                   .ref = f->ref, .session = f->session};
+        secure_end_header(r->sec, &h);
+        int rc = cxl_queue_reserve(&r->resp, &h, len + CXL_SEAL_OVERHEAD, &payload);
+        if (rc)
+            return rc;
         struct cxl_seal_inner in = {.op = f->status, .arg0 = f->arg0, .arg1 = f->flags, .arg2 = f->integer};
-        return secure_end_seal(r->sec, &priv, h, &in, data, len);
+        if (secure_end_seal(r->sec, &h, payload, &in, data, len) != 0)
+            STAT_ADD(r->st.resp_lost, 1);
+        return 0;
     }
-    h->ref = f->ref;
-    h->session = f->session;
-    h->op = f->status;
-    h->arg0 = f->arg0;
-    h->arg1 = f->flags;
-    h->arg2 = f->integer;
-    memcpy(cxl_msg_payload(h), data, len);
-    return 0;
-}
-
-static uint32_t framed(const struct kv_ring *r, uint32_t len)
-{
-    return sealing(r) ? len + CXL_SEAL_INNER : len;
+    h.op = f->status;
+    h.arg0 = f->arg0;
+    h.arg1 = f->flags;
+    h.arg2 = f->integer;
+    int rc = cxl_queue_reserve(&r->resp, &h, len, &payload);
+    if (rc == 0)
+        memcpy(payload, data, len);
+    return rc;
 }
 
 /* The client's response index is out of range: drop the response stream. */
@@ -126,11 +127,8 @@ static void lose_reply(struct kv_ring *r)
 
 static void write_reply(struct kv_ring *r, const struct reply_fields *f, const void *data, uint32_t len)
 {
-    struct cxl_msg_hdr *h;
-    int rc = cxl_queue_reserve(&r->resp, framed(r, len), &h);
+    int rc = put_reply(r, f, data, len);
     if (rc == 0) {
-        if (fill(r, h, f, data, len) != 0)
-            STAT_ADD(r->st.resp_lost, 1); /* not sealed: the client rejects it */
         STAT_ADD(r->st.bytes_out, len);
     } else if (rc == CXL_EAGAIN) {
         park(r, f, data, len);
@@ -138,7 +136,8 @@ static void write_reply(struct kv_ring *r, const struct reply_fields *f, const v
         char text[160];
         int n = snprintf(text, sizeof text, "ERR reply of %u bytes exceeds the ring's largest message "
                          "(%u bytes); the command did run", len,
-                         (uint32_t)(((uint64_t)r->resp.max_msg_slots << r->resp.slot_shift) - CXL_MSG_HDR_SIZE));
+                         (uint32_t)(((uint64_t)r->resp.max_msg_slots << r->resp.slot_shift) - CXL_MSG_HDR_MAX -
+                                    (sealing(r) ? CXL_SEAL_OVERHEAD : 0)));
         struct reply_fields e = *f;
         e.status = CXL_KV_ERR;
         STAT_ADD(r->st.errors, 1);
@@ -154,13 +153,10 @@ static int flush_parked(struct kv_ring *r)
     struct parked *p = r->parked;
     if (!p)
         return 1;
-    struct cxl_msg_hdr *h;
-    int rc = cxl_queue_reserve(&r->resp, framed(r, p->len), &h);
+    int rc = put_reply(r, &p->f, p->data, p->len);
     if (rc == CXL_EAGAIN)
         return 0;
     if (rc == 0) {
-        if (fill(r, h, &p->f, p->data, p->len) != 0)
-            STAT_ADD(r->st.resp_lost, 1);
         STAT_ADD(r->st.bytes_out, p->len);
     } else {
         lose_reply(r);

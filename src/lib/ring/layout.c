@@ -19,7 +19,7 @@ static uint64_t data_offset(uint32_t rings)
 
 static uint32_t max_payload(uint32_t slots, uint32_t slot_size)
 {
-    uint64_t v = (uint64_t)(slots / 2) * slot_size - CXL_MSG_HDR_SIZE;
+    uint64_t v = (uint64_t)(slots / 2) * slot_size - CXL_MSG_HDR_MAX; /* whatever the header */
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
@@ -79,8 +79,10 @@ static int check_header(const struct cxl_hdr *h, uint64_t mapped, struct cxl_geo
         return cxl_fail(CXL_EFORMAT, "foreign magic 0x%016" PRIx64 " (expected 0x%016" PRIx64
                         "): this is not a cxl-dsm medium", c.magic, (uint64_t)CXL_MAGIC);
     if (c.version != CXL_LAYOUT_VERSION)
-        return cxl_fail(CXL_EFORMAT, "layout version %u is not supported (this build speaks %u)",
-                        c.version, CXL_LAYOUT_VERSION);
+        return cxl_fail(CXL_EFORMAT, "layout v%u, this build reads v%u: reformat with `cxl_shm init`%s",
+                        c.version, CXL_LAYOUT_VERSION,
+                        c.version == 1 ? " (v1 had fixed 64 B headers in 4 KiB slots; v2 packs messages "
+                                         "into 64 B lines)" : "");
     if (state != CXL_STATE_READY)
         return cxl_fail(CXL_EFORMAT, "state 0x%08x: medium is being formatted or formatting was interrupted", state);
     uint64_t sum = cxl_fnv1a64(&c, 64);

@@ -1,4 +1,4 @@
-/* layout.h - the shared layout of a cxl-dsm medium (layout version 1).
+/* layout.h - the shared layout of a cxl-dsm medium (layout version 2).
  *
  * Private to libcxldsm. docs/RING.md is the prose version of this file; keep
  * them in step. Everything here lives in the shared medium, so it holds
@@ -99,7 +99,7 @@ _Static_assert(__builtin_offsetof(struct cxl_hdr, server_gen) == 128, "line 2");
 _Static_assert(sizeof(struct cxl_ring_ctl) == CXL_RING_CTL_SIZE, "ring ctl");
 _Static_assert(__builtin_offsetof(struct cxl_ring_ctl, req_tail) == 128, "req");
 _Static_assert(__builtin_offsetof(struct cxl_ring_ctl, srv_state) == 640, "srv");
-_Static_assert(sizeof(struct cxl_msg_hdr) == CXL_MSG_HDR_SIZE, "msg hdr");
+_Static_assert(CXL_MSG_HDR_MAX <= CXL_MIN_SLOT_SIZE, "a header always sits in its first line");
 
 static inline uint32_t cxl_owner_gen(uint64_t w) { return (uint32_t)(w >> 32); }
 static inline uint32_t cxl_owner_state(uint64_t w) { return (uint32_t)(w >> 24) & 0xffu; }

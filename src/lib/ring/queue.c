@@ -17,6 +17,28 @@ static const char *queue_name(const struct cxl_queue *q)
     return q->dir == CXL_REQ ? "request" : "response";
 }
 
+/* The optional fields of a wire header (docs/RING.md, "Messages"): one copy
+ * out of the medium, then parsed from the copy. */
+uint32_t cxl_msg_decode_fields_(const uint8_t *src, uint32_t avail, uint32_t fields, struct cxl_msg_hdr *h)
+{
+    if (fields & ~CXL_MSG_FIELD_KNOWN)
+        return 0;
+    uint32_t size = CXL_MSG_HDR_FIXED + 4u * (uint32_t)__builtin_popcount(fields & 0x1bu) +
+                    8u * (uint32_t)__builtin_popcount(fields & 0x24u);
+    if (size > avail)
+        return 0;
+    uint8_t copy[CXL_MSG_HDR_MAX - CXL_MSG_HDR_FIXED];
+    memcpy(copy, src + CXL_MSG_HDR_FIXED, size - CXL_MSG_HDR_FIXED);
+    const uint8_t *p = copy;
+    if (fields & CXL_MSG_FIELD_SESSION) memcpy(&h->session, p, 4), p += 4;
+    if (fields & CXL_MSG_FIELD_EPOCH) memcpy(&h->epoch, p, 4), p += 4;
+    if (fields & CXL_MSG_FIELD_REF) memcpy(&h->ref, p, 8), p += 8;
+    if (fields & CXL_MSG_FIELD_ARG0) memcpy(&h->arg0, p, 4), p += 4;
+    if (fields & CXL_MSG_FIELD_ARG1) memcpy(&h->arg1, p, 4), p += 4;
+    if (fields & CXL_MSG_FIELD_ARG2) memcpy(&h->arg2, p, 8);
+    return size;
+}
+
 static inline uint8_t *slot_at(const struct cxl_queue *q, uint32_t idx)
 {
     return q->slots + ((uint64_t)idx << q->slot_shift);
@@ -82,14 +104,20 @@ static inline int has_room(const struct cxl_queue *q, uint32_t n)
     return (int64_t)(q->limit - q->pos) >= (int64_t)n;
 }
 
-int cxl_queue_reserve_slow(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr **hdr)
+/* Largest header plus payload of one message. */
+static inline uint64_t max_msg_bytes(const struct cxl_queue *q)
 {
-    uint64_t max = (uint64_t)q->max_msg_slots << q->slot_shift;
-    if (__builtin_expect((uint64_t)len + CXL_MSG_HDR_SIZE > max, 0))
-        return cxl_fail(CXL_E2BIG, "message of %u bytes does not fit a queue of %u slots of %u B "
+    return (uint64_t)q->max_msg_slots << q->slot_shift;
+}
+
+int cxl_queue_reserve_slow(struct cxl_queue *q, struct cxl_msg_hdr *h, uint32_t len, uint8_t **payload)
+{
+    uint32_t hs = cxl_msg_hdr_size(h);
+    if (__builtin_expect((uint64_t)len + hs > max_msg_bytes(q), 0))
+        return cxl_fail(CXL_E2BIG, "message of %u bytes does not fit a queue of %u lines of %u B "
                         "(largest payload %" PRIu64 ")", len, q->nslots, 1u << q->slot_shift,
-                        max - CXL_MSG_HDR_SIZE);
-    uint32_t n = (uint32_t)cxl_queue_slots_for_(q, len);
+                        max_msg_bytes(q) - CXL_MSG_HDR_MAX);
+    uint32_t n = (uint32_t)cxl_queue_lines_for_(q, hs, len);
     uint32_t pad = q->idx + n > q->nslots ? q->nslots - q->idx : 0;
     if (!has_room(q, n + pad)) {
         int rc = producer_refresh(q);
@@ -108,18 +136,19 @@ int cxl_queue_reserve_slow(struct cxl_queue *q, uint32_t len, struct cxl_msg_hdr
     }
     medium_access(q);
     if (pad) {
-        struct cxl_msg_hdr *p = (struct cxl_msg_hdr *)slot_at(q, q->idx);
-        *p = (struct cxl_msg_hdr){.seq = q->pos, .flags = CXL_MSG_F_PAD};
+        struct cxl_msg_hdr p = {.seq = q->pos, .flags = CXL_MSG_F_PAD};
+        cxl_msg_encode(&p, slot_at(q, q->idx));
         cxl_queue_advance_(q, pad);
         q->stats.pads++;
     }
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_at(q, q->idx);
-    *h = (struct cxl_msg_hdr){.seq = q->pos, .len = len};
-    q->reserved = q->pos;
+    uint8_t *line = slot_at(q, q->idx);
+    h->seq = q->reserved = q->pos;
+    h->len = len;
+    h->flags &= CXL_MSG_F_SEALED;
+    *payload = line + cxl_msg_encode(h, line);
     cxl_queue_advance_(q, n);
     q->stats.msgs++;
     q->stats.bytes += len;
-    *hdr = h;
     return 0;
 }
 
@@ -163,25 +192,31 @@ static int bad_header(struct cxl_queue *q, const char *what, uint64_t value)
                     q->ring, queue_name(q), q->pos, q->idx, what, value);
 }
 
-/* Validate the private header copy; on success *n is the message's slots. */
-static int check_header(struct cxl_queue *q, const struct cxl_msg_hdr *h, uint32_t *n)
+/* Decode and validate the header at the cursor into the private *h; on
+ * success *hs is its size and *n the message's lines. */
+static int check_header(struct cxl_queue *q, const uint8_t *line, struct cxl_msg_hdr *h, uint32_t *hs,
+                        uint32_t *n)
 {
-    if (h->seq != q->pos)
+    *hs = cxl_msg_decode(line, 1u << q->slot_shift, h);
+    if (*hs == 0)
+        return bad_header(q, "has unknown flag or field bits", h->flags);
+    if (h->seq != (uint32_t)q->pos)
         return bad_header(q, "has seq", h->seq);
-    if ((h->flags & CXL_MSG_F_RING_MASK) & ~CXL_MSG_F_RING_KNOWN)
-        return bad_header(q, "has unknown flags", h->flags);
+    h->seq = q->pos;
     uint32_t to_end = q->nslots - q->idx;
     if (h->flags & CXL_MSG_F_PAD) {
+        if (h->len != 0 || *hs != CXL_MSG_HDR_FIXED)
+            return bad_header(q, "is a PAD with length or fields; length", h->len);
         *n = to_end;
     } else {
-        if (h->len > ((uint64_t)q->max_msg_slots << q->slot_shift) - CXL_MSG_HDR_SIZE)
+        if ((uint64_t)h->len + *hs > max_msg_bytes(q))
             return bad_header(q, "has impossible length", h->len);
-        *n = (uint32_t)cxl_queue_slots_for_(q, h->len);
+        *n = (uint32_t)cxl_queue_lines_for_(q, *hs, h->len);
         if (*n > to_end)
             return bad_header(q, "crosses the end of the queue with length", h->len);
     }
     if (*n > q->limit - q->pos)
-        return bad_header(q, "extends past the published tail; slots", *n);
+        return bad_header(q, "extends past the published tail; lines", *n);
     return 0;
 }
 
@@ -195,11 +230,10 @@ int cxl_queue_peek_slow(struct cxl_queue *q, struct cxl_msg *m)
             if (q->pos == q->limit)
                 return 0;
         }
-        const uint8_t *slot = slot_at(q, q->idx);
-        memcpy(&m->hdr, slot, sizeof m->hdr);
+        const uint8_t *line = slot_at(q, q->idx);
         medium_access(q);
-        uint32_t n = 0;
-        int rc = check_header(q, &m->hdr, &n);
+        uint32_t hs = 0, n = 0;
+        int rc = check_header(q, line, &m->hdr, &hs, &n);
         if (rc)
             return rc;
         if (m->hdr.flags & CXL_MSG_F_PAD) {
@@ -207,7 +241,7 @@ int cxl_queue_peek_slow(struct cxl_queue *q, struct cxl_msg *m)
             q->stats.pads++;
             continue;
         }
-        m->payload = slot + CXL_MSG_HDR_SIZE;
+        m->payload = line + hs;
         m->idx = q->idx;
         m->nslots = n;
         cxl_queue_advance_(q, n);

@@ -126,7 +126,16 @@ static void put_inner(uint8_t *p, const struct cxl_seal_inner *in)
     put64(p + 12, in->arg2);
 }
 
-int cxl_seal_msg(struct cxl_seal *s, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr *slot,
+void cxl_seal_header(const struct cxl_seal *s, struct cxl_msg_hdr *hdr)
+{
+    hdr->flags |= CXL_MSG_F_SEALED;
+    hdr->epoch = s->epoch;
+    hdr->op = 0;
+    hdr->arg0 = hdr->arg1 = 0;
+    hdr->arg2 = 0;
+}
+
+int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload,
                  const struct cxl_seal_inner *in, const void *data, uint32_t len, uint8_t *scratch)
 {
     if (!s->ready)
@@ -134,31 +143,27 @@ int cxl_seal_msg(struct cxl_seal *s, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr
     if (hdr->seq < s->next)
         return cxl_fail(CXL_ECRYPTO, "ring %u: position %" PRIu64 " was already sealed under this key "
                         "(queue rewound); the ring must be claimed again", s->ring, hdr->seq);
-    if (hdr->len != CXL_SEAL_INNER + len)
-        return cxl_fail(CXL_EINVAL, "seal: message length %u is not %u + %u", hdr->len, CXL_SEAL_INNER, len);
+    if (hdr->len != CXL_SEAL_OVERHEAD + len)
+        return cxl_fail(CXL_EINVAL, "seal: message length %u is not %u + %u", hdr->len, CXL_SEAL_OVERHEAD, len);
+    if (!(hdr->flags & CXL_MSG_F_SEALED) || hdr->epoch != s->epoch || hdr->op || hdr->arg0 || hdr->arg1 ||
+        hdr->arg2)
+        return cxl_fail(CXL_EINVAL, "seal: the header was not made by cxl_seal_header for this key");
     put_inner(scratch, in);
     if (data != scratch + CXL_SEAL_INNER) /* the caller may stage it there itself */
         memcpy(scratch + CXL_SEAL_INNER, data, len);
-    hdr->flags |= CXL_MSG_F_SEALED;
-    hdr->epoch = s->epoch;
-    hdr->op = 0;
-    hdr->arg0 = hdr->arg1 = 0;
-    hdr->arg2 = 0;
     uint8_t ad[AD_LEN], nonce[24];
     build_ad(s, hdr, ad);
     build_nonce(hdr->seq, nonce);
-    uint8_t *ct = cxl_msg_payload(slot);
+    uint32_t clen = CXL_SEAL_INNER + len;
     unsigned long long taglen;
     if (s->cipher == CXL_CIPHER_AESGCM)
-        crypto_aead_aes256gcm_encrypt_detached_afternm(ct, hdr->tag, &taglen, scratch, hdr->len, ad, AD_LEN,
-                                                       NULL, nonce, &s->aes);
+        crypto_aead_aes256gcm_encrypt_detached_afternm(payload, payload + clen, &taglen, scratch, clen, ad,
+                                                       AD_LEN, NULL, nonce, &s->aes);
     else
-        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(ct, hdr->tag, &taglen, scratch, hdr->len, ad,
+        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(payload, payload + clen, &taglen, scratch, clen, ad,
                                                             AD_LEN, NULL, nonce, s->key);
-    sodium_memzero(scratch, hdr->len);
+    sodium_memzero(scratch, clen);
     s->next = hdr->seq + 1;
-    if (slot != hdr) /* the medium only ever receives */
-        memcpy(slot, hdr, sizeof *hdr);
     return 0;
 }
 
@@ -175,7 +180,7 @@ int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out)
     if (h->seq < s->next)
         return cxl_fail(CXL_ECRYPTO, "ring %u: message at %" PRIu64 " is a replay (next accepted position %" PRIu64 ")",
                         s->ring, h->seq, s->next);
-    if (h->len < CXL_SEAL_INNER)
+    if (h->len < CXL_SEAL_OVERHEAD)
         return cxl_fail(CXL_ECRYPTO, "ring %u: sealed message at %" PRIu64 " is too short (%u bytes)",
                         s->ring, h->seq, h->len);
     if (h->op || h->arg0 || h->arg1 || h->arg2) /* they travel inside the ciphertext */
@@ -187,10 +192,11 @@ int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out)
     uint8_t ad[AD_LEN], nonce[24];
     build_ad(s, h, ad);
     build_nonce(h->seq, nonce);
+    uint32_t clen = h->len - CXL_SEAL_TAG;
     int bad = s->cipher == CXL_CIPHER_AESGCM
-                  ? crypto_aead_aes256gcm_decrypt_detached_afternm(out, NULL, out, h->len, h->tag, ad,
+                  ? crypto_aead_aes256gcm_decrypt_detached_afternm(out, NULL, out, clen, out + clen, ad,
                                                                    AD_LEN, nonce, &s->aes)
-                  : crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, NULL, out, h->len, h->tag, ad,
+                  : crypto_aead_xchacha20poly1305_ietf_decrypt_detached(out, NULL, out, clen, out + clen, ad,
                                                                         AD_LEN, nonce, s->key);
     if (bad) {
         sodium_memzero(out, h->len);
@@ -202,7 +208,7 @@ int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out)
     memcpy(&h->arg0, out + 4, 4);
     memcpy(&h->arg1, out + 8, 4);
     memcpy(&h->arg2, out + 12, 8);
-    h->len -= CXL_SEAL_INNER;
+    h->len -= CXL_SEAL_OVERHEAD;
     m->payload = out + CXL_SEAL_INNER;
     return 0;
 }

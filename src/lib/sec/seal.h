@@ -1,15 +1,16 @@
 /* sec/seal.h - the cryptography of the secure ring (docs/SECURITY.md):
  * session keys per ring, direction, client session and server instance;
- * sealing a message into its slot from private memory; opening it from the
- * slot into private memory; the strictly increasing position window that
+ * sealing a message into the medium from private memory; opening it from the
+ * medium into private memory; the strictly increasing position window that
  * stops replays and nonce reuse.
  *
  *     struct cxl_seal tx;
  *     struct cxl_seal_binding b = {format_id, ring, CXL_REQ, gen, node, client_session, server_nonce};
  *     cxl_seal_derive(&tx, cipher, node_key, epoch, &b);
- *     cxl_queue_reserve(&q, CXL_SEAL_INNER + len, &slot);   // room for the inner header
- *     struct cxl_msg_hdr h = {.seq = cxl_queue_reserved(&q), .len = CXL_SEAL_INNER + len, ...};
- *     cxl_seal_msg(&tx, &h, slot, &inner, data, len, scratch);
+ *     struct cxl_msg_hdr h = {.session = gen, .ref = ...};
+ *     cxl_seal_header(&tx, &h);                              // SEALED, epoch; op/args inside
+ *     cxl_queue_reserve(&q, &h, CXL_SEAL_OVERHEAD + len, &payload);
+ *     cxl_seal_msg(&tx, &h, payload, &inner, data, len, scratch);
  *
  *     cxl_queue_peek(&q, &m);
  *     cxl_open_msg(&rx, &m, buf);   // m.hdr.op/args restored, m.payload = plaintext in buf
@@ -27,6 +28,8 @@ extern "C" {
 #endif
 
 #define CXL_SEAL_INNER 20u /* op u16, pad u16, arg0 u32, arg1 u32, arg2 u64 */
+#define CXL_SEAL_TAG 16u   /* the AEAD tag, at the end of the payload */
+#define CXL_SEAL_OVERHEAD (CXL_SEAL_INNER + CXL_SEAL_TAG)
 
 enum cxl_cipher { CXL_CIPHER_AESGCM = 0, CXL_CIPHER_XCHACHA = 1 };
 
@@ -85,23 +88,29 @@ int cxl_seal_derive(struct cxl_seal *s, enum cxl_cipher cipher, const uint8_t ke
                     const struct cxl_seal_binding *b);
 void cxl_seal_wipe(struct cxl_seal *s);
 
-/* Seal into a reserved message. hdr is the producer's private header: seq
- * and len as reserved (len = CXL_SEAL_INNER + len), and session, ref and
- * flags as the message needs them; everything is computed from it, never
- * read back from the medium (another host may rewrite the slot while we
- * seal). The function completes hdr (flags SEALED, epoch, tag; op and args
- * zero: they travel inside), encrypts into slot's payload and then writes
- * hdr into slot. data is private; scratch holds >= CXL_SEAL_INNER + len
- * bytes (plaintext staging, wiped afterwards; data may already sit at
- * scratch + CXL_SEAL_INNER). CXL_ECRYPTO if hdr->seq is below s->next (the
- * queue was rewound: sealing there would reuse a nonce). */
-int cxl_seal_msg(struct cxl_seal *s, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr *slot,
+/* Make hdr (the producer's private header, before cxl_queue_reserve) the
+ * header of a message sealed with s: flag SEALED, s's epoch; op and
+ * arguments zero (they travel inside the ciphertext). */
+void cxl_seal_header(const struct cxl_seal *s, struct cxl_msg_hdr *hdr);
+
+/* Seal into a reserved message. hdr is the producer's private header as
+ * cxl_seal_header made it and cxl_queue_reserve completed it (seq; len =
+ * CXL_SEAL_OVERHEAD + len); payload is where the queue said the payload
+ * goes. Everything is computed from private memory, never read back from
+ * the medium (another host may rewrite it while we seal): the ciphertext of
+ * inner header and data, then the tag, go to payload. data is private;
+ * scratch holds >= CXL_SEAL_INNER + len bytes (plaintext staging, wiped
+ * afterwards; data may already sit at scratch + CXL_SEAL_INNER). CXL_ECRYPTO
+ * if hdr->seq is below s->next (the queue was rewound: sealing there would
+ * reuse a nonce). */
+int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload,
                  const struct cxl_seal_inner *in, const void *data, uint32_t len, uint8_t *scratch);
 
 /* Open a peeked message into out (>= m->hdr.len bytes, private): copies the
  * ciphertext out of the medium first (it may change under us), checks epoch,
  * position window and tag, then rewrites *m: op/args from the inner header,
- * payload = out + CXL_SEAL_INNER, hdr.len = plaintext length. CXL_ECRYPTO with
+ * payload = out + CXL_SEAL_INNER, hdr.len = plaintext length. out holds at least
+ * m->hdr.len bytes (any length the ring layer delivers: max_payload + CXL_MSG_HDR_MAX). CXL_ECRYPTO with
  * a message naming the reason otherwise; out holds nothing useful then. */
 int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out);
 

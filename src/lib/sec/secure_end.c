@@ -20,8 +20,10 @@ int secure_end_init(struct secure_end *e, struct cxl_keyring *keys, const struct
     e->format_id = g->format_id;
     e->open_dir = role == CXL_CONSUMER ? CXL_REQ : CXL_RESP;
     e->seal_dir = role == CXL_CONSUMER ? CXL_RESP : CXL_REQ;
-    e->open_buf = malloc((size_t)CXL_SEAL_INNER + g->max_payload);
-    e->seal_buf = malloc((size_t)CXL_SEAL_INNER + g->max_payload);
+    /* any length the ring layer delivers (a header of 12 B leaves room for
+     * max_payload + 32), and any message this end can reserve */
+    e->open_buf = malloc((size_t)g->max_payload + CXL_MSG_HDR_MAX);
+    e->seal_buf = malloc((size_t)g->max_payload + CXL_MSG_HDR_MAX);
     if (!e->open_buf || !e->seal_buf) {
         secure_end_free(e);
         return cxl_fail(CXL_ESYS, "out of memory for the secure ring buffers");
@@ -158,12 +160,20 @@ void secure_end_skip(struct secure_end *e, uint64_t next)
         e->open_next = e->open_cur.next = e->open_prev.next = next;
 }
 
-int secure_end_seal(struct secure_end *e, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr *slot,
+int secure_end_header(struct secure_end *e, struct cxl_msg_hdr *hdr)
+{
+    if (!e->ready)
+        return cxl_fail(CXL_ECRYPTO, "ring %u: no keys to seal with", e->ring);
+    cxl_seal_header(&e->seal, hdr);
+    return 0;
+}
+
+int secure_end_seal(struct secure_end *e, const struct cxl_msg_hdr *hdr, uint8_t *payload,
                     const struct cxl_seal_inner *in, const void *data, uint32_t len)
 {
     if (!e->ready)
         return cxl_fail(CXL_ECRYPTO, "ring %u: no keys to seal with", e->ring);
-    int rc = cxl_seal_msg(&e->seal, hdr, slot, in, data, len, e->seal_buf);
+    int rc = cxl_seal_msg(&e->seal, hdr, payload, in, data, len, e->seal_buf);
     if (rc == 0)
         e->seal_next = e->seal.next;
     return rc;

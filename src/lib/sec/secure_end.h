@@ -28,7 +28,7 @@ struct secure_end {
     struct cxl_seal open_cur, open_prev, seal;
     int have_prev, ready;
     uint64_t open_next, seal_next; /* position windows, kept across re-keying */
-    uint8_t *open_buf, *seal_buf;  /* CXL_SEAL_INNER + max_payload each */
+    uint8_t *open_buf, *seal_buf;  /* max_payload + CXL_MSG_HDR_MAX each */
 };
 
 /* role: CXL_CONSUMER for the server end (opens requests), CXL_PRODUCER for
@@ -74,10 +74,14 @@ void secure_end_restart(struct secure_end *e);
  * its epoch. */
 int secure_end_open(struct secure_end *e, struct cxl_msg *m);
 
-/* Seal data into the reserved message slot, from the private header hdr
- * (see cxl_seal_msg). data may be secure_end_stage(e), where callers compose
- * a payload in private memory. */
-int secure_end_seal(struct secure_end *e, struct cxl_msg_hdr *hdr, struct cxl_msg_hdr *slot,
+/* Make the private header hdr a sealed one, before it is reserved (see
+ * cxl_seal_header). CXL_ECRYPTO if there are no keys. */
+int secure_end_header(struct secure_end *e, struct cxl_msg_hdr *hdr);
+
+/* Seal data into the reserved message's payload, from the private header
+ * hdr (see cxl_seal_msg). data may be secure_end_stage(e), where callers
+ * compose a payload in private memory. */
+int secure_end_seal(struct secure_end *e, const struct cxl_msg_hdr *hdr, uint8_t *payload,
                     const struct cxl_seal_inner *in, const void *data, uint32_t len);
 static inline uint8_t *secure_end_stage(struct secure_end *e)
 {
