@@ -16,12 +16,21 @@
 
 static void kv_request(const uint8_t *d, size_t n)
 {
-    if (n < sizeof(struct cxl_msg_hdr))
+    struct cxl_msg_hdr h; /* the wire header codec first, as the ring layer runs it */
+    uint32_t hs = cxl_msg_decode(d, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, &h);
+    if (hs == 0)
         return;
-    struct cxl_msg_hdr h;
-    memcpy(&h, d, sizeof h);
-    const uint8_t *payload = d + sizeof h;
-    size_t plen = n - sizeof h;
+    if (hs < CXL_MSG_HDR_FIXED || hs > CXL_MSG_HDR_MAX || hs > n || cxl_msg_hdr_size(&h) > hs)
+        abort();
+    /* re-encoded and decoded again: the same header (a field sent as zero is
+     * left out of the canonical encoding, so the bytes may be shorter) */
+    uint8_t again[CXL_MSG_HDR_MAX];
+    struct cxl_msg_hdr h2;
+    uint32_t hs2 = cxl_msg_encode(&h, again);
+    if (hs2 != cxl_msg_hdr_size(&h) || cxl_msg_decode(again, hs2, &h2) != hs2 || memcmp(&h, &h2, sizeof h) != 0)
+        abort();
+    const uint8_t *payload = d + hs;
+    size_t plen = n - hs;
     h.len = (uint32_t)plen; /* the ring layer guarantees len bytes are there */
     struct cxl_kv_request r;
     if (cxl_kv_decode_request(&h, payload, &r) != 0)
@@ -82,12 +91,12 @@ static void sealed(const uint8_t *d, size_t n)
             abort();
         ready = 1;
     }
-    if (n < sizeof(struct cxl_msg_hdr))
-        return;
     struct cxl_msg m;
-    memcpy(&m.hdr, d, sizeof m.hdr);
-    m.payload = d + sizeof m.hdr;
-    m.hdr.len = (uint32_t)(n - sizeof m.hdr);
+    uint32_t hs = cxl_msg_decode(d, n > UINT32_MAX ? UINT32_MAX : (uint32_t)n, &m.hdr);
+    if (hs == 0)
+        return;
+    m.payload = d + hs;
+    m.hdr.len = (uint32_t)(n - hs);
     uint8_t *out = malloc(m.hdr.len + 1);
     s.next = 0;
     if (cxl_open_msg(&s, &m, out) == 0) /* a forgery that verified: impossible */

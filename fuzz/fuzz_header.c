@@ -58,7 +58,7 @@ static void check_geometry(const char *pass, const uint8_t *img, uint64_t size,
         die(pass, "rings end past layout_size", end, g->layout_size);
     if (g->layout_size > size)
         die(pass, "layout_size past the image", g->layout_size, size);
-    uint64_t mp = (uint64_t)(g->slots / 2) * g->slot_size - CXL_MSG_HDR_SIZE;
+    uint64_t mp = (uint64_t)(g->slots / 2) * g->slot_size - CXL_MSG_HDR_MAX;
     if (g->max_payload != (mp > UINT32_MAX ? UINT32_MAX : mp))
         die(pass, "max_payload", g->max_payload, mp);
     /* the copy agrees with the image it was taken from */

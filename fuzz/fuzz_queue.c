@@ -119,18 +119,20 @@ static void set_indices(struct fz_medium *fm, uint64_t head, uint64_t tail)
 static void check_msg(struct fz_medium *fm, const struct cxl_msg *m, uint64_t head,
                       uint64_t tail, uint64_t *next)
 {
-    const uint8_t *start = m->payload - CXL_MSG_HDR_SIZE;
-    if (start < fm->q0 || m->payload + m->hdr.len > fm->q1)
+    if (m->idx >= fm->slots)
+        die("message line", m->idx, fm->slots);
+    const uint8_t *start = fm->q0 + (uint64_t)m->idx * fm->slot_size;
+    uint64_t hs = (uint64_t)(m->payload - start); /* the header's size */
+    if (m->payload < start || hs < CXL_MSG_HDR_FIXED || hs > CXL_MSG_HDR_MAX)
+        die("payload not right after a header", hs, m->idx);
+    if (m->payload + m->hdr.len > fm->q1)
         die("message outside the queue", (uint64_t)(start - fm->q0), m->hdr.len);
-    uint64_t off = (uint64_t)(start - fm->q0);
-    if (off % fm->slot_size || off / fm->slot_size != m->idx)
-        die("message not at its slot", off, m->idx);
     if (m->nslots == 0 || m->idx + (uint64_t)m->nslots > fm->slots)
         die("message slots", m->idx, m->nslots);
-    if (CXL_MSG_HDR_SIZE + (uint64_t)m->hdr.len > (uint64_t)m->nslots * fm->slot_size)
-        die("payload longer than its slots", m->hdr.len, m->nslots);
-    if (m->hdr.len > fm->max_payload)
-        die("payload longer than max_payload", m->hdr.len, fm->max_payload);
+    if (hs + (uint64_t)m->hdr.len > (uint64_t)m->nslots * fm->slot_size)
+        die("payload longer than its lines", m->hdr.len, m->nslots);
+    if (m->hdr.len > fm->max_payload + (CXL_MSG_HDR_MAX - CXL_MSG_HDR_FIXED))
+        die("payload longer than any message", m->hdr.len, fm->max_payload);
     /* slot = position mod slots: positions >= 2^63 are rejected as corrupt,
      * so a returned message never sits across the 2^64 wrap */
     if (m->hdr.seq >= (1ull << 63) || m->hdr.seq % fm->slots != m->idx)
@@ -229,20 +231,21 @@ static void produce(struct fz_medium *fm, uint64_t ptail, uint64_t chead, const 
         die("room", cxl_queue_room(&p), ptail - chead);
     for (size_t i = 0; i + 1 < nlens && sent < MAX_STEPS; i += 2) {
         uint32_t len = (uint32_t)(lens[i] | lens[i + 1] << 8) % (fm->max_payload + 2 * fm->slot_size);
-        struct cxl_msg_hdr *h;
-        int rc = cxl_queue_reserve(&p, len, &h);
+        struct cxl_msg_hdr hd = {.ref = (uint64_t)sent, .op = (uint16_t)len}, *h = &hd;
+        uint32_t hs = cxl_msg_hdr_size(h);
+        uint8_t *payload;
+        int rc = cxl_queue_reserve(&p, h, len, &payload);
         if (rc == 0) {
-            uint8_t *b = (uint8_t *)h;
-            if (b < fm->q0 || b + CXL_MSG_HDR_SIZE + len > fm->q1 || (uint64_t)(b - fm->q0) % fm->slot_size)
+            uint8_t *b = payload - hs;
+            if (b < fm->q0 || b + hs + len > fm->q1 || (uint64_t)(b - fm->q0) % fm->slot_size)
                 die("reserved message outside the queue", (uint64_t)(b - fm->q0), len);
             if (h->len != len || (start % fm->slots + (h->seq - start)) % fm->slots !=
                                      (uint64_t)(b - fm->q0) / fm->slot_size)
                 die("reserved header", h->seq, h->len);
-            if (len > fm->max_payload)
-                die("reserved a payload larger than max_payload", len, fm->max_payload);
-            h->ref = (uint64_t)sent;
+            if ((uint64_t)len + hs > (uint64_t)(fm->slots / 2) * fm->slot_size)
+                die("reserved a message larger than half the queue", len, fm->max_payload);
             for (uint32_t k = 0; k < len; k++)
-                cxl_msg_payload(h)[k] = (uint8_t)(sent * 31 + k);
+                payload[k] = (uint8_t)(sent * 31 + k);
             sent_len[sent++] = len;
         } else if (rc == CXL_E2BIG) {
             if (len <= fm->max_payload)
@@ -283,7 +286,7 @@ static void produce(struct fz_medium *fm, uint64_t ptail, uint64_t chead, const 
         struct cxl_msg m;
         if (cxl_queue_peek(&c, &m) != 1)
             die("submitted message not read back", (uint64_t)i, (uint64_t)sent);
-        if (m.hdr.len != sent_len[i] || m.hdr.ref != (uint64_t)i)
+        if (m.hdr.len != sent_len[i] || m.hdr.ref != (uint64_t)i || m.hdr.op != (uint16_t)sent_len[i])
             die("message read back differs", m.hdr.len, sent_len[i]);
         for (uint32_t k = 0; k < m.hdr.len; k++)
             if (m.payload[k] != (uint8_t)(i * 31 + k))

@@ -93,7 +93,7 @@ expect_ok "read --hex" --path "$MED" read --offset $((SIZE - 7)) --len 7 --hex
 check "hex line" "$([ "$out" = "03fffff9  00 00 54 41 49 4c 21                              |..TAIL!|" ]; echo $?)"
 expect_ok "read --hex, two lines" --path "$MED" read --offset 0 --len 20 --hex
 check "hex: 2 lines" "$([ "$(wc -l <<<"$out")" -eq 2 ]; echo $?)"
-expect_out "hex of the header" "00000000  43 58 4c 2d 44 53 4d 00  01 00 00 00 00 10 00 00  |CXL-DSM.........|"
+expect_out "hex of the header" "00000000  43 58 4c 2d 44 53 4d 00  02 00 00 00 00 10 00 00  |CXL-DSM.........|"
 expect_out "hex of the header" "00000010  00 00 00 04"
 expect_ok "info after raw writes in the data area" --path "$MED" info
 expect_out "info after writes" "$init_id"
@@ -109,7 +109,11 @@ expect_fail "offset beyond the medium" 1 "past the end" --path "$MED" read --off
 expect_fail "--rings 0" 2 "--rings: 0 is out of range" --path "$MED.r0" --map-size 64M init --rings 0
 expect_fail "--slot-size 1000" 2 "--slot-size: 1000 is not a power of two" --path "$MED.s" --map-size 64M init --slot-size 1000
 check "rejected init created no file" "$([ ! -e "$MED.r0" ] && [ ! -e "$MED.s" ]; echo $?)"
-expect_fail "init too small" 2 "medium too small" --path "$MED.small" --map-size 64K init
+expect_fail "init too small" 2 "medium too small" --path "$MED.small" --map-size 9K init
+# a medium of layout version 1 (fixed 64 B headers in 4 KiB slots) is refused with what to do
+"$TOOL" --path "$MED.v1" --map-size 1M init >/dev/null 2>&1
+"$TOOL" --path "$MED.v1" write --offset 8 --data $'\x01' >/dev/null 2>&1
+expect_fail "a v1 medium" 1 'layout v1, this build reads v2: reformat with `cxl_shm init`' --path "$MED.v1" info
 truncate -s 1M "$MED.zero"
 expect_fail "info on a zero file" 1 "not formatted" --path "$MED.zero" info
 expect_fail "unknown subcommand" 2 "unknown subcommand 'frobnicate'" --path "$MED" frobnicate

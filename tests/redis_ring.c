@@ -231,7 +231,7 @@ static void test_sizes(void)
     }
     /* too large to send: refused in the client, nothing sent */
     uint32_t max = cxl_kv_geometry(kv)->max_payload;
-    CHECK_EQ(cxl_kv_submit_get(kv, buf, max + 1, 99), CXL_E2BIG);
+    CHECK_EQ(cxl_kv_submit_get(kv, buf, max + CXL_MSG_HDR_MAX, 99), CXL_E2BIG); /* even with a small header */
     CHECK_EQ(cxl_kv_inflight(kv), 0);
     /* too large to answer: an error reply (the value is set over TCP) */
     uint8_t *big = malloc((size_t)max + 100);
@@ -433,15 +433,12 @@ static void test_garbage(void)
     /* 2. a well-formed message from no session, and one with a bad op */
     struct cxl_queue q;
     CHECK_EQ(cxl_queue_init(&q, al, 3, CXL_REQ, CXL_PRODUCER), 0);
-    struct cxl_msg_hdr *h;
-    CHECK_EQ(cxl_queue_reserve(&q, 3, &h), 0);
-    h->op = CXL_KV_GET;
-    h->arg0 = 3;
-    h->session = 12345;
-    memcpy(cxl_msg_payload(h), "key", 3);
-    CHECK_EQ(cxl_queue_reserve(&q, 0, &h), 0);
-    h->op = 77;
-    h->session = cxl_owner_gen(cxl_ring_ctl_of(al, 3)->owner_word);
+    struct cxl_msg_hdr h = {.op = CXL_KV_GET, .arg0 = 3, .session = 12345};
+    uint8_t *payload;
+    CHECK_EQ(cxl_queue_reserve(&q, &h, 3, &payload), 0);
+    memcpy(payload, "key", 3);
+    h = (struct cxl_msg_hdr){.op = 77, .session = cxl_owner_gen(cxl_ring_ctl_of(al, 3)->owner_word)};
+    CHECK_EQ(cxl_queue_reserve(&q, &h, 0, &payload), 0);
     cxl_queue_submit(&q);
     honest_round(honest, 50);
     CHECK(ring_stat(3, "rejected") >= 1);

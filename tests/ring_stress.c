@@ -44,7 +44,7 @@ static uint32_t payload_len(const struct opts *o, uint32_t ring, uint64_t id)
 {
     uint64_t s = (id + 1) * 0x9E3779B97F4A7C15ull ^ ring;
     rng_next(&s);
-    uint64_t max = (uint64_t)o->max_slots * o->slot_size - CXL_MSG_HDR_SIZE;
+    uint64_t max = (uint64_t)o->max_slots * o->slot_size - CXL_MSG_HDR_MAX;
     /* mostly small, sometimes several slots */
     return (uint32_t)(rng_next(&s) % 8 == 0 ? rng_next(&s) % (max + 1) : rng_next(&s) % 200);
 }
@@ -104,8 +104,9 @@ static int serve_ring(const struct opts *o, struct srv_ring *s, uint32_t ring)
         if (m.hdr.op == OP_DATA &&
             (m.hdr.len != payload_len(o, ring, m.hdr.ref) || cxl_fnv1a64(m.payload, m.hdr.len) != m.hdr.arg2))
             return -fail("server", ring, m.hdr.ref, "bad length or checksum");
-        struct cxl_msg_hdr *h;
-        rc = cxl_queue_reserve(&s->resp, m.hdr.len, &h);
+        struct cxl_msg_hdr h = {.op = m.hdr.op, .ref = m.hdr.ref, .arg2 = m.hdr.arg2};
+        uint8_t *payload;
+        rc = cxl_queue_reserve(&s->resp, &h, m.hdr.len, &payload);
         if (rc == CXL_EAGAIN) { /* response does not fit yet: retry later */
             cxl_queue_rewind(&s->req, &m);
             rc = 0; /* not a failure of peek, even as the batch's first */
@@ -113,10 +114,7 @@ static int serve_ring(const struct opts *o, struct srv_ring *s, uint32_t ring)
         }
         if (rc)
             return -fail("server", ring, m.hdr.ref, "reserve response");
-        h->op = m.hdr.op;
-        h->ref = m.hdr.ref;
-        h->arg2 = m.hdr.arg2;
-        memcpy(cxl_msg_payload(h), m.payload, m.hdr.len);
+        memcpy(payload, m.payload, m.hdr.len);
         s->expect++;
         s->ended |= m.hdr.op == OP_END;
         n++;
@@ -172,6 +170,7 @@ struct cli_ring {
     struct cxl_claim claim;
     struct cxl_queue req, resp;
     uint64_t sent, got;
+    uint8_t *stage; /* the next payload, composed privately */
 };
 
 static int send_batch(const struct opts *o, struct cli_ring *c, uint32_t ring, uint64_t *rng)
@@ -180,16 +179,16 @@ static int send_batch(const struct opts *o, struct cli_ring *c, uint32_t ring, u
     for (uint32_t i = 0; i < k && c->sent <= o->messages; i++) {
         int end = c->sent == o->messages;
         uint32_t len = end ? 0 : payload_len(o, ring, c->sent);
-        struct cxl_msg_hdr *h;
-        int rc = cxl_queue_reserve(&c->req, len, &h);
+        payload_fill(c->stage, len, ring, c->sent); /* private: never read back from the medium */
+        struct cxl_msg_hdr h = {.op = end ? OP_END : OP_DATA, .ref = c->sent,
+                                .arg2 = cxl_fnv1a64(c->stage, len)};
+        uint8_t *payload;
+        int rc = cxl_queue_reserve(&c->req, &h, len, &payload);
         if (rc == CXL_EAGAIN)
             break;
         if (rc)
             return fail("client", ring, c->sent, "reserve");
-        h->op = end ? OP_END : OP_DATA;
-        h->ref = c->sent;
-        payload_fill(cxl_msg_payload(h), len, ring, c->sent);
-        h->arg2 = cxl_fnv1a64(cxl_msg_payload(h), len);
+        memcpy(payload, c->stage, len);
         c->sent++;
     }
     cxl_queue_submit(&c->req);
@@ -224,8 +223,8 @@ static int run_client(const struct opts *o)
     struct cli_ring cs[CXL_MAX_RINGS];
     struct cxl_claim_opts co = {.wait_ms = 5000};
     for (uint32_t r = 0; r < o->rings; r++) {
-        cs[r] = (struct cli_ring){0};
-        if (cxl_ring_claim(l, (int)r, 1, &co, &cs[r].claim) ||
+        cs[r] = (struct cli_ring){.stage = malloc((size_t)o->max_slots * o->slot_size)};
+        if (!cs[r].stage || cxl_ring_claim(l, (int)r, 1, &co, &cs[r].claim) ||
             cxl_queue_init(&cs[r].req, l, r, CXL_REQ, CXL_PRODUCER) ||
             cxl_queue_init(&cs[r].resp, l, r, CXL_RESP, CXL_CONSUMER))
             return fail("client", r, 0, "claim/init");
@@ -263,6 +262,7 @@ static int run_client(const struct opts *o)
         total += cs[r].got;
         bytes += cs[r].req.stats.bytes;
         pads += cs[r].req.stats.pads;
+        free(cs[r].stage);
         if (cxl_ring_release(&cs[r].claim))
             return fail("client", r, 0, "release");
     }

@@ -226,10 +226,10 @@ static void test_identity(void)
         bad_ident("magic", HOFF(magic), 8, magics[i], CXL_EFORMAT,
                   "foreign magic 0x%016" PRIx64, magics[i]);
 
-    const uint32_t versions[] = {0, CXL_LAYOUT_VERSION + 1, UINT32_MAX, 0x01000000u};
+    const uint32_t versions[] = {0, 1, CXL_LAYOUT_VERSION + 1, UINT32_MAX, 0x01000000u};
     for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++)
         bad_ident("version", HOFF(version), 4, versions[i], CXL_EFORMAT,
-                  "layout version %u is not supported", versions[i]);
+                  "layout v%u, this build reads v2: reformat with `cxl_shm init`", versions[i]);
 
     const uint32_t states[] = {0, UINT32_MAX, CXL_STATE_READY + 1, CXL_STATE_READY - 1,
                                __builtin_bswap32(CXL_STATE_READY)};
@@ -623,7 +623,7 @@ static void test_validate_buffers(void)
     memset(&g, 0, sizeof g);
     CHECK_EQ(cxl_layout_validate(img, n, &g), 0);
     CHECK_EQ(g.slots, CXL_MIN_SLOTS);
-    CHECK_EQ(g.max_payload, 2 * CXL_MIN_SLOT_SIZE - CXL_MSG_HDR_SIZE);
+    CHECK_EQ(g.max_payload, 2 * CXL_MIN_SLOT_SIZE - CXL_MSG_HDR_MAX);
     /* A layout must start on a 128 B boundary (the indices' cache lines). */
     uint8_t *odd = exact_alloc(n + 64);
     CHECK(odd != NULL);

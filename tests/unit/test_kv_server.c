@@ -213,14 +213,16 @@ static void test_rejects(void)
         /* rewrite the header in place before the server sees it */
         struct cxl_ring_ctl *c = cxl_ring_ctl_of(fx.layout, 1);
         uint64_t pos = c->req_tail.value - 1; /* 1-slot message */
-        struct cxl_msg_hdr *m = (struct cxl_msg_hdr *)(cxl_queue_slots_of(fx.layout, 1, CXL_REQ) +
-                                 (pos % cxl_layout_geometry(fx.layout)->slots) * cxl_layout_geometry(fx.layout)->slot_size);
-        m->op = bad[i].op;
-        m->len = bad[i].len;
-        m->arg0 = bad[i].arg0;
-        m->arg1 = bad[i].arg1;
-        m->session += bad[i].session_delta;
-        memset(cxl_msg_payload(m), 0xff, 4);
+        uint8_t *line = cxl_queue_slots_of(fx.layout, 1, CXL_REQ) +
+                        (pos % cxl_layout_geometry(fx.layout)->slots) * cxl_layout_geometry(fx.layout)->slot_size;
+        struct cxl_msg_hdr m;
+        CHECK(cxl_msg_decode(line, 64, &m) > 0);
+        m.op = bad[i].op;
+        m.len = bad[i].len;
+        m.arg0 = bad[i].arg0;
+        m.arg1 = bad[i].arg1;
+        m.session += bad[i].session_delta;
+        memset(line + cxl_msg_encode(&m, line), 0xff, 4); /* the whole message, rewritten */
         CHECK_EQ(roundtrip(kv, &r), CXL_KV_ERR);
         if (!has(&r, bad[i].why))
             fprintf(stderr, "reject %u: '%.*s' lacks '%s'\n", i, (int)r.len, (const char *)r.data, bad[i].why);
@@ -262,7 +264,7 @@ static void test_parking(void)
         CHECK(r.status == CXL_KV_OK && r.tag == (uint64_t)i && r.len == big && r.data[big - 1] == 'v');
     }
     /* a reply that can never fit: an error, and the ring goes on */
-    table.big_reply = cxl_layout_geometry(fx.layout)->max_payload + 1;
+    table.big_reply = cxl_layout_geometry(fx.layout)->max_payload + CXL_MSG_HDR_MAX; /* even with a 12 B header */
     const char *argv[] = {"BIG"};
     size_t lens[] = {3};
     CHECK_EQ(cxl_kv_submit_command(kv, 1, argv, lens, 9), 0);
