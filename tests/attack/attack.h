@@ -51,6 +51,10 @@
 #include "ring/layout.h"
 
 #define RINGS 4u
+/* The line size the module formats the medium with (layout v2: a message
+ * takes ceil((header + payload) / line) lines). 256 B keeps every message of
+ * this suite in one line, so one message is one position: the attacker
+ * finds the newest one at tail - 1 and injects one per position. */
 #define SLOT_SIZE 256u
 #define MAP_SIZE "16M"
 #define NODE_SERVER 1
@@ -82,7 +86,7 @@ static inline uint16_t ring_node(uint32_t r)
 
 enum kind {
     K_SCAN_TEXT, K_SCAN_KEYS, K_FLIP_REQ, K_FLIP_RESP, K_REPLAY_OLD, K_REPLAY_NEW, K_RELOC_RING,
-    K_RELOC_POS, K_FORGE_RANDOM, K_FORGE_NOKEY, K_CROSS_KEY, K_DOUBLE_ANSWER, K_LOST_ANSWER, K_MGR_CLAIM,
+    K_RELOC_POS, K_FORGE_RANDOM, K_FORGE_HEADER, K_FORGE_NOKEY, K_CROSS_KEY, K_DOUBLE_ANSWER, K_LOST_ANSWER, K_MGR_CLAIM,
     K_MGR_NOGRANT, K_MGR_DOWN, K_REVOKED_RING, K_REVOKED_FETCH, K_COUNT
 };
 
@@ -151,6 +155,7 @@ uint32_t med_ring_of(int c);
 volatile uint64_t *med_tail_of(uint32_t r, enum cxl_dir d);
 volatile uint64_t *med_head_of(uint32_t r, enum cxl_dir d);
 uint8_t *med_slot_at(uint32_t r, enum cxl_dir d, uint64_t pos);
+uint32_t med_decode(const uint8_t *line, struct cxl_msg_hdr *h);
 uint32_t med_gen_of(uint32_t r);
 void med_server_nonce(uint8_t out[16]);
 void med_session_of(uint32_t r, uint8_t out[16]);
@@ -198,9 +203,11 @@ typedef void (*build_fn)(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f
 
 void forge_derive(struct cxl_seal *s, const uint8_t region_key[32], uint32_t epoch, uint32_t r,
                   enum cxl_dir d);
+int forge_reheader(uint8_t *msg, const struct cxl_msg_hdr *h);
 void build_sealed_set(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
 void build_plain_set(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
 void build_random(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+void build_bad_header(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
 void build_copy(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
 void build_next_pos(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
 void build_next_resp(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);

@@ -21,8 +21,30 @@ void forge_derive(struct cxl_seal *s, const uint8_t region_key[32], uint32_t epo
     cxl_seal_derive(s, cipher, region_key, epoch, &b);
 }
 
+/* Rewrite the header of the message in msg (a private line, SLOT_SIZE
+ * bytes) to *h, keeping its payload (the first h->len bytes after the old
+ * header). Layout v2 packs a header to its non-zero fields, so an edit can
+ * change its size: then the payload moves with it and the attacker writes
+ * a whole new message, header and payload, as any host can. Returns 0, or
+ * -1 if msg holds no header or the result does not fit in the line. */
+int forge_reheader(uint8_t *msg, const struct cxl_msg_hdr *h)
+{
+    struct cxl_msg_hdr old;
+    uint32_t ohs = cxl_msg_decode(msg, SLOT_SIZE, &old), nhs = cxl_msg_hdr_size(h);
+    if (ohs == 0 || (uint64_t)nhs + h->len > SLOT_SIZE || (uint64_t)ohs + h->len > SLOT_SIZE)
+        return -1;
+    if (nhs != ohs) {
+        uint8_t payload[SLOT_SIZE];
+        memcpy(payload, msg + ohs, h->len);
+        memset(msg, 0, SLOT_SIZE);
+        memcpy(msg + nhs, payload, h->len);
+    }
+    return cxl_msg_encode(h, msg) == nhs ? 0 : -1;
+}
+
 /* A sealed SET key=<attacker value> at position pos, with session field
- * session, under s. */
+ * session, under s: the whole message (packed header, then the ciphertext
+ * of the inner header and data, then the tag) in msg. */
 static void seal_set(uint8_t *msg, struct cxl_seal *s, uint64_t pos, uint32_t session, const char *key)
 {
     char val[48];
@@ -32,14 +54,15 @@ static void seal_set(uint8_t *msg, struct cxl_seal *s, uint64_t pos, uint32_t se
     memcpy(data, key, klen);
     memcpy(data + klen, val, vlen);
     memset(msg, 0, SLOT_SIZE);
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)msg;
-    h->seq = pos;
-    h->len = CXL_SEAL_INNER + klen + vlen;
-    h->session = session;
-    h->ref = pos;
+    struct cxl_msg_hdr h = {.session = session, .ref = pos};
+    cxl_seal_header(s, &h);
+    h.seq = pos;
+    h.len = CXL_SEAL_OVERHEAD + klen + vlen;
+    uint32_t hs = cxl_msg_encode(&h, msg);
     struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = klen};
     s->next = 0;
-    cxl_seal_msg(s, h, h, &in, data, klen + vlen, scratch);
+    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, &in, data, klen + vlen, scratch) != 0)
+        attacker_fail("cannot seal a forged SET: %s", cxl_last_error());
 }
 
 /* A sealed GET answer carrying a value of the honest format: accepted, it
@@ -50,14 +73,15 @@ static void seal_answer(uint8_t *msg, struct cxl_seal *s, uint64_t pos, uint64_t
     memset(data, '.', VAL_LEN);
     memcpy(data, "FORGED-ANSWER", 13);
     memset(msg, 0, SLOT_SIZE);
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)msg;
-    h->seq = pos;
-    h->len = CXL_SEAL_INNER + VAL_LEN;
-    h->session = session;
-    h->ref = ref;
+    struct cxl_msg_hdr h = {.session = session, .ref = ref};
+    cxl_seal_header(s, &h);
+    h.seq = pos;
+    h.len = CXL_SEAL_OVERHEAD + VAL_LEN;
+    uint32_t hs = cxl_msg_encode(&h, msg);
     struct cxl_seal_inner in = {.op = CXL_KV_OK};
     s->next = 0;
-    cxl_seal_msg(s, h, h, &in, data, VAL_LEN, scratch);
+    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, &in, data, VAL_LEN, scratch) != 0)
+        attacker_fail("cannot seal a forged answer: %s", cxl_last_error());
 }
 
 /* The forged SET under f's region key, for ring f->ring's coordinates
@@ -75,47 +99,128 @@ void build_sealed_set(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f)
 void build_plain_set(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f)
 {
     memset(msg, 0, SLOT_SIZE);
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)msg;
     uint32_t klen = (uint32_t)strlen(f->key);
-    h->seq = pos;
-    h->len = klen + 5;
-    h->op = CXL_KV_SET;
-    h->arg0 = klen;
-    h->session = med_gen_of(r);
-    memcpy(msg + CXL_MSG_HDR_SIZE, f->key, klen);
-    memcpy(msg + CXL_MSG_HDR_SIZE + klen, "owned", 5);
+    struct cxl_msg_hdr h = {.seq = pos, .len = klen + 5, .op = CXL_KV_SET, .arg0 = klen,
+                            .session = med_gen_of(r)};
+    uint32_t hs = cxl_msg_encode(&h, msg);
+    memcpy(msg + hs, f->key, klen);
+    memcpy(msg + hs + klen, "owned", 5);
 }
 
 void build_random(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f)
 {
     (void)r;
     cxl_random_bytes(msg, SLOT_SIZE);
-    if (f->n % 2) /* past the ring layer's position check */
-        ((struct cxl_msg_hdr *)msg)->seq = pos;
+    if (f->n % 2) { /* past the ring layer's position check (the low 32 bits of pos) */
+        uint32_t seq = (uint32_t)pos;
+        memcpy(msg, &seq, 4);
+    }
+    if (f->n % 4 == 3) { /* and past its other checks: a header that decodes, a length that fits the line */
+        msg[8] = CXL_MSG_F_SEALED;
+        msg[9] &= CXL_MSG_FIELD_KNOWN;
+        struct cxl_msg_hdr h;
+        uint32_t hs = cxl_msg_decode(msg, SLOT_SIZE, &h);
+        uint32_t len = hs ? (uint32_t)((f->n * 0x9E3779B97F4A7C15ull) >> 40) % (SLOT_SIZE - hs + 1) : 0;
+        memcpy(msg + 4, &len, 4);
+    }
+}
+
+/* Layout v2's own header checks, each with everything else valid (a SET
+ * sealed under a made-up key, at the right position): the fields a v1
+ * header had at fixed offsets are now a bitmap and a packed list, so the
+ * forgeries are about those. f->n picks one:
+ *   0 an unknown bit in the fields byte (0x40 / 0x80)
+ *   1 an unknown bit in the flags byte
+ *   2 a PAD that carries optional fields (and so a longer header)
+ *   3 a length that runs past the line into one the producer never published
+ *   4 a length past the largest message (past the end of the queue)
+ *   5 a fields byte that claims one more optional field than was written
+ *     (the payload's first bytes read as that field: the header "runs" into
+ *     the payload; a header cannot run past a line, 44 B < 64 B, so this is
+ *     its v2 equivalent)
+ * The ring layer must refuse 0..4 (CXL_ECORRUPT: the server resyncs) and the
+ * secure layer 5 (an argument in a sealed header, else the tag); nothing may
+ * execute. */
+void build_bad_header(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f)
+{
+    build_sealed_set(msg, r, pos, f);
+    struct cxl_msg_hdr h;
+    uint32_t hs = cxl_msg_decode(msg, SLOT_SIZE, &h), len = h.len;
+    if (hs == 0) {
+        attacker_fail("bad header: the forged SET does not decode");
+        return;
+    }
+    switch (f->n % 6) {
+    case 0:
+        msg[9] |= (uint8_t)(f->n / 6 % 2 ? 0x80u : 0x40u);
+        break;
+    case 1:
+        msg[8] |= (uint8_t)(0x04u << (f->n / 6 % 6));
+        break;
+    case 2:
+        msg[8] = CXL_MSG_F_PAD;
+        break;
+    case 3:
+        len = SLOT_SIZE - hs + 1 + (uint32_t)(f->n / 6 % 64);
+        memcpy(msg + 4, &len, 4);
+        break;
+    case 4:
+        len = f->n / 6 % 2 ? UINT32_MAX : G->max_payload + 1;
+        memcpy(msg + 4, &len, 4);
+        break;
+    default: /* the first absent field: arg0 (op and args travel sealed, so they are absent) */
+        msg[9] |= CXL_MSG_FIELD_ARG0;
+        break;
+    }
 }
 
 /* A captured valid message, moved: its seq says the new position (else the
- * ring layer alone would refuse it) and its session field the target's. */
+ * ring layer alone would refuse it) and its session field the target's.
+ * Decoded, edited, encoded again (the whole message if the header's size
+ * changed). */
 void build_copy(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f)
 {
     memcpy(msg, f->copy, SLOT_SIZE);
-    ((struct cxl_msg_hdr *)msg)->seq = pos;
-    ((struct cxl_msg_hdr *)msg)->session = med_gen_of(r);
+    struct cxl_msg_hdr h;
+    if (cxl_msg_decode(msg, SLOT_SIZE, &h) == 0) {
+        attacker_fail("a captured message does not decode");
+        return;
+    }
+    h.seq = pos;
+    h.session = med_gen_of(r);
+    if (forge_reheader(msg, &h) != 0)
+        attacker_fail("cannot move a captured message to position %" PRIu64, pos);
+}
+
+/* The message at pos - 1 of r/d (just read), one position on: only seq
+ * changes, so the header keeps its size. */
+static void build_next(uint8_t *msg, uint32_t r, enum cxl_dir d, uint64_t pos)
+{
+    memcpy(msg, med_slot_at(r, d, pos - 1), SLOT_SIZE);
+    struct cxl_msg_hdr h;
+    if (cxl_msg_decode(msg, SLOT_SIZE, &h) == 0) { /* not a header: still moved, by its seq bytes */
+        uint32_t seq = (uint32_t)pos;
+        memcpy(msg, &seq, 4);
+        return;
+    }
+    h.seq = pos;
+    if (forge_reheader(msg, &h) != 0) { /* a length past the line: the seq bytes alone */
+        uint32_t seq = (uint32_t)pos;
+        memcpy(msg, &seq, 4);
+    }
 }
 
 /* The newest request of the held ring (just executed), one position on. */
 void build_next_pos(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f)
 {
     (void)f;
-    memcpy(msg, med_slot_at(r, CXL_REQ, pos - 1), SLOT_SIZE);
-    ((struct cxl_msg_hdr *)msg)->seq = pos;
+    build_next(msg, r, CXL_REQ, pos);
 }
 
 void build_next_resp(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f)
 {
     (void)f;
-    memcpy(msg, med_slot_at(r, CXL_RESP, pos - 1), SLOT_SIZE);
-    ((struct cxl_msg_hdr *)msg)->seq = pos;
+    build_next(msg, r, CXL_RESP, pos);
 }
 
 /* An answer to the held client's next request, sealed under a made-up key. */

@@ -29,9 +29,21 @@ volatile uint64_t *med_head_of(uint32_t r, enum cxl_dir d)
     return d == CXL_REQ ? &med_ctl(r)->req_head.value : &med_ctl(r)->resp_head.value;
 }
 
+/* The line at position pos (positions count lines of G->slot_size bytes;
+ * a message starts at a line and takes as many as its header and payload
+ * need: with the suite's 256 B lines, every message of the honest clients
+ * and of the attacker fits in one, so one message is one position). */
 uint8_t *med_slot_at(uint32_t r, enum cxl_dir d, uint64_t pos)
 {
     return cxl_queue_slots_of(L, r, d) + (pos % G->slots) * G->slot_size;
+}
+
+/* Decode the packed (layout v2) header at line into the private *h, as a
+ * consumer would: its size in the medium, or 0 if the line holds no
+ * header (unknown flag or field bits). h->seq gets the low 32 bits. */
+uint32_t med_decode(const uint8_t *line, struct cxl_msg_hdr *h)
+{
+    return cxl_msg_decode(line, G->slot_size, h);
 }
 
 uint32_t med_gen_of(uint32_t r)
@@ -50,7 +62,8 @@ uint16_t med_node_of(uint32_t r)
 uint32_t med_epoch_seen(uint32_t r)
 {
     uint64_t t = cxl_load_acquire(med_tail_of(r, CXL_REQ));
-    return t ? ((const struct cxl_msg_hdr *)med_slot_at(r, CXL_REQ, t - 1))->epoch : 0;
+    struct cxl_msg_hdr h;
+    return t && med_decode(med_slot_at(r, CXL_REQ, t - 1), &h) ? h.epoch : 0;
 }
 
 void attacker_fail(const char *fmt, ...)
@@ -104,16 +117,21 @@ int med_wait_at_least(volatile uint64_t *v, uint64_t want, unsigned ms)
     return 1;
 }
 
-/* A copy of the newest message of r/d if it is one sealed slot. */
+/* A copy of the newest message of r/d (its line, SLOT_SIZE bytes) if it is
+ * one sealed message that fits in that one line: its packed header decodes,
+ * says the position (low 32 bits), SEALED only, and header + payload (tag
+ * included) end inside the line. */
 int med_capture_newest(uint32_t r, enum cxl_dir d, uint8_t *out, uint64_t *pos)
 {
     uint64_t t = cxl_load_acquire(med_tail_of(r, d));
     if (t == 0)
         return 0;
     memcpy(out, med_slot_at(r, d, t - 1), SLOT_SIZE);
-    const struct cxl_msg_hdr *h = (const struct cxl_msg_hdr *)out;
+    struct cxl_msg_hdr h;
+    uint32_t hs = med_decode(out, &h);
     *pos = t - 1;
-    return h->seq == t - 1 && h->flags == CXL_MSG_F_SEALED && h->len + CXL_MSG_HDR_SIZE <= SLOT_SIZE;
+    return hs != 0 && h.seq == (uint32_t)(t - 1) && h.flags == CXL_MSG_F_SEALED && h.len >= CXL_SEAL_OVERHEAD &&
+           (uint64_t)hs + h.len <= SLOT_SIZE;
 }
 
 /* --- the attacker: evidence from the victims --------------------------------------------- */

@@ -83,17 +83,19 @@ static void phase_flip_one(enum kind k, int c, enum cxl_dir d)
             return;
     uint8_t *m = med_slot_at(r, d, t - 1);
     struct cxl_msg_hdr h;
-    memcpy(&h, m, sizeof h);
-    if (h.seq != t - 1 || h.len + CXL_MSG_HDR_SIZE > SLOT_SIZE || h.len == 0)
+    uint32_t hs = med_decode(m, &h);
+    if (hs == 0 || h.seq != (uint32_t)(t - 1) || (uint64_t)hs + h.len > SLOT_SIZE || h.len <= CXL_SEAL_TAG)
         return;
-    /* one bit of a byte the receiver depends on: the authenticated header
-     * fields (seq, len, flags, session, epoch, ref), the tag, the ciphertext */
-    static const uint8_t hdr_bytes[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 16, 17, 18, 19, 20, 21, 22, 23,
-                                        24, 25, 26, 27, 28, 29, 30, 31};
+    /* one bit of a byte the receiver depends on (layout v2: the header is
+     * packed, the tag is the payload's last 16 bytes): half the time the
+     * ciphertext, a quarter the tag, a quarter the packed header (the fixed
+     * bytes seq, len, flags, fields, op, and the optional fields present:
+     * session, epoch, ref; all authenticated or checked by the ring layer) */
     uint64_t x = rnd();
-    uint32_t off = x % 4 < 2 ? CXL_MSG_HDR_SIZE + (uint32_t)((x >> 8) % h.len)
-                 : x % 4 == 2 ? 48 + (uint32_t)((x >> 8) % 16)
-                              : hdr_bytes[(x >> 8) % sizeof hdr_bytes];
+    uint32_t clen = h.len - CXL_SEAL_TAG;
+    uint32_t off = x % 4 < 2 ? hs + (uint32_t)((x >> 8) % clen)
+                 : x % 4 == 2 ? hs + clen + (uint32_t)((x >> 8) % CXL_SEAL_TAG)
+                              : (uint32_t)((x >> 8) % hs);
     m[off] ^= (uint8_t)(1u << ((x >> 40) % 8));
     if (!med_wait_batches(c, s0.cli[c].batches + 3, 3000))
         attacker_fail("client %c stalled after a flipped bit", 'A' + c);
@@ -187,6 +189,13 @@ static void phase_forgeries(void)
     for (unsigned i = 0; i < 40 && !gave_up; i++) {
         struct forge f = {.n = i};
         held_request(K_FORGE_RANDOM, (int)(i % 2), med_ring_of((int)(i % 2)), build_random, &f, "random bytes");
+    }
+    for (unsigned i = 0; i < 36 && !gave_up; i++) { /* layout v2's header checks, each variant 6 times */
+        int c = (int)(i % 2);
+        struct forge f = {.n = i, .ring = -1};
+        cxl_random_bytes(f.region_key, sizeof f.region_key);
+        snprintf(f.key, sizeof f.key, "FORGED-HEADER-%u", i);
+        held_request(K_FORGE_HEADER, c, med_ring_of(c), build_bad_header, &f, "a malformed v2 header");
     }
     for (unsigned i = 0; i < 60 && !gave_up; i++) {
         int c = (int)(i % 2);

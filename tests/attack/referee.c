@@ -26,6 +26,7 @@ const char *const kind_name[K_COUNT] = {
     "relocate into another ring",
     "relocate to another position, same ring",
     "forge: random bytes",
+    "forge: malformed v2 header (fields, flags, PAD, len)",
     "forge: well-formed, no key",
     "M's own ring-3 keys, message into ring 1/2",
     "answer a position twice (reject, rewind)",

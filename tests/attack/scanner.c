@@ -247,8 +247,9 @@ int scan_oracle_opens(uint32_t r, enum cxl_dir d)
         uint64_t pos;
         forge_derive(&s, K, ep[r], r, d);
         if (med_capture_newest(r, d, copy, &pos)) {
-            memcpy(&m.hdr, copy, sizeof m.hdr);
-            m.payload = copy + CXL_MSG_HDR_SIZE;
+            uint32_t hs = med_decode(copy, &m.hdr); /* checked by the capture */
+            m.hdr.seq = pos;                        /* the full position, as the consumer knows it */
+            m.payload = copy + hs;
             ok = cxl_open_msg(&s, &m, out) == 0;
         }
         cxl_seal_wipe(&s);

@@ -85,11 +85,58 @@ static uint8_t *slot_of(uint32_t ring, enum cxl_dir dir, uint64_t pos)
 
 static struct cxl_ring_ctl *ctl(uint32_t ring) { return cxl_ring_ctl_of(fx.layout, ring); }
 
+/* Layout v2: a message starts at a line (geo()->slot_size, 64 B here) and
+ * takes the lines its packed header and payload need, so a position is a
+ * line, not a message: the tests note where a message starts (the tail
+ * before it is published) instead of taking tail - 1. */
+
+/* The header of the message at pos, decoded into a private copy (seq: low
+ * 32 bits); its size in the medium, 0 if none. */
+static uint32_t hdr_at(uint32_t ring, enum cxl_dir dir, uint64_t pos, struct cxl_msg_hdr *h)
+{
+    return cxl_msg_decode(slot_of(ring, dir, pos), geo()->slot_size, h);
+}
+
+/* Lines a message of header size hs and len payload bytes takes. */
+static uint64_t lines_for(uint32_t hs, uint32_t len)
+{
+    return ((uint64_t)hs + len + geo()->slot_size - 1) / geo()->slot_size;
+}
+
+/* Give the message at pos the header nh, keeping its payload: decode, edit
+ * a private copy, encode it back. If the header's size changes, the
+ * attacker writes the whole message again (header, then the payload moved
+ * after it); the published tail stays where the producer put it. */
+static void rewrite_msg(uint32_t ring, enum cxl_dir dir, uint64_t pos, const struct cxl_msg_hdr *nh)
+{
+    uint8_t *line = slot_of(ring, dir, pos);
+    struct cxl_msg_hdr old;
+    uint32_t ohs = hdr_at(ring, dir, pos, &old);
+    CHECK(ohs != 0);
+    if (ohs == 0)
+        return;
+    uint32_t nhs = cxl_msg_hdr_size(nh);
+    if (nhs != ohs) {
+        static uint8_t payload[4096];
+        CHECK(old.len <= sizeof payload);
+        memcpy(payload, line + ohs, old.len);
+        memcpy(line + nhs, payload, old.len);
+    }
+    CHECK_EQ(cxl_msg_encode(nh, line), nhs);
+}
+
 static long long stat_of(uint32_t ring, int crypto)
 {
     struct cxl_kv_ring_stats st;
     cxl_kv_server_stats(srv, ring, &st);
     return crypto ? (long long)st.rejected_crypto : (long long)st.rejected;
+}
+
+static long long resyncs_of(uint32_t ring)
+{
+    struct cxl_kv_ring_stats st;
+    cxl_kv_server_stats(srv, ring, &st);
+    return (long long)st.resyncs;
 }
 
 static void test_roundtrip_and_no_plaintext(void)
@@ -101,6 +148,7 @@ static void test_roundtrip_and_no_plaintext(void)
     CHECK_EQ(cxl_kv_submit_set(kv, key, sizeof key - 1, val, sizeof val - 1, 0, 1), 0);
     CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
     CHECK(strcmp(store_key, key) == 0);
+    uint64_t get_pos = ctl(0)->req_tail.value;
     CHECK_EQ(cxl_kv_submit_get(kv, key, sizeof key - 1, 2), 0);
     CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
     CHECK(r.len == sizeof val - 1 && memcmp(r.data, val, r.len) == 0);
@@ -112,64 +160,150 @@ static void test_roundtrip_and_no_plaintext(void)
     CHECK_EQ(cxl_secret_file_load(secret_path, secret), 0);
     CHECK(memmem(base, size, secret, 32) == NULL);
     sodium_memzero(secret, sizeof secret);
-    /* the headers carry no op or lengths in the clear */
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(0, CXL_REQ, ctl(0)->req_tail.value - 1);
-    CHECK(h->flags & CXL_MSG_F_SEALED);
-    CHECK(h->op == 0 && h->arg0 == 0 && h->arg2 == 0);
+    /* the headers carry no op or lengths in the clear: the packed header of
+     * the GET has no argument fields at all, op 0 */
+    struct cxl_msg_hdr h;
+    CHECK(hdr_at(0, CXL_REQ, get_pos, &h) != 0);
+    CHECK((uint32_t)get_pos == h.seq);
+    CHECK(h.flags & CXL_MSG_F_SEALED);
+    CHECK(h.op == 0 && h.arg0 == 0 && h.arg1 == 0 && h.arg2 == 0);
+    CHECK((slot_of(0, CXL_REQ, get_pos)[9] & (CXL_MSG_FIELD_ARG0 | CXL_MSG_FIELD_ARG1 | CXL_MSG_FIELD_ARG2)) == 0);
     cxl_kv_close(kv);
 }
 
 /* Write a request, let the attacker change the medium before the server
- * looks, and check it is rejected without being executed. */
-static void attack_request(const char *what, void (*attack)(uint64_t pos))
+ * looks, and check it is rejected without being executed. The attacked
+ * request is the first of a new session (the server derives the session's
+ * keys when it opens it), or, with warm, the second: a header the ring
+ * layer cannot frame (v2: an unknown field bit, a length past the tail) is
+ * refused before anything is opened, so the server's RESYNC answer is only
+ * readable once the session's first request has given it the keys. */
+static void attack_request_(const char *what, void (*attack)(uint64_t pos), int warm)
 {
     struct cxl_kv *kv = client(1, cli_keys, 0);
     struct cxl_kv_result r;
+    if (warm) {
+        CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 6), 0);
+        CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    }
     int before = executed;
-    long long rej = stat_of(1, 1);
+    long long rej = stat_of(1, 0), resyncs = resyncs_of(1);
+    uint64_t pos = ctl(1)->req_tail.value; /* where the request starts */
     CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 7), 0);
     cxl_kv_flush(kv);
-    attack(ctl(1)->req_tail.value - 1);
+    CHECK(ctl(1)->req_tail.value > pos);
+    attack(pos);
     int rc = roundtrip(kv, &r);
     if (rc == CXL_KV_OK)
         fprintf(stderr, "attack '%s' was not detected\n", what);
     CHECK(rc != CXL_KV_OK);
     CHECK_EQ(executed, before);
-    CHECK(stat_of(1, 1) > rej || stat_of(1, 0) > rej);
+    /* refused: by the secure layer (rejected) or, for a header the ring
+     * layer cannot frame (v2: unknown field bit, a length past the tail), by
+     * a resync of the request stream */
+    CHECK(stat_of(1, 0) > rej || resyncs_of(1) > resyncs);
     /* and the ring still works */
     CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 8), 0);
     CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
     cxl_kv_close(kv);
 }
 
-static void flip_payload(uint64_t pos) { slot_of(1, CXL_REQ, pos)[CXL_MSG_HDR_SIZE + 3] ^= 0x01; }
-static void flip_tag(uint64_t pos) { ((struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos))->tag[5] ^= 0x80; }
-static void flip_ref(uint64_t pos) { ((struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos))->ref ^= 1; }
-static void set_epoch(uint64_t pos) { ((struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos))->epoch = 5; }
-static void unseal_flag(uint64_t pos) { ((struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos))->flags &= ~CXL_MSG_F_SEALED; }
+static void attack_request(const char *what, void (*attack)(uint64_t pos))
+{
+    attack_request_(what, attack, 0);
+}
+
+/* The payload of a sealed message: the ciphertext of the inner header and
+ * data, then the 16 B tag (its last bytes: with 64 B lines, in the
+ * message's second line). */
+static void flip_payload(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    uint32_t hs = hdr_at(1, CXL_REQ, pos, &h);
+    CHECK(hs != 0 && h.len > CXL_SEAL_OVERHEAD);
+    slot_of(1, CXL_REQ, pos)[hs + 3] ^= 0x01;
+}
+static void flip_tag(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    uint32_t hs = hdr_at(1, CXL_REQ, pos, &h);
+    CHECK(hs != 0 && h.len >= CXL_SEAL_OVERHEAD);
+    slot_of(1, CXL_REQ, pos)[hs + h.len - CXL_SEAL_TAG + 5] ^= 0x80;
+}
+/* ref, as associated data: changed (kept non-zero, the header keeps its
+ * size), or, if the request carries none, one added (a whole new message) */
+static void flip_ref(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    CHECK(hdr_at(1, CXL_REQ, pos, &h) != 0);
+    h.seq = pos;
+    h.ref ^= h.ref == 1 ? 2 : 1;
+    rewrite_msg(1, CXL_REQ, pos, &h);
+}
+static void set_epoch(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    CHECK(hdr_at(1, CXL_REQ, pos, &h) != 0);
+    CHECK(h.epoch != 5);
+    h.seq = pos;
+    h.epoch = 5;
+    rewrite_msg(1, CXL_REQ, pos, &h);
+}
+static void unseal_flag(uint64_t pos) { slot_of(1, CXL_REQ, pos)[8] &= (uint8_t)~CXL_MSG_F_SEALED; }
+/* v2: no tag field in the header any more; its fields byte instead. A
+ * present field dropped (the rest of the header and the payload shift:
+ * the AD and the ciphertext change), an unknown field bit (the ring layer's
+ * refusal), an argument in the clear added (op and args travel sealed). */
+static void drop_epoch_field(uint64_t pos) { slot_of(1, CXL_REQ, pos)[9] ^= CXL_MSG_FIELD_EPOCH; }
+static void unknown_field(uint64_t pos) { slot_of(1, CXL_REQ, pos)[9] |= 0x40; }
+static void clear_arg(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    CHECK(hdr_at(1, CXL_REQ, pos, &h) != 0);
+    CHECK(h.arg0 == 0);
+    h.seq = pos;
+    h.arg0 = 1; /* a header 4 B longer: the whole message is written again */
+    rewrite_msg(1, CXL_REQ, pos, &h);
+}
+/* a length one line longer than the producer published */
+static void len_past_tail(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    CHECK(hdr_at(1, CXL_REQ, pos, &h) != 0);
+    h.seq = pos;
+    h.len += geo()->slot_size;
+    CHECK_EQ(cxl_msg_encode(&h, slot_of(1, CXL_REQ, pos)), cxl_msg_hdr_size(&h));
+}
 
 static uint8_t saved[4096];
 static uint64_t saved_pos;
-/* replay: the request saved earlier, copied over the new one (a valid
- * message from another position) */
+/* replay: the request saved earlier (a valid message from another
+ * position), written whole over the new one with the new position in its
+ * seq: the ring layer's check passes; the AEAD's must not */
 static void replay_old(uint64_t pos)
 {
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos);
-    uint64_t seq = h->seq;
-    memcpy(h, saved, geo()->slot_size);
-    h->seq = seq; /* the ring layer's check passes; the AEAD's must not */
+    struct cxl_msg_hdr h;
+    uint32_t hs = cxl_msg_decode(saved, geo()->slot_size, &h);
+    CHECK(hs != 0 && hs + h.len <= sizeof saved);
+    memcpy(slot_of(1, CXL_REQ, pos), saved, hs + h.len);
+    h.seq = pos;
+    CHECK_EQ(cxl_msg_encode(&h, slot_of(1, CXL_REQ, pos)), hs);
 }
 
-/* relocation: a valid request of ring 2 copied into ring 1 */
+/* relocation: a valid request of ring 2 copied into ring 1, with ring 1's
+ * position and session (both non-zero: the header keeps its size) */
 static uint8_t other_ring[4096];
 static void relocate_ring(uint64_t pos)
 {
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(1, CXL_REQ, pos);
-    uint64_t seq = h->seq;
-    uint32_t session = h->session;
-    memcpy(h, other_ring, geo()->slot_size);
-    h->seq = seq;
-    h->session = session;
+    struct cxl_msg_hdr mine, h;
+    CHECK(hdr_at(1, CXL_REQ, pos, &mine) != 0);
+    uint32_t hs = cxl_msg_decode(other_ring, geo()->slot_size, &h);
+    CHECK(hs != 0 && hs + h.len <= sizeof other_ring);
+    memcpy(slot_of(1, CXL_REQ, pos), other_ring, hs + h.len);
+    h.seq = pos;
+    h.session = mine.session;
+    CHECK(h.session != 0);
+    CHECK_EQ(cxl_msg_encode(&h, slot_of(1, CXL_REQ, pos)), hs);
 }
 
 static void test_attacks(void)
@@ -179,21 +313,26 @@ static void test_attacks(void)
     attack_request("change ref (associated data)", flip_ref);
     attack_request("claim another epoch", set_epoch);
     attack_request("clear the sealed flag", unseal_flag);
+    attack_request("drop the epoch field (fields byte)", drop_epoch_field);
+    attack_request_("set an unknown field bit", unknown_field, 1);
+    attack_request("add an argument in the clear", clear_arg);
+    attack_request_("claim a length past the published tail", len_past_tail, 1);
     /* capture a valid request of ring 1, then replay it later */
     struct cxl_kv *kv = client(1, cli_keys, 0);
+    saved_pos = ctl(1)->req_tail.value;
     CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 9), 0);
     cxl_kv_flush(kv);
-    saved_pos = ctl(1)->req_tail.value - 1;
-    memcpy(saved, slot_of(1, CXL_REQ, saved_pos), geo()->slot_size);
+    memcpy(saved, slot_of(1, CXL_REQ, saved_pos), (ctl(1)->req_tail.value - saved_pos) * geo()->slot_size);
     struct cxl_kv_result r;
     CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
     cxl_kv_close(kv);
     attack_request("replay an old request at a new position", replay_old);
     /* capture a valid request of ring 2 and relocate it into ring 1 */
     kv = client(2, cli_keys, 0);
+    uint64_t p2 = ctl(2)->req_tail.value;
     CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 10), 0);
     cxl_kv_flush(kv);
-    memcpy(other_ring, slot_of(2, CXL_REQ, ctl(2)->req_tail.value - 1), geo()->slot_size);
+    memcpy(other_ring, slot_of(2, CXL_REQ, p2), (ctl(2)->req_tail.value - p2) * geo()->slot_size);
     CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
     cxl_kv_close(kv);
     attack_request("relocate a request from ring 2", relocate_ring);
@@ -218,12 +357,13 @@ static void test_replay_same_position(void)
 {
     struct cxl_kv *kv = client(1, cli_keys, 0);
     struct cxl_kv_result r;
+    uint64_t p = ctl(1)->req_tail.value;
     CHECK_EQ(cxl_kv_submit_set(kv, "once", 4, "x", 1, 0, 1), 0);
     CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
     int before = executed;
     long long rej = stat_of(1, 0);
     uint64_t tail = ctl(1)->req_tail.value, answers = ctl(1)->resp_tail.value;
-    rewind_server(tail - 1, tail);
+    rewind_server(p, tail);
     CHECK_EQ(executed, before);
     CHECK_EQ(stat_of(1, 0), rej + 1);
     CHECK_EQ(ctl(1)->resp_tail.value, answers);
@@ -240,15 +380,17 @@ static void test_one_answer_per_position(void)
     CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 1), 0);
     CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
     uint64_t p = ctl(1)->req_tail.value;
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(1, CXL_REQ, p);
-    *h = (struct cxl_msg_hdr){.seq = p, .len = 40, .flags = CXL_MSG_F_SEALED,
-                              .session = cxl_owner_gen(ctl(1)->owner_word)};
-    ctl(1)->req_tail.value = p + 1;
+    struct cxl_msg_hdr fh = {.seq = p, .len = 40, .flags = CXL_MSG_F_SEALED,
+                             .session = cxl_owner_gen(ctl(1)->owner_word)};
+    uint8_t *line = slot_of(1, CXL_REQ, p);
+    uint32_t fhs = cxl_msg_encode(&fh, line); /* a whole message: header, 40 zero bytes */
+    memset(line + fhs, 0, fh.len);
+    ctl(1)->req_tail.value = p + lines_for(fhs, fh.len);
     serve(1); /* refused: a sealed ERR for p */
     int before = executed;
     CHECK_EQ(cxl_kv_submit_set(kv, "twice", 5, "x", 1, 0, 2), 0); /* lands at p */
     CHECK_EQ(roundtrip(kv, &r), CXL_KV_ERR);
-    rewind_server(p, p + 1);
+    rewind_server(p, ctl(1)->req_tail.value);
     CHECK_EQ(executed, before);
     cxl_kv_close(kv);
 
@@ -257,11 +399,13 @@ static void test_one_answer_per_position(void)
     before = executed;
     CHECK_EQ(cxl_kv_submit_set(kv, "once", 4, "y", 1, 0, 3), 0);
     cxl_kv_flush(kv);
+    uint64_t ap = ctl(1)->resp_tail.value; /* where its answer will start */
     serve(1);
     CHECK_EQ(executed, before + 1);
-    ((struct cxl_msg_hdr *)slot_of(1, CXL_RESP, ctl(1)->resp_tail.value - 1))->seq ^= 1; /* answer lost */
+    CHECK(ctl(1)->resp_tail.value > ap);
+    slot_of(1, CXL_RESP, ap)[0] ^= 1; /* answer lost: the low bit of its seq */
     CHECK_EQ(cxl_kv_poll(kv, &r), 0);
-    rewind_server(p, p + 1);
+    rewind_server(p, ctl(1)->req_tail.value);
     CHECK(roundtrip(kv, &r) != CXL_KV_ERR);
     CHECK_EQ(executed, before + 1);
     cxl_kv_close(kv);
@@ -274,9 +418,12 @@ static void test_response_attacks(void)
     struct cxl_kv_result r;
     CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 1), 0);
     cxl_kv_flush(kv);
+    uint64_t pos = ctl(3)->resp_tail.value; /* where the answer starts */
     serve(1);
-    uint64_t pos = ctl(3)->resp_tail.value - 1;
-    slot_of(3, CXL_RESP, pos)[CXL_MSG_HDR_SIZE + 1] ^= 0x10;
+    struct cxl_msg_hdr h;
+    uint32_t hs = hdr_at(3, CXL_RESP, pos, &h);
+    CHECK(hs != 0 && h.len > CXL_SEAL_OVERHEAD);
+    slot_of(3, CXL_RESP, pos)[hs + 1] ^= 0x10;
     int rc = cxl_kv_poll(kv, &r);
     CHECK_EQ(rc, 1);
     CHECK_EQ(r.status, CXL_ECRYPTO);
@@ -394,8 +541,12 @@ static void keystream(const struct cxl_seal *s, uint64_t pos, uint8_t *out, size
 static int reads_as(const uint8_t *msg, const uint8_t *ks, uint16_t op)
 {
     uint8_t p[4];
+    struct cxl_msg_hdr h;
+    uint32_t hs = cxl_msg_decode(msg, geo()->slot_size, &h);
+    if (hs == 0 || h.len < CXL_SEAL_OVERHEAD)
+        return 0;
     for (int i = 0; i < 4; i++)
-        p[i] = msg[CXL_MSG_HDR_SIZE + i] ^ ks[i];
+        p[i] = msg[hs + i] ^ ks[i];
     return p[0] == (op & 0xff) && p[1] == op >> 8 && p[2] == 0 && p[3] == 0;
 }
 
@@ -410,7 +561,7 @@ static void test_rebase_no_nonce_reuse(void)
     struct fixture saved_fx = fx;
     struct cxl_kv_server *saved_srv = srv;
     uint32_t flags = CXL_LAYOUT_F_SECURE | (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
-    CHECK_EQ(fixture_open_flags(&fx, "/dev/shm", 1 << 20, 4, 256, flags), 0);
+    CHECK_EQ(fixture_open_flags(&fx, "/dev/shm", 1 << 20, 4, CXL_DEFAULT_SLOT_SIZE, flags), 0);
     start_server();
     struct cxl_kv *kv = client(1, cli_keys, 0);
     struct cxl_kv_result r;
@@ -439,14 +590,16 @@ static void test_rebase_no_nonce_reuse(void)
     c->owner_word = cxl_owner_word(gen + 1, CXL_OWNER_OWNED, 0);
     memcpy(c->session, session, 16);
     c->req_tail.value = c->resp_head.value = 0;
-    struct cxl_msg_hdr *h = (struct cxl_msg_hdr *)slot_of(1, CXL_REQ, 0);
-    cxl_random_bytes(h, 128);
-    *h = (struct cxl_msg_hdr){.seq = 0, .len = CXL_SEAL_INNER + 8, .flags = CXL_MSG_F_SEALED, .session = gen + 1};
-    c->req_tail.value = 1;
+    uint8_t *line = slot_of(1, CXL_REQ, 0);
+    cxl_random_bytes(line, 128);
+    struct cxl_msg_hdr fh = {.seq = 0, .len = CXL_SEAL_OVERHEAD + 8, .flags = CXL_MSG_F_SEALED, .session = gen + 1};
+    uint32_t fhs = cxl_msg_encode(&fh, line); /* random payload (and tag) after it */
+    c->req_tail.value = lines_for(fhs, fh.len);
     serve(50);
     memcpy(now, slot_of(1, CXL_RESP, 0), sizeof now);
-    const struct cxl_msg_hdr *nh = (const struct cxl_msg_hdr *)now;
-    CHECK(nh->seq == 0 && (nh->flags & CXL_MSG_F_SEALED)); /* the refusal is there, sealed */
+    struct cxl_msg_hdr nh;
+    CHECK(cxl_msg_decode(now, geo()->slot_size, &nh) != 0);
+    CHECK(nh.seq == 0 && (nh.flags & CXL_MSG_F_SEALED)); /* the refusal is there, sealed */
     CHECK(!reads_as(now, ks, CXL_KV_ERR));                 /* ... under another key */
     cxl_seal_wipe(&s);
     sodium_memzero(master, sizeof master);
@@ -487,9 +640,14 @@ static void test_flag_flipped(void)
  * can, while the producer seals: the seal must come only from the
  * producer's private header (seq = nonce, len = bytes encrypted), so every
  * message opens with the header the producer meant, and nothing is written
- * past the message. */
+ * past the message. Layout v2: the queue encodes the private header into the
+ * line (as cxl_queue_reserve does), then cxl_seal_msg writes the payload
+ * after it; the scribbler rewrites the packed header's bytes in the line
+ * (seq, len, flags, fields, op and the optional fields' bytes: session,
+ * epoch, ref), never the payload. */
 struct scribbler {
-    volatile struct cxl_msg_hdr *h;
+    volatile uint8_t *line;
+    uint32_t hsize; /* bytes of the packed header */
     volatile int stop;
     uint64_t writes;
 };
@@ -500,10 +658,15 @@ static void *scribble(void *arg)
     uint64_t x = 0x9e3779b97f4a7c15ull;
     while (!s->stop) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        s->h->seq = x & 7;          /* a position already sealed: a nonce reuse if believed */
-        s->h->len = (uint32_t)(x >> 32); /* any length: an overflow if believed */
-        s->h->session = (uint32_t)x;
-        s->h->ref = x;
+        uint32_t seq = (uint32_t)(x & 7), len = (uint32_t)(x >> 32);
+        for (int i = 0; i < 4; i++) {
+            s->line[i] = (uint8_t)(seq >> (8 * i));       /* a position already sealed: a nonce reuse if believed */
+            s->line[4 + i] = (uint8_t)(len >> (8 * i));   /* any length: an overflow if believed */
+        }
+        s->line[8] = (uint8_t)(x >> 8);                   /* flags */
+        s->line[9] = (uint8_t)(x >> 16);                  /* fields: another layout of the header */
+        for (uint32_t i = 12; i < s->hsize; i++)          /* session, epoch, ref */
+            s->line[i] = (uint8_t)(x >> (i % 8 * 8));
         s->writes++;
     }
     return NULL;
@@ -520,23 +683,31 @@ static void test_seal_race(void)
     memcpy(b.server_nonce, nonce, 16);
     CHECK_EQ(cxl_seal_derive(&tx, c, key, 1, &b), 0);
     CHECK_EQ(cxl_seal_derive(&rx, c, key, 1, &b), 0);
-    uint8_t *slot = aligned_alloc(64, 4096), scratch[CXL_SEAL_INNER + LEN], plain[LEN], out[CXL_SEAL_INNER + LEN];
+    uint8_t *slot = aligned_alloc(64, 4096), scratch[CXL_SEAL_INNER + LEN], plain[LEN], out[CXL_SEAL_OVERHEAD + LEN];
     memset(slot, 0, 4096);
     memset(plain, 'p', sizeof plain);
-    struct scribbler sc = {.h = (struct cxl_msg_hdr *)slot};
+    struct cxl_msg_hdr h0 = {.seq = 8, .len = CXL_SEAL_OVERHEAD + LEN, .session = 5, .ref = 8};
+    cxl_seal_header(&tx, &h0);
+    uint32_t hs = cxl_msg_hdr_size(&h0); /* the same for every round: ref = pos stays non-zero */
+    struct scribbler sc = {.line = slot, .hsize = hs};
+    memset(slot + hs + CXL_SEAL_OVERHEAD + LEN, 0xa5, 64); /* a guard after the message */
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, scribble, &sc), 0);
     int bad = 0;
     for (uint64_t pos = 8; pos < 8 + ROUNDS; pos++) {
-        struct cxl_msg_hdr h = {.seq = pos, .len = CXL_SEAL_INNER + LEN, .session = 5, .ref = pos};
+        struct cxl_msg_hdr h = {.session = 5, .ref = pos};
+        cxl_seal_header(&tx, &h);
+        h.seq = pos;
+        h.len = CXL_SEAL_OVERHEAD + LEN;
         struct cxl_seal_inner in = {.op = CXL_KV_GET, .arg0 = LEN};
-        if (cxl_seal_msg(&tx, &h, (struct cxl_msg_hdr *)slot, &in, plain, LEN, scratch) != 0) {
+        if (cxl_msg_encode(&h, slot) != hs || cxl_seal_msg(&tx, &h, slot + hs, &in, plain, LEN, scratch) != 0) {
             bad++;
             continue;
         }
-        /* open what the producer meant: its private header, the slot's ciphertext */
-        struct cxl_msg m = {.hdr = h, .payload = slot + CXL_MSG_HDR_SIZE};
-        if (cxl_open_msg(&rx, &m, out) != 0 || m.hdr.len != LEN || memcmp(m.payload, plain, LEN) != 0)
+        /* open what the producer meant: its private header, the line's ciphertext and tag */
+        struct cxl_msg m = {.hdr = h, .payload = slot + hs};
+        if (cxl_open_msg(&rx, &m, out) != 0 || m.hdr.len != LEN || m.hdr.op != CXL_KV_GET || m.hdr.arg0 != LEN ||
+            memcmp(m.payload, plain, LEN) != 0)
             bad++;
     }
     sc.stop = 1;
@@ -545,6 +716,10 @@ static void test_seal_race(void)
            ROUNDS, sc.writes);
     CHECK_EQ(bad, 0);
     CHECK(sc.writes > 0);
+    int guard_ok = 1;
+    for (int i = 0; i < 64; i++)
+        guard_ok &= slot[hs + CXL_SEAL_OVERHEAD + LEN + i] == 0xa5;
+    CHECK(guard_ok); /* nothing written past the message */
     free(slot);
 }
 
@@ -559,7 +734,7 @@ int main(void)
     sodium_memzero(s, sizeof s);
     uint32_t flags = CXL_LAYOUT_F_SECURE |
                      (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
-    CHECK_EQ(fixture_open_flags(&fx, "/dev/shm", 1 << 20, 4, 256, flags), 0);
+    CHECK_EQ(fixture_open_flags(&fx, "/dev/shm", 1 << 20, 4, CXL_DEFAULT_SLOT_SIZE, flags), 0);
     CHECK_EQ(cxl_keyring_open_crypto(secret_path, &srv_keys), 0);
     CHECK_EQ(cxl_keyring_open_crypto(secret_path, &cli_keys), 0);
     for (uint32_t i = 0; i < 4; i++)
