@@ -74,16 +74,16 @@ static void forge_set(struct cxl_layout *l, const struct cxl_ring_keys *k, uint3
     struct cxl_queue q;
     CHECK_EQ(cxl_queue_init(&q, l, 1, CXL_REQ, CXL_PRODUCER), 0);
     uint8_t *dst; /* layout v2: the queue encodes our private header, we seal into the payload */
-    uint8_t scratch[CXL_SEAL_INNER + 64];
+    uint8_t scratch[CXL_KV_RECORD_HDR + 64];
     uint32_t len = (uint32_t)strlen(payload);
     CHECK(len <= 64);
     struct cxl_msg_hdr h = {.session = gen};
     cxl_seal_header(&s, &h);
-    CHECK_EQ(cxl_queue_reserve(&q, &h, CXL_SEAL_OVERHEAD + len, &dst), 0);
+    CHECK_EQ(cxl_queue_reserve(&q, &h, (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + len, &dst), 0);
     CHECK_EQ(h.seq, cxl_queue_reserved(&q));
-    CHECK_EQ(h.len, CXL_SEAL_OVERHEAD + len);
-    struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = klen, .arg1 = (uint32_t)conn << CXL_KV_CONN_SHIFT};
-    CHECK_EQ(cxl_seal_msg(&s, &h, dst, &in, payload, len, scratch), 0);
+    CHECK_EQ(h.len, (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + len);
+    struct cxl_msg_hdr in = {.op = CXL_KV_SET, .arg0 = klen, .arg1 = (uint32_t)conn << CXL_KV_CONN_SHIFT};
+    CHECK_EQ(cxl_seal_msg(&s, &h, dst, scratch, cxl_kv_record_put(scratch, &in, payload, len)), 0);
     cxl_queue_submit(&q);
     cxl_seal_wipe(&s);
 }

@@ -67,6 +67,7 @@ struct cxl_kv_stats {
     uint64_t stale;     /* responses to requests nobody waits for any more */
     uint64_t resyncs;   /* corrupt response streams dropped */
     uint64_t rejected;  /* responses that failed to open (secure ring) */
+    uint64_t batches;   /* sealed request batches sent (secure ring: one AEAD each) */
     uint64_t waited_ns, sleeps;
 };
 

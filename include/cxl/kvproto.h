@@ -73,6 +73,19 @@ int cxl_kv_args_next(struct cxl_kv_args *it, const uint8_t **arg, uint32_t *len)
 uint64_t cxl_kv_cmd_size(int argc, const size_t *argvlen);
 void cxl_kv_cmd_encode(uint8_t *dst, int argc, const char *const *argv, const size_t *argvlen);
 
+/* Batches (secure rings; docs/KV.md "Batches"): the plaintext of a sealed
+ * message is a sequence of records, each a request's (or a reply's) op,
+ * arguments and data: op u16 | flags u16 (0) | arg0 u32 | arg1 u32 |
+ * arg2 u64 | len u32 | len bytes. */
+#define CXL_KV_RECORD_HDR 24u
+/* Write a record of h's op and arguments and data at dst; returns its size. */
+uint32_t cxl_kv_record_put(uint8_t *dst, const struct cxl_msg_hdr *h, const void *data, uint32_t len);
+/* The next record of a private batch [*p, end): 1 = h's op, arguments and
+ * len set and *data pointing at its bytes, *p moved past it; 0 = the batch
+ * is done; CXL_EPROTO = a malformed batch (a record running past the end,
+ * unknown record flags). */
+int cxl_kv_record_next(const uint8_t **p, const uint8_t *end, struct cxl_msg_hdr *h, const uint8_t **data);
+
 /* A name for diagnostics. */
 const char *cxl_kv_op_name(uint16_t op);
 

@@ -267,7 +267,8 @@ static void close_all(struct gw *g)
  * command within one ring message, sealed or not (and --max-request). */
 static void set_limits(struct gw *g)
 {
-    uint64_t max_payload = cxl_kv_geometry(g->kv[0])->max_payload - CXL_SEAL_INNER;
+    /* a sealed batch holds one record of it at least */
+    uint64_t max_payload = cxl_kv_geometry(g->kv[0])->max_payload - CXL_SEAL_TAG - CXL_KV_RECORD_HDR;
     uint64_t max_request = g->o->max_request && g->o->max_request < max_payload ? g->o->max_request : max_payload;
     g->limits = (struct cxl_resp_limits){
         .max_args = CXL_KV_MAX_ARGC,

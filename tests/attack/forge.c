@@ -57,11 +57,11 @@ static void seal_set(uint8_t *msg, struct cxl_seal *s, uint64_t pos, uint32_t se
     struct cxl_msg_hdr h = {.session = session, .ref = pos};
     cxl_seal_header(s, &h);
     h.seq = pos;
-    h.len = CXL_SEAL_OVERHEAD + klen + vlen;
+    h.len = (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + klen + vlen;
     uint32_t hs = cxl_msg_encode(&h, msg);
-    struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = klen};
+    struct cxl_msg_hdr in = {.op = CXL_KV_SET, .arg0 = klen};
     s->next = 0;
-    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, &in, data, klen + vlen, scratch) != 0)
+    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, scratch, cxl_kv_record_put(scratch, &in, data, klen + vlen)) != 0)
         attacker_fail("cannot seal a forged SET: %s", cxl_last_error());
 }
 
@@ -76,11 +76,11 @@ static void seal_answer(uint8_t *msg, struct cxl_seal *s, uint64_t pos, uint64_t
     struct cxl_msg_hdr h = {.session = session, .ref = ref};
     cxl_seal_header(s, &h);
     h.seq = pos;
-    h.len = CXL_SEAL_OVERHEAD + VAL_LEN;
+    h.len = (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + VAL_LEN;
     uint32_t hs = cxl_msg_encode(&h, msg);
-    struct cxl_seal_inner in = {.op = CXL_KV_OK};
+    struct cxl_msg_hdr in = {.op = CXL_KV_OK};
     s->next = 0;
-    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, &in, data, VAL_LEN, scratch) != 0)
+    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, scratch, cxl_kv_record_put(scratch, &in, data, VAL_LEN)) != 0)
         attacker_fail("cannot seal a forged answer: %s", cxl_last_error());
 }
 

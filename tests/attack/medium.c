@@ -130,7 +130,7 @@ int med_capture_newest(uint32_t r, enum cxl_dir d, uint8_t *out, uint64_t *pos)
     struct cxl_msg_hdr h;
     uint32_t hs = med_decode(out, &h);
     *pos = t - 1;
-    return hs != 0 && h.seq == (uint32_t)(t - 1) && h.flags == CXL_MSG_F_SEALED && h.len >= CXL_SEAL_OVERHEAD &&
+    return hs != 0 && h.seq == (uint32_t)(t - 1) && h.flags == CXL_MSG_F_SEALED && h.len >= (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) &&
            (uint64_t)hs + h.len <= SLOT_SIZE;
 }
 

@@ -204,7 +204,10 @@ static void attack_request_(const char *what, void (*attack)(uint64_t pos), int 
     CHECK(stat_of(1, 0) > rej || resyncs_of(1) > resyncs);
     /* and the ring still works */
     CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 8), 0);
-    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    rc = roundtrip(kv, &r);
+    if (rc != CXL_KV_OK)
+        fprintf(stderr, "after attack '%s' the ring fails: %d\n", what, rc);
+    CHECK_EQ(rc, CXL_KV_OK);
     cxl_kv_close(kv);
 }
 
@@ -220,14 +223,14 @@ static void flip_payload(uint64_t pos)
 {
     struct cxl_msg_hdr h;
     uint32_t hs = hdr_at(1, CXL_REQ, pos, &h);
-    CHECK(hs != 0 && h.len > CXL_SEAL_OVERHEAD);
+    CHECK(hs != 0 && h.len > (CXL_KV_RECORD_HDR + CXL_SEAL_TAG));
     slot_of(1, CXL_REQ, pos)[hs + 3] ^= 0x01;
 }
 static void flip_tag(uint64_t pos)
 {
     struct cxl_msg_hdr h;
     uint32_t hs = hdr_at(1, CXL_REQ, pos, &h);
-    CHECK(hs != 0 && h.len >= CXL_SEAL_OVERHEAD);
+    CHECK(hs != 0 && h.len >= (CXL_KV_RECORD_HDR + CXL_SEAL_TAG));
     slot_of(1, CXL_REQ, pos)[hs + h.len - CXL_SEAL_TAG + 5] ^= 0x80;
 }
 /* ref, as associated data: changed (kept non-zero, the header keeps its
@@ -422,7 +425,7 @@ static void test_response_attacks(void)
     serve(1);
     struct cxl_msg_hdr h;
     uint32_t hs = hdr_at(3, CXL_RESP, pos, &h);
-    CHECK(hs != 0 && h.len > CXL_SEAL_OVERHEAD);
+    CHECK(hs != 0 && h.len > (CXL_KV_RECORD_HDR + CXL_SEAL_TAG));
     slot_of(3, CXL_RESP, pos)[hs + 1] ^= 0x10;
     int rc = cxl_kv_poll(kv, &r);
     CHECK_EQ(rc, 1);
@@ -543,7 +546,7 @@ static int reads_as(const uint8_t *msg, const uint8_t *ks, uint16_t op)
     uint8_t p[4];
     struct cxl_msg_hdr h;
     uint32_t hs = cxl_msg_decode(msg, geo()->slot_size, &h);
-    if (hs == 0 || h.len < CXL_SEAL_OVERHEAD)
+    if (hs == 0 || h.len < (CXL_KV_RECORD_HDR + CXL_SEAL_TAG))
         return 0;
     for (int i = 0; i < 4; i++)
         p[i] = msg[hs + i] ^ ks[i];
@@ -592,7 +595,7 @@ static void test_rebase_no_nonce_reuse(void)
     c->req_tail.value = c->resp_head.value = 0;
     uint8_t *line = slot_of(1, CXL_REQ, 0);
     cxl_random_bytes(line, 128);
-    struct cxl_msg_hdr fh = {.seq = 0, .len = CXL_SEAL_OVERHEAD + 8, .flags = CXL_MSG_F_SEALED, .session = gen + 1};
+    struct cxl_msg_hdr fh = {.seq = 0, .len = (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + 8, .flags = CXL_MSG_F_SEALED, .session = gen + 1};
     uint32_t fhs = cxl_msg_encode(&fh, line); /* random payload (and tag) after it */
     c->req_tail.value = lines_for(fhs, fh.len);
     serve(50);
@@ -683,14 +686,14 @@ static void test_seal_race(void)
     memcpy(b.server_nonce, nonce, 16);
     CHECK_EQ(cxl_seal_derive(&tx, c, key, 1, &b), 0);
     CHECK_EQ(cxl_seal_derive(&rx, c, key, 1, &b), 0);
-    uint8_t *slot = aligned_alloc(64, 4096), scratch[CXL_SEAL_INNER + LEN], plain[LEN], out[CXL_SEAL_OVERHEAD + LEN];
+    uint8_t *slot = aligned_alloc(64, 4096), scratch[CXL_KV_RECORD_HDR + LEN], plain[LEN], out[(CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + LEN];
     memset(slot, 0, 4096);
     memset(plain, 'p', sizeof plain);
-    struct cxl_msg_hdr h0 = {.seq = 8, .len = CXL_SEAL_OVERHEAD + LEN, .session = 5, .ref = 8};
+    struct cxl_msg_hdr h0 = {.seq = 8, .len = (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + LEN, .session = 5, .ref = 8};
     cxl_seal_header(&tx, &h0);
     uint32_t hs = cxl_msg_hdr_size(&h0); /* the same for every round: ref = pos stays non-zero */
     struct scribbler sc = {.line = slot, .hsize = hs};
-    memset(slot + hs + CXL_SEAL_OVERHEAD + LEN, 0xa5, 64); /* a guard after the message */
+    memset(slot + hs + (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + LEN, 0xa5, 64); /* a guard after the message */
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, scribble, &sc), 0);
     int bad = 0;
@@ -698,16 +701,20 @@ static void test_seal_race(void)
         struct cxl_msg_hdr h = {.session = 5, .ref = pos};
         cxl_seal_header(&tx, &h);
         h.seq = pos;
-        h.len = CXL_SEAL_OVERHEAD + LEN;
-        struct cxl_seal_inner in = {.op = CXL_KV_GET, .arg0 = LEN};
-        if (cxl_msg_encode(&h, slot) != hs || cxl_seal_msg(&tx, &h, slot + hs, &in, plain, LEN, scratch) != 0) {
+        h.len = (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + LEN;
+        struct cxl_msg_hdr in = {.op = CXL_KV_GET, .arg0 = LEN};
+        if (cxl_msg_encode(&h, slot) != hs || cxl_seal_msg(&tx, &h, slot + hs, scratch, cxl_kv_record_put(scratch, &in, plain, LEN)) != 0) {
             bad++;
             continue;
         }
         /* open what the producer meant: its private header, the line's ciphertext and tag */
         struct cxl_msg m = {.hdr = h, .payload = slot + hs};
-        if (cxl_open_msg(&rx, &m, out) != 0 || m.hdr.len != LEN || m.hdr.op != CXL_KV_GET || m.hdr.arg0 != LEN ||
-            memcmp(m.payload, plain, LEN) != 0)
+        const uint8_t *rec;
+        if (cxl_open_msg(&rx, &m, out) != 0)
+            bad++;
+        else if (rec = m.payload, cxl_kv_record_next(&rec, m.payload + m.hdr.len, &m.hdr, &m.payload) != 1 ||
+                 rec != out + m.hdr.len + CXL_KV_RECORD_HDR || m.hdr.len != LEN || m.hdr.op != CXL_KV_GET ||
+                 m.hdr.arg0 != LEN || memcmp(m.payload, plain, LEN) != 0)
             bad++;
     }
     sc.stop = 1;
@@ -718,7 +725,7 @@ static void test_seal_race(void)
     CHECK(sc.writes > 0);
     int guard_ok = 1;
     for (int i = 0; i < 64; i++)
-        guard_ok &= slot[hs + CXL_SEAL_OVERHEAD + LEN + i] == 0xa5;
+        guard_ok &= slot[hs + (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + LEN + i] == 0xa5;
     CHECK(guard_ok); /* nothing written past the message */
     free(slot);
 }

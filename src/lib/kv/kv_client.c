@@ -51,9 +51,18 @@ struct cxl_kv {
     uint32_t watch_ring;
     uint16_t conn;          /* connection number carried by submits (cxl_kv_set_conn) */
     uint64_t srv_gen;       /* server instance the keys were derived for */
-    struct cxl_msg_hdr sealing_hdr; /* secure ring: the request being composed */
-    struct cxl_seal_inner sealing;
-    uint8_t *sealing_dst;
+    /* secure ring: the batch of requests being composed (secure_end_stage),
+     * the newest batch_count entries of the fifo */
+    uint32_t batch_len, batch_count;
+    int flush_wanted;       /* a flush found no room: poll tries again */
+    int unsent_status;      /* why dropped batches' requests fail */
+    char unsent_why[200];
+    /* secure ring: the opened batch of replies being read */
+    struct {
+        int active;
+        struct cxl_msg msg;         /* its header (position, ref, session) */
+        const uint8_t *p, *end, *prev; /* next record, end, the record last read */
+    } in;
 };
 
 void cxl_kv_config_init(struct cxl_kv_config *c)
@@ -267,12 +276,80 @@ static int keys_current(struct cxl_kv *kv)
     return rekey(kv);
 }
 
-/* Reserve a request of len payload bytes with op and arguments in; *payload
- * is where to write them: the medium, or private staging on a secure ring,
- * sealed into the medium by end_request(). The header goes to the medium
- * from private values only (a producer never reads back what it wrote). */
-static int begin_request(struct cxl_kv *kv, const struct cxl_seal_inner *in, uint32_t len, uint64_t tag,
-                         uint8_t **payload)
+/* A request staged in the batch being composed has no position yet. */
+#define SEQ_STAGED UINT64_MAX
+
+/* Forget the batch being composed: its requests were never sent. Each one
+ * fails with status and the reason when it reaches the head of the queue
+ * (fail_unsent). */
+static void drop_batch(struct cxl_kv *kv, int status, const char *why)
+{
+    if (kv->batch_count == 0)
+        return;
+    kv->batch_len = kv->batch_count = 0;
+    kv->unsent_status = status;
+    snprintf(kv->unsent_why, sizeof kv->unsent_why, "request not sent: %s", why);
+}
+
+/* Seal the batch being composed into one message and queue it (published
+ * by cxl_queue_submit). 0; CXL_EAGAIN: no room yet, the batch stays; other
+ * errors drop it. */
+static int flush_batch(struct cxl_kv *kv)
+{
+    if (kv->batch_count == 0)
+        return 0;
+    struct cxl_msg_hdr h = {.session = kv->claim.gen};
+    uint8_t *payload;
+    int rc = keys_current(kv);
+    if (rc == 0)
+        rc = secure_end_header(kv->sec, &h);
+    if (rc == 0)
+        rc = cxl_queue_reserve(&kv->req, &h, kv->batch_len + CXL_SEAL_TAG, &payload);
+    if (rc == CXL_EAGAIN) {
+        kv->st.full++;
+        return rc;
+    }
+    if (rc == CXL_ECORRUPT) /* the server's index is out of range */
+        cxl_queue_resync(&kv->req);
+    if (rc == 0)
+        rc = secure_end_seal(kv->sec, &h, payload, secure_end_stage(kv->sec), kv->batch_len);
+    if (rc) { /* left unsealed (if reserved): the server refuses it */
+        drop_batch(kv, rc, cxl_last_error());
+        return rc;
+    }
+    for (uint32_t i = kv->count - kv->batch_count; i < kv->count; i++)
+        kv->fifo[(kv->head + i) % kv->cap].seq = h.seq;
+    kv->batch_len = kv->batch_count = 0;
+    kv->st.batches++;
+    return 0;
+}
+
+/* Secure ring: the request becomes a record of the batch being composed
+ * (in private memory; docs/SECURITY.md); a full batch is flushed first. */
+static int stage_request(struct cxl_kv *kv, const struct cxl_msg_hdr *h, uint32_t len, uint8_t **payload)
+{
+    uint32_t max = cxl_layout_geometry(kv->layout)->max_payload - CXL_SEAL_TAG;
+    if ((uint64_t)CXL_KV_RECORD_HDR + len > max)
+        return cxl_fail(CXL_E2BIG, "request of %u bytes is larger than a sealed message can hold (%u)", len,
+                        max - CXL_KV_RECORD_HDR);
+    if (kv->batch_len + CXL_KV_RECORD_HDR + len > max) {
+        int rc = flush_batch(kv);
+        if (rc)
+            return rc;
+    }
+    uint8_t *rec = secure_end_stage(kv->sec) + kv->batch_len;
+    cxl_kv_record_put(rec, h, rec + CXL_KV_RECORD_HDR, len); /* the caller writes the data there */
+    *payload = rec + CXL_KV_RECORD_HDR;
+    kv->batch_len += CXL_KV_RECORD_HDR + len;
+    kv->batch_count++;
+    return 0;
+}
+
+/* Reserve a request of len payload bytes with h's op and arguments; *payload
+ * is where to write them: the medium on a plain ring, the batch being
+ * composed (private) on a secure one. The header goes to the medium from
+ * private values only (a producer never reads back what it wrote). */
+static int begin_request(struct cxl_kv *kv, struct cxl_msg_hdr *h, uint32_t len, uint64_t tag, uint8_t **payload)
 {
     int rc = check_lost(kv);
     if (rc == 0)
@@ -281,50 +358,22 @@ static int begin_request(struct cxl_kv *kv, const struct cxl_seal_inner *in, uin
         rc = keys_current(kv);
     if (rc)
         return rc;
-    if (kv->sec && len > UINT32_MAX - CXL_SEAL_OVERHEAD)
-        return cxl_fail(CXL_E2BIG, "request of %u bytes is larger than a message can be", len);
-    struct cxl_msg_hdr h = {.session = kv->claim.gen};
-    uint32_t arg1 = in->arg1 | (uint32_t)kv->conn << CXL_KV_CONN_SHIFT;
+    h->arg1 |= (uint32_t)kv->conn << CXL_KV_CONN_SHIFT;
     if (kv->sec) {
-        rc = secure_end_header(kv->sec, &h);
-        if (rc)
-            return rc;
-        kv->sealing = *in;
-        kv->sealing.arg1 = arg1;
+        rc = stage_request(kv, h, len, payload);
     } else {
-        h.op = in->op, h.arg0 = in->arg0, h.arg1 = arg1, h.arg2 = in->arg2;
+        h->session = kv->claim.gen;
+        rc = cxl_queue_reserve(&kv->req, h, len, payload);
+        if (rc == CXL_EAGAIN)
+            kv->st.full++;
+        if (rc == CXL_ECORRUPT) /* the server's index is out of range */
+            cxl_queue_resync(&kv->req);
     }
-    rc = cxl_queue_reserve(&kv->req, &h, kv->sec ? len + CXL_SEAL_OVERHEAD : len, payload);
-    if (rc == CXL_EAGAIN) {
-        kv->st.full++;
-        return rc;
-    }
-    if (rc == CXL_ECORRUPT) /* the server's index is out of range */
-        cxl_queue_resync(&kv->req);
     if (rc)
         return rc;
-    push_pending(kv, h.seq, tag, in->op);
-    if (kv->sec) {
-        kv->sealing_hdr = h;
-        kv->sealing_dst = *payload;
-        *payload = secure_end_stage(kv->sec);
-    }
+    push_pending(kv, kv->sec ? SEQ_STAGED : h->seq, tag, h->op);
     kv->st.submitted++;
     return 0;
-}
-
-/* A secure ring: seal the staged request into the medium. */
-static int end_request(struct cxl_kv *kv, uint32_t len)
-{
-    if (!kv->sec)
-        return 0;
-    int rc = secure_end_seal(kv->sec, &kv->sealing_hdr, kv->sealing_dst, &kv->sealing,
-                             secure_end_stage(kv->sec), len);
-    if (rc) { /* left unsealed: the server refuses it; nobody waits for it */
-        kv->count--;
-        kv->st.submitted--;
-    }
-    return rc;
 }
 
 static int too_big(const char *what, uint64_t n)
@@ -336,11 +385,10 @@ static int too_big(const char *what, uint64_t n)
 static int submit_key_op(struct cxl_kv *kv, uint16_t op, const void *key, uint32_t klen, uint64_t tag)
 {
     uint8_t *p;
-    int rc = begin_request(kv, &(struct cxl_seal_inner){.op = op, .arg0 = klen}, klen, tag, &p);
-    if (rc)
-        return rc;
-    memcpy(p, key, klen);
-    return end_request(kv, klen);
+    int rc = begin_request(kv, &(struct cxl_msg_hdr){.op = op, .arg0 = klen}, klen, tag, &p);
+    if (rc == 0)
+        memcpy(p, key, klen);
+    return rc;
 }
 
 int cxl_kv_submit_get(struct cxl_kv *kv, const void *key, uint32_t klen, uint64_t tag)
@@ -359,15 +407,15 @@ int cxl_kv_submit_set(struct cxl_kv *kv, const void *key, uint32_t klen, const v
     uint64_t len = (uint64_t)klen + vlen;
     if (len > UINT32_MAX)
         return too_big("SET", len);
-    struct cxl_seal_inner in = {.op = CXL_KV_SET, .arg0 = klen, .arg1 = ttl_ms ? CXL_KV_SET_F_EXPIRE : 0,
-                                .arg2 = ttl_ms};
+    struct cxl_msg_hdr h = {.op = CXL_KV_SET, .arg0 = klen, .arg1 = ttl_ms ? CXL_KV_SET_F_EXPIRE : 0,
+                            .arg2 = ttl_ms};
     uint8_t *p;
-    int rc = begin_request(kv, &in, (uint32_t)len, tag, &p);
+    int rc = begin_request(kv, &h, (uint32_t)len, tag, &p);
     if (rc)
         return rc;
     memcpy(p, key, klen);
     memcpy(p + klen, val, vlen);
-    return end_request(kv, (uint32_t)len);
+    return 0;
 }
 
 int cxl_kv_submit_command(struct cxl_kv *kv, int argc, const char *const *argv,
@@ -379,16 +427,17 @@ int cxl_kv_submit_command(struct cxl_kv *kv, int argc, const char *const *argv,
     if (len > UINT32_MAX)
         return too_big("command", len);
     uint8_t *p;
-    int rc = begin_request(kv, &(struct cxl_seal_inner){.op = CXL_KV_CMD, .arg0 = (uint32_t)argc},
+    int rc = begin_request(kv, &(struct cxl_msg_hdr){.op = CXL_KV_CMD, .arg0 = (uint32_t)argc},
                            (uint32_t)len, tag, &p);
-    if (rc)
-        return rc;
-    cxl_kv_cmd_encode(p, argc, argv, argvlen);
-    return end_request(kv, (uint32_t)len);
+    if (rc == 0)
+        cxl_kv_cmd_encode(p, argc, argv, argvlen);
+    return rc;
 }
 
 void cxl_kv_flush(struct cxl_kv *kv)
 {
+    if (kv->sec) /* no room yet: the next poll tries again */
+        kv->flush_wanted = flush_batch(kv) == CXL_EAGAIN;
     cxl_queue_submit(&kv->req);
 }
 
@@ -446,6 +495,8 @@ static int check_timeout(struct cxl_kv *kv, struct cxl_kv_result *r)
     if (waited < (uint64_t)kv->cfg.timeout_ms * 1000000u)
         return 0;
     kv->st.timeouts++;
+    if (kv->fifo[kv->head].seq == SEQ_STAGED) /* never sent (no room): nor will it be */
+        drop_batch(kv, CXL_ETIMEDOUT, "the request queue stayed full");
     if (silent)
         return synthesize(kv, r, CXL_ESERVER, "no reply within %u ms: the server is not running "
                           "(its heartbeat stopped)", kv->cfg.timeout_ms);
@@ -461,13 +512,43 @@ static void fill_result(struct cxl_kv_result *r, const struct pending *p, const 
         r->status = CXL_EPROTO;
 }
 
-/* Put m back to be read again by the next poll (a secure ring will open it
- * again: let its window take that one position once more). */
+/* Put m back to be read again by the next poll: a record of an opened
+ * batch (secure ring) is read again from private memory, a plain message
+ * from the queue. */
 static void unread(struct cxl_kv *kv, const struct cxl_msg *m)
 {
-    cxl_queue_rewind(&kv->resp, m);
-    if (kv->sec)
-        kv->sec->open_next = kv->sec->open_cur.next = kv->sec->open_prev.next = m->hdr.seq;
+    if (kv->in.active)
+        kv->in.p = kv->in.prev;
+    else
+        cxl_queue_rewind(&kv->resp, m);
+}
+
+/* The head request belongs to a batch that was dropped unsent. */
+static int fail_unsent(struct cxl_kv *kv, struct cxl_kv_result *r)
+{
+    if (kv->count <= kv->batch_count || kv->fifo[kv->head].seq != SEQ_STAGED)
+        return 0;
+    return synthesize(kv, r, kv->unsent_status, "%s", kv->unsent_why);
+}
+
+static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_result *r);
+
+/* The next record of the opened batch of replies, matched: 1 = a result,
+ * 0 = go on reading. */
+static int next_record(struct cxl_kv *kv, struct cxl_kv_result *r)
+{
+    struct cxl_msg m = kv->in.msg;
+    kv->in.prev = kv->in.p;
+    int rc = cxl_kv_record_next(&kv->in.p, kv->in.end, &m.hdr, &m.payload);
+    if (rc == 1)
+        return match(kv, &m, r);
+    kv->in.active = 0;
+    if (rc == 0)
+        return 0;
+    kv->st.rejected++; /* sealed by a key holder, and malformed: what it answers is unknown */
+    if (kv->count && kv->in.msg.hdr.ref == kv->fifo[kv->head].seq)
+        return synthesize(kv, r, CXL_EPROTO, "malformed batch of replies: %s", cxl_last_error());
+    return 0;
 }
 
 /* A response this client can read: on a secure ring opened into private
@@ -563,8 +644,17 @@ int cxl_kv_poll(struct cxl_kv *kv, struct cxl_kv_result *r)
     int rc = check_lost(kv);
     if (rc)
         return rc;
+    if (kv->flush_wanted)
+        cxl_kv_flush(kv);
     struct cxl_msg m;
     for (;;) {
+        if ((rc = fail_unsent(kv, r)) != 0)
+            return rc;
+        if (kv->in.active) {
+            if ((rc = next_record(kv, r)) != 0)
+                return rc;
+            continue;
+        }
         rc = cxl_queue_peek(&kv->resp, &m);
         if (rc == 0)
             return check_timeout(kv, r);
@@ -581,6 +671,14 @@ int cxl_kv_poll(struct cxl_kv *kv, struct cxl_kv_result *r)
                 return 1;
             }
             cxl_queue_release(&kv->resp);
+            continue;
+        }
+        if (kv->sec) { /* a batch of replies, private now: read its records */
+            cxl_queue_release(&kv->resp);
+            kv->in.active = 1;
+            kv->in.msg = m;
+            kv->in.p = m.payload;
+            kv->in.end = m.payload + m.hdr.len;
             continue;
         }
         if ((rc = match(kv, &m, r)) != 0)

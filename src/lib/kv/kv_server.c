@@ -32,8 +32,10 @@ struct reply_fields {
     uint16_t status;
 };
 
-struct parked { /* a reply waiting for room in the response queue */
+struct parked { /* a reply (or a batch of them) waiting for room in the response queue */
+    struct parked *next;
     struct reply_fields f;
+    int batch;    /* data is a batch of reply records, to seal */
     uint32_t len;
     uint8_t data[];
 };
@@ -41,7 +43,10 @@ struct parked { /* a reply waiting for room in the response queue */
 struct kv_ring {
     struct cxl_queue req, resp;
     struct cxl_kv_ring_stats st;
-    struct parked *parked;
+    struct parked *parked, *parked_tail; /* in order */
+    /* secure ring: the batch of replies being composed in secure_end_stage() */
+    uint32_t out_len, out_session;
+    uint64_t out_ref;
     uint32_t index;
     uint64_t owner_word; /* cached per pass */
     struct secure_end *sec; /* NULL on a plain medium */
@@ -70,20 +75,6 @@ struct cxl_kv_server {
 
 /* --- writing replies ------------------------------------------------------- */
 
-static void park(struct kv_ring *r, const struct reply_fields *f, const void *data, uint32_t len)
-{
-    struct parked *p = malloc(sizeof *p + len);
-    if (!p) { /* cannot even park: the reply is lost, the client times out */
-        STAT_ADD(r->st.resp_lost, 1);
-        return;
-    }
-    p->f = *f;
-    p->len = len;
-    memcpy(p->data, data, len);
-    r->parked = p;
-    STAT_ADD(r->st.stalls, 1);
-}
-
 /* A secure ring seals its replies once it has keys; until then (no grant,
  * manager unreachable) they go out plain and the client refuses them. */
 static int sealing(const struct kv_ring *r)
@@ -91,31 +82,50 @@ static int sealing(const struct kv_ring *r)
     return r->sec && r->sec->ready;
 }
 
-/* Reserve a reply and write it (sealed once the ring has keys). 0, or the
- * queue's error, or CXL_ECRYPTO if sealing is refused (rewound queue): the
- * message then stays unsealed and the client rejects it. */
+/* Behind what is already parked, in order. */
+static void park(struct kv_ring *r, const struct reply_fields *f, int batch, const void *data, uint32_t len)
+{
+    struct parked *p = malloc(sizeof *p + len);
+    if (!p) { /* cannot even park: the reply is lost, the client times out */
+        STAT_ADD(r->st.resp_lost, 1);
+        return;
+    }
+    *p = (struct parked){.f = *f, .batch = batch, .len = len};
+    memcpy(p->data, data, len);
+    if (r->parked)
+        r->parked_tail->next = p;
+    else
+        r->parked = p;
+    r->parked_tail = p;
+    STAT_ADD(r->st.stalls, 1);
+}
+
+/* Reserve a plain reply and write it. 0 or the queue's error. */
 static int put_reply(struct kv_ring *r, const struct reply_fields *f, const void *data, uint32_t len)
 {
-    struct cxl_msg_hdr h = {.ref = f->ref, .session = f->session};
+    struct cxl_msg_hdr h = {.ref = f->ref, .session = f->session, .op = f->status, .arg0 = f->arg0,
+                            .arg1 = f->flags, .arg2 = f->integer};
     uint8_t *payload;
-    if (sealing(r)) {
-        secure_end_header(r->sec, &h);
-        int rc = cxl_queue_reserve(&r->resp, &h, len + CXL_SEAL_OVERHEAD, &payload);
-        if (rc)
-            return rc;
-        struct cxl_seal_inner in = {.op = f->status, .arg0 = f->arg0, .arg1 = f->flags, .arg2 = f->integer};
-        if (secure_end_seal(r->sec, &h, payload, &in, data, len) != 0)
-            STAT_ADD(r->st.resp_lost, 1);
-        return 0;
-    }
-    h.op = f->status;
-    h.arg0 = f->arg0;
-    h.arg1 = f->flags;
-    h.arg2 = f->integer;
     int rc = cxl_queue_reserve(&r->resp, &h, len, &payload);
     if (rc == 0)
         memcpy(payload, data, len);
     return rc;
+}
+
+/* Reserve a sealed message for a batch of reply records (plain, private)
+ * and seal it. 0 or the queue's error; a refused seal (rewound queue)
+ * leaves the message unsealed, and the client rejects it. */
+static int put_batch(struct kv_ring *r, const struct reply_fields *f, const uint8_t *plain, uint32_t len)
+{
+    struct cxl_msg_hdr h = {.ref = f->ref, .session = f->session};
+    uint8_t *payload;
+    secure_end_header(r->sec, &h);
+    int rc = cxl_queue_reserve(&r->resp, &h, len + CXL_SEAL_TAG, &payload);
+    if (rc)
+        return rc;
+    if (secure_end_seal(r->sec, &h, payload, plain, len) != 0)
+        STAT_ADD(r->st.resp_lost, 1);
+    return 0;
 }
 
 /* The client's response index is out of range: drop the response stream. */
@@ -125,45 +135,90 @@ static void lose_reply(struct kv_ring *r)
     cxl_queue_resync(&r->resp);
 }
 
+static int put_either(struct kv_ring *r, const struct reply_fields *f, int batch, const uint8_t *data,
+                      uint32_t len)
+{
+    return batch ? put_batch(r, f, data, len) : put_reply(r, f, data, len);
+}
+
+/* Send a plain reply or a batch, or park it behind the parked ones. */
+static void send_or_park(struct kv_ring *r, const struct reply_fields *f, int batch, const uint8_t *data,
+                         uint32_t len)
+{
+    int rc = r->parked ? CXL_EAGAIN : put_either(r, f, batch, data, len);
+    if (rc == CXL_EAGAIN)
+        park(r, f, batch, data, len);
+    else if (rc != 0)
+        lose_reply(r);
+}
+
+/* The reply batch being composed (secure rings) goes out. */
+static void flush_replies(struct kv_ring *r)
+{
+    if (r->out_len == 0)
+        return;
+    struct reply_fields f = {.ref = r->out_ref, .session = r->out_session};
+    send_or_park(r, &f, 1, secure_end_stage(r->sec), r->out_len);
+    r->out_len = 0;
+}
+
+/* The largest reply one message holds, sealed or not. */
+static uint32_t largest_reply(const struct kv_ring *r)
+{
+    uint64_t max = ((uint64_t)r->resp.max_msg_slots << r->resp.slot_shift) - CXL_MSG_HDR_MAX;
+    return (uint32_t)(sealing(r) ? max - CXL_SEAL_TAG - CXL_KV_RECORD_HDR : max);
+}
+
 static void write_reply(struct kv_ring *r, const struct reply_fields *f, const void *data, uint32_t len)
 {
-    int rc = put_reply(r, f, data, len);
-    if (rc == 0) {
-        STAT_ADD(r->st.bytes_out, len);
-    } else if (rc == CXL_EAGAIN) {
-        park(r, f, data, len);
-    } else if (rc == CXL_E2BIG) {
+    if (len > largest_reply(r)) {
         char text[160];
         int n = snprintf(text, sizeof text, "ERR reply of %u bytes exceeds the ring's largest message "
-                         "(%u bytes); the command did run", len,
-                         (uint32_t)(((uint64_t)r->resp.max_msg_slots << r->resp.slot_shift) - CXL_MSG_HDR_MAX -
-                                    (sealing(r) ? CXL_SEAL_OVERHEAD : 0)));
+                         "(%u bytes); the command did run", len, largest_reply(r));
         struct reply_fields e = *f;
         e.status = CXL_KV_ERR;
         STAT_ADD(r->st.errors, 1);
         write_reply(r, &e, text, (uint32_t)n);
-    } else {
-        lose_reply(r);
+        return;
     }
+    STAT_ADD(r->st.bytes_out, len);
+    if (!sealing(r)) {
+        send_or_park(r, f, 0, data, len);
+        return;
+    }
+    /* a record in the batch of replies to one request batch (docs/SECURITY.md) */
+    if (r->out_len && (f->ref != r->out_ref || f->session != r->out_session ||
+                       (uint64_t)r->out_len + CXL_KV_RECORD_HDR + len > largest_reply(r) + CXL_KV_RECORD_HDR))
+        flush_replies(r);
+    struct cxl_msg_hdr h = {.op = f->status, .arg0 = f->arg0, .arg1 = f->flags, .arg2 = f->integer};
+    r->out_len += cxl_kv_record_put(secure_end_stage(r->sec) + r->out_len, &h, data, len);
+    r->out_ref = f->ref;
+    r->out_session = f->session;
 }
 
 /* 1 when nothing is parked any more. */
 static int flush_parked(struct kv_ring *r)
 {
-    struct parked *p = r->parked;
-    if (!p)
-        return 1;
-    int rc = put_reply(r, &p->f, p->data, p->len);
-    if (rc == CXL_EAGAIN)
-        return 0;
-    if (rc == 0) {
-        STAT_ADD(r->st.bytes_out, p->len);
-    } else {
-        lose_reply(r);
+    while (r->parked) {
+        struct parked *p = r->parked;
+        int rc = put_either(r, &p->f, p->batch, p->data, p->len);
+        if (rc == CXL_EAGAIN)
+            return 0;
+        if (rc != 0)
+            lose_reply(r);
+        r->parked = p->next;
+        free(p);
     }
-    r->parked = NULL;
-    free(p);
     return 1;
+}
+
+static void drop_parked(struct kv_ring *r)
+{
+    while (r->parked) {
+        struct parked *p = r->parked;
+        r->parked = p->next;
+        free(p);
+    }
 }
 
 static void reply_to(struct cxl_kv_reply *rp, uint16_t status, uint64_t integer, const void *data,
@@ -223,6 +278,21 @@ static int session_ok(struct cxl_kv_server *s, struct kv_ring *r, uint32_t sessi
     return 0;
 }
 
+/* Secure ring: the keys of the ring's owner session as r->owner_word has
+ * it, re-derived when the session or the keyring changed. CXL_EDENIED if
+ * the owner's node has no grant (the keys are gone then, and replies go out
+ * plain: the client refuses them). */
+static int current_keys(struct cxl_kv_server *s, struct kv_ring *r)
+{
+    uint32_t gen = cxl_owner_gen(r->owner_word);
+    uint16_t node = (uint16_t)cxl_owner_node(r->owner_word);
+    if (!secure_end_stale(r->sec, gen, node, s->pass_ns))
+        return 0;
+    uint8_t session[16];
+    memcpy(session, cxl_ring_ctl_of(s->layout, r->index)->session, sizeof session);
+    return secure_end_rekey(r->sec, gen, node, session, s->server_nonce);
+}
+
 /* Secure ring: open the request into private memory (keys re-derived when
  * the session or the keyring changed). 0, or the reply is already sent. */
 static int open_request(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m,
@@ -243,14 +313,10 @@ static int open_request(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_m
                            "refused", r->index, r->sec->open_node, node);
         return -1;
     }
-    if (secure_end_stale(r->sec, gen, node, s->pass_ns)) {
-        uint8_t session[16];
-        memcpy(session, cxl_ring_ctl_of(s->layout, r->index)->session, sizeof session);
-        if (secure_end_rekey(r->sec, gen, node, session, s->server_nonce) == CXL_EDENIED) {
-            STAT_ADD(r->st.rejected_crypto, 1);
-            cxl_kv_reply_error(rp, "ERR %s", cxl_last_error());
-            return -1;
-        }
+    if (current_keys(s, r) == CXL_EDENIED) {
+        STAT_ADD(r->st.rejected_crypto, 1);
+        cxl_kv_reply_error(rp, "ERR %s", cxl_last_error());
+        return -1;
     }
     if (secure_end_open(r->sec, m) != 0) {
         STAT_ADD(r->st.rejected_crypto, 1);
@@ -260,10 +326,54 @@ static int open_request(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_m
     return 0;
 }
 
-static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m)
+/* Decode one request (a message, or a record of a batch: m then holds the
+ * record's op, arguments and data, and the batch's position and session)
+ * and execute it; its reply is written. */
+static void run_request(struct cxl_kv_server *s, struct kv_ring *r, const struct cxl_msg *m)
 {
     struct cxl_kv_reply rp = {.ring = r, .req = m};
     struct cxl_kv_request req;
+    if (cxl_kv_decode_request(&m->hdr, m->payload, &req) != 0) {
+        STAT_ADD(r->st.rejected, 1);
+        cxl_kv_reply_error(&rp, "ERR protocol: %s", cxl_last_error());
+        return;
+    }
+    if (r->repaired) { /* a session after the repair is served: say the ring is fine */
+        r->repaired = 0;
+        cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_OK, 0);
+    }
+    req.ring = r->index;
+    req.session = m->hdr.session;
+    /* on a secure ring, the node the keys that opened it belong to */
+    req.node = r->sec ? r->sec->node : (uint16_t)cxl_owner_node(r->owner_word);
+    s->ex.execute(s->ex.ud, &req, &rp);
+    STAT_ADD(r->st.requests, 1);
+    if (!rp.done)
+        cxl_kv_reply_error(&rp, "ERR the server produced no reply for %s", cxl_kv_op_name(req.op));
+}
+
+/* An opened batch (private): its requests in order; their replies go out
+ * as one sealed batch (or several, when they do not fit one message). A
+ * malformed batch, which only a holder of the key can have sealed, is
+ * refused from the first bad record on. */
+static void run_batch(struct cxl_kv_server *s, struct kv_ring *r, const struct cxl_msg *batch)
+{
+    const uint8_t *p = batch->payload, *end = p + batch->hdr.len;
+    struct cxl_msg m = *batch;
+    int rc;
+    while ((rc = cxl_kv_record_next(&p, end, &m.hdr, &m.payload)) == 1)
+        run_request(s, r, &m);
+    if (rc < 0 || batch->hdr.len == 0) {
+        struct cxl_kv_reply rp = {.ring = r, .req = batch};
+        STAT_ADD(r->st.rejected, 1);
+        cxl_kv_reply_error(&rp, "ERR protocol: %s", rc < 0 ? cxl_last_error() : "an empty batch");
+    }
+    flush_replies(r);
+}
+
+static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m)
+{
+    struct cxl_kv_reply rp = {.ring = r, .req = m};
     STAT_ADD(r->st.bytes_in, m->hdr.len);
     if (r->sec && secure_end_answered(r->sec, m->hdr.seq)) {
         STAT_ADD(r->st.rejected, 1); /* a replay, or read again after a rewind: */
@@ -285,28 +395,15 @@ static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m
             STAT_ADD(r->st.rejected, 1);
             return;
         }
-    } else if (m->hdr.flags & CXL_MSG_F_SEALED) {
+        run_batch(s, r, m);
+        return;
+    }
+    if (m->hdr.flags & CXL_MSG_F_SEALED) {
         STAT_ADD(r->st.rejected, 1);
         cxl_kv_reply_error(&rp, "ERR ring %u: sealed request but this server runs without security", r->index);
         return;
     }
-    if (cxl_kv_decode_request(&m->hdr, m->payload, &req) != 0) {
-        STAT_ADD(r->st.rejected, 1);
-        cxl_kv_reply_error(&rp, "ERR protocol: %s", cxl_last_error());
-        return;
-    }
-    if (r->repaired) { /* a session after the repair is served: say the ring is fine */
-        r->repaired = 0;
-        cxl_server_set_ring_state(s->layout, r->index, CXL_SRV_RING_OK, 0);
-    }
-    req.ring = r->index;
-    req.session = m->hdr.session;
-    /* on a secure ring, the node the keys that opened it belong to */
-    req.node = r->sec ? r->sec->node : (uint16_t)cxl_owner_node(r->owner_word);
-    s->ex.execute(s->ex.ud, &req, &rp);
-    STAT_ADD(r->st.requests, 1);
-    if (!rp.done)
-        cxl_kv_reply_error(&rp, "ERR the server produced no reply for %s", cxl_kv_op_name(req.op));
+    run_request(s, r, m);
 }
 
 /* The request stream cannot be framed any more: drop what is published,
@@ -323,8 +420,11 @@ static void handle_corrupt(struct cxl_kv_server *s, struct kv_ring *r, uint32_t 
         mark_broken(s, r);
         return;
     }
-    if (r->sec) /* the RESYNC error answers every position dropped */
+    if (r->sec) { /* the RESYNC error answers every position dropped, */
         secure_end_skip(r->sec, r->req.pos);
+        r->owner_word = owner_word(s, r->index); /* sealed for the session there now */
+        current_keys(s, r);
+    }
     STAT_ADD(r->st.resyncs, 1);
     char text[512];
     int n = snprintf(text, sizeof text, "ERR ring %u: corrupt request stream (%s); dropped %" PRId64
@@ -345,9 +445,13 @@ static int serve_ring(struct cxl_kv_server *s, struct kv_ring *r)
             break;
         if (rc < 0) {
             handle_corrupt(s, r, cxl_owner_gen(r->owner_word));
+            if (r->sec)
+                flush_replies(r);
             break;
         }
         handle(s, r, &m);
+        if (r->sec) /* an error that answered the whole batch */
+            flush_replies(r);
         if (r->sec) /* m's position has had its answer, whatever it was */
             secure_end_skip(r->sec, r->req.pos);
         n++;
@@ -390,8 +494,8 @@ static void repair(struct cxl_kv_server *s, struct kv_ring *r)
     cxl_store_release(&c->req_head.value, 0);
     cxl_store_release(&c->resp_tail.value, 0);
     r->refused_upto = cxl_owner_gen(owner_word(s, r->index));
-    free(r->parked);
-    r->parked = NULL;
+    drop_parked(r);
+    r->out_len = 0;
     if (r->sec)
         secure_end_restart(r->sec);
     r->repaired = 1;
@@ -606,7 +710,7 @@ void cxl_kv_server_destroy(struct cxl_kv_server *s)
     if (!s)
         return;
     for (uint32_t i = 0; i < s->nrings; i++) {
-        free(s->rings[i].parked);
+        drop_parked(&s->rings[i]);
         if (s->rings[i].sec) {
             secure_end_free(s->rings[i].sec);
             free(s->rings[i].sec);

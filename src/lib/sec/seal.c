@@ -9,7 +9,7 @@
 #include "sec/seal.h"
 #include "cxl/util.h"
 
-static const char SEAL_CONTEXT[] = "cxl-dsm seal v1";
+static const char SEAL_CONTEXT[] = "cxl-dsm seal v2";
 static const char SESSION_CONTEXT[] = "cxl-dsm session";
 
 int cxl_crypto_init(void)
@@ -117,15 +117,6 @@ static void build_nonce(uint64_t seq, uint8_t nonce[24])
     put64(nonce, seq);
 }
 
-static void put_inner(uint8_t *p, const struct cxl_seal_inner *in)
-{
-    memcpy(p, &in->op, 2);
-    memset(p + 2, 0, 2);
-    put32(p + 4, in->arg0);
-    put32(p + 8, in->arg1);
-    put64(p + 12, in->arg2);
-}
-
 void cxl_seal_header(const struct cxl_seal *s, struct cxl_msg_hdr *hdr)
 {
     hdr->flags |= CXL_MSG_F_SEALED;
@@ -135,34 +126,29 @@ void cxl_seal_header(const struct cxl_seal *s, struct cxl_msg_hdr *hdr)
     hdr->arg2 = 0;
 }
 
-int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload,
-                 const struct cxl_seal_inner *in, const void *data, uint32_t len, uint8_t *scratch)
+int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload, const uint8_t *plain,
+                 uint32_t plen)
 {
     if (!s->ready)
         return cxl_fail(CXL_ECRYPTO, "ring %u: no key to seal with", s->ring);
     if (hdr->seq < s->next)
         return cxl_fail(CXL_ECRYPTO, "ring %u: position %" PRIu64 " was already sealed under this key "
                         "(queue rewound); the ring must be claimed again", s->ring, hdr->seq);
-    if (hdr->len != CXL_SEAL_OVERHEAD + len)
-        return cxl_fail(CXL_EINVAL, "seal: message length %u is not %u + %u", hdr->len, CXL_SEAL_OVERHEAD, len);
+    if (plen > UINT32_MAX - CXL_SEAL_TAG || hdr->len != plen + CXL_SEAL_TAG)
+        return cxl_fail(CXL_EINVAL, "seal: message length %u is not %u + %u", hdr->len, plen, CXL_SEAL_TAG);
     if (!(hdr->flags & CXL_MSG_F_SEALED) || hdr->epoch != s->epoch || hdr->op || hdr->arg0 || hdr->arg1 ||
         hdr->arg2)
         return cxl_fail(CXL_EINVAL, "seal: the header was not made by cxl_seal_header for this key");
-    put_inner(scratch, in);
-    if (data != scratch + CXL_SEAL_INNER) /* the caller may stage it there itself */
-        memcpy(scratch + CXL_SEAL_INNER, data, len);
     uint8_t ad[AD_LEN], nonce[24];
     build_ad(s, hdr, ad);
     build_nonce(hdr->seq, nonce);
-    uint32_t clen = CXL_SEAL_INNER + len;
     unsigned long long taglen;
     if (s->cipher == CXL_CIPHER_AESGCM)
-        crypto_aead_aes256gcm_encrypt_detached_afternm(payload, payload + clen, &taglen, scratch, clen, ad,
+        crypto_aead_aes256gcm_encrypt_detached_afternm(payload, payload + plen, &taglen, plain, plen, ad,
                                                        AD_LEN, NULL, nonce, &s->aes);
     else
-        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(payload, payload + clen, &taglen, scratch, clen, ad,
+        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(payload, payload + plen, &taglen, plain, plen, ad,
                                                             AD_LEN, NULL, nonce, s->key);
-    sodium_memzero(scratch, clen);
     s->next = hdr->seq + 1;
     return 0;
 }
@@ -180,7 +166,7 @@ int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out)
     if (h->seq < s->next)
         return cxl_fail(CXL_ECRYPTO, "ring %u: message at %" PRIu64 " is a replay (next accepted position %" PRIu64 ")",
                         s->ring, h->seq, s->next);
-    if (h->len < CXL_SEAL_OVERHEAD)
+    if (h->len < CXL_SEAL_TAG)
         return cxl_fail(CXL_ECRYPTO, "ring %u: sealed message at %" PRIu64 " is too short (%u bytes)",
                         s->ring, h->seq, h->len);
     if (h->op || h->arg0 || h->arg1 || h->arg2) /* they travel inside the ciphertext */
@@ -204,11 +190,7 @@ int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out)
                         "relocated or sealed with another key)", s->ring, h->seq);
     }
     s->next = h->seq + 1;
-    memcpy(&h->op, out, 2);
-    memcpy(&h->arg0, out + 4, 4);
-    memcpy(&h->arg1, out + 8, 4);
-    memcpy(&h->arg2, out + 12, 8);
-    h->len -= CXL_SEAL_OVERHEAD;
-    m->payload = out + CXL_SEAL_INNER;
+    h->len = clen;
+    m->payload = out;
     return 0;
 }

@@ -8,12 +8,15 @@
  *     struct cxl_seal_binding b = {format_id, ring, CXL_REQ, gen, node, client_session, server_nonce};
  *     cxl_seal_derive(&tx, cipher, node_key, epoch, &b);
  *     struct cxl_msg_hdr h = {.session = gen, .ref = ...};
- *     cxl_seal_header(&tx, &h);                              // SEALED, epoch; op/args inside
- *     cxl_queue_reserve(&q, &h, CXL_SEAL_OVERHEAD + len, &payload);
- *     cxl_seal_msg(&tx, &h, payload, &inner, data, len, scratch);
+ *     cxl_seal_header(&tx, &h);                              // SEALED, epoch; no op/args
+ *     cxl_queue_reserve(&q, &h, plen + CXL_SEAL_TAG, &payload);
+ *     cxl_seal_msg(&tx, &h, payload, plain, plen);           // plain: private
  *
  *     cxl_queue_peek(&q, &m);
- *     cxl_open_msg(&rx, &m, buf);   // m.hdr.op/args restored, m.payload = plaintext in buf
+ *     cxl_open_msg(&rx, &m, buf);   // m.payload = the plaintext in buf, m.hdr.len its length
+ *
+ * What the plaintext holds is the layer above's business (the KV layer puts a
+ * batch of records there: docs/KV.md, docs/SECURITY.md). 
  */
 #ifndef CXL_SEAL_H
 #define CXL_SEAL_H
@@ -27,9 +30,7 @@
 extern "C" {
 #endif
 
-#define CXL_SEAL_INNER 20u /* op u16, pad u16, arg0 u32, arg1 u32, arg2 u64 */
-#define CXL_SEAL_TAG 16u   /* the AEAD tag, at the end of the payload */
-#define CXL_SEAL_OVERHEAD (CXL_SEAL_INNER + CXL_SEAL_TAG)
+#define CXL_SEAL_TAG 16u /* the AEAD tag, at the end of the payload */
 
 enum cxl_cipher { CXL_CIPHER_AESGCM = 0, CXL_CIPHER_XCHACHA = 1 };
 
@@ -44,13 +45,6 @@ uint32_t cxl_cipher_layout_flags(void);
 /* The cipher a secure medium uses (from its layout flags); CXL_ECRYPTO with a
  * message if this CPU cannot run it. */
 int cxl_cipher_of_layout(const struct cxl_geometry *g, enum cxl_cipher *c);
-
-/* The op and arguments that travel inside the ciphertext. */
-struct cxl_seal_inner {
-    uint16_t op;
-    uint32_t arg0, arg1;
-    uint64_t arg2;
-};
 
 /* One direction of one ring under one session key. */
 struct cxl_seal {
@@ -95,22 +89,19 @@ void cxl_seal_header(const struct cxl_seal *s, struct cxl_msg_hdr *hdr);
 
 /* Seal into a reserved message. hdr is the producer's private header as
  * cxl_seal_header made it and cxl_queue_reserve completed it (seq; len =
- * CXL_SEAL_OVERHEAD + len); payload is where the queue said the payload
- * goes. Everything is computed from private memory, never read back from
- * the medium (another host may rewrite it while we seal): the ciphertext of
- * inner header and data, then the tag, go to payload. data is private;
- * scratch holds >= CXL_SEAL_INNER + len bytes (plaintext staging, wiped
- * afterwards; data may already sit at scratch + CXL_SEAL_INNER). CXL_ECRYPTO
- * if hdr->seq is below s->next (the queue was rewound: sealing there would
- * reuse a nonce). */
-int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload,
-                 const struct cxl_seal_inner *in, const void *data, uint32_t len, uint8_t *scratch);
+ * plen + CXL_SEAL_TAG); payload is where the queue said the payload goes.
+ * Everything comes from private memory, never read back from the medium
+ * (another host may rewrite it while we seal): the ciphertext of plain's
+ * plen bytes, then the tag, go to payload. CXL_ECRYPTO if hdr->seq is below
+ * s->next (the queue was rewound: sealing there would reuse a nonce). */
+int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload, const uint8_t *plain,
+                 uint32_t plen);
 
 /* Open a peeked message into out (>= m->hdr.len bytes, private): copies the
  * ciphertext out of the medium first (it may change under us), checks epoch,
- * position window and tag, then rewrites *m: op/args from the inner header,
- * payload = out + CXL_SEAL_INNER, hdr.len = plaintext length. out holds at least
- * m->hdr.len bytes (any length the ring layer delivers: max_payload + CXL_MSG_HDR_MAX). CXL_ECRYPTO with
+ * position window and tag, then rewrites *m: payload = out, hdr.len = the
+ * plaintext's length. out holds at least m->hdr.len bytes (any length the
+ * ring layer delivers: max_payload + CXL_MSG_HDR_MAX). CXL_ECRYPTO with
  * a message naming the reason otherwise; out holds nothing useful then. */
 int cxl_open_msg(struct cxl_seal *s, struct cxl_msg *m, uint8_t *out);
 

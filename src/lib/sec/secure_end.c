@@ -168,12 +168,12 @@ int secure_end_header(struct secure_end *e, struct cxl_msg_hdr *hdr)
     return 0;
 }
 
-int secure_end_seal(struct secure_end *e, const struct cxl_msg_hdr *hdr, uint8_t *payload,
-                    const struct cxl_seal_inner *in, const void *data, uint32_t len)
+int secure_end_seal(struct secure_end *e, const struct cxl_msg_hdr *hdr, uint8_t *payload, const uint8_t *plain,
+                    uint32_t plen)
 {
     if (!e->ready)
         return cxl_fail(CXL_ECRYPTO, "ring %u: no keys to seal with", e->ring);
-    int rc = cxl_seal_msg(&e->seal, hdr, payload, in, data, len, e->seal_buf);
+    int rc = cxl_seal_msg(&e->seal, hdr, payload, plain, plen);
     if (rc == 0)
         e->seal_next = e->seal.next;
     return rc;
