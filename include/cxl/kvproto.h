@@ -33,6 +33,7 @@ enum cxl_kv_status {
 #define CXL_KV_MAX_CONN 0xffffu
 #define CXL_KV_ARG1_FLAGS 0xffffu
 #define CXL_KV_RESP_F_RESYNC 0x1u /* response arg1: requests before ref dropped */
+#define CXL_KV_RESP_F_BATCH 0x2u  /* response arg1: the error answers every request of the batch at ref */
 #define CXL_KV_MAX_ARGC (1u << 20)
 
 /* A request as the server sees it after validation. Pointers go into the

@@ -730,6 +730,155 @@ static void test_seal_race(void)
     free(slot);
 }
 
+/* --- batches: one AEAD per flush ------------------------------------------------ */
+
+#define BATCH_N 16
+
+/* Submit n GETs tagged base.. and flush: one sealed message; its position. */
+static uint64_t submit_batch(struct cxl_kv *kv, int n, uint64_t base)
+{
+    uint64_t pos = ctl(1)->req_tail.value;
+    for (int i = 0; i < n; i++)
+        CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, base + (uint64_t)i), 0);
+    cxl_kv_flush(kv);
+    return pos;
+}
+
+/* Collect results until n arrived (or give up): how many; *ok counts OK,
+ * and every result must come in submission order. */
+static int collect(struct cxl_kv *kv, int n, uint64_t base, int *ok)
+{
+    struct cxl_kv_result r;
+    int got = 0;
+    *ok = 0;
+    for (int i = 0; i < 20000 && got < n; i++) {
+        serve(1);
+        int rc = cxl_kv_poll(kv, &r);
+        if (rc < 0)
+            break;
+        if (rc == 0)
+            continue;
+        CHECK_EQ(r.tag, base + (uint64_t)got);
+        *ok += r.status == CXL_KV_OK;
+        got++;
+    }
+    return got;
+}
+
+static uint8_t batch_a[4096]; /* an earlier batch, whole, for replay and splice */
+static uint32_t batch_a_size;
+
+static uint32_t msg_size_at(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    uint32_t hs = hdr_at(1, CXL_REQ, pos, &h);
+    return hs ? hs + h.len : 0;
+}
+
+/* the last record cut off: a shorter length (in the associated data) */
+static void truncate_batch(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    CHECK(hdr_at(1, CXL_REQ, pos, &h) != 0);
+    h.seq = pos;
+    h.len -= CXL_KV_RECORD_HDR + 1;
+    CHECK_EQ(cxl_msg_encode(&h, slot_of(1, CXL_REQ, pos)), cxl_msg_hdr_size(&h));
+}
+/* two 25 B records of the ciphertext swapped: the order of the requests */
+static void reorder_batch(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    uint32_t hs = hdr_at(1, CXL_REQ, pos, &h);
+    uint8_t *p = slot_of(1, CXL_REQ, pos) + hs, tmp[CXL_KV_RECORD_HDR + 1];
+    memcpy(tmp, p, sizeof tmp);
+    memcpy(p, p + sizeof tmp, sizeof tmp);
+    memcpy(p + sizeof tmp, tmp, sizeof tmp);
+}
+/* the second half of an earlier batch's ciphertext spliced into this one */
+static void splice_batch(uint64_t pos)
+{
+    struct cxl_msg_hdr h, a;
+    uint32_t hs = hdr_at(1, CXL_REQ, pos, &h), ahs = cxl_msg_decode(batch_a, sizeof batch_a, &a);
+    CHECK(hs && ahs && a.len == h.len);
+    memcpy(slot_of(1, CXL_REQ, pos) + hs + h.len / 2, batch_a + ahs + a.len / 2, h.len - h.len / 2);
+}
+/* an earlier batch written whole at this position, with this position */
+static void replay_batch(uint64_t pos)
+{
+    struct cxl_msg_hdr h;
+    uint32_t hs = cxl_msg_decode(batch_a, sizeof batch_a, &h);
+    CHECK(hs != 0 && msg_size_at(pos) == batch_a_size);
+    memcpy(slot_of(1, CXL_REQ, pos), batch_a, batch_a_size);
+    h.seq = pos;
+    CHECK_EQ(cxl_msg_encode(&h, slot_of(1, CXL_REQ, pos)), hs);
+}
+
+/* A batch attacked before the server reads it: not one request runs, each
+ * gets a refusal (never OK), and the next batch is served. */
+static void batch_attack(const char *what, void (*attack)(uint64_t pos))
+{
+    struct cxl_kv *kv = client(1, cli_keys, 0);
+    struct cxl_kv_result r;
+    CHECK_EQ(cxl_kv_submit_get(kv, "k", 1, 1), 0); /* the session's keys, first */
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    int before = executed, ok = 0;
+    long long rej = stat_of(1, 0);
+    uint64_t pos = submit_batch(kv, BATCH_N, 300);
+    attack(pos);
+    int got = collect(kv, BATCH_N, 300, &ok);
+    if (ok)
+        fprintf(stderr, "batch attack '%s': %d requests answered OK\n", what, ok);
+    CHECK_EQ(ok, 0);
+    CHECK_EQ(got, BATCH_N); /* every request of it answered: refused */
+    CHECK_EQ(executed, before);
+    CHECK(stat_of(1, 0) > rej || resyncs_of(1) > 0);
+    pos = submit_batch(kv, BATCH_N, 400);
+    CHECK_EQ(collect(kv, BATCH_N, 400, &ok), BATCH_N);
+    CHECK_EQ(ok, BATCH_N);
+    cxl_kv_close(kv);
+}
+
+static void test_batches(void)
+{
+    struct cxl_kv *kv = client(1, cli_keys, 0);
+    int before = executed, ok = 0;
+    uint64_t pos = submit_batch(kv, BATCH_N, 100), rpos = ctl(1)->resp_tail.value;
+    /* one message of BATCH_N records, one AEAD */
+    struct cxl_msg_hdr h;
+    uint32_t hs = hdr_at(1, CXL_REQ, pos, &h);
+    CHECK(hs != 0 && h.len == BATCH_N * (CXL_KV_RECORD_HDR + 1) + CXL_SEAL_TAG);
+    CHECK_EQ(ctl(1)->req_tail.value - pos, lines_for(hs, h.len));
+    batch_a_size = hs + h.len;
+    CHECK(batch_a_size <= sizeof batch_a);
+    memcpy(batch_a, slot_of(1, CXL_REQ, pos), batch_a_size);
+    CHECK_EQ(collect(kv, BATCH_N, 100, &ok), BATCH_N);
+    CHECK_EQ(ok, BATCH_N);
+    CHECK_EQ(executed - before, BATCH_N);
+    /* the replies: one message too */
+    hs = hdr_at(1, CXL_RESP, rpos, &h);
+    CHECK(hs != 0 && h.len == BATCH_N * (CXL_KV_RECORD_HDR + store_vlen) + CXL_SEAL_TAG);
+    CHECK_EQ(ctl(1)->resp_tail.value - rpos, lines_for(hs, h.len));
+    struct cxl_kv_stats st;
+    cxl_kv_get_stats(kv, &st);
+    CHECK_EQ(st.batches, 1);
+    /* a batch larger than one message: flushed in pieces, answered in order */
+    char val[200]; /* 400 x 225 B of records: more than a message holds (half a queue) */
+    memset(val, 'b', sizeof val);
+    int n = 0;
+    for (; n < 400; n++)
+        CHECK_EQ(cxl_kv_submit_set(kv, "k", 1, val, sizeof val, 0, 1000 + (uint64_t)n), 0);
+    cxl_kv_flush(kv);
+    cxl_kv_get_stats(kv, &st);
+    CHECK_EQ(st.batches, 3);
+    CHECK_EQ(collect(kv, n, 1000, &ok), n);
+    CHECK_EQ(ok, n);
+    cxl_kv_close(kv);
+    batch_attack("truncate a batch by one record", truncate_batch);
+    batch_attack("reorder two records of a batch", reorder_batch);
+    batch_attack("splice two batches", splice_batch);
+    batch_attack("replay an earlier batch", replay_batch);
+}
+
 int main(void)
 {
     CHECK_EQ(cxl_crypto_init(), 0);
@@ -761,6 +910,7 @@ int main(void)
     test_exhausted_secure();
     test_rebase_no_nonce_reuse();
     test_seal_race();
+    test_batches();
     cxl_kv_server_destroy(srv);
     cxl_keyring_close(srv_keys);
     cxl_keyring_close(cli_keys);

@@ -630,6 +630,10 @@ static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_resul
     if (answered_by_another_server(kv))
         return outcome_unknown(kv, r);
     struct pending p = pop_pending(kv);
+    /* a refusal of a whole batch answers each request of it still waiting */
+    if (m->hdr.arg1 & CXL_KV_RESP_F_BATCH && m->hdr.op == CXL_KV_ERR && kv->count &&
+        kv->fifo[kv->head].seq == ref)
+        unread(kv, m);
     fill_result(r, &p, m);
     kv->resp_held = 1;
     return 1;

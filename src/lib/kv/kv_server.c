@@ -58,6 +58,7 @@ struct cxl_kv_reply {
     struct kv_ring *ring;
     const struct cxl_msg *req;
     int done;
+    int whole_batch; /* a refusal of a whole batch (secure ring), before any record was read */
 };
 
 struct cxl_kv_server {
@@ -229,7 +230,8 @@ static void reply_to(struct cxl_kv_reply *rp, uint16_t status, uint64_t integer,
     rp->done = 1;
     struct kv_ring *r = rp->ring;
     struct reply_fields f = {.ref = rp->req->hdr.seq, .integer = integer,
-                             .session = rp->req->hdr.session, .status = status};
+                             .session = rp->req->hdr.session, .status = status,
+                             .flags = rp->whole_batch ? CXL_KV_RESP_F_BATCH : 0};
     if (status == CXL_KV_ERR || (status == CXL_KV_REPLY && len && *(const char *)data == '-'))
         STAT_ADD(r->st.errors, 1); /* Redis's error replies count too */
     write_reply(r, &f, data, len);
@@ -363,8 +365,8 @@ static void run_batch(struct cxl_kv_server *s, struct kv_ring *r, const struct c
     int rc;
     while ((rc = cxl_kv_record_next(&p, end, &m.hdr, &m.payload)) == 1)
         run_request(s, r, &m);
-    if (rc < 0 || batch->hdr.len == 0) {
-        struct cxl_kv_reply rp = {.ring = r, .req = batch};
+    if (rc < 0 || batch->hdr.len == 0) { /* the records after the bad one: refused */
+        struct cxl_kv_reply rp = {.ring = r, .req = batch, .whole_batch = 1};
         STAT_ADD(r->st.rejected, 1);
         cxl_kv_reply_error(&rp, "ERR protocol: %s", rc < 0 ? cxl_last_error() : "an empty batch");
     }
@@ -373,7 +375,7 @@ static void run_batch(struct cxl_kv_server *s, struct kv_ring *r, const struct c
 
 static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m)
 {
-    struct cxl_kv_reply rp = {.ring = r, .req = m};
+    struct cxl_kv_reply rp = {.ring = r, .req = m, .whole_batch = r->sec != NULL};
     STAT_ADD(r->st.bytes_in, m->hdr.len);
     if (r->sec && secure_end_answered(r->sec, m->hdr.seq)) {
         STAT_ADD(r->st.rejected, 1); /* a replay, or read again after a rewind: */
