@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pycheck import Checks, read_for, stop_process  # noqa: E402
 
-HEADER_SIZE, RING_CTL_SIZE, REQ_TAIL, REQ_HEAD, TAG_OFF = 4096, 1024, 128, 256, 48
+HEADER_SIZE, RING_CTL_SIZE, REQ_TAIL, REQ_HEAD = 4096, 1024, 128, 256
 
 
 def cmd(*args):
@@ -38,6 +38,13 @@ def connect(port):
 def ask(s, *args):
     s.sendall(cmd(*args))
     return s.recv(4096)
+
+
+def message_at(m, line):
+    """A v2 message header (docs/RING.md): its size and the payload length."""
+    length, flags, fields = struct.unpack_from("<IBB", m, line + 4)
+    sizes = [(0x01, 4), (0x02, 4), (0x04, 8), (0x08, 4), (0x10, 4), (0x20, 8)]
+    return 12 + sum(n for bit, n in sizes if fields & bit), length
 
 
 def main():
@@ -65,9 +72,12 @@ def main():
             time.sleep(0.01)
         head = struct.unpack_from("<Q", m, ctl + REQ_HEAD)[0]
         tail = struct.unpack_from("<Q", m, ctl + REQ_TAIL)[0]
-        check(tail == head + 1, f"only the RESET is on the ring before its answer (head {head}, tail {tail})")
-        at = data_off + 2 * ring * slots * slot_size + (head % slots) * slot_size + TAG_OFF
-        m[at] ^= 0x01  # the attacker: the sealed RESET will not open
+        line = data_off + 2 * ring * slots * slot_size + (head % slots) * slot_size
+        hsize, length = message_at(m, line)
+        lines = (hsize + length + slot_size - 1) // slot_size
+        check(tail == head + lines, f"only the RESET is on the ring before its answer (head {head}, tail {tail}, "
+              f"a message of {lines} lines)")
+        m[line + hsize + length - 16] ^= 0x01  # the attacker: the tag; the sealed RESET will not open
     finally:
         os.kill(redis_pid, signal.SIGCONT)
     got, closed = read_for(b, 3)
