@@ -546,7 +546,8 @@ void cxl_kv_server_run(struct cxl_kv_server *s, volatile int *stop)
         cxl_backoff_wait(&s->backoff);
         uint64_t now = s->backoff.now_ns;
         if (now - last_poll >= HOUSEKEEPING_NS) { /* parked replies, broken rings */
-            locked_poll(s, 1);
+            if (locked_poll(s, 1) > 0) /* it served requests: the wait is over (no idle sleep next) */
+                cxl_backoff_done(&s->backoff);
             last_poll = now;
             cxl_kv_server_beat(s);
         }
