@@ -573,9 +573,14 @@ int cxl_kv_server_create(struct cxl_layout *l, const struct cxl_kv_server_config
         s->cfg.spin_us = 50;
     if (!s->cfg.yield_us)
         s->cfg.yield_us = 1000;
+    if (!s->cfg.idle_after_ms)
+        s->cfg.idle_after_ms = CXL_KV_SERVER_IDLE_AFTER_MS;
+    if (!s->cfg.idle_sleep_us)
+        s->cfg.idle_sleep_us = CXL_KV_SERVER_IDLE_SLEEP_US;
     s->ex = *ex;
     s->nrings = n;
     cxl_backoff_init(&s->backoff, s->cfg.spin_us, s->cfg.yield_us, s->cfg.max_sleep_us);
+    cxl_backoff_set_idle(&s->backoff, s->cfg.idle_after_ms, s->cfg.idle_sleep_us);
     int rc = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         struct kv_ring *r = &s->rings[i];
