@@ -7,7 +7,10 @@
 #   RingSecure  the secure ring, keys and ACL from cxl_sec_mgr
 # Every label runs the same client (cxl_ring_direct --bench, --via for the
 # sockets) with the same ops, key and value sizes, threads, pipeline depth and
-# request count, and checks every reply. Output: a progress line per run,
+# request count, and checks every reply. Before each run every other
+# server of the matrix is idle, or stopped while the label runs (scripts/lib.sh,
+# matrix_isolate: one "isolation:" line per run, kept in _isolation.txt, and a
+# note under the table). Output: a progress line per run,
 # results/compare_<time>.csv, a Markdown table with ratios against NativeTCP
 # (.md) and a chart per (threads, pipeline, value size) (.png).
 #
@@ -35,7 +38,7 @@ while [ $# -gt 0 ]; do
     --labels) labels=$2; shift 2 ;;
     --delay-ns) delay=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -51,6 +54,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 mkdir -p results
 csv=results/compare_$stamp.csv
 MATRIX_LOGS=results/compare_${stamp}_logs
+MATRIX_ISO_LOG=${csv%.csv}_isolation.txt # one line per run (matrix_isolate)
 fail() { matrix_fail "$@"; } # keeps every log of the run, then stops
 echo "$(matrix_machine compare), $requests requests per op and thread" >&2
 
@@ -100,7 +104,9 @@ for t in ${threads//,/ }; do for p in ${pipelines//,/ }; do for v in ${sizes//,/
       n=$((n + 1))
       printf '  [%d/%d] round %d/%d %-10s threads=%s pipeline=%s value=%sB ops=%s\n' $n $total "$r" "$rounds" "$l" \
         $t $p $v "$ops" >&2
+      matrix_isolate "$l" # the other labels' servers idle, or stopped while it runs
       run_one "$l" "$l@$r" "$raw" $t $p $v "$ops"
+      matrix_release
     done
   done
 done; done; done
@@ -111,9 +117,9 @@ report compare "$raw" "$csv" "$md" \
   "Same workload for every label: ops $ops, $requests requests per op and client thread, keys of 16 B (requests x threads distinct keys);
 $(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels; every reply checked; the keys are loaded before the
 rounds (every SET overwrites a value of the same size). Medians of $rounds rounds (labels in alternating order); ratios
-are medians of the per-round ratios against NativeTCP." || fail "the report failed"
+are medians of the per-round ratios against NativeTCP. $(matrix_isolation_note)" || fail "the report failed"
 cat "$md"
 # one chart per (threads, pipeline, value size); report.py prints each one drawn
 charts=$(report compare-charts "$csv" --ops "$ops" --delay-ns "$delay" | wc -l) || true # a failed chart: gnuplot said why
 echo
-echo "csv: $csv   table: $md   charts: $charts (${csv%.csv}_t*_p*_v*.png)"
+echo "csv: $csv   table: $md   charts: $charts (${csv%.csv}_t*_p*_v*.png)   isolation: $MATRIX_ISO_LOG"

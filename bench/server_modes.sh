@@ -34,8 +34,6 @@ ring_get() { # medium inflight extra-label -> "rps p50 p99"
   report field "$tmp" throughput_rps p50_us p99_us
 }
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
 for mode in thread thread-only eventloop; do
   medium=/dev/shm/cxl_modes_$$_$mode.raw
   start_redis "$mode" "$medium" map_size=64M rings=4 serve="$mode"
@@ -62,9 +60,7 @@ for mode in thread thread-only eventloop; do
   echo "$mode,tcp_rps_during_load,$(report field "$WORK/load.csv" rps --where test=GET),req/s" >>"$csv"
   progress "$mode: idle CPU (10 s)"
   sleep 2
-  t0=$(cpu_ticks "$pid"); sleep 10; t1=$(cpu_ticks "$pid")
-  hz=$(getconf CLK_TCK)
-  echo "$mode,idle_cpu,$(awk -v a="$t0" -v b="$t1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz / 10 * 100 }'),% of a core" >>"$csv"
+  echo "$mode,idle_cpu,$(cpu_use 10000 "$pid" | awk '{ print $2 }'),% of a core" >>"$csv" # (scripts/lib.sh)
   redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
   wait "$pid" 2>/dev/null || true
 done

@@ -5,7 +5,10 @@
 # checked. For each workload, each round (labels in alternating order) and
 # each label: FLUSHALL the Redis behind the label, `cxl_ycsb -load`, then
 # `cxl_ycsb -run`, with the same records, operations, seed and threads for
-# every label. Output: a progress line per step, results/ycsb_<time>.csv
+# every label. Before each label every other server of the matrix is idle,
+# or stopped while the label runs (scripts/lib.sh, matrix_isolate: one
+# "isolation:" line each, kept in PREFIX_isolation.txt, and a note under the
+# table). Output: a progress line per step, results/ycsb_<time>.csv
 # (medians per workload and label), a Markdown table with ratios against
 # NativeTCP (.md) and a chart (.png).
 #
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
     --delay-ns) delay=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -61,6 +64,7 @@ out=${out:-results/ycsb_$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$(dirname "$out")"
 csv=$out.csv
 MATRIX_LOGS=${out}_logs
+MATRIX_ISO_LOG=${out}_isolation.txt # one line per label and round (matrix_isolate)
 echo "$(matrix_machine ycsb_compare), $records records, $operations operations, $threads thread(s), seed $seed" >&2
 
 # --- servers (everything registered for cleanup by scripts/lib.sh) ----------
@@ -96,11 +100,13 @@ ycsb() { # PHASE LABEL ROUND WORKLOAD: one cxl_ycsb phase, its row appended to t
 for w in ${workloads//,/ }; do
   for r in $(seq 1 "$rounds"); do
     for l in $(matrix_order "$r"); do
+      matrix_isolate "$l" # the other labels' servers idle, or stopped while it runs
       port=$(matrix_redis_port "$l")
-      out=$(redis-cli -p "$port" FLUSHALL 2>&1) || true
-      [ "$out" = OK ] || matrix_fail "FLUSHALL of the Redis behind $l (port $port) said: $out"
+      said=$(redis-cli -p "$port" FLUSHALL 2>&1) || true # (not $out: the output prefix)
+      [ "$said" = OK ] || matrix_fail "FLUSHALL of the Redis behind $l (port $port) said: $said"
       ycsb load "$l" "$r" "$w"
       ycsb run "$l" "$r" "$w"
+      matrix_release
     done
   done
 done
@@ -112,9 +118,10 @@ report ycsb "$raw" "$csv" "$md" \
 thread(s), seed $seed, every read checked (data integrity); Redis flushed before each load.
 $(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels${MATRIX_NUMA:+ (medium on NUMA node $((MATRIX_NODES - 1)))}.
 Medians of $rounds round(s) (labels in alternating order); ratios are medians of the per-round ratios against NativeTCP;
-op is the workload's main operation (read, else the one it runs most), whose p99 is shown." || matrix_fail "the report failed"
+op is the workload's main operation (read, else the one it runs most), whose p99 is shown.
+$(matrix_isolation_note)" || matrix_fail "the report failed"
 cat "$md"
 chart=$(report ycsb-chart "$csv" --title "cxl_ycsb: $records records, $operations operations, $threads thread(s), CXL_SHM_DELAY_NS=$delay") ||
   true # a failed chart: gnuplot said why
 echo
-echo "csv: $csv   table: $md   ${chart:-chart: none (no gnuplot?)}"
+echo "csv: $csv   table: $md   ${chart:-chart: none (no gnuplot?)}   isolation: $MATRIX_ISO_LOG"

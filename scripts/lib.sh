@@ -1,8 +1,10 @@
 # scripts/lib.sh - shell helpers shared by the benchmark scripts, the shell
 # tests and the demo:
 # free ports, a redis-server with the cxl_ring module, the compare matrix's servers
-# (start_matrix), cleanup of everything
-# started (on exit, Ctrl-C or failure), and redis-benchmark CSV parsing.
+# (start_matrix) and each label's isolation from the others (matrix_isolate),
+# the CPU use of processes (cpu_use), cleanup of everything started (on exit,
+# Ctrl-C or failure: a stopped process is continued first), and
+# redis-benchmark CSV parsing.
 # Source it; it sets BUILD (default build) and WORK (a private temp dir).
 
 BUILD=${BUILD:-build}
@@ -12,6 +14,7 @@ CLEANUP_FILES=("$WORK")
 
 cleanup() { # never fails: under set -e a failing trap would change the exit code
   local rc=$? pid
+  for pid in "${CLEANUP_PIDS[@]}"; do kill -CONT "$pid" 2>/dev/null || true; done # (matrix_isolate may have stopped it)
   for pid in "${CLEANUP_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${CLEANUP_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "${CLEANUP_FILES[@]}" || true
@@ -86,7 +89,7 @@ progress() { printf '  %-60s\r' "$*" >&2; }
 
 # provision_secure NRINGS: a cxl_sec_mgr in $WORK/sec with a server node (1)
 # and a client node (2) granted every ring; starts the daemon. Sets SEC_MGR
-# (HOST:PORT), SEC_DIR, SEC_SERVER_KEY, SEC_CLIENT_KEY.
+# (HOST:PORT), SEC_MGR_PID, SEC_DIR, SEC_SERVER_KEY, SEC_CLIENT_KEY.
 provision_secure() {
   local n=$1 mgr i
   mgr=$(realpath "$BUILD/bin/cxl_sec_mgr")
@@ -101,6 +104,7 @@ provision_secure() {
     { cat "$SEC_DIR/keygen.log" >&2; die "cannot provision cxl_sec_mgr in $SEC_DIR"; }
   SEC_MGR=127.0.0.1:$(free_port)
   "$mgr" --config "$SEC_DIR/acl.conf" --listen "$SEC_MGR" 2>"$SEC_DIR/daemon.log" &
+  SEC_MGR_PID=$!
   CLEANUP_PIDS+=($!)
   for i in $(seq 50); do
     "$mgr" fetch --key "$SEC_DIR/client.key" --node-id 2 --mgr "$SEC_MGR" --ping >/dev/null 2>&1 && break
@@ -182,7 +186,8 @@ matrix_fail() {
 # MATRIX_TUN_PORT, MATRIX_PLAIN, MATRIX_CRYPTO, MATRIX_CRYPTO_SECRET,
 # MATRIX_SECURE (the media), SEC_MGR and SEC_CLIENT_KEY (provision_secure), and
 # the TCP port of each Redis: MATRIX_PLAIN_PORT, MATRIX_CRYPTO_PORT,
-# MATRIX_SECURE_PORT (see matrix_redis_port). A failure calls matrix_fail.
+# MATRIX_SECURE_PORT (see matrix_redis_port), and MATRIX_PROCS, every server
+# process as NAME:PID (matrix_isolate). A failure calls matrix_fail.
 start_matrix() {
   MATRIX_LABELS=$1
   local rings=$2 delay=$3 tun tun_srv n pre
@@ -197,6 +202,7 @@ start_matrix() {
                --tls-ca-cert-file "$WORK/tls.crt" --tls-auth-clients no)
   MATRIX_PLAIN=${pre}_plain_$$.raw
   start_redis plain "$MATRIX_PLAIN" map_size=256M rings=$rings delay_ns=$delay "$@"
+  MATRIX_PROCS=(redis-plain:$REDIS_PID)
   REDIS_EXTRA=()
   MATRIX_TCP_PORT=$REDIS_PORT MATRIX_SOCK=$REDIS_SOCK MATRIX_PLAIN_PORT=$REDIS_PORT
 
@@ -209,7 +215,9 @@ start_matrix() {
     tun_srv=127.0.0.1:$(free_port) MATRIX_TUN_PORT=$(free_port)
     MATRIX_TUN=127.0.0.1:$MATRIX_TUN_PORT
     start_tunnel server "$tun_srv" 127.0.0.1:$MATRIX_TCP_PORT "$tun/server.key" "$tun/client.pub" "$tun/server.log"
+    MATRIX_PROCS+=(tunnel-server:$TUN_PID)
     start_tunnel client "$MATRIX_TUN" "$tun_srv" "$tun/client.key" "$tun/server.pub" "$tun/client.log"
+    MATRIX_PROCS+=(tunnel-client:$TUN_PID)
     redis-cli -p "$MATRIX_TUN_PORT" ping >/dev/null 2>&1 || matrix_fail "the sodium tunnel does not reach Redis"
   fi
 
@@ -221,6 +229,7 @@ start_matrix() {
     start_redis crypto "$MATRIX_CRYPTO" map_size=256M rings=$rings delay_ns=$delay crypto=1 \
       key_file="$MATRIX_CRYPTO_SECRET" "$@"
     MATRIX_CRYPTO_PORT=$REDIS_PORT
+    MATRIX_PROCS+=(redis-crypto:$REDIS_PID)
   fi
 
   if matrix_wants RingSecure; then
@@ -230,6 +239,7 @@ start_matrix() {
     start_redis secure "$MATRIX_SECURE" map_size=256M rings=$rings delay_ns=$delay secure=1 sec_mgr="$SEC_MGR" \
       node_id=1 key="$SEC_SERVER_KEY" "$@"
     MATRIX_SECURE_PORT=$REDIS_PORT
+    MATRIX_PROCS+=(sec_mgr:$SEC_MGR_PID redis-secure:$REDIS_PID)
   fi
 }
 
@@ -242,4 +252,103 @@ matrix_redis_port() {
     RingSecure) echo "$MATRIX_SECURE_PORT" ;;
     *) echo "$MATRIX_PLAIN_PORT" ;;
   esac
+}
+
+# --- isolation: a label runs while the other labels' servers are idle ----------------
+# On 2 cores a server spinning on its rings takes a core from the label being
+# measured (issue 15: Ring SET ran at 102-192 k req/s in the full matrix, 401 k
+# alone). Before each label, matrix_isolate measures the CPU use of every other
+# server of the matrix over MATRIX_ISO_WINDOW_MS (500) and waits, up to
+# MATRIX_ISO_WAIT_S (5), until each uses less than MATRIX_ISO_MAX_PCT (3) % of
+# a core; one still busy then is stopped (SIGSTOP) while the label runs, and
+# matrix_release continues it (cleanup continues it too, on any exit).
+MATRIX_ISO_WINDOW_MS=${MATRIX_ISO_WINDOW_MS:-500}
+MATRIX_ISO_MAX_PCT=${MATRIX_ISO_MAX_PCT:-3}
+MATRIX_ISO_WAIT_S=${MATRIX_ISO_WAIT_S:-5}
+MATRIX_STOPPED=() MATRIX_ISO_RUNS=0 MATRIX_ISO_IDLE=0 MATRIX_ISO_STOPS=()
+
+# proc_ticks PID: the CPU time (user + system, clock ticks) PID has used; empty if it is gone
+proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || true; }
+
+# cpu_use MS PID...: "PID PERCENT" per PID, its CPU use over MS milliseconds
+# in % of one core (from /proc/PID/stat: one clock tick, 10 ms, is the
+# resolution), PERCENT "gone" for a process that is not there
+cpu_use() {
+  local ms=$1 pid t0=() t1 i=0 s0 ns hz
+  shift
+  hz=$(getconf CLK_TCK)
+  for pid in "$@"; do t0+=("$(proc_ticks "$pid")"); done
+  s0=$(date +%s%N)
+  sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
+  ns=$(($(date +%s%N) - s0))
+  for pid in "$@"; do
+    t1=$(proc_ticks "$pid")
+    awk -v p="$pid" -v a="${t0[$i]}" -v b="$t1" -v ns="$ns" -v hz="$hz" \
+      'BEGIN { if (a == "" || b == "") print p, "gone"; else printf "%s %.1f\n", p, 100 * (b - a) / hz / (ns / 1e9) }'
+    i=$((i + 1))
+  done
+}
+
+# matrix_procs_of LABEL: the names (in MATRIX_PROCS) of the servers LABEL uses
+matrix_procs_of() {
+  case $1 in
+    SodiumTCP) echo redis-plain tunnel-server tunnel-client ;;
+    RingCrypto) echo redis-crypto ;;
+    RingSecure) echo redis-secure sec_mgr ;; # (its clients fetch their keys from the manager)
+    *) echo redis-plain ;;
+  esac
+}
+
+# matrix_isolate LABEL: see above; prints one line ("  isolation: ..."), also
+# appended to MATRIX_ISO_LOG if set, and counts for matrix_isolation_note
+matrix_isolate() {
+  local label=$1 own p others=() pids=() said busy=() line deadline=$((SECONDS + MATRIX_ISO_WAIT_S)) t0=$SECONDS
+  own=" $(matrix_procs_of "$label") "
+  for p in "${MATRIX_PROCS[@]}"; do [[ $own == *" ${p%:*} "* ]] || { others+=("$p"); pids+=("${p#*:}"); }; done
+  MATRIX_ISO_RUNS=$((MATRIX_ISO_RUNS + 1))
+  if [ ${#others[@]} -eq 0 ]; then
+    line="$label: no other server"
+  else
+    while :; do
+      said=() busy=()
+      local i=0 pct
+      while read -r p pct; do
+        said+=("${others[$i]} $pct$([ "$pct" = gone ] || echo %)")
+        [ "$pct" != gone ] && awk -v x="$pct" -v m="$MATRIX_ISO_MAX_PCT" 'BEGIN { exit !(x >= m) }' && busy+=("${others[$i]}")
+        i=$((i + 1))
+      done < <(cpu_use "$MATRIX_ISO_WINDOW_MS" "${pids[@]}")
+      [ ${#busy[@]} -eq 0 ] || [ $SECONDS -ge $deadline ] && break
+    done
+    line=$(printf '%s, ' "${said[@]}") # "NAME:PID 0.4%, ..." ("gone": the process is no longer there)
+    line=${line%, }
+    if [ ${#busy[@]} -eq 0 ]; then
+      MATRIX_ISO_IDLE=$((MATRIX_ISO_IDLE + 1))
+      line="$label: other servers idle ($line)"
+      [ $((SECONDS - t0)) -le 1 ] || line+=" after $((SECONDS - t0)) s"
+    else
+      for p in "${busy[@]}"; do kill -STOP "${p#*:}" 2>/dev/null && MATRIX_STOPPED+=("${p#*:}"); done
+      MATRIX_ISO_STOPS+=("${busy[@]%:*}")
+      line="$label: still busy after ${MATRIX_ISO_WAIT_S} s, stopped (SIGSTOP) while it runs: ${busy[*]} ($line)"
+    fi
+  fi
+  printf '  isolation: %s\n' "$line" >&2
+  [ -z "${MATRIX_ISO_LOG:-}" ] || echo "$line" >>"$MATRIX_ISO_LOG"
+}
+
+# matrix_release: continues what matrix_isolate stopped
+matrix_release() {
+  local pid
+  for pid in "${MATRIX_STOPPED[@]}"; do kill -CONT "$pid" 2>/dev/null || true; done
+  MATRIX_STOPPED=()
+}
+
+# matrix_isolation_note: one sentence for the table's notes
+matrix_isolation_note() {
+  local stops=
+  [ ${#MATRIX_ISO_STOPS[@]} -eq 0 ] ||
+    stops=$(printf '%s\n' "${MATRIX_ISO_STOPS[@]}" | sort | uniq -c | awk '{ printf "%s%s %d time(s)", n++ ? ", " : "", $2, $1 }')
+  printf 'Isolation: before each label ran, every other server of the matrix was measured (CPU over %s ms, < %s%% of a core is idle, waiting up to %s s): idle before %d of %d runs' \
+    "$MATRIX_ISO_WINDOW_MS" "$MATRIX_ISO_MAX_PCT" "$MATRIX_ISO_WAIT_S" "$MATRIX_ISO_IDLE" "$MATRIX_ISO_RUNS"
+  [ -z "$stops" ] || printf '; still busy, hence stopped (SIGSTOP) while the label ran: %s' "$stops"
+  printf '.'
 }

@@ -76,6 +76,9 @@ refused "CXL_RING_MAP_SIZE=abc under map_size=" "map_size: 'abc' is not a number
   CXL_RING_MAP_SIZE=abc -- path="$med" map_size=8M
 refused "CXL_RING_MAP_OFFSET=abc" "offset: 'abc' is not a number (from CXL_RING_MAP_OFFSET)" CXL_RING_MAP_OFFSET=abc -- path="$med"
 refused "CXL_RING_COUNT=0" "rings: 0 is out of range [1, 256] (from CXL_RING_COUNT)" CXL_RING_COUNT=0 -- path="$med"
+# the idle back-off's keys (the options table)
+refused "idle_sleep_us=0" "idle_sleep_us: 0 is out of range [1, 100000]" -- path="$med" idle_sleep_us=0
+refused "idle_after_ms=x" "idle_after_ms: 'x' is not a number" -- path="$med" idle_after_ms=x
 # slot_size= is validated as cxl_shm's --slot-size (the shared options' table): sizes with suffixes
 refused "CXL_RING_SLOT_SIZE=100" "slot_size: 100 is not a power of two in [64, 1048576] (from CXL_RING_SLOT_SIZE)" CXL_RING_SLOT_SIZE=100 -- path="$med"
 refused "slot_size=32" "slot_size: 32 is not a power of two in [64, 1048576]" -- path="$med" slot_size=32

@@ -4,7 +4,8 @@
 # (scans) over every label, 300 records and operations, 2 rounds; exit 0, the
 # medians CSV has its header and a row per workload and label, errors 0
 # everywhere, NativeTCP's ratios 1.00, E's main op is scan; the table is
-# printed; progress lines in alternating order; bad flags fail with a clear
+# printed; progress lines in alternating order; an isolation line per run
+# and the note under the table; bad flags fail with a clear
 # error; no medium is left in /dev/shm.
 # Usage: bash tests/cli_ycsb_bench.sh [build-dir]
 source "$(dirname "$0")/check.sh" # check, BUILD, WORK (removed on exit)
@@ -39,6 +40,11 @@ check "the table is printed" "$(grep -q '| workloade | RingSecure |' "$OUT/stdou
 if command -v gnuplot >/dev/null; then check "the chart" "$([ -s "$OUT/run.png" ]; echo $?)"; fi
 check "progress lines" "$(grep -q '\[56/56\] e  *round 2/2 NativeTCP  run' "$OUT/stderr"; echo $?)"
 check "round 2 starts with the last label" "$(grep -q '\[15/56\] a  *round 2/2 RingSecure load' "$OUT/stderr"; echo $?)"
+# each label ran with the others' servers idle or stopped (scripts/lib.sh, matrix_isolate)
+check "an isolation line per workload, round and label" \
+  "$([ "$(grep -cE '^  isolation: [A-Za-z]+: (other servers idle|no other server|still busy)' "$OUT/stderr")" -eq 28 ] &&
+     [ "$(wc -l <"$OUT/run_isolation.txt")" -eq 28 ]; echo $?)"
+check "the table's notes say how the labels were isolated" "$(grep -q '^Isolation: .* of 28 runs' "$OUT/run.md"; echo $?)"
 shm_after=$(ls /dev/shm 2>/dev/null | grep 'cxl_ycsb_compare_' | sort)
 check "no medium left in /dev/shm" "$([ "$shm_before" = "$shm_after" ]; echo $?)"
 

@@ -42,12 +42,19 @@ struct cxl_kv_executor {
 
 struct cxl_keyring;
 
+/* The idle back-off's defaults (docs/RING.md, "Waiting"): a wait of 100 ms
+ * is idle, and an idle server sleeps up to 5 ms between polls. */
+#define CXL_KV_SERVER_IDLE_AFTER_MS 100u
+#define CXL_KV_SERVER_IDLE_SLEEP_US 5000u
+
 struct cxl_kv_server_config {
     struct cxl_keyring *keys; /* secure ring (docs/SECURITY.md); NULL: plain */
     uint32_t batch;         /* max requests per ring per pass (default 64) */
     uint32_t spin_us;       /* idle: spin this long (default 50) */
     uint32_t yield_us;      /* then yield this long (default 1000) */
     uint32_t max_sleep_us;  /* then sleep, up to this (default 1000) */
+    uint32_t idle_after_ms; /* a wait this long is idle (default 100) */
+    uint32_t idle_sleep_us; /* idle: sleep up to this (default 5000; <= max_sleep_us: no deeper sleep) */
     uint32_t node_id;       /* announced in the header */
 };
 

@@ -3,8 +3,11 @@
  * cxl_backoff: call cxl_backoff_wait() each time a poll finds nothing and
  * cxl_backoff_done() when it finds work. For the first spin_us of a wait it
  * spins with pause, until yield_us it yields the CPU, then it sleeps with
- * doubling intervals up to max_sleep_us. It accounts the time spent waiting.
- * While work keeps arriving it costs nothing but a counter.
+ * doubling intervals up to max_sleep_us. Once a wait has lasted idle_after
+ * (cxl_backoff_set_idle), the doubling goes on up to idle_sleep_us: a
+ * long-idle waiter wakes less often (each wake-up is a context switch) at the
+ * price of a slower first answer after the idle spell. It accounts the time
+ * spent waiting. While work keeps arriving it costs nothing but a counter.
  */
 #ifndef CXL_WAIT_H
 #define CXL_WAIT_H
@@ -21,7 +24,8 @@ struct cxl_backoff {
     uint32_t step;
     uint32_t max_sleep_us;
     uint32_t sleep_us;
-    uint32_t pad_;
+    uint32_t idle_sleep_us; /* ceiling once idle_ns has passed (0: max_sleep_us) */
+    uint64_t idle_ns;       /* a wait this long is idle */
     uint64_t spin_ns, yield_ns; /* phase ends, from the start of a wait */
     uint64_t wait_start_ns; /* 0 while not waiting */
     uint64_t now_ns;        /* clock at the last check */
@@ -32,6 +36,9 @@ struct cxl_backoff {
 
 void cxl_backoff_init(struct cxl_backoff *b, uint32_t spin_us, uint32_t yield_us,
                       uint32_t max_sleep_us);
+/* The deeper ceiling of a long wait: after idle_after_ms of one wait, sleeps
+ * double up to idle_sleep_us (0, or not above max_sleep_us: no deeper sleep). */
+void cxl_backoff_set_idle(struct cxl_backoff *b, uint32_t idle_after_ms, uint32_t idle_sleep_us);
 void cxl_backoff_wait(struct cxl_backoff *b);
 void cxl_backoff_done(struct cxl_backoff *b);
 

@@ -118,7 +118,7 @@ static int apply(struct module_config *c, const char *key, const char *val, char
             return say(err, errlen, "serve: '%s' is not thread, thread-only or eventloop", val);
     } else {
         return say(err, errlen, "unknown argument '%s' (known: path map_size offset rings slot_size "
-                   "delay_ns batch max_sleep_us spin_us yield_us node_id numa_node prefault serve secure sec_mgr key "
+                   "delay_ns batch max_sleep_us spin_us yield_us idle_after_ms idle_sleep_us node_id numa_node prefault serve secure sec_mgr key "
                    "crypto key_file user user.N max_conns allow_foreign_medium)", key);
     }
     return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;
@@ -154,6 +154,8 @@ static void take_shared(struct module_config *c)
     c->node_id = s->sec.node_id;
     c->secure = s->sec.secure;
     c->crypto = s->sec.crypto;
+    c->idle_after_ms = s->idle_after_ms;
+    c->idle_sleep_us = s->idle_sleep_us;
 }
 
 int config_parse(struct module_config *c, RedisModuleString **argv, int argc, char *err, size_t errlen)

@@ -26,6 +26,7 @@ struct module_config {
     uint32_t batch;
     uint32_t max_sleep_us;
     uint32_t spin_us, yield_us; /* idle back-off of the serving thread */
+    uint32_t idle_after_ms, idle_sleep_us; /* its deeper sleep once idle (the options table) */
     uint32_t node_id;
     enum serve_mode serve;
     int secure, crypto;    /* docs/SECURITY.md: manager keys, or a shared key file */

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "config/options.h"
 #include "cxl/error.h"
+#include "cxl/kvserver.h"
 
 #define N_OF(a) (sizeof (a) / sizeof (a)[0])
 
@@ -17,7 +18,7 @@ static void test_table(void)
     for (int id = 0; id < CXL_OPT_COUNT; id++) {
         const struct cxl_opt_def *d = &cxl_opt_defs[id];
         CHECK(d->help && *d->help);
-        CHECK(d->flag || d->env); /* reachable somehow */
+        CHECK(d->flag || d->env || d->key); /* reachable somehow */
         for (int j = 0; j < id; j++) { /* one spelling each */
             if (d->flag && cxl_opt_defs[j].flag)
                 CHECK(strcmp(d->flag, cxl_opt_defs[j].flag) != 0);
@@ -36,6 +37,15 @@ static void test_values(void)
     cxl_opts_init(&o);
     CHECK_EQ(o.ring, -1);
     CHECK_EQ(o.medium.map_size, 0u); /* the whole medium unless told */
+    CHECK_EQ(o.idle_after_ms, CXL_KV_SERVER_IDLE_AFTER_MS); /* the serving engine's idle back-off */
+    CHECK_EQ(o.idle_sleep_us, CXL_KV_SERVER_IDLE_SLEEP_US);
+    CHECK_EQ(cxl_opts_find_key("idle_sleep_us"), (int)CXL_OPT_IDLE_SLEEP_US);
+    CHECK_EQ(cxl_opts_set(&o, CXL_OPT_IDLE_SLEEP_US, "idle_sleep_us", "2000"), 0);
+    CHECK_EQ(o.idle_sleep_us, 2000u);
+    CHECK_EQ(cxl_opts_set(&o, CXL_OPT_IDLE_SLEEP_US, "idle_sleep_us", "100001"), CXL_EINVAL);
+    CHECK_EQ(cxl_opts_set(&o, CXL_OPT_IDLE_AFTER_MS, "idle_after_ms", "0"), CXL_EINVAL);
+    CHECK_EQ(cxl_opts_set(&o, CXL_OPT_IDLE_AFTER_MS, "idle_after_ms", "250"), 0);
+    CHECK_EQ(o.idle_after_ms, 250u);
     CHECK_EQ(cxl_opts_set(&o, CXL_OPT_MAP_SIZE, "--map-size", "64M"), 0);
     CHECK_EQ(o.medium.map_size, 64ull << 20);
     CHECK(cxl_opts_given(&o, CXL_OPT_MAP_SIZE) && !cxl_opts_given(&o, CXL_OPT_RING));

@@ -3,7 +3,8 @@
  * fixed one pushes back, a growable one grows up to its limit, compaction
  * keeps the bytes), addresses (base/addr.h: parsing and its messages,
  * listen/accept/connect on loopback, a connect bounded in time) and the
- * event loop (base/loop.h: watch, change, unwatch, tags, timeouts). */
+ * event loop (base/loop.h: watch, change, unwatch, tags, timeouts), and the
+ * back-off's deeper sleep once a wait is idle (cxl/wait.h). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "base/addr.h"
 #include "base/buf.h"
 #include "base/loop.h"
+#include "cxl/wait.h"
 
 static void test_fixed(void)
 {
@@ -153,8 +155,34 @@ static void test_connect_and_loop(void)
     cxl_loop_close(&loop);
 }
 
+/* Sleeps double up to max_sleep_us; past idle_after of one wait, up to
+ * idle_sleep_us; work (done) starts the next wait at the shallow ceiling. */
+static void test_backoff_idle(void)
+{
+    struct cxl_backoff b;
+    cxl_backoff_init(&b, 0, 0, 100);
+    cxl_backoff_set_idle(&b, 100, 50); /* not deeper than max_sleep_us: off */
+    CHECK_EQ(b.idle_sleep_us, 0u);
+    cxl_backoff_set_idle(&b, 20, 800);
+    uint32_t most_shallow = 0;
+    for (int i = 0; i < 10000 && b.sleep_us < 800; i++) {
+        cxl_backoff_wait(&b);
+        if (b.now_ns - b.wait_start_ns < 20000000u && b.sleep_us > most_shallow)
+            most_shallow = b.sleep_us; /* before idle_after: the usual ceiling */
+    }
+    CHECK_EQ(most_shallow, 100u);
+    CHECK_EQ(b.sleep_us, 800u);
+    cxl_backoff_wait(&b);
+    CHECK_EQ(b.sleep_us, 800u); /* the idle ceiling holds */
+    cxl_backoff_done(&b);
+    for (int i = 0; i < 8; i++)
+        cxl_backoff_wait(&b);
+    CHECK_EQ(b.sleep_us, 100u); /* a new wait: shallow again */
+}
+
 int main(void)
 {
+    test_backoff_idle();
     test_fixed();
     test_growable();
     test_addr_parse();

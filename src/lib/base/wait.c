@@ -31,6 +31,12 @@ void cxl_backoff_init(struct cxl_backoff *b, uint32_t spin_us, uint32_t yield_us
     b->max_sleep_us = max_sleep_us ? max_sleep_us : CXL_BACKOFF_DEFAULT_MAX_SLEEP_US;
 }
 
+void cxl_backoff_set_idle(struct cxl_backoff *b, uint32_t idle_after_ms, uint32_t idle_sleep_us)
+{
+    b->idle_ns = (uint64_t)idle_after_ms * 1000000;
+    b->idle_sleep_us = idle_sleep_us > b->max_sleep_us ? idle_sleep_us : 0;
+}
+
 void cxl_backoff_wait(struct cxl_backoff *b)
 {
     uint32_t step = b->step++;
@@ -50,10 +56,12 @@ void cxl_backoff_wait(struct cxl_backoff *b)
         b->yields++;
         return;
     }
+    /* sleeping: past idle_ns of this wait, the deeper ceiling */
+    uint32_t ceiling = b->idle_sleep_us && waited >= b->idle_ns ? b->idle_sleep_us : b->max_sleep_us;
     b->sleep_us = b->sleep_us ? b->sleep_us * 2 : 1;
-    if (b->sleep_us > b->max_sleep_us)
-        b->sleep_us = b->max_sleep_us;
-    struct timespec ts = {0, (long)b->sleep_us * 1000};
+    if (b->sleep_us > ceiling)
+        b->sleep_us = ceiling;
+    struct timespec ts = {(time_t)(b->sleep_us / 1000000), (long)(b->sleep_us % 1000000) * 1000};
     nanosleep(&ts, NULL);
     b->sleeps++;
     b->slept_ns += (uint64_t)b->sleep_us * 1000;

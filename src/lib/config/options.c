@@ -5,6 +5,7 @@
 
 #include "config/options.h"
 #include "cxl/error.h"
+#include "cxl/kvserver.h"
 #include "cxl/util.h"
 
 #define DELAY_NS_MAX 1000000u
@@ -12,6 +13,8 @@
 #define NUMA_NODE_MAX 1023u /* the medium's node mask holds 1024 nodes */
 #define UIO_MAP_MAX 4u
 #define NODE_ID_MAX 65535u
+#define IDLE_AFTER_MS_MAX 3600000u
+#define IDLE_SLEEP_US_MAX 100000u /* an idle server answers within 100 ms at worst */
 
 const struct cxl_opt_def cxl_opt_defs[CXL_OPT_COUNT] = {
     [CXL_OPT_PATH] = {"path", "path", "CXL_RING_PATH", "P",
@@ -44,11 +47,17 @@ const struct cxl_opt_def cxl_opt_defs[CXL_OPT_COUNT] = {
     [CXL_OPT_SEC_KEY_FILE] = {"sec-key-file", "key_file", "CXL_SEC_KEY_FILE", "FILE",
                               "--crypto: the shared secret's file"},
     [CXL_OPT_TLS_CA_FILE] = {NULL, NULL, "CXL_TLS_CAFILE", "FILE", "the CA to trust for tls: addresses"},
+    [CXL_OPT_IDLE_AFTER_MS] = {NULL, "idle_after_ms", NULL, "MS",
+                               "the serving engine: a wait this long is idle\n(default 100)"},
+    [CXL_OPT_IDLE_SLEEP_US] = {NULL, "idle_sleep_us", NULL, "US",
+                               "the serving engine, idle: sleep up to US between\npolls (default 5000; "
+                               "not above max_sleep_us: no\ndeeper sleep)"},
 };
 
 void cxl_opts_init(struct cxl_shared_opts *o)
 {
-    *o = (struct cxl_shared_opts){.ring = -1, .timeout_ms = 5000};
+    *o = (struct cxl_shared_opts){.ring = -1, .timeout_ms = 5000, .idle_after_ms = CXL_KV_SERVER_IDLE_AFTER_MS,
+                                  .idle_sleep_us = CXL_KV_SERVER_IDLE_SLEEP_US};
     cxl_medium_config_init(&o->medium);
     o->medium.map_size = 0; /* the whole medium; who creates one picks its size */
 }
@@ -128,6 +137,8 @@ static int set_value(struct cxl_shared_opts *o, enum cxl_opt_id id, const char *
     case CXL_OPT_SEC_KEY: return parse_string(name, v, &o->sec.key);
     case CXL_OPT_SEC_KEY_FILE: return parse_string(name, v, &o->sec.key_file);
     case CXL_OPT_TLS_CA_FILE: return parse_string(name, v, &o->tls_ca_file);
+    case CXL_OPT_IDLE_AFTER_MS: return cxl_parse_u32(name, v, 1, IDLE_AFTER_MS_MAX, &o->idle_after_ms);
+    case CXL_OPT_IDLE_SLEEP_US: return cxl_parse_u32(name, v, 1, IDLE_SLEEP_US_MAX, &o->idle_sleep_us);
     case CXL_OPT_COUNT: break;
     }
     return cxl_fail(CXL_EINVAL, "%s: not an option", name);

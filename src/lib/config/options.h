@@ -47,6 +47,8 @@ enum cxl_opt_id {
     CXL_OPT_SEC_KEY,
     CXL_OPT_SEC_KEY_FILE,
     CXL_OPT_TLS_CA_FILE,
+    CXL_OPT_IDLE_AFTER_MS, /* the serving engine's idle back-off (the module's keys) */
+    CXL_OPT_IDLE_SLEEP_US,
     CXL_OPT_COUNT
 };
 
@@ -74,12 +76,14 @@ struct cxl_shared_opts {
     uint32_t delay_ns;
     struct cxl_sec_opts sec;
     const char *tls_ca_file;
+    uint32_t idle_after_ms, idle_sleep_us; /* the serving engine's (cxl/kvserver.h) */
     uint64_t given;                  /* bit (1 << id): set by a flag, key or variable */
     uint64_t from_env;               /* bit (1 << id): set by its variable (cxl_opts_env) */
 };
 
 /* Defaults: the medium's (cxl_medium_config_init) but map size 0 (the whole
- * medium: a program that creates one picks its size), ring -1, timeout 5000. */
+ * medium: a program that creates one picks its size), ring -1, timeout 5000,
+ * the serving engine's idle back-off (CXL_KV_SERVER_IDLE_*). */
 void cxl_opts_init(struct cxl_shared_opts *o);
 
 static inline int cxl_opts_given(const struct cxl_shared_opts *o, enum cxl_opt_id id)

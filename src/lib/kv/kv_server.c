@@ -648,7 +648,8 @@ void cxl_kv_server_run(struct cxl_kv_server *s, volatile int *stop)
         cxl_backoff_wait(&s->backoff);
         uint64_t now = s->backoff.now_ns;
         if (now - last_poll >= HOUSEKEEPING_NS) { /* parked replies, broken rings */
-            locked_poll(s, 1);
+            if (locked_poll(s, 1) > 0) /* it served requests: the wait is over (no idle sleep next) */
+                cxl_backoff_done(&s->backoff);
             last_poll = now;
             cxl_kv_server_beat(s);
         }
@@ -674,9 +675,14 @@ int cxl_kv_server_create(struct cxl_layout *l, const struct cxl_kv_server_config
         s->cfg.spin_us = 50;
     if (!s->cfg.yield_us)
         s->cfg.yield_us = 1000;
+    if (!s->cfg.idle_after_ms)
+        s->cfg.idle_after_ms = CXL_KV_SERVER_IDLE_AFTER_MS;
+    if (!s->cfg.idle_sleep_us)
+        s->cfg.idle_sleep_us = CXL_KV_SERVER_IDLE_SLEEP_US;
     s->ex = *ex;
     s->nrings = n;
     cxl_backoff_init(&s->backoff, s->cfg.spin_us, s->cfg.yield_us, s->cfg.max_sleep_us);
+    cxl_backoff_set_idle(&s->backoff, s->cfg.idle_after_ms, s->cfg.idle_sleep_us);
     int rc = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         struct kv_ring *r = &s->rings[i];
