@@ -17,7 +17,7 @@ step() { printf '\n== %s\n' "$*"; }
 medium=/dev/shm/cxl_demo_$$.raw
 CLEANUP_FILES+=("$medium")
 
-step "1. a shared medium: /dev/shm file, 64 MiB, 4 rings of 4 KiB slots"
+step "1. a shared medium: /dev/shm file, 64 MiB, 4 rings of packed 64 B lines (layout v2)"
 "$BUILD/bin/cxl_shm" --path "$medium" --map-size 64M init --rings 4 | sed -n '1,12p'
 
 step "2. two processes exchange 1,000,000 checked messages through every ring"

@@ -32,7 +32,7 @@ const struct cxl_opt_def cxl_opt_defs[CXL_OPT_COUNT] = {
                          "owner could see and drive the rings)"},
     [CXL_OPT_RINGS] = {"rings", "rings", "CXL_RING_COUNT", "N", "rings of a new layout (default 4)"},
     [CXL_OPT_SLOT_SIZE] = {"slot-size", "slot_size", "CXL_RING_SLOT_SIZE", "B",
-                           "slot bytes of a new layout, a power of two in\n[64, 1M] (default 4096)"},
+                           "line bytes of a new layout's queues, a power of\ntwo in [64, 1M] (default 64: a cache line)"},
     [CXL_OPT_RING] = {"ring", NULL, NULL, "R", "claim ring R (default: any free ring)"},
     [CXL_OPT_NODE_ID] = {"node-id", NULL, NULL, "N", "node id recorded as the ring owner (default 0)"},
     [CXL_OPT_TIMEOUT_MS] = {"timeout-ms", NULL, NULL, "T", "per request (default 5000)"},

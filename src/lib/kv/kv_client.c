@@ -313,6 +313,7 @@ static int flush_batch(struct cxl_kv *kv)
         cxl_queue_resync(&kv->req);
     if (rc == 0)
         rc = secure_end_seal(kv->sec, &h, payload, secure_end_stage(kv->sec), kv->batch_len);
+    sodium_memzero(secure_end_stage(kv->sec), kv->batch_len); /* the plaintext, staged privately */
     if (rc) { /* left unsealed (if reserved): the server refuses it */
         drop_batch(kv, rc, cxl_last_error());
         return rc;
@@ -334,6 +335,7 @@ static int stage_request(struct cxl_kv *kv, const struct cxl_msg_hdr *h, uint32_
                         max - CXL_KV_RECORD_HDR);
     if (kv->batch_len + CXL_KV_RECORD_HDR + len > max) {
         int rc = flush_batch(kv);
+        kv->flush_wanted = rc == CXL_EAGAIN; /* the next poll tries again */
         if (rc)
             return rc;
     }

@@ -160,6 +160,7 @@ static void flush_replies(struct kv_ring *r)
         return;
     struct reply_fields f = {.ref = r->out_ref, .session = r->out_session};
     send_or_park(r, &f, 1, secure_end_stage(r->sec), r->out_len);
+    sodium_memzero(secure_end_stage(r->sec), r->out_len); /* the replies' plaintext */
     r->out_len = 0;
 }
 
@@ -197,6 +198,13 @@ static void write_reply(struct kv_ring *r, const struct reply_fields *f, const v
     r->out_session = f->session;
 }
 
+static void free_parked(struct parked *p)
+{
+    if (p->batch) /* replies' plaintext */
+        sodium_memzero(p->data, p->len);
+    free(p);
+}
+
 /* 1 when nothing is parked any more. */
 static int flush_parked(struct kv_ring *r)
 {
@@ -208,7 +216,7 @@ static int flush_parked(struct kv_ring *r)
         if (rc != 0)
             lose_reply(r);
         r->parked = p->next;
-        free(p);
+        free_parked(p);
     }
     return 1;
 }
@@ -218,7 +226,7 @@ static void drop_parked(struct kv_ring *r)
     while (r->parked) {
         struct parked *p = r->parked;
         r->parked = p->next;
-        free(p);
+        free_parked(p);
     }
 }
 
