@@ -358,6 +358,33 @@ static void test_codec(void)
     CHECK_EQ(wire[8], CXL_MSG_F_KNOWN); /* only ring flags reach the wire */
 }
 
+/* A producer never reads back what it wrote: another host rewriting a
+ * reserved message (header and payload) before the next reserve changes
+ * nothing the producer does next (positions, the next header). */
+static void test_producer_never_reads_back(struct cxl_layout *l)
+{
+    struct cxl_queue p, c;
+    open_pair(l, &p, &c);
+    uint32_t line = cxl_layout_geometry(l)->slot_size;
+    struct cxl_msg_hdr a = {.op = 1, .ref = 5, .arg0 = 7};
+    uint8_t *pa;
+    CHECK_EQ(cxl_queue_reserve(&p, &a, 100, &pa), 0);
+    uint8_t *start = pa - cxl_msg_hdr_size(&a);
+    uint64_t lines_a = (cxl_msg_hdr_size(&a) + 100 + line - 1) / line;
+    memset(start, 0xff, lines_a * line); /* the attacker: garbage over all of it */
+    struct cxl_msg_hdr b = {.op = 2, .ref = 6};
+    uint8_t *pb;
+    CHECK_EQ(cxl_queue_reserve(&p, &b, 8, &pb), 0);
+    CHECK_EQ(b.seq, a.seq + lines_a); /* from the private cursor */
+    CHECK(pb - cxl_msg_hdr_size(&b) == start + lines_a * line || b.seq % cxl_layout_geometry(l)->slots == 0);
+    fill(pb, 8, 9);
+    cxl_queue_submit(&p);
+    struct cxl_msg m;
+    CHECK_EQ(cxl_queue_peek(&c, &m), CXL_ECORRUPT); /* A is garbage now, and said so */
+    CHECK(cxl_queue_resync(&c) >= 0);
+    cxl_queue_release(&c);
+}
+
 int main(void)
 {
     test_codec();
@@ -372,6 +399,7 @@ int main(void)
     test_corrupt(f.layout);
     test_resync(f.layout);
     test_delay(f.layout);
+    test_producer_never_reads_back(f.layout);
     fixture_close(&f);
 
     CHECK_EQ(fixture_open(&f, "/dev/shm", 4 << 20, 2, 4096), 0); /* a large line size still works */
