@@ -11,8 +11,10 @@
  *   separate_seal/_open the same K messages sealed (opened) one by one, each
  *                      with its 32 B AD, ns per message.
  * Every figure is the median of --reps repetitions of ~20 ms (~1 ms with
- * --quick) after a calibration and a warm-up repetition, timed with
- * CLOCK_MONOTONIC. Before timing, each AEAD must open its own seal and refuse
+ * --quick), timed with CLOCK_MONOTONIC, after a calibration that is also the
+ * warm-up; the repetitions run in rounds (each round times every figure
+ * once), so that other work on the machine spoils a few samples of many
+ * figures, which the median drops, rather than every sample of a few. Before timing, each AEAD must open its own seal and refuse
  * a flipped byte of ciphertext, tag or AD (else exit 1); the two AES-GCMs
  * must agree, and OpenSSL's ChaCha20-Poly1305 with libsodium's IETF one.
  * Exit: 0 done, 1 a failed check or an I/O error, 2 a bad flag. */
@@ -54,11 +56,14 @@ struct job {
     uint64_t ctr; /* seal: the nonce counter */
 };
 
+/* one figure: what it times, and its median */
 struct result {
     int aead;
     const char *op;
     size_t bytes, batch;
     double ns_op, ns_msg, mbps;
+    struct job job;
+    uint64_t n; /* iterations per repetition */
 };
 
 static struct {
@@ -281,62 +286,89 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* the median ns per iteration over o->reps repetitions of ~o->target_ns, after
- * doubling the count up to a quarter of that (the warm-up) and one untimed
- * repetition; -1 if an AEAD call fails */
-static double measure(struct job *j, const struct opts *o)
+static double median(double *v, int n)
 {
-    double samples[1000], t;
-    uint64_t n = 1;
-    if (j->open && prepare_open(j))
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* one timed repetition of a figure: ns per iteration, or -1 */
+static double sample(struct result *r)
+{
+    if (r->job.open && prepare_open(&r->job)) /* a seal figure overwrote the buffers */
         return -1;
-    while ((t = time_job(j, n)) >= 0 && t < o->target_ns / 4)
-        n *= 2;
+    double t = time_job(&r->job, r->n);
+    return t < 0 ? -1 : t / (double)r->n;
+}
+
+/* the warm-up: double the count until a run takes a quarter of a repetition,
+ * then size the repetitions to ~o->target_ns and run one untimed */
+static int calibrate(struct result *r, const struct opts *o)
+{
+    double t;
+    r->n = 1;
+    if (r->job.open && prepare_open(&r->job))
+        return -1;
+    while ((t = time_job(&r->job, r->n)) >= 0 && t < o->target_ns / 4)
+        r->n *= 2;
     if (t < 0)
         return -1;
-    n = (uint64_t)((double)n * o->target_ns / t) + 1;
-    if (time_job(j, n) < 0)
-        return -1;
-    for (int r = 0; r < o->reps; r++)
-        if ((samples[r] = time_job(j, n)) < 0)
-            return -1;
-        else
-            samples[r] /= (double)n;
-    qsort(samples, (size_t)o->reps, sizeof samples[0], cmp_double);
-    return o->reps % 2 ? samples[o->reps / 2]
-                       : (samples[o->reps / 2 - 1] + samples[o->reps / 2]) / 2;
+    r->n = (uint64_t)((double)r->n * o->target_ns / t) + 1;
+    return sample(r) < 0 ? -1 : 0;
 }
 
 /* --- the measurements ------------------------------------------------------------ */
-static int record(int i, const char *op, size_t pieces, size_t piece, size_t adn, int open,
-                  size_t batch, const struct opts *o)
+static void plan(int i, const char *op, size_t pieces, size_t piece, size_t adn, int open,
+                 size_t batch)
 {
-    struct job j = {aead_all[i], inst[i], open, pieces, piece, adn, (uint64_t)1 << 40};
-    double ns = measure(&j, o);
-    if (ns < 0) {
-        fprintf(stderr, "aead_cost: %s %s failed while timing\n", aead_all[i]->name, op);
-        return -1;
-    }
-    size_t bytes = pieces * piece;
-    results[nresults++] = (struct result){i, op, bytes, batch, ns, ns / (double)batch,
-                                         (double)bytes * 1e3 / ns};
-    return 0;
+    struct result *r = &results[nresults++];
+    *r = (struct result){i, op, pieces * piece, batch, 0, 0, 0};
+    r->job = (struct job){aead_all[i], inst[i], open, pieces, piece, adn, (uint64_t)1 << 40};
 }
 
-static int measure_aead(int i, const struct opts *o)
+static void plan_aead(int i)
 {
-    int bad = 0;
-    for (size_t s = 0; s < NSIZES; s++)
-        bad |= record(i, "seal", 1, sizes[s], MSG_AD, 0, 1, o) |
-               record(i, "open", 1, sizes[s], MSG_AD, 1, 1, o);
+    for (size_t s = 0; s < NSIZES; s++) {
+        plan(i, "seal", 1, sizes[s], MSG_AD, 0, 1);
+        plan(i, "open", 1, sizes[s], MSG_AD, 1, 1);
+    }
     for (size_t b = 0; b < NBATCHES; b++) {
         size_t k = batches[b], adn = 16 + 8 * k;
-        bad |= record(i, "batch_seal", 1, k * MSG_BYTES, adn, 0, k, o) |
-               record(i, "batch_open", 1, k * MSG_BYTES, adn, 1, k, o) |
-               record(i, "separate_seal", k, MSG_BYTES, MSG_AD, 0, k, o) |
-               record(i, "separate_open", k, MSG_BYTES, MSG_AD, 1, k, o);
+        plan(i, "batch_seal", 1, k * MSG_BYTES, adn, 0, k);
+        plan(i, "batch_open", 1, k * MSG_BYTES, adn, 1, k);
+        plan(i, "separate_seal", k, MSG_BYTES, MSG_AD, 0, k);
+        plan(i, "separate_open", k, MSG_BYTES, MSG_AD, 1, k);
     }
-    return bad ? -1 : 0;
+}
+
+static int failed(const struct result *r)
+{
+    fprintf(stderr, "aead_cost: %s %s failed while timing\n", aead_all[r->aead]->name, r->op);
+    return -1;
+}
+
+/* every figure calibrated, then o->reps rounds, each timing every figure once:
+ * a burst of other work on the machine spoils a few samples of many figures
+ * rather than all the samples of a few, and the median drops those */
+static int measure_all(const struct opts *o)
+{
+    double *samples = calloc((size_t)nresults * (size_t)o->reps, sizeof *samples);
+    int rc = samples ? 0 : -1;
+    for (int f = 0; !rc && f < nresults; f++)
+        if (calibrate(&results[f], o))
+            rc = failed(&results[f]);
+    for (int rep = 0; !rc && rep < o->reps; rep++)
+        for (int f = 0; !rc && f < nresults; f++)
+            if ((samples[f * o->reps + rep] = sample(&results[f])) < 0)
+                rc = failed(&results[f]);
+    for (int f = 0; !rc && f < nresults; f++) {
+        struct result *r = &results[f];
+        r->ns_op = median(&samples[f * o->reps], o->reps);
+        r->ns_msg = r->ns_op / (double)r->batch;
+        r->mbps = (double)r->bytes * 1e3 / r->ns_op;
+    }
+    free(samples);
+    return rc;
 }
 
 /* --- the report -------------------------------------------------------------------- */
@@ -466,8 +498,10 @@ static int run(const struct opts *o, FILE *csv)
            "OpenSSL and libsodium agree\n");
     fflush(stdout);
     for (int i = 0; i < AEAD_COUNT; i++)
-        if (inst[i] && measure_aead(i, o))
-            return -1;
+        if (inst[i])
+            plan_aead(i);
+    if (measure_all(o))
+        return -1;
     print_messages();
     print_batches();
     print_summary();
