@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cli_aead_cost.sh - smoke test of build/bench/aead_cost (issue 15; docs/
 # BENCHMARKS.md, "AEAD cost on this machine"): a --quick run exits 0 after its
-# self-check, prints the machine, the tables and the two "fastest" lines; its
+# self-check, prints the machine, the tables and the "fastest for" lines; its
 # CSV has the header and one row per AEAD, op and size (or batch), every cost
 # positive; bad flags exit 2 saying why. No timing thresholds.
 # Usage: bash tests/cli_aead_cost.sh [build-dir]
@@ -22,6 +22,7 @@ check "the per-message table" "$(has '^openssl-aes256gcm +4096 ')"
 check "the batch table" "$(has '^openssl-chacha20poly1305 +256 ')"
 check "fastest for small messages" "$(has '^fastest for small messages \(48 B seal\+open\): [a-z0-9-]+$')"
 check "fastest for 4 KiB" "$(has '^fastest for 4 KiB: [a-z0-9-]+$')"
+check "fastest for batches of 16 and 256" "$([ "$(grep -cE "^fastest for batches of (16|256) x 48 B: [a-z0-9-]+$" <<<"$out")" -eq 2 ]; echo $?)"
 
 # libsodium's AES-256-GCM runs only where the CPU has AES-NI and PCLMUL
 aeads="sodium-xchacha20poly1305 openssl-aes256gcm openssl-chacha20poly1305"
