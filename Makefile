@@ -79,6 +79,12 @@ BENCHES    := ring_pingpong
 ring_pingpong_SRCS := $(wildcard bench/pingpong/*.c)
 ring_pingpong_HDRS := $(wildcard bench/pingpong/*.h)
 ring_pingpong_LAYERS := config report ring base
+# aead_cost (issue 15): the AEADs of libsodium and OpenSSL, no layer of ours
+BENCHES    += aead_cost
+aead_cost_SRCS := $(wildcard bench/aead_cost/*.c)
+aead_cost_HDRS := $(wildcard bench/aead_cost/*.h)
+aead_cost_LAYERS :=
+aead_cost_SYSLIBS := -lsodium -lcrypto
 FUZZERS    := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 
 .PHONY: all deps test check fuzz fuzz-long fuzz-seeds demo bench clean
@@ -191,7 +197,8 @@ $(BUILD)/asan/tests/attack: $(ATTACK_SRCS) $(ATTACK_HDRS) $(TEST_HDRS) $(ALL_ASA
 
 $(BUILD)/bench/%: $$(%_SRCS) $$(%_HDRS) $$(call layer_libs,$$(%_LAYERS),$(BUILD)) $(LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)) $(call layer_syslibs,$($*_LAYERS))
+	$(CC) $(ALL_CFLAGS) -o $@ $($*_SRCS) $(call layer_libs,$($*_LAYERS),$(BUILD)) $(call layer_syslibs,$($*_LAYERS)) \
+	    $($*_SYSLIBS)
 
 # --- the graph kernels (src/graph/, OpenMP) and their test ----------------------
 GRAPH_KERNEL_SRCS := $(addprefix src/graph/,bfs.c pr.c pr_spmv.c cc.c cc_sv.c sssp.c bc.c tc.c kernel_arrays.c \
