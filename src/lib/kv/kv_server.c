@@ -116,11 +116,14 @@ static int put_reply(struct kv_ring *r, const struct reply_fields *f, const void
 /* Reserve a sealed message for a batch of reply records (plain, private)
  * and seal it. 0 or the queue's error; a refused seal (rewound queue)
  * leaves the message unsealed, and the client rejects it. */
-static int put_batch(struct kv_ring *r, const struct reply_fields *f, const uint8_t *plain, uint32_t len)
+static int put_batch(struct kv_ring *r, const struct reply_fields *f, uint8_t *plain, uint32_t len)
 {
     struct cxl_msg_hdr h = {.ref = f->ref, .session = f->session};
     uint8_t *payload;
-    secure_end_header(r->sec, &h);
+    if (secure_end_header(r->sec, &h) != 0) { /* the keys went (a failed rekey): nothing to seal with */
+        STAT_ADD(r->st.resp_lost, 1);
+        return 0;
+    }
     int rc = cxl_queue_reserve(&r->resp, &h, len + CXL_SEAL_TAG, &payload);
     if (rc)
         return rc;
@@ -136,15 +139,14 @@ static void lose_reply(struct kv_ring *r)
     cxl_queue_resync(&r->resp);
 }
 
-static int put_either(struct kv_ring *r, const struct reply_fields *f, int batch, const uint8_t *data,
-                      uint32_t len)
+/* (a batch is sealed in place: data is spent afterwards) */
+static int put_either(struct kv_ring *r, const struct reply_fields *f, int batch, uint8_t *data, uint32_t len)
 {
     return batch ? put_batch(r, f, data, len) : put_reply(r, f, data, len);
 }
 
 /* Send a plain reply or a batch, or park it behind the parked ones. */
-static void send_or_park(struct kv_ring *r, const struct reply_fields *f, int batch, const uint8_t *data,
-                         uint32_t len)
+static void send_or_park(struct kv_ring *r, const struct reply_fields *f, int batch, uint8_t *data, uint32_t len)
 {
     int rc = r->parked ? CXL_EAGAIN : put_either(r, f, batch, data, len);
     if (rc == CXL_EAGAIN)
@@ -184,8 +186,8 @@ static void write_reply(struct kv_ring *r, const struct reply_fields *f, const v
         return;
     }
     STAT_ADD(r->st.bytes_out, len);
-    if (!sealing(r)) {
-        send_or_park(r, f, 0, data, len);
+    if (!sealing(r)) { /* a plain reply is only read (put_reply, park copy it) */
+        send_or_park(r, f, 0, (uint8_t *)(uintptr_t)data, len);
         return;
     }
     /* a record in the batch of replies to one request batch (docs/SECURITY.md) */

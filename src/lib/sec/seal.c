@@ -126,7 +126,7 @@ void cxl_seal_header(const struct cxl_seal *s, struct cxl_msg_hdr *hdr)
     hdr->arg2 = 0;
 }
 
-int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload, const uint8_t *plain,
+int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload, uint8_t *plain,
                  uint32_t plen)
 {
     if (!s->ready)
@@ -142,13 +142,20 @@ int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *pay
     uint8_t ad[AD_LEN], nonce[24];
     build_ad(s, hdr, ad);
     build_nonce(hdr->seq, nonce);
+    /* In place, in private memory, then copied out: an AEAD may read its
+     * output back (libsodium's ChaCha20-Poly1305 MACs the ciphertext it has
+     * just written), and a writer changing the medium between the two would
+     * get its own ciphertext authenticated. */
     unsigned long long taglen;
+    uint8_t tag[CXL_SEAL_TAG];
     if (s->cipher == CXL_CIPHER_AESGCM)
-        crypto_aead_aes256gcm_encrypt_detached_afternm(payload, payload + plen, &taglen, plain, plen, ad,
-                                                       AD_LEN, NULL, nonce, &s->aes);
+        crypto_aead_aes256gcm_encrypt_detached_afternm(plain, tag, &taglen, plain, plen, ad, AD_LEN, NULL, nonce,
+                                                       &s->aes);
     else
-        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(payload, payload + plen, &taglen, plain, plen, ad,
-                                                            AD_LEN, NULL, nonce, s->key);
+        crypto_aead_xchacha20poly1305_ietf_encrypt_detached(plain, tag, &taglen, plain, plen, ad, AD_LEN, NULL,
+                                                            nonce, s->key);
+    memcpy(payload, plain, plen);
+    memcpy(payload + plen, tag, CXL_SEAL_TAG);
     s->next = hdr->seq + 1;
     return 0;
 }

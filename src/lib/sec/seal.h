@@ -90,11 +90,12 @@ void cxl_seal_header(const struct cxl_seal *s, struct cxl_msg_hdr *hdr);
 /* Seal into a reserved message. hdr is the producer's private header as
  * cxl_seal_header made it and cxl_queue_reserve completed it (seq; len =
  * plen + CXL_SEAL_TAG); payload is where the queue said the payload goes.
- * Everything comes from private memory, never read back from the medium
- * (another host may rewrite it while we seal): the ciphertext of plain's
- * plen bytes, then the tag, go to payload. CXL_ECRYPTO if hdr->seq is below
- * s->next (the queue was rewound: sealing there would reuse a nonce). */
-int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload, const uint8_t *plain,
+ * plain (plen bytes, private) is encrypted in place there, and only then are
+ * the ciphertext and the tag copied to payload: nothing is computed from
+ * what is in the medium (another host may rewrite it while we seal).
+ * CXL_ECRYPTO if hdr->seq is below s->next (the queue was rewound: sealing
+ * there would reuse a nonce). */
+int cxl_seal_msg(struct cxl_seal *s, const struct cxl_msg_hdr *hdr, uint8_t *payload, uint8_t *plain,
                  uint32_t plen);
 
 /* Open a peeked message into out (>= m->hdr.len bytes, private): copies the

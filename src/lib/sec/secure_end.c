@@ -168,7 +168,7 @@ int secure_end_header(struct secure_end *e, struct cxl_msg_hdr *hdr)
     return 0;
 }
 
-int secure_end_seal(struct secure_end *e, const struct cxl_msg_hdr *hdr, uint8_t *payload, const uint8_t *plain,
+int secure_end_seal(struct secure_end *e, const struct cxl_msg_hdr *hdr, uint8_t *payload, uint8_t *plain,
                     uint32_t plen)
 {
     if (!e->ready)

@@ -78,10 +78,11 @@ int secure_end_open(struct secure_end *e, struct cxl_msg *m);
  * cxl_seal_header). CXL_ECRYPTO if there are no keys. */
 int secure_end_header(struct secure_end *e, struct cxl_msg_hdr *hdr);
 
-/* Seal plen bytes of private plaintext into the reserved message's payload,
- * from the private header hdr (see cxl_seal_msg). The plaintext may be
+/* Seal plen bytes of private plaintext (encrypted in place, then copied)
+ * into the reserved message's payload, from the private header hdr (see
+ * cxl_seal_msg). The plaintext may be
  * composed in secure_end_stage(e) (secure_end_stage_size(e) bytes). */
-int secure_end_seal(struct secure_end *e, const struct cxl_msg_hdr *hdr, uint8_t *payload, const uint8_t *plain,
+int secure_end_seal(struct secure_end *e, const struct cxl_msg_hdr *hdr, uint8_t *payload, uint8_t *plain,
                     uint32_t plen);
 static inline uint8_t *secure_end_stage(struct secure_end *e)
 {
