@@ -83,7 +83,7 @@ static void forge_set(struct cxl_layout *l, const struct cxl_ring_keys *k, uint3
     CHECK_EQ(h.seq, cxl_queue_reserved(&q));
     CHECK_EQ(h.len, (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + len);
     struct cxl_msg_hdr in = {.op = CXL_KV_SET, .arg0 = klen, .arg1 = (uint32_t)conn << CXL_KV_CONN_SHIFT};
-    CHECK_EQ(cxl_seal_msg(&s, &h, dst, scratch, cxl_kv_record_put(scratch, &in, payload, len)), 0);
+    CHECK_EQ(cxl_seal_msg(&s, &h, dst, scratch, cxl_kv_record_put(scratch, &in, 0, payload, len)), 0);
     cxl_queue_submit(&q);
     cxl_seal_wipe(&s);
 }

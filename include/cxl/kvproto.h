@@ -76,16 +76,19 @@ void cxl_kv_cmd_encode(uint8_t *dst, int argc, const char *const *argv, const si
 
 /* Batches (secure rings; docs/KV.md "Batches"): the plaintext of a sealed
  * message is a sequence of records, each a request's (or a reply's) op,
- * arguments and data: op u16 | flags u16 (0) | arg0 u32 | arg1 u32 |
- * arg2 u64 | len u32 | len bytes. */
+ * arguments and data: op u16 | idx u16 | arg0 u32 | arg1 u32 | arg2 u64 |
+ * len u32 | len bytes. idx is a request's index in its batch, and in a reply
+ * the index of the request it answers; a batch holds at most
+ * CXL_KV_BATCH_MAX records. */
 #define CXL_KV_RECORD_HDR 24u
-/* Write a record of h's op and arguments and data at dst; returns its size. */
-uint32_t cxl_kv_record_put(uint8_t *dst, const struct cxl_msg_hdr *h, const void *data, uint32_t len);
+#define CXL_KV_BATCH_MAX 65535u
+/* Write a record of h's op and arguments, idx and data at dst; its size. */
+uint32_t cxl_kv_record_put(uint8_t *dst, const struct cxl_msg_hdr *h, uint16_t idx, const void *data, uint32_t len);
 /* The next record of a private batch [*p, end): 1 = h's op, arguments and
- * len set and *data pointing at its bytes, *p moved past it; 0 = the batch
- * is done; CXL_EPROTO = a malformed batch (a record running past the end,
- * unknown record flags). */
-int cxl_kv_record_next(const uint8_t **p, const uint8_t *end, struct cxl_msg_hdr *h, const uint8_t **data);
+ * len, *idx set and *data pointing at its bytes, *p moved past it; 0 = the
+ * batch is done; CXL_EPROTO = a record running past the end. */
+int cxl_kv_record_next(const uint8_t **p, const uint8_t *end, struct cxl_msg_hdr *h, uint16_t *idx,
+                       const uint8_t **data);
 
 /* A name for diagnostics. */
 const char *cxl_kv_op_name(uint16_t op);

@@ -61,7 +61,7 @@ static void seal_set(uint8_t *msg, struct cxl_seal *s, uint64_t pos, uint32_t se
     uint32_t hs = cxl_msg_encode(&h, msg);
     struct cxl_msg_hdr in = {.op = CXL_KV_SET, .arg0 = klen};
     s->next = 0;
-    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, scratch, cxl_kv_record_put(scratch, &in, data, klen + vlen)) != 0)
+    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, scratch, cxl_kv_record_put(scratch, &in, 0, data, klen + vlen)) != 0)
         attacker_fail("cannot seal a forged SET: %s", cxl_last_error());
 }
 
@@ -80,7 +80,7 @@ static void seal_answer(uint8_t *msg, struct cxl_seal *s, uint64_t pos, uint64_t
     uint32_t hs = cxl_msg_encode(&h, msg);
     struct cxl_msg_hdr in = {.op = CXL_KV_OK};
     s->next = 0;
-    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, scratch, cxl_kv_record_put(scratch, &in, data, VAL_LEN)) != 0)
+    if (hs + h.len > SLOT_SIZE || cxl_seal_msg(s, &h, msg + hs, scratch, cxl_kv_record_put(scratch, &in, 0, data, VAL_LEN)) != 0)
         attacker_fail("cannot seal a forged answer: %s", cxl_last_error());
 }
 

@@ -703,17 +703,18 @@ static void test_seal_race(void)
         h.seq = pos;
         h.len = (CXL_KV_RECORD_HDR + CXL_SEAL_TAG) + LEN;
         struct cxl_msg_hdr in = {.op = CXL_KV_GET, .arg0 = LEN};
-        if (cxl_msg_encode(&h, slot) != hs || cxl_seal_msg(&tx, &h, slot + hs, scratch, cxl_kv_record_put(scratch, &in, plain, LEN)) != 0) {
+        if (cxl_msg_encode(&h, slot) != hs || cxl_seal_msg(&tx, &h, slot + hs, scratch, cxl_kv_record_put(scratch, &in, 0, plain, LEN)) != 0) {
             bad++;
             continue;
         }
         /* open what the producer meant: its private header, the line's ciphertext and tag */
         struct cxl_msg m = {.hdr = h, .payload = slot + hs};
         const uint8_t *rec;
+        uint16_t ridx = 1;
         if (cxl_open_msg(&rx, &m, out) != 0)
             bad++;
-        else if (rec = m.payload, cxl_kv_record_next(&rec, m.payload + m.hdr.len, &m.hdr, &m.payload) != 1 ||
-                 rec != out + m.hdr.len + CXL_KV_RECORD_HDR || m.hdr.len != LEN || m.hdr.op != CXL_KV_GET ||
+        else if (rec = m.payload, cxl_kv_record_next(&rec, m.payload + m.hdr.len, &m.hdr, &ridx, &m.payload) != 1 ||
+                 rec != out + m.hdr.len + CXL_KV_RECORD_HDR || ridx != 0 || m.hdr.len != LEN || m.hdr.op != CXL_KV_GET ||
                  m.hdr.arg0 != LEN || memcmp(m.payload, plain, LEN) != 0)
             bad++;
     }

@@ -25,6 +25,7 @@ struct pending {
     uint64_t seq, tag, t_ns;
     uint64_t srv_gen; /* secure ring: the server instance it was sealed for */
     uint16_t op;
+    uint16_t idx;     /* secure ring: its index in its batch */
 };
 
 struct cxl_kv {
@@ -56,6 +57,7 @@ struct cxl_kv {
     uint32_t batch_len, batch_count;
     int flush_wanted;       /* a flush found no room: poll tries again */
     int unsent_status;      /* why dropped batches' requests fail */
+    uint64_t bad_ref;       /* the batch a response that did not open claimed to answer */
     char unsent_why[200];
     /* secure ring: the opened batch of replies being read */
     struct {
@@ -176,6 +178,8 @@ int cxl_kv_open(const struct cxl_kv_config *cfg, struct cxl_kv **out)
     struct cxl_kv *kv = calloc(1, sizeof *kv);
     if (!kv)
         return cxl_fail(CXL_ESYS, "out of memory");
+    kv->unsent_status = CXL_ELOST;
+    kv->bad_ref = UINT64_MAX;
     if (cfg)
         kv->cfg = *cfg;
     else
@@ -318,7 +322,7 @@ static int flush_batch(struct cxl_kv *kv)
         drop_batch(kv, rc, cxl_last_error());
         return rc;
     }
-    for (uint32_t i = kv->count - kv->batch_count; i < kv->count; i++)
+    for (uint32_t i = kv->count - kv->batch_count; i < kv->count; i++) /* (staged ones are never popped) */
         kv->fifo[(kv->head + i) % kv->cap].seq = h.seq;
     kv->batch_len = kv->batch_count = 0;
     kv->st.batches++;
@@ -333,14 +337,14 @@ static int stage_request(struct cxl_kv *kv, const struct cxl_msg_hdr *h, uint32_
     if ((uint64_t)CXL_KV_RECORD_HDR + len > max)
         return cxl_fail(CXL_E2BIG, "request of %u bytes is larger than a sealed message can hold (%u)", len,
                         max - CXL_KV_RECORD_HDR);
-    if (kv->batch_len + CXL_KV_RECORD_HDR + len > max) {
+    if (kv->batch_len + CXL_KV_RECORD_HDR + len > max || kv->batch_count == CXL_KV_BATCH_MAX) {
         int rc = flush_batch(kv);
         kv->flush_wanted = rc == CXL_EAGAIN; /* the next poll tries again */
         if (rc)
             return rc;
     }
     uint8_t *rec = secure_end_stage(kv->sec) + kv->batch_len;
-    cxl_kv_record_put(rec, h, rec + CXL_KV_RECORD_HDR, len); /* the caller writes the data there */
+    cxl_kv_record_put(rec, h, (uint16_t)kv->batch_count, rec + CXL_KV_RECORD_HDR, len); /* data: the caller's */
     *payload = rec + CXL_KV_RECORD_HDR;
     kv->batch_len += CXL_KV_RECORD_HDR + len;
     kv->batch_count++;
@@ -374,6 +378,8 @@ static int begin_request(struct cxl_kv *kv, struct cxl_msg_hdr *h, uint32_t len,
     if (rc)
         return rc;
     push_pending(kv, kv->sec ? SEQ_STAGED : h->seq, tag, h->op);
+    if (kv->sec) /* its index in the batch: the record's */
+        kv->fifo[(kv->head + kv->count - 1) % kv->cap].idx = (uint16_t)(kv->batch_count - 1);
     kv->st.submitted++;
     return 0;
 }
@@ -534,22 +540,49 @@ static int fail_unsent(struct cxl_kv *kv, struct cxl_kv_result *r)
 }
 
 static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_result *r);
+static int answered_by_another_server(const struct cxl_kv *kv);
+static int outcome_unknown(struct cxl_kv *kv, struct cxl_kv_result *r);
+
+/* A reply record (secure ring): the answer to request idx of the batch at
+ * m's ref. Records name their request, so a request that was completed
+ * otherwise (timed out) or whose answer was lost (in a message that did not
+ * open) never takes another one's answer. 1 = a result, 0 = go on. */
+static int match_record(struct cxl_kv *kv, const struct cxl_msg *m, uint16_t idx, struct cxl_kv_result *r)
+{
+    uint64_t ref = m->hdr.ref;
+    if (m->hdr.arg1 & CXL_KV_RESP_F_RESYNC || kv->count == 0 || ref != kv->fifo[kv->head].seq)
+        return match(kv, m, r); /* a resync, a stale answer, or the head's batch answered no more */
+    const struct pending *head = &kv->fifo[kv->head];
+    int whole = m->hdr.arg1 & CXL_KV_RESP_F_BATCH && m->hdr.op == CXL_KV_ERR;
+    if (!whole && idx < head->idx) {
+        kv->st.stale++; /* for a request already completed (it timed out) */
+        return 0;
+    }
+    if (!whole && idx > head->idx) { /* the head's answer never came: lost, or in a message that did not open */
+        unread(kv, m);
+        kv->st.lost++;
+        if (kv->bad_ref == ref)
+            return synthesize(kv, r, CXL_ECRYPTO, "its answer came in a message that did not open");
+        return synthesize(kv, r, CXL_ELOST, "request lost: its answer never came; it may or may not have run");
+    }
+    return match(kv, m, r);
+}
 
 /* The next record of the opened batch of replies, matched: 1 = a result,
  * 0 = go on reading. */
 static int next_record(struct cxl_kv *kv, struct cxl_kv_result *r)
 {
     struct cxl_msg m = kv->in.msg;
+    uint16_t idx;
     kv->in.prev = kv->in.p;
-    int rc = cxl_kv_record_next(&kv->in.p, kv->in.end, &m.hdr, &m.payload);
+    int rc = cxl_kv_record_next(&kv->in.p, kv->in.end, &m.hdr, &idx, &m.payload);
     if (rc == 1)
-        return match(kv, &m, r);
+        return match_record(kv, &m, idx, r);
     kv->in.active = 0;
     if (rc == 0)
         return 0;
     kv->st.rejected++; /* sealed by a key holder, and malformed: what it answers is unknown */
-    if (kv->count && kv->in.msg.hdr.ref == kv->fifo[kv->head].seq)
-        return synthesize(kv, r, CXL_EPROTO, "malformed batch of replies: %s", cxl_last_error());
+    kv->bad_ref = kv->in.msg.hdr.ref;
     return 0;
 }
 
@@ -571,7 +604,10 @@ static int accept_response(struct cxl_kv *kv, struct cxl_msg *m, struct cxl_kv_r
     if (rc == 0)
         return 0;
     kv->st.rejected++;
-    if (kv->count && claimed_ref == kv->fifo[kv->head].seq)
+    kv->bad_ref = claimed_ref; /* requests of that batch whose answers then go missing: CXL_ECRYPTO */
+    /* only when it can answer nobody else: the head, alone of its batch */
+    if (kv->count && claimed_ref == kv->fifo[kv->head].seq && claimed_ref != SEQ_STAGED &&
+        (kv->count == 1 || kv->fifo[(kv->head + 1) % kv->cap].seq != claimed_ref))
         return synthesize(kv, r, CXL_ECRYPTO, "%s", cxl_last_error());
     return -1;
 }

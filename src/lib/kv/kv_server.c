@@ -30,6 +30,7 @@ struct reply_fields {
     uint64_t ref, integer;
     uint32_t session, arg0, flags;
     uint16_t status;
+    uint16_t idx; /* secure ring: the request's index in its batch */
 };
 
 struct parked { /* a reply (or a batch of them) waiting for room in the response queue */
@@ -59,6 +60,7 @@ struct cxl_kv_reply {
     const struct cxl_msg *req;
     int done;
     int whole_batch; /* a refusal of a whole batch (secure ring), before any record was read */
+    uint16_t idx;    /* secure ring: the request's index in its batch */
 };
 
 struct cxl_kv_server {
@@ -195,7 +197,7 @@ static void write_reply(struct kv_ring *r, const struct reply_fields *f, const v
                        (uint64_t)r->out_len + CXL_KV_RECORD_HDR + len > largest_reply(r) + CXL_KV_RECORD_HDR))
         flush_replies(r);
     struct cxl_msg_hdr h = {.op = f->status, .arg0 = f->arg0, .arg1 = f->flags, .arg2 = f->integer};
-    r->out_len += cxl_kv_record_put(secure_end_stage(r->sec) + r->out_len, &h, data, len);
+    r->out_len += cxl_kv_record_put(secure_end_stage(r->sec) + r->out_len, &h, f->idx, data, len);
     r->out_ref = f->ref;
     r->out_session = f->session;
 }
@@ -241,7 +243,7 @@ static void reply_to(struct cxl_kv_reply *rp, uint16_t status, uint64_t integer,
     struct kv_ring *r = rp->ring;
     struct reply_fields f = {.ref = rp->req->hdr.seq, .integer = integer,
                              .session = rp->req->hdr.session, .status = status,
-                             .flags = rp->whole_batch ? CXL_KV_RESP_F_BATCH : 0};
+                             .flags = rp->whole_batch ? CXL_KV_RESP_F_BATCH : 0, .idx = rp->idx};
     if (status == CXL_KV_ERR || (status == CXL_KV_REPLY && len && *(const char *)data == '-'))
         STAT_ADD(r->st.errors, 1); /* Redis's error replies count too */
     write_reply(r, &f, data, len);
@@ -338,12 +340,12 @@ static int open_request(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_m
     return 0;
 }
 
-/* Decode one request (a message, or a record of a batch: m then holds the
- * record's op, arguments and data, and the batch's position and session)
- * and execute it; its reply is written. */
-static void run_request(struct cxl_kv_server *s, struct kv_ring *r, const struct cxl_msg *m)
+/* Decode one request (a message, or record idx of a batch: m then holds
+ * the record's op, arguments and data, and the batch's position and
+ * session) and execute it; its reply is written. */
+static void run_request(struct cxl_kv_server *s, struct kv_ring *r, const struct cxl_msg *m, uint16_t idx)
 {
-    struct cxl_kv_reply rp = {.ring = r, .req = m};
+    struct cxl_kv_reply rp = {.ring = r, .req = m, .idx = idx};
     struct cxl_kv_request req;
     if (cxl_kv_decode_request(&m->hdr, m->payload, &req) != 0) {
         STAT_ADD(r->st.rejected, 1);
@@ -364,21 +366,33 @@ static void run_request(struct cxl_kv_server *s, struct kv_ring *r, const struct
         cxl_kv_reply_error(&rp, "ERR the server produced no reply for %s", cxl_kv_op_name(req.op));
 }
 
-/* An opened batch (private): its requests in order; their replies go out
- * as one sealed batch (or several, when they do not fit one message). A
- * malformed batch, which only a holder of the key can have sealed, is
- * refused from the first bad record on. */
+/* An opened batch (private): its requests in order, each record carrying
+ * its index; their replies go out as one sealed batch (or several, when
+ * they do not fit one message). A malformed batch, which only a holder of
+ * the key can have sealed, is refused from the first bad record on. */
 static void run_batch(struct cxl_kv_server *s, struct kv_ring *r, const struct cxl_msg *batch)
 {
     const uint8_t *p = batch->payload, *end = p + batch->hdr.len;
     struct cxl_msg m = *batch;
+    uint32_t i = 0;
+    uint16_t idx;
     int rc;
-    while ((rc = cxl_kv_record_next(&p, end, &m.hdr, &m.payload)) == 1)
-        run_request(s, r, &m);
-    if (rc < 0 || batch->hdr.len == 0) { /* the records after the bad one: refused */
+    while ((rc = cxl_kv_record_next(&p, end, &m.hdr, &idx, &m.payload)) == 1) {
+        if (idx != i || i == CXL_KV_BATCH_MAX) {
+            rc = cxl_fail(CXL_EPROTO, "protocol: batch record %u has index %u", i, idx);
+            break;
+        }
+        if (r->parked) { /* replies wait for room: run no more of it (parked memory stays bounded) */
+            rc = cxl_fail(CXL_EAGAIN, "ring %u: the response queue is full (replies are not being read): "
+                          "the rest of the batch did not run", r->index);
+            break;
+        }
+        run_request(s, r, &m, (uint16_t)i++);
+    }
+    if (rc < 0 || batch->hdr.len == 0) { /* the records from the bad one on: refused */
         struct cxl_kv_reply rp = {.ring = r, .req = batch, .whole_batch = 1};
         STAT_ADD(r->st.rejected, 1);
-        cxl_kv_reply_error(&rp, "ERR protocol: %s", rc < 0 ? cxl_last_error() : "an empty batch");
+        cxl_kv_reply_error(&rp, "ERR %s", rc < 0 ? cxl_last_error() : "protocol: an empty batch");
     }
     flush_replies(r);
 }
@@ -415,7 +429,7 @@ static void handle(struct cxl_kv_server *s, struct kv_ring *r, struct cxl_msg *m
         cxl_kv_reply_error(&rp, "ERR ring %u: sealed request but this server runs without security", r->index);
         return;
     }
-    run_request(s, r, m);
+    run_request(s, r, m, 0);
 }
 
 /* The request stream cannot be framed any more: drop what is published,

@@ -128,11 +128,10 @@ const char *cxl_kv_op_name(uint16_t op)
 
 /* --- batches ------------------------------------------------------------------- */
 
-uint32_t cxl_kv_record_put(uint8_t *dst, const struct cxl_msg_hdr *h, const void *data, uint32_t len)
+uint32_t cxl_kv_record_put(uint8_t *dst, const struct cxl_msg_hdr *h, uint16_t idx, const void *data, uint32_t len)
 {
-    uint16_t flags = 0;
     memcpy(dst, &h->op, 2);
-    memcpy(dst + 2, &flags, 2);
+    memcpy(dst + 2, &idx, 2);
     memcpy(dst + 4, &h->arg0, 4);
     memcpy(dst + 8, &h->arg1, 4);
     memcpy(dst + 12, &h->arg2, 8);
@@ -142,23 +141,21 @@ uint32_t cxl_kv_record_put(uint8_t *dst, const struct cxl_msg_hdr *h, const void
     return CXL_KV_RECORD_HDR + len;
 }
 
-int cxl_kv_record_next(const uint8_t **p, const uint8_t *end, struct cxl_msg_hdr *h, const uint8_t **data)
+int cxl_kv_record_next(const uint8_t **p, const uint8_t *end, struct cxl_msg_hdr *h, uint16_t *idx,
+                       const uint8_t **data)
 {
     const uint8_t *q = *p;
     if (q == end)
         return 0;
     if ((size_t)(end - q) < CXL_KV_RECORD_HDR)
         return cxl_fail(CXL_EPROTO, "batch: %zu bytes left, less than a record header", (size_t)(end - q));
-    uint16_t flags;
     uint32_t len;
     memcpy(&h->op, q, 2);
-    memcpy(&flags, q + 2, 2);
+    memcpy(idx, q + 2, 2);
     memcpy(&h->arg0, q + 4, 4);
     memcpy(&h->arg1, q + 8, 4);
     memcpy(&h->arg2, q + 12, 8);
     memcpy(&len, q + 20, 4);
-    if (flags)
-        return cxl_fail(CXL_EPROTO, "batch: record with unknown flags 0x%x", flags);
     if (len > (size_t)(end - q) - CXL_KV_RECORD_HDR)
         return cxl_fail(CXL_EPROTO, "batch: record of %u bytes runs past the batch (%zu left)", len,
                         (size_t)(end - q) - CXL_KV_RECORD_HDR);

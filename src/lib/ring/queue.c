@@ -285,6 +285,13 @@ int64_t cxl_queue_resync(struct cxl_queue *q)
             return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: cannot resync, producer tail %" PRIu64
                             " is past 2^63", q->ring, queue_name(q), other);
         uint64_t behind = other - q->published;
+        /* a tail more than a queue ahead (or behind) was not published by
+         * an honest producer: following it would skip positions that were
+         * never used (a secure window would then refuse everything below) */
+        if (q->published < CXL_POS_LIMIT && behind > q->nslots)
+            return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: cannot resync, producer tail %" PRIu64
+                            " is not within a queue of head %" PRIu64, q->ring, queue_name(q), other,
+                            q->published);
         int64_t dropped = (int64_t)(behind <= q->nslots ? behind : q->nslots);
         reposition(q, other);
         q->limit = other;
@@ -299,6 +306,10 @@ int64_t cxl_queue_resync(struct cxl_queue *q)
     if (other >= CXL_POS_LIMIT)
         return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: cannot resync, consumer head %" PRIu64
                         " is past 2^63", q->ring, queue_name(q), other);
+    if (q->published < CXL_POS_LIMIT && other < q->published) /* positions only grow: a producer */
+        return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: cannot resync, consumer head %" PRIu64 /* never */
+                        " is more than a queue behind tail %" PRIu64 " (its owner resets it)", /* goes back */
+                        q->ring, queue_name(q), other, q->published);
     int64_t dropped = (int64_t)q->nslots;
     reposition(q, other); /* make the queue empty from our side */
     q->limit = q->pos;       /* next reserve loads and checks the head again */
