@@ -249,7 +249,7 @@ def compare_chart(rows, combo, ops, png, delay):
                    for l in first_seen(r["label"] for r in mine))
     plot_rps, plot_lat = histogram_series(2, ops), histogram_series(2 + len(ops), ops)
     title = (f"cxl-dsm compare: {t} client thread(s), {p} in flight, {v} B values, "
-             f"CXL_SHM_DELAY_NS={delay} (same workload for every label)")
+             f"delay model {delay} (same workload for every label)")
     return gnuplot(f"""set terminal pngcairo size 1400,520 noenhanced; set output {gp_str(png)}
 set multiplot layout 1,2 title {gp_str(title)}
 {HISTOGRAMS}
@@ -858,7 +858,8 @@ def parser():
 
     p = add(sub, "compare-charts", cmd_compare_charts, "bench/compare.sh: the charts (PNG, gnuplot)")
     p.add_argument("csv", metavar="CSV", help="the compare matrix CSV (OUT_CSV of compare)")
-    p.add_argument("--delay-ns", default="0", help="CXL_SHM_DELAY_NS of the run, for the title (default 0)")
+    p.add_argument("--delay-ns", default="off",
+                   help="the delay model of the run as the programs print it, for the title (default off)")
     p.add_argument("--ops", help="ops in the order of their bars, e.g. set,get (default: as in the CSV)")
     p.add_argument("--prefix", help="chart paths start with this (default: CSV without .csv)")
 
