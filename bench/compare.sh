@@ -16,17 +16,19 @@
 #
 # Usage: bench/compare.sh [--requests N] [--threads 1,2] [--pipeline 1,16,256]
 #          [--value-size 3,1024] [--ops set,get] [--labels L1,L2] [--delay-ns N] [--rounds R]
+#          [--delay-model mlp|serial] [--delay-bw-gbps N]
 # Defaults: 20000 requests per op and thread, 1 thread, pipeline 1,16, 3 B
 # values, every label, 3 rounds (each runs every label, in alternating order;
 # medians reported); CXL_SHM_DELAY_NS=150 (the remote-CXL delay model) on a
-# host with one NUMA node, else the medium is bound to a remote node. A failed
+# host with one NUMA node, else the medium is bound to a remote node; model mlp
+# at 25 GB/s (docs/RING.md, "The delay model"; the CSV's delay_model). A failed
 # step names itself and keeps every log in results/compare_<time>_logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 report() { /usr/bin/python3 bench/report.py "$@"; } # tables, ratios, charts
 
-requests=20000 threads=1 pipelines=1,16 sizes=3 ops=set,get delay= rounds=3
+requests=20000 threads=1 pipelines=1,16 sizes=3 ops=set,get delay= rounds=3 dmodel=mlp dbw=25
 labels=NativeTCP,NativeUnix,NativeTLS,SodiumTCP,Ring,RingCrypto,RingSecure
 while [ $# -gt 0 ]; do
   case $1 in
@@ -38,7 +40,9 @@ while [ $# -gt 0 ]; do
     --labels) labels=$2; shift 2 ;;
     --delay-ns) delay=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --delay-model) dmodel=$2; shift 2 ;;
+    --delay-bw-gbps) dbw=$2; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -46,7 +50,7 @@ list_ok() { [[ $1 =~ ^[0-9]+(,[0-9]+)*$ ]] || die "$2: need a comma list of numb
 list_ok "$requests" --requests; list_ok "$threads" --threads; list_ok "$pipelines" --pipeline
 list_ok "$sizes" --value-size
 [[ $rounds =~ ^[1-9][0-9]?$ ]] || die "--rounds: 1..99, not '$rounds'"
-matrix_delay "$delay"; delay=$MATRIX_DELAY # the remote-memory model (scripts/lib.sh)
+matrix_delay "$delay" "$dmodel" "$dbw"; delay=$MATRIX_DELAY # the remote-memory model (scripts/lib.sh)
 matrix_labels "$labels" cxl_ring_direct
 max_threads=$(echo "${threads//,/ }" | tr ' ' '\n' | sort -n | tail -1)
 rings=$(( max_threads > 4 ? max_threads : 4 ))
@@ -115,11 +119,11 @@ done; done; done
 md=${csv%.csv}.md
 report compare "$raw" "$csv" "$md" \
   "Same workload for every label: ops $ops, $requests requests per op and client thread, keys of 16 B (requests x threads distinct keys);
-$(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels; every reply checked; the keys are loaded before the
+$(nproc) cores; delay model $MATRIX_DELAY_TEXT for the ring labels (docs/RING.md); every reply checked; the keys are loaded before the
 rounds (every SET overwrites a value of the same size). Medians of $rounds rounds (labels in alternating order); ratios
 are medians of the per-round ratios against NativeTCP. $(matrix_isolation_note)" || fail "the report failed"
 cat "$md"
 # one chart per (threads, pipeline, value size); report.py prints each one drawn
-charts=$(report compare-charts "$csv" --ops "$ops" --delay-ns "$delay" | wc -l) || true # a failed chart: gnuplot said why
+charts=$(report compare-charts "$csv" --ops "$ops" --delay-ns "$MATRIX_DELAY_TEXT" | wc -l) || true # a failed chart: gnuplot said why
 echo
 echo "csv: $csv   table: $md   charts: $charts (${csv%.csv}_t*_p*_v*.png)   isolation: $MATRIX_ISO_LOG"

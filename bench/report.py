@@ -160,7 +160,7 @@ HISTOGRAMS = "set style data histograms; set style histogram clustered gap 1; se
 # --- compare: bench/compare.sh ---------------------------------------------------
 
 COMPARE_COLUMNS = ["label", "op", "threads", "pipeline", "value_size", "requests", "throughput_rps",
-                   "p50_us", "p99_us", "p99.9_us", "errors"]
+                   "p50_us", "p99_us", "p99.9_us", "errors", "delay_model"]
 
 
 def rounds_by(rows, key_columns):
@@ -209,7 +209,7 @@ def write_compare_csv(runs, path):
             w.writerow(list(key) + [rows[0]["requests"], "%.0f" % median_of(rows, "throughput_rps"),
                                     "%.3f" % median_of(rows, "p50_us"), "%.3f" % median_of(rows, "p99_us"),
                                     "%.3f" % median_of(rows, "p99.9_us"),
-                                    sum(int(num(r, "errors")) for r in rows)])
+                                    sum(int(num(r, "errors")) for r in rows), rows[0]["delay_model"]])
 
 
 def write_compare_md(runs, path, description):
@@ -217,7 +217,7 @@ def write_compare_md(runs, path, description):
         f.write(description + "\n\n")
         f.write(md_header("label", "op", "threads", "in flight", "value B", "req/s (median)", "req/s range",
                           "p50 us", "p99 us", "p99.9 us", "errors", "x NativeTCP req/s",
-                          "NativeTCP p50 / p50"))
+                          "NativeTCP p50 / p50", "delay model"))
         for key, by_round in runs.items():
             rows = list(by_round.values())
             rates = [num(r, "throughput_rps") for r in rows]
@@ -226,7 +226,7 @@ def write_compare_md(runs, path, description):
                            "%.1f" % median_of(rows, "p99_us"), "%.1f" % median_of(rows, "p99.9_us"),
                            "%d" % sum(int(num(r, "errors")) for r in rows),
                            round_ratio(runs, key, "throughput_rps", False),
-                           round_ratio(runs, key, "p50_us", True)))
+                           round_ratio(runs, key, "p50_us", True), rows[0]["delay_model"]))
 
 
 def cmd_compare(a):
@@ -249,7 +249,7 @@ def compare_chart(rows, combo, ops, png, delay):
                    for l in first_seen(r["label"] for r in mine))
     plot_rps, plot_lat = histogram_series(2, ops), histogram_series(2 + len(ops), ops)
     title = (f"cxl-dsm compare: {t} client thread(s), {p} in flight, {v} B values, "
-             f"CXL_SHM_DELAY_NS={delay} (same workload for every label)")
+             f"delay model {delay} (same workload for every label)")
     return gnuplot(f"""set terminal pngcairo size 1400,520 noenhanced; set output {gp_str(png)}
 set multiplot layout 1,2 title {gp_str(title)}
 {HISTOGRAMS}
@@ -858,7 +858,8 @@ def parser():
 
     p = add(sub, "compare-charts", cmd_compare_charts, "bench/compare.sh: the charts (PNG, gnuplot)")
     p.add_argument("csv", metavar="CSV", help="the compare matrix CSV (OUT_CSV of compare)")
-    p.add_argument("--delay-ns", default="0", help="CXL_SHM_DELAY_NS of the run, for the title (default 0)")
+    p.add_argument("--delay-ns", default="off",
+                   help="the delay model of the run as the programs print it, for the title (default off)")
     p.add_argument("--ops", help="ops in the order of their bars, e.g. set,get (default: as in the CSV)")
     p.add_argument("--prefix", help="chart paths start with this (default: CSV without .csv)")
 

@@ -14,6 +14,7 @@
 #
 # Usage: bench/ycsb_compare.sh [--workloads a,b,c,d,e,f,crudscan] [--labels L1,L2]
 #          [--records N] [--operations N] [--threads N] [--rounds R] [--delay-ns N] [--seed S]
+#          [--delay-model mlp|serial] [--delay-bw-gbps N]
 #          [--out PREFIX]
 # Defaults: every workload (a..f are workloads/workloada..f, crudscan is
 # workloads/workload_cxl_crudscan), every label, 10000 records, 10000
@@ -27,7 +28,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 report() { /usr/bin/python3 bench/report.py "$@"; } # tables, ratios, charts
 
-workloads=a,b,c,d,e,f,crudscan labels=$MATRIX_ALL records=10000 operations=10000 threads=1 rounds=3 delay=
+workloads=a,b,c,d,e,f,crudscan labels=$MATRIX_ALL records=10000 operations=10000 threads=1 rounds=3 delay= dmodel=mlp dbw=25
 seed=42 out=
 while [ $# -gt 0 ]; do
   case $1 in
@@ -38,9 +39,11 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --delay-ns) delay=$2; shift 2 ;;
+    --delay-model) dmodel=$2; shift 2 ;;
+    --delay-bw-gbps) dbw=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -57,7 +60,7 @@ for w in ${workloads//,/ }; do
   [ -n "$f" ] || die "--workloads: unknown workload $w (a..f or crudscan)"
   [ -f "$f" ] || die "$f: no such workload file"
 done
-matrix_delay "$delay"; delay=$MATRIX_DELAY # the remote-memory model (scripts/lib.sh)
+matrix_delay "$delay" "$dmodel" "$dbw"; delay=$MATRIX_DELAY # the remote-memory model (scripts/lib.sh)
 matrix_labels "$labels" cxl_ycsb
 rings=$(( threads > 4 ? threads : 4 ))
 out=${out:-results/ycsb_$(date +%Y%m%d-%H%M%S)}
@@ -116,12 +119,12 @@ md=${csv%.csv}.md
 report ycsb "$raw" "$csv" "$md" \
   "cxl_ycsb, the same run for every label: $records records loaded, then $operations operations, $threads client
 thread(s), seed $seed, every read checked (data integrity); Redis flushed before each load.
-$(nproc) cores; CXL_SHM_DELAY_NS=$delay for the ring labels${MATRIX_NUMA:+ (medium on NUMA node $((MATRIX_NODES - 1)))}.
+$(nproc) cores; delay model $MATRIX_DELAY_TEXT for the ring labels${MATRIX_NUMA:+ (medium on NUMA node $((MATRIX_NODES - 1)))}.
 Medians of $rounds round(s) (labels in alternating order); ratios are medians of the per-round ratios against NativeTCP;
 op is the workload's main operation (read, else the one it runs most), whose p99 is shown.
 $(matrix_isolation_note)" || matrix_fail "the report failed"
 cat "$md"
-chart=$(report ycsb-chart "$csv" --title "cxl_ycsb: $records records, $operations operations, $threads thread(s), CXL_SHM_DELAY_NS=$delay") ||
+chart=$(report ycsb-chart "$csv" --title "cxl_ycsb: $records records, $operations operations, $threads thread(s), delay model $MATRIX_DELAY_TEXT") ||
   true # a failed chart: gnuplot said why
 echo
 echo "csv: $csv   table: $md   ${chart:-chart: none (no gnuplot?)}   isolation: $MATRIX_ISO_LOG"

@@ -141,19 +141,29 @@ matrix_order() {
   else echo "${MATRIX_LABELS//,/ }" | tr ' ' '\n' | tac | tr '\n' ' '; fi
 }
 
-# matrix_delay DELAY: the remote-memory model. An empty DELAY means: on a host
-# with two NUMA nodes or more, the medium bound to the last node and no delay,
-# else CXL_SHM_DELAY_NS=150. Sets MATRIX_DELAY, MATRIX_NODES and the array
-# MATRIX_NUMA (module args); exports CXL_SHM_DELAY_NS.
+# matrix_delay DELAY [MODEL [BW]]: the remote-memory model (docs/RING.md, "The
+# delay model"). An empty DELAY means: on a host with two NUMA nodes or more,
+# the medium bound to the last node and no delay, else CXL_SHM_DELAY_NS=150.
+# MODEL mlp (default) or serial, BW the device's GB/s (default 25). Sets
+# MATRIX_DELAY, MATRIX_DELAY_MODEL, MATRIX_DELAY_BW, MATRIX_DELAY_TEXT (as the
+# programs print it), MATRIX_NODES and the array MATRIX_NUMA (module args);
+# exports CXL_SHM_DELAY_NS, CXL_SHM_DELAY_MODEL, CXL_SHM_DELAY_BW_GBPS.
 matrix_delay() {
-  MATRIX_DELAY=$1 MATRIX_NUMA=()
+  MATRIX_DELAY=$1 MATRIX_DELAY_MODEL=${2:-mlp} MATRIX_DELAY_BW=${3:-25} MATRIX_NUMA=()
   [ -z "$MATRIX_DELAY" ] || [[ $MATRIX_DELAY =~ ^[0-9]+$ ]] || die "--delay-ns: need a number"
+  [[ $MATRIX_DELAY_MODEL == mlp || $MATRIX_DELAY_MODEL == serial ]] ||
+    die "--delay-model: '$MATRIX_DELAY_MODEL' is not a delay model (serial or mlp)"
+  [[ $MATRIX_DELAY_BW =~ ^[0-9]+$ ]] && [ "$MATRIX_DELAY_BW" -ge 1 ] && [ "$MATRIX_DELAY_BW" -le 1000 ] ||
+    die "--delay-bw-gbps: need a whole number of GB/s in [1, 1000], not '$MATRIX_DELAY_BW'"
   MATRIX_NODES=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
   if [ -z "$MATRIX_DELAY" ]; then
     if [ "$MATRIX_NODES" -ge 2 ]; then MATRIX_DELAY=0 MATRIX_NUMA=(numa_node=$((MATRIX_NODES - 1)))
     else MATRIX_DELAY=150; fi
   fi
-  export CXL_SHM_DELAY_NS=$MATRIX_DELAY
+  export CXL_SHM_DELAY_NS=$MATRIX_DELAY CXL_SHM_DELAY_MODEL=$MATRIX_DELAY_MODEL CXL_SHM_DELAY_BW_GBPS=$MATRIX_DELAY_BW
+  if [ "$MATRIX_DELAY" = 0 ]; then MATRIX_DELAY_TEXT=off
+  elif [ "$MATRIX_DELAY_MODEL" = serial ]; then MATRIX_DELAY_TEXT="serial L=${MATRIX_DELAY}ns"
+  else MATRIX_DELAY_TEXT="mlp L=${MATRIX_DELAY}ns BW=${MATRIX_DELAY_BW}GB/s"; fi
 }
 
 # matrix_machine NAME: a warning when the CPUs are busy before the run (1 s of
@@ -166,7 +176,7 @@ matrix_machine() {
   if [ "$busy" -gt 20 ]; then
     echo "$1: WARNING: the CPUs were ${busy}% busy before the run: other work competes and the figures will be noisy" >&2
   fi
-  printf '%s' "$1: $(nproc) cores, $MATRIX_NODES NUMA node(s), CXL_SHM_DELAY_NS=$MATRIX_DELAY${MATRIX_NUMA:+ (medium on node $((MATRIX_NODES - 1)))}, redis-server $(redis-server --version | awk '{print $3}' | cut -d= -f2)"
+  printf '%s' "$1: $(nproc) cores, $MATRIX_NODES NUMA node(s), delay model $MATRIX_DELAY_TEXT${MATRIX_NUMA:+ (medium on node $((MATRIX_NODES - 1)))}, redis-server $(redis-server --version | awk '{print $3}' | cut -d= -f2)"
 }
 
 # matrix_fail MESSAGE: copies every log of the run to $MATRIX_LOGS, then dies
@@ -192,6 +202,7 @@ start_matrix() {
   MATRIX_LABELS=$1
   local rings=$2 delay=$3 tun tun_srv n pre
   shift 3
+  set -- delay_model="${MATRIX_DELAY_MODEL:-mlp}" delay_bw_gbps="${MATRIX_DELAY_BW:-25}" "$@"
   pre=/dev/shm/cxl_$(basename "$0" .sh)
   printf '  starting %s\n' "Redis (TCP, Unix, TLS) with the plain ring" >&2
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \

@@ -64,6 +64,9 @@ rm -f "$med"
 loads "delay_ns=" "delay_ns=150" -- map_size=8M delay_ns=150
 loads "CXL_SHM_DELAY_NS" "delay_ns=150" CXL_SHM_DELAY_NS=150 -- map_size=8M
 loads "delay_ns= over CXL_SHM_DELAY_NS" "delay_ns=5" CXL_SHM_DELAY_NS=150 -- map_size=8M delay_ns=5
+loads "delay_model=serial" "delay_model=serial" -- map_size=8M delay_ns=150 delay_model=serial
+loads "CXL_SHM_DELAY_MODEL, delay_bw_gbps=" "delay_model=serial delay_bw_mbps=36000" CXL_SHM_DELAY_MODEL=serial -- map_size=8M delay_bw_gbps=36
+loads "the default delay model" "delay_model=mlp delay_bw_mbps=25000" -- map_size=8M delay_ns=150
 loads "node_id=" "server_node=7" -- map_size=8M node_id=7
 loads "CXL_SEC_NODE_ID" "server_node=7" CXL_SEC_NODE_ID=7 -- map_size=8M
 loads "node_id= over CXL_SEC_NODE_ID" "server_node=2" CXL_SEC_NODE_ID=7 -- map_size=8M node_id=2
@@ -83,6 +86,8 @@ refused "idle_after_ms=x" "idle_after_ms: 'x' is not a number" -- path="$med" id
 refused "CXL_RING_SLOT_SIZE=100" "slot_size: 100 is not a power of two in [64, 1048576] (from CXL_RING_SLOT_SIZE)" CXL_RING_SLOT_SIZE=100 -- path="$med"
 refused "slot_size=32" "slot_size: 32 is not a power of two in [64, 1048576]" -- path="$med" slot_size=32
 refused "CXL_SHM_DELAY_NS=abc" "delay_ns: 'abc' is not a number (from CXL_SHM_DELAY_NS)" CXL_SHM_DELAY_NS=abc -- path="$med"
+refused "delay_model=fast" "delay_model: 'fast' is not a delay model (serial or mlp)" -- path="$med" delay_model=fast
+refused "delay_bw_gbps=0" "delay_bw_gbps: 0 is out of range [1, 1000] GB/s" -- path="$med" delay_bw_gbps=0
 refused "CXL_SEC_NODE_ID=abc" "node_id: 'abc' is not a number (from CXL_SEC_NODE_ID)" CXL_SEC_NODE_ID=abc -- path="$med"
 long=/dev/shm/$(printf 'p%.0s' $(seq 300))
 refused "CXL_RING_PATH too long" "path: '$long' is empty or too long (from CXL_RING_PATH)" CXL_RING_PATH="$long" --

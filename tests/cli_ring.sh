@@ -91,6 +91,12 @@ out=$(CXL_SEC_NODE_ID=abc ring GET x 2>&1); [ $? -eq 2 ] && grep -q "CXL_SEC_NOD
 out=$(CXL_SHM_DELAY_NS=abc ring GET x 2>&1); [ $? -ne 0 ] && grep -q "CXL_SHM_DELAY_NS: 'abc' is not a number" <<<"$out"; check "bad CXL_SHM_DELAY_NS: '$out'" $?
 out=$(ring --delay-ns 2000000 GET x 2>&1); [ $? -eq 2 ] && grep -q -- "--delay-ns: 2000000 is out of range" <<<"$out"; check "--delay-ns out of range: '$out'" $?
 [ "$(CXL_SHM_DELAY_NS=100 ring GET counter)" = 42 ]; check "CXL_SHM_DELAY_NS=100: the reply" $?
+out=$(ring --delay-model fast GET x 2>&1); [ $? -eq 2 ] && grep -q -- "--delay-model: 'fast' is not a delay model (serial or mlp)" <<<"$out"; check "bad --delay-model: '$out'" $?
+out=$(ring --delay-bw-gbps 0 GET x 2>&1); [ $? -eq 2 ] && grep -q -- "--delay-bw-gbps: 0 is out of range" <<<"$out"; check "--delay-bw-gbps out of range: '$out'" $?
+out=$(CXL_SHM_DELAY_MODEL=parallel ring GET x 2>&1); [ $? -ne 0 ] && grep -q "CXL_SHM_DELAY_MODEL: 'parallel' is not a delay model" <<<"$out"; check "bad CXL_SHM_DELAY_MODEL: '$out'" $?
+[ "$(CXL_SHM_DELAY_NS=100 CXL_SHM_DELAY_MODEL=serial ring GET counter)" = 42 ]; check "the serial model: the reply" $?
+out=$(ring --delay-ns 100 --delay-bw-gbps 36 --bench 20 --ops set 2>&1); grep -q "delay model mlp L=100ns BW=36GB/s" <<<"$out"; check "--bench names the delay model: '$out'" $?
+out=$(CXL_SHM_DELAY_NS=100 CXL_SHM_DELAY_MODEL=serial ring --bench 20 --ops set 2>&1); grep -q "delay model serial L=100ns" <<<"$out"; check "--bench names the serial model: '$out'" $?
 
 # --via tls: a server that closes the connection at once; the hint names the variable
 closer_port=$(free_port)

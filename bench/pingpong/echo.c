@@ -159,7 +159,8 @@ static int attach_lib(const struct opts *o, struct cxl_medium *m, struct cxl_que
     int rc;
     if ((rc = cxl_layout_attach(m, l)) != 0)
         return pp_fail(err, "attach %s: %s: %s", o->path, cxl_strerror(rc), cxl_last_error());
-    cxl_layout_set_delay_ns(*l, o->delay_ns);
+    struct cxl_delay_model d = pp_delay(o);
+    cxl_layout_set_delay(*l, &d);
     if ((rc = cxl_queue_init(req, *l, 0, CXL_REQ, CXL_CONSUMER)) != 0 ||
         (rc = cxl_queue_init(resp, *l, 0, CXL_RESP, CXL_PRODUCER)) != 0) {
         pp_fail(err, "queue init: %s: %s", cxl_strerror(rc), cxl_last_error());

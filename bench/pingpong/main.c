@@ -163,7 +163,9 @@ static void usage(FILE *f)
         "  --slot-size S     library slot size, power of two 64..1M (default 4096)\n"
         "  --rings N         rings in the library layout; ring 0 is used (default 1;\n"
         "                    --ring-count N too)\n"
-        "  --delay-ns N      delay model per medium access, both rings (default CXL_SHM_DELAY_NS or 0)\n"
+        "  --delay-ns N      delay model: L ns, both rings (default CXL_SHM_DELAY_NS or 0)\n"
+        "  --delay-model M   mlp or serial, library ring (CXL_SHM_DELAY_MODEL; default mlp;\n"
+        "                    the bare ring: L per access); --delay-bw-gbps N: mlp's GB/s (25)\n"
         "  --round-trips N   latency phase round trips (default 1000000; 0 skips the phase)\n"
         "  --warmup N        round trips before measuring, every phase (default 100000)\n"
         "  --inflight LIST   throughput windows, e.g. 64,512 (default; 0 skips the phase)\n"
@@ -218,21 +220,28 @@ static int set_shared(struct opts *o, enum cxl_opt_id id, const char *name, cons
     case CXL_OPT_MAP_SIZE: o->map_size = s.medium.map_size; break;
     case CXL_OPT_SLOT_SIZE: o->slot_size = s.format.slot_size; break;
     case CXL_OPT_RINGS: o->ring_count = s.format.ring_count; break;
-    case CXL_OPT_DELAY_NS: o->delay_ns = s.delay_ns, o->delay_set = 1; break;
+    case CXL_OPT_DELAY_NS: o->delay_ns = s.delay.latency_ns, o->delay_set |= 1; break;
+    case CXL_OPT_DELAY_MODEL: o->delay.model = s.delay.model, o->delay_set |= 2; break;
+    case CXL_OPT_DELAY_BW: o->delay.bw_mbps = s.delay.bw_mbps, o->delay_set |= 4; break;
     default: break;
     }
     return 0;
 }
 
-/* The delay model from CXL_SHM_DELAY_NS, read once (--delay-ns wins). */
+/* The delay model from CXL_SHM_DELAY_NS, _MODEL, _BW_GBPS, read once (the
+ * flags win); the defaults otherwise. */
 static int delay_from_env(struct opts *o)
 {
-    static const enum cxl_opt_id env[] = {CXL_OPT_DELAY_NS};
+    static const enum cxl_opt_id env[] = {CXL_OPT_DELAY_NS, CXL_OPT_DELAY_MODEL, CXL_OPT_DELAY_BW};
     struct cxl_shared_opts s;
     cxl_opts_init(&s);
-    int rc = cxl_opts_env(&s, env, 1, environ);
-    if (rc == 0)
-        o->delay_ns = s.delay_ns;
+    int rc = cxl_opts_env(&s, env, 3, environ);
+    if (rc == 0 && !(o->delay_set & 1))
+        o->delay_ns = s.delay.latency_ns;
+    if (rc == 0 && !(o->delay_set & 2))
+        o->delay.model = s.delay.model;
+    if (rc == 0 && !(o->delay_set & 4))
+        o->delay.bw_mbps = s.delay.bw_mbps;
     return rc;
 }
 
@@ -260,6 +269,10 @@ static int parse_medium_flag(struct opts *o, const char *f, const char *v)
         rc = set_shared(o, CXL_OPT_RINGS, f, v);
     } else if (flag_is(o, f, "--delay-ns", v)) {
         rc = set_shared(o, CXL_OPT_DELAY_NS, f, v);
+    } else if (flag_is(o, f, "--delay-model", v)) {
+        rc = set_shared(o, CXL_OPT_DELAY_MODEL, f, v);
+    } else if (flag_is(o, f, "--delay-bw-gbps", v)) {
+        rc = set_shared(o, CXL_OPT_DELAY_BW, f, v);
     } else if (flag_is(o, f, "--bare-slots", v)) {
         rc = cxl_parse_u64(f, v, 0, 1ull << 32, &o->bare_slots);
         if (!rc && o->bare_slots && (o->bare_slots < 2 || !is_pow2(o->bare_slots)))
@@ -381,7 +394,7 @@ static void check_flags(struct opts *o)
     if (o->bare_slot && o->bare_slot < 64ull * o->bare_lines)
         die(o, "--bare-slot-size %" PRIu64 " is smaller than --bare-lines %u x 64 B", o->bare_slot,
             o->bare_lines);
-    if (!o->delay_set && delay_from_env(o) != 0)
+    if (delay_from_env(o) != 0)
         die(o, "%s", cxl_last_error());
     if (o->pin) {
         cpu_set_t allowed;
@@ -407,12 +420,13 @@ struct bench {
 static void print_setup(const struct opts *o, const struct client *c, double oh_tsc,
                         double oh_clock)
 {
-    char desc[512];
+    char desc[512], dm[64];
+    struct cxl_delay_model d = pp_delay(o);
     printf("ring_pingpong: %u B messages; library slot %u B, %u slots/queue; bare ring %" PRIu64
-           " B slots%s, %" PRIu64 " slots/queue; delay %u ns; map %" PRIu64 " B%s%s; %u rounds\n",
+           " B slots%s, %" PRIu64 " slots/queue; delay model %s (bare: %u ns per access); map %" PRIu64 " B%s%s; %u rounds\n",
            MSG_SIZE, o->slot_size, cxl_layout_geometry(c->layout)->slots, bare_slot_size(o),
-           o->bare_lines > 1 ? " (2 lines per message)" : "", c->breq.nslots, o->delay_ns,
-           o->map_size, o->prefault ? ", prefaulted" : "", o->hugepage ? ", MADV_HUGEPAGE" : "",
+           o->bare_lines > 1 ? " (2 lines per message)" : "", c->breq.nslots,
+           cxl_delay_model_str(&d, dm, sizeof dm), o->delay_ns, o->map_size, o->prefault ? ", prefaulted" : "", o->hugepage ? ", MADV_HUGEPAGE" : "",
            o->rounds);
     printf("client pid %d on CPU %d, echo server on CPU %s; library medium: %s\n", (int)getpid(),
            sched_getcpu(), o->pin ? "1" : "any (unpinned)",

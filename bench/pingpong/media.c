@@ -128,7 +128,8 @@ static int setup_lib(struct client *c, const struct opts *o, struct pp_err *err)
     struct cxl_format_params p = {.ring_count = o->ring_count, .slot_size = o->slot_size};
     if ((rc = cxl_layout_format(c->lib_medium, &p, &c->layout)) != 0)
         return pp_fail(err, "format %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
-    cxl_layout_set_delay_ns(c->layout, o->delay_ns);
+    struct cxl_delay_model d = pp_delay(o);
+    cxl_layout_set_delay(c->layout, &d);
     if ((rc = cxl_ring_claim(c->layout, 0, 0, NULL, &c->claim)) != 0)
         return pp_fail(err, "claim ring 0: %s: %s", cxl_strerror(rc), cxl_last_error());
     if ((rc = cxl_queue_init(&c->req, c->layout, 0, CXL_REQ, CXL_PRODUCER)) != 0 ||

@@ -62,7 +62,8 @@ struct opts {
     uint32_t slot_size;
     uint32_t ring_count;
     uint32_t delay_ns;
-    int delay_set;
+    struct cxl_delay_model delay;  /* .model, .bw_mbps (latency: delay_ns) */
+    int delay_set;                 /* bits: 1 --delay-ns, 2 --delay-model, 4 --delay-bw-gbps */
     uint64_t round_trips;
     uint64_t warmup;
     uint32_t inflight[MAX_INFLIGHT_SETS];
@@ -85,6 +86,15 @@ struct opts {
     int ready_fd;
     int cpu;
 };
+
+/* The library rings' delay model (docs/RING.md); the bare ring waits
+ * delay_ns per access (serial). */
+static inline struct cxl_delay_model pp_delay(const struct opts *o)
+{
+    return (struct cxl_delay_model){.latency_ns = o->delay_ns, .bw_mbps = o->delay.bw_mbps,
+                                    .model = o->delay.model};
+}
+
 
 /* The bare ring's slot (stride) in bytes. */
 static inline uint64_t bare_slot_size(const struct opts *o)

@@ -59,7 +59,7 @@ uint64_t involuntary_switches(void)
 
 /* The server's command line: the flags it needs, as text. */
 struct echo_argv {
-    char map_size[32], delay[32], fd[16], cpu[16], spin[16], lines[16], bslot[32];
+    char map_size[32], delay[32], dmodel[16], dbw[32], fd[16], cpu[16], spin[16], lines[16], bslot[32];
     const char *argv[32];
 };
 
@@ -68,6 +68,8 @@ static void echo_argv(const struct opts *o, struct echo_argv *e, enum impl impl,
 {
     snprintf(e->map_size, sizeof e->map_size, "%" PRIu64, o->map_size);
     snprintf(e->delay, sizeof e->delay, "%u", o->delay_ns);
+    snprintf(e->dmodel, sizeof e->dmodel, "%s", cxl_delay_kind_name(o->delay.model));
+    snprintf(e->dbw, sizeof e->dbw, "%.3f", o->delay.bw_mbps / 1000.0);
     snprintf(e->fd, sizeof e->fd, "%d", ready_fd);
     snprintf(e->cpu, sizeof e->cpu, "%d", o->pin ? 1 : -1);
     snprintf(e->spin, sizeof e->spin, "%u", o->echo_spin);
@@ -80,6 +82,8 @@ static void echo_argv(const struct opts *o, struct echo_argv *e, enum impl impl,
     *a++ = "--path";           *a++ = path;
     *a++ = "--map-size";       *a++ = e->map_size;
     *a++ = "--delay-ns";       *a++ = e->delay;
+    *a++ = "--delay-model";    *a++ = e->dmodel;
+    *a++ = "--delay-bw-gbps";  *a++ = e->dbw;
     *a++ = "--echo-spin";      *a++ = e->spin;
     *a++ = "--ready-fd";       *a++ = e->fd;
     *a++ = "--cpu";            *a++ = e->cpu;

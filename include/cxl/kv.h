@@ -42,7 +42,7 @@ struct cxl_kv_config {
     uint32_t spin_us;        /* waiting: spin this long (default 50) */
     uint32_t yield_us;       /* then yield this long (default 500) */
     uint32_t max_sleep_us;   /* then sleep, up to this (default 50) */
-    uint32_t delay_ns;       /* delay model per medium access (docs/RING.md; default 0) */
+    struct cxl_delay_model delay; /* the delay model (cxl/wait.h, docs/RING.md; default off) */
     int no_heartbeat_thread; /* the caller calls cxl_kv_heartbeat() itself */
     const char *user;        /* with password: AUTH as this Redis ACL user on */
     const char *password;    /* open (user NULL: the default user), as a TCP client would */

@@ -32,6 +32,7 @@
 
 #include "cxl/error.h"
 #include "cxl/medium.h"
+#include "cxl/wait.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -189,10 +190,10 @@ void cxl_layout_close(struct cxl_layout *l); /* the medium stays open */
 const struct cxl_geometry *cxl_layout_geometry(const struct cxl_layout *l);
 struct cxl_medium *cxl_layout_medium(const struct cxl_layout *l);
 
-/* Software delay per medium access in ns (docs/RING.md): 0 after attach and
- * format; queues initialised afterwards use the new value. */
-void cxl_layout_set_delay_ns(struct cxl_layout *l, uint32_t ns);
-uint32_t cxl_layout_delay_ns(const struct cxl_layout *l);
+/* The delay model (cxl/wait.h, docs/RING.md "The delay model"): off after
+ * attach and format; queues initialised afterwards use the new value. */
+void cxl_layout_set_delay(struct cxl_layout *l, const struct cxl_delay_model *d);
+struct cxl_delay_model cxl_layout_delay(const struct cxl_layout *l);
 
 /* A snapshot of one ring, for tools and diagnostics. */
 struct cxl_ring_state {
@@ -240,8 +241,11 @@ struct cxl_queue {
     uint32_t max_msg_slots;     /* nslots / 2 */
     uint32_t ring;
     uint8_t dir, role;
-    uint16_t pad_;
-    uint64_t delay_ticks;       /* delay model, 0 = off */
+    uint8_t delay_serial;       /* delay model serial (else mlp) */
+    uint8_t delay_dep;          /* mlp, consumer: the next peek is dependent */
+    uint64_t delay_ticks;       /* delay model: L in ticks, 0 = off */
+    uint64_t delay_line_q16;    /* mlp: ticks per 64-B line x 65536 */
+    uint64_t delay_debt_q16;    /* mlp: bandwidth ticks not waited yet, x 65536 */
     struct cxl_queue_stats stats;
 };
 

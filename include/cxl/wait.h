@@ -12,6 +12,7 @@
 #ifndef CXL_WAIT_H
 #define CXL_WAIT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -62,6 +63,24 @@ static inline void cxl_cpu_relax(void)
 /* Delay model: a calibrated busy wait. ticks come from cxl_delay_ticks(ns). */
 uint64_t cxl_delay_ticks(uint32_t ns);
 void cxl_delay_spin(uint64_t ticks);
+/* Ticks one 64-B line takes at bw_mbps MB/s, times 65536 (0 if bw_mbps is 0). */
+uint64_t cxl_delay_line_q16(uint32_t bw_mbps);
+
+/* The delay model of the queues (docs/RING.md, "The delay model"): latency_ns
+ * 0 is off. mlp: L per dependent access and per publish, the bandwidth term
+ * per line; serial: L per access, in series (the model before issue 15). */
+enum cxl_delay_kind { CXL_DELAY_MLP = 0, CXL_DELAY_SERIAL = 1 };
+#define CXL_DELAY_BW_DEFAULT_MBPS 25000u /* 25 GB/s: one PCIe 5.0 x8 Type-3 device */
+struct cxl_delay_model {
+    uint32_t latency_ns;       /* L: the extra latency of a miss over local DRAM */
+    uint32_t bw_mbps;          /* mlp: the device's bandwidth in MB/s (0: the default) */
+    enum cxl_delay_kind model;
+};
+/* "mlp" / "serial"; parse: 0, or CXL_EINVAL naming name and value. */
+const char *cxl_delay_kind_name(enum cxl_delay_kind k);
+int cxl_delay_kind_parse(const char *name, const char *value, enum cxl_delay_kind *out);
+/* "mlp L=150ns BW=25GB/s", "serial L=150ns" or "off", for every output. */
+const char *cxl_delay_model_str(const struct cxl_delay_model *d, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -21,13 +21,13 @@ const char *bench_op_name(enum bench_op op)
  * order, and those it also reads from the environment. */
 static const enum cxl_opt_id medium_opts[] = {
     CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_FOREIGN, CXL_OPT_RING,
-    CXL_OPT_NODE_ID, CXL_OPT_TIMEOUT_MS, CXL_OPT_DELAY_NS,
+    CXL_OPT_NODE_ID, CXL_OPT_TIMEOUT_MS, CXL_OPT_DELAY_NS, CXL_OPT_DELAY_MODEL, CXL_OPT_DELAY_BW,
 };
 static const enum cxl_opt_id sec_opts[] = {
     CXL_OPT_SECURE, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_CRYPTO, CXL_OPT_SEC_KEY_FILE,
 };
 static const enum cxl_opt_id env_opts[] = {
-    CXL_OPT_DELAY_NS, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
+    CXL_OPT_DELAY_NS, CXL_OPT_DELAY_MODEL, CXL_OPT_DELAY_BW, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
     CXL_OPT_TLS_CA_FILE,
 };
 #define N_OF(a) (sizeof (a) / sizeof (a)[0])
@@ -49,7 +49,8 @@ static void usage(FILE *out)
         "security (docs/SECURITY.md):\n");
     cxl_opts_usage(out, sec_opts, N_OF(sec_opts));
     fprintf(out,
-        "environment: CXL_SHM_DELAY_NS, CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY,\n"
+        "environment: CXL_SHM_DELAY_NS, CXL_SHM_DELAY_MODEL, CXL_SHM_DELAY_BW_GBPS,\n"
+        "CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY,\n"
         "CXL_SEC_KEY_FILE, CXL_TLS_CAFILE (flags win)\n"
         "one-shot output:\n"
         "  --raw / --no-raw    raw or redis-cli tty formatting (default: raw unless a terminal)\n"

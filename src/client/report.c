@@ -12,12 +12,20 @@
 
 static const double quantiles[] = {0.50, 0.75, 0.90, 0.99, 0.999, 0.9999};
 
+/* The delay model of this run: "-" over a socket (--via), else the ring's
+ * (docs/RING.md, "The delay model"). */
+static const char *delay_text(const struct client_opts *o, char *buf, size_t cap)
+{
+    return o->via ? "-" : cxl_delay_model_str(&o->kv.delay, buf, cap);
+}
+
 void report_phase(const struct client_opts *o, const struct phase_result *p)
 {
     double rps = p->seconds > 0 ? p->requests / p->seconds : 0;
-    printf("%-7s threads=%u pipeline=%u requests=%llu: %.0f req/s in %.3f s, errors %llu\n",
+    char dm[64];
+    printf("%-7s threads=%u pipeline=%u requests=%llu: %.0f req/s in %.3f s, errors %llu, delay model %s\n",
            bench_op_name(p->op), o->threads, o->max_inflight, (unsigned long long)p->requests, rps,
-           p->seconds, (unsigned long long)p->errors);
+           p->seconds, (unsigned long long)p->errors, delay_text(o, dm, sizeof dm));
     if (p->hist) {
         printf("        latency us: avg %.2f", cxl_hist_mean(p->hist) / 1e3);
         static const char *names[] = {"p50", "p75", "p90", "p99", "p99.9", "p99.99"};
@@ -33,7 +41,7 @@ void report_phase(const struct client_opts *o, const struct phase_result *p)
 }
 
 #define COMPARE_HEADER "label,op,threads,pipeline,value_size,requests,throughput_rps,p50_us,p99_us," \
-                       "p99.9_us,errors"
+                       "p99.9_us,errors,delay_model"
 
 /* The compare matrix's row (bench/compare.sh). */
 static int report_compare(const struct client_opts *o, const struct phase_result *p)
@@ -52,7 +60,10 @@ static int report_compare(const struct client_opts *o, const struct phase_result
                 cxl_hist_quantile(p->hist, 0.99) / 1e3, cxl_hist_quantile(p->hist, 0.999) / 1e3);
     else
         fprintf(f, ",,");
-    fprintf(f, ",%llu\n", (unsigned long long)p->errors);
+    char dm[64];
+    fprintf(f, ",%llu,", (unsigned long long)p->errors);
+    cxl_csv_field(f, delay_text(o, dm, sizeof dm));
+    fputc('\n', f);
     return fclose(f) == 0 ? 0 : -1;
 }
 

@@ -15,14 +15,14 @@
 /* The shared options the gateway takes (config/options.h), in --help's
  * order, and those it also reads from the environment. */
 static const enum cxl_opt_id medium_opts[] = {
-    CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_FOREIGN, CXL_OPT_RING, CXL_OPT_DELAY_NS,
+    CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_FOREIGN, CXL_OPT_RING, CXL_OPT_DELAY_NS, CXL_OPT_DELAY_MODEL, CXL_OPT_DELAY_BW,
 };
 static const enum cxl_opt_id sec_opts[] = {
     CXL_OPT_TIMEOUT_MS, CXL_OPT_SECURE, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY,
     CXL_OPT_CRYPTO, CXL_OPT_SEC_KEY_FILE,
 };
 static const enum cxl_opt_id env_opts[] = {
-    CXL_OPT_DELAY_NS, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
+    CXL_OPT_DELAY_NS, CXL_OPT_DELAY_MODEL, CXL_OPT_DELAY_BW, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
 };
 #define N_OF(a) (sizeof (a) / sizeof (a)[0])
 
@@ -60,7 +60,8 @@ static void usage(FILE *out)
         "  --quiet\n");
     cxl_opts_usage(out, sec_opts, N_OF(sec_opts));
     fprintf(out,
-        "environment: CXL_SHM_DELAY_NS, CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY,\n"
+        "environment: CXL_SHM_DELAY_NS, CXL_SHM_DELAY_MODEL, CXL_SHM_DELAY_BW_GBPS,\n"
+        "CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY,\n"
         "CXL_SEC_KEY_FILE (flags win)\n"
         "Requests are read as redis-server 7.0 reads them (inline quoting, Redis's protocol\n"
         "errors, the connection closed after one as Redis does).\n"

@@ -301,7 +301,7 @@ static const char *medium_only_flag(const struct graph_cli *c)
            : c->zero_copy_given ? "--zero-copy" : c->copy_given ? "--copy"
            : c->expect_generation ? "--expect-generation" : c->expect_publication_given ? "--expect-publication"
            : c->timeout_given ? "--attach-timeout-ms" : c->region_given ? "--region"
-           : c->shared.delay_ns ? "--delay-ns (or CXL_SHM_DELAY_NS)" : NULL;
+           : c->shared.delay.latency_ns ? "--delay-ns (or CXL_SHM_DELAY_NS)" : NULL;
 }
 
 /* What the options mean together. */

@@ -104,7 +104,7 @@ static struct graph_region_opts region_opts(const struct run *r)
     const struct graph_cli *c = r->c;
     return (struct graph_region_opts){
         .medium = c->shared.medium, .node_id = c->shared.node_id,
-        .attach_timeout_ms = c->attach_timeout_ms, .delay_ns = c->shared.delay_ns,
+        .attach_timeout_ms = c->attach_timeout_ms, .delay_ns = c->shared.delay.latency_ns,
         .zero_copy = c->zero_copy != 0, .pretouch = c->pretouch, .expect_generation = c->expect_generation,
         .expect_publication = c->expect_publication_given ? c->expect_publication : NULL,
         .key = c->shared.sec.crypto || c->shared.sec.secure ? &r->key : NULL};
@@ -136,7 +136,7 @@ static int attach(struct run *r, const struct graph_provenance *want)
     sodium_bin2hex(id, sizeof id, h->publication_id, sizeof h->publication_id);
     printf("Graph region: %s offset %" PRIu64 ", generation %" PRIu64 ", publication %s by node %u, %s, "
            "%s, delay %u ns\n", graph_region_path(r->region), r->c->shared.medium.map_offset, h->generation,
-           id, h->owner_node, prov, graph_mode_label(r->c), r->c->shared.delay_ns);
+           id, h->owner_node, prov, graph_mode_label(r->c), r->c->shared.delay.latency_ns);
     graph_print_size(&r->g);
     return 0;
 }
@@ -222,7 +222,7 @@ static int write_csv(const struct run *r, const struct graph_run_result *res)
         fprintf(f, ",%.9f,,", avg);
     fprintf(f, "%s,", graph_mode_label(c));
     cxl_csv_field(f, c->host);
-    fprintf(f, ",%u,%.9f,%.9f,%.9f,%.3f,%.3f,%s\n", c->shared.delay_ns, med, n ? t[0] : 0, n ? t[n - 1] : 0,
+    fprintf(f, ",%u,%.9f,%.9f,%.9f,%.3f,%.3f,%s\n", c->shared.delay.latency_ns, med, n ? t[0] : 0, n ? t[n - 1] : 0,
             r->attach_ms, r->publish_ms, res->verified < 0 ? "" : res->verified ? "PASS" : "FAIL");
     int rc = ferror(f) ? -1 : 0;
     if (fclose(f) != 0 || rc)

@@ -77,7 +77,7 @@ static int cmd_info(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     const struct cxl_geometry *g = cxl_layout_geometry(cxl_mod.layout);
     char id[32];
     snprintf(id, sizeof id, "%016" PRIx64, g->format_id);
-    rm.ReplyWithArray(ctx, 24);
+    rm.ReplyWithArray(ctx, 30);
     pair_str(ctx, "path", cxl_mod.cfg.path);
     pair_str(ctx, "kind", cxl_medium_kind_name(cxl_medium_kind(cxl_mod.medium)));
     pair_int(ctx, "map_size", (long long)cxl_medium_size(cxl_mod.medium));
@@ -88,7 +88,12 @@ static int cmd_info(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     pair_int(ctx, "slots_per_ring", g->slots);
     pair_int(ctx, "max_payload", g->max_payload);
     pair_str(ctx, "serve", serve_mode_name(cxl_mod.cfg.serve));
-    pair_int(ctx, "delay_ns", cxl_layout_delay_ns(cxl_mod.layout));
+    struct cxl_delay_model dm = cxl_layout_delay(cxl_mod.layout);
+    char dms[64];
+    pair_int(ctx, "delay_ns", dm.latency_ns);
+    pair_str(ctx, "delay_model", cxl_delay_kind_name(dm.model));
+    pair_int(ctx, "delay_bw_mbps", dm.bw_mbps);
+    pair_str(ctx, "delay", cxl_delay_model_str(&dm, dms, sizeof dms));
     rm.ReplyWithSimpleString(ctx, "rings");
     rm.ReplyWithArray(ctx, g->ring_count);
     for (uint32_t i = 0; i < g->ring_count; i++) {

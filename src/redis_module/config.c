@@ -55,7 +55,7 @@ static int apply_user(struct module_config *c, const char *key, const char *val,
  * override them. */
 static const enum cxl_opt_id env_opts[] = {
     CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_RINGS, CXL_OPT_SLOT_SIZE,
-    CXL_OPT_DELAY_NS, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
+    CXL_OPT_DELAY_NS, CXL_OPT_DELAY_MODEL, CXL_OPT_DELAY_BW, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
 };
 
 /* Where a string option's value is kept: it must outlive the argument. */
@@ -118,7 +118,7 @@ static int apply(struct module_config *c, const char *key, const char *val, char
             return say(err, errlen, "serve: '%s' is not thread, thread-only or eventloop", val);
     } else {
         return say(err, errlen, "unknown argument '%s' (known: path map_size offset rings slot_size "
-                   "delay_ns batch max_sleep_us spin_us yield_us idle_after_ms idle_sleep_us node_id numa_node prefault serve secure sec_mgr key "
+                   "delay_ns delay_model delay_bw_gbps batch max_sleep_us spin_us yield_us idle_after_ms idle_sleep_us node_id numa_node prefault serve secure sec_mgr key "
                    "crypto key_file user user.N max_conns allow_foreign_medium)", key);
     }
     return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;
@@ -150,7 +150,7 @@ static void take_shared(struct module_config *c)
     c->medium.path = c->path;
     c->format.ring_count = s->format.ring_count;
     c->format.slot_size = s->format.slot_size;
-    c->delay_ns = s->delay_ns;
+    c->delay = s->delay;
     c->node_id = s->sec.node_id;
     c->secure = s->sec.secure;
     c->crypto = s->sec.crypto;

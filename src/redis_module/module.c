@@ -36,7 +36,7 @@ static int open_rings(RedisModuleCtx *ctx)
         return refuse(ctx, "medium", cxl_last_error());
     if (cxl_layout_open(cxl_mod.medium, &c->format, &cxl_mod.layout) != 0)
         return refuse(ctx, "layout", cxl_last_error());
-    cxl_layout_set_delay_ns(cxl_mod.layout, c->delay_ns);
+    cxl_layout_set_delay(cxl_mod.layout, &c->delay);
     char err[512];
     if (keys_start(c, cxl_layout_geometry(cxl_mod.layout)->ring_count, &cxl_mod.keys,
                    &cxl_mod.refresher, err, sizeof err) != 0)
@@ -80,11 +80,12 @@ static void log_enabled(RedisModuleCtx *ctx)
     const struct module_config *c = &cxl_mod.cfg;
     rm.Log(ctx, "notice",
            "cxl ring: enabled path=%s kind=%s map_size=%" PRIu64 " offset=%" PRIu64 " rings=%u "
-           "slots_per_ring=%u slot_size=%u max_payload=%u serve=%s delay_ns=%u format_id=%016" PRIx64
+           "slots_per_ring=%u slot_size=%u max_payload=%u serve=%s delay_ns=%u delay_model=%s delay_bw_gbps=%g format_id=%016" PRIx64
            " security=%s%s%s",
            c->path, cxl_medium_kind_name(cxl_medium_kind(cxl_mod.medium)), cxl_medium_size(cxl_mod.medium),
            c->medium.map_offset, g->ring_count, g->slots, g->slot_size, g->max_payload,
-           serve_mode_name(c->serve), c->delay_ns, g->format_id, keys_mode_name(c),
+           serve_mode_name(c->serve), c->delay.latency_ns,
+           cxl_delay_kind_name(c->delay.model), c->delay.bw_mbps / 1000.0, g->format_id, keys_mode_name(c),
            (g->flags & CXL_LAYOUT_F_SECURE) ? " cipher=" : "",
            (g->flags & CXL_LAYOUT_F_SECURE) ? ((g->flags & CXL_LAYOUT_F_XCHACHA) ? "xchacha20poly1305" : "aes256gcm") : "");
 }

@@ -22,7 +22,7 @@ struct module_config {
     struct cxl_shared_opts shared;  /* as given: arguments, then the environment */
     struct cxl_medium_config medium;
     struct cxl_format_params format;
-    uint32_t delay_ns;
+    struct cxl_delay_model delay;
     uint32_t batch;
     uint32_t max_sleep_us;
     uint32_t spin_us, yield_us; /* idle back-off of the serving thread */

@@ -18,13 +18,13 @@ static const char *const db_names[] = {"ring", "ring-crypto", "ring-secure", "tc
 
 static const enum cxl_opt_id medium_opts[] = {
     CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_FOREIGN, CXL_OPT_RING,
-    CXL_OPT_NODE_ID, CXL_OPT_TIMEOUT_MS, CXL_OPT_DELAY_NS,
+    CXL_OPT_NODE_ID, CXL_OPT_TIMEOUT_MS, CXL_OPT_DELAY_NS, CXL_OPT_DELAY_MODEL, CXL_OPT_DELAY_BW,
 };
 static const enum cxl_opt_id sec_opts[] = {
     CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
 };
 static const enum cxl_opt_id env_opts[] = {
-    CXL_OPT_DELAY_NS, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
+    CXL_OPT_DELAY_NS, CXL_OPT_DELAY_MODEL, CXL_OPT_DELAY_BW, CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
     CXL_OPT_TLS_CA_FILE,
 };
 #define N_OF(a) (sizeof(a) / sizeof(a)[0])
@@ -61,7 +61,8 @@ static void usage(FILE *out)
         "  --csv FILE            append a row per phase (header when new)\n"
         "  --label L             the row's label (default: the -db name)\n"
         "  --quiet               no progress lines\n"
-        "environment: CXL_SHM_DELAY_NS, CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY,\n"
+        "environment: CXL_SHM_DELAY_NS, CXL_SHM_DELAY_MODEL, CXL_SHM_DELAY_BW_GBPS,\n"
+        "CXL_SEC_MGR, CXL_SEC_NODE_ID, CXL_SEC_KEY,\n"
         "CXL_SEC_KEY_FILE, CXL_TLS_CAFILE (flags win)\n"
         "exit: 0, 1 if an operation failed or a value read was wrong, 2 usage\n");
 }
@@ -215,6 +216,7 @@ static int socket_addr(struct ycsb_opts *o, const struct sock_args *s)
 static int connection(struct ycsb_opts *o, const struct sock_args *s)
 {
     const uint64_t medium_given = o->shared.given & ~o->shared.from_env & ~(1ull << CXL_OPT_DELAY_NS) &
+                                  ~(1ull << CXL_OPT_DELAY_MODEL) & ~(1ull << CXL_OPT_DELAY_BW) &
                                   ~(1ull << CXL_OPT_TIMEOUT_MS);
     if (is_ring(o->db) && (s->host || s->port || s->unix_path))
         return usage_error("-db %s: --host/--port/--unix are for the sockets (tcp, unix, tls, sodium)", o->db_name);

@@ -75,6 +75,6 @@ int ycsb_report_csv(const struct ycsb_opts *o, const struct ycsb_workload *w, co
     }
     int ring = o->db == DB_RING || o->db == DB_RING_CRYPTO || o->db == DB_RING_SECURE;
     fprintf(f, ",%s,%llu,%u,%llu\n", o->run ? "run" : "load", (unsigned long long)ycsb_measure_failures(&res->total),
-            ring ? o->conn.kv.delay_ns : 0, (unsigned long long)w->seed);
+            ring ? o->conn.kv.delay.latency_ns : 0, (unsigned long long)w->seed);
     return fclose(f) == 0 ? 0 : -1;
 }

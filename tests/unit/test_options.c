@@ -78,21 +78,68 @@ static void test_environment(void)
     struct cxl_shared_opts o;
     cxl_opts_init(&o);
     CHECK_EQ(cxl_opts_env(&o, ids, N_OF(ids), env), 0);
-    CHECK_EQ(o.delay_ns, 150u);
+    CHECK_EQ(o.delay.latency_ns, 150u);
     CHECK(o.sec.mgr && strcmp(o.sec.mgr, "127.0.0.1:7000") == 0);
     CHECK(o.sec.key == NULL); /* empty: as if unset */
     cxl_opts_init(&o); /* a flag wins */
     CHECK_EQ(cxl_opts_set(&o, CXL_OPT_DELAY_NS, "--delay-ns", "7"), 0);
     CHECK_EQ(cxl_opts_env(&o, ids, N_OF(ids), env), 0);
-    CHECK_EQ(o.delay_ns, 7u);
+    CHECK_EQ(o.delay.latency_ns, 7u);
     cxl_opts_init(&o); /* only the ids asked for */
     const enum cxl_opt_id none[] = {CXL_OPT_RING};
     CHECK_EQ(cxl_opts_env(&o, none, 1, env), 0);
-    CHECK_EQ(o.delay_ns, 0u);
+    CHECK_EQ(o.delay.latency_ns, 0u);
     char *bad[] = {"CXL_SHM_DELAY_NS=2000000", NULL};
     cxl_opts_init(&o);
     CHECK(cxl_opts_env(&o, ids, N_OF(ids), bad) != 0);
     CHECK(strstr(cxl_last_error(), "CXL_SHM_DELAY_NS: 2000000 is out of range") != NULL);
+}
+
+/* The delay model's options (docs/RING.md, "The delay model"). */
+static void test_delay_model(void)
+{
+    struct cxl_shared_opts o;
+    cxl_opts_init(&o);
+    CHECK_EQ(o.delay.latency_ns, 0u); /* defaults: off, mlp, 25 GB/s */
+    CHECK_EQ((int)o.delay.model, (int)CXL_DELAY_MLP);
+    CHECK_EQ(o.delay.bw_mbps, 25000u);
+    CHECK_EQ(cxl_opts_set(&o, CXL_OPT_DELAY_MODEL, "--delay-model", "serial"), 0);
+    CHECK_EQ((int)o.delay.model, (int)CXL_DELAY_SERIAL);
+    CHECK_EQ(cxl_opts_set(&o, CXL_OPT_DELAY_MODEL, "delay_model", "mlp"), 0);
+    CHECK_EQ((int)o.delay.model, (int)CXL_DELAY_MLP);
+    CHECK(cxl_opts_set(&o, CXL_OPT_DELAY_MODEL, "--delay-model", "fast") != 0);
+    CHECK(strstr(cxl_last_error(), "--delay-model: 'fast' is not a delay model (serial or mlp)") != NULL);
+    CHECK(cxl_opts_set(&o, CXL_OPT_DELAY_MODEL, "--delay-model", "") != 0);
+    CHECK_EQ(cxl_opts_set(&o, CXL_OPT_DELAY_BW, "--delay-bw-gbps", "36"), 0);
+    CHECK_EQ(o.delay.bw_mbps, 36000u);
+    CHECK_EQ(cxl_opts_set(&o, CXL_OPT_DELAY_BW, "delay_bw_gbps", "12.5"), 0);
+    CHECK_EQ(o.delay.bw_mbps, 12500u);
+    CHECK(cxl_opts_set(&o, CXL_OPT_DELAY_BW, "--delay-bw-gbps", "0") != 0);
+    CHECK(strstr(cxl_last_error(), "--delay-bw-gbps: 0 is out of range [1, 1000] GB/s") != NULL);
+    CHECK(cxl_opts_set(&o, CXL_OPT_DELAY_BW, "--delay-bw-gbps", "2000") != 0);
+    CHECK(cxl_opts_set(&o, CXL_OPT_DELAY_BW, "--delay-bw-gbps", "fast") != 0);
+    CHECK(strstr(cxl_last_error(), "--delay-bw-gbps: 'fast' is not a number") != NULL);
+    CHECK(cxl_opts_set(&o, CXL_OPT_DELAY_BW, "--delay-bw-gbps", "nan") != 0);
+    CHECK(cxl_opts_set(&o, CXL_OPT_DELAY_BW, "--delay-bw-gbps", "") != 0);
+    CHECK_EQ(cxl_opts_find_key("delay_model"), CXL_OPT_DELAY_MODEL);
+    CHECK_EQ(cxl_opts_find_key("delay_bw_gbps"), CXL_OPT_DELAY_BW);
+    char *env[] = {"CXL_SHM_DELAY_MODEL=serial", "CXL_SHM_DELAY_BW_GBPS=30", NULL};
+    const enum cxl_opt_id ids[] = {CXL_OPT_DELAY_NS, CXL_OPT_DELAY_MODEL, CXL_OPT_DELAY_BW};
+    cxl_opts_init(&o);
+    CHECK_EQ(cxl_opts_env(&o, ids, N_OF(ids), env), 0);
+    CHECK_EQ((int)o.delay.model, (int)CXL_DELAY_SERIAL);
+    CHECK_EQ(o.delay.bw_mbps, 30000u);
+    char *bad[] = {"CXL_SHM_DELAY_MODEL=parallel", NULL};
+    cxl_opts_init(&o);
+    CHECK(cxl_opts_env(&o, ids, N_OF(ids), bad) != 0);
+    CHECK(strstr(cxl_last_error(), "CXL_SHM_DELAY_MODEL: 'parallel' is not a delay model") != NULL);
+    struct cxl_kv_config kv;
+    cxl_kv_config_init(&kv);
+    cxl_opts_init(&o);
+    CHECK_EQ(cxl_opts_set(&o, CXL_OPT_DELAY_NS, "--delay-ns", "150"), 0);
+    cxl_opts_kv_config(&o, &kv);
+    CHECK_EQ(kv.delay.latency_ns, 150u);
+    CHECK_EQ(kv.delay.bw_mbps, 25000u);
 }
 
 static void test_finish(void)
@@ -146,6 +193,7 @@ int main(void)
     test_table();
     test_values();
     test_environment();
+    test_delay_model();
     test_finish();
     test_getopt_and_help();
     return check_summary("test_options");

@@ -305,9 +305,16 @@ static void test_resync(struct cxl_layout *l)
     cxl_queue_release(&c2);
 }
 
+static void set_delay(struct cxl_layout *l, uint32_t ns, uint32_t bw_mbps, enum cxl_delay_kind k)
+{
+    cxl_layout_set_delay(l, &(struct cxl_delay_model){.latency_ns = ns, .bw_mbps = bw_mbps, .model = k});
+}
+
+/* The delay model (docs/RING.md): lower bounds only, the machine is noisy. */
 static void test_delay(struct cxl_layout *l)
 {
-    cxl_layout_set_delay_ns(l, 2000);
+    /* serial: L per access, in series */
+    set_delay(l, 2000, 0, CXL_DELAY_SERIAL);
     struct cxl_queue p, c;
     open_pair(l, &p, &c);
     uint64_t t0 = cxl_now_ns();
@@ -320,7 +327,42 @@ static void test_delay(struct cxl_layout *l)
     }
     /* >= 4 delayed accesses per round (reserve, submit, peek, release) */
     CHECK(cxl_now_ns() - t0 >= 50ull * 4 * 2000);
-    cxl_layout_set_delay_ns(l, 0);
+
+    /* mlp: a batch of k messages of n lines costs the producer L (the
+     * publish) + k n 64 B / BW, the consumer 2 L (the tail, the first
+     * message) + k n 64 B / BW, and L for its release */
+    const uint32_t L = 2000, bw = 1000, k = 16, len = 200; /* 1 GB/s: 64 ns per line */
+    set_delay(l, L, bw, CXL_DELAY_MLP);
+    open_pair(l, &p, &c);
+    struct cxl_delay_model d = cxl_layout_delay(l);
+    CHECK_EQ(d.latency_ns, L);
+    CHECK_EQ(d.bw_mbps, bw);
+    CHECK_EQ((int)d.model, (int)CXL_DELAY_MLP);
+    char text[64];
+    CHECK(strcmp(cxl_delay_model_str(&d, text, sizeof text), "mlp L=2000ns BW=1GB/s") == 0);
+    for (int round = 0; round < 3; round++) {
+        uint64_t lines = 0;
+        t0 = cxl_now_ns();
+        for (uint32_t i = 0; i < k; i++) {
+            put_ok(&p, len, i);
+            lines += (m_slots(l, len) * cxl_layout_geometry(l)->slot_size + 63) / 64;
+        }
+        cxl_queue_submit(&p);
+        uint64_t t1 = cxl_now_ns();
+        uint64_t bw_ns = lines * 64 * 1000 / bw;
+        CHECK(t1 - t0 >= L + bw_ns * 9 / 10); /* (the header may be 8 B shorter than m_slots says) */
+        for (uint32_t i = 0; i < k; i++)
+            CHECK_EQ(cxl_queue_peek(&c, &m), 1);
+        CHECK_EQ(cxl_queue_peek(&c, &m), 0);
+        uint64_t t2 = cxl_now_ns();
+        CHECK(t2 - t1 >= 2 * L + bw_ns * 9 / 10);
+        cxl_queue_release(&c);
+        CHECK(cxl_now_ns() - t2 >= L);
+    }
+    set_delay(l, 0, 0, CXL_DELAY_MLP);
+    CHECK(strcmp(cxl_delay_model_str(&(struct cxl_delay_model){0}, text, sizeof text), "off") == 0);
+    d = (struct cxl_delay_model){.latency_ns = 150, .model = CXL_DELAY_SERIAL};
+    CHECK(strcmp(cxl_delay_model_str(&d, text, sizeof text), "serial L=150ns") == 0);
 }
 
 /* The header codec: every subset of the optional fields round-trips, in

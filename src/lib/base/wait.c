@@ -1,6 +1,8 @@
 /* wait.c - monotonic clock, spin/yield/sleep back-off, and the calibrated
  * busy wait of the delay model (docs/RING.md, "Waiting" and "The delay model"). */
 #include <sched.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -113,4 +115,44 @@ void cxl_delay_spin(uint64_t ticks)
     uint64_t end = read_ticks() + ticks;
     while ((int64_t)(read_ticks() - end) < 0)
         cxl_cpu_relax();
+}
+
+uint64_t cxl_delay_line_q16(uint32_t bw_mbps)
+{
+    if (bw_mbps == 0)
+        return 0;
+    /* MB/s = bytes per us: a line takes 64 / bw_mbps us */
+    return (uint64_t)(ticks_per_us() * 64.0 * 65536.0 / (double)bw_mbps);
+}
+
+const char *cxl_delay_kind_name(enum cxl_delay_kind k)
+{
+    return k == CXL_DELAY_SERIAL ? "serial" : "mlp";
+}
+
+int cxl_delay_kind_parse(const char *name, const char *value, enum cxl_delay_kind *out)
+{
+    if (value && strcmp(value, "mlp") == 0)
+        *out = CXL_DELAY_MLP;
+    else if (value && strcmp(value, "serial") == 0)
+        *out = CXL_DELAY_SERIAL;
+    else
+        return cxl_fail(CXL_EINVAL, "%s: '%s' is not a delay model (serial or mlp)", name, value ? value : "");
+    return 0;
+}
+
+const char *cxl_delay_model_str(const struct cxl_delay_model *d, char *buf, size_t cap)
+{
+    if (d->latency_ns == 0)
+        snprintf(buf, cap, "off");
+    else if (d->model == CXL_DELAY_SERIAL)
+        snprintf(buf, cap, "serial L=%uns", d->latency_ns);
+    else {
+        uint32_t bw = d->bw_mbps ? d->bw_mbps : CXL_DELAY_BW_DEFAULT_MBPS;
+        if (bw % 1000 == 0)
+            snprintf(buf, cap, "mlp L=%uns BW=%uGB/s", d->latency_ns, bw / 1000);
+        else
+            snprintf(buf, cap, "mlp L=%uns BW=%.3gGB/s", d->latency_ns, bw / 1000.0);
+    }
+    return buf;
 }

@@ -1,5 +1,6 @@
 /* options.c - the table of the options the programs share, and their
  * parsing and validation (config/options.h, docs/ARCHITECTURE.md). */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,7 +38,11 @@ const struct cxl_opt_def cxl_opt_defs[CXL_OPT_COUNT] = {
     [CXL_OPT_NODE_ID] = {"node-id", NULL, NULL, "N", "node id recorded as the ring owner (default 0)"},
     [CXL_OPT_TIMEOUT_MS] = {"timeout-ms", NULL, NULL, "T", "per request (default 5000)"},
     [CXL_OPT_DELAY_NS] = {"delay-ns", "delay_ns", "CXL_SHM_DELAY_NS", "N",
-                          "delay model: N ns per medium access (default 0)"},
+                          "delay model: the extra latency L of a CXL miss in ns\n(default 0: off; docs/RING.md)"},
+    [CXL_OPT_DELAY_MODEL] = {"delay-model", "delay_model", "CXL_SHM_DELAY_MODEL", "M",
+                             "mlp (default: L per dependent access and publish,\nbandwidth per line) or serial (L per access)"},
+    [CXL_OPT_DELAY_BW] = {"delay-bw-gbps", "delay_bw_gbps", "CXL_SHM_DELAY_BW_GBPS", "N",
+                          "mlp: the device's bandwidth in GB/s, 1..1000\n(default 25)"},
     [CXL_OPT_SECURE] = {"secure", "secure", NULL, NULL,
                         "sealed messages, keys from cxl_sec_mgr; needs\n--sec-mgr, --sec-node-id and --sec-key"},
     [CXL_OPT_CRYPTO] = {"crypto", "crypto", NULL, NULL, "sealed messages, keys from a shared secret file;\nneeds --sec-key-file"},
@@ -57,7 +62,8 @@ const struct cxl_opt_def cxl_opt_defs[CXL_OPT_COUNT] = {
 void cxl_opts_init(struct cxl_shared_opts *o)
 {
     *o = (struct cxl_shared_opts){.ring = -1, .timeout_ms = 5000, .idle_after_ms = CXL_KV_SERVER_IDLE_AFTER_MS,
-                                  .idle_sleep_us = CXL_KV_SERVER_IDLE_SLEEP_US};
+                                  .idle_sleep_us = CXL_KV_SERVER_IDLE_SLEEP_US,
+                                  .delay = {.bw_mbps = CXL_DELAY_BW_DEFAULT_MBPS, .model = CXL_DELAY_MLP}};
     cxl_medium_config_init(&o->medium);
     o->medium.map_size = 0; /* the whole medium; who creates one picks its size */
 }
@@ -113,6 +119,19 @@ static int parse_int(const char *name, const char *value, uint32_t max, int *out
     return rc;
 }
 
+/* GB/s as a whole or decimal number (25, 36.5) into MB/s, 1..1000 GB/s */
+static int parse_gbps(const char *name, const char *value, uint32_t *mbps)
+{
+    char *end = NULL;
+    double g = value && *value ? strtod(value, &end) : 0;
+    if (!value || !*value || *end || !(g == g))
+        return cxl_fail(CXL_EINVAL, "%s: '%s' is not a number", name, value ? value : "");
+    if (g < 1 || g > 1000)
+        return cxl_fail(CXL_EINVAL, "%s: %s is out of range [1, 1000] GB/s", name, value);
+    *mbps = (uint32_t)(g * 1000 + 0.5);
+    return 0;
+}
+
 static int set_value(struct cxl_shared_opts *o, enum cxl_opt_id id, const char *name, const char *v)
 {
     struct cxl_medium_config *m = &o->medium;
@@ -129,7 +148,9 @@ static int set_value(struct cxl_shared_opts *o, enum cxl_opt_id id, const char *
     case CXL_OPT_RING: return parse_int(name, v, CXL_MAX_RINGS - 1, &o->ring);
     case CXL_OPT_NODE_ID: return parse_id(name, v, NODE_ID_MAX, &o->node_id);
     case CXL_OPT_TIMEOUT_MS: return cxl_parse_u32(name, v, 1, TIMEOUT_MS_MAX, &o->timeout_ms);
-    case CXL_OPT_DELAY_NS: return cxl_parse_u32(name, v, 0, DELAY_NS_MAX, &o->delay_ns);
+    case CXL_OPT_DELAY_NS: return cxl_parse_u32(name, v, 0, DELAY_NS_MAX, &o->delay.latency_ns);
+    case CXL_OPT_DELAY_MODEL: return cxl_delay_kind_parse(name, v, &o->delay.model);
+    case CXL_OPT_DELAY_BW: return parse_gbps(name, v, &o->delay.bw_mbps);
     case CXL_OPT_SECURE: return parse_switch(name, v, &o->sec.secure);
     case CXL_OPT_CRYPTO: return parse_switch(name, v, &o->sec.crypto);
     case CXL_OPT_SEC_MGR: return parse_string(name, v, &o->sec.mgr);
@@ -254,7 +275,7 @@ void cxl_opts_kv_config(const struct cxl_shared_opts *o, struct cxl_kv_config *k
     kv->ring = o->ring;
     kv->node_id = o->node_id;
     kv->timeout_ms = o->timeout_ms;
-    kv->delay_ns = o->delay_ns;
+    kv->delay = o->delay;
 }
 
 void cxl_opts_spin_for_threads(struct cxl_kv_config *kv, uint32_t threads)

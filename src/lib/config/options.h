@@ -40,6 +40,8 @@ enum cxl_opt_id {
     CXL_OPT_NODE_ID,
     CXL_OPT_TIMEOUT_MS,
     CXL_OPT_DELAY_NS,
+    CXL_OPT_DELAY_MODEL, /* serial | mlp */
+    CXL_OPT_DELAY_BW,    /* GB/s */
     CXL_OPT_SECURE,
     CXL_OPT_CRYPTO,
     CXL_OPT_SEC_MGR,
@@ -73,7 +75,7 @@ struct cxl_shared_opts {
     int ring;                        /* -1: any free one */
     uint16_t node_id;
     uint32_t timeout_ms;
-    uint32_t delay_ns;
+    struct cxl_delay_model delay;    /* --delay-ns, --delay-model, --delay-bw-gbps */
     struct cxl_sec_opts sec;
     const char *tls_ca_file;
     uint32_t idle_after_ms, idle_sleep_us; /* the serving engine's (cxl/kvserver.h) */

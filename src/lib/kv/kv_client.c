@@ -156,7 +156,7 @@ static int open_ring(struct cxl_kv *kv)
         rc = cxl_layout_attach(kv->medium, &kv->layout);
     if (rc)
         return rc;
-    cxl_layout_set_delay_ns(kv->layout, kv->cfg.delay_ns);
+    cxl_layout_set_delay(kv->layout, &kv->cfg.delay);
     struct cxl_claim_opts co = {.reclaim_ms = kv->cfg.reclaim_ms,
                                 .wait_ms = kv->cfg.claim_wait_ms ? kv->cfg.claim_wait_ms
                                                                  : kv->cfg.reclaim_ms + 1000};

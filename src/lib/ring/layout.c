@@ -277,8 +277,13 @@ int cxl_layout_open(struct cxl_medium *m, const struct cxl_format_params *p,
 void cxl_layout_close(struct cxl_layout *l) { free(l); }
 const struct cxl_geometry *cxl_layout_geometry(const struct cxl_layout *l) { return &l->geo; }
 struct cxl_medium *cxl_layout_medium(const struct cxl_layout *l) { return l->medium; }
-void cxl_layout_set_delay_ns(struct cxl_layout *l, uint32_t ns) { l->delay_ns = ns; }
-uint32_t cxl_layout_delay_ns(const struct cxl_layout *l) { return l->delay_ns; }
+void cxl_layout_set_delay(struct cxl_layout *l, const struct cxl_delay_model *d)
+{
+    l->delay = *d;
+    if (l->delay.bw_mbps == 0)
+        l->delay.bw_mbps = CXL_DELAY_BW_DEFAULT_MBPS;
+}
+struct cxl_delay_model cxl_layout_delay(const struct cxl_layout *l) { return l->delay; }
 
 int cxl_layout_ring_state(const struct cxl_layout *l, uint32_t ring, struct cxl_ring_state *st)
 {

@@ -124,7 +124,7 @@ struct cxl_layout {
     struct cxl_medium *medium;
     uint8_t *base;
     struct cxl_geometry geo;
-    uint32_t delay_ns;
+    struct cxl_delay_model delay;
 };
 
 static inline struct cxl_hdr *cxl_hdr_of(const struct cxl_layout *l)

@@ -44,10 +44,43 @@ static inline uint8_t *slot_at(const struct cxl_queue *q, uint32_t idx)
     return q->slots + ((uint64_t)idx << q->slot_shift);
 }
 
+/* --- the delay model (docs/RING.md, "The delay model") ---------------------
+ * serial: L per access (medium_access). mlp: L per dependent access and per
+ * publish (delay_latency), which also pays the bandwidth terms accumulated
+ * since (delay_lines); those are paid at once when they add up to L. */
+
 static inline void medium_access(const struct cxl_queue *q)
 {
     if (__builtin_expect(q->delay_ticks != 0, 0))
         cxl_delay_spin(q->delay_ticks);
+}
+
+static inline int delay_mlp(const struct cxl_queue *q)
+{
+    return q->delay_ticks != 0 && !q->delay_serial;
+}
+
+/* mlp: L plus the bandwidth debt; serial: L */
+static void delay_latency(struct cxl_queue *q)
+{
+    if (__builtin_expect(q->delay_ticks == 0, 1))
+        return;
+    uint64_t t = q->delay_ticks;
+    if (!q->delay_serial) {
+        t += q->delay_debt_q16 >> 16;
+        q->delay_debt_q16 &= 0xffff;
+    }
+    cxl_delay_spin(t);
+}
+
+/* mlp: the bandwidth term of bytes in 64-B lines */
+static void delay_lines(struct cxl_queue *q, uint64_t bytes)
+{
+    q->delay_debt_q16 += ((bytes + 63) >> 6) * q->delay_line_q16;
+    if ((q->delay_debt_q16 >> 16) >= q->delay_ticks) {
+        cxl_delay_spin(q->delay_debt_q16 >> 16);
+        q->delay_debt_q16 &= 0xffff;
+    }
 }
 
 
@@ -71,8 +104,11 @@ int cxl_queue_init(struct cxl_queue *q, struct cxl_layout *l, uint32_t ring,
         .ring = ring,
         .dir = (uint8_t)dir,
         .role = (uint8_t)role,
-        .delay_ticks = cxl_delay_ticks(l->delay_ns),
+        .delay_ticks = cxl_delay_ticks(l->delay.latency_ns),
+        .delay_serial = l->delay.model == CXL_DELAY_SERIAL,
     };
+    if (l->delay.latency_ns) /* (the clock's calibration takes 5 ms: only when on) */
+        q->delay_line_q16 = cxl_delay_line_q16(l->delay.bw_mbps ? l->delay.bw_mbps : CXL_DELAY_BW_DEFAULT_MBPS);
     q->pos = q->published = cxl_load_acquire(q->mine);
     q->idx = (uint32_t)(q->pos % q->nslots);
     /* limit == pos forces a validated load of the other index on first use
@@ -86,7 +122,7 @@ int cxl_queue_init(struct cxl_queue *q, struct cxl_layout *l, uint32_t ring,
 static int producer_refresh(struct cxl_queue *q)
 {
     uint64_t head = cxl_load_acquire(q->theirs);
-    medium_access(q);
+    delay_latency(q); /* dependent: what follows depends on it */
     if (__builtin_expect(head >= CXL_POS_LIMIT || q->published >= CXL_POS_LIMIT ||
                          q->published - head > q->nslots, 0)) {
         q->stats.corrupt++;
@@ -134,7 +170,13 @@ int cxl_queue_reserve_slow(struct cxl_queue *q, struct cxl_msg_hdr *h, uint32_t 
             return CXL_EAGAIN;
         }
     }
-    medium_access(q);
+    if (!delay_mlp(q))
+        medium_access(q);
+    else { /* posted stores: the bandwidth term */
+        if (pad)
+            delay_lines(q, CXL_MSG_HDR_FIXED);
+        delay_lines(q, (uint64_t)hs + len);
+    }
     if (pad) {
         struct cxl_msg_hdr p = {.seq = q->pos, .flags = CXL_MSG_F_PAD};
         cxl_msg_encode(&p, slot_at(q, q->idx));
@@ -155,7 +197,7 @@ int cxl_queue_reserve_slow(struct cxl_queue *q, struct cxl_msg_hdr *h, uint32_t 
 /* cxl_queue_submit and cxl_queue_release, when there is something to publish */
 void cxl_queue_publish_slow(struct cxl_queue *q)
 {
-    medium_access(q);
+    delay_latency(q); /* the release waits for the stores before it */
     cxl_store_release(q->mine, q->pos);
     q->published = q->pos;
 }
@@ -173,7 +215,7 @@ uint64_t cxl_queue_room(struct cxl_queue *q)
 static int consumer_refresh(struct cxl_queue *q)
 {
     uint64_t tail = cxl_load_acquire(q->theirs);
-    medium_access(q);
+    delay_latency(q);
     if (__builtin_expect(tail >= CXL_POS_LIMIT || q->published >= CXL_POS_LIMIT ||
                          tail - q->published > q->nslots ||
                          tail - q->pos > q->nslots, 0)) {
@@ -181,6 +223,8 @@ static int consumer_refresh(struct cxl_queue *q)
         return cxl_fail(CXL_ECORRUPT, "ring %u %s queue: producer tail %" PRIu64 " out of range "
                         "(head %" PRIu64 ", %u slots)", q->ring, queue_name(q), tail, q->published, q->nslots);
     }
+    if (tail != q->limit)
+        q->delay_dep = 1; /* mlp: the first message after it is dependent */
     q->limit = tail;
     return 0;
 }
@@ -231,11 +275,18 @@ int cxl_queue_peek_slow(struct cxl_queue *q, struct cxl_msg *m)
                 return 0;
         }
         const uint8_t *line = slot_at(q, q->idx);
-        medium_access(q);
+        if (!delay_mlp(q))
+            medium_access(q);
+        else if (q->delay_dep) {
+            q->delay_dep = 0;
+            delay_latency(q);
+        }
         uint32_t hs = 0, n = 0;
         int rc = check_header(q, line, &m->hdr, &hs, &n);
         if (rc)
             return rc;
+        if (delay_mlp(q)) /* the lines of a batch overlap: bandwidth only */
+            delay_lines(q, (uint64_t)hs + (m->hdr.flags & CXL_MSG_F_PAD ? 0 : m->hdr.len));
         if (m->hdr.flags & CXL_MSG_F_PAD) {
             cxl_queue_advance_(q, n);
             q->stats.pads++;
