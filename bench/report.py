@@ -507,26 +507,27 @@ def cmd_server_modes(a):
 
 # --- pingpong: bench/run.sh ------------------------------------------------------------
 
-PINGPONG_COLUMNS = ["bench", "impl", "inflight", "rtt_p50_us", "rtt_p99_us", "round_trips_per_s",
-                    "ratio_vs_bare"]
+PINGPONG_COLUMNS = ["bench", "impl", "inflight", "msg_size", "rtt_p50_us", "rtt_p99_us",
+                    "round_trips_per_s", "ratio_vs_bare"]
 
 
 def cmd_pingpong(a):
-    """The median over the runs of each (bench, impl, in flight) of p50, p99,
-    round trips/s and the library / bare ratio, under 'median of N runs:'."""
+    """The median over the runs of each (payload, bench, impl, in flight) of
+    p50, p99, round trips/s and the library / bare ratio, under 'median of N
+    runs:'. msg_size is the payload in bytes (ring_pingpong --payload)."""
     rows = read_rows(a.csv, PINGPONG_COLUMNS)
     runs = {}
     for r in rows:
-        runs.setdefault((r["bench"], r["impl"], r["inflight"]), []).append(r)
+        runs.setdefault((r["msg_size"], r["bench"], r["impl"], r["inflight"]), []).append(r)
     med = lambda rs, col: statistics.median(num(r, col, empty=0.0) for r in rs)
     out = "\nmedian of %d runs:\n" % len(next(iter(runs.values())))
-    out += "  %-10s %-22s %5s %9s %9s %14s %14s %9s\n" % (
-        "bench", "impl", "W", "p50 us", "p99 us", "round trips/s", "one-way msg/s", "lib/bare")
-    for (bench, impl, w), rs in runs.items():
+    out += "  %7s %-10s %-22s %5s %9s %9s %14s %14s %9s\n" % (
+        "payload", "bench", "impl", "W", "p50 us", "p99 us", "round trips/s", "one-way msg/s", "lib/bare")
+    for (payload, bench, impl, w), rs in runs.items():
         rate, q = med(rs, "round_trips_per_s"), med(rs, "ratio_vs_bare")
-        out += "  %-10s %-22s %5s %9.3f %9.3f %13.2fM %13.2fM %9s\n" % (
-            bench, impl, w, med(rs, "rtt_p50_us"), med(rs, "rtt_p99_us"), rate / 1e6, 2 * rate / 1e6,
-            "%.2f" % q if q > 0 else "")
+        out += "  %7s %-10s %-22s %5s %9.3f %9.3f %13.2fM %13.2fM %9s\n" % (
+            payload, bench, impl, w, med(rs, "rtt_p50_us"), med(rs, "rtt_p99_us"), rate / 1e6,
+            2 * rate / 1e6, "%.2f" % q if q > 0 else "")
     sys.stdout.write(out)
     return 0
 

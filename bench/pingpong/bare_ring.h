@@ -3,9 +3,12 @@
  *
  * It is what a careful programmer writes by hand when nothing but speed
  * matters, and it is the yardstick the library is measured against:
- *   - fixed slots (64 B: one cache line, one message, no header), no
- *     validation of anything read from the shared memory;
- *   - slots is a power of two (position -> slot is a mask and a shift);
+ *   - fixed slots, one message each (by default as many 64 B lines as the
+ *     library's message of the same payload takes: ping-pong writes a 12 B
+ *     stamp, then the payload), no validation of anything read from the
+ *     shared memory;
+ *   - slots is a power of two, the slot size a multiple of 64 B (position ->
+ *     slot is a mask and a multiply);
  *   - free-running 64-bit head/tail, each alone in a 128 B block (its line
  *     plus the adjacent-line prefetch partner), so publishing one never
  *     invalidates the other;
@@ -31,7 +34,8 @@
 #include "cxl/wait.h"
 
 #define BARE_MAGIC 0x474e495245524142ull /* "BARERING" */
-#define BARE_SLOT 64u                    /* the baseline's slot */
+#define BARE_LINE 64u                    /* a cache line: the unit of a bare slot */
+#define BARE_STAMP 12u                   /* u64 seq, u32 len: as big as the library's header */
 #define BARE_BLOCK 128u
 #define BARE_DATA_OFF 4096u
 
@@ -63,8 +67,7 @@ struct bare_q {
     uint64_t limit;            /* producer: head + slots; consumer: tail */
     uint64_t mask;
     uint64_t nslots;
-    uint32_t shift;            /* log2(slot_size) */
-    uint32_t pad_;
+    uint64_t stride;           /* slot size in bytes */
     uint64_t delay_ticks;      /* delay model, 0 = off */
 };
 
@@ -75,7 +78,7 @@ static inline uint64_t bare_bytes(uint64_t slots, uint64_t slot_size)
 }
 
 /* dir 0: requests, 1: responses; producer: 1 if this end produces. The
- * control page must have been checked (magic, power-of-two geometry). */
+ * control page must have been checked (magic, power-of-two slot count). */
 static inline void bare_init(struct bare_q *q, void *base, int dir, int producer,
                              uint64_t delay_ticks)
 {
@@ -84,7 +87,7 @@ static inline void bare_init(struct bare_q *q, void *base, int dir, int producer
     volatile uint64_t *head = dir ? &c->resp_head.value : &c->req_head.value;
     q->nslots = c->slots;
     q->mask = c->slots - 1;
-    q->shift = (uint32_t)__builtin_ctzll(c->slot_size);
+    q->stride = c->slot_size;
     q->slots = (uint8_t *)base + BARE_DATA_OFF + (uint64_t)dir * c->slots * c->slot_size;
     q->mine = producer ? tail : head;
     q->theirs = producer ? head : tail;
@@ -109,7 +112,7 @@ static inline uint8_t *bare_reserve(struct bare_q *q)
             return NULL;
     }
     bare_access(q);
-    return q->slots + ((q->pos++ & q->mask) << q->shift);
+    return q->slots + (q->pos++ & q->mask) * q->stride;
 }
 
 /* Either end: publish the cursor (producer: submit, consumer: release). */
@@ -132,7 +135,7 @@ static inline const uint8_t *bare_peek(struct bare_q *q)
             return NULL;
     }
     bare_access(q);
-    return q->slots + ((q->pos++ & q->mask) << q->shift);
+    return q->slots + (q->pos++ & q->mask) * q->stride;
 }
 
 /* Consumer: un-peek the last message (it will be peeked again). */

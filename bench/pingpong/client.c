@@ -5,8 +5,10 @@
  *
  * Each loop is written once for both rings and instantiated twice with a
  * constant impl (always_inline), so the bare and the library loops are the
- * same code around their own queue calls. A reply that is not the exact echo
- * of its request (length, ref, op, any payload byte), a ring error, or a
+ * same code around their own queue calls. Both carry --payload bytes each
+ * way: the library behind its 12 B header (op only), the bare ring behind a
+ * 12 B stamp (seq, length). A reply that is not the exact echo of its
+ * request (length, op or stamp, any payload byte), a ring error, or a
  * server that died or went silent ends the run: the loop returns -1 with the
  * reason in its struct pp_err, and main.c exits 1. Every -1 comes from a
  * branch the loops take anyway (a failed ring call, a wrong reply, the
@@ -21,56 +23,108 @@
 
 /* --- payload ------------------------------------------------------------------ */
 
-/* Request/response payload: word 0 is the sequence number, words 1..7 a
- * pattern derived from it, so a stale, shifted or torn echo cannot pass.
- * Written and checked a word at a time: plain 8-byte stores and loads (a
- * 64-byte memcpy/memcmp here became `rep movs` and a libc call, which cost
- * more than the ring operations being measured). */
-static ALWAYS_INLINE uint64_t pattern_word(uint64_t seq, int i)
+/* Request/response payload of len bytes: word 0 is the sequence number,
+ * the other words a pattern derived from it (a tail shorter than 8 bytes
+ * holds the low bytes of its word), so a stale, shifted or torn echo cannot
+ * pass. Written and checked a word at a time: plain 8-byte stores and loads
+ * (a memcpy/memcmp of the whole payload here became `rep movs` and a libc
+ * call, which cost more than the ring operations being measured). Both rings
+ * use these functions, on payloads of the same length. */
+static ALWAYS_INLINE uint64_t pattern_word(uint64_t seq, uint32_t i)
 {
     return i == 0 ? seq : (seq + (uint64_t)i) * 0x9e3779b97f4a7c15ull ^ 0x5bd1e9955bd1e995ull;
 }
 
-static ALWAYS_INLINE void pattern_fill(uint8_t *p, uint64_t seq)
+static ALWAYS_INLINE void pattern_fill(uint8_t *p, uint32_t len, uint64_t seq)
 {
-    for (int i = 0; i < 8; i++) {
+    uint32_t words = len / 8, tail = len % 8;
+    for (uint32_t i = 0; i < words; i++) {
         uint64_t v = pattern_word(seq, i);
         memcpy(p + 8 * i, &v, sizeof v);
     }
+    if (__builtin_expect(tail != 0, 0)) {
+        uint64_t v = pattern_word(seq, words);
+        memcpy(p + 8 * words, &v, tail); /* little-endian: its low bytes */
+    }
+}
+
+/* Word i of the payload p of len bytes as read (a tail: its bytes, the
+ * rest 0) and as expected for seq (the same bytes of its pattern word). */
+static ALWAYS_INLINE void pattern_pair(const uint8_t *p, uint32_t len, uint64_t seq, uint32_t i,
+                                       uint64_t *got, uint64_t *want)
+{
+    uint32_t n = len - 8 * i < 8 ? len - 8 * i : 8;
+    uint64_t mask = n == 8 ? ~0ull : (1ull << (8 * n)) - 1;
+    *got = 0;
+    memcpy(got, p + 8 * i, n);
+    *want = pattern_word(seq, i) & mask;
 }
 
 /* The reply p to message seq is wrong (`what`): say where. */
 static void __attribute__((noinline, cold)) mismatch(enum impl impl, uint64_t seq, const uint8_t *p,
-                                                     const char *what, struct pp_err *err)
+                                                     uint32_t len, const char *what,
+                                                     struct pp_err *err)
 {
-    for (int i = 0; i < 8; i++) {
-        uint64_t got;
-        memcpy(&got, p + 8 * i, sizeof got);
-        if (got != pattern_word(seq, i)) {
-            pp_fail(err, "%s: echo of message %" PRIu64 " is wrong: %s; payload word %d is 0x%016"
-                    PRIx64 " (expected 0x%016" PRIx64 ")", impl_name(impl), seq, what, i, got,
-                    pattern_word(seq, i));
+    for (uint32_t i = 0; p && i < (len + 7) / 8; i++) {
+        uint64_t got, want;
+        pattern_pair(p, len, seq, i, &got, &want);
+        if (got != want) {
+            pp_fail(err, "%s: echo of message %" PRIu64 " is wrong: %s; payload word %u (of %u B) "
+                    "is 0x%016" PRIx64 " (expected 0x%016" PRIx64 ")", impl_name(impl), seq, what,
+                    i, len, got, want);
             return;
         }
     }
     pp_fail(err, "%s: echo of message %" PRIu64 " is wrong: %s", impl_name(impl), seq, what);
 }
 
-/* 0 if p is the payload of seq, else -1. */
-static ALWAYS_INLINE int pattern_check(enum impl impl, const uint8_t *p, uint64_t seq,
+/* 0 if p is the payload of seq (len bytes, every one checked), else -1. */
+static ALWAYS_INLINE int pattern_check(enum impl impl, const uint8_t *p, uint32_t len, uint64_t seq,
                                        struct pp_err *err)
 {
+    uint32_t words = len / 8;
     uint64_t diff = 0;
-    for (int i = 0; i < 8; i++) {
+    for (uint32_t i = 0; i < words; i++) {
         uint64_t got;
         memcpy(&got, p + 8 * i, sizeof got);
         diff |= got ^ pattern_word(seq, i);
     }
+    if (__builtin_expect(len % 8 != 0, 0)) {
+        uint64_t got, want;
+        pattern_pair(p, len, seq, words, &got, &want);
+        diff |= got ^ want;
+    }
     if (__builtin_expect(diff != 0, 0)) {
-        mismatch(impl, seq, p, "payload differs", err);
+        mismatch(impl, seq, p, len, "payload differs", err);
         return -1;
     }
     return 0;
+}
+
+/* A bare message: a 12 B stamp (u64 seq, u32 payload length: the bytes of
+ * the library's fixed header), then the payload. */
+static ALWAYS_INLINE void bare_fill(uint8_t *s, uint32_t len, uint64_t seq)
+{
+    memcpy(s, &seq, sizeof seq);
+    memcpy(s + 8, &len, sizeof len);
+    pattern_fill(s + BARE_STAMP, len, seq);
+}
+
+/* 0 if the bare message s is the echo of seq, else -1. */
+static ALWAYS_INLINE int bare_check(const uint8_t *s, uint32_t len, uint64_t seq,
+                                    struct pp_err *err)
+{
+    uint64_t got_seq;
+    uint32_t got_len;
+    memcpy(&got_seq, s, sizeof got_seq);
+    memcpy(&got_len, s + 8, sizeof got_len);
+    if (__builtin_expect(got_seq != seq || got_len != len, 0)) {
+        char what[96];
+        snprintf(what, sizeof what, "stamp seq %" PRIu64 " len %u", got_seq, got_len);
+        mismatch(IMPL_BARE, seq, got_len == len ? s + BARE_STAMP : NULL, len, what, err);
+        return -1;
+    }
+    return pattern_check(IMPL_BARE, s + BARE_STAMP, len, seq, err);
 }
 
 /* A library reply whose header is not that of the echo of seq. */
@@ -80,7 +134,7 @@ static void __attribute__((noinline, cold)) bad_header(uint64_t seq, const struc
     char what[128];
     snprintf(what, sizeof what, "header len %u ref %" PRIu64 " op %u", m->hdr.len, m->hdr.ref,
              m->hdr.op);
-    mismatch(IMPL_LIB, seq, m->payload, what, err);
+    mismatch(IMPL_LIB, seq, NULL, 0, what, err);
 }
 
 static void __attribute__((noinline, cold)) ring_error(const char *call, int rc, struct pp_err *err)
@@ -98,22 +152,20 @@ static ALWAYS_INLINE int send_one(struct client *c, const enum impl impl, uint64
     if (impl == IMPL_LIB) {
         struct cxl_msg_hdr h = {.op = seq == STOP_SEQ ? OP_STOP : OP_ECHO}; /* seq: payload word 0 */
         uint8_t *payload;
-        int rc = cxl_queue_reserve(&c->req, &h, MSG_SIZE, &payload);
+        int rc = cxl_queue_reserve(&c->req, &h, c->payload, &payload);
         if (rc == CXL_EAGAIN)
             return 0;
         if (rc) {
             ring_error("reserve", rc, err);
             return -1;
         }
-        pattern_fill(payload, seq);
+        pattern_fill(payload, c->payload, seq);
         return 1;
     }
     uint8_t *s = bare_reserve(&c->breq);
     if (!s)
         return 0;
-    pattern_fill(s, seq);
-    if (__builtin_expect(c->bare_lines > 1, 0)) /* diagnostic: a "header" line too */
-        pattern_fill(s + 64, seq);
+    bare_fill(s, c->bare_payload, seq);
     return 1;
 }
 
@@ -139,21 +191,17 @@ static ALWAYS_INLINE int recv_one(struct client *c, const enum impl impl, uint64
             ring_error("peek", rc, err);
             return -1;
         }
-        if (__builtin_expect(m.hdr.len != MSG_SIZE ||
+        if (__builtin_expect(m.hdr.len != c->payload ||
                              m.hdr.op != (seq == STOP_SEQ ? OP_STOP : OP_ECHO), 0)) {
             bad_header(seq, &m, err);
             return -1;
         }
-        return pattern_check(impl, m.payload, seq, err) ? -1 : 1;
+        return pattern_check(impl, m.payload, c->payload, seq, err) ? -1 : 1;
     }
     const uint8_t *s = bare_peek(&c->bresp);
     if (!s)
         return 0;
-    if (pattern_check(impl, s, seq, err))
-        return -1;
-    if (__builtin_expect(c->bare_lines > 1, 0) && pattern_check(impl, s + 64, seq, err))
-        return -1;
-    return 1;
+    return bare_check(s, c->bare_payload, seq, err) ? -1 : 1;
 }
 
 static ALWAYS_INLINE void release(struct client *c, const enum impl impl)

@@ -4,10 +4,11 @@
  * message.
  *
  * Both servers run the same loop: peek every available request, reserve a
- * response of the same length for each, copy the payload, then submit the
- * responses and release the requests once per batch. They poll in a tight
- * loop while work arrives and for --echo-spin empty polls after, then wait
- * with cxl_backoff. On its --ready-fd the server writes a "ready" line when it
+ * response of the same length for each, copy the message (library: a 12 B
+ * header with the request's op, then the payload; bare: its 12 B stamp and
+ * the payload, the same bytes), then submit the responses and release the
+ * requests once per batch. They poll in a tight loop while work arrives and
+ * for --echo-spin empty polls after, then wait with cxl_backoff. On its --ready-fd the server writes a "ready" line when it
  * serves and a "stats" line (its batches) when it stops. A failure goes back
  * to main.c (echo_main returns -1), which prints it and exits 1. */
 #define _GNU_SOURCE
@@ -54,16 +55,11 @@ static ALWAYS_INLINE void echo_busy(struct idle *s)
     }
 }
 
-/* Both servers copy payloads the same way: a constant-size copy for the
- * common sizes (inline moves), libc for anything else. */
+/* Both servers copy what they echo the same way: libc's memcpy, whose
+ * small-size paths (overlapping vector moves) suit every length here. */
 static ALWAYS_INLINE void copy_payload(uint8_t *dst, const uint8_t *src, uint32_t len)
 {
-    if (len == 64)
-        memcpy(dst, src, 64);
-    else if (len == 128)
-        memcpy(dst, src, 128);
-    else
-        memcpy(dst, src, len);
+    memcpy(dst, src, len);
 }
 
 /* Echo until the stop message: 0, or -1 on a ring error. */
@@ -112,7 +108,9 @@ static int echo_lib(struct cxl_queue *req, struct cxl_queue *resp, uint32_t spin
     }
 }
 
-/* Echo until the stop message; len: the bytes of a bare message (64 x --bare-lines). */
+/* Echo until the stop message; len: the bytes of a bare message (its 12 B
+ * stamp and its payload), all copied, as the library's server writes a 12 B
+ * header and copies the payload. */
 static void echo_bare(struct bare_q *req, struct bare_q *resp, uint32_t len, uint32_t spin,
                       struct echo_stats *st)
 {
@@ -228,7 +226,7 @@ static int serve_bare(const struct opts *o, struct cxl_medium *m, struct pp_err 
     if (attach_bare(o, m, &req, &resp, err) != 0)
         return -1;
     say_ready(o, m);
-    echo_bare(&req, &resp, 64 * o->bare_lines, o->echo_spin, &st);
+    echo_bare(&req, &resp, BARE_STAMP + bare_payload(o), o->echo_spin, &st);
     say_stats(o, &st);
     return 0;
 }

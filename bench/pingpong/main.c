@@ -7,7 +7,13 @@
  *
  * Round trips over one libcxldsm ring between two processes, against a bare
  * hand-written SPSC ring (bare_ring.h) measured in the same run, so that
- * every figure can be read as a ratio on a noisy machine. The bench process is
+ * every figure can be read as a ratio on a noisy machine. Both carry
+ * --payload bytes (default 48) each way and move the same lines: the library
+ * message is its 12 B header (op only) and the payload, ceil((12 + N) / 64)
+ * lines; the bare message a 12 B stamp and the payload in a slot of as many
+ * lines. Both queues hold the same bytes: --bare-slots messages (4096) for
+ * the bare ring, the library medium formatted to a queue of that size
+ * (media.c; --bare-slots 0: both fill --map-size). The bench process is
  * the client; for every run it starts an echo server by exec'ing itself
  * (spawn.c). Client and server are pinned to CPU 0 and CPU 1 (--no-pin to
  * disable).
@@ -15,7 +21,7 @@
  * Measurements, each split into --rounds rounds; a round runs the bare ring
  * and the library back to back (order alternating: AB BA AB ...), so that
  * both see the same machine and a per-round ratio can be formed:
- *   latency     one 64 B message in flight, --round-trips round trips after
+ *   latency     one message in flight, --round-trips round trips after
  *               --warmup; one TSC stamp per round trip, so a sample is the
  *               whole client cycle (fill, submit, wait, verify, release);
  *   throughput  W messages in flight for each W of --inflight: reserve what
@@ -26,10 +32,11 @@
  * trips/s is the median of the rounds; lib/bare is the median of the
  * per-round ratios.
  *
- * Diagnostics: --bare-lines 2 / --bare-slot-size S give the baseline the
- * library's memory pattern (two cache lines per message, wide stride), which
- * separates the cost of the message format from the cost of the code; the
- * mean batch sizes and the preemption count tell how a run went.
+ * Diagnostics: --bare-lines L (more lines than the message needs, filled
+ * with pattern) and --bare-slot-size S (a wider stride) change the
+ * baseline's memory pattern, which separates the cost of the memory touched
+ * from the cost of the code; the mean batch sizes and the preemption count
+ * tell how a run went. A bad flag exits 2, a failure 1.
  *
  * Output: a table on stdout, progress on stderr, and with --csv PATH one row
  * per measurement and implementation appended to PATH (docs/BENCHMARKS.md). */
@@ -61,8 +68,8 @@ static const struct opts opts_default = {
     .n_inflight = 2,
     .messages = 20000000,
     .pin = 1,
+    .payload = PAYLOAD_DEFAULT,
     .bare_slots = 4096,
-    .bare_lines = 1,
     .rounds = 5,
     .echo_spin = 1u << 16,
     .run_bare = 1,
@@ -72,18 +79,33 @@ static const struct opts opts_default = {
 };
 
 /* Print "ring_pingpong: ..." (the echo server: "ring_pingpong (echo
- * server): ...") and exit 1; the client's exit handler (below) kills the
- * server and removes the media. */
+ * server): ...") and exit with status; the client's exit handler (below)
+ * kills the server and removes the media. */
+static void __attribute__((noreturn)) vdie(const struct opts *o, int status, const char *fmt,
+                                           va_list ap)
+{
+    fprintf(stderr, "\nring_pingpong%s: ", o->role_echo ? " (echo server)" : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    exit(status);
+}
+
+/* A failure: exit 1. */
 static void __attribute__((format(printf, 2, 3), noreturn)) die(const struct opts *o,
                                                                 const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "\nring_pingpong%s: ", o->role_echo ? " (echo server)" : "");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
+    vdie(o, 1, fmt, ap);
+}
+
+/* A bad flag or a bad combination of flags: exit 2. */
+static void __attribute__((format(printf, 2, 3), noreturn)) bad_flag(const struct opts *o,
+                                                                     const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdie(o, 2, fmt, ap);
 }
 
 /* --- exit: however the client ends, the server is killed, the media go ------ */
@@ -160,7 +182,9 @@ static void usage(FILE *f)
         "  --path P          library medium (formatted here; default a unique /dev/shm temp file);\n"
         "                    the baseline uses P.bare; files created here are removed at exit\n"
         "  --map-size S      bytes of each medium (default 64M)\n"
-        "  --slot-size S     library slot size, power of two 64..1M (default 4096)\n"
+        "  --payload N       payload bytes of every message, both rings, %u..%u (default %u: with\n"
+        "                    the library's 12 B header, one 64 B line)\n"
+        "  --slot-size S     library slot size, power of two 64..1M (default 64)\n"
         "  --rings N         rings in the library layout; ring 0 is used (default 1;\n"
         "                    --ring-count N too)\n"
         "  --delay-ns N      delay model: L ns, both rings (default CXL_SHM_DELAY_NS or 0)\n"
@@ -175,34 +199,49 @@ static void usage(FILE *f)
         "  --no-pin          do not pin the client to CPU 0 and the server to CPU 1\n"
         "  --prefault        open both media with .prefault = 1 (client and server)\n"
         "  --hugepage        madvise(MADV_HUGEPAGE) + MADV_COLLAPSE on both media, report the result\n"
-        "  --bare-slots N    baseline ring slots, power of two (default 4096; 0: all of --map-size)\n"
-        "  --bare-lines N    diagnostic: 2 makes each baseline message two cache lines (128 B slot)\n"
-        "  --bare-slot-size S  diagnostic: baseline slot (stride) in bytes (default 64 x lines)\n"
+        "  --bare-slots N    messages per baseline queue, power of two (default 4096); the library\n"
+        "                    queue is formatted to the same bytes; 0: both fill --map-size\n"
+        "  --bare-lines N    diagnostic: 64 B lines per baseline message (default: as many as the\n"
+        "                    library's message takes, ceil((12 + payload) / 64)); more lines are\n"
+        "                    filled with pattern, fewer cannot hold the payload\n"
+        "  --bare-slot-size S  diagnostic: baseline slot (stride) in bytes, a multiple of 64\n"
+        "                    (default 64 x lines)\n"
         "  --rounds R        split every measurement in R bare/library rounds (default 5)\n"
         "  --echo-spin N     server: empty polls before backing off (default 65536; 0: back off at once)\n"
-        "  --impl WHICH      both (default), lib or bare\n");
+        "  --impl WHICH      both (default), lib or bare\n"
+        "A bad flag exits 2, a failure 1.\n", PAYLOAD_MIN, PAYLOAD_MAX, PAYLOAD_DEFAULT);
 }
 
 static void parse_inflight(struct opts *o, const char *text)
 {
     char buf[256];
     if (strlen(text) >= sizeof buf)
-        die(o, "--inflight: list too long");
+        bad_flag(o, "--inflight: list too long");
     strcpy(buf, text);
     o->n_inflight = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         uint32_t v;
         if (cxl_parse_u32("--inflight", tok, 0, 1u << 20, &v) != 0)
-            die(o, "%s", cxl_last_error());
+            bad_flag(o, "%s", cxl_last_error());
         if (v == 0)
             continue;
         if (o->n_inflight == MAX_INFLIGHT_SETS)
-            die(o, "--inflight: at most %d windows", MAX_INFLIGHT_SETS);
+            bad_flag(o, "--inflight: at most %d windows", MAX_INFLIGHT_SETS);
         o->inflight[o->n_inflight++] = v;
     }
 }
 
 static int is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
+
+static void parse_payload(struct opts *o, const char *v)
+{
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (!*v || *end || v[0] == '-' || n < PAYLOAD_MIN || n > PAYLOAD_MAX)
+        bad_flag(o, "--payload %s: payload bytes per message must be a number in %u..%u", v,
+                 PAYLOAD_MIN, PAYLOAD_MAX);
+    o->payload = (uint32_t)n;
+}
 
 #define NOT_MINE 1 /* a parse_*_flag result: f is not one of its flags */
 
@@ -251,7 +290,7 @@ static int flag_is(const struct opts *o, const char *f, const char *name, const 
     if (strcmp(f, name) != 0)
         return 0;
     if (!v)
-        die(o, "%s needs a value (see --help)", f);
+        bad_flag(o, "%s needs a value (see --help)", f);
     return 1;
 }
 
@@ -276,13 +315,16 @@ static int parse_medium_flag(struct opts *o, const char *f, const char *v)
     } else if (flag_is(o, f, "--bare-slots", v)) {
         rc = cxl_parse_u64(f, v, 0, 1ull << 32, &o->bare_slots);
         if (!rc && o->bare_slots && (o->bare_slots < 2 || !is_pow2(o->bare_slots)))
-            die(o, "--bare-slots %s: must be a power of two >= 2, or 0", v);
+            bad_flag(o, "--bare-slots %s: must be a power of two >= 2, or 0", v);
     } else if (flag_is(o, f, "--bare-lines", v)) {
-        rc = cxl_parse_u32(f, v, 1, 2, &o->bare_lines);
+        rc = cxl_parse_u32(f, v, 1, msg_lines(PAYLOAD_MAX), &o->bare_lines);
+        o->bare_lines_set = 1;
     } else if (flag_is(o, f, "--bare-slot-size", v)) {
         if ((rc = cxl_parse_size(f, v, &o->bare_slot)) == 0 && o->bare_slot &&
-            (o->bare_slot < 64 || o->bare_slot > (1u << 20) || !is_pow2(o->bare_slot)))
-            die(o, "--bare-slot-size %s: must be a power of two in [64, 1M], or 0", v);
+            (o->bare_slot > (1u << 20) || o->bare_slot % LINE))
+            bad_flag(o, "--bare-slot-size %s: must be a multiple of 64 up to 1M, or 0", v);
+    } else if (flag_is(o, f, "--payload", v)) {
+        parse_payload(o, v);
     } else {
         rc = NOT_MINE;
     }
@@ -292,7 +334,7 @@ static int parse_medium_flag(struct opts *o, const char *f, const char *v)
 static void parse_impl(struct opts *o, const char *v)
 {
     if (strcmp(v, "both") && strcmp(v, "lib") && strcmp(v, "libcxldsm") && strcmp(v, "bare"))
-        die(o, "--impl %s: expected both, lib or bare", v);
+        bad_flag(o, "--impl %s: expected both, lib or bare", v);
     o->run_bare = strcmp(v, "lib") && strcmp(v, "libcxldsm");
     o->run_lib = strcmp(v, "bare") != 0;
     o->impl = o->run_lib && !o->run_bare ? IMPL_LIB : IMPL_BARE;
@@ -305,7 +347,7 @@ static int parse_echo_flag(struct opts *o, const char *f, const char *v)
     uint32_t u = 0;
     if (flag_is(o, f, "--role", v)) {
         if (strcmp(v, "echo") != 0)
-            die(o, "--role %s: the only role is echo", v);
+            bad_flag(o, "--role %s: the only role is echo", v);
         o->role_echo = 1;
     } else if (flag_is(o, f, "--ready-fd", v)) {
         rc = cxl_parse_u32(f, v, 0, 1u << 20, &u);
@@ -377,10 +419,10 @@ static void parse_args(struct opts *o, int argc, char **argv)
             rc = parse_run_flag(o, f, v);
         if (rc == NOT_MINE) {
             usage(stderr);
-            die(o, "unknown flag %s", f);
+            bad_flag(o, "unknown flag %s", f);
         }
         if (rc)
-            die(o, "%s", cxl_last_error());
+            bad_flag(o, "%s", cxl_last_error());
         i++;
     }
 }
@@ -390,12 +432,17 @@ static void check_flags(struct opts *o)
 {
     if ((o->round_trips && o->round_trips < o->rounds) ||
         (o->n_inflight && !o->seconds && o->messages < o->rounds))
-        die(o, "--round-trips and --messages must be at least --rounds (%u)", o->rounds);
-    if (o->bare_slot && o->bare_slot < 64ull * o->bare_lines)
-        die(o, "--bare-slot-size %" PRIu64 " is smaller than --bare-lines %u x 64 B", o->bare_slot,
-            o->bare_lines);
+        bad_flag(o, "--round-trips and --messages must be at least --rounds (%u)", o->rounds);
+    if (!o->bare_lines_set)
+        o->bare_lines = msg_lines(o->payload);
+    else if (o->bare_lines < msg_lines(o->payload))
+        bad_flag(o, "--bare-lines %u: a bare message of a 12 B stamp and %u B of payload needs %u "
+                 "lines of 64 B", o->bare_lines, o->payload, msg_lines(o->payload));
+    if (o->bare_slot && o->bare_slot < (uint64_t)LINE * o->bare_lines)
+        bad_flag(o, "--bare-slot-size %" PRIu64 " is smaller than %u lines x 64 B", o->bare_slot,
+                 o->bare_lines);
     if (delay_from_env(o) != 0)
-        die(o, "%s", cxl_last_error());
+        bad_flag(o, "%s", cxl_last_error());
     if (o->pin) {
         cpu_set_t allowed;
         if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || !CPU_ISSET(0, &allowed) ||
@@ -417,17 +464,43 @@ struct bench {
     struct pp_err *err;
 };
 
+/* "1 line" / "17 lines" (of 64 B), and "(1 slot of 4096 B)" if show: a
+ * slot size other than the default's. */
+static const char *lines_text(char *buf, size_t len, uint32_t lines, uint64_t slot, uint64_t bytes,
+                              int show)
+{
+    uint64_t slots = (bytes + slot - 1) / slot;
+    int n = snprintf(buf, len, "%u line%s", lines, lines == 1 ? "" : "s");
+    if (show && n > 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, " (%" PRIu64 " slot%s of %" PRIu64 " B)", slots,
+                 slots == 1 ? "" : "s", slot);
+    return buf;
+}
+
 static void print_setup(const struct opts *o, const struct client *c, double oh_tsc,
                         double oh_clock)
 {
-    char desc[512], dm[64];
+    char desc[512], lib[64], bare[64], dm[64];
     struct cxl_delay_model d = pp_delay(o);
-    printf("ring_pingpong: %u B messages; library slot %u B, %u slots/queue; bare ring %" PRIu64
-           " B slots%s, %" PRIu64 " slots/queue; delay model %s (bare: %u ns per access); map %" PRIu64 " B%s%s; %u rounds\n",
-           MSG_SIZE, o->slot_size, cxl_layout_geometry(c->layout)->slots, bare_slot_size(o),
-           o->bare_lines > 1 ? " (2 lines per message)" : "", c->breq.nslots,
-           cxl_delay_model_str(&d, dm, sizeof dm), o->delay_ns, o->map_size, o->prefault ? ", prefaulted" : "", o->hugepage ? ", MADV_HUGEPAGE" : "",
+    const struct cxl_geometry *g = cxl_layout_geometry(c->layout);
+    uint32_t bare_bytes_msg = BARE_STAMP + bare_payload(o);
+    printf("ring_pingpong: %u B payload each way; per message libcxldsm moves %s (12 B header + "
+           "payload), bare %s (12 B stamp + %u B%s); delay model %s (bare: %u ns per access); map %" PRIu64
+           " B%s%s; %u rounds\n",
+           o->payload, lines_text(lib, sizeof lib, msg_lines(o->payload), g->slot_size,
+                                  CXL_MSG_HDR_FIXED + o->payload, g->slot_size != LINE),
+           lines_text(bare, sizeof bare, o->bare_lines, bare_slot_size(o), bare_bytes_msg,
+                      o->bare_slot != 0),
+           bare_payload(o), o->bare_lines_set ? ", --bare-lines diagnostic" : "", cxl_delay_model_str(&d, dm, sizeof dm),
+           o->delay_ns,
+           o->map_size, o->prefault ? ", prefaulted" : "", o->hugepage ? ", MADV_HUGEPAGE" : "",
            o->rounds);
+    printf("queues: libcxldsm %u slots of %u B = %" PRIu64 " KiB; bare %" PRIu64 " slots of %" PRIu64
+           " B = %" PRIu64 " KiB (%s)\n", g->slots, g->slot_size,
+           (uint64_t)g->slots * g->slot_size >> 10, c->breq.nslots, bare_slot_size(o),
+           c->breq.nslots * bare_slot_size(o) >> 10,
+           o->bare_slots ? "--bare-slots messages, the library queue formatted to the same bytes"
+                         : "--bare-slots 0: both fill --map-size");
     printf("client pid %d on CPU %d, echo server on CPU %s; library medium: %s\n", (int)getpid(),
            sched_getcpu(), o->pin ? "1" : "any (unpinned)",
            cxl_medium_describe(c->lib_medium, desc, sizeof desc));
@@ -583,7 +656,8 @@ static int run_client(const struct opts *o, struct pp_err *err)
     double oh_tsc = stamp_overhead_ns(0), oh_clock = stamp_overhead_ns(1);
     struct bench b = {
         .o = o,
-        .c = {.clock = clock, .warmup = o->warmup, .bare_lines = o->bare_lines},
+        .c = {.clock = clock, .warmup = o->warmup, .payload = o->payload,
+              .bare_payload = bare_payload(o)},
         .err = err,
     };
     if (media_setup_client(&b.c, o, err) != 0)
@@ -597,7 +671,10 @@ static int run_client(const struct opts *o, struct pp_err *err)
     print_report(o, lat, tp);
     if (o->hugepage)
         print_huge(o, &b.c);
-    if (o->csv && write_csv(o, lat, tp, err) != 0)
+    const struct cxl_geometry *g = cxl_layout_geometry(b.c.layout);
+    uint64_t queue_bytes[2] = {[IMPL_BARE] = b.c.breq.nslots * bare_slot_size(o),
+                               [IMPL_LIB] = (uint64_t)g->slots * g->slot_size};
+    if (o->csv && write_csv(o, lat, tp, queue_bytes, err) != 0)
         return -1;
     media_teardown_client(&b.c);
     return 0;

@@ -2,8 +2,16 @@
  * (a ring layout, ring 0 used) and the bare medium (bare_ring.h). Their paths
  * (--path and --path.bare, or unique /dev/shm temp files), their creation
  * and removal (media_remove, from main.c's exit handler), the geometry of
- * the bare ring, the client's ends of both rings, and the huge-page
- * diagnostics (--hugepage). Failures return -1 with a struct pp_err. */
+ * both rings, the client's ends of both rings, and the huge-page
+ * diagnostics (--hugepage). Failures return -1 with a struct pp_err.
+ *
+ * Footprint: both queues hold the same bytes. The bare queue has
+ * --bare-slots messages (default 4096) of its slot (by default the lines the
+ * library's message takes), and the library medium is formatted with a
+ * layout_size that gives its queue as many bytes (at 48 B payloads: 4096
+ * lines, 256 KiB per queue). The library does not fill --map-size then: a
+ * 32 MiB queue cycles through memory that no cache holds, and a bare ring of
+ * 4096 slots would not. --bare-slots 0 gives both the whole mapping. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
@@ -80,7 +88,7 @@ static int bare_slot_count(const struct opts *o, uint64_t *slots, struct pp_err 
     *slots = o->bare_slots ? o->bare_slots : s;
     if (o->bare_slots && bare_bytes(o->bare_slots, sz) > o->map_size)
         return pp_fail(err, "--bare-slots %" PRIu64 " needs %" PRIu64 " bytes but --map-size is %"
-                       PRIu64, o->bare_slots, bare_bytes(o->bare_slots, sz), o->map_size);
+                       PRIu64 " (raise --map-size or lower --bare-slots)", o->bare_slots, bare_bytes(o->bare_slots, sz), o->map_size);
     return 0;
 }
 
@@ -94,7 +102,7 @@ int bare_attach(struct cxl_medium *m, uint64_t slot_size, struct bare_ctl **ctl,
         return pp_fail(err, "bare medium %s: magic 0x%016" PRIx64 " is not BARERING",
                        cxl_medium_path(m), c->magic);
     uint64_t n = c->slots, sz = c->slot_size;
-    if (n < 2 || (n & (n - 1)) || sz != slot_size || bare_bytes(n, sz) > cxl_medium_size(m))
+    if (n < 2 || (n & (n - 1)) || sz != slot_size || sz % LINE || bare_bytes(n, sz) > cxl_medium_size(m))
         return pp_fail(err, "bare medium %s: %" PRIu64 " slots of %" PRIu64 " B impossible for %"
                        PRIu64 " bytes", cxl_medium_path(m), n, sz, cxl_medium_size(m));
     *ctl = c;
@@ -103,29 +111,58 @@ int bare_attach(struct cxl_medium *m, uint64_t slot_size, struct bare_ctl **ctl,
 
 /* --- the client's ends --------------------------------------------------------------- */
 
-/* Every --inflight window fits the library ring: twice the window, for PAD. */
+/* Every --inflight window fits the library ring (twice the window, for
+ * PAD), and so does the payload. */
 static int check_lib_windows(const struct opts *o, const struct cxl_geometry *g,
                              struct pp_err *err)
 {
-    uint32_t per_msg = (MSG_SIZE + CXL_MSG_HDR_FIXED + g->slot_size - 1) / g->slot_size;
+    uint32_t per_msg = (o->payload + CXL_MSG_HDR_FIXED + g->slot_size - 1) / g->slot_size;
+    if (o->payload > g->max_payload)
+        return pp_fail(err, "--payload %u is more than the library queue's largest message (%u B): "
+                       "raise --bare-slots or --map-size", o->payload, g->max_payload);
     for (int i = 0; i < o->n_inflight; i++)
         if ((uint64_t)o->inflight[i] * per_msg * 2 > g->slots)
             return pp_fail(err, "--inflight %u needs %u slots per queue (twice the window, for "
-                           "PAD), the layout has %u (raise --map-size or lower --slot-size)",
+                           "PAD), the layout has %u (raise --bare-slots or --map-size)",
                            o->inflight[i], o->inflight[i] * per_msg * 2, g->slots);
     return 0;
 }
 
-/* Create and format the library medium, claim ring 0, check every window
- * fits. */
+/* The library layout's size: a queue of the bare queue's bytes (--bare-slots
+ * x the bare slot), or 0 (the whole mapping) with --bare-slots 0. */
+static int lib_layout_size(const struct opts *o, uint64_t *size, struct pp_err *err)
+{
+    struct cxl_format_params p = {.ring_count = o->ring_count, .slot_size = o->slot_size};
+    struct cxl_geometry g;
+    *size = 0;
+    if (!o->bare_slots)
+        return 0;
+    if (cxl_layout_plan(&p, o->map_size, &g) != 0)
+        return pp_fail(err, "library layout: %s", cxl_last_error());
+    uint64_t queue = o->bare_slots * bare_slot_size(o);
+    uint64_t slots = (queue + o->slot_size - 1) / o->slot_size;
+    if (slots < CXL_MIN_SLOTS)
+        slots = CXL_MIN_SLOTS;
+    *size = g.data_off + slots * 2 * g.ring_count * g.slot_size;
+    if (*size > o->map_size)
+        return pp_fail(err, "a library queue of %" PRIu64 " B (as the bare queue: --bare-slots %"
+                       PRIu64 " x %" PRIu64 " B) needs a layout of %" PRIu64 " B but --map-size is %"
+                       PRIu64 " (raise --map-size or lower --bare-slots)", queue, o->bare_slots, bare_slot_size(o), *size, o->map_size);
+    return 0;
+}
+
+/* Create and format the library medium (its queues as big as the bare
+ * ring's, lib_layout_size), claim ring 0, check every window fits. */
 static int setup_lib(struct client *c, const struct opts *o, struct pp_err *err)
 {
     int rc;
-    if (make_medium_path(o, 0, "lib", err) != 0)
+    uint64_t size;
+    if (lib_layout_size(o, &size, err) != 0 || make_medium_path(o, 0, "lib", err) != 0)
         return -1;
     if ((rc = open_medium(o, g_path[0], 1, &c->lib_medium)) != 0)
         return pp_fail(err, "open %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
-    struct cxl_format_params p = {.ring_count = o->ring_count, .slot_size = o->slot_size};
+    struct cxl_format_params p = {.ring_count = o->ring_count, .slot_size = o->slot_size,
+                                  .layout_size = size};
     if ((rc = cxl_layout_format(c->lib_medium, &p, &c->layout)) != 0)
         return pp_fail(err, "format %s: %s: %s", g_path[0], cxl_strerror(rc), cxl_last_error());
     struct cxl_delay_model d = pp_delay(o);

@@ -6,7 +6,8 @@
  * The benchmark measures round trips over one libcxldsm ring between two
  * processes, against a bare hand-written SPSC ring (bare_ring.h) in the same
  * run, so every figure can be read as a ratio on a noisy machine
- * (docs/BENCHMARKS.md). Files:
+ * (docs/BENCHMARKS.md). Both carry --payload bytes each way in the same
+ * number of 64 B lines, in queues of the same bytes (main.c). Files:
  *   main.c    flags, clock calibration, the rounds of every measurement, and
  *             the exit: the only file that ends the process
  *   client.c  the client loops (latency, throughput) and reply verification
@@ -41,7 +42,10 @@
 
 #include "bare_ring.h"
 
-#define MSG_SIZE 64u            /* payload bytes of every message */
+#define PAYLOAD_DEFAULT 48u     /* payload bytes: with the 12 B header, one 64 B line */
+#define PAYLOAD_MIN 8u
+#define PAYLOAD_MAX 65536u
+#define LINE 64u                /* a cache line */
 #define OP_ECHO 1u
 #define OP_STOP 0xfffeu
 #define STOP_SEQ UINT64_MAX     /* sequence number of the stop message */
@@ -74,8 +78,12 @@ struct opts {
     int pin;
     int prefault;
     int hugepage;
-    uint64_t bare_slots;    /* 0: as many as --map-size holds */
-    uint32_t bare_lines;    /* cache lines per bare message: 1, or 2 (diagnostic) */
+    uint32_t payload;       /* payload bytes of every message, both rings */
+    uint64_t bare_slots;    /* messages per bare queue; the library queue is
+                               formatted to the same bytes. 0: both fill --map-size */
+    uint32_t bare_lines;    /* cache lines per bare message; 0: as many as the
+                               library's message takes (check_flags sets it) */
+    int bare_lines_set;     /* --bare-lines given (diagnostic) */
     uint64_t bare_slot;     /* bare slot bytes; 0: 64 x bare_lines (diagnostic) */
     uint32_t rounds;
     uint32_t echo_spin;     /* empty polls before the server backs off */
@@ -95,11 +103,27 @@ static inline struct cxl_delay_model pp_delay(const struct opts *o)
                                     .model = o->delay.model};
 }
 
+/* 64 B lines a message of payload bytes takes behind the library's 12 B
+ * header (an op only: no optional field); the bare ring's default. */
+static inline uint32_t msg_lines(uint32_t payload)
+{
+    return (CXL_MSG_HDR_FIXED + payload + LINE - 1) / LINE;
+}
 
 /* The bare ring's slot (stride) in bytes. */
 static inline uint64_t bare_slot_size(const struct opts *o)
 {
-    return o->bare_slot ? o->bare_slot : 64ull * o->bare_lines;
+    return o->bare_slot ? o->bare_slot : (uint64_t)LINE * o->bare_lines;
+}
+
+/* Payload bytes of a bare message: the payload, or more (pattern) when a
+ * diagnostic --bare-lines asks for more lines than the message needs, so
+ * that every line of it is written, copied and read. */
+static inline uint32_t bare_payload(const struct opts *o)
+{
+    if (o->bare_lines <= msg_lines(o->payload))
+        return o->payload;
+    return o->bare_lines * LINE - BARE_STAMP;
 }
 
 /* --- errors: they travel up to main.c, which prints them and exits 1 ------------ */
@@ -163,7 +187,8 @@ struct client {
     /* the same for every run, set by main.c */
     struct tick_clock clock;
     uint64_t warmup;             /* round trips before measuring (--warmup) */
-    uint32_t bare_lines;         /* cache lines per bare message (--bare-lines) */
+    uint32_t payload;            /* library payload bytes (--payload) */
+    uint32_t bare_payload;       /* bare payload bytes: --payload, more with --bare-lines */
     /* the loops' own */
     uint64_t stall_since;        /* ns when the current wait became long */
     uint64_t sends, recvs;       /* throughput: batches submitted / received */
@@ -257,6 +282,6 @@ void label_impls(const struct opts *o);
 void finish_meas(struct meas *m, const struct tick_clock *k);
 void print_report(const struct opts *o, const struct meas lat[2], struct meas tp[][2]);
 int write_csv(const struct opts *o, const struct meas lat[2], struct meas tp[][2],
-              struct pp_err *err);
+              const uint64_t queue_bytes[2], struct pp_err *err);
 
 #endif

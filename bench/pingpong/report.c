@@ -127,7 +127,8 @@ static double ratio_of(const struct meas *lib, const struct meas *bare)
 
 static char impl_label[2][80];
 
-/* "bare", "bare-2line@4096+prefault", "libcxldsm+hugepage", ... */
+/* "bare", "bare-2line@4096+prefault" (--bare-lines, --bare-slot-size),
+ * "libcxldsm+hugepage", ... */
 void label_impls(const struct opts *o)
 {
     const char *sfx = o->prefault ? (o->hugepage ? "+prefault+hugepage" : "+prefault")
@@ -135,42 +136,49 @@ void label_impls(const struct opts *o)
     char stride[32] = "";
     if (o->bare_slot)
         snprintf(stride, sizeof stride, "@%" PRIu64, o->bare_slot);
-    snprintf(impl_label[IMPL_BARE], sizeof impl_label[0], "%s%s%s",
-             o->bare_lines > 1 ? "bare-2line" : "bare", stride, sfx);
+    char bare[32] = "bare";
+    if (o->bare_lines_set)
+        snprintf(bare, sizeof bare, "bare-%uline", o->bare_lines);
+    snprintf(impl_label[IMPL_BARE], sizeof impl_label[0], "%s%s%s", bare, stride, sfx);
     snprintf(impl_label[IMPL_LIB], sizeof impl_label[0], "libcxldsm%s", sfx);
 }
 
 static void csv_row(const struct opts *o, FILE *f, const char *bench, const struct meas *m,
-                    double ratio)
+                    double ratio, const uint64_t queue_bytes[2])
 {
-    uint64_t slot = m->impl == IMPL_LIB ? o->slot_size : bare_slot_size(o);
+    int lib = m->impl == IMPL_LIB;
+    uint64_t slot = lib ? o->slot_size : bare_slot_size(o);
     fprintf(f, "%s,%s,%u,%u,%" PRIu64 ",%u,%" PRIu64 ",%.4f,%.4f,%.4f,%.0f,", bench,
-            impl_label[m->impl], m->inflight, MSG_SIZE, slot, o->delay_ns, m->round_trips, m->p50,
+            impl_label[m->impl], m->inflight, o->payload, slot, o->delay_ns, m->round_trips, m->p50,
             m->p99, m->p999, m->rt_per_s);
     if (ratio > 0)
         fprintf(f, "%.4f", ratio);
-    fputc('\n', f);
+    fprintf(f, ",%u,%" PRIu64 "\n", lib ? msg_lines(o->payload) : o->bare_lines,
+            queue_bytes[m->impl]);
 }
 
-static void csv_pair(const struct opts *o, FILE *f, const char *bench, const struct meas pair[2])
+static void csv_pair(const struct opts *o, FILE *f, const char *bench, const struct meas pair[2],
+                     const uint64_t queue_bytes[2])
 {
     double q = ratio_of(&pair[IMPL_LIB], &pair[IMPL_BARE]);
     if (pair[IMPL_BARE].have)
-        csv_row(o, f, bench, &pair[IMPL_BARE], q > 0 ? 1.0 : 0);
+        csv_row(o, f, bench, &pair[IMPL_BARE], q > 0 ? 1.0 : 0, queue_bytes);
     if (pair[IMPL_LIB].have)
-        csv_row(o, f, bench, &pair[IMPL_LIB], q);
+        csv_row(o, f, bench, &pair[IMPL_LIB], q, queue_bytes);
 }
 
+/* queue_bytes: bytes of one queue, [IMPL_BARE] and [IMPL_LIB]. */
 int write_csv(const struct opts *o, const struct meas lat[2], struct meas tp[][2],
-              struct pp_err *err)
+              const uint64_t queue_bytes[2], struct pp_err *err)
 {
     FILE *f = cxl_csv_append(o->csv, "bench,impl,inflight,msg_size,slot_size,delay_ns,round_trips,"
-                                      "rtt_p50_us,rtt_p99_us,rtt_p999_us,round_trips_per_s,ratio_vs_bare");
+                                      "rtt_p50_us,rtt_p99_us,rtt_p999_us,round_trips_per_s,ratio_vs_bare,"
+                                      "lines,queue_bytes");
     if (!f)
         return pp_fail(err, "--csv: %s", cxl_last_error());
-    csv_pair(o, f, "latency", lat);
+    csv_pair(o, f, "latency", lat, queue_bytes);
     for (int w = 0; w < o->n_inflight; w++)
-        csv_pair(o, f, "throughput", tp[w]);
+        csv_pair(o, f, "throughput", tp[w], queue_bytes);
     if (fclose(f) != 0)
         return pp_fail(err, "writing --csv %s: %s", o->csv, strerror(errno));
     return 0;
@@ -182,8 +190,8 @@ static const char *verdict(int ok) { return ok ? "met" : "MISSED"; }
 
 static void print_latency(const struct opts *o, const struct meas lat[2])
 {
-    printf("latency: 1 message of %u B in flight, %" PRIu64 " round trips in %u rounds "
-           "(each after %" PRIu64 " warm-up)\n", MSG_SIZE, o->round_trips, o->rounds, o->warmup);
+    printf("latency: 1 message of %u B payload in flight, %" PRIu64 " round trips in %u rounds "
+           "(each after %" PRIu64 " warm-up)\n", o->payload, o->round_trips, o->rounds, o->warmup);
     printf("  %-24s %8s %8s %8s %8s %8s %8s\n", "impl", "p50 us", "p99 us", "p99.9 us",
            "max us", "mean us", "lib/bare");
     for (int i = 0; i < 2; i++) {
@@ -235,7 +243,7 @@ static void print_batches(const struct opts *o, struct meas tp[][2])
 
 static void print_throughput(const struct opts *o, struct meas tp[][2])
 {
-    printf("\nthroughput: W messages of %u B in flight, %u rounds, %s\n", MSG_SIZE, o->rounds,
+    printf("\nthroughput: W messages of %u B payload in flight, %u rounds, %s\n", o->payload, o->rounds,
            o->seconds ? "time-bounded" : "fixed count");
     printf("  %-4s %-24s %11s %13s %15s %13s %8s %8s %8s\n", "W", "impl", "round trips",
            "round trips/s", "rounds min-max", "one-way msg/s", "p50 us", "p99 us", "lib/bare");
@@ -265,30 +273,48 @@ static void print_preemptions(const struct opts *o, const struct meas lat[2], st
            pre > 1000 * wall ? " -- the CPUs were shared: figures are noisy" : "");
 }
 
+/* Issue 15's goals, against the bare ring of this run: p50 RTT within
+ * 1.15x of bare's, throughput >= 0.8 of bare's at every window (W=64 and
+ * W=512 by default). The absolute goals of the first measurements (0.55 us,
+ * 8 M msgs/s at W=64) were set for one-line messages: shown only for them. */
+static void print_latency_goals(const struct meas lat[2], int one_line)
+{
+    const struct meas *l = &lat[IMPL_LIB], *b = &lat[IMPL_BARE];
+    if (!l->have)
+        return;
+    if (b->have) {
+        double x = b->p50 > 0 ? l->p50 / b->p50 : 0;
+        printf("  library RTT p50 %.3f us <= 1.15 x bare %.3f us: %.2fx: %s\n", l->p50, b->p50, x,
+               verdict(x > 0 && x <= 1.15));
+        double q = ratio_of(l, b);
+        printf("  library round trip rate (1 in flight) >= 80%% of bare: %.2f: %s\n", q,
+               verdict(q >= 0.8));
+    }
+    if (one_line)
+        printf("  library RTT p50 %.3f us <= 0.55 us (one-line messages): %s\n", l->p50,
+               verdict(l->p50 <= 0.55));
+}
+
 static void print_goals(const struct opts *o, const struct meas lat[2], struct meas tp[][2])
 {
-    printf("\ngoals:\n");
-    if (lat[IMPL_LIB].have) {
-        printf("  library RTT p50 %.3f us <= 0.55 us: %s\n", lat[IMPL_LIB].p50,
-               verdict(lat[IMPL_LIB].p50 <= 0.55));
-        if (lat[IMPL_BARE].have) {
-            double q = ratio_of(&lat[IMPL_LIB], &lat[IMPL_BARE]);
-            printf("  library round trip rate (1 in flight) >= 80%% of bare: %.2f: %s\n", q,
-                   verdict(q >= 0.8));
-        }
-    }
+    int one_line = msg_lines(o->payload) == 1;
+    printf("\ngoals (%u B payload: libcxldsm %u line%s, bare %u line%s per message):\n", o->payload,
+           msg_lines(o->payload), msg_lines(o->payload) == 1 ? "" : "s", o->bare_lines,
+           o->bare_lines == 1 ? "" : "s");
+    print_latency_goals(lat, one_line);
     for (int w = 0; w < o->n_inflight; w++) {
         const struct meas *l = &tp[w][IMPL_LIB], *b = &tp[w][IMPL_BARE];
         if (!l->have)
             continue;
-        if (l->inflight == 64)
-            printf("  library one-way msgs/s at W=64 %.2fM >= 8M: %s\n", 2 * l->rt_per_s / 1e6,
-                   verdict(2 * l->rt_per_s >= 8e6));
         if (b->have) {
             double q = ratio_of(l, b);
-            printf("  library throughput at W=%u >= 80%% of bare: %.2f: %s\n", l->inflight, q,
+            printf("  library throughput at W=%u >= 0.8 x bare: %.2fM / %.2fM round trips/s, "
+                   "lib/bare %.2f: %s\n", l->inflight, l->rt_per_s / 1e6, b->rt_per_s / 1e6, q,
                    verdict(q >= 0.8));
         }
+        if (l->inflight == 64 && one_line)
+            printf("  library one-way msgs/s at W=64 %.2fM >= 8M (one-line messages): %s\n",
+                   2 * l->rt_per_s / 1e6, verdict(2 * l->rt_per_s >= 8e6));
     }
 }
 

@@ -59,7 +59,8 @@ uint64_t involuntary_switches(void)
 
 /* The server's command line: the flags it needs, as text. */
 struct echo_argv {
-    char map_size[32], delay[32], dmodel[16], dbw[32], fd[16], cpu[16], spin[16], lines[16], bslot[32];
+    char map_size[32], delay[32], dmodel[16], dbw[32], fd[16], cpu[16], spin[16], lines[16], bslot[32],
+        payload[16];
     const char *argv[32];
 };
 
@@ -75,6 +76,7 @@ static void echo_argv(const struct opts *o, struct echo_argv *e, enum impl impl,
     snprintf(e->spin, sizeof e->spin, "%u", o->echo_spin);
     snprintf(e->lines, sizeof e->lines, "%u", o->bare_lines);
     snprintf(e->bslot, sizeof e->bslot, "%" PRIu64, o->bare_slot);
+    snprintf(e->payload, sizeof e->payload, "%u", o->payload);
     const char **a = e->argv;
     *a++ = "ring_pingpong";
     *a++ = "--role";           *a++ = "echo";
@@ -89,6 +91,7 @@ static void echo_argv(const struct opts *o, struct echo_argv *e, enum impl impl,
     *a++ = "--cpu";            *a++ = e->cpu;
     *a++ = "--bare-lines";     *a++ = e->lines;
     *a++ = "--bare-slot-size"; *a++ = e->bslot;
+    *a++ = "--payload";        *a++ = e->payload;
     if (o->prefault)
         *a++ = "--prefault";
     if (o->hugepage)
