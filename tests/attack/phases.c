@@ -74,17 +74,32 @@ static void m_legit(void)
     cxl_kv_close(kv);
 }
 
+/* The newest message of r/d, or the next one published if the walk to it
+ * met garbage (a flipped header: the cursor restarted at the tail). */
+static int capture_soon(uint32_t r, enum cxl_dir d, struct cap *out)
+{
+    for (int i = 0; i < 3; i++) {
+        if (med_capture_newest(r, d, out))
+            return 1;
+        uint64_t t = cxl_load_acquire(med_tail_of(r, d));
+        med_wait_at_least(med_tail_of(r, d), t + 1, 1000);
+    }
+    return 0;
+}
+
+/* One bit of the next batch of r/d flipped as soon as it is published.
+ * The honest batches keep their shape, so the byte is chosen from the
+ * newest one (found by walking headers) before the next is published, and
+ * flipped without reading first (a receiver that spins reads fast); it
+ * must lie in what the producer published. */
 static void phase_flip_one(enum kind k, int c, enum cxl_dir d)
 {
+    static struct cap prev;
     uint32_t r = med_ring_of(c);
     struct snap s0, s1;
-    med_snap(&s0);
-    uint64_t old = cxl_load_acquire(med_tail_of(r, d)), t;
-    struct cxl_msg_hdr h;
-    uint32_t hs;
-    uint8_t *m = med_catch(r, d, old, 1000, &t, &h, &hs); /* the next batch, as soon as it is published */
-    if (!m || h.len <= CXL_SEAL_TAG)
+    if (!capture_soon(r, d, &prev))
         return;
+    med_snap(&s0);
     /* one bit of a byte the receiver depends on, anywhere in the batch's
      * lines (layout v2: the header is packed, the tag is the payload's last
      * 16 bytes): half the time the ciphertext, a quarter the tag, a quarter
@@ -92,11 +107,19 @@ static void phase_flip_one(enum kind k, int c, enum cxl_dir d)
      * the optional fields present: session, epoch, ref; all authenticated
      * or checked by the ring layer) */
     uint64_t x = rnd();
-    uint32_t clen = h.len - CXL_SEAL_TAG;
+    uint32_t hs = prev.hs, clen = prev.h.len - CXL_SEAL_TAG;
     uint32_t off = x % 4 < 2 ? hs + (uint32_t)((x >> 8) % clen)
                  : x % 4 == 2 ? hs + clen + (uint32_t)((x >> 8) % CXL_SEAL_TAG)
                               : (uint32_t)((x >> 8) % hs);
-    m[off] ^= (uint8_t)(1u << ((x >> 40) % 8));
+    uint64_t old = cxl_load_acquire(med_tail_of(r, d)), t, t0 = cxl_now_ns();
+    if (old % G->slots + prev.lines > G->slots) /* the next batch goes after a PAD */
+        return;
+    while ((t = cxl_load_acquire(med_tail_of(r, d))) == old) /* the next batch, as soon as it is published */
+        if (ms_since(t0) > 1000)
+            return;
+    if ((t - old) * SLOT_SIZE <= off)
+        return;
+    med_slot_at(r, d, old)[off] ^= (uint8_t)(1u << ((x >> 40) % 8));
     if (!med_wait_batches(c, s0.cli[c].batches + 3, 3000))
         attacker_fail("client %c stalled after a flipped bit", 'A' + c);
     med_snap(&s1);
@@ -105,7 +128,7 @@ static void phase_flip_one(enum kind k, int c, enum cxl_dir d)
                                   s1.cli[c].kv_resyncs > s0.cli[c].kv_resyncs || s1.cli[c].errors > s0.cli[c].errors;
     if (s1.cli[c].wrong > s0.cli[c].wrong)
         med_outcome(k, MISSED, "ring %u %s position %" PRIu64 " byte %u flipped: client %c took a wrong answer (%s)",
-                r, d == CXL_REQ ? "request" : "response", t, off, 'A' + c, bd->cli[c].wrong_text);
+                r, d == CXL_REQ ? "request" : "response", old, off, 'A' + c, bd->cli[c].wrong_text);
     else
         med_outcome(k, seen ? DETECTED : LATE, "-");
 }
