@@ -6,7 +6,13 @@
  * the threat model many times. Each attempt is judged by evidence from the
  * victims' side: the server's CXLRING.STATS counters and Redis's contents
  * over TCP, the clients' result statuses and values, the manager's audit
- * log. An attempt is "missed" when a tampered, replayed, forged or revoked
+ * log. Messages are layout v2's: packed headers, a client's batch of
+ * requests sealed as one message over several 64 B lines; M finds them by
+ * walking headers from a position it knows and handles them whole. To
+ * change a genuine batch before the server reads it, M pauses the server
+ * process (SIGSTOP), standing in for a medium that delays what the server
+ * sees; a control shows an untouched batch runs whole that way. An attempt
+ * is "missed" when a tampered, replayed, forged or revoked
  * request was executed, a client accepted a wrong answer, a secret was found
  * in the medium or the manager gave in; "late" when the tampering reached
  * nobody (the receiver had read the message already).
@@ -24,9 +30,11 @@
  * directory (logs, keys, ACL, audit log) for a post-mortem.
  *
  * Files (tests/attack/): honest.c the honest clients; medium.c the attacker's
- * view of the medium, the evidence from the victims, holding a client;
- * forge.c building messages, injecting them, making the server read a queue
- * again (and the two attacks made of that alone); scanner.c the scanner thread; phases.c the attack phases and
+ * view of the medium (walking headers, capturing and placing whole
+ * messages), the evidence from the victims, holding a client, pausing the
+ * server; forge.c building messages, injecting them, making the server read
+ * a queue again (and the two attacks made of that alone), changing a batch
+ * in flight; scanner.c the scanner thread; phases.c the attack phases and
  * attacker_main; referee.c everything else and main. This header owns the
  * constants, the attack kinds, the board, the state every process knows,
  * and the declarations of what is used across files: a function's prefix

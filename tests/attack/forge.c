@@ -3,7 +3,10 @@
  * injecting one while a client is held (held_request, held_response),
  * and making the server read a queue again (forge_rewind_server), with
  * the two attacks made of those alone: answering a position twice and
- * losing an answer (forge_double_answer_one, forge_lost_answer_one). */
+ * losing an answer (forge_double_answer_one, forge_lost_answer_one); and
+ * changing a client's genuine batch in flight (forge_in_flight with the
+ * tamper_* functions: truncated, reordered, spliced, replayed after
+ * itself). Every message is a whole v2 message of one or more lines. */
 #define _GNU_SOURCE
 #include "attack.h"
 
@@ -501,6 +504,8 @@ int tamper_truncate(uint8_t *msg, const struct cxl_msg_hdr *h, uint32_t hs, uint
     case 0:
     case 1:
         cut = f->n % 3 == 0 && known ? clen - off[BATCH_MSGS - 1] : 1 + (uint32_t)(f->n / 3 % 36);
+        if (cut >= clen)
+            return -1;
         memmove(c + clen - cut, c + clen, CXL_SEAL_TAG);
         set_len(msg, h->len - cut);
         break;
@@ -599,7 +604,8 @@ static int run_in_flight(int c, tamper_fn fn, struct forge *f, struct flight *fl
     __atomic_add_fetch(&bd->cli[c].steps, 1, __ATOMIC_ACQ_REL);
     uint8_t *m = med_catch(r, CXL_REQ, old, 1000, &fl->pos, &h, &hs);
     f->ring = (int)r;
-    fl->applied = m && (!fn || fn(m, &h, hs, fl->pos, f) == 0);
+    int batch = m && h.flags == CXL_MSG_F_SEALED && h.len > CXL_KV_RECORD_HDR + CXL_SEAL_TAG;
+    fl->applied = batch && (!fn || fn(m, &h, hs, fl->pos, f) == 0);
     med_server_resume();
     int done = med_wait_batches(c, nb + 1, 3000);
     for (uint64_t t0 = cxl_now_ns(); done && !LD(bd->cli[c].idle) && ms_since(t0) < 3000;)

@@ -1,9 +1,12 @@
 /* medium.c - the attacker's view of the medium (its mapping and the
- * positions, slots and public values of each ring), its reports to the
- * board (med_outcome, med_note, attacker_fail), the evidence from the victims
+ * positions, lines and public values of each ring; finding messages by
+ * walking their packed headers, capturing them whole, placing and
+ * publishing whole messages at a tail), its reports to the board
+ * (med_outcome, med_note, attacker_fail), the evidence from the victims
  * (the server's counters and Redis's contents over TCP, the clients'
- * counters, the manager's audit log), and holding a client at a batch
- * boundary. Exports med_*; owns am, L, G, cipher, tcp, gave_up. */
+ * counters, the manager's audit log), holding a client at a batch
+ * boundary and pausing the server. Exports med_*; owns am, L, G, cipher,
+ * tcp, gave_up. */
 #define _GNU_SOURCE
 #include <dirent.h>
 
@@ -94,31 +97,45 @@ int med_walk(uint32_t r, enum cxl_dir d, uint64_t from, uint64_t to, uint64_t *s
 }
 
 /* The attacker's cursor per queue: a position it knows starts a message
- * (the consumer's head the first time, where a walk ended since), and the
- * start of the last message it met. */
+ * (where its last walk ended), and the start of the last message it met. */
 static uint64_t cursor[RINGS][2], last[RINGS][2];
 static int cursor_ok[RINGS][2], last_ok[RINGS][2];
 
+/* Find a message start again after garbage: the first line in [from, to)
+ * (at most the last MSG_RESYNC lines) from which the headers chain exactly
+ * to to, meeting n >= 1 messages; its position, or to if there is none.
+ * Random bytes pass a header's checks (seq = the line's position among
+ * them) about never. */
+#define MSG_RESYNC 4096u
+static uint64_t walk_resync(uint32_t r, enum cxl_dir d, uint64_t from, uint64_t to, uint64_t *starts, unsigned max,
+                            unsigned *n)
+{
+    if (to - from > MSG_RESYNC)
+        from = to - MSG_RESYNC;
+    for (uint64_t q = from; q < to; q++)
+        if (med_walk(r, d, q, to, starts, max, n) == 0 && *n > 0)
+            return q;
+    *n = 0;
+    return to;
+}
+
 /* A copy of the newest message of r/d: the headers walked from the
- * cursor to the producer's tail, the last message met copied whole. 0 if
- * there is none or the walk met garbage (the cursor then restarts at the
- * tail: the next message published starts there). */
+ * cursor to the producer's tail, the last message met copied whole. If
+ * the walk meets garbage (a flipped header, a forgery, lines a producer
+ * wrote again), the attacker finds a start again from there. 0 if there
+ * is no message. */
 int med_capture_newest(uint32_t r, enum cxl_dir d, struct cap *out)
 {
     static uint64_t starts[4096];
     uint64_t t = cxl_load_acquire(med_tail_of(r, d)), *cur = &cursor[r][d];
     unsigned n = 0;
-    if (!cursor_ok[r][d] || *cur > t || t - *cur > G->slots) {
-        *cur = cxl_load_acquire(med_head_of(r, d));
+    if (!cursor_ok[r][d] || *cur > t || t - *cur > G->slots / 2) { /* none yet, or a lap may have passed */
         cursor_ok[r][d] = 1;
         last_ok[r][d] = 0;
-        if (*cur > t || t - *cur > G->slots)
-            *cur = t;
-    }
-    if (med_walk(r, d, *cur, t, starts, 4096, &n) != 0) {
-        *cur = t;
+        walk_resync(r, d, t > MSG_RESYNC ? t - MSG_RESYNC : 0, t, starts, 4096, &n);
+    } else if (med_walk(r, d, *cur, t, starts, 4096, &n) != 0) {
         last_ok[r][d] = 0;
-        return 0;
+        walk_resync(r, d, *cur + 1, t, starts, 4096, &n);
     }
     *cur = t;
     if (n)
