@@ -102,11 +102,12 @@ static uint64_t cursor[RINGS][2], last[RINGS][2];
 static int cursor_ok[RINGS][2], last_ok[RINGS][2];
 
 /* Find a message start again after garbage: the first line in [from, to)
- * (at most the last MSG_RESYNC lines) from which the headers chain exactly
- * to to, meeting n >= 1 messages; its position, or to if there is none.
- * Random bytes pass a header's checks (seq = the line's position among
- * them) about never. */
-#define MSG_RESYNC 4096u
+ * (at most the last MSG_RESYNC lines: the newest message the attacker
+ * captures starts there) from which the headers chain exactly to to,
+ * meeting n >= 1 messages; its position, or to if there is none. Random
+ * bytes pass a header's checks (seq = the line's position among them)
+ * about never. */
+#define MSG_RESYNC (2u * MSG_MAX / SLOT_SIZE)
 static uint64_t walk_resync(uint32_t r, enum cxl_dir d, uint64_t from, uint64_t to, uint64_t *starts, unsigned max,
                             unsigned *n)
 {

@@ -554,39 +554,47 @@ static void attacker_close(void)
         cxl_medium_close(am);
 }
 
-static void attacks(void)
+/* The oracle's session keys must open real ring 1/2 traffic, else the key
+ * scan looks for the wrong bytes. */
+static void oracle_check(void)
 {
-    m_legit();
-    if (!gave_up && (!scan_oracle_opens(1, CXL_REQ) || !scan_oracle_opens(2, CXL_RESP)))
+    if (!scan_oracle_opens(1, CXL_REQ) || !scan_oracle_opens(2, CXL_RESP))
         attacker_fail("the oracle's session keys do not open ring 1/2 traffic: the key scan would be blind");
-    if (!gave_up)
-        fill_pool();
-    if (!gave_up)
-        phase_flips();
-    if (!gave_up)
-        phase_replays();
-    if (!gave_up)
-        phase_relocations();
-    if (!gave_up)
-        phase_forgeries();
-    if (!gave_up)
-        phase_batches();
-    if (!gave_up)
-        m_manual_claim();
-    if (!gave_up)
-        phase_cross_key();
+}
+
+/* Answering a position twice, losing an answer: six of each. */
+static void answers(void)
+{
     for (unsigned i = 0; i < 6 && !gave_up; i++)
         forge_double_answer_one();
     for (unsigned i = 0; i < 6 && !gave_up; i++)
         forge_lost_answer_one();
-    if (!gave_up)
-        phase_manager();
-    if (!gave_up)
-        manager_down();
-    if (!gave_up)
-        revoked_requests();
-    if (!gave_up)
-        revoked_fetches();
+}
+
+/* The attack phases in order, with the time each took (a note). */
+static void attacks(void)
+{
+    static const struct {
+        void (*fn)(void);
+        const char *name;
+    } phases[] = {
+        {m_legit, "legit"},        {oracle_check, "oracle"},       {fill_pool, "capture"},
+        {phase_flips, "flips"},    {phase_replays, "replays"},     {phase_relocations, "relocations"},
+        {phase_forgeries, "forgeries"}, {phase_batches, "batches"}, {m_manual_claim, "ring 3"},
+        {phase_cross_key, "cross-key"}, {answers, "answers"},      {phase_manager, "manager"},
+        {manager_down, "manager down"}, {revoked_requests, "revoked"}, {revoked_fetches, "revoked fetches"},
+    };
+    char times[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof phases / sizeof phases[0] && !gave_up; i++) {
+        uint64_t t0 = cxl_now_ns();
+        phases[i].fn();
+        len += (size_t)snprintf(times + len, sizeof times - len, "%s%s %.1f", i ? ", " : "", phases[i].name,
+                                (double)ms_since(t0) / 1000.0);
+        if (len >= sizeof times)
+            len = sizeof times - 1;
+    }
+    med_note("phases (s): %s", times);
 }
 
 int attacker_main(int unused)
