@@ -6,7 +6,13 @@
  * the threat model many times. Each attempt is judged by evidence from the
  * victims' side: the server's CXLRING.STATS counters and Redis's contents
  * over TCP, the clients' result statuses and values, the manager's audit
- * log. An attempt is "missed" when a tampered, replayed, forged or revoked
+ * log. Messages are layout v2's: packed headers, a client's batch of
+ * requests sealed as one message over several 64 B lines; M finds them by
+ * walking headers from a position it knows and handles them whole. To
+ * change a genuine batch before the server reads it, M pauses the server
+ * process (SIGSTOP), standing in for a medium that delays what the server
+ * sees; a control shows an untouched batch runs whole that way. An attempt
+ * is "missed" when a tampered, replayed, forged or revoked
  * request was executed, a client accepted a wrong answer, a secret was found
  * in the medium or the manager gave in; "late" when the tampering reached
  * nobody (the receiver had read the message already).
@@ -24,9 +30,11 @@
  * directory (logs, keys, ACL, audit log) for a post-mortem.
  *
  * Files (tests/attack/): honest.c the honest clients; medium.c the attacker's
- * view of the medium, the evidence from the victims, holding a client;
- * forge.c building messages, injecting them, making the server read a queue
- * again (and the two attacks made of that alone); scanner.c the scanner thread; phases.c the attack phases and
+ * view of the medium (walking headers, capturing and placing whole
+ * messages), the evidence from the victims, holding a client, pausing the
+ * server; forge.c building messages, injecting them, making the server read
+ * a queue again (and the two attacks made of that alone), changing a batch
+ * in flight; scanner.c the scanner thread; phases.c the attack phases and
  * attacker_main; referee.c everything else and main. This header owns the
  * constants, the attack kinds, the board, the state every process knows,
  * and the declarations of what is used across files: a function's prefix
@@ -51,11 +59,13 @@
 #include "ring/layout.h"
 
 #define RINGS 4u
-/* The line size the module formats the medium with (layout v2: a message
- * takes ceil((header + payload) / line) lines). 256 B keeps every message of
- * this suite in one line, so one message is one position: the attacker
- * finds the newest one at tail - 1 and injects one per position. */
-#define SLOT_SIZE 256u
+/* The line size the module formats the medium with: the default 64 B
+ * (layout v2: a message takes ceil((header + payload) / line) lines). An
+ * honest client's batch of six requests is one sealed message of 7 lines,
+ * its reply one of 8: the attacker finds messages by walking their headers
+ * from a position it knows (med_walk) and handles them whole (struct cap). */
+#define SLOT_SIZE 64u
+#define MSG_MAX 2048u    /* the largest message the attacker captures or builds */
 #define MAP_SIZE "16M"
 #define NODE_SERVER 1
 #define NODE_A 2
@@ -87,7 +97,8 @@ static inline uint16_t ring_node(uint32_t r)
 enum kind {
     K_SCAN_TEXT, K_SCAN_KEYS, K_FLIP_REQ, K_FLIP_RESP, K_REPLAY_OLD, K_REPLAY_NEW, K_RELOC_RING,
     K_RELOC_POS, K_FORGE_RANDOM, K_FORGE_HEADER, K_FORGE_NOKEY, K_CROSS_KEY, K_DOUBLE_ANSWER, K_LOST_ANSWER, K_MGR_CLAIM,
-    K_MGR_NOGRANT, K_MGR_DOWN, K_REVOKED_RING, K_REVOKED_FETCH, K_COUNT
+    K_MGR_NOGRANT, K_MGR_DOWN, K_REVOKED_RING, K_REVOKED_FETCH, K_BATCH_TRUNC, K_BATCH_REORDER, K_BATCH_SPLICE,
+    K_BATCH_REPLAY, K_COUNT
 };
 
 
@@ -155,7 +166,27 @@ uint32_t med_ring_of(int c);
 volatile uint64_t *med_tail_of(uint32_t r, enum cxl_dir d);
 volatile uint64_t *med_head_of(uint32_t r, enum cxl_dir d);
 uint8_t *med_slot_at(uint32_t r, enum cxl_dir d, uint64_t pos);
-uint32_t med_decode(const uint8_t *line, struct cxl_msg_hdr *h);
+
+/* A whole message, copied out of the medium: header and payload, as many
+ * lines as it takes. */
+struct cap {
+    uint64_t pos;          /* where it was (its full position) */
+    struct cxl_msg_hdr h;  /* decoded; h.seq the low 32 bits */
+    uint32_t hs, size;     /* header bytes; header + payload bytes */
+    uint32_t lines;
+    uint8_t b[MSG_MAX];
+};
+
+static inline uint32_t lines_for(uint32_t size) { return (size + SLOT_SIZE - 1) / SLOT_SIZE; }
+enum { MSG_GARBAGE, MSG_ONE, MSG_PAD };
+int med_read_msg(uint32_t r, enum cxl_dir d, uint64_t pos, struct cap *out, uint32_t *lines);
+int med_walk(uint32_t r, enum cxl_dir d, uint64_t from, uint64_t to, uint64_t *starts, unsigned max, unsigned *n);
+uint64_t med_place(uint32_t r, enum cxl_dir d, uint32_t lines);
+void med_put(uint32_t r, enum cxl_dir d, uint64_t pos, const uint8_t *msg, uint32_t size);
+uint8_t *med_catch(uint32_t r, enum cxl_dir d, uint64_t old, unsigned ms, uint64_t *pos, struct cxl_msg_hdr *h,
+                   uint32_t *hs);
+int med_server_pause(void);
+void med_server_resume(void);
 uint32_t med_gen_of(uint32_t r);
 void med_server_nonce(uint8_t out[16]);
 void med_session_of(uint32_t r, uint8_t out[16]);
@@ -165,7 +196,7 @@ void attacker_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void med_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void med_outcome(enum kind k, int res, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int med_wait_at_least(volatile uint64_t *v, uint64_t want, unsigned ms);
-int med_capture_newest(uint32_t r, enum cxl_dir d, uint8_t *out, uint64_t *pos);
+int med_capture_newest(uint32_t r, enum cxl_dir d, struct cap *out);
 
 struct rstats {
     long long requests, rejected, resyncs;
@@ -192,31 +223,42 @@ int med_step(int c);
 
 struct forge {
     uint64_t n;
-    const uint8_t *copy; /* a captured message */
+    const struct cap *copy; /* a captured message */
+    uint32_t lines;      /* a forged SET padded to take exactly this many lines; 0: as small as it is */
     char key[64];        /* the key a forged SET would write */
     uint8_t region_key[32];
     uint32_t epoch;      /* for sealing with region_key; 0: the epoch seen on the ring */
     int ring;            /* derive for this ring's coordinates; -1: the target's */
 };
 
-typedef void (*build_fn)(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+/* Builds a message for position pos of ring r into msg (MSG_MAX bytes,
+ * zeroed first); returns the bytes to write and publish (header + payload,
+ * or what the forgery claims less or more of), 0 when it cannot. */
+typedef uint32_t (*build_fn)(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
 
 void forge_derive(struct cxl_seal *s, const uint8_t region_key[32], uint32_t epoch, uint32_t r,
                   enum cxl_dir d);
-int forge_reheader(uint8_t *msg, const struct cxl_msg_hdr *h);
-void build_sealed_set(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
-void build_plain_set(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
-void build_random(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
-void build_bad_header(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
-void build_copy(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
-void build_next_pos(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
-void build_next_resp(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
-void build_forged_answer(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+uint32_t forge_reheader(uint8_t *msg, const struct cxl_msg_hdr *h);
+uint32_t build_sealed_set(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+uint32_t build_plain_set(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+uint32_t build_random(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+uint32_t build_bad_header(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+uint32_t build_copy(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+uint32_t build_next_pos(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+uint32_t build_next_resp(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
+uint32_t build_forged_answer(uint8_t *msg, uint32_t r, uint64_t pos, struct forge *f);
 void held_request(enum kind k, int c, uint32_t r, build_fn build, struct forge *f, const char *what);
 void held_response(enum kind k, int c, build_fn build, struct forge *f, const char *what);
 int forge_rewind_server(uint32_t r, uint64_t from, uint64_t tail);
 void forge_double_answer_one(void);
 void forge_lost_answer_one(void);
+typedef int (*tamper_fn)(uint8_t *msg, const struct cxl_msg_hdr *h, uint32_t hs, uint64_t pos, struct forge *f);
+int forge_in_flight_control(unsigned n);
+void forge_in_flight(enum kind k, int c, tamper_fn fn, struct forge *f, const char *what);
+int tamper_truncate(uint8_t *msg, const struct cxl_msg_hdr *h, uint32_t hs, uint64_t pos, struct forge *f);
+int tamper_reorder(uint8_t *msg, const struct cxl_msg_hdr *h, uint32_t hs, uint64_t pos, struct forge *f);
+int tamper_splice(uint8_t *msg, const struct cxl_msg_hdr *h, uint32_t hs, uint64_t pos, struct forge *f);
+int tamper_replay_after(uint8_t *msg, const struct cxl_msg_hdr *h, uint32_t hs, uint64_t pos, struct forge *f);
 
 /* --- scanner.c --------------------------------------------------------------------------------- */
 

@@ -18,7 +18,7 @@ static uint64_t rnd(void) /* xorshift64* */
     return rng * 0x2545F4914F6CDD1Dull;
 }
 
-static uint8_t pool[2][POOL][SLOT_SIZE]; /* valid requests captured early */
+static struct cap pool[2][POOL];        /* valid request batches captured early */
 static unsigned pool_n[2];
 static struct cxl_keyring *mkr;         /* M's keyring (node 4) */
 static uint8_t m_key3[32];              /* M's legitimate ring-3 region key */
@@ -28,14 +28,17 @@ static void fill_pool(void)
 {
     for (unsigned i = 0; i < POOL; i++) {
         for (int c = 0; c < 2; c++) {
-            uint64_t pos;
-            if (med_capture_newest(med_ring_of(c), CXL_REQ, pool[c][pool_n[c]], &pos))
+            if (med_capture_newest(med_ring_of(c), CXL_REQ, &pool[c][pool_n[c]]))
                 pool_n[c]++;
         }
         usleep(3000);
     }
     if (!pool_n[0] || !pool_n[1])
         attacker_fail("could not capture requests of rings 1 and 2");
+    else
+        med_note("captured: %u and %u request batches of A and B by walking headers; A's batch is one sealed "
+                 "message of %u B (%u lines of %u B)", pool_n[0], pool_n[1], pool[0][0].size, pool[0][0].lines,
+                 SLOT_SIZE);
 }
 
 /* M as the ACL allows: a client of ring 3. Keeps a copy of the region key
@@ -71,32 +74,52 @@ static void m_legit(void)
     cxl_kv_close(kv);
 }
 
+/* The newest message of r/d, or the next one published if the walk to it
+ * met garbage (a flipped header: the cursor restarted at the tail). */
+static int capture_soon(uint32_t r, enum cxl_dir d, struct cap *out)
+{
+    for (int i = 0; i < 3; i++) {
+        if (med_capture_newest(r, d, out))
+            return 1;
+        uint64_t t = cxl_load_acquire(med_tail_of(r, d));
+        med_wait_at_least(med_tail_of(r, d), t + 1, 1000);
+    }
+    return 0;
+}
+
+/* One bit of the next batch of r/d flipped as soon as it is published.
+ * The honest batches keep their shape, so the byte is chosen from the
+ * newest one (found by walking headers) before the next is published, and
+ * flipped without reading first (a receiver that spins reads fast); it
+ * must lie in what the producer published. */
 static void phase_flip_one(enum kind k, int c, enum cxl_dir d)
 {
+    static struct cap prev;
     uint32_t r = med_ring_of(c);
     struct snap s0, s1;
-    med_snap(&s0);
-    volatile uint64_t *tail = med_tail_of(r, d);
-    uint64_t old = cxl_load_acquire(tail), t, t0 = cxl_now_ns();
-    while ((t = cxl_load_acquire(tail)) == old) /* the next batch, as soon as it is published */
-        if (ms_since(t0) > 1000)
-            return;
-    uint8_t *m = med_slot_at(r, d, t - 1);
-    struct cxl_msg_hdr h;
-    uint32_t hs = med_decode(m, &h);
-    if (hs == 0 || h.seq != (uint32_t)(t - 1) || (uint64_t)hs + h.len > SLOT_SIZE || h.len <= CXL_SEAL_TAG)
+    if (!capture_soon(r, d, &prev))
         return;
-    /* one bit of a byte the receiver depends on (layout v2: the header is
-     * packed, the tag is the payload's last 16 bytes): half the time the
-     * ciphertext, a quarter the tag, a quarter the packed header (the fixed
-     * bytes seq, len, flags, fields, op, and the optional fields present:
-     * session, epoch, ref; all authenticated or checked by the ring layer) */
+    med_snap(&s0);
+    /* one bit of a byte the receiver depends on, anywhere in the batch's
+     * lines (layout v2: the header is packed, the tag is the payload's last
+     * 16 bytes): half the time the ciphertext, a quarter the tag, a quarter
+     * the packed header (the fixed bytes seq, len, flags, fields, op, and
+     * the optional fields present: session, epoch, ref; all authenticated
+     * or checked by the ring layer) */
     uint64_t x = rnd();
-    uint32_t clen = h.len - CXL_SEAL_TAG;
+    uint32_t hs = prev.hs, clen = prev.h.len - CXL_SEAL_TAG;
     uint32_t off = x % 4 < 2 ? hs + (uint32_t)((x >> 8) % clen)
                  : x % 4 == 2 ? hs + clen + (uint32_t)((x >> 8) % CXL_SEAL_TAG)
                               : (uint32_t)((x >> 8) % hs);
-    m[off] ^= (uint8_t)(1u << ((x >> 40) % 8));
+    uint64_t old = cxl_load_acquire(med_tail_of(r, d)), t, t0 = cxl_now_ns();
+    if (old % G->slots + prev.lines > G->slots) /* the next batch goes after a PAD */
+        return;
+    while ((t = cxl_load_acquire(med_tail_of(r, d))) == old) /* the next batch, as soon as it is published */
+        if (ms_since(t0) > 1000)
+            return;
+    if ((t - old) * SLOT_SIZE <= off)
+        return;
+    med_slot_at(r, d, old)[off] ^= (uint8_t)(1u << ((x >> 40) % 8));
     if (!med_wait_batches(c, s0.cli[c].batches + 3, 3000))
         attacker_fail("client %c stalled after a flipped bit", 'A' + c);
     med_snap(&s1);
@@ -105,7 +128,7 @@ static void phase_flip_one(enum kind k, int c, enum cxl_dir d)
                                   s1.cli[c].kv_resyncs > s0.cli[c].kv_resyncs || s1.cli[c].errors > s0.cli[c].errors;
     if (s1.cli[c].wrong > s0.cli[c].wrong)
         med_outcome(k, MISSED, "ring %u %s position %" PRIu64 " byte %u flipped: client %c took a wrong answer (%s)",
-                r, d == CXL_REQ ? "request" : "response", t - 1, off, 'A' + c, bd->cli[c].wrong_text);
+                r, d == CXL_REQ ? "request" : "response", old, off, 'A' + c, bd->cli[c].wrong_text);
     else
         med_outcome(k, seen ? DETECTED : LATE, "-");
 }
@@ -118,32 +141,40 @@ static void phase_flips(void)
         phase_flip_one(K_FLIP_RESP, (int)(i % 2), CXL_RESP);
 }
 
-/* Executed requests read again at their own positions: the server is
- * rewound k messages (it must refuse every one: its replay window). */
+/* Executed batches read again at their own positions: the client runs 1
+ * to 3 batches while held, the attacker finds them by walking the headers
+ * from where the first one started, and the server is rewound to one of
+ * them (it must refuse every batch it reads again: its replay window). */
 static void replay_old_one(int c)
 {
     uint32_t r = med_ring_of(c);
+    uint64_t starts[8];
+    unsigned n = 0, k = 1 + (unsigned)(rnd() % 3);
     if (gave_up || med_hold(c) != 0)
         goto out;
+    uint64_t t0 = cxl_load_acquire(med_tail_of(r, CXL_REQ));
+    for (unsigned i = 0; i < k; i++)
+        if (med_step(c) != 0)
+            goto out;
     uint64_t t = cxl_load_acquire(med_tail_of(r, CXL_REQ));
-    unsigned k = 2 + (unsigned)(rnd() % (BATCH_MSGS - 1));
-    if (t % G->slots < k) /* keep clear of the queue's end (PAD) */
-        goto out;
+    if (med_walk(r, CXL_REQ, t0, t, starts, 8, &n) != 0 || n == 0)
+        goto out; /* a PAD between them is fine; garbage is not */
+    unsigned first = (unsigned)(rnd() % n), m = n - first;
     struct snap s0, s1;
     med_snap(&s0);
-    int rc = forge_rewind_server(r, t - k, t);
+    int rc = forge_rewind_server(r, starts[first], t);
     med_snap(&s1);
     if (rc != 0) {
         attacker_fail("could not make the server re-read ring %u", r);
         goto out;
     }
     long long ex = med_executed(&s0, &s1, r), rej = s1.ring[r].rejected - s0.ring[r].rejected;
-    for (unsigned i = 0; i < k; i++)
-        if ((long long)i < ex)
-            med_outcome(K_REPLAY_OLD, MISSED, "ring %u rewound from %" PRIu64 " to %" PRIu64 ": %lld executed again", r,
-                    t, t - k, ex);
+    for (unsigned i = 0; i < m; i++)
+        if (ex > 0)
+            med_outcome(K_REPLAY_OLD, MISSED, "ring %u rewound from %" PRIu64 " to %" PRIu64 " (%u batches): %lld "
+                        "requests executed again", r, t, starts[first], m, ex);
         else
-            med_outcome(K_REPLAY_OLD, (long long)i - (ex > 0 ? ex : 0) < rej ? DETECTED : LATE, "-");
+            med_outcome(K_REPLAY_OLD, (long long)i < rej ? DETECTED : LATE, "-");
 out:
     med_unhold(c);
 }
@@ -154,20 +185,19 @@ static void phase_replays(void)
         replay_old_one((int)(i % 2));
     for (unsigned i = 0; i < 40 && !gave_up; i++) {
         int c = (int)(i % 2);
-        struct forge f = {.n = i, .copy = pool[c][rnd() % pool_n[c]]};
+        struct forge f = {.n = i, .copy = &pool[c][rnd() % pool_n[c]]};
         held_request(K_REPLAY_NEW, c, med_ring_of(c), build_copy, &f, "an old request replayed");
     }
 }
 
 static void phase_relocations(void)
 {
-    uint8_t copy[SLOT_SIZE];
-    uint64_t pos;
+    static struct cap copy;
     for (unsigned i = 0; i < 60 && !gave_up; i++) {
         int from = (int)(i % 2), to = 1 - from;
         enum cxl_dir d = (i / 2) % 2 ? CXL_RESP : CXL_REQ;
-        struct forge f = {.n = i, .copy = copy};
-        if (!med_capture_newest(med_ring_of(from), d, copy, &pos))
+        struct forge f = {.n = i, .copy = &copy};
+        if (!med_capture_newest(med_ring_of(from), d, &copy))
             continue;
         if (d == CXL_REQ)
             held_request(K_RELOC_RING, to, med_ring_of(to), build_copy, &f, "a request of the other ring");
@@ -216,19 +246,51 @@ static void phase_forgeries(void)
     }
 }
 
+/* A genuine batch of A or B changed in flight, each way 30 times: the
+ * server is paused from before the client publishes the batch until the
+ * attacker has edited it (forge.c, forge_in_flight). */
+static void phase_batches(void)
+{
+    int good = forge_in_flight_control(6);
+    if (good != 6 && !gave_up)
+        attacker_fail("control: %d of 6 untouched batches ran whole with the server paused", good);
+    else
+        med_note("controls: an untouched batch, the server paused the same way, runs whole (6 of 6)");
+    for (unsigned i = 0; i < 30 && !gave_up; i++) {
+        struct forge f = {.n = i / 2};
+        forge_in_flight(K_BATCH_TRUNC, (int)(i % 2), tamper_truncate, &f, "a batch truncated");
+    }
+    for (unsigned i = 0; i < 30 && !gave_up; i++) {
+        struct forge f = {.n = i / 2};
+        forge_in_flight(K_BATCH_REORDER, (int)(i % 2), tamper_reorder, &f, "a batch's ciphertext reordered");
+    }
+    for (unsigned i = 0; i < 30 && !gave_up; i++) {
+        int c = (int)(i % 2);
+        struct forge f = {.n = i / 2, .copy = &pool[c][rnd() % pool_n[c]]};
+        forge_in_flight(K_BATCH_SPLICE, c, tamper_splice, &f, "a batch spliced with an earlier one");
+    }
+    for (unsigned i = 0; i < 30 && !gave_up; i++) {
+        struct forge f = {.n = i / 2};
+        forge_in_flight(K_BATCH_REPLAY, (int)(i % 2), tamper_replay_after, &f, "a batch replayed right after itself");
+    }
+}
+
 /* M's own ring: raw injection (M is its only producer), sealed with the
  * ring-3 key it was legitimately given. Returns the position. */
 static struct cxl_claim m3_claim;
 static uint64_t m3_send(const char *key, const uint8_t region_key[32], uint32_t epoch)
 {
     struct forge f = {.ring = (int)RING_M, .epoch = epoch};
-    uint8_t msg[SLOT_SIZE];
+    static uint8_t msg[MSG_MAX];
     snprintf(f.key, sizeof f.key, "%s", key);
     memcpy(f.region_key, region_key, 32);
     uint64_t pos = cxl_load_acquire(med_tail_of(RING_M, CXL_REQ));
-    build_sealed_set(msg, RING_M, pos, &f);
-    memcpy(med_slot_at(RING_M, CXL_REQ, pos), msg, SLOT_SIZE);
-    cxl_store_release(med_tail_of(RING_M, CXL_REQ), pos + 1);
+    uint32_t size = build_sealed_set(msg, RING_M, pos, &f);
+    uint64_t at = med_place(RING_M, CXL_REQ, lines_for(size));
+    if (at != pos)
+        size = build_sealed_set(msg, RING_M, pos = at, &f);
+    if (size)
+        med_put(RING_M, CXL_REQ, pos, msg, size);
     /* nobody reads ring 3's answers: keep its response queue from filling */
     cxl_store_release(med_head_of(RING_M, CXL_RESP), cxl_load_acquire(med_tail_of(RING_M, CXL_RESP)));
     cxl_ring_heartbeat(&m3_claim);
@@ -473,7 +535,7 @@ static int attacker_open(void)
     if (cxl_medium_open(&mc, &am) != 0 || cxl_layout_attach(am, &L) != 0)
         return -1;
     G = cxl_layout_geometry(L);
-    if (cxl_cipher_of_layout(G, &cipher) != 0 || G->slot_size != SLOT_SIZE)
+    if (cxl_cipher_of_layout(G, &cipher) != 0 || G->slot_size != SLOT_SIZE || G->slots > (1u << 20))
         return -1;
     return cxl_conn_open(redis.addr, NULL, &tcp);
 }
@@ -492,37 +554,47 @@ static void attacker_close(void)
         cxl_medium_close(am);
 }
 
-static void attacks(void)
+/* The oracle's session keys must open real ring 1/2 traffic, else the key
+ * scan looks for the wrong bytes. */
+static void oracle_check(void)
 {
-    m_legit();
-    if (!gave_up && (!scan_oracle_opens(1, CXL_REQ) || !scan_oracle_opens(2, CXL_RESP)))
+    if (!scan_oracle_opens(1, CXL_REQ) || !scan_oracle_opens(2, CXL_RESP))
         attacker_fail("the oracle's session keys do not open ring 1/2 traffic: the key scan would be blind");
-    if (!gave_up)
-        fill_pool();
-    if (!gave_up)
-        phase_flips();
-    if (!gave_up)
-        phase_replays();
-    if (!gave_up)
-        phase_relocations();
-    if (!gave_up)
-        phase_forgeries();
-    if (!gave_up)
-        m_manual_claim();
-    if (!gave_up)
-        phase_cross_key();
+}
+
+/* Answering a position twice, losing an answer: six of each. */
+static void answers(void)
+{
     for (unsigned i = 0; i < 6 && !gave_up; i++)
         forge_double_answer_one();
     for (unsigned i = 0; i < 6 && !gave_up; i++)
         forge_lost_answer_one();
-    if (!gave_up)
-        phase_manager();
-    if (!gave_up)
-        manager_down();
-    if (!gave_up)
-        revoked_requests();
-    if (!gave_up)
-        revoked_fetches();
+}
+
+/* The attack phases in order, with the time each took (a note). */
+static void attacks(void)
+{
+    static const struct {
+        void (*fn)(void);
+        const char *name;
+    } phases[] = {
+        {m_legit, "legit"},        {oracle_check, "oracle"},       {fill_pool, "capture"},
+        {phase_flips, "flips"},    {phase_replays, "replays"},     {phase_relocations, "relocations"},
+        {phase_forgeries, "forgeries"}, {phase_batches, "batches"}, {m_manual_claim, "ring 3"},
+        {phase_cross_key, "cross-key"}, {answers, "answers"},      {phase_manager, "manager"},
+        {manager_down, "manager down"}, {revoked_requests, "revoked"}, {revoked_fetches, "revoked fetches"},
+    };
+    char times[512] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof phases / sizeof phases[0] && !gave_up; i++) {
+        uint64_t t0 = cxl_now_ns();
+        phases[i].fn();
+        len += (size_t)snprintf(times + len, sizeof times - len, "%s%s %.1f", i ? ", " : "", phases[i].name,
+                                (double)ms_since(t0) / 1000.0);
+        if (len >= sizeof times)
+            len = sizeof times - 1;
+    }
+    med_note("phases (s): %s", times);
 }
 
 int attacker_main(int unused)

@@ -21,8 +21,8 @@ const char *const kind_name[K_COUNT] = {
     "scan the medium for key bytes",
     "flip bits in requests (rings 1, 2)",
     "flip bits in responses (rings 1, 2)",
-    "replay executed requests, old position",
-    "replay an old request, current position",
+    "replay executed batches, old position",
+    "replay an old batch, current position",
     "relocate into another ring",
     "relocate to another position, same ring",
     "forge: random bytes",
@@ -36,6 +36,10 @@ const char *const kind_name[K_COUNT] = {
     "manager unreachable: keys after refresh + grace",
     "revoked: old keys after refresh + margin",
     "revoked: ask the manager for keys",
+    "batch: truncated (a record cut off)",
+    "batch: records reordered (ciphertext blocks swapped)",
+    "batch: spliced from two batches",
+    "batch: replayed whole at a later position",
 };
 
 /* --- the referee ----------------------------------------------------------------------------------- */
@@ -115,11 +119,12 @@ static int provision(void)
 
 static int start_redis(void)
 {
-    char path[340], mgr_arg[100], key[340];
+    char path[340], mgr_arg[100], key[340], slot[32];
     snprintf(path, sizeof path, "path=%s", cfg.medium);
     snprintf(mgr_arg, sizeof mgr_arg, "sec_mgr=%s", mgr.addr);
     snprintf(key, sizeof key, "key=%s", cfg.key[1]);
-    const char *args[] = {path, "map_size=" MAP_SIZE, "rings=4", "slot_size=256", "secure=1", mgr_arg,
+    snprintf(slot, sizeof slot, "slot_size=%u", SLOT_SIZE);
+    const char *args[] = {path, "map_size=" MAP_SIZE, "rings=4", slot, "secure=1", mgr_arg,
                           "node_id=1", key, NULL};
     return redis_start(&redis, cfg.module, args, cfg.dir);
 }

@@ -232,7 +232,9 @@ void scan_plant_controls(void)
  * for the right bytes). */
 int scan_oracle_opens(uint32_t r, enum cxl_dir d)
 {
-    uint8_t master[32], K[32], copy[SLOT_SIZE], out[SLOT_SIZE];
+    static struct cap copy;
+    static uint8_t out[MSG_MAX];
+    uint8_t master[32], K[32];
     uint32_t ep[RINGS];
     char name[16];
     int ok = 0;
@@ -244,12 +246,11 @@ int scan_oracle_opens(uint32_t r, enum cxl_dir d)
     for (int i = 0; i < 500 && !ok; i++) {
         struct cxl_seal s;
         struct cxl_msg m;
-        uint64_t pos;
         forge_derive(&s, K, ep[r], r, d);
-        if (med_capture_newest(r, d, copy, &pos)) {
-            uint32_t hs = med_decode(copy, &m.hdr); /* checked by the capture */
-            m.hdr.seq = pos;                        /* the full position, as the consumer knows it */
-            m.payload = copy + hs;
+        if (med_capture_newest(r, d, &copy)) { /* a whole batch, found by walking the headers */
+            m.hdr = copy.h;
+            m.hdr.seq = copy.pos; /* the full position, as the consumer knows it */
+            m.payload = copy.b + copy.hs;
             ok = cxl_open_msg(&s, &m, out) == 0;
         }
         cxl_seal_wipe(&s);
