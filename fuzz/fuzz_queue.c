@@ -193,15 +193,18 @@ static void consume(struct fz_medium *fm, uint8_t flags, uint64_t head, uint64_t
         if (rc != CXL_ECORRUPT || cxl_last_error()[0] == '\0')
             die("peek failed without CXL_ECORRUPT and a message", (uint64_t)-rc, 0);
         cxl_fail(CXL_OK, "%s", "");
+        uint64_t pub = cxl_load_acquire(&fm->ctl->req_head.value); /* what this consumer published */
         int64_t dropped = cxl_queue_resync(&q);
-        /* the consumer adopts any tail below 2^63, and only such a tail */
+        /* the consumer adopts a tail below 2^63 within a queue of its head (any
+         * such tail if its own head is unusable), and only such a tail */
+        int adoptable = tail < limit && (pub >= limit || tail - pub <= fm->slots);
         if (dropped < 0) {
-            if (dropped != CXL_ECORRUPT || tail < limit || cxl_last_error()[0] == '\0')
+            if (dropped != CXL_ECORRUPT || adoptable || cxl_last_error()[0] == '\0')
                 die("resync failed", (uint64_t)-dropped, in_range);
             return;
         }
-        if (tail >= limit)
-            die("resync adopted a tail past 2^63", tail, 0);
+        if (!adoptable)
+            die("resync adopted a tail past 2^63 or more than a queue away", tail, pub);
         if (cxl_load_acquire(&fm->ctl->req_head.value) != tail)
             die("resync did not move head to tail", tail, 0);
         if (++resyncs > 1)
@@ -257,11 +260,14 @@ static void produce(struct fz_medium *fm, uint64_t ptail, uint64_t chead, const 
         } else if (rc == CXL_ECORRUPT) {
             if (head_ok || sent)
                 die("producer saw a corrupt head that is in range", ptail, chead);
-            if (cxl_queue_resync(&p) < 0) { /* only a head past 2^63 is unusable */
-                if (chead < limit)
+            /* unusable: a head past 2^63, or one behind the tail (a producer never goes back) */
+            if (cxl_queue_resync(&p) < 0) {
+                if (chead < limit && (ptail >= limit || chead >= ptail))
                     die("producer resync", 0, 0);
                 return;
             }
+            if (ptail < limit && chead < ptail)
+                die("producer resync moved back", ptail, chead);
             start = chead;
             head_ok = 1;
         } else {
