@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include "check.h"
 #include "fixture.h"
+#include "kv_fixture.h"
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
 #include "cxl/kvserver.h"
@@ -48,39 +49,10 @@ static void serve(int n)
         cxl_kv_server_poll(srv);
 }
 
-static struct cxl_kv *client(int ring)
-{
-    struct cxl_kv_config cfg;
-    cxl_kv_config_init(&cfg);
-    cfg.medium.path = fx.path;
-    cfg.ring = ring;
-    cfg.keys = cli_keys;
-    cfg.timeout_ms = 300;
-    cfg.claim_wait_ms = 100;
-    cfg.no_heartbeat_thread = 1;
-    cfg.spin_us = cfg.yield_us = 1;
-    struct cxl_kv *kv = NULL;
-    CHECK_EQ(cxl_kv_open(&cfg, &kv), 0);
-    return kv;
-}
-
-static int roundtrip(struct cxl_kv *kv, struct cxl_kv_result *r)
-{
-    cxl_kv_flush(kv);
-    for (int i = 0; i < 4000; i++) {
-        serve(1);
-        int rc = cxl_kv_poll(kv, r);
-        if (rc)
-            return rc == 1 ? r->status : rc;
-    }
-    return -999;
-}
-
+static struct cxl_kv *client(int ring) { return kv_fixture_client(&fx, ring, cli_keys, 300, 0); }
+static int roundtrip(struct cxl_kv *kv, struct cxl_kv_result *r) { return kv_fixture_roundtrip(srv, kv, r, 4000); }
 static const struct cxl_geometry *geo(void) { return cxl_layout_geometry(fx.layout); }
-static uint8_t *slot_of(uint32_t ring, enum cxl_dir dir, uint64_t pos)
-{
-    return cxl_queue_slots_of(fx.layout, ring, dir) + (pos % geo()->slots) * geo()->slot_size;
-}
+static uint8_t *slot_of(uint32_t ring, enum cxl_dir dir, uint64_t pos) { return kv_fixture_line(&fx, ring, dir, pos); }
 static struct cxl_ring_ctl *ctl(uint32_t ring) { return cxl_ring_ctl_of(fx.layout, ring); }
 
 /* a request of a batch times out; the late reply batch's first

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "fixture.h"
+#include "kv_fixture.h"
 #include "cxl/kv.h"
 #include "cxl/kvserver.h"
 #include "cxl/util.h"
@@ -98,17 +99,7 @@ static void serve(int passes)
 
 static struct cxl_kv *client(int ring, uint32_t timeout_ms)
 {
-    struct cxl_kv_config cfg;
-    cxl_kv_config_init(&cfg);
-    cfg.medium.path = fx.path;
-    cfg.ring = ring;
-    cfg.timeout_ms = timeout_ms;
-    cfg.claim_wait_ms = 100;
-    cfg.no_heartbeat_thread = 1;
-    cfg.spin_us = cfg.yield_us = 1;
-    struct cxl_kv *kv = NULL;
-    CHECK_EQ(cxl_kv_open(&cfg, &kv), 0);
-    return kv;
+    return kv_fixture_client(&fx, ring, NULL, timeout_ms, 0);
 }
 
 /* The result's text (not NUL-terminated) contains s. */
