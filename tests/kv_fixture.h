@@ -7,7 +7,9 @@
 #include "check.h"
 #include "fixture.h"
 #include "cxl/kv.h"
+#include "cxl/keyring.h"
 #include "cxl/kvserver.h"
+#include "sec/seal.h"
 #include "ring/layout.h" /* the queues' lines, for tests that play the other host */
 
 /* A client of ring (keys NULL: a plain ring) with a test's settings: no
@@ -50,6 +52,24 @@ static inline uint8_t *kv_fixture_line(const struct fixture *f, uint32_t ring, e
 {
     const struct cxl_geometry *g = cxl_layout_geometry(f->layout);
     return cxl_queue_slots_of(f->layout, ring, dir) + (pos % g->slots) * g->slot_size;
+}
+
+/* A secure medium for f (1 MiB, 4 rings, this CPU's default cipher), keys
+ * from the shared secret file at secret_path for the server (every ring
+ * fetched) and for the client, and a serving engine running ex. */
+static inline void kv_fixture_secure(struct fixture *f, const char *secret_path, const struct cxl_kv_executor *ex,
+                                     struct cxl_keyring **srv_keys, struct cxl_keyring **cli_keys,
+                                     struct cxl_kv_server **srv)
+{
+    uint32_t flags = CXL_LAYOUT_F_SECURE |
+                     (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
+    CHECK_EQ(fixture_open_flags(f, "/dev/shm", 1 << 20, 4, CXL_DEFAULT_SLOT_SIZE, flags), 0);
+    CHECK_EQ(cxl_keyring_open_crypto(secret_path, srv_keys), 0);
+    CHECK_EQ(cxl_keyring_open_crypto(secret_path, cli_keys), 0);
+    for (uint32_t i = 0; i < 4; i++)
+        CHECK_EQ(cxl_keyring_fetch(*srv_keys, i), 0);
+    struct cxl_kv_server_config sc = {.keys = *srv_keys};
+    CHECK_EQ(cxl_kv_server_create(f->layout, &sc, ex, srv), 0);
 }
 
 #endif

@@ -404,16 +404,9 @@ int main(int argc, char **argv)
     snprintf(secret_path, sizeof secret_path, "/dev/shm/cxl_batch_hostile_secret_%d", (int)getpid());
     uint8_t s[32];
     CHECK_EQ(cxl_secret_file_create(secret_path, s), 0);
-    uint32_t flags = CXL_LAYOUT_F_SECURE |
-                     (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
-    CHECK_EQ(fixture_open_flags(&fx, "/dev/shm", 1 << 20, 4, CXL_DEFAULT_SLOT_SIZE, flags), 0);
-    CHECK_EQ(cxl_keyring_open_crypto(secret_path, &srv_keys), 0);
-    CHECK_EQ(cxl_keyring_open_crypto(secret_path, &cli_keys), 0);
-    for (uint32_t i = 0; i < 4; i++)
-        CHECK_EQ(cxl_keyring_fetch(srv_keys, i), 0);
+    sodium_memzero(s, sizeof s);
     struct cxl_kv_executor ex = {.execute = ex_execute};
-    struct cxl_kv_server_config sc = {.keys = srv_keys};
-    CHECK_EQ(cxl_kv_server_create(fx.layout, &sc, &ex, &srv), 0);
+    kv_fixture_secure(&fx, secret_path, &ex, &srv_keys, &cli_keys, &srv);
     printf("geometry: %u slots of %u B per queue\n", geo()->slots, geo()->slot_size);
     const char *only = argc > 1 ? argv[1] : "";
     if (!*only || strstr(only, "timeout"))

@@ -866,16 +866,8 @@ int main(void)
     CHECK_EQ(cxl_secret_file_create(secret_path, s), 0);
     CHECK_EQ(cxl_secret_file_create(other_path, s), 0);
     sodium_memzero(s, sizeof s);
-    uint32_t flags = CXL_LAYOUT_F_SECURE |
-                     (cxl_cipher_default() == CXL_CIPHER_XCHACHA ? CXL_LAYOUT_F_XCHACHA : 0);
-    CHECK_EQ(fixture_open_flags(&fx, "/dev/shm", 1 << 20, 4, CXL_DEFAULT_SLOT_SIZE, flags), 0);
-    CHECK_EQ(cxl_keyring_open_crypto(secret_path, &srv_keys), 0);
-    CHECK_EQ(cxl_keyring_open_crypto(secret_path, &cli_keys), 0);
-    for (uint32_t i = 0; i < 4; i++)
-        CHECK_EQ(cxl_keyring_fetch(srv_keys, i), 0);
     struct cxl_kv_executor ex = {.execute = ex_execute};
-    struct cxl_kv_server_config sc = {.keys = srv_keys};
-    CHECK_EQ(cxl_kv_server_create(fx.layout, &sc, &ex, &srv), 0);
+    kv_fixture_secure(&fx, secret_path, &ex, &srv_keys, &cli_keys, &srv);
     printf("cipher: %s\n", cxl_cipher_name(cxl_cipher_default()));
     test_roundtrip_and_no_plaintext();
     test_attacks();
