@@ -3,11 +3,12 @@
  * begin/end (Redis's lock), validates each request, executes it, writes the
  * reply, and publishes replies and freed request slots once per ring and
  * pass. Bad rings are recovered here: a corrupt request stream is dropped and
- * answered with one RESYNC error; a full response queue parks one reply and
- * pauses that ring only; unusable indices mark the ring broken until they are
- * sane again. Nothing here blocks on a ring. On a secure medium every request
- * is opened into private memory before anything acts on it and every reply is
- * sealed (secure_end.c, docs/SECURITY.md). (docs/SERVER.md, docs/KV.md) */
+ * answered with one RESYNC error; a full response queue parks the replies
+ * (in order) and pauses that ring only; unusable indices mark the ring broken
+ * until they are sane again. Nothing here blocks on a ring. On a secure
+ * medium a request message is a batch of records, opened once into private
+ * memory before anything acts on it, and the replies to a batch are sealed
+ * as one batch (secure_end.c, docs/SECURITY.md). (docs/SERVER.md, docs/KV.md) */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
