@@ -553,12 +553,15 @@ static int match_record(struct cxl_kv *kv, const struct cxl_msg *m, uint16_t idx
     if (m->hdr.arg1 & CXL_KV_RESP_F_RESYNC || kv->count == 0 || ref != kv->fifo[kv->head].seq)
         return match(kv, m, r); /* a resync, a stale answer, or the head's batch answered no more */
     const struct pending *head = &kv->fifo[kv->head];
+    /* a refusal of a whole batch names the first request it refuses: it
+     * answers that one and the later ones, never one before it (which ran,
+     * and whose answer was lost) */
     int whole = m->hdr.arg1 & CXL_KV_RESP_F_BATCH && m->hdr.op == CXL_KV_ERR;
     if (!whole && idx < head->idx) {
         kv->st.stale++; /* for a request already completed (it timed out) */
         return 0;
     }
-    if (!whole && idx > head->idx) { /* the head's answer never came: lost, or in a message that did not open */
+    if (idx > head->idx) { /* the head's answer never came: lost, or in a message that did not open */
         unread(kv, m);
         kv->st.lost++;
         if (kv->bad_ref == ref)
@@ -665,13 +668,14 @@ static int match(struct cxl_kv *kv, const struct cxl_msg *m, struct cxl_kv_resul
         return synthesize(kv, r, CXL_ELOST, "request lost: the server took it but never answered "
                           "(it restarted or dropped a corrupt stream)");
     }
+    /* a refusal of a whole batch answers each request of it still waiting */
+    int again = m->hdr.arg1 & CXL_KV_RESP_F_BATCH && m->hdr.op == CXL_KV_ERR && kv->count > 1 &&
+                kv->fifo[(kv->head + 1) % kv->cap].seq == ref;
+    if (again)
+        unread(kv, m);
     if (answered_by_another_server(kv))
         return outcome_unknown(kv, r);
     struct pending p = pop_pending(kv);
-    /* a refusal of a whole batch answers each request of it still waiting */
-    if (m->hdr.arg1 & CXL_KV_RESP_F_BATCH && m->hdr.op == CXL_KV_ERR && kv->count &&
-        kv->fifo[kv->head].seq == ref)
-        unread(kv, m);
     fill_result(r, &p, m);
     kv->resp_held = 1;
     return 1;

@@ -301,6 +301,10 @@ static int current_keys(struct cxl_kv_server *s, struct kv_ring *r)
 {
     uint32_t gen = cxl_owner_gen(r->owner_word);
     uint16_t node = (uint16_t)cxl_owner_node(r->owner_word);
+    /* a session the repair ended: its keys are never derived again (positions
+     * restarted under them: sealing would reuse a nonce) */
+    if (r->refused_upto && gen <= r->refused_upto)
+        return cxl_fail(CXL_EDENIED, "ring %u: session %u ended with the ring's repair", r->index, gen);
     if (!secure_end_stale(r->sec, gen, node, s->pass_ns))
         return 0;
     uint8_t session[16];
@@ -391,7 +395,7 @@ static void run_batch(struct cxl_kv_server *s, struct kv_ring *r, const struct c
         run_request(s, r, &m, (uint16_t)i++);
     }
     if (rc < 0 || batch->hdr.len == 0) { /* the records from the bad one on: refused */
-        struct cxl_kv_reply rp = {.ring = r, .req = batch, .whole_batch = 1};
+        struct cxl_kv_reply rp = {.ring = r, .req = batch, .whole_batch = 1, .idx = (uint16_t)i};
         STAT_ADD(r->st.rejected, 1);
         cxl_kv_reply_error(&rp, "ERR %s", rc < 0 ? cxl_last_error() : "protocol: an empty batch");
     }
@@ -450,6 +454,10 @@ static void handle_corrupt(struct cxl_kv_server *s, struct kv_ring *r, uint32_t 
     if (r->sec) { /* the RESYNC error answers every position dropped, */
         secure_end_skip(r->sec, r->req.pos);
         r->owner_word = owner_word(s, r->index); /* sealed for the session there now */
+        if (r->refused_upto && cxl_owner_gen(r->owner_word) <= r->refused_upto) {
+            STAT_ADD(r->st.resyncs, 1); /* a session the repair ended gets no answer (handle()) */
+            return;
+        }
         current_keys(s, r);
     }
     STAT_ADD(r->st.resyncs, 1);
