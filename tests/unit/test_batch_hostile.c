@@ -2,7 +2,9 @@
  * secure ring's batches: answers matched to the wrong request (a timeout,
  * a split reply tampered with, a forged PAD or ref), a forged tail or head
  * that would black-hole a ring, parked replies without bound, ciphertext
- * read back while sealing. Each asserts what docs/SECURITY.md promises. */
+ * read back while sealing, a whole-batch refusal after a spoiled answer, a
+ * forged repair that would make the server seal a position twice. Each
+ * asserts what docs/SECURITY.md promises. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include "check.h"
@@ -22,7 +24,7 @@ static struct cxl_kv_server *srv;
 static struct cxl_keyring *srv_keys, *cli_keys;
 static char secret_path[256];
 static int executed;
-static uint8_t bigval[1 << 16];
+static uint8_t bigval[1 << 17];
 static uint32_t big_len;
 
 /* GET k -> "val-k"; GET "L<c>" -> big_len bytes of c */
@@ -397,6 +399,135 @@ static void test_forged_ref_staged(void)
     cxl_kv_close(kv);
 }
 
+/* a whole-batch refusal (CXL_KV_RESP_F_BATCH, "the rest did not run")
+ * after a message that held the answer of a request that DID run, spoiled
+ * by a host without keys: that request must not read as refused. */
+static void test_whole_refusal_after_lost_reply(void)
+{
+    const uint32_t ring = 1;
+    uint32_t largest = geo()->max_payload - CXL_SEAL_TAG - CXL_KV_RECORD_HDR;
+    struct cxl_kv *kv = client(ring);
+    struct cxl_kv_result r;
+    CHECK_EQ(cxl_kv_submit_get(kv, "warm", 4, 99), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    /* fill the response queue: one big unread reply and one small */
+    big_len = largest - 8;
+    CHECK(big_len <= sizeof bigval);
+    CHECK_EQ(cxl_kv_submit_get(kv, "LF", 2, 10), 0);
+    cxl_kv_flush(kv);
+    serve(1);
+    CHECK_EQ(cxl_kv_submit_get(kv, "f2", 2, 11), 0);
+    cxl_kv_flush(kv);
+    serve(1);
+    struct cxl_kv_ring_stats st0;
+    cxl_kv_server_stats(srv, ring, &st0);
+    /* the batch: A (big), B (big: the ERR record does not fit after it), C */
+    big_len = largest - 60;
+    uint64_t bseq = ctl(ring)->req_tail.value, apos = UINT64_MAX;
+    int before = executed;
+    CHECK_EQ(cxl_kv_submit_get(kv, "LA", 2, 1), 0);
+    CHECK_EQ(cxl_kv_submit_get(kv, "LB", 2, 2), 0);
+    CHECK_EQ(cxl_kv_submit_get(kv, "c", 1, 3), 0);
+    cxl_kv_flush(kv);
+    serve(1);
+    struct cxl_kv_ring_stats st1;
+    cxl_kv_server_stats(srv, ring, &st1);
+    printf("whole refusal: executed %d of the batch, stalls %" PRIu64 "\n", executed - before,
+           st1.stalls - st0.stalls);
+    int tampered = 0, got = 0, status[4] = {0};
+    for (uint64_t t0 = cxl_now_ns(); got < 5 && cxl_now_ns() - t0 < 3000000000ull;) {
+        serve(1);
+        if (!tampered) { /* the attacker: one bit of the 2nd big sealed message answering the batch */
+            uint64_t tail = ctl(ring)->resp_tail.value;
+            for (uint64_t pos = tail > geo()->slots ? tail - geo()->slots : 0; pos < tail && !tampered; pos++) {
+                struct cxl_msg_hdr h;
+                uint32_t hs = cxl_msg_decode(slot_of(ring, CXL_RESP, pos), geo()->slot_size, &h);
+                if (!hs || h.seq != (uint32_t)pos || !(h.flags & CXL_MSG_F_SEALED) || h.ref < bseq ||
+                    h.len < big_len)
+                    continue;
+                if (apos == UINT64_MAX)
+                    apos = pos;
+                else if (pos > apos) {
+                    printf("whole refusal: tampering message at %" PRIu64 " len %u (first at %" PRIu64 ")\n",
+                           pos, h.len, apos);
+                    slot_of(ring, CXL_RESP, pos)[hs + 10] ^= 1;
+                    tampered = 1;
+                }
+            }
+        }
+        if (cxl_kv_poll(kv, &r) == 1) {
+            got++;
+            printf("whole refusal: tag %" PRIu64 " status %d %.*s\n", r.tag, r.status,
+                   r.status == CXL_KV_OK ? 1 : (int)r.len, (const char *)r.data);
+            if (r.tag >= 1 && r.tag <= 3)
+                status[r.tag] = r.status;
+        }
+    }
+    CHECK(tampered);
+    CHECK_EQ(executed - before, 2); /* A and B ran, C did not */
+    /* B ran: its answer is lost (ECRYPTO/ELOST), never "refused, did not run" */
+    CHECK(status[2] != CXL_KV_ERR);
+    big_len = 0;
+    cxl_kv_close(kv);
+}
+
+
+/* nonce reuse after a forged repair. A host without keys writes
+ * the server's request head into the exhausted range: the server repairs
+ * the ring (its response tail back to 0, secure_end_restart: seal_next = 0)
+ * and refuses the old session's requests. But handle_corrupt answers a
+ * corrupt request stream with a RESYNC sealed for the owner word's session,
+ * the old one: the same key (same gen, node, session, server nonce) at
+ * response position 0 again, the nonce of that session's first reply. The
+ * attacker XORs the two ciphertexts and reads the second reply in clear
+ * (and, with GCM/Poly1305, can forge). */
+static void test_repair_nonce_reuse(void)
+{
+    const uint32_t ring = 2;
+    struct cxl_kv *kv = client(ring);
+    struct cxl_kv_result r;
+    uint64_t rpos = ctl(ring)->resp_tail.value;
+    CHECK_EQ(rpos, 0);
+    CHECK_EQ(cxl_kv_submit_get(kv, "warm", 4, 99), 0);
+    CHECK_EQ(roundtrip(kv, &r), CXL_KV_OK);
+    struct cxl_msg_hdr h1, h2;
+    uint32_t hs1 = cxl_msg_decode(slot_of(ring, CXL_RESP, 0), geo()->slot_size, &h1);
+    CHECK(hs1 && (h1.flags & CXL_MSG_F_SEALED) && h1.seq == 0);
+    uint8_t c1[32], p1[32], c2[32], p2[32];
+    memcpy(c1, slot_of(ring, CXL_RESP, 0) + hs1, 32); /* the attacker reads the medium */
+    struct cxl_msg_hdr rh = {.op = CXL_KV_OK};
+    cxl_kv_record_put(p1, &rh, 0, "val-warm", 8); /* known plaintext: GET's answer */
+    /* the attacker: one write into the exhausted range; housekeeping repairs */
+    ctl(ring)->req_head.value = 1ull << 62;
+    struct cxl_kv_ring_stats st;
+    for (int i = 0; i < 5000; i++)
+        cxl_kv_server_poll(srv);
+    cxl_kv_server_stats(srv, ring, &st);
+    printf("nonce reuse: repairs %" PRIu64 " broken %" PRIu64 "\n", (uint64_t)st.repairs, (uint64_t)st.broken);
+    CHECK(st.repairs >= 1);
+    /* the attacker: indices sane again, a corrupt line at request position 0 */
+    memset(slot_of(ring, CXL_REQ, 0), 0xff, geo()->slot_size);
+    ctl(ring)->req_tail.value = 1;
+    ctl(ring)->resp_head.value = 0;
+    serve(3);
+    cxl_kv_server_stats(srv, ring, &st);
+    printf("nonce reuse: broken %" PRIu64 " resyncs %" PRIu64 " resp_tail %" PRIu64 "\n", (uint64_t)st.broken,
+           (uint64_t)st.resyncs, (uint64_t)ctl(ring)->resp_tail.value);
+    uint32_t hs2 = cxl_msg_decode(slot_of(ring, CXL_RESP, 0), geo()->slot_size, &h2);
+    CHECK(hs2 && h2.seq == 0);
+    if (hs2 && (h2.flags & CXL_MSG_F_SEALED) && h2.len >= 32) {
+        memcpy(c2, slot_of(ring, CXL_RESP, 0) + hs2, 32);
+        for (int i = 0; i < 32; i++)
+            p2[i] = c2[i] ^ c1[i] ^ p1[i];
+        uint16_t op;
+        memcpy(&op, p2, 2);
+        printf("nonce reuse: second message at position 0 sealed again; decrypted without keys: op %u text '%.8s'\n",
+               op, (const char *)p2 + 24);
+        CHECK(!(op == CXL_KV_ERR && memcmp(p2 + 24, "ERR ring", 8) == 0)); /* keystream reused */
+    }
+    cxl_kv_close(kv);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -409,6 +540,8 @@ int main(int argc, char **argv)
     kv_fixture_secure(&fx, secret_path, &ex, &srv_keys, &cli_keys, &srv);
     printf("geometry: %u slots of %u B per queue\n", geo()->slots, geo()->slot_size);
     const char *only = argc > 1 ? argv[1] : "";
+    if (!*only || strstr(only, "nonce")) /* first: it needs ring 2 fresh (position 0) */
+        test_repair_nonce_reuse();
     if (!*only || strstr(only, "timeout"))
         test_batch_timeout_mismatch();
     if (!*only || strstr(only, "split"))
@@ -425,6 +558,8 @@ int main(int argc, char **argv)
         test_resp_rewind_persistent();
     if (!*only || strstr(only, "seal"))
         test_seal_reads_back_ciphertext();
+    if (!*only || strstr(only, "whole"))
+        test_whole_refusal_after_lost_reply();
     cxl_kv_server_destroy(srv);
     cxl_keyring_close(srv_keys);
     cxl_keyring_close(cli_keys);
