@@ -269,9 +269,6 @@ int cxl_queue_reserve_slow(struct cxl_queue *q, struct cxl_msg_hdr *h, uint32_t 
 int cxl_queue_peek_slow(struct cxl_queue *q, struct cxl_msg *m);
 void cxl_queue_publish_slow(struct cxl_queue *q);
 
-/* How far ahead of its cursor a consumer asks for lines (cxl_queue_peek). */
-#define CXL_QUEUE_PREFETCH_LINES 8u
-
 /* Lines a message of hsize header and len payload bytes takes. */
 static inline uint64_t cxl_queue_lines_for_(const struct cxl_queue *q, uint32_t hsize, uint32_t len)
 {
@@ -352,11 +349,6 @@ static inline int cxl_queue_peek(struct cxl_queue *q, struct cxl_msg *m)
     cxl_queue_advance_(q, (uint32_t)n);
     q->stats.msgs++;
     q->stats.bytes += m->hdr.len;
-    /* Where the next message starts depends on this one's length: without
-     * a hint the consumer would wait for one line after the other. Every
-     * line below the tail is published, so fetch ahead (docs/RING.md). */
-    if (q->idx + CXL_QUEUE_PREFETCH_LINES < q->nslots && q->pos + CXL_QUEUE_PREFETCH_LINES < q->limit)
-        __builtin_prefetch(q->slots + ((uint64_t)(q->idx + CXL_QUEUE_PREFETCH_LINES) << q->slot_shift), 0, 3);
     return 1;
 }
 

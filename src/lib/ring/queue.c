@@ -226,9 +226,6 @@ static int consumer_refresh(struct cxl_queue *q)
     if (tail != q->limit)
         q->delay_dep = 1; /* mlp: the first message after it is dependent */
     q->limit = tail;
-    /* the first lines of what was just published, at once (see cxl_queue_peek) */
-    for (uint32_t k = 0, i = q->idx; k < CXL_QUEUE_PREFETCH_LINES && q->pos + k < tail && i + k < q->nslots; k++)
-        __builtin_prefetch(slot_at(q, i + k), 0, 3);
     return 0;
 }
 
