@@ -61,9 +61,25 @@ if [ -n "${CXL_ARG_ip:-}" ]; then
   say "link $dev $CXL_ARG_ip/24 (peer ${CXL_ARG_peer:-?})"
 fi
 
-# the medium: BAR2 of the ivshmem device (PCI 1af4:1110)
+# the regions run_vms.sh --region gave this VM (cxl.regions=NAME/SLOT/MODE,...):
+# CXL_REGION_<NAME> = its BAR2, CXL_REGION_MODE_<NAME> = rw or ro
+region_slots=" "
+for r in $(echo "${CXL_ARG_regions:-}" | tr ',' ' '); do
+  name=${r%%/*} rest=${r#*/}; slot=${rest%%/*} mode=${rest#*/}
+  bdf=0000:00:$(printf '%02x' "0x$slot").0
+  region_slots="$region_slots$bdf "
+  if [ -f "/sys/bus/pci/devices/$bdf/resource2" ]; then
+    export "CXL_REGION_$name=/sys/bus/pci/devices/$bdf/resource2" "CXL_REGION_MODE_$name=$mode"
+    say "region $name ($mode): /sys/bus/pci/devices/$bdf/resource2 ($(stat -c %s "/sys/bus/pci/devices/$bdf/resource2") bytes)"
+  else
+    say "region $name ($mode): no device at $bdf"
+  fi
+done
+
+# the medium: BAR2 of the ivshmem device (PCI 1af4:1110) that is no region
 CXL_MEDIUM=""
 for d in /sys/bus/pci/devices/*; do
+  case $region_slots in *" ${d##*/} "*) continue ;; esac
   if [ "$(cat "$d/vendor")" = 0x1af4 ] && [ "$(cat "$d/device")" = 0x1110 ]; then
     CXL_MEDIUM=$d/resource2
     break

@@ -12,6 +12,10 @@
 #     [--accel auto|kvm|tcg] (env CXL_VM_ACCEL; auto: KVM if a probe boot works, else TCG)
 #     [--log-dir DIR] (default results/vm/<time>-<label>)
 #     [--dry-run] (print the QEMU command lines, start nothing)
+#     [--region NAME=FILE:SIZE:vm1=rw|ro|none,vm2=...] (repeatable: a region
+#       each VM maps read-write, read-only (enforced by QEMU) or not at all)
+#     [--region-acl ACL.conf --vm1-node NODE --vm2-node NODE] (the access of
+#       each --region NAME=FILE:SIZE from cxl_sec_mgr's grants of NAME)
 #   infra/run_vms.sh --print-accel          print kvm or tcg, what auto picks here
 # The original prototype's cloud-image flags still work here: with
 # --vm1-disk/--vm1-seed/--vm2-disk/--vm2-seed (and --vmN-ssh, --hostshare,
@@ -26,6 +30,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PROG=run_vms.sh
 # shellcheck source=infra/lib.sh
 source "$ROOT/infra/lib.sh"
+# shellcheck source=infra/regions.sh
+source "$ROOT/infra/regions.sh"
 usage() { usage_from_header "$ROOT/infra/run_vms.sh"; }
 
 vms_init
@@ -33,6 +39,7 @@ args=("$@")
 print_accel=0 stop=0 cloud=0 initramfs=0 timeout=300 kernel="" initrd=""
 while [ $# -gt 0 ]; do
   if vms_flag "$@"; then shift "$VMS_SHIFT"; continue; fi
+  if regions_flag "$@"; then initramfs=1; shift "$VMS_SHIFT"; continue; fi
   case $1 in
     --vm[12]-role|--vm[12]-append|--vm[12]-overlay)
       need "$@"; V[${1:4:1},${1:6}]=$2; initramfs=1; shift 2 ;;
@@ -62,7 +69,7 @@ if [ $stop = 1 ]; then # the other flags do not matter to --stop
   RUN_CLOUD_VMS_AS=run_vms.sh exec bash "$ROOT/infra/run_cloud_vms.sh" --stop
 fi
 [ $cloud = 1 ] && [ $initramfs = 1 ] &&
-  usage_error "--vmN-disk/--vmN-seed (cloud image) and --vmN-role/--kernel/--initrd (initramfs) do not mix"
+  usage_error "--vmN-disk/--vmN-seed (cloud image) and --vmN-role/--kernel/--initrd/--region (initramfs) do not mix"
 if [ $cloud = 1 ]; then
   RUN_CLOUD_VMS_AS=run_vms.sh exec bash "$ROOT/infra/run_cloud_vms.sh" "${args[@]}"
 fi
@@ -85,6 +92,7 @@ for n in 1 2; do
   vms+=("$n")
 done
 for n in "${vms[@]}"; do vms_check_vm "$n"; done
+regions_check
 vms_check_host
 if [ $dry = 0 ]; then
   [ -f "$kernel" ] || die "--kernel: no file '$kernel' (build the guest: make vm)"
@@ -98,15 +106,20 @@ done
 vms_log_dir "${V[1,role]:-${V[2,role]:-vm}}"
 vms_resolve_accel "$kernel" "$initrd"
 vms_say "accel $accel ($accel_why)"
+regions_say
 
 # --- the command lines ----------------------------------------------------------------------
 vms_link_ports
 initramfs_cmd() { # N: CMD (array) for VM N: the shared part, then the kernel, its command line, the logs
   local n=$1 peer=$((3 - $1))
   vms_qemu_cmd "$n"
+  regions_qemu_args "$n"
   local append="console=ttyS0 quiet loglevel=3 panic=-1 cxl.name=vm$n cxl.role=${V[$n,role]}"
   append+=" cxl.timeout=$((timeout > 40 ? timeout - 20 : timeout - 5))"
   [ "$VMNET_ENABLE" = 1 ] && append+=" cxl.ip=${IP[$n]} cxl.peer=${IP[$peer]} cxl.mac=${MAC[$n]}"
+  local regions
+  regions=$(regions_append "$n")
+  [ -z "$regions" ] || append+=" $regions"
   [ -z "${V[$n,append]:-}" ] || append+=" ${V[$n,append]}"
   local rd=$initrd
   [ -z "${V[$n,overlay]:-}" ] || rd=${TMPD:-/tmp}/vm$n.initrd

@@ -31,6 +31,7 @@ t() { # NAME CMD...
 t "vm: cloud-image scripts (offline)" bash tests/vm/cloud_scripts.sh
 t "vm: two VMs, plain + secure ring" bash tests/vm/two_vms.sh "$build"
 t "vm: two VMs, graph publish + attach" bash tests/vm/graph_vms.sh "$build"
+t "vm: regions rw / ro / none (QEMU)" bash tests/vm/region_vms.sh "$build"
 t "vm: two VMs, YCSB A over the ring" bash tests/vm/ycsb_vms.sh "$build"
 
 echo

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# region_vms.sh - regions a VM cannot write, enforced by QEMU (docs/VMS.md,
+# "Regions a VM cannot write"): two VMs, the ring medium, and two regions
+# given with infra/run_vms.sh --region: graph (VM1 rw, VM2 ro) and secret
+# (VM1 rw, VM2 none). VM1 (region-publish) publishes kron -g SCALE into
+# graph and writes a marker into secret; VM2 (region-attach) has no device
+# for secret, attaches the graph read-only and verifies bfs, tries to write
+# over the graph's header and at the region's end, and verifies again.
+# Passes when both VMs report PASS and the host, reading the files
+# afterwards, finds VM2's writes nowhere, attaches and verifies the graph VM2
+# saw, and finds VM1's marker in secret.
+# Usage: tests/vm/region_vms.sh [BUILD]      (needs make vm; env: SCALE=12, TIMEOUT=240)
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${1:-build}
+source scripts/lib.sh
+set +e
+scale=${SCALE:-12} timeout=${TIMEOUT:-240}
+G=$(realpath "$BUILD/bin/cxl_graph") S=$(realpath "$BUILD/bin/cxl_shm")
+[ -x "$G" ] && [ -x "$S" ] || die "$BUILD/bin/cxl_graph or cxl_shm is not built (make)"
+[ -f "$BUILD/vm/initramfs.cpio.gz" ] && [ -f "$BUILD/vm/vmlinuz" ] || die "no guest in $BUILD/vm (make vm)"
+
+checks=0 failed=0
+check() { # DESC STATUS(0 = ok)
+  checks=$((checks + 1))
+  if [ "$2" -eq 0 ]; then echo "ok: $1"; else failed=$((failed + 1)); echo "region_vms: FAIL: $1" >&2; fi
+}
+
+medium=/dev/shm/cxl_vmregion_$$.raw graph=/dev/shm/cxl_vmregion_graph_$$.raw secret=/dev/shm/cxl_vmregion_secret_$$.raw
+CLEANUP_FILES+=("$medium" "$graph" "$secret")
+bash infra/create_cxl_shared.sh "$medium" 16M >/dev/null &&
+  bash infra/create_cxl_shared.sh "$graph" 32M >/dev/null &&
+  bash infra/create_cxl_shared.sh "$secret" 1M >/dev/null || die "cannot create the media"
+marker=marker-$$-$RANDOM
+
+t0=$(date +%s)
+bash infra/run_vms.sh --cxl "$medium" --cxl-size 16M \
+  --kernel "$BUILD/vm/vmlinuz" --initrd "$BUILD/vm/initramfs.cpio.gz" \
+  --region "graph=$graph:32M:vm1=rw,vm2=ro" --region "secret=$secret:1M:vm1=rw,vm2=none" \
+  --vm1-role region-publish --vm1-append "cxl.graph_scale=$scale cxl.marker=$marker" \
+  --vm2-role region-attach --vm2-append "cxl.wait=$((timeout - 40))" \
+  --timeout "$timeout" --label test-vm-region 2>&1 | tee "$WORK/run.out"
+rc=${PIPESTATUS[0]}
+echo "region_vms: the VMs ran $(( $(date +%s) - t0 )) s"
+check "both VMs report PASS (run_vms.sh exit $rc)" "$rc"
+logs=$(sed -n 's/^run_vms: .*logs in //p' "$WORK/run.out" | tail -n 1)
+[ -n "$logs" ] || logs=$(ls -d results/vm/*-test-vm-region 2>/dev/null | tail -n 1)
+grep -q "region graph: .*vm1 rw, vm2 ro" "$WORK/run.out"
+check "run_vms.sh reports graph: vm1 rw, vm2 ro" $?
+grep -q -- "readonly=on" "$logs/vm2.cmd" && ! grep -q -- "readonly=on" "$logs/vm1.cmd"
+check "VM2's QEMU maps graph with readonly=on, VM1's does not" $?
+grep -q "region-secret" "$logs/vm1.cmd" && ! grep -q "region-secret" "$logs/vm2.cmd"
+check "VM2's QEMU has no device for secret" $?
+for want in "graph: published in region graph" "secret: marker written"; do
+  grep -aqF "$want" "$logs/vm1.serial.log" 2>/dev/null
+  check "VM1 logged '$want'" $?
+done
+for want in "secret: no device" \
+            "graph: before the writes: VM1's graph attached read-only, bfs verified 3 of 3 trials" \
+            "write at 0: the region's bytes did not change" \
+            "write at $((32 * 1048576 - 16)): the region's bytes did not change" \
+            "graph: after the writes: VM1's graph attached read-only, bfs verified 3 of 3 trials"; do
+  grep -aqF "$want" "$logs/vm2.serial.log" 2>/dev/null
+  check "VM2 logged '$want'" $?
+done
+grep -a "write at" "$logs/vm2.serial.log" | tr -d '\r' | sed 's/^/  vm2: /'
+
+# the host reads the files the guests had as BAR2
+! grep -aq "VM2-WAS-HERE" "$graph"
+check "the graph region's file holds none of VM2's writes" $?
+out=$("$G" bfs --cxl-mode attach --path "$graph" --attach-timeout-ms 1000 -n 1 -v 2>&1)
+check "the host attaches the graph from the file and verifies bfs" \
+  "$(grep -q '^Verification: *PASS' <<<"$out" && grep -q '^Graph region: .* by node 1, ' <<<"$out"; echo $?)"
+pub=$(sed -n 's/^Graph region: .* publication \([0-9a-f]*\) .*/\1/p' <<<"$out")
+[ "$(grep -ac "Graph region: .* publication ${pub:-none} by node 1" "$logs/vm2.serial.log")" -ge 2 ]
+check "VM2 attached the publication the host finds (${pub:-none}), before and after its writes" $?
+[ "$("$S" read --path "$secret" --offset 0 --len ${#marker} 2>/dev/null)" = "$marker" ]
+check "the secret region's file holds VM1's marker" $?
+
+[ "$failed" -gt 0 ] && echo "region_vms: logs in $logs" >&2
+echo "region_vms: $checks checks, $failed failed"
+[ "$failed" -eq 0 ]
