@@ -85,6 +85,7 @@ regions_check() {
     [[ $spec =~ ^([a-z][a-z0-9_]{0,15})=([^:]+):([^:]+)(:(.*))?$ ]] ||
       usage_error "--region '$spec': NAME=FILE:SIZE[:vm1=rw|ro|none,vm2=...] (NAME: a-z, 0-9, _; 16 at most)"
     name=${BASH_REMATCH[1]} file=${BASH_REMATCH[2]} size=${BASH_REMATCH[3]} access=${BASH_REMATCH[5]}
+    [[ $file != *,* ]] || usage_error "--region $name: file '$file' has a comma (QEMU reads it as an option separator)"
     for ((k = 0; k < i; k++)); do
       [ "${REGION[$k,name]}" != "$name" ] || usage_error "--region $name given twice"
     done
