@@ -10,12 +10,17 @@
 # and the Makefile's manifests / sgx-sign / sgx-token steps.
 # Usage: tests/cli_gramine.sh [BUILD]
 source "$(dirname "$0")/check.sh"
-R="python3 gramine/render.py --build $BUILD"
-C="python3 gramine/check.py"
+# a Python with Jinja2 and tomllib: the first python3 on PATH, else Debian's
+# (scripts/deps.sh installs python3-jinja2 for /usr/bin/python3)
+PY=python3
+$PY -c 'import jinja2, tomllib' 2>/dev/null || PY=/usr/bin/python3
+export PYTHON=$PY
+R="$PY gramine/render.py --build $BUILD"
+C="$PY gramine/check.py"
 for f in bin/cxl_graph bin/cxl_sodium_tunnel bin/cxl_sec_mgr cxl_ring.so; do
   [ -f "$BUILD/$f" ] || die "build $BUILD/$f first"
 done
-python3 -c 'import jinja2, tomllib' || die "needs Python >= 3.11 (tomllib) and Jinja2 (python3-jinja2)"
+$PY -c 'import jinja2, tomllib' || die "needs Python >= 3.11 (tomllib) and Jinja2 (python3-jinja2)"
 
 # a stand-in for Gramine's library folder: libsysdb.so and runtime/glibc
 G=$WORK/gramine-lib
@@ -39,7 +44,7 @@ for app in "${!MIN[@]}"; do
   media=(); [ -n "${MEDIA[$app]:-}" ] && media=(--medium "${MEDIA[$app]}")
   $C "$OUT/$app.manifest" "${media[@]}" --min-threads "${MIN[$app]}"
   check "$app: every rule kept" $?
-  python3 -c "import sys, tomllib; m = tomllib.load(open(sys.argv[1], 'rb')); sys.exit(m['sgx']['max_threads'] != int(sys.argv[2]) or m['sgx']['debug'] is not False)" \
+  $PY -c "import sys, tomllib; m = tomllib.load(open(sys.argv[1], 'rb')); sys.exit(m['sgx']['max_threads'] != int(sys.argv[2]) or m['sgx']['debug'] is not False)" \
     "$OUT/$app.manifest" "${MIN[$app]}"
   check "$app: sgx.max_threads is its minimum ${MIN[$app]}, sgx.debug false" $?
 done
@@ -97,7 +102,7 @@ check_fails "needs --keys-dir" $R --out "$WORK/b" --app cxl_sodium_tunnel --gram
 check_fails "needs --data-dir" $R --out "$WORK/b" --app cxl_sec_mgr --gramine-pkglibdir "$G"
 check_fails "is not built" $R --build "$WORK/nothing" --out "$WORK/b" --app cxl_sec_mgr "${COMMON[@]}"
 check_fails "not Gramine's library folder" $R --out "$WORK/b" --gramine-pkglibdir "$WORK" --keys-dir /k --data-dir /d
-if ! python3 -c 'import graminelibos' 2>/dev/null; then
+if ! $PY -c 'import graminelibos' 2>/dev/null; then
   $R --out "$WORK/b" >/dev/null 2>"$WORK/err"; rc=$?
   [ $rc -eq 77 ] && grep -qF 'Gramine is not installed here' "$WORK/err"
   check "no Gramine and no --gramine-pkglibdir: exit 77 naming it (exit $rc)" $?
