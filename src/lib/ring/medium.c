@@ -75,6 +75,16 @@ static int has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* A file that a sandbox shows as a character device with no device number:
+ * Gramine's untrusted_shm mount presents its host files so (S_IFCHR, rdev
+ * 0:0, st_size the host file's size), and they take only open, fstat and
+ * mmap(MAP_SHARED), which is all a medium file needs. On Linux itself no
+ * driver answers 0:0 (opening such a node fails with ENXIO). */
+static int sandbox_shm_file(const struct stat *st)
+{
+    return S_ISCHR(st->st_mode) && major(st->st_rdev) == 0 && minor(st->st_rdev) == 0 && st->st_size > 0;
+}
+
 /* Decide the kind from the path and what it is. */
 static int classify(const char *path, const struct stat *st, int exists,
                     enum cxl_medium_kind *kind)
@@ -95,6 +105,10 @@ static int classify(const char *path, const struct stat *st, int exists,
         }
         if (has_prefix(base, "dax")) {
             *kind = CXL_MEDIUM_DAX;
+            return 0;
+        }
+        if (sandbox_shm_file(st)) {
+            *kind = CXL_MEDIUM_FILE;
             return 0;
         }
         return cxl_fail(CXL_EINVAL, "%s: character device is neither /dev/uioN nor /dev/daxX.Y", path);
@@ -324,7 +338,7 @@ static int open_file(struct cxl_medium *m, int dirfd, const char *leaf, const st
     struct stat st;
     if (fstat(m->fd, &st) != 0)
         return cxl_fail_errno(CXL_ESYS, "cannot stat %s", m->path);
-    if (!S_ISREG(st.st_mode))
+    if (!S_ISREG(st.st_mode) && !sandbox_shm_file(&st))
         return cxl_fail(CXL_EINVAL, "medium %s is not a regular file any more", m->path);
     if (cfg->allow_foreign)
         return 0;
