@@ -12,6 +12,8 @@
 #     [--accel auto|kvm|tcg] (env CXL_VM_ACCEL; auto: KVM if a probe boot works, else TCG)
 #     [--log-dir DIR] (default results/vm/<time>-<label>)
 #     [--dry-run] (print the QEMU command lines, start nothing)
+#     [--tdx [--tdx-bios TDVF.fd]] (Intel TDX guests; env TDX_BIOS) or [--sgx-epc SIZE]
+#       (SGX EPC for each guest): KVM only, docs/TEE.md; the medium stays shared
 #   infra/run_vms.sh --print-accel          print kvm or tcg, what auto picks here
 # The original prototype's cloud-image flags still work here: with
 # --vm1-disk/--vm1-seed/--vm2-disk/--vm2-seed (and --vmN-ssh, --hostshare,
