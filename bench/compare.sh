@@ -139,7 +139,7 @@ are medians of the per-round ratios against NativeTCP. $(matrix_isolation_note)"
 if [ -n "$lprefix" ]; then # the labels get their prefix; the ratios are against ${lprefix}NativeTCP
   prefix_labels "$lprefix" "$csv" "$md"
   printf '\nLabels prefixed %s%s: the ratios are against %sNativeTCP of the same run.\n' "$lprefix" \
-    "${wrap:+ (every Redis run as: $wrap redis-server-args)}" "$lprefix" >>"$md"
+    "${wrap:+ (every Redis run as: $wrap <its arguments>)}" "$lprefix" >>"$md"
 fi
 cat "$md"
 # one chart per (threads, pipeline, value size); report.py prints each one drawn

@@ -238,7 +238,7 @@ Publish Time (its own build not included) against Native's build. $([ -n "$gapbs
     fail "the report failed"
   if [ -n "$lprefix" ]; then # the labels get their prefix (raw.csv keeps them as run)
     prefix_labels "$lprefix" "$out/graph.csv" "$out/graph.md"
-    printf '\nLabels prefixed %s%s.\n' "$lprefix" "${wrap:+ (every cxl_graph run as: $wrap cxl_graph-args)}" >>"$out/graph.md"
+    printf '\nLabels prefixed %s%s.\n' "$lprefix" "${wrap:+ (every cxl_graph run as: $wrap <its arguments>)}" >>"$out/graph.md"
   fi
   cat "$out/graph.md"
   echo

@@ -132,7 +132,7 @@ $(matrix_isolation_note)" || matrix_fail "the report failed"
 if [ -n "$lprefix" ]; then # the labels get their prefix; the ratios are against ${lprefix}NativeTCP
   prefix_labels "$lprefix" "$csv" "$md"
   printf '\nLabels prefixed %s%s: the ratios are against %sNativeTCP of the same run.\n' "$lprefix" \
-    "${wrap:+ (every Redis run as: $wrap redis-server-args)}" "$lprefix" >>"$md"
+    "${wrap:+ (every Redis run as: $wrap <its arguments>)}" "$lprefix" >>"$md"
 fi
 cat "$md"
 chart=$(report ycsb-chart "$csv" --title "cxl_ycsb: $records records, $operations operations, $threads thread(s), delay model $MATRIX_DELAY_TEXT") ||

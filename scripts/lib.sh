@@ -46,7 +46,7 @@ start_redis() {
   REDIS_PID=$!
   CLEANUP_PIDS+=($!)
   local i
-  for i in $(seq 100); do
+  for i in $(seq "${REDIS_START_TRIES:-100}"); do # 0.1 s each (a Gramine-SGX enclave takes longer)
     redis-cli -p "$REDIS_PORT" cxlring.info >/dev/null 2>&1 && return 0
     kill -0 "${CLEANUP_PIDS[-1]}" 2>/dev/null || break
     sleep 0.1
