@@ -74,10 +74,10 @@ tee_cmd gramine-direct "Gramine without SGX (not a TEE; builds and debugs)"
 tee_cmd gramine-sgx-sign "signs the manifests"
 tee_cmd gramine-manifest "renders the manifest templates"
 tee_cmd redis-server "the server under Gramine"
-tee_file "gramine/Makefile" "$ROOT/$GDIR/Makefile" "make -C gramine manifests sgx-sign; gramine/README.md"
-tee_file "$BUILD/cxl_ring.so" "$ROOT/$BUILD/cxl_ring.so" "make"
-tee_file "$BUILD/bin/cxl_ring_direct" "$ROOT/$BUILD/bin/cxl_ring_direct" "make"
-tee_file "$BUILD/bin/cxl_graph" "$ROOT/$BUILD/bin/cxl_graph" "make"
+tee_file "gramine/Makefile" "$(tee_abs "$GDIR")/Makefile" "make -C gramine manifests sgx-sign; gramine/README.md"
+tee_file "$BUILD/cxl_ring.so" "$(tee_abs "$BUILD")/cxl_ring.so" "make"
+tee_file "$BUILD/bin/cxl_ring_direct" "$(tee_abs "$BUILD")/bin/cxl_ring_direct" "make"
+tee_file "$BUILD/bin/cxl_graph" "$(tee_abs "$BUILD")/bin/cxl_graph" "make"
 tee_preflight_end
 
 # --- the plan --------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 stage=results/${file}_${stamp}_stage
 proof=$stage/proof
 wrap() { # MANIFEST: the wrapper the benchmarks put before the program's arguments
-  shell_quote bash "$ROOT/scripts/tee_gramine_exec.sh" --evidence "$ROOT/$proof/$1" --gramine-dir "$ROOT/$GDIR" "$1"
+  shell_quote bash "$ROOT/scripts/tee_gramine_exec.sh" --evidence "$ROOT/$proof/$1" --gramine-dir "$(tee_abs "$GDIR")" "$1"
 }
 common=()
 [ -z "$requests" ] || common+=(--requests "$requests")

@@ -59,9 +59,9 @@ tee_param_on /sys/module/kvm_intel/parameters/tdx "KVM runs TDX guests (kvm_inte
 tee_cmd "$QEMU_BIN" "QEMU"
 tee_qemu_object tdx-guest
 tee_file "TDVF firmware" "${bios:-none found (--tdx-bios FILE or TDX_BIOS)}" "a TDX-enabled OVMF, e.g. OVMF.inteltdx.fd"
-tee_file "guest kernel" "$ROOT/$kernel" "make vm; it must be built with CONFIG_INTEL_TDX_GUEST"
-tee_file "guest initramfs" "$ROOT/$initrd" "make vm"
-if [ -f "$ROOT/$initrd" ] && zcat "$ROOT/$initrd" 2>/dev/null | cpio -i --to-stdout --quiet init 2>/dev/null | grep -q 'tee cpu flags'; then s=0; else s=1; fi
+tee_file "guest kernel" "$(tee_abs "$kernel")" "make vm; it must be built with CONFIG_INTEL_TDX_GUEST"
+tee_file "guest initramfs" "$(tee_abs "$initrd")" "make vm"
+if [ -f "$(tee_abs "$initrd")" ] && zcat "$(tee_abs "$initrd")" 2>/dev/null | cpio -i --to-stdout --quiet init 2>/dev/null | grep -q 'tee cpu flags'; then s=0; else s=1; fi
 tee_req "guest prints its TEE CPU flags" $s "(the TDX proof reads them; make vm after this change)"
 tee_preflight_end
 

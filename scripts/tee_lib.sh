@@ -35,6 +35,8 @@ tee_common_flag() {
 
 # tee_path PATH: PATH under the fixture root (CXL_TEE_ROOT / --root), or PATH
 tee_path() { echo "$TEE_ROOT$1"; }
+# tee_abs PATH: PATH if absolute, else under the repository
+tee_abs() { if [[ $1 == /* ]]; then echo "$1"; else echo "$ROOT/$1"; fi; }
 
 # --- the preflight -------------------------------------------------------------------------
 tee_preflight_begin() { # WHAT: the heading
