@@ -66,8 +66,11 @@ in_guest+=" && sudo -E BUILD=build-sgxvm bash scripts/host_bench_gramine_sgx.sh 
 echo "$PROG: plan (VMs with $epc of SGX EPC each; labels SGXVMNativeTCP, GramineSGXVM*)"
 tee_step "recreate the cloud-image VMs with SGX EPC (scripts/host_quickstart.sh)" \
   env FORCE_RECREATE=1 STOP_EXISTING=1 VM_TEE_FLAGS="--sgx-epc $epc" bash scripts/host_quickstart.sh $([ "$TEE_DRY" = 1 ] && echo --dry-run)
-if [ "$TEE_DRY" = 1 ]; then
-  tee_note "(the QEMU command lines are the dry run's of step 1 above: -machine ...,sgx-epc.0.memdev=epc0 and -object memory-backend-epc)"
+if [ "$TEE_DRY" = 1 ]; then # its own dry run: every command and the QEMU command lines
+  if [ -n "${OUTDIR:-}" ]; then tee_note "host_quickstart.sh's dry run (OUTDIR $OUTDIR):"
+  else tee_note "host_quickstart.sh's dry run (its cloud-init files in a temporary OUTDIR, not infra/images):"; fi
+  env FORCE_RECREATE=1 STOP_EXISTING=1 VM_TEE_FLAGS="--sgx-epc $epc" OUTDIR="${OUTDIR:-$WORK/images}" \
+    bash scripts/host_quickstart.sh --dry-run 2>&1 | sed 's/^/      /' || die "host_quickstart.sh --dry-run failed"
 fi
 wait_ssh() {
   local t=$((SECONDS + ssh_wait))
