@@ -104,8 +104,8 @@ setup() {
   GRAPH=$(realpath "$BUILD/bin/cxl_graph" 2>/dev/null) || true
   MGR=$(realpath "$BUILD/bin/cxl_sec_mgr" 2>/dev/null) || true
   [ -x "$GRAPH" ] && [ -x "$MGR" ] || die "$BUILD/bin/cxl_graph and cxl_sec_mgr are not built (make)"
-  GWRAP=()
-  [ -z "$wrap" ] || read -ra GWRAP <<<"$wrap" # every cxl_graph run as "${GWRAP[@]}" cxl_graph ...
+  GCMD=("$GRAPH")
+  [ -z "$wrap" ] || read -ra GCMD <<<"$wrap" # every cxl_graph run as CMD ... <its arguments>
   export OMP_NUM_THREADS=$threads
   REG=/dev/shm/cxl_graph_compare_$$
   CLEANUP_FILES+=("$REG.raw")
@@ -171,15 +171,15 @@ run_mode() {
   if [ "$mode" != Native ] && [ "$mode" != GAPBS ]; then
     pub_log=$out/logs/${tag}_publisher.log
     read -ra flags <<<"$(mode_flags "$mode" 1)"
-    "${GWRAP[@]}" "$GRAPH" "$k" "${src[@]}" --cxl-mode publish --publish-only --node-id 1 "${flags[@]}" >"$pub_log" 2>&1 ||
+    "${GCMD[@]}" "$k" "${src[@]}" --cxl-mode publish --publish-only --node-id 1 "${flags[@]}" >"$pub_log" 2>&1 ||
       { tail -5 "$pub_log" >&2; fail "round $r $k $mode: the publisher failed"; }
   fi
   for h in 1 2; do
     case $mode in
       GAPBS) cmd=("$gapbs/$k" "${src[@]}" -n "$trials" "${v[@]}") ;;
-      Native) cmd=("${GWRAP[@]}" "$GRAPH" "$k" "${src[@]}" -n "$trials" "${v[@]}") ;;
+      Native) cmd=("${GCMD[@]}" "$k" "${src[@]}" -n "$trials" "${v[@]}") ;;
       *) read -ra flags <<<"$(mode_flags "$mode" $((h + 1)))"
-         cmd=("${GWRAP[@]}" "$GRAPH" "$k" "${src[@]}" -n "$trials" "${v[@]}" --cxl-mode attach --node-id $((h + 1)) "${flags[@]}") ;;
+         cmd=("${GCMD[@]}" "$k" "${src[@]}" -n "$trials" "${v[@]}" --cxl-mode attach --node-id $((h + 1)) "${flags[@]}") ;;
     esac
     [ "$mode" != GAPBS ] && cmd+=(--csv "$WORK/$tag.h$h.csv" --label "$mode" --host h$h)
     rm -f "$WORK/$tag.h$h.csv"

@@ -28,9 +28,10 @@
 #   --dry-run   preflight, then print every step and command; run nothing
 #   --root DIR  read /proc, /sys, /dev, /var/run under DIR (tests; also CXL_TEE_ROOT)
 # Defaults: compare.sh's own (20000 requests, 3 rounds), graph -g 16, kernels bfs pr cc.
-# Environment: GRAMINE_DIR (gramine), GRAMINE_REDIS_MANIFEST (redis-ring),
-#   GRAMINE_GRAPH_MANIFEST (cxl-graph), SGX_TOKEN_MODE (skip: FLC, no token;
-#   token: make sgx-token), BUILD (build)
+# Environment: GRAMINE_SRC (gramine: the templates and their Makefile),
+#   GRAMINE_OUT (BUILD/gramine: the rendered, signed manifests; the Makefile's OUT),
+#   GRAMINE_REDIS_MANIFEST (redis-ring), GRAMINE_GRAPH_MANIFEST (cxl_graph),
+#   SGX_TOKEN_MODE (skip: FLC, no token; token: make sgx-token), BUILD (build)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PROG=host_bench_gramine_sgx.sh
@@ -55,7 +56,8 @@ while [ $# -gt 0 ]; do
     *) usage_error "unknown argument '$1' (see --help)" ;;
   esac
 done
-GDIR=${GRAMINE_DIR:-gramine} RMAN=${GRAMINE_REDIS_MANIFEST:-redis-ring} GMAN=${GRAMINE_GRAPH_MANIFEST:-cxl-graph}
+GSRC=${GRAMINE_SRC:-gramine} GOUT=${GRAMINE_OUT:-$BUILD/gramine}
+RMAN=${GRAMINE_REDIS_MANIFEST:-redis-ring} GMAN=${GRAMINE_GRAPH_MANIFEST:-cxl_graph}
 TOKEN=${SGX_TOKEN_MODE:-skip}
 [[ $TOKEN == skip || $TOKEN == token ]] || usage_error "SGX_TOKEN_MODE='$TOKEN': skip or token"
 if [ $in_vm = 1 ]; then native=SGXVM sgx=GramineSGXVM file=sgxvm where="an SGX guest"
@@ -74,7 +76,7 @@ tee_cmd gramine-direct "Gramine without SGX (not a TEE; builds and debugs)"
 tee_cmd gramine-sgx-sign "signs the manifests"
 tee_cmd gramine-manifest "renders the manifest templates"
 tee_cmd redis-server "the server under Gramine"
-tee_file "gramine/Makefile" "$(tee_abs "$GDIR")/Makefile" "make -C gramine manifests sgx-sign; gramine/README.md"
+tee_file "gramine/Makefile" "$(tee_abs "$GSRC")/Makefile" "make -C gramine manifests sgx-sign; gramine/README.md"
 tee_file "$BUILD/cxl_ring.so" "$(tee_abs "$BUILD")/cxl_ring.so" "make"
 tee_file "$BUILD/bin/cxl_ring_direct" "$(tee_abs "$BUILD")/bin/cxl_ring_direct" "make"
 tee_file "$BUILD/bin/cxl_graph" "$(tee_abs "$BUILD")/bin/cxl_graph" "make"
@@ -85,7 +87,7 @@ stamp=$(date +%Y%m%d-%H%M%S)
 stage=results/${file}_${stamp}_stage
 proof=$stage/proof
 wrap() { # MANIFEST: the wrapper the benchmarks put before the program's arguments
-  shell_quote bash "$ROOT/scripts/tee_gramine_exec.sh" --evidence "$ROOT/$proof/$1" --gramine-dir "$(tee_abs "$GDIR")" "$1"
+  shell_quote bash "$ROOT/scripts/tee_gramine_exec.sh" --evidence "$ROOT/$proof/$1" --gramine-dir "$(tee_abs "$GOUT")" "$1"
 }
 common=()
 [ -z "$requests" ] || common+=(--requests "$requests")
@@ -94,7 +96,7 @@ export REDIS_START_TRIES=${REDIS_START_TRIES:-1200} # an enclave starts in secon
 
 echo "$PROG: plan (labels ${native}NativeTCP, ${sgx}*; outputs results/${file}_*_$stamp)"
 [ "$TEE_DRY" = 1 ] || mkdir -p "$stage" "$proof"
-mk=(make -C "$GDIR" manifests sgx-sign)
+mk=(make -C "$(tee_abs "$GSRC")" BUILD="$(tee_abs "$BUILD")" OUT="$(tee_abs "$GOUT")" manifests sgx-sign)
 [ "$TOKEN" = token ] && mk+=(sgx-token)
 tee_step "Gramine manifests, signed (gramine/README.md)" "${mk[@]}"
 tee_step "${native}NativeTCP: Redis over TCP, no Gramine" \

@@ -5,8 +5,8 @@
 # hand to bench/compare.sh --server-wrap and bench/graph_compare.sh --wrap:
 # the benchmark appends the program's own arguments.
 #   scripts/tee_gramine_exec.sh --evidence DIR [--gramine-dir DIR] [--mode sgx|direct] MANIFEST [ARGS...]
-# It changes into --gramine-dir (default gramine/, where `make -C gramine
-# manifests sgx-sign` leaves MANIFEST.manifest.sgx and MANIFEST.sig), checks
+# It changes into --gramine-dir (default build/gramine/, where `make -C
+# gramine manifests sgx-sign` leaves MANIFEST.manifest.sgx and MANIFEST.sig), checks
 # that the signed manifest is there (sgx), writes DIR/<pid>/{mode,manifest,
 # sig,loader}, starts a watcher that copies the lines of /proc/<pid>/maps
 # naming the SGX enclave device into DIR/<pid>/maps once the enclave is
@@ -20,7 +20,7 @@ PROG=tee_gramine_exec.sh
 # shellcheck source=infra/lib.sh
 source "$ROOT/infra/lib.sh"
 
-ev="" gdir=$ROOT/gramine mode=sgx
+ev="" gdir=$ROOT/${BUILD:-build}/gramine mode=sgx
 while [ $# -gt 0 ]; do
   case $1 in
     --evidence) need "$@"; ev=$2; shift 2 ;;
@@ -59,10 +59,12 @@ fi
 # the watcher: this process becomes gramine-$mode (exec keeps the pid)
 dev=${CXL_TEE_ROOT:-}/dev/sgx_enclave pid=$$ wait_s=${TEE_PROOF_WAIT_S:-600}
 (
-  for _ in $(seq $((wait_s * 10))); do
+  # every 20 ms: building an enclave (ECREATE, EADD of every page, EINIT) takes
+  # far longer, and the mapping stays until the process ends
+  for _ in $(seq $((wait_s * 50))); do
     if grep -F "$dev" "/proc/$pid/maps" >"$d/maps.tmp" 2>/dev/null; then mv "$d/maps.tmp" "$d/maps"; exit 0; fi
     kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.02
   done
   rm -f "$d/maps.tmp"
 ) </dev/null >/dev/null 2>&1 &

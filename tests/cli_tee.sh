@@ -53,7 +53,7 @@ touch "$DIR/base.img"
 # run SCRIPT ARGS...: the script against the fixture (stubs first on PATH)
 run() {
   local s=$1; shift
-  env PATH="$STUB:$PATH" BUILD="$FB" GRAMINE_DIR="$G" TDX_BIOS="$DIR/OVMF.inteltdx.fd" QEMU_BIN=qemu-system-x86_64 \
+  env PATH="$STUB:$PATH" BUILD="$FB" GRAMINE_SRC="$G" GRAMINE_OUT="$G" TDX_BIOS="$DIR/OVMF.inteltdx.fd" QEMU_BIN=qemu-system-x86_64 \
     OUTDIR="$DIR/images" BASE_IMG="$DIR/base.img" CXL_PATH="$DIR/cxl.raw" CXL_SIZE=64M VM_STATE_DIR="$DIR/state" \
     ${EXTRA_ENV:-} bash "scripts/$s.sh" --root "$F" "$@" 2>&1
 }
@@ -63,9 +63,9 @@ sgx=host_bench_gramine_sgx sgxvm=host_recreate_and_bench_gramine_sgxvm tdx=host_
 out=$(run $sgx --dry-run); rc=$?
 if [ $rc = 0 ] && [[ $out == *"preflight: all 15 requirements present"* ]]; then ok "sgx: all present, exit 0"
 else bad "sgx: all present: exit $rc"; echo "$out" | sed 's/^/  | /' >&2; fi
-for want in "make -C $G manifests sgx-sign" "bash bench/compare.sh --labels NativeTCP" "--label-prefix Host" \
+for want in "make -C $G BUILD=$FB OUT=$G manifests sgx-sign" "bash bench/compare.sh --labels NativeTCP" "--label-prefix Host" \
             "--labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure --server-wrap" "scripts/tee_gramine_exec.sh --evidence" \
-            "--gramine-dir $G redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "$G cxl-graph" \
+            "--gramine-dir $G redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "$G cxl_graph" \
             "the label proof" "dry run: nothing was started"; do
   [[ $out == *"$want"* ]] && ok "sgx --dry-run: '$want'" || bad "sgx --dry-run: no '$want'"
 done
