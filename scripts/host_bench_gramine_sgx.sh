@@ -24,10 +24,13 @@
 # files sgxvm_*.
 #
 # Usage: sudo -E bash scripts/host_bench_gramine_sgx.sh [--dry-run] [--root DIR] [--in-vm]
-#          [--requests N] [--rounds R] [--graph-scale S] [--graph-kernels "bfs pr"] [--no-graph] [--ycsb]
+#          [--requests N] [--rounds R] [--graph-scale S] [--graph-kernels "bfs pr"] [--no-graph]
+#          [--ycsb] [--ycsb-workloads a,crudscan] [--records N]
 #   --dry-run   preflight, then print every step and command; run nothing
 #   --root DIR  read /proc, /sys, /dev, /var/run under DIR (tests; also CXL_TEE_ROOT)
-# Defaults: compare.sh's own (20000 requests, 3 rounds), graph -g 16, kernels bfs pr cc.
+# Defaults: compare.sh's own (20000 requests, 3 rounds), graph -g 16, kernels bfs pr cc;
+# YCSB (--ycsb) workloads a and crudscan (the seed's CRUD+scan mix), ycsb_compare.sh's
+# records and operations (10000; --records N sets both).
 # Environment: GRAMINE_SRC (gramine: the templates and their Makefile),
 #   GRAMINE_OUT (BUILD/gramine: the rendered, signed manifests; the Makefile's OUT),
 #   GRAMINE_REDIS_MANIFEST (redis-ring), GRAMINE_GRAPH_MANIFEST (cxl_graph),
@@ -40,7 +43,7 @@ cd "$ROOT"
 source "$ROOT/scripts/tee_lib.sh"
 usage() { usage_from_header "$ROOT/scripts/host_bench_gramine_sgx.sh"; }
 
-in_vm=0 requests="" rounds="" gscale=16 gkernels="bfs pr cc" graph=1 ycsb=0
+in_vm=0 requests="" rounds="" gscale=16 gkernels="bfs pr cc" graph=1 ycsb=0 yw=a,crudscan records=""
 while [ $# -gt 0 ]; do
   if tee_common_flag "$@"; then shift "$TEE_SHIFT"; continue; fi
   case $1 in
@@ -52,6 +55,8 @@ while [ $# -gt 0 ]; do
     --graph-kernels) need "$@"; gkernels=$2; shift 2 ;;
     --no-graph) graph=0; shift ;;
     --ycsb) ycsb=1; shift ;;
+    --ycsb-workloads) need "$@"; [[ $2 =~ ^[a-z,]+$ ]] || usage_error "--ycsb-workloads '$2': e.g. a,crudscan"; yw=$2; shift 2 ;;
+    --records) need "$@"; [[ $2 =~ ^[1-9][0-9]*$ ]] || usage_error "--records '$2': a number"; records=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage_error "unknown argument '$1' (see --help)" ;;
   esac
@@ -112,7 +117,8 @@ if [ $graph = 1 ]; then
 fi
 if [ $ycsb = 1 ]; then
   tee_step "YCSB over the matrix's transports: every Redis under gramine-sgx $RMAN" \
-    bash bench/ycsb_compare.sh --labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure ${rounds:+--rounds "$rounds"} \
+    bash bench/ycsb_compare.sh --workloads "$yw" --labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure ${rounds:+--rounds "$rounds"} \
+    ${records:+--records "$records" --operations "$records"} \
     --server-wrap "$(wrap "$RMAN")" --label-prefix "$sgx" --out "$stage/ycsb"
 fi
 echo "[$((TEE_STEP + 1))] the label proof: every launch in $proof/*/ ran gramine-sgx on a signed manifest and mapped the enclave"
