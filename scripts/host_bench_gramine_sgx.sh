@@ -67,6 +67,8 @@ TOKEN=${SGX_TOKEN_MODE:-skip}
 [[ $TOKEN == skip || $TOKEN == token ]] || usage_error "SGX_TOKEN_MODE='$TOKEN': skip or token"
 if [ $in_vm = 1 ]; then native=SGXVM sgx=GramineSGXVM file=sgxvm where="an SGX guest"
 else native=Host sgx=GramineSGX file=sgx where="an SGX host"; fi
+# a fixture root (tests) proves nothing about this machine: its files say so
+[ -z "$TEE_ROOT" ] || file=fixture_$file
 
 # --- 1. preflight ------------------------------------------------------------------------
 tee_preflight_begin "Gramine-SGX on $where"

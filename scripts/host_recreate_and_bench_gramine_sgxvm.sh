@@ -58,7 +58,9 @@ tee_preflight_end
 
 # --- the plan ------------------------------------------------------------------------------------
 stamp=$(date +%Y%m%d-%H%M%S)
+touch "$WORK/start" # the guest's results must be newer
 hostlog=results/sgxvm_${stamp}_host.log
+if [ "$TEE_DRY" = 0 ]; then mkdir -p results; exec > >(tee -a "$hostlog") 2>&1; fi # everything from here on
 ssh_cmd=(ssh -p "$ssh1" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5 "$user@127.0.0.1")
 in_guest="sudo mkdir -p /mnt/hostshare && (mountpoint -q /mnt/hostshare || sudo mount -t 9p -o trans=virtio,version=9p2000.L hostshare /mnt/hostshare)"
 in_guest+=" && cd /mnt/hostshare && sudo bash scripts/deps.sh && make BUILD=build-sgxvm"
@@ -89,6 +91,6 @@ tee_note "then: results/sgxvm_compare_<time>.csv (written by VM1 into the shared
 tee_done
 [ "$TEE_DRY" = 1 ] && exit 0
 trap cleanup EXIT
-ls -t results/sgxvm_compare_*.csv 2>/dev/null | head -n 1 | grep -q . ||
-  die "VM1's run left no results/sgxvm_compare_*.csv (did it refuse? see its output above)"
-echo "$PROG: done: $(ls -t results/sgxvm_compare_*.csv | head -n 1)" | tee -a "$hostlog"
+new=$(find results -maxdepth 1 -name 'sgxvm_compare_*.csv' -newer "$WORK/start" 2>/dev/null | head -n 1)
+[ -n "$new" ] || die "VM1's run left no new results/sgxvm_compare_*.csv (did it refuse? see its output above)"
+echo "$PROG: done: $new" | tee -a "$hostlog"

@@ -33,6 +33,8 @@ tee_common_flag() {
   esac
 }
 
+# (a run with a fixture root writes its outputs as fixture_*: they prove
+# nothing about the machine they ran on)
 # tee_path PATH: PATH under the fixture root (CXL_TEE_ROOT / --root), or PATH
 tee_path() { echo "$TEE_ROOT$1"; }
 # tee_abs PATH: PATH if absolute, else under the repository

@@ -69,7 +69,9 @@ for want in "make -C $G BUILD=$FB OUT=$G manifests sgx-sign" "bash bench/compare
             "the label proof" "dry run: nothing was started"; do
   [[ $out == *"$want"* ]] && ok "sgx --dry-run: '$want'" || bad "sgx --dry-run: no '$want'"
 done
-[ -z "$(ls "$REPO"/results/sgx_*_stage 2>/dev/null)" ] && ok "sgx --dry-run: no stage directory" || bad "sgx --dry-run made a stage directory"
+stamp=$(echo "$out" | sed -n 's/.*outputs results\/fixture_sgx_\*_\([0-9-]*\)).*/\1/p')
+[ -n "$stamp" ] && [ ! -e "$REPO/results/fixture_sgx_${stamp}_stage" ] && ok "sgx --dry-run: fixture_ outputs, no stage directory ($stamp)" ||
+  bad "sgx --dry-run made a stage directory (stamp '$stamp')"
 out=$(run $sgx --dry-run --in-vm --ycsb --no-graph)
 [[ $out == *"--label-prefix SGXVM"* && $out == *"--label-prefix GramineSGXVM"* && $out == *"bench/ycsb_compare.sh"* &&
    $out != *"graph_compare"* ]] && ok "sgx --in-vm --ycsb --no-graph: SGXVM labels, YCSB, no graph" || bad "sgx --in-vm: $out"
