@@ -67,7 +67,7 @@ in_guest+=" && cd /mnt/hostshare && sudo bash scripts/deps.sh && make BUILD=buil
 in_guest+=" && sudo -E BUILD=build-sgxvm bash scripts/host_bench_gramine_sgx.sh --in-vm $(shell_quote "${inner[@]}")"
 echo "$PROG: plan (VMs with $epc of SGX EPC each; labels SGXVMNativeTCP, GramineSGXVM*)"
 tee_step "recreate the cloud-image VMs with SGX EPC (scripts/host_quickstart.sh)" \
-  env FORCE_RECREATE=1 STOP_EXISTING=1 VM_TEE_FLAGS="--sgx-epc $epc" bash scripts/host_quickstart.sh $([ "$TEE_DRY" = 1 ] && echo --dry-run)
+  env FORCE_RECREATE=1 STOP_EXISTING=1 VM_TEE_FLAGS="--sgx-epc $epc" bash scripts/host_quickstart.sh
 if [ "$TEE_DRY" = 1 ]; then # its own dry run: every command and the QEMU command lines
   if [ -n "${OUTDIR:-}" ]; then tee_note "host_quickstart.sh's dry run (OUTDIR $OUTDIR):"
   else tee_note "host_quickstart.sh's dry run (its cloud-init files in a temporary OUTDIR, not infra/images):"; fi

@@ -24,6 +24,7 @@ TEE_MISSING=() TEE_CHECKED=0
 QEMU_BIN=${QEMU_BIN:-qemu-system-x86_64}
 
 # tee_common_flag ARGS...: --dry-run, --root DIR; sets TEE_SHIFT (status 1: not one of them)
+# shellcheck disable=SC2034 # TEE_SHIFT is the scripts'
 tee_common_flag() {
   TEE_SHIFT=1
   case $1 in

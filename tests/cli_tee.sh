@@ -79,7 +79,7 @@ out=$(run $sgx --dry-run --in-vm --ycsb --no-graph)
 out=$(run $sgxvm --dry-run); rc=$?; [ -z "${TEE_DEBUG:-}" ] || echo "$out" >"$TEE_DEBUG"
 if [ $rc = 0 ] && [[ $out == *"preflight: all 9 requirements present"* ]]; then ok "sgxvm: all present, exit 0"
 else bad "sgxvm: all present: exit $rc"; echo "$out" | sed 's/^/  | /' >&2; fi
-for want in "VM_TEE_FLAGS=--sgx-epc 128M" "scripts/host_quickstart.sh --dry-run" "sgx-epc.0.memdev=epc0" \
+for want in "VM_TEE_FLAGS=--sgx-epc 128M" "host_quickstart.sh's dry run" "sgx-epc.0.memdev=epc0" \
             "-object memory-backend-epc,id=epc0,size=134217728,prealloc=on" "host_bench_gramine_sgx.sh --in-vm" \
             "infra/run_cloud_vms.sh --stop"; do
   [[ $out == *"$want"* ]] && ok "sgxvm --dry-run: '$want'" || bad "sgxvm --dry-run: no '$want'"
