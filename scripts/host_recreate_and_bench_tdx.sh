@@ -116,21 +116,7 @@ tee_done
 tee_prove_tdx "$stage"/compare_vm/vm*.serial.log "$stage"/ycsb_vm/vm*.serial.log "$stage"/graph_vm/vm*.serial.log ||
   tee_refuse "TDX" "$stage"
 mv "$stage/compare.csv" "results/tdx_compare_$stamp.csv"; mv "$stage/compare.md" "results/tdx_compare_$stamp.md"
-# YCSB: VM2's cxl_ycsb output (its data channel), one row per phase
-{
-  echo "label,workload,phase,records,operations,throughput_ops,read_p99_us"
-  awk -v rec="$records" '
-    /^\[OVERALL\], RunTime/ { phase++ }
-    /^\[OVERALL\], Throughput/ { t[phase] = $3 }
-    /^\[READ\], 99thPercentileLatency/ { p[phase] = $3 }
-    END { for (i = 1; i <= phase; i++) printf "TDXYCSBRing,a,%s,%s,%s,%s,%s\n", i == 1 ? "load" : "run", rec, rec, t[i], p[i] }
-  ' "$stage/ycsb_vm/vm2.ycsb.txt"
-} >"results/tdx_ycsb_$stamp.csv"
-# graph: VM2's bfs runs (plain first, then Crypto), GAPBS's "Average Time:" of each
-{
-  echo "label,kernel,scale,trials,average_s"
-  tr -d '\r' <"$stage/graph_vm/vm2.serial.log" | awk -v g="$gscale" '
-    /Average Time:/ { n++; printf "%s,bfs,%s,3,%s\n", n == 1 ? "TDXGraphRing" : "TDXGraphCrypto", g, $NF }'
-} >"results/tdx_graph_$stamp.csv"
+tee_ycsb_csv TDXYCSBRing a "$records" "$stage/ycsb_vm/vm2.ycsb.txt" >"results/tdx_ycsb_$stamp.csv"
+tee_graph_csv TDXGraph "$gscale" "$stage/graph_vm/vm2.serial.log" >"results/tdx_graph_$stamp.csv"
 mv "$stage" "results/tdx_${stamp}_logs"
 echo "$PROG: csv: results/tdx_compare_$stamp.csv results/tdx_ycsb_$stamp.csv results/tdx_graph_$stamp.csv   logs: results/tdx_${stamp}_logs/"

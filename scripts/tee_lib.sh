@@ -195,3 +195,24 @@ tee_cat_csv() {
   local out=$1; shift
   awk 'FNR == 1 && NR != 1 { next } 1' "$@" >"$out"
 }
+
+# --- the VM roles' outputs as CSV (host_recreate_and_bench_tdx.sh) ---------------------------------
+# tee_ycsb_csv LABEL WORKLOAD RECORDS FILE: cxl_ycsb's -load then -run output
+# (YCSB's text: [OVERALL], RunTime starts a phase) as one CSV row per phase
+tee_ycsb_csv() {
+  echo "label,workload,phase,records,operations,throughput_ops,read_p99_us"
+  tr -d '\r' <"$4" | awk -v l="$1" -v w="$2" -v rec="$3" '
+    /^\[OVERALL\], RunTime/ { phase++ }
+    /^\[OVERALL\], Throughput/ { t[phase] = $3 }
+    /^\[READ\], 99thPercentileLatency/ { p[phase] = $3 }
+    END { for (i = 1; i <= phase; i++) printf "%s,%s,%s,%s,%s,%s,%s\n", l, w, i == 1 ? "load" : "run", rec, rec, t[i], p[i] }'
+}
+
+# tee_graph_csv PREFIX SCALE LOG: the graph-attach role's bfs runs in a guest
+# serial LOG (the plain graph first, then the sealed one): GAPBS's
+# "Average Time:" of each as PREFIXRing, PREFIXCrypto
+tee_graph_csv() {
+  echo "label,kernel,scale,trials,average_s"
+  tr -d '\r' <"$3" | awk -v p="$1" -v g="$2" '
+    /Average Time:/ { n++; printf "%s%s,bfs,%s,3,%s\n", p, n == 1 ? "Ring" : "Crypto", g, $NF }'
+}

@@ -205,5 +205,19 @@ out=$( (ROOT=$REPO PROG=cli_tee; source scripts/tee_lib.sh
 [ $rc = 1 ] && [[ $out == *"REFUSED: no proof that TDX ran"* && $out != *"not reached"* ]] && [ -d "$DIR/res/tdx_x_stage_REFUSED" ] &&
   [ "$(ls "$DIR/res")" = tdx_x_stage_REFUSED ] && ok "refusal: exit 1, the run kept as *_REFUSED only" || bad "refusal: rc $rc $out"
 
+# --- the TDX workflow's CSVs from the guests' outputs (formats as cxl_ycsb and cxl_graph print them) ---
+printf '[OVERALL], RunTime(ms), 19\r\n[OVERALL], Throughput(ops/sec), 2675.035\r\n[INSERT], Return=OK, 50\r\n[OVERALL], RunTime(ms), 4\r\n[OVERALL], Throughput(ops/sec), 13240.077\r\n[READ], 99thPercentileLatency(us), 79\r\n[READ], Return=OK, 23\r\n' >"$DIR/ycsb.txt"
+out=$( (ROOT=$REPO PROG=cli_tee; source scripts/tee_lib.sh; tee_ycsb_csv TDXYCSBRing a 50 "$DIR/ycsb.txt") 2>&1)
+want="label,workload,phase,records,operations,throughput_ops,read_p99_us
+TDXYCSBRing,a,load,50,50,2675.035,
+TDXYCSBRing,a,run,50,50,13240.077,79"
+[ "$out" = "$want" ] && ok "TDX YCSB CSV from cxl_ycsb's output" || bad "YCSB CSV: $out"
+printf 'cxl-vm: role graph-attach\r\n  Trial Time:          0.06402\r\n  Average Time:        0.05214\r\n  Average Time:        0.07001\r\nCXL-VM-RESULT: PASS\r\n' >"$DIR/g.log"
+out=$( (ROOT=$REPO PROG=cli_tee; source scripts/tee_lib.sh; tee_graph_csv TDXGraph 14 "$DIR/g.log") 2>&1)
+want="label,kernel,scale,trials,average_s
+TDXGraphRing,bfs,14,3,0.05214
+TDXGraphCrypto,bfs,14,3,0.07001"
+[ "$out" = "$want" ] && ok "TDX graph CSV from the attach role's bfs runs" || bad "graph CSV: $out"
+
 echo "cli_tee: $((checks - fails)) of $checks checks passed"
 [ $fails = 0 ]
