@@ -88,10 +88,11 @@ vms() { # LOGDIR ARGS...: both TDs, run_vms.sh in the foreground
     --timeout "$timeout" --log-dir "$logs" "${vmf[@]}" "$@"
 }
 ycsb_m=/dev/shm/cxl_tdx_ycsb_$$.raw graph_m=/dev/shm/cxl_tdx_graph_$$.raw
+yargs="cxl.map_size=32M cxl.records=$records cxl.wait=$((timeout - 40))" # (VM1 checks it holds the records)
 tee_step "YCSB: a medium for the ring" medium ycsb 64M
 tee_step "YCSB workload A over the ring between the TDs: TDXYCSBRing" \
   vms "$stage/ycsb_vm" --cxl "$ycsb_m" --cxl-size 64M --vm1-role ycsb-server --vm2-role ycsb-client \
-  --vm1-append "cxl.map_size=32M" --vm2-append "cxl.map_size=32M cxl.records=$records cxl.ops=$records"
+  --vm1-append "$yargs" --vm2-append "$yargs cxl.ops=$records"
 ov=$WORK/graph
 key_overlays() { # the Crypto key, the same file to both TDs (as tests/vm/graph_vms.sh)
   mkdir -p "$ov/vm1/cxl/run" "$ov/vm2/cxl/run"
