@@ -45,6 +45,7 @@ printf '#!/bin/sh\n[ "$1 $2" = "-object help" ] || exit 1\nprintf "List of user 
   >"$STUB/qemu-system-x86_64"
 chmod +x "$STUB"/*
 head -c 4096 /dev/zero >"$F/dev/sgx_enclave"
+echo CONFIG_INTEL_TDX_GUEST=y >"$FB/vm/kernel.config"
 touch "$FB/cxl_ring.so" "$FB/bin/cxl_ring_direct" "$FB/bin/cxl_graph" "$FB/vm/vmlinuz" "$G/Makefile" "$DIR/OVMF.inteltdx.fd"
 (mkdir -p "$DIR/rd" && cd "$DIR/rd" && cp "$REPO/guest/init.sh" init && echo init | cpio -o -H newc --quiet | gzip >"$FB/vm/initramfs.cpio.gz")
 (mkdir -p "$DIR/rd0" && cd "$DIR/rd0" && echo '#!/bin/sh' >init && echo init | cpio -o -H newc --quiet | gzip >"$DIR/old-initramfs.cpio.gz")
@@ -86,7 +87,7 @@ for want in "VM_TEE_FLAGS=--sgx-epc 128M" "host_quickstart.sh's dry run" "sgx-ep
 done
 
 out=$(run $tdx --dry-run); rc=$?
-if [ $rc = 0 ] && [[ $out == *"preflight: all 8 requirements present"* ]]; then ok "tdx: all present, exit 0"
+if [ $rc = 0 ] && [[ $out == *"preflight: all 9 requirements present"* ]]; then ok "tdx: all present, exit 0"
 else bad "tdx: all present: exit $rc"; echo "$out" | sed 's/^/  | /' >&2; fi
 for want in "bench/vm_compare.sh" "--vm-flags '--tdx --tdx-bios $DIR/OVMF.inteltdx.fd'" "--label-prefix TDX" \
             "TDXYCSBRing" "--vm1-role ycsb-server --vm2-role ycsb-client" "TDXGraphRing, TDXGraphCrypto" \
@@ -139,6 +140,8 @@ missing $tdx "/sys/module/kvm_intel/parameters/tdx = Y" "hide $F/sys/module/kvm_
 missing $tdx "QEMU object tdx-guest" "sed -i 's/tdx-guest/sev-guest/' $STUB/qemu-system-x86_64" "cp $DIR/qemu $STUB/qemu-system-x86_64"
 missing $tdx "TDVF firmware" "hide $DIR/OVMF.inteltdx.fd" "unhide $DIR/OVMF.inteltdx.fd"
 missing $tdx "guest kernel" "hide $FB/vm/vmlinuz" "unhide $FB/vm/vmlinuz"
+missing $tdx "guest kernel CONFIG_INTEL_TDX_GUEST=y" "echo '# CONFIG_INTEL_TDX_GUEST is not set' >$FB/vm/kernel.config" \
+  "echo CONFIG_INTEL_TDX_GUEST=y >$FB/vm/kernel.config"
 missing $tdx "guest prints its TEE CPU flags" "cp $FB/vm/initramfs.cpio.gz $DIR/new-rd; cp $DIR/old-initramfs.cpio.gz $FB/vm/initramfs.cpio.gz" \
   "cp $DIR/new-rd $FB/vm/initramfs.cpio.gz"
 # CXL_TEE_ROOT works as --root does
