@@ -133,7 +133,7 @@ ok=1
 for m in "$RMAN" $([ $graph = 1 ] && echo "$GMAN"); do
   tee_prove_gramine_sgx "$proof/$m" || ok=0
 done
-[ $ok = 1 ] || tee_refuse "Gramine-SGX" "$stage"
+[ $ok = 1 ] || tee_refuse "Gramine-SGX" "$stage" "$sgx"
 tee_cat_csv "results/${file}_compare_$stamp.csv" "$stage/native.csv" "$stage/sgx.csv"
 cat "$stage/native.md" "$stage/sgx.md" >"results/${file}_compare_$stamp.md"
 [ $graph = 0 ] || mv "$stage/graph" "results/${file}_graph_$stamp"

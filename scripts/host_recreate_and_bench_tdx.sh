@@ -123,7 +123,7 @@ tee_done
 
 # --- 5. the proof, then the results ------------------------------------------------------------------
 tee_prove_tdx "$stage"/compare_vm/vm*.serial.log "$stage"/ycsb_vm/vm*.serial.log "$stage"/graph_vm/vm*.serial.log ||
-  tee_refuse "TDX" "$stage"
+  tee_refuse "TDX" "$stage" TDX
 mv "$stage/compare.csv" "results/tdx_compare_$stamp.csv"; mv "$stage/compare.md" "results/tdx_compare_$stamp.md"
 tee_ycsb_csv TDXYCSBRing a "$records" "$stage/ycsb_vm/vm2.ycsb.txt" >"results/tdx_ycsb_$stamp.csv"
 tee_graph_csv TDXGraph "$gscale" "$stage/graph_vm/vm2.serial.log" >"results/tdx_graph_$stamp.csv"

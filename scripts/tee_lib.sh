@@ -181,10 +181,17 @@ tee_prove_tdx() {
   echo "$PROG: proof: $# guest log(s) show tdx_guest"
 }
 
-# tee_refuse WHAT STAGE: the label-proof rule said no: keep STAGE (renamed
-# *_REFUSED, its labels never published under results/ as TEE results), exit 1
+# tee_refuse WHAT STAGE [PREFIX...]: the label-proof rule said no: keep STAGE
+# renamed *_REFUSED, where every label PREFIX<label> in its CSV and Markdown
+# files becomes UnprovenPREFIX<label>; nothing is published under results/
+# as a TEE result; exit 1
 tee_refuse() {
-  local what=$1 stage=$2 kept=${2%/}_REFUSED
+  local what=$1 stage=$2 kept=${2%/}_REFUSED p f
+  shift 2
+  for p in "$@"; do
+    find "$stage" -type f \( -name '*.csv' -o -name '*.md' \) -print0 2>/dev/null |
+      while IFS= read -r -d '' f; do sed -E -i "s/(^|[|, ])$p([A-Z])/\1Unproven$p\2/g" "$f"; done
+  done
   rm -rf "$kept"; mv "$stage" "$kept" 2>/dev/null || kept=$stage
   echo "$PROG: REFUSED: no proof that $what ran in the TEE; nothing published as a TEE result (kept for inspection: $kept)" >&2
   exit 1

@@ -202,11 +202,19 @@ out=$(ptdx "$DIR/td.log" "$DIR/plain.log"); [ $? = 1 ] && [[ $out == *"no tdx_gu
 out=$(ptdx "$DIR/old.log"); [ $? = 1 ] && [[ $out == *"no 'tee cpu flags' line"* ]] && ok "TDX: a guest that says nothing: refused" || bad "TDX old: $out"
 out=$(ptdx); [ $? = 1 ] && ok "TDX: no log: refused" || bad "TDX no log: $out"
 # tee_refuse: the stage is kept as *_REFUSED, exit 1, nothing else published
-mkdir -p "$DIR/res/tdx_x_stage"; echo "label" >"$DIR/res/tdx_x_stage/compare.csv"
+mkdir -p "$DIR/res/tdx_x_stage/ycsb"
+printf 'label,op\nTDXRing,set\nTDXNativeTCP,get\n' >"$DIR/res/tdx_x_stage/compare.csv"
+printf '| label | op |\n| --- | --- |\n| TDXRing | set |\n' >"$DIR/res/tdx_x_stage/compare.md"
+printf 'workload,label\na,TDXYCSBRing\n' >"$DIR/res/tdx_x_stage/ycsb/y.csv"
 out=$( (ROOT=$REPO PROG=cli_tee; source scripts/tee_lib.sh
-        tee_prove_tdx "$DIR/plain.log" || tee_refuse TDX "$DIR/res/tdx_x_stage"; echo "not reached") 2>&1); rc=$?
-[ $rc = 1 ] && [[ $out == *"REFUSED: no proof that TDX ran"* && $out != *"not reached"* ]] && [ -d "$DIR/res/tdx_x_stage_REFUSED" ] &&
+        tee_prove_tdx "$DIR/plain.log" || tee_refuse TDX "$DIR/res/tdx_x_stage" TDX; echo "not reached") 2>&1); rc=$?
+K=$DIR/res/tdx_x_stage_REFUSED
+[ $rc = 1 ] && [[ $out == *"REFUSED: no proof that TDX ran"* && $out != *"not reached"* ]] && [ -d "$K" ] &&
   [ "$(ls "$DIR/res")" = tdx_x_stage_REFUSED ] && ok "refusal: exit 1, the run kept as *_REFUSED only" || bad "refusal: rc $rc $out"
+[ "$(cat "$K/compare.csv")" = "$(printf 'label,op\nUnprovenTDXRing,set\nUnprovenTDXNativeTCP,get')" ] &&
+  grep -q '^| UnprovenTDXRing |' "$K/compare.md" && grep -q '^a,UnprovenTDXYCSBRing$' "$K/ycsb/y.csv" &&
+  ! grep -rqE '(^|[|, ])TDX[A-Z]' "$K" && ok "refusal: no TDX* label left in the kept files (Unproven...)" ||
+  bad "refusal: labels left: $(cat "$K/compare.csv" "$K/compare.md" "$K/ycsb/y.csv")"
 
 # --- the TDX workflow's CSVs from the guests' outputs (formats as cxl_ycsb and cxl_graph print them) ---
 printf '[OVERALL], RunTime(ms), 19\r\n[OVERALL], Throughput(ops/sec), 2675.035\r\n[INSERT], Return=OK, 50\r\n[OVERALL], RunTime(ms), 4\r\n[OVERALL], Throughput(ops/sec), 13240.077\r\n[READ], 99thPercentileLatency(us), 79\r\n[READ], Return=OK, 23\r\n' >"$DIR/ycsb.txt"
