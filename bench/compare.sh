@@ -17,6 +17,13 @@
 # Usage: bench/compare.sh [--requests N] [--threads 1,2] [--pipeline 1,16,256]
 #          [--value-size 3,1024] [--ops set,get] [--labels L1,L2] [--delay-ns N] [--rounds R]
 #          [--delay-model mlp|serial] [--delay-bw-gbps N]
+#          [--server-wrap 'CMD ...'] [--label-prefix P] [--out PREFIX]
+# --server-wrap runs every Redis of the matrix as CMD ... <redis-server's
+# arguments> instead of redis-server ... (e.g. a Gramine launcher whose
+# manifest runs redis-server: scripts/tee_gramine_exec.sh, docs/TEE.md);
+# --label-prefix P names the labels P<label> in the CSV and the table (the
+# ratios stay against the same run's NativeTCP, i.e. PNativeTCP); --out
+# writes PREFIX.csv, .md, ... instead of results/compare_<time>.*.
 # Defaults: 20000 requests per op and thread, 1 thread, pipeline 1,16, 3 B
 # values, every label, 3 rounds (each runs every label, in alternating order;
 # medians reported); CXL_SHM_DELAY_NS=150 (the remote-CXL delay model) on a
@@ -30,6 +37,7 @@ report() { /usr/bin/python3 bench/report.py "$@"; } # tables, ratios, charts
 
 requests=20000 threads=1 pipelines=1,16 sizes=3 ops=set,get delay= rounds=3 dmodel=mlp dbw=25
 labels=NativeTCP,NativeUnix,NativeTLS,SodiumTCP,Ring,RingCrypto,RingSecure
+wrap="" lprefix="" out=""
 while [ $# -gt 0 ]; do
   case $1 in
     --requests) requests=$2; shift 2 ;;
@@ -42,7 +50,11 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --delay-model) dmodel=$2; shift 2 ;;
     --delay-bw-gbps) dbw=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --server-wrap) [ $# -ge 2 ] && [ -n "$2" ] || die "--server-wrap: needs a command"; wrap=$2; shift 2 ;;
+    --label-prefix) [[ ${2:-} =~ ^[A-Za-z][A-Za-z0-9]*$ ]] || die "--label-prefix: letters and digits, not '${2:-}'"
+                    lprefix=$2; shift 2 ;;
+    --out) [ $# -ge 2 ] && [ -n "$2" ] || die "--out: needs a path prefix"; out=$2; shift 2 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -55,9 +67,11 @@ matrix_labels "$labels" cxl_ring_direct
 max_threads=$(echo "${threads//,/ }" | tr ' ' '\n' | sort -n | tail -1)
 rings=$(( max_threads > 4 ? max_threads : 4 ))
 stamp=$(date +%Y%m%d-%H%M%S)
-mkdir -p results
-csv=results/compare_$stamp.csv
-MATRIX_LOGS=results/compare_${stamp}_logs
+[ -z "$wrap" ] || read -ra REDIS_CMD <<<"$wrap" # every Redis of the matrix under the wrapper (scripts/lib.sh)
+out=${out:-results/compare_$stamp}
+mkdir -p "$(dirname "$out")"
+csv=$out.csv
+MATRIX_LOGS=${out}_logs
 MATRIX_ISO_LOG=${csv%.csv}_isolation.txt # one line per run (matrix_isolate)
 fail() { matrix_fail "$@"; } # keeps every log of the run, then stops
 echo "$(matrix_machine compare), $requests requests per op and thread" >&2
@@ -122,6 +136,11 @@ report compare "$raw" "$csv" "$md" \
 $(nproc) cores; delay model $MATRIX_DELAY_TEXT for the ring labels (docs/RING.md); every reply checked; the keys are loaded before the
 rounds (every SET overwrites a value of the same size). Medians of $rounds rounds (labels in alternating order); ratios
 are medians of the per-round ratios against NativeTCP. $(matrix_isolation_note)" || fail "the report failed"
+if [ -n "$lprefix" ]; then # the labels get their prefix; the ratios are against ${lprefix}NativeTCP
+  prefix_labels "$lprefix" "$csv" "$md"
+  printf '\nLabels prefixed %s%s: the ratios are against %sNativeTCP of the same run.\n' "$lprefix" \
+    "${wrap:+ (every Redis run as: $wrap <its arguments>)}" "$lprefix" >>"$md"
+fi
 cat "$md"
 # one chart per (threads, pipeline, value size); report.py prints each one drawn
 charts=$(report compare-charts "$csv" --ops "$ops" --delay-ns "$MATRIX_DELAY_TEXT" | wc -l) || true # a failed chart: gnuplot said why

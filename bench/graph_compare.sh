@@ -23,7 +23,11 @@
 #
 # Usage: bench/graph_compare.sh [--scale S] [--degree K] [--kernels "bfs pr ..."]
 #          [--trials N] [--threads T] [--rounds R] [--out DIR] [--gapbs DIR] [--verify]
-#          [--modes "Native Crypto ..."]
+#          [--modes "Native Crypto ..."] [--wrap 'CMD ...'] [--label-prefix P]
+# --wrap runs every cxl_graph process (publishers and hosts, every mode) as
+# CMD ... <cxl_graph's arguments> (e.g. a Gramine launcher whose manifest
+# runs cxl_graph: scripts/tee_gramine_exec.sh, docs/TEE.md; not with --gapbs);
+# --label-prefix P names the labels P<mode> in the CSVs and the table.
 # Defaults: -g 18 -k 16, every kernel (bfs sssp pr pr_spmv cc cc_sv bc tc),
 # 8 trials, T = cores / 2 (two hosts at once fill the cores; at least 1),
 # 3 rounds, DIR results/graph_<time>, every mode (Native always runs: the base), no GAPBS. --verify runs every trial with
@@ -40,12 +44,12 @@ MODES="Native Ring-zero-copy Ring-copy Crypto Secure"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 parse_args() {
-  scale=18 degree=16 kernels=$ALL_KERNELS trials=8 rounds=3 out= gapbs= verify= modes=$MODES
+  scale=18 degree=16 kernels=$ALL_KERNELS trials=8 rounds=3 out= gapbs= verify= modes=$MODES wrap= lprefix=
   local cores; cores=$(getconf _NPROCESSORS_ONLN)
   threads=$(( cores / 2 > 0 ? cores / 2 : 1 ))
   while [ $# -gt 0 ]; do
     case $1 in
-      --scale|--degree|--kernels|--trials|--threads|--rounds|--out|--gapbs|--modes)
+      --scale|--degree|--kernels|--trials|--threads|--rounds|--out|--gapbs|--modes|--wrap|--label-prefix)
         [ $# -ge 2 ] && [[ $2 != --* ]] || die "$1: needs a value (see --help)" ;;&
       --scale) scale=$2; shift 2 ;;
       --degree) degree=$2; shift 2 ;;
@@ -56,6 +60,9 @@ parse_args() {
       --out) out=$2; shift 2 ;;
       --gapbs) gapbs=$2; shift 2 ;;
       --modes) modes=$2; shift 2 ;;
+      --wrap) wrap=$2; shift 2 ;;
+      --label-prefix) [[ $2 =~ ^[A-Za-z][A-Za-z0-9]*$ ]] || die "--label-prefix: letters and digits, not '$2'"
+                      lprefix=$2; shift 2 ;;
       --verify) verify=1; shift ;;
       -h|--help) usage; exit 0 ;;
       *) die "unknown option '$1' (see --help)" ;;
@@ -74,6 +81,7 @@ parse_args() {
     [[ " $MODES " == *" $k "* ]] || die "--modes: unknown mode '$k' (some of: $MODES; GAPBS comes with --gapbs)"
   done
   [[ " $modes " == *" Native "* ]] || modes="Native $modes"
+  [ -z "$wrap" ] || [ -z "$gapbs" ] || die "--wrap and --gapbs do not mix (GAPBS's binaries are not wrapped)"
   if [ -n "$gapbs" ]; then
     [ -d "$gapbs" ] || die "--gapbs $gapbs: no such directory (a built GAPBS tree: tar xzf" \
       "/work/shared/reference/gapbs-b5e3e19.tar.gz -C /tmp && make -C /tmp/gapbs -j2)"
@@ -96,6 +104,8 @@ setup() {
   GRAPH=$(realpath "$BUILD/bin/cxl_graph" 2>/dev/null) || true
   MGR=$(realpath "$BUILD/bin/cxl_sec_mgr" 2>/dev/null) || true
   [ -x "$GRAPH" ] && [ -x "$MGR" ] || die "$BUILD/bin/cxl_graph and cxl_sec_mgr are not built (make)"
+  GCMD=("$GRAPH")
+  [ -z "$wrap" ] || read -ra GCMD <<<"$wrap" # every cxl_graph run as CMD ... <its arguments>
   export OMP_NUM_THREADS=$threads
   REG=/dev/shm/cxl_graph_compare_$$
   CLEANUP_FILES+=("$REG.raw")
@@ -161,15 +171,15 @@ run_mode() {
   if [ "$mode" != Native ] && [ "$mode" != GAPBS ]; then
     pub_log=$out/logs/${tag}_publisher.log
     read -ra flags <<<"$(mode_flags "$mode" 1)"
-    "$GRAPH" "$k" "${src[@]}" --cxl-mode publish --publish-only --node-id 1 "${flags[@]}" >"$pub_log" 2>&1 ||
+    "${GCMD[@]}" "$k" "${src[@]}" --cxl-mode publish --publish-only --node-id 1 "${flags[@]}" >"$pub_log" 2>&1 ||
       { tail -5 "$pub_log" >&2; fail "round $r $k $mode: the publisher failed"; }
   fi
   for h in 1 2; do
     case $mode in
       GAPBS) cmd=("$gapbs/$k" "${src[@]}" -n "$trials" "${v[@]}") ;;
-      Native) cmd=("$GRAPH" "$k" "${src[@]}" -n "$trials" "${v[@]}") ;;
+      Native) cmd=("${GCMD[@]}" "$k" "${src[@]}" -n "$trials" "${v[@]}") ;;
       *) read -ra flags <<<"$(mode_flags "$mode" $((h + 1)))"
-         cmd=("$GRAPH" "$k" "${src[@]}" -n "$trials" "${v[@]}" --cxl-mode attach --node-id $((h + 1)) "${flags[@]}") ;;
+         cmd=("${GCMD[@]}" "$k" "${src[@]}" -n "$trials" "${v[@]}" --cxl-mode attach --node-id $((h + 1)) "${flags[@]}") ;;
     esac
     [ "$mode" != GAPBS ] && cmd+=(--csv "$WORK/$tag.h$h.csv" --label "$mode" --host h$h)
     rm -f "$WORK/$tag.h$h.csv"
@@ -226,6 +236,10 @@ $(getconf _NPROCESSORS_ONLN) cores; $rounds round(s), modes in alternating order
 x Native: median of the per-round ratios; end-to-end: attach + one trial (Native, GAPBS: build + one trial); publish: the publisher's
 Publish Time (its own build not included) against Native's build. $([ -n "$gapbs" ] || echo "GAPBS: skipped (no --gapbs DIR).")" ||
     fail "the report failed"
+  if [ -n "$lprefix" ]; then # the labels get their prefix (raw.csv keeps them as run)
+    prefix_labels "$lprefix" "$out/graph.csv" "$out/graph.md"
+    printf '\nLabels prefixed %s%s.\n' "$lprefix" "${wrap:+ (every cxl_graph run as: $wrap <its arguments>)}" >>"$out/graph.md"
+  fi
   cat "$out/graph.md"
   echo
   if have_chart=$(report graph-chart "$out/graph.csv" "$out/graph.png" \

@@ -16,13 +16,18 @@
 #
 # Usage: bench/vm_compare.sh [--requests N] [--pipeline 1,16] [--value-size 3]
 #          [--labels L1,L2] [--timeout SECONDS] [--vm-cpus N]
+#          [--vm-flags 'FLAGS'] [--label-prefix P] [--out PREFIX]
+# --vm-flags hands FLAGS to infra/run_vms.sh (e.g. '--tdx --tdx-bios F':
+# both VMs TDX guests, docs/TEE.md); --label-prefix P names the labels
+# P<label>; --out writes PREFIX.csv, PREFIX.md and the VM logs in PREFIX_vm/
+# instead of results/vm_compare_<time>.* and results/vm/<time>-vm-compare.
 # Defaults: 2000 requests per op (TCG) or 20000 (KVM), pipeline 1,16, 3 B,
 # every label, timeout 1200 s, 1 vCPU per VM. Needs `make vm`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-requests="" pipelines=1,16 sizes=3 timeout=1200 cpus=1
+requests="" pipelines=1,16 sizes=3 timeout=1200 cpus=1 vm_flags=() lprefix="" out=""
 labels=NativeTCP,NativeTLS,SodiumTCP,Ring,RingCrypto,RingSecure
 while [ $# -gt 0 ]; do
   case $1 in
@@ -32,7 +37,11 @@ while [ $# -gt 0 ]; do
     --labels) labels=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --vm-cpus) cpus=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --vm-flags) [ $# -ge 2 ] || die "--vm-flags: needs the flags"; read -ra vm_flags <<<"$2"; shift 2 ;;
+    --label-prefix) [[ ${2:-} =~ ^[A-Za-z][A-Za-z0-9]*$ ]] || die "--label-prefix: letters and digits, not '${2:-}'"
+                    lprefix=$2; shift 2 ;;
+    --out) [ $# -ge 2 ] && [ -n "$2" ] || die "--out: needs a path prefix"; out=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -79,6 +88,7 @@ bash infra/create_cxl_shared.sh "$medium" 128M >/dev/null
 # --- the run ---------------------------------------------------------------------------
 stamp=$(date +%Y%m%d-%H%M%S)
 logs=results/vm/$stamp-vm-compare
+[ -z "$out" ] || logs=${out}_vm
 common="cxl.map_size=32M cxl.wait=$((timeout - 30))"
 client="cxl.pipeline=$pipelines cxl.value_size=$sizes cxl.labels=$labels"
 # the accelerator decides the default request count (run_vms.sh probes KVM once per boot)
@@ -90,10 +100,11 @@ bash infra/run_vms.sh --cxl "$medium" --cxl-size 128M --accel "$accel" \
   --kernel "$BUILD/vm/vmlinuz" --initrd "$BUILD/vm/initramfs.cpio.gz" \
   --vm1-role compare-server --vm1-overlay "$WORK/vm1" --vm1-append "$common" --vm1-cpus "$cpus" \
   --vm2-role compare-client --vm2-overlay "$WORK/vm2" --vm2-append "$common $client cxl.requests=$requests" \
-  --vm2-cpus "$cpus" --timeout "$timeout" --log-dir "$logs" >&2 || die "the VMs failed (logs in $logs)"
+  --vm2-cpus "$cpus" --timeout "$timeout" --log-dir "$logs" "${vm_flags[@]}" >&2 || die "the VMs failed (logs in $logs)"
 [ -s "$logs/vm2.compare.csv" ] || die "VM2 sent no compare.csv (logs in $logs)"
-mkdir -p results
-csv=results/vm_compare_$stamp.csv
+out=${out:-results/vm_compare_$stamp}
+mkdir -p "$(dirname "$out")"
+csv=$out.csv
 cp "$logs/vm2.compare.csv" "$csv"
 
 # --- the table -----------------------------------------------------------------------------
@@ -111,6 +122,11 @@ md=${csv%.csv}.md
   echo
   /usr/bin/python3 bench/report.py vm-compare "$csv" # the table (bench/report.py)
 } >"$md"
+if [ -n "$lprefix" ]; then # the labels get their prefix; the ratios are against ${lprefix}NativeTCP
+  prefix_labels "$lprefix" "$csv" "$md"
+  printf '\nLabels prefixed %s%s: the ratios are against %sNativeTCP of the same run.\n' "$lprefix" \
+    "${vm_flags[*]:+ (both VMs started with infra/run_vms.sh ${vm_flags[*]})}" "$lprefix" >>"$md"
+fi
 cat "$md"
 echo
 echo "csv: $csv   table: $md   VM logs: $logs"

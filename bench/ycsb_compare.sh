@@ -15,7 +15,9 @@
 # Usage: bench/ycsb_compare.sh [--workloads a,b,c,d,e,f,crudscan] [--labels L1,L2]
 #          [--records N] [--operations N] [--threads N] [--rounds R] [--delay-ns N] [--seed S]
 #          [--delay-model mlp|serial] [--delay-bw-gbps N]
-#          [--out PREFIX]
+#          [--out PREFIX] [--server-wrap 'CMD ...'] [--label-prefix P]
+# --server-wrap and --label-prefix as in bench/compare.sh: every Redis run
+# as CMD ... <redis-server's arguments>; labels P<label> in the CSV and table.
 # Defaults: every workload (a..f are workloads/workloada..f, crudscan is
 # workloads/workload_cxl_crudscan), every label, 10000 records, 10000
 # operations, 1 thread, 3 rounds (medians reported), seed 42;
@@ -29,7 +31,7 @@ source scripts/lib.sh
 report() { /usr/bin/python3 bench/report.py "$@"; } # tables, ratios, charts
 
 workloads=a,b,c,d,e,f,crudscan labels=$MATRIX_ALL records=10000 operations=10000 threads=1 rounds=3 delay= dmodel=mlp dbw=25
-seed=42 out=
+seed=42 out= wrap= lprefix=
 while [ $# -gt 0 ]; do
   case $1 in
     --workloads) workloads=$2; shift 2 ;;
@@ -43,7 +45,10 @@ while [ $# -gt 0 ]; do
     --delay-bw-gbps) dbw=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --server-wrap) [ $# -ge 2 ] && [ -n "$2" ] || die "--server-wrap: needs a command"; wrap=$2; shift 2 ;;
+    --label-prefix) [[ ${2:-} =~ ^[A-Za-z][A-Za-z0-9]*$ ]] || die "--label-prefix: letters and digits, not '${2:-}'"
+                    lprefix=$2; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -71,6 +76,7 @@ MATRIX_ISO_LOG=${out}_isolation.txt # one line per label and round (matrix_isola
 echo "$(matrix_machine ycsb_compare), $records records, $operations operations, $threads thread(s), seed $seed" >&2
 
 # --- servers (everything registered for cleanup by scripts/lib.sh) ----------
+[ -z "$wrap" ] || read -ra REDIS_CMD <<<"$wrap" # every Redis of the matrix under the wrapper (scripts/lib.sh)
 start_matrix "$labels" $rings "$delay" "${MATRIX_NUMA[@]}"
 
 ycsb_of() { # label -> cxl_ycsb's -db and connection flags
@@ -123,6 +129,11 @@ $(nproc) cores; delay model $MATRIX_DELAY_TEXT for the ring labels${MATRIX_NUMA:
 Medians of $rounds round(s) (labels in alternating order); ratios are medians of the per-round ratios against NativeTCP;
 op is the workload's main operation (read, else the one it runs most), whose p99 is shown.
 $(matrix_isolation_note)" || matrix_fail "the report failed"
+if [ -n "$lprefix" ]; then # the labels get their prefix; the ratios are against ${lprefix}NativeTCP
+  prefix_labels "$lprefix" "$csv" "$md"
+  printf '\nLabels prefixed %s%s: the ratios are against %sNativeTCP of the same run.\n' "$lprefix" \
+    "${wrap:+ (every Redis run as: $wrap <its arguments>)}" "$lprefix" >>"$md"
+fi
 cat "$md"
 chart=$(report ycsb-chart "$csv" --title "cxl_ycsb: $records records, $operations operations, $threads thread(s), delay model $MATRIX_DELAY_TEXT") ||
   true # a failed chart: gnuplot said why

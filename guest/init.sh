@@ -36,6 +36,8 @@ role=${CXL_ARG_role:-}
 export CXL_NAME=${CXL_ARG_name:-vm}
 hostname "$CXL_NAME"
 say "$CXL_NAME: kernel $(uname -r), $(nproc) cpu(s), $(awk '/MemTotal/ { print int($2 / 1024) " MiB" }' /proc/meminfo), build $(cat /cxl/build.info)"
+# the CPU flags that prove a TEE (docs/TEE.md: a TDX* label needs tdx_guest here)
+say "tee cpu flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'tdx_guest|sgx|sgx_lc|hypervisor' | tr '\n' ' ')"
 [ -n "$role" ] || finish FAIL "role=none reason=no-cxl.role-on-the-kernel-command-line"
 [ -f "/cxl/roles/$role.sh" ] || finish FAIL "role=$role reason=no-such-role"
 

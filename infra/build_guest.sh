@@ -9,7 +9,7 @@
 # (workloads/, as /cxl/workloads/).
 # Usage: infra/build_guest.sh [--build DIR] [--out DIR] [--kernel-deb FILE]
 #   --build DIR       where `make` put the programs (default build)
-#   --out DIR         output: vmlinuz, initramfs.cpio.gz, guest.info (default BUILD/vm)
+#   --out DIR         output: vmlinuz, initramfs.cpio.gz, guest.info, kernel.config (default BUILD/vm)
 #   --kernel-deb FILE use this linux-image-*.deb instead of Debian's current one
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -142,6 +142,8 @@ git log -1 --format='%h %cI' >"$rootfs/cxl/build.info" 2>/dev/null || echo unkno
    cpio --null -o -H newc -R 0:0 --quiet) | gzip -6 >"$out/initramfs.cpio.gz.tmp"
 mv "$out/initramfs.cpio.gz.tmp" "$out/initramfs.cpio.gz"
 cp "$kroot/boot/vmlinuz-$kver" "$out/vmlinuz"
+# the kernel's configuration: what it can be (e.g. CONFIG_INTEL_TDX_GUEST for docs/TEE.md's TDX workflow)
+cp "$kroot/boot/config-$kver" "$out/kernel.config" 2>/dev/null || rm -f "$out/kernel.config"
 {
   echo "kernel $kver ($(basename "$kernel_deb"))"
   echo "initramfs $(stat -c %s "$out/initramfs.cpio.gz") bytes, $(find "$rootfs" -mindepth 1 | wc -l) entries"

@@ -88,6 +88,7 @@ vms_init() {
   MAC=([1]="${VMNET_VM1_MAC:-52:54:00:12:34:01}" [2]="${VMNET_VM2_MAC:-52:54:00:12:34:02}")
   IP=([1]="${VMNET_VM1_IP:-192.168.100.1}" [2]="${VMNET_VM2_IP:-192.168.100.2}")
   PIDS=() TMPD=""
+  vms_tee_init
   trap vms_cleanup EXIT
   trap 'echo "${PROG%.sh}: interrupted: stopping the VMs" >&2; exit 130' INT TERM
 }
@@ -117,6 +118,7 @@ vms_flag() {
     --log-dir) need "$@"; log_dir=$2 ;;
     --label) need "$@"; label=$2 ;;
     --dry-run) dry=1; VMS_SHIFT=1 ;;
+    --tdx|--tdx-bios|--sgx-epc) vms_tee_flag "$@" ;; # the TEE guests (below)
     *) return 1 ;;
   esac
 }
@@ -136,6 +138,7 @@ vms_check() {
   numa_node_ok VM1_CPU_NODE "${VM1_CPU_NODE:-}"
   numa_node_ok VM2_CPU_NODE "${VM2_CPU_NODE:-}"
   numa_node_ok CXL_MEM_NODE "${CXL_MEM_NODE:-}"
+  vms_tee_check
 }
 
 # vms_check_vm N: VM N's --vmN-mem and --vmN-cpus (after the launcher's defaults)
@@ -249,4 +252,84 @@ vms_qemu_cmd() {
     CMD+=(-netdev "socket,id=link,udp=127.0.0.1:${LPORT[$peer]},localaddr=127.0.0.1:${LPORT[$n]}"
           -device "virtio-net-pci,netdev=link,mac=${MAC[$n]}")
   fi
+  vms_tee_cmd
+}
+
+# --- TEE guests: --tdx and --sgx-epc SIZE (docs/TEE.md) ------------------------------------
+# Without these flags nothing below changes a command line. --tdx makes each
+# VM an Intel TDX guest (a trust domain): KVM only, the machine's
+# confidential-guest-support=tdx0 with kernel-irqchip=split, a tdx-guest
+# object, TDVF (a TDX-enabled OVMF) as -bios (--tdx-bios FILE or TDX_BIOS).
+# Guest RAM stays QEMU's default RAM (private, encrypted by the TDX module;
+# QEMU gives it guest_memfd itself); the medium stays the shared
+# memory-backend-file behind ivshmem-plain: a device BAR, shared with the host
+# and never encrypted. --sgx-epc SIZE gives each VM SIZE of SGX EPC (virtual
+# EPC from the host's /dev/sgx_vepc): -object memory-backend-epc and
+# -machine sgx-epc.0.memdev=epc0,sgx-epc.0.node=0 (QEMU >= 7.0, as in
+# docs/system/i386/sgx.rst), KVM only.
+vms_tee_init() { tdx=0 tdx_bios="" sgx_epc="" sgx_epc_bytes=0; }
+
+# vms_tee_flag ARGS...: --tdx, --tdx-bios FILE, --sgx-epc SIZE (called by vms_flag)
+vms_tee_flag() {
+  VMS_SHIFT=2
+  case $1 in
+    --tdx) tdx=1; VMS_SHIFT=1 ;;
+    --tdx-bios) need "$@"; tdx_bios=$2 ;;
+    --sgx-epc) need "$@"; sgx_epc=$2 ;;
+  esac
+}
+
+# vms_tdx_bios_default: TDX_BIOS, else the first TDVF/OVMF that exists
+vms_tdx_bios_default() {
+  local f
+  for f in /usr/share/ovmf/OVMF.inteltdx.fd /usr/share/qemu/OVMF.inteltdx.fd /usr/share/OVMF/OVMF.inteltdx.fd \
+           /usr/share/ovmf/OVMF.fd /usr/share/qemu/OVMF.fd; do
+    [ -f "$f" ] && { echo "$f"; return 0; }
+  done
+  return 1
+}
+
+# vms_tee_check: the TEE flags' checks (called by vms_check); a TEE guest
+# needs KVM, so --accel auto becomes kvm and --accel tcg is refused
+vms_tee_check() {
+  [ -n "$tdx_bios" ] && [ "$tdx" = 0 ] && usage_error "--tdx-bios without --tdx"
+  [ "$tdx" = 0 ] && [ -z "$sgx_epc" ] && return 0
+  [ "$tdx" = 1 ] && [ -n "$sgx_epc" ] && usage_error "--tdx and --sgx-epc do not mix (a TDX guest has no SGX)"
+  local what=--tdx
+  if [ -n "$sgx_epc" ]; then
+    what=--sgx-epc
+    sgx_epc_bytes=$(size_to_bytes "$sgx_epc") || usage_error "--sgx-epc '$sgx_epc' is not a size (e.g. 64M)"
+    [ "$sgx_epc_bytes" -ge 4096 ] && [ $((sgx_epc_bytes % 4096)) -eq 0 ] ||
+      usage_error "--sgx-epc '$sgx_epc': a whole number of 4 KiB pages"
+  fi
+  case $accel in
+    tcg) usage_error "$what needs KVM: not with --accel tcg" ;;
+    auto) accel=kvm ;;
+  esac
+  if [ "$tdx" = 1 ]; then
+    tdx_bios=${tdx_bios:-${TDX_BIOS:-}}
+    [ -n "$tdx_bios" ] || tdx_bios=$(vms_tdx_bios_default) ||
+      { [ "$dry" = 1 ] && tdx_bios=/usr/share/ovmf/OVMF.inteltdx.fd; } ||
+      die "--tdx: no TDVF firmware found: give --tdx-bios FILE (or TDX_BIOS), e.g. OVMF.inteltdx.fd"
+    [ "$dry" = 1 ] || [ -f "$tdx_bios" ] || die "--tdx-bios: no file '$tdx_bios'"
+    tdx_bios=$(realpath -m "$tdx_bios")
+  fi
+  if [ -n "$sgx_epc" ] && [ "$dry" = 0 ]; then
+    [ -e /dev/sgx_vepc ] || die "--sgx-epc: no /dev/sgx_vepc on this host (SGX virtualization: kvm_intel sgx=1, an SGX-capable CPU)"
+  fi
+  return 0
+}
+
+# vms_tee_cmd: CMD (vms_qemu_cmd's) gets the TEE machine options, objects and firmware
+# shellcheck disable=SC2054 # commas inside QEMU option values
+vms_tee_cmd() {
+  [ "$tdx" = 1 ] || [ -n "$sgx_epc" ] || return 0
+  local i extra=""
+  if [ "$tdx" = 1 ]; then extra=",kernel-irqchip=split,confidential-guest-support=tdx0"
+  else extra=",sgx-epc.0.memdev=epc0,sgx-epc.0.node=0"; fi
+  for i in "${!CMD[@]}"; do
+    if [ "${CMD[$i]}" = -machine ]; then CMD[$((i + 1))]+=$extra; break; fi
+  done
+  if [ "$tdx" = 1 ]; then CMD+=(-object tdx-guest,id=tdx0 -bios "$tdx_bios")
+  else CMD+=(-object "memory-backend-epc,id=epc0,size=$sgx_epc_bytes,prealloc=on"); fi
 }

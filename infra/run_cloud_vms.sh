@@ -17,6 +17,7 @@
 #       the initramfs guest works, when it is built)
 #     [--log-dir DIR] (serial logs, command lines; default results/vm/<time>-cloud)
 #     [--dry-run] (print the QEMU command lines, start nothing)
+#     [--tdx [--tdx-bios TDVF.fd]] or [--sgx-epc SIZE] (TEE guests, docs/TEE.md)
 #   infra/run_cloud_vms.sh --stop           stop them
 # Environment: VM1_CPU_NODE, VM2_CPU_NODE (numactl --cpunodebind/--membind of
 #   each QEMU), CXL_MEM_NODE (host node of the shared memory), QEMU_BIN,

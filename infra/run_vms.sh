@@ -16,6 +16,8 @@
 #       each VM maps read-write, read-only (enforced by QEMU) or not at all)
 #     [--region-acl ACL.conf --vm1-node NODE --vm2-node NODE] (the access of
 #       each --region NAME=FILE:SIZE from cxl_sec_mgr's grants of NAME)
+#     [--tdx [--tdx-bios TDVF.fd]] (Intel TDX guests; env TDX_BIOS) or [--sgx-epc SIZE]
+#       (SGX EPC for each guest): KVM only, docs/TEE.md; the medium stays shared
 #   infra/run_vms.sh --print-accel          print kvm or tcg, what auto picks here
 # The original prototype's cloud-image flags still work here: with
 # --vm1-disk/--vm1-seed/--vm2-disk/--vm2-seed (and --vmN-ssh, --hostshare,

@@ -22,6 +22,7 @@
 #   FORCE_RECREATE      1: new overlays and seeds even if they exist [0]
 #   STOP_EXISTING       1: stop running VMs first when recreating [0]
 #   CLOUD_INIT_SSH_KEY_FILE  an SSH public key for the guests [~/.ssh/id_*.pub]
+#   VM_TEE_FLAGS        launcher flags for TEE guests, e.g. '--sgx-epc 64M' or '--tdx' (docs/TEE.md) []
 #   VM1_CPU_NODE, VM2_CPU_NODE, CXL_MEM_NODE, CXL_VM_ACCEL, VM_STATE_DIR
 #                       (see infra/run_cloud_vms.sh)
 set -euo pipefail
@@ -141,6 +142,7 @@ vm=(--cxl "$CXL_PATH" --cxl-size "$CXL_SIZE"
     --vm1-ssh "$VM1_SSH" --vm2-ssh "$VM2_SSH" --vm1-mem "$VM1_MEM" --vm2-mem "$VM2_MEM"
     --vm1-cpus "$VM1_CPUS" --vm2-cpus "$VM2_CPUS" --hostshare "$HOSTSHARE")
 [ $dry = 1 ] && vm+=(--dry-run)
+if [ -n "${VM_TEE_FLAGS:-}" ]; then read -ra tee_flags <<<"$VM_TEE_FLAGS"; vm+=("${tee_flags[@]}"); fi
 bash "$INFRA/run_vms.sh" "${vm[@]}"
 if [ $dry = 1 ]; then
   echo "host_quickstart: dry run: nothing downloaded, created or started"

@@ -30,21 +30,23 @@ free_port() {
 }
 
 # start_redis NAME MEDIUM_PATH [module args...]: sets REDIS_PORT, REDIS_SOCK, REDIS_LOG
-# (REDIS_EXTRA, an array, adds redis-server options, e.g. a TLS port)
-REDIS_EXTRA=()
+# (REDIS_EXTRA, an array, adds redis-server options, e.g. a TLS port;
+# REDIS_CMD, an array, is the server command: redis-server, or a wrapper
+# that runs it, e.g. under Gramine: bench/compare.sh --server-wrap)
+REDIS_EXTRA=() REDIS_CMD=(redis-server)
 start_redis() {
   local name=$1 medium=$2; shift 2
   REDIS_PORT=$(free_port)
   REDIS_SOCK=$WORK/$name.sock
   REDIS_LOG=$WORK/$name.log
   CLEANUP_FILES+=("$medium")
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
+  "${REDIS_CMD[@]}" --port "$REDIS_PORT" --bind 127.0.0.1 --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
     --save '' --appendonly no --dir "$WORK" --logfile "$REDIS_LOG" "${REDIS_EXTRA[@]}" \
     --loadmodule "$(realpath "$BUILD/cxl_ring.so")" path="$medium" "$@" &
   REDIS_PID=$!
   CLEANUP_PIDS+=($!)
   local i
-  for i in $(seq 100); do
+  for i in $(seq "${REDIS_START_TRIES:-100}"); do # 0.1 s each (a Gramine-SGX enclave takes longer)
     redis-cli -p "$REDIS_PORT" cxlring.info >/dev/null 2>&1 && return 0
     kill -0 "${CLEANUP_PIDS[-1]}" 2>/dev/null || break
     sleep 0.1
@@ -82,6 +84,18 @@ start_tunnel() {
   TUN_PID=$!
   CLEANUP_PIDS+=($TUN_PID)
   wait_listen "$listen" $TUN_PID "$log"
+}
+
+# prefix_labels PREFIX CSV [MD]: the column "label" of CSV (by its header)
+# and of the Markdown table in MD becomes PREFIX<label> on every row
+prefix_labels() {
+  local p=$1 f=$2
+  awk -F, -v OFS=, -v p="$p" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "label") c = i; print; next }
+    c && $c != "" { $c = p $c } 1' "$f" >"$f.tmp" && mv "$f.tmp" "$f"
+  [ -z "${3:-}" ] && return 0
+  awk -v p="$p" 'BEGIN { FS = OFS = "|" }
+    /^\| / && !c { for (i = 2; i < NF; i++) if ($i ~ /^ *label *$/) c = i; print; next }
+    /^\| / && c && $c !~ /^ *:?-+:? *$/ { sub(/^ +/, " " p, $c) } 1' "$3" >"$3.tmp" && mv "$3.tmp" "$3"
 }
 
 # one-screen progress line

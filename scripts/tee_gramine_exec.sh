@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# tee_gramine_exec.sh - runs one program under Gramine and records the
+# evidence the label-proof rule reads (scripts/tee_lib.sh,
+# tee_prove_gramine_sgx; docs/TEE.md). It is the wrapper the TEE workflows
+# hand to bench/compare.sh --server-wrap and bench/graph_compare.sh --wrap:
+# the benchmark appends the program's own arguments.
+#   scripts/tee_gramine_exec.sh --evidence DIR [--gramine-dir DIR] [--mode sgx|direct] MANIFEST [ARGS...]
+# It changes into --gramine-dir (default build/gramine/, where `make -C
+# gramine manifests sgx-sign` leaves MANIFEST.manifest.sgx and MANIFEST.sig), checks
+# that the signed manifest is there (sgx), writes DIR/<pid>/{mode,manifest,
+# sig,loader}, starts a watcher that copies the lines of /proc/<pid>/maps
+# naming the SGX enclave device into DIR/<pid>/maps once the enclave is
+# mapped, then execs gramine-sgx (or gramine-direct) MANIFEST ARGS... in its
+# own process (same pid: the caller's cleanup stops the enclave itself).
+# Environment: CXL_TEE_ROOT (the enclave device is $CXL_TEE_ROOT/dev/sgx_enclave:
+# tests), TEE_PROOF_WAIT_S (how long the watcher waits, default 600).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PROG=tee_gramine_exec.sh
+# shellcheck source=infra/lib.sh
+source "$ROOT/infra/lib.sh"
+
+ev="" gdir=$ROOT/${BUILD:-build}/gramine mode=sgx
+while [ $# -gt 0 ]; do
+  case $1 in
+    --evidence) need "$@"; ev=$2; shift 2 ;;
+    --gramine-dir) need "$@"; gdir=$2; shift 2 ;;
+    --mode) need "$@"; mode=$2; shift 2 ;;
+    -h|--help) usage_from_header "$0"; exit 0 ;;
+    --) shift; break ;;
+    -*) usage_error "unknown flag '$1' (see --help)" ;;
+    *) break ;;
+  esac
+done
+[ -n "$ev" ] || usage_error "--evidence DIR is required"
+[ $# -ge 1 ] || usage_error "MANIFEST is required (e.g. redis-ring)"
+[[ $mode == sgx || $mode == direct ]] || usage_error "--mode '$mode': sgx or direct"
+manifest=$1; shift
+[[ $manifest =~ ^[A-Za-z0-9_.-]+$ ]] || usage_error "MANIFEST '$manifest': a name in --gramine-dir, not a path"
+[ -d "$gdir" ] || die "--gramine-dir: no directory '$gdir' (make -C gramine manifests)"
+gdir=$(realpath "$gdir")
+mkdir -p "$ev"; ev=$(realpath "$ev")
+
+loader=$(command -v "gramine-$mode" 2>/dev/null) || die "gramine-$mode is not on PATH"
+if [ "$mode" = sgx ]; then
+  [ -f "$gdir/$manifest.manifest.sgx" ] || die "$gdir/$manifest.manifest.sgx: no SGX manifest (make -C gramine manifests sgx-sign)"
+  [ -f "$gdir/$manifest.sig" ] || die "$gdir/$manifest.sig: the manifest is not signed (make -C gramine sgx-sign)"
+fi
+
+d=$ev/$$
+mkdir -p "$d"
+echo "$mode" >"$d/mode"
+echo "$manifest" >"$d/manifest"
+echo "$loader" >"$d/loader"
+if [ "$mode" = sgx ]; then
+  { echo "$gdir/$manifest.sig"; sha256sum "$gdir/$manifest.sig" | cut -d' ' -f1; } >"$d/sig"
+fi
+
+# the watcher: this process becomes gramine-$mode (exec keeps the pid)
+dev=${CXL_TEE_ROOT:-}/dev/sgx_enclave pid=$$ wait_s=${TEE_PROOF_WAIT_S:-600}
+(
+  # every 20 ms: building an enclave (ECREATE, EADD of every page, EINIT) takes
+  # far longer, and the mapping stays until the process ends
+  for _ in $(seq $((wait_s * 50))); do
+    if grep -F "$dev" "/proc/$pid/maps" >"$d/maps.tmp" 2>/dev/null; then mv "$d/maps.tmp" "$d/maps"; exit 0; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  rm -f "$d/maps.tmp"
+) </dev/null >/dev/null 2>&1 &
+cd "$gdir"
+exec "$loader" "$manifest" "$@"
