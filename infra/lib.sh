@@ -130,6 +130,7 @@ vms_check_accel() {
 # vms_check: the shared flags and the NUMA settings; sets cxl_bytes
 vms_check() {
   [ -n "$cxl" ] || usage_error "--cxl PATH is required (create it: infra/create_cxl_shared.sh PATH SIZE)"
+  [[ $cxl != *,* ]] || usage_error "--cxl '$cxl' has a comma (QEMU reads it as an option separator): rename it"
   [ -n "$cxl_size" ] || usage_error "--cxl-size SIZE is required"
   cxl_bytes=$(size_to_bytes "$cxl_size") || usage_error "--cxl-size '$cxl_size' is not a size (e.g. 64M, 4G)"
   [ $((cxl_bytes & (cxl_bytes - 1))) -eq 0 ] && [ "$cxl_bytes" -ge $((1 << 20)) ] ||

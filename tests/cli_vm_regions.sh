@@ -62,6 +62,7 @@ check "vm2 (node 2, by id) has graph and no secret" \
 check_fails "NAME=FILE:SIZE" bash "$R" "${base[@]}" --region "Graph=/r/g:16M:vm1=rw"
 check_fails "must be a power of two of at least 1M" bash "$R" "${base[@]}" --region "g=/r/g:3M:vm1=rw"
 check_fails "has a comma" bash "$R" "${base[@]}" --region "g=/r/g,readonly=off:1M:vm2=ro"
+check_fails "has a comma" bash "$R" --dry-run --cxl "m.raw,readonly=on" --cxl-size 16M --vm1-role a
 check_fails "is not a size" bash "$R" "${base[@]}" --region "g=/r/g:lots:vm1=rw"
 check_fails "access 'vm3=rw' is not" bash "$R" "${base[@]}" --region "g=/r/g:1M:vm3=rw"
 check_fails "access 'vm1=rx' is not" bash "$R" "${base[@]}" --region "g=/r/g:1M:vm1=rx"
