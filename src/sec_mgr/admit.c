@@ -274,12 +274,13 @@ static void rare(uint64_t *last, const char *what)
     fprintf(stderr, "cxl_sec_mgr: %s\n", what);
 }
 
-static void admit_node(struct mgr_daemon *d, int fd, const struct sockaddr_storage *ss)
+static void admit_node(struct mgr_daemon *d, int fd, const struct sockaddr_storage *ss, int fabric)
 {
     cxl_net_nodelay(fd);
     struct mgr_conn *c = conn_new(fd, CONN_NODE, cxl_now_ms() + conn_handshake_ms(d));
     if (!c)
         return;
+    c->on_fabric = fabric;
     cxl_net_sockaddr_name(ss, c->peer, sizeof c->peer);
     source_of(ss, c);
     if (pool_add(&d->hs, c) != 0) {
@@ -294,14 +295,16 @@ static void admit_node(struct mgr_daemon *d, int fd, const struct sockaddr_stora
         fit_handshakes(d, c);
 }
 
-void admit_accept_nodes(struct mgr_daemon *d)
+/* Node connections from a listener: the TCP port, or the fabric socket
+ * (its peers are one source for the per-source limit: all are local). */
+static void accept_from(struct mgr_daemon *d, int listen_fd, int fabric)
 {
     static uint64_t said;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
-        int fd = cxl_net_accept(d->listen_fd, &ss);
+        int fd = cxl_net_accept(listen_fd, &ss);
         if (fd >= 0) {
-            admit_node(d, fd, &ss);
+            admit_node(d, fd, &ss, fabric);
             continue;
         }
         if (cxl_net_out_of_fds(errno)) {
@@ -310,6 +313,16 @@ void admit_accept_nodes(struct mgr_daemon *d)
         }
         return;
     }
+}
+
+void admit_accept_nodes(struct mgr_daemon *d)
+{
+    accept_from(d, d->listen_fd, 0);
+}
+
+void admit_accept_fabric(struct mgr_daemon *d)
+{
+    accept_from(d, d->fabric_fd, 1);
 }
 
 void admit_accept_control(struct mgr_daemon *d)
