@@ -72,6 +72,11 @@ CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-nam
 t "keyring: fetches from 4 threads, range region keys" "$build/tests/keyring_threads" "$build"
 t "asan: keyring threads" "$build/asan/tests/keyring_threads" "$build/asan"
 
+# the fabric manager (docs/FABRIC.md): a region's memfd by ACL over cxl_sec_mgr's
+# fabric socket, rw / ro / nothing, the publisher's seal, revocation, hostile peers
+t "fabric: memfd grants, seals, revocation" "$build/tests/fabric" "$build"
+t "asan: fabric" "$build/asan/tests/fabric" "$build/asan"
+
 # the graph kernels against their serial verifiers, plain and under ASan+UBSan
 t "graph: kernels" "$build/tests/graph_kernels"
 [ -x "$build/asan/tests/graph_kernels" ] && t "asan: graph kernels" "$build/asan/tests/graph_kernels"

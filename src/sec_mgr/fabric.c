@@ -103,14 +103,20 @@ static int descriptor(const struct mgr_fabric_region *f, int ro)
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-static void peer_cred(int sock, char *buf, size_t cap)
+/* The peer's pid and uid for the audit line; *same_uid: it runs as the
+ * daemon's user or root, who can fchmod the memfd and re-open it writable
+ * through /proc (docs/FABRIC.md, "Read-only, and whose uid"). */
+static void peer_cred(int sock, char *buf, size_t cap, int *same_uid)
 {
     struct ucred uc;
     socklen_t len = sizeof uc;
-    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0)
+    *same_uid = 1;
+    if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0) {
         snprintf(buf, cap, "pid=%ld uid=%lu", (long)uc.pid, (unsigned long)uc.uid);
-    else
+        *same_uid = uc.uid == geteuid() || uc.uid == 0;
+    } else {
         snprintf(buf, cap, "pid=? uid=?");
+    }
 }
 
 static int refuse(struct mgr_daemon *d, const struct mgr_node *n, const char *region,
@@ -125,8 +131,9 @@ int fabric_request(struct mgr_daemon *d, const struct mgr_node *n, const char *r
                    int on_fabric, int sock, int *pass_fd, uint8_t *reply, size_t cap)
 {
     char cred[64] = "peer=tcp";
+    int same_uid = 1;
     if (on_fabric)
-        peer_cred(sock, cred, sizeof cred);
+        peer_cred(sock, cred, sizeof cred, &same_uid);
     const struct mgr_region *r = config_region_by_name(&d->cfg, region);
     if (!on_fabric)
         return refuse(d, n, region, "not-fabric", cred, reply, cap);
@@ -159,8 +166,10 @@ int fabric_request(struct mgr_daemon *d, const struct mgr_node *n, const char *r
         return len;
     }
     *pass_fd = fd;
-    audit_log(&d->audit, 0, "fabric grant node=%u(%s) region=%s access=%s size=%llu seals=0x%x %s",
+    /* read-only before the write seal holds only against another uid: say so */
+    int weak = ro && same_uid && !(seals & F_SEAL_WRITE);
+    audit_log(&d->audit, 0, "fabric grant node=%u(%s) region=%s access=%s size=%llu seals=0x%x %s%s",
               n->id, n->name, r->name, ro ? "ro" : "rw", (unsigned long long)st.st_size,
-              (unsigned)seals, cred);
+              (unsigned)seals, cred, weak ? " note=ro-unsealed-same-uid" : "");
     return len;
 }
