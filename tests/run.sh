@@ -90,6 +90,7 @@ t "asan: cli sec_mgr" bash tests/cli_sec_mgr.sh "$build/asan"
 TUNNEL_BIN=$build/asan/bin/cxl_sodium_tunnel t "asan: cli tunnel" bash tests/cli_tunnel.sh "$build"
 t "asan: cli graph" bash tests/cli_graph.sh "$build/asan"
 t "asan: cli graph region" bash tests/cli_graph_region.sh "$build/asan"
+t "asan: cli fabric" bash tests/cli_fabric.sh "$build/asan"
 GATEWAY_BIN=$build/asan/bin/cxl_resp_gateway t "asan: cli gateway" bash tests/cli_gateway.sh "$build"
 YCSB_BIN=$build/asan/bin/cxl_ycsb t "asan: cli ycsb" bash tests/cli_ycsb.sh "$build"
 

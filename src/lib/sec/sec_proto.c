@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -369,6 +370,25 @@ int cxl_sec_reply_fd_parse(const uint8_t *body, size_t len, const char *what,
     return 0;
 }
 
+/* A blocking connect: on a Unix socket whose backlog is full (a flood of
+ * connections) it waits for room, up to timeout_ms (SO_SNDTIMEO), where a
+ * non-blocking one would fail with EAGAIN at once. -1 with errno. */
+static int unix_connect(const struct cxl_net_addr *a, uint32_t timeout_ms)
+{
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+        connect(fd, (const struct sockaddr *)&a->sa[0], a->len[0]) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 int cxl_mgr_connect_unix(const char *path, uint16_t node_id, const struct cxl_node_key *k,
                          uint32_t timeout_ms, struct cxl_mgr_conn **out)
 {
@@ -381,9 +401,8 @@ int cxl_mgr_connect_unix(const char *path, uint16_t node_id, const struct cxl_no
                         "fills it in)");
     if (cxl_net_addr_unix(path, &a) != 0)
         return cxl_fail(CXL_EINVAL, "fabric socket %s: path too long", path);
-    if ((fd = cxl_net_connect_within(&a, timeout_ms)) < 0)
-        return fd == CXL_ETIMEDOUT ? cxl_fail(fd, "fabric socket %s: no answer in %u ms", path, timeout_ms)
-                                   : cxl_fail_errno(CXL_ESYS, "fabric socket %s: connect", path);
+    if ((fd = unix_connect(&a, timeout_ms)) < 0)
+        return cxl_fail_errno(CXL_ESYS, "fabric socket %s: connect", path);
     if ((rc = cxl_mgr_attach(fd, node_id, k, timeout_ms, out)) != 0)
         close(fd);
     return rc;
