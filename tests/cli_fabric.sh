@@ -118,6 +118,16 @@ expect_ok "attach plain copy (n2, ro) pr -v" "PASS" pr --cxl-mode attach --regio
 # shellcheck disable=SC2046
 expect_fail "a revoked node (n4)" 1 "revoked" bfs --cxl-mode attach $(node 4) -n 1
 
+# --- the configuration: ro is for ranges; the fabric socket is read at start only
+cp "$DIR/acl/acl.conf" "$DIR/acl/good.conf"
+printf 'region ring0 ring 0\ngrant n2 ring0 ro\n' >>"$DIR/acl/acl.conf"
+rc=0; err=$("$MGR" check --config "$DIR/acl/acl.conf" 2>&1) || rc=$?
+check "check: grant mode ro on a ring is an error with its line" "$([ "$rc" -eq 1 ] && has "$err" "acl.conf:" && has "$err" "'ro' is for range regions"; echo $?)"
+sed 's|^fabric fabric.sock|fabric other.sock|' "$DIR/acl/good.conf" >"$DIR/acl/acl.conf"
+rc=0; err=$("$MGR" reload --config "$DIR/acl/acl.conf" 2>&1) || rc=$?
+check "reload: a changed fabric socket is refused (start only)" "$([ "$rc" -ne 0 ] && has "$err" "fabric changed"; echo $?)"
+cp "$DIR/acl/good.conf" "$DIR/acl/acl.conf"
+
 # --- the audit log
 check "audit: rw grants of graph and plain to n1" "$([ "$(audit 'fabric grant node=1(n1) region=.* access=rw')" -ge 2 ]; echo $?)"
 check "audit: ro grants to n2" "$([ "$(audit 'fabric grant node=2(n2) region=.* access=ro')" -ge 3 ]; echo $?)"

@@ -13,7 +13,8 @@
  *   - other (no grant), an unknown region, a ring region, FD over TCP, a
  *     node id claimed with another node's key: nothing, audited;
  *   - hostile peers on the socket: garbage, an oversized frame, silent
- *     connections, a flood of connections: the daemon keeps serving;
+ *     connections, a flood of connections, an authenticated node's
+ *     malformed and oversized requests: the daemon keeps serving;
  *   - revocation: the revoked node's new requests are refused (audited),
  *     while the mapping it made stays readable (Linux cannot revoke it).
  * Usage: fabric BUILD_DIR */
@@ -344,6 +345,37 @@ static void hostile(void)
     CHECK_EQ(sec_count_lines(m.audit, "reason=malformed") >= 1, 1);
 }
 
+/* An authenticated node that sends a malformed request, or one larger than
+ * the daemon takes (1 KiB): its channel is closed, the others are served. */
+static void authenticated_garbage(void)
+{
+    /* NULL: 2000 bytes */
+    static const char *const bad[4] = {"FD name ../etc/passwd", "FD graph", "FD name graph extra", NULL};
+    struct cxl_node_key k;
+    CHECK_EQ(cxl_node_key_load(keys[N_READER], &k), 0);
+    for (int i = 0; i < 4; i++) {
+        int s = raw_connect();
+        struct cxl_sec_chan *ch = NULL;
+        CHECK_EQ(cxl_sec_initiate(s, 3, &k, 3000, &ch), 0);
+        if (!ch) {
+            close(s);
+            continue;
+        }
+        char big[2000];
+        memset(big, 'A', sizeof big);
+        uint8_t reply[64];
+        size_t n;
+        int fd = -1;
+        CHECK_EQ(bad[i] ? cxl_sec_chan_send(ch, bad[i], strlen(bad[i])) : cxl_sec_chan_send(ch, big, sizeof big), 0);
+        CHECK(cxl_sec_chan_recv_fd(ch, reply, sizeof reply, &n, &fd) != 0); /* closed, no reply */
+        CHECK_EQ(fd, -1);
+        cxl_sec_chan_free(ch); /* closes s */
+    }
+    cxl_node_key_wipe(&k);
+    CHECK(sec_count_lines(m.audit, "reason=bad-request") >= 3);
+    CHECK_EQ(in_child(reader, "sealed"), 0);
+}
+
 /* ---- revocation ------------------------------------------------------------------- */
 
 static void revocation(void)
@@ -386,6 +418,7 @@ int main(int argc, char **argv)
         publish_and_read();
         CHECK_EQ(in_child(nothing, NULL), 0);
         hostile();
+        authenticated_garbage();
         revocation();
         CHECK_EQ(sec_ping(&m, 1, admin_key), 0);
         CHECK_EQ(sec_count_lines(m.audit, "fabric grant node=2(pub) region=graph access=rw"), 1);
