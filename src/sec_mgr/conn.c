@@ -3,8 +3,9 @@
  * handshake and the frames are the library's, sec/sec.h, on buffers; the
  * decisions policy.c's); a control connection sends one request line and
  * gets one reply line. On the fabric socket a granted descriptor goes with
- * the first byte of its reply frame (SCM_RIGHTS, docs/FABRIC.md). Which pool a connection is in, and when it is
- * dropped for another, is admit.c's business. */
+ * the first byte of its reply frame (SCM_RIGHTS, docs/FABRIC.md). Which
+ * pool a connection is in, and when it is dropped for another, is
+ * admit.c's business. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
