@@ -68,26 +68,42 @@ static int shrink(struct mgr_limits *l, uint64_t hard, char *note, size_t cap)
     return 0;
 }
 
+/* The fabric's descriptors (docs/FABRIC.md): its listener, a memfd per
+ * range region, one more for the moment of a grant. */
+static uint64_t fabric_fds(const struct mgr_config *c)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; c->fabric[0] && i < c->n_regions; i++)
+        n += c->regions[i].kind == MGR_REGION_RANGE;
+    return c->fabric[0] ? n + 2 : 0;
+}
+
 int admit_budget(const struct mgr_config *c, struct mgr_limits *out, char *note, size_t cap)
 {
-    uint64_t hard;
+    uint64_t hard, extra = fabric_fds(c);
     *out = c->lim;
     note[0] = '\0';
     if (cxl_fd_limit_raise(0, &hard) != 0)
         return cxl_fail_errno(CXL_ESYS, "getrlimit");
+    if (extra >= hard)
+        return cxl_fail(CXL_EINVAL, "the fabric's %llu range regions need more descriptors than the hard "
+                        "limit (ulimit -Hn) %llu", (unsigned long long)(extra - 2), (unsigned long long)hard);
+    hard -= extra;
     uint64_t need = fds_needed(out);
     if (need > hard) {
         const int *line = c->line;
         if (line[MGR_SET_MAX_CHANNELS] || line[MGR_SET_MAX_HANDSHAKES] || line[MGR_SET_MAX_CONTROL])
             return cxl_fail(CXL_EINVAL, "max-channels %u + max-handshakes %u + max-control %u "
-                            "need %llu descriptors; the hard limit (ulimit -Hn) is %llu: lower "
+                            "need %llu descriptors; the hard limit (ulimit -Hn) is %llu%s: lower "
                             "them or raise it", out->max_channels, out->max_handshakes,
-                            out->max_control, (unsigned long long)need, (unsigned long long)hard);
+                            out->max_control, (unsigned long long)need, (unsigned long long)hard,
+                            extra ? " once the fabric's descriptors are set aside" : "");
         int rc = shrink(out, hard, note, cap);
         if (rc)
             return rc;
         need = fds_needed(out);
     }
+    need += extra;
     if (cxl_fd_limit_raise(need, &hard) != 0)
         return cxl_fail_errno(CXL_ESYS, "raising the descriptor limit to %llu", (unsigned long long)need);
     return 0;
