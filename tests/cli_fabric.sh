@@ -8,6 +8,7 @@
 #   - an ro node in auto or publish mode: refused (read-only here);
 #   - after the seal the rw node cannot publish again (sealed: attach only);
 #   - a node without a grant, a revoked node: the manager's refusal, exit 1;
+#     after the revoke the region is a new memfd: published again, attached;
 #   - --fabric without the node's identity, or with --path: usage errors;
 #   - every grant and refusal in the audit log.
 # Usage: bash tests/cli_fabric.sh [build-dir]   (build/asan: under ASan)
@@ -117,6 +118,16 @@ expect_ok "attach plain copy (n2, ro) pr -v" "PASS" pr --cxl-mode attach --regio
 "$MGR" revoke --config "$DIR/acl/acl.conf" n4 >/dev/null 2>&1
 # shellcheck disable=SC2046
 expect_fail "a revoked node (n4)" 1 "revoked" bfs --cxl-mode attach $(node 4) -n 1
+check "audit: the region retired at the revoke" "$([ "$(audit 'fabric retire region=graph reason=revoke')" -eq 1 ]; echo $?)"
+# the next grants get a new, empty memfd: nothing to attach until it is published again
+# shellcheck disable=SC2046
+expect_fail "after the revoke: a new, empty region" 1 "attach-timeout-ms" bfs --cxl-mode attach $(node 2) $(sec) -n 1 --attach-timeout-ms 300
+# shellcheck disable=SC2046
+expect_ok "after the revoke: n1 publishes again (new epoch, new memfd)" "sealed (F_SEAL_WRITE)" \
+  bfs -g 12 --cxl-mode publish --publish-only $(node 1) $(sec)
+# shellcheck disable=SC2046
+expect_ok "... n2 attaches it" "PASS" bfs --cxl-mode attach $(node 2) $(sec) -n 1 -v -a
+check "... same checksum as Native" "$([ "$(sum_of)" = "$native" ]; echo $?)"
 
 # --- the configuration: ro is for ranges; the fabric socket is read at start only
 cp "$DIR/acl/acl.conf" "$DIR/acl/good.conf"

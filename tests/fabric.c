@@ -16,7 +16,8 @@
  *     connections, a flood of connections, an authenticated node's
  *     malformed and oversized requests: the daemon keeps serving;
  *   - revocation: the revoked node's new requests are refused (audited),
- *     while the mapping it made stays readable (Linux cannot revoke it).
+ *     while the mapping it made stays readable (Linux cannot revoke it);
+ *     the others get a new memfd from then on.
  * Usage: fabric BUILD_DIR */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -378,28 +379,45 @@ static void authenticated_garbage(void)
 
 /* ---- revocation ------------------------------------------------------------------- */
 
+/* reader2 maps the sealed region, is revoked: its new requests are refused,
+ * its mapping stays readable (Linux cannot revoke it); the region gets a
+ * new memfd for the grants that follow, so what is published next is out
+ * of the revoked node's reach. */
 static void revocation(void)
 {
-    int fd;
-    struct cxl_sec_fd_grant g;
+    int fd, fd2;
+    struct cxl_sec_fd_grant g, g2;
     CHECK_EQ(node_fd(N_REVOKED, &fd, &g), 0);
     const uint8_t *r = fd >= 0 ? mmap(NULL, REGION_BYTES, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
     CHECK(r != MAP_FAILED);
     char out[512];
     CHECK_EQ(sec_revoke(&m, "reader2", out, sizeof out), 0);
-    int fd2;
-    CHECK_FAILS(node_fd(N_REVOKED, &fd2, &g), CXL_EDENIED, "revoked");
+    CHECK_FAILS(node_fd(N_REVOKED, &fd2, &g2), CXL_EDENIED, "revoked");
     CHECK_EQ(fd2, -1);
     /* what Linux cannot revoke: the mapping made before (docs/FABRIC.md) */
     if (r != MAP_FAILED) {
-        CHECK(r[0] == PATTERN);
+        CHECK(r[0] == PATTERN && r[REGION_BYTES - 1] == PATTERN);
         munmap((void *)r, REGION_BYTES);
     }
     if (fd >= 0)
         close(fd);
     CHECK_EQ(sec_count_lines(m.audit, "fabric refuse node=5(reader2) region=graph reason=revoked"), 1);
-    /* the others are still served */
-    CHECK_EQ(in_child(reader, "sealed"), 0);
+    CHECK_EQ(sec_count_lines(m.audit, "fabric retire region=graph reason=revoke"), 1);
+    /* the others are served, from a new memfd: empty, not sealed */
+    CHECK_EQ(node_fd(N_PUB, &fd2, &g2), 0);
+    CHECK(g2.inode != g.inode && !(g2.seals & F_SEAL_WRITE) && g2.access == CXL_SEC_FD_RW);
+    uint8_t *w = fd2 >= 0 ? mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, 0) : MAP_FAILED;
+    CHECK(w != MAP_FAILED);
+    if (w != MAP_FAILED) {
+        CHECK(w[0] == 0 && w[REGION_BYTES - 1] == 0);
+        munmap(w, REGION_BYTES);
+    }
+    if (fd2 >= 0)
+        close(fd2);
+    CHECK_EQ(node_fd(N_READER, &fd2, &g2), 0);
+    CHECK(g2.access == CXL_SEC_FD_RO && g2.inode != g.inode);
+    if (fd2 >= 0)
+        close(fd2);
 }
 
 int main(int argc, char **argv)
@@ -421,7 +439,7 @@ int main(int argc, char **argv)
         authenticated_garbage();
         revocation();
         CHECK_EQ(sec_ping(&m, 1, admin_key), 0);
-        CHECK_EQ(sec_count_lines(m.audit, "fabric grant node=2(pub) region=graph access=rw"), 1);
+        CHECK_EQ(sec_count_lines(m.audit, "fabric grant node=2(pub) region=graph access=rw"), 2);
         CHECK(sec_count_lines(m.audit, "fabric grant node=3(reader) region=graph access=ro") >= 3);
         CHECK_EQ(sec_count_lines(m.audit, "fabric refuse node=4(other) region=graph reason=no-grant"), 1);
         CHECK_EQ(sec_count_lines(m.audit, "reason=not-fabric peer=tcp"), 1);

@@ -4,7 +4,10 @@
  * that nobody re-opens it writable through /proc), and the decision on an
  * `FD name <region>` request with its audit line: a read-write descriptor
  * (rw, serve), a read-only one (ro) or a refusal. The descriptor handed to
- * the connection is always a new one, the connection's to close. */
+ * the connection is always a new one, the connection's to close. A region
+ * that moves to a new epoch without grace (a revoke, a lost grant) gets a
+ * new memfd for the grants that follow: the revoked node holds only the
+ * old one. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +53,19 @@ void fabric_close(struct mgr_daemon *d)
     free(d->fab);
     d->fab = NULL;
     d->n_fab = 0;
+}
+
+void fabric_retire(struct mgr_daemon *d, const char *region, const char *reason)
+{
+    for (size_t i = 0; i < d->n_fab; i++) {
+        if (strcmp(d->fab[i].name, region) != 0)
+            continue;
+        close(d->fab[i].fd);
+        d->fab[i] = d->fab[--d->n_fab];
+        audit_log(&d->audit, 0, "fabric retire region=%s reason=%s (the next grant gets a new "
+                  "memfd; holders keep the old one)", region, reason);
+        return;
+    }
 }
 
 /* A new memfd of size bytes: never resized, never re-opened for writing. */

@@ -211,6 +211,7 @@ static int revoke_regions(struct mgr_daemon *d, const struct mgr_node *n, char *
         struct mgr_region_state *r = state_region(&d->state, name);
         int one = r ? state_new_epoch(&d->state, r, 0) : cxl_fail(CXL_EINVAL, "no state");
         rc = rc ? rc : one;
+        fabric_retire(d, name, "revoke");
         size_t lr = strlen(regions), le = strlen(epochs);
         snprintf(regions + lr, cap - lr, "%s%s", lr ? "," : "", name);
         snprintf(epochs + le, cap - le, "%s%llu", le ? "," : "",

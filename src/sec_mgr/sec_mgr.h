@@ -269,6 +269,9 @@ int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t pub[32]
 /* fabric.c */
 int fabric_listen(struct mgr_daemon *d);  /* the fabric socket, if configured */
 void fabric_close(struct mgr_daemon *d);  /* the socket and every memfd */
+/* A region moved to a new epoch without grace: later grants get a new
+ * memfd (audited; those who hold the old one keep it). */
+void fabric_retire(struct mgr_daemon *d, const char *region, const char *reason);
 /* `FD name <region>` from node n: the reply (its length) and, when
  * granted, a new descriptor in *pass_fd; every grant and refusal audited. */
 int fabric_request(struct mgr_daemon *d, const struct mgr_node *n, const char *region,
