@@ -6,7 +6,8 @@
 #   - an ro node attaches (copy and zero-copy, -v): the sealed region is
 #     validated once; the same checksum as Native;
 #   - an ro node in auto or publish mode: refused (read-only here);
-#   - after the seal the rw node cannot publish again (sealed: attach only);
+#   - after the seal the rw node cannot publish again (sealed: attach only)
+#     until `cxl_sec_mgr retire REGION` gives the region a new memfd;
 #   - a node without a grant, a revoked node: the manager's refusal, exit 1;
 #     after the revoke the region is a new memfd: published again, attached;
 #   - --fabric without the node's identity, or with --path: usage errors;
@@ -113,6 +114,17 @@ expect_ok "attach plain zero-copy (n2, ro) -v" "PASS" bfs --cxl-mode attach --re
 check "... same checksum as Native" "$([ "$(sum_of)" = "$native" ]; echo $?)"
 # shellcheck disable=SC2046
 expect_ok "attach plain copy (n2, ro) pr -v" "PASS" pr --cxl-mode attach --region plain --copy $(node 2) -n 1 -v
+# `retire`: a new publication without a revoke
+rc=0; err=$("$MGR" retire --config "$DIR/acl/acl.conf" plain 2>&1) || rc=$?
+check "retire plain: exit 0" "$([ "$rc" -eq 0 ] && has "$err" "new, empty memfd"; echo $?)"
+rc=0; err=$("$MGR" retire --config "$DIR/acl/acl.conf" nosuch 2>&1) || rc=$?
+check "retire of an unknown region: exit 1" "$([ "$rc" -eq 1 ] && has "$err" "not a range region"; echo $?)"
+# shellcheck disable=SC2046
+expect_ok "after retire: n1 publishes plain again (-u 12)" "sealed (F_SEAL_WRITE)" \
+  bfs -u 12 --cxl-mode publish --publish-only --region plain $(node 1)
+# shellcheck disable=SC2046
+expect_ok "... n2 attaches the new publication" "uniform -u 12" bfs --cxl-mode attach --region plain $(node 2) -n 1 -v
+check "audit: retire by request" "$([ "$(audit 'fabric retire region=plain reason=request')" -eq 1 ]; echo $?)"
 
 # --- revocation: new grants refused (the mapping of a running attacher is not revocable: docs)
 "$MGR" revoke --config "$DIR/acl/acl.conf" n4 >/dev/null 2>&1

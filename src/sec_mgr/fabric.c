@@ -55,7 +55,8 @@ void fabric_close(struct mgr_daemon *d)
     d->n_fab = 0;
 }
 
-void fabric_retire(struct mgr_daemon *d, const char *region, const char *reason)
+/* 1: region had a memfd, now retired (audited); 0: it had none. */
+static int retire(struct mgr_daemon *d, const char *region, const char *reason)
 {
     for (size_t i = 0; i < d->n_fab; i++) {
         if (strcmp(d->fab[i].name, region) != 0)
@@ -64,8 +65,29 @@ void fabric_retire(struct mgr_daemon *d, const char *region, const char *reason)
         d->fab[i] = d->fab[--d->n_fab];
         audit_log(&d->audit, 0, "fabric retire region=%s reason=%s (the next grant gets a new "
                   "memfd; holders keep the old one)", region, reason);
-        return;
+        return 1;
     }
+    return 0;
+}
+
+void fabric_retire(struct mgr_daemon *d, const char *region, const char *reason)
+{
+    retire(d, region, reason);
+}
+
+int fabric_retire_request(struct mgr_daemon *d, const char *region, char *msg, size_t cap)
+{
+    const struct mgr_region *r = config_region_by_name(&d->cfg, region);
+    if (!d->cfg.fabric[0])
+        return snprintf(msg, cap, "no fabric socket is configured"), CXL_EINVAL;
+    if (!r || r->kind != MGR_REGION_RANGE)
+        return snprintf(msg, cap, "'%s' is not a range region", region), CXL_EINVAL;
+    if (retire(d, r->name, "request"))
+        snprintf(msg, cap, "region %s: the next grant gets a new, empty memfd (holders keep the old "
+                 "one)", r->name);
+    else
+        snprintf(msg, cap, "region %s has no memfd yet: nothing to retire", r->name);
+    return 0;
 }
 
 /* A new memfd of size bytes: never resized, never re-opened for writing. */

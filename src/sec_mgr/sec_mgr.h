@@ -272,6 +272,8 @@ void fabric_close(struct mgr_daemon *d);  /* the socket and every memfd */
 /* A region moved to a new epoch without grace: later grants get a new
  * memfd (audited; those who hold the old one keep it). */
 void fabric_retire(struct mgr_daemon *d, const char *region, const char *reason);
+/* `retire REGION` (control): the same on request, for a new publication. */
+int fabric_retire_request(struct mgr_daemon *d, const char *region, char *msg, size_t cap);
 /* `FD name <region>` from node n: the reply (its length) and, when
  * granted, a new descriptor in *pass_fd; every grant and refusal audited. */
 int fabric_request(struct mgr_daemon *d, const struct mgr_node *n, const char *region,
@@ -326,7 +328,7 @@ int control_peer_ok(int fd);
 /* ---- subcommands ------------------------------------------------------------------------ */
 
 enum mgr_cmd { MGR_CMD_DAEMON, MGR_CMD_KEYGEN, MGR_CMD_CHECK, MGR_CMD_REVOKE, MGR_CMD_ROTATE,
-               MGR_CMD_FETCH, MGR_CMD_RELOAD, MGR_CMD_PING };
+               MGR_CMD_FETCH, MGR_CMD_RELOAD, MGR_CMD_PING, MGR_CMD_RETIRE };
 
 struct mgr_opts {
     enum mgr_cmd cmd;
@@ -345,7 +347,7 @@ struct mgr_opts {
     const char *region;   /* fetch --region */
     int ping;             /* fetch --ping */
     uint32_t timeout_ms;  /* fetch --timeout-ms */
-    const char *arg;      /* revoke NODE, rotate [REGION] */
+    const char *arg;      /* revoke NODE, rotate [REGION], retire REGION */
 };
 
 /* args.c: MGR_EXIT_OK to go on, MGR_EXIT_USAGE after saying why, -1 after --help. */
@@ -355,6 +357,6 @@ void mgr_usage(FILE *f);
 int cmd_keygen(const struct mgr_opts *o);
 int cmd_fetch(const struct mgr_opts *o);
 int cmd_check(const struct mgr_opts *o);
-int cmd_control(const struct mgr_opts *o); /* revoke, rotate, reload, ping */
+int cmd_control(const struct mgr_opts *o); /* revoke, rotate, reload, ping, retire */
 
 #endif
