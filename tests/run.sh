@@ -72,6 +72,11 @@ CXL_TEST_REDIS_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-nam
 t "keyring: fetches from 4 threads, range region keys" "$build/tests/keyring_threads" "$build"
 t "asan: keyring threads" "$build/asan/tests/keyring_threads" "$build/asan"
 
+# the fabric manager (docs/FABRIC.md): a region's memfd by ACL over cxl_sec_mgr's
+# fabric socket, rw / ro / nothing, the publisher's seal, revocation, hostile peers
+t "fabric: memfd grants, seals, revocation" "$build/tests/fabric" "$build"
+t "asan: fabric" "$build/asan/tests/fabric" "$build/asan"
+
 # the graph kernels against their serial verifiers, plain and under ASan+UBSan
 t "graph: kernels" "$build/tests/graph_kernels"
 [ -x "$build/asan/tests/graph_kernels" ] && t "asan: graph kernels" "$build/asan/tests/graph_kernels"
@@ -85,6 +90,7 @@ t "asan: cli sec_mgr" bash tests/cli_sec_mgr.sh "$build/asan"
 TUNNEL_BIN=$build/asan/bin/cxl_sodium_tunnel t "asan: cli tunnel" bash tests/cli_tunnel.sh "$build"
 t "asan: cli graph" bash tests/cli_graph.sh "$build/asan"
 t "asan: cli graph region" bash tests/cli_graph_region.sh "$build/asan"
+t "asan: cli fabric" bash tests/cli_fabric.sh "$build/asan"
 GATEWAY_BIN=$build/asan/bin/cxl_resp_gateway t "asan: cli gateway" bash tests/cli_gateway.sh "$build"
 YCSB_BIN=$build/asan/bin/cxl_ycsb t "asan: cli ycsb" bash tests/cli_ycsb.sh "$build"
 

@@ -55,6 +55,14 @@ void cxl_medium_config_init(struct cxl_medium_config *cfg);
 int cxl_medium_open(const struct cxl_medium_config *cfg, struct cxl_medium **out);
 void cxl_medium_close(struct cxl_medium *m);
 
+/* Map size bytes (0: all past offset) at offset of an open regular file
+ * or memfd (a duplicate of fd is kept; the caller keeps fd), shared,
+ * read-only when readonly (an O_RDONLY descriptor, or a memfd sealed with
+ * F_SEAL_WRITE, can be mapped no other way), never grown. name is its name
+ * in messages ("fabric region graph"). docs/FABRIC.md. */
+int cxl_medium_open_fd(int fd, const char *name, uint64_t offset, uint64_t size, int readonly,
+                       struct cxl_medium **out);
+
 void *cxl_medium_base(const struct cxl_medium *m);
 uint64_t cxl_medium_size(const struct cxl_medium *m);
 enum cxl_medium_kind cxl_medium_kind(const struct cxl_medium *m);

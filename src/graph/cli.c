@@ -95,7 +95,7 @@ static int pick_kernel(struct graph_cli *c, int argc, char **argv, char *err, si
 static const enum cxl_opt_id shared_ids[] = {
     CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_NUMA_NODE, CXL_OPT_PREFAULT,
     CXL_OPT_FOREIGN, CXL_OPT_NODE_ID, CXL_OPT_DELAY_NS, CXL_OPT_SECURE, CXL_OPT_CRYPTO,
-    CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE,
+    CXL_OPT_SEC_MGR, CXL_OPT_SEC_NODE_ID, CXL_OPT_SEC_KEY, CXL_OPT_SEC_KEY_FILE, CXL_OPT_FABRIC,
 };
 #define N_SHARED (sizeof shared_ids / sizeof shared_ids[0])
 
@@ -301,7 +301,8 @@ static const char *medium_only_flag(const struct graph_cli *c)
            : c->zero_copy_given ? "--zero-copy" : c->copy_given ? "--copy"
            : c->expect_generation ? "--expect-generation" : c->expect_publication_given ? "--expect-publication"
            : c->timeout_given ? "--attach-timeout-ms" : c->region_given ? "--region"
-           : c->shared.delay.latency_ns ? "--delay-ns (or CXL_SHM_DELAY_NS)" : NULL;
+           : c->shared.delay.latency_ns ? "--delay-ns (or CXL_SHM_DELAY_NS)"
+           : c->shared.fabric ? "--fabric (or CXL_FABRIC)" : NULL;
 }
 
 /* What the options mean together. */

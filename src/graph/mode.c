@@ -3,11 +3,16 @@
  * into the region; attach waits for a publication and runs on it; auto lets
  * exactly one of several starters publish (the winner of the region's
  * compare-and-swap), the others attach. Crypto and Secure fetch the region
- * key first (a shared secret file, or cxl_sec_mgr by ACL). Every run can
- * append one CSV row with the original prototype's columns. */
+ * key first (a shared secret file, or cxl_sec_mgr by ACL). With --fabric
+ * the region is the memfd cxl_sec_mgr hands this node by its ACL
+ * (docs/FABRIC.md): a publisher seals it after READY, a read-only grant
+ * only attaches. Every run can append one CSV row with the original
+ * prototype's columns. */
+#define _GNU_SOURCE /* F_ADD_SEALS, F_SEAL_WRITE */
 #include "graph.h"
 #include "region.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <omp.h>
 #include <stdio.h>
@@ -16,12 +21,14 @@
 #include <sys/stat.h>
 
 #include <sodium.h>
+#include <unistd.h>
 
 #include "cxl/error.h"
 #include "cxl/keyring.h"
 #include "cxl/wait.h"
 #include "report/csv.h"
 #include "sec/seal.h"
+#include "sec/sec.h"
 
 struct run {
     const struct graph_cli *c;
@@ -30,8 +37,37 @@ struct run {
     int have_graph;
     struct graph_seal_key key;
     double attach_ms, publish_ms;
+    int fabric_fd;          /* --fabric: the region's memfd; -1: none */
+    char fabric_name[96];
     char err[512];
 };
+
+/* --- the region's descriptor from the fabric (docs/FABRIC.md) */
+
+static int fetch_fabric(struct run *r)
+{
+    const struct graph_cli *c = r->c;
+    struct cxl_node_key k;
+    struct cxl_mgr_conn *mc = NULL;
+    struct cxl_sec_fd_grant g;
+    int rc = cxl_node_key_load(c->shared.sec.key, &k);
+    if (rc == 0)
+        rc = cxl_mgr_connect_unix(c->shared.fabric, c->shared.sec.node_id, &k, 5000, &mc);
+    if (rc == 0)
+        rc = cxl_mgr_get_region_fd(mc, c->region, &r->fabric_fd, &g);
+    cxl_mgr_close(mc);
+    cxl_node_key_wipe(&k);
+    if (rc != 0) {
+        snprintf(r->err, sizeof r->err, "--fabric %s, region '%s': %s", c->shared.fabric, c->region,
+                 cxl_last_error());
+        return -1;
+    }
+    snprintf(r->fabric_name, sizeof r->fabric_name, "fabric region %.63s", c->region);
+    printf("Fabric: region %s, %s descriptor, %" PRIu64 " bytes%s\n", c->region,
+           g.access == CXL_SEC_FD_RO ? "read-only" : "read-write", g.size,
+           g.seals & F_SEAL_WRITE ? ", sealed (F_SEAL_WRITE)" : "");
+    return 0;
+}
 
 /* --- the key of a sealed graph */
 
@@ -107,7 +143,8 @@ static struct graph_region_opts region_opts(const struct run *r)
         .attach_timeout_ms = c->attach_timeout_ms, .delay_ns = c->shared.delay.latency_ns,
         .zero_copy = c->zero_copy != 0, .pretouch = c->pretouch, .expect_generation = c->expect_generation,
         .expect_publication = c->expect_publication_given ? c->expect_publication : NULL,
-        .key = c->shared.sec.crypto || c->shared.sec.secure ? &r->key : NULL};
+        .key = c->shared.sec.crypto || c->shared.sec.secure ? &r->key : NULL,
+        .use_fd = r->fabric_fd >= 0, .fd = r->fabric_fd, .fd_name = r->fabric_name};
 }
 
 static int publish(struct run *r, const struct graph_provenance *prov)
@@ -117,6 +154,11 @@ static int publish(struct run *r, const struct graph_provenance *prov)
         return -1;
     r->publish_ms = (omp_get_wtime() - t0) * 1e3;
     graph_print_time("Publish Time", r->publish_ms / 1e3);
+    if (r->fabric_fd >= 0) { /* READY: nobody writes it any more, not even this node */
+        if (graph_region_seal(r->region, r->err, sizeof r->err) != 0)
+            return -1;
+        printf("Fabric: region %s sealed (F_SEAL_WRITE)\n", r->c->region);
+    }
     graph_free(&r->g);
     r->have_graph = 0;
     return 0;
@@ -134,6 +176,9 @@ static int attach(struct run *r, const struct graph_provenance *want)
     char prov[160], id[33];
     graph_provenance_describe(&h->prov, prov, sizeof prov);
     sodium_bin2hex(id, sizeof id, h->publication_id, sizeof h->publication_id);
+    if (graph_region_sealed(r->region))
+        printf("Fabric: sealed region: validated once at attach (zero-copy: every id checked once, the kernels "
+               "unchecked), not re-checked after each trial\n");
     printf("Graph region: %s offset %" PRIu64 ", generation %" PRIu64 ", publication %s by node %u, %s, "
            "%s, delay %u ns\n", graph_region_path(r->region), r->c->shared.medium.map_offset, h->generation,
            id, h->owner_node, prov, graph_mode_label(r->c), r->c->shared.delay.latency_ns);
@@ -251,6 +296,7 @@ int graph_main(const struct graph_cli *c)
     }
     memset(r, 0, sizeof *r);
     r->c = c;
+    r->fabric_fd = -1;
     if (c->cxl_mode == GRAPH_NATIVE) {
         r->have_graph = graph_load(&r->g, c) == 0;
         rc = r->have_graph ? run_kernel(r) : 1;
@@ -258,9 +304,17 @@ int graph_main(const struct graph_cli *c)
         struct graph_region_opts o;
         int sealed = c->shared.sec.crypto || c->shared.sec.secure;
         rc = sealed && fetch_key(r) != 0 ? -1 : 0;
+        if (rc == 0 && c->shared.fabric)
+            rc = fetch_fabric(r);
         o = region_opts(r);
         if (rc == 0)
             rc = graph_region_open(&o, &r->region, r->err, sizeof r->err);
+        if (rc == 0 && graph_region_readonly(r->region) && c->cxl_mode != GRAPH_ATTACH) {
+            snprintf(r->err, sizeof r->err, "--fabric: region '%s' is read-only here (%s): it can only be "
+                     "attached (--cxl-mode attach)", c->region,
+                     graph_region_sealed(r->region) ? "sealed after its publication" : "an ro grant");
+            rc = -1;
+        }
         if (rc == 0)
             rc = c->cxl_mode == GRAPH_ATTACH ? attach_named(r) : publish_or_attach(r);
         if (rc < 0)
@@ -270,6 +324,8 @@ int graph_main(const struct graph_cli *c)
     if (r->have_graph)
         graph_free(&r->g);
     graph_region_close(r->region);
+    if (r->fabric_fd >= 0)
+        close(r->fabric_fd);
     sodium_free(r);
     return rc;
 }

@@ -6,9 +6,11 @@
  * as the publication needs. The medium is never read back by the publisher
  * (sealed chunks are built in private memory) and never trusted by the
  * attacher (region_check.c validates the private copies). */
+#define _GNU_SOURCE /* F_ADD_SEALS, F_SEAL_WRITE */
 #include "region.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +34,16 @@ struct graph_region {
     uint64_t gen_seen;                 /* the generation attached */
     uint64_t delay_ticks;
     struct graph_fault fault;          /* zero-copy: the first bad neighbour a kernel met */
+    int readonly, sealed;              /* use_fd: mapped read-only; F_SEAL_WRITE seen */
 };
+
+/* What the fabric's descriptor allows: read-only (O_RDONLY or write-sealed), sealed. */
+static void fd_access(struct graph_region *r)
+{
+    int fl = fcntl(r->o.fd, F_GETFL), seals = fcntl(r->o.fd, F_GET_SEALS);
+    r->sealed = seals >= 0 && (seals & F_SEAL_WRITE);
+    r->readonly = r->sealed || (fl >= 0 && (fl & O_ACCMODE) == O_RDONLY);
+}
 
 static uint32_t load_state(const struct graph_region *r)
 {
@@ -57,7 +68,9 @@ static int map_region(struct graph_region *r, uint64_t size, int create, char *e
     cfg.map_size = size;
     cfg.create = create;
     struct cxl_medium *m = NULL;
-    if (cxl_medium_open(&cfg, &m) != 0)
+    if (r->o.use_fd ? cxl_medium_open_fd(r->o.fd, r->o.fd_name ? r->o.fd_name : "fabric region",
+                                         cfg.map_offset, size, r->readonly, &m) != 0
+                    : cxl_medium_open(&cfg, &m) != 0)
         return fail_medium(err, errlen);
     if (cxl_medium_size(m) < GRAPH_REGION_HEADER) {
         snprintf(err, errlen, "graph region: %s maps %" PRIu64 " bytes at offset %" PRIu64
@@ -89,6 +102,15 @@ int graph_region_open(const struct graph_region_opts *o, struct graph_region **o
     }
     r->o = *o;
     r->delay_ticks = o->delay_ns ? cxl_delay_ticks(o->delay_ns) : 0;
+    if (o->use_fd) { /* a memfd of fixed size: mapped as it is */
+        fd_access(r);
+        if (map_region(r, o->medium.map_size, 0, err, errlen) != 0) {
+            free(r);
+            return -1;
+        }
+        *out = r;
+        return 0;
+    }
     struct cxl_medium_config probe = o->medium;
     probe.create = 0;
     struct cxl_medium *m = NULL;
@@ -118,6 +140,31 @@ void graph_region_close(struct graph_region *r)
 const struct graph_region_header *graph_region_header(const struct graph_region *r)
 {
     return &r->hdr;
+}
+
+int graph_region_sealed(const struct graph_region *r) { return r->sealed; }
+int graph_region_readonly(const struct graph_region *r) { return r->readonly; }
+
+int graph_region_seal(struct graph_region *r, char *err, size_t errlen)
+{
+    if (!r->o.use_fd) {
+        snprintf(err, errlen, "graph region: only a fabric region (a memfd) can be sealed");
+        return -1;
+    }
+    uint64_t size = r->map_size;
+    cxl_medium_close(r->med); /* F_SEAL_WRITE: no writable shared mapping may exist */
+    r->med = NULL, r->live = NULL;
+    int rc = fcntl(r->o.fd, F_ADD_SEALS, F_SEAL_WRITE), e = errno;
+    fd_access(r);
+    if (map_region(r, size, 0, err, errlen) != 0)
+        return -1;
+    if (rc != 0) {
+        snprintf(err, errlen, "graph region: F_SEAL_WRITE refused (%s)%s", strerror(e),
+                 e == EBUSY ? ": another holder of a read-write descriptor still maps the region writable"
+                            : "");
+        return -1;
+    }
+    return 0;
 }
 
 const char *graph_region_path(const struct graph_region *r)
@@ -577,10 +624,13 @@ static int load_arrays(struct graph_region *r, struct graph *g, const struct gra
     g->out_neigh = zero_copy ? base + h->arrays[1].offset : own->out_neigh;
     g->in_index = g->directed ? own->in_index : own->out_index;
     g->in_neigh = !g->directed ? g->out_neigh : zero_copy ? base + h->arrays[3].offset : own->in_neigh;
-    g->checked = zero_copy;
-    g->fault = zero_copy ? &r->fault : NULL;
+    /* a write-sealed region cannot change after this: its ids are checked
+     * once here and the kernels run unchecked (docs/FABRIC.md) */
+    int once = zero_copy && r->sealed;
+    g->checked = zero_copy && !once;
+    g->fault = g->checked ? &r->fault : NULL;
     g->delay_ticks = zero_copy ? r->delay_ticks : 0;
-    return graph_region_arrays_check(g, 0, err, errlen); /* the offsets: the ids were checked as copied */
+    return graph_region_arrays_check(g, once, err, errlen); /* the offsets; copied ids were checked as copied */
 }
 
 static void pretouch(const struct graph_region *r)
@@ -653,6 +703,8 @@ int graph_region_attach(struct graph_region *r, struct graph *g, const struct gr
 
 int graph_region_check(const struct graph_region *r, char *err, size_t errlen)
 {
+    if (r->sealed && r->gen_seen)
+        return 0; /* write-sealed since before the attach: it cannot be re-published */
     uint64_t gen = load_gen(r);
     uint32_t s = load_state(r);
     if (gen == r->gen_seen && s == GRAPH_REGION_READY)

@@ -119,6 +119,9 @@ struct graph_region_opts {
     uint64_t expect_generation;      /* attach: refuse another generation; 0: any */
     const uint8_t *expect_publication; /* attach: refuse another publication id (16 B); NULL: any */
     const struct graph_seal_key *key;/* NULL: plain */
+    int use_fd;                      /* map fd (the fabric's memfd, docs/FABRIC.md), not medium.path */
+    int fd;                          /* use_fd: the caller's; read-only if O_RDONLY or write-sealed */
+    const char *fd_name;             /* use_fd: its name in messages */
 };
 
 struct graph_region;
@@ -148,6 +151,15 @@ int graph_region_attach(struct graph_region *r, struct graph *g, const struct gr
                         char *err, size_t errlen);
 /* -1 with err if the graph was re-published since attach. */
 int graph_region_check(const struct graph_region *r, char *err, size_t errlen);
+/* The fabric (docs/FABRIC.md). Sealed: the region's memfd has F_SEAL_WRITE
+ * (nobody can write it any more: attach validates once, re-checks nothing);
+ * read-only: it is mapped read-only (an ro grant, or sealed). */
+int graph_region_sealed(const struct graph_region *r);
+int graph_region_readonly(const struct graph_region *r);
+/* The publisher, after READY: unmap the writable mapping, add F_SEAL_WRITE,
+ * map it again read-only. -1 with err (EBUSY: another holder maps it
+ * writable; the region stays mapped as it was). */
+int graph_region_seal(struct graph_region *r, char *err, size_t errlen);
 /* The attached publication's header (private copy) and the path. */
 const struct graph_region_header *graph_region_header(const struct graph_region *r);
 const char *graph_region_path(const struct graph_region *r);

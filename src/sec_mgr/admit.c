@@ -68,26 +68,42 @@ static int shrink(struct mgr_limits *l, uint64_t hard, char *note, size_t cap)
     return 0;
 }
 
+/* The fabric's descriptors (docs/FABRIC.md): its listener, a memfd per
+ * range region, one more for the moment of a grant. */
+static uint64_t fabric_fds(const struct mgr_config *c)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; c->fabric[0] && i < c->n_regions; i++)
+        n += c->regions[i].kind == MGR_REGION_RANGE;
+    return c->fabric[0] ? n + 2 : 0;
+}
+
 int admit_budget(const struct mgr_config *c, struct mgr_limits *out, char *note, size_t cap)
 {
-    uint64_t hard;
+    uint64_t hard, extra = fabric_fds(c);
     *out = c->lim;
     note[0] = '\0';
     if (cxl_fd_limit_raise(0, &hard) != 0)
         return cxl_fail_errno(CXL_ESYS, "getrlimit");
+    if (extra >= hard)
+        return cxl_fail(CXL_EINVAL, "the fabric's %llu range regions need more descriptors than the hard "
+                        "limit (ulimit -Hn) %llu", (unsigned long long)(extra - 2), (unsigned long long)hard);
+    hard -= extra;
     uint64_t need = fds_needed(out);
     if (need > hard) {
         const int *line = c->line;
         if (line[MGR_SET_MAX_CHANNELS] || line[MGR_SET_MAX_HANDSHAKES] || line[MGR_SET_MAX_CONTROL])
             return cxl_fail(CXL_EINVAL, "max-channels %u + max-handshakes %u + max-control %u "
-                            "need %llu descriptors; the hard limit (ulimit -Hn) is %llu: lower "
+                            "need %llu descriptors; the hard limit (ulimit -Hn) is %llu%s: lower "
                             "them or raise it", out->max_channels, out->max_handshakes,
-                            out->max_control, (unsigned long long)need, (unsigned long long)hard);
+                            out->max_control, (unsigned long long)need, (unsigned long long)hard,
+                            extra ? " once the fabric's descriptors are set aside" : "");
         int rc = shrink(out, hard, note, cap);
         if (rc)
             return rc;
         need = fds_needed(out);
     }
+    need += extra;
     if (cxl_fd_limit_raise(need, &hard) != 0)
         return cxl_fail_errno(CXL_ESYS, "raising the descriptor limit to %llu", (unsigned long long)need);
     return 0;
@@ -274,12 +290,13 @@ static void rare(uint64_t *last, const char *what)
     fprintf(stderr, "cxl_sec_mgr: %s\n", what);
 }
 
-static void admit_node(struct mgr_daemon *d, int fd, const struct sockaddr_storage *ss)
+static void admit_node(struct mgr_daemon *d, int fd, const struct sockaddr_storage *ss, int fabric)
 {
     cxl_net_nodelay(fd);
     struct mgr_conn *c = conn_new(fd, CONN_NODE, cxl_now_ms() + conn_handshake_ms(d));
     if (!c)
         return;
+    c->on_fabric = fabric;
     cxl_net_sockaddr_name(ss, c->peer, sizeof c->peer);
     source_of(ss, c);
     if (pool_add(&d->hs, c) != 0) {
@@ -294,14 +311,16 @@ static void admit_node(struct mgr_daemon *d, int fd, const struct sockaddr_stora
         fit_handshakes(d, c);
 }
 
-void admit_accept_nodes(struct mgr_daemon *d)
+/* Node connections from a listener: the TCP port, or the fabric socket
+ * (its peers are one source for the per-source limit: all are local). */
+static void accept_from(struct mgr_daemon *d, int listen_fd, int fabric)
 {
     static uint64_t said;
     for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage ss;
-        int fd = cxl_net_accept(d->listen_fd, &ss);
+        int fd = cxl_net_accept(listen_fd, &ss);
         if (fd >= 0) {
-            admit_node(d, fd, &ss);
+            admit_node(d, fd, &ss, fabric);
             continue;
         }
         if (cxl_net_out_of_fds(errno)) {
@@ -310,6 +329,16 @@ void admit_accept_nodes(struct mgr_daemon *d)
         }
         return;
     }
+}
+
+void admit_accept_nodes(struct mgr_daemon *d)
+{
+    accept_from(d, d->listen_fd, 0);
+}
+
+void admit_accept_fabric(struct mgr_daemon *d)
+{
+    accept_from(d, d->fabric_fd, 1);
 }
 
 void admit_accept_control(struct mgr_daemon *d)

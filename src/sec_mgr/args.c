@@ -36,7 +36,7 @@ static const struct option long_opts[] = {
 static const char *const cmd_names[] = {
     [MGR_CMD_DAEMON] = "the daemon", [MGR_CMD_KEYGEN] = "keygen", [MGR_CMD_CHECK] = "check",
     [MGR_CMD_REVOKE] = "revoke",   [MGR_CMD_ROTATE] = "rotate", [MGR_CMD_FETCH] = "fetch",
-    [MGR_CMD_RELOAD] = "reload",   [MGR_CMD_PING] = "ping",
+    [MGR_CMD_RELOAD] = "reload",   [MGR_CMD_PING] = "ping",     [MGR_CMD_RETIRE] = "retire",
 };
 #define N_CMDS (sizeof cmd_names / sizeof cmd_names[0])
 #define ON(c) (1u << (c))
@@ -46,7 +46,7 @@ static unsigned opt_scope(int id)
     switch (id) {
     case OPT_CONFIG: return ON(MGR_CMD_DAEMON) | ON(MGR_CMD_KEYGEN) | ON(MGR_CMD_CHECK) |
                             ON(MGR_CMD_REVOKE) | ON(MGR_CMD_ROTATE) | ON(MGR_CMD_RELOAD) |
-                            ON(MGR_CMD_PING);
+                            ON(MGR_CMD_PING) | ON(MGR_CMD_RETIRE);
     case OPT_LISTEN: return ON(MGR_CMD_DAEMON);
     case OPT_OUT: case OPT_FORCE: case OPT_MANAGER: case OPT_ID: case OPT_NAME:
         return ON(MGR_CMD_KEYGEN);
@@ -59,7 +59,7 @@ static const int required[N_CMDS][3] = {
     [MGR_CMD_DAEMON] = {OPT_CONFIG, OPT_LISTEN}, [MGR_CMD_KEYGEN] = {OPT_OUT},
     [MGR_CMD_CHECK] = {OPT_CONFIG}, [MGR_CMD_REVOKE] = {OPT_CONFIG},
     [MGR_CMD_ROTATE] = {OPT_CONFIG}, [MGR_CMD_FETCH] = {OPT_KEY, OPT_NODE_ID, OPT_MGR},
-    [MGR_CMD_RELOAD] = {OPT_CONFIG}, [MGR_CMD_PING] = {OPT_CONFIG},
+    [MGR_CMD_RELOAD] = {OPT_CONFIG}, [MGR_CMD_PING] = {OPT_CONFIG}, [MGR_CMD_RETIRE] = {OPT_CONFIG},
 };
 
 void mgr_usage(FILE *f)
@@ -77,6 +77,9 @@ void mgr_usage(FILE *f)
           "                                                 SIGHUP does); regions that lost a\n"
           "                                                 holder get a new epoch, no grace\n"
           "  cxl_sec_mgr ping --config C                    is the daemon answering?\n"
+          "  cxl_sec_mgr retire --config C REGION           the fabric: the next grant of a range\n"
+          "                                                 region gets a new, empty memfd (a new\n"
+          "                                                 publication; docs/FABRIC.md)\n"
           "debugging (a node's side; prints key fingerprints, never keys):\n"
           "  cxl_sec_mgr fetch --key F --node-id N --mgr HOST:PORT (--ring N | --region R | --ping)\n"
           "                    [--timeout-ms MS]\n"
@@ -164,10 +167,12 @@ static int check_opts(int argc, char **argv, struct mgr_opts *o, uint32_t seen)
         if (!(seen & (1u << (required[o->cmd][i] - OPT_CONFIG))))
             return usage_error("%s needs %s", cmd_names[o->cmd], opt_name(required[o->cmd][i]));
     int npos = argc - optind;
-    int max = o->cmd == MGR_CMD_REVOKE || o->cmd == MGR_CMD_ROTATE ? 1 : 0;
-    if (npos > max || (o->cmd == MGR_CMD_REVOKE && npos < 1))
+    int one = o->cmd == MGR_CMD_REVOKE || o->cmd == MGR_CMD_RETIRE;
+    int max = one || o->cmd == MGR_CMD_ROTATE ? 1 : 0;
+    if (npos > max || (one && npos < 1))
         return usage_error(o->cmd == MGR_CMD_REVOKE ? "revoke takes one NODE (name or id)"
-                                                    : "unexpected argument '%s'",
+                           : o->cmd == MGR_CMD_RETIRE ? "retire takes one REGION"
+                                                      : "unexpected argument '%s'",
                            argv[optind + (npos > max ? max : 0)]);
     o->arg = npos ? argv[optind] : NULL;
     if (o->arg && !cxl_sec_name_valid(o->arg) && strspn(o->arg, "0123456789") != strlen(o->arg))

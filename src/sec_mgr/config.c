@@ -211,6 +211,7 @@ static const struct {
 } grant_modes[] = {
     [MGR_GRANT_RW] = {"rw", "a ring's client: its node key; a range: the region key"},
     [MGR_GRANT_SERVE] = {"serve", "a ring's server: the region key and its clients; a range: the region key"},
+    [MGR_GRANT_RO] = {"ro", "a range only: the region key and a read-only descriptor on the fabric socket"},
 };
 #define N_GRANT_MODES (sizeof grant_modes / sizeof grant_modes[0])
 
@@ -240,6 +241,10 @@ static void add_grant(struct parser *p, int argc, char **w)
         err(p, p->line, "grant of unknown region '%.64s' (a region line must come first)", w[2]);
     if (parse_grant_mode(p, w[3], &mode) != 0 || !n || !r)
         return;
+    if (mode == MGR_GRANT_RO && r->kind != MGR_REGION_RANGE) {
+        err(p, p->line, "grant mode 'ro' is for range regions; %s is a ring", r->name);
+        return;
+    }
     struct mgr_grant g = {.node = (size_t)(n - c->nodes), .region = (size_t)(r - c->regions),
                           .mode = mode, .line = p->line, .active = 1};
     for (size_t i = 0; i < c->n_grants; i++)
@@ -283,6 +288,8 @@ static const struct keyword keywords[] = {
     PATH("state", MGR_SET_STATE, state),
     PATH("audit", MGR_SET_AUDIT, audit),
     PATH("control", MGR_SET_CONTROL, control),
+    /* optional: the fabric's Unix socket (docs/FABRIC.md) */
+    {"fabric", KW_PATH, MGR_SET_FABRIC, offsetof(struct mgr_config, fabric), 0, 0, 0, 0, 2, NULL, NULL},
     NUMBER("rotate", MGR_SET_ROTATE, rotate_s, 0, 366u * 86400, 3600),
     NUMBER("refresh", MGR_SET_REFRESH, refresh_s, 1, 86400, 1),
     NUMBER("max-control", MGR_SET_MAX_CONTROL, lim.max_control, 1, 1024, 16),
@@ -395,6 +402,8 @@ static void check_files(struct parser *p)
     struct stat st;
     if (line[MGR_SET_CONTROL] && stat(c->control, &st) == 0 && !S_ISSOCK(st.st_mode))
         err(p, line[MGR_SET_CONTROL], "control %s: exists and is not a socket", c->control);
+    if (line[MGR_SET_FABRIC] && stat(c->fabric, &st) == 0 && !S_ISSOCK(st.st_mode))
+        err(p, line[MGR_SET_FABRIC], "fabric %s: exists and is not a socket", c->fabric);
 }
 
 /* A limit that must not exceed another (the per-source / per-node share of a pool). */

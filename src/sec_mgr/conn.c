@@ -2,8 +2,10 @@
  * goes message 1 -> message 2 -> message 3 -> encrypted requests (the
  * handshake and the frames are the library's, sec/sec.h, on buffers; the
  * decisions policy.c's); a control connection sends one request line and
- * gets one reply line. Which pool a connection is in, and when it is
- * dropped for another, is admit.c's business. */
+ * gets one reply line. On the fabric socket a granted descriptor goes with
+ * the first byte of its reply frame (SCM_RIGHTS, docs/FABRIC.md). Which
+ * pool a connection is in, and when it is dropped for another, is
+ * admit.c's business. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,7 @@ struct mgr_conn *conn_new(int fd, enum conn_kind kind, uint64_t deadline)
         return NULL;
     }
     c->fd = fd;
+    c->pass_fd = -1;
     c->kind = kind;
     pending_over(c, c->out, sizeof c->out);
     c->deadline = deadline;
@@ -66,16 +69,56 @@ void conn_close(struct mgr_conn *c)
 {
     if (c->fd >= 0)
         close(c->fd);
+    if (c->pass_fd >= 0)
+        close(c->pass_fd);
     drop_big(c);
     cxl_sec_hs_free(c->hs);
     cxl_sec_chan_free(c->chan);
     sodium_memzero(c, sizeof *c);
     c->fd = -1;
+    c->pass_fd = -1;
+}
+
+/* The start of the queued reply with c->pass_fd attached (SCM_RIGHTS); the
+ * rest, if any, goes as usual. Our copy of the descriptor is closed either
+ * way. -1: not sent (the peer's buffer is full or it went away, or the
+ * kernel's limit of descriptors in flight): the connection is to close. */
+static int send_with_fd(struct mgr_conn *c)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = {.iov_base = c->pending.data + c->pending.start,
+                        .iov_len = cxl_buf_len(&c->pending)};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof ctl.buf};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &c->pass_fd, sizeof(int));
+    ssize_t n = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    int err = errno;
+    close(c->pass_fd);
+    c->pass_fd = -1;
+    if (n <= 0) {
+        fprintf(stderr, "cxl_sec_mgr: fabric: a descriptor for node %u not sent (%s): "
+                "connection closed\n", c->node_id, n < 0 ? strerror(err) : "nothing sent");
+        return -1;
+    }
+    c->pending.start += (size_t)n;
+    return 0;
 }
 
 /* Send what is queued; close when done and asked to. */
 void conn_flush(struct mgr_conn *c)
 {
+    if (c->pass_fd >= 0 && send_with_fd(c) != 0) {
+        conn_close(c);
+        return;
+    }
     if (cxl_buf_send(&c->pending, c->fd) != 0) {
         conn_close(c); /* the peer went away */
         return;
@@ -193,7 +236,8 @@ static void on_request(struct mgr_daemon *d, struct mgr_conn *c)
     uint8_t msg[REQUEST_FRAME_MAX], *room = NULL;
     size_t n, frame, cap = 0;
     int rc = cxl_sec_chan_open(c->chan, c->body, c->body_len, msg, sizeof msg, &n);
-    int len = rc ? rc : policy_request(d, c->node_id, c->pub, msg, n, reply, sizeof reply);
+    struct mgr_req_conn on = {.on_fabric = c->on_fabric, .sock = c->fd, .pass_fd = &c->pass_fd};
+    int len = rc ? rc : policy_request(d, c->node_id, c->pub, msg, n, &on, reply, sizeof reply);
     if (len >= 0 && !(room = reply_room(c, (size_t)len, &cap)))
         rc = cxl_fail(CXL_ESYS, "out of memory for a reply");
     if (len >= 0 && room)

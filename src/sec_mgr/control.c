@@ -91,9 +91,11 @@ void control_handle(struct mgr_daemon *d, const char *line, char *reply, size_t 
         rc = policy_rotate(d, line + 7, "request", msg, sizeof msg);
     else if (strcmp(line, "RELOAD") == 0)
         rc = reload_config(d, "control", msg, sizeof msg);
+    else if (strncmp(line, "RETIRE ", 7) == 0 && line[7])
+        rc = fabric_retire_request(d, line + 7, msg, sizeof msg);
     else
         rc = CXL_EINVAL, snprintf(msg, sizeof msg,
-                                  "unknown request (REVOKE NODE, ROTATE [REGION], RELOAD, PING)");
+                                  "unknown request (REVOKE NODE, ROTATE [REGION], RELOAD, RETIRE REGION, PING)");
     snprintf(reply, cap, "%s %s", rc ? "ERR" : "OK", msg);
 }
 
@@ -167,7 +169,8 @@ static int control_path(const struct mgr_opts *o, char *path, size_t cap)
 int cmd_control(const struct mgr_opts *o)
 {
     static const char *const verbs[] = {[MGR_CMD_REVOKE] = "REVOKE", [MGR_CMD_ROTATE] = "ROTATE",
-                                        [MGR_CMD_RELOAD] = "RELOAD", [MGR_CMD_PING] = "PING"};
+                                        [MGR_CMD_RELOAD] = "RELOAD", [MGR_CMD_PING] = "PING",
+                                        [MGR_CMD_RETIRE] = "RETIRE"};
     char path[MGR_PATH_MAX];
     if (control_path(o, path, sizeof path) != 0)
         return MGR_EXIT_FAIL;

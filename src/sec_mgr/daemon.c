@@ -1,7 +1,7 @@
 /* daemon.c - the cxl_sec_mgr daemon: start-up (config, descriptor budget,
  * manager key, sockets, audit log, state, the grant changes since the last
- * run), one event loop (base/loop.h) over the TCP listener, the control
- * socket and every connection, reload on SIGHUP, and stop. All sockets are
+ * run), one event loop (base/loop.h) over the TCP listener, the fabric
+ * socket (docs/FABRIC.md), the control socket and every connection, reload on SIGHUP, and stop. All sockets are
  * non-blocking and every connection has a deadline (the handshake, an idle
  * channel, a control request), so a slow or dead peer never holds up the
  * others; which connections are taken is admit.c's, what they say conn.c's.
@@ -45,12 +45,13 @@ static int tcp_listen(const char *hostport, int *out)
 
 #define TAG_LISTEN 1u  /* event tags; a connection's is its address */
 #define TAG_CONTROL 2u
+#define TAG_FABRIC 3u
 #define EVENTS_PER_WAKE 256
 
 /* What a wait brought: the listeners are served after the connections. */
 struct turn {
     struct mgr_daemon *d;
-    int nodes, control;
+    int nodes, control, fabric;
 };
 
 static void watch_pool(struct mgr_daemon *d, const struct mgr_pool *p)
@@ -70,6 +71,8 @@ static void watch_all(struct mgr_daemon *d)
     int rest = d->listen_rest_until > cxl_now_ms();
     cxl_loop_watch(&d->loop, d->listen_fd, &d->listen_mask, rest ? 0 : EPOLLIN, TAG_LISTEN);
     cxl_loop_watch(&d->loop, d->control_fd, &d->control_mask, EPOLLIN, TAG_CONTROL);
+    if (d->fabric_fd >= 0)
+        cxl_loop_watch(&d->loop, d->fabric_fd, &d->fabric_mask, rest ? 0 : EPOLLIN, TAG_FABRIC);
     watch_pool(d, &d->ctl);
     watch_pool(d, &d->chans);
     watch_pool(d, &d->hs);
@@ -94,6 +97,8 @@ static void on_event(void *ctx, uint64_t tag, uint32_t events)
         t->nodes = 1;
     else if (tag == TAG_CONTROL)
         t->control = 1;
+    else if (tag == TAG_FABRIC)
+        t->fabric = 1;
     else if (c->fd < 0)
         return; /* closed earlier in this turn */
     else if (cxl_buf_len(&c->pending))
@@ -120,6 +125,8 @@ static int serve(struct mgr_daemon *d, const sigset_t *wait_mask)
             admit_accept_control(d);
         if (t.nodes)
             admit_accept_nodes(d);
+        if (t.fabric)
+            admit_accept_fabric(d);
         admit_promote(d);
         policy_tick(d);
     }
@@ -160,6 +167,7 @@ static int start(struct mgr_daemon *d, const char *config_path, const char *list
     if ((rc = cxl_node_key_load(d->cfg.manager_key, &d->key)) != 0 ||
         (rc = control_listen(d->cfg.control, &d->control_fd)) != 0 ||
         (rc = tcp_listen(listen, &d->listen_fd)) != 0 ||
+        (rc = fabric_listen(d)) != 0 ||
         (rc = cxl_loop_open(&d->loop, EVENTS_PER_WAKE)) != 0 ||
         (rc = audit_open(&d->audit, d->cfg.audit)) != 0 ||
         (rc = state_open(&d->state, &d->cfg, &d->audit)) != 0)
@@ -179,6 +187,7 @@ static void stop(struct mgr_daemon *d)
         close(d->control_fd);
         unlink(d->cfg.control);
     }
+    fabric_close(d);
     noise_summaries(&d->noise, &d->audit, cxl_now_ms(), 1);
     audit_close(&d->audit);
     state_close(&d->state);
@@ -207,7 +216,7 @@ static void signals(sigset_t *wait_mask)
 
 int daemon_run(const char *config_path, const char *listen)
 {
-    struct mgr_daemon d = {.listen_fd = -1, .control_fd = -1, .control_spare_fd = -1,
+    struct mgr_daemon d = {.listen_fd = -1, .control_fd = -1, .control_spare_fd = -1, .fabric_fd = -1,
                            .audit = {.fd = -1}, .loop = {.ep = -1}};
     sigset_t wait_mask;
     signals(&wait_mask);
@@ -215,9 +224,10 @@ int daemon_run(const char *config_path, const char *listen)
     if (rc == 0) {
         const struct mgr_limits *l = &d.lim;
         fprintf(stderr, "cxl_sec_mgr: listening on %s: %zu nodes, %zu regions, %zu grants; "
-                "control %s; rotate %u s, refresh %u s; limits: %u channels (%u per node), "
+                "control %s%s%s; rotate %u s, refresh %u s; limits: %u channels (%u per node), "
                 "%u handshakes (%u per source, %u s), %u control\n", listen, d.cfg.n_nodes,
-                d.cfg.n_regions, d.cfg.n_grants, d.cfg.control, d.cfg.rotate_s,
+                d.cfg.n_regions, d.cfg.n_grants, d.cfg.control, d.cfg.fabric[0] ? "; fabric " : "",
+                d.cfg.fabric, d.cfg.rotate_s,
                 d.cfg.refresh_s, l->max_channels, l->max_channels_per_node, l->max_handshakes,
                 l->max_handshakes_per_source, l->handshake_timeout_s, l->max_control);
         rc = serve(&d, &wait_mask);

@@ -47,6 +47,8 @@ struct mgr_conn {
     uint8_t *out_big;      /* a reply larger than out (a server's keys and client list) */
     struct cxl_buf pending; /* what is to be sent: over out, or out_big (base/buf.h, fixed) */
     int closing;           /* close once out is flushed */
+    int on_fabric;         /* accepted on the fabric socket (docs/FABRIC.md) */
+    int pass_fd;           /* a granted descriptor to send with the reply; -1: none */
     char line[LINE_MAX_CTL];
     size_t line_len;
 };
@@ -71,6 +73,7 @@ uint64_t conn_stamp(void); /* strictly increasing: orders events in the same mil
 int admit_init(struct mgr_daemon *d);          /* the control socket's spare descriptor */
 void admit_accept_control(struct mgr_daemon *d);
 void admit_accept_nodes(struct mgr_daemon *d);
+void admit_accept_fabric(struct mgr_daemon *d); /* the same pools, on the fabric socket */
 void admit_promote(struct mgr_daemon *d);      /* finished handshakes -> channels */
 void admit_sweep(struct mgr_daemon *d);        /* deadlines; closed connections freed */
 void admit_free_all(struct mgr_daemon *d);

@@ -74,6 +74,7 @@ static int rotate_lost(struct mgr_daemon *d, struct mgr_region_state *r, size_t 
         return rc;
     audit_log(&d->audit, 0, "rotate region=%s epoch=%llu reason=acl-change lost=%zu", r->name,
               (unsigned long long)r->epoch, lost);
+    fabric_retire(d, r->name, "acl-change");
     size_t used = strlen(msg);
     snprintf(msg + used, cap - used, "%s%s=%llu", used ? " " : "", r->name,
              (unsigned long long)r->epoch);

@@ -21,6 +21,7 @@ int main(int argc, char **argv)
     case MGR_CMD_REVOKE:
     case MGR_CMD_ROTATE:
     case MGR_CMD_RELOAD:
+    case MGR_CMD_RETIRE:
     case MGR_CMD_PING: return cmd_control(&o);
     case MGR_CMD_FETCH: return cmd_fetch(&o);
     }

@@ -100,12 +100,13 @@ static int grant(struct mgr_daemon *d, const struct mgr_node *n, const struct mg
     cxl_region_keys_wipe(&k);
     if (rc >= 0)
         audit_log(&d->audit, 0, "grant node=%u(%s) region=%s epoch=%llu%s", n->id, n->name,
-                  cr->name, (unsigned long long)r->epoch, mode == MGR_GRANT_SERVE ? " mode=serve" : "");
+                  cr->name, (unsigned long long)r->epoch, mode == MGR_GRANT_SERVE ? " mode=serve" : mode == MGR_GRANT_RO ? " mode=ro" : "");
     return rc;
 }
 
 int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t pub[32],
-                   const uint8_t *msg, size_t len, uint8_t *reply, size_t cap)
+                      const uint8_t *msg, size_t len, const struct mgr_req_conn *on,
+                      uint8_t *reply, size_t cap)
 {
     struct cxl_sec_request q;
     const struct mgr_node *n = config_node_by_id(&d->cfg, node_id);
@@ -116,6 +117,11 @@ int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t pub[32]
         return cxl_fail(CXL_EPROTO, "node %u is not configured with this key now", node_id);
     if (q.kind == CXL_SEC_REQ_PING)
         return cxl_sec_reply_pong(reply, cap);
+    if (q.kind == CXL_SEC_REQ_FD) {
+        int none = -1;
+        return fabric_request(d, n, q.region, on && on->on_fabric, on ? on->sock : -1,
+                              on ? on->pass_fd : &none, reply, cap);
+    }
     const struct mgr_region *r = q.kind == CXL_SEC_REQ_KEYS_RING
                                      ? config_region_by_ring(&d->cfg, q.ring)
                                      : config_region_by_name(&d->cfg, q.region);
@@ -205,6 +211,7 @@ static int revoke_regions(struct mgr_daemon *d, const struct mgr_node *n, char *
         struct mgr_region_state *r = state_region(&d->state, name);
         int one = r ? state_new_epoch(&d->state, r, 0) : cxl_fail(CXL_EINVAL, "no state");
         rc = rc ? rc : one;
+        fabric_retire(d, name, "revoke");
         size_t lr = strlen(regions), le = strlen(epochs);
         snprintf(regions + lr, cap - lr, "%s%s", lr ? "," : "", name);
         snprintf(epochs + le, cap - le, "%s%llu", le ? "," : "",

@@ -30,6 +30,7 @@ static const struct {
     {MGR_SET_STATE, offsetof(struct mgr_config, state)},
     {MGR_SET_AUDIT, offsetof(struct mgr_config, audit)},
     {MGR_SET_CONTROL, offsetof(struct mgr_config, control)},
+    {MGR_SET_FABRIC, offsetof(struct mgr_config, fabric)},
 };
 
 /* "a\nb\n" -> "a; b" into out. */

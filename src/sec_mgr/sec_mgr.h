@@ -18,6 +18,8 @@
  *   control.c  the control socket: its listener and line protocol, and the
  *              revoke/rotate/reload/ping clients
  *   keygen.c   `keygen`, `check`, and the debugging `fetch` (a node's side)
+ *   fabric.c   the fabric socket, a memfd per range region, `FD` requests
+ *              (docs/FABRIC.md)
  */
 #ifndef SEC_MGR_H
 #define SEC_MGR_H
@@ -61,8 +63,10 @@ struct mgr_region {
 };
 
 /* config.c's grant_modes[] names them. RW: a client of the region (its
- * node key); SERVE: the region's server (the region key and its clients). */
-enum mgr_grant_mode { MGR_GRANT_RW, MGR_GRANT_SERVE };
+ * node key); SERVE: the region's server (the region key and its clients);
+ * RO: a range region only: its key, and a read-only descriptor of its
+ * memfd on the fabric socket (docs/FABRIC.md). */
+enum mgr_grant_mode { MGR_GRANT_RW, MGR_GRANT_SERVE, MGR_GRANT_RO };
 
 struct mgr_grant {
     size_t node, region; /* indices */
@@ -77,7 +81,7 @@ enum mgr_setting {
     MGR_SET_MANAGER_KEY, MGR_SET_MASTER, MGR_SET_STATE, MGR_SET_AUDIT, MGR_SET_CONTROL,
     MGR_SET_ROTATE, MGR_SET_REFRESH, MGR_SET_MAX_CONTROL, MGR_SET_MAX_CHANNELS,
     MGR_SET_MAX_CHANNELS_PER_NODE, MGR_SET_MAX_HANDSHAKES, MGR_SET_MAX_HANDSHAKES_PER_SOURCE,
-    MGR_SET_HANDSHAKE_TIMEOUT, MGR_SET_LOG_REFUSALS, MGR_SET_COUNT
+    MGR_SET_HANDSHAKE_TIMEOUT, MGR_SET_LOG_REFUSALS, MGR_SET_FABRIC, MGR_SET_COUNT
 };
 
 /* The daemon's connection limits (docs/SECURITY.md, "Daemon limits"). */
@@ -95,6 +99,7 @@ struct mgr_config {
     char path[MGR_PATH_MAX];
     char manager_key[MGR_PATH_MAX], master[MGR_PATH_MAX], state[MGR_PATH_MAX],
         audit[MGR_PATH_MAX], control[MGR_PATH_MAX];
+    char fabric[MGR_PATH_MAX]; /* the fabric's Unix socket; "": none (docs/FABRIC.md) */
     uint32_t rotate_s;  /* 0: on demand only */
     uint32_t refresh_s; /* = valid_for_ms / 1000 */
     struct mgr_limits lim;
@@ -215,6 +220,13 @@ struct mgr_pool {
     size_t n, cap;
 };
 
+/* A range region's memfd (fabric.c), made at the first request for it. */
+struct mgr_fabric_region {
+    char name[MGR_NAME_MAX];
+    int fd;        /* read-write, sealed SHRINK|GROW, mode 0400; never mapped here */
+    uint64_t size;
+};
+
 struct mgr_daemon {
     struct mgr_config cfg;
     struct mgr_state state;
@@ -229,6 +241,10 @@ struct mgr_daemon {
     char listen_addr[128];
     struct mgr_limits lim;   /* in force: the config's, fitted to the descriptors */
     struct mgr_pool hs, chans, ctl; /* handshaking peers, node channels, control */
+    int fabric_fd;           /* the fabric's Unix listener; -1: none */
+    uint32_t fabric_mask;
+    struct mgr_fabric_region *fab;
+    size_t n_fab;
 };
 
 int daemon_run(const char *config_path, const char *listen);
@@ -239,8 +255,29 @@ int policy_lookup(void *daemon, uint16_t id, uint8_t pub[32]);
  * the reply to seal (its length), or CXL_EPROTO for a request that is not
  * one, or a channel whose node is gone or has another key now (the
  * connection is closed). */
+/* on: the connection a request came on, for `FD` (fabric.c): on the fabric
+ * socket or not, the socket (its peer's credentials for the audit line),
+ * and where a granted descriptor goes (-1: none). */
+struct mgr_req_conn {
+    int on_fabric, sock;
+    int *pass_fd;
+};
 int policy_request(struct mgr_daemon *d, uint16_t node_id, const uint8_t pub[32],
-                   const uint8_t *msg, size_t len, uint8_t *reply, size_t cap);
+                   const uint8_t *msg, size_t len, const struct mgr_req_conn *on,
+                   uint8_t *reply, size_t cap);
+
+/* fabric.c */
+int fabric_listen(struct mgr_daemon *d);  /* the fabric socket, if configured */
+void fabric_close(struct mgr_daemon *d);  /* the socket and every memfd */
+/* A region moved to a new epoch without grace: later grants get a new
+ * memfd (audited; those who hold the old one keep it). */
+void fabric_retire(struct mgr_daemon *d, const char *region, const char *reason);
+/* `retire REGION` (control): the same on request, for a new publication. */
+int fabric_retire_request(struct mgr_daemon *d, const char *region, char *msg, size_t cap);
+/* `FD name <region>` from node n: the reply (its length) and, when
+ * granted, a new descriptor in *pass_fd; every grant and refusal audited. */
+int fabric_request(struct mgr_daemon *d, const struct mgr_node *n, const char *region,
+                   int on_fabric, int sock, int *pass_fd, uint8_t *reply, size_t cap);
 /* A peer refused before it authenticated: the audit line (rate-limited by
  * kind, noise.c). have_id: message 1 named node_id. */
 void policy_refuse_peer(struct mgr_daemon *d, int have_id, uint16_t node_id, const char *reason,
@@ -291,7 +328,7 @@ int control_peer_ok(int fd);
 /* ---- subcommands ------------------------------------------------------------------------ */
 
 enum mgr_cmd { MGR_CMD_DAEMON, MGR_CMD_KEYGEN, MGR_CMD_CHECK, MGR_CMD_REVOKE, MGR_CMD_ROTATE,
-               MGR_CMD_FETCH, MGR_CMD_RELOAD, MGR_CMD_PING };
+               MGR_CMD_FETCH, MGR_CMD_RELOAD, MGR_CMD_PING, MGR_CMD_RETIRE };
 
 struct mgr_opts {
     enum mgr_cmd cmd;
@@ -310,7 +347,7 @@ struct mgr_opts {
     const char *region;   /* fetch --region */
     int ping;             /* fetch --ping */
     uint32_t timeout_ms;  /* fetch --timeout-ms */
-    const char *arg;      /* revoke NODE, rotate [REGION] */
+    const char *arg;      /* revoke NODE, rotate [REGION], retire REGION */
 };
 
 /* args.c: MGR_EXIT_OK to go on, MGR_EXIT_USAGE after saying why, -1 after --help. */
@@ -320,6 +357,6 @@ void mgr_usage(FILE *f);
 int cmd_keygen(const struct mgr_opts *o);
 int cmd_fetch(const struct mgr_opts *o);
 int cmd_check(const struct mgr_opts *o);
-int cmd_control(const struct mgr_opts *o); /* revoke, rotate, reload, ping */
+int cmd_control(const struct mgr_opts *o); /* revoke, rotate, reload, ping, retire */
 
 #endif

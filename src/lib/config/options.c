@@ -57,6 +57,9 @@ const struct cxl_opt_def cxl_opt_defs[CXL_OPT_COUNT] = {
     [CXL_OPT_IDLE_SLEEP_US] = {NULL, "idle_sleep_us", NULL, "US",
                                "the serving engine, idle: sleep up to US between\npolls (default 5000; "
                                "not above max_sleep_us: no\ndeeper sleep)"},
+    [CXL_OPT_FABRIC] = {"fabric", NULL, "CXL_FABRIC", "SOCKET",
+                        "take the region from cxl_sec_mgr's fabric socket\n(a memfd by ACL; needs --sec-node-id and\n"
+                        "--sec-key; docs/FABRIC.md)"},
 };
 
 void cxl_opts_init(struct cxl_shared_opts *o)
@@ -157,6 +160,7 @@ static int set_value(struct cxl_shared_opts *o, enum cxl_opt_id id, const char *
     case CXL_OPT_SEC_NODE_ID: return parse_id(name, v, NODE_ID_MAX, &o->sec.node_id);
     case CXL_OPT_SEC_KEY: return parse_string(name, v, &o->sec.key);
     case CXL_OPT_SEC_KEY_FILE: return parse_string(name, v, &o->sec.key_file);
+    case CXL_OPT_FABRIC: return parse_string(name, v, &o->fabric);
     case CXL_OPT_TLS_CA_FILE: return parse_string(name, v, &o->tls_ca_file);
     case CXL_OPT_IDLE_AFTER_MS: return cxl_parse_u32(name, v, 1, IDLE_AFTER_MS_MAX, &o->idle_after_ms);
     case CXL_OPT_IDLE_SLEEP_US: return cxl_parse_u32(name, v, 1, IDLE_SLEEP_US_MAX, &o->idle_sleep_us);
@@ -262,6 +266,11 @@ int cxl_opts_finish(struct cxl_shared_opts *o)
         return cxl_fail(CXL_EINVAL, "--secure needs --sec-node-id N (or CXL_SEC_NODE_ID)");
     if (s->crypto && !s->key_file)
         return cxl_fail(CXL_EINVAL, "--crypto needs --sec-key-file FILE (or CXL_SEC_KEY_FILE)");
+    if (o->fabric && (!s->key || !s->node_id_given))
+        return cxl_fail(CXL_EINVAL, "--fabric needs --sec-key FILE and --sec-node-id N: this node's identity "
+                        "at cxl_sec_mgr (or CXL_SEC_KEY, CXL_SEC_NODE_ID)");
+    if (o->fabric && cxl_opts_given(o, CXL_OPT_PATH) && !((o->from_env >> CXL_OPT_PATH) & 1u))
+        return cxl_fail(CXL_EINVAL, "--fabric and --path: the region is the fabric's memfd, not a path; choose one");
     /* on a secure ring the owner is the node the manager knows; a
      * --sec-node-id flag names this node too, CXL_SEC_NODE_ID alone does not */
     if (s->secure || (s->node_id_given && !((o->from_env >> CXL_OPT_SEC_NODE_ID) & 1u)))

@@ -51,6 +51,7 @@ enum cxl_opt_id {
     CXL_OPT_TLS_CA_FILE,
     CXL_OPT_IDLE_AFTER_MS, /* the serving engine's idle back-off (the module's keys) */
     CXL_OPT_IDLE_SLEEP_US,
+    CXL_OPT_FABRIC,        /* cxl_sec_mgr's fabric socket (docs/FABRIC.md) */
     CXL_OPT_COUNT
 };
 
@@ -78,6 +79,7 @@ struct cxl_shared_opts {
     struct cxl_delay_model delay;    /* --delay-ns, --delay-model, --delay-bw-gbps */
     struct cxl_sec_opts sec;
     const char *tls_ca_file;
+    const char *fabric;              /* --fabric SOCKET: the region's memfd from cxl_sec_mgr */
     uint32_t idle_after_ms, idle_sleep_us; /* the serving engine's (cxl/kvserver.h) */
     uint64_t given;                  /* bit (1 << id): set by a flag, key or variable */
     uint64_t from_env;               /* bit (1 << id): set by its variable (cxl_opts_env) */

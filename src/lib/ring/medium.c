@@ -448,6 +448,55 @@ int cxl_medium_open(const struct cxl_medium_config *cfg, struct cxl_medium **out
     return 0;
 }
 
+/* Map m->fd (a regular file or memfd) as asked. */
+static int map_fd(struct cxl_medium *m, uint64_t offset, uint64_t size, int readonly)
+{
+    struct stat st;
+    if (fstat(m->fd, &st) != 0)
+        return cxl_fail_errno(CXL_ESYS, "cannot stat %s", m->path);
+    if (!S_ISREG(st.st_mode))
+        return cxl_fail(CXL_EINVAL, "%s: not a regular file or memfd", m->path);
+    uint64_t total = (uint64_t)st.st_size, page = (uint64_t)sysconf(_SC_PAGESIZE);
+    if (offset >= total || (size && size > total - offset))
+        return cxl_fail(CXL_ETOOSMALL, "%s is %" PRIu64 " bytes; map offset %" PRIu64 " + map size %" PRIu64
+                        " does not fit", m->path, total, offset, size);
+    if (!size)
+        size = total - offset;
+    uint64_t slack = offset % page;
+    int prot = PROT_READ | (readonly ? 0 : PROT_WRITE);
+    m->map = mmap(NULL, slack + size, prot, MAP_SHARED, m->fd, (off_t)(offset - slack));
+    if (m->map == MAP_FAILED) {
+        m->map = NULL;
+        return cxl_fail_errno(CXL_ESYS, "mmap %s of %" PRIu64 " bytes of %s", readonly ? "read-only" : "read-write",
+                              size, m->path);
+    }
+    m->map_len = slack + size;
+    m->base = (uint8_t *)m->map + slack;
+    m->size = size;
+    m->offset = offset;
+    return 0;
+}
+
+int cxl_medium_open_fd(int fd, const char *name, uint64_t offset, uint64_t size, int readonly,
+                       struct cxl_medium **out)
+{
+    struct cxl_medium *m = calloc(1, sizeof *m);
+    if (!m)
+        return cxl_fail(CXL_ESYS, "out of memory");
+    snprintf(m->path, sizeof m->path, "%s", name);
+    m->kind = CXL_MEDIUM_FILE;
+    m->numa_node = -1;
+    m->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    int rc = m->fd < 0 ? cxl_fail_errno(CXL_ESYS, "%s: descriptor %d", name, fd)
+                       : map_fd(m, offset, size, readonly);
+    if (rc) {
+        cxl_medium_close(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
 void cxl_medium_close(struct cxl_medium *m)
 {
     if (!m)

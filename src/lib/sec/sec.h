@@ -173,6 +173,9 @@ int cxl_sec_chan_open(struct cxl_sec_chan *c, const uint8_t *body, size_t body_l
 /* On the channel's socket (from cxl_sec_accept / cxl_sec_initiate). */
 int cxl_sec_chan_send(struct cxl_sec_chan *c, const void *msg, size_t len);
 int cxl_sec_chan_recv(struct cxl_sec_chan *c, void *msg, size_t cap, size_t *len);
+/* The same, on a Unix socket: *fd is the descriptor that came with the
+ * frame (SCM_RIGHTS), or -1. More than one is CXL_EPROTO (all closed). */
+int cxl_sec_chan_recv_fd(struct cxl_sec_chan *c, void *msg, size_t cap, size_t *len, int *fd);
 void cxl_sec_chan_set_timeout(struct cxl_sec_chan *c, uint32_t timeout_ms);
 
 uint16_t cxl_sec_chan_peer(const struct cxl_sec_chan *c); /* the node id */
@@ -210,14 +213,15 @@ struct cxl_region_keys {
 };
 void cxl_region_keys_wipe(struct cxl_region_keys *k);
 
-enum cxl_sec_req_kind { CXL_SEC_REQ_KEYS_RING, CXL_SEC_REQ_KEYS_NAME, CXL_SEC_REQ_PING };
+enum cxl_sec_req_kind { CXL_SEC_REQ_KEYS_RING, CXL_SEC_REQ_KEYS_NAME, CXL_SEC_REQ_PING,
+                        CXL_SEC_REQ_FD /* FD name <region>: its memfd (docs/FABRIC.md) */ };
 struct cxl_sec_request {
     enum cxl_sec_req_kind kind;
     uint32_t ring;                       /* KEYS ring <n> */
-    char region[CXL_SEC_REGION_MAX + 1]; /* KEYS name <region> */
+    char region[CXL_SEC_REGION_MAX + 1]; /* KEYS name <region>, FD name <region> */
 };
 
-/* Manager: a request line ("KEYS ring 3", "KEYS name graph", "PING"; one
+/* Manager: a request line ("KEYS ring 3", "KEYS name graph", "FD name graph", "PING"; one
  * trailing newline allowed). CXL_EPROTO if it is anything else. */
 int cxl_sec_request_parse(const uint8_t *msg, size_t len, struct cxl_sec_request *req);
 
@@ -234,6 +238,21 @@ int cxl_sec_user_valid(const char *user);
 int cxl_sec_reply_keys(const struct cxl_region_keys *k, uint8_t *out, size_t cap);
 int cxl_sec_reply_refuse(const char *reason, uint8_t *out, size_t cap);
 int cxl_sec_reply_pong(uint8_t *out, size_t cap);
+
+/* The reply to `FD name <region>` (docs/FABRIC.md): 0x00 | access u8 |
+ * size u64 | inode u64 | seals u32, the descriptor attached to the frame
+ * (SCM_RIGHTS); a refusal is cxl_sec_reply_refuse's. */
+enum cxl_sec_fd_access { CXL_SEC_FD_RO = 1, CXL_SEC_FD_RW = 2 };
+struct cxl_sec_fd_grant {
+    enum cxl_sec_fd_access access;
+    uint64_t size, inode;
+    uint32_t seals;        /* F_GET_SEALS when it was handed out */
+};
+int cxl_sec_reply_fd(enum cxl_sec_fd_access access, uint64_t size, uint64_t inode, uint32_t seals,
+                     uint8_t *out, size_t cap);
+/* Node: 0, CXL_EDENIED (the reason in the message) or CXL_EPROTO. */
+int cxl_sec_reply_fd_parse(const uint8_t *body, size_t len, const char *what,
+                           struct cxl_sec_fd_grant *out);
 
 /* Node: read a KEYS reply: 0, CXL_EDENIED with the manager's reason in the
  * message, or CXL_EPROTO. what names the request in messages. */
@@ -263,6 +282,16 @@ int cxl_mgr_attach(int fd, uint16_t node_id, const struct cxl_node_key *k, uint3
 int cxl_mgr_get_keys_ring(struct cxl_mgr_conn *c, uint32_t ring, struct cxl_region_keys *out);
 int cxl_mgr_get_keys_name(struct cxl_mgr_conn *c, const char *region, struct cxl_region_keys *out);
 int cxl_mgr_ping(struct cxl_mgr_conn *c);
+/* The fabric (docs/FABRIC.md): connect to the manager's fabric Unix socket
+ * at path, then the same handshake as cxl_mgr_connect. */
+int cxl_mgr_connect_unix(const char *path, uint16_t node_id, const struct cxl_node_key *k,
+                         uint32_t timeout_ms, struct cxl_mgr_conn **out);
+/* A region's descriptor: *fd (close-on-exec) and what was granted, checked
+ * against the descriptor (a regular file of that size and inode, opened
+ * O_RDONLY for CXL_SEC_FD_RO, O_RDWR for CXL_SEC_FD_RW). CXL_EDENIED for a
+ * refusal (the connection stays usable); anything else breaks it. */
+int cxl_mgr_get_region_fd(struct cxl_mgr_conn *c, const char *region, int *fd,
+                          struct cxl_sec_fd_grant *out);
 void cxl_mgr_close(struct cxl_mgr_conn *c); /* wipes the channel keys; NULL ok */
 
 #ifdef __cplusplus

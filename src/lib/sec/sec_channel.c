@@ -72,13 +72,53 @@ static int wait_fd(int fd, short events, uint64_t deadline)
     }
 }
 
-static int read_full(int fd, uint8_t *p, size_t len, uint64_t deadline, int mid_frame)
+/* Descriptors that came with one recvmsg (SCM_RIGHTS): the first into
+ * *fd, any other closed and counted in *extra. */
+static void take_fds(struct msghdr *mh, int *fd, int *extra)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int v;
+            memcpy(&v, CMSG_DATA(cm) + i * sizeof v, sizeof v);
+            if (*fd < 0)
+                *fd = v;
+            else
+                close(v), (*extra)++;
+        }
+    }
+    if (mh->msg_flags & MSG_CTRUNC)
+        (*extra)++;
+}
+
+/* One recv, or with fd (not NULL) one recvmsg that keeps its descriptors. */
+static ssize_t recv_some(int s, uint8_t *p, size_t len, int *fd, int *extra)
+{
+    if (!fd)
+        return recv(s, p, len, MSG_DONTWAIT);
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(4 * sizeof(int))];
+    } ctl;
+    struct iovec iov = {.iov_base = p, .iov_len = len};
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof ctl.buf};
+    ssize_t n = recvmsg(s, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n >= 0)
+        take_fds(&mh, fd, extra);
+    return n;
+}
+
+static int read_full_fd(int fd, uint8_t *p, size_t len, uint64_t deadline, int mid_frame,
+                        int *got_fd, int *extra)
 {
     while (len) {
         int rc = wait_fd(fd, POLLIN, deadline);
         if (rc)
             return rc;
-        ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
+        ssize_t n = recv_some(fd, p, len, got_fd, extra);
         if (n > 0) {
             p += n, len -= (size_t)n, mid_frame = 1;
         } else if (n == 0) {
@@ -123,20 +163,26 @@ int cxl_sec_frame_len(const uint8_t hdr[4], uint32_t *len)
 
 /* Header of a frame, then its body into a buffer of its own size (malloc'd
  * when body is NULL), all before deadline. */
-static int frame_read(int fd, uint8_t *body, size_t cap, size_t *len, uint64_t deadline)
+static int frame_read_fd(int fd, uint8_t *body, size_t cap, size_t *len, uint64_t deadline,
+                         int *got_fd, int *extra)
 {
     uint8_t hdr[4];
     uint32_t n;
-    int rc = read_full(fd, hdr, 4, deadline, 0);
+    int rc = read_full_fd(fd, hdr, 4, deadline, 0, got_fd, extra);
     if (rc == 0)
         rc = cxl_sec_frame_len(hdr, &n);
     if (rc == 0 && n > cap)
         rc = cxl_fail(CXL_EPROTO, "frame of %u bytes, at most %zu expected here", n, cap);
     if (rc == 0)
-        rc = read_full(fd, body, n, deadline, 1);
+        rc = read_full_fd(fd, body, n, deadline, 1, got_fd, extra);
     if (rc == 0)
         *len = n;
     return rc;
+}
+
+static int frame_read(int fd, uint8_t *body, size_t cap, size_t *len, uint64_t deadline)
+{
+    return frame_read_fd(fd, body, cap, len, deadline, NULL, NULL);
 }
 
 int cxl_sec_frame_read(int fd, uint8_t *body, size_t cap, size_t *len, uint32_t timeout_ms)
@@ -585,9 +631,11 @@ int cxl_sec_chan_send(struct cxl_sec_chan *c, const void *msg, size_t len)
     return rc;
 }
 
-int cxl_sec_chan_recv(struct cxl_sec_chan *c, void *msg, size_t cap, size_t *len)
+int cxl_sec_chan_recv_fd(struct cxl_sec_chan *c, void *msg, size_t cap, size_t *len, int *fd)
 {
-    int rc = chan_usable(c);
+    int rc = chan_usable(c), extra = 0;
+    if (fd)
+        *fd = -1;
     if (rc == 0 && c->fd < 0)
         rc = cxl_fail(CXL_EINVAL, "the channel has no socket");
     if (rc)
@@ -598,13 +646,22 @@ int cxl_sec_chan_recv(struct cxl_sec_chan *c, void *msg, size_t cap, size_t *len
     uint8_t *body = malloc(want);
     if (!body)
         return cxl_fail(CXL_ESYS, "out of memory");
-    rc = frame_read(c->fd, body, want, &n, cxl_now_ms() + c->timeout_ms);
+    rc = frame_read_fd(c->fd, body, want, &n, cxl_now_ms() + c->timeout_ms, fd, &extra);
+    if (rc == 0 && extra)
+        rc = cxl_fail(CXL_EPROTO, "more than one descriptor came with a frame");
     if (rc)
         chan_break(c, rc);
     else
         rc = cxl_sec_chan_open(c, body, n, msg, cap, len);
     free(body);
+    if (rc && fd && *fd >= 0)
+        close(*fd), *fd = -1;
     return rc;
+}
+
+int cxl_sec_chan_recv(struct cxl_sec_chan *c, void *msg, size_t cap, size_t *len)
+{
+    return cxl_sec_chan_recv_fd(c, msg, cap, len, NULL);
 }
 
 void cxl_sec_chan_set_timeout(struct cxl_sec_chan *c, uint32_t timeout_ms)

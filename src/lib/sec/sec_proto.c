@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -73,6 +76,11 @@ int cxl_sec_request_parse(const uint8_t *msg, size_t len, struct cxl_sec_request
     if (strncmp(line, "KEYS name ", 10) == 0 && cxl_sec_name_valid(line + 10)) {
         req->kind = CXL_SEC_REQ_KEYS_NAME;
         snprintf(req->region, sizeof req->region, "%s", line + 10);
+        return 0;
+    }
+    if (strncmp(line, "FD name ", 8) == 0 && cxl_sec_name_valid(line + 8)) {
+        req->kind = CXL_SEC_REQ_FD;
+        snprintf(req->region, sizeof req->region, "%.63s", line + 8);
         return 0;
     }
     return cxl_fail(CXL_EPROTO, "unknown or malformed request");
@@ -324,6 +332,127 @@ int cxl_mgr_ping(struct cxl_mgr_conn *c)
     int rc = request(c, "PING", reply, sizeof reply, &n);
     if (rc == 0 && (n != 5 || reply[0] != REPLY_OK || memcmp(reply + 1, "PONG", 4) != 0)) {
         rc = cxl_fail(CXL_EPROTO, "malformed PING reply (%zu bytes)", n);
+        cxl_sec_chan_free(c->chan);
+        c->chan = NULL;
+    }
+    return rc;
+}
+
+/* ---- the fabric: a region's descriptor (docs/FABRIC.md) ------------------------------- */
+
+#define FD_REPLY (1 + 1 + 8 + 8 + 4)
+
+int cxl_sec_reply_fd(enum cxl_sec_fd_access access, uint64_t size, uint64_t inode, uint32_t seals,
+                     uint8_t *out, size_t cap)
+{
+    if (cap < FD_REPLY)
+        return cxl_fail(CXL_EINVAL, "reply buffer too small");
+    out[0] = REPLY_OK;
+    out[1] = (uint8_t)access;
+    sec_put64(out + 2, size);
+    sec_put64(out + 10, inode);
+    sec_put32(out + 18, seals);
+    return FD_REPLY;
+}
+
+int cxl_sec_reply_fd_parse(const uint8_t *body, size_t len, const char *what,
+                           struct cxl_sec_fd_grant *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len >= 1 && body[0] == REPLY_REFUSED)
+        return refused(body, len, what);
+    if (len != FD_REPLY || body[0] != REPLY_OK || (body[1] != CXL_SEC_FD_RO && body[1] != CXL_SEC_FD_RW))
+        return cxl_fail(CXL_EPROTO, "malformed descriptor reply for %s (%zu bytes)", what, len);
+    out->access = (enum cxl_sec_fd_access)body[1];
+    out->size = sec_get64(body + 2);
+    out->inode = sec_get64(body + 10);
+    out->seals = sec_get32(body + 18);
+    return 0;
+}
+
+/* A blocking connect: on a Unix socket whose backlog is full (a flood of
+ * connections) it waits for room, up to timeout_ms (SO_SNDTIMEO), where a
+ * non-blocking one would fail with EAGAIN at once. -1 with errno. */
+static int unix_connect(const struct cxl_net_addr *a, uint32_t timeout_ms)
+{
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0 ||
+        connect(fd, (const struct sockaddr *)&a->sa[0], a->len[0]) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+int cxl_mgr_connect_unix(const char *path, uint16_t node_id, const struct cxl_node_key *k,
+                         uint32_t timeout_ms, struct cxl_mgr_conn **out)
+{
+    struct cxl_net_addr a;
+    int rc = cxl_crypto_init(), fd;
+    if (rc)
+        return rc;
+    if (!k->has_manager_public)
+        return cxl_fail(CXL_EINVAL, "the node key has no manager-public line (keygen --config "
+                        "fills it in)");
+    if (cxl_net_addr_unix(path, &a) != 0)
+        return cxl_fail(CXL_EINVAL, "fabric socket %s: path too long", path);
+    if ((fd = unix_connect(&a, timeout_ms)) < 0)
+        return cxl_fail_errno(CXL_ESYS, "fabric socket %s: connect", path);
+    if ((rc = cxl_mgr_attach(fd, node_id, k, timeout_ms, out)) != 0)
+        close(fd);
+    return rc;
+}
+
+/* Is fd what the authenticated reply g describes? */
+static int fd_matches(int fd, const struct cxl_sec_fd_grant *g, const char *region)
+{
+    struct stat st;
+    int fl = fcntl(fd, F_GETFL);
+    int want = g->access == CXL_SEC_FD_RO ? O_RDONLY : O_RDWR;
+    if (fstat(fd, &st) != 0 || fl < 0)
+        return cxl_fail_errno(CXL_EPROTO, "the descriptor of region %s", region);
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != g->size || (uint64_t)st.st_ino != g->inode ||
+        (fl & O_ACCMODE) != want)
+        return cxl_fail(CXL_EPROTO, "the descriptor of region %s is not the one the manager "
+                        "describes (%llu bytes, inode %llu, %s)", region,
+                        (unsigned long long)g->size, (unsigned long long)g->inode,
+                        g->access == CXL_SEC_FD_RO ? "read-only" : "read-write");
+    return 0;
+}
+
+int cxl_mgr_get_region_fd(struct cxl_mgr_conn *c, const char *region, int *fd,
+                          struct cxl_sec_fd_grant *out)
+{
+    char line[16 + CXL_SEC_REGION_MAX + 1], what[CXL_SEC_REGION_MAX + 16];
+    uint8_t reply[64];
+    size_t n;
+    *fd = -1;
+    memset(out, 0, sizeof *out);
+    if (!cxl_sec_name_valid(region))
+        return cxl_fail(CXL_EINVAL, "'%s' is not a region name", region);
+    if (!c->chan)
+        return cxl_fail(CXL_EPROTO, "the manager connection is closed (an earlier failure)");
+    snprintf(line, sizeof line, "FD name %s", region);
+    snprintf(what, sizeof what, "region %s", region);
+    int rc = cxl_sec_chan_send(c->chan, line, strlen(line));
+    if (rc == 0)
+        rc = cxl_sec_chan_recv_fd(c->chan, reply, sizeof reply, &n, fd);
+    if (rc == 0)
+        rc = cxl_sec_reply_fd_parse(reply, n, what, out);
+    if (rc == CXL_EDENIED && *fd >= 0)
+        rc = cxl_fail(CXL_EPROTO, "the manager refused %s but sent a descriptor", what);
+    else if (rc == 0 && *fd < 0)
+        rc = cxl_fail(CXL_EPROTO, "the manager granted %s but no descriptor came", what);
+    else if (rc == 0)
+        rc = fd_matches(*fd, out, region);
+    if (rc && *fd >= 0)
+        close(*fd), *fd = -1;
+    if (rc && rc != CXL_EDENIED && c->chan) {
         cxl_sec_chan_free(c->chan);
         c->chan = NULL;
     }
