@@ -48,15 +48,15 @@ region secret range 0x2000000 0x100000
 ACL
 "$MGR" keygen --out n1.key --config acl.conf --id 1 --name vm-one >>acl.conf 2>/dev/null
 "$MGR" keygen --out n2.key --config acl.conf --id 2 --name vm-two >>acl.conf 2>/dev/null
-printf 'grant vm-one graph serve\ngrant vm-one secret rw\ngrant vm-two graph rw\n' >>acl.conf
+printf 'grant vm-one graph serve\ngrant vm-one secret rw\ngrant vm-two graph ro\n' >>acl.conf
 "$MGR" check --config acl.conf >/dev/null 2>&1
 check "the test's ACL passes cxl_sec_mgr check" $?
 out=$(plan --region "graph=/r/g.raw:32M" --region "secret=/r/s.raw:1M" --region-acl acl.conf --vm1-node vm-one --vm2-node 2)
 check "dry run with --region-acl exits 0" "$?"
-check "serve and rw grants give rw, no grant gives none" \
-  "$(grep -q "region graph: .*vm1 rw, vm2 rw (from acl.conf)" <<<"$out" && grep -q "region secret: .*vm1 rw, vm2 none" <<<"$out"; echo $?)"
-check "vm2 (node 2, by id) has graph and no secret" \
-  "$(v=$(vm_cmd 2 "$out"); grep -q "cxl.regions=graph/10/rw'" <<<"$v" && ! grep -q region-secret <<<"$v"; echo $?)"
+check "serve and rw grants give rw, ro gives ro, no grant gives none" \
+  "$(grep -q "region graph: .*vm1 rw, vm2 ro (from acl.conf)" <<<"$out" && grep -q "region secret: .*vm1 rw, vm2 none" <<<"$out"; echo $?)"
+check "vm2 (node 2, by id) has graph read-only and no secret" \
+  "$(v=$(vm_cmd 2 "$out"); grep -q "cxl.regions=graph/10/ro'" <<<"$v" && grep -q "size=33554432,readonly=on" <<<"$v" && ! grep -q region-secret <<<"$v"; echo $?)"
 
 # bad flags: exit 2 and a message
 check_fails "NAME=FILE:SIZE" bash "$R" "${base[@]}" --region "Graph=/r/g:16M:vm1=rw"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # region_vms.sh - regions a VM cannot write, enforced by QEMU (docs/VMS.md,
 # "Regions a VM cannot write"): two VMs, the ring medium, and two regions
-# given with infra/run_vms.sh --region: graph (VM1 rw, VM2 ro) and secret
-# (VM1 rw, VM2 none). VM1 (region-publish) publishes kron -g SCALE into
+# given with infra/run_vms.sh --region, their access taken from a
+# cxl_sec_mgr ACL (--region-acl): graph (VM1 rw, VM2 ro) and secret (VM1 rw,
+# VM2 none). VM1 (region-publish) publishes kron -g SCALE into
 # graph and writes a marker into secret; VM2 (region-attach) has no device
 # for secret, attaches the graph read-only and verifies bfs, tries to write
 # over the graph's header and at the region's end, and verifies again.
@@ -17,7 +18,7 @@ source scripts/lib.sh
 set +e
 scale=${SCALE:-12} timeout=${TIMEOUT:-240}
 G=$(realpath "$BUILD/bin/cxl_graph") S=$(realpath "$BUILD/bin/cxl_shm")
-[ -x "$G" ] && [ -x "$S" ] || die "$BUILD/bin/cxl_graph or cxl_shm is not built (make)"
+[ -x "$G" ] && [ -x "$S" ] && [ -x "$BUILD/bin/cxl_sec_mgr" ] || die "$BUILD/bin/cxl_graph, cxl_shm or cxl_sec_mgr is not built (make)"
 [ -f "$BUILD/vm/initramfs.cpio.gz" ] && [ -f "$BUILD/vm/vmlinuz" ] || die "no guest in $BUILD/vm (make vm)"
 
 checks=0 failed=0
@@ -33,10 +34,22 @@ bash infra/create_cxl_shared.sh "$medium" 16M >/dev/null &&
   bash infra/create_cxl_shared.sh "$secret" 1M >/dev/null || die "cannot create the media"
 marker=marker-$$-$RANDOM
 
+# the access comes from cxl_sec_mgr's grants (--region-acl): VM1 is node
+# vm-one (serve graph, rw secret), VM2 node vm-two (ro graph, nothing of secret)
+M=$(realpath "$BUILD/bin/cxl_sec_mgr")
+acl=$WORK/acl.conf
+(cd "$WORK" && "$M" keygen --manager --out mgr.key >/dev/null 2>&1 &&
+  printf 'manager-key mgr.key\nmaster master.secret\nstate sec.state\naudit sec.audit\ncontrol sec.sock\n' >acl.conf &&
+  printf 'region graph range 0x0 0x2000000\nregion secret range 0x2000000 0x100000\n' >>acl.conf &&
+  "$M" keygen --out n1.key --config acl.conf --id 1 --name vm-one >>acl.conf 2>/dev/null &&
+  "$M" keygen --out n2.key --config acl.conf --id 2 --name vm-two >>acl.conf 2>/dev/null &&
+  printf 'grant vm-one graph serve\ngrant vm-one secret rw\ngrant vm-two graph ro\n' >>acl.conf &&
+  "$M" check --config acl.conf >/dev/null) || die "cannot write the test's ACL"
+
 t0=$(date +%s)
 bash infra/run_vms.sh --cxl "$medium" --cxl-size 16M \
   --kernel "$BUILD/vm/vmlinuz" --initrd "$BUILD/vm/initramfs.cpio.gz" \
-  --region "graph=$graph:32M:vm1=rw,vm2=ro" --region "secret=$secret:1M:vm1=rw,vm2=none" \
+  --region "graph=$graph:32M" --region "secret=$secret:1M" --region-acl "$acl" --vm1-node vm-one --vm2-node vm-two \
   --vm1-role region-publish --vm1-append "cxl.graph_scale=$scale cxl.marker=$marker" \
   --vm2-role region-attach --vm2-append "cxl.wait=$((timeout - 40))" \
   --timeout "$timeout" --label test-vm-region 2>&1 | tee "$WORK/run.out"
@@ -45,8 +58,9 @@ echo "region_vms: the VMs ran $(( $(date +%s) - t0 )) s"
 check "both VMs report PASS (run_vms.sh exit $rc)" "$rc"
 logs=$(sed -n 's/^run_vms: .*logs in //p' "$WORK/run.out" | tail -n 1)
 [ -n "$logs" ] || logs=$(ls -d results/vm/*-test-vm-region 2>/dev/null | tail -n 1)
-grep -q "region graph: .*vm1 rw, vm2 ro" "$WORK/run.out"
-check "run_vms.sh reports graph: vm1 rw, vm2 ro" $?
+grep -q "region graph: .*vm1 rw, vm2 ro (from $acl)" "$WORK/run.out" &&
+  grep -q "region secret: .*vm1 rw, vm2 none (from $acl)" "$WORK/run.out"
+check "run_vms.sh took graph (vm1 rw, vm2 ro) and secret (vm1 rw, vm2 none) from the ACL" $?
 grep -q -- "readonly=on" "$logs/vm2.cmd" && ! grep -q -- "readonly=on" "$logs/vm1.cmd"
 check "VM2's QEMU maps graph with readonly=on, VM1's does not" $?
 grep -q "region-secret" "$logs/vm1.cmd" && ! grep -q "region-secret" "$logs/vm2.cmd"
