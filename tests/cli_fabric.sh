@@ -24,34 +24,8 @@ PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
-checks=0 failed=0 out="" err="" rc=0
-check() { # check DESC RESULT(0 = passed)
-  checks=$((checks + 1))
-  if [ "$2" -ne 0 ]; then
-    failed=$((failed + 1))
-    echo "cli_fabric: FAIL: $1" >&2
-    echo "  exit $rc; stdout: ${out:0:800}" >&2
-    echo "  stderr: ${err:0:600}" >&2
-  fi
-}
-run() { rc=0; out=$("$TOOL" "$@" 2>"$DIR/err") || rc=$?; err=$(cat "$DIR/err"); }
-has() { grep -qF -- "$2" <<<"$1"; }
-expect_ok() { # expect_ok DESC TEXT ARGS...: exit 0, stdout has TEXT
-  local desc=$1 text=$2; shift 2
-  run "$@"
-  [ -n "${FABRIC_DEBUG:-}" ] && printf "%s\n%s\n" "$out" "$err" >&2
-  check "$desc: exit 0" "$([ "$rc" -eq 0 ]; echo $?)"
-  check "$desc: has '$text'" "$(has "$out" "$text"; echo $?)"
-  check "$desc: no sanitizer report" "$(! grep -q 'Sanitizer' <<<"$err"; echo $?)"
-}
-expect_fail() { # expect_fail DESC STATUS WORDS ARGS...: exit STATUS, stderr has WORDS
-  local desc=$1 status=$2 words=$3; shift 3
-  run "$@"
-  check "$desc: exit $status" "$([ "$rc" -eq "$status" ]; echo $?)"
-  check "$desc: stderr has '$words'" "$(has "$err" "$words"; echo $?)"
-  check "$desc: no sanitizer report" "$(! grep -q 'Sanitizer' <<<"$err"; echo $?)"
-}
-sum_of() { grep '^Graph checksum:' <<<"$out" | awk '{print $3}'; }
+TEST_NAME=cli_fabric
+source tests/graph_cli.sh
 audit() { grep -c -- "$1" "$DIR/acl/sec.audit"; }
 
 expect_ok "native -g 12 -a" "Graph checksum:" bfs -g 12 -n 1 -a
@@ -74,19 +48,19 @@ node() { echo --fabric "$FAB" --sec-node-id "$1" --sec-key "$DIR/acl/n$1.key"; }
 sec() { echo --secure --sec-mgr "127.0.0.1:$PORT"; }
 
 # --- usage errors
-expect_fail "--fabric without --sec-node-id" 2 "--fabric needs --sec-key FILE and --sec-node-id N" \
+expect_exit "--fabric without --sec-node-id" 2 "--fabric needs --sec-key FILE and --sec-node-id N" \
   bfs --cxl-mode attach --fabric "$FAB" --sec-key "$DIR/acl/n2.key"
 # shellcheck disable=SC2046
-expect_fail "--fabric with --path" 2 "choose one" bfs --cxl-mode attach $(node 2) --path "$DIR/x"
-expect_fail "--fabric in Native mode" 2 "Native mode has no medium" bfs -g 10 --fabric "$FAB" --sec-node-id 1 --sec-key "$DIR/acl/n1.key"
+expect_exit "--fabric with --path" 2 "choose one" bfs --cxl-mode attach $(node 2) --path "$DIR/x"
+expect_exit "--fabric in Native mode" 2 "Native mode has no medium" bfs -g 10 --fabric "$FAB" --sec-node-id 1 --sec-key "$DIR/acl/n1.key"
 
 # --- refusals before anything is published
 # shellcheck disable=SC2046
-expect_fail "no grant (n3)" 1 "no-grant" bfs --cxl-mode attach $(node 3) -n 1
+expect_exit "no grant (n3)" 1 "no-grant" bfs --cxl-mode attach $(node 3) -n 1
 # shellcheck disable=SC2046
-expect_fail "an ro node cannot publish" 1 "read-only here (an ro grant)" bfs -g 12 --cxl-mode publish $(node 2) -n 1
+expect_exit "an ro node cannot publish" 1 "read-only here (an ro grant)" bfs -g 12 --cxl-mode publish $(node 2) -n 1
 # shellcheck disable=SC2046
-expect_fail "an ro node cannot start in auto" 1 "--cxl-mode attach" bfs -g 12 --cxl-mode auto $(node 2) -n 1
+expect_exit "an ro node cannot start in auto" 1 "--cxl-mode attach" bfs -g 12 --cxl-mode auto $(node 2) -n 1
 
 # --- publish (Secure, rw) and seal; attach read-only
 # shellcheck disable=SC2046
@@ -102,7 +76,7 @@ check "... same checksum as Native" "$([ "$(sum_of)" = "$native" ]; echo $?)"
 # is refused; zero-copy attach of the sealed plain region is shown on a
 # second region
 # shellcheck disable=SC2046
-expect_fail "publish again into the sealed region (n1)" 1 "sealed after its publication" \
+expect_exit "publish again into the sealed region (n1)" 1 "sealed after its publication" \
   bfs -g 12 --cxl-mode publish $(node 1) $(sec) -n 1
 printf 'region plain range 0x1000000 0x1000000\ngrant n1 plain rw\ngrant n2 plain ro\n' >>"$DIR/acl/acl.conf"
 "$MGR" reload --config "$DIR/acl/acl.conf" >/dev/null 2>&1
@@ -129,11 +103,11 @@ check "audit: retire by request" "$([ "$(audit 'fabric retire region=plain reaso
 # --- revocation: new grants refused (the mapping of a running attacher is not revocable: docs)
 "$MGR" revoke --config "$DIR/acl/acl.conf" n4 >/dev/null 2>&1
 # shellcheck disable=SC2046
-expect_fail "a revoked node (n4)" 1 "revoked" bfs --cxl-mode attach $(node 4) -n 1
+expect_exit "a revoked node (n4)" 1 "revoked" bfs --cxl-mode attach $(node 4) -n 1
 check "audit: the region retired at the revoke" "$([ "$(audit 'fabric retire region=graph reason=revoke')" -eq 1 ]; echo $?)"
 # the next grants get a new, empty memfd: nothing to attach until it is published again
 # shellcheck disable=SC2046
-expect_fail "after the revoke: a new, empty region" 1 "attach-timeout-ms" bfs --cxl-mode attach $(node 2) $(sec) -n 1 --attach-timeout-ms 300
+expect_exit "after the revoke: a new, empty region" 1 "attach-timeout-ms" bfs --cxl-mode attach $(node 2) $(sec) -n 1 --attach-timeout-ms 300
 # shellcheck disable=SC2046
 expect_ok "after the revoke: n1 publishes again (new epoch, new memfd)" "sealed (F_SEAL_WRITE)" \
   bfs -g 12 --cxl-mode publish --publish-only $(node 1) $(sec)

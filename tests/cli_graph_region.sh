@@ -28,33 +28,10 @@ trap 'kill "${PIDS[@]}" 2>/dev/null; rm -rf "$DIR"' EXIT
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 M=$DIR/medium
 
-checks=0 failed=0 out="" err="" rc=0
-check() { # check DESC RESULT(0 = passed)
-  checks=$((checks + 1))
-  if [ "$2" -ne 0 ]; then
-    failed=$((failed + 1))
-    echo "cli_graph_region: FAIL: $1" >&2
-    echo "  exit $rc; stdout: ${out:0:800}" >&2
-    echo "  stderr: ${err:0:600}" >&2
-  fi
-}
-run() { rc=0; out=$("$TOOL" "$@" 2>"$DIR/err") || rc=$?; err=$(cat "$DIR/err"); }
-has() { grep -qF -- "$2" <<<"$1"; }
-count() { grep -c -- "$1" <<<"$out"; }
-expect_ok() { # expect_ok DESC TEXT ARGS...: exit 0, stdout has TEXT
-  local desc=$1 text=$2; shift 2
-  run "$@"
-  check "$desc: exit 0" "$([ "$rc" -eq 0 ]; echo $?)"
-  check "$desc: has '$text'" "$(has "$out" "$text"; echo $?)"
-}
-expect_fail() { # expect_fail DESC WORDS ARGS...: exit 1, stderr has WORDS, no sanitizer report
-  local desc=$1 words=$2; shift 2
-  run "$@"
-  check "$desc: exit 1" "$([ "$rc" -eq 1 ]; echo $?)"
-  check "$desc: stderr has '$words'" "$(has "$err" "$words"; echo $?)"
-  check "$desc: no sanitizer report" "$(! grep -q 'Sanitizer' <<<"$err"; echo $?)"
-}
-sum_of() { grep '^Graph checksum:' <<<"$out" | awk '{print $3}'; }
+TEST_NAME=cli_graph_region
+source tests/graph_cli.sh
+# this test's refusals all exit 1
+expect_fail() { local desc=$1; shift; expect_exit "$desc" 1 "$@"; }
 
 # --- publish, attach (copy, zero-copy), Native for comparison
 expect_ok "native -g 12 -a" "Graph checksum:" bfs -g 12 -n 1 -a
