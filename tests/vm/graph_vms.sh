@@ -10,20 +10,12 @@
 # Usage: tests/vm/graph_vms.sh [BUILD]      (needs make vm; env: SCALE=12, TIMEOUT=240)
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-BUILD=${1:-build}
-source scripts/lib.sh
-set +e
+BUILD=${1:-build} TEST_NAME=graph_vms
+source tests/vm/vm_lib.sh
 scale=${SCALE:-12} timeout=${TIMEOUT:-240}
 offset=64M offset_bytes=$((64 << 20)) gsize=32M gsize_bytes=$((32 << 20))
 G=$(realpath "$BUILD/bin/cxl_graph")
 [ -x "$G" ] || die "$BUILD/bin/cxl_graph is not built (make)"
-[ -f "$BUILD/vm/initramfs.cpio.gz" ] && [ -f "$BUILD/vm/vmlinuz" ] || die "no guest in $BUILD/vm (make vm)"
-
-checks=0 failed=0
-check() { # DESC STATUS(0 = ok)
-  checks=$((checks + 1))
-  if [ "$2" -eq 0 ]; then echo "ok: $1"; else failed=$((failed + 1)); echo "graph_vms: FAIL: $1" >&2; fi
-}
 
 # the medium: 128 MiB in RAM, zero-filled (the rings' 64 MiB, then the graphs)
 medium=/dev/shm/cxl_vmgraph_$$.raw
@@ -40,31 +32,14 @@ chmod 600 "$key" && cp -p "$key" "$ov1/cxl/run/graph.key" && cp -p "$key" "$ov2/
 
 common="cxl.graph_scale=$scale cxl.graph_offset=$offset cxl.graph_size=$gsize cxl.wait=$((timeout - 40))"
 echo "graph_vms: medium $medium (128 MiB: plain graph at 64 MiB, sealed graph at 96 MiB, 32 MiB each), kron -g $scale"
-t0=$(date +%s)
-bash infra/run_vms.sh --cxl "$medium" --cxl-size 128M \
-  --kernel "$BUILD/vm/vmlinuz" --initrd "$BUILD/vm/initramfs.cpio.gz" \
+run_pair test-vm-graph --cxl "$medium" --cxl-size 128M \
   --vm1-role graph-publish --vm1-overlay "$ov1" --vm1-append "$common" \
   --vm2-role graph-attach --vm2-overlay "$ov2" --vm2-append "$common" \
-  --timeout "$timeout" --label test-vm-graph 2>&1 | tee "$WORK/run.out"
-rc=${PIPESTATUS[0]}
-echo "graph_vms: the VMs ran $(( $(date +%s) - t0 )) s"
-check "both VMs report PASS (run_vms.sh exit $rc)" "$rc"
-logs=$(sed -n 's/^run_vms: .*logs in //p' "$WORK/run.out" | tail -n 1)
-[ -n "$logs" ] || logs=$(ls -d results/vm/*-test-vm-graph 2>/dev/null | tail -n 1)
-for v in 1 2; do
-  grep -aq 'CXL-VM-RESULT: PASS' "$logs/vm$v.serial.log" 2>/dev/null
-  check "vm$v's serial log ends with CXL-VM-RESULT: PASS" $?
-done
-for want in "plain graph: published at offset $offset_bytes" \
-            "Crypto graph: published at offset $((offset_bytes + gsize_bytes))"; do
-  grep -aqF "$want" "$logs/vm1.serial.log" 2>/dev/null
-  check "VM1 logged '$want'" $?
-done
-for want in "plain graph: VM1's graph attached at offset $offset_bytes, bfs verified 3 of 3 trials" \
-            "Crypto graph: VM1's graph attached at offset $((offset_bytes + gsize_bytes)), bfs verified 3 of 3 trials"; do
-  grep -aqF "$want" "$logs/vm2.serial.log" 2>/dev/null
-  check "VM2 logged '$want'" $?
-done
+  --timeout "$timeout"
+vm_logged 1 "plain graph: published at offset $offset_bytes" \
+  "Crypto graph: published at offset $((offset_bytes + gsize_bytes))"
+vm_logged 2 "plain graph: VM1's graph attached at offset $offset_bytes, bfs verified 3 of 3 trials" \
+  "Crypto graph: VM1's graph attached at offset $((offset_bytes + gsize_bytes)), bfs verified 3 of 3 trials"
 grep -a '^ *Graph region:' "$logs/vm2.serial.log" | tr -d '\r' | sed 's/^ */  vm2: /'
 
 # the host reads what the guests left in the file: it is their BAR2
@@ -92,6 +67,4 @@ sealed_hits=$(python3 tests/graph_region.py scan "$WORK/sealed.raw" "$WORK/g.sg"
 check "the plain region holds the graph's neighbour ids in clear ($plain_hits runs)" "$([[ $plain_hits =~ ^[1-9] ]]; echo $?)"
 check "the sealed region holds none of them ($sealed_hits runs)" "$([[ $sealed_hits =~ ^0\  ]]; echo $?)"
 
-[ "$failed" -gt 0 ] && echo "graph_vms: logs in $logs" >&2
-echo "graph_vms: $checks checks, $failed failed"
-[ "$failed" -eq 0 ]
+vm_finish

@@ -13,19 +13,11 @@
 # Usage: tests/vm/region_vms.sh [BUILD]      (needs make vm; env: SCALE=12, TIMEOUT=240)
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-BUILD=${1:-build}
-source scripts/lib.sh
-set +e
+BUILD=${1:-build} TEST_NAME=region_vms
+source tests/vm/vm_lib.sh
 scale=${SCALE:-12} timeout=${TIMEOUT:-240}
 G=$(realpath "$BUILD/bin/cxl_graph") S=$(realpath "$BUILD/bin/cxl_shm")
 [ -x "$G" ] && [ -x "$S" ] && [ -x "$BUILD/bin/cxl_sec_mgr" ] || die "$BUILD/bin/cxl_graph, cxl_shm or cxl_sec_mgr is not built (make)"
-[ -f "$BUILD/vm/initramfs.cpio.gz" ] && [ -f "$BUILD/vm/vmlinuz" ] || die "no guest in $BUILD/vm (make vm)"
-
-checks=0 failed=0
-check() { # DESC STATUS(0 = ok)
-  checks=$((checks + 1))
-  if [ "$2" -eq 0 ]; then echo "ok: $1"; else failed=$((failed + 1)); echo "region_vms: FAIL: $1" >&2; fi
-}
 
 medium=/dev/shm/cxl_vmregion_$$.raw graph=/dev/shm/cxl_vmregion_graph_$$.raw secret=/dev/shm/cxl_vmregion_secret_$$.raw
 CLEANUP_FILES+=("$medium" "$graph" "$secret")
@@ -46,18 +38,11 @@ acl=$WORK/acl.conf
   printf 'grant vm-one graph serve\ngrant vm-one secret rw\ngrant vm-two graph ro\n' >>acl.conf &&
   "$M" check --config acl.conf >/dev/null) || die "cannot write the test's ACL"
 
-t0=$(date +%s)
-bash infra/run_vms.sh --cxl "$medium" --cxl-size 16M \
-  --kernel "$BUILD/vm/vmlinuz" --initrd "$BUILD/vm/initramfs.cpio.gz" \
+run_pair test-vm-region --cxl "$medium" --cxl-size 16M \
   --region "graph=$graph:32M" --region "secret=$secret:1M" --region-acl "$acl" --vm1-node vm-one --vm2-node vm-two \
   --vm1-role region-publish --vm1-append "cxl.graph_scale=$scale cxl.marker=$marker" \
   --vm2-role region-attach --vm2-append "cxl.wait=$((timeout - 40))" \
-  --timeout "$timeout" --label test-vm-region 2>&1 | tee "$WORK/run.out"
-rc=${PIPESTATUS[0]}
-echo "region_vms: the VMs ran $(( $(date +%s) - t0 )) s"
-check "both VMs report PASS (run_vms.sh exit $rc)" "$rc"
-logs=$(sed -n 's/^run_vms: .*logs in //p' "$WORK/run.out" | tail -n 1)
-[ -n "$logs" ] || logs=$(ls -d results/vm/*-test-vm-region 2>/dev/null | tail -n 1)
+  --timeout "$timeout"
 grep -q "region graph: .*vm1 rw, vm2 ro (from $acl)" "$WORK/run.out" &&
   grep -q "region secret: .*vm1 rw, vm2 none (from $acl)" "$WORK/run.out"
 check "run_vms.sh took graph (vm1 rw, vm2 ro) and secret (vm1 rw, vm2 none) from the ACL" $?
@@ -65,18 +50,12 @@ grep -q -- "readonly=on" "$logs/vm2.cmd" && ! grep -q -- "readonly=on" "$logs/vm
 check "VM2's QEMU maps graph with readonly=on, VM1's does not" $?
 grep -q "region-secret" "$logs/vm1.cmd" && ! grep -q "region-secret" "$logs/vm2.cmd"
 check "VM2's QEMU has no device for secret" $?
-for want in "graph: published in region graph" "secret: marker written"; do
-  grep -aqF "$want" "$logs/vm1.serial.log" 2>/dev/null
-  check "VM1 logged '$want'" $?
-done
-for want in "secret: no device" \
-            "graph: before the writes: VM1's graph attached read-only, bfs verified 3 of 3 trials" \
-            "write at 0: the region's bytes did not change" \
-            "write at $((32 * 1048576 - 16)): the region's bytes did not change" \
-            "graph: after the writes: VM1's graph attached read-only, bfs verified 3 of 3 trials"; do
-  grep -aqF "$want" "$logs/vm2.serial.log" 2>/dev/null
-  check "VM2 logged '$want'" $?
-done
+vm_logged 1 "graph: published in region graph" "secret: marker written"
+vm_logged 2 "secret: no device" \
+  "graph: before the writes: VM1's graph attached read-only, bfs verified 3 of 3 trials" \
+  "write at 0: the region's bytes did not change" \
+  "write at $((32 * 1048576 - 16)): the region's bytes did not change" \
+  "graph: after the writes: VM1's graph attached read-only, bfs verified 3 of 3 trials"
 grep -a "write at" "$logs/vm2.serial.log" | tr -d '\r' | sed 's/^/  vm2: /'
 
 # the host reads the files the guests had as BAR2
@@ -91,6 +70,4 @@ check "VM2 attached the publication the host finds (${pub:-none}), before and af
 [ "$("$S" read --path "$secret" --offset 0 --len ${#marker} 2>/dev/null)" = "$marker" ]
 check "the secret region's file holds VM1's marker" $?
 
-[ "$failed" -gt 0 ] && echo "region_vms: logs in $logs" >&2
-echo "region_vms: $checks checks, $failed failed"
-[ "$failed" -eq 0 ]
+vm_finish

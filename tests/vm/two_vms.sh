@@ -10,19 +10,11 @@
 # Usage: tests/vm/two_vms.sh [BUILD]      (needs make vm; env: N=1000, TIMEOUT=240)
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-BUILD=${1:-build}
-source scripts/lib.sh
-set +e
+BUILD=${1:-build} TEST_NAME=two_vms
+source tests/vm/vm_lib.sh
 n=${N:-1000} timeout=${TIMEOUT:-240} region=32M region_bytes=$((32 << 20))
 MGR=$(realpath "$BUILD/bin/cxl_sec_mgr")
 [ -x "$MGR" ] || die "$BUILD/bin/cxl_sec_mgr is not built (make)"
-[ -f "$BUILD/vm/initramfs.cpio.gz" ] && [ -f "$BUILD/vm/vmlinuz" ] || die "no guest in $BUILD/vm (make vm)"
-
-checks=0 failed=0
-check() { # DESC STATUS(0 = ok)
-  checks=$((checks + 1))
-  if [ "$2" -eq 0 ]; then echo "ok: $1"; else failed=$((failed + 1)); echo "two_vms: FAIL: $1" >&2; fi
-}
 
 # the medium: 64 MiB in RAM, zero-filled
 medium=/dev/shm/cxl_vmtest_$$.raw
@@ -49,34 +41,19 @@ if [ -d /sys/devices/system/node/node0 ] && command -v numactl >/dev/null; then
   numa=(VM1_CPU_NODE=0 VM2_CPU_NODE=0 CXL_MEM_NODE=0) # the binding path, on node 0 (may be the only one)
 fi
 echo "two_vms: medium $medium (64 MiB: plain ring at 0, secure ring at $region), $n keys, nonce $nonce, ${numa[*]:-no NUMA binding}"
-t0=$(date +%s)
-env "${numa[@]}" bash infra/run_vms.sh --cxl "$medium" --cxl-size 64M \
-  --kernel "$BUILD/vm/vmlinuz" --initrd "$BUILD/vm/initramfs.cpio.gz" \
+[ ${#numa[@]} -eq 0 ] || export "${numa[@]}"
+run_pair test-vm --cxl "$medium" --cxl-size 64M \
   --vm1-role test-server --vm1-overlay "$ov1" --vm1-append "$common" \
   --vm2-role test-client --vm2-overlay "$ov2" --vm2-append "$common" \
-  --timeout "$timeout" --label test-vm 2>&1 | tee "$WORK/run.out"
-rc=${PIPESTATUS[0]}
-echo "two_vms: the VMs ran $(( $(date +%s) - t0 )) s"
-check "both VMs report PASS (run_vms.sh exit $rc)" "$rc"
-logs=$(sed -n 's/^run_vms: .*logs in //p' "$WORK/run.out" | tail -n 1)
-[ -n "$logs" ] || logs=$(ls -d results/vm/*-test-vm 2>/dev/null | tail -n 1)
-for v in 1 2; do
-  grep -aq 'CXL-VM-RESULT: PASS' "$logs/vm$v.serial.log" 2>/dev/null
-  check "vm$v's serial log ends with CXL-VM-RESULT: PASS" $?
-done
-s2=$logs/vm2.serial.log
-for want in "plain ring: $n SETs + $n GETs across the VMs, every value checked" \
-            "plain ring: VM1's $n values read back (MGET) and equal" \
-            "secure ring: $n SETs + $n GETs across the VMs, every value checked" \
-            "secure ring: VM1's $n values read back (MGET) and equal" \
-            "secure ring: $n values written for VM1 (MSET)" \
-            "gateway: redis-cli in VM2 read vm1:k:7" "gateway: VM2's redis-cli SET through the ring is here" \
-            "a 1M map of /dev/uio" "kind pci-bar" ; do
-  grep -aqF "$want" "$s2" "$logs/vm1.serial.log" 2>/dev/null
-  check "a VM logged '$want'" $?
-done
-grep -aqF "secure ring: the $n values VM2 wrote are in VM1's Redis" "$logs/vm1.serial.log" 2>/dev/null
-check "VM1 found VM2's values in its secure-ring Redis" $?
+  --timeout "$timeout"
+vm_logged both "plain ring: $n SETs + $n GETs across the VMs, every value checked" \
+  "plain ring: VM1's $n values read back (MGET) and equal" \
+  "secure ring: $n SETs + $n GETs across the VMs, every value checked" \
+  "secure ring: VM1's $n values read back (MGET) and equal" \
+  "secure ring: $n values written for VM1 (MSET)" \
+  "gateway: redis-cli in VM2 read vm1:k:7" "gateway: VM2's redis-cli SET through the ring is here" \
+  "a 1M map of /dev/uio" "kind pci-bar"
+vm_logged 1 "secure ring: the $n values VM2 wrote are in VM1's Redis"
 
 # the host reads what the guests left in the file: it is their BAR2
 info=$("$BUILD/bin/cxl_shm" info --path "$medium" --map-size "$region" 2>&1)
@@ -89,9 +66,5 @@ check "the plain region holds the values in clear ($plain_hits found)" "$([ "$pl
 check "the secure region holds none of the run's values ($secure_hits found)" "$([ "$secure_hits" -eq 0 ]; echo $?)"
 grep -a 'CXLRING\|ring stats\|req/s' "$logs"/vm*.serial.log | tr -d '\r' | sed 's/^/  /' | head -n 12
 
-if [ "$failed" -gt 0 ]; then
-  echo "two_vms: logs in $logs" >&2
-  echo "--- cxl_shm info (plain):" >&2; echo "$info" | head -n 12 >&2
-fi
-echo "two_vms: $checks checks, $failed failed"
-[ "$failed" -eq 0 ]
+[ "$failed" -eq 0 ] || { echo "--- cxl_shm info (plain):" >&2; echo "$info" | head -n 12 >&2; }
+vm_finish

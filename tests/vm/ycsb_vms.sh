@@ -10,18 +10,10 @@
 # Usage: tests/vm/ycsb_vms.sh [BUILD]      (needs make vm; env: RECORDS=2000, OPS=2000, SEED=42, TIMEOUT=240)
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-BUILD=${1:-build}
-source scripts/lib.sh
-set +e
+BUILD=${1:-build} TEST_NAME=ycsb_vms
+source tests/vm/vm_lib.sh
 records=${RECORDS:-2000} ops=${OPS:-2000} seed=${SEED:-42} timeout=${TIMEOUT:-240} region=32M
 [ -x "$BUILD/bin/cxl_ycsb" ] || die "$BUILD/bin/cxl_ycsb is not built (make)"
-[ -f "$BUILD/vm/initramfs.cpio.gz" ] && [ -f "$BUILD/vm/vmlinuz" ] || die "no guest in $BUILD/vm (make vm)"
-
-checks=0 failed=0
-check() { # DESC STATUS(0 = ok)
-  checks=$((checks + 1))
-  if [ "$2" -eq 0 ]; then echo "ok: $1"; else failed=$((failed + 1)); echo "ycsb_vms: FAIL: $1" >&2; fi
-}
 
 # the medium: 64 MiB in RAM, zero-filled (the ring's 32 MiB at offset 0)
 medium=/dev/shm/cxl_vmycsb_$$.raw
@@ -30,27 +22,13 @@ bash infra/create_cxl_shared.sh "$medium" 64M >/dev/null || die "cannot create $
 
 common="cxl.records=$records cxl.ops=$ops cxl.seed=$seed cxl.map_size=$region cxl.wait=$((timeout - 40))"
 echo "ycsb_vms: medium $medium (64 MiB: the ring at 0), workload A, $records records, $ops operations, seed $seed"
-t0=$(date +%s)
-bash infra/run_vms.sh --cxl "$medium" --cxl-size 64M \
-  --kernel "$BUILD/vm/vmlinuz" --initrd "$BUILD/vm/initramfs.cpio.gz" \
+run_pair test-vm-ycsb --cxl "$medium" --cxl-size 64M \
   --vm1-role ycsb-server --vm1-append "$common" \
   --vm2-role ycsb-client --vm2-append "$common" \
-  --timeout "$timeout" --label test-vm-ycsb 2>&1 | tee "$WORK/run.out"
-rc=${PIPESTATUS[0]}
-echo "ycsb_vms: the VMs ran $(( $(date +%s) - t0 )) s"
-check "both VMs report PASS (run_vms.sh exit $rc)" "$rc"
-logs=$(sed -n 's/^run_vms: .*logs in //p' "$WORK/run.out" | tail -n 1)
-[ -n "$logs" ] || logs=$(ls -d results/vm/*-test-vm-ycsb 2>/dev/null | tail -n 1)
-for v in 1 2; do
-  grep -aq 'CXL-VM-RESULT: PASS' "$logs/vm$v.serial.log" 2>/dev/null
-  check "vm$v's serial log ends with CXL-VM-RESULT: PASS" $?
-done
+  --timeout "$timeout"
 s2=$logs/vm2.serial.log
-for want in "ycsb: -load exit 0" "ycsb: workload A load $records records" "ycsb: -run exit 0" \
-            "ycsb: workload A run $ops operations (" "[READ], Return=OK, " "reported PASS to VM1"; do
-  grep -aqF "$want" "$s2" 2>/dev/null
-  check "VM2 logged '$want'" $?
-done
+vm_logged 2 "ycsb: -load exit 0" "ycsb: workload A load $records records" "ycsb: -run exit 0" \
+  "ycsb: workload A run $ops operations (" "[READ], Return=OK, " "reported PASS to VM1"
 # VM2's cxl_ycsb output, as it came over the data channel (vm2.ycsb.txt)
 out=$logs/vm2.ycsb.txt
 check "VM2 sent its YCSB output over the data channel" "$([ -s "$out" ]; echo $?)"
@@ -67,10 +45,9 @@ grep -a 'ycsb: workload A \|\[OVERALL\]' "$s2" 2>/dev/null | tr -d '\r' | sed 's
 tput=$(grep -a 'ycsb: workload A run ' "$s2" 2>/dev/null | tr -d '\r' | sed -n 's/.*, \([0-9.]*\) ops\/s$/\1/p' | tail -n 1)
 check "the run's throughput was logged (${tput:-none})" "$([ -n "$tput" ]; echo $?)"
 
-[ "$failed" -gt 0 ] && echo "ycsb_vms: logs in $logs" >&2
-echo "ycsb_vms: $checks checks, $failed failed"
+vm_finish; ok=$?
 # last, so that run.sh shows it: the guests are TCG-emulated (docs/VMS.md), a
 # sign that the path works, not a measure of the ring
 [ -n "$tput" ] && tput=$(printf '%.0f' "$tput")
 echo "ycsb in VM2 over BAR2: workload A run ${tput:-?} ops/s"
-[ "$failed" -eq 0 ]
+[ "$ok" -eq 0 ]
