@@ -131,6 +131,11 @@ vms_check_accel() {
 vms_check() {
   [ -n "$cxl" ] || usage_error "--cxl PATH is required (create it: infra/create_cxl_shared.sh PATH SIZE)"
   [[ $cxl != *,* ]] || usage_error "--cxl '$cxl' has a comma (QEMU reads it as an option separator): rename it"
+  local n
+  for n in 1 2; do # they go into QEMU options and the guest's kernel command line
+    [[ ${MAC[$n]} =~ ^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$ ]] || usage_error "VMNET_VM${n}_MAC '${MAC[$n]}' is not a MAC address"
+    [[ ${IP[$n]} =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || usage_error "VMNET_VM${n}_IP '${IP[$n]}' is not an IPv4 address"
+  done
   [ -n "$cxl_size" ] || usage_error "--cxl-size SIZE is required"
   cxl_bytes=$(size_to_bytes "$cxl_size") || usage_error "--cxl-size '$cxl_size' is not a size (e.g. 64M, 4G)"
   [ $((cxl_bytes & (cxl_bytes - 1))) -eq 0 ] && [ "$cxl_bytes" -ge $((1 << 20)) ] ||
@@ -163,6 +168,7 @@ vms_check_host() {
     fi
   fi
   cxl=$(realpath -m "$cxl")
+  [[ $cxl != *,* ]] || usage_error "--cxl resolves to '$cxl', which has a comma (QEMU reads it as an option separator)"
 }
 
 # vms_log_dir LABEL: log_dir (default results/vm/<time>-<--label or LABEL>),

@@ -23,7 +23,7 @@
 REGION_SPECS=() REGION_ACL=""
 declare -gA REGION=() # REGION[i,name|file|size|bytes|vmN], REGION[n]
 REGION_SLOT0=16        # first PCI slot (0x10); at most REGION_MAX regions
-REGION_MAX=16
+REGION_MAX=15          # 0x10..0x1e (q35 has its LPC bridge at 0x1f)
 
 # regions_flag ARGS...: like vms_flag, for --region, --region-acl, --vmN-node
 # shellcheck disable=SC2034 # VMS_SHIFT is the launcher's
@@ -51,7 +51,9 @@ region_access_list() {
 }
 
 # region_acl_mode NODE REGION: rw, ro or none from the grants of REGION_ACL
-# (NODE: a node's name or id; its node line must exist)
+# (NODE: a node's name or id; its node line must exist); "unknown" for a
+# node that has none. The file passed cxl_sec_mgr check before (one node
+# line per id and name, one grant per node and region, known modes).
 region_acl_mode() {
   awk -v node="$1" -v region="$2" '
     { sub(/#.*/, "") }
@@ -61,6 +63,19 @@ region_acl_mode() {
       if (!found) { print "unknown"; exit }
       m = g[name SUBSEP region]
       print (m == "serve" || m == "rw") ? "rw" : (m == "ro" ? "ro" : "none")
+    }' "$REGION_ACL"
+}
+
+# region_acl_range REGION: the length of REGION_ACL's range region REGION in
+# bytes, "ring" for a ring, "unknown" if there is no such region
+region_acl_range() {
+  awk -v region="$1" '
+    { sub(/#.*/, "") }
+    $1 == "region" && $2 == region { kind = $3; len = $5 }
+    END {
+      if (kind == "range") print len
+      else if (kind == "ring") print "ring"
+      else print "unknown"
     }' "$REGION_ACL"
 }
 
@@ -74,9 +89,9 @@ regions_check() {
     [ "${REGION[n]}" -gt 0 ] || usage_error "--region-acl without any --region"
     [ -f "$REGION_ACL" ] || usage_error "--region-acl: no file '$REGION_ACL'"
     local mgr=${CXL_SEC_MGR:-$ROOT/build/bin/cxl_sec_mgr} said
-    if [ -x "$mgr" ] && ! said=$("$mgr" check --config "$REGION_ACL" 2>&1); then
+    [ -x "$mgr" ] || usage_error "--region-acl needs cxl_sec_mgr to check the file first: no '$mgr' (make, or CXL_SEC_MGR=PATH)"
+    said=$("$mgr" check --config "$REGION_ACL" 2>&1) ||
       usage_error "--region-acl $REGION_ACL: cxl_sec_mgr check refuses it: $(head -n 3 <<<"$said" | tr '\n' ' ')"
-    fi
   fi
   for n in 1 2; do
     [ -z "${V[$n,node]:-}" ] || [ -n "$REGION_ACL" ] || usage_error "--vm$n-node is for --region-acl"
@@ -96,6 +111,15 @@ regions_check() {
       usage_error "--region $name: size $size must be a power of two of at least 1M (an ivshmem BAR)"
     if [ -n "$REGION_ACL" ]; then
       [ -z "$access" ] || usage_error "--region $name: give its access in the flag or by --region-acl, not both"
+      rest=$(region_acl_range "$name")
+      case $rest in
+        unknown) usage_error "--region $name: $REGION_ACL has no region $name" ;;
+        ring) usage_error "--region $name: $name is a ring in $REGION_ACL; a VM region is a range region" ;;
+        0x[0-9a-fA-F]*|[0-9]*) rest=$((rest)) ;;
+        *) usage_error "--region $name: $REGION_ACL gives region $name the length '$rest'" ;;
+      esac
+      [ "$rest" = "${REGION[$i,bytes]}" ] ||
+        usage_error "--region $name: $size (${REGION[$i,bytes]} bytes) is not the $rest bytes $REGION_ACL gives region $name"
       for n in 1 2; do
         [ -n "${V[$n,role]:-}" ] || continue
         [ -n "${V[$n,node]:-}" ] || usage_error "--region-acl: vm$n needs --vm$n-node (its node in $REGION_ACL)"
@@ -114,7 +138,27 @@ regions_check() {
         die "--region $name: '$file' has $(stat -c %s "$file") bytes, less than $size"
     fi
     REGION[$i,file]=$(realpath -m "$file")
+    [[ ${REGION[$i,file]} != *,* ]] ||
+      usage_error "--region $name: '$file' resolves to '${REGION[$i,file]}', which has a comma (QEMU reads it as an option separator)"
     i=$((i + 1))
+  done
+  regions_distinct
+}
+
+# regions_distinct: no file serves twice (two regions, or a region and the
+# --cxl medium): a VM given one of them read-only could write the same bytes
+# through the other. The same inode (hard links, symbolic links, ./ and ../
+# in the name), or for files not there yet (a dry run) the same real path.
+regions_distinct() {
+  local -A seen=()
+  local i id f what
+  for ((i = -1; i < ${REGION[n]}; i++)); do
+    if [ "$i" -lt 0 ]; then f=$cxl what="--cxl"; else f=${REGION[$i,file]} what="--region ${REGION[$i,name]}"; fi
+    [ -n "$f" ] || continue
+    if [ -e "$f" ]; then id=$(stat -L -c %d:%i -- "$f"); else id=$(realpath -m -- "$f"); fi
+    [ -z "${seen[$id]:-}" ] ||
+      usage_error "$what: '$f' is the same file as ${seen[$id]} (one file, one region: a VM could write through the other)"
+    seen[$id]=$what
   done
 }
 

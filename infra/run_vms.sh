@@ -203,13 +203,20 @@ for n in "${vms[@]}"; do
 done
 vms_cleanup; PIDS=()
 
-# result files a role sent over its data channel (the second serial port)
+# result files a role sent over its data channel (the second serial port):
+# vmN.NAME for a NAME of the form x.txt / x.csv only, so that a guest cannot
+# replace the launcher's own files (vmN.serial.log, vmN.cmd, ...) that the
+# host reads afterwards (a TEE proof among them)
 for n in "${vms[@]}"; do
   f=$log_dir/vm$n.data.log
   [ -s "$f" ] || continue
-  tr -d '\r' <"$f" | awk -v d="$log_dir" -v p="vm$n." '
-    /^CXL-DATA-BEGIN / { out = d "/" p $2; printf "" >out; next }
-    /^CXL-DATA-END / { close(out); out = ""; next }
+  tr -d '\r' <"$f" | awk -v d="$log_dir" -v p="vm$n." -v who="${PROG%.sh}: vm$n" '
+    /^CXL-DATA-BEGIN / {
+      if (NF == 2 && $2 ~ /^[a-z0-9][a-z0-9_-]*\.(txt|csv)$/) { out = d "/" p $2; printf "" >out }
+      else { out = ""; printf "%s: data channel: file name \"%s\" refused (NAME.txt or NAME.csv)\n", who, substr($0, 16, 64) >"/dev/stderr" }
+      next
+    }
+    /^CXL-DATA-END / { if (out != "") close(out); out = ""; next }
     out != "" { print >>out }'
 done
 

@@ -10,6 +10,7 @@
 source "$(dirname "$0")/check.sh"
 MGR=$(realpath -m "$BUILD/bin/cxl_sec_mgr")
 [ -x "$MGR" ] || die "$MGR is not built (make)"
+export CXL_SEC_MGR=$MGR # run_vms.sh checks --region-acl files with it
 cd "$WORK" || exit 1
 R=$OLDPWD/infra/run_vms.sh
 base=(--dry-run --cxl m.raw --cxl-size 16M --vm1-role a --vm2-role b)
@@ -69,16 +70,39 @@ check_fails "access 'vm1=rx' is not" bash "$R" "${base[@]}" --region "g=/r/g:1M:
 check_fails "vm1 given twice" bash "$R" "${base[@]}" --region "g=/r/g:1M:vm1=rw,vm1=ro"
 check_fails "--region g given twice" bash "$R" "${base[@]}" --region "g=/r/g:1M:vm1=rw" --region "g=/r/h:1M:vm1=rw"
 check_fails "no access given" bash "$R" "${base[@]}" --region "g=/r/g:1M"
-check_fails "not both" bash "$R" "${base[@]}" --region "graph=/r/g:1M:vm1=rw" --region-acl acl.conf --vm1-node 1 --vm2-node 2
-check_fails "vm2 needs --vm2-node" bash "$R" "${base[@]}" --region "graph=/r/g:1M" --region-acl acl.conf --vm1-node 1
-check_fails "--vm2-node 'nobody': no such node" bash "$R" "${base[@]}" --region "graph=/r/g:1M" --region-acl acl.conf --vm1-node 1 --vm2-node nobody
+check_fails "not both" bash "$R" "${base[@]}" --region "graph=/r/g:32M:vm1=rw" --region-acl acl.conf --vm1-node 1 --vm2-node 2
+check_fails "vm2 needs --vm2-node" bash "$R" "${base[@]}" --region "graph=/r/g:32M" --region-acl acl.conf --vm1-node 1
+check_fails "--vm2-node 'nobody': no such node" bash "$R" "${base[@]}" --region "graph=/r/g:32M" --region-acl acl.conf --vm1-node 1 --vm2-node nobody
 check_fails "--region-acl without any --region" bash "$R" "${base[@]}" --region-acl acl.conf
 check_fails "--region-acl: no file" bash "$R" "${base[@]}" --region "graph=/r/g:1M" --region-acl nowhere.conf --vm1-node 1 --vm2-node 2
+check_fails "region secret: 32M (33554432 bytes) is not the 1048576 bytes acl.conf gives" bash "$R" "${base[@]}" --region "secret=/r/s:32M" --region-acl acl.conf --vm1-node 1 --vm2-node 2
+check_fails "acl.conf has no region nothere" bash "$R" "${base[@]}" --region "nothere=/r/n:1M" --region-acl acl.conf --vm1-node 1 --vm2-node 2
+check_fails "needs cxl_sec_mgr to check the file first" env CXL_SEC_MGR=/nonexistent bash "$R" "${base[@]}" --region "graph=/r/g:32M" --region-acl acl.conf --vm1-node 1 --vm2-node 2
+cp acl.conf ring.conf && echo "region ring0 ring 0" >>ring.conf
+check_fails "ring0 is a ring in ring.conf" bash "$R" "${base[@]}" --region "ring0=/r/r:1M" --region-acl ring.conf --vm1-node 1 --vm2-node 2
+
+# one file, one region: not two regions, not a region and the ring medium
+truncate -s 1M one.raw two.raw && ln one.raw one-hard.raw && ln -s one.raw one-sym.raw
+check_fails "is the same file as --region a" bash "$R" "${base[@]}" --region "a=one.raw:1M:vm2=ro" --region "b=./one.raw:1M:vm2=rw"
+check_fails "is the same file as --region a" bash "$R" "${base[@]}" --region "a=one.raw:1M:vm2=ro" --region "b=one-hard.raw:1M:vm2=rw"
+check_fails "is the same file as --region a" bash "$R" "${base[@]}" --region "a=one.raw:1M:vm2=ro" --region "b=one-sym.raw:1M:vm2=rw"
+check_fails "is the same file as --cxl" bash "$R" --dry-run --cxl one.raw --cxl-size 1M --vm1-role a --vm2-role b --region "m=one-hard.raw:1M:vm2=ro"
+check_fails "is the same file as --region a" bash "$R" "${base[@]}" --region "a=/r/x:1M:vm2=ro" --region "b=/r/../r/x:1M:vm2=rw"
+out=$(plan --region "a=one.raw:1M:vm2=ro" --region "b=two.raw:1M:vm2=rw")
+check "two files: two regions" "$?"
+# a comma that only the real path has (a symbolic link's target)
+mkdir -p "tgt" && truncate -s 1M "tgt/g,share=on,discard-data=on" && ln -s "$PWD/tgt/g,share=on,discard-data=on" comma-link
+check_fails "which has a comma" bash "$R" "${base[@]}" --region "g=comma-link:1M:vm1=rw"
+check_fails "which has a comma" bash "$R" --dry-run --cxl comma-link --cxl-size 1M --vm1-role a
+# the VM link's addresses go into QEMU options and the guest's command line
+check_fails "VMNET_VM2_IP '192.168.100.2 rdinit=/bin/sh' is not an IPv4 address" env VMNET_VM2_IP="192.168.100.2 rdinit=/bin/sh" bash "$R" "${base[@]}"
+check_fails "VMNET_VM1_MAC '52:54:00:12:34:01,romfile=/x' is not a MAC address" env VMNET_VM1_MAC="52:54:00:12:34:01,romfile=/x" bash "$R" "${base[@]}"
+
 echo "region 9bad" >>acl.conf
-check_fails "cxl_sec_mgr check refuses it" bash "$R" "${base[@]}" --region "graph=/r/g:1M" --region-acl acl.conf --vm1-node 1 --vm2-node 2
+check_fails "cxl_sec_mgr check refuses it" bash "$R" "${base[@]}" --region "graph=/r/g:32M" --region-acl acl.conf --vm1-node 1 --vm2-node 2
 check_fails "--vm1-node is for --region-acl" bash "$R" "${base[@]}" --region "g=/r/g:1M:vm1=rw" --vm1-node 1
 # shellcheck disable=SC2046 # one word per flag and value
-check_fails "at most 16 --region flags" bash "$R" "${base[@]}" $(for i in $(seq 0 16); do echo --region "r$i=/r/$i:1M:vm1=rw"; done)
+check_fails "at most 15 --region flags" bash "$R" "${base[@]}" $(for i in $(seq 0 15); do echo --region "r$i=/r/$i:1M:vm1=rw"; done)
 check_fails "do not mix" bash "$R" --dry-run --cxl m.raw --cxl-size 16M --vm1-disk d.qcow2 --region "g=/r/g:1M:vm1=rw"
 check_fails "--region g: no file '/nonexistent/g'" bash "$R" --cxl "$(mktemp -p "$WORK")" --cxl-size 1M --vm1-role a --region "g=/nonexistent/g:1M:vm1=rw"
 

@@ -49,4 +49,10 @@ for off in 0 $((size - 16)); do
   fi
 done
 bfs "after the writes"
+
+# a guest cannot replace the launcher's own files through the data channel
+# (the host reads vmN.serial.log afterwards, a TEE proof among others)
+echo "cxl-vm: tee cpu flags: tdx_guest FORGED-BY-VM2" >/tmp/forged
+emit serial.log /tmp/forged
+emit region.txt /tmp/forged
 [ $status = PASS ]

@@ -9,7 +9,8 @@
 # over the graph's header and at the region's end, and verifies again.
 # Passes when both VMs report PASS and the host, reading the files
 # afterwards, finds VM2's writes nowhere, attaches and verifies the graph VM2
-# saw, and finds VM1's marker in secret.
+# saw, and finds VM1's marker in secret; VM2 also tries to replace its own
+# serial log through the data channel, which the launcher refuses.
 # Usage: tests/vm/region_vms.sh [BUILD]      (needs make vm; env: SCALE=12, TIMEOUT=240)
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
@@ -29,6 +30,7 @@ marker=marker-$$-$RANDOM
 # the access comes from cxl_sec_mgr's grants (--region-acl): VM1 is node
 # vm-one (serve graph, rw secret), VM2 node vm-two (ro graph, nothing of secret)
 M=$(realpath "$BUILD/bin/cxl_sec_mgr")
+export CXL_SEC_MGR=$M # run_vms.sh checks the ACL with it
 acl=$WORK/acl.conf
 (cd "$WORK" && "$M" keygen --manager --out mgr.key >/dev/null 2>&1 &&
   printf 'manager-key mgr.key\nmaster master.secret\nstate sec.state\naudit sec.audit\ncontrol sec.sock\n' >acl.conf &&
@@ -67,6 +69,10 @@ check "the host attaches the graph from the file and verifies bfs" \
 pub=$(sed -n 's/^Graph region: .* publication \([0-9a-f]*\) .*/\1/p' <<<"$out")
 [ "$(grep -ac "Graph region: .* publication ${pub:-none} by node 1" "$logs/vm2.serial.log")" -ge 2 ]
 check "VM2 attached the publication the host finds (${pub:-none}), before and after its writes" $?
+! grep -aq "FORGED-BY-VM2" "$logs/vm2.serial.log" && grep -aq "FORGED-BY-VM2" "$logs/vm2.region.txt" 2>/dev/null
+check "VM2's data-channel file named serial.log was refused, its region.txt kept" $?
+grep -q 'vm2: data channel: file name "serial.log" refused' "$WORK/run.out"
+check "run_vms.sh said it refused VM2's serial.log" $?
 [ "$("$S" read --path "$secret" --offset 0 --len ${#marker} 2>/dev/null)" = "$marker" ]
 check "the secret region's file holds VM1's marker" $?
 
