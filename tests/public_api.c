@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cxl/cluster.h"
 #include "cxl/error.h"
 #include "cxl/keyring.h"
 #include "cxl/kv.h"
@@ -97,6 +98,8 @@ int main(void)
         unlink(path);
         return 1;
     }
+
+    CHECK(cxl_cluster_slot("somekey", 7) == 11058); /* what CLUSTER KEYSLOT says */
 
     struct store st = {0};
     struct cxl_kv_executor ex = {.ud = &st, .execute = execute};
