@@ -155,7 +155,7 @@ out=$(bash scripts/$tdx.sh --dry-run --tdx-bios /nonexistent.fd 2>&1); rc=$?
 out=$(run $sgx --bogus); [ $? = 2 ] && [[ $out == *"unknown argument '--bogus'"* ]] && ok "an unknown flag: exit 2" || bad "unknown flag: $out"
 
 # --- the Gramine-SGX proof --------------------------------------------------------------------------
-touch "$G/redis-ring.manifest.sgx" "$G/redis-ring.sig"
+touch "$G/redis-ring.manifest.sgx"; echo signature >"$G/redis-ring.sig"
 EV=$DIR/evidence
 launch() { # MODE: tee_gramine_exec.sh launches the stub; waits for it
   env PATH="$STUB:$PATH" CXL_TEE_ROOT="$F" STUB_SLEEP=1.5 \
@@ -186,6 +186,60 @@ out=$(prove "$EV"); [ $? = 1 ] && ok "one unproven launch among proven ones: ref
 # no launch at all: refused
 rm -rf "$EV"; mkdir -p "$EV"
 out=$(prove "$EV"); [ $? = 1 ] && [[ $out == *"no Gramine launch recorded"* ]] && ok "no launch: refused" || bad "no launch: $out"
+# what is not Gramine-SGX on its enclave device: each was proven before, refused now
+XB=$DIR/xbin MAPPER=$DIR/mapper
+mkdir -p "$XB" "$DIR/x$F/dev" "$DIR/x/dev" "$DIR/fake"
+printf '#!/usr/bin/env python3\nimport mmap, os, time\nf = open(os.environ["STUB_MAP"], "r+b")\nm = mmap.mmap(f.fileno(), 4096)\ntime.sleep(float(os.environ.get("STUB_SLEEP", "3")))\n' >"$MAPPER"
+chmod +x "$MAPPER"
+head -c 4096 /dev/zero >"$DIR/x$F/dev/sgx_enclave"; head -c 4096 /dev/zero >"$DIR/x/dev/sgx_enclave"
+launchx() { # ROOT MAPFILE: tee_gramine_exec.sh (CXL_TEE_ROOT=ROOT, '': unset) with $XB's gramine-sgx mapping MAPFILE
+  local r=(); [ -z "$1" ] || r=(CXL_TEE_ROOT="$1")
+  env -u CXL_TEE_ROOT PATH="$XB:$STUB:$PATH" "${r[@]}" STUB_SLEEP=1.5 STUB_MAP="$2" \
+    bash scripts/tee_gramine_exec.sh --evidence "$EV" --gramine-dir "$G" redis-ring --port 1 >"$DIR/launch.log" 2>&1
+}
+cp "$MAPPER" "$XB/gramine-sgx"
+rm -rf "$EV"; launchx "$F" "$DIR/x$F/dev/sgx_enclave"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"never mapped the SGX enclave device"* ]] &&
+  ok "a regular file whose path contains the fixture's enclave path: refused" || bad "a look-alike file under the root: $prc $out"
+rm -rf "$EV"; launchx "" "$DIR/x/dev/sgx_enclave"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"never mapped the SGX enclave device"* ]] &&
+  ok "no root: a regular file at .../dev/sgx_enclave is not the device: refused" || bad "a look-alike /dev/sgx_enclave: $prc $out"
+{ [ -c /dev/sgx_enclave ] || grep -q "^/dev/sgx_enclave not-a-device$" "$EV"/*/device; } &&
+  ok "no root, no character device /dev/sgx_enclave here: recorded as not a device" || bad "device: $(cat "$EV"/*/device)"
+cp "$MAPPER" "$DIR/fake/python-thing"; ln -sf "$DIR/fake/python-thing" "$XB/gramine-sgx"
+rm -rf "$EV"; launchx "$F" "$F/dev/sgx_enclave"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"the loader '$DIR/fake/python-thing' is not gramine-sgx"* ]] &&
+  ok "a gramine-sgx that is a symlink to another program: refused, its realpath recorded" || bad "a fake loader: $prc $out"
+rm -f "$XB/gramine-sgx"
+rm -rf "$EV"; launch sgx; cp "$EV"/*/maps "$DIR/good.maps"
+: >"$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"no signed manifest (a non-empty .sig)"* ]] && ok "the .sig emptied after the launch: refused" ||
+  bad "an empty .sig: $prc $out"
+rm -rf "$EV"; launch sgx; rc=$?
+[ $rc != 0 ] && grep -q "empty: the manifest is not signed" "$DIR/launch.log" && ok "an empty .sig: not launched" ||
+  bad "empty .sig launched: rc $rc $(cat "$DIR/launch.log")"
+echo signature >"$G/redis-ring.sig"; rm -rf "$EV"; launch sgx
+touch -d '-1 hour' "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"redis-ring.sig is older than"* ]] && ok "a .sig older than its manifest: refused" || bad "an old .sig: $prc $out"
+rm -rf "$EV"; launch sgx; rc=$?
+[ $rc != 0 ] && grep -q "older than" "$DIR/launch.log" && ok "a .sig older than its manifest: not launched" ||
+  bad "old .sig launched: rc $rc $(cat "$DIR/launch.log")"
+touch "$G/redis-ring.sig"
+# a reused pid: an old maps file in DIR/<pid>/ must not prove a launch that mapped nothing
+printf '#!/bin/sh\nsleep 1\n' >"$STUB/gramine-sgx"
+rm -rf "$EV"
+( p=$BASHPID; mkdir -p "$EV/$p"; cp "$DIR/good.maps" "$EV/$p/maps"
+  exec env PATH="$STUB:$PATH" CXL_TEE_ROOT="$F" bash scripts/tee_gramine_exec.sh --evidence "$EV" --gramine-dir "$G" redis-ring \
+    >"$DIR/launch.log" 2>&1 )
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"never mapped the SGX enclave device"* ]] && ok "a reused pid's old maps file: removed, refused" ||
+  bad "pid reuse: $prc $out"
+cp "$DIR/gs" "$STUB/gramine-sgx"
 # an unsigned manifest is not even launched
 rm "$G/redis-ring.sig"; rm -rf "$EV"
 launch sgx; rc=$?
