@@ -103,7 +103,12 @@ export REDIS_START_TRIES=${REDIS_START_TRIES:-1200} # an enclave starts in secon
 
 echo "$PROG: plan (labels ${native}NativeTCP, ${sgx}*; outputs results/${file}_*_$stamp)"
 [ "$TEE_DRY" = 1 ] || mkdir -p "$stage" "$proof"
-mk=(make -C "$(tee_abs "$GSRC")" BUILD="$(tee_abs "$BUILD")" OUT="$(tee_abs "$GOUT")" manifests sgx-sign)
+# every parameter that shapes a manifest given on make's command line: the
+# Makefile's `VAR ?=` would take DEBUG=1, RENDER_FLAGS=--debug, THREADS, ...
+# from the environment (sudo -E passes the user's), and a debug enclave is no TEE
+mk=(make -C "$(tee_abs "$GSRC")" BUILD="$(tee_abs "$BUILD")" OUT="$(tee_abs "$GOUT")"
+    DEBUG=0 EDMM=0 RENDER_FLAGS= THREADS= MEDIUM=/dev/shm/cxl_shared.raw GRAPH_MEDIUM=/dev/shm/cxl_graph.raw
+    ENCLAVE_SIZE=1G manifests sgx-sign)
 [ "$TOKEN" = token ] && mk+=(sgx-token)
 tee_step "Gramine manifests, signed (gramine/README.md)" "${mk[@]}"
 tee_step "${native}NativeTCP: Redis over TCP, no Gramine" \

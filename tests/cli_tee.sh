@@ -64,7 +64,7 @@ sgx=host_bench_gramine_sgx sgxvm=host_recreate_and_bench_gramine_sgxvm tdx=host_
 out=$(run $sgx --dry-run); rc=$?
 if [ $rc = 0 ] && [[ $out == *"preflight: all 15 requirements present"* ]]; then ok "sgx: all present, exit 0"
 else bad "sgx: all present: exit $rc"; echo "$out" | sed 's/^/  | /' >&2; fi
-for want in "make -C $G BUILD=$FB OUT=$G manifests sgx-sign" "bash bench/compare.sh --labels NativeTCP" "--label-prefix Host" \
+for want in "make -C $G BUILD=$FB OUT=$G DEBUG=0 EDMM=0 RENDER_FLAGS= THREADS= MEDIUM=/dev/shm/cxl_shared.raw" "ENCLAVE_SIZE=1G manifests sgx-sign" "bash bench/compare.sh --labels NativeTCP" "--label-prefix Host" \
             "--labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure --server-wrap" "scripts/tee_gramine_exec.sh --evidence" \
             "--gramine-dir $G redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "$G cxl_graph" \
             "the label proof" "dry run: nothing was started"; do
@@ -240,6 +240,23 @@ out=$(prove "$EV"); prc=$?
 [ $prc = 1 ] && [[ $out == *"never mapped the SGX enclave device"* ]] && ok "a reused pid's old maps file: removed, refused" ||
   bad "pid reuse: $prc $out"
 cp "$DIR/gs" "$STUB/gramine-sgx"
+# a debug enclave (sgx.debug = true in the .manifest.sgx or the .manifest): refused, whatever else it proves
+rm -rf "$EV"; launch sgx
+printf 'sgx.debug = true\n' >"$G/redis-ring.manifest.sgx"; touch "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"redis-ring.manifest.sgx has sgx.debug on"* ]] && ok "sgx.debug = true in the .manifest.sgx: refused" ||
+  bad "a debug .manifest.sgx: $prc $out"
+printf '[sgx]\ndebug = false\n' >"$G/redis-ring.manifest.sgx"; printf '[sgx]\ndebug = true\n' >"$G/redis-ring.manifest"; touch "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"redis-ring.manifest has sgx.debug on"* ]] && ok "sgx.debug = true in the .manifest: refused" ||
+  bad "a debug .manifest: $prc $out"
+printf 'sgx.debug = false\n' >"$G/redis-ring.manifest"; touch "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 0 ] && ok "sgx.debug = false in both: proven" || bad "sgx.debug false: $prc $out"
+printf 'sgx.debug = maybe\n' >"$G/redis-ring.manifest"; touch "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"cannot read its sgx.debug"* ]] && ok "a manifest that is not TOML: refused" || bad "not TOML: $prc $out"
+rm -f "$G/redis-ring.manifest"; : >"$G/redis-ring.manifest.sgx"; touch "$G/redis-ring.sig"
 # an unsigned manifest is not even launched
 rm "$G/redis-ring.sig"; rm -rf "$EV"
 launch sgx; rc=$?
