@@ -233,16 +233,26 @@ tee_prove_tdx() {
 }
 
 # tee_refuse WHAT STAGE [PREFIX...]: the label-proof rule said no: keep STAGE
-# renamed *_REFUSED, where every label PREFIX<label> in its CSV and Markdown
-# files becomes UnprovenPREFIX<label>; nothing is published under results/
-# as a TEE result; exit 1
+# renamed *_REFUSED, where every label PREFIX<label> (PREFIX then a capital)
+# becomes UnprovenPREFIX<label>: every occurrence, whatever precedes it (a
+# quote, a tab, "(", "_", ...), in every text file of the run (CSV, Markdown,
+# .txt, logs: grep -I's text), and in the names of its files and folders.
+# Binary files (e.g. graph.png) are left as they are. Nothing is published
+# under results/ as a TEE result; exit 1
 tee_refuse() {
-  local what=$1 stage=$2 kept=${2%/}_REFUSED p f
+  local what=$1 stage=$2 kept=${2%/}_REFUSED p f n expr=""
   shift 2
   for p in "$@"; do
-    find "$stage" -type f \( -name '*.csv' -o -name '*.md' \) -print0 2>/dev/null |
-      while IFS= read -r -d '' f; do sed -E -i "s/(^|[|, ])$p([A-Z])/\1Unproven$p\2/g" "$f"; done
+    # every P[A-Z] gets Unproven, then any Unproven doubled by that collapses
+    expr+="s/$p([A-Z])/Unproven$p\1/g; s/(Unproven)+$p([A-Z])/Unproven$p\2/g; "
   done
+  if [ -n "$expr" ] && [ -d "$stage" ]; then
+    grep -rlIZ -e . "$stage" 2>/dev/null | xargs -0 -r sed -E -i "$expr"
+    find "$stage" -depth -mindepth 1 -print0 2>/dev/null | while IFS= read -r -d '' f; do
+      n=$(basename "$f" | sed -E "$expr")
+      [ "$n" = "$(basename "$f")" ] || mv "$f" "$(dirname "$f")/$n"
+    done
+  fi
   rm -rf "$kept"; mv "$stage" "$kept" 2>/dev/null || kept=$stage
   echo "$PROG: REFUSED: no proof that $what ran in the TEE; nothing published as a TEE result (kept for inspection: $kept)" >&2
   exit 1

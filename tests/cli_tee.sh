@@ -277,6 +277,11 @@ mkdir -p "$DIR/res/tdx_x_stage/ycsb"
 printf 'label,op\nTDXRing,set\nTDXNativeTCP,get\n' >"$DIR/res/tdx_x_stage/compare.csv"
 printf '| label | op |\n| --- | --- |\n| TDXRing | set |\n' >"$DIR/res/tdx_x_stage/compare.md"
 printf 'workload,label\na,TDXYCSBRing\n' >"$DIR/res/tdx_x_stage/ycsb/y.csv"
+# labels in other contexts and files: quoted, after a tab or "(", in a .txt, a .log named after one
+mkdir -p "$DIR/res/tdx_x_stage/logs"
+printf '"TDXRing",1\nop\tTDXRingCrypto\n' >"$DIR/res/tdx_x_stage/quoted.csv"
+printf 'isolation (TDXRingSecure): ok\nfrom_TDXNativeTCP\n' >"$DIR/res/tdx_x_stage/compare_isolation.txt"
+printf 'server TDXRing started\n' >"$DIR/res/tdx_x_stage/logs/TDXRing.log"
 out=$( (ROOT=$REPO PROG=cli_tee; source scripts/tee_lib.sh
         tee_prove_tdx "$DIR/plain.log" || tee_refuse TDX "$DIR/res/tdx_x_stage" TDX; echo "not reached") 2>&1); rc=$?
 K=$DIR/res/tdx_x_stage_REFUSED
@@ -286,6 +291,13 @@ K=$DIR/res/tdx_x_stage_REFUSED
   grep -q '^| UnprovenTDXRing |' "$K/compare.md" && grep -q '^a,UnprovenTDXYCSBRing$' "$K/ycsb/y.csv" &&
   ! grep -rqE '(^|[|, ])TDX[A-Z]' "$K" && ok "refusal: no TDX* label left in the kept files (Unproven...)" ||
   bad "refusal: labels left: $(cat "$K/compare.csv" "$K/compare.md" "$K/ycsb/y.csv")"
+left=$(grep -rhoE '[A-Za-z]*TDX[A-Z][A-Za-z]*' "$K" | grep -vxE 'UnprovenTDX[A-Za-z]+')
+[ -z "$left" ] && grep -qxF '"UnprovenTDXRing",1' "$K/quoted.csv" && grep -qF "$(printf 'op\tUnprovenTDXRingCrypto')" "$K/quoted.csv" &&
+  grep -qF '(UnprovenTDXRingSecure)' "$K/compare_isolation.txt" && grep -qxF 'from_UnprovenTDXNativeTCP' "$K/compare_isolation.txt" &&
+  ok "refusal: labels after a quote, a tab, '(' or '_', in .txt and .log files: all Unproven" ||
+  bad "refusal: labels left: $left"
+[ -f "$K/logs/UnprovenTDXRing.log" ] && [ ! -e "$K/logs/TDXRing.log" ] && ok "refusal: a file named after a label renamed" ||
+  bad "refusal: file names: $(ls "$K/logs")"
 
 # --- the TDX workflow's CSVs from the guests' outputs (formats as cxl_ycsb and cxl_graph print them) ---
 printf '[OVERALL], RunTime(ms), 19\r\n[OVERALL], Throughput(ops/sec), 2675.035\r\n[INSERT], Return=OK, 50\r\n[OVERALL], RunTime(ms), 4\r\n[OVERALL], Throughput(ops/sec), 13240.077\r\n[READ], 99thPercentileLatency(us), 79\r\n[READ], Return=OK, 23\r\n' >"$DIR/ycsb.txt"
