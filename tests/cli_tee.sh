@@ -11,8 +11,12 @@
 #     that maps the fixture's enclave device (proven) or not (refused), with
 #     gramine-direct (refused), without a .sig (not launched); tee_prove_tdx on
 #     guest logs with and without tdx_guest; tee_refuse keeps a refused run
-#     out of results/.
-# Usage: bash tests/cli_tee.sh [build-dir]   (the build is not needed)
+#     out of results/ and renames every label in its text files;
+#   - the SGX plan launches only manifests gramine/Makefile renders (the graph
+#     step: cxl_graph-publish for publishers, cxl_graph-attach for the rest),
+#     and bench/graph_compare.sh --publish-wrap (with the build's cxl_graph;
+#     skipped when it is not built).
+# Usage: bash tests/cli_tee.sh [build-dir]   (only the last check needs the build)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 REPO=$PWD
@@ -66,10 +70,16 @@ if [ $rc = 0 ] && [[ $out == *"preflight: all 15 requirements present"* ]]; then
 else bad "sgx: all present: exit $rc"; echo "$out" | sed 's/^/  | /' >&2; fi
 for want in "make -C $G BUILD=$FB OUT=$G DEBUG=0 EDMM=0 RENDER_FLAGS= THREADS= MEDIUM=/dev/shm/cxl_shared.raw" "ENCLAVE_SIZE=1G manifests sgx-sign" "bash bench/compare.sh --labels NativeTCP" "--label-prefix Host" \
             "--labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure --server-wrap" "scripts/tee_gramine_exec.sh --evidence" \
-            "--gramine-dir $G redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "$G cxl_graph" \
+            "--gramine-dir $G redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "--wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "$G cxl_graph-attach'" \
+            "--publish-wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "$G cxl_graph-publish'" \
             "the label proof" "dry run: nothing was started"; do
   [[ $out == *"$want"* ]] && ok "sgx --dry-run: '$want'" || bad "sgx --dry-run: no '$want'"
 done
+# every manifest the plan launches is one gramine/Makefile renders and checks
+names=$(echo "$out" | grep -oE -- "--gramine-dir $G [A-Za-z0-9_.-]+" | awk '{print $3}' | sort -u)
+[ -n "$names" ] && for n in $names; do grep -qF "\$(OUT)/$n.manifest" gramine/Makefile || echo "$n"; done | { ! grep .; } &&
+  ok "sgx --dry-run: every manifest it launches ($(echo $names)) is rendered by gramine/Makefile" ||
+  bad "sgx --dry-run: manifests not rendered by gramine/Makefile: $(for n in $names; do grep -qF "\$(OUT)/$n.manifest" gramine/Makefile || echo "$n"; done)"
 stamp=$(echo "$out" | sed -n 's/.*outputs results\/fixture_sgx_\*_\([0-9-]*\)).*/\1/p')
 [ -n "$stamp" ] && [ ! -e "$REPO/results/fixture_sgx_${stamp}_stage" ] && ok "sgx --dry-run: fixture_ outputs, no stage directory ($stamp)" ||
   bad "sgx --dry-run made a stage directory (stamp '$stamp')"
@@ -312,6 +322,20 @@ want="label,kernel,scale,trials,average_s
 TDXGraphRing,bfs,14,3,0.05214
 TDXGraphCrypto,bfs,14,3,0.07001"
 [ "$out" = "$want" ] && ok "TDX graph CSV from the attach role's bfs runs" || bad "graph CSV: $out"
+
+# --- the graph step's two wrappers: publishers through --publish-wrap, every other cxl_graph through --wrap ---
+GB=${1:-build}; [[ $GB == /* ]] || GB=$REPO/$GB
+if [ -x "$GB/bin/cxl_graph" ] && [ -x "$GB/bin/cxl_sec_mgr" ]; then
+  printf '#!/bin/sh\necho "$*" >>%s/calls\nshift\nexec "$@"\n' "$DIR" >"$DIR/gw"; chmod +x "$DIR/gw"
+  BUILD=$GB bash bench/graph_compare.sh --scale 8 --rounds 1 --trials 1 --threads 1 --kernels bfs --modes Ring-zero-copy \
+    --wrap "$DIR/gw attach $GB/bin/cxl_graph" --publish-wrap "$DIR/gw publish $GB/bin/cxl_graph" --out "$DIR/gout" >"$DIR/glog" 2>&1; rc=$?
+  [ $rc = 0 ] && [ "$(grep -c '^publish .*--cxl-mode publish' "$DIR/calls")" = 1 ] && ! grep -q '^publish .*--cxl-mode attach' "$DIR/calls" &&
+    [ "$(grep -c '^attach .*--cxl-mode attach' "$DIR/calls")" = 2 ] && ! grep -q '^attach .*--cxl-mode publish' "$DIR/calls" &&
+    ok "graph_compare --publish-wrap: the publisher through it, the hosts through --wrap" ||
+    bad "graph_compare --publish-wrap: rc $rc, calls: $(cat "$DIR/calls" 2>/dev/null | cut -c1-60); $(tail -n 3 "$DIR/glog")"
+else
+  echo "skip: graph_compare --publish-wrap ($GB/bin/cxl_graph is not built)"
+fi
 
 echo "cli_tee: $((checks - fails)) of $checks checks passed"
 [ $fails = 0 ]
