@@ -177,7 +177,7 @@ PY
 # gramine dir has sgx.debug on; the process mapped exactly the recorded
 # enclave device. Else prints why on stderr, status 1
 tee_prove_gramine_sgx() {
-  local dir=$1 d n=0 bad=0 why sig msgx loader dev gd man f rc
+  local dir=$1 d n=0 bad=0 why sig msgx loader dev ino gd man f rc
   for d in "$dir"/*/; do
     [ -d "$d" ] || continue
     n=$((n + 1)) why=""
@@ -201,9 +201,11 @@ tee_prove_gramine_sgx() {
         *) why+=" $f: cannot read its sgx.debug (a python3 with tomllib? a TOML file?);" ;;
       esac
     done
-    dev=$(cut -d' ' -f1 "$d/device" 2>/dev/null || true)
-    [ -n "$dev" ] && [ -s "$d/maps" ] && awk -v dev="$dev" '
-      { p = $0; if (!sub(/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +/, "", p) || p != dev) bad = 1 } END { exit bad }' "$d/maps" ||
+    # every recorded line: exactly the device's path (and, when recorded, its inode)
+    dev=$(cut -d' ' -f1 "$d/device" 2>/dev/null || true) ino=$(cut -s -d' ' -f2 "$d/device" 2>/dev/null || true)
+    [ -n "$dev" ] && [ -s "$d/maps" ] && awk -v dev="$dev" -v ino="$ino" '
+      { p = $0; if (!sub(/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +/, "", p) || p != dev || (ino != "" && $5 != ino)) bad = 1 }
+      END { exit bad }' "$d/maps" ||
       why+=" the process never mapped the SGX enclave device;"
     if [ -n "$why" ]; then
       bad=$((bad + 1))

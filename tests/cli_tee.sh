@@ -240,6 +240,12 @@ rm -rf "$EV"; launch sgx; rc=$?
 [ $rc != 0 ] && grep -q "older than" "$DIR/launch.log" && ok "a .sig older than its manifest: not launched" ||
   bad "old .sig launched: rc $rc $(cat "$DIR/launch.log")"
 touch "$G/redis-ring.sig"
+# the proof re-checks the recorded inode: a maps line of the device's path but another inode is refused
+rm -rf "$EV"; launch sgx
+d1=$(ls -d "$EV"/*/); echo "$F/dev/sgx_enclave 4242424242" >"$d1/device"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"never mapped the SGX enclave device"* ]] && ok "the device's path with another inode: refused" ||
+  bad "inode: $prc $out"
 # a reused pid: an old maps file in DIR/<pid>/ must not prove a launch that mapped nothing
 printf '#!/bin/sh\nsleep 1\n' >"$STUB/gramine-sgx"
 rm -rf "$EV"
