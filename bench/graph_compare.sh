@@ -23,10 +23,12 @@
 #
 # Usage: bench/graph_compare.sh [--scale S] [--degree K] [--kernels "bfs pr ..."]
 #          [--trials N] [--threads T] [--rounds R] [--out DIR] [--gapbs DIR] [--verify]
-#          [--modes "Native Crypto ..."] [--wrap 'CMD ...'] [--label-prefix P]
+#          [--modes "Native Crypto ..."] [--wrap 'CMD ...'] [--publish-wrap 'CMD ...'] [--label-prefix P]
 # --wrap runs every cxl_graph process (publishers and hosts, every mode) as
 # CMD ... <cxl_graph's arguments> (e.g. a Gramine launcher whose manifest
 # runs cxl_graph: scripts/tee_gramine_exec.sh, docs/TEE.md; not with --gapbs);
+# --publish-wrap runs the publishers with their own CMD instead (e.g. the
+# cxl_graph-publish manifest, while --wrap names cxl_graph-attach);
 # --label-prefix P names the labels P<mode> in the CSVs and the table.
 # Defaults: -g 18 -k 16, every kernel (bfs sssp pr pr_spmv cc cc_sv bc tc),
 # 8 trials, T = cores / 2 (two hosts at once fill the cores; at least 1),
@@ -44,12 +46,12 @@ MODES="Native Ring-zero-copy Ring-copy Crypto Secure"
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 parse_args() {
-  scale=18 degree=16 kernels=$ALL_KERNELS trials=8 rounds=3 out= gapbs= verify= modes=$MODES wrap= lprefix=
+  scale=18 degree=16 kernels=$ALL_KERNELS trials=8 rounds=3 out= gapbs= verify= modes=$MODES wrap= pwrap= lprefix=
   local cores; cores=$(getconf _NPROCESSORS_ONLN)
   threads=$(( cores / 2 > 0 ? cores / 2 : 1 ))
   while [ $# -gt 0 ]; do
     case $1 in
-      --scale|--degree|--kernels|--trials|--threads|--rounds|--out|--gapbs|--modes|--wrap|--label-prefix)
+      --scale|--degree|--kernels|--trials|--threads|--rounds|--out|--gapbs|--modes|--wrap|--publish-wrap|--label-prefix)
         [ $# -ge 2 ] && [[ $2 != --* ]] || die "$1: needs a value (see --help)" ;;&
       --scale) scale=$2; shift 2 ;;
       --degree) degree=$2; shift 2 ;;
@@ -61,6 +63,7 @@ parse_args() {
       --gapbs) gapbs=$2; shift 2 ;;
       --modes) modes=$2; shift 2 ;;
       --wrap) wrap=$2; shift 2 ;;
+      --publish-wrap) pwrap=$2; shift 2 ;;
       --label-prefix) [[ $2 =~ ^[A-Za-z][A-Za-z0-9]*$ ]] || die "--label-prefix: letters and digits, not '$2'"
                       lprefix=$2; shift 2 ;;
       --verify) verify=1; shift ;;
@@ -81,7 +84,7 @@ parse_args() {
     [[ " $MODES " == *" $k "* ]] || die "--modes: unknown mode '$k' (some of: $MODES; GAPBS comes with --gapbs)"
   done
   [[ " $modes " == *" Native "* ]] || modes="Native $modes"
-  [ -z "$wrap" ] || [ -z "$gapbs" ] || die "--wrap and --gapbs do not mix (GAPBS's binaries are not wrapped)"
+  [ -z "$wrap$pwrap" ] || [ -z "$gapbs" ] || die "--wrap/--publish-wrap and --gapbs do not mix (GAPBS's binaries are not wrapped)"
   if [ -n "$gapbs" ]; then
     [ -d "$gapbs" ] || die "--gapbs $gapbs: no such directory (a built GAPBS tree: tar xzf" \
       "/work/shared/reference/gapbs-b5e3e19.tar.gz -C /tmp && make -C /tmp/gapbs -j2)"
@@ -106,6 +109,8 @@ setup() {
   [ -x "$GRAPH" ] && [ -x "$MGR" ] || die "$BUILD/bin/cxl_graph and cxl_sec_mgr are not built (make)"
   GCMD=("$GRAPH")
   [ -z "$wrap" ] || read -ra GCMD <<<"$wrap" # every cxl_graph run as CMD ... <its arguments>
+  PCMD=("${GCMD[@]}")                          # the publishers: --publish-wrap's CMD, else the same
+  [ -z "$pwrap" ] || read -ra PCMD <<<"$pwrap"
   export OMP_NUM_THREADS=$threads
   REG=/dev/shm/cxl_graph_compare_$$
   CLEANUP_FILES+=("$REG.raw")
@@ -171,7 +176,7 @@ run_mode() {
   if [ "$mode" != Native ] && [ "$mode" != GAPBS ]; then
     pub_log=$out/logs/${tag}_publisher.log
     read -ra flags <<<"$(mode_flags "$mode" 1)"
-    "${GCMD[@]}" "$k" "${src[@]}" --cxl-mode publish --publish-only --node-id 1 "${flags[@]}" >"$pub_log" 2>&1 ||
+    "${PCMD[@]}" "$k" "${src[@]}" --cxl-mode publish --publish-only --node-id 1 "${flags[@]}" >"$pub_log" 2>&1 ||
       { tail -5 "$pub_log" >&2; fail "round $r $k $mode: the publisher failed"; }
   fi
   for h in 1 2; do
@@ -238,7 +243,7 @@ Publish Time (its own build not included) against Native's build. $([ -n "$gapbs
     fail "the report failed"
   if [ -n "$lprefix" ]; then # the labels get their prefix (raw.csv keeps them as run)
     prefix_labels "$lprefix" "$out/graph.csv" "$out/graph.md"
-    printf '\nLabels prefixed %s%s.\n' "$lprefix" "${wrap:+ (every cxl_graph run as: $wrap <its arguments>)}" >>"$out/graph.md"
+    printf '\nLabels prefixed %s%s.\n' "$lprefix" "${wrap:+ (every cxl_graph run as: $wrap <its arguments>)}${pwrap:+ (publishers as: $pwrap <its arguments>)}" >>"$out/graph.md"
   fi
   cat "$out/graph.md"
   echo

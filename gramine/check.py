@@ -2,10 +2,14 @@
 """check.py - checks a rendered Gramine manifest (TOML) against this
 project's rules, without Gramine: it parses, its entrypoint is a mounted,
 trusted, existing file, every trusted file is one existing file (no
-folders), the allowed files are exactly the media given (each in an
-untrusted_shm mount of its folder), nothing allowed overlaps anything
-trusted, no broad folder is allowed or mounted, and a production manifest
-has debug off and no insecure__ option. Owns those rules; render.py owns
+folders), the trusted and allowed files are lists of strings, the allowed
+files are exactly the media given (each in an untrusted_shm mount of its
+folder), nothing allowed overlaps anything trusted (as written or with
+symlinks resolved), no untrusted_shm mount holds a trusted file's folder,
+no broad folder (nor "/") is the root, allowed or mounted, and a production
+manifest has debug off and no insecure__ option. Every URI goes through one
+normaliser (host_path: scheme stripped, leading slashes collapsed,
+normalised). Owns those rules; render.py owns
 producing manifests that keep them.
 
 Usage: check.py MANIFEST [--medium PATH]... [--min-threads N] [--allow-debug]
@@ -26,10 +30,44 @@ def inside(path, folder):
 
 
 def host_path(uri):
+    """The host path of a file: or dev: URI, the one normaliser every rule uses:
+    the scheme stripped, leading slashes collapsed to one (os.path.normpath
+    keeps a leading "//"), normalised; None for another scheme or a relative
+    path."""
     for prefix in ("file:", "dev:"):
-        if uri.startswith(prefix):
-            return os.path.normpath(uri[len(prefix):])
+        if isinstance(uri, str) and uri.startswith(prefix):
+            rest = uri[len(prefix):]
+            if not rest.startswith("/"):
+                return None
+            return os.path.normpath("/" + rest.lstrip("/"))
     return None
+
+
+def real(path):
+    """path with every symlink resolved (what the host actually opens)."""
+    return os.path.realpath(path)
+
+
+def overlap(a, b):
+    """a and b (host paths) are the same, or one is inside the other, as
+    written or once symlinks are resolved."""
+    return any(inside(x, y) or inside(y, x) for x in (a, real(a)) for y in (b, real(b)))
+
+
+def strings(value, key, err):
+    """value as a list of strings (Gramine's list forms), else an error."""
+    if not isinstance(value, list):
+        err(f"{key} must be a list of strings (a TOML array), not {type(value).__name__}")
+        return []
+    out = []
+    for v in value:
+        if key == "sgx.trusted_files" and isinstance(v, dict) and isinstance(v.get("uri"), str):
+            out.append(v["uri"])
+        elif isinstance(v, str):
+            out.append(v)
+        else:
+            err(f"{key} must be a list of strings: {v!r} is not one")
+    return out
 
 
 def flat_keys(table, prefix=""):
@@ -45,8 +83,17 @@ def check(m, media, min_threads, allow_debug):
     err = errors.append
     loader, libos, sgx, fs = m.get("loader", {}), m.get("libos", {}), m.get("sgx", {}), m.get("fs", {})
     mounts = fs.get("mounts", [])
-    trusted = [t if isinstance(t, str) else t.get("uri", "") for t in sgx.get("trusted_files", [])]
-    allowed = sgx.get("allowed_files", [])
+    if not isinstance(mounts, list) or not all(isinstance(x, dict) for x in mounts):
+        err("fs.mounts must be a list of tables")
+        mounts = [x for x in mounts if isinstance(x, dict)] if isinstance(mounts, list) else []
+    trusted = strings(sgx.get("trusted_files", []), "sgx.trusted_files", err)
+    allowed = strings(sgx.get("allowed_files", []), "sgx.allowed_files", err)
+
+    # the root: never the host's broad folders
+    root = fs.get("root", {})
+    ruri = root.get("uri") if isinstance(root, dict) else root
+    if ruri is not None and (host_path(ruri) is None or host_path(ruri) in BROAD):
+        err(f"fs.root {ruri!r} exposes the host's whole {host_path(ruri) or ruri}")
 
     # trusted files: exact, existing files
     for t in trusted:
@@ -72,26 +119,32 @@ def check(m, media, min_threads, allow_debug):
     elif not best:
         err(f"libos.entrypoint {entry} is in no mounted path")
     else:
-        host = os.path.normpath(host_path(best["uri"]) + entry[len(best["path"].rstrip("/")):])
+        host = os.path.normpath((host_path(best["uri"]) or "/nonexistent") + entry[len(best["path"].rstrip("/")):])
         if not os.path.isfile(host):
             err(f"libos.entrypoint {entry} is {host} on the host, which does not exist")
         elif host not in trusted_paths:
             err(f"libos.entrypoint {entry} ({host}) is not a trusted file")
 
-    # mounts: nothing broad from the host
+    # mounts: nothing broad from the host; no untrusted_shm over a trusted file's folder
+    trusted_dirs = sorted({os.path.dirname(t) for t in trusted_paths})
     for x in mounts:
-        kind, p = x.get("type", "chroot"), host_path(x.get("uri", ""))
+        kind, uri = x.get("type", "chroot"), x.get("uri", "")
+        p = host_path(uri)
         if kind in ("chroot", "untrusted_shm", "encrypted") and p is None:
-            err(f"mount {x} has no file:/dev: URI")
-        elif kind == "chroot" and p in BROAD:
-            err(f"mount of {x['path']} exposes the host's whole {p}")
-        elif kind == "untrusted_shm" and (not x["uri"].startswith("dev:") or p in BROAD - {"/dev/shm"}):
-            err(f"untrusted_shm mount {x} must be a dev: URI of the medium's own folder (not all of {p})")
+            err(f"mount {x} has no file:/dev: URI of an absolute path")
+        elif kind == "untrusted_shm":
+            if not uri.startswith("dev:") or (p in BROAD and p != "/dev/shm") or real(p) in BROAD - {"/dev/shm"}:
+                err(f"untrusted_shm mount {x} must be a dev: URI of the medium's own folder (not all of {p})")
+            for tdir in trusted_dirs:
+                if overlap(p, tdir):
+                    err(f"untrusted_shm mount {x} holds trusted files (the folder {tdir}): "
+                        "untrusted shared memory over them")
+        elif kind in ("chroot", "encrypted") and (p in BROAD or real(p) in BROAD):
+            err(f"{kind} mount of {x.get('path')} exposes the host's whole {p}")
     shm = [x for x in mounts if x.get("type") == "untrusted_shm"]
-
     # allowed files: exactly the media, each directly in an untrusted_shm mount
     want = ["dev:" + os.path.normpath(x) for x in media]
-    if sorted(allowed) != sorted(want):
+    if sorted(allowed) != sorted(want) or sorted(host_path(a) or a for a in allowed) != sorted(host_path(w) for w in want):
         err(f"sgx.allowed_files is {allowed}, expected exactly {want}")
     for a in allowed:
         p = host_path(a)
@@ -100,10 +153,10 @@ def check(m, media, min_threads, allow_debug):
             continue
         if a.endswith("/") or p in BROAD or os.path.isdir(p):
             err(f"allowed file {a!r} is a folder: only the medium's file may be allowed")
-        if not any(host_path(x["uri"]) == os.path.dirname(p) for x in shm):
+        if not any(host_path(x.get("uri", "")) == os.path.dirname(p) for x in shm):
             err(f"allowed file {a!r} is not directly in an untrusted_shm mount of its folder")
         for t in trusted_paths:
-            if inside(t, p) or inside(p, t):
+            if overlap(p, t):
                 err(f"allowed {a!r} overlaps trusted {t!r}")
 
     # production and sizes

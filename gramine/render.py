@@ -208,6 +208,18 @@ def render(app, args, gramine, env):
                   [{"path": d, "uri": "file:" + d} for d in lib_dirs] + [p["entry"]] + p["mounts"]
     p["shm_dirs"] = sorted({os.path.dirname(m) for m in p["media"]})
     p["trusted"] = [libos] + [os.path.join(runtime, f) for f in runtime_files] + libs + p["trusted"]
+    # the medium's folder becomes an untrusted_shm mount: it must hold no
+    # trusted file, nor be inside (or around) a trusted file's folder
+    # (check.py refuses such a manifest too)
+    def within(a, b):
+        return a == b or a.startswith(b.rstrip("/") + "/")
+    for d in p["shm_dirs"]:
+        for t in p["trusted"]:
+            td = os.path.dirname(t)
+            for x, y in ((d, td), (os.path.realpath(d), os.path.realpath(td))):
+                if within(x, y) or within(y, x):
+                    die(f"{app}: the medium's folder {d} holds trusted files ({t} is in {td}): it would be an "
+                        "untrusted_shm mount over them; put the medium in a folder of its own (e.g. /dev/shm)")
     p.update(app=app, libos=libos, threads=threads, debug=args.debug, edmm=args.edmm,
              enclave_size=args.enclave_size, log_level=args.log_level,
              ld_library_path=":".join(["/lib"] + lib_dirs))

@@ -10,8 +10,10 @@
 #   4. GramineSGXNativeTCP, GramineSGXSodiumTCP, GramineSGXRing,
 #      GramineSGXRingCrypto, GramineSGXRingSecure: bench/compare.sh with
 #      every Redis as `gramine-sgx redis-ring ...`
-#   5. the graph matrix: bench/graph_compare.sh, every cxl_graph as
-#      `gramine-sgx cxl-graph ...`: GramineSGXNative, GramineSGXRing-zero-copy, ...
+#   5. the graph matrix: bench/graph_compare.sh, every publisher as
+#      `gramine-sgx cxl_graph-publish ...`, every other cxl_graph as
+#      `gramine-sgx cxl_graph-attach ...` (the two manifests gramine/Makefile
+#      renders): GramineSGXNative, GramineSGXRing-zero-copy, ...
 #   6. (--ycsb) bench/ycsb_compare.sh under gramine-sgx: GramineSGX<label> rows
 #   7. the label proof: every Gramine launch ran as gramine-sgx on a signed
 #      manifest and mapped the enclave device; otherwise nothing is published
@@ -33,7 +35,8 @@
 # records and operations (10000; --records N sets both).
 # Environment: GRAMINE_SRC (gramine: the templates and their Makefile),
 #   GRAMINE_OUT (BUILD/gramine: the rendered, signed manifests; the Makefile's OUT),
-#   GRAMINE_REDIS_MANIFEST (redis-ring), GRAMINE_GRAPH_MANIFEST (cxl_graph),
+#   GRAMINE_REDIS_MANIFEST (redis-ring), GRAMINE_GRAPH_MANIFEST (cxl_graph: the stem of
+#   STEM-publish and STEM-attach),
 #   SGX_TOKEN_MODE (skip: FLC, no token; token: make sgx-token), BUILD (build)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -103,7 +106,12 @@ export REDIS_START_TRIES=${REDIS_START_TRIES:-1200} # an enclave starts in secon
 
 echo "$PROG: plan (labels ${native}NativeTCP, ${sgx}*; outputs results/${file}_*_$stamp)"
 [ "$TEE_DRY" = 1 ] || mkdir -p "$stage" "$proof"
-mk=(make -C "$(tee_abs "$GSRC")" BUILD="$(tee_abs "$BUILD")" OUT="$(tee_abs "$GOUT")" manifests sgx-sign)
+# every parameter that shapes a manifest given on make's command line: the
+# Makefile's `VAR ?=` would take DEBUG=1, RENDER_FLAGS=--debug, THREADS, ...
+# from the environment (sudo -E passes the user's), and a debug enclave is no TEE
+mk=(make -C "$(tee_abs "$GSRC")" BUILD="$(tee_abs "$BUILD")" OUT="$(tee_abs "$GOUT")"
+    DEBUG=0 EDMM=0 RENDER_FLAGS= THREADS= MEDIUM=/dev/shm/cxl_shared.raw GRAPH_MEDIUM=/dev/shm/cxl_graph.raw
+    ENCLAVE_SIZE=1G manifests sgx-sign)
 [ "$TOKEN" = token ] && mk+=(sgx-token)
 tee_step "Gramine manifests, signed (gramine/README.md)" "${mk[@]}"
 tee_step "${native}NativeTCP: Redis over TCP, no Gramine" \
@@ -113,9 +121,9 @@ tee_step "${sgx}NativeTCP/SodiumTCP/Ring/RingCrypto/RingSecure: every Redis unde
   --server-wrap "$(wrap "$RMAN")" --label-prefix "$sgx" --out "$stage/sgx"
 tee_note "(the sodium tunnel's ends, cxl_sec_mgr and the client stay outside the enclave: only Redis is in it)"
 if [ $graph = 1 ]; then
-  tee_step "the graph matrix: every cxl_graph under gramine-sgx $GMAN" \
+  tee_step "the graph matrix: publishers under gramine-sgx $GMAN-publish, the other cxl_graph runs under $GMAN-attach" \
     bash bench/graph_compare.sh --scale "$gscale" --kernels "$gkernels" ${rounds:+--rounds "$rounds"} \
-    --wrap "$(wrap "$GMAN")" --label-prefix "$sgx" --out "$stage/graph"
+    --wrap "$(wrap "$GMAN-attach")" --publish-wrap "$(wrap "$GMAN-publish")" --label-prefix "$sgx" --out "$stage/graph"
 fi
 if [ $ycsb = 1 ]; then
   tee_step "YCSB over the matrix's transports: every Redis under gramine-sgx $RMAN" \
@@ -130,7 +138,7 @@ tee_done
 
 # --- 7. the proof, then the results ------------------------------------------------------------
 ok=1
-for m in "$RMAN" $([ $graph = 1 ] && echo "$GMAN"); do
+for m in "$RMAN" $([ $graph = 1 ] && echo "$GMAN-publish $GMAN-attach"); do
   tee_prove_gramine_sgx "$proof/$m" || ok=0
 done
 [ $ok = 1 ] || tee_refuse "Gramine-SGX" "$stage" "$sgx"

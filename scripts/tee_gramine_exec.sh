@@ -7,11 +7,13 @@
 #   scripts/tee_gramine_exec.sh --evidence DIR [--gramine-dir DIR] [--mode sgx|direct] MANIFEST [ARGS...]
 # It changes into --gramine-dir (default build/gramine/, where `make -C
 # gramine manifests sgx-sign` leaves MANIFEST.manifest.sgx and MANIFEST.sig), checks
-# that the signed manifest is there (sgx), writes DIR/<pid>/{mode,manifest,
-# sig,loader}, starts a watcher that copies the lines of /proc/<pid>/maps
-# naming the SGX enclave device into DIR/<pid>/maps once the enclave is
-# mapped, then execs gramine-sgx (or gramine-direct) MANIFEST ARGS... in its
-# own process (same pid: the caller's cleanup stops the enclave itself).
+# that the signed manifest is there (sgx: a non-empty MANIFEST.sig no older
+# than MANIFEST.manifest.sgx), empties DIR/<pid>/ and writes there mode,
+# manifest, gramine_dir, sig (path, sha256), loader (gramine-MODE's realpath)
+# and device, starts a watcher that copies the lines of /proc/<pid>/maps
+# whose path is exactly the SGX enclave device (on a machine: the character
+# device /dev/sgx_enclave, by inode) into DIR/<pid>/maps once it is mapped,
+# then execs gramine-sgx (or gramine-direct) MANIFEST ARGS... in its own process (same pid: the caller's cleanup stops the enclave itself).
 # Environment: CXL_TEE_ROOT (the enclave device is $CXL_TEE_ROOT/dev/sgx_enclave:
 # tests), TEE_PROOF_WAIT_S (how long the watcher waits, default 600).
 set -euo pipefail
@@ -43,26 +45,46 @@ mkdir -p "$ev"; ev=$(realpath "$ev")
 
 loader=$(command -v "gramine-$mode" 2>/dev/null) || die "gramine-$mode is not on PATH"
 if [ "$mode" = sgx ]; then
-  [ -f "$gdir/$manifest.manifest.sgx" ] || die "$gdir/$manifest.manifest.sgx: no SGX manifest (make -C gramine manifests sgx-sign)"
-  [ -f "$gdir/$manifest.sig" ] || die "$gdir/$manifest.sig: the manifest is not signed (make -C gramine sgx-sign)"
+  msgx=$gdir/$manifest.manifest.sgx sig=$gdir/$manifest.sig
+  [ -f "$msgx" ] || die "$msgx: no SGX manifest (make -C gramine manifests sgx-sign)"
+  [ -f "$sig" ] || die "$sig: the manifest is not signed (make -C gramine sgx-sign)"
+  [ -s "$sig" ] || die "$sig: empty: the manifest is not signed (make -C gramine sgx-sign)"
+  [ ! "$sig" -ot "$msgx" ] || die "$sig is older than $msgx: signed before the manifest was rendered (make -C gramine sgx-sign)"
 fi
 
+# the evidence of this pid: a fresh folder (a reused pid must not inherit an old maps file)
 d=$ev/$$
+rm -rf "$d"
 mkdir -p "$d"
 echo "$mode" >"$d/mode"
 echo "$manifest" >"$d/manifest"
-echo "$loader" >"$d/loader"
+echo "$gdir" >"$d/gramine_dir"
+realpath "$loader" >"$d/loader"
 if [ "$mode" = sgx ]; then
-  { echo "$gdir/$manifest.sig"; sha256sum "$gdir/$manifest.sig" | cut -d' ' -f1; } >"$d/sig"
+  { echo "$sig"; sha256sum "$sig" | cut -d' ' -f1; } >"$d/sig"
 fi
 
-# the watcher: this process becomes gramine-$mode (exec keeps the pid)
-dev=${CXL_TEE_ROOT:-}/dev/sgx_enclave pid=$$ wait_s=${TEE_PROOF_WAIT_S:-600}
+# the enclave device: exactly $CXL_TEE_ROOT/dev/sgx_enclave (a fixture file in
+# the tests); on a machine (no CXL_TEE_ROOT) /dev/sgx_enclave must be a
+# character device and the mapping must be of its inode
+dev=${CXL_TEE_ROOT:-}/dev/sgx_enclave ino=""
+if [ -z "${CXL_TEE_ROOT:-}" ]; then
+  if [ -c "$dev" ]; then ino=$(stat -c %i "$dev"); else ino=not-a-device; fi
+fi
+echo "$dev${ino:+ $ino}" >"$d/device"
+# the watcher: this process becomes gramine-$mode (exec keeps the pid); it
+# records the maps lines whose path field is exactly the device (and, on a
+# machine, whose inode is the device's)
+pid=$$ wait_s=${TEE_PROOF_WAIT_S:-600}
 (
   # every 20 ms: building an enclave (ECREATE, EADD of every page, EINIT) takes
   # far longer, and the mapping stays until the process ends
   for _ in $(seq $((wait_s * 50))); do
-    if grep -F "$dev" "/proc/$pid/maps" >"$d/maps.tmp" 2>/dev/null; then mv "$d/maps.tmp" "$d/maps"; exit 0; fi
+    if awk -v dev="$dev" -v ino="$ino" '
+         { p = $0; if (!sub(/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +/, "", p)) next }
+         p == dev && (ino == "" || $5 == ino)' "/proc/$pid/maps" >"$d/maps.tmp" 2>/dev/null && [ -s "$d/maps.tmp" ]; then
+      mv "$d/maps.tmp" "$d/maps"; exit 0
+    fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.02
   done

@@ -141,27 +141,80 @@ tee_done() {
 
 # --- the label proofs ----------------------------------------------------------------------
 # A Gramine-SGX launch (scripts/tee_gramine_exec.sh --evidence DIR) leaves
-# DIR/<pid>/: mode (sgx), manifest, sig (the .sig's path and sha256), loader
-# (gramine-sgx's path), maps (the process's /proc/PID/maps lines naming the
-# SGX enclave device, written once the enclave is mapped).
+# DIR/<pid>/: mode (sgx), manifest (its name), gramine_dir, sig (the .sig's
+# path and sha256), loader (gramine-sgx's realpath), device (the enclave
+# device's path [and inode]), maps (the process's /proc/PID/maps lines whose
+# path is that device, written once the enclave is mapped).
+# tee_python: a python3 with tomllib (python3 on PATH, else /usr/bin/python3)
+tee_python() {
+  local p
+  for p in python3 /usr/bin/python3; do
+    "$p" -c 'import tomllib' 2>/dev/null && { echo "$p"; return 0; }
+  done
+  return 1
+}
+# tee_manifest_debug_off FILE: status 0 when the TOML manifest FILE has sgx.debug
+# off (absent or false), 1 when it is on (or anything but false), 2 when it
+# cannot be read
+tee_manifest_debug_off() {
+  local py
+  py=$(tee_python) || return 2
+  "$py" - "$1" <<'PY' 2>/dev/null
+import sys, tomllib
+try:
+    with open(sys.argv[1], "rb") as f:
+        m = tomllib.load(f)
+except (OSError, tomllib.TOMLDecodeError):
+    sys.exit(2)
+sgx = m.get("sgx", {})
+sys.exit(0 if isinstance(sgx, dict) and sgx.get("debug", False) is False else 1)
+PY
+}
 # tee_prove_gramine_sgx DIR: status 0 when DIR holds at least one launch and
-# every launch proves it; else prints why on stderr, status 1
+# every launch proves it: mode sgx; the loader's realpath is a gramine-sgx; a
+# non-empty .sig, unchanged since the launch, no older than its
+# .manifest.sgx; neither MANIFEST.manifest.sgx nor MANIFEST.manifest in the
+# gramine dir has sgx.debug on; the process mapped exactly the recorded
+# enclave device. Else prints why on stderr, status 1
 tee_prove_gramine_sgx() {
-  local dir=$1 d n=0 bad=0 why
+  local dir=$1 d n=0 bad=0 why sig msgx loader dev ino gd man f rc
   for d in "$dir"/*/; do
     [ -d "$d" ] || continue
     n=$((n + 1)) why=""
     [ "$(cat "$d/mode" 2>/dev/null)" = sgx ] || why+=" not run as gramine-sgx (mode '$(cat "$d/mode" 2>/dev/null)');"
-    [ -s "$d/sig" ] && [ -f "$(head -n 1 "$d/sig")" ] || why+=" no signed manifest (.sig) recorded;"
-    grep -q 'sgx_enclave' "$d/maps" 2>/dev/null || why+=" the process never mapped the SGX enclave device;"
+    loader=$(cat "$d/loader" 2>/dev/null || true)
+    [ "$(basename "${loader:-none}")" = gramine-sgx ] && [ -x "$loader" ] ||
+      why+=" the loader '$loader' is not gramine-sgx;"
+    gd=$(cat "$d/gramine_dir" 2>/dev/null || true) man=$(cat "$d/manifest" 2>/dev/null || true)
+    sig=$(head -n 1 "$d/sig" 2>/dev/null || true) msgx=$gd/$man.manifest.sgx
+    if [ -z "$sig" ] || [ ! -s "$sig" ]; then why+=" no signed manifest (a non-empty .sig) recorded;"
+    elif [ "$(sha256sum "$sig" | cut -d' ' -f1)" != "$(sed -n 2p "$d/sig")" ]; then why+=" $sig changed since the launch;"
+    elif [ -z "$gd" ] || [ -z "$man" ] || [ ! -f "$msgx" ]; then why+=" no $msgx;"
+    elif [ "$sig" -ot "$msgx" ]; then why+=" $sig is older than $msgx;"
+    fi
+    for f in "$gd/$man.manifest.sgx" "$gd/$man.manifest"; do
+      [ -n "$gd" ] && [ -n "$man" ] && [ -f "$f" ] || continue
+      rc=0; tee_manifest_debug_off "$f" || rc=$?
+      case $rc in
+        0) ;;
+        1) why+=" $f has sgx.debug on (a debug enclave: its memory is readable);" ;;
+        *) why+=" $f: cannot read its sgx.debug (a python3 with tomllib? a TOML file?);" ;;
+      esac
+    done
+    # every recorded line: exactly the device's path (and, when recorded, its inode)
+    dev=$(cut -d' ' -f1 "$d/device" 2>/dev/null || true) ino=$(cut -s -d' ' -f2 "$d/device" 2>/dev/null || true)
+    [ -n "$dev" ] && [ -s "$d/maps" ] && awk -v dev="$dev" -v ino="$ino" '
+      { p = $0; if (!sub(/^[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +[^ ]+ +/, "", p) || p != dev || (ino != "" && $5 != ino)) bad = 1 }
+      END { exit bad }' "$d/maps" ||
+      why+=" the process never mapped the SGX enclave device;"
     if [ -n "$why" ]; then
       bad=$((bad + 1))
-      echo "$PROG: proof: launch $(basename "$d") ($(cat "$d/manifest" 2>/dev/null)):$why" >&2
+      echo "$PROG: proof: launch $(basename "$d") ($man):$why" >&2
     fi
   done
   if [ $n = 0 ]; then echo "$PROG: proof: no Gramine launch recorded in $dir" >&2; return 1; fi
   [ $bad = 0 ] || return 1
-  echo "$PROG: proof: $n Gramine-SGX launch(es) in $dir: gramine-sgx on a signed manifest, enclave mapped"
+  echo "$PROG: proof: $n Gramine-SGX launch(es) in $dir: gramine-sgx on a signed, non-debug manifest, enclave mapped"
 }
 
 # tee_prove_tdx LOG...: status 0 when every guest serial LOG says tdx_guest
@@ -182,16 +235,26 @@ tee_prove_tdx() {
 }
 
 # tee_refuse WHAT STAGE [PREFIX...]: the label-proof rule said no: keep STAGE
-# renamed *_REFUSED, where every label PREFIX<label> in its CSV and Markdown
-# files becomes UnprovenPREFIX<label>; nothing is published under results/
-# as a TEE result; exit 1
+# renamed *_REFUSED, where every label PREFIX<label> (PREFIX then a capital)
+# becomes UnprovenPREFIX<label>: every occurrence, whatever precedes it (a
+# quote, a tab, "(", "_", ...), in every text file of the run (CSV, Markdown,
+# .txt, logs: grep -I's text), and in the names of its files and folders.
+# Binary files (e.g. graph.png) are left as they are. Nothing is published
+# under results/ as a TEE result; exit 1
 tee_refuse() {
-  local what=$1 stage=$2 kept=${2%/}_REFUSED p f
+  local what=$1 stage=$2 kept=${2%/}_REFUSED p f n expr=""
   shift 2
   for p in "$@"; do
-    find "$stage" -type f \( -name '*.csv' -o -name '*.md' \) -print0 2>/dev/null |
-      while IFS= read -r -d '' f; do sed -E -i "s/(^|[|, ])$p([A-Z])/\1Unproven$p\2/g" "$f"; done
+    # every P[A-Z] gets Unproven, then any Unproven doubled by that collapses
+    expr+="s/$p([A-Z])/Unproven$p\1/g; s/(Unproven)+$p([A-Z])/Unproven$p\2/g; "
   done
+  if [ -n "$expr" ] && [ -d "$stage" ]; then
+    grep -rlIZ -e . "$stage" 2>/dev/null | xargs -0 -r sed -E -i "$expr"
+    find "$stage" -depth -mindepth 1 -print0 2>/dev/null | while IFS= read -r -d '' f; do
+      n=$(basename "$f" | sed -E "$expr")
+      [ "$n" = "$(basename "$f")" ] || mv "$f" "$(dirname "$f")/$n"
+    done
+  fi
   rm -rf "$kept"; mv "$stage" "$kept" 2>/dev/null || kept=$stage
   echo "$PROG: REFUSED: no proof that $what ran in the TEE; nothing published as a TEE result (kept for inspection: $kept)" >&2
   exit 1

@@ -129,6 +129,35 @@ broken "argv from the host" "insecure option" 's|^loader.argv = \[|loader.insecu
 broken "file check policy relaxed" "must stay 'strict'" 's|^sgx.debug = false|&\nsgx.file_check_policy = "allow_all_but_log"|'
 broken "enclave size not a power of two" "is not a power of two" 's|^sgx.enclave_size = "1G"|sgx.enclave_size = "768M"|'
 broken "not TOML" "broken.manifest" 's|^sgx.debug = false|sgx.debug = maybe|'
+# (URIs with "//", "/" itself, tables for lists, paths that reach a trusted file another way)
+broken "fs.root of the host's /" "fs.root" 's|^fs.mounts = \[|fs.root.uri = "file:/"\n&|'
+broken "a chroot mount of file://" "exposes the host's whole /" 's|^fs.mounts = \[|&\n  { path = "/host", uri = "file://" },|'
+broken "an untrusted_shm mount of dev://tmp" "not all of /tmp" 's|path = "/dev/shm", uri = "dev:/dev/shm"|path = "/dev/shm", uri = "dev://tmp"|'
+broken "an encrypted mount of file:/" "exposes the host's whole /" \
+  's|^fs.mounts = \[|&\n  { type = "encrypted", path = "/keys", uri = "file:/", key_name = "_sgx_mrenclave" },|'
+broken "sgx.allowed_files as a table" "sgx.allowed_files must be a list" \
+  's|^sgx.allowed_files = \[|sgx.allowed_files = { "dev:/dev/shm/cxl_shared.raw" = true }\nold_allowed = [|'
+broken "sgx.trusted_files as a table" "sgx.trusted_files must be a list" \
+  's|^sgx.trusted_files = \[|sgx.trusted_files = { "file:/usr/bin/redis-check-rdb" = true }\nold_trusted = [|'
+# a medium that exists, in a folder of its own under WORK: fine alone, refused when it is also trusted
+# (written file://WORK/...) or is a symlink to a trusted file
+mkdir -p "$WORK/m" "$WORK/m2"; : >"$WORK/m/cxl.raw"; ln -s "$(realpath "$BUILD/cxl_ring.so")" "$WORK/m2/cxl.raw"
+medium_in() { # DIR [SED]: the ring manifest with its medium DIR/cxl.raw (and SED applied) as $WORK/broken.manifest
+  sed "s|/dev/shm/cxl_shared.raw|$1/cxl.raw|g; s|\"/dev/shm\"|\"$1\"|; s|\"dev:/dev/shm\"|\"dev:$1\"|; ${2:-}" \
+    "$OUT/redis-ring.manifest" >"$WORK/broken.manifest"
+}
+medium_in "$WORK/m"; $C "$WORK/broken.manifest" --medium "$WORK/m/cxl.raw"
+check "a medium in a folder of its own (the control): every rule kept" $?
+medium_in "$WORK/m" "s|^sgx.trusted_files = \[|&\n  \"file:/$WORK/m/cxl.raw\",|"
+check_fails "overlaps trusted" $C "$WORK/broken.manifest" --medium "$WORK/m/cxl.raw"
+medium_in "$WORK/m2"
+check_fails "overlaps trusted" $C "$WORK/broken.manifest" --medium "$WORK/m2/cxl.raw"
+# a medium in the folder of trusted libraries: its untrusted_shm mount would cover them
+libdir=$(sed -n 's|^  "file:\(/[^"]*\)/libsodium\.so[^"]*",$|\1|p' "$OUT/redis-ring.manifest")
+medium_in "$libdir"
+check_fails "holds trusted files" $C "$WORK/broken.manifest" --medium "$libdir/cxl.raw"
+check_fails "holds trusted files" $R --out "$WORK/b" --app redis-ring --medium "$libdir/cxl.raw" "${COMMON[@]}"
+check_fails "holds trusted files" $R --out "$WORK/b" --app cxl_graph-attach --graph-medium "$(dirname "$(realpath "$BUILD/bin/cxl_graph")")/g.raw" "${COMMON[@]}"
 
 # --- the Makefile
 make -s -C gramine manifests GRAMINE_PKGLIBDIR="$G" BUILD="$(realpath "$BUILD")" OUT="$WORK/mk" \

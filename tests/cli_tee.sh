@@ -11,8 +11,12 @@
 #     that maps the fixture's enclave device (proven) or not (refused), with
 #     gramine-direct (refused), without a .sig (not launched); tee_prove_tdx on
 #     guest logs with and without tdx_guest; tee_refuse keeps a refused run
-#     out of results/.
-# Usage: bash tests/cli_tee.sh [build-dir]   (the build is not needed)
+#     out of results/ and renames every label in its text files;
+#   - the SGX plan launches only manifests gramine/Makefile renders (the graph
+#     step: cxl_graph-publish for publishers, cxl_graph-attach for the rest),
+#     and bench/graph_compare.sh --publish-wrap (with the build's cxl_graph;
+#     skipped when it is not built).
+# Usage: bash tests/cli_tee.sh [build-dir]   (only the last check needs the build)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 REPO=$PWD
@@ -64,12 +68,18 @@ sgx=host_bench_gramine_sgx sgxvm=host_recreate_and_bench_gramine_sgxvm tdx=host_
 out=$(run $sgx --dry-run); rc=$?
 if [ $rc = 0 ] && [[ $out == *"preflight: all 15 requirements present"* ]]; then ok "sgx: all present, exit 0"
 else bad "sgx: all present: exit $rc"; echo "$out" | sed 's/^/  | /' >&2; fi
-for want in "make -C $G BUILD=$FB OUT=$G manifests sgx-sign" "bash bench/compare.sh --labels NativeTCP" "--label-prefix Host" \
+for want in "make -C $G BUILD=$FB OUT=$G DEBUG=0 EDMM=0 RENDER_FLAGS= THREADS= MEDIUM=/dev/shm/cxl_shared.raw" "ENCLAVE_SIZE=1G manifests sgx-sign" "bash bench/compare.sh --labels NativeTCP" "--label-prefix Host" \
             "--labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure --server-wrap" "scripts/tee_gramine_exec.sh --evidence" \
-            "--gramine-dir $G redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "$G cxl_graph" \
+            "--gramine-dir $G redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "--wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "$G cxl_graph-attach'" \
+            "--publish-wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "$G cxl_graph-publish'" \
             "the label proof" "dry run: nothing was started"; do
   [[ $out == *"$want"* ]] && ok "sgx --dry-run: '$want'" || bad "sgx --dry-run: no '$want'"
 done
+# every manifest the plan launches is one gramine/Makefile renders and checks
+names=$(echo "$out" | grep -oE -- "--gramine-dir $G [A-Za-z0-9_.-]+" | awk '{print $3}' | sort -u)
+[ -n "$names" ] && for n in $names; do grep -qF "\$(OUT)/$n.manifest" gramine/Makefile || echo "$n"; done | { ! grep .; } &&
+  ok "sgx --dry-run: every manifest it launches ($(echo $names)) is rendered by gramine/Makefile" ||
+  bad "sgx --dry-run: manifests not rendered by gramine/Makefile: $(for n in $names; do grep -qF "\$(OUT)/$n.manifest" gramine/Makefile || echo "$n"; done)"
 stamp=$(echo "$out" | sed -n 's/.*outputs results\/fixture_sgx_\*_\([0-9-]*\)).*/\1/p')
 [ -n "$stamp" ] && [ ! -e "$REPO/results/fixture_sgx_${stamp}_stage" ] && ok "sgx --dry-run: fixture_ outputs, no stage directory ($stamp)" ||
   bad "sgx --dry-run made a stage directory (stamp '$stamp')"
@@ -155,7 +165,7 @@ out=$(bash scripts/$tdx.sh --dry-run --tdx-bios /nonexistent.fd 2>&1); rc=$?
 out=$(run $sgx --bogus); [ $? = 2 ] && [[ $out == *"unknown argument '--bogus'"* ]] && ok "an unknown flag: exit 2" || bad "unknown flag: $out"
 
 # --- the Gramine-SGX proof --------------------------------------------------------------------------
-touch "$G/redis-ring.manifest.sgx" "$G/redis-ring.sig"
+touch "$G/redis-ring.manifest.sgx"; echo signature >"$G/redis-ring.sig"
 EV=$DIR/evidence
 launch() { # MODE: tee_gramine_exec.sh launches the stub; waits for it
   env PATH="$STUB:$PATH" CXL_TEE_ROOT="$F" STUB_SLEEP=1.5 \
@@ -186,6 +196,83 @@ out=$(prove "$EV"); [ $? = 1 ] && ok "one unproven launch among proven ones: ref
 # no launch at all: refused
 rm -rf "$EV"; mkdir -p "$EV"
 out=$(prove "$EV"); [ $? = 1 ] && [[ $out == *"no Gramine launch recorded"* ]] && ok "no launch: refused" || bad "no launch: $out"
+# what is not Gramine-SGX on its enclave device: each was proven before, refused now
+XB=$DIR/xbin MAPPER=$DIR/mapper
+mkdir -p "$XB" "$DIR/x$F/dev" "$DIR/x/dev" "$DIR/fake"
+printf '#!/usr/bin/env python3\nimport mmap, os, time\nf = open(os.environ["STUB_MAP"], "r+b")\nm = mmap.mmap(f.fileno(), 4096)\ntime.sleep(float(os.environ.get("STUB_SLEEP", "3")))\n' >"$MAPPER"
+chmod +x "$MAPPER"
+head -c 4096 /dev/zero >"$DIR/x$F/dev/sgx_enclave"; head -c 4096 /dev/zero >"$DIR/x/dev/sgx_enclave"
+launchx() { # ROOT MAPFILE: tee_gramine_exec.sh (CXL_TEE_ROOT=ROOT, '': unset) with $XB's gramine-sgx mapping MAPFILE
+  local r=(); [ -z "$1" ] || r=(CXL_TEE_ROOT="$1")
+  env -u CXL_TEE_ROOT PATH="$XB:$STUB:$PATH" "${r[@]}" STUB_SLEEP=1.5 STUB_MAP="$2" \
+    bash scripts/tee_gramine_exec.sh --evidence "$EV" --gramine-dir "$G" redis-ring --port 1 >"$DIR/launch.log" 2>&1
+}
+cp "$MAPPER" "$XB/gramine-sgx"
+rm -rf "$EV"; launchx "$F" "$DIR/x$F/dev/sgx_enclave"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"never mapped the SGX enclave device"* ]] &&
+  ok "a regular file whose path contains the fixture's enclave path: refused" || bad "a look-alike file under the root: $prc $out"
+rm -rf "$EV"; launchx "" "$DIR/x/dev/sgx_enclave"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"never mapped the SGX enclave device"* ]] &&
+  ok "no root: a regular file at .../dev/sgx_enclave is not the device: refused" || bad "a look-alike /dev/sgx_enclave: $prc $out"
+{ [ -c /dev/sgx_enclave ] || grep -q "^/dev/sgx_enclave not-a-device$" "$EV"/*/device; } &&
+  ok "no root, no character device /dev/sgx_enclave here: recorded as not a device" || bad "device: $(cat "$EV"/*/device)"
+cp "$MAPPER" "$DIR/fake/python-thing"; ln -sf "$DIR/fake/python-thing" "$XB/gramine-sgx"
+rm -rf "$EV"; launchx "$F" "$F/dev/sgx_enclave"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"the loader '$DIR/fake/python-thing' is not gramine-sgx"* ]] &&
+  ok "a gramine-sgx that is a symlink to another program: refused, its realpath recorded" || bad "a fake loader: $prc $out"
+rm -f "$XB/gramine-sgx"
+rm -rf "$EV"; launch sgx; cp "$EV"/*/maps "$DIR/good.maps"
+: >"$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"no signed manifest (a non-empty .sig)"* ]] && ok "the .sig emptied after the launch: refused" ||
+  bad "an empty .sig: $prc $out"
+rm -rf "$EV"; launch sgx; rc=$?
+[ $rc != 0 ] && grep -q "empty: the manifest is not signed" "$DIR/launch.log" && ok "an empty .sig: not launched" ||
+  bad "empty .sig launched: rc $rc $(cat "$DIR/launch.log")"
+echo signature >"$G/redis-ring.sig"; rm -rf "$EV"; launch sgx
+touch -d '-1 hour' "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"redis-ring.sig is older than"* ]] && ok "a .sig older than its manifest: refused" || bad "an old .sig: $prc $out"
+rm -rf "$EV"; launch sgx; rc=$?
+[ $rc != 0 ] && grep -q "older than" "$DIR/launch.log" && ok "a .sig older than its manifest: not launched" ||
+  bad "old .sig launched: rc $rc $(cat "$DIR/launch.log")"
+touch "$G/redis-ring.sig"
+# the proof re-checks the recorded inode: a maps line of the device's path but another inode is refused
+rm -rf "$EV"; launch sgx
+d1=$(ls -d "$EV"/*/); echo "$F/dev/sgx_enclave 4242424242" >"$d1/device"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"never mapped the SGX enclave device"* ]] && ok "the device's path with another inode: refused" ||
+  bad "inode: $prc $out"
+# a reused pid: an old maps file in DIR/<pid>/ must not prove a launch that mapped nothing
+printf '#!/bin/sh\nsleep 1\n' >"$STUB/gramine-sgx"
+rm -rf "$EV"
+( p=$BASHPID; mkdir -p "$EV/$p"; cp "$DIR/good.maps" "$EV/$p/maps"
+  exec env PATH="$STUB:$PATH" CXL_TEE_ROOT="$F" bash scripts/tee_gramine_exec.sh --evidence "$EV" --gramine-dir "$G" redis-ring \
+    >"$DIR/launch.log" 2>&1 )
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"never mapped the SGX enclave device"* ]] && ok "a reused pid's old maps file: removed, refused" ||
+  bad "pid reuse: $prc $out"
+cp "$DIR/gs" "$STUB/gramine-sgx"
+# a debug enclave (sgx.debug = true in the .manifest.sgx or the .manifest): refused, whatever else it proves
+rm -rf "$EV"; launch sgx
+printf 'sgx.debug = true\n' >"$G/redis-ring.manifest.sgx"; touch "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"redis-ring.manifest.sgx has sgx.debug on"* ]] && ok "sgx.debug = true in the .manifest.sgx: refused" ||
+  bad "a debug .manifest.sgx: $prc $out"
+printf '[sgx]\ndebug = false\n' >"$G/redis-ring.manifest.sgx"; printf '[sgx]\ndebug = true\n' >"$G/redis-ring.manifest"; touch "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"redis-ring.manifest has sgx.debug on"* ]] && ok "sgx.debug = true in the .manifest: refused" ||
+  bad "a debug .manifest: $prc $out"
+printf 'sgx.debug = false\n' >"$G/redis-ring.manifest"; touch "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 0 ] && ok "sgx.debug = false in both: proven" || bad "sgx.debug false: $prc $out"
+printf 'sgx.debug = maybe\n' >"$G/redis-ring.manifest"; touch "$G/redis-ring.sig"
+out=$(prove "$EV"); prc=$?
+[ $prc = 1 ] && [[ $out == *"cannot read its sgx.debug"* ]] && ok "a manifest that is not TOML: refused" || bad "not TOML: $prc $out"
+rm -f "$G/redis-ring.manifest"; : >"$G/redis-ring.manifest.sgx"; touch "$G/redis-ring.sig"
 # an unsigned manifest is not even launched
 rm "$G/redis-ring.sig"; rm -rf "$EV"
 launch sgx; rc=$?
@@ -206,6 +293,11 @@ mkdir -p "$DIR/res/tdx_x_stage/ycsb"
 printf 'label,op\nTDXRing,set\nTDXNativeTCP,get\n' >"$DIR/res/tdx_x_stage/compare.csv"
 printf '| label | op |\n| --- | --- |\n| TDXRing | set |\n' >"$DIR/res/tdx_x_stage/compare.md"
 printf 'workload,label\na,TDXYCSBRing\n' >"$DIR/res/tdx_x_stage/ycsb/y.csv"
+# labels in other contexts and files: quoted, after a tab or "(", in a .txt, a .log named after one
+mkdir -p "$DIR/res/tdx_x_stage/logs"
+printf '"TDXRing",1\nop\tTDXRingCrypto\n' >"$DIR/res/tdx_x_stage/quoted.csv"
+printf 'isolation (TDXRingSecure): ok\nfrom_TDXNativeTCP\n' >"$DIR/res/tdx_x_stage/compare_isolation.txt"
+printf 'server TDXRing started\n' >"$DIR/res/tdx_x_stage/logs/TDXRing.log"
 out=$( (ROOT=$REPO PROG=cli_tee; source scripts/tee_lib.sh
         tee_prove_tdx "$DIR/plain.log" || tee_refuse TDX "$DIR/res/tdx_x_stage" TDX; echo "not reached") 2>&1); rc=$?
 K=$DIR/res/tdx_x_stage_REFUSED
@@ -215,6 +307,13 @@ K=$DIR/res/tdx_x_stage_REFUSED
   grep -q '^| UnprovenTDXRing |' "$K/compare.md" && grep -q '^a,UnprovenTDXYCSBRing$' "$K/ycsb/y.csv" &&
   ! grep -rqE '(^|[|, ])TDX[A-Z]' "$K" && ok "refusal: no TDX* label left in the kept files (Unproven...)" ||
   bad "refusal: labels left: $(cat "$K/compare.csv" "$K/compare.md" "$K/ycsb/y.csv")"
+left=$(grep -rhoE '[A-Za-z]*TDX[A-Z][A-Za-z]*' "$K" | grep -vxE 'UnprovenTDX[A-Za-z]+')
+[ -z "$left" ] && grep -qxF '"UnprovenTDXRing",1' "$K/quoted.csv" && grep -qF "$(printf 'op\tUnprovenTDXRingCrypto')" "$K/quoted.csv" &&
+  grep -qF '(UnprovenTDXRingSecure)' "$K/compare_isolation.txt" && grep -qxF 'from_UnprovenTDXNativeTCP' "$K/compare_isolation.txt" &&
+  ok "refusal: labels after a quote, a tab, '(' or '_', in .txt and .log files: all Unproven" ||
+  bad "refusal: labels left: $left"
+[ -f "$K/logs/UnprovenTDXRing.log" ] && [ ! -e "$K/logs/TDXRing.log" ] && ok "refusal: a file named after a label renamed" ||
+  bad "refusal: file names: $(ls "$K/logs")"
 
 # --- the TDX workflow's CSVs from the guests' outputs (formats as cxl_ycsb and cxl_graph print them) ---
 printf '[OVERALL], RunTime(ms), 19\r\n[OVERALL], Throughput(ops/sec), 2675.035\r\n[INSERT], Return=OK, 50\r\n[OVERALL], RunTime(ms), 4\r\n[OVERALL], Throughput(ops/sec), 13240.077\r\n[READ], 99thPercentileLatency(us), 79\r\n[READ], Return=OK, 23\r\n' >"$DIR/ycsb.txt"
@@ -229,6 +328,20 @@ want="label,kernel,scale,trials,average_s
 TDXGraphRing,bfs,14,3,0.05214
 TDXGraphCrypto,bfs,14,3,0.07001"
 [ "$out" = "$want" ] && ok "TDX graph CSV from the attach role's bfs runs" || bad "graph CSV: $out"
+
+# --- the graph step's two wrappers: publishers through --publish-wrap, every other cxl_graph through --wrap ---
+GB=${1:-build}; [[ $GB == /* ]] || GB=$REPO/$GB
+if [ -x "$GB/bin/cxl_graph" ] && [ -x "$GB/bin/cxl_sec_mgr" ]; then
+  printf '#!/bin/sh\necho "$*" >>%s/calls\nshift\nexec "$@"\n' "$DIR" >"$DIR/gw"; chmod +x "$DIR/gw"
+  BUILD=$GB bash bench/graph_compare.sh --scale 8 --rounds 1 --trials 1 --threads 1 --kernels bfs --modes Ring-zero-copy \
+    --wrap "$DIR/gw attach $GB/bin/cxl_graph" --publish-wrap "$DIR/gw publish $GB/bin/cxl_graph" --out "$DIR/gout" >"$DIR/glog" 2>&1; rc=$?
+  [ $rc = 0 ] && [ "$(grep -c '^publish .*--cxl-mode publish' "$DIR/calls")" = 1 ] && ! grep -q '^publish .*--cxl-mode attach' "$DIR/calls" &&
+    [ "$(grep -c '^attach .*--cxl-mode attach' "$DIR/calls")" = 2 ] && ! grep -q '^attach .*--cxl-mode publish' "$DIR/calls" &&
+    ok "graph_compare --publish-wrap: the publisher through it, the hosts through --wrap" ||
+    bad "graph_compare --publish-wrap: rc $rc, calls: $(cat "$DIR/calls" 2>/dev/null | cut -c1-60); $(tail -n 3 "$DIR/glog")"
+else
+  echo "skip: graph_compare --publish-wrap ($GB/bin/cxl_graph is not built)"
+fi
 
 echo "cli_tee: $((checks - fails)) of $checks checks passed"
 [ $fails = 0 ]
