@@ -118,6 +118,89 @@ def our_binary(args, rel):
     return path
 
 
+# A launch's arguments (render.py --launch-argv): what each names on the host
+# and what it becomes inside the enclave.
+LAUNCH_TRUSTED_FLAGS = ("--tls-cert-file", "--tls-key-file", "--tls-ca-cert-file")  # read-only files
+LAUNCH_TRUSTED_MODULE_KEYS = ("key", "key_file")  # the module's key files (secure=1, crypto=1)
+
+
+def launch_redis_argv(app, args, p, launch):
+    """The argv of one redis-server launch (a bench's own arguments) made
+    into the enclave's: the module must be this build's cxl_ring.so (its
+    trusted copy is loaded), path= is the one medium, the files it reads
+    (TLS, the module's keys) become trusted files in folders mounted under
+    INSIDE/launch/N, the log goes to stdout (the launcher keeps it), the
+    working folder and Unix socket stay inside (/tmp); any other host path
+    is refused. Returns the argv after redis-server's."""
+    so = os.path.realpath(os.path.join(args.build, "cxl_ring.so"))
+    folders = {}
+
+    def inside_copy(host):
+        abs_file_path(host, "a launch's file")
+        if not os.path.isfile(host):
+            die(f"--launch-argv: {host} is not a file")
+        d = os.path.dirname(host)
+        if d not in folders:
+            folders[d] = f"{INSIDE}/launch/{len(folders)}"
+            p["mounts"].append({"path": folders[d], "uri": "file:" + d})
+        if host not in p["trusted"]:
+            p["trusted"].append(host)
+        return f"{folders[d]}/{os.path.basename(host)}"
+
+    out, i, module, media = [], 0, False, []
+    while i < len(launch):
+        a = launch[i]
+        nxt = launch[i + 1] if i + 1 < len(launch) else None
+        if a in LAUNCH_TRUSTED_FLAGS + ("--logfile", "--dir", "--unixsocket", "--loadmodule") and nxt is None:
+            die(f"--launch-argv: {a} without its value")
+        if a in LAUNCH_TRUSTED_FLAGS:
+            out += [a, inside_copy(nxt)]
+            i += 2
+        elif a == "--logfile":
+            out += [a, ""]  # stdout: tee_gramine_exec.sh appends it to the host's log file
+            i += 2
+        elif a == "--dir":
+            out += [a, "/tmp"]
+            i += 2
+        elif a == "--unixsocket":
+            out += [a, "/tmp/" + os.path.basename(nxt)]
+            i += 2
+        elif a == "--loadmodule":
+            if app != "redis-ring":
+                die(f"--launch-argv: {app} loads no module (use redis-ring)")
+            if os.path.realpath(nxt) != so:
+                die(f"--launch-argv: the module {nxt} is not this build's {so}")
+            out += [a, f"{INSIDE}/cxl_ring.so"]
+            module = True
+            i += 2
+            while i < len(launch) and not launch[i].startswith("--"):
+                k, eq, v = launch[i].partition("=")
+                if k == "path" and eq:
+                    media.append(abs_file_path(v, "the module's path="))
+                    out.append(launch[i])
+                elif k in LAUNCH_TRUSTED_MODULE_KEYS and eq:
+                    out.append(f"{k}={inside_copy(v)}")
+                elif launch[i] == "serve=eventloop":
+                    die("--launch-argv: serve=eventloop needs eventfd, which Gramine refuses: serve=thread")
+                elif "/" in v:
+                    die(f"--launch-argv: module argument '{launch[i]}' names a host path this launch mode does not map")
+                else:
+                    out.append(launch[i])
+                    if launch[i] in ("secure", "secure=1"):
+                        p["app_threads"] += 1
+                        p["why"] += " + the keyring's refresh thread"
+                i += 1
+        elif a.startswith("/") or "=/" in a:
+            die(f"--launch-argv: '{a}' names a host path this launch mode does not map")
+        else:
+            out.append(a)
+            i += 1
+    if app == "redis-ring" and (not module or len(media) != 1):
+        die("--launch-argv: redis-ring needs --loadmodule with exactly one path=")
+    p["media"] = media
+    return out
+
+
 def app_params(app, args):
     """What differs between apps: entrypoint, argv, extra files, threads."""
     p = {"env": {}, "mounts": [], "trusted": [], "media": [], "encrypted": None, "sys": {}}
@@ -152,6 +235,12 @@ def app_params(app, args):
             if args.secure:
                 p["argv"] += ["secure", f"sec_mgr={args.sec_mgr}", f"node_id={args.node_id}",
                               f"key={INSIDE}/keys/node.key"]
+        if args.launch_argv is not None:
+            p["media"] = []
+            p["app_threads"] = REDIS_THREADS + (1 if app == "redis-ring" else 0)
+            p["why"] = "redis-server's main thread + 3 bio threads" + \
+                (" + the module's serving thread" if app == "redis-ring" else "")
+            p["argv"] = ["redis-server", f"{INSIDE}/redis.conf"] + launch_redis_argv(app, args, p, args.launch_argv)
     elif app.startswith("cxl_graph"):
         binary = our_binary(args, "bin/cxl_graph")
         mode = app.split("-")[1]
@@ -257,7 +346,21 @@ def main():
     ap.add_argument("--omp-threads", type=int, default=2, help="cxl_graph's OMP_NUM_THREADS")
     ap.add_argument("--listen", default="0.0.0.0:7000", help="tunnel / manager listen address")
     ap.add_argument("--backend", default="127.0.0.1:6379", help="the tunnel's Redis")
+    ap.add_argument("--launch-argv", metavar="FILE",
+                    help="redis-native/redis-ring: the arguments of one launch, a JSON list of strings (what a "
+                         "bench passes redis-server); the manifest runs exactly these (scripts/tee_gramine_exec.sh "
+                         "--render, docs/TEE.md)")
     args = ap.parse_args()
+    if args.launch_argv is not None:
+        if not args.app or len(args.app) != 1 or args.app[0] not in ("redis-native", "redis-ring"):
+            die("--launch-argv renders one app: --app redis-native or --app redis-ring")
+        try:
+            with open(args.launch_argv) as f:
+                args.launch_argv = json.load(f)
+        except (OSError, ValueError) as e:
+            die(f"--launch-argv: {e}")
+        if not isinstance(args.launch_argv, list) or not all(isinstance(a, str) for a in args.launch_argv):
+            die("--launch-argv: the file must hold a JSON list of strings")
 
     # the parameters' own checks, before anything is resolved
     enclave = size(args.enclave_size)

@@ -5,6 +5,12 @@
 # hand to bench/compare.sh --server-wrap and bench/graph_compare.sh --wrap:
 # the benchmark appends the program's own arguments.
 #   scripts/tee_gramine_exec.sh --evidence DIR [--gramine-dir DIR] [--mode sgx|direct] MANIFEST [ARGS...]
+#   scripts/tee_gramine_exec.sh --evidence DIR --render redis-ring|redis-native ARGS...
+# --render makes this launch's own manifest from ARGS (render.py
+# --launch-argv: the module, path=, TLS and key files mapped into the
+# enclave), checks it (check.py), signs it (gramine-sgx-sign; SGX_SIGNING_KEY,
+# GRAMINE_PKGLIBDIR) into DIR/<pid>/render/, and runs it with no host
+# arguments; Redis's log (stdout inside) goes to the --logfile ARGS named.
 # It changes into --gramine-dir (default build/gramine/, where `make -C
 # gramine manifests sgx-sign` leaves MANIFEST.manifest.sgx and MANIFEST.sig), checks
 # that the signed manifest is there (sgx: a non-empty MANIFEST.sig no older
@@ -22,10 +28,11 @@ PROG=tee_gramine_exec.sh
 # shellcheck source=infra/lib.sh
 source "$ROOT/infra/lib.sh"
 
-ev="" gdir=$ROOT/${BUILD:-build}/gramine mode=sgx
+ev="" gdir=$ROOT/${BUILD:-build}/gramine mode=sgx render=0
 while [ $# -gt 0 ]; do
   case $1 in
     --evidence) need "$@"; ev=$2; shift 2 ;;
+    --render) render=1; shift ;;
     --gramine-dir) need "$@"; gdir=$2; shift 2 ;;
     --mode) need "$@"; mode=$2; shift 2 ;;
     -h|--help) usage_from_header "$0"; exit 0 ;;
@@ -39,11 +46,46 @@ done
 [[ $mode == sgx || $mode == direct ]] || usage_error "--mode '$mode': sgx or direct"
 manifest=$1; shift
 [[ $manifest =~ ^[A-Za-z0-9_.-]+$ ]] || usage_error "MANIFEST '$manifest': a name in --gramine-dir, not a path"
-[ -d "$gdir" ] || die "--gramine-dir: no directory '$gdir' (make -C gramine manifests)"
-gdir=$(realpath "$gdir")
+if [ "$render" = 0 ]; then
+  [ -d "$gdir" ] || die "--gramine-dir: no directory '$gdir' (make -C gramine manifests)"
+  gdir=$(realpath "$gdir")
+fi
 mkdir -p "$ev"; ev=$(realpath "$ev")
 
 loader=$(command -v "gramine-$mode" 2>/dev/null) || die "gramine-$mode is not on PATH"
+
+# --render: this launch's own manifest, in its evidence folder: rendered from
+# its arguments (render.py --launch-argv), checked, signed; the program then
+# runs with no host arguments (its argv is in the signed manifest) and its
+# log, which Redis writes to stdout inside, goes to the --logfile it named
+logfile=""
+if [ "$render" = 1 ]; then
+  [ "$mode" = sgx ] || usage_error "--render is for --mode sgx"
+  d=$ev/$$
+  rm -rf "$d"
+  gdir=$d/render
+  mkdir -p "$gdir"
+  medium="" prev=""
+  for a in "$@"; do
+    case $a in path=*) medium=${a#path=} ;; esac
+    [ "$prev" = --logfile ] && logfile=$a
+    prev=$a
+  done
+  PY=python3
+  $PY -c 'import jinja2, tomllib' 2>/dev/null || PY=/usr/bin/python3
+  $PY -c 'import json, sys; json.dump(sys.argv[2:], open(sys.argv[1], "w"))' "$gdir/argv.json" "$@"
+  build=${BUILD:-build}; [[ $build == /* ]] || build=$ROOT/$build
+  $PY "$ROOT/gramine/render.py" --app "$manifest" --out "$gdir" --build "$build" \
+    --launch-argv "$gdir/argv.json" ${GRAMINE_PKGLIBDIR:+--gramine-pkglibdir "$GRAMINE_PKGLIBDIR"} >/dev/null ||
+    die "render.py refused this launch's arguments (above)"
+  $PY "$ROOT/gramine/check.py" "$gdir/$manifest.manifest" ${medium:+--medium "$medium"} ||
+    die "check.py refused the manifest rendered for this launch (above)"
+  command -v gramine-sgx-sign >/dev/null || die "gramine-sgx-sign is not on PATH"
+  gramine-sgx-sign --manifest "$gdir/$manifest.manifest" --output "$gdir/$manifest.manifest.sgx" \
+    ${SGX_SIGNING_KEY:+--key "$SGX_SIGNING_KEY"} >"$gdir/sign.log" 2>&1 ||
+    die "gramine-sgx-sign failed: $(tail -n 3 "$gdir/sign.log" | tr '\n' ' ')"
+  set -- # the arguments are in the manifest now
+fi
 if [ "$mode" = sgx ]; then
   msgx=$gdir/$manifest.manifest.sgx sig=$gdir/$manifest.sig
   [ -f "$msgx" ] || die "$msgx: no SGX manifest (make -C gramine manifests sgx-sign)"
@@ -52,9 +94,10 @@ if [ "$mode" = sgx ]; then
   [ ! "$sig" -ot "$msgx" ] || die "$sig is older than $msgx: signed before the manifest was rendered (make -C gramine sgx-sign)"
 fi
 
-# the evidence of this pid: a fresh folder (a reused pid must not inherit an old maps file)
+# the evidence of this pid: a fresh folder (a reused pid must not inherit an
+# old maps file; with --render it holds only this launch's manifest so far)
 d=$ev/$$
-rm -rf "$d"
+if [ "$render" = 0 ]; then rm -rf "$d"; fi
 mkdir -p "$d"
 echo "$mode" >"$d/mode"
 echo "$manifest" >"$d/manifest"
@@ -91,4 +134,5 @@ pid=$$ wait_s=${TEE_PROOF_WAIT_S:-600}
   rm -f "$d/maps.tmp"
 ) </dev/null >/dev/null 2>&1 &
 cd "$gdir"
+if [ -n "$logfile" ]; then exec >>"$logfile" 2>&1; fi
 exec "$loader" "$manifest" "$@"

@@ -180,5 +180,49 @@ elif ! command -v gramine-sgx-get-token >/dev/null; then
 fi
 check_fails "usage: gramine/sgx.sh" bash gramine/sgx.sh seal "$WORK/mk"
 
+# --- one launch's own manifest (--launch-argv; docs/TEE.md "Gramine launches of the matrix")
+L=$WORK/launch; mkdir -p "$L/files"
+echo crt >"$L/files/tls.crt"; echo key >"$L/files/tls.key"; echo node >"$L/files/node.key"
+argv() { $PY -c 'import json, sys; json.dump(sys.argv[2:], open(sys.argv[1], "w"))' "$L/argv.json" "$@"; }
+SO=$(realpath "$BUILD/cxl_ring.so")
+argv --port 7100 --unixsocket "$L/r.sock" --dir "$L" --logfile "$L/r.log" --tls-port 7101 --tls-cert-file "$L/files/tls.crt" \
+  --tls-key-file "$L/files/tls.key" --loadmodule "$SO" path=/dev/shm/cxl_launch.raw map_size=1M secure=1 \
+  sec_mgr=127.0.0.1:7 node_id=1 key="$L/files/node.key"
+$R --app redis-ring --out "$L/out" --gramine-pkglibdir "$G" --launch-argv "$L/argv.json" >/dev/null &&
+  $C "$L/out/redis-ring.manifest" --medium /dev/shm/cxl_launch.raw --min-threads 9
+check "--launch-argv: a secure launch with TLS files renders and keeps every rule (9 threads)" $?
+$PY - "$L/out/redis-ring.manifest" "$L/files" <<'PYEOF'
+import sys, tomllib
+m = tomllib.load(open(sys.argv[1], "rb")); files = sys.argv[2]
+argv, trusted = m["loader"]["argv"], m["sgx"]["trusted_files"]
+want = ["--port", "7100", "--unixsocket", "/tmp/r.sock", "--dir", "/tmp", "--logfile", "",
+        "--tls-cert-file", "/cxl-dsm/launch/0/tls.crt", "--loadmodule", "/cxl-dsm/cxl_ring.so",
+        "path=/dev/shm/cxl_launch.raw", "key=/cxl-dsm/launch/0/node.key"]
+ok = all(w in argv for w in want) and all(f"file:{files}/{n}" in trusted for n in ("tls.crt", "tls.key", "node.key"))
+ok = ok and {"path": "/cxl-dsm/launch/0", "uri": "file:" + files} in m["fs"]["mounts"]
+ok = ok and m["sgx"]["allowed_files"] == ["dev:/dev/shm/cxl_launch.raw"]
+sys.exit(0 if ok else 1)
+PYEOF
+check "--launch-argv: the launch's arguments mapped inside, its files trusted in a mounted folder, the medium alone allowed" $?
+refused() { # WORDS ARGS...: --launch-argv with ARGS refused, saying WORDS
+  local words=$1; shift
+  argv "$@"
+  out=$($R --app redis-ring --out "$L/bad" --gramine-pkglibdir "$G" --launch-argv "$L/argv.json" 2>&1)
+  check "--launch-argv refuses $*: '$words'" "$([ $? -ne 0 ] && grep -qF -- "$words" <<<"$out"; echo $?)"
+}
+refused "is not this build's" --loadmodule /lib/x86_64-linux-gnu/libc.so.6 path=/dev/shm/x.raw
+refused "needs --loadmodule with exactly one path=" --port 1
+refused "needs --loadmodule with exactly one path=" --loadmodule "$SO" path=/dev/shm/x.raw path=/dev/shm/y.raw
+refused "serve=eventloop needs eventfd" --loadmodule "$SO" path=/dev/shm/x.raw serve=eventloop
+refused "names a host path this launch mode does not map" --include /etc/redis/redis.conf --loadmodule "$SO" path=/dev/shm/x.raw
+refused "names a host path this launch mode does not map" --loadmodule "$SO" path=/dev/shm/x.raw numa_file=/etc/passwd
+refused "--logfile without its value" --loadmodule "$SO" path=/dev/shm/x.raw --logfile
+refused "is not a file" --tls-cert-file /nonexistent/tls.crt --loadmodule "$SO" path=/dev/shm/x.raw
+echo '{"not": "a list"}' >"$L/argv.json"
+out=$($R --app redis-ring --out "$L/bad" --gramine-pkglibdir "$G" --launch-argv "$L/argv.json" 2>&1)
+check "--launch-argv: a file that is not a JSON list of strings is refused" "$([ $? -ne 0 ] && grep -qF "JSON list of strings" <<<"$out"; echo $?)"
+out=$($R --app redis-ring --app redis-native --out "$L/bad" --gramine-pkglibdir "$G" --launch-argv "$L/argv.json" 2>&1)
+check "--launch-argv renders one app" "$([ $? -ne 0 ] && grep -qF "renders one app" <<<"$out"; echo $?)"
+
 echo "$TEST_NAME: $checks checks, $failed failed"
 [ $failed -eq 0 ]

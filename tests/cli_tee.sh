@@ -70,7 +70,7 @@ if [ $rc = 0 ] && [[ $out == *"preflight: all 15 requirements present"* ]]; then
 else bad "sgx: all present: exit $rc"; echo "$out" | sed 's/^/  | /' >&2; fi
 for want in "make -C $G BUILD=$FB OUT=$G DEBUG=0 EDMM=0 RENDER_FLAGS= THREADS= MEDIUM=/dev/shm/cxl_shared.raw" "ENCLAVE_SIZE=1G manifests sgx-sign" "bash bench/compare.sh --labels NativeTCP" "--label-prefix Host" \
             "--labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure --server-wrap" "scripts/tee_gramine_exec.sh --evidence" \
-            "--gramine-dir $G redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "--wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "$G cxl_graph-attach'" \
+            "--render redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "--wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "$G cxl_graph-attach'" \
             "--publish-wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "$G cxl_graph-publish'" \
             "the label proof" "dry run: nothing was started"; do
   [[ $out == *"$want"* ]] && ok "sgx --dry-run: '$want'" || bad "sgx --dry-run: no '$want'"
@@ -341,6 +341,47 @@ if [ -x "$GB/bin/cxl_graph" ] && [ -x "$GB/bin/cxl_sec_mgr" ]; then
     bad "graph_compare --publish-wrap: rc $rc, calls: $(cat "$DIR/calls" 2>/dev/null | cut -c1-60); $(tail -n 3 "$DIR/glog")"
 else
   echo "skip: graph_compare --publish-wrap ($GB/bin/cxl_graph is not built)"
+fi
+
+# --- --render: a manifest per launch, made from the launch's own arguments -------------------
+# (needs the real build: render.py reads cxl_ring.so's and redis-server's libraries with ldd)
+if [ -f "$GB/cxl_ring.so" ] && command -v redis-server >/dev/null &&
+   { python3 -c 'import jinja2, tomllib' 2>/dev/null || /usr/bin/python3 -c 'import jinja2, tomllib' 2>/dev/null; }; then
+  RB=$DIR/rbin GL=$DIR/glib EV2=$DIR/evidence-render
+  mkdir -p "$RB" "$GL/runtime/glibc"; touch "$GL/libsysdb.so"
+  for f in ld-linux-x86-64.so.2 libc.so.6 libm.so.6; do touch "$GL/runtime/glibc/$f"; done
+  # gramine-sgx-sign: the .manifest.sgx and its .sig; gramine-sgx: says so on stdout, maps the enclave
+  printf '#!/bin/sh
+while [ $# -gt 0 ]; do case $1 in --manifest) m=$2; shift 2 ;; --output) o=$2; shift 2 ;; *) shift ;; esac; done
+cp "$m" "$o" && echo sig >"${o%%.manifest.sgx}.sig"
+' >"$RB/gramine-sgx-sign"
+  { echo '#!/bin/sh'; echo 'echo "stub gramine-sgx ran $1 with $# argument(s)"'; echo "exec $STUB/gramine-sgx "\$@""; } >"$RB/gramine-sgx"
+  chmod +x "$RB"/*
+  rlaunch() { # ARGS...: tee_gramine_exec.sh --render redis-ring ARGS
+    env PATH="$RB:$STUB:$PATH" CXL_TEE_ROOT="$F" STUB_SLEEP=1.5 GRAMINE_PKGLIBDIR="$GL" BUILD="$GB" \
+      bash scripts/tee_gramine_exec.sh --evidence "$EV2" --render redis-ring "$@" >"$DIR/rlaunch.log" 2>&1
+  }
+  rlaunch --port 7001 --save '' --dir "$DIR" --logfile "$DIR/redis.log" --loadmodule "$GB/cxl_ring.so" \
+    path=/dev/shm/cxl_tee_render.raw map_size=1M rings=1; rc=$?
+  out=$(prove "$EV2"); prc=$?
+  m=$(ls "$EV2"/*/render/redis-ring.manifest 2>/dev/null | head -n 1)
+  [ $rc = 0 ] && [ $prc = 0 ] && ok "--render: a manifest rendered, checked and signed for this launch; proven" ||
+    bad "--render: launch $rc, prove $prc: $out $(cat "$DIR/rlaunch.log")"
+  [ -n "$m" ] && grep -qF '"7001"' "$m" && grep -qF '"/cxl-dsm/cxl_ring.so"' "$m" &&
+    grep -qF '"path=/dev/shm/cxl_tee_render.raw"' "$m" && grep -qF '"dev:/dev/shm/cxl_tee_render.raw"' "$m" &&
+    ok "--render: loader.argv holds the launch's port and module arguments, the medium the one allowed file" ||
+    bad "--render: the manifest ($m) lacks the launch's arguments"
+  grep -q "stub gramine-sgx ran redis-ring with 1 argument(s)" "$DIR/redis.log" 2>/dev/null &&
+    ok "--render: no host arguments passed, the program's output in the --logfile it named" ||
+    bad "--render: the log: $(cat "$DIR/redis.log" 2>/dev/null)"
+  rlaunch --port 7002 --loadmodule /usr/lib/x86_64-linux-gnu/libc.so.6 path=/dev/shm/x.raw; rc=$?
+  [ $rc != 0 ] && grep -q "is not this build's" "$DIR/rlaunch.log" && ok "--render: another module refused" ||
+    bad "--render: another module: rc $rc $(cat "$DIR/rlaunch.log")"
+  rlaunch --port 7003 --include /etc/redis/redis.conf --loadmodule "$GB/cxl_ring.so" path=/dev/shm/x.raw; rc=$?
+  [ $rc != 0 ] && grep -q "names a host path this launch mode does not map" "$DIR/rlaunch.log" &&
+    ok "--render: a host file it does not know refused" || bad "--render: unknown file: rc $rc $(cat "$DIR/rlaunch.log")"
+else
+  echo "skip: --render ($GB/cxl_ring.so, redis-server or Jinja2 missing)"
 fi
 
 echo "cli_tee: $((checks - fails)) of $checks checks passed"
