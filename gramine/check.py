@@ -12,7 +12,7 @@ normaliser (host_path: scheme stripped, leading slashes collapsed,
 normalised). Owns those rules; render.py owns
 producing manifests that keep them.
 
-Usage: check.py MANIFEST [--medium PATH]... [--min-threads N] [--allow-debug]
+Usage: check.py MANIFEST [--medium PATH]... [--output PATH]... [--min-threads N] [--allow-debug]
 Exit 0 if it keeps every rule, else 1 with one line per broken rule."""
 import argparse
 import os
@@ -78,7 +78,7 @@ def flat_keys(table, prefix=""):
             yield f"{prefix}{k}"
 
 
-def check(m, media, min_threads, allow_debug):
+def check(m, media, min_threads, allow_debug, outputs=()):
     errors = []
     err = errors.append
     loader, libos, sgx, fs = m.get("loader", {}), m.get("libos", {}), m.get("sgx", {}), m.get("fs", {})
@@ -142,11 +142,24 @@ def check(m, media, min_threads, allow_debug):
         elif kind in ("chroot", "encrypted") and (p in BROAD or real(p) in BROAD):
             err(f"{kind} mount of {x.get('path')} exposes the host's whole {p}")
     shm = [x for x in mounts if x.get("type") == "untrusted_shm"]
-    # allowed files: exactly the media, each directly in an untrusted_shm mount
+    # allowed files: exactly the media, each directly in an untrusted_shm mount,
+    # and the output files named (one launch's, in a mounted folder of their own)
     want = ["dev:" + os.path.normpath(x) for x in media]
-    if sorted(allowed) != sorted(want) or sorted(host_path(a) or a for a in allowed) != sorted(host_path(w) for w in want):
-        err(f"sgx.allowed_files is {allowed}, expected exactly {want}")
-    for a in allowed:
+    outs = ["file:" + os.path.normpath(x) for x in outputs]
+    if sorted(allowed) != sorted(want + outs) or \
+            sorted(host_path(a) or a for a in allowed) != sorted(host_path(w) for w in want + outs):
+        err(f"sgx.allowed_files is {allowed}, expected exactly {want + outs}")
+    for o in outs:
+        p = host_path(o)
+        if p in BROAD or os.path.isdir(p):
+            err(f"output file {o!r} is a folder")
+        if not any(x.get("type", "chroot") == "chroot" and host_path(x.get("uri", "")) == os.path.dirname(p)
+                   for x in mounts):
+            err(f"output file {o!r} is not directly in a mounted folder")
+        for t in trusted_paths:
+            if overlap(p, t):
+                err(f"output {o!r} overlaps trusted {t!r}")
+    for a in [a for a in allowed if a not in outs]:
         p = host_path(a)
         if p is None:
             err(f"allowed file {a!r} has no file:/dev: URI")
@@ -184,6 +197,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("manifest")
     ap.add_argument("--medium", action="append", default=[], help="a medium file the app may open (repeat)")
+    ap.add_argument("--output", action="append", default=[], help="an output file one launch writes (repeat)")
     ap.add_argument("--min-threads", type=int, default=1)
     ap.add_argument("--allow-debug", action="store_true", help="a debug render: debug on, other log levels")
     args = ap.parse_args()
@@ -193,7 +207,7 @@ def main():
     except (OSError, tomllib.TOMLDecodeError) as e:
         print(f"check.py: {args.manifest}: {e}", file=sys.stderr)
         return 1
-    errors = check(m, args.medium, args.min_threads, args.allow_debug)
+    errors = check(m, args.medium, args.min_threads, args.allow_debug, args.output)
     for e in errors:
         print(f"check.py: {args.manifest}: {e}", file=sys.stderr)
     return 1 if errors else 0

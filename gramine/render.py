@@ -201,9 +201,75 @@ def launch_redis_argv(app, args, p, launch):
     return out
 
 
+LAUNCH_GRAPH_TRUSTED = ("-f", "--sec-key-file", "--sec-key")  # a graph file, the key files: read only
+LAUNCH_GRAPH_OUTPUT = ("--csv",)                              # written: an allowed file of its own
+
+
+def launch_graph_argv(app, args, p, launch):
+    """The argv of one cxl_graph launch (a bench's own arguments) made into
+    the enclave's: --path is the one medium (the region; untrusted_shm), the
+    graph and key files it reads become trusted files and its --csv an
+    allowed output file, each in a folder mounted under INSIDE/launch/N or
+    INSIDE/out/N; a publisher runs only under cxl_graph-publish, --fabric is
+    refused (its socket is the host's), so is any other host path."""
+    folders, out, media, i = {}, [], [], 0
+
+    def mapped(host, kind):
+        abs_file_path(host, f"a launch's {kind} file")
+        d = os.path.dirname(host)
+        if (kind, d) not in folders:
+            folders[(kind, d)] = f"{INSIDE}/{'out' if kind == 'output' else 'launch'}/{len(folders)}"
+            p["mounts"].append({"path": folders[(kind, d)], "uri": "file:" + d})
+        if kind == "output":
+            if host not in p["outputs"]:
+                p["outputs"].append(host)
+        else:
+            if not os.path.isfile(host):
+                die(f"--launch-argv: {host} is not a file")
+            if host not in p["trusted"]:
+                p["trusted"].append(host)
+        return f"{folders[(kind, d)]}/{os.path.basename(host)}"
+
+    while i < len(launch):
+        a = launch[i]
+        nxt = launch[i + 1] if i + 1 < len(launch) else None
+        if a in LAUNCH_GRAPH_TRUSTED + LAUNCH_GRAPH_OUTPUT + ("--path", "--cxl-mode") and nxt is None:
+            die(f"--launch-argv: {a} without its value")
+        if a == "--path":
+            media.append(abs_file_path(nxt, "--path"))
+            out += [a, nxt]
+            i += 2
+        elif a in LAUNCH_GRAPH_TRUSTED:
+            out += [a, mapped(nxt, "input")]
+            i += 2
+        elif a in LAUNCH_GRAPH_OUTPUT:
+            out += [a, mapped(nxt, "output")]
+            i += 2
+        elif a == "--cxl-mode":
+            if nxt in ("publish", "auto") and app != "cxl_graph-publish":
+                die(f"--launch-argv: --cxl-mode {nxt} publishes: run it under cxl_graph-publish")
+            if nxt == "attach" and app != "cxl_graph-attach":
+                die("--launch-argv: --cxl-mode attach: run it under cxl_graph-attach")
+            out += [a, nxt]
+            i += 2
+        elif a == "--fabric":
+            die("--launch-argv: --fabric reaches the host's manager socket, which an enclave does not see")
+        elif a.startswith("/") or "=/" in a:
+            die(f"--launch-argv: '{a}' names a host path this launch mode does not map")
+        else:
+            out.append(a)
+            i += 1
+    if app == "cxl_graph-publish" and "--cxl-mode" not in out:
+        die("--launch-argv: cxl_graph-publish runs a publisher (--cxl-mode publish)")
+    if len(media) > 1:
+        die("--launch-argv: more than one --path")
+    p["media"] = media
+    return out
+
+
 def app_params(app, args):
     """What differs between apps: entrypoint, argv, extra files, threads."""
-    p = {"env": {}, "mounts": [], "trusted": [], "media": [], "encrypted": None, "sys": {}}
+    p = {"env": {}, "mounts": [], "trusted": [], "media": [], "outputs": [], "encrypted": None, "sys": {}}
     own = lambda name, host: ({"path": f"{INSIDE}/{name}", "uri": "file:" + host})
     if app.startswith("redis"):
         binary = find_redis(args)
@@ -249,6 +315,8 @@ def app_params(app, args):
         p["binaries"] = [binary]
         p["media"].append(args.graph_medium)
         p["argv"] = ["cxl_graph"] + args.graph_args.split() + ["--cxl-mode", mode, "--path", args.graph_medium]
+        if args.launch_argv is not None:
+            p["argv"] = ["cxl_graph"] + launch_graph_argv(app, args, p, args.launch_argv)
         p["env"]["OMP_NUM_THREADS"] = str(args.omp_threads)
         p["app_threads"] = args.omp_threads
         p["why"] = f"{args.omp_threads} OpenMP threads (the main one included)"
@@ -347,13 +415,14 @@ def main():
     ap.add_argument("--listen", default="0.0.0.0:7000", help="tunnel / manager listen address")
     ap.add_argument("--backend", default="127.0.0.1:6379", help="the tunnel's Redis")
     ap.add_argument("--launch-argv", metavar="FILE",
-                    help="redis-native/redis-ring: the arguments of one launch, a JSON list of strings (what a "
-                         "bench passes redis-server); the manifest runs exactly these (scripts/tee_gramine_exec.sh "
-                         "--render, docs/TEE.md)")
+                    help="redis-native/redis-ring/cxl_graph-*: the arguments of one launch, a JSON list of "
+                         "strings (what a bench passes the program); the manifest runs exactly these "
+                         "(scripts/tee_gramine_exec.sh --render, docs/TEE.md)")
     args = ap.parse_args()
     if args.launch_argv is not None:
-        if not args.app or len(args.app) != 1 or args.app[0] not in ("redis-native", "redis-ring"):
-            die("--launch-argv renders one app: --app redis-native or --app redis-ring")
+        if not args.app or len(args.app) != 1 or args.app[0] not in \
+                ("redis-native", "redis-ring", "cxl_graph-publish", "cxl_graph-attach"):
+            die("--launch-argv renders one app: --app redis-native, redis-ring, cxl_graph-publish or cxl_graph-attach")
         try:
             with open(args.launch_argv) as f:
                 args.launch_argv = json.load(f)

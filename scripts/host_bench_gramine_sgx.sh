@@ -96,10 +96,8 @@ tee_preflight_end
 stamp=$(date +%Y%m%d-%H%M%S)
 stage=results/${file}_${stamp}_stage
 proof=$stage/proof
-wrap() { # MANIFEST: the wrapper the benchmarks put before the program's arguments (cxl_graph: its fixed manifests)
-  shell_quote bash "$ROOT/scripts/tee_gramine_exec.sh" --evidence "$ROOT/$proof/$1" --gramine-dir "$(tee_abs "$GOUT")" "$1"
-}
-rwrap() { # MANIFEST: the same for Redis, whose every launch gets a manifest of its own arguments (--render)
+wrap() { # MANIFEST: the wrapper the benchmarks put before the program's arguments: every launch gets a
+         # manifest of its own arguments, rendered, checked and signed (tee_gramine_exec.sh --render)
   shell_quote bash "$ROOT/scripts/tee_gramine_exec.sh" --evidence "$ROOT/$proof/$1" --render "$1"
 }
 common=()
@@ -121,7 +119,7 @@ tee_step "${native}NativeTCP: Redis over TCP, no Gramine" \
   bash bench/compare.sh --labels NativeTCP "${common[@]}" --label-prefix "$native" --out "$stage/native"
 tee_step "${sgx}NativeTCP/SodiumTCP/Ring/RingCrypto/RingSecure: every Redis under gramine-sgx $RMAN" \
   bash bench/compare.sh --labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure "${common[@]}" \
-  --server-wrap "$(rwrap "$RMAN")" --label-prefix "$sgx" --out "$stage/sgx"
+  --server-wrap "$(wrap "$RMAN")" --label-prefix "$sgx" --out "$stage/sgx"
 tee_note "(the sodium tunnel's ends, cxl_sec_mgr and the client stay outside the enclave: only Redis is in it)"
 if [ $graph = 1 ]; then
   tee_step "the graph matrix: publishers under gramine-sgx $GMAN-publish, the other cxl_graph runs under $GMAN-attach" \
@@ -132,7 +130,7 @@ if [ $ycsb = 1 ]; then
   tee_step "YCSB over the matrix's transports: every Redis under gramine-sgx $RMAN" \
     bash bench/ycsb_compare.sh --workloads "$yw" --labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure ${rounds:+--rounds "$rounds"} \
     ${records:+--records "$records" --operations "$records"} \
-    --server-wrap "$(rwrap "$RMAN")" --label-prefix "$sgx" --out "$stage/ycsb"
+    --server-wrap "$(wrap "$RMAN")" --label-prefix "$sgx" --out "$stage/ycsb"
 fi
 echo "[$((TEE_STEP + 1))] the label proof: every launch in $proof/*/ ran gramine-sgx on a signed manifest and mapped the enclave"
 echo "    then: results/${file}_compare_$stamp.csv (+ .md), results/${file}_graph_$stamp/, results/${file}_ycsb_$stamp.csv"

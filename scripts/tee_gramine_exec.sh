@@ -5,7 +5,7 @@
 # hand to bench/compare.sh --server-wrap and bench/graph_compare.sh --wrap:
 # the benchmark appends the program's own arguments.
 #   scripts/tee_gramine_exec.sh --evidence DIR [--gramine-dir DIR] [--mode sgx|direct] MANIFEST [ARGS...]
-#   scripts/tee_gramine_exec.sh --evidence DIR --render redis-ring|redis-native ARGS...
+#   scripts/tee_gramine_exec.sh --evidence DIR --render redis-ring|redis-native|cxl_graph-publish|cxl_graph-attach ARGS...
 # --render makes this launch's own manifest from ARGS (render.py
 # --launch-argv: the module, path=, TLS and key files mapped into the
 # enclave), checks it (check.py), signs it (gramine-sgx-sign; SGX_SIGNING_KEY,
@@ -65,10 +65,14 @@ if [ "$render" = 1 ]; then
   rm -rf "$d"
   gdir=$d/render
   mkdir -p "$gdir"
-  medium="" prev=""
+  medium="" prev="" outputs=()
   for a in "$@"; do
     case $a in path=*) medium=${a#path=} ;; esac
-    [ "$prev" = --logfile ] && logfile=$a
+    case $prev in
+      --logfile) logfile=$a ;;
+      --path) medium=$a ;;   # cxl_graph's region
+      --csv) outputs+=(--output "$a") ;;
+    esac
     prev=$a
   done
   PY=python3
@@ -76,9 +80,10 @@ if [ "$render" = 1 ]; then
   $PY -c 'import json, sys; json.dump(sys.argv[2:], open(sys.argv[1], "w"))' "$gdir/argv.json" "$@"
   build=${BUILD:-build}; [[ $build == /* ]] || build=$ROOT/$build
   $PY "$ROOT/gramine/render.py" --app "$manifest" --out "$gdir" --build "$build" \
-    --launch-argv "$gdir/argv.json" ${GRAMINE_PKGLIBDIR:+--gramine-pkglibdir "$GRAMINE_PKGLIBDIR"} >/dev/null ||
+    --launch-argv "$gdir/argv.json" ${GRAMINE_PKGLIBDIR:+--gramine-pkglibdir "$GRAMINE_PKGLIBDIR"} \
+    ${OMP_NUM_THREADS:+--omp-threads "$OMP_NUM_THREADS"} >/dev/null ||
     die "render.py refused this launch's arguments (above)"
-  $PY "$ROOT/gramine/check.py" "$gdir/$manifest.manifest" ${medium:+--medium "$medium"} ||
+  $PY "$ROOT/gramine/check.py" "$gdir/$manifest.manifest" ${medium:+--medium "$medium"} "${outputs[@]}" ||
     die "check.py refused the manifest rendered for this launch (above)"
   command -v gramine-sgx-sign >/dev/null || die "gramine-sgx-sign is not on PATH"
   gramine-sgx-sign --manifest "$gdir/$manifest.manifest" --output "$gdir/$manifest.manifest.sgx" \

@@ -218,6 +218,37 @@ refused "names a host path this launch mode does not map" --include /etc/redis/r
 refused "names a host path this launch mode does not map" --loadmodule "$SO" path=/dev/shm/x.raw numa_file=/etc/passwd
 refused "--logfile without its value" --loadmodule "$SO" path=/dev/shm/x.raw --logfile
 refused "is not a file" --tls-cert-file /nonexistent/tls.crt --loadmodule "$SO" path=/dev/shm/x.raw
+# cxl_graph: a Crypto attacher of the graph matrix (graph file and key trusted, its --csv an output)
+mkdir -p "$L/rows"; echo graph >"$L/files/g.sg"; echo secret >"$L/files/crypto.key"
+argv bfs -f "$L/files/g.sg" -n 2 -v --cxl-mode attach --node-id 2 --path /dev/shm/cxl_graph_launch.raw --crypto \
+  --sec-key-file "$L/files/crypto.key" --csv "$L/rows/h1.csv" --label Crypto --host h1
+$R --app cxl_graph-attach --out "$L/gout" --gramine-pkglibdir "$G" --launch-argv "$L/argv.json" >/dev/null &&
+  $C "$L/gout/cxl_graph-attach.manifest" --medium /dev/shm/cxl_graph_launch.raw --output "$L/rows/h1.csv"
+check "--launch-argv: a cxl_graph attacher renders and keeps every rule (its --csv the one output)" $?
+$PY - "$L/gout/cxl_graph-attach.manifest" "$L" <<'PYEOF'
+import sys, tomllib
+m = tomllib.load(open(sys.argv[1], "rb")); L = sys.argv[2]
+argv, trusted, allowed = m["loader"]["argv"], m["sgx"]["trusted_files"], m["sgx"]["allowed_files"]
+ok = argv[:2] == ["cxl_graph", "bfs"] and "/dev/shm/cxl_graph_launch.raw" in argv
+ok = ok and any(a.startswith("/cxl-dsm/launch/") and a.endswith("/g.sg") for a in argv)
+ok = ok and any(a.startswith("/cxl-dsm/out/") and a.endswith("/h1.csv") for a in argv)
+ok = ok and f"file:{L}/files/g.sg" in trusted and f"file:{L}/files/crypto.key" in trusted
+ok = ok and sorted(allowed) == sorted(["dev:/dev/shm/cxl_graph_launch.raw", f"file:{L}/rows/h1.csv"])
+sys.exit(0 if ok else 1)
+PYEOF
+check "--launch-argv: cxl_graph's files trusted, its output allowed, both mapped inside; the region the medium" $?
+$C "$L/gout/cxl_graph-attach.manifest" --medium /dev/shm/cxl_graph_launch.raw 2>/dev/null
+check "check.py: an output file nobody named is refused" "$([ $? -ne 0 ]; echo $?)"
+grefused() { # APP WORDS ARGS...
+  local app=$1 words=$2; shift 2
+  argv "$@"
+  out=$($R --app "$app" --out "$L/bad" --gramine-pkglibdir "$G" --launch-argv "$L/argv.json" 2>&1)
+  check "--launch-argv ($app) refuses $*: '$words'" "$([ $? -ne 0 ] && grep -qF -- "$words" <<<"$out"; echo $?)"
+}
+grefused cxl_graph-attach "run it under cxl_graph-publish" bfs -g 10 --cxl-mode publish --path /dev/shm/x.raw
+grefused cxl_graph-publish "run it under cxl_graph-attach" bfs -g 10 --cxl-mode attach --path /dev/shm/x.raw
+grefused cxl_graph-attach "which an enclave does not see" bfs --cxl-mode attach --fabric /run/cxl/fabric.sock
+grefused cxl_graph-attach "names a host path" bfs --cxl-mode attach --path /dev/shm/x.raw --out /etc/passwd
 echo '{"not": "a list"}' >"$L/argv.json"
 out=$($R --app redis-ring --out "$L/bad" --gramine-pkglibdir "$G" --launch-argv "$L/argv.json" 2>&1)
 check "--launch-argv: a file that is not a JSON list of strings is refused" "$([ $? -ne 0 ] && grep -qF "JSON list of strings" <<<"$out"; echo $?)"

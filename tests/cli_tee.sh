@@ -70,16 +70,18 @@ if [ $rc = 0 ] && [[ $out == *"preflight: all 15 requirements present"* ]]; then
 else bad "sgx: all present: exit $rc"; echo "$out" | sed 's/^/  | /' >&2; fi
 for want in "make -C $G BUILD=$FB OUT=$G DEBUG=0 EDMM=0 RENDER_FLAGS= THREADS= MEDIUM=/dev/shm/cxl_shared.raw" "ENCLAVE_SIZE=1G manifests sgx-sign" "bash bench/compare.sh --labels NativeTCP" "--label-prefix Host" \
             "--labels NativeTCP,SodiumTCP,Ring,RingCrypto,RingSecure --server-wrap" "scripts/tee_gramine_exec.sh --evidence" \
-            "--render redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "--wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "$G cxl_graph-attach'" \
-            "--publish-wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "$G cxl_graph-publish'" \
+            "--render redis-ring" "--label-prefix GramineSGX" "bash bench/graph_compare.sh" "--wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "--render cxl_graph-attach'" \
+            "--publish-wrap 'bash $REPO/scripts/tee_gramine_exec.sh" "--render cxl_graph-publish'" \
             "the label proof" "dry run: nothing was started"; do
   [[ $out == *"$want"* ]] && ok "sgx --dry-run: '$want'" || bad "sgx --dry-run: no '$want'"
 done
-# every manifest the plan launches is one gramine/Makefile renders and checks
-names=$(echo "$out" | grep -oE -- "--gramine-dir $G [A-Za-z0-9_.-]+" | awk '{print $3}' | sort -u)
-[ -n "$names" ] && for n in $names; do grep -qF "\$(OUT)/$n.manifest" gramine/Makefile || echo "$n"; done | { ! grep .; } &&
-  ok "sgx --dry-run: every manifest it launches ($(echo $names)) is rendered by gramine/Makefile" ||
-  bad "sgx --dry-run: manifests not rendered by gramine/Makefile: $(for n in $names; do grep -qF "\$(OUT)/$n.manifest" gramine/Makefile || echo "$n"; done)"
+# every app the plan launches (a manifest rendered per launch) is one of gramine/ (render.py --app)
+names=$(echo "$out" | grep -oE -- "--render [A-Za-z0-9_.-]+" | awk '{print $2}' | sort -u)
+apps=$(python3 -c 'import ast, sys; src = open("gramine/render.py").read(); i = src.index("APPS = ");
+print(" ".join(ast.literal_eval(src[i + 7:src.index(")", i) + 1])))')
+[ -n "$names" ] && for n in $names; do [[ " $apps " == *" $n "* ]] || echo "$n"; done | { ! grep .; } &&
+  ok "sgx --dry-run: every app it launches ($(echo $names)) is one render.py knows" ||
+  bad "sgx --dry-run: apps render.py does not know: $(for n in $names; do [[ " $apps " == *" $n "* ]] || echo "$n"; done)"
 stamp=$(echo "$out" | sed -n 's/.*outputs results\/fixture_sgx_\*_\([0-9-]*\)).*/\1/p')
 [ -n "$stamp" ] && [ ! -e "$REPO/results/fixture_sgx_${stamp}_stage" ] && ok "sgx --dry-run: fixture_ outputs, no stage directory ($stamp)" ||
   bad "sgx --dry-run made a stage directory (stamp '$stamp')"
