@@ -9,11 +9,12 @@
 #   3. HostNativeTCP: bench/compare.sh --labels NativeTCP, no Gramine
 #   4. GramineSGXNativeTCP, GramineSGXSodiumTCP, GramineSGXRing,
 #      GramineSGXRingCrypto, GramineSGXRingSecure: bench/compare.sh with
-#      every Redis as `gramine-sgx redis-ring ...`
-#   5. the graph matrix: bench/graph_compare.sh, every publisher as
-#      `gramine-sgx cxl_graph-publish ...`, every other cxl_graph as
-#      `gramine-sgx cxl_graph-attach ...` (the two manifests gramine/Makefile
-#      renders): GramineSGXNative, GramineSGXRing-zero-copy, ...
+#      every Redis as `gramine-sgx redis-ring` on a manifest of its own
+#      arguments (tee_gramine_exec.sh --render: rendered, checked, signed)
+#   5. the graph matrix: bench/graph_compare.sh, every publisher under a
+#      cxl_graph-publish manifest, every other cxl_graph under a
+#      cxl_graph-attach one, each rendered for its launch:
+#      GramineSGXNative, GramineSGXRing-zero-copy, ...
 #   6. (--ycsb) bench/ycsb_compare.sh under gramine-sgx: GramineSGX<label> rows
 #   7. the label proof: every Gramine launch ran as gramine-sgx on a signed
 #      manifest and mapped the enclave device; otherwise nothing is published
@@ -26,7 +27,7 @@
 # files sgxvm_*.
 #
 # Usage: sudo -E bash scripts/host_bench_gramine_sgx.sh [--dry-run] [--root DIR] [--in-vm]
-#          [--requests N] [--rounds R] [--graph-scale S] [--graph-kernels "bfs pr"] [--no-graph]
+#          [--requests N] [--rounds R] [--graph-scale S] [--graph-kernels "bfs pr"] [--graph-modes "Native Crypto"] [--no-graph]
 #          [--ycsb] [--ycsb-workloads a,crudscan] [--records N]
 #   --dry-run   preflight, then print every step and command; run nothing
 #   --root DIR  read /proc, /sys, /dev, /var/run under DIR (tests; also CXL_TEE_ROOT)
@@ -46,7 +47,7 @@ cd "$ROOT"
 source "$ROOT/scripts/tee_lib.sh"
 usage() { usage_from_header "$ROOT/scripts/host_bench_gramine_sgx.sh"; }
 
-in_vm=0 requests="" rounds="" gscale=16 gkernels="bfs pr cc" graph=1 ycsb=0 yw=a,crudscan records=""
+in_vm=0 requests="" rounds="" gscale=16 gkernels="bfs pr cc" gmodes="" graph=1 ycsb=0 yw=a,crudscan records=""
 while [ $# -gt 0 ]; do
   if tee_common_flag "$@"; then shift "$TEE_SHIFT"; continue; fi
   case $1 in
@@ -56,6 +57,8 @@ while [ $# -gt 0 ]; do
     --graph-scale) need "$@"; [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] && [ "$2" -le 30 ] ||
                      usage_error "--graph-scale '$2': 1..30"; gscale=$2; shift 2 ;;
     --graph-kernels) need "$@"; gkernels=$2; shift 2 ;;
+    --graph-modes) need "$@"; [[ $2 =~ ^[A-Za-z\ -]+$ ]] || usage_error "--graph-modes '$2': e.g. \"Native Crypto\""
+                   gmodes=$2; shift 2 ;;
     --no-graph) graph=0; shift ;;
     --ycsb) ycsb=1; shift ;;
     --ycsb-workloads) need "$@"; [[ $2 =~ ^[a-z,]+$ ]] || usage_error "--ycsb-workloads '$2': e.g. a,crudscan"; yw=$2; shift 2 ;;
@@ -123,7 +126,7 @@ tee_step "${sgx}NativeTCP/SodiumTCP/Ring/RingCrypto/RingSecure: every Redis unde
 tee_note "(the sodium tunnel's ends, cxl_sec_mgr and the client stay outside the enclave: only Redis is in it)"
 if [ $graph = 1 ]; then
   tee_step "the graph matrix: publishers under gramine-sgx $GMAN-publish, the other cxl_graph runs under $GMAN-attach" \
-    bash bench/graph_compare.sh --scale "$gscale" --kernels "$gkernels" ${rounds:+--rounds "$rounds"} \
+    bash bench/graph_compare.sh --scale "$gscale" --kernels "$gkernels" ${rounds:+--rounds "$rounds"} ${gmodes:+--modes "$gmodes"} \
     --wrap "$(wrap "$GMAN-attach")" --publish-wrap "$(wrap "$GMAN-publish")" --label-prefix "$sgx" --out "$stage/graph"
 fi
 if [ $ycsb = 1 ]; then
