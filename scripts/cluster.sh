@@ -40,9 +40,6 @@ done
 
 cli() { timeout 5 redis-cli -p "$1" "${@:2}" 2>/dev/null; }
 
-# node_pids: the pid of every node recorded in DIR
-node_pids() { cat "$dir"/node-*.pid 2>/dev/null || true; }
-
 stop_nodes() { # every node asked at once, then waited for (5 s each at most)
   local f pid pids=()
   for f in "$dir"/node-*.pid; do
