@@ -40,11 +40,27 @@ done
 
 cli() { timeout 5 redis-cli -p "$1" "${@:2}" 2>/dev/null; }
 
+# DIR is read back by stop and status (ports, media to delete, pids to
+# kill): it must be this user's alone, or another local user could plant
+# them (the default is under /tmp). Nothing in it is sourced.
+dir_is_ours() {
+  [ ! -L "$dir" ] && [ "$(stat -c %u "$dir")" = "$(id -u)" ] && [ $(( 0$(stat -c %a "$dir") & 022 )) -eq 0 ] ||
+    die "$dir is not this user's alone (owner $(stat -c %U "$dir"), mode $(stat -c %a "$dir")): refused"
+}
+# env_list NAME: the words of NAME="..." in DIR/cluster.env
+env_list() { sed -n "s/^$1=\"\(.*\)\"\$/\1/p" "$dir/cluster.env"; }
+# a port this script started: digits; a medium: its own name pattern
+our_ports() { for p in $(env_list PORTS); do [[ $p =~ ^[0-9]{4,5}$ ]] && echo "$p"; done; }
+our_media() { for m in $(env_list MEDIA); do [[ $m =~ ^/dev/shm/cxl_cluster_$(id -u)_[0-9]+\.raw$ ]] && echo "$m"; done; }
+
 stop_nodes() { # every node asked at once, then waited for (5 s each at most)
   local f pid pids=()
   for f in "$dir"/node-*.pid; do
     [ -e "$f" ] || continue
-    pid=$(cat "$f") && pids+=("$pid") && kill "$pid" 2>/dev/null || true
+    pid=$(cat "$f")
+    # only a redis-server (the pid file may be stale and the pid reused)
+    [[ $pid =~ ^[0-9]+$ ]] && grep -q '^redis-server' "/proc/$pid/comm" 2>/dev/null || continue
+    pids+=("$pid"); kill "$pid" 2>/dev/null || true
   done
   for pid in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -52,24 +68,22 @@ stop_nodes() { # every node asked at once, then waited for (5 s each at most)
   done
   rm -f "$dir"/node-*.pid
   if [ -f "$dir/cluster.env" ]; then
-    # shellcheck source=/dev/null
-    source "$dir/cluster.env"
-    rm -f $MEDIA
+    our_media | xargs -r rm -f
   fi
 }
 
 case $cmd in
   stop)
     [ -d "$dir" ] || { echo "$PROG: no cluster in $dir"; exit 0; }
+    dir_is_ours
     stop_nodes
     rm -rf "$dir"
     echo "$PROG: stopped; $dir removed"
     exit 0 ;;
   status)
     [ -f "$dir/cluster.env" ] || die "no cluster in $dir (start one: scripts/cluster.sh start)"
-    # shellcheck source=/dev/null
-    source "$dir/cluster.env"
-    for p in $PORTS; do
+    dir_is_ours
+    for p in $(our_ports); do
       printf '%s: %s, %s\n' "$p" "$(cli "$p" cluster info | tr -d '\r' | grep -E '^cluster_state' || echo down)" \
         "$(cli "$p" role | head -n 1)"
     done
@@ -91,7 +105,8 @@ map_bytes=$(size_to_bytes "$map_size") || usage_error "--map-size '$map_size' is
 [ -f "$build/cxl_ring.so" ] || die "$build/cxl_ring.so is not built (make)"
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || die "redis-server and redis-cli are needed (scripts/deps.sh)"
 [ ! -f "$dir/cluster.env" ] || die "a cluster already runs in $dir (scripts/cluster.sh stop --dir $dir)"
-mkdir -p "$dir"
+mkdir -p -m 700 "$dir"
+dir_is_ours
 dir=$(realpath "$dir")
 trap 'rc=$?; if [ $rc != 0 ]; then echo "$PROG: start failed: stopping what it began" >&2; stop_nodes; rm -rf "$dir"; fi' EXIT
 

@@ -49,6 +49,17 @@ check_fails "is not built" $C start --dir "$D" --build /nonexistent
 check_fails "'restart': start, status or stop" $C restart
 check_fails "no cluster in $D" $C status --dir "$D"
 
+# a folder another user could have planted (writable by all): stop and status refuse it,
+# and nothing it names is deleted or killed
+P=$WORK/planted; mkdir -p "$P"; chmod 777 "$P"; echo keep >"$WORK/victim"
+printf 'PORTS="1"\nMEDIA="%s"\nPOD1=0\n' "$WORK/victim" >"$P/cluster.env"; echo 1 >"$P/node-1.pid"
+check_fails "is not this user's alone" $C stop --dir "$P"
+check_fails "is not this user's alone" $C status --dir "$P"
+[ "$(cat "$WORK/victim")" = keep ]; check "a planted folder's file list deletes nothing" $?
+chmod 700 "$P"; $C stop --dir "$P" >/dev/null 2>&1
+[ "$(cat "$WORK/victim" 2>/dev/null)" = keep ]
+check "even our own folder's cluster.env deletes only media named like ours, kills only redis-server" $?
+
 # a start that fails half-way (the third node's port is taken) stops what it began
 python3 -c 'import socket, sys, time; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$((base + 2))" &
