@@ -69,7 +69,7 @@ MODULE_LAYERS := config kv sec ring base
 
 TEST_HDRS  := $(wildcard tests/*.h)
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-TEST_PROGS := ring_stress redis_ring redis_rights redis_node_users keyring_threads fabric
+TEST_PROGS := ring_stress redis_ring redis_rights redis_node_users keyring_threads fabric redis_cluster
 # The attacker suite: one program from the folder tests/attack/ (its rules below).
 ATTACK_SRCS := $(wildcard tests/attack/*.c)
 ATTACK_HDRS := $(wildcard tests/attack/*.h)

@@ -222,16 +222,11 @@ static const char *fast_denial(RedisModuleCtx *ctx, RedisModuleUser *u, RedisMod
     return text;
 }
 
-/* GET/SET/DEL of key as user (user name: RedisModuleString). NULL when
- * allowed, else the error text (as Redis answers a TCP client). */
-const char *access_fast_path(RedisModuleCtx *ctx, RedisModuleString *user_name, uint16_t op,
-                             RedisModuleString *key, char *text, size_t cap)
+/* GET/SET/DEL of key as user (user name: RedisModuleString): NULL when
+ * its ACL allows it, else Redis's error text. */
+const char *access_fast_acl(RedisModuleCtx *ctx, RedisModuleString *user_name, uint16_t op, RedisModuleString *key,
+                            char *text, size_t cap)
 {
-    int write = op != CXL_KV_GET;
-    if (write && access_state.readonly_replica)
-        return READONLY_TEXT;
-    if (op == CXL_KV_SET && access_state.deny_oom && rm.GetUsedMemoryRatio() > 1.0f)
-        return OOM_TEXT;
     RedisModuleUser *u = user_of(ctx, user_name);
     if (!u)
         return access_no_user(user_name, text, cap);
@@ -243,6 +238,17 @@ const char *access_fast_path(RedisModuleCtx *ctx, RedisModuleString *user_name, 
     if (!cached)
         rm.FreeModuleUser(u);
     return why;
+}
+
+/* The server's state refusing GET/SET/DEL: deny-oom, a read-only replica
+ * (checked after the ACL and the cluster's slots, as processCommand does). */
+const char *access_fast_state(uint16_t op)
+{
+    if (op == CXL_KV_SET && access_state.deny_oom && rm.GetUsedMemoryRatio() > 1.0f)
+        return OOM_TEXT;
+    if (op != CXL_KV_GET && access_state.readonly_replica)
+        return READONLY_TEXT;
+    return NULL;
 }
 
 const char *access_no_user(RedisModuleString *user_name, char *text, size_t cap)

@@ -63,6 +63,25 @@ static int cmd_stats(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     return RM_OK;
 }
 
+/* The node's place in Redis Cluster, as the module's slot map has it. */
+#define CLUSTER_INFO_PAIRS 9
+static void cluster_info(RedisModuleCtx *ctx)
+{
+    struct cluster_stats c;
+    cluster_stats(&c, rm.Milliseconds());
+    static char slots[16384 * 12]; /* every range "a-b " at worst; main thread only */
+    cluster_my_slots(slots, sizeof slots);
+    pair_int(ctx, "cluster_enabled", c.enabled);
+    pair_str(ctx, "cluster_state", !c.enabled ? "" : c.state_ok ? "ok" : "fail");
+    pair_str(ctx, "cluster_node_id", c.node_id);
+    pair_str(ctx, "cluster_role", !c.enabled ? "" : c.replica ? "replica" : "master");
+    pair_str(ctx, "cluster_slots", slots);
+    pair_int(ctx, "cluster_map_age_ms", c.age_ms);
+    pair_int(ctx, "cluster_map_refreshes", (long long)c.refreshes);
+    pair_int(ctx, "cluster_checks", (long long)c.checks);
+    pair_int(ctx, "cluster_redirects", (long long)c.redirects);
+}
+
 static const char *owner_name(uint32_t state)
 {
     return state == CXL_OWNER_FREE ? "free" : state == CXL_OWNER_OWNED ? "owned" : "invalid";
@@ -77,7 +96,7 @@ static int cmd_info(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     const struct cxl_geometry *g = cxl_layout_geometry(cxl_mod.layout);
     char id[32];
     snprintf(id, sizeof id, "%016" PRIx64, g->format_id);
-    rm.ReplyWithArray(ctx, 30);
+    rm.ReplyWithArray(ctx, 30 + 2 * CLUSTER_INFO_PAIRS);
     pair_str(ctx, "path", cxl_mod.cfg.path);
     pair_str(ctx, "kind", cxl_medium_kind_name(cxl_medium_kind(cxl_mod.medium)));
     pair_int(ctx, "map_size", (long long)cxl_medium_size(cxl_mod.medium));
@@ -94,6 +113,7 @@ static int cmd_info(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     pair_str(ctx, "delay_model", cxl_delay_kind_name(dm.model));
     pair_int(ctx, "delay_bw_mbps", dm.bw_mbps);
     pair_str(ctx, "delay", cxl_delay_model_str(&dm, dms, sizeof dms));
+    cluster_info(ctx);
     rm.ReplyWithSimpleString(ctx, "rings");
     rm.ReplyWithArray(ctx, g->ring_count);
     for (uint32_t i = 0; i < g->ring_count; i++) {

@@ -114,7 +114,12 @@ static void exec_key_op(struct executor *e, const struct cxl_kv_request *r, stru
     }
     char text[200];
     RedisModuleString *name = rm.CreateString(e->ctx, (const char *)r->key, r->klen);
-    const char *refused = access_fast_path(e->ctx, user, r->op, name, text, sizeof text);
+    /* in processCommand's order: ACL, the cluster's slots, then the server's state */
+    const char *refused = access_fast_acl(e->ctx, user, r->op, name, text, sizeof text);
+    if (!refused && cluster_enabled())
+        refused = cluster_check_key(e->ctx, r, name, text, sizeof text);
+    if (!refused)
+        refused = access_fast_state(r->op);
     if (refused)
         cxl_kv_reply_error(rp, "%s", refused);
     else if (r->op == CXL_KV_GET)
@@ -233,14 +238,21 @@ static RedisModuleCallReply *call_command(RedisModuleCtx *ctx, const char *name,
 }
 
 /* Redis's reply, or the refusal RedisModule_Call made in Redis's TCP words. */
-static void reply_with(struct executor *e, RedisModuleCallReply *reply, RedisModuleString *user,
-                       const struct cmd_args *a, struct cxl_kv_reply *rp)
+static const char *error_refusal(struct executor *e, const struct cxl_kv_request *r, const char *proto, size_t plen,
+                                 RedisModuleString *user, const struct cmd_args *a, char *text, size_t cap)
+{
+    const char *c = cluster_enabled() ? cluster_call_refusal(e->ctx, r, a, proto, plen, text, cap) : NULL;
+    return c ? c : access_call_refusal(e->ctx, proto, plen, user, a, text, cap);
+}
+
+static void reply_with(struct executor *e, const struct cxl_kv_request *r, RedisModuleCallReply *reply,
+                       RedisModuleString *user, const struct cmd_args *a, struct cxl_kv_reply *rp)
 {
     size_t plen = 0;
     const char *proto = reply ? rm.CallReplyProto(reply, &plen) : NULL;
-    char text[200];
+    char text[400];
     const char *refusal = !proto || !plen   ? NULL
-                          : proto[0] == '-' ? access_call_refusal(e->ctx, proto, plen, user, a, text, sizeof text)
+                          : proto[0] == '-' ? error_refusal(e, r, proto, plen, user, a, text, sizeof text)
                                             : access_blocking_refusal(a, proto, plen, text, sizeof text);
     if (refusal)
         cxl_kv_reply_error(rp, "%s", refusal);
@@ -255,8 +267,8 @@ static void reply_with(struct executor *e, RedisModuleCallReply *reply, RedisMod
  * 'E' errors as replies, 'C' ACL checks as the context's user, 'M' deny-oom
  * when maxmemory has no eviction policy, 'W' no writes on a read-only
  * replica. */
-static void run_as(struct executor *e, const char *name, RedisModuleString *user, const struct cmd_args *a,
-                   struct cxl_kv_reply *rp)
+static void run_as(struct executor *e, const struct cxl_kv_request *r, const char *name, RedisModuleString *user,
+                   const struct cmd_args *a, struct cxl_kv_reply *rp)
 {
     size_t ulen;
     const char *u = rm.StringPtrLen(user, &ulen);
@@ -272,7 +284,7 @@ static void run_as(struct executor *e, const char *name, RedisModuleString *user
         strcat(flags, "W");
     access_forget_users(); /* the command may change the ACL */
     RedisModuleCallReply *reply = call_command(e->ctx, name, flags, a);
-    reply_with(e, reply, user, a, rp);
+    reply_with(e, r, reply, user, a, rp);
     if (reply)
         rm.FreeCallReply(reply);
     /* the command may have deleted the user: never keep pointing at it */
@@ -286,7 +298,11 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
         cxl_kv_reply_error(rp, "ERR protocol: %s", cxl_last_error());
         return;
     }
+    if (cluster_enabled() && a.argc == 1 && name_is(a.ptr[0], a.len[0], "reset"))
+        cluster_session_reset(r);
     if (identity_command(e->id, r, &a, rp)) /* AUTH, HELLO, RESET */
+        return;
+    if (cluster_enabled() && cluster_session_command(r, &a, rp)) /* ASKING, READONLY, READWRITE */
         return;
     char name[MAX_NAME];
     if (a.len[0] == 0 || a.len[0] >= sizeof name || memchr(a.ptr[0], '\0', a.len[0])) {
@@ -307,7 +323,9 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
     else if ((oom = access_script_oom(oname, olen, &a)) != NULL)
         cxl_kv_reply_error(rp, "%s", oom);
     else
-        run_as(e, name, user, &a, rp);
+        run_as(e, r, name, user, &a, rp);
+    if (cluster_enabled())
+        cluster_command_done(r);
     identity_recheck(e->id, 0); /* it may have changed a user the next request runs as */
 }
 
@@ -317,6 +335,7 @@ static void begin_pass(void *ud)
     struct executor *e = ud;
     access_forget_users();
     access_refresh(e->ctx, 0);
+    cluster_pass(e->ctx);
     identity_recheck(e->id, 1);
 }
 

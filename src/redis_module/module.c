@@ -109,6 +109,7 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     if (commands_register(ctx) != RM_OK)
         return refuse(ctx, "commands", "cannot register CXLRING.*");
     users_watch(ctx);
+    cluster_init(ctx);
     if (driver_start(ctx, cxl_mod.cfg.serve, cxl_mod.server, &cxl_mod.driver, err, sizeof err) != 0)
         return refuse(ctx, "driver", err);
     log_enabled(ctx);

@@ -123,9 +123,11 @@ void access_refresh(RedisModuleCtx *ctx, int force);
 void access_forget_users(void);
 /* DEBUG / MODULE refused: 1 with Redis's text in text. */
 int access_protected(const char *name, size_t len, const struct cmd_args *a, char *text, size_t cap);
-/* GET/SET/DEL of key as user: NULL when allowed, else Redis's error text. */
-const char *access_fast_path(RedisModuleCtx *ctx, RedisModuleString *user, uint16_t op, RedisModuleString *key,
-                             char *text, size_t cap);
+/* GET/SET/DEL of key as user: NULL when its ACL allows it, else Redis's
+ * error text; then access_fast_state: deny-oom, a read-only replica. */
+const char *access_fast_acl(RedisModuleCtx *ctx, RedisModuleString *user, uint16_t op, RedisModuleString *key,
+                            char *text, size_t cap);
+const char *access_fast_state(uint16_t op);
 const char *access_no_user(RedisModuleString *user, char *text, size_t cap);
 /* A blocking command (BLPOP ...) that found nothing: the error that says
  * it would have blocked, or NULL (reply: what RedisModule_Call answered). */
@@ -151,6 +153,35 @@ int name_is(const char *p, size_t n, const char *w);
  * Redis uses for a TCP client; NULL if err is not one. */
 const char *access_call_refusal(RedisModuleCtx *ctx, const char *err, size_t len, RedisModuleString *user,
                                 const struct cmd_args *a, char *text, size_t cap);
+
+/* On a Redis Cluster node (cluster.c, docs/CLUSTER.md): the slot map cached
+ * from CLUSTER NODES, kept current at every pass (cluster_pass); a ring
+ * request for keys this node does not serve answered as redis-server answers
+ * a TCP client. Nothing happens on a node without cluster mode. */
+struct cluster_stats {
+    int enabled, state_ok, replica;
+    char node_id[41];
+    long long age_ms;                 /* since the map was read (-1: never) */
+    uint64_t refreshes, refresh_errors;
+    uint64_t checks;                  /* GET/SET/DEL judged */
+    uint64_t redirects;               /* MOVED, ASK, CROSSSLOT, TRYAGAIN, CLUSTERDOWN answered */
+};
+int cluster_init(RedisModuleCtx *ctx);
+int cluster_enabled(void);
+void cluster_pass(RedisModuleCtx *ctx);
+/* GET/SET/DEL of key: NULL = serve it here, else Redis's error text. */
+const char *cluster_check_key(RedisModuleCtx *ctx, const struct cxl_kv_request *r, RedisModuleString *key,
+                              char *text, size_t cap);
+/* RedisModule_Call refused a command for a non-local key or a down cluster
+ * (err, its error reply): the answer a TCP client gets, or NULL. */
+const char *cluster_call_refusal(RedisModuleCtx *ctx, const struct cxl_kv_request *r, const struct cmd_args *a,
+                                 const char *err, size_t len, char *text, size_t cap);
+/* ASKING / READONLY / READWRITE on a ring connection: 1 if a was one (answered). */
+int cluster_session_command(const struct cxl_kv_request *r, const struct cmd_args *a, struct cxl_kv_reply *rp);
+void cluster_session_reset(const struct cxl_kv_request *r);
+void cluster_command_done(const struct cxl_kv_request *r);
+int cluster_stats(struct cluster_stats *out, long long now_ms);
+void cluster_my_slots(char *out, size_t cap);
 
 /* Keys of a secure ring: fetched at load, refreshed by a thread (keys.c). */
 struct keys_refresher;

@@ -51,6 +51,9 @@ typedef void (*rm_event_fn)(RedisModuleCtx *ctx, struct rm_event e, uint64_t sub
 #define RM_CTX_FLAGS_CLUSTER (1 << 5)
 #define RM_CTX_FLAGS_MAXMEMORY (1 << 8)
 #define RM_CTX_FLAGS_EVICT (1 << 9)
+#define RM_CMD_KEY_RW (1ULL << 1)
+#define RM_CMD_KEY_OW (1ULL << 2)
+#define RM_CMD_KEY_RM (1ULL << 3)
 #define RM_CMD_KEY_ACCESS (1ULL << 4)
 #define RM_CMD_KEY_UPDATE (1ULL << 5)
 #define RM_CMD_KEY_INSERT (1ULL << 6)
@@ -115,6 +118,11 @@ struct rm_api {
     int (*GetServerVersion)(void);
     float (*GetUsedMemoryRatio)(void);
     long long (*Milliseconds)(void);
+    /* Redis Cluster: the keys of a command, and whether a key exists */
+    int *(*GetCommandKeysWithFlags)(RedisModuleCtx *ctx, RedisModuleString **argv, int argc, int *num_keys,
+                                    int **out_flags);
+    int (*KeyExists)(RedisModuleCtx *ctx, RedisModuleString *key);
+    void (*Free)(void *ptr);
 };
 
 extern struct rm_api rm;
