@@ -186,10 +186,10 @@ def median_of(rows, col):
     return statistics.median(num(r, col) for r in rows)
 
 
-def round_ratio(runs, key, col, invert):
-    """the median over rounds of KEY's COL against NativeTCP's in the same round
-    (NativeTCP / KEY when INVERT), or '-'"""
-    base = runs.get(("NativeTCP",) + key[1:])
+def round_ratio(runs, key, col, invert, base_label="NativeTCP"):
+    """the median over rounds of KEY's COL against BASE_LABEL's in the same
+    round (BASE_LABEL / KEY when INVERT), or '-'"""
+    base = runs.get((base_label,) + key[1:])
     if not base:
         return "-"
     per_round = []
@@ -212,12 +212,12 @@ def write_compare_csv(runs, path):
                                     sum(int(num(r, "errors")) for r in rows), rows[0]["delay_model"]])
 
 
-def write_compare_md(runs, path, description):
+def write_compare_md(runs, path, description, base="NativeTCP"):
     with open(path, "w") as f:
         f.write(description + "\n\n")
         f.write(md_header("label", "op", "threads", "in flight", "value B", "req/s (median)", "req/s range",
-                          "p50 us", "p99 us", "p99.9 us", "errors", "x NativeTCP req/s",
-                          "NativeTCP p50 / p50", "delay model"))
+                          "p50 us", "p99 us", "p99.9 us", "errors", f"x {base} req/s",
+                          f"{base} p50 / p50", "delay model"))
         for key, by_round in runs.items():
             rows = list(by_round.values())
             rates = [num(r, "throughput_rps") for r in rows]
@@ -225,17 +225,18 @@ def write_compare_md(runs, path, description):
                            "%.0f-%.0f" % (min(rates), max(rates)), "%.1f" % median_of(rows, "p50_us"),
                            "%.1f" % median_of(rows, "p99_us"), "%.1f" % median_of(rows, "p99.9_us"),
                            "%d" % sum(int(num(r, "errors")) for r in rows),
-                           round_ratio(runs, key, "throughput_rps", False),
-                           round_ratio(runs, key, "p50_us", True), rows[0]["delay_model"]))
+                           round_ratio(runs, key, "throughput_rps", False, base),
+                           round_ratio(runs, key, "p50_us", True, base), rows[0]["delay_model"]))
 
 
 def cmd_compare(a):
     """Rates and latencies are medians over the rounds; the ratio against
-    NativeTCP is the median of the per-round ratios (both measured in the same
-    round, seconds apart), which cancels most of the machine's drift."""
+    NativeTCP (or --base) is the median of the per-round ratios (both measured
+    in the same round, seconds apart), which cancels most of the machine's
+    drift."""
     runs = compare_rounds(a.raw)
     write_compare_csv(runs, a.out_csv)
-    write_compare_md(runs, a.out_md, a.description)
+    write_compare_md(runs, a.out_md, a.description, a.base)
     return 0
 
 
@@ -855,7 +856,8 @@ def parser():
 
     add_medians(sub, "compare", cmd_compare, "bench/compare.sh: medians over rounds, CSV and Markdown table",
                 "cxl_ring_direct --compare-csv rows, labels '<label>@<round>'",
-                "one row per (label, op, threads, pipeline, value size)")
+                "one row per (label, op, threads, pipeline, value size)"
+                ).add_argument("--base", default="NativeTCP", help="the label the ratios are against (default NativeTCP)")
 
     p = add(sub, "compare-charts", cmd_compare_charts, "bench/compare.sh: the charts (PNG, gnuplot)")
     p.add_argument("csv", metavar="CSV", help="the compare matrix CSV (OUT_CSV of compare)")

@@ -29,6 +29,22 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# cluster_base_port N: a first port P such that P..P+N-1 and their cluster
+# bus ports (+10000) are free, all below the ephemeral range (32768..), where
+# outgoing connections could take a bus port between the check and the start
+cluster_base_port() {
+  local n=$1 base i busy
+  for _ in $(seq 200); do
+    base=$(( 10000 + RANDOM % (12768 - n) )) busy=0 # bus ports: 20000..32767
+    for ((i = 0; i < n; i++)); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$((base + i))") 2>/dev/null ||
+         (exec 3<>"/dev/tcp/127.0.0.1/$((base + i + 10000))") 2>/dev/null; then busy=1; break; fi
+    done
+    [ $busy = 0 ] && { echo "$base"; return 0; }
+  done
+  die "no $n free ports (and bus ports) below 32768"
+}
+
 # start_redis NAME MEDIUM_PATH [module args...]: sets REDIS_PORT, REDIS_SOCK, REDIS_LOG
 # (REDIS_EXTRA, an array, adds redis-server options, e.g. a TLS port;
 # REDIS_CMD, an array, is the server command: redis-server, or a wrapper

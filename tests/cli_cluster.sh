@@ -8,9 +8,7 @@
 source "$(dirname "$0")/check.sh"
 C="bash scripts/cluster.sh"
 D=$WORK/cluster
-base=$(( 20000 + RANDOM % 20000 ))
-while (exec 3<>"/dev/tcp/127.0.0.1/$base") 2>/dev/null || (exec 3<>"/dev/tcp/127.0.0.1/$((base + 1))") 2>/dev/null ||
-      (exec 3<>"/dev/tcp/127.0.0.1/$((base + 2))") 2>/dev/null; do base=$((base + 3)); done
+base=$(cluster_base_port 3) # scripts/lib.sh
 stop_all() { $C stop --dir "$D" >/dev/null 2>&1; }
 trap 'stop_all; cleanup' EXIT
 

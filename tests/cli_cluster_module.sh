@@ -8,16 +8,7 @@
 source "$(dirname "$0")/check.sh"
 C="bash scripts/cluster.sh"
 D=$WORK/cluster
-# ports and their cluster bus ports (+10000) below the ephemeral range (32768..)
-base=$(( 21000 + RANDOM % 1500 ))
-free() {
-  for i in 0 1 2 3 4 5; do
-    (exec 3<>"/dev/tcp/127.0.0.1/$(($1 + i))") 2>/dev/null && return 1
-    (exec 3<>"/dev/tcp/127.0.0.1/$(($1 + i + 10000))") 2>/dev/null && return 1
-  done
-  return 0
-}
-until free "$base"; do base=$((base + 6)); done
+base=$(cluster_base_port 6) # scripts/lib.sh
 trap '$C stop --dir "$D" >/dev/null 2>&1; cleanup' EXIT
 
 out=$($C start --dir "$D" --base-port "$base" --replicas 1 --build "$BUILD" 2>&1)

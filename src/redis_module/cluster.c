@@ -11,7 +11,7 @@
  *     FAILOVER ..., and EXEC, which may hold one);
  *   - when nodes.conf changed (Redis saves it on every slot, epoch, role or
  *     failure-state change it learns, from the bus too), looked at with one
- *     stat() at most every CLUSTER_CONF_CHECK_MS;
+ *     stat() at most every CLUSTER_CONF_CHECK_MS (1-4 ms: the coarse clock);
  *   - and at least every CLUSTER_REFRESH_MS whatever happens.
  * Per request: the key's CRC16 slot and a table lookup (cluster_judge).
  *
@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cxl/cluster.h"
 #include "module.h"
@@ -32,7 +33,7 @@
 #define NSLOTS ((int)CXL_CLUSTER_SLOTS)
 #define NO_NODE 0xffff
 #define CLUSTER_REFRESH_MS 100
-#define CLUSTER_CONF_CHECK_MS 1
+#define CLUSTER_CONF_CHECK_MS 2 /* (on a coarse clock: in practice every tick, 1-4 ms) */
 #define NODE_ID_LEN 40
 #define ENDPOINT_MAX 300
 
@@ -90,6 +91,16 @@ static struct cluster {
 } cl;
 
 /* --- the cache ------------------------------------------------------------------ */
+
+/* Milliseconds on the kernel's coarse clock: a few ns, no syscall (every
+ * pass asks; RedisModule_Milliseconds is a gettimeofday). */
+static long long coarse_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 
 static void open_mark(uint16_t slot) { cl.open[slot >> 3] |= (uint8_t)(1u << (slot & 7)); }
 static int is_open(uint16_t slot) { return cl.open[slot >> 3] >> (slot & 7) & 1; }
@@ -293,7 +304,7 @@ static void read_settings(RedisModuleCtx *ctx)
 
 static int refresh(RedisModuleCtx *ctx)
 {
-    long long t0 = rm.Milliseconds();
+    long long t0 = coarse_ms();
     cl.stale = 0;
     cl.refreshed_ms = cl.conf_checked_ms = t0;
     if (cl.conf_path[0] && stat(cl.conf_path, &cl.conf_seen) != 0)
@@ -332,7 +343,7 @@ void cluster_pass(RedisModuleCtx *ctx)
 {
     if (!cl.enabled)
         return;
-    long long now = rm.Milliseconds();
+    long long now = coarse_ms();
     if (cl.stale || !cl.loaded || now - cl.refreshed_ms >= CLUSTER_REFRESH_MS) {
         refresh(ctx);
     } else if (now - cl.conf_checked_ms >= CLUSTER_CONF_CHECK_MS) {
@@ -591,8 +602,9 @@ const char *cluster_call_refusal(RedisModuleCtx *ctx, const struct cxl_kv_reques
 
 /* --- what CXLRING.INFO shows ------------------------------------------------------ */
 
-int cluster_stats(struct cluster_stats *out, long long now_ms)
+int cluster_stats(struct cluster_stats *out)
 {
+    long long now_ms = coarse_ms();
     *out = cl.st;
     out->enabled = cl.enabled;
     out->state_ok = cl.state_ok;

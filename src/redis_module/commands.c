@@ -68,7 +68,7 @@ static int cmd_stats(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
 static void cluster_info(RedisModuleCtx *ctx)
 {
     struct cluster_stats c;
-    cluster_stats(&c, rm.Milliseconds());
+    cluster_stats(&c);
     static char slots[16384 * 12]; /* every range "a-b " at worst; main thread only */
     cluster_my_slots(slots, sizeof slots);
     pair_int(ctx, "cluster_enabled", c.enabled);

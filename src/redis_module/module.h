@@ -180,7 +180,7 @@ const char *cluster_call_refusal(RedisModuleCtx *ctx, const struct cxl_kv_reques
 int cluster_session_command(const struct cxl_kv_request *r, const struct cmd_args *a, struct cxl_kv_reply *rp);
 void cluster_session_reset(const struct cxl_kv_request *r);
 void cluster_command_done(const struct cxl_kv_request *r);
-int cluster_stats(struct cluster_stats *out, long long now_ms);
+int cluster_stats(struct cluster_stats *out);
 void cluster_my_slots(char *out, size_t cap);
 
 /* Keys of a secure ring: fetched at load, refreshed by a thread (keys.c). */

@@ -3,6 +3,7 @@
  * initial value 0, no reflection, no final xor) over the key or its hash
  * tag, modulo 16384. The table is built once, on first use. */
 #include <pthread.h>
+#include <string.h>
 
 #include "cxl/cluster.h"
 
@@ -33,18 +34,15 @@ static void hashed_part(const uint8_t *k, size_t len, size_t *off, size_t *n)
 {
     *off = 0;
     *n = len;
-    size_t open = 0;
-    while (open < len && k[open] != '{')
-        open++;
-    if (open == len)
+    const uint8_t *open = memchr(k, '{', len);
+    if (!open)
         return;
-    size_t close = open + 1;
-    while (close < len && k[close] != '}')
-        close++;
-    if (close == len || close == open + 1)
+    size_t after = len - (size_t)(open - k) - 1;
+    const uint8_t *close = memchr(open + 1, '}', after);
+    if (!close || close == open + 1)
         return;
-    *off = open + 1;
-    *n = close - open - 1;
+    *off = (size_t)(open - k) + 1;
+    *n = (size_t)(close - open) - 1;
 }
 
 uint16_t cxl_cluster_slot(const void *key, size_t len)
