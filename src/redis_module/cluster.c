@@ -12,7 +12,9 @@
  *   - when nodes.conf changed (Redis saves it on every slot, epoch, role or
  *     failure-state change it learns, from the bus too), looked at with one
  *     stat() at most every CLUSTER_CONF_CHECK_MS (1-4 ms: the coarse clock);
- *   - and at least every CLUSTER_REFRESH_MS whatever happens.
+ *   - when CLUSTER INFO's cluster_current_epoch changed, read with the
+ *     cluster's state every CLUSTER_STATE_MS;
+ *   - and at least every CLUSTER_MAP_MS whatever happens.
  * Per request: the key's CRC16 slot and a table lookup (cluster_judge).
  *
  * The any-command path runs through RedisModule_Call, which refuses keys of
@@ -32,7 +34,8 @@
 
 #define NSLOTS ((int)CXL_CLUSTER_SLOTS)
 #define NO_NODE 0xffff
-#define CLUSTER_REFRESH_MS 100
+#define CLUSTER_STATE_MS 100 /* CLUSTER INFO: the state, the epoch */
+#define CLUSTER_MAP_MS 1000  /* CLUSTER NODES whatever happens */
 #define CLUSTER_CONF_CHECK_MS 2 /* (on a coarse clock: in practice every tick, 1-4 ms) */
 #define NODE_ID_LEN 40
 #define ENDPOINT_MAX 300
@@ -62,13 +65,14 @@ struct open_list {
     uint32_t n, cap;
 };
 
-/* A ring connection's flags (ASKING, READONLY), kept only while set. */
+/* A ring's connections' flags (ASKING, READONLY), allocated when one is
+ * first set: one byte per connection the module accepts (max_conns + 1). */
 #define CF_ASKING 1
 #define CF_READONLY 2
-struct conn_flags {
-    uint32_t ring, session;
-    uint16_t conn, node;
-    uint8_t flags;
+struct ring_flags {
+    uint8_t *flags;
+    uint32_t session, nset;
+    uint16_t node;
 };
 
 static struct cluster {
@@ -84,9 +88,10 @@ static struct cluster {
     char conf_path[512];
     struct stat conf_seen;
     int stale;
-    long long refreshed_ms, conf_checked_ms;
-    struct conn_flags *conns;
-    uint32_t nconns, conns_cap;
+    long long refreshed_ms, conf_checked_ms, state_checked_ms;
+    uint64_t epoch;
+    struct ring_flags *ring;     /* [rings] */
+    uint32_t rings, conn_cap, nset; /* nset: connections with a flag, all rings */
     struct cluster_stats st;
 } cl;
 
@@ -302,9 +307,37 @@ static void read_settings(RedisModuleCtx *ctx)
     snprintf(cl.conf_path, sizeof cl.conf_path, "%s", v); /* relative to Redis's dir, its cwd */
 }
 
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* CLUSTER INFO: cluster_state, and the current epoch (a failover or a
+ * completed slot move elsewhere usually bumps it). */
+static void read_state(RedisModuleCtx *ctx)
+{
+    long long t0 = now_ns();
+    RedisModuleCallReply *r = call2(ctx, "CLUSTER", "INFO", NULL);
+    size_t len = 0;
+    const char *text = reply_text(r, &len);
+    cl.state_ok = text && len >= 16 && !memcmp(text, "cluster_state:ok", 16);
+    static const char key[] = "cluster_current_epoch:";
+    const char *e = NULL;
+    for (size_t i = 0; text && i + sizeof key - 1 < len && !e; i++)
+        if ((i == 0 || text[i - 1] == '\n') && !memcmp(text + i, key, sizeof key - 1))
+            e = text + i + sizeof key - 1;
+    cl.epoch = e ? strtoull(e, NULL, 10) : 0; /* (the reply ends in CRLF: strtoull stops there) */
+    if (r)
+        rm.FreeCallReply(r);
+    cl.state_checked_ms = coarse_ms();
+    cl.st.state_ns = (uint64_t)(now_ns() - t0);
+}
+
 static int refresh(RedisModuleCtx *ctx)
 {
-    long long t0 = coarse_ms();
+    long long t0 = coarse_ms(), start_ns = now_ns();
     cl.stale = 0;
     cl.refreshed_ms = cl.conf_checked_ms = t0;
     if (cl.conf_path[0] && stat(cl.conf_path, &cl.conf_seen) != 0)
@@ -315,11 +348,7 @@ static int refresh(RedisModuleCtx *ctx)
     int rc = text ? parse_nodes(text, len) : -1;
     if (r)
         rm.FreeCallReply(r);
-    r = call2(ctx, "CLUSTER", "INFO", NULL);
-    text = reply_text(r, &len);
-    cl.state_ok = text && len >= 16 && !memcmp(text, "cluster_state:ok", 16);
-    if (r)
-        rm.FreeCallReply(r);
+    read_state(ctx);
     if (rc != 0) { /* fail closed: serve nothing until a map parses */
         memset(cl.owner, 0xff, sizeof cl.owner);
         cl.state_ok = 0;
@@ -327,6 +356,7 @@ static int refresh(RedisModuleCtx *ctx)
     }
     cl.loaded = 1;
     cl.st.refreshes++;
+    cl.st.refresh_ns = (uint64_t)(now_ns() - start_ns);
     return rc;
 }
 
@@ -344,8 +374,13 @@ void cluster_pass(RedisModuleCtx *ctx)
     if (!cl.enabled)
         return;
     long long now = coarse_ms();
-    if (cl.stale || !cl.loaded || now - cl.refreshed_ms >= CLUSTER_REFRESH_MS) {
+    if (cl.stale || !cl.loaded || now - cl.refreshed_ms >= CLUSTER_MAP_MS) {
         refresh(ctx);
+    } else if (now - cl.state_checked_ms >= CLUSTER_STATE_MS) {
+        uint64_t epoch = cl.epoch;
+        read_state(ctx);
+        if (cl.epoch != epoch)
+            refresh(ctx);
     } else if (now - cl.conf_checked_ms >= CLUSTER_CONF_CHECK_MS) {
         cl.conf_checked_ms = now;
         if (conf_changed())
@@ -379,11 +414,14 @@ static void on_command(RedisModuleCommandFilterCtx *f)
             cl.stale = 1;
 }
 
-int cluster_init(RedisModuleCtx *ctx)
+int cluster_init(RedisModuleCtx *ctx, uint32_t rings, uint32_t conns_per_ring)
 {
     cl.enabled = (rm.GetContextFlags(ctx) & RM_CTX_FLAGS_CLUSTER) != 0;
     if (!cl.enabled)
         return 0;
+    if (!(cl.ring = calloc(rings, sizeof *cl.ring)))
+        return -1;
+    cl.rings = rings, cl.conn_cap = conns_per_ring;
     read_settings(ctx);
     rm.RegisterCommandFilter(ctx, on_command, 0);
     refresh(ctx);
@@ -394,45 +432,49 @@ int cluster_enabled(void) { return cl.enabled; }
 
 /* --- a connection's ASKING and READONLY ----------------------------------------- */
 
-static struct conn_flags *conn_find(const struct cxl_kv_request *r, int add)
+/* The flags of a request's connection, or NULL (a connection number past
+ * max_conns, as identity.c refuses it; out of memory). A new claim of the
+ * ring is a new client: its connections start with none. */
+static uint8_t *flags_slot(const struct cxl_kv_request *r, int add)
 {
-    for (uint32_t i = 0; i < cl.nconns; i++) {
-        struct conn_flags *c = &cl.conns[i];
-        if (c->ring != r->ring || c->conn != r->conn)
-            continue;
-        if (c->session != r->session || c->node != r->node) /* a new client of the ring */
-            c->flags = 0, c->session = r->session, c->node = r->node;
-        return c;
-    }
-    if (!add)
+    if (r->ring >= cl.rings || r->conn >= cl.conn_cap)
         return NULL;
-    if (cl.nconns == cl.conns_cap) {
-        uint32_t cap = cl.conns_cap ? 2 * cl.conns_cap : 16;
-        struct conn_flags *n = realloc(cl.conns, cap * sizeof *n);
-        if (!n)
+    struct ring_flags *f = &cl.ring[r->ring];
+    if (!f->flags) {
+        if (!add || !(f->flags = calloc(cl.conn_cap, 1)))
             return NULL;
-        cl.conns = n, cl.conns_cap = cap;
+        f->session = r->session, f->node = r->node;
     }
-    cl.conns[cl.nconns] = (struct conn_flags){.ring = r->ring, .session = r->session, .conn = r->conn,
-                                              .node = r->node};
-    return &cl.conns[cl.nconns++];
+    if (f->session != r->session || f->node != r->node) {
+        memset(f->flags, 0, cl.conn_cap);
+        f->nset = 0, f->session = r->session, f->node = r->node;
+    }
+    return &f->flags[r->conn];
 }
 
-static void conn_drop(struct conn_flags *c) { *c = cl.conns[--cl.nconns]; }
+/* Set a connection's flags, counting the connections that have some. */
+static void flags_set(const struct cxl_kv_request *r, uint8_t *slot, uint8_t v)
+{
+    struct ring_flags *f = &cl.ring[r->ring];
+    f->nset += (v != 0) - (*slot != 0);
+    cl.nset += (v != 0) - (*slot != 0);
+    *slot = v;
+}
 
-/* The connection's flags for this request. */
+/* The connection's flags for this request (0 at the cost of one load when
+ * no connection has any, the usual case). */
 static uint8_t flags_of(const struct cxl_kv_request *r)
 {
-    struct conn_flags *c = cl.nconns ? conn_find(r, 0) : NULL;
-    return c ? c->flags : 0;
+    uint8_t *f = cl.nset ? flags_slot(r, 0) : NULL;
+    return f ? *f : 0;
 }
 
 /* A command ran on the connection: its ASKING is used up, as on TCP. */
 void cluster_command_done(const struct cxl_kv_request *r)
 {
-    struct conn_flags *c = cl.nconns ? conn_find(r, 0) : NULL;
-    if (c && !(c->flags &= (uint8_t)~CF_ASKING))
-        conn_drop(c); /* only connections with a flag set are kept */
+    uint8_t *f = cl.nset ? flags_slot(r, 0) : NULL;
+    if (f && (*f & CF_ASKING))
+        flags_set(r, f, (uint8_t)(*f & ~CF_ASKING));
 }
 
 /* ASKING, READONLY, READWRITE (on a cluster node): 1 if a was one (answered). */
@@ -445,21 +487,17 @@ int cluster_session_command(const struct cxl_kv_request *r, const struct cmd_arg
     int asking = name_is(p, n, "asking"), ro = name_is(p, n, "readonly"), rw = name_is(p, n, "readwrite");
     if (!asking && !ro && !rw)
         return 0;
-    struct conn_flags *c = conn_find(r, 1);
-    if (!c) {
-        cxl_kv_reply_error(rp, "ERR out of memory");
+    uint8_t *slot = flags_slot(r, 1);
+    if (!slot) {
+        cxl_kv_reply_error(rp, "ERR connection %u: out of range or out of memory", r->conn);
         return 1;
     }
-    if (!asking) /* ASKING lasts one command: this one uses it up */
-        c->flags &= (uint8_t)~CF_ASKING;
+    uint8_t v = *slot;
     if (asking)
-        c->flags |= CF_ASKING;
-    else if (ro)
-        c->flags |= CF_READONLY;
-    else
-        c->flags &= (uint8_t)~CF_READONLY;
-    if (!c->flags)
-        conn_drop(c);
+        v |= CF_ASKING;
+    else /* ASKING lasts one command: this one uses it up */
+        v = (uint8_t)((ro ? v | CF_READONLY : v & ~CF_READONLY) & ~CF_ASKING);
+    flags_set(r, slot, v);
     cxl_kv_reply(rp, CXL_KV_REPLY, "+OK\r\n", 5);
     return 1;
 }
@@ -467,9 +505,9 @@ int cluster_session_command(const struct cxl_kv_request *r, const struct cmd_arg
 /* RESET: the connection's flags go. */
 void cluster_session_reset(const struct cxl_kv_request *r)
 {
-    struct conn_flags *c = cl.nconns ? conn_find(r, 0) : NULL;
-    if (c)
-        conn_drop(c);
+    uint8_t *f = cl.nset ? flags_slot(r, 0) : NULL;
+    if (f)
+        flags_set(r, f, 0);
 }
 
 /* --- the judgement ---------------------------------------------------------------- */

@@ -64,7 +64,7 @@ static int cmd_stats(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
 }
 
 /* The node's place in Redis Cluster, as the module's slot map has it. */
-#define CLUSTER_INFO_PAIRS 9
+#define CLUSTER_INFO_PAIRS 11
 static void cluster_info(RedisModuleCtx *ctx)
 {
     struct cluster_stats c;
@@ -78,6 +78,8 @@ static void cluster_info(RedisModuleCtx *ctx)
     pair_str(ctx, "cluster_slots", slots);
     pair_int(ctx, "cluster_map_age_ms", c.age_ms);
     pair_int(ctx, "cluster_map_refreshes", (long long)c.refreshes);
+    pair_int(ctx, "cluster_map_refresh_us", (long long)(c.refresh_ns / 1000));
+    pair_int(ctx, "cluster_state_check_us", (long long)(c.state_ns / 1000));
     pair_int(ctx, "cluster_checks", (long long)c.checks);
     pair_int(ctx, "cluster_redirects", (long long)c.redirects);
 }

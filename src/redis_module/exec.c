@@ -302,8 +302,6 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
         cluster_session_reset(r);
     if (identity_command(e->id, r, &a, rp)) /* AUTH, HELLO, RESET */
         return;
-    if (cluster_enabled() && cluster_session_command(r, &a, rp)) /* ASKING, READONLY, READWRITE */
-        return;
     char name[MAX_NAME];
     if (a.len[0] == 0 || a.len[0] >= sizeof name || memchr(a.ptr[0], '\0', a.len[0])) {
         cxl_kv_reply_error(rp, "ERR unknown command '%.*s'", (int)(a.len[0] < 60 ? a.len[0] : 60), a.ptr[0]);
@@ -318,6 +316,8 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
     const char *oom;
     if (!identity_who(e->id, r, &user))
         cxl_kv_reply_error(rp, "%s", identity_noauth_text());
+    else if (cluster_enabled() && cluster_session_command(r, &a, rp)) /* ASKING, READONLY, READWRITE */
+        return;
     else if (access_protected(oname, olen, &a, text, sizeof text))
         cxl_kv_reply_error(rp, "%s", text);
     else if ((oom = access_script_oom(oname, olen, &a)) != NULL)

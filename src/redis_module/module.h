@@ -163,10 +163,12 @@ struct cluster_stats {
     char node_id[41];
     long long age_ms;                 /* since the map was read (-1: never) */
     uint64_t refreshes, refresh_errors;
+    uint64_t refresh_ns;              /* the last refresh took (CLUSTER NODES, CLUSTER INFO, parsing) */
+    uint64_t state_ns;                /* the last state check took (CLUSTER INFO) */
     uint64_t checks;                  /* GET/SET/DEL judged */
     uint64_t redirects;               /* MOVED, ASK, CROSSSLOT, TRYAGAIN, CLUSTERDOWN answered */
 };
-int cluster_init(RedisModuleCtx *ctx);
+int cluster_init(RedisModuleCtx *ctx, uint32_t rings, uint32_t conns_per_ring); /* -1: out of memory */
 int cluster_enabled(void);
 void cluster_pass(RedisModuleCtx *ctx);
 /* GET/SET/DEL of key: NULL = serve it here, else Redis's error text. */
