@@ -1,7 +1,6 @@
 /* pod_map.c - reading the pod map (net/pod_map.h): one node a line, every
  * error naming the file and the line. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
