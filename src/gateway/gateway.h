@@ -4,8 +4,9 @@
  * unchanged. One event loop (loop.c, on base/loop.h) over the sockets and
  * the ring(s); connection slots, buffers (base/buf.h), epoll interest and
  * the memory limits (conn.c); reading, parsing and dispatching a client's
- * commands (input.c); what each command becomes (route.c); flags
- * (options.c). */
+ * commands (input.c); what each command becomes (route.c); in front of a
+ * Redis Cluster node, node addresses in replies swapped for gateways'
+ * (cluster.c); flags (options.c). */
 #ifndef CXL_GATEWAY_H
 #define CXL_GATEWAY_H
 
@@ -17,6 +18,7 @@
 #include "base/buf.h"
 #include "base/loop.h"
 #include "base/ratelimit.h"
+#include "net/pod_map.h"
 #include "net/resp_request.h"
 #include "cxl/wait.h"
 
@@ -39,6 +41,8 @@ struct gw_opts {
     uint64_t query_buffer_limit; /* bytes a client's input may hold (client-query-buffer-limit) */
     uint64_t maxmemory_clients;  /* bytes of all clients' buffers together (0: no limit) */
     int fast_paths;              /* GET/SET/DEL on the module's key API */
+    const char *cluster_path;    /* --cluster POD.MAP, or NULL */
+    struct cxl_pod_map pod;      /* its nodes (empty without --cluster) */
     int quiet;
 };
 
@@ -90,6 +94,7 @@ struct gw {
     struct cxl_resp_limits limits;
     struct cxl_backoff backoff;
     struct cxl_ratelimit log_limit; /* lines about clients closed for their limits */
+    struct cxl_buf scratch;        /* a reply being rewritten (cluster.c) */
 };
 
 /* Slots and the epoll set (conn.c). */
@@ -108,7 +113,14 @@ void gw_log_client(struct gw *g, const char *fmt, ...) __attribute__((format(pri
  * Redis user there, as a TCP connection to Redis has. */
 static inline uint16_t gw_conn_number(uint32_t slot) { return (uint16_t)(slot + 1); }
 #define GW_MAX_CLIENTS 65535u /* connection numbers are 16 bits, 0 is the ring's own */
-#define GW_TAG_RESET (1ull << 63) /* a slot's RESET (input.c): its reply clears the slot */
+/* A command's ring tag: bit 63 its slot's RESET (input.c: its reply clears
+ * the slot), bits 56..59 the kind of reply to rewrite in front of a cluster
+ * node (cluster.c), bits 32..47 the connection's slot, bits 0..31 its
+ * generation. */
+#define GW_TAG_RESET (1ull << 63)
+#define GW_TAG_KIND_SHIFT 56
+#define GW_TAG_KIND_MASK 0xfull
+static inline uint32_t gw_tag_slot(uint64_t tag) { return (uint32_t)(tag >> 32) & 0xffffu; }
 
 /* A client's input (input.c). */
 void gw_read_input(struct gw *g, uint32_t slot);
@@ -135,6 +147,15 @@ enum gw_route gw_route(const struct gw_opts *o, const struct cxl_resp_args *a, c
 /* The RESP bytes for a ring result (bulk, nil, +OK, :n, -ERR, or the raw
  * reply of a generic command). */
 int gw_encode_result(struct cxl_buf *out, const struct cxl_kv_result *r);
+
+/* --- in front of a Redis Cluster node (cluster.c) ----------------------------------- */
+
+/* The tag bits of a command whose reply names nodes (0 without --cluster). */
+uint64_t gw_cluster_tag(const struct gw *g, const struct cxl_resp_args *a);
+/* The reply appended to out from byte `from` on (of the pending bytes),
+ * for the command tagged tag: pod nodes' addresses swapped for their
+ * gateways'. Anything it cannot parse stays as it is. */
+void gw_cluster_reply(struct gw *g, struct cxl_buf *out, size_t from, uint64_t tag);
 
 /* --- the loop ------------------------------------------------------------------------ */
 

@@ -81,7 +81,7 @@ static int submit(struct gw *g, struct gw_conn *c, uint64_t tag, enum gw_route r
 {
     struct cxl_kv *kv = g->kv[c->ring];
     const struct cxl_resp_args *a = &g->args;
-    cxl_kv_set_conn(kv, gw_conn_number((uint32_t)(tag >> 32)));
+    cxl_kv_set_conn(kv, gw_conn_number(gw_tag_slot(tag)));
     if (is_auth(a)) /* this slot's number may now have a user on this ring */
         c->authed = 1;
     if (route == GW_FAST && a->argvlen[0] == 3 && (a->argv[0][0] | 32) == 'g')
@@ -135,7 +135,7 @@ static int dispatch(struct gw *g, uint32_t slot)
     if (rc == 1)
         return 0; /* again once Redis answered the RESET */
     if (rc == 0)
-        rc = submit(g, c, tag_of(slot, c->gen), route);
+        rc = submit(g, c, tag_of(slot, c->gen) | gw_cluster_tag(g, &g->args), route);
     if (rc == CXL_EAGAIN) {
         wait_for_ring(g, slot); /* the ring is full: again when replies come */
         return 0;

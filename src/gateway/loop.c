@@ -91,7 +91,7 @@ static void accept_all(struct gw *g, int lfd)
 
 static void take_result(struct gw *g, uint32_t ring, const struct cxl_kv_result *r)
 {
-    uint32_t slot = (uint32_t)((r->tag & ~GW_TAG_RESET) >> 32), gen = (uint32_t)r->tag;
+    uint32_t slot = gw_tag_slot(r->tag), gen = (uint32_t)r->tag;
     struct gw_conn *c = &g->conn[slot];
     if (c->fd < 0 || c->gen != gen || c->ring != ring)
         return; /* its connection went away */
@@ -99,8 +99,12 @@ static void take_result(struct gw *g, uint32_t ring, const struct cxl_kv_result 
     g->inflight--;
     if (r->tag & GW_TAG_RESET)
         gw_reset_answered(g, slot, r);
-    else
+    else {
+        size_t from = cxl_buf_len(&c->out);
         gw_encode_result(&c->out, r);
+        if (g->o->cluster_path)
+            gw_cluster_reply(g, &c->out, from, r->tag);
+    }
     if (c->fd >= 0 && !c->touched) {
         c->touched = 1;
         g->touched[g->ntouched++] = slot;
@@ -260,6 +264,7 @@ static void close_all(struct gw *g)
     free(g->free_slots);
     free(g->touched);
     free(g->waiting);
+    cxl_buf_free(&g->scratch);
     cxl_resp_args_free(&g->args);
 }
 
@@ -291,7 +296,7 @@ static void report_start(const struct gw *g)
 
 int gw_run(const struct gw_opts *o)
 {
-    struct gw g = {.o = o, .loop = {.ep = -1}, .tcp_fd = -1, .unix_fd = -1};
+    struct gw g = {.o = o, .loop = {.ep = -1}, .tcp_fd = -1, .unix_fd = -1, .scratch = cxl_buf_growable(CXL_BUF_GROWS)};
     cxl_loop_stop_on_signals();
     cxl_ratelimit_init(&g.log_limit, 5, 20);
     if (open_all(&g) != 0) {

@@ -23,5 +23,6 @@ int main(int argc, char **argv)
     }
     rc = gw_run(&o);
     cxl_keyring_close(o.kv.keys);
+    cxl_pod_map_free(&o.pod);
     return rc;
 }

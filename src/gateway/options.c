@@ -55,6 +55,10 @@ static void usage(FILE *out)
         "                        limit); over it the biggest clients are closed, as Redis does\n"
         "  --max-output BYTES    replies a client may leave unread before it stops\n"
         "                        being read (default 64M)\n"
+        "  --cluster POD.MAP     in front of a Redis Cluster node: pod nodes' addresses in\n"
+        "                        -MOVED/-ASK and CLUSTER SLOTS/SHARDS/NODES/REPLICAS replies\n"
+        "                        become their gateways' (lines 'node HOST:PORT medium PATH\n"
+        "                        gateway HOST:PORT', docs/CLUSTER.md)\n"
         "  --no-fast-paths       GET/SET/DEL as generic commands too (then they are\n"
         "                        propagated to replicas/AOF like any command)\n"
         "  --quiet\n");
@@ -72,7 +76,7 @@ static void usage(FILE *out)
 }
 
 enum { G_LISTEN = 256, G_UNIX, G_RINGS, G_MAX_CLIENTS, G_MAX_REQUEST, G_MAX_OUTPUT, G_NO_FAST, G_QUIET,
-       G_MAX_BULK, G_QUERY_LIMIT, G_MAXMEMORY_CLIENTS };
+       G_MAX_BULK, G_QUERY_LIMIT, G_MAXMEMORY_CLIENTS, G_CLUSTER };
 
 static int parse_one(int c, const char *arg, struct gw_opts *o)
 {
@@ -91,9 +95,21 @@ static int parse_one(int c, const char *arg, struct gw_opts *o)
     case G_QUERY_LIMIT: rc = cxl_parse_size("--client-query-buffer-limit", arg, &o->query_buffer_limit); break;
     case G_MAXMEMORY_CLIENTS: rc = cxl_parse_size("--maxmemory-clients", arg, &o->maxmemory_clients); break;
     case G_NO_FAST: o->fast_paths = 0; break;
+    case G_CLUSTER: o->cluster_path = arg; break;
     case G_QUIET: o->quiet = 1; break;
     default: return cxl_fail(CXL_EINVAL, "unknown option");
     }
+    return rc;
+}
+
+/* --cluster's pod map: read, and not empty. */
+static int load_pod_map(struct gw_opts *o)
+{
+    int rc = cxl_pod_map_load(o->cluster_path, &o->pod);
+    if (rc == 0 && o->pod.n == 0)
+        rc = cxl_fail(CXL_EINVAL, "%s: no 'node' line", o->cluster_path);
+    if (rc)
+        fprintf(stderr, "cxl_resp_gateway: --cluster: %s\n", cxl_last_error());
     return rc;
 }
 
@@ -105,7 +121,7 @@ int gw_options_parse(int argc, char **argv, struct gw_opts *o)
         {"max-request", 1, 0, G_MAX_REQUEST}, {"max-output", 1, 0, G_MAX_OUTPUT},
         {"proto-max-bulk-len", 1, 0, G_MAX_BULK}, {"client-query-buffer-limit", 1, 0, G_QUERY_LIMIT},
         {"maxmemory-clients", 1, 0, G_MAXMEMORY_CLIENTS},
-        {"no-fast-paths", 0, 0, G_NO_FAST}, {"quiet", 0, 0, G_QUIET}, {"help", 0, 0, 'h'},
+        {"cluster", 1, 0, G_CLUSTER}, {"no-fast-paths", 0, 0, G_NO_FAST}, {"quiet", 0, 0, G_QUIET}, {"help", 0, 0, 'h'},
     };
     struct option longopts[N_OF(own) + N_OF(medium_opts) + N_OF(sec_opts) + 1] = {0};
     memcpy(longopts, own, sizeof own);
@@ -142,6 +158,8 @@ int gw_options_parse(int argc, char **argv, struct gw_opts *o)
         fprintf(stderr, "cxl_resp_gateway: %s\n", cxl_last_error());
         return GW_EXIT_USAGE;
     }
+    if (o->cluster_path && load_pod_map(o) != 0)
+        return GW_EXIT_USAGE;
     cxl_opts_kv_config(&o->shared, &o->kv);
     o->sec = o->shared.sec;
     o->kv.node_id = o->sec.node_id; /* the gateway has no --node-id: its rings' owner is its node */
