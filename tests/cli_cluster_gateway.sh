@@ -18,9 +18,7 @@ source "$(dirname "$0")/check.sh"
 C="bash scripts/cluster.sh"
 D=$WORK/cluster
 GW=$BUILD/bin/cxl_resp_gateway
-base=$(( 20000 + RANDOM % 20000 ))
-port_used() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-while port_used "$base" || port_used $((base + 1)) || port_used $((base + 2)); do base=$((base + 3)); done
+base=$(cluster_base_port 3) # scripts/lib.sh
 stop_all() { $C stop --dir "$D" >/dev/null 2>&1; }
 trap 'stop_all; cleanup' EXIT
 
