@@ -234,7 +234,7 @@ static void test_replica(void)
     char tag[32], k[64];
     tag_of(&n0, "ro", tag, sizeof tag);
     snprintf(k, sizeof k, "%skey", tag);
-    IS(TCP(&n0, "SET", k, "replicated"), "+OK\r\n");
+    IS(RING(&n0, 0, 1, "SET", k, "replicated"), "+OK\r\n"); /* the ring's writes reach the replica */
     for (int i = 0; i < 100 && strcmp(TCP(&rep, "READONLY"), "+OK\r\n") == 0; i++) { /* wait for the copy */
         struct cxl_conn *c;
         cxl_conn_open(rep.addr, NULL, &c);
@@ -258,6 +258,27 @@ static void test_replica(void)
     CHECK(strncmp(RING(&rep, 6, 1, "GET", k), "-MOVED ", 7) == 0);      /* only that connection */
     IS(RING(&rep, 5, 0, "READWRITE"), "+OK\r\n");
     CHECK(strncmp(RING(&rep, 5, 1, "GET", k), "-MOVED ", 7) == 0);
+    /* a ring DEL, and a SET with an expiry, reach it too (as DEL and SET ... PXAT) */
+    IS(RING(&n0, 0, 1, "DEL", k), ":1\r\n");
+    IS(RING(&rep, 5, 0, "READONLY"), "+OK\r\n");
+    int gone = 0;
+    for (int i = 0; i < 100 && !(gone = !strcmp(RING(&rep, 5, 1, "GET", k), "$-1\r\n")); i++)
+        sleep_ms(20);
+    CHECK(gone);
+    size_t kl = strlen(k);
+    cxl_kv_set_conn(n0.kv, 0);
+    struct cxl_kv_result res;
+    CHECK(cxl_kv_submit_set(n0.kv, k, (uint32_t)kl, "ttl", 3, 600000, 9) == 0 && cxl_kv_wait(n0.kv, &res) == 1 &&
+          res.status == CXL_KV_OK);
+    long long pttl = -9;
+    IS(TCP(&rep, "READONLY"), "+OK\r\n");
+    for (int i = 0; i < 100 && pttl < 0; i++) {
+        const char *t = TCP(&rep, "PTTL", k);
+        pttl = t[0] == ':' ? atoll(t + 1) : -9;
+        if (pttl < 0)
+            sleep_ms(20);
+    }
+    CHECK(pttl > 500000 && pttl <= 600000);
 }
 
 /* A slot nobody serves, then the whole cluster down: CLUSTERDOWN as TCP. */

@@ -82,16 +82,34 @@ static int set_value(struct executor *e, RedisModuleKey *k, const struct cxl_kv_
     return rc;
 }
 
+/* A write of the key API reaches the replicas and the AOF only if the module
+ * says it: as SET and DEL, the expiry as an absolute time (PXAT), as Redis
+ * propagates SET ... PX itself. Redis sends what accumulated when its lock
+ * is released (the thread driver) or the event callback returns (eventloop);
+ * several writes of one batch go as one MULTI/EXEC. */
+static void replicate_set(struct executor *e, RedisModuleString *name, const struct cxl_kv_request *r,
+                          int with_expiry)
+{
+    if (with_expiry)
+        rm.Replicate(e->ctx, "SET", "sbcl", name, (const char *)r->val, (size_t)r->vlen, "PXAT",
+                     rm.Milliseconds() + (long long)r->expire_ms);
+    else
+        rm.Replicate(e->ctx, "SET", "sb", name, (const char *)r->val, (size_t)r->vlen);
+}
+
 static void exec_set(struct executor *e, RedisModuleString *name, const struct cxl_kv_request *r,
                      struct cxl_kv_reply *rp)
 {
     RedisModuleKey *k = rm.OpenKey(e->ctx, name, RM_READ | RM_WRITE);
-    if (set_value(e, k, r) != 0)
+    if (set_value(e, k, r) != 0) {
         cxl_kv_reply_error(rp, "ERR SET failed");
-    else if (r->expire_ms && rm.SetExpire(k, (long long)r->expire_ms) != RM_OK)
+    } else if (r->expire_ms && rm.SetExpire(k, (long long)r->expire_ms) != RM_OK) {
+        replicate_set(e, name, r, 0); /* the value is written: the replicas get it too */
         cxl_kv_reply_error(rp, "ERR SET: cannot set the expiry");
-    else
+    } else {
+        replicate_set(e, name, r, r->expire_ms != 0);
         cxl_kv_reply(rp, CXL_KV_OK, "", 0);
+    }
     rm.CloseKey(k);
 }
 
@@ -99,8 +117,10 @@ static void exec_del(struct executor *e, RedisModuleString *name, struct cxl_kv_
 {
     RedisModuleKey *k = rm.OpenKey(e->ctx, name, RM_READ | RM_WRITE);
     int existed = rm.KeyType(k) != RM_KEYTYPE_EMPTY;
-    if (existed)
+    if (existed) {
         rm.DeleteKey(k);
+        rm.Replicate(e->ctx, "DEL", "s", name);
+    }
     cxl_kv_reply_int(rp, existed);
     rm.CloseKey(k);
 }

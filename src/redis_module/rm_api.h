@@ -123,6 +123,8 @@ struct rm_api {
                                     int **out_flags);
     int (*KeyExists)(RedisModuleCtx *ctx, RedisModuleString *key);
     void (*Free)(void *ptr);
+    /* the fast paths' writes to replicas and the AOF */
+    int (*Replicate)(RedisModuleCtx *ctx, const char *cmdname, const char *fmt, ...);
 };
 
 extern struct rm_api rm;
