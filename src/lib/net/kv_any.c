@@ -139,3 +139,11 @@ uint32_t cxl_kv_any_rings(const struct cxl_kv_any *db)
 {
     return db->ring ? cxl_kv_geometry(db->ring)->ring_count : 0;
 }
+
+void cxl_kv_any_cluster_stats(const struct cxl_kv_any *db, struct cxl_kvc_stats *st)
+{
+    if (db->cluster)
+        cxl_kvc_get_stats(db->cluster, st);
+    else
+        *st = (struct cxl_kvc_stats){0};
+}

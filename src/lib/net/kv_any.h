@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "cxl/kv.h"
+#include "net/kv_cluster.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +71,8 @@ int cxl_kv_any_is_cluster(const struct cxl_kv_any *db);
  * medium's ring count (a socket or a cluster: 0). */
 void cxl_kv_any_stats(const struct cxl_kv_any *db, struct cxl_kv_stats *st);
 uint32_t cxl_kv_any_rings(const struct cxl_kv_any *db);
+/* A cluster's redirections, refreshes and node failures so far (others: zeros). */
+void cxl_kv_any_cluster_stats(const struct cxl_kv_any *db, struct cxl_kvc_stats *st);
 
 #ifdef __cplusplus
 }
