@@ -55,6 +55,7 @@ struct node {
     struct cxl_kvs *sock;
     int ring_unusable;      /* its ring failed or would not open: TCP from then on */
     uint64_t retry_conn_at; /* failed: no new connection before this */
+    uint64_t down_since;    /* failing since (0: up) */
     int dirty;              /* sent to since the last flush */
 };
 
@@ -157,12 +158,12 @@ static int connect_node(struct cxl_kvc *k, struct node *n, int sock)
         return 0;
     if (cxl_now_ns() < n->retry_conn_at)
         return cxl_fail(CXL_ESERVER, "cluster node %s failed a moment ago", n->addr);
-    if (!sock) {
+    if (!sock)
         open_ring(k, n);
-        if (n->ring)
-            return 0;
-    }
-    return open_sock(k, n);
+    int rc = n->ring ? 0 : open_sock(k, n);
+    if (rc == 0)
+        n->down_since = 0;
+    return rc;
 }
 
 static void close_node(struct node *n)
@@ -364,14 +365,17 @@ static void complete_error(struct req *q, int status, const char *text)
     complete(q, &r);
 }
 
-/* Send it again later; past its bound (since its trouble began), complete
- * it with r instead (r NULL: with status and text). */
-static void requeue(struct cxl_kvc *k, struct req *q, uint64_t delay_ns, uint32_t bound_ms,
-                    const struct cxl_kv_result *r, int status, const char *text)
+/* Send it again later; past its bound (since its trouble began, or its
+ * node's when since is earlier), complete it with r instead (r NULL: with
+ * status and text). */
+static void requeue_since(struct cxl_kvc *k, struct req *q, uint64_t delay_ns, uint32_t bound_ms, uint64_t since,
+                          const struct cxl_kv_result *r, int status, const char *text)
 {
     uint64_t now = cxl_now_ns();
     if (bound_ms && !q->trouble_since)
         q->trouble_since = now;
+    if (bound_ms && since && since < q->trouble_since)
+        q->trouble_since = since;
     if (bound_ms && now - q->trouble_since > bound_ms * MS) {
         if (r)
             complete(q, r);
@@ -383,6 +387,12 @@ static void requeue(struct cxl_kvc *k, struct req *q, uint64_t delay_ns, uint32_
     q->node = -1;
     q->retry_at = now + delay_ns;
     k->unsent++;
+}
+
+static void requeue(struct cxl_kvc *k, struct req *q, uint64_t delay_ns, uint32_t bound_ms,
+                    const struct cxl_kv_result *r, int status, const char *text)
+{
+    requeue_since(k, q, delay_ns, bound_ms, 0, r, status, text);
 }
 
 static uint64_t backoff(struct req *q)
@@ -451,7 +461,7 @@ static int send_req(struct cxl_kvc *k, uint64_t seq)
         snprintf(why, sizeof why, "cluster node %s unusable for %u ms: %s", n->addr, k->cfg.failover_ms, err);
         node_failed(k, ni, rc, err);
         k->unsent--;
-        requeue(k, q, DEAD_RETRY_NS / 2, k->cfg.failover_ms, NULL, rc, why);
+        requeue_since(k, q, DEAD_RETRY_NS / 2, k->cfg.failover_ms, n->down_since, NULL, rc, why);
         return rc;
     }
     if (q->ask_node >= 0) {
@@ -517,16 +527,20 @@ static void node_failed(struct cxl_kvc *k, int ni, int status, const char *why)
     struct node *n = k->nodes[ni];
     char text[300];
     snprintf(text, sizeof text, "cluster node %s unusable for %u ms: %s", n->addr, k->cfg.failover_ms, why);
-    if (n->ring)
-        n->ring_unusable = 1; /* the ring failed: the node over TCP from now on */
+    if (n->ring) { /* the ring failed: the node over TCP from now on */
+        n->ring_unusable = 1;
+        k->st.ring_fallbacks++;
+    }
     close_node(n);
     n->retry_conn_at = cxl_now_ns() + DEAD_RETRY_NS;
+    if (!n->down_since)
+        n->down_since = cxl_now_ns();
     k->st.node_failures++;
     k->refresh_wanted = 1;
     for (uint64_t s = k->head; s < k->tail; s++) {
         struct req *q = at(k, s);
         if (q->state == REQ_INFLIGHT && q->node == ni)
-            requeue(k, q, DEAD_RETRY_NS / 2, k->cfg.failover_ms, NULL, status, text);
+            requeue_since(k, q, DEAD_RETRY_NS / 2, k->cfg.failover_ms, n->down_since, NULL, status, text);
     }
 }
 
