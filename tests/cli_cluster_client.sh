@@ -30,6 +30,19 @@ free_base() {
   echo "$b"
 }
 
+# start_cluster NODES ARGS...: a cluster on free ports (base in $base), another base if a
+# port was taken meanwhile (other tests run clusters too); a failure ends the test
+start_cluster() {
+  local n=$1 out try; shift
+  for try in 1 2 3; do
+    base=$(free_base "$n")
+    out=$($C start --dir "$D" --base-port "$base" --build "$BUILD" "$@" 2>&1) && return 0
+  done
+  check "start $*: $out" 1
+  echo "$TEST_NAME: $checks checks, $failed failed"
+  exit 1
+}
+
 # keys_check PREFIX COUNT PORT...: every key PREFIX<i> (i < COUNT, as
 # cxl_ring_direct --bench names them: 16 bytes) exactly once on the masters
 # among PORT..., each on the master owning its slot, with the value the
@@ -91,9 +104,7 @@ PY
 }
 
 # --- a 3-master cluster, pod 1 = 2 of its nodes ----------------------------------------------
-base=$(free_base 3)
-out=$($C start --dir "$D" --base-port "$base" --build "$BUILD" 2>&1)
-check "start: 3 masters on $base.. (exit 0): $out" $?
+start_cluster 3
 ports="$base $((base + 1)) $((base + 2))"
 [ "$(grep -c '^node ' "$D/pod.map")" -eq 2 ] && ! grep -q ":$((base + 2)) " "$D/pod.map"
 check "pod map: 2 nodes over rings, the third over TCP" $?
@@ -168,9 +179,7 @@ check_fails "--pod-map (redis.podmap): only for -db cluster" $YCSB -run -db tcp 
 $C stop --dir "$D" >/dev/null
 
 # --- failover: 3 masters with a replica each; a master killed under a writing client ---------
-base=$(free_base 6)
-out=$($C start --dir "$D" --base-port "$base" --replicas 1 --build "$BUILD" 2>&1)
-check "start: 3 masters and 3 replicas (exit 0): $out" $?
+start_cluster 6 --replicas 1
 ports=$(seq "$base" $((base + 5)))
 # wait_promoted DEAD: until a replica has taken over from master DEAD (prints its port)
 wait_promoted() {
