@@ -10,8 +10,8 @@
 # readable. Usage: tests/cli_cluster_client.sh [BUILD]
 source "$(dirname "$0")/check.sh"
 C="bash scripts/cluster.sh"
-RD=$BUILD/bin/cxl_ring_direct
-YCSB=$BUILD/bin/cxl_ycsb
+RD=${RING_DIRECT_BIN:-$BUILD/bin/cxl_ring_direct}
+YCSB=${YCSB_BIN:-$BUILD/bin/cxl_ycsb}
 D=$WORK/cluster
 trap '$C stop --dir "$D" >/dev/null 2>&1; cleanup' EXIT
 
