@@ -4,10 +4,11 @@
 # scripts/cluster.sh: cxl_ring_direct --cluster writes 10,000 keys with 2 of
 # 3 nodes over rings and the third over TCP, every key on its slot's owner
 # (checked over TCP with CRC16 of our own) and read back; keys still found
-# while slots move (MOVED, ASK followed); cxl_ycsb -db cluster workload A
-# with integrity checks; bad flags and pod maps refused; a master killed
+# while slots move (MOVED followed), a slot migrating by hand (ASK
+# followed); cxl_ycsb -db cluster workloads A and E with integrity checks; bad flags and pod maps refused; a master killed
 # (-9) under a writing client, its replica promoted, every acknowledged key
-# readable. Usage: tests/cli_cluster_client.sh [BUILD]
+# readable; a pod master killed under a client writing over its ring, the
+# client re-routes. Usage: tests/cli_cluster_client.sh [BUILD]
 source "$(dirname "$0")/check.sh"
 C="bash scripts/cluster.sh"
 RD=${RING_DIRECT_BIN:-$BUILD/bin/cxl_ring_direct}
@@ -15,9 +16,10 @@ YCSB=${YCSB_BIN:-$BUILD/bin/cxl_ycsb}
 D=$WORK/cluster
 trap '$C stop --dir "$D" >/dev/null 2>&1; cleanup' EXIT
 
-# free_base N: a port P with P .. P+N-1 and their bus ports free
+# free_base N FROM: a port P >= FROM with P .. P+N-1 and their bus ports free (FROM is drawn
+# by the caller: $RANDOM in this subshell would not move the caller's on)
 free_base() {
-  local b=$(( 20000 + RANDOM % 20000 )) i busy
+  local b=$2 i busy
   while :; do
     busy=0
     for ((i = 0; i < $1; i++)); do
@@ -35,7 +37,7 @@ free_base() {
 start_cluster() {
   local n=$1 out try; shift
   for try in 1 2 3; do
-    base=$(free_base "$n")
+    base=$(free_base "$n" $(( 20000 + RANDOM % 20000 )))
     out=$($C start --dir "$D" --base-port "$base" --build "$BUILD" "$@" 2>&1) && return 0
   done
   check "start $*: $out" 1
@@ -149,6 +151,25 @@ out=$(keys_check ck: 10000 $ports)
 check "after the move, still every key on its slot's owner: $out" $?
 [ "$($RD "${CL[@]}" GET ck:0000000004242)" = "$(python3 -c 'print(("abcdefghijklmnopqrstuvwxyz"*2)[4242*7%26:][:3])')" ]
 check "a new client reads through the new map" $?
+
+# a slot half-way through a move by hand (MIGRATING on the TCP node, IMPORTING on a pod node):
+# a migrated key and a new key of that slot are answered ASK, the client sends ASKING and the
+# request to the importing node over TCP
+src=$((base + 2)) dst=$((base + 1))
+i=0; while [ "$(redis-cli -p "$src" set "ask$i" v1)" != OK ]; do i=$((i + 1)); done
+key=ask$i slot=$(redis-cli -p "$src" cluster keyslot "ask$i")
+newkey=$(for j in $(seq 100000); do [ "$(redis-cli -p "$src" cluster keyslot "{ask$i}$j")" = "$slot" ] && echo "{ask$i}$j" && break; done)
+redis-cli -p "$dst" cluster setslot "$slot" importing "$(redis-cli -p "$src" cluster myid)" >/dev/null &&
+  redis-cli -p "$src" cluster setslot "$slot" migrating "$(redis-cli -p "$dst" cluster myid)" >/dev/null &&
+  redis-cli -p "$src" migrate 127.0.0.1 "$dst" "$key" 0 5000 | grep -q OK
+check "slot $slot of $key migrating from $src to $dst, $key moved" $?
+[ "$($RD "${CL[@]}" GET "$key")" = v1 ]
+check "ASK followed: the migrated key read on the importing node" $?
+[ "$($RD "${CL[@]}" SET "$newkey" v2)" = OK ] && [ "$(printf 'ASKING\nGET %s\n' "$newkey" | redis-cli -p "$dst" | tail -n 1)" = v2 ]
+check "ASK followed: a new key of the migrating slot written on the importing node" $?
+for p in $ports; do redis-cli -p "$p" cluster setslot "$slot" node "$(redis-cli -p "$dst" cluster myid)" >/dev/null; done
+[ "$($RD "${CL[@]}" GET "$newkey")" = v2 ]
+check "the slot moved: its keys read through the new map" $?
 
 # cxl_ycsb -db cluster: workload A, integrity on
 Y=(-db cluster --host 127.0.0.1 --port "$base" --pod-map "$D/pod.map" -P workloads/workloada
