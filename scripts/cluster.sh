@@ -145,7 +145,8 @@ for port in "${ports[@]}"; do
   printf 'PORTS="%s"\nMEDIA="%s"\nPOD1=%s\nGATEWAYS="%s"\n' "${ports[*]}" "${media[*]}" "$pod1" "${gports[*]}" \
     >"$dir/cluster.env"
   redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "$dir/nodes-$port.conf" \
-    --cluster-node-timeout 2000 --save '' --appendonly no --dir "$dir" --logfile "$dir/node-$port.log" \
+    --cluster-node-timeout 2000 --save '' --appendonly no --repl-diskless-sync-delay 0 \
+    --dir "$dir" --logfile "$dir/node-$port.log" \
     --daemonize yes --pidfile "$dir/node-$port.pid" \
     --loadmodule "$so" path="$medium" map_size="$map_size" rings=4 >/dev/null ||
     die "redis-server on port $port did not start (log: $dir/node-$port.log)"
@@ -166,6 +167,12 @@ redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluste
 for port in "${ports[@]}"; do
   for _ in $(seq 100); do cli "$port" cluster info | grep -q '^cluster_state:ok' && break; sleep 0.1; done
   cli "$port" cluster info | grep -q '^cluster_state:ok' || die "node $port: cluster_state is not ok after 10 s"
+done
+# a replica that has not synchronised yet could not take over from its master: wait for every link
+for port in "${ports[@]}"; do
+  for _ in $(seq 100); do cli "$port" info replication | grep -q '^role:master\|^master_link_status:up' && break; sleep 0.1; done
+  cli "$port" info replication | grep -q '^role:master\|^master_link_status:up' ||
+    die "node $port: its replication link is not up after 10 s"
 done
 : >"$dir/pod.map"
 for ((i = 0; i < pod1; i++)); do

@@ -282,6 +282,22 @@ static void phase(const struct client_opts *o, struct worker *ws, pthread_barrie
     p->hist = o->latency ? &ws[0].hist : NULL;
 }
 
+/* --cluster: what the threads' cluster clients had to follow, summed. */
+static void report_cluster(const struct worker *ws, uint32_t opened)
+{
+    struct cxl_kvc_stats sum = {0}, s;
+    for (uint32_t i = 0; i < opened; i++) {
+        cxl_kv_any_cluster_stats(ws[i].db, &s);
+        sum.moved += s.moved, sum.asked += s.asked, sum.retried += s.retried, sum.refreshes += s.refreshes;
+        sum.node_failures += s.node_failures, sum.ring_fallbacks += s.ring_fallbacks;
+    }
+    printf("cluster: %llu MOVED and %llu ASK followed, %llu retried (TRYAGAIN, CLUSTERDOWN), %llu map refreshes, "
+           "%llu node failures, %llu pod nodes over TCP (ring unusable)\n",
+           (unsigned long long)sum.moved, (unsigned long long)sum.asked, (unsigned long long)sum.retried,
+           (unsigned long long)sum.refreshes, (unsigned long long)sum.node_failures,
+           (unsigned long long)sum.ring_fallbacks);
+}
+
 int bench_run(const struct client_opts *o)
 {
     struct worker *ws = calloc(o->threads, sizeof *ws);
@@ -318,6 +334,8 @@ int bench_run(const struct client_opts *o)
     }
     for (uint32_t i = 0; i < started; i++)
         pthread_join(ws[i].thread, NULL);
+    if (o->cluster && started == o->threads)
+        report_cluster(ws, started);
     close_workers(o, ws);
     pthread_barrier_destroy(&b);
     free(ws);

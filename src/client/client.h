@@ -41,6 +41,8 @@ struct client_opts {
     const char *via;         /* benchmark a RESP socket instead of the ring */
     const char *tls_ca_file; /* --via tls:...: the CA to trust (CXL_TLS_CAFILE) */
     const char *compare_csv; /* also append rows in the compare matrix format */
+    const char *cluster;     /* a Redis Cluster's seed node HOST:PORT (net/kv_cluster.h) */
+    const char *pod_map;     /* with cluster: the pod map file */
     uint64_t keyspace;    /* 0: bench x threads */
     enum bench_op ops[MAX_OPS];
     uint32_t nops;

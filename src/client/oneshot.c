@@ -1,5 +1,6 @@
-/* oneshot.c - one command over the ring, its reply printed as redis-cli
- * prints it. GET, SET (with EX/PX) and DEL of one key take the fast paths;
+/* oneshot.c - one command over the ring (or, with --cluster, to the node
+ * of its key's slot), its reply printed as redis-cli prints it. GET, SET
+ * (on the ring with EX/PX) and DEL of one key take the fast paths;
  * everything else goes as a generic command. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,14 @@ static int fast_set_ttl(int argc, char **argv, uint64_t *ttl_ms)
     return 0;
 }
 
+static size_t *arg_lens(int argc, char **argv)
+{
+    size_t *lens = malloc((size_t)argc * sizeof *lens);
+    for (int i = 0; lens && i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return lens;
+}
+
 static int submit(struct cxl_kv *kv, int argc, char **argv)
 {
     uint64_t ttl;
@@ -40,12 +49,27 @@ static int submit(struct cxl_kv *kv, int argc, char **argv)
     if (argc >= 3 && strcasecmp(argv[0], "SET") == 0 && fast_set_ttl(argc, argv, &ttl) == 0)
         return cxl_kv_submit_set(kv, argv[1], (uint32_t)strlen(argv[1]), argv[2],
                                  (uint32_t)strlen(argv[2]), ttl, 0);
-    size_t *lens = malloc((size_t)argc * sizeof *lens);
+    size_t *lens = arg_lens(argc, argv);
     if (!lens)
         return CXL_ESYS;
-    for (int i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
     int rc = cxl_kv_submit_command(kv, argc, (const char *const *)argv, lens, 0);
+    free(lens);
+    return rc;
+}
+
+/* The same through the cluster client: GET, SET k v and DEL fast, the rest generic. */
+static int submit_any(struct cxl_kv_any *db, int argc, char **argv)
+{
+    if (argc == 2 && strcasecmp(argv[0], "GET") == 0)
+        return cxl_kv_any_get(db, argv[1], (uint32_t)strlen(argv[1]), 0);
+    if (argc == 2 && strcasecmp(argv[0], "DEL") == 0)
+        return cxl_kv_any_del(db, argv[1], (uint32_t)strlen(argv[1]), 0);
+    if (argc == 3 && strcasecmp(argv[0], "SET") == 0)
+        return cxl_kv_any_set(db, argv[1], (uint32_t)strlen(argv[1]), argv[2], (uint32_t)strlen(argv[2]), 0);
+    size_t *lens = arg_lens(argc, argv);
+    if (!lens)
+        return CXL_ESYS;
+    int rc = cxl_kv_any_command(db, argc, (const char *const *)argv, lens, 0);
     free(lens);
     return rc;
 }
@@ -83,8 +107,27 @@ static int print_result(const struct cxl_kv_result *r, int raw)
     }
 }
 
+static int oneshot_cluster(const struct client_opts *o)
+{
+    struct cxl_kv_any *db;
+    if (transport_open(o, 0, &db) != 0) {
+        fprintf(stderr, "cxl_ring_direct: %s\n", cxl_last_error());
+        return CLIENT_EXIT_FAIL;
+    }
+    int rc = submit_any(db, o->argc, o->argv);
+    struct cxl_kv_result r;
+    if (rc == 0 && (rc = cxl_kv_any_wait(db, &r)) == 1)
+        rc = print_result(&r, o->raw);
+    else
+        fprintf(stderr, "cxl_ring_direct: %s\n", rc == 0 ? "no reply" : cxl_last_error()), rc = -1;
+    cxl_kv_any_close(db);
+    return rc == 0 ? CLIENT_EXIT_OK : CLIENT_EXIT_FAIL;
+}
+
 int oneshot_run(const struct client_opts *o)
 {
+    if (o->cluster)
+        return oneshot_cluster(o);
     struct cxl_kv_config cfg = o->kv;
     cfg.claim_wait_ms = cfg.claim_wait_ms ? cfg.claim_wait_ms : 3000;
     struct cxl_kv *kv;

@@ -71,7 +71,14 @@ static void usage(FILE *out)
         "  --via ADDR          benchmark a RESP server instead of the ring, with the same\n"
         "                      workload and checks: HOST:PORT, unix:PATH, tls:HOST:PORT\n"
         "                      (CXL_TLS_CAFILE names the CA to trust)\n"
-        "  --compare-csv PATH  also append rows in the compare matrix format\n");
+        "  --compare-csv PATH  also append rows in the compare matrix format\n"
+        "Redis Cluster (docs/CLUSTER.md), one command or the benchmark:\n"
+        "  --cluster HOST:PORT any node of the cluster (tls:HOST:PORT: every node over TLS),\n"
+        "                      reached over TCP to learn the slot map; each request goes to\n"
+        "                      its key's node, redirections and failovers followed\n"
+        "  --pod-map FILE      the nodes of this pod, reached over a ring of their medium\n"
+        "                      (lines: node HOST:PORT medium PATH [offset N] [ring R]); the\n"
+        "                      other nodes over TCP. Without it: every node over TCP\n");
 }
 
 static int parse_ops(const char *text, struct client_opts *o)
@@ -98,9 +105,26 @@ extern char **environ;
 
 static int spin_given;
 
+/* --cluster names the nodes' media in the pod map: refuse what would contradict it. */
+static int cluster_conflicts(const struct client_opts *o)
+{
+    const char *why = NULL;
+    if (o->pod_map && !o->cluster)
+        why = "--pod-map is for --cluster HOST:PORT";
+    else if (o->cluster && o->via)
+        why = "--cluster or --via, not both (--via benchmarks one RESP server)";
+    else if (o->cluster && (o->shared.sec.secure || o->shared.sec.crypto))
+        why = "--cluster: --secure/--crypto rings to cluster nodes are not supported yet";
+    else if (o->cluster && (cxl_opts_given(&o->shared, CXL_OPT_PATH) || cxl_opts_given(&o->shared, CXL_OPT_RING)))
+        why = "--cluster: the pod map names each node's medium and ring (not --path/--ring)";
+    if (why)
+        fprintf(stderr, "cxl_ring_direct: %s\n", why);
+    return why ? -1 : 0;
+}
+
 enum { O_RAW = 256, O_NO_RAW, O_BENCH, O_OPS, O_THREADS, O_PIPELINE, O_INFLIGHT, O_KEY_SIZE, O_VAL_SIZE,
        O_KEYSPACE, O_LATENCY, O_COST, O_CSV, O_LABEL, O_QUIET, O_KEY_PREFIX, O_SPIN, O_YIELD, O_VIA,
-       O_COMPARE_CSV, O_USER, O_PASS };
+       O_COMPARE_CSV, O_USER, O_PASS, O_CLUSTER, O_POD_MAP };
 
 static int parse_one(int c, const char *arg, struct client_opts *o)
 {
@@ -133,6 +157,8 @@ static int parse_one(int c, const char *arg, struct client_opts *o)
     case O_YIELD: rc = cxl_parse_u32("--yield-us", arg, 0, 10000000, &o->kv.yield_us); break;
     case O_VIA: o->via = arg; break;
     case O_COMPARE_CSV: o->compare_csv = arg; break;
+    case O_CLUSTER: o->cluster = arg; break;
+    case O_POD_MAP: o->pod_map = arg; break;
     case O_KEY_PREFIX:
         if (strlen(arg) > 64)
             return cxl_fail(CXL_EINVAL, "--key-prefix: longer than 64 bytes");
@@ -154,7 +180,8 @@ int options_parse(int argc, char **argv, struct client_opts *o)
         {"cost", 0, 0, O_COST}, {"csv", 1, 0, O_CSV}, {"label", 1, 0, O_LABEL},
         {"quiet", 0, 0, O_QUIET}, {"key-prefix", 1, 0, O_KEY_PREFIX}, {"spin-us", 1, 0, O_SPIN},
         {"yield-us", 1, 0, O_YIELD}, {"via", 1, 0, O_VIA},
-        {"compare-csv", 1, 0, O_COMPARE_CSV}, {"help", 0, 0, 'h'},
+        {"compare-csv", 1, 0, O_COMPARE_CSV}, {"cluster", 1, 0, O_CLUSTER}, {"pod-map", 1, 0, O_POD_MAP},
+        {"help", 0, 0, 'h'},
     };
     struct option longopts[N_OF(own) + N_OF(medium_opts) + N_OF(sec_opts) + 1] = {0};
     memcpy(longopts, own, sizeof own);
@@ -203,6 +230,8 @@ int options_parse(int argc, char **argv, struct client_opts *o)
         fprintf(stderr, "cxl_ring_direct: --via talks RESP to a socket; --secure/--crypto are for the ring\n");
         return CLIENT_EXIT_USAGE;
     }
+    if (cluster_conflicts(o) != 0)
+        return CLIENT_EXIT_USAGE;
     if (o->kv.user && !o->kv.password) {
         fprintf(stderr, "cxl_ring_direct: --user needs --pass\n");
         return CLIENT_EXIT_USAGE;

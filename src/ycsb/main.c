@@ -7,7 +7,8 @@
 #include "ycsb.h"
 
 static const char *const db_what[] = {"the ring", "the secure ring (crypto)", "the secure ring (manager)",
-                                      "TCP", "a Unix socket", "TLS", "the sodium tunnel"};
+                                      "TCP", "a Unix socket", "TLS", "the sodium tunnel", "a Redis Cluster"};
+_Static_assert(sizeof db_what / sizeof db_what[0] == DB_CLUSTER + 1, "a name for every -db");
 
 int main(int argc, char **argv)
 {
@@ -32,8 +33,8 @@ int main(int argc, char **argv)
     char mix[256];
     ycsb_workload_mix(&w, mix, sizeof mix);
     fprintf(stderr, "cxl_ycsb: %s %s over %s%s%s: %lld records, %lld operations, %u thread(s), seed %llu\n",
-            o.run ? "-run" : "-load", o.workload_name, db_what[o.db], o.conn.addr ? " " : "",
-            o.conn.addr ? o.conn.addr : "", (long long)w.recordcount,
+            o.run ? "-run" : "-load", o.workload_name, db_what[o.db], o.addr[0] ? " " : "", o.addr,
+            (long long)w.recordcount,
             (long long)(o.run ? w.operationcount : w.insertcount), o.threads, (unsigned long long)w.seed);
     if (o.run)
         fprintf(stderr, "cxl_ycsb: %s%s\n", mix, w.strict ? " (ycsb.strict: deleteproportion ignored, as YCSB)" : "");

@@ -14,7 +14,8 @@
 #include "cxl/util.h"
 #include "ycsb.h"
 
-static const char *const db_names[] = {"ring", "ring-crypto", "ring-secure", "tcp", "unix", "tls", "sodium", NULL};
+static const char *const db_names[] = {"ring", "ring-crypto", "ring-secure", "tcp", "unix", "tls", "sodium", "cluster",
+                                       NULL};
 
 static const enum cxl_opt_id medium_opts[] = {
     CXL_OPT_PATH, CXL_OPT_MAP_SIZE, CXL_OPT_MAP_OFFSET, CXL_OPT_FOREIGN, CXL_OPT_RING,
@@ -39,7 +40,8 @@ static void usage(FILE *out)
         "  -load / -run (-t)     insert the records / run the operation mix\n"
         "  -db DB                ring, ring-crypto, ring-secure (a ring of the shared medium),\n"
         "                        tcp, unix, tls (Redis's sockets), sodium (the sodium tunnel's\n"
-        "                        client end, by --host/--port)\n"
+        "                        client end, by --host/--port), cluster (a Redis Cluster: --host/\n"
+        "                        --port any node, --pod-map the nodes reached over rings)\n"
         "  -P FILE               a workload file (YCSB's properties); several: in order\n"
         "  -p NAME=VALUE         a property (wins over the files): recordcount, operationcount,\n"
         "                        fieldcount, fieldlength, readproportion ... (docs/YCSB.md), seed,\n"
@@ -52,6 +54,9 @@ static void usage(FILE *out)
         "  --unix PATH           unix (or -p redis.unix)\n"
         "  --user U --pass P     AUTH as Redis ACL user U (or -p redis.user/redis.password)\n"
         "  --tls-ca-file F       tls: the CA to trust (or CXL_TLS_CAFILE)\n"
+        "  --pod-map FILE        cluster: the nodes of this pod and their media (or -p\n"
+        "                        redis.podmap; lines: node HOST:PORT medium PATH [offset N]\n"
+        "                        [ring R]); the others over TCP (docs/CLUSTER.md)\n"
         "medium and ring:\n");
     cxl_opts_usage(out, medium_opts, N_OF(medium_opts));
     fprintf(out, "security (ring-crypto: --sec-key-file; ring-secure: the manager's):\n");
@@ -118,7 +123,7 @@ static int take_ycsb_flag(int argc, char **argv, int *i, struct ycsb_opts *o, st
         while (db_names[k] && strcmp(db_names[k], v) != 0)
             k++;
         if (!db_names[k])
-            return usage_error("-db: unknown '%s' (ring, ring-crypto, ring-secure, tcp, unix, tls, sodium)", v);
+            return usage_error("-db: unknown '%s' (ring, ring-crypto, ring-secure, tcp, unix, tls, sodium, cluster)", v);
         o->db = (enum ycsb_transport)k, o->db_name = db_names[k];
     } else if (!strcmp(f, "-P")) {
         if (a->nfiles == (int)N_OF(a->files))
@@ -138,10 +143,10 @@ static int take_ycsb_flag(int argc, char **argv, int *i, struct ycsb_opts *o, st
 
 /* --- the double-dash flags: the options table and the sockets' ------------------------------ */
 
-enum { O_HOST = 256, O_PORT, O_UNIX, O_USER, O_PASS, O_CSV, O_LABEL, O_QUIET, O_TLS_CA };
+enum { O_HOST = 256, O_PORT, O_UNIX, O_USER, O_PASS, O_CSV, O_LABEL, O_QUIET, O_TLS_CA, O_POD_MAP };
 
 struct sock_args {
-    const char *host, *port, *unix_path, *user, *pass, *tls_ca;
+    const char *host, *port, *unix_path, *user, *pass, *tls_ca, *pod_map;
 };
 
 static int parse_long(int argc, char **argv, struct ycsb_opts *o, struct sock_args *s)
@@ -149,7 +154,7 @@ static int parse_long(int argc, char **argv, struct ycsb_opts *o, struct sock_ar
     static const struct option own[] = {
         {"host", 1, 0, O_HOST}, {"port", 1, 0, O_PORT}, {"unix", 1, 0, O_UNIX}, {"user", 1, 0, O_USER},
         {"pass", 1, 0, O_PASS}, {"csv", 1, 0, O_CSV}, {"label", 1, 0, O_LABEL}, {"quiet", 0, 0, O_QUIET},
-        {"tls-ca-file", 1, 0, O_TLS_CA}, {"help", 0, 0, 'h'},
+        {"tls-ca-file", 1, 0, O_TLS_CA}, {"pod-map", 1, 0, O_POD_MAP}, {"help", 0, 0, 'h'},
     };
     struct option longopts[N_OF(own) + N_OF(medium_opts) + N_OF(sec_opts) + 1] = {0};
     memcpy(longopts, own, sizeof own);
@@ -173,6 +178,7 @@ static int parse_long(int argc, char **argv, struct ycsb_opts *o, struct sock_ar
         case O_LABEL: o->label = arg; break;
         case O_QUIET: o->quiet = 1; break;
         case O_TLS_CA: s->tls_ca = arg; break;
+        case O_POD_MAP: s->pod_map = arg; break;
         default:
             if (cxl_opts_getopt(&o->shared, c, arg) != 0)
                 return usage_error("%s", cxl_last_error());
@@ -207,7 +213,12 @@ static int socket_addr(struct ycsb_opts *o, const struct sock_args *s)
         snprintf(o->addr, sizeof o->addr, "unix:%s", path);
     else
         snprintf(o->addr, sizeof o->addr, "%s%s:%u", o->db == DB_TLS ? "tls:" : "", host, p);
-    o->conn.addr = o->addr;
+    if (o->db == DB_CLUSTER) { /* the seed: any node, over TCP */
+        o->conn.cluster_seed = o->addr;
+        o->conn.pod_map = or_prop(s->pod_map, &o->props, "redis.podmap", NULL);
+    } else {
+        o->conn.addr = o->addr;
+    }
     o->conn.tls_ca_file = s->tls_ca ? s->tls_ca : o->shared.tls_ca_file;
     o->conn.tls_ca_hint = "--tls-ca-file or CXL_TLS_CAFILE";
     return 0;
@@ -218,6 +229,10 @@ static int connection(struct ycsb_opts *o, const struct sock_args *s)
     const uint64_t medium_given = o->shared.given & ~o->shared.from_env & ~(1ull << CXL_OPT_DELAY_NS) &
                                   ~(1ull << CXL_OPT_DELAY_MODEL) & ~(1ull << CXL_OPT_DELAY_BW) &
                                   ~(1ull << CXL_OPT_TIMEOUT_MS);
+    if (o->db != DB_CLUSTER && (s->pod_map || ycsb_props_get(&o->props, "redis.podmap")))
+        return usage_error("%s: only for -db cluster", "--pod-map (redis.podmap)");
+    if (o->db == DB_CLUSTER && s->unix_path)
+        return usage_error("%s: the cluster's seed is --host/--port", "-db cluster");
     if (is_ring(o->db) && (s->host || s->port || s->unix_path))
         return usage_error("-db %s: --host/--port/--unix are for the sockets (tcp, unix, tls, sodium)", o->db_name);
     if (!is_ring(o->db) && medium_given)
@@ -314,7 +329,7 @@ int ycsb_options_parse(int argc, char **argv, struct ycsb_opts *o)
     if (phase < 0)
         return usage_error("%s", "give -load (insert the records) or -run (the operations)");
     if ((int)o->db < 0)
-        return usage_error("%s", "give -db ring|ring-crypto|ring-secure|tcp|unix|tls|sodium");
+        return usage_error("%s", "give -db ring|ring-crypto|ring-secure|tcp|unix|tls|sodium|cluster");
     if (a.nfiles == 0 && a.nprops == 0)
         return usage_error("%s", "give a workload: -P workloads/workloada (and/or -p name=value)");
     o->run = phase;

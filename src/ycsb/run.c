@@ -59,7 +59,7 @@ static void sleep_until(uint64_t t_ns)
 static int connect_worker(struct worker *k)
 {
     struct cxl_kv_any_config c = k->o->conn;
-    if (!c.addr && c.kv.ring >= 0)
+    if (!c.addr && !c.cluster_seed && c.kv.ring >= 0)
         c.kv.ring += (int)k->id; /* --ring R: thread t claims ring R + t */
     return cxl_kv_any_open(&c, &k->db.kv);
 }

@@ -21,7 +21,8 @@ static const char *const known[] = {
     "zeropadding", "readallfields", "writeallfields", "dataintegrity", "hotspotdatafraction",
     "hotspotopnfraction", "insertstart", "insertcount", "exponential.percentile", "exponential.frac",
     "seed", "maxexecutiontime", "threadcount", "target", "table", "ycsb.strict", "ycsb.batch", "redis.model",
-    "redis.host", "redis.port", "redis.password", "redis.user", "redis.unix", "status.interval", NULL,
+    "redis.host", "redis.port", "redis.password", "redis.user", "redis.unix", "redis.podmap", "status.interval",
+    NULL,
 };
 
 static const char *const op_names[OP_TYPES] = {"READ", "UPDATE", "INSERT", "SCAN", "READ-MODIFY-WRITE",

@@ -31,7 +31,7 @@
 #define YCSB_KEY_MAX 64      /* "user" + up to 20 digits of padding ... */
 
 /* --- options (options.c) ------------------------------------------------------ */
-enum ycsb_transport { DB_RING, DB_RING_CRYPTO, DB_RING_SECURE, DB_TCP, DB_UNIX, DB_TLS, DB_SODIUM };
+enum ycsb_transport { DB_RING, DB_RING_CRYPTO, DB_RING_SECURE, DB_TCP, DB_UNIX, DB_TLS, DB_SODIUM, DB_CLUSTER };
 
 struct ycsb_opts {
     int run;                     /* 0: -load, 1: -run */

@@ -1,7 +1,9 @@
 /* net/kv_any.h - one Redis client over whichever transport a tool is told
- * to use: a ring of the shared medium (cxl/kv.h) or a RESP socket (TCP, a
+ * to use: a ring of the shared medium (cxl/kv.h), a RESP socket (TCP, a
  * Unix socket, TLS, or anything that speaks RESP: the gateway, the sodium
- * tunnel; net/kv_socket.h), behind the cxl_kv calls. The benchmarks (the
+ * tunnel; net/kv_socket.h), or a Redis Cluster (rings to the nodes of the
+ * caller's pod, TCP to the others, each request routed by its key's slot;
+ * net/kv_cluster.h), behind the cxl_kv calls. The benchmarks (the
  * ring benchmark of cxl_ring_direct, cxl_ycsb) run the same work over every
  * transport through it, so that the transports differ only in how the
  * bytes travel.
@@ -23,6 +25,7 @@
 #include <stdint.h>
 
 #include "cxl/kv.h"
+#include "net/kv_cluster.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +37,13 @@ struct cxl_kv_any_config {
                               * timeout_ms, user and password are used */
     const char *tls_ca_file; /* tls: the CA to trust (NULL: the system's) */
     const char *tls_ca_hint; /* tls: how the user names that CA, for a failed handshake's message */
+    /* A Redis Cluster (addr NULL): cluster_seed is any node's "HOST:PORT", reached over TCP
+     * ("tls:HOST:PORT": every node over TLS) to learn the slot map; pod_map (NULL: none) the
+     * file naming the nodes of this pod and their media (net/kv_cluster.h), each reached
+     * over a ring of its medium opened with kv (its medium path, offset and ring replaced by
+     * the node's); every other node over TCP. */
+    const char *cluster_seed;
+    const char *pod_map;
 };
 
 struct cxl_kv_any;
@@ -56,9 +66,13 @@ int cxl_kv_any_poll(struct cxl_kv_any *db, struct cxl_kv_result *r);
 int cxl_kv_any_wait(struct cxl_kv_any *db, struct cxl_kv_result *r);
 
 int cxl_kv_any_is_ring(const struct cxl_kv_any *db);
-/* The ring's counters (a socket: zeros) and the medium's ring count (a socket: 0). */
+int cxl_kv_any_is_cluster(const struct cxl_kv_any *db);
+/* The ring's counters (a socket: zeros; a cluster: summed over its open rings) and the
+ * medium's ring count (a socket or a cluster: 0). */
 void cxl_kv_any_stats(const struct cxl_kv_any *db, struct cxl_kv_stats *st);
 uint32_t cxl_kv_any_rings(const struct cxl_kv_any *db);
+/* A cluster's redirections, refreshes and node failures so far (others: zeros). */
+void cxl_kv_any_cluster_stats(const struct cxl_kv_any *db, struct cxl_kvc_stats *st);
 
 #ifdef __cplusplus
 }
