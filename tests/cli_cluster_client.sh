@@ -16,28 +16,12 @@ YCSB=${YCSB_BIN:-$BUILD/bin/cxl_ycsb}
 D=$WORK/cluster
 trap '$C stop --dir "$D" >/dev/null 2>&1; cleanup' EXIT
 
-# free_base N FROM: a port P >= FROM with P .. P+N-1 and their bus ports free (FROM is drawn
-# by the caller: $RANDOM in this subshell would not move the caller's on)
-free_base() {
-  local b=$2 i busy
-  while :; do
-    busy=0
-    for ((i = 0; i < $1; i++)); do
-      (exec 3<>"/dev/tcp/127.0.0.1/$((b + i))") 2>/dev/null && busy=1
-      (exec 3<>"/dev/tcp/127.0.0.1/$((b + i + 10000))") 2>/dev/null && busy=1
-    done
-    [ $busy = 0 ] && break
-    b=$((b + $1))
-  done
-  echo "$b"
-}
-
 # start_cluster NODES ARGS...: a cluster on free ports (base in $base), another base if a
 # port was taken meanwhile (other tests run clusters too); a failure ends the test
 start_cluster() {
   local n=$1 out try; shift
   for try in 1 2 3; do
-    base=$(free_base "$n" $(( 20000 + RANDOM % 20000 )))
+    base=$(cluster_base_port "$n") # scripts/lib.sh
     out=$($C start --dir "$D" --base-port "$base" --build "$BUILD" "$@" 2>&1) && return 0
   done
   check "start $*: $out" 1
@@ -189,13 +173,13 @@ printf 'node 127.0.0.1:%s medium /dev/shm/x.raw\nnode 127.0.0.1:7001 medim /dev/
 check_fails "cluster seed 'nohost': expected HOST:PORT" $RD --cluster nohost GET k
 check_fails "cannot learn the slot map" $RD --cluster 127.0.0.1:1 GET k
 check_fails "pod map /nonexistent/pod.map: No such file" $RD --cluster "127.0.0.1:$base" --pod-map /nonexistent/pod.map GET k
-check_fails "pod map $WORK/bad.map line 2: unknown word 'medim'" $RD --cluster "127.0.0.1:$base" --pod-map "$WORK/bad.map" GET k
+check_fails "$WORK/bad.map:2: unknown field medim" $RD --cluster "127.0.0.1:$base" --pod-map "$WORK/bad.map" GET k
 check_fails "--pod-map is for --cluster" $RD --pod-map "$D/pod.map" GET k
 check_fails "--cluster or --via, not both" $RD --cluster "127.0.0.1:$base" --via "127.0.0.1:$base" --bench 1
 check_fails "not --path/--ring" $RD --cluster "127.0.0.1:$base" --path /dev/shm/x GET k
 $RD --pod-map "$D/pod.map" GET k 2>/dev/null; [ $? -eq 2 ]; check "a usage error exits 2" $?
 $RD --cluster nohost GET k 2>/dev/null; [ $? -eq 1 ]; check "a seed that does not answer exits 1" $?
-check_fails "unknown word 'medim'" $YCSB -run "${Y[@]/$D\/pod.map/$WORK/bad.map}"
+check_fails "unknown field medim" $YCSB -run "${Y[@]/$D\/pod.map/$WORK/bad.map}"
 check_fails "--pod-map (redis.podmap): only for -db cluster" $YCSB -run -db tcp --pod-map "$D/pod.map" -P workloads/workloada
 $C stop --dir "$D" >/dev/null
 

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "net/kv_cluster_map.h"
+#include "net/pod_map.h"
 
 static const char *write_map(const char *text)
 {
@@ -25,26 +26,27 @@ static void pod_maps(void)
     const char *p = write_map("# pod 1\n\nnode 127.0.0.1:7000 medium /dev/shm/a.raw\n"
                               "  node 10.0.0.2:7001 medium /dev/shm/b.raw offset 4096 ring 3  # comment\n");
     CHECK_EQ(cxl_pod_map_load(p, &m), 0);
-    CHECK_EQ(m.count, 2);
-    const struct cxl_pod_node *n = cxl_pod_map_find(&m, "10.0.0.2:7001");
+    CHECK_EQ(m.n, 2);
+    const struct cxl_pod_node *n = cxl_pod_map_find_addr(&m, "10.0.0.2:7001");
     CHECK(n && strcmp(n->medium, "/dev/shm/b.raw") == 0 && n->offset == 4096 && n->ring == 3);
-    n = cxl_pod_map_find(&m, "127.0.0.1:7000");
+    n = cxl_pod_map_find_addr(&m, "127.0.0.1:7000");
     CHECK(n && n->ring == -1 && n->offset == 0);
-    CHECK(cxl_pod_map_find(&m, "127.0.0.1:7002") == NULL);
+    CHECK(cxl_pod_map_find_addr(&m, "127.0.0.1:7002") == NULL);
+    CHECK(cxl_pod_map_find_addr(&m, "127.0.0.1") == NULL);
     cxl_pod_map_free(&m);
 
     static const struct {
         const char *text, *says;
     } bad[] = {
-        {"node 127.0.0.1:7000\n", "line 1: no medium PATH"},
-        {"\nnode 127.0.0.1 medium /x\n", "line 2: a node needs HOST:PORT, not '127.0.0.1'"},
-        {"node 127.0.0.1:0 medium /x\n", "a node needs HOST:PORT"},
-        {"nod 127.0.0.1:7000 medium /x\n", "line 1: unknown keyword 'nod'"},
-        {"node 127.0.0.1:7000 medium /x ring\n", "no value after 'ring'"},
-        {"node 127.0.0.1:7000 medium /x ring -1\n", "ring is not a number: '-1'"},
-        {"node 127.0.0.1:7000 medium /x offset 1k\n", "offset is not a number: '1k'"},
-        {"node 127.0.0.1:7000 medium /x colour red\n", "unknown word 'colour'"},
-        {"node 127.0.0.1:7000 medium /x\nnode 127.0.0.1:7000 medium /y\n", "line 2: node listed twice"},
+        {"node 127.0.0.1:7000\n", ":1: no medium for node 127.0.0.1:7000"},
+        {"\nnode 127.0.0.1 medium /x\n", ":2: node"},
+        {"node 127.0.0.1:0 medium /x\n", ":1: node"},
+        {"nod 127.0.0.1:7000 medium /x\n", ":1: a line starts with 'node', not nod"},
+        {"node 127.0.0.1:7000 medium /x ring\n", "a field without its value: ring"},
+        {"node 127.0.0.1:7000 medium /x ring -1\n", "ring"},
+        {"node 127.0.0.1:7000 medium /x offset 1k\n", "offset"},
+        {"node 127.0.0.1:7000 medium /x colour red\n", "unknown field colour"},
+        {"node 127.0.0.1:7000 medium /x\nnode 127.0.0.1:7000 medium /y\n", ":2: node listed twice"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         p = write_map(bad[i].text);

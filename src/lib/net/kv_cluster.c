@@ -20,6 +20,7 @@
 #include "cxl/wait.h"
 #include "net/kv_cluster.h"
 #include "net/kv_cluster_map.h"
+#include "net/pod_map.h"
 #include "net/kv_socket.h"
 #include "net/resp_conn.h"
 
@@ -103,7 +104,7 @@ static int node_index(struct cxl_kvc *k, const char *addr)
         return cxl_fail(CXL_ESYS, "out of memory");
     }
     snprintf(n->addr, sizeof n->addr, "%s", addr);
-    n->pod = cxl_pod_map_find(&k->pod, addr);
+    n->pod = cxl_pod_map_find_addr(&k->pod, addr);
     k->nodes[k->nnodes] = n;
     return k->nnodes++;
 }
@@ -160,7 +161,9 @@ static int connect_node(struct cxl_kvc *k, struct node *n, int sock)
         return cxl_fail(CXL_ESERVER, "cluster node %s failed a moment ago", n->addr);
     if (!sock)
         open_ring(k, n);
-    int rc = n->ring ? 0 : open_sock(k, n);
+    /* a socket when asked for one (an ASK goes over TCP even to a pod node
+     * whose ring is open), or when the ring would not open */
+    int rc = !sock && n->ring ? 0 : open_sock(k, n);
     if (rc == 0)
         n->down_since = 0;
     return rc;

@@ -1,5 +1,5 @@
 /* net/kv_cluster_map.h - what the cluster client (net/kv_cluster.h) reads:
- * the pod map file, CLUSTER SLOTS and COMMAND INFO replies, and the
+ * CLUSTER SLOTS and COMMAND INFO replies, and the
  * redirection errors (MOVED, ASK, TRYAGAIN, CLUSTERDOWN). Parsing only; no
  * connections. */
 #ifndef CXL_NET_KV_CLUSTER_MAP_H
@@ -9,25 +9,6 @@
 #include <stdint.h>
 
 #define CXL_NODE_ADDR_MAX 128
-
-struct cxl_pod_node {
-    char addr[CXL_NODE_ADDR_MAX]; /* HOST:PORT, as the cluster announces it */
-    char *medium;                 /* the node's medium */
-    uint64_t offset;              /* its map offset (default 0) */
-    int ring;                     /* the ring to claim (default -1: any free one) */
-};
-
-struct cxl_pod_map {
-    struct cxl_pod_node *nodes;
-    int count;
-};
-
-/* `node HOST:PORT medium PATH [offset N] [ring R]` per line, '#' comments,
- * blank lines. 0, or CXL_EINVAL naming the file and line (CXL_ESYS: cannot
- * read it). */
-int cxl_pod_map_load(const char *path, struct cxl_pod_map *m);
-void cxl_pod_map_free(struct cxl_pod_map *m);
-const struct cxl_pod_node *cxl_pod_map_find(const struct cxl_pod_map *m, const char *addr);
 
 /* One slot range of CLUSTER SLOTS: its master's host (may be empty: the
  * node asked) and port. Return non-zero to stop. */

@@ -90,12 +90,12 @@ static int parse_line(const struct where *w, const char *text, size_t len, struc
     memcpy(line, text, len);
     line[len] = '\0';
     int ntok = 0;
-    for (char *t = strtok_r(line, " \t\r", &save); t; t = strtok_r(NULL, " \t\r", &save)) {
+    for (char *t = strtok_r(line, " \t\r", &save); t && t[0] != '#'; t = strtok_r(NULL, " \t\r", &save)) {
         if (ntok == MAX_TOKENS)
             return bad(w, "too many fields", "");
         tok[ntok++] = t;
     }
-    if (ntok == 0 || tok[0][0] == '#')
+    if (ntok == 0) /* blank, or a comment */
         return 0;
     if (m->n == CXL_POD_MAX_NODES)
         return bad(w, "too many nodes", "");
@@ -170,4 +170,20 @@ const struct cxl_pod_node *cxl_pod_map_find(const struct cxl_pod_map *m, const c
             return n;
     }
     return NULL;
+}
+
+const struct cxl_pod_node *cxl_pod_map_find_addr(const struct cxl_pod_map *m, const char *addr)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon)
+        return NULL;
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || port == 0 || port > 65535)
+        return NULL;
+    const char *host = addr;
+    size_t hlen = (size_t)(colon - addr);
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']')
+        host++, hlen -= 2;
+    return cxl_pod_map_find(m, host, hlen, (uint16_t)port);
 }

@@ -1,8 +1,8 @@
 /* net/pod_map.h - the pod map (docs/CLUSTER.md, section 2): which Redis
  * Cluster nodes share this pod's medium, one line per node:
  *   node HOST:PORT medium PATH [offset N] [ring R] [gateway HOST:PORT]
- * fields after the address in any order; '#' lines and blank lines are
- * skipped. HOST:PORT is the node's address as the cluster announces it (in
+ * fields after the address in any order; blank lines, and anything from a
+ * word starting with '#' to the end of its line, are skipped. HOST:PORT is the node's address as the cluster announces it (in
  * MOVED, CLUSTER SLOTS ...); gateway, the cxl_resp_gateway fronting that
  * node's ring. Every node not listed is reached over TCP. */
 #ifndef CXL_NET_POD_MAP_H
@@ -44,5 +44,7 @@ void cxl_pod_map_free(struct cxl_pod_map *m);
 /* The node at host[hostlen]:port (host compared without case), or NULL. */
 const struct cxl_pod_node *cxl_pod_map_find(const struct cxl_pod_map *m, const char *host, size_t hostlen,
                                             uint16_t port);
+/* The same for "HOST:PORT" (an IPv6 host may be bracketed or not). */
+const struct cxl_pod_node *cxl_pod_map_find_addr(const struct cxl_pod_map *m, const char *addr);
 
 #endif
