@@ -208,6 +208,12 @@ static void test_migration(void)
     IS(RING(&n1, 3, 0, "PING"), "+PONG\r\n");                 /* any command uses it up */
     CHECK(strncmp(RING(&n1, 3, 1, "GET", missing), "-MOVED ", 7) == 0);
     IS(RING(&n1, 3, 0, "ASKING"), "+OK\r\n");
+    (void)RING(&n1, 3, 0, "HELLO", "2");                    /* answered by the module's identity code */
+    CHECK(strncmp(RING(&n1, 3, 1, "SET", missing, "x"), "-MOVED ", 7) == 0); /* still used up: no write here */
+    IS(RING(&n1, 3, 0, "ASKING"), "+OK\r\n");
+    CHECK(strncmp(RING(&n1, 3, 0, ""), "-ERR unknown command", 20) == 0); /* refused early: used up too */
+    CHECK(strncmp(RING(&n1, 3, 1, "SET", missing, "x"), "-MOVED ", 7) == 0);
+    IS(RING(&n1, 3, 0, "ASKING"), "+OK\r\n");
     IS(RING(&n1, 3, 0, "RESET"), "+RESET\r\n");                /* RESET forgets it */
     CHECK(strncmp(RING(&n1, 3, 1, "GET", missing), "-MOVED ", 7) == 0);
     /* the move completes: the key migrated, n1 owns the slot, n0 answers MOVED at once */
@@ -258,6 +264,9 @@ static void test_replica(void)
     CHECK(strncmp(RING(&rep, 6, 1, "GET", k), "-MOVED ", 7) == 0);      /* only that connection */
     IS(RING(&rep, 5, 0, "READWRITE"), "+OK\r\n");
     CHECK(strncmp(RING(&rep, 5, 1, "GET", k), "-MOVED ", 7) == 0);
+    SAME(&rep, 0, 0, "SET", k, "x");   /* the any-command path on a replica: MOVED, not READONLY */
+    SAME(&rep, 0, 0, "HSET", "h", "f", "v");
+    SAME(&rep, 0, 1, "SET", k, "x");
     /* a ring DEL, and a SET with an expiry, reach it too (as DEL and SET ... PXAT) */
     IS(RING(&n0, 0, 1, "DEL", k), ":1\r\n");
     IS(RING(&rep, 5, 0, "READONLY"), "+OK\r\n");
@@ -279,6 +288,45 @@ static void test_replica(void)
             sleep_ms(20);
     }
     CHECK(pttl > 500000 && pttl <= 600000);
+}
+
+/* Clients paused (CLIENT PAUSE, as a manual failover does): ring writes wait
+ * for the end of the pause, as TCP clients do, and nothing propagates
+ * meanwhile (Redis 7.0 asserts that; a ring write then crashed it). */
+static void test_pause(void)
+{
+    char tag[32], k[64];
+    tag_of(&n0, "pause", tag, sizeof tag);
+    snprintf(k, sizeof k, "%skey", tag);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    IS(TCP(&n0, "CLIENT", "PAUSE", "600", "WRITE"), "+OK\r\n");
+    IS(RING(&n0, 0, 1, "SET", k, "paused"), "+OK\r\n");
+    IS(RING(&n0, 0, 0, "SET", k, "paused2"), "+OK\r\n");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(waited >= 0.5); /* served after the pause */
+    IS(TCP(&n0, "GET", k), "$7\r\npaused2\r\n");
+    IS(TCP(&n0, "PING"), "+PONG\r\n"); /* alive */
+}
+
+/* Settings Redis reads at run time; MULTI refused over the ring. */
+static void test_settings(void)
+{
+    char k[32];
+    int i;
+    for (i = 0; i < 1000; i++) { /* a key of another node */
+        snprintf(k, sizeof k, "other%d", i);
+        if (!strncmp(TCP(&n0, "GET", k), "-MOVED", 6))
+            break;
+    }
+    IS(TCP(&n0, "CONFIG", "SET", "cluster-preferred-endpoint-type", "unknown-endpoint"), "+OK\r\n");
+    SAME(&n0, 0, 1, "GET", k);                                 /* MOVED slot :port, at once */
+    SAME(&n0, 0, 0, "HGET", k, "f");
+    IS(TCP(&n0, "CONFIG", "SET", "cluster-preferred-endpoint-type", "ip"), "+OK\r\n");
+    SAME(&n0, 0, 1, "GET", k);
+    CHECK(strncmp(RING(&n0, 0, 0, "MULTI"), "-ERR MULTI and WATCH cannot run over the ring", 45) == 0);
+    CHECK(strncmp(RING(&n0, 0, 0, "WATCH", k), "-ERR MULTI and WATCH cannot run over the ring", 45) == 0);
 }
 
 /* A slot nobody serves, then the whole cluster down: CLUSTERDOWN as TCP. */
@@ -317,6 +365,8 @@ int main(int argc, char **argv)
     test_redirects();
     test_migration();
     test_replica();
+    test_pause();
+    test_settings();
     test_down();
     IS(strstr(TCP(&n0, "CXLRING.INFO"), "cluster_node_id") ? "yes" : "no", "yes");
     IS(strstr(TCP(&n0, "CXLRING.INFO"), n0.id) ? "yes" : "no", "yes");

@@ -37,7 +37,8 @@ struct cxl_kv_executor {
     void (*begin)(void *ud); /* run(): before a poll (may be NULL) */
     void (*end)(void *ud);   /* run(): after a poll (may be NULL) */
     void (*execute)(void *ud, const struct cxl_kv_request *req, struct cxl_kv_reply *rp);
-    void (*pass)(void *ud);  /* at the start of every pass, before any execute (may be NULL) */
+    int (*pass)(void *ud);   /* at the start of every pass, before any execute (may be NULL);
+                             * non-zero: serve nothing this pass (the requests wait) */
 };
 
 struct cxl_keyring;

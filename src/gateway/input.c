@@ -71,10 +71,19 @@ void gw_reset_answered(struct gw *g, uint32_t slot, const struct cxl_kv_result *
     gw_conn_drop(g, slot);
 }
 
-static int is_auth(const struct cxl_resp_args *a)
+static int word_is(const struct cxl_resp_args *a, const char *w)
 {
-    return (a->argvlen[0] == 4 && strncasecmp(a->argv[0], "AUTH", 4) == 0) ||
-           (a->argvlen[0] == 5 && strncasecmp(a->argv[0], "HELLO", 5) == 0);
+    size_t n = strlen(w);
+    return a->argvlen[0] == n && strncasecmp(a->argv[0], w, n) == 0;
+}
+
+/* A command that leaves state on the connection in the module: its user
+ * (AUTH, HELLO), or on a cluster node its ASKING / READONLY flags. The
+ * slot's next client must not inherit it: the gateway RESETs the slot first. */
+static int leaves_state(const struct cxl_resp_args *a)
+{
+    return word_is(a, "AUTH") || word_is(a, "HELLO") || word_is(a, "ASKING") || word_is(a, "READONLY") ||
+           word_is(a, "READWRITE");
 }
 
 static int submit(struct gw *g, struct gw_conn *c, uint64_t tag, enum gw_route route)
@@ -82,7 +91,7 @@ static int submit(struct gw *g, struct gw_conn *c, uint64_t tag, enum gw_route r
     struct cxl_kv *kv = g->kv[c->ring];
     const struct cxl_resp_args *a = &g->args;
     cxl_kv_set_conn(kv, gw_conn_number(gw_tag_slot(tag)));
-    if (is_auth(a)) /* this slot's number may now have a user on this ring */
+    if (leaves_state(a)) /* this slot's number may now have a user (or flags) on this ring */
         c->authed = 1;
     if (route == GW_FAST && a->argvlen[0] == 3 && (a->argv[0][0] | 32) == 'g')
         return cxl_kv_submit_get(kv, a->argv[1], (uint32_t)a->argvlen[1], tag);

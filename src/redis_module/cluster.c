@@ -36,6 +36,7 @@
 #define NO_NODE 0xffff
 #define CLUSTER_STATE_MS 100 /* CLUSTER INFO: the state, the epoch */
 #define CLUSTER_MAP_MS 1000  /* CLUSTER NODES whatever happens */
+#define CLUSTER_RECHECK_MS 5 /* a refused command re-reads a map older than this */
 #define CLUSTER_CONF_CHECK_MS 2 /* (on a coarse clock: in practice every tick, 1-4 ms) */
 #define NODE_ID_LEN 40
 #define ENDPOINT_MAX 300
@@ -49,7 +50,8 @@ static const char ASKING_ANY[] = "TRYAGAIN the slot is importing: over the ring 
                                  "DEL only; retry, or send this command over TCP";
 /* RedisModule_Call's own refusals (module.c of Redis 7.0, 'E' flag) */
 static const char CALL_NONLOCAL[] = "-ERR Attempted to access a non local key in a cluster node";
-static const char CALL_DOWN[] = "-ERR Can not execute a ";
+static const char CALL_DOWN_RO[] = "-ERR Can not execute a write command ";
+static const char CALL_DOWN[] = "-ERR Can not execute a command ";
 
 struct cnode {
     char id[NODE_ID_LEN + 1];
@@ -87,11 +89,12 @@ static struct cluster {
     int replica;
     char conf_path[512];
     struct stat conf_seen;
-    int stale;
+    int stale, nodes_readable;
     long long refreshed_ms, conf_checked_ms, state_checked_ms;
     uint64_t epoch;
     struct ring_flags *ring;     /* [rings] */
     uint32_t rings, conn_cap, nset; /* nset: connections with a flag, all rings */
+    uint8_t cur_flags;           /* the flags of the request being run */
     struct cluster_stats st;
 } cl;
 
@@ -159,7 +162,7 @@ static void set_endpoint(struct cnode *n, const char *addr, size_t len)
             break;
         }
     if (!colon || !at) {
-        snprintf(n->endpoint, sizeof n->endpoint, "?:0");
+        snprintf(n->endpoint, sizeof n->endpoint, ":0");
         return;
     }
     int port = (int)(at - colon - 1);
@@ -167,8 +170,8 @@ static void set_endpoint(struct cnode *n, const char *addr, size_t len)
     int hlen = (int)(colon - addr);
     if (cl.endpoint_kind == 1 && comma && comma + 1 < addr + len)
         host = comma + 1, hlen = (int)(addr + len - comma - 1);
-    else if (cl.endpoint_kind != 0)
-        host = "?", hlen = 1;
+    else if (cl.endpoint_kind != 0) /* unknown-endpoint, or a node without a hostname */
+        host = "", hlen = 0;
     snprintf(n->endpoint, sizeof n->endpoint, "%.*s:%.*s", hlen, host, port, colon + 1);
 }
 
@@ -340,9 +343,11 @@ static int refresh(RedisModuleCtx *ctx)
     long long t0 = coarse_ms(), start_ns = now_ns();
     cl.stale = 0;
     cl.refreshed_ms = cl.conf_checked_ms = t0;
+    read_settings(ctx); /* CONFIG SET may change them at any time */
     if (cl.conf_path[0] && stat(cl.conf_path, &cl.conf_seen) != 0)
         memset(&cl.conf_seen, 0, sizeof cl.conf_seen);
     RedisModuleCallReply *r = call2(ctx, "CLUSTER", "NODES", NULL);
+    cl.nodes_readable = r != NULL;
     size_t len = 0;
     const char *text = reply_text(r, &len);
     int rc = text ? parse_nodes(text, len) : -1;
@@ -363,7 +368,9 @@ static int refresh(RedisModuleCtx *ctx)
 static int conf_changed(void)
 {
     struct stat s;
-    if (!cl.conf_path[0] || stat(cl.conf_path, &s) != 0)
+    if (!cl.conf_path[0]) /* (CONFIG renamed away: the 1 s refresh only) */
+        return 0;
+    if (stat(cl.conf_path, &s) != 0)
         return 1;
     return s.st_ino != cl.conf_seen.st_ino || s.st_size != cl.conf_seen.st_size ||
            s.st_mtim.tv_sec != cl.conf_seen.st_mtim.tv_sec || s.st_mtim.tv_nsec != cl.conf_seen.st_mtim.tv_nsec;
@@ -403,8 +410,8 @@ static void on_command(RedisModuleCommandFilterCtx *f)
                                           "flushslots", "reset", "failover", "forget", "meet", "replicate",
                                           "bumpepoch", "set-config-epoch", NULL};
     int argc = rm.CommandFilterArgsCount(f);
-    if (argc >= 1 && arg_is(f, 0, "exec")) {
-        cl.stale = 1;
+    if ((argc >= 1 && arg_is(f, 0, "exec")) || (argc >= 2 && arg_is(f, 0, "config") && arg_is(f, 1, "set"))) {
+        cl.stale = 1; /* a transaction may hold one; settings the answers depend on */
         return;
     }
     if (argc < 2 || !arg_is(f, 0, "cluster"))
@@ -414,17 +421,22 @@ static void on_command(RedisModuleCommandFilterCtx *f)
             cl.stale = 1;
 }
 
-int cluster_init(RedisModuleCtx *ctx, uint32_t rings, uint32_t conns_per_ring)
+int cluster_init(RedisModuleCtx *ctx, uint32_t rings, uint32_t conns_per_ring, char *err, size_t cap)
 {
     cl.enabled = (rm.GetContextFlags(ctx) & RM_CTX_FLAGS_CLUSTER) != 0;
     if (!cl.enabled)
         return 0;
-    if (!(cl.ring = calloc(rings, sizeof *cl.ring)))
+    if (!(cl.ring = calloc(rings, sizeof *cl.ring))) {
+        snprintf(err, cap, "out of memory");
         return -1;
+    }
     cl.rings = rings, cl.conn_cap = conns_per_ring;
-    read_settings(ctx);
     rm.RegisterCommandFilter(ctx, on_command, 0);
-    refresh(ctx);
+    if (refresh(ctx) != 0 && !cl.nodes_readable) { /* a map that does not parse only fails closed */
+        snprintf(err, cap, "Redis Cluster is enabled but CLUSTER NODES cannot be run (the CLUSTER command renamed "
+                           "or removed?): without the slot map the module cannot tell which keys this node serves");
+        return -1;
+    }
     return 0;
 }
 
@@ -461,18 +473,14 @@ static void flags_set(const struct cxl_kv_request *r, uint8_t *slot, uint8_t v)
     *slot = v;
 }
 
-/* The connection's flags for this request (0 at the cost of one load when
- * no connection has any, the usual case). */
-static uint8_t flags_of(const struct cxl_kv_request *r)
+/* A request starts: its connection's flags are the ones it is judged by,
+ * and its ASKING is used up by it whatever it is and however it ends, as
+ * on TCP (only the ASKING command sets it again). One load when no
+ * connection has a flag, the usual case. */
+void cluster_request_begin(const struct cxl_kv_request *r)
 {
     uint8_t *f = cl.nset ? flags_slot(r, 0) : NULL;
-    return f ? *f : 0;
-}
-
-/* A command ran on the connection: its ASKING is used up, as on TCP. */
-void cluster_command_done(const struct cxl_kv_request *r)
-{
-    uint8_t *f = cl.nset ? flags_slot(r, 0) : NULL;
+    cl.cur_flags = f ? *f : 0;
     if (f && (*f & CF_ASKING))
         flags_set(r, f, (uint8_t)(*f & ~CF_ASKING));
 }
@@ -492,11 +500,11 @@ int cluster_session_command(const struct cxl_kv_request *r, const struct cmd_arg
         cxl_kv_reply_error(rp, "ERR connection %u: out of range or out of memory", r->conn);
         return 1;
     }
-    uint8_t v = *slot;
+    uint8_t v = *slot; /* (this request used up an earlier ASKING) */
     if (asking)
         v |= CF_ASKING;
-    else /* ASKING lasts one command: this one uses it up */
-        v = (uint8_t)((ro ? v | CF_READONLY : v & ~CF_READONLY) & ~CF_ASKING);
+    else
+        v = (uint8_t)(ro ? v | CF_READONLY : v & ~CF_READONLY);
     flags_set(r, slot, v);
     cxl_kv_reply(rp, CXL_KV_REPLY, "+OK\r\n", 5);
     return 1;
@@ -522,7 +530,7 @@ static uint16_t open_node(const struct open_list *l, uint16_t slot)
 
 static const char *redirect(const char *kind, int slot, uint16_t node, char *text, size_t cap)
 {
-    snprintf(text, cap, "%s %d %s", kind, slot, node < cl.nnodes ? cl.nodes[node].endpoint : "?:0");
+    snprintf(text, cap, "%s %d %s", kind, slot, node < cl.nnodes ? cl.nodes[node].endpoint : ":0");
     cl.st.redirects++;
     return text;
 }
@@ -580,38 +588,70 @@ const char *cluster_check_key(RedisModuleCtx *ctx, const struct cxl_kv_request *
     if (cl.stale)
         refresh(ctx);
     cl.st.checks++;
-    const char *answer = judge(ctx, &key, 1, r->op != CXL_KV_GET, flags_of(r), text, cap);
-    cluster_command_done(r);
-    return answer;
+    return judge(ctx, &key, 1, r->op != CXL_KV_GET, cl.cur_flags, text, cap);
 }
 
-/* The keys of a command as Redis's key specs find them: n, or -1. */
+/* The keys of a command as Redis's key specs find them (COMMAND
+ * GETKEYSANDFLAGS: EVAL's numkeys, MSET's pairs, XREAD's STREAMS ...), and
+ * whether one is written: n (0: none, or not a command with keys), or -1.
+ * (Not RedisModule_GetCommandKeysWithFlags: Redis 7.0's leaks its buffer for
+ * more than 256 keys.) */
 static int command_keys(RedisModuleCtx *ctx, const struct cmd_args *a, RedisModuleString ***keys, int *write)
 {
+    *keys = NULL, *write = 0;
     RedisModuleString **argv = malloc(a->argc * sizeof *argv);
     if (!argv)
         return -1;
     for (uint32_t i = 0; i < a->argc; i++)
         argv[i] = rm.CreateString(ctx, a->ptr[i], a->len[i]);
-    int n = 0, *flags = NULL;
-    int *pos = rm.GetCommandKeysWithFlags(ctx, argv, (int)a->argc, &n, &flags);
-    RedisModuleString **k = pos && n > 0 ? malloc((size_t)n * sizeof *k) : NULL;
-    *write = 0;
-    for (int i = 0; k && i < n; i++) {
-        k[i] = argv[pos[i]];
-        argv[pos[i]] = NULL;
-        *write |= (flags[i] & (RM_CMD_KEY_RW | RM_CMD_KEY_OW | RM_CMD_KEY_RM)) != 0;
-    }
+    RedisModuleCallReply *r = rm.Call(ctx, "COMMAND", "cv", "GETKEYSANDFLAGS", argv, (size_t)a->argc);
     for (uint32_t i = 0; i < a->argc; i++)
-        if (argv[i])
-            rm.FreeString(ctx, argv[i]);
+        rm.FreeString(ctx, argv[i]);
     free(argv);
-    if (pos)
-        rm.Free(pos);
-    if (flags)
-        rm.Free(flags);
+    size_t n = r && rm.CallReplyType(r) == RM_REPLY_ARRAY ? rm.CallReplyLength(r) : 0;
+    RedisModuleString **k = n ? calloc(n, sizeof *k) : NULL;
+    size_t got = 0;
+    for (size_t i = 0; k && i < n; i++) { /* [key, [flag ...]] */
+        RedisModuleCallReply *e = rm.CallReplyArrayElement(r, i), *fl;
+        size_t klen;
+        const char *key = e && rm.CallReplyLength(e) == 2 ? rm.CallReplyStringPtr(rm.CallReplyArrayElement(e, 0), &klen)
+                                                          : NULL;
+        if (!key)
+            continue;
+        k[got++] = rm.CreateString(ctx, key, klen);
+        fl = rm.CallReplyArrayElement(e, 1);
+        for (size_t j = 0; fl && j < rm.CallReplyLength(fl); j++) {
+            size_t flen;
+            const char *f = rm.CallReplyStringPtr(rm.CallReplyArrayElement(fl, j), &flen);
+            *write |= f && flen == 2 && (!memcmp(f, "RW", 2) || !memcmp(f, "OW", 2) || !memcmp(f, "RM", 2));
+        }
+    }
+    if (r)
+        rm.FreeCallReply(r);
+    if (n && !k)
+        return -1;
     *keys = k;
-    return k ? n : (pos ? -1 : 0);
+    return (int)got;
+}
+
+static void free_keys(RedisModuleCtx *ctx, RedisModuleString **keys, int n)
+{
+    for (int i = 0; i < n; i++)
+        rm.FreeString(ctx, keys[i]);
+    free(keys);
+}
+
+/* A command judged by its keys (READONLY not honoured: RedisModule_Call
+ * cannot carry it, see the top of the file). */
+static const char *judge_command(RedisModuleCtx *ctx, const struct cmd_args *a, char *text, size_t cap)
+{
+    RedisModuleString **keys;
+    int write, n = command_keys(ctx, a, &keys, &write);
+    const char *answer = n > 0 ? judge(ctx, keys, n, write, cl.cur_flags & (uint8_t)~CF_READONLY, text, cap) : NULL;
+    if (!answer && n > 0 && (cl.cur_flags & CF_ASKING))
+        answer = ASKING_ANY;
+    free_keys(ctx, keys, n > 0 ? n : 0);
+    return answer;
 }
 
 static int starts(const char *s, size_t len, const char *prefix)
@@ -620,22 +660,36 @@ static int starts(const char *s, size_t len, const char *prefix)
     return len >= n && !memcmp(s, prefix, n);
 }
 
-const char *cluster_call_refusal(RedisModuleCtx *ctx, const struct cxl_kv_request *r, const struct cmd_args *a,
-                                 const char *err, size_t len, char *text, size_t cap)
+/* Refresh now unless the map was read a moment ago (a flood of refused
+ * commands does not re-read it for each). */
+static void refresh_soon(RedisModuleCtx *ctx)
 {
-    if (!cl.enabled || !(starts(err, len, CALL_NONLOCAL) || starts(err, len, CALL_DOWN)))
+    if (cl.stale || coarse_ms() - cl.refreshed_ms >= CLUSTER_RECHECK_MS)
+        refresh(ctx);
+}
+
+const char *cluster_call_refusal(RedisModuleCtx *ctx, const struct cmd_args *a, const char *err, size_t len,
+                                 char *text, size_t cap)
+{
+    if (!cl.enabled)
         return NULL;
-    refresh(ctx); /* Redis refused: judge on its latest map */
-    RedisModuleString **keys = NULL;
-    int write = 0, n = command_keys(ctx, a, &keys, &write);
-    uint8_t flags = flags_of(r);
-    const char *answer = n > 0 ? judge(ctx, keys, n, write, flags & (uint8_t)~CF_READONLY, text, cap) : NULL;
-    if (!answer && n > 0 && (flags & CF_ASKING))
-        answer = ASKING_ANY;
-    for (int i = 0; i < n; i++)
-        rm.FreeString(ctx, keys[i]);
-    free(keys);
-    return answer; /* NULL: Redis's own words stand */
+    if (starts(err, len, CALL_DOWN_RO)) /* RedisModule_Call's words for what TCP says so */
+        return cl.st.redirects++, DOWN_RO;
+    if (starts(err, len, CALL_DOWN))
+        return cl.st.redirects++, DOWN;
+    if (!starts(err, len, CALL_NONLOCAL))
+        return NULL;
+    refresh_soon(ctx); /* Redis refused: judge on its latest map */
+    return judge_command(ctx, a, text, cap); /* NULL: Redis's own words stand */
+}
+
+const char *cluster_check_command(RedisModuleCtx *ctx, const struct cmd_args *a, char *text, size_t cap)
+{
+    if (!cl.enabled)
+        return NULL;
+    if (cl.stale)
+        refresh(ctx);
+    return judge_command(ctx, a, text, cap);
 }
 
 /* --- what CXLRING.INFO shows ------------------------------------------------------ */

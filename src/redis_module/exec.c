@@ -12,6 +12,9 @@
 #include "module.h"
 
 #define WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define NO_TRANSACTION                                                                                  \
+    "ERR MULTI and WATCH cannot run over the ring: each request runs on its own (a transaction needs a " \
+    "connection of its own: use TCP)"
 #define MAX_NAME 64      /* longest command name */
 #define CALL_B_MAX 16    /* arguments passed as C buffers (see call_command) */
 
@@ -132,7 +135,7 @@ static void exec_key_op(struct executor *e, const struct cxl_kv_request *r, stru
         cxl_kv_reply_error(rp, "%s", identity_noauth_text());
         return;
     }
-    char text[200];
+    char text[400]; /* a MOVED names a host of up to 255 bytes */
     RedisModuleString *name = rm.CreateString(e->ctx, (const char *)r->key, r->klen);
     /* in processCommand's order: ACL, the cluster's slots, then the server's state */
     const char *refused = access_fast_acl(e->ctx, user, r->op, name, text, sizeof text);
@@ -261,7 +264,8 @@ static RedisModuleCallReply *call_command(RedisModuleCtx *ctx, const char *name,
 static const char *error_refusal(struct executor *e, const struct cxl_kv_request *r, const char *proto, size_t plen,
                                  RedisModuleString *user, const struct cmd_args *a, char *text, size_t cap)
 {
-    const char *c = cluster_enabled() ? cluster_call_refusal(e->ctx, r, a, proto, plen, text, cap) : NULL;
+    (void)r;
+    const char *c = cluster_enabled() ? cluster_call_refusal(e->ctx, a, proto, plen, text, cap) : NULL;
     return c ? c : access_call_refusal(e->ctx, proto, plen, user, a, text, cap);
 }
 
@@ -333,35 +337,48 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
     char text[400], original[MAX_NAME];
     size_t olen;
     const char *oname = names_resolve(e->ctx, a.ptr[0], a.len[0], original, sizeof original, &olen);
-    const char *oom;
+    const char *oom, *cluster_answer;
     if (!identity_who(e->id, r, &user))
         cxl_kv_reply_error(rp, "%s", identity_noauth_text());
     else if (cluster_enabled() && cluster_session_command(r, &a, rp)) /* ASKING, READONLY, READWRITE */
         return;
     else if (access_protected(oname, olen, &a, text, sizeof text))
         cxl_kv_reply_error(rp, "%s", text);
+    else if (name_is(oname, olen, "multi") || name_is(oname, olen, "watch"))
+        cxl_kv_reply_error(rp, "%s", NO_TRANSACTION);
+    else if (cluster_enabled() &&
+             (access_state.readonly_replica || (access_state.deny_oom && rm.GetUsedMemoryRatio() > 1.0f)) &&
+             (cluster_answer = cluster_check_command(e->ctx, &a, text, sizeof text)) != NULL)
+        cxl_kv_reply_error(rp, "%s", cluster_answer); /* slots before the replica's and OOM refusals */
     else if ((oom = access_script_oom(oname, olen, &a)) != NULL)
         cxl_kv_reply_error(rp, "%s", oom);
     else
         run_as(e, r, name, user, &a, rp);
-    if (cluster_enabled())
-        cluster_command_done(r);
     identity_recheck(e->id, 0); /* it may have changed a user the next request runs as */
 }
 
-/* A pass starts: Redis's own clients may have run since the last one. */
-static void begin_pass(void *ud)
+/* A pass starts: Redis's own clients may have run since the last one.
+ * While Redis pauses its clients (CLIENT PAUSE, a manual CLUSTER FAILOVER)
+ * nothing is served: a TCP client's commands wait too, and what a write
+ * would propagate must not be sent now (Redis asserts it is not). Reads wait
+ * as well: the ring does not know a request's kind before it is run. */
+static int begin_pass(void *ud)
 {
     struct executor *e = ud;
+    if (rm.AvoidReplicaTraffic())
+        return 1;
     access_forget_users();
     access_refresh(e->ctx, 0);
     cluster_pass(e->ctx);
     identity_recheck(e->id, 1);
+    return 0;
 }
 
 static void execute(void *ud, const struct cxl_kv_request *r, struct cxl_kv_reply *rp)
 {
     struct executor *e = ud;
+    if (cluster_enabled())
+        cluster_request_begin(r);
     switch (r->op) {
     case CXL_KV_GET:
     case CXL_KV_SET:

@@ -109,8 +109,9 @@ int RedisModule_OnLoad(RedisModuleCtx *ctx, RedisModuleString **argv, int argc)
     if (commands_register(ctx) != RM_OK)
         return refuse(ctx, "commands", "cannot register CXLRING.*");
     users_watch(ctx);
-    if (cluster_init(ctx, cxl_layout_geometry(cxl_mod.layout)->ring_count, cxl_mod.cfg.max_conns + 1) != 0)
-        return refuse(ctx, "cluster", "out of memory");
+    if (cluster_init(ctx, cxl_layout_geometry(cxl_mod.layout)->ring_count, cxl_mod.cfg.max_conns + 1, err,
+                     sizeof err) != 0)
+        return refuse(ctx, "cluster", err);
     if (driver_start(ctx, cxl_mod.cfg.serve, cxl_mod.server, &cxl_mod.driver, err, sizeof err) != 0)
         return refuse(ctx, "driver", err);
     log_enabled(ctx);

@@ -168,7 +168,7 @@ struct cluster_stats {
     uint64_t checks;                  /* GET/SET/DEL judged */
     uint64_t redirects;               /* MOVED, ASK, CROSSSLOT, TRYAGAIN, CLUSTERDOWN answered */
 };
-int cluster_init(RedisModuleCtx *ctx, uint32_t rings, uint32_t conns_per_ring); /* -1: out of memory */
+int cluster_init(RedisModuleCtx *ctx, uint32_t rings, uint32_t conns_per_ring, char *err, size_t cap);
 int cluster_enabled(void);
 void cluster_pass(RedisModuleCtx *ctx);
 /* GET/SET/DEL of key: NULL = serve it here, else Redis's error text. */
@@ -176,12 +176,16 @@ const char *cluster_check_key(RedisModuleCtx *ctx, const struct cxl_kv_request *
                               char *text, size_t cap);
 /* RedisModule_Call refused a command for a non-local key or a down cluster
  * (err, its error reply): the answer a TCP client gets, or NULL. */
-const char *cluster_call_refusal(RedisModuleCtx *ctx, const struct cxl_kv_request *r, const struct cmd_args *a,
-                                 const char *err, size_t len, char *text, size_t cap);
+const char *cluster_call_refusal(RedisModuleCtx *ctx, const struct cmd_args *a, const char *err, size_t len,
+                                 char *text, size_t cap);
+/* Any command judged by its keys before it runs (where RedisModule_Call
+ * would refuse it for another reason first: a read-only replica, OOM). */
+const char *cluster_check_command(RedisModuleCtx *ctx, const struct cmd_args *a, char *text, size_t cap);
 /* ASKING / READONLY / READWRITE on a ring connection: 1 if a was one (answered). */
 int cluster_session_command(const struct cxl_kv_request *r, const struct cmd_args *a, struct cxl_kv_reply *rp);
 void cluster_session_reset(const struct cxl_kv_request *r);
-void cluster_command_done(const struct cxl_kv_request *r);
+/* Before anything else of each request: its connection's flags, ASKING used up. */
+void cluster_request_begin(const struct cxl_kv_request *r);
 int cluster_stats(struct cluster_stats *out);
 void cluster_my_slots(char *out, size_t cap);
 

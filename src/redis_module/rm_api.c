@@ -25,7 +25,7 @@ int rm_api_load(RedisModuleCtx *ctx, const char **missing)
         ENTRY(AuthenticateClientWithACLUser), ENTRY(RegisterCommandFilter), ENTRY(CommandFilterArgsCount),
         ENTRY(CommandFilterArgGet), ENTRY(GetContextFlags), ENTRY(GetServerVersion),
         ENTRY(GetUsedMemoryRatio), ENTRY(Milliseconds), ENTRY(GetCommandKeysWithFlags), ENTRY(KeyExists),
-        ENTRY(Free), ENTRY(Replicate),
+        ENTRY(Free), ENTRY(Replicate), ENTRY(AvoidReplicaTraffic),
     };
     /* The context's first word is Redis's lookup function. */
     int (*get_api)(const char *, void *) = (int (*)(const char *, void *))((void **)ctx)[0];

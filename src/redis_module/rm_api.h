@@ -125,6 +125,7 @@ struct rm_api {
     void (*Free)(void *ptr);
     /* the fast paths' writes to replicas and the AOF */
     int (*Replicate)(RedisModuleCtx *ctx, const char *cmdname, const char *fmt, ...);
+    int (*AvoidReplicaTraffic)(void); /* clients paused: nothing may propagate now */
 };
 
 extern struct rm_api rm;

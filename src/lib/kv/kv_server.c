@@ -619,8 +619,8 @@ int cxl_kv_server_poll(struct cxl_kv_server *s)
     __atomic_store_n(&s->polls, s->polls + 1, __ATOMIC_RELAXED);
     if (s->polls % 4096 == 0) /* drivers without run() get it too */
         housekeep(s);
-    if (s->ex.pass)
-        s->ex.pass(s->ex.ud);
+    if (s->ex.pass && s->ex.pass(s->ex.ud) != 0)
+        return 0; /* not now: the requests stay in the rings */
     if (s->cfg.keys) /* keys expire (fail closed): judged once per pass */
         s->pass_ns = cxl_now_ns();
     for (uint32_t i = 0; i < s->nrings; i++) {
