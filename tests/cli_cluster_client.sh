@@ -136,6 +136,25 @@ check "after the move, still every key on its slot's owner: $out" $?
 [ "$($RD "${CL[@]}" GET ck:0000000004242)" = "$(python3 -c 'print(("abcdefghijklmnopqrstuvwxyz"*2)[4242*7%26:][:3])')" ]
 check "a new client reads through the new map" $?
 
+# slots move between the two pod nodes (ring to ring) under a writing client: every
+# acknowledged write ends on its slot's owner with its value (ASK and MOVED over rings)
+from=$(redis-cli -p "$base" cluster myid); to=$(redis-cli -p "$((base + 1))" cluster myid)
+$RD "${CL[@]}" --bench 60000 --keyspace 20000 --ops set --key-prefix wr: --csv "$WORK/w.csv" --quiet \
+  >"$WORK/writing.out" 2>&1 &
+writer=$!
+sleep 0.3
+redis-cli --cluster reshard "127.0.0.1:$base" --cluster-from "$from" --cluster-to "$to" --cluster-slots 500 \
+  --cluster-yes >"$WORK/reshard2.log" 2>&1
+check "redis-cli --cluster reshard: 500 slots from one pod node to the other under writes" $?
+wait $writer
+check "the writing client (exit 0): $(cat "$WORK/writing.out")" $?
+grep -q 'set .* errors 0' "$WORK/writing.out"
+check "every write acknowledged: $(grep cluster: "$WORK/writing.out")" $?
+redis-cli --cluster check "127.0.0.1:$base" >"$WORK/check.log" 2>&1 && ! grep -q '\[WARNING\]' "$WORK/check.log"
+check "redis-cli --cluster check: every slot covered, none left open" $?
+out=$(keys_check wr: 20000 $ports)
+check "no acknowledged write lost: every key on its slot's owner with its value: $out" $?
+
 # a slot half-way through a move by hand (MIGRATING on the TCP node, IMPORTING on a pod node):
 # a migrated key and a new key of that slot are answered ASK, the client sends ASKING and the
 # request to the importing node over TCP
@@ -223,8 +242,8 @@ out=$(keys_check fo: 20000 $alive)
 check "every acknowledged key readable on the surviving masters: $out" $?
 
 # a pod node's master killed under a client writing over its ring: the client notices the
-# silent ring and re-routes. (Its keys are not checked: the module does not yet replicate
-# what it is sent over a ring, so a replica has none of them.)
+# silent ring and re-routes; the module replicates what it was sent over the ring, so every
+# acknowledged key is on the promoted replica too
 ports=$alive
 victim=$((base + 1))
 $RD --cluster "127.0.0.1:$((base + 2))" --pod-map "$WORK/fo.map" --timeout-ms 1500 --bench 20000 --ops set \
@@ -239,6 +258,9 @@ wait $writer
 check "the client writing over its ring survives (exit 0): $(cat "$WORK/ring_failover.out")" $?
 grep -q 'set .* errors 0' "$WORK/ring_failover.out" && grep -Eq '[1-9][0-9]* pod nodes over TCP' "$WORK/ring_failover.out"
 check "every write acknowledged, the silent ring noticed: $(grep cluster: "$WORK/ring_failover.out")" $?
+alive=$(for p in $ports; do [ "$p" = "$victim" ] || echo "$p"; done)
+out=$(keys_check fr: 20000 $alive)
+check "every key acknowledged over the dead master's ring readable on the surviving masters: $out" $?
 
 echo "$TEST_NAME: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]

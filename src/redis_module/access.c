@@ -40,6 +40,24 @@ static int config_is_yes(RedisModuleCtx *ctx, const char *name)
     return yes;
 }
 
+/* INFO replication's connected_slaves > 0. */
+static int has_replicas(RedisModuleCtx *ctx)
+{
+    RedisModuleCallReply *r = rm.Call(ctx, "INFO", "c", "replication");
+    size_t n = 0;
+    const char *t = r && rm.CallReplyType(r) == RM_REPLY_STRING ? rm.CallReplyStringPtr(r, &n) : NULL;
+    static const char key[] = "\nconnected_slaves:";
+    int yes = 1; /* no answer: assume there are */
+    for (size_t i = 0; t && i + sizeof key < n; i++)
+        if (!memcmp(t + i, key, sizeof key - 1)) {
+            yes = t[i + sizeof key - 1] != '0';
+            break;
+        }
+    if (r)
+        rm.FreeCallReply(r);
+    return yes;
+}
+
 /* Does Redis make a new connection authenticate? As authRequired() says for
  * a client that has not: when the default user has a password or is off. */
 static int default_user_needs_auth(RedisModuleCtx *ctx)
@@ -76,6 +94,7 @@ void access_refresh(RedisModuleCtx *ctx, int force)
     int flags = rm.GetContextFlags(ctx);
     a->readonly_replica = (flags & RM_CTX_FLAGS_SLAVE) && (flags & RM_CTX_FLAGS_READONLY);
     a->deny_oom = (flags & RM_CTX_FLAGS_MAXMEMORY) && !(flags & RM_CTX_FLAGS_EVICT);
+    a->propagates = (flags & RM_CTX_FLAGS_AOF) || has_replicas(ctx);
     if (force) { /* immutable settings: read once */
         a->debug_allowed = config_is_yes(ctx, "enable-debug-command");
         a->module_allowed = config_is_yes(ctx, "enable-module-command");

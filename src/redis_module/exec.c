@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "module.h"
 
@@ -21,6 +23,8 @@
 struct executor {
     RedisModuleCtx *ctx; /* detached thread-safe context: our fake client */
     int take_lock;
+    int wake_fd;         /* take_lock: an eventfd in Redis's event loop (see unlock) */
+    int wrote;           /* this batch ran a write (or any command: it may have written) */
     struct identity *id;
     const char **arg_ptr; /* the current CMD's arguments (pointers into the request) */
     size_t *arg_len;
@@ -33,10 +37,39 @@ static void lock(void *ud)
     rm.ThreadSafeContextLock(e->ctx);
 }
 
+/* Redis sends what a write propagates (to replicas, the AOF) from its main
+ * thread's before-sleep; asleep in epoll (up to 1/hz s) it would hold an
+ * acknowledged ring write back that long - lost if the master died
+ * meanwhile. After a batch that wrote, the eventfd wakes it (when there is
+ * an AOF or a replica, as access.c reads once a second). */
 static void unlock(void *ud)
 {
     struct executor *e = ud;
     rm.ThreadSafeContextUnlock(e->ctx);
+    if (e->wrote && e->wake_fd >= 0 && access_state.propagates) {
+        uint64_t one = 1;
+        if (write(e->wake_fd, &one, sizeof one) < 0) { /* full (EAGAIN): a wake-up is pending anyway */
+        }
+    }
+    e->wrote = 0;
+}
+
+static void drain_wake(int fd, void *user_data, int mask)
+{
+    (void)user_data, (void)mask;
+    uint64_t v;
+    if (read(fd, &v, sizeof v) < 0) { /* EAGAIN: drained already */
+    }
+}
+
+static int open_wake_fd(struct executor *e, char *err, size_t cap)
+{
+    e->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (e->wake_fd < 0 || rm.EventLoopAdd(e->wake_fd, RM_EVENTLOOP_READABLE, drain_wake, NULL) != RM_OK) {
+        snprintf(err, cap, "cannot add the wake-up eventfd to Redis's event loop");
+        return -1;
+    }
+    return 0;
 }
 
 /* --- fast paths ------------------------------------------------------------------ */
@@ -113,6 +146,7 @@ static void exec_set(struct executor *e, RedisModuleString *name, const struct c
         replicate_set(e, name, r, r->expire_ms != 0);
         cxl_kv_reply(rp, CXL_KV_OK, "", 0);
     }
+    e->wrote = 1;
     rm.CloseKey(k);
 }
 
@@ -123,6 +157,7 @@ static void exec_del(struct executor *e, RedisModuleString *name, struct cxl_kv_
     if (existed) {
         rm.DeleteKey(k);
         rm.Replicate(e->ctx, "DEL", "s", name);
+        e->wrote = 1;
     }
     cxl_kv_reply_int(rp, existed);
     rm.CloseKey(k);
@@ -353,7 +388,7 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
     else if ((oom = access_script_oom(oname, olen, &a)) != NULL)
         cxl_kv_reply_error(rp, "%s", oom);
     else
-        run_as(e, r, name, user, &a, rp);
+        run_as(e, r, name, user, &a, rp), e->wrote = 1;
     identity_recheck(e->id, 0); /* it may have changed a user the next request runs as */
 }
 
@@ -397,6 +432,11 @@ struct executor *executor_create(RedisModuleCtx *load_ctx, int take_lock, const 
         return NULL;
     e->ctx = rm.GetDetachedThreadSafeContext(load_ctx);
     e->take_lock = take_lock;
+    e->wake_fd = -1;
+    if (take_lock && open_wake_fd(e, err, cap) != 0) {
+        executor_destroy(e);
+        return NULL;
+    }
     e->id = identity_create(e->ctx, c, rings, keys);
     if (!e->id) {
         executor_destroy(e);
@@ -413,6 +453,10 @@ void executor_destroy(struct executor *e)
 {
     if (!e)
         return;
+    if (e->wake_fd >= 0) {
+        rm.EventLoopDel(e->wake_fd, RM_EVENTLOOP_READABLE);
+        close(e->wake_fd);
+    }
     identity_destroy(e->id);
     access_fini(e->ctx);
     rm.FreeThreadSafeContext(e->ctx);

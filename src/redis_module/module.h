@@ -114,6 +114,7 @@ struct access_state {
     int debug_allowed, module_allowed; /* enable-debug-command / enable-module-command yes */
     int readonly_replica; /* writes refused */
     int deny_oom;         /* maxmemory set without an eviction policy */
+    int propagates;       /* an AOF or replicas: writes are sent on (exec.c wakes Redis for them) */
 };
 extern struct access_state access_state;
 int access_init(RedisModuleCtx *ctx, char *err, size_t cap);

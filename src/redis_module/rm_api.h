@@ -49,6 +49,7 @@ typedef void (*rm_event_fn)(RedisModuleCtx *ctx, struct rm_event e, uint64_t sub
 #define RM_CTX_FLAGS_SLAVE (1 << 3)
 #define RM_CTX_FLAGS_READONLY (1 << 4)
 #define RM_CTX_FLAGS_CLUSTER (1 << 5)
+#define RM_CTX_FLAGS_AOF (1 << 6)
 #define RM_CTX_FLAGS_MAXMEMORY (1 << 8)
 #define RM_CTX_FLAGS_EVICT (1 << 9)
 #define RM_CMD_KEY_RW (1ULL << 1)
