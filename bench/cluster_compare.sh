@@ -87,13 +87,18 @@ for l in "${cluster_labels[@]}" "${slot_labels[@]}"; do # load the keys once, un
   run_one "$l" warmup /dev/null 1 set
 done
 total=$(( rounds * $(echo "${pipelines//,/ }" | wc -w) * 5 )) n=0
-for p in ${pipelines//,/ }; do
-  for r in $(seq "$rounds"); do
-    for l in $(order "$r" "${cluster_labels[@]}") $(order "$r" "${slot_labels[@]}"); do
-      n=$((n + 1))
-      printf '  [%d/%d] round %d/%d %-16s %s in flight\n' $n $total "$r" "$rounds" "$l" "$p" >&2
-      case $l in Node*) dest=$raw_slot ;; *) dest=$raw ;; esac
-      run_one "$l" "$l@$r" "$dest" "$p" set,get
+# the slot check first, each run after a pause: a node that served a moment
+# ago still yields the CPU for a while (scripts/cluster.sh, --module-args)
+for part in slot cluster; do
+  for p in ${pipelines//,/ }; do
+    for r in $(seq "$rounds"); do
+      if [ $part = slot ]; then labels=$(order "$r" "${slot_labels[@]}"); else labels=$(order "$r" "${cluster_labels[@]}"); fi
+      for l in $labels; do
+        n=$((n + 1))
+        printf '  [%d/%d] round %d/%d %-16s %s in flight\n' $n $total "$r" "$rounds" "$l" "$p" >&2
+        sleep 0.5
+        case $l in Node*) run_one "$l" "$l@$r" "$raw_slot" "$p" set,get ;; *) run_one "$l" "$l@$r" "$raw" "$p" set,get ;; esac
+      done
     done
   done
 done

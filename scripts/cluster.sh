@@ -10,6 +10,7 @@
 # ring too (docs/CLUSTER.md, section 2), on free ports, in the pod map.
 #   scripts/cluster.sh start [--dir DIR] [--masters 3] [--replicas 0] [--pod1 N]
 #                            [--base-port P] [--map-size 64M] [--build DIR] [--gateways]
+#                            [--module-args 'k=v ...' (more cxl_ring.so arguments)]
 #   scripts/cluster.sh status [--dir DIR]
 #   scripts/cluster.sh stop [--dir DIR]
 # DIR (default /tmp/cxl-cluster-$UID) holds each node's config, log and
@@ -28,6 +29,7 @@ source "$ROOT/infra/lib.sh"
 case $1 in -h|--help) usage_from_header "$0"; exit 0 ;; esac
 cmd=$1; shift
 dir=/tmp/cxl-cluster-$(id -u) masters=3 replicas=0 pod1="" base="" map_size=64M build=$ROOT/build gateways=0
+module_args=""
 while [ $# -gt 0 ]; do
   case $1 in
     --dir) need "$@"; dir=$2; shift 2 ;;
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --pod1) need "$@"; pod1=$2; shift 2 ;;
     --base-port) need "$@"; base=$2; shift 2 ;;
     --map-size) need "$@"; map_size=$2; shift 2 ;;
+    --module-args) need "$@"; module_args=$2; shift 2 ;;
     --build) need "$@"; build=$2; shift 2 ;;
     --gateways) gateways=1; shift ;;
     -h|--help) usage_from_header "$0"; exit 0 ;;
@@ -111,6 +114,11 @@ esac
 [[ $masters =~ ^[0-9]+$ ]] && [ "$masters" -ge 3 ] && [ "$masters" -le 16 ] || usage_error "--masters '$masters': 3..16 (Redis Cluster wants 3 masters)"
 [[ $replicas =~ ^[0-9]$ ]] || usage_error "--replicas '$replicas': 0..9 per master"
 n=$((masters * (1 + replicas)))
+# Nodes that stand for hosts of a pod but share this machine's CPUs: more
+# serving threads than CPUs spinning for requests take the CPU from the one
+# that has a request, so each yields rather than spins or sleeps
+# (--module-args overrides)
+if [ -z "$module_args" ] && [ "$n" -gt "$(nproc)" ]; then module_args="spin_us=1 yield_us=200000"; fi
 pod1=${pod1:-$(( (n + 1) / 2 ))}
 [[ $pod1 =~ ^[0-9]+$ ]] && [ "$pod1" -le "$n" ] || usage_error "--pod1 '$pod1': 0..$n nodes"
 [ -z "$base" ] || { [[ $base =~ ^[0-9]+$ ]] && [ "$base" -ge 1024 ] && [ $((base + n)) -le 65535 ]; } ||
@@ -148,7 +156,7 @@ for port in "${ports[@]}"; do
     --cluster-node-timeout 2000 --save '' --appendonly no --repl-diskless-sync-delay 0 \
     --dir "$dir" --logfile "$dir/node-$port.log" \
     --daemonize yes --pidfile "$dir/node-$port.pid" \
-    --loadmodule "$so" path="$medium" map_size="$map_size" rings=4 >/dev/null ||
+    --loadmodule "$so" path="$medium" map_size="$map_size" rings=4 $module_args >/dev/null ||
     die "redis-server on port $port did not start (log: $dir/node-$port.log)"
 done
 for port in "${ports[@]}"; do

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "net/pod_map.h"
 #include "config/options.h"
 #include "cxl/util.h"
 
@@ -247,7 +248,7 @@ int options_parse(int argc, char **argv, struct client_opts *o)
         o->max_inflight = 1;
     /* Threads that spin while the server waits for a CPU slow everybody. */
     if (!spin_given)
-        cxl_opts_spin_for_threads(&o->kv, o->threads);
+        cxl_opts_spin_for_threads(&o->kv, o->threads, o->cluster ? cxl_pod_map_count(o->pod_map) : 1);
     if (o->raw < 0)
         o->raw = !isatty(STDOUT_FILENO);
     return CLIENT_EXIT_OK;

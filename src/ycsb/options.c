@@ -13,6 +13,7 @@
 #include "cxl/error.h"
 #include "cxl/util.h"
 #include "ycsb.h"
+#include "net/pod_map.h"
 
 static const char *const db_names[] = {"ring", "ring-crypto", "ring-secure", "tcp", "unix", "tls", "sodium", "cluster",
                                        NULL};
@@ -249,7 +250,7 @@ static int connection(struct ycsb_opts *o, const struct sock_args *s)
     o->conn.kv.password = or_prop(s->pass, &o->props, "redis.password", NULL);
     if (o->conn.kv.user && !o->conn.kv.password)
         return usage_error("%s needs --pass (or -p redis.password)", "--user");
-    cxl_opts_spin_for_threads(&o->conn.kv, o->threads);
+    cxl_opts_spin_for_threads(&o->conn.kv, o->threads, o->db == DB_CLUSTER ? cxl_pod_map_count(o->conn.pod_map) : 1);
     return is_ring(o->db) ? 0 : socket_addr(o, s);
 }
 

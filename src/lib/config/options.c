@@ -287,8 +287,12 @@ void cxl_opts_kv_config(const struct cxl_shared_opts *o, struct cxl_kv_config *k
     kv->delay = o->delay;
 }
 
-void cxl_opts_spin_for_threads(struct cxl_kv_config *kv, uint32_t threads)
+void cxl_opts_spin_for_threads(struct cxl_kv_config *kv, uint32_t threads, uint32_t servers)
 {
-    if (threads + 1 > (uint32_t)sysconf(_SC_NPROCESSORS_ONLN))
-        kv->spin_us = 2;
+    uint32_t cpus = (uint32_t)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads + servers <= cpus)
+        return;
+    kv->spin_us = 2;
+    if (servers > 1) /* yield, never sleep: the server waited for may be the one needing this CPU */
+        kv->spin_us = 1, kv->yield_us = 100000;
 }

@@ -130,8 +130,9 @@ int cxl_opts_finish(struct cxl_shared_opts *o);
 void cxl_opts_kv_config(const struct cxl_shared_opts *o, struct cxl_kv_config *kv);
 
 /* Client threads that spin waiting for replies while the server waits for a
- * CPU slow everybody: when threads + 1 (the server) outnumber the CPUs,
- * spin 2 us before yielding (unless the user set it). */
-void cxl_opts_spin_for_threads(struct cxl_kv_config *kv, uint32_t threads);
+ * CPU slow everybody: when threads + servers (1; a cluster's pod nodes on
+ * this machine) outnumber the CPUs, spin 2 us before yielding, and with
+ * several servers yield rather than sleep (unless the user set it). */
+void cxl_opts_spin_for_threads(struct cxl_kv_config *kv, uint32_t threads, uint32_t servers);
 
 #endif

@@ -187,3 +187,13 @@ const struct cxl_pod_node *cxl_pod_map_find_addr(const struct cxl_pod_map *m, co
         host++, hlen -= 2;
     return cxl_pod_map_find(m, host, hlen, (uint16_t)port);
 }
+
+uint32_t cxl_pod_map_count(const char *path)
+{
+    struct cxl_pod_map m;
+    if (!path || cxl_pod_map_load(path, &m) != 0)
+        return 0;
+    uint32_t n = (uint32_t)m.n;
+    cxl_pod_map_free(&m);
+    return n;
+}

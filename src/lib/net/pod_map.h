@@ -40,6 +40,9 @@ int cxl_pod_map_load(const char *path, struct cxl_pod_map *m);
 /* The same from text[len]; name is what messages call it. */
 int cxl_pod_map_parse(const char *name, const char *text, size_t len, struct cxl_pod_map *m);
 void cxl_pod_map_free(struct cxl_pod_map *m);
+/* The nodes in the map at path (0: none, unreadable or invalid: opening it
+ * will say why). */
+uint32_t cxl_pod_map_count(const char *path);
 
 /* The node at host[hostlen]:port (host compared without case), or NULL. */
 const struct cxl_pod_node *cxl_pod_map_find(const struct cxl_pod_map *m, const char *host, size_t hostlen,
