@@ -34,7 +34,7 @@ static void hashed_part(const uint8_t *k, size_t len, size_t *off, size_t *n)
 {
     *off = 0;
     *n = len;
-    const uint8_t *open = memchr(k, '{', len);
+    const uint8_t *open = len ? memchr(k, '{', len) : NULL; /* (k may be NULL when len is 0) */
     if (!open)
         return;
     size_t after = len - (size_t)(open - k) - 1;

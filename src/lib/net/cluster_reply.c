@@ -27,14 +27,7 @@ struct rd {
 };
 
 /* The next element's header (a string or integer: the whole element). */
-static int next(struct rd *r, struct cxl_resp_elem *e)
-{
-    int64_t n = cxl_resp_elem(r->p + r->off, r->len - r->off, e);
-    if (n <= 0)
-        return 0;
-    r->off += (size_t)n;
-    return 1;
-}
+static int next(struct rd *r, struct cxl_resp_elem *e) { return cxl_resp_next(r->p, r->len, &r->off, e); }
 
 /* The next array's header, not nil. */
 static int next_array(struct rd *r, struct cxl_resp_elem *e)
@@ -296,8 +289,8 @@ static int nodes_text(const struct cxl_pod_map *m, const struct cxl_resp_elem *e
             rc = put(&t, "\n", 1);
         off += n + 1;
     }
-    if (rc > 0)
-        rc = put_bulk(out, t.data + t.start, cxl_buf_len(&t));
+    if (rc > 0) /* (an empty text: t has no buffer at all) */
+        rc = put_bulk(out, cxl_buf_len(&t) ? t.data + t.start : (const uint8_t *)"", cxl_buf_len(&t));
     cxl_buf_free(&t);
     return rc;
 }

@@ -20,11 +20,7 @@ struct walk {
 /* The next element's header (arrays: the header alone). */
 static int next(struct walk *w, struct cxl_resp_elem *e)
 {
-    int64_t n = cxl_resp_elem(w->p + w->at, w->len - w->at, e);
-    if (n <= 0)
-        return CXL_EPROTO;
-    w->at += (size_t)n;
-    return 0;
+    return cxl_resp_next(w->p, w->len, &w->at, e) ? 0 : CXL_EPROTO;
 }
 
 /* Skip one whole element. */

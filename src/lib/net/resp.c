@@ -236,3 +236,12 @@ int64_t cxl_resp_print(FILE *out, const uint8_t *p, size_t len, int raw)
         fputc('\n', out);
     return n;
 }
+
+int cxl_resp_next(const uint8_t *p, size_t len, size_t *off, struct cxl_resp_elem *e)
+{
+    int64_t n = *off <= len ? cxl_resp_elem(p + *off, len - *off, e) : 0;
+    if (n <= 0)
+        return 0;
+    *off += (size_t)n;
+    return 1;
+}

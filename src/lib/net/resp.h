@@ -30,6 +30,10 @@ struct cxl_resp_elem {
  * integers: of the whole element), 0: incomplete, < 0: malformed (CXL_EPROTO,
  * message in cxl_last_error()). */
 int64_t cxl_resp_elem(const uint8_t *p, size_t len, struct cxl_resp_elem *e);
+/* The same at p[*off], walking a reply: 1 and *off moved past the element's
+ * header (a string or an integer: all of it), or 0 (incomplete or malformed;
+ * *off stays). */
+int cxl_resp_next(const uint8_t *p, size_t len, size_t *off, struct cxl_resp_elem *e);
 
 /* Size in bytes of one complete reply (nested arrays included) at p: > 0,
  * 0 if incomplete, < 0 if malformed or nested deeper than CXL_RESP_MAX_DEPTH. */
