@@ -110,6 +110,15 @@ check "every key on the node owning its slot, with its value: $out" $?
 
 [ "$($RD --cluster "127.0.0.1:$((base + 2))" --pod-map "$D/pod.map" GET ck:0000000004242)" = "$(python3 -c 'print(("abcdefghijklmnopqrstuvwxyz"*2)[4242*7%26:][:3])')" ]
 check "one-shot GET through a TCP-only seed" $?
+# a node that stalls a moment (its clients paused 1 s; the request times out once) is used
+# again when it answers: the request succeeds, not after the 15 s failover bound
+for i in $(seq 0 200); do [ "$(redis-cli -p "$base" get "{st$i}k" | cut -c1-5)" != MOVED ] && { tag="{st$i}"; break; }; done
+redis-cli -p "$base" client pause 1000 ALL >/dev/null
+t0=$(date +%s%N)
+out=$($RD --cluster "127.0.0.1:$((base + 2))" --timeout-ms 300 SET "${tag}k" after-stall 2>&1)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$out" = OK ] && [ "$ms" -lt 5000 ] && [ "$(redis-cli -p "$base" get "${tag}k")" = after-stall ]
+check "a write to a node stalled for 1 s goes through when it answers ($out, $ms ms)" $?
 $RD "${CL[@]}" HSET '{user1}h' f v >/dev/null && [ "$($RD "${CL[@]}" HGET '{user1}h' f)" = v ] &&
   [ "$(redis-cli -c -p "$base" hget '{user1}h' f)" = v ]
 check "a generic command routed by its first key (COMMAND INFO), seen by redis-cli -c" $?

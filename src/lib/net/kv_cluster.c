@@ -455,6 +455,16 @@ static int send_req(struct cxl_kvc *k, uint64_t seq)
     int ni = route(k, q);
     struct node *n = k->nodes[ni];
     int sock = uses_sock(n, q);
+    uint64_t now = cxl_now_ns();
+    if (!(sock ? n->sock != NULL : n->ring != NULL) && now < n->retry_conn_at) {
+        /* it failed a moment ago: wait for its retry time (not a new failure,
+         * which would push that time back again and again) */
+        char why[400];
+        snprintf(why, sizeof why, "cluster node %s unusable for %u ms", n->addr, k->cfg.failover_ms);
+        k->unsent--;
+        requeue_since(k, q, n->retry_conn_at - now, k->cfg.failover_ms, n->down_since, NULL, CXL_ESERVER, why);
+        return CXL_ESERVER;
+    }
     int rc = connect_node(k, n, sock);
     if (rc == 0 && sock != uses_sock(n, q)) /* the ring would not open: TCP */
         sock = 1;
