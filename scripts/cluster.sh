@@ -138,7 +138,13 @@ ports=() media=() gports=()
 p=${base:-7100}
 while [ ${#ports[@]} -lt "$n" ]; do
   [ "$p" -le 65535 ] || die "no free ports from ${base:-7100}"
-  if [ -n "$base" ] || ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then ports+=("$p"); fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || [ -e "/dev/shm/cxl_cluster_$(id -u)_$p.raw" ]; then
+    # with --base-port a port in use (or a medium of that port: another cluster's) is an error,
+    # never a node or a medium this start would take over, and so delete if it fails
+    [ -z "$base" ] || die "port $p is in use or its medium /dev/shm/cxl_cluster_$(id -u)_$p.raw exists (another cluster?)"
+  else
+    ports+=("$p")
+  fi
   p=$((p + 1))
 done
 while [ "$gateways" = 1 ] && [ ${#gports[@]} -lt "$pod1" ]; do # the gateways': free ones after

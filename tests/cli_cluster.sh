@@ -32,6 +32,9 @@ check "redis-cli -c: 100 keys spread over the nodes ($n found), read back throug
 [ "$($C status --dir "$D" | grep -c 'cluster_state:ok, master')" -eq 3 ]
 check "status: 3 masters ok" $?
 check_fails "a cluster already runs in $D" $C start --dir "$D" --base-port "$((base + 10))" --build "$BUILD"
+check_fails "port $base is in use" $C start --dir "$WORK/second" --base-port "$base" --build "$BUILD"
+ls /dev/shm/cxl_cluster_"$(id -u)"_"$base".raw >/dev/null 2>&1 && redis-cli -p "$base" ping | grep -q PONG
+check "a second cluster on the same ports: refused, the first one's media and nodes untouched" $?
 pids=$(cat "$D"/node-*.pid)
 $C stop --dir "$D" >/dev/null
 check "stop: exit 0" $?
