@@ -197,6 +197,14 @@ grep -q '\[SCAN\], Return=OK' <<<"$out" && ! grep -q 'UNEXPECTED_STATE\|Return=E
 check "cxl_ycsb -db cluster: scans right" $?
 
 # bad flags and pod maps
+# a pod map that names another node's medium for a node: the client sees the ring's Redis is
+# not that node (CLUSTER MYID) and reaches it over TCP, saying so
+m0=$(awk -v a="127.0.0.1:$base" '$2 == a { print $4 }' "$D/pod.map")
+m1=$(awk -v a="127.0.0.1:$((base + 1))" '$2 == a { print $4 }' "$D/pod.map")
+printf 'node 127.0.0.1:%s medium %s\nnode 127.0.0.1:%s medium %s\n' "$base" "$m1" "$((base + 1))" "$m0" >"$WORK/swapped.map"
+out=$($RD --cluster "127.0.0.1:$base" --pod-map "$WORK/swapped.map" CLUSTER MYID 2>"$WORK/swapped.err")
+[ "$out" = "$(redis-cli -p "$base" cluster myid)" ] && grep -q "reached over TCP" "$WORK/swapped.err"
+check "a pod map with two nodes' media swapped: CLUSTER MYID from the right node, over TCP, with a warning" $?
 printf 'node 127.0.0.1:%s medium /dev/shm/x.raw\nnode 127.0.0.1:7001 medim /dev/shm/y.raw\n' "$base" >"$WORK/bad.map"
 check_fails "cluster seed 'nohost': expected HOST:PORT" $RD --cluster nohost GET k
 check_fails "cannot learn the slot map" $RD --cluster 127.0.0.1:1 GET k

@@ -120,6 +120,11 @@ static int oneshot_cluster(const struct client_opts *o)
         rc = print_result(&r, o->raw);
     else
         fprintf(stderr, "cxl_ring_direct: %s\n", rc == 0 ? "no reply" : cxl_last_error()), rc = -1;
+    struct cxl_kvc_stats st;
+    cxl_kv_any_cluster_stats(db, &st);
+    if (st.ring_fallbacks) /* said, not hidden: the pod map promised a ring */
+        fprintf(stderr, "cxl_ring_direct: warning: %llu pod node(s) reached over TCP: the ring of its medium "
+                        "could not be opened or failed (check the pod map)\n", (unsigned long long)st.ring_fallbacks);
     cxl_kv_any_close(db);
     return rc == 0 ? CLIENT_EXIT_OK : CLIENT_EXIT_FAIL;
 }

@@ -63,8 +63,10 @@ struct ranges {
     char addr[4][64];
 };
 
-static int add_range(void *ctx, uint32_t first, uint32_t last, const char *host, size_t hlen, int port)
+static int add_range(void *ctx, uint32_t first, uint32_t last, const char *host, size_t hlen, int port,
+                     const char *id, size_t idlen)
 {
+    (void)id, (void)idlen;
     struct ranges *r = ctx;
     if (r->n < 4) {
         r->first[r->n] = first, r->last[r->n] = last;

@@ -49,8 +49,11 @@ struct req {
     uint8_t *res_mem;
 };
 
+#define CXL_NODE_ID_LEN 40
+
 struct node {
     char addr[CXL_NODE_ADDR_MAX];
+    char id[CXL_NODE_ID_LEN + 1];   /* from CLUSTER SLOTS ("": not known yet) */
     const struct cxl_pod_node *pod; /* NULL: over TCP only */
     struct cxl_kv *ring;
     struct cxl_kvs *sock;
@@ -134,13 +137,33 @@ static int open_sock(struct cxl_kvc *k, struct node *n)
 }
 
 /* A pod node's ring; one that will not open (no free ring, no server) leaves the node to TCP. */
+/* Is the Redis behind the ring the node the pod map says it is? A map that
+ * names another node's medium would send keyless commands (DBSIZE, FLUSHALL
+ * ...) to the wrong Redis: its CLUSTER MYID must be the node's id. */
+static int ring_is_node(struct node *n)
+{
+    if (!n->id[0])
+        return 1; /* not known yet (not a master of any slot): keyed requests are judged by the node */
+    const char *argv[] = {"CLUSTER", "MYID"};
+    size_t lens[] = {7, 4};
+    struct cxl_kv_result r;
+    char want[64];
+    int w = snprintf(want, sizeof want, "$%d\r\n%s\r\n", CXL_NODE_ID_LEN, n->id);
+    if (cxl_kv_command(n->ring, 2, argv, lens, &r) == CXL_KV_REPLY && r.len == (uint32_t)w && !memcmp(r.data, want, (size_t)w))
+        return 1;
+    cxl_fail(CXL_EINVAL, "the medium %s the pod map names for cluster node %s is not that node's (its Redis is "
+             "another node, or not a cluster node): reached over TCP instead", n->pod->medium, n->addr);
+    return 0;
+}
+
 static void open_ring(struct cxl_kvc *k, struct node *n)
 {
     struct cxl_kv_config c = k->cfg.kv;
     c.medium.path = n->pod->medium;
     c.medium.map_offset = n->pod->offset;
     c.ring = n->pod->ring;
-    if (cxl_kv_open(&c, &n->ring) != 0) {
+    if (cxl_kv_open(&c, &n->ring) != 0 || !ring_is_node(n)) {
+        cxl_kv_close(n->ring);
         n->ring = NULL;
         n->ring_unusable = 1;
         k->st.ring_fallbacks++;
@@ -224,7 +247,9 @@ static int ctl_call(struct cxl_kvc *k, int argc, const char **argv, const uint8_
         cxl_conn_close(k->ctl);
         k->ctl = NULL;
     }
-    return cxl_fail(CXL_ESERVER, "no cluster node answers (the last: %s)", cxl_last_error());
+    char last[300]; /* (cxl_fail writes where cxl_last_error points) */
+    snprintf(last, sizeof last, "%s", cxl_last_error());
+    return cxl_fail(CXL_ESERVER, "no cluster node answers (the last: %s)", last);
 }
 
 struct slots_fill {
@@ -232,7 +257,8 @@ struct slots_fill {
     int rc;
 };
 
-static int fill_range(void *ctx, uint32_t first, uint32_t last, const char *host, size_t hlen, int port)
+static int fill_range(void *ctx, uint32_t first, uint32_t last, const char *host, size_t hlen, int port,
+                      const char *id, size_t idlen)
 {
     struct slots_fill *f = ctx;
     char addr[CXL_NODE_ADDR_MAX];
@@ -241,10 +267,14 @@ static int fill_range(void *ctx, uint32_t first, uint32_t last, const char *host
         hlen = (size_t)(strrchr(ours, ':') - ours);
         host = ours;
     }
-    snprintf(addr, sizeof addr, "%.*s:%d", (int)(hlen > 100 ? 100 : hlen), host, port);
+    if (hlen > 100) /* never a shortened name: that would be another host */
+        return f->rc = cxl_fail(CXL_EPROTO, "CLUSTER SLOTS names a host of %zu bytes (at most 100)", hlen);
+    snprintf(addr, sizeof addr, "%.*s:%d", (int)hlen, host, port);
     int ni = node_index(f->k, addr);
     if (ni < 0)
         return f->rc = ni;
+    if (idlen == CXL_NODE_ID_LEN)
+        memcpy(f->k->nodes[ni]->id, id, idlen);
     for (uint32_t s = first; s <= last; s++)
         f->k->owner[s] = (int16_t)ni;
     return 0;
@@ -718,8 +748,11 @@ int cxl_kvc_open(const struct cxl_kvc_config *c, struct cxl_kvc **out)
         rc = cxl_pod_map_load(c->pod_map, &k->pod);
     if (rc == 0 && (k->seed_node = node_index(k, seed)) < 0)
         rc = k->seed_node;
-    if (rc == 0 && (rc = refresh_map(k)) != 0)
-        rc = cxl_fail(rc, "cluster seed %s: cannot learn the slot map: %s", c->seed, cxl_last_error());
+    if (rc == 0 && (rc = refresh_map(k)) != 0) {
+        char why[300]; /* (cxl_fail writes where cxl_last_error points) */
+        snprintf(why, sizeof why, "%s", cxl_last_error());
+        rc = cxl_fail(rc, "cluster seed %s: cannot learn the slot map: %s", c->seed, why);
+    }
     if (rc) {
         cxl_kvc_close(k);
         return rc;

@@ -55,14 +55,17 @@ static int slot_range(struct walk *w, cxl_slot_range_fn fn, void *ctx, int *stop
     if (first.integer < 0 || last.integer < first.integer || last.integer >= 16384 || port.integer <= 0 ||
         port.integer > 65535)
         return CXL_EPROTO;
-    for (int64_t i = 2; i < master.integer; i++)
+    struct cxl_resp_elem id = {0};
+    if (master.integer >= 3 && (next(w, &id) || id.type != '$' || id.nil))
+        return CXL_EPROTO;
+    for (int64_t i = 3; i < master.integer; i++)
         if (skip(w))
             return CXL_EPROTO;
     for (int64_t i = 3; i < e.integer; i++)
         if (skip(w))
             return CXL_EPROTO;
     *stop = fn(ctx, (uint32_t)first.integer, (uint32_t)last.integer, (const char *)host.str, host.len,
-               (int)port.integer);
+               (int)port.integer, (const char *)id.str, master.integer >= 3 ? id.len : 0);
     return 0;
 }
 

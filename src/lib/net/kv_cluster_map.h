@@ -11,9 +11,9 @@
 #define CXL_NODE_ADDR_MAX 128
 
 /* One slot range of CLUSTER SLOTS: its master's host (may be empty: the
- * node asked) and port. Return non-zero to stop. */
+ * node asked), port and node id (idlen 0: not given). Return non-zero to stop. */
 typedef int (*cxl_slot_range_fn)(void *ctx, uint32_t first, uint32_t last, const char *host, size_t hlen,
-                                 int port);
+                                 int port, const char *id, size_t idlen);
 /* Walk a CLUSTER SLOTS reply: 0, or CXL_EPROTO (not one; an error reply's text in the message). */
 int cxl_cluster_slots_parse(const uint8_t *rep, size_t len, cxl_slot_range_fn fn, void *ctx);
 
