@@ -296,22 +296,21 @@ static RedisModuleCallReply *call_command(RedisModuleCtx *ctx, const char *name,
 }
 
 /* Redis's reply, or the refusal RedisModule_Call made in Redis's TCP words. */
-static const char *error_refusal(struct executor *e, const struct cxl_kv_request *r, const char *proto, size_t plen,
+static const char *error_refusal(struct executor *e, const char *proto, size_t plen,
                                  RedisModuleString *user, const struct cmd_args *a, char *text, size_t cap)
 {
-    (void)r;
     const char *c = cluster_enabled() ? cluster_call_refusal(e->ctx, a, proto, plen, text, cap) : NULL;
     return c ? c : access_call_refusal(e->ctx, proto, plen, user, a, text, cap);
 }
 
-static void reply_with(struct executor *e, const struct cxl_kv_request *r, RedisModuleCallReply *reply,
+static void reply_with(struct executor *e, RedisModuleCallReply *reply,
                        RedisModuleString *user, const struct cmd_args *a, struct cxl_kv_reply *rp)
 {
     size_t plen = 0;
     const char *proto = reply ? rm.CallReplyProto(reply, &plen) : NULL;
     char text[400];
     const char *refusal = !proto || !plen   ? NULL
-                          : proto[0] == '-' ? error_refusal(e, r, proto, plen, user, a, text, sizeof text)
+                          : proto[0] == '-' ? error_refusal(e, proto, plen, user, a, text, sizeof text)
                                             : access_blocking_refusal(a, proto, plen, text, sizeof text);
     if (refusal)
         cxl_kv_reply_error(rp, "%s", refusal);
@@ -326,7 +325,7 @@ static void reply_with(struct executor *e, const struct cxl_kv_request *r, Redis
  * 'E' errors as replies, 'C' ACL checks as the context's user, 'M' deny-oom
  * when maxmemory has no eviction policy, 'W' no writes on a read-only
  * replica. */
-static void run_as(struct executor *e, const struct cxl_kv_request *r, const char *name, RedisModuleString *user,
+static void run_as(struct executor *e, const char *name, RedisModuleString *user,
                    const struct cmd_args *a, struct cxl_kv_reply *rp)
 {
     size_t ulen;
@@ -343,7 +342,7 @@ static void run_as(struct executor *e, const struct cxl_kv_request *r, const cha
         strcat(flags, "W");
     access_forget_users(); /* the command may change the ACL */
     RedisModuleCallReply *reply = call_command(e->ctx, name, flags, a);
-    reply_with(e, r, reply, user, a, rp);
+    reply_with(e, reply, user, a, rp);
     if (reply)
         rm.FreeCallReply(reply);
     /* the command may have deleted the user: never keep pointing at it */
@@ -387,8 +386,10 @@ static void exec_cmd(struct executor *e, const struct cxl_kv_request *r, struct 
         cxl_kv_reply_error(rp, "%s", cluster_answer); /* slots before the replica's and OOM refusals */
     else if ((oom = access_script_oom(oname, olen, &a)) != NULL)
         cxl_kv_reply_error(rp, "%s", oom);
-    else
-        run_as(e, r, name, user, &a, rp), e->wrote = 1;
+    else {
+        run_as(e, name, user, &a, rp);
+        e->wrote = 1; /* any command may write */
+    }
     identity_recheck(e->id, 0); /* it may have changed a user the next request runs as */
 }
 
