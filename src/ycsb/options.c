@@ -294,7 +294,7 @@ int ycsb_options_parse(int argc, char **argv, struct ycsb_opts *o)
 {
     struct ycsb_args a = {0};
     struct sock_args s = {0};
-    int phase = -1, rc;
+    int phase = -1, rc = 0;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     int nrest = 0;
     *o = (struct ycsb_opts){.db = -1, .workload_name = "custom"};

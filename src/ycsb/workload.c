@@ -153,9 +153,10 @@ static int read_keys(struct ycsb_workload *w, const struct ycsb_props *p)
         hi = lo;
     switch (dist) {
     case 0: ycsb_gen_uniform(&w->key_chooser, lo, hi); break;
-    case 1: { /* room for the keys this run inserts, as YCSB */
+    case 1: { /* room for the keys this run inserts, as YCSB: [insertstart, insertstart + insertcount +
+               * expected new keys], both ends included (a draw past the last key is drawn again) */
         int64_t expected_new = (int64_t)((double)w->operationcount * w->proportion[OP_INSERT] * 2.0);
-        ycsb_gen_scrambled_zipfian(&w->key_chooser, lo, hi + expected_new);
+        ycsb_gen_scrambled_zipfian(&w->key_chooser, lo, w->insertstart + w->insertcount + expected_new);
         break;
     }
     case 2: ycsb_gen_latest(&w->key_chooser, &w->insert_keys); break;
@@ -169,11 +170,23 @@ static int read_keys(struct ycsb_workload *w, const struct ycsb_props *p)
     return 0;
 }
 
+/* workload= names the Java class YCSB would load: this driver is CoreWorkload. */
+static int check_workload_class(const struct ycsb_props *p)
+{
+    const char *cls = ycsb_props_get(p, "workload");
+    if (!cls || !strcmp(cls, "site.ycsb.workloads.CoreWorkload") ||
+        !strcmp(cls, "com.yahoo.ycsb.workloads.CoreWorkload"))
+        return 0;
+    return cxl_fail(CXL_EINVAL, "workload: '%s' (%s) is not a workload this driver runs: it runs YCSB's "
+                    "CoreWorkload (site.ycsb.workloads.CoreWorkload)", cls, ycsb_props_origin(p, "workload"));
+}
+
 int ycsb_workload_init(struct ycsb_workload *w, const struct ycsb_props *p, int run)
 {
     int64_t seed;
     *w = (struct ycsb_workload){0};
     TRY(ycsb_props_check_known(p, known));
+    TRY(check_workload_class(p));
     TRY(read_counts(w, p, run));
     TRY(read_mix(w, p, run));
     TRY(read_fields(w, p));
@@ -288,18 +301,19 @@ static uint32_t java_hash_piece(const char *s, size_t n)
     return h;
 }
 
-/* YCSB's buildDeterministicValue: key:field, then ':' and the Java hash of
- * everything so far until long enough, cut to size. The hash of the
- * growing text is kept as it grows. out: size + 16 bytes (the last piece
- * may run past size). */
+/* YCSB's buildDeterministicValue: key:field, then, until long enough, ':'
+ * and the Java hash of everything so far, that ':' included; cut to size.
+ * The hash of the growing text is kept as it grows. out: size + 16 bytes
+ * (the last piece may run past size). */
 static void deterministic_value(const char *key, size_t klen, int64_t field, size_t size, char *out)
 {
     memcpy(out, key, klen);
     size_t len = klen + (size_t)snprintf(out + klen, 16, ":field%d", (int)field);
     uint32_t h = java_hash_piece(out, len);
     while (len < size) {
-        int n = colon_int(out + len, (int32_t)h);
-        h = h * pow31[n] + java_hash_piece(out + len, (size_t)n);
+        uint32_t with_colon = 31u * h + ':';
+        int n = colon_int(out + len, (int32_t)with_colon); /* ':' and the digits */
+        h = with_colon * pow31[n - 1] + java_hash_piece(out + len + 1, (size_t)n - 1);
         len += (size_t)n;
     }
 }

@@ -517,7 +517,7 @@ static int workload_from(struct ycsb_workload *w, const char *const *kv, int run
 
 static void test_workload_values(void)
 {
-    static const char *const props[] = {"recordcount=100", "operationcount=10", NULL};
+    static const char *const props[] = {"recordcount=100", "operationcount=10", "workload=site.ycsb.workloads.CoreWorkload", NULL};
     struct ycsb_workload w;
     struct ycsb_thread_state t;
     char key[YCSB_KEY_MAX], value[200], scratch[400];
@@ -525,18 +525,28 @@ static void test_workload_values(void)
     ycsb_thread_state_init(&w, 0, &t);
     CHECK(ycsb_key_name(&w, 0, key) == 23 && strcmp(key, "user6284781860667377211") == 0);
     size_t n = ycsb_field_value(&w, &t, key, 23, 0, value, scratch);
-    const char *want = "user6284781860667377211:field0:1106546143:680040890:-1813823343:-1693248218:"
-                       "-1278633925:-150907434:-";
+    /* YCSB's buildDeterministicValue run by hand (Java's String.hashCode
+     * of the text so far, the ':' before each number included) */
+    const char *want = "user6284781860667377211:field0:-56807877:2032869390:-165488160:1762371712:"
+                       "-169193395:-1039977118:-10";
     CHECK(n == 100 && memcmp(value, want, 100) == 0);
     CHECK(ycsb_value_ok(&w, key, 23, 0, (const uint8_t *)want, 100, scratch));
     CHECK(!ycsb_value_ok(&w, key, 23, 1, (const uint8_t *)want, 100, scratch)); /* another field's */
     CHECK(!ycsb_value_ok(&w, key, 23, 0, (const uint8_t *)want, 99, scratch));
     value[50] ^= 1;
     CHECK(!ycsb_value_ok(&w, key, 23, 0, (const uint8_t *)value, 100, scratch));
+    /* the scrambled zipfian's keys as YCSB's: [insertstart, insertstart + insertcount + 2 x the
+     * inserts expected], both ends included */
+    static const char *const zipf[] = {"recordcount=1000", "operationcount=100", "insertproportion=0.1",
+                                       "requestdistribution=zipfian", NULL};
+    struct ycsb_workload wz;
+    CHECK_EQ(workload_from(&wz, zipf, 1), 0);
+    CHECK(wz.key_chooser.lo == 0 && wz.key_chooser.hi == 1000 + 20);
+    ycsb_workload_free(&wz);
     strcpy(key, "user1");
     n = ycsb_field_value(&w, &t, key, 5, 9, value, scratch);
-    CHECK(n == 100 && memcmp(value, "user1:field9:1621652147:817210252:-56671666:-943653688:1955351231:"
-                                    "-474394108:-110271579:-1402071229:", 100) == 0);
+    CHECK(n == 100 && memcmp(value, "user1:field9:-1268390937:701431326:1606534939:-534149429:-1854609471:"
+                                    "-1563934887:1739619784:-7954596", 100) == 0);
     ycsb_workload_free(&w);
     static const char *const ordered[] = {"insertorder=ordered", "zeropadding=6", NULL};
     CHECK_EQ(workload_from(&w, ordered, 0), 0);
@@ -555,6 +565,7 @@ static void test_workload_errors(void)
         {"fieldlengthdistribution=uniform", NULL, NULL, "dataintegrity"},
         {"insertstart=500", "recordcount=100", NULL, "insertstart"},
         {"operationcount=0", NULL, NULL, "never end"},
+        {"workload=site.ycsb.workloads.TimeSeriesWorkload", NULL, NULL, "CoreWorkload"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct ycsb_workload w;
