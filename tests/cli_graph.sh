@@ -46,33 +46,55 @@ ln -s "$(cd "$(dirname "$TOOL")" && pwd)/cxl_graph" "$DIR/bfs"
 rc=0; out=$("$DIR/bfs" -u 10 -n 1 -v 2>&1) || rc=$?
 check "argv[0] = bfs picks the kernel" "$([ "$rc" -eq 0 ] && has "$out" PASS; echo $?)"
 # argv[0] = bfs-ring ...: tests/cli_graph_region.sh
+# -a: GAPBS's analysis lines after the last trial, with the figures gapbs b5e3e19 prints for -g 10
+# (its bc counts the source's own dependency, and it lists equal clusters in its hash map's order:
+# those lines are compared by shape only)
+expect_ok "bfs -a" "BFS Tree has 896 nodes and 20990 edges" bfs -g 10 -n 2 -a
+check "bfs -a: once, after the last trial" "$([ "$(count '^BFS Tree has')" -eq 1 ] && [ "$(grep -A1 '^BFS Tree depth' <<<"$out" | tail -1 | cut -c1-12)" = "Average Time" ]; echo $?)"
+expect_ok "sssp -a" "SSSP Tree reaches 896 nodes" sssp -g 10 -n 1 -a
+expect_ok "tc -a" "74720 triangles" tc -g 10 -n 1 -a
+expect_ok "cc -a" "There are 128 components" cc -g 10 -n 1 -a
+check "cc -a: the 5 biggest clusters, the giant first" "$(has "$out" "5 biggest clusters" && [ "$(grep -A1 'biggest clusters' <<<"$out" | tail -1)" = "0:896" ]; echo $?)"
+expect_ok "cc_sv -a" "There are 128 components" cc_sv -g 10 -n 1 -a
+expect_ok "pr -a: the top score" "536:0.01998" pr -g 10 -n 1 -a
+check "pr -a: five node:score lines" "$([ "$(grep -cE '^[0-9]+:[0-9.e-]+$' <<<"$out")" -eq 5 ]; echo $?)"
+expect_ok "bc -a: the top score is 1" ":1" bc -g 10 -n 1 -a
+check "bc -a: five node:score lines" "$([ "$(grep -cE '^[0-9]+:[0-9.e-]+$' <<<"$out")" -eq 5 ]; echo $?)"
 
 # --- small graphs with known answers
 printf '0 1\n1 2\n2 3\n' >"$DIR/path.el"
-expect_ok "directed path from 0" "BFS Tree has 4 nodes and depth 3" bfs -f "$DIR/path.el" -r 0 -n 1 -v -a
+expect_ok "directed path from 0" "BFS Tree has 4 nodes and 3 edges" bfs -f "$DIR/path.el" -r 0 -n 1 -v -a
+check "... depth 3" "$(has "$out" "BFS Tree depth:      3"; echo $?)"
 expect_ok "directed path: 3 directed edges" "Graph has 4 nodes and 3 directed edges" bfs -f "$DIR/path.el" -r 0 -n 1
-expect_ok "directed path from 2" "BFS Tree has 2 nodes and depth 1" bfs -f "$DIR/path.el" -r 2 -n 1 -v -a
-expect_ok "directed path from 3 (a sink)" "BFS Tree has 1 nodes and depth 0" bfs -f "$DIR/path.el" -r 3 -n 1 -v -a
-expect_ok "symmetrized path from 3" "BFS Tree has 4 nodes and depth 3" bfs -f "$DIR/path.el" -s -r 3 -n 1 -v -a
+expect_ok "directed path from 2" "BFS Tree has 2 nodes and 1 edges" bfs -f "$DIR/path.el" -r 2 -n 1 -v -a
+check "... depth 1" "$(has "$out" "BFS Tree depth:      1"; echo $?)"
+expect_ok "directed path from 3 (a sink)" "BFS Tree has 1 nodes and 0 edges" bfs -f "$DIR/path.el" -r 3 -n 1 -v -a
+check "... depth 0" "$(has "$out" "BFS Tree depth:      0"; echo $?)"
+expect_ok "symmetrized path from 3" "BFS Tree has 4 nodes and 6 edges" bfs -f "$DIR/path.el" -s -r 3 -n 1 -v -a
+check "... depth 3" "$(has "$out" "BFS Tree depth:      3"; echo $?)"
 # self loops and duplicates dropped, node 5 isolated (named by the edge 6 6 only)
 printf '0 1\n0 1\n1 0\n1 1\n1 2\n2 4\n4 4\n\n3 4\n6 6\n' >"$DIR/loops.el"
 expect_ok "loops: edges counted once" "Graph has 7 nodes and 4 undirected edges" bfs -f "$DIR/loops.el" -s -r 0 -n 1 -v
-expect_ok "loops: 0 reaches 5 nodes at depth 4" "BFS Tree has 5 nodes and depth 4" bfs -f "$DIR/loops.el" -s -r 0 -n 1 -v -a
-expect_ok "isolated source" "BFS Tree has 1 nodes and depth 0" bfs -f "$DIR/loops.el" -s -r 5 -n 1 -v -a
+expect_ok "loops: 0 reaches 5 nodes at depth 4" "BFS Tree has 5 nodes and 8 edges" bfs -f "$DIR/loops.el" -s -r 0 -n 1 -v -a
+check "... depth 4" "$(has "$out" "BFS Tree depth:      4"; echo $?)"
+expect_ok "isolated source" "BFS Tree has 1 nodes and 0 edges" bfs -f "$DIR/loops.el" -s -r 5 -n 1 -v -a
+check "... depth 0" "$(has "$out" "BFS Tree depth:      0"; echo $?)"
 # a star and a cycle, directed: the bottom-up steps must give the same tree depths
 awk 'BEGIN { for (i = 1; i < 3000; i++) print 0, i; for (i = 1; i < 2999; i++) print i, i + 1 }' >"$DIR/star.el"
-expect_ok "directed star from 0" "BFS Tree has 3000 nodes and depth 1" bfs -f "$DIR/star.el" -r 0 -n 2 -v -a
-expect_ok "directed star from 1" "BFS Tree has 2999 nodes and depth 2998" bfs -f "$DIR/star.el" -r 1 -n 1 -v -a
+expect_ok "directed star from 0" "BFS Tree has 3000 nodes and 5997 edges" bfs -f "$DIR/star.el" -r 0 -n 2 -v -a
+check "... depth 1" "$(has "$out" "BFS Tree depth:      1"; echo $?)"
+expect_ok "directed star from 1" "BFS Tree has 2999 nodes and 2998 edges" bfs -f "$DIR/star.el" -r 1 -n 1 -v -a
+check "... depth 2998" "$(has "$out" "BFS Tree depth:      2998"; echo $?)"
 
 # --- .sg round trip
 run convert -f "$DIR/loops.el" -s -b "$DIR/loops.sg"
 check "convert -b loops.sg: exit 0" "$([ "$rc" -eq 0 ] && [ -s "$DIR/loops.sg" ]; echo $?)"
 check "loops.sg: 1 + 8 + 8 + 8 * 8 + 4 * 8 bytes" "$([ "$(stat -c %s "$DIR/loops.sg")" -eq 113 ]; echo $?)"
 expect_ok "loops.sg read back" "Graph has 7 nodes and 4 undirected edges" bfs -f "$DIR/loops.sg" -r 0 -n 1 -v -a
-check "loops.sg: same tree" "$(has "$out" "BFS Tree has 5 nodes and depth 4"; echo $?)"
+check "loops.sg: same tree" "$(has "$out" "BFS Tree has 5 nodes and 8 edges" && has "$out" "BFS Tree depth:      4"; echo $?)"
 run convert -f "$DIR/star.el" -b "$DIR/star.sg"
 expect_ok "directed star.sg read back" "Graph has 3000 nodes and 5997 directed edges" bfs -f "$DIR/star.sg" -r 1 -n 1 -v -a
-check "star.sg: same tree" "$(has "$out" "BFS Tree has 2999 nodes and depth 2998"; echo $?)"
+check "star.sg: same tree" "$(has "$out" "BFS Tree has 2999 nodes and 2998 edges" && has "$out" "BFS Tree depth:      2998"; echo $?)"
 # the layout byte for byte as GAPBS's converter writes it (checked against
 # gapbs b5e3e19's `converter -f pd.el -b pd.sg`): directed, m, n, out
 # offsets, out neighbours, in offsets, in neighbours
@@ -88,10 +110,10 @@ check "g10.sg: 3 PASS" "$([ "$(count PASS)" -eq 3 ]; echo $?)"
 # --- .gr and .mtx (ids from 1), weighted files (checked against GAPBS's converter)
 printf 'c test\np sp 5 4\na 1 2 7\na 2 3 1\na 3 1 2\na 5 4 3\n' >"$DIR/t.gr"
 expect_ok ".gr directed" "Graph has 5 nodes and 4 directed edges" bfs -f "$DIR/t.gr" -r 0 -n 1 -v -a
-check ".gr: cycle from 0" "$(has "$out" "BFS Tree has 3 nodes and depth 2"; echo $?)"
+check ".gr: cycle from 0" "$(has "$out" "BFS Tree has 3 nodes and 3 edges" && has "$out" "BFS Tree depth:      2"; echo $?)"
 printf '%%%%MatrixMarket matrix coordinate pattern symmetric\n%% c\n5 5 4\n1 2\n2 3\n3 1\n5 4\n' >"$DIR/t.mtx"
 expect_ok ".mtx symmetric: both ways" "Graph has 5 nodes and 8 directed edges" bfs -f "$DIR/t.mtx" -r 0 -n 1 -v -a
-check ".mtx: triangle from 0" "$(has "$out" "BFS Tree has 3 nodes and depth 1"; echo $?)"
+check ".mtx: triangle from 0" "$(has "$out" "BFS Tree has 3 nodes and 6 edges" && has "$out" "BFS Tree depth:      1"; echo $?)"
 run convert -f "$DIR/t.gr" -w -b "$DIR/t.wsg"
 check "convert -w .gr to .wsg: 17 + 2 * (48 + 32) bytes" "$([ "$rc" -eq 0 ] && [ "$(stat -c %s "$DIR/t.wsg")" -eq 177 ]; echo $?)"
 run convert -f "$DIR/t.wsg" -b "$DIR/t2.wsg"
@@ -100,6 +122,13 @@ expect_exit "bfs on a .wsg" 1 "is weighted" bfs -f "$DIR/t.wsg" -n 1
 printf '1 2 3\n' >"$DIR/w.el"
 expect_exit ".el with 3 columns" 1 "w.el:1" bfs -f "$DIR/w.el"
 
+# --csv: the original prototype's columns first, one row a run, TEPS for bfs and sssp only
+rm -f "$DIR/runs.csv"
+expect_ok "bfs --csv" "Average Time" bfs -g 10 -n 2 --csv "$DIR/runs.csv" --label first
+expect_ok "pr --csv" "Average Time" pr -g 10 -n 1 --csv "$DIR/runs.csv" --label second
+check "--csv: a header and two rows, no blank line" "$([ "$(wc -l <"$DIR/runs.csv")" -eq 3 ] && ! grep -q '^$' "$DIR/runs.csv" && head -1 "$DIR/runs.csv" | grep -q '^label,vm,kernel,scale,degree,trials,omp_threads,edge_traversals,avg_time_s,throughput_teps,mode,host,delay_ns,median_s,min_s,max_s,attach_ms,publish_ms,verified$'; echo $?)"
+check "--csv: TEPS for bfs, empty for pr" "$(awk -F, 'NR == 2 && $1 == "first" && $3 == "bfs" && $10 > 0 { ok++ } NR == 3 && $1 == "second" && $10 == "" { ok++ } END { exit ok != 2 }' "$DIR/runs.csv"; echo $?)"
+
 # --- bad input: clear errors, exit 1 (files) or 2 (usage), no crash
 expect_exit "missing file" 1 "$DIR/none.el" bfs -f "$DIR/none.el" -n 1
 expect_exit "unknown suffix" 1 "unknown suffix" bfs -f "$DIR/err" -n 1
@@ -107,6 +136,8 @@ expect_exit "-g abc" 2 "-g: 'abc'" bfs -g abc
 expect_exit "-k 0" 2 "-k: '0'" bfs -g 10 -k 0
 expect_exit "-n missing value" 2 "-n needs a value" bfs -g 10 -n
 expect_exit "unknown flag" 2 "unknown flag -z" bfs -g 10 -z
+expect_exit "-t inf (PR would never be checked)" 2 "not a positive finite number" pr -g 10 -t inf
+expect_exit "-t nan" 2 "not a positive finite number" pr -g 10 -t nan
 expect_exit "no kernel" 2 "the first argument must be a kernel" -g 10
 expect_exit "no graph" 2 "give one graph" bfs -n 1
 expect_exit "-r past n" 2 "-r: node 9" bfs -f "$DIR/path.el" -r 9

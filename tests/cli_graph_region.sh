@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 TOOL=$(realpath "$BUILD/bin/cxl_graph" 2>/dev/null)
 MGR=$(realpath "$BUILD/bin/cxl_sec_mgr" 2>/dev/null)
+SHM=$(realpath "$BUILD/bin/cxl_shm" 2>/dev/null)
 EDIT="python3 $PWD/tests/graph_region.py"
 [ -x "$TOOL" ] && [ -x "$MGR" ] || { echo "cli_graph_region: build $BUILD/bin/cxl_graph and cxl_sec_mgr first" >&2; exit 1; }
 DIR=$(mktemp -d /tmp/cli_graph_region.XXXXXX)
@@ -93,6 +94,14 @@ out=$(GAPBS_CXL_MODE=attach GAPBS_CXL_PATH="$M" "$TOOL" bfs -n 1 -v 2>&1); rc=$?
 check "GAPBS_CXL_MODE=attach GAPBS_CXL_PATH" "$([ "$rc" -eq 0 ] && has "$out" PASS && has "$out" "$M"; echo $?)"
 out=$(GAPBS_CXL_MODE=attach GAPBS_CXL_PATH="$DIR/none" GAPBS_CXL_ATTACH_TIMEOUT_MS=100 "$TOOL" bfs -n 1 2>&1); rc=$?
 check "GAPBS_CXL_ATTACH_TIMEOUT_MS" "$([ "$rc" -eq 1 ] && has "$out" "within 100 ms"; echo $?)"
+out=$(GAPBS_CXL_MODE=publish GAPBS_CXL_PUBLISH_ONLY=1 GAPBS_CXL_PATH="$DIR/envoff" GAPBS_CXL_MAP_OFFSET=1048576 GAPBS_CXL_MAP_SIZE=4M "$TOOL" bfs -g 10 2>&1); rc=$?
+check "GAPBS_CXL_PUBLISH_ONLY, _MAP_OFFSET, _MAP_SIZE: published at 1 MiB" "$([ "$rc" -eq 0 ] && has "$out" "Publish Time" && ! has "$out" "Trial Time" && [ "$(stat -c %s "$DIR/envoff")" -eq $((5 << 20)) ]; echo $?)"
+out=$(GAPBS_CXL_MODE=attach GAPBS_CXL_PATH="$DIR/envoff" GAPBS_CXL_MAP_OFFSET=1048576 GAPBS_CXL_PRETOUCH=1 CXL_SHM_DELAY_NS=100 "$TOOL" bfs -n 1 -v 2>&1); rc=$?
+check "... attached there with GAPBS_CXL_PRETOUCH and CXL_SHM_DELAY_NS (delay shown)" "$([ "$rc" -eq 0 ] && has "$out" PASS && has "$out" "offset 1048576" && has "$out" "delay 100 ns"; echo $?)"
+out=$(GAPBS_CXL_PUBLISH_ONLY=1 GAPBS_CXL_PRETOUCH=1 CXL_SHM_DELAY_NS=100 "$TOOL" bfs -g 10 -n 1 -v 2>&1); rc=$?
+check "the variables are defaults for the region modes: a Native run ignores them" "$([ "$rc" -eq 0 ] && has "$out" PASS; echo $?)"
+run bfs -g 10 -n 1 --pretouch
+check "... a flag is not ignored (--pretouch in Native: usage error)" "$([ "$rc" -eq 2 ] && has "$err" "Native mode has no medium"; echo $?)"
 out=$(GAPBS_CXL_MODE=sideways "$TOOL" bfs -g 10 2>&1); rc=$?
 check "GAPBS_CXL_MODE=sideways: usage error" "$([ "$rc" -eq 2 ] && has "$out" "GAPBS_CXL_MODE: 'sideways'"; echo $?)"
 ln -s "$TOOL" "$DIR/bfs-ring"
@@ -122,6 +131,14 @@ check "a 26-character --region: usage error" "$([ "$rc" -eq 2 ] && has "$err" "1
 expect_fail "a --map-offset off the 64-B grid" "not a multiple of 64" bfs --cxl-mode attach --path "$M" --map-offset 100
 expect_fail "too small --map-size" "pass --map-size" bfs -g 12 --cxl-mode publish --path "$DIR/small" --map-size 65536
 
+# --- never inside the rings: a publisher refuses a ring medium's header, and an offset inside the
+# layout formatted at offset 0; past the layout it publishes, and the rings still validate
+"$SHM" --path "$DIR/rings" --map-size 4M init --rings 2 >/dev/null 2>&1
+expect_fail "publish over a ring medium" "holds a ring medium's header" bfs -g 8 --cxl-mode publish --publish-only --path "$DIR/rings"
+expect_fail "auto inside the ring layout" "inside the ring layout formatted at offset 0" bfs -g 8 --cxl-mode auto --path "$DIR/rings" --map-offset 4096
+expect_ok "publish past the ring layout" "Publish Time" bfs -g 8 --cxl-mode publish --publish-only --path "$DIR/rings" --map-offset $((4 << 20))
+check "... the rings untouched" "$("$SHM" --path "$DIR/rings" --map-size 4M info >/dev/null 2>&1; echo $?)"
+
 # --- a hostile plain region
 cp "$M" "$DIR/good"
 fresh() { cp "$DIR/good" "$M"; }
@@ -133,6 +150,12 @@ for k in bfs pr pr_spmv cc cc_sv bc tc; do
   fresh; $EDIT elem-every "$M" 1 97 99999
   expect_fail "zero-copy $k: the kernel meets id 99999" "= 99999 is not a node" "$k" --cxl-mode attach --path "$M" -n 1
 done
+# the provenance's names are printed: a generator or region name that is not ours is refused, not echoed
+fresh; $EDIT poke "$M" 264 1b5b324a07ff0000 --fix
+expect_fail "a generator of terminal escapes" "names a generator or region this build does not write" bfs --cxl-mode attach --path "$M" -n 1
+check "... not echoed" "$(! grep -q $'\x1b' <<<"$out$err"; echo $?)"
+fresh; $EDIT poke "$M" 304 677261706807 --fix
+expect_fail "a region name with a control byte" "names a generator or region" bfs --cxl-mode attach --path "$M" -n 1
 fresh; $EDIT elem "$M" 0 10 1
 expect_fail "OUT_INDEX decreasing" "OUT_INDEX decreases" bfs --cxl-mode attach --path "$M" -n 1
 fresh; $EDIT elem "$M" 0 4096 7

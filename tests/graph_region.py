@@ -11,6 +11,7 @@ tests/cli_graph_region.sh; the layout is src/graph/region.h's.
   graph_region.py elem-every FILE ARRAY STEP VALUE  every STEP-th neighbour id
   graph_region.py flip FILE ARRAY BYTE              flip a bit of the array's stored byte BYTE
   graph_region.py swap-chunks FILE ARRAY C1 C2      exchange two sealed chunks
+  graph_region.py poke FILE OFFSET HEX [--fix]      raw bytes at a byte offset of the region
   graph_region.py save FILE COPY / restore FILE COPY
   graph_region.py scan FILE SG                      count 64-byte runs of SG's neighbour array found in FILE
 """
@@ -67,6 +68,8 @@ def main(argv):
     elif cmd == "set":
         off, fmt = FIELDS[args[0]]
         write(path, off, struct.pack(fmt, int(args[1], 0)))
+    elif cmd == "poke":
+        write(path, int(args[0], 0), bytes.fromhex(args[1]))
     elif cmd == "array-offset":
         write(path, ARRAY + 48 * int(args[0]) + 8, struct.pack("<Q", int(args[1], 0)))
     elif cmd == "elem":

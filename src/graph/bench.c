@@ -139,10 +139,13 @@ static double reached_edges(const struct graph *g, const int32_t *mark, int32_t 
     return g->directed ? (double)sum : sum / 2.0;
 }
 
-/* -a: how many nodes the tree reaches and its depth (walking up the parents). */
+/* --- -a: GAPBS's analysis of the last trial's result, in its words ------------------ */
+
+/* "BFS Tree has N nodes and E edges" (the nodes reached, their out-degrees
+ * summed), then ours: the tree's depth (walking up the parents). */
 static void bfs_analysis(const struct graph *g, const graph_node *parent)
 {
-    int64_t reached = 0, max_depth = 0;
+    int64_t reached = 0, edges = 0, max_depth = 0;
     for (int64_t u = 0; u < g->n; u++) {
         if (parent[u] < 0)
             continue;
@@ -150,9 +153,63 @@ static void bfs_analysis(const struct graph *g, const graph_node *parent)
         for (graph_node v = (graph_node)u; parent[v] != v && d <= g->n; v = parent[v])
             d++;
         reached++;
+        edges += graph_out_degree(g, (graph_node)u);
         max_depth = d > max_depth ? d : max_depth;
     }
-    printf("BFS Tree has %lld nodes and depth %lld\n", (long long)reached, (long long)max_depth);
+    printf("BFS Tree has %lld nodes and %lld edges\n", (long long)reached, (long long)edges);
+    printf("BFS Tree depth:      %lld\n", (long long)max_depth);
+}
+
+/* The k (<= 5) highest scores, "node:score" from the highest (ties: the lower id first). */
+static void print_top_scores(const double *scores, int64_t n, int k)
+{
+    enum { K = 5 };
+    int64_t top[K];
+    k = k < K ? k : K;
+    int have = 0;
+    for (int64_t u = 0; u < n; u++) {
+        int at = have;
+        while (at > 0 && scores[u] > scores[top[at - 1]])
+            at--;
+        if (at >= k)
+            continue;
+        if (have < k)
+            have++;
+        memmove(&top[at + 1], &top[at], (size_t)(have - 1 - at) * sizeof *top);
+        top[at] = u;
+    }
+    for (int i = 0; i < have; i++)
+        printf("%lld:%g\n", (long long)top[i], scores[top[i]]);
+}
+
+/* "K biggest clusters", "label:size" from the biggest, "There are C components". */
+static void cc_analysis(const struct graph *g, const graph_node *label)
+{
+    int64_t *size = calloc((size_t)(g->n ? g->n : 1), sizeof *size);
+    if (!size)
+        return;
+    int64_t components = 0;
+    for (int64_t u = 0; u < g->n; u++)
+        if (label[u] >= 0 && label[u] < g->n)
+            components += size[label[u]]++ == 0;
+    double *as_score = malloc((size_t)(g->n ? g->n : 1) * sizeof *as_score);
+    if (as_score) {
+        for (int64_t u = 0; u < g->n; u++)
+            as_score[u] = (double)size[u];
+        printf("\n%lld biggest clusters\n", (long long)(components < 5 ? components : 5));
+        print_top_scores(as_score, g->n, components < 5 ? (int)components : 5);
+        printf("There are %lld components\n", (long long)components);
+    }
+    free(as_score);
+    free(size);
+}
+
+static void sssp_analysis(const struct graph *g, const graph_weight *dist)
+{
+    int64_t reached = 0;
+    for (int64_t u = 0; u < g->n; u++)
+        reached += dist[u] != GRAPH_DIST_INF;
+    printf("SSSP Tree reaches %lld nodes\n", (long long)reached);
 }
 
 static int run_bfs(const struct graph *g, const struct graph_cli *c, const struct graph_run_ctl *ctl,
@@ -176,7 +233,7 @@ static int run_bfs(const struct graph *g, const struct graph_cli *c, const struc
         double t0 = omp_get_wtime();
         graph_bfs(g, s, parent, c->logging);
         stopped = trial_done(&tl, omp_get_wtime() - t0, reached_edges(g, parent, -1));
-        if (c->analysis && t == 0)
+        if (c->analysis && t == c->trials - 1 && !stopped)
             bfs_analysis(g, parent);
         if (c->verify && !stopped) {
             t0 = omp_get_wtime();
@@ -199,6 +256,7 @@ struct kernel {
     int (*verify)(const struct graph *g, const struct graph_cli *c, const graph_node *src, int nsrc,
                   const void *result);
     double (*edges)(const struct graph *g, const void *result); /* TEPS: NULL where undefined */
+    void (*analyze)(const struct graph *g, const void *result);  /* -a, after the last trial */
 };
 
 static int pr_iters(const struct graph_cli *c) { return c->iters ? c->iters : GRAPH_PR_MAX_ITERS; }
@@ -290,14 +348,23 @@ static int verify_tc(const struct graph *g, const struct graph_cli *c, const gra
     return graph_verify_tc(g, *(const uint64_t *)r);
 }
 
+static void scores_analysis(const struct graph *g, const void *r) { print_top_scores(r, g->n, 5); }
+static void labels_analysis(const struct graph *g, const void *r) { cc_analysis(g, r); }
+static void dist_analysis(const struct graph *g, const void *r) { sssp_analysis(g, r); }
+static void tc_analysis(const struct graph *g, const void *r)
+{
+    (void)g;
+    printf("%llu triangles\n", (unsigned long long)*(const uint64_t *)r);
+}
+
 static const struct kernel kernels[] = {
-    {"pr", 0, 0, 0, run_pr, verify_pr, NULL},
-    {"pr_spmv", 0, 0, 0, run_pr_spmv, verify_pr, NULL},
-    {"cc", 0, 0, 0, run_cc, verify_cc, NULL},
-    {"cc_sv", 0, 0, 0, run_cc_sv, verify_cc, NULL},
-    {"sssp", 1, 0, 1, run_sssp, verify_sssp, sssp_edges},
-    {"bc", -1, 0, 0, run_bc, verify_bc, NULL},
-    {"tc", 0, 1, 0, run_tc, verify_tc, NULL},
+    {"pr", 0, 0, 0, run_pr, verify_pr, NULL, scores_analysis},
+    {"pr_spmv", 0, 0, 0, run_pr_spmv, verify_pr, NULL, scores_analysis},
+    {"cc", 0, 0, 0, run_cc, verify_cc, NULL, labels_analysis},
+    {"cc_sv", 0, 0, 0, run_cc_sv, verify_cc, NULL, labels_analysis},
+    {"sssp", 1, 0, 1, run_sssp, verify_sssp, sssp_edges, dist_analysis},
+    {"bc", -1, 0, 0, run_bc, verify_bc, NULL, scores_analysis},
+    {"tc", 0, 1, 0, run_tc, verify_tc, NULL, tc_analysis},
 };
 
 /* The sources of one trial from picker sp (GAPBS's sequence). */
@@ -355,6 +422,8 @@ static int run_kernel(const struct kernel *k, const struct graph *g, const struc
             break;
         }
         stopped = trial_done(&tl, dt, k->edges ? k->edges(g, result) : 0);
+        if (c->analysis && t == c->trials - 1 && !stopped)
+            k->analyze(g, result);
         if (c->verify && !stopped) {
             pick_sources(&vsp, g, vsrc, nsrc, 0);
             t0 = omp_get_wtime();
@@ -383,7 +452,7 @@ static int unless_faulted(const struct graph *g, int rc)
     return 1;
 }
 
-/* -a: FNV-1a of the arrays (the same graph gives the same sum in every mode). */
+/* FNV-1a of the arrays (the same graph gives the same sum in every mode). */
 static void print_checksum(const struct graph *g)
 {
     size_t neigh = g->weighted ? sizeof(struct graph_wnode) : sizeof(graph_node);

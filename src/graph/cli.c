@@ -131,7 +131,7 @@ static void usage(void)
            " -g SCALE  Kronecker graph of 2^SCALE nodes;  -u SCALE  uniform random graph\n"
            " -k DEG    average degree of a generated graph (default 16)\n"
            " -n N      trials (default 16);  -r NODE  start every trial from NODE\n"
-           " -v        verify each trial;  -l  log each step;  -a  analysis of the first trial\n"
+           " -v        verify each trial;  -l  log each step;  -a  analysis of the last trial\n"
            " -m        reduce memory (accepted);  -i -t -d  kernel parameters\n"
            " -b FILE   (convert) write the graph as .sg (.wsg with -w or that suffix)\n"
            "The shared medium (docs/GRAPH.md):\n"
@@ -224,8 +224,8 @@ static int parse_flag(struct graph_cli *c, int opt, const char *arg, char *err, 
     case 't': {
         char *end;
         c->tolerance = strtod(arg, &end);
-        if (end == arg || *end || !(c->tolerance > 0)) {
-            snprintf(err, errlen, "-t: '%s' is not a positive number", arg);
+        if (end == arg || *end || !(c->tolerance > 0) || !(c->tolerance < 1e300)) {
+            snprintf(err, errlen, "-t: '%s' is not a positive finite number", arg);
             return -1;
         }
         return 0;
@@ -312,6 +312,12 @@ static int check_cli(struct graph_cli *c, char *err, size_t errlen)
     int sealed = c->shared.sec.crypto || c->shared.sec.secure;
     if (sealed && c->cxl_mode == GRAPH_NATIVE)
         c->cxl_mode = GRAPH_AUTO; /* --crypto / --secure name a shared graph */
+    if (c->cxl_mode == GRAPH_NATIVE) { /* variables are defaults for the modes with a medium, flags are asked */
+        c->publish_only = c->publish_only_env ? 0 : c->publish_only;
+        c->pretouch = c->pretouch_env ? 0 : c->pretouch;
+        if ((c->shared.from_env >> CXL_OPT_DELAY_NS) & 1u)
+            c->shared.delay.latency_ns = 0;
+    }
     if (cxl_opts_finish(&c->shared) != 0) {
         snprintf(err, errlen, "%s", cxl_last_error());
         return -1;
@@ -395,12 +401,16 @@ static int apply_env(struct graph_cli *c, char *const *envp, char *err, size_t e
     if ((v = env_get(envp, "GAPBS_CXL_MODE")) && !c->mode_given &&
         parse_mode(v, "GAPBS_CXL_MODE", &c->cxl_mode, err, errlen) != 0)
         return -1;
-    if ((v = env_get(envp, "GAPBS_CXL_PUBLISH_ONLY")) && !c->publish_only &&
-        parse_switch(v, "GAPBS_CXL_PUBLISH_ONLY", &c->publish_only, err, errlen) != 0)
-        return -1;
-    if ((v = env_get(envp, "GAPBS_CXL_PRETOUCH")) && !c->pretouch &&
-        parse_switch(v, "GAPBS_CXL_PRETOUCH", &c->pretouch, err, errlen) != 0)
-        return -1;
+    if ((v = env_get(envp, "GAPBS_CXL_PUBLISH_ONLY")) && !c->publish_only) {
+        if (parse_switch(v, "GAPBS_CXL_PUBLISH_ONLY", &c->publish_only, err, errlen) != 0)
+            return -1;
+        c->publish_only_env = c->publish_only;
+    }
+    if ((v = env_get(envp, "GAPBS_CXL_PRETOUCH")) && !c->pretouch) {
+        if (parse_switch(v, "GAPBS_CXL_PRETOUCH", &c->pretouch, err, errlen) != 0)
+            return -1;
+        c->pretouch_env = c->pretouch;
+    }
     if ((v = env_get(envp, "GAPBS_CXL_ATTACH_TIMEOUT_MS")) && !c->timeout_given) {
         if (parse_num(v, "GAPBS_CXL_ATTACH_TIMEOUT_MS", 0, UINT32_MAX, &n, err, errlen) != 0)
             return -1;

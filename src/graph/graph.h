@@ -260,6 +260,7 @@ struct graph_cli {
      * the original prototype's variables as defaults */
     enum graph_mode cxl_mode;
     int publish_only, pretouch;
+    int publish_only_env, pretouch_env; /* set by GAPBS_CXL_PUBLISH_ONLY / _PRETOUCH, not a flag */
     int zero_copy;        /* attach: 1 in place, 0 a private copy; -1: in place when plain */
     uint32_t attach_timeout_ms;
     uint64_t expect_generation;

@@ -233,7 +233,7 @@ static int after_trial(void *ud)
 
 static const char CSV_HEADER[] =
     "label,vm,kernel,scale,degree,trials,omp_threads,edge_traversals,avg_time_s,throughput_teps,"
-    "mode,host,delay_ns,median_s,min_s,max_s,attach_ms,publish_ms,verified\n";
+    "mode,host,delay_ns,median_s,min_s,max_s,attach_ms,publish_ms,verified";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -315,6 +315,8 @@ int graph_main(const struct graph_cli *c)
                      graph_region_sealed(r->region) ? "sealed after its publication" : "an ro grant");
             rc = -1;
         }
+        if (rc == 0 && c->cxl_mode != GRAPH_ATTACH)
+            rc = graph_region_check_writable(r->region, r->err, sizeof r->err);
         if (rc == 0)
             rc = c->cxl_mode == GRAPH_ATTACH ? attach_named(r) : publish_or_attach(r);
         if (rc < 0)

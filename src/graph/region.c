@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "cxl/error.h"
+#include "cxl/ring.h"
 #include "cxl/wait.h"
 
 struct graph_region {
@@ -205,6 +206,47 @@ static void wait_writer(struct graph_region *r)
         fprintf(stderr, "cxl_graph: taking the graph region over from node %u, writing for %" PRIu64
                 " ms (generation %" PRIu64 ")\n", __atomic_load_n(&r->live->owner_node, __ATOMIC_RELAXED),
                 cxl_now_ms() - start, load_gen(r));
+}
+
+/* The first bytes of a ring medium's header (CXL_MAGIC, src/lib/ring/layout.h). */
+static const char RING_MEDIUM_MAGIC[8] = "CXL-DSM";
+
+static int refuse_rings(const struct graph_region *r, const char *why, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "graph region: offset %" PRIu64 " of %s %s: a graph region never goes inside the "
+             "rings (use another file, or a --map-offset past the ring layout)", r->o.medium.map_offset,
+             cxl_medium_path(r->med), why);
+    return -1;
+}
+
+int graph_region_check_writable(struct graph_region *r, char *err, size_t errlen)
+{
+    if (r->o.use_fd)
+        return 0; /* a fabric region is a memfd of its own */
+    if (memcmp(r->live, RING_MEDIUM_MAGIC, sizeof RING_MEDIUM_MAGIC) == 0)
+        return refuse_rings(r, "holds a ring medium's header (cxl_shm init)", err, errlen);
+    if (r->o.medium.map_offset == 0)
+        return 0;
+    struct cxl_medium_config cfg = r->o.medium;
+    cfg.map_offset = 0, cfg.map_size = 0, cfg.create = 0;
+    struct cxl_medium *m = NULL;
+    struct cxl_layout *l = NULL;
+    if (cxl_medium_open(&cfg, &m) != 0)
+        return 0; /* the start is not ours to read: nothing to tell */
+    int rc = 0;
+    if (cxl_layout_attach(m, &l) == 0) {
+        uint64_t end = cxl_layout_geometry(l)->layout_size;
+        char why[128];
+        snprintf(why, sizeof why, "is inside the ring layout formatted at offset 0 (%" PRIu64 " bytes)", end);
+        rc = r->o.medium.map_offset < end ? refuse_rings(r, why, err, errlen) : 0;
+        cxl_layout_close(l);
+    } else if (cxl_medium_size(m) >= sizeof RING_MEDIUM_MAGIC &&
+               memcmp(cxl_medium_base(m), RING_MEDIUM_MAGIC, sizeof RING_MEDIUM_MAGIC) == 0) {
+        rc = refuse_rings(r, "is in a file whose ring medium header does not validate (its layout's size "
+                          "is unknown)", err, errlen);
+    }
+    cxl_medium_close(m);
+    return rc;
 }
 
 int graph_region_claim(struct graph_region *r, const struct graph_provenance *want, int take_over)

@@ -134,6 +134,12 @@ void graph_region_close(struct graph_region *r);
 /* Bytes a publication of g needs (header, arrays, tags when sealed). */
 uint64_t graph_region_need(const struct graph *g, int sealed);
 
+/* 0 when a publisher may write here; -1 with err when the region lies in a
+ * ring medium's layout (its header at the region's start, or a medium
+ * formatted at offset 0 whose layout covers the region's offset): a graph
+ * region never goes inside the rings. */
+int graph_region_check_writable(struct graph_region *r, char *err, size_t errlen);
+
 /* Takes the region for writing: 1 taken, 0 another holds it (or, when
  * !take_over, it is READY with the same provenance: nothing to do).
  * take_over: from any state (--cxl-mode publish). */

@@ -120,6 +120,21 @@ static int check_array(const struct graph_region_header *h, uint32_t i, uint64_t
     return bad(err, errlen, msg);
 }
 
+/* The provenance's names are ours or nothing: a generator we write, a
+ * region name of printable bytes ending in a NUL (they are printed). */
+static int provenance_check(const struct graph_provenance *p, char *err, size_t errlen)
+{
+    static const char known[][8] = {"kron", "uniform", "file"};
+    int ok = 0;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        ok |= memcmp(p->generator, known[i], sizeof p->generator) == 0;
+    size_t len = strnlen(p->region, sizeof p->region);
+    for (size_t i = 0; ok && i < sizeof p->region; i++)
+        ok = i < len ? p->region[i] > ' ' && p->region[i] < 0x7f : p->region[i] == 0;
+    return ok && len < sizeof p->region ? 0 : bad(err, errlen, "the provenance names a generator or region "
+                                                               "this build does not write");
+}
+
 int graph_region_header_check(const struct graph_region_header *h, uint64_t map_size,
                               char *err, size_t errlen)
 {
@@ -137,6 +152,8 @@ int graph_region_header_check(const struct graph_region_header *h, uint64_t map_
                  " edges: not a published graph", h->generation, h->flags, h->num_nodes, h->num_edges);
         return bad(err, errlen, msg);
     }
+    if (provenance_check(&h->prov, err, errlen) != 0)
+        return -1;
     uint32_t want = (h->flags & GRAPH_REGION_DIRECTED) ? 4 : 2;
     if (h->n_arrays != want) {
         snprintf(msg, sizeof msg, "%u arrays; a %sdirected graph has %u", h->n_arrays,
