@@ -47,11 +47,16 @@ struct cxl_keyring;
  * is idle, and an idle server sleeps up to 5 ms between polls. */
 #define CXL_KV_SERVER_IDLE_AFTER_MS 100u
 #define CXL_KV_SERVER_IDLE_SLEEP_US 5000u
+/* A dense stream (requests found within spin_us) keeps the server spinning
+ * up to 2 ms between requests (cxl_backoff_set_busy, cxl/wait.h). */
+#define CXL_KV_SERVER_BUSY_SPIN_US 2000u
 
 struct cxl_kv_server_config {
     struct cxl_keyring *keys; /* secure ring (docs/SECURITY.md); NULL: plain */
     uint32_t batch;         /* max requests per ring per pass (default 64) */
     uint32_t spin_us;       /* idle: spin this long (default 50) */
+    uint32_t busy_spin_us;  /* a dense stream: spin up to this (0: spin_us; the module's default:
+                             * CXL_KV_SERVER_BUSY_SPIN_US) */
     uint32_t yield_us;      /* then yield this long (default 1000) */
     uint32_t max_sleep_us;  /* then sleep, up to this (default 1000) */
     uint32_t idle_after_ms; /* a wait this long is idle (default 100) */

@@ -101,6 +101,9 @@ static int apply(struct module_config *c, const char *key, const char *val, char
         rc = cxl_parse_u32(key, val, 1, 100000, &c->max_sleep_us);
     } else if (strcmp(key, "spin_us") == 0) {
         rc = cxl_parse_u32(key, val, 1, 100000, &c->spin_us);
+    } else if (strcmp(key, "busy_spin_us") == 0) {
+        rc = cxl_parse_u32(key, val, 0, 100000, &c->busy_spin_us);
+        c->busy_spin_given = 1;
     } else if (strcmp(key, "yield_us") == 0) {
         rc = cxl_parse_u32(key, val, 1, 1000000, &c->yield_us);
     } else if (strcmp(key, "user") == 0 || strncmp(key, "user.", 5) == 0) {
@@ -118,7 +121,7 @@ static int apply(struct module_config *c, const char *key, const char *val, char
             return say(err, errlen, "serve: '%s' is not thread, thread-only or eventloop", val);
     } else {
         return say(err, errlen, "unknown argument '%s' (known: path map_size offset rings slot_size "
-                   "delay_ns delay_model delay_bw_gbps batch max_sleep_us spin_us yield_us idle_after_ms idle_sleep_us node_id numa_node prefault serve secure sec_mgr key "
+                   "delay_ns delay_model delay_bw_gbps batch max_sleep_us spin_us busy_spin_us yield_us idle_after_ms idle_sleep_us node_id numa_node prefault serve secure sec_mgr key "
                    "crypto key_file user user.N max_conns allow_foreign_medium)", key);
     }
     return rc ? say(err, errlen, "%s", cxl_last_error()) : 0;

@@ -26,6 +26,8 @@ struct module_config {
     uint32_t batch;
     uint32_t max_sleep_us;
     uint32_t spin_us, yield_us; /* idle back-off of the serving thread */
+    uint32_t busy_spin_us;      /* its spin while a stream is dense (0: off) */
+    int busy_spin_given;        /* busy_spin_us= was given (else the engine's default) */
     uint32_t idle_after_ms, idle_sleep_us; /* its deeper sleep once idle (the options table) */
     uint32_t node_id;
     enum serve_mode serve;

@@ -180,9 +180,43 @@ static void test_backoff_idle(void)
     CHECK_EQ(b.sleep_us, 100u); /* a new wait: shallow again */
 }
 
+/* One wait of the back-off until it gives the CPU away (a yield or a sleep):
+ * how long it spun, in ns. */
+static uint64_t spin_of_one_wait(struct cxl_backoff *b)
+{
+    uint64_t yields = b->yields, sleeps = b->sleeps;
+    while (b->yields == yields && b->sleeps == sleeps)
+        cxl_backoff_wait(b);
+    uint64_t spun = b->now_ns - b->wait_start_ns;
+    cxl_backoff_done(b);
+    return spun;
+}
+
+/* A dense stream (work within spin_us) spins up to busy_spin_us; 64 waits in
+ * a row past spin_us end it; busy_spin_us not above spin_us is off. */
+static void test_backoff_dense(void)
+{
+    struct cxl_backoff b;
+    cxl_backoff_init(&b, 100, 1000, 100);
+    cxl_backoff_set_busy(&b, 50); /* not above spin_us: off */
+    CHECK_EQ(b.busy_spin_ns, 0u);
+    cxl_backoff_set_busy(&b, 5000);
+    CHECK(spin_of_one_wait(&b) < 5000000u); /* not dense yet: spin_us */
+    cxl_backoff_wait(&b);
+    cxl_backoff_done(&b); /* work at once: dense */
+    CHECK_EQ(b.dense, CXL_BACKOFF_DENSE_WAITS);
+    CHECK(spin_of_one_wait(&b) >= 5000000u); /* busy_spin_us */
+    CHECK_EQ(b.dense, CXL_BACKOFF_DENSE_WAITS - 1);
+    b.dense = 1;
+    spin_of_one_wait(&b); /* the last long wait the stream had */
+    CHECK_EQ(b.dense, 0u);
+    CHECK(spin_of_one_wait(&b) < 5000000u); /* back to spin_us */
+}
+
 int main(void)
 {
     test_backoff_idle();
+    test_backoff_dense();
     test_fixed();
     test_growable();
     test_addr_parse();

@@ -39,21 +39,29 @@ void cxl_backoff_set_idle(struct cxl_backoff *b, uint32_t idle_after_ms, uint32_
     b->idle_sleep_us = idle_sleep_us > b->max_sleep_us ? idle_sleep_us : 0;
 }
 
+void cxl_backoff_set_busy(struct cxl_backoff *b, uint32_t busy_spin_us)
+{
+    uint64_t ns = (uint64_t)busy_spin_us * 1000;
+    b->busy_spin_ns = ns > b->spin_ns ? ns : 0;
+}
+
 void cxl_backoff_wait(struct cxl_backoff *b)
 {
     uint32_t step = b->step++;
+    /* the spin phase: spin_ns, or busy_spin_ns while the stream is dense */
+    uint64_t spin = b->dense && b->busy_spin_ns ? b->busy_spin_ns : b->spin_ns;
     if (b->wait_start_ns == 0)
         b->wait_start_ns = b->now_ns = cxl_now_ns();
-    else if (step % 16 == 0 || b->now_ns - b->wait_start_ns >= b->spin_ns)
+    else if (step % 16 == 0 || b->now_ns - b->wait_start_ns >= spin)
         b->now_ns = cxl_now_ns(); /* while spinning, read the clock now and then */
     uint64_t waited = b->now_ns - b->wait_start_ns;
-    if (waited < b->spin_ns) {
+    if (waited < spin) {
         for (int i = 0; i < 4; i++)
             cxl_cpu_relax();
         b->spins++;
         return;
     }
-    if (waited < b->yield_ns) {
+    if (waited < b->yield_ns + (spin - b->spin_ns)) {
         sched_yield();
         b->yields++;
         return;
@@ -72,8 +80,11 @@ void cxl_backoff_wait(struct cxl_backoff *b)
 void cxl_backoff_done(struct cxl_backoff *b)
 {
     if (b->wait_start_ns) {
-        b->waited_ns += cxl_now_ns() - b->wait_start_ns;
+        uint64_t waited = cxl_now_ns() - b->wait_start_ns;
+        b->waited_ns += waited;
         b->wait_start_ns = 0;
+        /* dense: work within spin_ns; a longer wait spends one of the dense waits */
+        b->dense = waited < b->spin_ns ? CXL_BACKOFF_DENSE_WAITS : b->dense ? b->dense - 1 : 0;
     }
     b->step = 0;
     b->sleep_us = 0;

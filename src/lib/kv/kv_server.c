@@ -716,6 +716,7 @@ int cxl_kv_server_create(struct cxl_layout *l, const struct cxl_kv_server_config
     s->nrings = n;
     cxl_backoff_init(&s->backoff, s->cfg.spin_us, s->cfg.yield_us, s->cfg.max_sleep_us);
     cxl_backoff_set_idle(&s->backoff, s->cfg.idle_after_ms, s->cfg.idle_sleep_us);
+    cxl_backoff_set_busy(&s->backoff, s->cfg.busy_spin_us);
     int rc = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
         struct kv_ring *r = &s->rings[i];
