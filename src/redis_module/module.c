@@ -48,8 +48,10 @@ static int open_rings(RedisModuleCtx *ctx)
     struct cxl_kv_executor ex = executor_callbacks(cxl_mod.exec);
     struct cxl_kv_server_config sc = {.batch = c->batch, .max_sleep_us = c->max_sleep_us,
                                       .spin_us = c->spin_us, .yield_us = c->yield_us,
+                                      /* spin_us= set (e.g. 1: yield, never spin) and no busy_spin_us=: off */
                                       .busy_spin_us = c->busy_spin_given ? c->busy_spin_us
-                                                                         : CXL_KV_SERVER_BUSY_SPIN_US,
+                                                      : c->spin_us      ? 0
+                                                                        : CXL_KV_SERVER_BUSY_SPIN_US,
                                       .idle_after_ms = c->idle_after_ms, .idle_sleep_us = c->idle_sleep_us,
                                       .node_id = c->node_id, .keys = cxl_mod.keys};
     if (cxl_kv_server_create(cxl_mod.layout, &sc, &ex, &cxl_mod.server) != 0)
