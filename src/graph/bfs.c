@@ -71,8 +71,9 @@ static int64_t top_down_step(const struct graph *g, graph_node *parent, struct b
     int64_t scout = 0, next = fq->tail;
     const int checked = g->checked;
     #pragma omp parallel reduction(+ : scout)
-    scout += checked ? top_down_share(g, parent, fq, &next, 1)
-                     : top_down_share(g, parent, fq, &next, 0);
+    scout += checked == GRAPH_CHECKED_DELAY ? top_down_share(g, parent, fq, &next, GRAPH_CHECKED_DELAY)
+             : checked                      ? top_down_share(g, parent, fq, &next, GRAPH_CHECKED)
+                                            : top_down_share(g, parent, fq, &next, 0);
     fq->head = fq->tail;
     fq->tail = next;
     return scout;
@@ -128,8 +129,9 @@ static int64_t bottom_up_step(const struct graph *g, graph_node *parent,
     int64_t awake = 0;
     const int checked = g->checked;
     #pragma omp parallel reduction(+ : awake)
-    awake += checked ? bottom_up_share(g, parent, front, next, 1)
-                     : bottom_up_share(g, parent, front, next, 0);
+    awake += checked == GRAPH_CHECKED_DELAY ? bottom_up_share(g, parent, front, next, GRAPH_CHECKED_DELAY)
+             : checked                      ? bottom_up_share(g, parent, front, next, GRAPH_CHECKED)
+                                            : bottom_up_share(g, parent, front, next, 0);
     return awake;
 }
 

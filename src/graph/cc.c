@@ -134,8 +134,10 @@ graph_node *graph_cc(const struct graph *g)
     for (int r = 0; r < GRAPH_CC_ROUNDS; r++) {
 #pragma omp parallel
         {
-            if (checked)
-                link_round(g, comp, r, 1);
+            if (checked == GRAPH_CHECKED_DELAY)
+                link_round(g, comp, r, GRAPH_CHECKED_DELAY);
+            else if (checked)
+                link_round(g, comp, r, GRAPH_CHECKED);
             else
                 link_round(g, comp, r, 0);
         }
@@ -144,8 +146,10 @@ graph_node *graph_cc(const struct graph *g)
     graph_node skip = n > 0 ? largest_label(comp, n) : 0;
 #pragma omp parallel
     {
-        if (checked)
-            link_rest(g, comp, skip, 1);
+        if (checked == GRAPH_CHECKED_DELAY)
+            link_rest(g, comp, skip, GRAPH_CHECKED_DELAY);
+        else if (checked)
+            link_rest(g, comp, skip, GRAPH_CHECKED);
         else
             link_rest(g, comp, skip, 0);
     }

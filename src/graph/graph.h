@@ -45,7 +45,7 @@ struct graph {
     const graph_offset *in_index;  /* directed: n + 1; else = out_index */
     const void *in_neigh;
     void *owned;                   /* private allocations to free, NULL for a view */
-    int checked;                   /* 1: the neighbour arrays are untrusted */
+    int checked;                   /* 0, or GRAPH_CHECKED(_DELAY): the neighbour arrays are untrusted */
     struct graph_fault *fault;     /* where a checked graph's first fault goes */
     uint64_t delay_ticks;          /* checked: the delay model, one wait per 64-B line of
                                     * neighbours entered (cxl_delay_ticks); 0 off */
@@ -77,11 +77,17 @@ static inline int graph_faulted(const struct graph *g)
     return g->checked && g->fault && __atomic_load_n(&g->fault->flag, __ATOMIC_RELAXED);
 }
 
+/* g->checked of a graph whose neighbour arrays are in the medium: every id
+ * checked, and with GRAPH_CHECKED_DELAY the delay model on those reads. The
+ * kernels take it as a constant argument (each mode's loops compiled apart:
+ * the delay test alone cost 8% of pr's zero-copy time). */
+enum { GRAPH_CHECKED = 1, GRAPH_CHECKED_DELAY = 2 };
+
 /* The delay model on a checked graph's medium reads: a wait when a read
  * enters a new 64-B line (the line a miss to CXL memory would fetch). */
-static inline void graph_medium_delay(const struct graph *g, const void *e, size_t size)
+static inline void graph_medium_delay(const struct graph *g, const void *e, size_t size, const int checked)
 {
-    if (__builtin_expect(g->delay_ticks != 0, 0) && ((uintptr_t)e & 63) < size)
+    if (checked == GRAPH_CHECKED_DELAY && ((uintptr_t)e & 63) < size)
         cxl_delay_spin(g->delay_ticks);
 }
 
@@ -93,7 +99,7 @@ static inline graph_node graph_neigh(const struct graph *g, const graph_node *nb
 {
     if (!checked)
         return nb[k];
-    graph_medium_delay(g, &nb[k], sizeof nb[k]);
+    graph_medium_delay(g, &nb[k], sizeof nb[k], checked);
     graph_node v = __atomic_load_n(&nb[k], __ATOMIC_RELAXED);
     if ((uint32_t)v < (uint64_t)g->n)
         return v;
@@ -116,7 +122,7 @@ static inline int graph_wneigh(const struct graph *g, const struct graph_wnode *
         *v = e[k].v, *w = e[k].w;
         return 1;
     }
-    graph_medium_delay(g, &e[k], sizeof e[k]);
+    graph_medium_delay(g, &e[k], sizeof e[k], checked);
     *v = __atomic_load_n(&e[k].v, __ATOMIC_RELAXED);
     *w = __atomic_load_n(&e[k].w, __ATOMIC_RELAXED);
     if ((uint32_t)*v >= (uint64_t)g->n) {

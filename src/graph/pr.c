@@ -51,14 +51,15 @@ double *graph_pr(const struct graph *g, int max_iters, double tol)
         double error = 0.0;
 #pragma omp parallel
         {
-            if (checked) {
-                sweep(g, scores, contrib, base, &error, 1);
-            } else {
-                /* a private copy: the compiler keeps its arrays in registers
-                 * (the contribution stores could alias *g) */
-                const struct graph lg = *g;
+            /* a private copy: the compiler keeps its arrays in registers
+             * (the contribution stores could alias *g) */
+            const struct graph lg = *g;
+            if (checked == GRAPH_CHECKED_DELAY)
+                sweep(&lg, scores, contrib, base, &error, GRAPH_CHECKED_DELAY);
+            else if (checked)
+                sweep(&lg, scores, contrib, base, &error, GRAPH_CHECKED);
+            else
                 sweep(&lg, scores, contrib, base, &error, 0);
-            }
         }
         if (error < tol)
             break;

@@ -58,14 +58,15 @@ double *graph_pr_spmv(const struct graph *g, int max_iters, double tol)
         p.error = 0.0;
 #pragma omp parallel
         {
-            if (checked) {
-                step(g, &p, 1);
-            } else {
-                /* a private copy: the compiler keeps its arrays in registers
-                 * (the stores could alias *g) */
-                const struct graph lg = *g;
+            /* a private copy: the compiler keeps its arrays in registers
+             * (the stores could alias *g) */
+            const struct graph lg = *g;
+            if (checked == GRAPH_CHECKED_DELAY)
+                step(&lg, &p, GRAPH_CHECKED_DELAY);
+            else if (checked)
+                step(&lg, &p, GRAPH_CHECKED);
+            else
                 step(&lg, &p, 0);
-            }
         }
         float *t = (float *)p.contrib;
         p.contrib = p.next, p.next = t;

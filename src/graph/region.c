@@ -669,9 +669,9 @@ static int load_arrays(struct graph_region *r, struct graph *g, const struct gra
     /* a write-sealed region cannot change after this: its ids are checked
      * once here and the kernels run unchecked (docs/FABRIC.md) */
     int once = zero_copy && r->sealed;
-    g->checked = zero_copy && !once;
-    g->fault = g->checked ? &r->fault : NULL;
     g->delay_ticks = zero_copy ? r->delay_ticks : 0;
+    g->checked = zero_copy && !once ? (g->delay_ticks ? GRAPH_CHECKED_DELAY : GRAPH_CHECKED) : 0;
+    g->fault = g->checked ? &r->fault : NULL;
     return graph_region_arrays_check(g, once, err, errlen); /* the offsets; copied ids were checked as copied */
 }
 

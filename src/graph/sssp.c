@@ -168,8 +168,10 @@ static int run(const struct graph *g, graph_weight *dist, graph_node source,
     const int checked = g->checked;
 #pragma omp parallel num_threads(nt)
     {
-        if (checked)
-            sweep_thread(g, dist, delta, &sw, 1);
+        if (checked == GRAPH_CHECKED_DELAY)
+            sweep_thread(g, dist, delta, &sw, GRAPH_CHECKED_DELAY);
+        else if (checked)
+            sweep_thread(g, dist, delta, &sw, GRAPH_CHECKED);
         else
             sweep_thread(g, dist, delta, &sw, 0);
     }
