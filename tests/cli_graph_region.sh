@@ -134,10 +134,20 @@ expect_fail "too small --map-size" "pass --map-size" bfs -g 12 --cxl-mode publis
 # --- never inside the rings: a publisher refuses a ring medium's header, and an offset inside the
 # layout formatted at offset 0; past the layout it publishes, and the rings still validate
 "$SHM" --path "$DIR/rings" --map-size 4M init --rings 2 >/dev/null 2>&1
-expect_fail "publish over a ring medium" "holds a ring medium's header" bfs -g 8 --cxl-mode publish --publish-only --path "$DIR/rings"
-expect_fail "auto inside the ring layout" "inside the ring layout formatted at offset 0" bfs -g 8 --cxl-mode auto --path "$DIR/rings" --map-offset 4096
+expect_fail "publish over a ring medium" "a ring layout (cxl_shm init, or the module's offset=) lies there at offset 0" bfs -g 8 --cxl-mode publish --publish-only --path "$DIR/rings"
+expect_fail "auto inside the ring layout" "offset 4096 of $DIR/rings: a ring layout" bfs -g 8 --cxl-mode auto --path "$DIR/rings" --map-offset 4096
 expect_ok "publish past the ring layout" "Publish Time" bfs -g 8 --cxl-mode publish --publish-only --path "$DIR/rings" --map-offset $((4 << 20))
 check "... the rings untouched" "$("$SHM" --path "$DIR/rings" --map-size 4M info >/dev/null 2>&1; echo $?)"
+# rings formatted at 1 MiB of a file (the module's offset=): a region inside them, or one at offset 0
+# whose graph would reach them, is refused; the check reads no page of the file that holds no data
+truncate -s 16M "$DIR/rings1m"; chmod 600 "$DIR/rings1m"
+"$SHM" --path "$DIR/rings1m" --map-offset 1048576 --map-size 4M init --rings 2 >/dev/null 2>&1
+expect_fail "publish inside rings formatted at 1 MiB" "lies there at offset 1048576" bfs -g 8 --cxl-mode publish --publish-only --path "$DIR/rings1m" --map-offset $((1048576 + 65536))
+expect_fail "publish at 0 of a graph reaching the rings at 1 MiB" "lies there at offset 1048576" bfs -g 14 --cxl-mode publish --publish-only --path "$DIR/rings1m"
+check "... the rings at 1 MiB untouched" "$("$SHM" --path "$DIR/rings1m" --map-offset 1048576 --map-size 4M info >/dev/null 2>&1; echo $?)"
+truncate -s 1G "$DIR/sparse"; chmod 600 "$DIR/sparse"
+expect_ok "publish at 512 MiB of a sparse file with --prefault" "Publish Time" bfs -g 8 --cxl-mode publish --publish-only --path "$DIR/sparse" --map-offset $((512 << 20)) --map-size 16M --prefault
+check "... only the region's pages allocated ($(du -k "$DIR/sparse" | cut -f1) KiB)" "$([ "$(du -k "$DIR/sparse" | cut -f1)" -le $((17 << 10)) ]; echo $?)"
 
 # --- a hostile plain region
 cp "$M" "$DIR/good"

@@ -316,7 +316,7 @@ int graph_main(const struct graph_cli *c)
             rc = -1;
         }
         if (rc == 0 && c->cxl_mode != GRAPH_ATTACH)
-            rc = graph_region_check_writable(r->region, r->err, sizeof r->err);
+            rc = graph_region_check_writable(r->region, 0, r->err, sizeof r->err); /* before the claim */
         if (rc == 0)
             rc = c->cxl_mode == GRAPH_ATTACH ? attach_named(r) : publish_or_attach(r);
         if (rc < 0)

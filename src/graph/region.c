@@ -208,43 +208,69 @@ static void wait_writer(struct graph_region *r)
                 cxl_now_ms() - start, load_gen(r));
 }
 
-/* The first bytes of a ring medium's header (CXL_MAGIC, src/lib/ring/layout.h). */
+/* The first bytes of a ring medium's header (CXL_MAGIC, src/lib/ring/layout.h),
+ * and the grid a layout starts on (cxl/medium.h: a multiple of 128). */
 static const char RING_MEDIUM_MAGIC[8] = "CXL-DSM";
+#define RING_LAYOUT_GRID 128u
+#define RING_PAGE 4096u
 
-static int refuse_rings(const struct graph_region *r, const char *why, char *err, size_t errlen)
+static int refuse_rings(const struct graph_region *r, uint64_t at, const char *why, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "graph region: offset %" PRIu64 " of %s %s: a graph region never goes inside the "
-             "rings (use another file, or a --map-offset past the ring layout)", r->o.medium.map_offset,
-             cxl_medium_path(r->med), why);
+    snprintf(err, errlen, "graph region: offset %" PRIu64 " of %s: %s at offset %" PRIu64 ": a graph region "
+             "never goes inside the rings (use another file, or a --map-offset past the ring layout)",
+             r->o.medium.map_offset, cxl_medium_path(r->med), why, at);
     return -1;
 }
 
-int graph_region_check_writable(struct graph_region *r, char *err, size_t errlen)
+/* Ring layouts whose header lies in [probe, probe_end) of the mapping m
+ * (offset 0 of the backing) that would meet the region [from, to): a valid
+ * header whose layout overlaps it, or a header at from (damaged or not: the
+ * claim would write into it). */
+static int scan_rings(const struct graph_region *r, const struct cxl_medium *m, uint64_t probe,
+                      uint64_t probe_end, uint64_t from, uint64_t to, char *err, size_t errlen)
+{
+    const uint8_t *base = cxl_medium_base(m);
+    uint64_t size = cxl_medium_size(m);
+    unsigned char resident = 1;
+    for (uint64_t o = probe; o < probe_end && o + sizeof RING_MEDIUM_MAGIC <= size; o += RING_LAYOUT_GRID) {
+        /* a page of a file that holds no data holds no header: not read (a
+         * read would allocate it on tmpfs) */
+        if (o == probe || o % RING_PAGE == 0)
+            resident = mincore((void *)(base + o - o % RING_PAGE), RING_PAGE, &resident) != 0 || (resident & 1);
+        if (!resident || memcmp(base + o, RING_MEDIUM_MAGIC, sizeof RING_MEDIUM_MAGIC) != 0)
+            continue;
+        struct cxl_geometry geo;
+        if (cxl_layout_validate(base + o, size - o, &geo) == 0) {
+            if (o < to && o + geo.layout_size > from)
+                return refuse_rings(r, o, "a ring layout (cxl_shm init, or the module's offset=) lies there",
+                                    err, errlen);
+        } else if (o == from) {
+            return refuse_rings(r, o, "a ring medium's header (damaged) lies there", err, errlen);
+        }
+    }
+    return 0;
+}
+
+int graph_region_check_writable(struct graph_region *r, uint64_t extent, char *err, size_t errlen)
 {
     if (r->o.use_fd)
         return 0; /* a fabric region is a memfd of its own */
-    if (memcmp(r->live, RING_MEDIUM_MAGIC, sizeof RING_MEDIUM_MAGIC) == 0)
-        return refuse_rings(r, "holds a ring medium's header (cxl_shm init)", err, errlen);
-    if (r->o.medium.map_offset == 0)
-        return 0;
+    uint64_t from = r->o.medium.map_offset, to = from + (extent > GRAPH_REGION_HEADER ? extent : GRAPH_REGION_HEADER);
+    /* the backing from offset 0, mapped to look only: no prefault, no NUMA
+     * binding (those are the region's, not the whole medium's) */
     struct cxl_medium_config cfg = r->o.medium;
-    cfg.map_offset = 0, cfg.map_size = 0, cfg.create = 0;
+    cfg.map_offset = 0, cfg.map_size = 0, cfg.create = 0, cfg.prefault = 0, cfg.numa_node = -1;
     struct cxl_medium *m = NULL;
-    struct cxl_layout *l = NULL;
-    if (cxl_medium_open(&cfg, &m) != 0)
-        return 0; /* the start is not ours to read: nothing to tell */
-    int rc = 0;
-    if (cxl_layout_attach(m, &l) == 0) {
-        uint64_t end = cxl_layout_geometry(l)->layout_size;
-        char why[128];
-        snprintf(why, sizeof why, "is inside the ring layout formatted at offset 0 (%" PRIu64 " bytes)", end);
-        rc = r->o.medium.map_offset < end ? refuse_rings(r, why, err, errlen) : 0;
-        cxl_layout_close(l);
-    } else if (cxl_medium_size(m) >= sizeof RING_MEDIUM_MAGIC &&
-               memcmp(cxl_medium_base(m), RING_MEDIUM_MAGIC, sizeof RING_MEDIUM_MAGIC) == 0) {
-        rc = refuse_rings(r, "is in a file whose ring medium header does not validate (its layout's size "
-                          "is unknown)", err, errlen);
-    }
+    if (cxl_medium_open(&cfg, &m) != 0) /* the start is not ours to read: the region's own bytes then */
+        return memcmp(r->live, RING_MEDIUM_MAGIC, sizeof RING_MEDIUM_MAGIC) == 0
+                   ? refuse_rings(r, from, "a ring medium's header lies there", err, errlen) : 0;
+    /* a regular file is scanned from its start (a layout before the region
+     * may reach into it); a device, whose reads are slow, from the region's
+     * offset, and for a layout at offset 0 */
+    int file = cxl_medium_kind(m) == CXL_MEDIUM_FILE;
+    int rc = scan_rings(r, m, file ? 0 : from - from % RING_LAYOUT_GRID, to, from, to, err, errlen);
+    if (rc == 0 && !file && from >= RING_LAYOUT_GRID)
+        rc = scan_rings(r, m, 0, 1, from, to, err, errlen);
     cxl_medium_close(m);
     return rc;
 }
@@ -433,7 +459,8 @@ int graph_region_publish(struct graph_region *r, const struct graph *g, const st
         snprintf(err, errlen, "graph region: %" PRId64 " nodes: at most %d can be published", g->n, INT32_MAX - 1);
         return -1;
     }
-    if (grow_for(r, graph_region_need(g, r->o.key != NULL), err, errlen) != 0)
+    if (graph_region_check_writable(r, graph_region_need(g, r->o.key != NULL), err, errlen) != 0 ||
+        grow_for(r, graph_region_need(g, r->o.key != NULL), err, errlen) != 0)
         return -1;
     struct graph_region_header h, old;
     memcpy(&old, r->live, sizeof old); /* the previous publication's extent, for scrub_tail */

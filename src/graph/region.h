@@ -134,11 +134,13 @@ void graph_region_close(struct graph_region *r);
 /* Bytes a publication of g needs (header, arrays, tags when sealed). */
 uint64_t graph_region_need(const struct graph *g, int sealed);
 
-/* 0 when a publisher may write here; -1 with err when the region lies in a
- * ring medium's layout (its header at the region's start, or a medium
- * formatted at offset 0 whose layout covers the region's offset): a graph
- * region never goes inside the rings. */
-int graph_region_check_writable(struct graph_region *r, char *err, size_t errlen);
+/* 0 when a publisher may write extent bytes (at least the header) at the
+ * region's offset; -1 with err when a ring layout would meet them: a valid
+ * ring header whose layout overlaps them (a regular file is scanned from its
+ * start on the layouts' 128-B grid; a device from the region's offset, and
+ * at offset 0), or a ring header, valid or not, at the region's offset. A
+ * graph region never goes inside the rings. */
+int graph_region_check_writable(struct graph_region *r, uint64_t extent, char *err, size_t errlen);
 
 /* Takes the region for writing: 1 taken, 0 another holds it (or, when
  * !take_over, it is READY with the same provenance: nothing to do).
