@@ -83,6 +83,9 @@ check "... depth 0" "$(has "$out" "BFS Tree depth:      0"; echo $?)"
 awk 'BEGIN { for (i = 1; i < 3000; i++) print 0, i; for (i = 1; i < 2999; i++) print i, i + 1 }' >"$DIR/star.el"
 expect_ok "directed star from 0" "BFS Tree has 3000 nodes and 5997 edges" bfs -f "$DIR/star.el" -r 0 -n 2 -v -a
 check "... depth 1" "$(has "$out" "BFS Tree depth:      1"; echo $?)"
+# a path of 200,000 nodes from its far end: the depth is found in one pass (the tree is not walked once per node)
+awk 'BEGIN { for (i = 0; i < 200000; i++) print i + 1, i }' >"$DIR/longpath.el"
+expect_ok "a 200,000-node path: -a" "BFS Tree depth:      200000" bfs -f "$DIR/longpath.el" -r 200000 -n 1 -a
 expect_ok "directed star from 1" "BFS Tree has 2999 nodes and 2998 edges" bfs -f "$DIR/star.el" -r 1 -n 1 -v -a
 check "... depth 2998" "$(has "$out" "BFS Tree depth:      2998"; echo $?)"
 

@@ -7,11 +7,12 @@
  * (cxl_backoff_set_idle), the doubling goes on up to idle_sleep_us: a
  * long-idle waiter wakes less often (each wake-up is a context switch) at the
  * price of a slower first answer after the idle spell. A dense stream
- * (cxl_backoff_set_busy: work found within spin_us) spins up to busy_spin_us
- * instead, for as long as it stays dense: a waiter that gives its CPU away for
- * a moment in the middle of a stream comes back to a busier CPU (on 2 cores, a
- * read's p99 went from 20 us to 150 us in 3 of 16 YCSB runs). It accounts the
- * time spent waiting. While work keeps arriving it costs nothing but a counter.
+ * (cxl_backoff_set_busy: 16 waits in a row found work within spin_us) spins
+ * up to busy_spin_us instead, while it stays dense: a waiter that gives its
+ * CPU away for a moment in the middle of a stream comes back to a busier CPU
+ * (on 2 cores, a read's p99 went from 20 us to 150 us in 3 of 16 YCSB runs).
+ * It accounts the time spent waiting. While work keeps arriving it costs
+ * nothing but a counter.
  */
 #ifndef CXL_WAIT_H
 #define CXL_WAIT_H
@@ -32,8 +33,9 @@ struct cxl_backoff {
     uint32_t idle_sleep_us; /* ceiling once idle_ns has passed (0: max_sleep_us) */
     uint64_t idle_ns;       /* a wait this long is idle */
     uint64_t spin_ns, yield_ns; /* phase ends, from the start of a wait */
-    uint64_t busy_spin_ns;  /* the spin phase of a dense stream (0: spin_ns) */
-    uint32_t dense;         /* waits left at busy_spin_ns: reset by a short wait */
+    uint64_t busy_spin_ns;  /* the spin phase of a dense stream (0: off) */
+    uint32_t dense;         /* waits left at busy_spin_ns (0: not dense) */
+    uint32_t short_waits;   /* waits in a row that found work within spin_ns */
     uint64_t wait_start_ns; /* 0 while not waiting */
     uint64_t now_ns;        /* clock at the last check */
     uint64_t waited_ns;     /* total time between first miss and work */
@@ -46,9 +48,15 @@ void cxl_backoff_init(struct cxl_backoff *b, uint32_t spin_us, uint32_t yield_us
 /* The deeper ceiling of a long wait: after idle_after_ms of one wait, sleeps
  * double up to idle_sleep_us (0, or not above max_sleep_us: no deeper sleep). */
 void cxl_backoff_set_idle(struct cxl_backoff *b, uint32_t idle_after_ms, uint32_t idle_sleep_us);
-/* A dense stream's spin phase: a wait that found work within spin_us lets the
- * next CXL_BACKOFF_DENSE_WAITS waits spin up to busy_spin_us (0, or not above
- * spin_us: off). A steady stream with gaps past spin_us falls back after them. */
+/* A dense stream's spin phase: once CXL_BACKOFF_DENSE_ARM waits in a row found
+ * work within spin_us (no wait at all counts as one), waits spin up to
+ * busy_spin_us (0, or not above spin_us: off), until CXL_BACKOFF_DENSE_WAITS
+ * waits longer than spin_us have passed with no new run of short ones (the
+ * stream stopped or slowed down); a stream of single requests or pairs never
+ * starts it. Ending it at the first wait the spin did not catch brought the
+ * tails back (on 2 cores a synchronous client's stream has such gaps). The
+ * yield and sleep phases keep their times from the start of the wait. */
+#define CXL_BACKOFF_DENSE_ARM 16u
 #define CXL_BACKOFF_DENSE_WAITS 64u
 void cxl_backoff_set_busy(struct cxl_backoff *b, uint32_t busy_spin_us);
 void cxl_backoff_wait(struct cxl_backoff *b);

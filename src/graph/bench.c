@@ -141,21 +141,40 @@ static double reached_edges(const struct graph *g, const int32_t *mark, int32_t 
 
 /* --- -a: GAPBS's analysis of the last trial's result, in its words ------------------ */
 
+/* A reached node's depth: up the parents to the root or to a node whose depth
+ * is known, then up again from u writing each one's (every node's depth is
+ * written once: O(n) for the whole tree). */
+static int64_t tree_depth(const graph_node *parent, int64_t *depth, int64_t n, graph_node u)
+{
+    int64_t steps = 0;
+    graph_node v = u;
+    while (depth[v] < 0 && parent[v] != v && parent[v] >= 0 && steps <= n)
+        v = parent[v], steps++;
+    if (depth[v] < 0)
+        depth[v] = 0; /* the root (or a broken chain's end) */
+    int64_t top = depth[v];
+    for (graph_node w = u; steps > 0; w = parent[w], steps--)
+        depth[w] = top + steps;
+    return depth[u];
+}
+
 /* "BFS Tree has N nodes and E edges" (the nodes reached, their out-degrees
- * summed), then ours: the tree's depth (walking up the parents). */
+ * summed), then ours: the tree's depth. */
 static void bfs_analysis(const struct graph *g, const graph_node *parent)
 {
     int64_t reached = 0, edges = 0, max_depth = 0;
+    int64_t *depth = malloc((size_t)(g->n ? g->n : 1) * sizeof *depth);
+    for (int64_t u = 0; depth && u < g->n; u++)
+        depth[u] = -1;
     for (int64_t u = 0; u < g->n; u++) {
         if (parent[u] < 0)
             continue;
-        int64_t d = 0;
-        for (graph_node v = (graph_node)u; parent[v] != v && d <= g->n; v = parent[v])
-            d++;
         reached++;
         edges += graph_out_degree(g, (graph_node)u);
+        int64_t d = depth ? tree_depth(parent, depth, g->n, (graph_node)u) : 0;
         max_depth = d > max_depth ? d : max_depth;
     }
+    free(depth);
     printf("BFS Tree has %lld nodes and %lld edges\n", (long long)reached, (long long)edges);
     printf("BFS Tree depth:      %lld\n", (long long)max_depth);
 }

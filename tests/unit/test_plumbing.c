@@ -192,25 +192,44 @@ static uint64_t spin_of_one_wait(struct cxl_backoff *b)
     return spun;
 }
 
-/* A dense stream (work within spin_us) spins up to busy_spin_us; 64 waits in
- * a row past spin_us end it; busy_spin_us not above spin_us is off. */
+/* A dense stream (CXL_BACKOFF_DENSE_ARM short waits in a row) spins up to
+ * busy_spin_us; CXL_BACKOFF_DENSE_WAITS longer waits end it; a pair of
+ * requests does not start it; busy_spin_us not above spin_us is off. */
+static void short_waits(struct cxl_backoff *b, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        cxl_backoff_wait(b);
+        cxl_backoff_done(b); /* work at once */
+    }
+}
+
 static void test_backoff_dense(void)
 {
     struct cxl_backoff b;
     cxl_backoff_init(&b, 100, 1000, 100);
     cxl_backoff_set_busy(&b, 50); /* not above spin_us: off */
     CHECK_EQ(b.busy_spin_ns, 0u);
+    short_waits(&b, 2 * CXL_BACKOFF_DENSE_ARM);
+    CHECK_EQ(b.dense, 0u);
     cxl_backoff_set_busy(&b, 5000);
-    CHECK(spin_of_one_wait(&b) < 5000000u); /* not dense yet: spin_us */
-    cxl_backoff_wait(&b);
-    cxl_backoff_done(&b); /* work at once: dense */
+    CHECK(spin_of_one_wait(&b) < 5000000u); /* not dense: spin_us */
+    for (int pair = 0; pair < 40; pair++) { /* pairs: one short wait after each long one */
+        short_waits(&b, 1);
+        CHECK(spin_of_one_wait(&b) < 5000000u);
+    }
+    CHECK_EQ(b.dense, 0u);
+    short_waits(&b, CXL_BACKOFF_DENSE_ARM - 1);
+    CHECK_EQ(b.dense, 0u);
+    short_waits(&b, 1); /* the stream is dense */
     CHECK_EQ(b.dense, CXL_BACKOFF_DENSE_WAITS);
     CHECK(spin_of_one_wait(&b) >= 5000000u); /* busy_spin_us */
     CHECK_EQ(b.dense, CXL_BACKOFF_DENSE_WAITS - 1);
-    b.dense = 1;
-    spin_of_one_wait(&b); /* the last long wait the stream had */
-    CHECK_EQ(b.dense, 0u);
-    CHECK(spin_of_one_wait(&b) < 5000000u); /* back to spin_us */
+    for (uint32_t i = 1; i < CXL_BACKOFF_DENSE_WAITS; i++) { /* longer than spin_us */
+        b.wait_start_ns = cxl_now_ns() - 200000u;
+        cxl_backoff_done(&b);
+    }
+    CHECK_EQ(b.dense, 0u); /* the stream stopped or slowed down */
+    CHECK(spin_of_one_wait(&b) < 5000000u);
 }
 
 int main(void)

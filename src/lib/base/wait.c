@@ -61,7 +61,7 @@ void cxl_backoff_wait(struct cxl_backoff *b)
         b->spins++;
         return;
     }
-    if (waited < b->yield_ns + (spin - b->spin_ns)) {
+    if (waited < b->yield_ns) {
         sched_yield();
         b->yields++;
         return;
@@ -79,12 +79,20 @@ void cxl_backoff_wait(struct cxl_backoff *b)
 
 void cxl_backoff_done(struct cxl_backoff *b)
 {
+    uint64_t waited = 0;
     if (b->wait_start_ns) {
-        uint64_t waited = cxl_now_ns() - b->wait_start_ns;
+        waited = cxl_now_ns() - b->wait_start_ns;
         b->waited_ns += waited;
         b->wait_start_ns = 0;
-        /* dense: work within spin_ns; a longer wait spends one of the dense waits */
-        b->dense = waited < b->spin_ns ? CXL_BACKOFF_DENSE_WAITS : b->dense ? b->dense - 1 : 0;
+    }
+    if (waited < b->spin_ns) { /* a short wait (or none): CXL_BACKOFF_DENSE_ARM in a row make it dense */
+        if (b->short_waits < CXL_BACKOFF_DENSE_ARM)
+            b->short_waits++;
+        if (b->short_waits == CXL_BACKOFF_DENSE_ARM && b->busy_spin_ns)
+            b->dense = CXL_BACKOFF_DENSE_WAITS;
+    } else { /* a longer wait the dense spin caught: one of its waits spent */
+        b->short_waits = 0;
+        b->dense -= b->dense > 0;
     }
     b->step = 0;
     b->sleep_us = 0;
