@@ -5,7 +5,7 @@
 set -euo pipefail
 
 want_build=(gcc make pkg-config libsodium-dev libnuma-dev libssl-dev libc6-dev)
-want_test=(clang libclang-rt-14-dev libomp-dev redis-server redis-tools python3 python3-redis procps psmisc
+want_test=(clang libclang-rt-14-dev libomp-dev redis-server redis-tools python3 python3-redis procps psmisc cpio
            python3-jinja2 strace)
 want_demo=(gnuplot-nox numactl openssl)
 # Redis's own test suite through the gateway (make test-redis-suite): its

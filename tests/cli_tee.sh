@@ -35,7 +35,7 @@ printf 'processor\t: 0\nflags\t\t: %s\n' "$FLAGS" >"$F/proc/cpuinfo"
 touch "$F/dev/sgx_enclave" "$F/dev/sgx_vepc" "$F/dev/kvm"
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$F/var/run/aesmd/aesm.socket"
 echo Y >"$F/sys/module/kvm_intel/parameters/sgx"; echo Y >"$F/sys/module/kvm_intel/parameters/tdx"
-for b in gramine-direct gramine-sgx-sign gramine-manifest; do printf '#!/bin/sh\nexit 0\n' >"$STUB/$b"; done
+for b in gramine-direct gramine-sgx-sign gramine-manifest cloud-localds; do printf '#!/bin/sh\nexit 0\n' >"$STUB/$b"; done
 printf '#!/bin/sh\necho "SGX1 supported: true"\nexit 0\n' >"$STUB/is-sgx-available"
 # gramine-sgx: maps the fixture's enclave device (as a real enclave maps /dev/sgx_enclave), then waits
 cat >"$STUB/gramine-sgx" <<'EOF'
