@@ -92,24 +92,22 @@ graph_pr_contrib(const struct graph *g, const float *contrib, const graph_node *
     return c;
 }
 
-/* The sum of u's in-neighbours' contributions, in two chains of float
- * additions (a single chain's latency, not memory, bounds it when the
- * contributions are cached; float, as the contributions are, so each load
- * folds into its addition: 24% fewer instructions for pr than a double sum). */
+/* The sum of u's in-neighbours' contributions, one chain of float additions
+ * (float, as the contributions are, so each load folds into its addition:
+ * 24% fewer instructions for pr than a double sum). Two chains (even and odd
+ * positions) were faster while the contributions fitted in the caches (the
+ * chain's latency bound it), and 10-15% slower at -g 20 (4 MB of them, most
+ * lists short: the pairing's overhead per list), where GAPBS's one chain won. */
 static inline __attribute__((always_inline)) double
 graph_pr_pull(const struct graph *g, const float *contrib, graph_node u, const int checked,
               const int shared)
 {
     const graph_node *in = graph_in(g, u);
-    int64_t deg = graph_in_degree(g, u), i = 0;
-    float even = 0.0f, odd = 0.0f;
-    for (; i + 1 < deg; i += 2) {
-        even += graph_pr_contrib(g, contrib, in, i, checked, shared);
-        odd += graph_pr_contrib(g, contrib, in, i + 1, checked, shared);
-    }
-    if (i < deg)
-        even += graph_pr_contrib(g, contrib, in, i, checked, shared);
-    return even + odd;
+    int64_t deg = graph_in_degree(g, u);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < deg; i++)
+        sum += graph_pr_contrib(g, contrib, in, i, checked, shared);
+    return sum;
 }
 graph_node *graph_singleton_labels(int64_t n);
 
