@@ -7,8 +7,9 @@
 #   RingSecure  the secure ring, keys and ACL from cxl_sec_mgr
 # Every label runs the same client (cxl_ring_direct --bench, --via for the
 # sockets) with the same ops, key and value sizes, threads, pipeline depth and
-# request count, and checks every reply. Before each run every other
-# server of the matrix is idle, or stopped while the label runs (scripts/lib.sh,
+# request count, and checks every reply. While a label runs every other
+# server of the matrix is stopped (SIGSTOP; MATRIX_ISOLATION=idle: only those
+# still busy after waiting for them to go idle; scripts/lib.sh,
 # matrix_isolate: one "isolation:" line per run, kept in _isolation.txt, and a
 # note under the table). Output: a progress line per run,
 # results/compare_<time>.csv, a Markdown table with ratios against NativeTCP

@@ -5,10 +5,10 @@
 # checked. For each workload, each round (labels in alternating order) and
 # each label: FLUSHALL the Redis behind the label, `cxl_ycsb -load`, then
 # `cxl_ycsb -run`, with the same records, operations, seed and threads for
-# every label. Before each label every other server of the matrix is idle,
-# or stopped while the label runs (scripts/lib.sh, matrix_isolate: one
-# "isolation:" line each, kept in PREFIX_isolation.txt, and a note under the
-# table). Output: a progress line per step, results/ycsb_<time>.csv
+# every label. While a label runs every other server of the matrix is
+# stopped (SIGSTOP; MATRIX_ISOLATION=idle: only those still busy after waiting
+# for them to go idle; scripts/lib.sh, matrix_isolate: one "isolation:" line
+# each, kept in PREFIX_isolation.txt, and a note under the table). Output: a progress line per step, results/ycsb_<time>.csv
 # (medians per workload and label), a Markdown table with ratios against
 # NativeTCP (.md) and a chart (.png).
 #
