@@ -286,12 +286,14 @@ failover_under() {
   check "every acknowledged $prefix key readable on the surviving masters: $out" $?
   ports=$alive
 }
-failover_under "$victim" "$((base + 1))" fo: '[1-9][0-9]* node failures' --bench 20000
+# (each of the 20,000 keys written several times: on a fast machine 20,000 writes could end
+# before the master was killed)
+failover_under "$victim" "$((base + 1))" fo: '[1-9][0-9]* node failures' --bench 80000 --keyspace 20000
 
 # a pod node's master killed under a client writing over its ring: the client notices the
 # silent ring and re-routes; the module replicates what it was sent over the ring, so every
 # acknowledged key is on the promoted replica too (a longer run: the rings are fast)
-failover_under "$((base + 1))" "$((base + 2))" fr: '[1-9][0-9]* pod nodes over TCP' --bench 200000 --keyspace 20000
+failover_under "$((base + 1))" "$((base + 2))" fr: '[1-9][0-9]* pod nodes over TCP' --bench 600000 --keyspace 20000
 
 echo "$TEST_NAME: $checks checks, $failed failed"
 [ "$failed" -eq 0 ]
