@@ -58,6 +58,11 @@ check "cc -a: the 5 biggest clusters, the giant first" "$(has "$out" "5 biggest 
 expect_ok "cc_sv -a" "There are 128 components" cc_sv -g 10 -n 1 -a
 expect_ok "pr -a: the top score" "536:0.01998" pr -g 10 -n 1 -a
 check "pr -a: five node:score lines" "$([ "$(grep -cE '^[0-9]+:[0-9.e-]+$' <<<"$out")" -eq 5 ]; echo $?)"
+# -l: PageRank's iterations in GAPBS's words ("%5d%23.5lf"), the figures gapbs b5e3e19 prints at -g 10
+expect_ok "pr -l: the first iteration" "    0                0.93634" pr -g 10 -n 1 -l
+check "pr -l: 15 iterations, the last as GAPBS's" "$([ "$(grep -cE '^ +[0-9]+ +[0-9.]+$' <<<"$out")" -eq 15 ] && has "$out" "   14                0.00008"; echo $?)"
+expect_ok "pr_spmv -l: the first iteration" "    0                1.01926" pr_spmv -g 10 -n 1 -l
+check "pr_spmv -l: 10 iterations, the last as GAPBS's" "$([ "$(grep -cE '^ +[0-9]+ +[0-9.]+$' <<<"$out")" -eq 10 ] && has "$out" "    9                0.00004"; echo $?)"
 expect_ok "bc -a: the top score is 1" ":1" bc -g 10 -n 1 -a
 check "bc -a: five node:score lines" "$([ "$(grep -cE '^[0-9]+:[0-9.e-]+$' <<<"$out")" -eq 5 ]; echo $?)"
 

@@ -283,13 +283,13 @@ static int pr_iters(const struct graph_cli *c) { return c->iters ? c->iters : GR
 static void *run_pr(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
 {
     (void)s, (void)n;
-    return graph_pr(g, pr_iters(c), c->tolerance);
+    return graph_pr_logged(g, pr_iters(c), c->tolerance, c->logging);
 }
 
 static void *run_pr_spmv(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n)
 {
     (void)s, (void)n;
-    return graph_pr_spmv(g, pr_iters(c), c->tolerance);
+    return graph_pr_spmv_logged(g, pr_iters(c), c->tolerance, c->logging);
 }
 
 static int verify_pr(const struct graph *g, const struct graph_cli *c, const graph_node *s, int n,

@@ -1,6 +1,7 @@
 /* kernel_arrays.c - the arrays several kernels start from: PageRank's
  * scores and contributions (pr.c, pr_spmv.c), every node its own component
- * (cc.c, cc_sv.c). */
+ * (cc.c, cc_sv.c); PageRank's -l line (pr.c, pr_spmv.c). */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "kernels.h"
@@ -27,4 +28,9 @@ graph_node *graph_singleton_labels(int64_t n)
     for (int64_t u = 0; u < n; u++)
         comp[u] = (graph_node)u;
     return comp;
+}
+
+void graph_pr_log_step(int iteration, double error)
+{
+    printf("%5d%23.5lf\n", iteration, error);
 }

@@ -22,6 +22,11 @@
  * graph_pr_spmv: Jacobi (each iteration a sparse matrix-vector product). */
 double *graph_pr(const struct graph *g, int max_iters, double tol);
 double *graph_pr_spmv(const struct graph *g, int max_iters, double tol);
+/* The same, printing each iteration's change when logging, as GAPBS's -l
+ * ("%5d%23.5lf": iteration, sum of absolute changes). */
+double *graph_pr_logged(const struct graph *g, int max_iters, double tol, int logging);
+double *graph_pr_spmv_logged(const struct graph *g, int max_iters, double tol, int logging);
+void graph_pr_log_step(int iteration, double error);
 
 /* Connected components (weakly, for a directed graph): comp[u] names u's
  * component; two nodes share a label iff they are connected.

@@ -35,6 +35,11 @@ ALWAYS_INLINE void sweep(const struct graph *g, double *scores, float *contrib, 
 
 double *graph_pr(const struct graph *g, int max_iters, double tol)
 {
+    return graph_pr_logged(g, max_iters, tol, 0);
+}
+
+double *graph_pr_logged(const struct graph *g, int max_iters, double tol, int logging)
+{
     int64_t n = g->n;
     double *scores;
     float *contrib;
@@ -61,6 +66,8 @@ double *graph_pr(const struct graph *g, int max_iters, double tol)
             else
                 sweep(&lg, scores, contrib, base, &error, 0);
         }
+        if (logging)
+            graph_pr_log_step(it, error);
         if (error < tol)
             break;
     }

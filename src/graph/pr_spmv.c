@@ -40,6 +40,11 @@ ALWAYS_INLINE void step(const struct graph *g, struct spmv *p, const int checked
 
 double *graph_pr_spmv(const struct graph *g, int max_iters, double tol)
 {
+    return graph_pr_spmv_logged(g, max_iters, tol, 0);
+}
+
+double *graph_pr_spmv_logged(const struct graph *g, int max_iters, double tol, int logging)
+{
     int64_t n = g->n;
     double *scores;
     float *contrib, *next = malloc(sizeof(float) * (size_t)(n ? n : 1));
@@ -70,6 +75,8 @@ double *graph_pr_spmv(const struct graph *g, int max_iters, double tol)
         }
         float *t = (float *)p.contrib;
         p.contrib = p.next, p.next = t;
+        if (logging)
+            graph_pr_log_step(it, p.error);
         if (p.error < tol)
             break;
     }
