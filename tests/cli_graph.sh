@@ -56,6 +56,10 @@ expect_ok "tc -a" "74720 triangles" tc -g 10 -n 1 -a
 expect_ok "cc -a" "There are 128 components" cc -g 10 -n 1 -a
 check "cc -a: the 5 biggest clusters, the giant first" "$(has "$out" "5 biggest clusters" && [ "$(grep -A1 'biggest clusters' <<<"$out" | tail -1)" = "0:896" ]; echo $?)"
 expect_ok "cc_sv -a" "There are 128 components" cc_sv -g 10 -n 1 -a
+# a cluster of a million nodes or more is printed as an integer (GAPBS: 1000001, not 1e+06)
+awk 'BEGIN { for (i = 0; i < 1000000; i++) print i, i + 1 }' >"$DIR/million.el"
+expect_ok "cc -a: a 1,000,001-node cluster" ":1000001" cc -f "$DIR/million.el" -s -n 1 -a
+rm -f "$DIR/million.el"
 expect_ok "pr -a: the top score" "536:0.01998" pr -g 10 -n 1 -a
 check "pr -a: five node:score lines" "$([ "$(grep -cE '^[0-9]+:[0-9.e-]+$' <<<"$out")" -eq 5 ]; echo $?)"
 # -l: PageRank's iterations in GAPBS's words ("%5d%23.5lf"), the figures gapbs b5e3e19 prints at -g 10

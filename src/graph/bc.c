@@ -182,12 +182,7 @@ static void one_source(const struct graph *g, struct bc_state *s, graph_node sou
     const int checked = g->checked;
 #pragma omp parallel
     {
-        if (checked == GRAPH_CHECKED_DELAY)
-            source_thread(g, s, source, scores, &tail, GRAPH_CHECKED_DELAY);
-        else if (checked)
-            source_thread(g, s, source, scores, &tail, GRAPH_CHECKED);
-        else
-            source_thread(g, s, source, scores, &tail, 0);
+        GRAPH_BY_MODE(checked, source_thread, g, s, source, scores, &tail);
     }
 }
 

@@ -179,12 +179,13 @@ static void bfs_analysis(const struct graph *g, const graph_node *parent)
     printf("BFS Tree depth:      %lld\n", (long long)max_depth);
 }
 
-/* The k (<= 5) highest scores, "node:score" from the highest (ties: the lower id first). */
-static void print_top_scores(const double *scores, int64_t n, int k)
+enum { TOP_K = 5 };
+
+/* The ids of the k (<= TOP_K) highest values, from the highest (ties: the
+ * lower id first); returns how many. */
+static int top_k(const double *scores, int64_t n, int k, int64_t top[TOP_K])
 {
-    enum { K = 5 };
-    int64_t top[K];
-    k = k < K ? k : K;
+    k = k < TOP_K ? k : TOP_K;
     int have = 0;
     for (int64_t u = 0; u < n; u++) {
         int at = have;
@@ -197,7 +198,14 @@ static void print_top_scores(const double *scores, int64_t n, int k)
         memmove(&top[at + 1], &top[at], (size_t)(have - 1 - at) * sizeof *top);
         top[at] = u;
     }
-    for (int i = 0; i < have; i++)
+    return have;
+}
+
+/* "node:score" for the five highest scores (printed as GAPBS's stream does: 6 digits). */
+static void print_top_scores(const double *scores, int64_t n)
+{
+    int64_t top[TOP_K];
+    for (int i = 0, have = top_k(scores, n, TOP_K, top); i < have; i++)
         printf("%lld:%g\n", (long long)top[i], scores[top[i]]);
 }
 
@@ -215,8 +223,11 @@ static void cc_analysis(const struct graph *g, const graph_node *label)
     if (as_score) {
         for (int64_t u = 0; u < g->n; u++)
             as_score[u] = (double)size[u];
-        printf("\n%lld biggest clusters\n", (long long)(components < 5 ? components : 5));
-        print_top_scores(as_score, g->n, components < 5 ? (int)components : 5);
+        int64_t top[TOP_K];
+        int have = top_k(as_score, g->n, components < TOP_K ? (int)components : TOP_K, top);
+        printf("\n%d biggest clusters\n", have);
+        for (int i = 0; i < have; i++) /* sizes as integers: a million-node cluster is 1000000, not 1e+06 */
+            printf("%lld:%lld\n", (long long)top[i], (long long)size[top[i]]);
         printf("There are %lld components\n", (long long)components);
     }
     free(as_score);
@@ -367,7 +378,7 @@ static int verify_tc(const struct graph *g, const struct graph_cli *c, const gra
     return graph_verify_tc(g, *(const uint64_t *)r);
 }
 
-static void scores_analysis(const struct graph *g, const void *r) { print_top_scores(r, g->n, 5); }
+static void scores_analysis(const struct graph *g, const void *r) { print_top_scores(r, g->n); }
 static void labels_analysis(const struct graph *g, const void *r) { cc_analysis(g, r); }
 static void dist_analysis(const struct graph *g, const void *r) { sssp_analysis(g, r); }
 static void tc_analysis(const struct graph *g, const void *r)

@@ -71,9 +71,7 @@ static int64_t top_down_step(const struct graph *g, graph_node *parent, struct b
     int64_t scout = 0, next = fq->tail;
     const int checked = g->checked;
     #pragma omp parallel reduction(+ : scout)
-    scout += checked == GRAPH_CHECKED_DELAY ? top_down_share(g, parent, fq, &next, GRAPH_CHECKED_DELAY)
-             : checked                      ? top_down_share(g, parent, fq, &next, GRAPH_CHECKED)
-                                            : top_down_share(g, parent, fq, &next, 0);
+    scout += GRAPH_BY_MODE(checked, top_down_share, g, parent, fq, &next);
     fq->head = fq->tail;
     fq->tail = next;
     return scout;
@@ -129,9 +127,7 @@ static int64_t bottom_up_step(const struct graph *g, graph_node *parent,
     int64_t awake = 0;
     const int checked = g->checked;
     #pragma omp parallel reduction(+ : awake)
-    awake += checked == GRAPH_CHECKED_DELAY ? bottom_up_share(g, parent, front, next, GRAPH_CHECKED_DELAY)
-             : checked                      ? bottom_up_share(g, parent, front, next, GRAPH_CHECKED)
-                                            : bottom_up_share(g, parent, front, next, 0);
+    awake += GRAPH_BY_MODE(checked, bottom_up_share, g, parent, front, next);
     return awake;
 }
 

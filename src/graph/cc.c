@@ -134,24 +134,14 @@ graph_node *graph_cc(const struct graph *g)
     for (int r = 0; r < GRAPH_CC_ROUNDS; r++) {
 #pragma omp parallel
         {
-            if (checked == GRAPH_CHECKED_DELAY)
-                link_round(g, comp, r, GRAPH_CHECKED_DELAY);
-            else if (checked)
-                link_round(g, comp, r, GRAPH_CHECKED);
-            else
-                link_round(g, comp, r, 0);
+            GRAPH_BY_MODE(checked, link_round, g, comp, r);
         }
         compress(comp, n);
     }
     graph_node skip = n > 0 ? largest_label(comp, n) : 0;
 #pragma omp parallel
     {
-        if (checked == GRAPH_CHECKED_DELAY)
-            link_rest(g, comp, skip, GRAPH_CHECKED_DELAY);
-        else if (checked)
-            link_rest(g, comp, skip, GRAPH_CHECKED);
-        else
-            link_rest(g, comp, skip, 0);
+        GRAPH_BY_MODE(checked, link_rest, g, comp, skip);
     }
     compress(comp, n);
     return comp;

@@ -55,12 +55,7 @@ static int hook(const struct graph *g, graph_node *comp)
     const int checked = g->checked;
 #pragma omp parallel
     {
-        if (checked == GRAPH_CHECKED_DELAY)
-            hook_share(g, comp, &changed, GRAPH_CHECKED_DELAY);
-        else if (checked)
-            hook_share(g, comp, &changed, GRAPH_CHECKED);
-        else
-            hook_share(g, comp, &changed, 0);
+        GRAPH_BY_MODE(checked, hook_share, g, comp, &changed);
     }
     return changed;
 }

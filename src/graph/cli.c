@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,7 +225,7 @@ static int parse_flag(struct graph_cli *c, int opt, const char *arg, char *err, 
     case 't': {
         char *end;
         c->tolerance = strtod(arg, &end);
-        if (end == arg || *end || !(c->tolerance > 0) || !(c->tolerance < 1e300)) {
+        if (end == arg || *end || !(c->tolerance > 0) || !isfinite(c->tolerance)) {
             snprintf(err, errlen, "-t: '%s' is not a positive finite number", arg);
             return -1;
         }

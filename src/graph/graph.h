@@ -83,6 +83,13 @@ static inline int graph_faulted(const struct graph *g)
  * the delay test alone cost 8% of pr's zero-copy time). */
 enum { GRAPH_CHECKED = 1, GRAPH_CHECKED_DELAY = 2 };
 
+/* FN(ARGS..., mode) with mode the constant that checked (g->checked) is: each
+ * kernel's one dispatch to the copy of its loops compiled for that mode. */
+#define GRAPH_BY_MODE(checked, FN, ...)                                                  \
+    ((checked) == GRAPH_CHECKED_DELAY ? FN(__VA_ARGS__, GRAPH_CHECKED_DELAY)             \
+     : (checked)                      ? FN(__VA_ARGS__, GRAPH_CHECKED)                   \
+                                      : FN(__VA_ARGS__, 0))
+
 /* The delay model on a checked graph's medium reads: a wait when a read
  * enters a new 64-B line (the line a miss to CXL memory would fetch). */
 static inline void graph_medium_delay(const struct graph *g, const void *e, size_t size, const int checked)

@@ -59,12 +59,7 @@ double *graph_pr_logged(const struct graph *g, int max_iters, double tol, int lo
             /* a private copy: the compiler keeps its arrays in registers
              * (the contribution stores could alias *g) */
             const struct graph lg = *g;
-            if (checked == GRAPH_CHECKED_DELAY)
-                sweep(&lg, scores, contrib, base, &error, GRAPH_CHECKED_DELAY);
-            else if (checked)
-                sweep(&lg, scores, contrib, base, &error, GRAPH_CHECKED);
-            else
-                sweep(&lg, scores, contrib, base, &error, 0);
+            GRAPH_BY_MODE(checked, sweep, &lg, scores, contrib, base, &error);
         }
         if (logging)
             graph_pr_log_step(it, error);

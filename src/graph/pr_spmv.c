@@ -66,12 +66,7 @@ double *graph_pr_spmv_logged(const struct graph *g, int max_iters, double tol, i
             /* a private copy: the compiler keeps its arrays in registers
              * (the stores could alias *g) */
             const struct graph lg = *g;
-            if (checked == GRAPH_CHECKED_DELAY)
-                step(&lg, &p, GRAPH_CHECKED_DELAY);
-            else if (checked)
-                step(&lg, &p, GRAPH_CHECKED);
-            else
-                step(&lg, &p, 0);
+            GRAPH_BY_MODE(checked, step, &lg, &p);
         }
         float *t = (float *)p.contrib;
         p.contrib = p.next, p.next = t;

@@ -168,12 +168,7 @@ static int run(const struct graph *g, graph_weight *dist, graph_node source,
     const int checked = g->checked;
 #pragma omp parallel num_threads(nt)
     {
-        if (checked == GRAPH_CHECKED_DELAY)
-            sweep_thread(g, dist, delta, &sw, GRAPH_CHECKED_DELAY);
-        else if (checked)
-            sweep_thread(g, dist, delta, &sw, GRAPH_CHECKED);
-        else
-            sweep_thread(g, dist, delta, &sw, 0);
+        GRAPH_BY_MODE(checked, sweep_thread, g, dist, delta, &sw);
     }
     for (int i = 0; i < nt; i++)
         free(sw.taken[i].v);

@@ -118,12 +118,7 @@ static uint64_t count_lists(const struct graph *g, const struct lists *l, int ch
     uint64_t total = 0;
 #pragma omp parallel
     {
-        if (checked == GRAPH_CHECKED_DELAY)
-            count_share(g, l, &total, GRAPH_CHECKED_DELAY);
-        else if (checked)
-            count_share(g, l, &total, GRAPH_CHECKED);
-        else
-            count_share(g, l, &total, 0);
+        GRAPH_BY_MODE(checked, count_share, g, l, &total);
     }
     return total;
 }
